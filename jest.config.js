@@ -1,0 +1,28 @@
+// One project per test kind (the kind is in the file name), so CI can run them in order.
+const esmOnly = ['feelin', 'lezer-feel', '@lezer', 'min-dash', 'temporal-polyfill', 'temporal-utils', 'temporal-spec'];
+const swc = ['@swc/jest', JSON.parse(require('fs').readFileSync(__dirname + '/.swcrc', 'utf8'))];
+const moduleNameMapper = {
+  '^@lifeline/process-domain$': '<rootDir>/libs/process-domain/src',
+  '^@lifeline/event-store$': '<rootDir>/libs/event-store/src',
+  '^@lifeline/entity-events$': '<rootDir>/libs/entity-events/src',
+  '^@lifeline/read-models$': '<rootDir>/libs/read-models/src',
+  '^@lifeline/testing$': '<rootDir>/libs/testing/src',
+  '^@lifeline/engine$': '<rootDir>/services/engine/src',
+  '^@lifeline/api$': '<rootDir>/services/api/src',
+};
+const base = {
+  rootDir: __dirname,
+  testEnvironment: 'node',
+  transform: { '^.+\\.(t|j|mj)s$': swc },
+  transformIgnorePatterns: [`/node_modules/(?!(${esmOnly.join('|')})/)`],
+  moduleNameMapper,
+  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+};
+module.exports = {
+  projects: [
+    { ...base, displayName: 'unit', testMatch: ['<rootDir>/**/*.unit.spec.ts'] },
+    { ...base, displayName: 'contract', testMatch: ['<rootDir>/test/contract/**/*.spec.ts'] },
+    { ...base, displayName: 'int', testMatch: ['<rootDir>/**/*.int.spec.ts'] },
+    { ...base, displayName: 'e2e', testMatch: ['<rootDir>/**/*.e2e.spec.ts'] },
+  ],
+};
