@@ -1,0 +1,123 @@
+/** The event-store port. Every adapter passes `test/contract/event-store.contract.ts`. */
+
+export interface EventMetadataIn {
+  correlationId: string;
+  causationId: string;
+  actor: string;
+  at: string;
+}
+
+/** An event to append. `id` is the caller's (deterministic) id: appending it twice is a no-op. */
+export interface NewEvent {
+  id: string;
+  type: string;
+  data: unknown;
+  metadata: EventMetadataIn;
+}
+
+export interface StoredEvent {
+  id: string;
+  type: string;
+  data: unknown;
+  /** Includes `messageId` (= id) and the hash-chain fields added by the store. */
+  metadata: EventMetadataIn & { messageId: string; prevHash?: string; hash?: string };
+  streamId: string;
+  /** 0-based index of the event in its stream. */
+  revision: number;
+  /** Global, strictly increasing position in the store's log (never reused). */
+  position: number;
+}
+
+/**
+ * Expected revision: `'no-stream'` (the stream must not exist), `'any'`, or the revision of the
+ * stream's last event (`-1` is the same as 'no-stream').
+ */
+export type ExpectedRevision = number | 'no-stream' | 'any';
+
+export interface AppendRequest {
+  streamId: string;
+  events: NewEvent[];
+  expectedRevision: ExpectedRevision;
+}
+
+export interface AppendResult {
+  /** Revision of the stream's last event after the append. */
+  nextRevision: number;
+  /** Global position of the last event appended (or found already stored). */
+  position: number;
+  /** True when every event id was already stored: nothing was written. */
+  duplicate: boolean;
+}
+
+export interface ReadStreamOptions {
+  fromRevision?: number;
+  direction?: 'forwards' | 'backwards';
+  maxCount?: number;
+}
+
+export interface SubscribeOptions {
+  /** Deliver events with position strictly greater than this (0 or undefined: from the start). */
+  fromPosition?: number;
+  /** Only streams whose name starts with one of these prefixes. */
+  prefixes?: readonly string[];
+  /** How many events each handler call gets at most. */
+  batchSize?: number;
+}
+
+export interface Subscription {
+  stop(): Promise<void>;
+  /** Resolves once the subscription has handled every event up to this position. */
+  caughtUpTo(position: number, timeoutMs?: number): Promise<boolean>;
+}
+
+export interface EventStore {
+  /**
+   * Appends to one stream atomically. Throws `WrongExpectedRevision` on a conflict.
+   * If the first event's id is already stored in that stream, nothing is written and the result
+   * says `duplicate: true` (idempotent retry of a command).
+   */
+  append(request: AppendRequest): Promise<AppendResult>;
+  /**
+   * Appends to several streams in one transaction where the store supports it (SQLite); stores
+   * without multi-stream transactions append stream by stream (each append idempotent by id).
+   */
+  appendMany(requests: AppendRequest[]): Promise<AppendResult[]>;
+  /** Events of one stream; an unknown stream gives []. */
+  readStream(streamId: string, options?: ReadStreamOptions): Promise<StoredEvent[]>;
+  /** Events of the global log with position > fromPosition, in order. */
+  readAll(fromPosition: number, maxCount: number, prefixes?: readonly string[]): Promise<StoredEvent[]>;
+  /** Position of the last event in the log (0 when empty). */
+  headPosition(): Promise<number>;
+  /**
+   * Catch-up then live subscription. The handler is awaited before the next batch; if it throws,
+   * the subscription stops and `onError` is called. Delivery resumes from `fromPosition`.
+   */
+  subscribe(
+    handler: (events: StoredEvent[]) => Promise<void>,
+    options?: SubscribeOptions & { onError?: (error: unknown) => void },
+  ): Subscription;
+  close(): Promise<void>;
+}
+
+export class WrongExpectedRevision extends Error {
+  readonly code = 'STORE.WRONG_EXPECTED_REVISION';
+  constructor(
+    readonly streamId: string,
+    readonly expected: ExpectedRevision,
+    readonly actual: number,
+  ) {
+    super(`Stream ${streamId}: expected revision ${String(expected)}, actual ${actual}`);
+    this.name = 'WrongExpectedRevision';
+  }
+}
+
+export class EventIdConflict extends Error {
+  readonly code = 'STORE.EVENT_ID_CONFLICT';
+  constructor(
+    readonly eventId: string,
+    readonly streamId: string,
+  ) {
+    super(`Event id ${eventId} is already stored in another stream than ${streamId}`);
+    this.name = 'EventIdConflict';
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * Domain errors carry a stable `code` and a family; only controllers map families to HTTP.
+ * Codes are part of the public contract: never rename one.
+ */
+export type ErrorFamily = 'validation' | 'forbidden' | 'not-found' | 'conflict' | 'unauthorized';
+
+export abstract class DomainError extends Error {
+  abstract readonly code: string;
+  abstract readonly family: ErrorFamily;
+  constructor(
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** One problem found in a document, named by its JSON path (`activities.review.next`). */
+export interface ValidationIssue {
+  path: string;
+  message: string;
+}
+
+export class DefinitionInvalid extends DomainError {
+  readonly code = 'DEFINITION.INVALID';
+  readonly family = 'validation' as const;
+  constructor(readonly issues: ValidationIssue[]) {
+    super(`The definition is invalid: ${issues.length} problem(s)`, issues);
+  }
+}
+
+export class EnvelopeInvalid extends DomainError {
+  readonly code = 'ENTITY_EVENT.INVALID';
+  readonly family = 'validation' as const;
+  constructor(readonly issues: ValidationIssue[]) {
+    super(`The entity event is invalid: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * The event catalogue. Type names are stable forever; when a payload changes shape, the old
+ * shape moves to `*.v1.ts` and is upcast on read.
+ */
+import type { Assignee, FormField, ProcessDefinition, Question } from './definition/definition';
+import type { EntityEventEnvelope, EntityEventSource } from './entity/envelope';
+
+/** One metadata envelope everywhere (also carried as Kafka headers). */
+export interface EventMetadata {
+  /** The store's event id. */
+  messageId: string;
+  correlationId: string;
+  causationId: string;
+  /** A user id, or `system`. */
+  actor: string;
+  /** ISO-8601 instant. */
+  at: string;
+  /** Hash chain link (audit); set by the store adapter. */
+  prevHash?: string;
+  hash?: string;
+}
+
+export interface EntityRef {
+  type: string;
+  id: string;
+}
+
+type Ev<T extends string, D> = { type: T; data: D };
+
+// ---- definition-<key> ----
+export type DefinitionPublished = Ev<
+  'DefinitionPublished',
+  { key: string; version: number; definition: ProcessDefinition; source?: string }
+>;
+export type DefinitionActivated = Ev<'DefinitionActivated', { key: string }>;
+export type DefinitionDeactivated = Ev<'DefinitionDeactivated', { key: string }>;
+export type ExecutionOrderChanged = Ev<'ExecutionOrderChanged', { key: string; executionOrder: number }>;
+export type DefinitionEvent =
+  | DefinitionPublished
+  | DefinitionActivated
+  | DefinitionDeactivated
+  | ExecutionOrderChanged;
+
+// ---- entity-<Type>-<id> ----
+export type EntityEventRecorded = Ev<
+  'EntityEventRecorded',
+  { envelope: EntityEventEnvelope; source: EntityEventSource }
+>;
+export type DelayedStartScheduled = Ev<
+  'DelayedStartScheduled',
+  {
+    instanceId: string;
+    definitionKey: string;
+    definitionVersion: number;
+    triggerIndex: number;
+    entityEventId: string;
+    startAt: string;
+  }
+>;
+export type EntityEvent = EntityEventRecorded | DelayedStartScheduled;
+
+// ---- instance-<id> ----
+export type InstanceCause =
+  | { kind: 'trigger'; entityEventId: string; triggerIndex: number; delayed: boolean }
+  | { kind: 'api' };
+
+export type InstanceStarted = Ev<
+  'InstanceStarted',
+  {
+    instanceId: string;
+    definitionKey: string;
+    definitionVersion: number;
+    definitionName: string;
+    entity: EntityRef;
+    variables: Record<string, unknown>;
+    cause: InstanceCause;
+  }
+>;
+export type ActivityEntered = Ev<
+  'ActivityEntered',
+  { activityId: string; activityType: string; visit: number }
+>;
+export type TaskCreated = Ev<
+  'TaskCreated',
+  {
+    taskId: string;
+    activityId: string;
+    title: string;
+    instructions?: string;
+    hint?: string;
+    /** Exactly one of user / role is set after resolving the activity's assignee. */
+    assignee: { user?: string; role?: string };
+    startAt: string;
+    dueAt?: string;
+    results?: string[];
+    form?: FormField[];
+    question?: Question;
+    /** The definition's assignee rule, kept for the audit. */
+    rule: Assignee;
+  }
+>;
+export type TaskClaimed = Ev<'TaskClaimed', { taskId: string; user: string }>;
+export type TaskReleased = Ev<'TaskReleased', { taskId: string; user: string; role?: string }>;
+export type TaskReassigned = Ev<
+  'TaskReassigned',
+  { taskId: string; from: { user?: string; role?: string }; to: { user?: string; role?: string } }
+>;
+export type TaskPostponed = Ev<'TaskPostponed', { taskId: string; until: string; dueAt?: string }>;
+export type TaskCompleted = Ev<
+  'TaskCompleted',
+  {
+    taskId: string;
+    activityId: string;
+    user: string;
+    result?: string;
+    fields: Record<string, unknown>;
+    answers?: string[];
+  }
+>;
+export type WaitStarted = Ev<
+  'WaitStarted',
+  { activityId: string; visit: number; until?: string; timeoutAt?: string; entity: EntityRef }
+>;
+export type WaitSatisfied = Ev<
+  'WaitSatisfied',
+  {
+    activityId: string;
+    visit: number;
+    /** The expression and the values it saw (the audit's "why"). */
+    expression: string;
+    seen: Record<string, unknown>;
+    /** The entity event that made it true; absent when it already held on entry. */
+    entityEventId?: string;
+    entitySource?: EntityEventSource;
+  }
+>;
+export type WaitTimedOut = Ev<
+  'WaitTimedOut',
+  { activityId: string; visit: number; timeoutAt: string; next: string }
+>;
+export type DecisionTaken = Ev<
+  'DecisionTaken',
+  {
+    activityId: string;
+    /** Index of the branch that fired, or -1 for `otherwise`. */
+    branch: number;
+    expression?: string;
+    next: string;
+    seen: Record<string, unknown>;
+  }
+>;
+export type VariablesSet = Ev<'VariablesSet', { activityId: string; variables: Record<string, unknown> }>;
+export type MessageEmitted = Ev<
+  'MessageEmitted',
+  { activityId: string; topic: string; messageType: string; key: string; payload: Record<string, unknown> }
+>;
+export type IncidentRaised = Ev<
+  'IncidentRaised',
+  { incidentId: string; activityId: string; code: string; message: string; expression?: string }
+>;
+export type IncidentResolved = Ev<'IncidentResolved', { incidentId: string; activityId: string; by: string }>;
+export type InstanceSuspended = Ev<'InstanceSuspended', { by: string; reason?: string }>;
+export type InstanceResumed = Ev<'InstanceResumed', { by: string }>;
+export type InstanceTerminated = Ev<'InstanceTerminated', { by: string; reason?: string }>;
+export type InstanceCompleted = Ev<'InstanceCompleted', { endActivityId: string }>;
+
+export type InstanceEvent =
+  | InstanceStarted
+  | ActivityEntered
+  | TaskCreated
+  | TaskClaimed
+  | TaskReleased
+  | TaskReassigned
+  | TaskPostponed
+  | TaskCompleted
+  | WaitStarted
+  | WaitSatisfied
+  | WaitTimedOut
+  | DecisionTaken
+  | VariablesSet
+  | MessageEmitted
+  | IncidentRaised
+  | IncidentResolved
+  | InstanceSuspended
+  | InstanceResumed
+  | InstanceTerminated
+  | InstanceCompleted;
+
+export type LifelineEvent = DefinitionEvent | EntityEvent | InstanceEvent;
+export type LifelineEventType = LifelineEvent['type'];
+
+/** Stream names (DESIGN.md: Streams and events). */
+export const streams = {
+  definition: (key: string) => `definition-${key}`,
+  entity: (entityType: string, entityId: string) => `entity-${entityType}-${entityId}`,
+  instance: (instanceId: string) => `instance-${instanceId}`,
+} as const;
+
+export const STREAM_PREFIXES = ['definition-', 'entity-', 'instance-'] as const;
