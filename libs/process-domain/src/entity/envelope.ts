@@ -1,4 +1,4 @@
-import type { EntityEventKind } from "../definition/definition";
+import type { EntityEventKind } from '../definition/definition';
 
 /** The input contract: what an application says happened to one of its records. */
 export interface EntityEventEnvelope {
@@ -13,11 +13,9 @@ export interface EntityEventEnvelope {
 
 /** Where an envelope came from; Kafka fills topic/partition/offset. */
 export type EntityEventSource =
-  | { kind: "http" }
-  | { kind: "kafka"; topic: string; partition: number; offset: string }
-  | { kind: "api" };
+  | { kind: 'http' }
+  | { kind: 'kafka'; topic: string; partition: number; offset: string }
+  | { kind: 'api' };
 
-export const entityStreamName = (
-  entityType: string,
-  entityId: string,
-): string => `entity-${entityType}-${entityId}`;
+export const entityStreamName = (entityType: string, entityId: string): string =>
+  `entity-${entityType}-${entityId}`;

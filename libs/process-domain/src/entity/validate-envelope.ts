@@ -1,6 +1,6 @@
-import type { ValidationIssue } from "../errors";
-import type { EntityEventKind } from "../definition/definition";
-import type { EntityEventEnvelope } from "./envelope";
+import type { ValidationIssue } from '../errors';
+import type { EntityEventKind } from '../definition/definition';
+import type { EntityEventEnvelope } from './envelope';
 
 /** Bounds on what one envelope may carry, so a hostile producer cannot exhaust the engine. */
 export interface EnvelopeLimits {
@@ -21,46 +21,21 @@ export const DEFAULT_ENVELOPE_LIMITS: EnvelopeLimits = {
   maxKeys: 10_000,
 };
 
-export type EnvelopeValidation =
-  | { ok: true; envelope: EntityEventEnvelope }
-  | { ok: false; issues: ValidationIssue[] };
+export type EnvelopeValidation = { ok: true; envelope: EntityEventEnvelope } | { ok: false; issues: ValidationIssue[] };
 
-const ENVELOPE_KEYS = [
-  "id",
-  "entityType",
-  "entityId",
-  "kind",
-  "occurredAt",
-  "data",
-  "changed",
-] as const;
-const REQUIRED_KEYS = [
-  "id",
-  "entityType",
-  "entityId",
-  "kind",
-  "occurredAt",
-  "data",
-] as const;
-const KINDS: readonly EntityEventKind[] = ["created", "updated", "deleted"];
+const ENVELOPE_KEYS = ['id', 'entityType', 'entityId', 'kind', 'occurredAt', 'data', 'changed'] as const;
+const REQUIRED_KEYS = ['id', 'entityType', 'entityId', 'kind', 'occurredAt', 'data'] as const;
+const KINDS: readonly EntityEventKind[] = ['created', 'updated', 'deleted'];
 const ENTITY_TYPE = /^[A-Za-z][A-Za-z0-9_]{0,99}$/;
 // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
-const ISO_DATE_TIME =
-  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
+const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
 /** Keys that would let data reach an object's prototype once copied or merged elsewhere. */
-export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set([
-  "__proto__",
-  "constructor",
-  "prototype",
-]);
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 const MAX_ID_LENGTH = 200;
 
-export function isPlainObject(
-  value: unknown,
-): value is Record<string, unknown> {
-  if (typeof value !== "object" || value === null || Array.isArray(value))
-    return false;
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const proto: unknown = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
 }
@@ -72,16 +47,8 @@ export function isIsoDateTimeWithZone(text: string): boolean {
   const [year, month, day, hour, minute, second, zoneHour, zoneMinute] = m
     .slice(1)
     .map((p) => (p === undefined ? 0 : Number(p)));
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month))
-    return false;
-  if (
-    hour > 23 ||
-    minute > 59 ||
-    second > 59 ||
-    zoneHour > 23 ||
-    zoneMinute > 59
-  )
-    return false;
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return false;
+  if (hour > 23 || minute > 59 || second > 59 || zoneHour > 23 || zoneMinute > 59) return false;
   return !Number.isNaN(Date.parse(text));
 }
 
@@ -90,90 +57,74 @@ function daysInMonth(year: number, month: number): number {
 }
 
 /** Checks an untrusted value against the envelope contract; lists every problem, by path. */
-export function validateEnvelope(
-  input: unknown,
-  limits: EnvelopeLimits = DEFAULT_ENVELOPE_LIMITS,
-): EnvelopeValidation {
+export function validateEnvelope(input: unknown, limits: EnvelopeLimits = DEFAULT_ENVELOPE_LIMITS): EnvelopeValidation {
   if (!isPlainObject(input)) {
     return {
       ok: false,
-      issues: [{ path: "", message: "must be a JSON object" }],
+      issues: [{ path: '', message: 'must be a JSON object' }],
     };
   }
   const issues: ValidationIssue[] = [];
   const known = new Set<string>(ENVELOPE_KEYS);
   for (const key of Object.keys(input)) {
-    if (!known.has(key))
-      issues.push({ path: key, message: `unknown key '${key}'` });
+    if (!known.has(key)) issues.push({ path: key, message: `unknown key '${key}'` });
   }
   for (const key of REQUIRED_KEYS) {
-    if (!Object.prototype.hasOwnProperty.call(input, key))
-      issues.push({ path: key, message: "is required" });
+    if (!Object.prototype.hasOwnProperty.call(input, key)) issues.push({ path: key, message: 'is required' });
   }
   const { id, entityType, entityId, kind, occurredAt, data, changed } = input;
 
-  if (id !== undefined) checkIdentifierString("id", id, issues, false);
-  if (entityId !== undefined)
-    checkIdentifierString("entityId", entityId, issues, true);
-  if (
-    entityType !== undefined &&
-    (typeof entityType !== "string" || !ENTITY_TYPE.test(entityType))
-  ) {
+  if (id !== undefined) checkIdentifierString('id', id, issues, false);
+  if (entityId !== undefined) checkIdentifierString('entityId', entityId, issues, true);
+  if (entityType !== undefined && (typeof entityType !== 'string' || !ENTITY_TYPE.test(entityType))) {
     issues.push({
-      path: "entityType",
-      message: "must match /^[A-Za-z][A-Za-z0-9_]{0,99}$/",
+      path: 'entityType',
+      message: 'must match /^[A-Za-z][A-Za-z0-9_]{0,99}$/',
     });
   }
-  if (
-    kind !== undefined &&
-    !(typeof kind === "string" && (KINDS as readonly string[]).includes(kind))
-  ) {
+  if (kind !== undefined && !(typeof kind === 'string' && (KINDS as readonly string[]).includes(kind))) {
     issues.push({
-      path: "kind",
-      message: "must be one of created, updated, deleted",
+      path: 'kind',
+      message: 'must be one of created, updated, deleted',
     });
   }
-  if (
-    occurredAt !== undefined &&
-    (typeof occurredAt !== "string" || !isIsoDateTimeWithZone(occurredAt))
-  ) {
+  if (occurredAt !== undefined && (typeof occurredAt !== 'string' || !isIsoDateTimeWithZone(occurredAt))) {
     issues.push({
-      path: "occurredAt",
-      message:
-        "must be an ISO-8601 date-time with a zone, e.g. 2026-11-21T10:00:00Z",
+      path: 'occurredAt',
+      message: 'must be an ISO-8601 date-time with a zone, e.g. 2026-11-21T10:00:00Z',
     });
   }
   let dataCopy: Record<string, unknown> | undefined;
   if (data !== undefined) {
     if (!isPlainObject(data)) {
       issues.push({
-        path: "data",
-        message: "must be an object (not an array, not null)",
+        path: 'data',
+        message: 'must be an object (not an array, not null)',
       });
     } else {
       const walk = new DataWalk(limits, issues);
-      dataCopy = walk.copyObject(data, "data", 1);
+      dataCopy = walk.copyObject(data, 'data', 1);
     }
   }
   let changedCopy: string[] | undefined;
   if (changed !== undefined) {
     if (!Array.isArray(changed)) {
       issues.push({
-        path: "changed",
-        message: "must be an array of field names",
+        path: 'changed',
+        message: 'must be an array of field names',
       });
     } else {
       if (changed.length > limits.maxKeys) {
         issues.push({
-          path: "changed",
+          path: 'changed',
           message: `must list at most ${limits.maxKeys} fields`,
         });
       }
       changed.slice(0, limits.maxKeys).forEach((field: unknown, index) => {
-        if (typeof field !== "string" || field.length === 0) {
+        if (typeof field !== 'string' || field.length === 0) {
           issues.push({
             path: `changed[${index}]`,
-            message: "must be a non-empty string",
+            message: 'must be a non-empty string',
           });
         } else if (field.length > limits.maxStringLength) {
           issues.push({
@@ -200,17 +151,14 @@ export function validateEnvelope(
 }
 
 /** Parses the JSON text of one envelope (HTTP body or Kafka value) and validates it. */
-export function parseEnvelopeJson(
-  text: string,
-  limits: EnvelopeLimits = DEFAULT_ENVELOPE_LIMITS,
-): EnvelopeValidation {
+export function parseEnvelopeJson(text: string, limits: EnvelopeLimits = DEFAULT_ENVELOPE_LIMITS): EnvelopeValidation {
   const bytes = utf8Length(text, limits.maxBytes);
   if (bytes > limits.maxBytes) {
     return {
       ok: false,
       issues: [
         {
-          path: "",
+          path: '',
           message: `the message is larger than ${limits.maxBytes} bytes (${bytes} bytes)`,
         },
       ],
@@ -223,9 +171,7 @@ export function parseEnvelopeJson(
     const reason = error instanceof Error ? error.message : String(error);
     return {
       ok: false,
-      issues: [
-        { path: "", message: `the message is not valid JSON: ${reason}` },
-      ],
+      issues: [{ path: '', message: `the message is not valid JSON: ${reason}` }],
     };
   }
   return validateEnvelope(parsed, limits);
@@ -239,21 +185,16 @@ function utf8Length(text: string, maxBytes: number): number {
   return new TextEncoder().encode(text).length;
 }
 
-function checkIdentifierString(
-  path: string,
-  value: unknown,
-  issues: ValidationIssue[],
-  refuseControl: boolean,
-): void {
-  if (typeof value !== "string" || value.length === 0) {
-    issues.push({ path, message: "must be a non-empty string" });
+function checkIdentifierString(path: string, value: unknown, issues: ValidationIssue[], refuseControl: boolean): void {
+  if (typeof value !== 'string' || value.length === 0) {
+    issues.push({ path, message: 'must be a non-empty string' });
   } else if (value.length > MAX_ID_LENGTH) {
     issues.push({
       path,
       message: `must be at most ${MAX_ID_LENGTH} characters`,
     });
   } else if (refuseControl && CONTROL_CHARACTER.test(value)) {
-    issues.push({ path, message: "must not contain control characters" });
+    issues.push({ path, message: 'must not contain control characters' });
   }
 }
 
@@ -267,11 +208,7 @@ class DataWalk {
     private readonly issues: ValidationIssue[],
   ) {}
 
-  copyObject(
-    source: Record<string, unknown>,
-    path: string,
-    depth: number,
-  ): Record<string, unknown> {
+  copyObject(source: Record<string, unknown>, path: string, depth: number): Record<string, unknown> {
     const copy: Record<string, unknown> = {};
     for (const key of Object.keys(source)) {
       if (!this.countEntry(path)) break;
@@ -295,18 +232,13 @@ class DataWalk {
     return copy;
   }
 
-  private copyValue(
-    value: unknown,
-    path: string,
-    parentDepth: number,
-  ): unknown {
-    if (value === null || typeof value === "boolean") return value;
-    if (typeof value === "number") {
-      if (!Number.isFinite(value))
-        this.issues.push({ path, message: "must be a finite number" });
+  private copyValue(value: unknown, path: string, parentDepth: number): unknown {
+    if (value === null || typeof value === 'boolean') return value;
+    if (typeof value === 'number') {
+      if (!Number.isFinite(value)) this.issues.push({ path, message: 'must be a finite number' });
       return value;
     }
-    if (typeof value === "string") {
+    if (typeof value === 'string') {
       if (value.length > this.limits.maxStringLength) {
         this.issues.push({
           path,
@@ -336,8 +268,7 @@ class DataWalk {
     }
     this.issues.push({
       path,
-      message:
-        "must be a JSON value (string, number, boolean, null, array or object)",
+      message: 'must be a JSON value (string, number, boolean, null, array or object)',
     });
     return undefined;
   }
