@@ -1,0 +1,264 @@
+import {
+  date,
+  dateAndTime,
+  evaluate,
+  FeelDate,
+  FeelDateTime,
+  FeelDuration,
+  FeelFunction,
+  FeelTime,
+  isFunction,
+  isRange,
+  parseExpression,
+  SyntaxError as FeelSyntaxError,
+} from 'feelin';
+import type { SyntaxNode, Tree } from '@lezer/common';
+import { FORBIDDEN_KEYS, isIsoDateTimeWithZone, isPlainObject } from '../entity/validate-envelope';
+
+/** What an expression can see: `entity`, `vars`, one entry per finished activity. Plain JSON values. */
+export type FeelContext = Record<string, unknown>;
+
+export type FeelErrorCode = 'FEEL.SYNTAX' | 'FEEL.EVALUATION' | 'FEEL.TOO_LARGE';
+
+export type FeelOutcome = { ok: true; value: unknown } | { ok: false; code: FeelErrorCode; message: string };
+
+export type ConditionOutcome =
+  { ok: true; value: boolean; seen: Record<string, unknown> } | { ok: false; code: string; message: string };
+
+export const FEEL_LIMITS = {
+  maxExpressionLength: 4000,
+  /** Nesting of values going in and coming out; deeper parts are cut off (input) or refused (output). */
+  maxValueDepth: 64,
+};
+
+/** The syntax error of an expression, or undefined when it parses. Evaluates nothing. */
+export function checkFeel(expression: string): string | undefined {
+  if (typeof expression !== 'string') return 'the expression must be a string';
+  if (expression.length > FEEL_LIMITS.maxExpressionLength) {
+    return `the expression is longer than ${FEEL_LIMITS.maxExpressionLength} characters`;
+  }
+  if (expression.trim() === '') return 'the expression is empty';
+  let tree: Tree;
+  try {
+    tree = parseExpression(expression, {}, undefined);
+  } catch (error) {
+    return messageOf(error);
+  }
+  return firstSyntaxError(tree, expression);
+}
+
+/** Evaluates one FEEL expression; never throws. `now` (ISO instant) is what now() and today() answer. */
+export function evaluateFeel(expression: string, context: FeelContext, now: string): FeelOutcome {
+  const prepared = prepare(expression, context, now);
+  if (!prepared.ok) return prepared;
+  let raw: unknown;
+  try {
+    raw = evaluate(expression, prepared.context).value;
+  } catch (error) {
+    return {
+      ok: false,
+      code: error instanceof FeelSyntaxError ? 'FEEL.SYNTAX' : 'FEEL.EVALUATION',
+      message: messageOf(error),
+    };
+  }
+  try {
+    return { ok: true, value: toPlain(raw, 0) };
+  } catch (error) {
+    if (error instanceof ResultTooLarge) return { ok: false, code: 'FEEL.TOO_LARGE', message: error.message };
+    return { ok: false, code: 'FEEL.EVALUATION', message: messageOf(error) };
+  }
+}
+
+/**
+ * Evaluates a condition: true only when the result is exactly `true` (null, false or anything else is false).
+ * `seen` holds the value of every path the expression reads (`entity.status`, `review.result`), the audit's "why".
+ */
+export function evaluateCondition(expression: string, context: FeelContext, now: string): ConditionOutcome {
+  const outcome = evaluateFeel(expression, context, now);
+  if (!outcome.ok) return outcome;
+  const seen: Record<string, unknown> = {};
+  for (const path of referencedPaths(expression, context)) seen[path] = resolvePath(context, path);
+  return { ok: true, value: outcome.value === true, seen };
+}
+
+/**
+ * The dotted paths an expression reads from its context, outermost first-seen order, e.g.
+ * `entity.status`, `review.result`. Names bound inside the expression (for, some/every, function
+ * parameters, filter items) and called function names are left out.
+ */
+export function referencedPaths(expression: string, context: FeelContext = {}): string[] {
+  if (checkFeel(expression) !== undefined) return [];
+  const tree = parseExpression(expression, context, undefined);
+  const text = (node: SyntaxNode) => expression.slice(node.from, node.to);
+  const bound = new Set<string>();
+  tree.iterate({
+    enter(ref) {
+      if (ref.name === 'InExpression' || ref.name === 'FormalParameter') {
+        const name = ref.node.getChild('Name') ?? ref.node.firstChild;
+        if (name) bound.add(text(name).trim());
+      }
+    },
+  });
+
+  const paths: string[] = [];
+  const add = (path: string[]) => {
+    const dotted = path.join('.');
+    if (!paths.includes(dotted)) paths.push(dotted);
+  };
+  tree.iterate({
+    enter(ref) {
+      const node = ref.node;
+      if (ref.name !== 'VariableName') return;
+      if (isCallee(node)) return;
+      const root = text(node).trim();
+      if (bound.has(root)) return;
+      // Inside a filter's brackets, unknown bare names are fields of the filtered item.
+      if (insideFilterPredicate(node) && !Object.prototype.hasOwnProperty.call(context, root)) return;
+      const path = [root];
+      let top = node;
+      while (top.parent?.name === 'PathExpression' && top.parent.firstChild?.from === top.from) {
+        const segment = top.parent.getChild('PathName');
+        if (!segment) break;
+        path.push(text(segment).trim());
+        top = top.parent;
+      }
+      add(path);
+    },
+  });
+  return paths;
+}
+
+function isCallee(node: SyntaxNode): boolean {
+  const parent = node.parent;
+  return (
+    parent?.name === 'FunctionInvocation' && parent.firstChild?.from === node.from && parent.firstChild.to === node.to
+  );
+}
+
+function insideFilterPredicate(node: SyntaxNode): boolean {
+  for (let child = node, parent = node.parent; parent; child = parent, parent = parent.parent) {
+    if (parent.name === 'FilterExpression' && parent.firstChild && child.from > parent.firstChild.from) return true;
+  }
+  return false;
+}
+
+/** Follows own properties only; anything missing is null. */
+function resolvePath(context: FeelContext, path: string): unknown {
+  let current: unknown = context;
+  for (const segment of path.split('.')) {
+    if (!isPlainObject(current) || !Object.prototype.hasOwnProperty.call(current, segment)) return null;
+    current = current[segment];
+  }
+  return toInput(current, 0) ?? null;
+}
+
+type Prepared = { ok: true; context: Record<string, unknown> } | { ok: false; code: FeelErrorCode; message: string };
+
+function prepare(expression: string, context: FeelContext, now: string): Prepared {
+  if (typeof expression !== 'string' || expression.trim() === '') {
+    return { ok: false, code: 'FEEL.SYNTAX', message: 'the expression is empty' };
+  }
+  if (expression.length > FEEL_LIMITS.maxExpressionLength) {
+    return {
+      ok: false,
+      code: 'FEEL.TOO_LARGE',
+      message: `the expression is longer than ${FEEL_LIMITS.maxExpressionLength} characters`,
+    };
+  }
+  if (typeof now !== 'string' || !isIsoDateTimeWithZone(now)) {
+    return { ok: false, code: 'FEEL.EVALUATION', message: `'${String(now)}' is not an ISO instant for now()` };
+  }
+  const instant = new Date(Date.parse(now)).toISOString();
+  const plain = (toInput(context, 0) ?? {}) as Record<string, unknown>;
+  // Context entries shadow feelin's builtins, so now() and today() answer the injected instant, not the host clock.
+  plain.now = new FeelFunction(() => dateAndTime(instant), []);
+  plain.today = new FeelFunction(() => date(instant.slice(0, 10)), []);
+  return { ok: true, context: plain };
+}
+
+/** A fresh copy holding only JSON values: no functions, no prototypes, no forbidden keys, bounded depth. */
+function toInput(value: unknown, depth: number): unknown {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
+  if (depth >= FEEL_LIMITS.maxValueDepth) return null;
+  if (Array.isArray(value)) return value.map((item) => toInput(item, depth + 1) ?? null);
+  if (isPlainObject(value)) {
+    const copy: Record<string, unknown> = {};
+    for (const key of Object.keys(value)) {
+      if (FORBIDDEN_KEYS.has(key)) continue;
+      const item = toInput(value[key], depth + 1);
+      if (item !== undefined) copy[key] = item;
+    }
+    return copy;
+  }
+  return undefined;
+}
+
+class ResultTooLarge extends Error {}
+
+/** feelin's result as something an event can store: temporals and durations as ISO strings, ranges as text. */
+function toPlain(value: unknown, depth: number): unknown {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string' || typeof value === 'boolean') return value;
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  if (
+    value instanceof FeelDate ||
+    value instanceof FeelDateTime ||
+    value instanceof FeelTime ||
+    value instanceof FeelDuration
+  ) {
+    return value.toJSON();
+  }
+  if (isRange(value)) {
+    const bound = (b: unknown) => (b === null || b === undefined ? '' : String(toPlain(b, depth + 1)));
+    return `${value['start included'] ? '[' : '('}${bound(value.start)}..${bound(value.end)}${value['end included'] ? ']' : ')'}`;
+  }
+  if (isFunction(value) || typeof value === 'function') {
+    throw new Error('the expression gives a function, which cannot be stored');
+  }
+  if (depth >= FEEL_LIMITS.maxValueDepth) {
+    throw new ResultTooLarge(`the result is nested deeper than ${FEEL_LIMITS.maxValueDepth} levels`);
+  }
+  if (Array.isArray(value)) return value.map((item) => toPlain(item, depth + 1));
+  if (typeof value === 'object') {
+    const copy: Record<string, unknown> = {};
+    for (const key of Object.keys(value)) {
+      if (FORBIDDEN_KEYS.has(key)) continue;
+      copy[key] = toPlain((value as Record<string, unknown>)[key], depth + 1);
+    }
+    return copy;
+  }
+  throw new Error(`the expression gives a value that cannot be stored (${typeof value})`);
+}
+
+/** The first error node of the parse tree, described with its line:column. */
+function firstSyntaxError(tree: Tree, expression: string): string | undefined {
+  let found: string | undefined;
+  tree.iterate({
+    enter(ref) {
+      if (found !== undefined) return false;
+      if (!ref.type.isError) return undefined;
+      const node = ref.node;
+      const parentName = node.parent?.name ?? 'expression';
+      const at = node.from;
+      found =
+        node.from !== node.to
+          ? `unrecognized '${expression.slice(node.from, node.to)}' in <${parentName}> at ${lineColumn(expression, at)}`
+          : at >= expression.trimEnd().length
+            ? `incomplete <${parentName}> at ${lineColumn(expression, at)}`
+            : `unexpected '${expression.slice(at, at + 10).trim()}' in <${parentName}> at ${lineColumn(expression, at)}`;
+      return false;
+    },
+  });
+  return found;
+}
+
+function lineColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset).split('\n');
+  return `${before.length}:${before[before.length - 1].length + 1}`;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
