@@ -1,0 +1,244 @@
+import {
+  Kafka,
+  Partitioners,
+  logLevel,
+  type Consumer,
+  type EachBatchPayload,
+  type IHeaders,
+  type KafkaMessage,
+  type Producer,
+} from 'kafkajs';
+import type { EntityEventEnvelope, EntityEventSource } from '../../../process-domain/src/entity/envelope';
+import { DEFAULT_ENVELOPE_LIMITS, validateEnvelope } from '../../../process-domain/src/entity/validate-envelope';
+import { errorFields, silentLogger, type EntityEventsLogger } from '../logger';
+import { DLQ_HEADERS, DeadLetterReason, deadLetterTopic, type DeadLetterCounter } from './dead-letters';
+import { SURVIVE_BROKER_RESTART_RETRY, kafkaLogCreator } from './kafkajs-logging';
+
+/** One received envelope and where it came from, ready to be recorded. */
+export interface RecordedEntityEvent {
+  envelope: EntityEventEnvelope;
+  source: EntityEventSource;
+}
+
+/** Where valid envelopes go: one store transaction per call, idempotent by `envelope.id`. */
+export interface EntityEventSink {
+  record(batch: RecordedEntityEvent[]): Promise<void>;
+}
+
+export interface KafkaSourceOptions {
+  brokers: string[];
+  topics: string[];
+  /** Engine nodes share one group, so each partition (and each entity key) is handled by one node. */
+  groupId?: string;
+  clientId?: string;
+  /** Larger values go to the dead-letter topic; defaults to the envelope limit (256 KiB). */
+  maxMessageBytes?: number;
+  /** Where a new group starts; default true, so events produced before the first start are not missed. */
+  fromBeginning?: boolean;
+  /** How many partitions are handled at once; each partition stays in order. */
+  partitionsConsumedConcurrently?: number;
+  /** Most messages handed to the sink in one call. */
+  maxRecordBatch?: number;
+  /** Delay before the source recreates a consumer that kafkajs gave up on. */
+  restartDelayMs?: number;
+}
+
+interface DeadLetter {
+  message: KafkaMessage;
+  reason: DeadLetterReason;
+  description: string;
+}
+
+type Verdict = { ok: true; event: RecordedEntityEvent } | { ok: false; deadLetter: DeadLetter };
+
+/**
+ * Reads entity-event envelopes from Kafka and records them through the sink, at least once:
+ * invalid messages go to `<topic>.dlq` first, the valid ones are recorded, and only then is the
+ * offset committed. A redelivery after a crash is harmless because the sink is idempotent by id.
+ */
+export class KafkaEntityEventSource {
+  private readonly kafka: Kafka;
+  private readonly groupId: string;
+  private readonly maxMessageBytes: number;
+  private readonly maxRecordBatch: number;
+  private readonly restartDelayMs: number;
+  private producer: Producer | undefined;
+  private consumer: Consumer | undefined;
+  private stopping = false;
+  private restartTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly options: KafkaSourceOptions,
+    private readonly sink: EntityEventSink,
+    private readonly deadLetters: DeadLetterCounter,
+    private readonly logger: EntityEventsLogger = silentLogger,
+  ) {
+    if (options.topics.length === 0) throw new Error('KafkaEntityEventSource needs at least one topic');
+    this.groupId = options.groupId ?? 'lifeline-engine';
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_ENVELOPE_LIMITS.maxBytes;
+    this.maxRecordBatch = options.maxRecordBatch ?? 500;
+    this.restartDelayMs = options.restartDelayMs ?? 2_000;
+    this.kafka = new Kafka({
+      clientId: options.clientId ?? 'lifeline-engine',
+      brokers: options.brokers,
+      retry: SURVIVE_BROKER_RESTART_RETRY,
+      logLevel: logLevel.WARN,
+      logCreator: kafkaLogCreator(logger),
+    });
+  }
+
+  async start(): Promise<void> {
+    this.stopping = false;
+    this.producer = this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: true,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    await this.producer.connect();
+    await this.startConsumer();
+    this.logger.info({ topics: this.options.topics, groupId: this.groupId }, 'kafka entity-event source started');
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    await this.consumer?.disconnect();
+    await this.producer?.disconnect();
+    this.consumer = undefined;
+    this.producer = undefined;
+    this.logger.info({ topics: this.options.topics, groupId: this.groupId }, 'kafka entity-event source stopped');
+  }
+
+  private async startConsumer(): Promise<void> {
+    const consumer = this.kafka.consumer({
+      groupId: this.groupId,
+      allowAutoTopicCreation: true,
+      retry: SURVIVE_BROKER_RESTART_RETRY,
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      this.logger.error({ ...errorFields(payload.error), groupId: this.groupId, restart: payload.restart }, 'kafka consumer crashed');
+      // kafkajs restarts itself after retriable errors; for the others we build a new consumer.
+      if (!payload.restart && !this.stopping && this.consumer === consumer) this.scheduleRestart();
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: this.options.topics, fromBeginning: this.options.fromBeginning ?? true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 2,
+      eachBatch: (payload) => this.handleBatch(payload),
+    });
+  }
+
+  private scheduleRestart(): void {
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      const old = this.consumer;
+      void (async () => {
+        try {
+          await old?.disconnect();
+          if (this.stopping) return;
+          await this.startConsumer();
+          this.logger.info({ groupId: this.groupId }, 'kafka consumer restarted');
+        } catch (error) {
+          this.logger.error({ ...errorFields(error), groupId: this.groupId }, 'kafka consumer restart failed; trying again');
+          if (!this.stopping) this.scheduleRestart();
+        }
+      })();
+    }, this.restartDelayMs);
+  }
+
+  private async handleBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const { topic, partition } = batch;
+    for (let start = 0; start < batch.messages.length; start += this.maxRecordBatch) {
+      if (!isRunning() || isStale()) return;
+      const chunk = batch.messages.slice(start, start + this.maxRecordBatch);
+      const recorded: RecordedEntityEvent[] = [];
+      const rejected: DeadLetter[] = [];
+      for (const message of chunk) {
+        const verdict = this.judge(topic, partition, message);
+        if (verdict.ok) recorded.push(verdict.event);
+        else rejected.push(verdict.deadLetter);
+      }
+      if (rejected.length > 0) await this.sendDeadLetters(topic, partition, rejected);
+      if (recorded.length > 0) {
+        try {
+          await this.sink.record(recorded);
+        } catch (error) {
+          // No commit: kafkajs fetches the same messages again; ids make the redelivery harmless.
+          this.logger.error({ ...errorFields(error), topic, partition, firstOffset: chunk[0].offset, count: recorded.length }, 'recording entity events failed; will retry');
+          throw error;
+        }
+      }
+      const lastOffset = chunk[chunk.length - 1].offset;
+      resolveOffset(lastOffset);
+      await commitOffsetsIfNecessary({
+        topics: [{ topic, partitions: [{ partition, offset: (BigInt(lastOffset) + 1n).toString() }] }],
+      });
+      await heartbeat();
+    }
+  }
+
+  private judge(topic: string, partition: number, message: KafkaMessage): Verdict {
+    const reject = (reason: DeadLetterReason, description: string): Verdict => ({
+      ok: false,
+      deadLetter: { message, reason, description },
+    });
+    if (message.value === null || message.value.length === 0) return reject(DeadLetterReason.Empty, 'the message has no value');
+    if (message.value.length > this.maxMessageBytes) {
+      return reject(DeadLetterReason.TooLarge, `the message is larger than ${this.maxMessageBytes} bytes (${message.value.length} bytes)`);
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(message.value.toString('utf8'));
+    } catch (error) {
+      return reject(DeadLetterReason.NotJson, `the message is not valid JSON: ${errorFields(error).error as string}`);
+    }
+    const validation = validateEnvelope(parsed, { ...DEFAULT_ENVELOPE_LIMITS, maxBytes: this.maxMessageBytes });
+    if (!validation.ok) {
+      return reject(DeadLetterReason.Invalid, validation.issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; '));
+    }
+    const { envelope } = validation;
+    const expectedKey = `${envelope.entityType}:${envelope.entityId}`;
+    const key = message.key?.toString('utf8');
+    if (key !== expectedKey) {
+      return reject(DeadLetterReason.KeyMismatch, key === undefined ? `the message has no key; expected '${expectedKey}'` : `the key '${key}' does not match the envelope; expected '${expectedKey}'`);
+    }
+    return { ok: true, event: { envelope, source: { kind: 'kafka', topic, partition, offset: message.offset } } };
+  }
+
+  private async sendDeadLetters(topic: string, partition: number, rejected: DeadLetter[]): Promise<void> {
+    if (!this.producer) throw new Error('KafkaEntityEventSource is not started');
+    await this.producer.send({
+      topic: deadLetterTopic(topic),
+      acks: -1,
+      messages: rejected.map(({ message, reason, description }) => ({
+        key: message.key,
+        value: message.value,
+        headers: {
+          ...withoutUndefined(message.headers),
+          [DLQ_HEADERS.reason]: reason,
+          [DLQ_HEADERS.message]: description,
+          [DLQ_HEADERS.originalTopic]: topic,
+          [DLQ_HEADERS.originalPartition]: String(partition),
+          [DLQ_HEADERS.originalOffset]: message.offset,
+        },
+      })),
+    });
+    for (const { message, reason, description } of rejected) {
+      this.deadLetters.count(reason);
+      this.logger.warn(
+        { reason, description, topic, partition, offset: message.offset, deadLetterTopic: deadLetterTopic(topic) },
+        'entity event sent to the dead-letter topic',
+      );
+    }
+  }
+}
+
+function withoutUndefined(headers: IHeaders | undefined): Record<string, Buffer | string | (Buffer | string)[]> {
+  const out: Record<string, Buffer | string | (Buffer | string)[]> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) if (value !== undefined) out[name] = value;
+  return out;
+}
