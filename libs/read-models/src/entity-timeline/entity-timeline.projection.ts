@@ -1,0 +1,170 @@
+import type { StoredEvent } from '../../../event-store/src/event-store';
+import type { InstanceEvent } from '../../../process-domain/src/events';
+import { asLifelineEvent, instanceIdOf, json } from '../events';
+import { preparedFor, type Projection, type Sql } from '../read-model-db';
+
+export const ENTITY_TIMELINE_SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS timeline (
+    entity_type TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    instance_id TEXT,
+    task_id TEXT,
+    summary TEXT NOT NULL,
+    data TEXT NOT NULL,
+    causation_id TEXT NOT NULL,
+    PRIMARY KEY (entity_type, entity_id, position)
+  ) WITHOUT ROWID`,
+  // Which record each instance is about, learnt from its InstanceStarted.
+  `CREATE TABLE IF NOT EXISTS timeline_instances (
+    instance_id TEXT PRIMARY KEY,
+    entity_type TEXT NOT NULL,
+    entity_id TEXT NOT NULL
+  ) WITHOUT ROWID`,
+];
+
+const statements = preparedFor((db: Sql) => ({
+  entry: db.prepare(
+    `INSERT OR IGNORE INTO timeline (entity_type, entity_id, position, at, kind, actor, instance_id, task_id, summary,
+       data, causation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ),
+  instanceStarted: db.prepare(
+    'INSERT OR IGNORE INTO timeline_instances (instance_id, entity_type, entity_id) VALUES (?, ?, ?)',
+  ),
+  instance: db.prepare('SELECT entity_type, entity_id FROM timeline_instances WHERE instance_id = ?'),
+}));
+
+const ENTITY_PREFIX = 'entity-';
+
+/** `entity-<Type>-<id>`: entity types are identifiers (no dash), so the first dash after the prefix splits. */
+function entityOfStream(streamId: string): { type: string; id: string } | undefined {
+  if (!streamId.startsWith(ENTITY_PREFIX)) return undefined;
+  const rest = streamId.slice(ENTITY_PREFIX.length);
+  const dash = rest.indexOf('-');
+  return dash > 0 ? { type: rest.slice(0, dash), id: rest.slice(dash + 1) } : undefined;
+}
+
+const who = (to: { user?: string; role?: string }): string =>
+  to.user !== undefined ? to.user : to.role !== undefined ? `role ${to.role}` : 'nobody';
+
+/** One line a person can read about what the instance did. */
+export function summarizeInstanceEvent(event: InstanceEvent): string {
+  switch (event.type) {
+    case 'InstanceStarted':
+      return `Process "${event.data.definitionName}" started (version ${event.data.definitionVersion})`;
+    case 'ActivityEntered':
+      return `Entered ${event.data.activityId}`;
+    case 'TaskCreated':
+      return `Task "${event.data.title}" created for ${who(event.data.assignee)}`;
+    case 'TaskClaimed':
+      return `Task claimed by ${event.data.user}`;
+    case 'TaskReleased':
+      return `Task released by ${event.data.user}`;
+    case 'TaskReassigned':
+      return `Task reassigned from ${who(event.data.from)} to ${who(event.data.to)}`;
+    case 'TaskPostponed':
+      return `Task postponed until ${event.data.until}`;
+    case 'TaskCompleted':
+      return `Task ${event.data.activityId} completed by ${event.data.user}` +
+        (event.data.result !== undefined ? `: ${event.data.result}` : '');
+    case 'WaitStarted':
+      return `Waiting at ${event.data.activityId}` + (event.data.until !== undefined ? ` until ${event.data.until}` : '');
+    case 'WaitSatisfied':
+      return `Wait ${event.data.activityId} satisfied: ${event.data.expression}`;
+    case 'WaitTimedOut':
+      return `Wait ${event.data.activityId} timed out, going to ${event.data.next}`;
+    case 'DecisionTaken':
+      return `Decision ${event.data.activityId}: ${event.data.next}`;
+    case 'VariablesSet':
+      return `Variables set: ${Object.keys(event.data.variables).join(', ')}`;
+    case 'MessageEmitted':
+      return `Message ${event.data.messageType} sent to ${event.data.topic}`;
+    case 'IncidentRaised':
+      return `Incident at ${event.data.activityId}: ${event.data.code}: ${event.data.message}`;
+    case 'IncidentResolved':
+      return `Incident at ${event.data.activityId} resolved by ${event.data.by}`;
+    case 'InstanceSuspended':
+      return `Process suspended by ${event.data.by}` + (event.data.reason ? `: ${event.data.reason}` : '');
+    case 'InstanceResumed':
+      return `Process resumed by ${event.data.by}`;
+    case 'InstanceTerminated':
+      return `Process terminated by ${event.data.by}` + (event.data.reason ? `: ${event.data.reason}` : '');
+    case 'InstanceCompleted':
+      return `Process completed at ${event.data.endActivityId}`;
+    default: {
+      const unknown: never = event;
+      return `Event ${(unknown as { type: string }).type}`;
+    }
+  }
+}
+
+/** Everything that happened about one record: its own events and those of every instance about it. */
+export const entityTimelineProjection: Projection = {
+  name: 'entity-timeline',
+  schema: ENTITY_TIMELINE_SCHEMA,
+  apply(db: Sql, stored: StoredEvent): void {
+    const s = statements(db);
+    const event = asLifelineEvent(stored);
+    const { position, metadata } = stored;
+    const write = (
+      entity: { type: string; id: string },
+      instanceId: string | null,
+      taskId: string | null,
+      summary: string,
+    ): void => {
+      s.entry.run(
+        entity.type,
+        entity.id,
+        position,
+        metadata.at,
+        event.type,
+        metadata.actor,
+        instanceId,
+        taskId,
+        summary,
+        json(stored.data) ?? 'null',
+        metadata.causationId,
+      );
+    };
+    switch (event.type) {
+      case 'EntityEventRecorded': {
+        const { envelope } = event.data;
+        const changed = envelope.changed?.length ? ` (${envelope.changed.join(', ')})` : '';
+        write({ type: envelope.entityType, id: envelope.entityId }, null, null,
+          `${envelope.entityType} ${envelope.entityId} ${envelope.kind}${changed}`);
+        return;
+      }
+      case 'DelayedStartScheduled': {
+        const entity = entityOfStream(stored.streamId);
+        if (!entity) return;
+        write(entity, event.data.instanceId, null,
+          `Start of ${event.data.definitionKey} scheduled for ${event.data.startAt}`);
+        return;
+      }
+      case 'DefinitionPublished':
+      case 'DefinitionActivated':
+      case 'DefinitionDeactivated':
+      case 'ExecutionOrderChanged':
+        return;
+      default: {
+        const instanceId = instanceIdOf(stored.streamId);
+        if (instanceId === undefined) return;
+        let entity: { type: string; id: string } | undefined;
+        if (event.type === 'InstanceStarted') {
+          entity = event.data.entity;
+          s.instanceStarted.run(instanceId, entity.type, entity.id);
+        } else {
+          const row = s.instance.get(instanceId) as { entity_type: string; entity_id: string } | undefined;
+          entity = row && { type: row.entity_type, id: row.entity_id };
+        }
+        if (!entity) return;
+        const data = event.data as { taskId?: unknown };
+        write(entity, instanceId, typeof data.taskId === 'string' ? data.taskId : null, summarizeInstanceEvent(event));
+        return;
+      }
+    }
+  },
+};

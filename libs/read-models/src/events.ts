@@ -1,0 +1,23 @@
+import type { StoredEvent } from '../../event-store/src/event-store';
+import type { LifelineEvent } from '../../process-domain/src/events';
+
+/** The stored event read as the catalogue's union (the store keeps `data` untyped). */
+export function asLifelineEvent(event: StoredEvent): LifelineEvent {
+  return { type: event.type, data: event.data } as LifelineEvent;
+}
+
+const INSTANCE_PREFIX = 'instance-';
+
+/** The instance id of an `instance-<id>` stream, or undefined for other streams. */
+export function instanceIdOf(streamId: string): string | undefined {
+  return streamId.startsWith(INSTANCE_PREFIX) ? streamId.slice(INSTANCE_PREFIX.length) : undefined;
+}
+
+/** JSON for a nullable column: undefined becomes SQL NULL. */
+export function json(value: unknown): string | null {
+  return value === undefined ? null : JSON.stringify(value);
+}
+
+export function parseJson<T>(text: string | null): T | undefined {
+  return text === null ? undefined : (JSON.parse(text) as T);
+}

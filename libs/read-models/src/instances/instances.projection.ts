@@ -1,0 +1,174 @@
+import type { StoredEvent } from '../../../event-store/src/event-store';
+import { asLifelineEvent, instanceIdOf, json } from '../events';
+import { preparedFor, type Projection, type Sql } from '../read-model-db';
+
+/** Where an instance is in its life; `incident` is shown while a running instance has open incidents. */
+export type InstanceLifecycle = 'running' | 'suspended' | 'completed' | 'terminated';
+export type InstanceStatus = InstanceLifecycle | 'incident';
+
+export interface OpenIncident {
+  incidentId: string;
+  activityId: string;
+  code: string;
+  message: string;
+  expression?: string;
+  raisedAt: string;
+}
+
+export const INSTANCES_SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS instances (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    definition_key TEXT NOT NULL,
+    definition_version INTEGER NOT NULL,
+    definition_name TEXT NOT NULL,
+    entity_type TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    lifecycle TEXT NOT NULL,
+    status TEXT NOT NULL,
+    current_activity TEXT,
+    variables TEXT NOT NULL,
+    incidents TEXT NOT NULL,
+    incident_count INTEGER NOT NULL DEFAULT 0,
+    started_at TEXT NOT NULL,
+    ended_at TEXT,
+    cause TEXT NOT NULL,
+    last_position INTEGER NOT NULL
+  )`,
+  'CREATE INDEX IF NOT EXISTS instances_by_definition ON instances (definition_key, status)',
+  'CREATE INDEX IF NOT EXISTS instances_by_entity ON instances (entity_type, entity_id)',
+  'CREATE INDEX IF NOT EXISTS instances_by_status ON instances (status)',
+];
+
+const statements = preparedFor((db: Sql) => ({
+  started: db.prepare(
+    `INSERT OR IGNORE INTO instances (id, definition_key, definition_version, definition_name, entity_type, entity_id,
+       lifecycle, status, variables, incidents, started_at, cause, last_position)
+     VALUES (@id, @definitionKey, @definitionVersion, @definitionName, @entityType, @entityId,
+       'running', 'running', @variables, '[]', @at, @cause, @position)`,
+  ),
+  touched: db.prepare('UPDATE instances SET last_position = ? WHERE id = ?'),
+  entered: db.prepare('UPDATE instances SET current_activity = ?, last_position = ? WHERE id = ?'),
+  variables: db.prepare('SELECT variables FROM instances WHERE id = ?'),
+  setVariables: db.prepare('UPDATE instances SET variables = ?, last_position = ? WHERE id = ?'),
+  state: db.prepare('SELECT lifecycle, incidents FROM instances WHERE id = ?'),
+  setState: db.prepare(
+    `UPDATE instances SET lifecycle = @lifecycle, status = @status, incidents = @incidents,
+       incident_count = @incidentCount, ended_at = COALESCE(@endedAt, ended_at),
+       current_activity = COALESCE(@currentActivity, current_activity), last_position = @position
+     WHERE id = @id`,
+  ),
+}));
+
+function statusOf(lifecycle: InstanceLifecycle, incidents: OpenIncident[]): InstanceStatus {
+  return lifecycle === 'running' && incidents.length > 0 ? 'incident' : lifecycle;
+}
+
+/** One row per process instance: where it stands, its variables and its open incidents. */
+export const instancesProjection: Projection = {
+  name: 'instances',
+  schema: INSTANCES_SCHEMA,
+  apply(db: Sql, stored: StoredEvent): void {
+    const id = instanceIdOf(stored.streamId);
+    if (id === undefined) return;
+    const s = statements(db);
+    const event = asLifelineEvent(stored);
+    const { position } = stored;
+    const at = stored.metadata.at;
+
+    const changeState = (
+      change: (lifecycle: InstanceLifecycle, incidents: OpenIncident[]) => {
+        lifecycle: InstanceLifecycle;
+        incidents: OpenIncident[];
+        endedAt?: string;
+        currentActivity?: string;
+      },
+    ): void => {
+      const row = s.state.get(id) as { lifecycle: InstanceLifecycle; incidents: string } | undefined;
+      if (!row) return;
+      const next = change(row.lifecycle, JSON.parse(row.incidents) as OpenIncident[]);
+      s.setState.run({
+        id,
+        lifecycle: next.lifecycle,
+        status: statusOf(next.lifecycle, next.incidents),
+        incidents: JSON.stringify(next.incidents),
+        incidentCount: next.incidents.length,
+        endedAt: next.endedAt ?? null,
+        currentActivity: next.currentActivity ?? null,
+        position,
+      });
+    };
+
+    switch (event.type) {
+      case 'InstanceStarted': {
+        const d = event.data;
+        s.started.run({
+          id,
+          definitionKey: d.definitionKey,
+          definitionVersion: d.definitionVersion,
+          definitionName: d.definitionName,
+          entityType: d.entity.type,
+          entityId: d.entity.id,
+          variables: json(d.variables ?? {}),
+          at,
+          cause: json(d.cause),
+          position,
+        });
+        return;
+      }
+      case 'ActivityEntered':
+        s.entered.run(event.data.activityId, position, id);
+        return;
+      case 'VariablesSet': {
+        const row = s.variables.get(id) as { variables: string } | undefined;
+        if (!row) return;
+        const merged = { ...(JSON.parse(row.variables) as Record<string, unknown>), ...event.data.variables };
+        s.setVariables.run(JSON.stringify(merged), position, id);
+        return;
+      }
+      case 'IncidentRaised': {
+        const d = event.data;
+        const incident: OpenIncident = {
+          incidentId: d.incidentId,
+          activityId: d.activityId,
+          code: d.code,
+          message: d.message,
+          ...(d.expression !== undefined ? { expression: d.expression } : {}),
+          raisedAt: at,
+        };
+        changeState((lifecycle, incidents) => ({
+          lifecycle,
+          incidents: [...incidents.filter((i) => i.incidentId !== d.incidentId), incident],
+        }));
+        return;
+      }
+      case 'IncidentResolved':
+        changeState((lifecycle, incidents) => ({
+          lifecycle,
+          incidents: incidents.filter((i) => i.incidentId !== event.data.incidentId),
+        }));
+        return;
+      case 'InstanceSuspended':
+        changeState((_, incidents) => ({ lifecycle: 'suspended', incidents }));
+        return;
+      case 'InstanceResumed':
+        changeState((_, incidents) => ({ lifecycle: 'running', incidents }));
+        return;
+      case 'InstanceTerminated':
+        changeState((_, incidents) => ({ lifecycle: 'terminated', incidents, endedAt: at }));
+        return;
+      case 'InstanceCompleted':
+        changeState((_, incidents) => ({
+          lifecycle: 'completed',
+          incidents,
+          endedAt: at,
+          currentActivity: event.data.endActivityId,
+        }));
+        return;
+      default:
+        // Tasks, waits, decisions and messages only move the instance's position.
+        s.touched.run(position, id);
+        return;
+    }
+  },
+};

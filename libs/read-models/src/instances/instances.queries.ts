@@ -1,0 +1,104 @@
+import type { EntityRef, InstanceCause } from '../../../process-domain/src/events';
+import type { Sql } from '../read-model-db';
+import { cachedStatement } from '../statement-cache';
+import type { InstanceStatus, OpenIncident } from './instances.projection';
+
+export interface InstanceFilter {
+  definitionKey?: string;
+  entityType?: string;
+  entityId?: string;
+  status?: InstanceStatus;
+  hasIncident?: boolean;
+  limit?: number;
+  offset?: number;
+}
+
+export interface InstanceRow {
+  id: string;
+  definitionKey: string;
+  definitionVersion: number;
+  definitionName: string;
+  entity: EntityRef;
+  status: InstanceStatus;
+  currentActivity: string | null;
+  variables: Record<string, unknown>;
+  incidents: OpenIncident[];
+  startedAt: string;
+  endedAt: string | null;
+  cause: InstanceCause;
+  /** Global position of the last event of this instance. */
+  lastPosition: number;
+}
+
+interface InstanceRecord {
+  id: string;
+  definition_key: string;
+  definition_version: number;
+  definition_name: string;
+  entity_type: string;
+  entity_id: string;
+  status: InstanceStatus;
+  current_activity: string | null;
+  variables: string;
+  incidents: string;
+  started_at: string;
+  ended_at: string | null;
+  cause: string;
+  last_position: number;
+}
+
+export const DEFAULT_INSTANCE_PAGE = 50;
+export const MAX_INSTANCE_PAGE = 500;
+
+function toRow(record: InstanceRecord): InstanceRow {
+  return {
+    id: record.id,
+    definitionKey: record.definition_key,
+    definitionVersion: record.definition_version,
+    definitionName: record.definition_name,
+    entity: { type: record.entity_type, id: record.entity_id },
+    status: record.status,
+    currentActivity: record.current_activity,
+    variables: JSON.parse(record.variables) as Record<string, unknown>,
+    incidents: JSON.parse(record.incidents) as OpenIncident[],
+    startedAt: record.started_at,
+    endedAt: record.ended_at,
+    cause: JSON.parse(record.cause) as InstanceCause,
+    lastPosition: record.last_position,
+  };
+}
+
+/** Instances, newest first. */
+export function listInstances(db: Sql, filter: InstanceFilter = {}): InstanceRow[] {
+  const where: string[] = [];
+  const params: Record<string, string | number> = {};
+  if (filter.definitionKey !== undefined) {
+    where.push('definition_key = @definitionKey');
+    params.definitionKey = filter.definitionKey;
+  }
+  if (filter.entityType !== undefined) {
+    where.push('entity_type = @entityType');
+    params.entityType = filter.entityType;
+  }
+  if (filter.entityId !== undefined) {
+    where.push('entity_id = @entityId');
+    params.entityId = filter.entityId;
+  }
+  if (filter.status !== undefined) {
+    where.push('status = @status');
+    params.status = filter.status;
+  }
+  if (filter.hasIncident !== undefined) where.push(filter.hasIncident ? 'incident_count > 0' : 'incident_count = 0');
+  params.limit = Math.min(Math.max(Math.trunc(filter.limit ?? DEFAULT_INSTANCE_PAGE), 1), MAX_INSTANCE_PAGE);
+  params.offset = Math.max(Math.trunc(filter.offset ?? 0), 0);
+  const text =
+    'SELECT * FROM instances' +
+    (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
+    ' ORDER BY seq DESC LIMIT @limit OFFSET @offset';
+  return (cachedStatement(db, text).all(params) as InstanceRecord[]).map(toRow);
+}
+
+export function getInstance(db: Sql, id: string): InstanceRow | undefined {
+  const record = cachedStatement(db, 'SELECT * FROM instances WHERE id = ?').get(id) as InstanceRecord | undefined;
+  return record ? toRow(record) : undefined;
+}

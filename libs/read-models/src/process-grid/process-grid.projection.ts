@@ -1,0 +1,155 @@
+import type { StoredEvent } from '../../../event-store/src/event-store';
+import { asLifelineEvent, instanceIdOf, json } from '../events';
+import { preparedFor, type Projection, type Sql } from '../read-model-db';
+
+export const PROCESS_GRID_SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS definitions (
+    key TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    related_entity TEXT NOT NULL,
+    execution_order INTEGER NOT NULL,
+    enabled INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    triggers TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    running INTEGER NOT NULL DEFAULT 0,
+    open_tasks INTEGER NOT NULL DEFAULT 0,
+    position INTEGER NOT NULL
+  ) WITHOUT ROWID`,
+  `CREATE TABLE IF NOT EXISTS definition_versions (
+    key TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    published_at TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    PRIMARY KEY (key, version)
+  ) WITHOUT ROWID`,
+  // Per instance: its definition and open task count, so ending it corrects the grid's counters.
+  `CREATE TABLE IF NOT EXISTS process_grid_instances (
+    instance_id TEXT PRIMARY KEY,
+    definition_key TEXT NOT NULL,
+    ended INTEGER NOT NULL DEFAULT 0,
+    open_tasks INTEGER NOT NULL DEFAULT 0
+  ) WITHOUT ROWID`,
+  // Open tasks only, so a completion counts once even if delivered for an unknown or closed task.
+  `CREATE TABLE IF NOT EXISTS process_grid_open_tasks (
+    task_id TEXT PRIMARY KEY,
+    instance_id TEXT NOT NULL
+  ) WITHOUT ROWID`,
+  'CREATE INDEX IF NOT EXISTS process_grid_open_tasks_by_instance ON process_grid_open_tasks (instance_id)',
+];
+
+const statements = preparedFor((db: Sql) => ({
+  published: db.prepare(
+    `INSERT INTO definitions (key, name, related_entity, execution_order, enabled, created_at, updated_at, version,
+       triggers, definition, position)
+     VALUES (@key, @name, @relatedEntity, @executionOrder, @enabled, @at, @at, @version, @triggers, @definition, @position)
+     ON CONFLICT (key) DO UPDATE SET name = excluded.name, related_entity = excluded.related_entity,
+       execution_order = excluded.execution_order, enabled = excluded.enabled, updated_at = excluded.updated_at,
+       version = max(version, excluded.version), triggers = excluded.triggers, definition = excluded.definition,
+       position = excluded.position
+     WHERE excluded.version >= definitions.version`,
+  ),
+  version: db.prepare(
+    'INSERT OR IGNORE INTO definition_versions (key, version, published_at, definition) VALUES (?, ?, ?, ?)',
+  ),
+  enabled: db.prepare('UPDATE definitions SET enabled = ?, updated_at = ?, position = ? WHERE key = ?'),
+  executionOrder: db.prepare(
+    'UPDATE definitions SET execution_order = ?, updated_at = ?, position = ? WHERE key = ?',
+  ),
+  instanceStarted: db.prepare(
+    'INSERT OR IGNORE INTO process_grid_instances (instance_id, definition_key) VALUES (?, ?)',
+  ),
+  instance: db.prepare(
+    'SELECT definition_key, ended, open_tasks FROM process_grid_instances WHERE instance_id = ?',
+  ),
+  running: db.prepare('UPDATE definitions SET running = running + ?, open_tasks = open_tasks + ? WHERE key = ?'),
+  taskOpened: db.prepare('INSERT OR IGNORE INTO process_grid_open_tasks (task_id, instance_id) VALUES (?, ?)'),
+  taskClosed: db.prepare('DELETE FROM process_grid_open_tasks WHERE task_id = ?'),
+  instanceTasks: db.prepare('UPDATE process_grid_instances SET open_tasks = open_tasks + ? WHERE instance_id = ?'),
+  instanceEnded: db.prepare('UPDATE process_grid_instances SET ended = 1, open_tasks = 0 WHERE instance_id = ?'),
+  instanceTasksClosed: db.prepare('DELETE FROM process_grid_open_tasks WHERE instance_id = ?'),
+}));
+
+interface GridInstance {
+  definition_key: string;
+  ended: number;
+  open_tasks: number;
+}
+
+/** The process grid: one row per definition, with live counts of running instances and open tasks. */
+export const processGridProjection: Projection = {
+  name: 'process-grid',
+  schema: PROCESS_GRID_SCHEMA,
+  apply(db: Sql, stored: StoredEvent): void {
+    const s = statements(db);
+    const event = asLifelineEvent(stored);
+    const { position } = stored;
+    const at = stored.metadata.at;
+    switch (event.type) {
+      case 'DefinitionPublished': {
+        const { key, version, definition } = event.data;
+        s.published.run({
+          key,
+          name: definition.name,
+          relatedEntity: definition.relatedEntity,
+          executionOrder: definition.executionOrder,
+          enabled: definition.enabled ? 1 : 0,
+          at,
+          version,
+          triggers: json(definition.triggers ?? []),
+          definition: json(definition),
+          position,
+        });
+        s.version.run(key, version, at, json(definition));
+        return;
+      }
+      case 'DefinitionActivated':
+        s.enabled.run(1, at, position, event.data.key);
+        return;
+      case 'DefinitionDeactivated':
+        s.enabled.run(0, at, position, event.data.key);
+        return;
+      case 'ExecutionOrderChanged':
+        s.executionOrder.run(event.data.executionOrder, at, position, event.data.key);
+        return;
+      case 'InstanceStarted': {
+        const instanceId = instanceIdOf(stored.streamId) ?? event.data.instanceId;
+        if (s.instanceStarted.run(instanceId, event.data.definitionKey).changes === 1) {
+          s.running.run(1, 0, event.data.definitionKey);
+        }
+        return;
+      }
+      case 'TaskCreated':
+      case 'TaskCompleted': {
+        const instanceId = instanceIdOf(stored.streamId);
+        if (instanceId === undefined) return;
+        const instance = s.instance.get(instanceId) as GridInstance | undefined;
+        if (!instance || instance.ended === 1) return;
+        const changed =
+          event.type === 'TaskCreated'
+            ? s.taskOpened.run(event.data.taskId, instanceId).changes
+            : -s.taskClosed.run(event.data.taskId).changes;
+        if (changed === 0) return;
+        s.instanceTasks.run(changed, instanceId);
+        s.running.run(0, changed, instance.definition_key);
+        return;
+      }
+      case 'InstanceTerminated':
+      case 'InstanceCompleted': {
+        const instanceId = instanceIdOf(stored.streamId);
+        if (instanceId === undefined) return;
+        const instance = s.instance.get(instanceId) as GridInstance | undefined;
+        if (!instance || instance.ended === 1) return;
+        s.instanceEnded.run(instanceId);
+        s.instanceTasksClosed.run(instanceId);
+        s.running.run(-1, -instance.open_tasks, instance.definition_key);
+        return;
+      }
+      default:
+        // Other events do not change the grid.
+        return;
+    }
+  },
+};

@@ -1,0 +1,105 @@
+import type { ProcessDefinition, Trigger } from '../../../process-domain/src/definition/definition';
+import type { Sql } from '../read-model-db';
+import { cachedStatement } from '../statement-cache';
+
+export interface DefinitionRow {
+  key: string;
+  name: string;
+  relatedEntity: string;
+  executionOrder: number;
+  enabled: boolean;
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+  triggers: Trigger[];
+  /** Instances not yet completed or terminated (running, suspended or with an incident). */
+  running: number;
+  openTasks: number;
+}
+
+export interface DefinitionVersionRow {
+  version: number;
+  publishedAt: string;
+  definition: ProcessDefinition;
+}
+
+export interface DefinitionDetails extends DefinitionRow {
+  definition: ProcessDefinition;
+  versions: DefinitionVersionRow[];
+}
+
+export interface DefinitionFilter {
+  relatedEntity?: string;
+  enabled?: boolean;
+}
+
+interface DefinitionRecord {
+  key: string;
+  name: string;
+  related_entity: string;
+  execution_order: number;
+  enabled: number;
+  created_at: string;
+  updated_at: string;
+  version: number;
+  triggers: string;
+  definition: string;
+  running: number;
+  open_tasks: number;
+}
+
+function toRow(record: DefinitionRecord): DefinitionRow {
+  return {
+    key: record.key,
+    name: record.name,
+    relatedEntity: record.related_entity,
+    executionOrder: record.execution_order,
+    enabled: record.enabled === 1,
+    createdAt: record.created_at,
+    updatedAt: record.updated_at,
+    version: record.version,
+    triggers: JSON.parse(record.triggers) as Trigger[],
+    running: record.running,
+    openTasks: record.open_tasks,
+  };
+}
+
+/** The process grid, in execution order then key. */
+export function listDefinitions(db: Sql, filter: DefinitionFilter = {}): DefinitionRow[] {
+  const where: string[] = [];
+  const params: Record<string, string | number> = {};
+  if (filter.relatedEntity !== undefined) {
+    where.push('related_entity = @relatedEntity');
+    params.relatedEntity = filter.relatedEntity;
+  }
+  if (filter.enabled !== undefined) {
+    where.push('enabled = @enabled');
+    params.enabled = filter.enabled ? 1 : 0;
+  }
+  const text =
+    'SELECT * FROM definitions' +
+    (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
+    ' ORDER BY execution_order, key';
+  return (cachedStatement(db, text).all(params) as DefinitionRecord[]).map(toRow);
+}
+
+/** One definition with its latest document and every published version (oldest first). */
+export function getDefinition(db: Sql, key: string): DefinitionDetails | undefined {
+  const record = cachedStatement(db, 'SELECT * FROM definitions WHERE key = ?').get(key) as
+    | DefinitionRecord
+    | undefined;
+  if (!record) return undefined;
+  const versions = cachedStatement(
+    db,
+    'SELECT version, published_at, definition FROM definition_versions WHERE key = ? ORDER BY version',
+  ).all(key) as { version: number; published_at: string; definition: string }[];
+  return {
+    ...toRow(record),
+    definition: JSON.parse(record.definition) as ProcessDefinition,
+    versions: versions.map((v) => ({
+      version: v.version,
+      publishedAt: v.published_at,
+      definition: JSON.parse(v.definition) as ProcessDefinition,
+    })),
+  };
+}

@@ -1,0 +1,10 @@
+import { entityTimelineProjection } from './entity-timeline/entity-timeline.projection';
+import { instancesProjection } from './instances/instances.projection';
+import { processGridProjection } from './process-grid/process-grid.projection';
+import type { Projection } from './read-model-db';
+import { taskListProjection } from './task-list/task-list.projection';
+
+/** Every read model the API serves, in one file. */
+export function allProjections(): Projection[] {
+  return [taskListProjection, processGridProjection, instancesProjection, entityTimelineProjection];
+}

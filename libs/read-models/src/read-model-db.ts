@@ -1,0 +1,172 @@
+import Database from 'better-sqlite3';
+import { rmSync } from 'node:fs';
+import type { EventStore, StoredEvent, Subscription } from '../../event-store/src/event-store';
+
+export type Sql = Database.Database;
+
+/** A read model over the global log: its tables, and how one event changes its rows. */
+export interface Projection {
+  name: string;
+  /** CREATE TABLE / CREATE INDEX statements, each `IF NOT EXISTS` so opening twice is harmless. */
+  schema: string[];
+  /** Runs inside the Projector's batch transaction; must not start its own. */
+  apply(db: Sql, event: StoredEvent): void;
+}
+
+export interface ReadModelDbOptions {
+  /**
+   * Rebuild mode: no journal, no fsync. A crash leaves a broken file, which is fine because a
+   * rebuild writes a fresh file that nobody reads until it is complete.
+   */
+  bulk?: boolean;
+}
+
+/** One read-model SQLite file. */
+export class ReadModelDb {
+  private constructor(
+    readonly sql: Sql,
+    readonly file: string,
+  ) {}
+
+  static open(file: string, options: ReadModelDbOptions = {}): ReadModelDb {
+    const sql = new Database(file);
+    if (options.bulk) {
+      sql.pragma('journal_mode = OFF');
+      sql.pragma('synchronous = OFF');
+      sql.pragma('locking_mode = EXCLUSIVE');
+      sql.pragma('cache_size = -131072');
+      sql.pragma('temp_store = MEMORY');
+    } else {
+      sql.pragma('journal_mode = WAL');
+      // WAL + NORMAL stays consistent on power loss; a lost tail is re-projected from the checkpoint.
+      sql.pragma('synchronous = NORMAL');
+      sql.pragma('busy_timeout = 5000');
+      sql.pragma('cache_size = -32768');
+    }
+    sql.exec(CHECKPOINT_SCHEMA);
+    return new ReadModelDb(sql, file);
+  }
+
+  /** Leaves bulk mode so the file can be served (WAL, durable commits). */
+  finishBulk(): void {
+    this.sql.pragma('locking_mode = NORMAL');
+    this.sql.pragma('journal_mode = WAL');
+    this.sql.pragma('synchronous = NORMAL');
+  }
+
+  close(): void {
+    if (this.sql.open) this.sql.close();
+  }
+
+  /** Deletes a read-model file with its WAL side files. */
+  static remove(file: string): void {
+    for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(file + suffix, { force: true });
+  }
+}
+
+const CHECKPOINT_SCHEMA = `CREATE TABLE IF NOT EXISTS projections_checkpoint (
+  name TEXT PRIMARY KEY,
+  position INTEGER NOT NULL
+) WITHOUT ROWID`;
+
+/**
+ * Prepared statements built once per connection: projections are plain objects shared by every
+ * file, and preparing a statement per event would cost more than running it.
+ */
+export function preparedFor<T>(build: (db: Sql) => T): (db: Sql) => T {
+  const cache = new WeakMap<Sql, T>();
+  return (db) => {
+    let statements = cache.get(db);
+    if (!statements) {
+      statements = build(db);
+      cache.set(db, statements);
+    }
+    return statements;
+  };
+}
+
+/**
+ * Runs projections over batches of the global log. One batch is one transaction holding every
+ * projection's rows and its checkpoint, so each event is applied exactly once per projection.
+ */
+export class Projector {
+  private positions: Map<string, number>;
+  private readonly listeners = new Set<(position: number) => void>();
+  private readonly applyInTransaction: (events: StoredEvent[], positions: Map<string, number>) => void;
+
+  constructor(
+    readonly db: ReadModelDb,
+    readonly projections: Projection[],
+  ) {
+    const sql = db.sql;
+    for (const projection of projections) for (const statement of projection.schema) sql.exec(statement);
+    const stored = sql.prepare('SELECT name, position FROM projections_checkpoint').all() as {
+      name: string;
+      position: number;
+    }[];
+    const byName = new Map(stored.map((row) => [row.name, row.position]));
+    this.positions = new Map(projections.map((p) => [p.name, byName.get(p.name) ?? 0]));
+    const saveCheckpoint = sql.prepare(
+      'INSERT INTO projections_checkpoint (name, position) VALUES (?, ?) ' +
+        'ON CONFLICT (name) DO UPDATE SET position = excluded.position',
+    );
+    this.applyInTransaction = sql.transaction((events: StoredEvent[], positions: Map<string, number>) => {
+      for (const projection of projections) {
+        const from = positions.get(projection.name) ?? 0;
+        let last = from;
+        for (const event of events) {
+          // A redelivered event (after a crash or an overlapping batch) is skipped, not re-applied.
+          if (event.position <= last) continue;
+          projection.apply(sql, event);
+          last = event.position;
+        }
+        if (last !== from) {
+          saveCheckpoint.run(projection.name, last);
+          positions.set(projection.name, last);
+        }
+      }
+    });
+  }
+
+  applyBatch(events: StoredEvent[]): void {
+    if (events.length === 0) return;
+    const next = new Map(this.positions);
+    this.applyInTransaction(events, next);
+    // Only a committed batch moves the in-memory checkpoint.
+    this.positions = next;
+    const position = this.checkpoint();
+    for (const listener of this.listeners) listener(position);
+  }
+
+  /** The position every projection has reached (the smallest of their checkpoints). */
+  checkpoint(): number {
+    let min = Number.POSITIVE_INFINITY;
+    for (const position of this.positions.values()) min = Math.min(min, position);
+    return Number.isFinite(min) ? min : 0;
+  }
+
+  /** Called after each committed batch with the new checkpoint; returns the unsubscribe. */
+  onCheckpoint(listener: (position: number) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}
+
+export interface RunProjectorOptions {
+  batchSize?: number;
+  onError?: (error: unknown) => void;
+}
+
+/** Subscribes the projector to the store from its own checkpoint. */
+export async function runProjector(
+  store: EventStore,
+  projector: Projector,
+  options: RunProjectorOptions = {},
+): Promise<Subscription> {
+  return store.subscribe(
+    async (events) => {
+      projector.applyBatch(events);
+    },
+    { fromPosition: projector.checkpoint(), batchSize: options.batchSize ?? 1000, onError: options.onError },
+  );
+}

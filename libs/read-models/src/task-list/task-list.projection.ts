@@ -1,0 +1,173 @@
+import type { StoredEvent } from '../../../event-store/src/event-store';
+import { asLifelineEvent, instanceIdOf, json } from '../events';
+import { preparedFor, type Projection, type Sql } from '../read-model-db';
+
+/** Stored task statuses; `postponed` is not one of them: it is `start_at > now` at query time. */
+export type StoredTaskStatus = 'new' | 'ongoing' | 'completed' | 'cancelled';
+
+export const TASK_LIST_SCHEMA = [
+  // `seq` is the rowid: creation order, and the tie-break the indexes below already carry.
+  `CREATE TABLE IF NOT EXISTS tasks (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    instance_id TEXT NOT NULL,
+    definition_key TEXT,
+    activity_id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    instructions TEXT,
+    hint TEXT,
+    status TEXT NOT NULL,
+    open INTEGER NOT NULL,
+    assignee TEXT,
+    role TEXT,
+    entity_type TEXT,
+    entity_id TEXT,
+    created_at TEXT NOT NULL,
+    start_at TEXT NOT NULL,
+    due_at TEXT,
+    completed_at TEXT,
+    completed_by TEXT,
+    result TEXT,
+    results TEXT,
+    form TEXT,
+    question TEXT,
+    fields TEXT,
+    answers TEXT,
+    position INTEGER NOT NULL
+  )`,
+  // A user's page: equality on assignee and open, already ordered by created_at, seq.
+  'CREATE INDEX IF NOT EXISTS tasks_by_assignee ON tasks (assignee, open, created_at)',
+  // A role's unassigned page: role = ? AND assignee IS NULL AND open = 1, ordered.
+  'CREATE INDEX IF NOT EXISTS tasks_by_role ON tasks (role, assignee, open, created_at)',
+  'CREATE INDEX IF NOT EXISTS tasks_by_instance ON tasks (instance_id, open)',
+  // What a task needs from its instance's start (definition and record), kept by this projection alone.
+  `CREATE TABLE IF NOT EXISTS task_list_instances (
+    instance_id TEXT PRIMARY KEY,
+    definition_key TEXT NOT NULL,
+    entity_type TEXT NOT NULL,
+    entity_id TEXT NOT NULL
+  ) WITHOUT ROWID`,
+];
+
+const statements = preparedFor((db: Sql) => ({
+  instanceStarted: db.prepare(
+    'INSERT OR REPLACE INTO task_list_instances (instance_id, definition_key, entity_type, entity_id) VALUES (?, ?, ?, ?)',
+  ),
+  instance: db.prepare(
+    'SELECT definition_key, entity_type, entity_id FROM task_list_instances WHERE instance_id = ?',
+  ),
+  created: db.prepare(
+    `INSERT OR IGNORE INTO tasks (id, instance_id, definition_key, activity_id, title, instructions, hint, status, open,
+       assignee, role, entity_type, entity_id, created_at, start_at, due_at, results, form, question, position)
+     VALUES (@id, @instanceId, @definitionKey, @activityId, @title, @instructions, @hint, 'new', 1,
+       @assignee, @role, @entityType, @entityId, @createdAt, @startAt, @dueAt, @results, @form, @question, @position)`,
+  ),
+  claimed: db.prepare(
+    "UPDATE tasks SET status = 'ongoing', assignee = ?, position = ? WHERE id = ? AND open = 1",
+  ),
+  released: db.prepare(
+    "UPDATE tasks SET status = 'new', assignee = NULL, role = COALESCE(?, role), position = ? WHERE id = ? AND open = 1",
+  ),
+  reassignedToUser: db.prepare(
+    "UPDATE tasks SET status = 'ongoing', assignee = ?, role = COALESCE(?, role), position = ? WHERE id = ? AND open = 1",
+  ),
+  reassignedToRole: db.prepare(
+    "UPDATE tasks SET status = 'new', assignee = NULL, role = ?, position = ? WHERE id = ? AND open = 1",
+  ),
+  postponed: db.prepare(
+    'UPDATE tasks SET start_at = ?, due_at = COALESCE(?, due_at), position = ? WHERE id = ? AND open = 1',
+  ),
+  completed: db.prepare(
+    `UPDATE tasks SET status = 'completed', open = 0, completed_at = @at, completed_by = @user, result = @result,
+       fields = @fields, answers = @answers, position = @position WHERE id = @id AND open = 1`,
+  ),
+  instanceEnded: db.prepare(
+    "UPDATE tasks SET status = 'cancelled', open = 0, completed_at = ?, position = ? WHERE instance_id = ? AND open = 1",
+  ),
+}));
+
+interface InstanceRow {
+  definition_key: string;
+  entity_type: string;
+  entity_id: string;
+}
+
+/** The Taskbox: one row per human task, with who may see it and where it stands. */
+export const taskListProjection: Projection = {
+  name: 'task-list',
+  schema: TASK_LIST_SCHEMA,
+  apply(db: Sql, stored: StoredEvent): void {
+    const instanceId = instanceIdOf(stored.streamId);
+    if (instanceId === undefined) return;
+    const s = statements(db);
+    const event = asLifelineEvent(stored);
+    const { position } = stored;
+    switch (event.type) {
+      case 'InstanceStarted': {
+        const { definitionKey, entity } = event.data;
+        s.instanceStarted.run(instanceId, definitionKey, entity.type, entity.id);
+        return;
+      }
+      case 'TaskCreated': {
+        const d = event.data;
+        const instance = s.instance.get(instanceId) as InstanceRow | undefined;
+        s.created.run({
+          id: d.taskId,
+          instanceId,
+          definitionKey: instance?.definition_key ?? null,
+          activityId: d.activityId,
+          title: d.title,
+          instructions: d.instructions ?? null,
+          hint: d.hint ?? null,
+          assignee: d.assignee.user ?? null,
+          role: d.assignee.role ?? null,
+          entityType: instance?.entity_type ?? null,
+          entityId: instance?.entity_id ?? null,
+          createdAt: stored.metadata.at,
+          startAt: d.startAt,
+          dueAt: d.dueAt ?? null,
+          results: json(d.results),
+          form: json(d.form),
+          question: json(d.question),
+          position,
+        });
+        return;
+      }
+      case 'TaskClaimed':
+        s.claimed.run(event.data.user, position, event.data.taskId);
+        return;
+      case 'TaskReleased':
+        s.released.run(event.data.role ?? null, position, event.data.taskId);
+        return;
+      case 'TaskReassigned': {
+        const { to, taskId } = event.data;
+        if (to.user !== undefined) s.reassignedToUser.run(to.user, to.role ?? null, position, taskId);
+        else if (to.role !== undefined) s.reassignedToRole.run(to.role, position, taskId);
+        return;
+      }
+      case 'TaskPostponed':
+        s.postponed.run(event.data.until, event.data.dueAt ?? null, position, event.data.taskId);
+        return;
+      case 'TaskCompleted': {
+        const d = event.data;
+        s.completed.run({
+          id: d.taskId,
+          at: stored.metadata.at,
+          user: d.user,
+          result: d.result ?? null,
+          fields: json(d.fields),
+          answers: json(d.answers),
+          position,
+        });
+        return;
+      }
+      case 'InstanceTerminated':
+      case 'InstanceCompleted':
+        s.instanceEnded.run(stored.metadata.at, position, instanceId);
+        return;
+      default:
+        // Every other event leaves the task list as it is.
+        return;
+    }
+  },
+};
