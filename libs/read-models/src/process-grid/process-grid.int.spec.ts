@@ -1,0 +1,99 @@
+import { invoiceApproval } from '../testing/event-log';
+import { ReadModelFixture } from '../testing/read-model-fixture';
+import { getDefinition, listDefinitions } from './process-grid.queries';
+
+describe('process grid', () => {
+  let rm: ReadModelFixture;
+  beforeEach(() => {
+    rm = new ReadModelFixture();
+  });
+  afterEach(() => rm.dispose());
+
+  const publish = (key: string, version: number, overrides = {}) =>
+    rm.log.append(`definition-${key}`, {
+      type: 'DefinitionPublished',
+      data: { key, version, definition: invoiceApproval({ key, ...overrides }) },
+    }, 'root');
+
+  const start = (instanceId: string, definitionKey = 'invoice-approval') =>
+    rm.log.instance(instanceId, {
+      type: 'InstanceStarted',
+      data: { instanceId, definitionKey, definitionVersion: 1, definitionName: 'Invoice approval',
+        entity: { type: 'Invoice', id: instanceId }, variables: {}, cause: { kind: 'api' } },
+    });
+
+  const task = (instanceId: string, taskId: string) =>
+    rm.log.instance(instanceId, {
+      type: 'TaskCreated',
+      data: { taskId, activityId: 'review', title: 'Review', assignee: { role: 'accounting' }, startAt: rm.log.now(),
+        rule: { role: 'accounting' } },
+    });
+
+  it('shows the latest version and keeps the first publication as created-at', () => {
+    publish('invoice-approval', 1);
+    rm.log.advance(3_600_000);
+    publish('invoice-approval', 2, { name: 'Invoice approval v2', executionOrder: 5, triggers: [{ on: 'updated', fields: ['status'] }] });
+    rm.project();
+
+    const [row] = listDefinitions(rm.sql);
+    expect(row).toEqual({
+      key: 'invoice-approval',
+      name: 'Invoice approval v2',
+      relatedEntity: 'Invoice',
+      executionOrder: 5,
+      enabled: true,
+      createdAt: '2026-11-21T10:00:00.000Z',
+      updatedAt: '2026-11-21T11:00:00.000Z',
+      version: 2,
+      triggers: [{ on: 'updated', fields: ['status'] }],
+      running: 0,
+      openTasks: 0,
+    });
+    const details = getDefinition(rm.sql, 'invoice-approval')!;
+    expect(details.versions.map((v) => [v.version, v.publishedAt, v.definition.name])).toEqual([
+      [1, '2026-11-21T10:00:00.000Z', 'Invoice approval'],
+      [2, '2026-11-21T11:00:00.000Z', 'Invoice approval v2'],
+    ]);
+    expect(details.definition.name).toBe('Invoice approval v2');
+    expect(getDefinition(rm.sql, 'nope')).toBeUndefined();
+  });
+
+  it('follows activation and execution order, and sorts by execution order', () => {
+    publish('b-process', 1, { executionOrder: 20 });
+    publish('a-process', 1, { executionOrder: 30 });
+    rm.log.append('definition-a-process', { type: 'ExecutionOrderChanged', data: { key: 'a-process', executionOrder: 10 } }, 'root');
+    rm.log.append('definition-b-process', { type: 'DefinitionDeactivated', data: { key: 'b-process' } }, 'root');
+    rm.project();
+
+    expect(listDefinitions(rm.sql).map((d) => [d.key, d.executionOrder, d.enabled])).toEqual([
+      ['a-process', 10, true],
+      ['b-process', 20, false],
+    ]);
+    expect(listDefinitions(rm.sql, { enabled: false }).map((d) => d.key)).toEqual(['b-process']);
+
+    rm.log.append('definition-b-process', { type: 'DefinitionActivated', data: { key: 'b-process' } }, 'root');
+    rm.project();
+    expect(getDefinition(rm.sql, 'b-process')?.enabled).toBe(true);
+  });
+
+  it('counts running instances and open tasks as they start, complete and end', () => {
+    publish('invoice-approval', 1);
+    start('i-1');
+    task('i-1', 't-1');
+    task('i-1', 't-2');
+    start('i-2');
+    task('i-2', 't-3');
+    rm.project();
+    expect(listDefinitions(rm.sql)[0]).toMatchObject({ running: 2, openTasks: 3 });
+
+    rm.log.instance('i-1', { type: 'TaskCompleted', data: { taskId: 't-1', activityId: 'review', user: 'alice', fields: {} } });
+    rm.log.instance('i-1', { type: 'InstanceTerminated', data: { by: 'root' } });
+    rm.project();
+    expect(listDefinitions(rm.sql)[0]).toMatchObject({ running: 1, openTasks: 1 });
+
+    rm.log.instance('i-2', { type: 'TaskCompleted', data: { taskId: 't-3', activityId: 'review', user: 'bob', fields: {} } });
+    rm.log.instance('i-2', { type: 'InstanceCompleted', data: { endActivityId: 'done' } });
+    rm.project();
+    expect(listDefinitions(rm.sql)[0]).toMatchObject({ running: 0, openTasks: 0 });
+  });
+});
