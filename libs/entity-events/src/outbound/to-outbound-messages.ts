@@ -1,0 +1,66 @@
+import type { StoredEvent } from '../../../event-store/src/event-store';
+import type { OutboundMessage } from './outbound-publisher';
+
+export const PROCESS_EVENTS_TOPIC = 'lifeline.process-events';
+const INSTANCE_STREAM_PREFIX = 'instance-';
+
+/** Instance events the outside world may follow; the others stay internal. */
+const PUBLISHED_PROCESS_EVENTS: ReadonlySet<string> = new Set([
+  'InstanceStarted',
+  'InstanceCompleted',
+  'InstanceTerminated',
+  'TaskCreated',
+  'TaskClaimed',
+  'TaskCompleted',
+]);
+
+/** A stored event that cannot be mapped; the relay stops on it rather than skip it. */
+export class OutboundEventInvalid extends Error {
+  readonly code = 'OUTBOX.EVENT_INVALID';
+  constructor(
+    readonly eventId: string,
+    reason: string,
+  ) {
+    super(`Event ${eventId} cannot be published: ${reason}`);
+    this.name = 'OutboundEventInvalid';
+  }
+}
+
+interface MessageEmittedData {
+  activityId: string;
+  topic: string;
+  messageType: string;
+  payload: Record<string, unknown>;
+}
+
+/** The messages one stored event publishes: an emitted command, a process event, or nothing. */
+export function toOutboundMessages(event: StoredEvent): OutboundMessage[] {
+  if (!event.streamId.startsWith(INSTANCE_STREAM_PREFIX)) return [];
+  const instanceId = event.streamId.slice(INSTANCE_STREAM_PREFIX.length);
+  const { messageId, correlationId, causationId, actor, at } = event.metadata;
+  const headers = { messageId, correlationId, causationId, actor, eventType: event.type };
+
+  if (event.type === 'MessageEmitted') {
+    const data = messageEmittedData(event);
+    const value = { type: data.messageType, payload: data.payload, instanceId, activityId: data.activityId, messageId, at };
+    return [{ topic: data.topic, key: instanceId, value: JSON.stringify(value), headers }];
+  }
+  if (PUBLISHED_PROCESS_EVENTS.has(event.type)) {
+    const value = { type: event.type, instanceId, data: event.data, messageId, at, position: event.position };
+    return [{ topic: PROCESS_EVENTS_TOPIC, key: instanceId, value: JSON.stringify(value), headers }];
+  }
+  return [];
+}
+
+function messageEmittedData(event: StoredEvent): MessageEmittedData {
+  const data = event.data;
+  if (typeof data !== 'object' || data === null) throw new OutboundEventInvalid(event.id, 'data is not an object');
+  const { activityId, topic, messageType, payload } = data as Record<string, unknown>;
+  if (typeof topic !== 'string' || topic.length === 0) throw new OutboundEventInvalid(event.id, 'no topic');
+  if (typeof messageType !== 'string') throw new OutboundEventInvalid(event.id, 'no messageType');
+  if (typeof activityId !== 'string') throw new OutboundEventInvalid(event.id, 'no activityId');
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+    throw new OutboundEventInvalid(event.id, 'payload is not an object');
+  }
+  return { activityId, topic, messageType, payload: payload as Record<string, unknown> };
+}
