@@ -1,0 +1,645 @@
+import type { ValidationIssue } from '../errors';
+import { FORBIDDEN_KEYS, isPlainObject } from '../entity/validate-envelope';
+import { checkFeel } from '../feel/feel';
+import type {
+  Activity,
+  Assignee,
+  AutomaticActivity,
+  DecisionActivity,
+  DecisionBranch,
+  Emit,
+  EntityEventKind,
+  FormField,
+  HumanActivity,
+  ProcessDefinition,
+  Question,
+  Trigger,
+  WaitActivity,
+} from './definition';
+import { isValidDuration } from './duration';
+
+export type DefinitionValidation =
+  { ok: true; definition: ProcessDefinition } | { ok: false; issues: ValidationIssue[] };
+
+export const DEFINITION_RULES = {
+  maxActivities: 500,
+  maxTextLength: 10_000,
+  maxNameLength: 200,
+  defaultExecutionOrder: 100,
+};
+
+const DEFINITION_KEY = /^[a-z0-9][a-z0-9-]{0,62}$/;
+// Same bound as an envelope's entityType, so a definition can always match one.
+const ENTITY_TYPE = /^[A-Za-z][A-Za-z0-9_]{0,99}$/;
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
+/** Names the FEEL context already uses, plus keys that would reach an object's prototype. */
+export const RESERVED_ACTIVITY_IDS: ReadonlySet<string> = new Set([
+  'entity',
+  'vars',
+  'now',
+  'today',
+  ...FORBIDDEN_KEYS,
+]);
+const EVENT_KINDS: readonly EntityEventKind[] = ['created', 'updated', 'deleted'];
+const FIELD_TYPES: readonly FormField['type'][] = ['text', 'number', 'boolean', 'date'];
+const ACTIVITY_KEYS: Record<Activity['type'], readonly string[]> = {
+  human: ['type', 'title', 'instructions', 'hint', 'assignee', 'dueIn', 'results', 'form', 'question', 'next'],
+  automatic: ['type', 'set', 'emit', 'next'],
+  wait: ['type', 'until', 'timeout', 'onTimeout', 'next'],
+  decision: ['type', 'branches', 'otherwise'],
+  end: ['type'],
+};
+
+/** One reference from an activity to another, kept to check the graph once every activity is read. */
+interface Edge {
+  from: string;
+  to: string;
+  path: string;
+}
+
+const join = (path: string, key: string) => (path === '' ? key : `${path}.${key}`);
+
+/** Reads untrusted values, recording every problem by path. */
+class Reader {
+  readonly issues: ValidationIssue[] = [];
+
+  issue(path: string, message: string): void {
+    this.issues.push({ path, message });
+  }
+
+  /** An object whose keys are all in `allowed`; unknown keys are reported. */
+  object(value: unknown, path: string, allowed: readonly string[] | 'any'): Record<string, unknown> | undefined {
+    if (!isPlainObject(value)) {
+      this.issue(path, 'must be an object');
+      return undefined;
+    }
+    if (allowed !== 'any') {
+      for (const key of Object.keys(value)) {
+        if (!allowed.includes(key)) this.issue(join(path, key), 'unknown key');
+      }
+    }
+    return value;
+  }
+
+  string(
+    parent: Record<string, unknown>,
+    key: string,
+    path: string,
+    options: { required?: boolean; max?: number; pattern?: RegExp; patternText?: string } = {},
+  ): string | undefined {
+    const value = parent[key];
+    const at = join(path, key);
+    if (value === undefined || value === null) {
+      if (options.required) this.issue(at, 'is required');
+      return undefined;
+    }
+    return this.text(value, at, options);
+  }
+
+  text(
+    value: unknown,
+    at: string,
+    options: { max?: number; pattern?: RegExp; patternText?: string } = {},
+  ): string | undefined {
+    const max = options.max ?? DEFINITION_RULES.maxTextLength;
+    if (typeof value !== 'string' || value.trim() === '') {
+      this.issue(at, 'must be a non-empty string');
+      return undefined;
+    }
+    if (value.length > max) {
+      this.issue(at, `must be at most ${max} characters`);
+      return undefined;
+    }
+    if (options.pattern && !options.pattern.test(value)) {
+      this.issue(at, `must match ${options.patternText ?? String(options.pattern)}`);
+      return undefined;
+    }
+    return value;
+  }
+
+  feel(parent: Record<string, unknown>, key: string, path: string, required = false): string | undefined {
+    const expression = this.string(parent, key, path, { required });
+    return expression === undefined ? undefined : this.feelText(expression, join(path, key));
+  }
+
+  feelText(expression: unknown, at: string): string | undefined {
+    const text = this.text(expression, at);
+    if (text === undefined) return undefined;
+    const syntaxError = checkFeel(text);
+    if (syntaxError !== undefined) {
+      this.issue(at, `invalid FEEL: ${syntaxError}`);
+      return undefined;
+    }
+    return text;
+  }
+
+  duration(parent: Record<string, unknown>, key: string, path: string): string | undefined {
+    const text = this.string(parent, key, path);
+    if (text !== undefined && !isValidDuration(text)) {
+      this.issue(join(path, key), `'${text}' is not an ISO-8601 duration such as P2D or PT10M`);
+      return undefined;
+    }
+    return text;
+  }
+
+  boolean(parent: Record<string, unknown>, key: string, path: string, fallback: boolean): boolean {
+    const value = parent[key];
+    if (value === undefined || value === null) return fallback;
+    if (typeof value !== 'boolean') {
+      this.issue(join(path, key), 'must be true or false');
+      return fallback;
+    }
+    return value;
+  }
+
+  /** A non-empty list of distinct non-empty strings. */
+  uniqueStrings(value: unknown, at: string): string[] | undefined {
+    if (!Array.isArray(value) || value.length === 0) {
+      this.issue(at, 'must be a non-empty list');
+      return undefined;
+    }
+    const seen = new Set<string>();
+    let valid = true;
+    value.forEach((item: unknown, index) => {
+      const text = this.text(item, `${at}[${index}]`, { max: DEFINITION_RULES.maxNameLength });
+      if (text === undefined) valid = false;
+      else if (seen.has(text)) {
+        this.issue(`${at}[${index}]`, `'${text}' is listed twice`);
+        valid = false;
+      } else seen.add(text);
+    });
+    return valid ? [...seen] : undefined;
+  }
+
+  /** name → FEEL expression, names being identifiers. */
+  expressionMap(value: unknown, at: string): Record<string, string> | undefined {
+    const map = this.object(value, at, 'any');
+    if (!map) return undefined;
+    const result: Record<string, string> = {};
+    for (const [name, expression] of Object.entries(map)) {
+      if (!IDENTIFIER.test(name) || FORBIDDEN_KEYS.has(name)) {
+        this.issue(
+          join(at, name),
+          'must be an identifier ([A-Za-z_][A-Za-z0-9_]*, not __proto__/constructor/prototype)',
+        );
+        continue;
+      }
+      const text = this.feelText(expression, join(at, name));
+      if (text !== undefined) result[name] = text;
+    }
+    return result;
+  }
+}
+
+/** Checks a parsed document against the definition format v1 and returns it normalised, or every issue by path. */
+export function validateDefinition(doc: unknown): DefinitionValidation {
+  const r = new Reader();
+  const top = r.object(doc, '', [
+    'key',
+    'name',
+    'relatedEntity',
+    'executionOrder',
+    'enabled',
+    'triggers',
+    'start',
+    'activities',
+  ]);
+  if (!top) return { ok: false, issues: r.issues };
+
+  const key = r.string(top, 'key', '', {
+    required: true,
+    pattern: DEFINITION_KEY,
+    patternText: 'lower-case letters, digits and dashes, at most 63 (e.g. invoice-approval)',
+  });
+  const name = r.string(top, 'name', '', { required: true, max: DEFINITION_RULES.maxNameLength });
+  const relatedEntity = r.string(top, 'relatedEntity', '', {
+    required: true,
+    pattern: ENTITY_TYPE,
+    patternText: 'an entity type name ([A-Za-z][A-Za-z0-9_]*, at most 100)',
+  });
+  const executionOrder = readExecutionOrder(r, top.executionOrder);
+  const enabled = r.boolean(top, 'enabled', '', true);
+  const triggers = readTriggers(r, top.triggers);
+  const start = r.string(top, 'start', '', { required: true, max: DEFINITION_RULES.maxNameLength });
+
+  const edges: Edge[] = [];
+  const declared = new Set<string>();
+  const activities = readActivities(r, top.activities, edges, declared);
+
+  if (activities) checkGraph(r, activities, declared, start, edges);
+
+  if (r.issues.length > 0) return { ok: false, issues: r.issues };
+  return {
+    ok: true,
+    definition: {
+      key: key as string,
+      name: name as string,
+      relatedEntity: relatedEntity as string,
+      executionOrder,
+      enabled,
+      triggers,
+      start: start as string,
+      activities: activities as Record<string, Activity>,
+    },
+  };
+}
+
+function readExecutionOrder(r: Reader, value: unknown): number {
+  if (value === undefined || value === null) return DEFINITION_RULES.defaultExecutionOrder;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
+    r.issue('executionOrder', 'must be an integer');
+    return DEFINITION_RULES.defaultExecutionOrder;
+  }
+  return value;
+}
+
+function readTriggers(r: Reader, value: unknown): Trigger[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) {
+    r.issue('triggers', 'must be a list');
+    return [];
+  }
+  const triggers: Trigger[] = [];
+  value.forEach((item: unknown, index) => {
+    const path = `triggers[${index}]`;
+    const raw = r.object(item, path, ['on', 'fields', 'when', 'delay']);
+    if (!raw) return;
+    const on = r.string(raw, 'on', path, { required: true });
+    if (on !== undefined && !(EVENT_KINDS as readonly string[]).includes(on)) {
+      r.issue(join(path, 'on'), 'must be one of created, updated, deleted');
+    }
+    const trigger: Trigger = { on: on as EntityEventKind };
+    if (raw.fields !== undefined && raw.fields !== null) {
+      if (on !== 'updated') r.issue(join(path, 'fields'), 'is only allowed with on: updated');
+      const fields = r.uniqueStrings(raw.fields, join(path, 'fields'));
+      if (fields) trigger.fields = fields;
+    }
+    const when = r.feel(raw, 'when', path);
+    if (when !== undefined) trigger.when = when;
+    const delay = r.duration(raw, 'delay', path);
+    if (delay !== undefined) trigger.delay = delay;
+    triggers.push(trigger);
+  });
+  return triggers;
+}
+
+function readActivities(
+  r: Reader,
+  value: unknown,
+  edges: Edge[],
+  declared: Set<string>,
+): Record<string, Activity> | undefined {
+  if (value === undefined || value === null) {
+    r.issue('activities', 'is required');
+    return undefined;
+  }
+  const raw = r.object(value, 'activities', 'any');
+  if (!raw) return undefined;
+  const ids = Object.keys(raw);
+  if (ids.length === 0) {
+    r.issue('activities', 'must have at least one activity');
+    return undefined;
+  }
+  if (ids.length > DEFINITION_RULES.maxActivities) {
+    r.issue('activities', `must have at most ${DEFINITION_RULES.maxActivities} activities (has ${ids.length})`);
+    return undefined;
+  }
+  const activities: Record<string, Activity> = {};
+  for (const id of ids) {
+    const path = `activities.${id}`;
+    if (!IDENTIFIER.test(id) || id.length > DEFINITION_RULES.maxNameLength) {
+      r.issue(path, 'the activity id must be an identifier ([A-Za-z_][A-Za-z0-9_]*)');
+      continue;
+    }
+    if (RESERVED_ACTIVITY_IDS.has(id)) {
+      r.issue(path, `'${id}' is reserved and cannot be an activity id`);
+      continue;
+    }
+    declared.add(id);
+    const activity = readActivity(r, raw[id], id, path, edges);
+    if (activity) activities[id] = activity;
+  }
+  return activities;
+}
+
+function readActivity(r: Reader, value: unknown, id: string, path: string, edges: Edge[]): Activity | undefined {
+  const raw = r.object(value, path, 'any');
+  if (!raw) return undefined;
+  const type = raw.type;
+  if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(ACTIVITY_KEYS, type)) {
+    r.issue(join(path, 'type'), 'must be one of human, automatic, wait, decision, end');
+    return undefined;
+  }
+  const activityType = type as Activity['type'];
+  r.object(raw, path, ACTIVITY_KEYS[activityType]);
+  const next = (value: unknown, at: string): string | undefined => {
+    const target = r.text(value, at, { max: DEFINITION_RULES.maxNameLength });
+    if (target !== undefined) edges.push({ from: id, to: target, path: at });
+    return target;
+  };
+  const requiredNext = (): string | undefined => {
+    if (raw.next === undefined || raw.next === null) {
+      r.issue(join(path, 'next'), 'is required');
+      return undefined;
+    }
+    return next(raw.next, join(path, 'next'));
+  };
+
+  switch (activityType) {
+    case 'human':
+      return readHuman(r, raw, path, next);
+    case 'automatic': {
+      const activity: AutomaticActivity = { type: 'automatic', next: '' };
+      if (raw.set !== undefined && raw.set !== null) {
+        const set = r.expressionMap(raw.set, join(path, 'set'));
+        if (isPlainObject(raw.set) && Object.keys(raw.set).length === 0) {
+          r.issue(join(path, 'set'), 'must set at least one variable');
+        }
+        if (set) activity.set = set;
+      }
+      if (raw.emit !== undefined && raw.emit !== null) {
+        const emit = readEmit(r, raw.emit, join(path, 'emit'));
+        if (emit) activity.emit = emit;
+      }
+      if ((raw.set === undefined || raw.set === null) && (raw.emit === undefined || raw.emit === null)) {
+        r.issue(path, 'an automatic activity needs set, emit or both');
+      }
+      activity.next = requiredNext() ?? '';
+      return reorder(activity, ['type', 'set', 'emit', 'next']);
+    }
+    case 'wait': {
+      const activity: WaitActivity = { type: 'wait', next: '' };
+      const until = r.feel(raw, 'until', path);
+      if (until !== undefined) activity.until = until;
+      const timeout = r.duration(raw, 'timeout', path);
+      if (timeout !== undefined) activity.timeout = timeout;
+      const hasUntil = raw.until !== undefined && raw.until !== null;
+      const hasTimeout = raw.timeout !== undefined && raw.timeout !== null;
+      if (!hasUntil && !hasTimeout) r.issue(path, 'a wait needs until, timeout or both');
+      if (raw.onTimeout !== undefined && raw.onTimeout !== null) {
+        if (!hasTimeout) r.issue(join(path, 'onTimeout'), 'is only allowed with a timeout');
+        const onTimeout = next(raw.onTimeout, join(path, 'onTimeout'));
+        if (onTimeout !== undefined) activity.onTimeout = onTimeout;
+      }
+      activity.next = requiredNext() ?? '';
+      return reorder(activity, ['type', 'until', 'timeout', 'onTimeout', 'next']);
+    }
+    case 'decision': {
+      const branches: DecisionBranch[] = [];
+      const branchesPath = join(path, 'branches');
+      if (!Array.isArray(raw.branches) || raw.branches.length === 0) {
+        r.issue(branchesPath, 'must be a non-empty list of { when, next }');
+      } else {
+        raw.branches.forEach((item: unknown, index) => {
+          const at = `${branchesPath}[${index}]`;
+          const branch = r.object(item, at, ['when', 'next']);
+          if (!branch) return;
+          const when = r.feel(branch, 'when', at, true);
+          const to =
+            branch.next === undefined || branch.next === null
+              ? (r.issue(join(at, 'next'), 'is required'), undefined)
+              : next(branch.next, join(at, 'next'));
+          if (when !== undefined && to !== undefined) branches.push({ when, next: to });
+        });
+      }
+      let otherwise = '';
+      if (raw.otherwise === undefined || raw.otherwise === null) r.issue(join(path, 'otherwise'), 'is required');
+      else otherwise = next(raw.otherwise, join(path, 'otherwise')) ?? '';
+      const activity: DecisionActivity = { type: 'decision', branches, otherwise };
+      return activity;
+    }
+    case 'end':
+      return { type: 'end' };
+    default: {
+      const unreachable: never = activityType;
+      throw new Error(`unknown activity type ${String(unreachable)}`);
+    }
+  }
+}
+
+function readHuman(
+  r: Reader,
+  raw: Record<string, unknown>,
+  path: string,
+  next: (to: unknown, at: string) => string | undefined,
+): HumanActivity {
+  const title = r.string(raw, 'title', path, { required: true, max: DEFINITION_RULES.maxNameLength }) ?? '';
+  const activity: HumanActivity = { type: 'human', title, assignee: { role: '' }, next: '' };
+  const instructions = r.string(raw, 'instructions', path);
+  if (instructions !== undefined) activity.instructions = instructions;
+  const hint = r.string(raw, 'hint', path);
+  if (hint !== undefined) activity.hint = hint;
+
+  const assignee = readAssignee(r, raw.assignee, join(path, 'assignee'));
+  if (assignee) activity.assignee = assignee;
+  const dueIn = r.duration(raw, 'dueIn', path);
+  if (dueIn !== undefined) activity.dueIn = dueIn;
+
+  let results: string[] | undefined;
+  if (raw.results !== undefined && raw.results !== null) {
+    results = r.uniqueStrings(raw.results, join(path, 'results'));
+    if (results) activity.results = results;
+  }
+  if (raw.form !== undefined && raw.form !== null) {
+    const form = readForm(r, raw.form, join(path, 'form'));
+    if (form) activity.form = form;
+  }
+  if (raw.question !== undefined && raw.question !== null) {
+    const question = readQuestion(r, raw.question, join(path, 'question'));
+    if (question) activity.question = question;
+  }
+
+  const nextPath = join(path, 'next');
+  if (raw.next === undefined || raw.next === null) {
+    r.issue(nextPath, 'is required');
+  } else if (isPlainObject(raw.next)) {
+    const byResult: Record<string, string> = {};
+    if (raw.results === undefined || raw.results === null) {
+      r.issue(nextPath, 'a next per result needs results');
+    }
+    for (const [result, to] of Object.entries(raw.next)) {
+      if (results && !results.includes(result)) {
+        r.issue(join(nextPath, result), `'${result}' is not one of the results`);
+        continue;
+      }
+      const target = next(to, join(nextPath, result));
+      if (target !== undefined && !FORBIDDEN_KEYS.has(result)) byResult[result] = target;
+    }
+    for (const result of results ?? []) {
+      if (!Object.prototype.hasOwnProperty.call(raw.next, result)) {
+        r.issue(nextPath, `the result '${result}' has no next`);
+      }
+    }
+    activity.next = byResult;
+  } else {
+    activity.next = next(raw.next, nextPath) ?? '';
+  }
+  return reorder(activity, [
+    'type',
+    'title',
+    'instructions',
+    'hint',
+    'assignee',
+    'dueIn',
+    'results',
+    'form',
+    'question',
+    'next',
+  ]);
+}
+
+function readAssignee(r: Reader, value: unknown, path: string): Assignee | undefined {
+  if (value === undefined || value === null) {
+    r.issue(path, 'is required: { user }, { role } or { userFrom }');
+    return undefined;
+  }
+  const raw = r.object(value, path, ['user', 'role', 'userFrom']);
+  if (!raw) return undefined;
+  const given = Object.keys(raw).filter((key) => ['user', 'role', 'userFrom'].includes(key));
+  if (given.length !== 1) {
+    r.issue(path, 'must have exactly one of user, role, userFrom');
+    return undefined;
+  }
+  const [kind] = given;
+  if (kind === 'userFrom') {
+    const userFrom = r.feel(raw, 'userFrom', path, true);
+    return userFrom === undefined ? undefined : { userFrom };
+  }
+  const name = r.string(raw, kind, path, { required: true, max: DEFINITION_RULES.maxNameLength });
+  if (name === undefined) return undefined;
+  return kind === 'user' ? { user: name } : { role: name };
+}
+
+function readForm(r: Reader, value: unknown, path: string): FormField[] | undefined {
+  if (!Array.isArray(value)) {
+    r.issue(path, 'must be a list of fields');
+    return undefined;
+  }
+  const names = new Set<string>();
+  const form: FormField[] = [];
+  value.forEach((item: unknown, index) => {
+    const at = `${path}[${index}]`;
+    const raw = r.object(item, at, ['name', 'type', 'required', 'label']);
+    if (!raw) return;
+    const name = r.string(raw, 'name', at, {
+      required: true,
+      max: DEFINITION_RULES.maxNameLength,
+      pattern: IDENTIFIER,
+      patternText: 'an identifier ([A-Za-z_][A-Za-z0-9_]*)',
+    });
+    if (name !== undefined && FORBIDDEN_KEYS.has(name)) r.issue(join(at, 'name'), `'${name}' is reserved`);
+    else if (name !== undefined && names.has(name)) r.issue(join(at, 'name'), `the field '${name}' is listed twice`);
+    if (name !== undefined) names.add(name);
+    let type: FormField['type'] = 'text';
+    if (raw.type !== undefined && raw.type !== null) {
+      if (typeof raw.type === 'string' && (FIELD_TYPES as readonly string[]).includes(raw.type)) {
+        type = raw.type as FormField['type'];
+      } else {
+        r.issue(join(at, 'type'), 'must be one of text, number, boolean, date');
+      }
+    }
+    const field: FormField = { name: name ?? '', type, required: r.boolean(raw, 'required', at, false) };
+    const label = r.string(raw, 'label', at, { max: DEFINITION_RULES.maxNameLength });
+    if (label !== undefined) field.label = label;
+    form.push(field);
+  });
+  return form;
+}
+
+function readQuestion(r: Reader, value: unknown, path: string): Question | undefined {
+  const raw = r.object(value, path, ['text', 'options', 'multiple']);
+  if (!raw) return undefined;
+  const text = r.string(raw, 'text', path, { required: true });
+  const options =
+    raw.options === undefined || raw.options === null
+      ? (r.issue(join(path, 'options'), 'is required'), undefined)
+      : r.uniqueStrings(raw.options, join(path, 'options'));
+  const multiple = r.boolean(raw, 'multiple', path, false);
+  if (text === undefined || options === undefined) return undefined;
+  return { text, options, multiple };
+}
+
+function readEmit(r: Reader, value: unknown, path: string): Emit | undefined {
+  const raw = r.object(value, path, ['topic', 'type', 'payload']);
+  if (!raw) return undefined;
+  const topic = r.string(raw, 'topic', path, {
+    required: true,
+    pattern: TOPIC,
+    patternText: 'a Kafka topic name ([A-Za-z0-9._-], at most 249)',
+  });
+  const type = r.string(raw, 'type', path, { required: true, max: DEFINITION_RULES.maxNameLength });
+  const emit: Emit = { topic: topic ?? '', type: type ?? '' };
+  if (raw.payload !== undefined && raw.payload !== null) {
+    const payload = r.expressionMap(raw.payload, join(path, 'payload'));
+    if (payload) emit.payload = payload;
+  }
+  return emit;
+}
+
+/** Every reference names an activity; every activity is reachable and can reach an end. */
+function checkGraph(
+  r: Reader,
+  activities: Record<string, Activity>,
+  declared: Set<string>,
+  start: string | undefined,
+  edges: Edge[],
+): void {
+  // An activity with a broken body still exists as a target; its own problems are already reported.
+  const exists = (id: string) => declared.has(id);
+  const soundSoFar = r.issues.length === 0;
+  let dangling = false;
+  if (start !== undefined && !exists(start)) {
+    r.issue('start', `dangling start: '${start}' is not an activity`);
+    dangling = true;
+  }
+  for (const edge of edges) {
+    if (!exists(edge.to)) {
+      r.issue(edge.path, `dangling next: '${edge.to}' is not an activity`);
+      dangling = true;
+    }
+  }
+  const ids = Object.keys(activities);
+  const ends = ids.filter((id) => activities[id].type === 'end');
+  if (ends.length === 0 && soundSoFar) r.issue('activities', 'needs at least one end activity');
+  // Reachability on a broken document would only repeat the problems already listed.
+  if (!soundSoFar || dangling || start === undefined || ends.length === 0) return;
+
+  const forward = new Map<string, string[]>(ids.map((id) => [id, []]));
+  const backward = new Map<string, string[]>(ids.map((id) => [id, []]));
+  for (const edge of edges) {
+    if (!forward.has(edge.from)) continue;
+    forward.get(edge.from)?.push(edge.to);
+    backward.get(edge.to)?.push(edge.from);
+  }
+  const reachable = walk([start], forward);
+  const reachesEnd = walk(ends, backward);
+  for (const id of ids) {
+    if (!reachable.has(id)) r.issue(`activities.${id}`, `unreachable: no path from start '${start}'`);
+    else if (!reachesEnd.has(id)) r.issue(`activities.${id}`, 'no path to an end');
+  }
+}
+
+function walk(from: string[], links: Map<string, string[]>): Set<string> {
+  const seen = new Set<string>(from);
+  const queue = [...from];
+  while (queue.length > 0) {
+    const id = queue.shift() as string;
+    for (const next of links.get(id) ?? []) {
+      if (!seen.has(next)) {
+        seen.add(next);
+        queue.push(next);
+      }
+    }
+  }
+  return seen;
+}
+
+/** The same object with its keys in the documented order, for stable, readable events. */
+function reorder<T extends object>(value: T, order: readonly (keyof T)[]): T {
+  const copy = {} as T;
+  for (const key of order) {
+    if (value[key] !== undefined) copy[key] = value[key];
+  }
+  return copy;
+}
