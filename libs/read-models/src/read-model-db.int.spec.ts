@@ -1,0 +1,136 @@
+import { join } from 'node:path';
+import { listDefinitions } from './process-grid/process-grid.queries';
+import { allProjections } from './projections';
+import { Projector, ReadModelDb, type Projection } from './read-model-db';
+import { ReadModels } from './read-models';
+import { invoiceApproval } from './testing/event-log';
+import { ReadModelFixture } from './testing/read-model-fixture';
+
+describe('projector', () => {
+  let rm: ReadModelFixture;
+  beforeEach(() => {
+    rm = new ReadModelFixture();
+  });
+  afterEach(() => rm.dispose());
+
+  const startInstance = (instanceId: string) =>
+    rm.log.instance(instanceId, {
+      type: 'InstanceStarted',
+      data: { instanceId, definitionKey: 'invoice-approval', definitionVersion: 1, definitionName: 'Invoice approval',
+        entity: { type: 'Invoice', id: instanceId }, variables: {}, cause: { kind: 'api' } },
+    });
+  const publish = () =>
+    rm.log.append('definition-invoice-approval', {
+      type: 'DefinitionPublished',
+      data: { key: 'invoice-approval', version: 1, definition: invoiceApproval() },
+    });
+
+  it('applies a redelivered batch once, and keeps the checkpoint across a reopen', () => {
+    publish();
+    startInstance('i-1');
+    rm.project();
+    rm.projector.applyBatch(rm.log.events);
+    expect(listDefinitions(rm.sql)[0]?.running).toBe(1);
+    expect(rm.projector.checkpoint()).toBe(2);
+
+    const file = rm.db.file;
+    rm.db.close();
+    const reopened = ReadModelDb.open(file);
+    const projector = new Projector(reopened, allProjections());
+    expect(projector.checkpoint()).toBe(2);
+    startInstance('i-2');
+    // The store resumes from the checkpoint but may hand back older events too.
+    projector.applyBatch(rm.log.events);
+    expect(listDefinitions(reopened.sql)[0]?.running).toBe(2);
+    expect(projector.checkpoint()).toBe(3);
+    reopened.close();
+  });
+
+  it('commits nothing of a batch when one projection fails on it', () => {
+    publish();
+    rm.project();
+    const failing: Projection = {
+      name: 'failing',
+      schema: [],
+      apply: (_db, event) => {
+        if (event.type === 'InstanceStarted') throw new Error('cannot project');
+      },
+    };
+    const db = ReadModelDb.open(rm.file('other.sqlite'));
+    const projector = new Projector(db, [...allProjections(), failing]);
+    projector.applyBatch(rm.log.events);
+    startInstance('i-1');
+    expect(() => projector.applyBatch(rm.log.events.slice(1))).toThrow('cannot project');
+    expect(listDefinitions(db.sql)[0]?.running).toBe(0);
+    expect(projector.checkpoint()).toBe(1);
+    const stored = db.sql.prepare('SELECT name, position FROM projections_checkpoint ORDER BY name').all();
+    expect(stored).toEqual([
+      { name: 'entity-timeline', position: 1 },
+      { name: 'failing', position: 1 },
+      { name: 'instances', position: 1 },
+      { name: 'process-grid', position: 1 },
+      { name: 'task-list', position: 1 },
+    ]);
+    db.close();
+  });
+
+  it('catches a newly added projection up from the start while the others skip what they have', () => {
+    publish();
+    startInstance('i-1');
+    const seen: number[] = [];
+    const counting: Projection = { name: 'counting', schema: [], apply: (_db, event) => void seen.push(event.position) };
+    const db = ReadModelDb.open(rm.file('added.sqlite'));
+    new Projector(db, allProjections()).applyBatch(rm.log.events);
+    const projector = new Projector(db, [...allProjections(), counting]);
+    expect(projector.checkpoint()).toBe(0);
+    projector.applyBatch(rm.log.events);
+    expect(seen).toEqual([1, 2]);
+    expect(listDefinitions(db.sql)[0]?.running).toBe(1);
+    db.close();
+  });
+});
+
+describe('read models position', () => {
+  let rm: ReadModelFixture;
+  let models: ReadModels;
+  beforeEach(() => {
+    rm = new ReadModelFixture();
+    models = ReadModels.open(join(rm.dir, 'served.sqlite'));
+  });
+  afterEach(async () => {
+    await models.close();
+    rm.dispose();
+    jest.useRealTimers();
+  });
+
+  it('wakes a reader when the projector reaches its position', async () => {
+    rm.log.append('definition-invoice-approval', {
+      type: 'DefinitionPublished',
+      data: { key: 'invoice-approval', version: 1, definition: invoiceApproval() },
+    });
+    rm.log.append('definition-invoice-approval', { type: 'DefinitionDeactivated', data: { key: 'invoice-approval' } });
+    const waiting = models.waitForPosition(2, 60_000);
+    let settled: boolean | undefined;
+    void waiting.then((caughtUp) => (settled = caughtUp));
+
+    models.projector.applyBatch(rm.log.events.slice(0, 1));
+    await Promise.resolve();
+    expect(settled).toBeUndefined();
+    models.projector.applyBatch(rm.log.events.slice(1));
+    await expect(waiting).resolves.toBe(true);
+    expect(models.position()).toBe(2);
+    await expect(models.waitForPosition(1, 0)).resolves.toBe(true);
+  });
+
+  it('gives up after the timeout when the read models do not catch up', async () => {
+    jest.useFakeTimers();
+    const waiting = models.waitForPosition(5, 2000);
+    jest.advanceTimersByTime(1999);
+    let settled: boolean | undefined;
+    void waiting.then((caughtUp) => (settled = caughtUp));
+    await Promise.resolve();
+    expect(settled).toBeUndefined();
+    jest.advanceTimersByTime(1);
+    await expect(waiting).resolves.toBe(false);
+  });
+});
