@@ -1,0 +1,370 @@
+import type { HumanActivity } from '../definition/definition';
+import type { InstanceEvent } from '../events';
+import { evaluateCondition } from '../feel/feel';
+import type {
+  Actor,
+  CheckWait,
+  ClaimTask,
+  CompleteTask,
+  FireWaitTimeout,
+  InstanceCommand,
+  PostponeTask,
+  ReassignTask,
+  ReleaseTask,
+  RetryIncident,
+  StartInstance,
+} from './commands';
+import { isAdmin } from './commands';
+import { execute, feelContext, Recorder, runFrom, type FlowContext } from './flow';
+import {
+  DefinitionVersionMismatch,
+  IncidentNotFound,
+  InstanceNotFound,
+  InstanceNotRunning,
+  InstanceNotSuspended,
+  InstanceSuspendedError,
+  InvalidAnswer,
+  InvalidPostpone,
+  InvalidReassign,
+  InvalidTaskField,
+  InvalidTaskResult,
+  RequiredFieldMissing,
+  TaskAlreadyClaimed,
+  TaskAlreadyCompleted,
+  TaskNotAssignable,
+  TaskNotClaimed,
+  TaskNotFound,
+  TaskNotReleasable,
+} from './instance-errors';
+import type { InstanceState, LiveInstance, TaskState } from './state';
+
+/** Everything a decision needs from outside: time, who acts, the definition version, the record. */
+export interface DecideContext extends FlowContext {
+  actor: Actor;
+}
+
+/**
+ * The instance decider: given the state of one instance stream and a command, the events to append.
+ * Commands the process manager repeats after a crash (start, check wait, timeout) answer [] once applied.
+ */
+export function decide(state: InstanceState, command: InstanceCommand, ctx: DecideContext): InstanceEvent[] {
+  if (command.type === 'StartInstance') return start(state, command, ctx);
+  if (state.status === 'none') throw new InstanceNotFound('No such instance');
+  if (state.definitionVersion !== ctx.definitionVersion || state.definitionKey !== ctx.definition.key) {
+    throw new DefinitionVersionMismatch(
+      `Instance runs ${state.definitionKey} v${state.definitionVersion}, not ${ctx.definition.key} v${ctx.definitionVersion}`,
+    );
+  }
+  switch (command.type) {
+    case 'ClaimTask':
+      return claim(state, command, ctx);
+    case 'ReleaseTask':
+      return release(state, command, ctx);
+    case 'ReassignTask':
+      return reassign(state, command, ctx);
+    case 'PostponeTask':
+      return postpone(state, command, ctx);
+    case 'CompleteTask':
+      return complete(state, command, ctx);
+    case 'CheckWait':
+      return checkWait(state, command, ctx);
+    case 'FireWaitTimeout':
+      return fireTimeout(state, command, ctx);
+    case 'SuspendInstance':
+      if (state.status !== 'running') throw new InstanceNotRunning(`Instance is ${state.status}`);
+      return [{ type: 'InstanceSuspended', data: { by: ctx.actor.id, ...(command.reason ? { reason: command.reason } : {}) } }];
+    case 'ResumeInstance':
+      return resume(state, ctx);
+    case 'TerminateInstance':
+      if (state.status !== 'running' && state.status !== 'suspended') {
+        throw new InstanceNotRunning(`Instance is ${state.status}`);
+      }
+      return [{ type: 'InstanceTerminated', data: { by: ctx.actor.id, ...(command.reason ? { reason: command.reason } : {}) } }];
+    case 'RetryIncident':
+      return retry(state, command, ctx);
+    default: {
+      const unknown: never = command;
+      throw new Error(`Unknown command ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+function start(state: InstanceState, command: StartInstance, ctx: DecideContext): InstanceEvent[] {
+  if (state.status !== 'none') return []; // already started: the process manager repeated itself
+  if (command.definitionKey !== ctx.definition.key || command.definitionVersion !== ctx.definitionVersion) {
+    throw new DefinitionVersionMismatch('The command names another definition version than the context');
+  }
+  const rec = new Recorder(state);
+  rec.record({
+    type: 'InstanceStarted',
+    data: {
+      instanceId: command.instanceId,
+      definitionKey: command.definitionKey,
+      definitionVersion: command.definitionVersion,
+      definitionName: ctx.definition.name,
+      entity: command.entity,
+      variables: command.variables,
+      cause: command.cause,
+    },
+  });
+  runFrom(rec, ctx.definition.start, ctx);
+  return rec.events;
+}
+
+function requireRunning(state: LiveInstance): void {
+  if (state.status === 'suspended') throw new InstanceSuspendedError('Instance is suspended');
+  if (state.status !== 'running') throw new InstanceNotRunning(`Instance is ${state.status}`);
+}
+
+/** May this actor see and act on the task at all? Role members and the assignee may; admins always. */
+function eligible(task: TaskState, actor: Actor): boolean {
+  return isAdmin(actor) || task.user === actor.id || (task.role !== undefined && actor.roles.includes(task.role));
+}
+
+function openTask(state: LiveInstance, taskId: string, actor: Actor): TaskState {
+  const task = state.tasks[taskId];
+  if (!task) throw new TaskNotFound(`No task ${taskId}`);
+  if (!eligible(task, actor)) throw new TaskNotAssignable('This task is not assigned to you or your roles');
+  if (task.status === 'completed') throw new TaskAlreadyCompleted('The task is already completed');
+  if (task.status === 'cancelled') throw new InstanceNotRunning('The task was cancelled with its instance');
+  requireRunning(state);
+  return task;
+}
+
+/** The task belongs to the actor now: preassigned or claimed by them (or they are an admin). */
+function requireHolder(task: TaskState, actor: Actor): void {
+  if (task.user === actor.id || isAdmin(actor)) return;
+  if (task.user !== undefined) throw new TaskAlreadyClaimed('Another user holds this task');
+  throw new TaskNotClaimed('Claim the task first');
+}
+
+function claim(state: LiveInstance, command: ClaimTask, ctx: DecideContext): InstanceEvent[] {
+  const task = openTask(state, command.taskId, ctx.actor);
+  if (task.user === ctx.actor.id && task.claimed) return []; // claiming twice is harmless
+  if (task.user !== undefined && task.user !== ctx.actor.id && task.claimed) {
+    throw new TaskAlreadyClaimed('Another user has claimed this task');
+  }
+  if (task.user !== undefined && task.user !== ctx.actor.id && !isAdmin(ctx.actor)) {
+    throw new TaskNotAssignable('This task is assigned to another user');
+  }
+  return [{ type: 'TaskClaimed', data: { taskId: task.taskId, user: ctx.actor.id } }];
+}
+
+function release(state: LiveInstance, command: ReleaseTask, ctx: DecideContext): InstanceEvent[] {
+  const task = openTask(state, command.taskId, ctx.actor);
+  if (task.user === undefined) throw new TaskNotClaimed('Nobody holds this task');
+  requireHolder(task, ctx.actor);
+  if (task.role === undefined) {
+    throw new TaskNotReleasable('The task has no role to go back to; reassign it instead');
+  }
+  return [{ type: 'TaskReleased', data: { taskId: task.taskId, user: task.user, role: task.role } }];
+}
+
+function reassign(state: LiveInstance, command: ReassignTask, ctx: DecideContext): InstanceEvent[] {
+  const task = openTask(state, command.taskId, ctx.actor);
+  if (!isAdmin(ctx.actor) && task.user !== ctx.actor.id) {
+    throw new TaskNotAssignable('Only the assignee or an admin may reassign this task');
+  }
+  const to = 'user' in command.to ? { user: command.to.user } : { role: command.to.role };
+  const target = to.user ?? to.role;
+  if (typeof target !== 'string' || target.trim() === '' || target.length > 200) {
+    throw new InvalidReassign('Reassign to a non-empty user or role');
+  }
+  return [
+    {
+      type: 'TaskReassigned',
+      data: {
+        taskId: task.taskId,
+        from: { ...(task.user ? { user: task.user } : {}), ...(task.role ? { role: task.role } : {}) },
+        to,
+      },
+    },
+  ];
+}
+
+function postpone(state: LiveInstance, command: PostponeTask, ctx: DecideContext): InstanceEvent[] {
+  const task = openTask(state, command.taskId, ctx.actor);
+  if (task.user !== undefined) requireHolder(task, ctx.actor);
+  const until = Date.parse(command.until);
+  if (Number.isNaN(until)) throw new InvalidPostpone('`until` is not a date-time');
+  if (until <= Date.parse(ctx.now)) throw new InvalidPostpone('`until` must be in the future');
+  let dueAt: string | undefined;
+  if (command.dueAt !== undefined) {
+    const due = Date.parse(command.dueAt);
+    if (Number.isNaN(due)) throw new InvalidPostpone('`dueAt` is not a date-time');
+    if (due < until) throw new InvalidPostpone('`dueAt` must not be before `until`');
+    dueAt = new Date(due).toISOString();
+  }
+  return [
+    {
+      type: 'TaskPostponed',
+      data: { taskId: task.taskId, until: new Date(until).toISOString(), ...(dueAt ? { dueAt } : {}) },
+    },
+  ];
+}
+
+function checkFields(task: TaskState, fields: Record<string, unknown>): void {
+  const form = task.form ?? [];
+  const known = new Set(form.map((f) => f.name));
+  for (const name of Object.keys(fields)) {
+    if (!known.has(name)) throw new InvalidTaskField(`Unknown field ${name}`, { field: name });
+  }
+  for (const field of form) {
+    const value = fields[field.name];
+    const empty = value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
+    if (empty) {
+      if (field.required) throw new RequiredFieldMissing(`Field ${field.name} is required`, { field: field.name });
+      continue;
+    }
+    const ok =
+      field.type === 'text'
+        ? typeof value === 'string' && value.length <= 10_000
+        : field.type === 'number'
+          ? typeof value === 'number' && Number.isFinite(value)
+          : field.type === 'boolean'
+            ? typeof value === 'boolean'
+            : typeof value === 'string' && /^\d{4}-\d{2}-\d{2}/.test(value) && !Number.isNaN(Date.parse(value));
+    if (!ok) throw new InvalidTaskField(`Field ${field.name} must be a ${field.type}`, { field: field.name });
+  }
+}
+
+function checkAnswers(task: TaskState, answers: string[] | undefined): void {
+  const question = task.question;
+  if (!question) {
+    if (answers !== undefined && answers.length > 0) throw new InvalidAnswer('This task asks no question');
+    return;
+  }
+  if (!answers || answers.length === 0) throw new InvalidAnswer('Answer the question');
+  if (!question.multiple && answers.length !== 1) throw new InvalidAnswer('Give exactly one answer');
+  if (new Set(answers).size !== answers.length) throw new InvalidAnswer('An answer is repeated');
+  for (const answer of answers) {
+    if (!question.options.includes(answer)) {
+      throw new InvalidAnswer(`"${answer}" is not one of the options`, { options: question.options });
+    }
+  }
+}
+
+function complete(state: LiveInstance, command: CompleteTask, ctx: DecideContext): InstanceEvent[] {
+  const task = openTask(state, command.taskId, ctx.actor);
+  const rec = new Recorder(state);
+  if (task.user !== undefined) requireHolder(task, ctx.actor);
+  if (task.results && task.results.length > 0) {
+    if (command.result === undefined || !task.results.includes(command.result)) {
+      throw new InvalidTaskResult(`The result must be one of ${task.results.join(', ')}`, { results: task.results });
+    }
+  } else if (command.result !== undefined) {
+    throw new InvalidTaskResult('This task takes no result');
+  }
+  const fields = command.fields ?? {};
+  checkFields(task, fields);
+  checkAnswers(task, command.answers);
+  if (task.user === undefined) rec.record({ type: 'TaskClaimed', data: { taskId: task.taskId, user: ctx.actor.id } });
+  rec.record({
+    type: 'TaskCompleted',
+    data: {
+      taskId: task.taskId,
+      activityId: task.activityId,
+      user: ctx.actor.id,
+      ...(command.result !== undefined ? { result: command.result } : {}),
+      fields,
+      ...(command.answers !== undefined ? { answers: command.answers } : {}),
+    },
+  });
+  const activity = ctx.definition.activities[task.activityId] as HumanActivity | undefined;
+  if (activity) {
+    const next =
+      typeof activity.next === 'string' ? activity.next : command.result !== undefined ? activity.next[command.result] : undefined;
+    if (next !== undefined) runFrom(rec, next, ctx);
+  }
+  return rec.events;
+}
+
+function checkWait(state: LiveInstance, command: CheckWait, ctx: DecideContext): InstanceEvent[] {
+  const wait = state.wait;
+  if (state.status !== 'running' || !wait || wait.until === undefined) return [];
+  if (Object.keys(state.incidents).length > 0) return [];
+  const outcome = evaluateCondition(wait.until, feelContext(state, ctx.entityData), ctx.now);
+  const rec = new Recorder(state);
+  if (!outcome.ok) {
+    rec.record({
+      type: 'IncidentRaised',
+      data: {
+        incidentId: `${wait.activityId}-${state.incidentsRaised + 1}`,
+        activityId: wait.activityId,
+        code: outcome.code,
+        message: outcome.message,
+        expression: wait.until,
+      },
+    });
+    return rec.events;
+  }
+  if (!outcome.value) return [];
+  rec.record({
+    type: 'WaitSatisfied',
+    data: {
+      activityId: wait.activityId,
+      visit: wait.visit,
+      expression: wait.until,
+      seen: outcome.seen,
+      ...(command.entityEventId !== undefined ? { entityEventId: command.entityEventId } : {}),
+      ...(command.entitySource !== undefined ? { entitySource: command.entitySource } : {}),
+    },
+  });
+  const activity = ctx.definition.activities[wait.activityId];
+  if (activity?.type === 'wait') runFrom(rec, activity.next, ctx);
+  return rec.events;
+}
+
+function fireTimeout(state: LiveInstance, command: FireWaitTimeout, ctx: DecideContext): InstanceEvent[] {
+  const wait = state.wait;
+  if (state.status !== 'running' || !wait || wait.timeoutAt === undefined) return [];
+  if (wait.activityId !== command.activityId || wait.visit !== command.visit) return []; // a stale timer
+  if (Date.parse(wait.timeoutAt) > Date.parse(ctx.now)) return []; // not due yet
+  const activity = ctx.definition.activities[wait.activityId];
+  if (activity?.type !== 'wait') return [];
+  const next = activity.onTimeout ?? activity.next;
+  const rec = new Recorder(state);
+  rec.record({
+    type: 'WaitTimedOut',
+    data: { activityId: wait.activityId, visit: wait.visit, timeoutAt: wait.timeoutAt, next },
+  });
+  runFrom(rec, next, ctx);
+  return rec.events;
+}
+
+function resume(state: LiveInstance, ctx: DecideContext): InstanceEvent[] {
+  if (state.status !== 'suspended') throw new InstanceNotSuspended(`Instance is ${state.status}`);
+  const rec = new Recorder(state);
+  rec.record({ type: 'InstanceResumed', data: { by: ctx.actor.id } });
+  // What happened while it was suspended takes effect now: a due timeout, or a record that changed.
+  const wait = state.wait;
+  if (wait?.timeoutAt !== undefined && Date.parse(wait.timeoutAt) <= Date.parse(ctx.now)) {
+    const events = fireTimeout(rec.live(), { type: 'FireWaitTimeout', activityId: wait.activityId, visit: wait.visit }, ctx);
+    events.forEach((e) => rec.record(e));
+  } else if (wait?.until !== undefined) {
+    const events = checkWait(rec.live(), { type: 'CheckWait' }, ctx);
+    events.forEach((e) => rec.record(e));
+  }
+  return rec.events;
+}
+
+function retry(state: LiveInstance, command: RetryIncident, ctx: DecideContext): InstanceEvent[] {
+  const incident = state.incidents[command.incidentId];
+  if (!incident) throw new IncidentNotFound(`No open incident ${command.incidentId}`);
+  requireRunning(state);
+  const rec = new Recorder(state);
+  rec.record({
+    type: 'IncidentResolved',
+    data: { incidentId: incident.incidentId, activityId: incident.activityId, by: ctx.actor.id },
+  });
+  const activity = ctx.definition.activities[incident.activityId];
+  const visit = state.visits[incident.activityId] ?? 1;
+  if (activity) {
+    // Retry the activity where it stopped; what it produces next runs on as usual.
+    const next = execute(rec, incident.activityId, activity, visit, ctx);
+    if (next !== undefined && rec.live().status === 'running' && Object.keys(rec.live().incidents).length === 0) {
+      runFrom(rec, next, ctx);
+    }
+  }
+  return rec.events;
+}

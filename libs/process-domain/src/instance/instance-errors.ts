@@ -1,0 +1,75 @@
+import { DomainError } from '../errors';
+
+export class InstanceNotFound extends DomainError {
+  readonly code = 'INSTANCE.NOT_FOUND';
+  readonly family = 'not-found' as const;
+}
+export class InstanceNotRunning extends DomainError {
+  readonly code = 'INSTANCE.NOT_RUNNING';
+  readonly family = 'conflict' as const;
+}
+export class InstanceSuspendedError extends DomainError {
+  readonly code = 'INSTANCE.SUSPENDED';
+  readonly family = 'conflict' as const;
+}
+export class InstanceNotSuspended extends DomainError {
+  readonly code = 'INSTANCE.NOT_SUSPENDED';
+  readonly family = 'conflict' as const;
+}
+export class DefinitionVersionMismatch extends DomainError {
+  readonly code = 'INSTANCE.DEFINITION_MISMATCH';
+  readonly family = 'conflict' as const;
+}
+export class TaskNotFound extends DomainError {
+  readonly code = 'TASK.NOT_FOUND';
+  readonly family = 'not-found' as const;
+}
+/** The actor may not act on this task (not theirs, not their role). Says nothing of its content. */
+export class TaskNotAssignable extends DomainError {
+  readonly code = 'TASK.NOT_ASSIGNABLE';
+  readonly family = 'forbidden' as const;
+}
+export class TaskAlreadyCompleted extends DomainError {
+  readonly code = 'TASK.ALREADY_COMPLETED';
+  readonly family = 'conflict' as const;
+}
+export class TaskAlreadyClaimed extends DomainError {
+  readonly code = 'TASK.ALREADY_CLAIMED';
+  readonly family = 'conflict' as const;
+}
+export class TaskNotClaimed extends DomainError {
+  readonly code = 'TASK.NOT_CLAIMED';
+  readonly family = 'conflict' as const;
+}
+export class TaskNotReleasable extends DomainError {
+  readonly code = 'TASK.NOT_RELEASABLE';
+  readonly family = 'conflict' as const;
+}
+export class InvalidTaskResult extends DomainError {
+  readonly code = 'TASK.INVALID_RESULT';
+  readonly family = 'validation' as const;
+}
+export class RequiredFieldMissing extends DomainError {
+  readonly code = 'TASK.REQUIRED_FIELD_MISSING';
+  readonly family = 'validation' as const;
+}
+export class InvalidTaskField extends DomainError {
+  readonly code = 'TASK.INVALID_FIELD';
+  readonly family = 'validation' as const;
+}
+export class InvalidAnswer extends DomainError {
+  readonly code = 'TASK.INVALID_ANSWER';
+  readonly family = 'validation' as const;
+}
+export class InvalidPostpone extends DomainError {
+  readonly code = 'TASK.INVALID_POSTPONE';
+  readonly family = 'validation' as const;
+}
+export class InvalidReassign extends DomainError {
+  readonly code = 'TASK.INVALID_REASSIGN';
+  readonly family = 'validation' as const;
+}
+export class IncidentNotFound extends DomainError {
+  readonly code = 'INCIDENT.NOT_FOUND';
+  readonly family = 'not-found' as const;
+}

@@ -1,0 +1,221 @@
+import type { FormField, Question } from '../definition/definition';
+import type { EntityRef, InstanceCause, InstanceEvent } from '../events';
+
+export interface TaskState {
+  taskId: string;
+  activityId: string;
+  status: 'open' | 'completed' | 'cancelled';
+  user?: string;
+  role?: string;
+  /** True once a user took it (claim, or reassignment to a user). */
+  claimed: boolean;
+  startAt: string;
+  dueAt?: string;
+  results?: string[];
+  form?: FormField[];
+  question?: Question;
+}
+
+/** What a finished activity contributes to the FEEL context under its id. */
+export interface ActivityOutcome {
+  result?: string;
+  fields?: Record<string, unknown>;
+  answers?: string[];
+  completedBy?: string;
+  satisfied?: boolean;
+  timedOut?: boolean;
+  branch?: number;
+}
+
+export interface OpenWait {
+  activityId: string;
+  visit: number;
+  until?: string;
+  timeoutAt?: string;
+}
+
+export interface OpenIncident {
+  incidentId: string;
+  activityId: string;
+  code: string;
+  message: string;
+}
+
+export interface InstanceData {
+  instanceId: string;
+  definitionKey: string;
+  definitionVersion: number;
+  entity: EntityRef;
+  cause: InstanceCause;
+  variables: Record<string, unknown>;
+  /** The activity the token is at (a task, a wait, an incident, or the end). */
+  current?: { activityId: string; activityType: string; visit: number };
+  visits: Record<string, number>;
+  tasks: Record<string, TaskState>;
+  wait?: OpenWait;
+  outcomes: Record<string, ActivityOutcome>;
+  incidents: Record<string, OpenIncident>;
+  incidentsRaised: number;
+}
+
+export type InstanceState =
+  | { status: 'none' }
+  | ({ status: 'running' } & InstanceData)
+  | ({ status: 'suspended' } & InstanceData)
+  | ({ status: 'completed' } & InstanceData)
+  | ({ status: 'terminated' } & InstanceData);
+
+export type LiveInstance = Exclude<InstanceState, { status: 'none' }>;
+
+export const initialState = (): InstanceState => ({ status: 'none' });
+
+const assertNever = (value: never): never => {
+  throw new Error(`Unhandled event: ${JSON.stringify(value)}`);
+};
+
+const updateTask = (state: LiveInstance, taskId: string, change: Partial<TaskState>): LiveInstance => {
+  const task = state.tasks[taskId];
+  if (!task) return state;
+  return { ...state, tasks: { ...state.tasks, [taskId]: { ...task, ...change } } };
+};
+
+const closeOpenTasks = (state: LiveInstance): Record<string, TaskState> =>
+  Object.fromEntries(
+    Object.entries(state.tasks).map(([id, task]) => [
+      id,
+      task.status === 'open' ? { ...task, status: 'cancelled' as const } : task,
+    ]),
+  );
+
+/** Folds one event into the state. Accepts every event ever written; never throws on known events. */
+export function evolve(state: InstanceState, event: InstanceEvent): InstanceState {
+  if (event.type === 'InstanceStarted') {
+    if (state.status !== 'none') return state;
+    const d = event.data;
+    return {
+      status: 'running',
+      instanceId: d.instanceId,
+      definitionKey: d.definitionKey,
+      definitionVersion: d.definitionVersion,
+      entity: d.entity,
+      cause: d.cause,
+      variables: { ...d.variables },
+      visits: {},
+      tasks: {},
+      outcomes: {},
+      incidents: {},
+      incidentsRaised: 0,
+    };
+  }
+  if (state.status === 'none') return state;
+  switch (event.type) {
+    case 'ActivityEntered': {
+      const { activityId, activityType, visit } = event.data;
+      return {
+        ...state,
+        current: { activityId, activityType, visit },
+        visits: { ...state.visits, [activityId]: visit },
+      };
+    }
+    case 'TaskCreated': {
+      const d = event.data;
+      const task: TaskState = {
+        taskId: d.taskId,
+        activityId: d.activityId,
+        status: 'open',
+        user: d.assignee.user,
+        role: d.assignee.role,
+        claimed: false,
+        startAt: d.startAt,
+        dueAt: d.dueAt,
+        results: d.results,
+        form: d.form,
+        question: d.question,
+      };
+      return { ...state, tasks: { ...state.tasks, [d.taskId]: task } };
+    }
+    case 'TaskClaimed':
+      return updateTask(state, event.data.taskId, { user: event.data.user, claimed: true });
+    case 'TaskReleased':
+      return updateTask(state, event.data.taskId, {
+        user: undefined,
+        claimed: false,
+        ...(event.data.role ? { role: event.data.role } : {}),
+      });
+    case 'TaskReassigned': {
+      const to = event.data.to;
+      return to.user
+        ? updateTask(state, event.data.taskId, { user: to.user, claimed: true })
+        : updateTask(state, event.data.taskId, { user: undefined, role: to.role, claimed: false });
+    }
+    case 'TaskPostponed': {
+      const task = state.tasks[event.data.taskId];
+      return updateTask(state, event.data.taskId, {
+        startAt: event.data.until,
+        dueAt: event.data.dueAt ?? task?.dueAt,
+      });
+    }
+    case 'TaskCompleted': {
+      const d = event.data;
+      const next = updateTask(state, d.taskId, { status: 'completed', user: d.user });
+      return {
+        ...next,
+        outcomes: {
+          ...next.outcomes,
+          [d.activityId]: { result: d.result, fields: d.fields, answers: d.answers, completedBy: d.user },
+        },
+      };
+    }
+    case 'WaitStarted': {
+      const { activityId, visit, until, timeoutAt } = event.data;
+      return { ...state, wait: { activityId, visit, until, timeoutAt } };
+    }
+    case 'WaitSatisfied':
+      return {
+        ...state,
+        wait: undefined,
+        outcomes: { ...state.outcomes, [event.data.activityId]: { satisfied: true, timedOut: false } },
+      };
+    case 'WaitTimedOut':
+      return {
+        ...state,
+        wait: undefined,
+        outcomes: { ...state.outcomes, [event.data.activityId]: { satisfied: false, timedOut: true } },
+      };
+    case 'DecisionTaken':
+      return {
+        ...state,
+        outcomes: { ...state.outcomes, [event.data.activityId]: { branch: event.data.branch } },
+      };
+    case 'VariablesSet':
+      return { ...state, variables: { ...state.variables, ...event.data.variables } };
+    case 'MessageEmitted':
+      return state;
+    case 'IncidentRaised': {
+      const { incidentId, activityId, code, message } = event.data;
+      return {
+        ...state,
+        incidents: { ...state.incidents, [incidentId]: { incidentId, activityId, code, message } },
+        incidentsRaised: state.incidentsRaised + 1,
+      };
+    }
+    case 'IncidentResolved': {
+      const incidents = { ...state.incidents };
+      delete incidents[event.data.incidentId];
+      return { ...state, incidents };
+    }
+    case 'InstanceSuspended':
+      return state.status === 'running' ? { ...state, status: 'suspended' } : state;
+    case 'InstanceResumed':
+      return state.status === 'suspended' ? { ...state, status: 'running' } : state;
+    case 'InstanceTerminated':
+      return { ...state, status: 'terminated', wait: undefined, tasks: closeOpenTasks(state) };
+    case 'InstanceCompleted':
+      return { ...state, status: 'completed', wait: undefined, tasks: closeOpenTasks(state) };
+    default:
+      return assertNever(event);
+  }
+}
+
+export const evolveAll = (events: readonly InstanceEvent[], from: InstanceState = initialState()): InstanceState =>
+  events.reduce(evolve, from);
