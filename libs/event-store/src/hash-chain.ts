@@ -1,0 +1,165 @@
+import { hash } from 'node:crypto';
+import type { StoredEvent } from './event-store';
+
+/**
+ * Canonical JSON: JSON.stringify semantics (toJSON, undefined dropped in objects and null in arrays,
+ * non-finite numbers as null) with object keys sorted recursively and no whitespace, so the same
+ * value always gives the same text whichever store wrote it and in which key order.
+ */
+export function canonicalJson(value: unknown): string {
+  const text = canonicalOrUndefined(value);
+  return text === undefined ? 'null' : text;
+}
+
+/** Printable ASCII without `"` and `\\`: JSON quotes these strings as they are. */
+const plainString = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+function quote(text: string): string {
+  return plainString.test(text) ? '"' + text + '"' : JSON.stringify(text);
+}
+
+function canonicalOrUndefined(value: unknown): string | undefined {
+  // Most common kinds first: this runs for every field of every appended event.
+  if (typeof value === 'string') return quote(value);
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (value === null) return 'null';
+  if (typeof value === 'bigint') throw new TypeError('A bigint cannot be stored as JSON');
+  if (typeof value !== 'object') return undefined;
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+    return canonicalOrUndefined((value as { toJSON: () => unknown }).toJSON());
+  }
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ',';
+      out += canonicalOrUndefined(value[i]) ?? 'null';
+    }
+    return out + ']';
+  }
+  if (value instanceof Number || value instanceof String || value instanceof Boolean) {
+    return canonicalOrUndefined(value.valueOf());
+  }
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  for (let i = 1; i < keys.length; i++) {
+    if (keys[i - 1]! > keys[i]!) {
+      keys.sort();
+      break;
+    }
+  }
+  let out = '{';
+  let first = true;
+  for (const key of keys) {
+    const text = canonicalOrUndefined(record[key]);
+    if (text === undefined) continue;
+    if (!first) out += ',';
+    first = false;
+    out += quote(key) + ':' + text;
+  }
+  return out + '}';
+}
+
+/** Metadata fields the store writes itself; the hash never covers the chain fields. */
+const chainFields = new Set(['prevHash', 'hash']);
+
+/** The metadata an event's hash covers: everything but prevHash and hash. */
+export function hashedMetadata(metadata: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(metadata)) {
+    if (!chainFields.has(key)) out[key] = metadata[key];
+  }
+  return out;
+}
+
+export interface HashedEventContent {
+  id: string;
+  streamId: string;
+  revision: number;
+  type: string;
+  data: unknown;
+  /** Without prevHash and hash (see hashedMetadata). */
+  metadata: unknown;
+}
+
+/**
+ * Canonical JSON of {id, streamId, revision, type, data, metadata}, built from already-canonical
+ * data and metadata so the append path canonicalises each payload once.
+ */
+export function canonicalEventText(
+  id: string,
+  streamId: string,
+  revision: number,
+  type: string,
+  canonicalData: string,
+  canonicalMetadata: string,
+): string {
+  // Keys in sorted order: data, id, metadata, revision, streamId, type.
+  return (
+    '{"data":' +
+    canonicalData +
+    ',"id":' +
+    quote(id) +
+    ',"metadata":' +
+    canonicalMetadata +
+    ',"revision":' +
+    String(revision) +
+    ',"streamId":' +
+    quote(streamId) +
+    ',"type":' +
+    quote(type) +
+    '}'
+  );
+}
+
+/** sha256 hex of prevHash + canonical JSON of the event's hashed content. */
+export function eventHash(prevHash: string, canonicalEvent: string): string {
+  return hash('sha256', prevHash + canonicalEvent, 'hex');
+}
+
+/** The hash an event should carry, given the previous event's hash ("" for revision 0). */
+export function computeEventHash(prevHash: string, event: HashedEventContent): string {
+  return eventHash(
+    prevHash,
+    canonicalEventText(
+      event.id,
+      event.streamId,
+      event.revision,
+      event.type,
+      canonicalJson(event.data),
+      canonicalJson(event.metadata),
+    ),
+  );
+}
+
+export type StreamVerification = { ok: true } | { ok: false; revision: number; eventId: string; reason: string };
+
+/**
+ * Checks a stream's hash chain: revisions 0..n-1 in order, each prevHash equal to the previous
+ * event's hash, each hash equal to the recomputed one. Pass the whole stream, forwards.
+ */
+export function verifyStream(events: StoredEvent[]): StreamVerification {
+  let prevHash = '';
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i]!;
+    const fail = (reason: string): StreamVerification => ({ ok: false, revision: event.revision, eventId: event.id, reason });
+    if (event.revision !== i) return fail(`expected revision ${i}, found ${event.revision}`);
+    if (i > 0 && event.streamId !== events[0]!.streamId) return fail(`event of another stream (${event.streamId})`);
+    const metadata = event.metadata as unknown as Record<string, unknown>;
+    if (typeof metadata.hash !== 'string' || typeof metadata.prevHash !== 'string') {
+      return fail('hash-chain fields missing from metadata');
+    }
+    if (metadata.prevHash !== prevHash) return fail('prevHash does not match the previous event hash');
+    const expected = computeEventHash(prevHash, {
+      id: event.id,
+      streamId: event.streamId,
+      revision: event.revision,
+      type: event.type,
+      data: event.data,
+      metadata: hashedMetadata(metadata),
+    });
+    if (metadata.hash !== expected) return fail('hash does not match the event content');
+    prevHash = metadata.hash;
+  }
+  return { ok: true };
+}

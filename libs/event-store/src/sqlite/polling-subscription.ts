@@ -1,0 +1,147 @@
+import type { StoredEvent, Subscription } from '../event-store';
+
+/** What a polling subscription needs from its store: synchronous reads and an in-process signal. */
+export interface PollingSource {
+  head(): number;
+  read(fromPosition: number, maxCount: number): StoredEvent[];
+  /** Registers a listener for appends made in this process; returns the unregister function. */
+  onAppended(listener: () => void): () => void;
+  onStopped(subscription: PollingSubscription): void;
+}
+
+export interface PollingSubscriptionOptions {
+  fromPosition: number;
+  batchSize: number;
+  pollIntervalMs: number;
+  onError?: (error: unknown) => void;
+}
+
+interface CatchUpWaiter {
+  position: number;
+  settle(caughtUp: boolean): void;
+}
+
+/**
+ * Catch-up then live delivery over a log read by position: reads in batches, sleeps when caught
+ * up, and wakes on an in-process append signal or after pollIntervalMs (appends by other processes).
+ */
+export class PollingSubscription implements Subscription {
+  private cursor: number;
+  private handledUpTo: number;
+  private stopped = false;
+  /** Set by every append signal; a signal that arrives while reading must not be slept through. */
+  private signalled = true;
+  private wake: (() => void) | undefined;
+  private unlisten: (() => void) | undefined;
+  private loop: Promise<void> = Promise.resolve();
+  private readonly waiters = new Set<CatchUpWaiter>();
+
+  constructor(
+    private readonly source: PollingSource,
+    private readonly handler: (events: StoredEvent[]) => Promise<void>,
+    private readonly options: PollingSubscriptionOptions,
+  ) {
+    this.cursor = Math.max(0, options.fromPosition);
+    this.handledUpTo = this.cursor;
+  }
+
+  start(): void {
+    this.unlisten = this.source.onAppended(() => {
+      this.signalled = true;
+      this.wake?.();
+    });
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.loop;
+    this.finish();
+  }
+
+  caughtUpTo(position: number, timeoutMs = 5000): Promise<boolean> {
+    if (this.handledUpTo >= position) return Promise.resolve(true);
+    if (this.stopped) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const waiter: CatchUpWaiter = {
+        position,
+        settle: (caughtUp) => {
+          clearTimeout(timer);
+          this.waiters.delete(waiter);
+          resolve(caughtUp);
+        },
+      };
+      const timer = setTimeout(() => waiter.settle(false), timeoutMs);
+      this.waiters.add(waiter);
+    });
+  }
+
+  private async run(): Promise<void> {
+    const { batchSize } = this.options;
+    while (!this.stopped) {
+      this.signalled = false;
+      let head: number;
+      let batch: StoredEvent[];
+      try {
+        // Head first: if the batch is not full, every matching event up to head is in it.
+        head = this.source.head();
+        batch = this.source.read(this.cursor, batchSize);
+      } catch (error) {
+        this.fail(error);
+        return;
+      }
+      if (batch.length > 0) {
+        try {
+          await this.handler(batch);
+        } catch (error) {
+          this.fail(error);
+          return;
+        }
+        const last = batch[batch.length - 1]!.position;
+        this.cursor = batch.length < batchSize ? Math.max(last, head) : last;
+      } else {
+        this.cursor = Math.max(this.cursor, head);
+      }
+      this.markHandled(this.cursor);
+      if (batch.length >= batchSize || this.signalled || this.stopped) continue;
+      await this.sleep();
+    }
+  }
+
+  private sleep(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, this.options.pollIntervalMs);
+      this.wake = done;
+    });
+  }
+
+  private markHandled(position: number): void {
+    this.handledUpTo = position;
+    for (const waiter of [...this.waiters]) {
+      if (waiter.position <= position) waiter.settle(true);
+    }
+  }
+
+  private fail(error: unknown): void {
+    this.stopped = true;
+    this.finish();
+    try {
+      this.options.onError?.(error);
+    } catch {
+      // An onError that throws must not turn into an unhandled rejection of the delivery loop.
+    }
+  }
+
+  private finish(): void {
+    this.unlisten?.();
+    this.unlisten = undefined;
+    for (const waiter of [...this.waiters]) waiter.settle(false);
+    this.source.onStopped(this);
+  }
+}
