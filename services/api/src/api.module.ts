@@ -1,0 +1,50 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import type { ReadModels } from '@lifeline/read-models';
+import type { Logger } from 'pino';
+import { AuthGuard } from './auth/auth.guard';
+import { TokenVerifier } from './auth/jwt';
+import { DefinitionsController } from './definitions/definitions.controller';
+import { EntitiesController } from './entities/entities.controller';
+import { RecordEntityEventsController } from './entity-events/record-entity-events.controller';
+import { HealthController } from './health/health.controller';
+import { Metrics } from './health/metrics';
+import { ErrorFilter } from './http/error-filter';
+import { ReadSide } from './http/read-side';
+import { validationPipe } from './http/validation';
+import { InstancesController } from './instances/instances.controller';
+import { TasksController } from './tasks/tasks.controller';
+
+export interface ApiDependencies {
+  readModels: ReadModels;
+  jwtSecret: string;
+  logger: Logger;
+  metrics?: Metrics;
+}
+
+/** The API's Nest shell: queries over the read models, commands through the CommandBus. */
+@Module({})
+export class ApiModule {
+  static forDependencies(deps: ApiDependencies): DynamicModule {
+    return {
+      module: ApiModule,
+      controllers: [
+        RecordEntityEventsController,
+        DefinitionsController,
+        InstancesController,
+        TasksController,
+        EntitiesController,
+        HealthController,
+      ],
+      providers: [
+        { provide: ReadSide, useValue: new ReadSide(deps.readModels) },
+        { provide: TokenVerifier, useValue: new TokenVerifier(deps.jwtSecret) },
+        { provide: Metrics, useValue: deps.metrics ?? new Metrics() },
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_FILTER, useValue: new ErrorFilter(deps.logger) },
+        { provide: APP_PIPE, useValue: validationPipe },
+      ],
+      exports: [Metrics],
+    };
+  }
+}

@@ -1,0 +1,23 @@
+/** The entity event envelope (DESIGN.md), as an OpenAPI schema. */
+export const ENVELOPE_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'entityType', 'entityId', 'kind', 'occurredAt', 'data'],
+  properties: {
+    id: { type: 'string', minLength: 1, maxLength: 200, description: 'unique per producer event: the same id twice is recorded once' },
+    entityType: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_]{0,99}$' },
+    entityId: { type: 'string', minLength: 1, maxLength: 200 },
+    kind: { type: 'string', enum: ['created', 'updated', 'deleted'] },
+    occurredAt: { type: 'string', format: 'date-time' },
+    data: { type: 'object', additionalProperties: true, description: 'the record after the change' },
+    changed: { type: 'array', items: { type: 'string', minLength: 1 } },
+  },
+  example: {
+    id: 'evt-2026-0001',
+    entityType: 'Invoice',
+    entityId: 'INV-7',
+    kind: 'created',
+    occurredAt: '2026-11-21T10:00:00Z',
+    data: { number: 'INV-7', amount: 1200, status: 'New', ownerId: 'alice' },
+  },
+};

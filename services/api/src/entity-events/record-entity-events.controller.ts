@@ -1,0 +1,55 @@
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { validateEnvelope, type ValidationIssue } from '@lifeline/process-domain';
+import { RecordEntityEventsCommand, type RecordOutcome } from '@lifeline/engine';
+import { CurrentCaller, RequireRoles } from '../auth/auth.guard';
+import type { Caller } from '../auth/jwt';
+import { RequestInvalid } from '../http/api-errors';
+import { Metrics } from '../health/metrics';
+
+/** The most envelopes one request may carry. */
+export const MAX_BATCH = 1000;
+
+@ApiTags('entity events')
+@ApiBearerAuth()
+@Controller('entity-events')
+export class RecordEntityEventsController {
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly metrics: Metrics,
+  ) {}
+
+  @Post()
+  @HttpCode(202)
+  @RequireRoles('ingest')
+  @ApiOperation({ summary: 'Record one entity event envelope or an array of them (one transaction; all or nothing)' })
+  @ApiBody({ schema: { oneOf: [{ $ref: '#/components/schemas/EntityEventEnvelope' }, { type: 'array', items: { $ref: '#/components/schemas/EntityEventEnvelope' } }] } })
+  @ApiResponse({ status: 202, description: '{position, recorded, duplicates}' })
+  @ApiResponse({ status: 400, description: 'ENTITY_EVENT.INVALID with every issue by path; nothing recorded' })
+  async record(@Body() body: unknown, @CurrentCaller() caller: Caller): Promise<RecordOutcome> {
+    const items = Array.isArray(body) ? body : [body];
+    if (items.length === 0) throw new RequestInvalid('ENTITY_EVENT.EMPTY_BATCH', 'Send at least one envelope');
+    if (items.length > MAX_BATCH) {
+      throw new RequestInvalid('ENTITY_EVENT.BATCH_TOO_LARGE', `At most ${MAX_BATCH} envelopes per request`);
+    }
+    const issues: ValidationIssue[] = [];
+    const envelopes = items.flatMap((item, index) => {
+      const result = validateEnvelope(item);
+      if (result.ok) return [result.envelope];
+      const prefix = Array.isArray(body) ? `[${index}]` : '';
+      issues.push(...result.issues.map((i) => ({ path: prefix && i.path ? `${prefix}.${i.path}` : prefix || i.path, message: i.message })));
+      return [];
+    });
+    if (issues.length > 0) {
+      this.metrics.increment('lifeline_entity_events_refused_total', items.length);
+      throw new RequestInvalid('ENTITY_EVENT.INVALID', `The entity event is invalid: ${issues.length} problem(s); nothing was recorded`, issues);
+    }
+    const outcome: RecordOutcome = await this.commands.execute(
+      new RecordEntityEventsCommand(envelopes.map((envelope) => ({ envelope, source: { kind: 'http' } })), caller.id),
+    );
+    this.metrics.increment('lifeline_entity_events_recorded_total', outcome.recorded);
+    this.metrics.increment('lifeline_entity_events_duplicate_total', outcome.duplicates);
+    return outcome;
+  }
+}

@@ -1,0 +1,41 @@
+import { Controller, Get, Header } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { EngineRuntime } from '@lifeline/engine';
+import { Public } from '../auth/auth.guard';
+import { ReadSide } from '../http/read-side';
+import { Metrics } from './metrics';
+
+@ApiTags('operations')
+@Controller()
+export class HealthController {
+  constructor(
+    private readonly engine: EngineRuntime,
+    private readonly read: ReadSide,
+    private readonly metrics: Metrics,
+  ) {}
+
+  @Get('health')
+  @Public()
+  async health() {
+    const head = await this.engine.store.headPosition();
+    const processManager = this.engine.processManager.health();
+    return {
+      ok: processManager.ok,
+      head,
+      readModels: this.read.models.position(),
+      processManager,
+      counters: this.metrics.snapshot(),
+    };
+  }
+
+  @Get('metrics')
+  @Public()
+  @Header('content-type', 'text/plain; version=0.0.4')
+  async prometheus(): Promise<string> {
+    const lines = Object.entries(this.metrics.snapshot()).map(([k, v]) => `${k} ${v}`);
+    lines.push(`lifeline_log_head_position ${await this.engine.store.headPosition()}`);
+    lines.push(`lifeline_read_models_position ${this.read.models.position()}`);
+    lines.push(`lifeline_process_manager_position ${this.engine.processManager.position()}`);
+    return lines.join('\n') + '\n';
+  }
+}

@@ -1,0 +1,4 @@
+export * from './lifeline-app';
+export * from './api.module';
+export * from './auth/jwt';
+export * from './health/metrics';

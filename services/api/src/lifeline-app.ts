@@ -1,0 +1,78 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Module, type DynamicModule } from '@nestjs/common';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import express from 'express';
+import { join } from 'node:path';
+import { ReadModels } from '@lifeline/read-models';
+import { EngineModule, EngineRuntime, type Clock, type LifelineConfig } from '@lifeline/engine';
+import type { EventStore } from '@lifeline/event-store';
+import { ApiModule } from './api.module';
+import { Metrics } from './health/metrics';
+import { ENVELOPE_SCHEMA } from './entity-events/envelope.schema';
+
+/** Request bodies above this are refused with 413 REQUEST.TOO_LARGE. */
+export const MAX_BODY = '1mb';
+
+export interface LifelineApp {
+  app: NestExpressApplication;
+  engine: EngineRuntime;
+  readModels: ReadModels;
+  metrics: Metrics;
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Builds one Lifeline process: the engine (write side, process manager, timers) and the API
+ * (read models, HTTP). Embedded mode hosts both; each can also run alone.
+ */
+export async function createLifelineApp(
+  config: LifelineConfig & { jwtSecret: string },
+  deps: { clock?: Clock; store?: EventStore; listen?: boolean } = {},
+): Promise<LifelineApp> {
+  const engine = await EngineRuntime.create(config, { clock: deps.clock, store: deps.store });
+  const readModels = ReadModels.open(join(config.dataDir, 'read-models.db'), {
+    onError: (err) => engine.logger.error({ err }, 'read-model projection failed'),
+  });
+  const metrics = new Metrics();
+  @Module({ imports: [EngineModule.forRuntime(engine), ApiModule.forDependencies({ readModels, jwtSecret: config.jwtSecret, logger: engine.logger, metrics })] })
+  class LifelineModule {}
+  const app = await NestFactory.create<NestExpressApplication>(LifelineModule as unknown as DynamicModule, {
+    bodyParser: false,
+    logger: ['error', 'warn'],
+  });
+  app.disable('x-powered-by');
+  app.use(express.json({ limit: MAX_BODY, strict: false, type: ['application/json', 'application/*+json'] }));
+  app.use(express.text({ limit: MAX_BODY, type: ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'] }));
+  app.enableShutdownHooks();
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Lifeline')
+      .setDescription('Business processes around your records: definitions, instances, tasks, timelines')
+      .setVersion('1')
+      .addBearerAuth()
+      .build(),
+  );
+  document.components = { ...document.components, schemas: { ...document.components?.schemas, EntityEventEnvelope: ENVELOPE_SCHEMA } };
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
+  await readModels.start(engine.store);
+  engine.start();
+  if (deps.listen !== false) await app.listen(config.port, config.host);
+  const address = deps.listen !== false ? app.getHttpServer().address() : null;
+  const port = address && typeof address === 'object' ? address.port : config.port;
+  return {
+    app,
+    engine,
+    readModels,
+    metrics,
+    url: `http://${config.host}:${port}`,
+    async close() {
+      await app.close();
+      await readModels.close();
+      await engine.close();
+    },
+  };
+}

@@ -1,0 +1,66 @@
+import { join, resolve } from 'node:path';
+
+/** Configuration by environment (README: Configuration). */
+export interface LifelineConfig {
+  port: number;
+  host: string;
+  dataDir: string;
+  jwtSecret?: string;
+  eventStore: { kind: 'sqlite'; file: string } | { kind: 'eventstoredb'; url: string };
+  entitySource: 'http' | 'kafka';
+  kafka: { brokers: string[]; topics: string[]; groupId: string; outbound: boolean };
+  /** How often the timer scheduler looks for due timers. */
+  timerTickMs: number;
+  /** Whether this process runs the process manager and timers (engine role). */
+  runEngine: boolean;
+  /** Whether this process serves the HTTP API (api role). */
+  runApi: boolean;
+  loadDemo: boolean;
+  logLevel: string;
+}
+
+export class ConfigInvalid extends Error {
+  readonly code = 'CONFIG.INVALID';
+}
+
+const list = (value: string | undefined, fallback: string[]): string[] =>
+  value ? value.split(',').map((s) => s.trim()).filter(Boolean) : fallback;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, roles: { engine: boolean; api: boolean } = { engine: true, api: true }): LifelineConfig {
+  const dataDir = resolve(env.LIFELINE_DATA_DIR ?? './data');
+  const storeKind = env.LIFELINE_EVENT_STORE ?? 'sqlite';
+  if (storeKind !== 'sqlite' && storeKind !== 'eventstoredb') {
+    throw new ConfigInvalid(`LIFELINE_EVENT_STORE must be sqlite or eventstoredb, not ${storeKind}`);
+  }
+  if (storeKind === 'eventstoredb' && !env.EVENTSTORE_URL) {
+    throw new ConfigInvalid('LIFELINE_EVENT_STORE=eventstoredb needs EVENTSTORE_URL');
+  }
+  const source = env.LIFELINE_ENTITY_SOURCE ?? 'http';
+  if (source !== 'http' && source !== 'kafka') {
+    throw new ConfigInvalid(`LIFELINE_ENTITY_SOURCE must be http or kafka, not ${source}`);
+  }
+  const port = Number(env.PORT ?? 3000);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigInvalid(`PORT ${env.PORT} is not a port`);
+  return {
+    port,
+    host: env.HOST ?? '127.0.0.1',
+    dataDir,
+    jwtSecret: env.LIFELINE_JWT_SECRET || undefined,
+    eventStore:
+      storeKind === 'sqlite'
+        ? { kind: 'sqlite', file: join(dataDir, 'events.db') }
+        : { kind: 'eventstoredb', url: env.EVENTSTORE_URL as string },
+    entitySource: source,
+    kafka: {
+      brokers: list(env.KAFKA_BROKERS, ['127.0.0.1:9092']),
+      topics: list(env.KAFKA_TOPICS, ['entity-events']),
+      groupId: env.KAFKA_GROUP_ID ?? 'lifeline-engine',
+      outbound: (env.LIFELINE_OUTBOUND ?? (source === 'kafka' ? 'kafka' : 'in-process')) === 'kafka',
+    },
+    timerTickMs: Number(env.LIFELINE_TIMER_TICK_MS ?? 200),
+    runEngine: roles.engine,
+    runApi: roles.api,
+    loadDemo: (env.LIFELINE_DEMO ?? 'true') !== 'false',
+    logLevel: env.LOG_LEVEL ?? 'info',
+  };
+}

@@ -1,0 +1,16 @@
+import type { EventMetadataIn } from '@lifeline/event-store';
+
+/** Who and what caused a command: becomes the metadata of every event it appends. */
+export interface CommandOrigin {
+  /** Deterministic for commands the engine may repeat (process manager, timers); random for users. */
+  commandId: string;
+  correlationId: string;
+  causationId: string;
+}
+
+export const metadataFor = (origin: CommandOrigin, actor: string, at: string): EventMetadataIn => ({
+  correlationId: origin.correlationId,
+  causationId: origin.causationId,
+  actor,
+  at,
+});
