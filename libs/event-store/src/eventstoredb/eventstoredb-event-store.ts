@@ -1,0 +1,417 @@
+import {
+  BACKWARDS,
+  END,
+  EventStoreDBClient,
+  FORWARDS,
+  NO_STREAM,
+  START,
+  StreamNotFoundError,
+  UnavailableError,
+  WrongExpectedVersionError,
+  excludeSystemEvents,
+  jsonEvent,
+  streamNameFilter,
+  type AllStreamResolvedEvent,
+  type AllStreamSubscription,
+  type JSONType,
+  type Position,
+  type ReadPosition,
+  type ResolvedEvent,
+} from '@eventstore/db-client';
+import {
+  WrongExpectedRevision,
+  type AppendRequest,
+  type AppendResult,
+  type EventStore,
+  type ReadStreamOptions,
+  type StoredEvent,
+  type SubscribeOptions,
+  type Subscription,
+} from '../event-store';
+import { canonicalEventText, canonicalJson, eventHash } from '../hash-chain';
+import { EventStoreClosed, checkExpectedRevision, ownMetadata } from '../store-rules';
+
+/** How far back from a stream's end a retried batch is looked for (ESDB has no event-id index). */
+const duplicateWindow = 64;
+/** Page size when scanning $all client-side (readAll in client 6 has no server-side filter). */
+const allPageSize = 500;
+/** Retries of an 'any' append that lost the optimistic race for the hash-chain tail. */
+const anyRetries = 5;
+
+type RecordedEvent = NonNullable<ResolvedEvent['event']>;
+
+/**
+ * The distributed event store. Global position = the event's commit position in $all (a JS number:
+ * exact up to 2^53, i.e. 9 PB of log). Differences from SQLite, all forced by EventStoreDB:
+ * - appendMany goes stream by stream (no multi-stream transactions); each append is idempotent by id.
+ * - A retried batch is recognised when its first event is among the last `duplicateWindow` events of
+ *   the stream; an id reused in another stream is not detected (no global event-id index).
+ */
+export class EventStoreDbEventStore implements EventStore {
+  private readonly subscriptions = new Set<EventStoreDbSubscription>();
+  private closed = false;
+
+  private constructor(private readonly client: EventStoreDBClient) {}
+
+  static connect(connectionString: string): EventStoreDbEventStore {
+    return new EventStoreDbEventStore(EventStoreDBClient.connectionString(connectionString));
+  }
+
+  async append(request: AppendRequest): Promise<AppendResult> {
+    this.assertOpen();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.appendOnce(request);
+      } catch (error) {
+        // 'any' does not care which revision it lands on: re-read the tail and chain onto it.
+        if (request.expectedRevision === 'any' && error instanceof WrongExpectedRevision && attempt < anyRetries) continue;
+        throw error;
+      }
+    }
+  }
+
+  async appendMany(requests: AppendRequest[]): Promise<AppendResult[]> {
+    const results: AppendResult[] = [];
+    for (const request of requests) results.push(await this.append(request));
+    return results;
+  }
+
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<StoredEvent[]> {
+    this.assertOpen();
+    if (options.maxCount === 0) return [];
+    const backwards = options.direction === 'backwards';
+    const fromRevision = options.fromRevision === undefined ? (backwards ? END : START) : BigInt(options.fromRevision);
+    const events: StoredEvent[] = [];
+    try {
+      const read = this.client.readStream(streamId, {
+        direction: backwards ? BACKWARDS : FORWARDS,
+        fromRevision,
+        maxCount: options.maxCount ?? Number.MAX_SAFE_INTEGER,
+      });
+      for await (const resolved of read) {
+        if (resolved.event !== undefined) events.push(toStoredEvent(resolved.event));
+      }
+    } catch (error) {
+      if (error instanceof StreamNotFoundError) return [];
+      throw error;
+    }
+    return events;
+  }
+
+  async readAll(fromPosition: number, maxCount: number, prefixes?: readonly string[]): Promise<StoredEvent[]> {
+    this.assertOpen();
+    const events: StoredEvent[] = [];
+    if (maxCount <= 0 || prefixes?.length === 0) return events;
+    let cursor = fromPosition;
+    for (;;) {
+      let seen = 0;
+      const read = this.client.readAll({ direction: FORWARDS, fromPosition: readPosition(cursor), maxCount: allPageSize });
+      for await (const resolved of read) {
+        seen++;
+        const event = resolved.event;
+        if (event === undefined || event.position === undefined) continue;
+        const position = Number(event.position.commit);
+        // fromPosition is inclusive in ESDB and exclusive in the port.
+        if (position <= cursor) continue;
+        cursor = position;
+        if (isSystem(event) || !matches(event.streamId, prefixes)) continue;
+        events.push(toStoredEvent(event));
+        if (events.length >= maxCount) {
+          await read.cancel();
+          return events;
+        }
+      }
+      if (seen < allPageSize) return events;
+    }
+  }
+
+  async headPosition(): Promise<number> {
+    this.assertOpen();
+    let from: ReadPosition = END;
+    for (;;) {
+      let seen = 0;
+      let last: Position | undefined;
+      const read = this.client.readAll({ direction: BACKWARDS, fromPosition: from, maxCount: allPageSize });
+      for await (const resolved of read) {
+        seen++;
+        const event = resolved.event;
+        if (event?.position === undefined) continue;
+        if (!isSystem(event)) {
+          await read.cancel();
+          return Number(event.position.commit);
+        }
+        last = event.position;
+      }
+      if (seen < allPageSize || last === undefined) return 0;
+      from = last;
+    }
+  }
+
+  subscribe(
+    handler: (events: StoredEvent[]) => Promise<void>,
+    options: SubscribeOptions & { onError?: (error: unknown) => void } = {},
+  ): Subscription {
+    this.assertOpen();
+    const subscription = new EventStoreDbSubscription(this.client, handler, options, (s) => this.subscriptions.delete(s));
+    this.subscriptions.add(subscription);
+    subscription.start();
+    return subscription;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.subscriptions].map((s) => s.stop()));
+    await this.client.dispose();
+  }
+
+  private async appendOnce(request: AppendRequest): Promise<AppendResult> {
+    const { streamId, events, expectedRevision } = request;
+    const tail = await this.readStream(streamId, {
+      direction: 'backwards',
+      maxCount: Math.max(1, events.length) + duplicateWindow,
+    });
+    const current = tail[0]?.revision ?? -1;
+    if (events.length > 0) {
+      const first = tail.find((e) => e.id === events[0]!.id);
+      if (first !== undefined) {
+        const ids = new Set(events.map((e) => e.id));
+        const position = Math.max(...tail.filter((e) => ids.has(e.id)).map((e) => e.position));
+        return { duplicate: true, nextRevision: current, position };
+      }
+    }
+    checkExpectedRevision(streamId, expectedRevision, current);
+    if (events.length === 0) return { duplicate: false, nextRevision: current, position: tail[0]?.position ?? 0 };
+
+    let prevHash = tail[0]?.metadata.hash ?? '';
+    const data = events.map((event, i) => {
+      const canonicalData = canonicalJson(event.data);
+      const metadata = ownMetadata(event.id, event.metadata);
+      const revision = current + 1 + i;
+      const hash = eventHash(
+        prevHash,
+        canonicalEventText(event.id, streamId, revision, event.type, canonicalData, canonicalJson(metadata)),
+      );
+      const chained = { ...metadata, hash, prevHash };
+      prevHash = hash;
+      // Data and metadata go as parsed canonical JSON: ESDB stores JSON, the port's data is `unknown`.
+      return jsonEvent({ id: event.id, type: event.type, data: JSON.parse(canonicalData) as JSONType, metadata: chained });
+    });
+    try {
+      // Always the revision we chained onto: a concurrent writer fails here instead of forking the chain.
+      const result = await this.client.appendToStream(streamId, data, {
+        expectedRevision: current === -1 ? NO_STREAM : BigInt(current),
+      });
+      return {
+        duplicate: false,
+        nextRevision: Number(result.nextExpectedRevision),
+        position: result.position === undefined ? 0 : Number(result.position.commit),
+      };
+    } catch (error) {
+      if (error instanceof WrongExpectedVersionError) {
+        const actual = typeof error.actualVersion === 'bigint' ? Number(error.actualVersion) : -1;
+        throw new WrongExpectedRevision(streamId, expectedRevision, actual);
+      }
+      throw error;
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new EventStoreClosed();
+  }
+}
+
+function readPosition(position: number): ReadPosition {
+  if (position <= 0) return START;
+  const at = BigInt(position);
+  return { commit: at, prepare: at };
+}
+
+function isSystem(event: RecordedEvent): boolean {
+  return event.type.startsWith('$') || event.streamId.startsWith('$');
+}
+
+function matches(streamId: string, prefixes: readonly string[] | undefined): boolean {
+  return prefixes === undefined || prefixes.some((prefix) => streamId.startsWith(prefix));
+}
+
+function toStoredEvent(event: RecordedEvent): StoredEvent {
+  const metadata = (event.isJson ? event.metadata : decodeJson(event.metadata)) as StoredEvent['metadata'];
+  return {
+    id: event.id,
+    type: event.type,
+    data: event.isJson ? event.data : decodeJson(event.data),
+    metadata: { ...metadata, messageId: event.id },
+    streamId: event.streamId,
+    revision: Number(event.revision),
+    // Stream reads of older servers carry no $all position: -1 says "unknown".
+    position: event.position === undefined ? -1 : Number(event.position.commit),
+  };
+}
+
+function decodeJson(value: unknown): unknown {
+  if (value instanceof Uint8Array) return value.length === 0 ? null : (JSON.parse(Buffer.from(value).toString('utf8')) as unknown);
+  return value;
+}
+
+interface CatchUpWaiter {
+  position: number;
+  settle(caughtUp: boolean): void;
+}
+
+/**
+ * A catch-up subscription to $all that batches events for the handler, tracks the last position it
+ * handled, and re-subscribes from there when the connection is lost.
+ */
+class EventStoreDbSubscription implements Subscription {
+  private stream: AllStreamSubscription | undefined;
+  private buffer: StoredEvent[] = [];
+  private inFlight: Promise<void> | undefined;
+  private handledUpTo: number;
+  /** Position of the last event taken from the server: a re-subscription starts after it. */
+  private lastReceived: number;
+  /** A filter checkpoint seen while events were still buffered: applies once they are handled. */
+  private pendingCheckpoint = 0;
+  private stopped = false;
+  private reconnectDelayMs = 500;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private readonly waiters = new Set<CatchUpWaiter>();
+  private readonly batchSize: number;
+
+  constructor(
+    private readonly client: EventStoreDBClient,
+    private readonly handler: (events: StoredEvent[]) => Promise<void>,
+    private readonly options: SubscribeOptions & { onError?: (error: unknown) => void },
+    private readonly onStopped: (s: EventStoreDbSubscription) => void,
+  ) {
+    this.handledUpTo = Math.max(0, options.fromPosition ?? 0);
+    this.lastReceived = this.handledUpTo;
+    this.batchSize = options.batchSize ?? 500;
+  }
+
+  start(): void {
+    const checkpointReached = (_: AllStreamSubscription, position: Position): void => {
+      const at = Number(position.commit);
+      if (this.buffer.length === 0 && this.inFlight === undefined) this.markHandled(at);
+      else this.pendingCheckpoint = Math.max(this.pendingCheckpoint, at);
+    };
+    const filter =
+      this.options.prefixes === undefined
+        ? excludeSystemEvents({ checkpointReached })
+        : streamNameFilter({ prefixes: [...this.options.prefixes], checkpointReached });
+    const stream = this.client.subscribeToAll({ fromPosition: readPosition(this.lastReceived), filter });
+    this.stream = stream;
+    stream.on('data', (resolved: AllStreamResolvedEvent) => this.receive(resolved));
+    stream.on('error', (error: Error) => this.lost(stream, error));
+    stream.on('caughtUp', () => {
+      this.reconnectDelayMs = 500;
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) {
+      await this.inFlight;
+      return;
+    }
+    this.stopped = true;
+    clearTimeout(this.reconnectTimer);
+    const stream = this.stream;
+    this.stream = undefined;
+    await stream?.unsubscribe().catch(() => undefined);
+    await this.inFlight;
+    this.finish();
+  }
+
+  caughtUpTo(position: number, timeoutMs = 5000): Promise<boolean> {
+    if (this.handledUpTo >= position) return Promise.resolve(true);
+    if (this.stopped) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const waiter: CatchUpWaiter = {
+        position,
+        settle: (caughtUp) => {
+          clearTimeout(timer);
+          this.waiters.delete(waiter);
+          resolve(caughtUp);
+        },
+      };
+      const timer = setTimeout(() => waiter.settle(false), timeoutMs);
+      this.waiters.add(waiter);
+    });
+  }
+
+  private receive(resolved: AllStreamResolvedEvent): void {
+    const event = resolved.event;
+    if (this.stopped || event === undefined || isSystem(event)) return;
+    const stored = toStoredEvent(event);
+    // After a re-subscription the server may send again what was already received.
+    if (stored.position <= this.lastReceived) return;
+    this.lastReceived = stored.position;
+    this.buffer.push(stored);
+    if (this.buffer.length >= this.batchSize) this.stream?.pause();
+    if (this.inFlight === undefined) this.inFlight = this.deliver();
+  }
+
+  private async deliver(): Promise<void> {
+    // Let the events already received arrive, so one handler call gets a batch, not one event.
+    await new Promise((resolve) => setImmediate(resolve));
+    while (this.buffer.length > 0 && !this.stopped) {
+      const batch = this.buffer.splice(0, this.batchSize);
+      try {
+        await this.handler(batch);
+      } catch (error) {
+        this.inFlight = undefined;
+        this.fail(error);
+        return;
+      }
+      this.markHandled(batch[batch.length - 1]!.position);
+      if (this.buffer.length < this.batchSize) this.stream?.resume();
+    }
+    if (this.buffer.length === 0 && this.pendingCheckpoint > 0) {
+      this.markHandled(this.pendingCheckpoint);
+      this.pendingCheckpoint = 0;
+    }
+    this.inFlight = undefined;
+  }
+
+  private lost(stream: AllStreamSubscription, error: Error): void {
+    if (this.stopped || stream !== this.stream) return;
+    this.stream = undefined;
+    if (!(error instanceof UnavailableError)) {
+      this.fail(error);
+      return;
+    }
+    // Events still buffered are delivered; the new subscription starts after the last one received.
+    this.reconnectTimer = setTimeout(() => {
+      if (!this.stopped) this.start();
+    }, this.reconnectDelayMs);
+    this.reconnectDelayMs = Math.min(this.reconnectDelayMs * 2, 10_000);
+  }
+
+  private markHandled(position: number): void {
+    if (position <= this.handledUpTo) return;
+    this.handledUpTo = position;
+    for (const waiter of [...this.waiters]) {
+      if (waiter.position <= position) waiter.settle(true);
+    }
+  }
+
+  private fail(error: unknown): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearTimeout(this.reconnectTimer);
+    void this.stream?.unsubscribe().catch(() => undefined);
+    this.stream = undefined;
+    this.finish();
+    try {
+      this.options.onError?.(error);
+    } catch {
+      // An onError that throws must not become an unhandled rejection.
+    }
+  }
+
+  private finish(): void {
+    this.buffer = [];
+    for (const waiter of [...this.waiters]) waiter.settle(false);
+    this.onStopped(this);
+  }
+}
