@@ -4,10 +4,11 @@ import { asLifelineEvent, instanceIdOf, json } from '../events';
 import { preparedFor, type Projection, type Sql } from '../read-model-db';
 
 export const ENTITY_TIMELINE_SCHEMA = [
+  // One row per event at most, so the global position is the rowid: inserts append at the table's end.
   `CREATE TABLE IF NOT EXISTS timeline (
+    position INTEGER PRIMARY KEY,
     entity_type TEXT NOT NULL,
     entity_id TEXT NOT NULL,
-    position INTEGER NOT NULL,
     at TEXT NOT NULL,
     kind TEXT NOT NULL,
     actor TEXT NOT NULL,
@@ -15,9 +16,10 @@ export const ENTITY_TIMELINE_SCHEMA = [
     task_id TEXT,
     summary TEXT NOT NULL,
     data TEXT NOT NULL,
-    causation_id TEXT NOT NULL,
-    PRIMARY KEY (entity_type, entity_id, position)
-  ) WITHOUT ROWID`,
+    causation_id TEXT NOT NULL
+  )`,
+  // Carries the rowid (position) last, so one record's entries come out in log order without a sort.
+  'CREATE INDEX IF NOT EXISTS timeline_by_entity ON timeline (entity_type, entity_id)',
   // Which record each instance is about, learnt from its InstanceStarted.
   `CREATE TABLE IF NOT EXISTS timeline_instances (
     instance_id TEXT PRIMARY KEY,

@@ -1,0 +1,118 @@
+/**
+ * Read-model rebuild throughput (target >= 50,000 events/s) and task-list page latency.
+ * Not a test. Run (relative imports, so it compiles on its own):
+ *   npx tsc --outDir /tmp/lifeline-bench --module commonjs --target es2022 --esModuleInterop --skipLibCheck \
+ *     --rootDir . bench/replay.bench.ts && NODE_PATH=$PWD/node_modules node /tmp/lifeline-bench/bench/replay.bench.js [events] [tasks]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { StoredEvent } from '../libs/event-store/src/event-store';
+import { SqliteEventStore } from '../libs/event-store/src/sqlite/sqlite-event-store';
+import { allProjections } from '../libs/read-models/src/projections';
+import { Projector, ReadModelDb } from '../libs/read-models/src/read-model-db';
+import { rebuildReadModels } from '../libs/read-models/src/rebuild';
+import { listTasks, type TaskViewer } from '../libs/read-models/src/task-list/task-list.queries';
+import { syntheticLog } from '../libs/read-models/src/testing/event-log';
+
+async function appendAll(store: SqliteEventStore, events: StoredEvent[]): Promise<void> {
+  for (let i = 0; i < events.length; i += 1000) {
+    await store.appendMany(
+      events.slice(i, i + 1000).map((e) => ({
+        streamId: e.streamId,
+        expectedRevision: 'any' as const,
+        events: [{ id: e.id, type: e.type, data: e.data, metadata: e.metadata }],
+      })),
+    );
+  }
+}
+
+/** A user with `count` open tasks of their own, plus role tasks, then the time to read pages of 50. */
+function pageLatency(dir: string, count: number): { pageMs: number; lastPageMs: number; countTasks: number } {
+  const db = ReadModelDb.open(join(dir, 'tasks.sqlite'), { bulk: true });
+  const projector = new Projector(db, allProjections());
+  const at = '2026-11-21T10:00:00.000Z';
+  let position = 0;
+  const event = (streamId: string, type: string, data: unknown): StoredEvent => {
+    position += 1;
+    const id = `e-${position}`;
+    return { id, type, data, streamId, revision: 0, position,
+      metadata: { messageId: id, correlationId: id, causationId: id, actor: 'system', at } };
+  };
+  projector.applyBatch([
+    event('instance-big', 'InstanceStarted', { instanceId: 'big', definitionKey: 'invoice-approval', definitionVersion: 1,
+      definitionName: 'Invoice approval', entity: { type: 'Invoice', id: 'INV-1' }, variables: {}, cause: { kind: 'api' } }),
+  ]);
+  for (let done = 0; done < count; ) {
+    const batch: StoredEvent[] = [];
+    for (let i = 0; i < 20_000 && done < count; i += 1, done += 1) {
+      const created = new Date(Date.parse(at) + done * 1000).toISOString();
+      batch.push(event('instance-big', 'TaskCreated', { taskId: `t-${done}`, activityId: 'review', title: `Task ${done}`,
+        assignee: done % 4 === 0 ? { role: done % 8 === 0 ? 'accounting' : 'legal' } : { user: done % 3 === 0 ? 'bob' : 'alice' },
+        startAt: created, rule: { role: 'accounting' } }));
+      batch[batch.length - 1]!.metadata.at = created;
+    }
+    projector.applyBatch(batch);
+  }
+  db.finishBulk();
+  const viewer: TaskViewer = { user: 'alice', roles: ['accounting', 'legal'], admin: false };
+  const now = new Date(Date.parse(at) + count * 1000).toISOString();
+  listTasks(db.sql, viewer, { limit: 50 }, now);
+  const runs = 200;
+  let started = performance.now();
+  for (let i = 0; i < runs; i += 1) listTasks(db.sql, viewer, { limit: 50 }, now);
+  const pageMs = (performance.now() - started) / runs;
+  started = performance.now();
+  for (let i = 0; i < 20; i += 1) listTasks(db.sql, viewer, { limit: 50, offset: 1000 }, now);
+  const lastPageMs = (performance.now() - started) / 20;
+  const countTasks = (db.sql.prepare('SELECT count(*) AS n FROM tasks').get() as { n: number }).n;
+  db.close();
+  return { pageMs, lastPageMs, countTasks };
+}
+
+function perCpuSecond(events: number, used: NodeJS.CpuUsage): number {
+  return Math.round(events / ((used.user + used.system) / 1e6));
+}
+
+async function main(): Promise<void> {
+  const events = Number(process.argv[2] ?? 200_000);
+  const tasks = Number(process.argv[3] ?? 1_000_000);
+  const dir = mkdtempSync(join(tmpdir(), 'lifeline-replay-bench-'));
+  try {
+    const log = syntheticLog(events, 42);
+    const rows: Record<string, string | number>[] = [];
+
+    // CPU time too: on a shared 2-core machine, wall time also measures the neighbours.
+    let cpu = process.cpuUsage();
+    const fromMemory = await rebuildReadModels(log, join(dir, 'from-memory.sqlite'));
+    rows.push({ replay: 'projections only (log in memory)', events: fromMemory.events,
+      seconds: +(fromMemory.elapsedMs / 1000).toFixed(2), eventsPerSecond: fromMemory.eventsPerSecond,
+      eventsPerCpuSecond: perCpuSecond(fromMemory.events, process.cpuUsage(cpu)) });
+
+    const store = SqliteEventStore.open(join(dir, 'events.sqlite'));
+    await appendAll(store, log.events);
+    cpu = process.cpuUsage();
+    const fromStore = await rebuildReadModels(store, join(dir, 'from-store.sqlite'));
+    rows.push({ replay: 'SQLite event store -> read models', events: fromStore.events,
+      seconds: +(fromStore.elapsedMs / 1000).toFixed(2), eventsPerSecond: fromStore.eventsPerSecond,
+      eventsPerCpuSecond: perCpuSecond(fromStore.events, process.cpuUsage(cpu)) });
+    await store.close();
+    console.table(rows);
+
+    if (tasks > 0) {
+      const latency = pageLatency(dir, tasks);
+      console.table([
+        { query: 'first page of 50 (user + 2 roles)', tasks: latency.countTasks, ms: +latency.pageMs.toFixed(3) },
+        { query: 'page of 50 at offset 1000', tasks: latency.countTasks, ms: +latency.lastPageMs.toFixed(3) },
+      ]);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
