@@ -1,11 +1,26 @@
-export * from './event-store';
-export * from './hash-chain';
-export * from './sqlite/sqlite-event-store';
 import type { EventStore } from './event-store';
+import { EventStoreDbEventStore } from './eventstoredb/eventstoredb-event-store';
 import { SqliteEventStore } from './sqlite/sqlite-event-store';
 
-export async function openEventStore(config: { kind: 'sqlite'; file: string } | { kind: 'eventstoredb'; url: string }): Promise<EventStore> {
-  if (config.kind === 'sqlite') return SqliteEventStore.open(config.file);
-  const { EventStoreDbEventStore } = await import('./eventstoredb/eventstoredb-event-store');
-  return EventStoreDbEventStore.connect(config.url);
+export * from './event-store';
+export * from './hash-chain';
+export { EventStoreClosed } from './store-rules';
+export { SqliteEventStore, type SqliteEventStoreOptions } from './sqlite/sqlite-event-store';
+export { EventStoreDbEventStore } from './eventstoredb/eventstoredb-event-store';
+export { copyHistory, canonicalHistoryEvent, HistoryDiverged, type CopyHistoryOptions, type CopyHistoryResult } from './copy-history';
+
+export type EventStoreConfig = { kind: 'sqlite'; file: string } | { kind: 'eventstoredb'; url: string };
+
+/** Opens the configured store (LIFELINE_EVENT_STORE picks the kind). */
+export async function openEventStore(config: EventStoreConfig): Promise<EventStore> {
+  switch (config.kind) {
+    case 'sqlite':
+      return SqliteEventStore.open(config.file);
+    case 'eventstoredb':
+      return EventStoreDbEventStore.connect(config.url);
+    default: {
+      const unknown: never = config;
+      throw new Error(`Unknown event store kind: ${JSON.stringify(unknown)}`);
+    }
+  }
 }
