@@ -9,6 +9,7 @@ const moduleNameMapper = {
   '^@lifeline/testing$': '<rootDir>/libs/testing/src',
   '^@lifeline/engine$': '<rootDir>/services/engine/src',
   '^@lifeline/api$': '<rootDir>/services/api/src',
+  '^@lifeline/embedded/(.*)$': '<rootDir>/services/embedded/src/$1',
 };
 const base = {
   rootDir: __dirname,

@@ -14,12 +14,15 @@ import { ReadSide } from './http/read-side';
 import { validationPipe } from './http/validation';
 import { InstancesController } from './instances/instances.controller';
 import { TasksController } from './tasks/tasks.controller';
+import { LiveController } from './live/live.controller';
+import { DemoUsers, DemoUsersController, type DemoUser } from './auth/demo-users.controller';
 
 export interface ApiDependencies {
   readModels: ReadModels;
   jwtSecret: string;
   logger: Logger;
   metrics?: Metrics;
+  demoUsers?: DemoUser[];
 }
 
 /** The API's Nest shell: queries over the read models, commands through the CommandBus. */
@@ -35,11 +38,14 @@ export class ApiModule {
         TasksController,
         EntitiesController,
         HealthController,
+        LiveController,
+        DemoUsersController,
       ],
       providers: [
         { provide: ReadSide, useValue: new ReadSide(deps.readModels) },
         { provide: TokenVerifier, useValue: new TokenVerifier(deps.jwtSecret) },
         { provide: Metrics, useValue: deps.metrics ?? new Metrics() },
+        { provide: DemoUsers, useValue: new DemoUsers(deps.demoUsers) },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useValue: new ErrorFilter(deps.logger) },
         { provide: APP_PIPE, useValue: validationPipe },

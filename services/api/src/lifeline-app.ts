@@ -11,6 +11,10 @@ import type { EventStore } from '@lifeline/event-store';
 import { ApiModule } from './api.module';
 import { Metrics } from './health/metrics';
 import { ENVELOPE_SCHEMA } from './entity-events/envelope.schema';
+import type { DemoUser } from './auth/demo-users.controller';
+
+/** The web UI's built assets (copied beside the compiled code by the build). */
+export const WEB_DIR = join(__dirname, '..', 'web');
 
 /** Request bodies above this are refused with 413 REQUEST.TOO_LARGE. */
 export const MAX_BODY = '1mb';
@@ -30,14 +34,14 @@ export interface LifelineApp {
  */
 export async function createLifelineApp(
   config: LifelineConfig & { jwtSecret: string },
-  deps: { clock?: Clock; store?: EventStore; listen?: boolean } = {},
+  deps: { clock?: Clock; store?: EventStore; listen?: boolean; demoUsers?: DemoUser[] } = {},
 ): Promise<LifelineApp> {
   const engine = await EngineRuntime.create(config, { clock: deps.clock, store: deps.store });
   const readModels = ReadModels.open(join(config.dataDir, 'read-models.db'), {
     onError: (err) => engine.logger.error({ err }, 'read-model projection failed'),
   });
   const metrics = new Metrics();
-  @Module({ imports: [EngineModule.forRuntime(engine), ApiModule.forDependencies({ readModels, jwtSecret: config.jwtSecret, logger: engine.logger, metrics })] })
+  @Module({ imports: [EngineModule.forRuntime(engine), ApiModule.forDependencies({ readModels, jwtSecret: config.jwtSecret, logger: engine.logger, metrics, demoUsers: deps.demoUsers })] })
   class LifelineModule {}
   const app = await NestFactory.create<NestExpressApplication>(LifelineModule as unknown as DynamicModule, {
     bodyParser: false,
@@ -46,7 +50,7 @@ export async function createLifelineApp(
   app.disable('x-powered-by');
   app.use(express.json({ limit: MAX_BODY, strict: false, type: ['application/json', 'application/*+json'] }));
   app.use(express.text({ limit: MAX_BODY, type: ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'] }));
-  app.enableShutdownHooks();
+  app.useStaticAssets(WEB_DIR, { index: 'index.html', fallthrough: true, maxAge: 0 });
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

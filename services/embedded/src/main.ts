@@ -20,13 +20,15 @@ async function main(): Promise<void> {
     if (!existsSync(file)) writeFileSync(file, secret, { mode: 0o600 });
     generated = true;
   }
-  const lifeline = await createLifelineApp({ ...config, jwtSecret: secret });
+  const tokens = demoTokens(secret, config.dataDir);
+  // The sign-in picker offers the demo users only while the secret is a development one.
+  const demoUsers = generated ? DEMO_USERS.map((u) => ({ ...u, token: tokens[u.id] })) : undefined;
+  const lifeline = await createLifelineApp({ ...config, jwtSecret: secret }, { demoUsers });
   const log = lifeline.engine.logger;
   if (config.loadDemo) {
     const published = await loadDemoDefinitions(lifeline.engine);
     log.info({ published }, 'demo definitions loaded');
   }
-  const tokens = demoTokens(secret, config.dataDir);
   const lines = [
     '',
     `Lifeline is running at ${lifeline.url}  (API docs: ${lifeline.url}/docs, web UI: ${lifeline.url}/)`,

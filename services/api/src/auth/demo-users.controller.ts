@@ -1,0 +1,38 @@
+import { Controller, Get } from '@nestjs/common';
+import { CurrentCaller } from './auth.guard';
+import type { Caller } from './jwt';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Public } from './auth.guard';
+import { NotFound } from '../http/api-errors';
+
+export interface DemoUser {
+  id: string;
+  roles: string[];
+  description: string;
+  token: string;
+}
+
+/** Embedded mode with a development secret only: the sign-in picker's users and their tokens. */
+export class DemoUsers {
+  constructor(readonly users: DemoUser[] | undefined) {}
+}
+
+@ApiTags('auth')
+@Controller('auth')
+export class DemoUsersController {
+  constructor(private readonly demo: DemoUsers) {}
+
+  @Get('demo-users')
+  @Public()
+  @ApiOperation({ summary: 'Demo users with ready tokens (embedded mode with a development secret only)' })
+  list(): DemoUser[] {
+    if (!this.demo.users) throw new NotFound('AUTH.NO_DEMO_USERS', 'Demo users exist only in embedded mode with a development secret');
+    return this.demo.users;
+  }
+
+  @Get('me')
+  @ApiOperation({ summary: 'Who the token says you are' })
+  me(@CurrentCaller() caller: Caller): Caller {
+    return caller;
+  }
+}

@@ -1,0 +1,48 @@
+import { Controller, Get, Query, Req, Res } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { Public } from '../auth/auth.guard';
+import { TokenVerifier } from '../auth/jwt';
+import { ReadSide } from '../http/read-side';
+
+/**
+ * Server-sent events: `position` each time the read models move, so a Taskbox refetches with
+ * `?minPosition=` instead of polling blindly. EventSource cannot send headers, so the token may
+ * come as `?access_token=`.
+ */
+@ApiTags('live')
+@Controller('live')
+export class LiveController {
+  constructor(
+    private readonly read: ReadSide,
+    private readonly verifier: TokenVerifier,
+  ) {}
+
+  @Get()
+  @Public()
+  @ApiOperation({ summary: 'Server-sent events: {position} whenever the read models advance' })
+  stream(@Req() request: Request, @Res() response: Response, @Query('access_token') token?: string): void {
+    this.verifier.verify(request.headers.authorization ?? (token ? `Bearer ${token}` : undefined));
+    response.status(200).set({
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    response.flushHeaders();
+    let last = -1;
+    const send = (position: number) => {
+      if (position === last) return;
+      last = position;
+      response.write(`event: position\ndata: ${JSON.stringify({ position })}\n\n`);
+    };
+    send(this.read.models.position());
+    // Coalesce bursts: at most ten notifications a second per client.
+    const timer = setInterval(() => send(this.read.models.position()), 100);
+    const keepAlive = setInterval(() => response.write(': keep-alive\n\n'), 15_000);
+    request.on('close', () => {
+      clearInterval(timer);
+      clearInterval(keepAlive);
+    });
+  }
+}
