@@ -1,5 +1,5 @@
 import { Kafka, Partitioners, logLevel, type Admin, type Producer, type KafkaMessage } from 'kafkajs';
-import type { EntityEventEnvelope } from '../../../process-domain/src/entity/envelope';
+import type { EntityEventEnvelope } from '@lifeline/process-domain';
 import { DeadLetterCounter, DeadLetterReason, DLQ_HEADERS } from './dead-letters';
 import { KafkaEntityEventSource, type EntityEventSink, type RecordedEntityEvent } from './kafka-entity-source';
 import { describeKafka, kafkaBrokers, uniqueTopic } from './testing/broker';

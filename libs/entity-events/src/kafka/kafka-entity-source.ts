@@ -8,8 +8,7 @@ import {
   type KafkaMessage,
   type Producer,
 } from 'kafkajs';
-import type { EntityEventEnvelope, EntityEventSource } from '../../../process-domain/src/entity/envelope';
-import { DEFAULT_ENVELOPE_LIMITS, validateEnvelope } from '../../../process-domain/src/entity/validate-envelope';
+import { DEFAULT_ENVELOPE_LIMITS, validateEnvelope, type EntityEventEnvelope, type EntityEventSource } from '@lifeline/process-domain';
 import { errorFields, silentLogger, type EntityEventsLogger } from '../logger';
 import { DLQ_HEADERS, DeadLetterReason, deadLetterTopic, type DeadLetterCounter } from './dead-letters';
 import { SURVIVE_BROKER_RESTART_RETRY, kafkaLogCreator } from './kafkajs-logging';

@@ -1,8 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { NewEvent } from '../../../event-store/src/event-store';
-import { SqliteEventStore } from '../../../event-store/src/sqlite/sqlite-event-store';
+import { SqliteEventStore, type NewEvent } from '@lifeline/event-store';
 import { SqliteCheckpointStore } from './checkpoint-store';
 import { OutboxRelay } from './outbox-relay';
 import { InProcessOutboundPublisher, type OutboundMessage, type OutboundPublisher } from './outbound-publisher';

@@ -1,4 +1,4 @@
-import type { EventStore, StoredEvent, Subscription } from '../../../event-store/src/event-store';
+import type { EventStore, StoredEvent, Subscription } from '@lifeline/event-store';
 import { errorFields, silentLogger, type EntityEventsLogger } from '../logger';
 import type { CheckpointStore } from './checkpoint-store';
 import type { OutboundPublisher } from './outbound-publisher';

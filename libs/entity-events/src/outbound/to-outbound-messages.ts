@@ -1,4 +1,4 @@
-import type { StoredEvent } from '../../../event-store/src/event-store';
+import type { StoredEvent } from '@lifeline/event-store';
 import type { OutboundMessage } from './outbound-publisher';
 
 export const PROCESS_EVENTS_TOPIC = 'lifeline.process-events';

@@ -1,4 +1,4 @@
-import type { StoredEvent } from '../../../event-store/src/event-store';
+import type { StoredEvent } from '@lifeline/event-store';
 import { OutboundEventInvalid, PROCESS_EVENTS_TOPIC, toOutboundMessages } from './to-outbound-messages';
 
 const metadata = {
