@@ -2,7 +2,6 @@ import { EventEmitter } from 'node:events';
 import Database from 'better-sqlite3';
 import {
   EventIdConflict,
-  WrongExpectedRevision,
   type AppendRequest,
   type AppendResult,
   type EventStore,

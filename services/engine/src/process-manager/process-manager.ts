@@ -1,6 +1,5 @@
 import {
   matchTriggers,
-  streams,
   SYSTEM,
   addDuration,
   DomainError,
