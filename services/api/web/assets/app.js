@@ -1,0 +1,172 @@
+// The shell: sign-in, navigation, hash routes, and one live subscription shared by the views.
+import { api, get, session, ApiError } from './api.js';
+import { h, replace, field, errorBox, announce } from './dom.js';
+import { taskboxView } from './taskbox.js';
+import { processesView } from './processes.js';
+import { instancesView, instanceView } from './instances.js';
+import { recordView } from './records.js';
+
+const main = document.getElementById('main');
+const top = document.getElementById('top');
+
+const routes = [
+  { pattern: /^#\/tasks(?:\/([^/]+))?$/, view: taskboxView, nav: 'tasks' },
+  { pattern: /^#\/processes(?:\/([^/]+))?$/, view: processesView, nav: 'processes' },
+  { pattern: /^#\/instances(?:\?(.*))?$/, view: instancesView, nav: 'instances' },
+  { pattern: /^#\/instances\/([^/]+)$/, view: instanceView, nav: 'instances' },
+  { pattern: /^#\/records\/([^/]+)\/(.+)$/, view: recordView, nav: null },
+];
+
+let current = null; // { view, instance }
+let live = null;
+let livePosition = 0;
+
+function connectLive() {
+  if (live || !session.token || typeof EventSource === 'undefined') return;
+  live = new EventSource(`/live?access_token=${encodeURIComponent(session.token)}`);
+  live.addEventListener('position', (event) => {
+    const { position } = JSON.parse(event.data);
+    livePosition = position;
+    current?.instance?.onPosition?.(position);
+  });
+}
+
+function disconnectLive() {
+  live?.close();
+  live = null;
+}
+
+function signOut(message) {
+  session.token = null;
+  session.me = null;
+  disconnectLive();
+  current?.instance?.unmount?.();
+  current = null;
+  top.hidden = true;
+  renderSignIn(message);
+}
+
+async function signInWith(token) {
+  session.token = token;
+  session.me = await get('/auth/me');
+  top.hidden = false;
+  document.getElementById('who').textContent = `${session.me.id}${session.me.roles.length ? ` (${session.me.roles.join(', ')})` : ''}`;
+  connectLive();
+  if (!location.hash || location.hash === '#/' || location.hash === '#/sign-in') location.hash = '#/tasks';
+  else route();
+}
+
+async function renderSignIn(message) {
+  document.title = 'Sign in · Lifeline';
+  const errors = errorBox();
+  const heading = h('h1', { tabindex: '-1' }, 'Sign in to Lifeline');
+  const card = h('section', { class: 'sign-in card', 'aria-labelledby': 'sign-in-title' });
+  heading.id = 'sign-in-title';
+  replace(main, card);
+  replace(card, heading, message ? h('p', { class: 'notice', role: 'status' }, message) : null, errors.el);
+  let demo = null;
+  try {
+    demo = await get('/auth/demo-users');
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status !== 404) errors.show(error);
+  }
+  const use = async (token) => {
+    errors.clear();
+    try {
+      await signInWith(token);
+    } catch (error) {
+      session.token = null;
+      errors.show(error);
+    }
+  };
+  if (demo && demo.length) {
+    card.append(
+      h('p', {}, 'Demo mode: choose who you are.'),
+      h(
+        'ul',
+        { class: 'user-picker', 'aria-label': 'Demo users' },
+        demo.map((user) =>
+          h(
+            'li',
+            {},
+            h(
+              'button',
+              { type: 'button', class: 'user', 'data-user': user.id, onClick: () => use(user.token) },
+              h('span', { class: 'user-name' }, user.id),
+              h('span', { class: 'user-roles' }, user.roles.join(', ')),
+              h('span', { class: 'user-description' }, user.description),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+  const tokenInput = h('textarea', { name: 'token', rows: '3', autocomplete: 'off', spellcheck: 'false' });
+  const form = h(
+    'form',
+    {
+      class: 'token-form',
+      onSubmit: (event) => {
+        event.preventDefault();
+        const token = tokenInput.value.trim().replace(/^Bearer\s+/i, '');
+        if (!token) {
+          errors.show(new Error('Paste a token first'));
+          tokenInput.focus();
+          return;
+        }
+        use(token);
+      },
+    },
+    field(demo && demo.length ? 'Or paste an access token (JWT)' : 'Access token (JWT)', tokenInput),
+    h('button', { type: 'submit' }, 'Sign in'),
+  );
+  card.append(form);
+  heading.focus();
+}
+
+function route() {
+  if (!session.me) return;
+  const hash = location.hash || '#/tasks';
+  const match = routes.map((r) => ({ r, m: r.pattern.exec(hash) })).find((x) => x.m);
+  for (const link of document.querySelectorAll('[data-nav]')) {
+    if (match && link.dataset.nav === match.r.nav) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  if (!match) {
+    location.replace('#/tasks');
+    return;
+  }
+  const params = match.m.slice(1).map((p) => (p === undefined ? undefined : decodeURIComponent(p)));
+  // Moving within one view (another task in the Taskbox) keeps its list and filters.
+  if (current && current.view === match.r.view && current.instance.update) {
+    current.instance.update(params);
+    return;
+  }
+  current?.instance?.unmount?.();
+  const container = h('div', { class: 'view' });
+  replace(main, container);
+  current = { view: match.r.view, instance: match.r.view(container, params, { livePosition: () => livePosition }) };
+  // Focus the new view's heading so screen readers and keyboards start at the top of it.
+  requestAnimationFrame(() => container.querySelector('h1')?.focus());
+}
+
+window.addEventListener('hashchange', route);
+window.addEventListener('lifeline:unauthorized', () => signOut('Your session has ended. Sign in again.'));
+document.getElementById('sign-out').addEventListener('click', () => {
+  signOut('You are signed out.');
+  announce('Signed out');
+});
+
+(async function start() {
+  if (session.token) {
+    try {
+      await signInWith(session.token);
+      return;
+    } catch {
+      session.token = null;
+    }
+  }
+  renderSignIn();
+})();
+
+export { api };

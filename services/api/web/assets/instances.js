@@ -1,0 +1,226 @@
+// Instances: a filtered list, and one instance with its flow, variables, incidents and full history.
+import { get, post, query, session } from './api.js';
+import { h, replace, time, badge, announce, field, errorBox, select, debounce, recordLink, fieldList } from './dom.js';
+import { flowDiagram } from './diagram.js';
+
+const STATUSES = [['', 'Any status'], ['running', 'Running'], ['suspended', 'Suspended'], ['incident', 'Incident'], ['completed', 'Completed'], ['terminated', 'Terminated']];
+
+export function instancesView(container, [search]) {
+  const initial = new URLSearchParams(search ?? '');
+  let position = 0;
+  let refreshing = false;
+  const errors = errorBox();
+  const status = h('p', { class: 'list-status', role: 'status', 'aria-live': 'polite' });
+  const tbody = h('tbody');
+  const processSelect = select('definition', [['', 'All processes']], '');
+  const statusSelect = select('status', STATUSES, initial.get('status') ?? '');
+  const typeInput = h('input', { type: 'text', name: 'entityType', autocomplete: 'off', value: initial.get('entityType') ?? '', placeholder: 'Invoice' });
+  const idInput = h('input', { type: 'text', name: 'entityId', autocomplete: 'off', value: initial.get('entityId') ?? '', placeholder: 'INV-7' });
+  const incidentSelect = select('incidents', [['', 'With or without'], ['true', 'With incidents'], ['false', 'Without incidents']], initial.get('incidents') ?? '');
+  const filters = () => ({ definition: processSelect.value, status: statusSelect.value, entityType: typeInput.value.trim(), entityId: idInput.value.trim(), incidents: incidentSelect.value });
+  const onFilter = () => refresh();
+  for (const control of [processSelect, statusSelect, incidentSelect]) control.addEventListener('change', onFilter);
+  for (const control of [typeInput, idInput]) control.addEventListener('input', debounce(onFilter, 300));
+
+  replace(
+    container,
+    h('h1', { tabindex: '-1' }, 'Instances'),
+    h(
+      'form',
+      { class: 'filters', role: 'search', 'aria-label': 'Filter instances', onSubmit: (e) => (e.preventDefault(), refresh()) },
+      field('Process', processSelect),
+      field('Status', statusSelect),
+      field('Record type', typeInput),
+      field('Record id', idInput),
+      field('Incidents', incidentSelect),
+    ),
+    errors.el,
+    status,
+    h(
+      'div',
+      { class: 'table-scroll' },
+      h(
+        'table',
+        { class: 'grid' },
+        h('caption', { class: 'visually-hidden' }, 'Process instances, newest first'),
+        h('thead', {}, h('tr', {}, ['Instance', 'Process', 'Record', 'Status', 'Current activity', 'Started', 'Ended'].map((t) => h('th', { scope: 'col' }, t)))),
+        tbody,
+      ),
+    ),
+  );
+
+  get('/definitions')
+    .then((page) => {
+      for (const d of page.items) processSelect.append(h('option', { value: d.key, selected: d.key === initial.get('definition') }, d.name));
+      if (initial.get('definition')) refresh();
+    })
+    .catch(() => undefined);
+
+  async function refresh(minPosition) {
+    if (refreshing) return;
+    refreshing = true;
+    try {
+      const page = await get(`/instances${query({ ...filters(), definition: processSelect.value || initial.get('definition') || '', minPosition })}`);
+      position = page.position;
+      errors.clear();
+      replace(
+        tbody,
+        page.items.length === 0 ? h('tr', {}, h('td', { colspan: '7', class: 'empty' }, 'No instance matches.')) : null,
+        page.items.map((i) =>
+          h(
+            'tr',
+            { 'data-instance-id': i.id, 'data-definition': i.definitionKey },
+            h('th', { scope: 'row' }, h('a', { href: `#/instances/${i.id}` }, i.id.slice(0, 8))),
+            h('td', {}, i.definitionName, h('span', { class: 'muted' }, ` v${i.definitionVersion}`)),
+            h('td', {}, recordLink(i.entity)),
+            h('td', {}, badge(i.status), i.incidents.length ? [' ', badge('incident', `${i.incidents.length} incident${i.incidents.length > 1 ? 's' : ''}`)] : null),
+            h('td', {}, i.currentActivity ?? '—'),
+            h('td', {}, time(i.startedAt)),
+            h('td', {}, time(i.endedAt)),
+          ),
+        ),
+      );
+      status.textContent = `${page.items.length} ${page.items.length === 1 ? 'instance' : 'instances'}`;
+    } catch (error) {
+      errors.show(error);
+    } finally {
+      refreshing = false;
+    }
+  }
+
+  if (!initial.get('definition')) refresh();
+  return {
+    onPosition(p) {
+      if (p > position) refresh(p);
+    },
+  };
+}
+
+export function instanceView(container, [id]) {
+  let lastPosition = 0;
+  let definitions = new Map();
+  const errors = errorBox();
+  const body = h('div', { class: 'instance' });
+  replace(container, h('p', {}, h('a', { href: '#/instances' }, '← All instances')), h('h1', { tabindex: '-1' }, 'Instance'), errors.el, body);
+
+  async function definitionFor(instance) {
+    const cacheKey = `${instance.definitionKey}@${instance.definitionVersion}`;
+    if (!definitions.has(cacheKey)) {
+      const d = await get(`/definitions/${encodeURIComponent(instance.definitionKey)}`);
+      const version = d.versions.find((v) => v.version === instance.definitionVersion);
+      definitions.set(cacheKey, version ? version.definition : d.definition);
+    }
+    return definitions.get(cacheKey);
+  }
+
+  async function operate(button, verb, minPositionDone) {
+    errors.clear();
+    button.disabled = true;
+    try {
+      const result = await post(`/instances/${id}/${verb}`);
+      announce(minPositionDone);
+      await load(result.position);
+      container.querySelector('h1')?.focus();
+    } catch (error) {
+      button.disabled = false;
+      errors.show(error);
+    }
+  }
+
+  async function load(minPosition) {
+    try {
+      const [instance, history] = await Promise.all([get(`/instances/${id}${query({ minPosition })}`), get(`/instances/${id}/history`)]);
+      lastPosition = instance.lastPosition;
+      const definition = await definitionFor(instance);
+      const visited = new Set(history.items.filter((e) => e.type === 'ActivityEntered').map((e) => e.data.activityId));
+      const live = instance.status === 'running' || instance.status === 'suspended' || instance.status === 'incident';
+      const actions = [];
+      if (session.me.admin && live) {
+        if (instance.status === 'suspended') {
+          const resume = h('button', { type: 'button', class: 'primary', onClick: () => operate(resume, 'resume', 'Instance resumed') }, 'Resume');
+          actions.push(resume);
+        } else {
+          const suspend = h('button', { type: 'button', onClick: () => operate(suspend, 'suspend', 'Instance suspended') }, 'Suspend');
+          actions.push(suspend);
+        }
+        const terminate = h(
+          'button',
+          {
+            type: 'button',
+            class: 'danger',
+            onClick: () => {
+              if (window.confirm('Terminate this instance? Its open tasks are cancelled and it cannot be resumed.')) operate(terminate, 'terminate', 'Instance terminated');
+            },
+          },
+          'Terminate',
+        );
+        actions.push(terminate);
+      }
+      container.querySelector('h1').replaceChildren(`${instance.definitionName} `, badge(instance.status));
+      replace(
+        body,
+        h(
+          'dl',
+          { class: 'summary' },
+          h('dt', {}, 'Record'),
+          h('dd', {}, recordLink(instance.entity)),
+          h('dt', {}, 'Process'),
+          h('dd', {}, h('a', { href: `#/processes/${encodeURIComponent(instance.definitionKey)}` }, instance.definitionName), ` version ${instance.definitionVersion}`),
+          h('dt', {}, 'Current activity'),
+          h('dd', {}, instance.currentActivity ?? '—'),
+          h('dt', {}, 'Started'),
+          h('dd', {}, time(instance.startedAt), ` (${instance.cause?.kind ?? 'unknown cause'})`),
+          h('dt', {}, 'Ended'),
+          h('dd', {}, time(instance.endedAt)),
+          h('dt', {}, 'Instance id'),
+          h('dd', {}, h('code', {}, instance.id)),
+        ),
+        actions.length ? h('div', { class: 'actions', role: 'group', 'aria-label': 'Instance operations' }, actions) : null,
+        h('h2', {}, 'Flow'),
+        flowDiagram(definition, { current: instance.currentActivity ?? undefined, visited, title: instance.definitionName }),
+        h('h2', {}, 'Incidents'),
+        instance.incidents.length
+          ? h('ul', { class: 'incidents' }, instance.incidents.map((i) => h('li', {}, badge('incident', 'Incident'), ` ${i.activityId}: ${i.message ?? i.code ?? ''}`, i.code ? h('span', { class: 'code' }, ` (${i.code})`) : null)))
+          : h('p', { class: 'muted' }, 'No open incidents.'),
+        h('h2', {}, 'Variables'),
+        fieldList(instance.variables, 'No variables set.'),
+        h('h2', {}, 'History'),
+        h(
+          'div',
+          { class: 'table-scroll' },
+          h(
+            'table',
+            { class: 'grid compact history' },
+            h('caption', { class: 'visually-hidden' }, 'Every event of this instance, in order'),
+            h('thead', {}, h('tr', {}, ['#', 'Event', 'At', 'Actor', 'Data'].map((t) => h('th', { scope: 'col' }, t)))),
+            h(
+              'tbody',
+              {},
+              history.items.map((e) =>
+                h(
+                  'tr',
+                  {},
+                  h('td', { class: 'num' }, String(e.position)),
+                  h('th', { scope: 'row' }, e.type),
+                  h('td', {}, time(e.at)),
+                  h('td', {}, e.actor ?? ''),
+                  h('td', {}, h('code', { class: 'data' }, JSON.stringify(e.data))),
+                ),
+              ),
+            ),
+          ),
+        ),
+      );
+    } catch (error) {
+      errors.show(error);
+    }
+  }
+
+  load();
+  return {
+    onPosition(p) {
+      // Only this instance's own events change what is shown; a cheap re-read tells.
+      if (p > lastPosition) get(`/instances/${id}`).then((i) => i.lastPosition > lastPosition && load(i.lastPosition)).catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,59 @@
+// One record's timeline: every recorded event, process, task and decision about it, in order.
+import { get, query } from './api.js';
+import { h, replace, time, errorBox } from './dom.js';
+
+export function recordView(container, [type, id]) {
+  let position = 0;
+  const errors = errorBox();
+  const list = h('ol', { class: 'timeline', 'aria-label': `Timeline of ${type} ${id}` });
+  const status = h('p', { class: 'list-status', role: 'status', 'aria-live': 'polite' });
+  replace(
+    container,
+    h('h1', { tabindex: '-1' }, `${type} ${id}`),
+    h('p', { class: 'muted' }, 'Everything about this record, oldest first. ', h('a', { href: `#/instances?entityType=${encodeURIComponent(type)}&entityId=${encodeURIComponent(id)}` }, 'Its instances')),
+    errors.el,
+    status,
+    list,
+  );
+
+  async function load(minPosition) {
+    try {
+      const page = await get(`/entities/${encodeURIComponent(type)}/${encodeURIComponent(id)}/timeline${query({ minPosition })}`);
+      position = page.position;
+      errors.clear();
+      replace(
+        list,
+        page.items.length === 0 ? h('li', { class: 'empty' }, 'Nothing recorded about this record yet.') : null,
+        page.items.map((e) =>
+          h(
+            'li',
+            { class: `timeline-entry kind-${e.kind}` },
+            h('div', { class: 'timeline-when' }, time(e.at)),
+            h(
+              'div',
+              { class: 'timeline-what' },
+              h('strong', {}, e.summary || e.kind),
+              h(
+                'span',
+                { class: 'muted' },
+                ` ${e.kind} · by ${e.actor}`,
+                e.instanceId ? [' · ', h('a', { href: `#/instances/${e.instanceId}` }, 'instance')] : null,
+                e.taskId ? [' · ', h('a', { href: `#/tasks/${encodeURIComponent(e.taskId)}` }, 'task')] : null,
+              ),
+            ),
+          ),
+        ),
+      );
+      status.textContent = `${page.items.length} entries`;
+    } catch (error) {
+      errors.show(error);
+    }
+  }
+
+  load();
+  return {
+    onPosition(p) {
+      if (p > position) load(p);
+    },
+  };
+}
