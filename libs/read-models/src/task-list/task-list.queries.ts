@@ -99,14 +99,14 @@ interface TaskRecord {
 const ROW_COLUMNS =
   'seq, id, instance_id, definition_key, activity_id, title, status, open, assignee, role, entity_type, entity_id, created_at, start_at, due_at';
 
-export type Params = Record<string, string | number>;
+export type TaskQueryParams = Record<string, string | number>;
 
 /**
  * Who sees what: the viewer's own tasks, and the unassigned tasks of the viewer's roles. An admin
  * who asks for an assignee or a role sees that assignee's or role's tasks, whoever they are.
  * Each branch matches one index prefix, so a page reads about `limit` index entries per branch.
  */
-function visibleBranches(viewer: TaskViewer, filter: TaskFilter, params: Params): string[] {
+function visibleBranches(viewer: TaskViewer, filter: TaskFilter, params: TaskQueryParams): string[] {
   if (viewer.admin && (filter.assignee !== undefined || filter.role !== undefined)) {
     const where: string[] = [];
     if (filter.assignee !== undefined) {
@@ -147,7 +147,7 @@ function startOfUtcDay(now: string, plusDays: number): string {
 }
 
 /** The conditions every branch shares: status (postponed derived from now), and the filters. */
-function sharedConditions(filter: TaskFilter, now: string, params: Params): string[] {
+function sharedConditions(filter: TaskFilter, now: string, params: TaskQueryParams): string[] {
   const where: string[] = [];
   params.now = now;
   switch (filter.status ?? 'open') {
@@ -230,8 +230,8 @@ export function taskListQuery(
   viewer: TaskViewer,
   filter: TaskFilter,
   now: string,
-): { text: string; params: Params } | undefined {
-  const params: Params = {};
+): { text: string; params: TaskQueryParams } | undefined {
+  const params: TaskQueryParams = {};
   const branches = visibleBranches(viewer, filter, params);
   if (branches.length === 0) return undefined;
   const shared = sharedConditions(filter, now, params);
@@ -284,7 +284,7 @@ export function getTask(db: Sql, id: string, now?: string): TaskDetails | undefi
 
 /** How many of the viewer's visible tasks are in each status (postponed and overdue derived from now). */
 export function countTasks(db: Sql, viewer: TaskViewer, now: string): TaskCounts {
-  const params: Params = {};
+  const params: TaskQueryParams = {};
   const branches = visibleBranches(viewer, {}, params);
   const counts: TaskCounts = { new: 0, ongoing: 0, postponed: 0, completed: 0, cancelled: 0, open: 0, overdue: 0 };
   if (branches.length === 0) return counts;
