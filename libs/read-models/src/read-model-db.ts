@@ -9,6 +9,11 @@ export interface Projection {
   name: string;
   /** CREATE TABLE / CREATE INDEX statements, each `IF NOT EXISTS` so opening twice is harmless. */
   schema: string[];
+  /**
+   * Indexes only queries use (never `apply`): a rebuild creates them after the load, which is
+   * much faster than keeping them up to date row by row.
+   */
+  queryIndexes?: string[];
   /** Runs inside the Projector's batch transaction; must not start its own. */
   apply(db: Sql, event: StoredEvent): void;
 }
@@ -97,9 +102,11 @@ export class Projector {
   constructor(
     readonly db: ReadModelDb,
     readonly projections: Projection[],
+    options: { deferQueryIndexes?: boolean } = {},
   ) {
     const sql = db.sql;
     for (const projection of projections) for (const statement of projection.schema) sql.exec(statement);
+    if (!options.deferQueryIndexes) this.createQueryIndexes();
     const stored = sql.prepare('SELECT name, position FROM projections_checkpoint').all() as {
       name: string;
       position: number;
@@ -126,6 +133,12 @@ export class Projector {
         }
       }
     });
+  }
+
+  createQueryIndexes(): void {
+    for (const projection of this.projections) {
+      for (const statement of projection.queryIndexes ?? []) this.db.sql.exec(statement);
+    }
   }
 
   applyBatch(events: StoredEvent[]): void {

@@ -73,6 +73,10 @@ describe('rebuild', () => {
     const liveRows = dump(live.sql);
     expect(liveRows.tasks!.length).toBeGreaterThan(500);
     expect(dump(rebuilt.sql)).toEqual(liveRows);
+    const indexes = (sql: Sql) =>
+      sql.prepare("SELECT name, tbl_name FROM sqlite_master WHERE type = 'index' ORDER BY name").all();
+    expect(indexes(rebuilt.sql)).toEqual(indexes(live.sql));
+    expect(indexes(live.sql)).toContainEqual({ name: 'tasks_by_assignee', tbl_name: 'tasks' });
     expect(rebuilt.sql.pragma('journal_mode', { simple: true })).toBe('wal');
     rebuilt.close();
     live.close();

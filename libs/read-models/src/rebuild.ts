@@ -42,7 +42,7 @@ export async function rebuildReadModels(
   let events = 0;
   let position = 0;
   try {
-    const projector = new Projector(db, options.projections ?? allProjections());
+    const projector = new Projector(db, options.projections ?? allProjections(), { deferQueryIndexes: true });
     const total = await store.headPosition();
     let next: Promise<StoredEvent[]> = store.readAll(0, batchSize);
     for (;;) {
@@ -59,6 +59,7 @@ export async function rebuildReadModels(
         onProgress(position, Math.max(total, position), Math.round(eta));
       }
     }
+    projector.createQueryIndexes();
     db.sql.pragma('optimize');
     db.finishBulk();
   } finally {

@@ -3,6 +3,11 @@ import type { InstanceEvent } from '../../../process-domain/src/events';
 import { asLifelineEvent, instanceIdOf, json } from '../events';
 import { preparedFor, type Projection, type Sql } from '../read-model-db';
 
+export const ENTITY_TIMELINE_QUERY_INDEXES = [
+  // Carries the rowid (position) last, so one record's entries come out in log order without a sort.
+  'CREATE INDEX IF NOT EXISTS timeline_by_entity ON timeline (entity_type, entity_id)',
+];
+
 export const ENTITY_TIMELINE_SCHEMA = [
   // One row per event at most, so the global position is the rowid: inserts append at the table's end.
   `CREATE TABLE IF NOT EXISTS timeline (
@@ -18,8 +23,6 @@ export const ENTITY_TIMELINE_SCHEMA = [
     data TEXT NOT NULL,
     causation_id TEXT NOT NULL
   )`,
-  // Carries the rowid (position) last, so one record's entries come out in log order without a sort.
-  'CREATE INDEX IF NOT EXISTS timeline_by_entity ON timeline (entity_type, entity_id)',
   // Which record each instance is about, learnt from its InstanceStarted.
   `CREATE TABLE IF NOT EXISTS timeline_instances (
     instance_id TEXT PRIMARY KEY,
@@ -107,6 +110,7 @@ export function summarizeInstanceEvent(event: InstanceEvent): string {
 export const entityTimelineProjection: Projection = {
   name: 'entity-timeline',
   schema: ENTITY_TIMELINE_SCHEMA,
+  queryIndexes: ENTITY_TIMELINE_QUERY_INDEXES,
   apply(db: Sql, stored: StoredEvent): void {
     const s = statements(db);
     const event = asLifelineEvent(stored);

@@ -15,6 +15,12 @@ export interface OpenIncident {
   raisedAt: string;
 }
 
+export const INSTANCES_QUERY_INDEXES = [
+  'CREATE INDEX IF NOT EXISTS instances_by_definition ON instances (definition_key, status)',
+  'CREATE INDEX IF NOT EXISTS instances_by_entity ON instances (entity_type, entity_id)',
+  'CREATE INDEX IF NOT EXISTS instances_by_status ON instances (status)',
+];
+
 export const INSTANCES_SCHEMA = [
   `CREATE TABLE IF NOT EXISTS instances (
     seq INTEGER PRIMARY KEY,
@@ -35,9 +41,6 @@ export const INSTANCES_SCHEMA = [
     cause TEXT NOT NULL,
     last_position INTEGER NOT NULL
   )`,
-  'CREATE INDEX IF NOT EXISTS instances_by_definition ON instances (definition_key, status)',
-  'CREATE INDEX IF NOT EXISTS instances_by_entity ON instances (entity_type, entity_id)',
-  'CREATE INDEX IF NOT EXISTS instances_by_status ON instances (status)',
 ];
 
 const statements = preparedFor((db: Sql) => ({
@@ -68,6 +71,7 @@ function statusOf(lifecycle: InstanceLifecycle, incidents: OpenIncident[]): Inst
 export const instancesProjection: Projection = {
   name: 'instances',
   schema: INSTANCES_SCHEMA,
+  queryIndexes: INSTANCES_QUERY_INDEXES,
   apply(db: Sql, stored: StoredEvent): void {
     const id = instanceIdOf(stored.streamId);
     if (id === undefined) return;

@@ -5,6 +5,13 @@ import { preparedFor, type Projection, type Sql } from '../read-model-db';
 /** Stored task statuses; `postponed` is not one of them: it is `start_at > now` at query time. */
 export type StoredTaskStatus = 'new' | 'ongoing' | 'completed' | 'cancelled';
 
+export const TASK_LIST_QUERY_INDEXES = [
+  // A user's page: equality on assignee and open, already ordered by created_at, seq.
+  'CREATE INDEX IF NOT EXISTS tasks_by_assignee ON tasks (assignee, open, created_at)',
+  // A role's unassigned page: role = ? AND assignee IS NULL AND open = 1, ordered.
+  'CREATE INDEX IF NOT EXISTS tasks_by_role ON tasks (role, assignee, open, created_at)',
+];
+
 export const TASK_LIST_SCHEMA = [
   // `seq` is the rowid: creation order, and the tie-break the indexes below already carry.
   `CREATE TABLE IF NOT EXISTS tasks (
@@ -35,10 +42,6 @@ export const TASK_LIST_SCHEMA = [
     answers TEXT,
     position INTEGER NOT NULL
   )`,
-  // A user's page: equality on assignee and open, already ordered by created_at, seq.
-  'CREATE INDEX IF NOT EXISTS tasks_by_assignee ON tasks (assignee, open, created_at)',
-  // A role's unassigned page: role = ? AND assignee IS NULL AND open = 1, ordered.
-  'CREATE INDEX IF NOT EXISTS tasks_by_role ON tasks (role, assignee, open, created_at)',
   'CREATE INDEX IF NOT EXISTS tasks_by_instance ON tasks (instance_id, open)',
   // What a task needs from its instance's start (definition and record), kept by this projection alone.
   `CREATE TABLE IF NOT EXISTS task_list_instances (
@@ -96,6 +99,7 @@ interface InstanceRow {
 export const taskListProjection: Projection = {
   name: 'task-list',
   schema: TASK_LIST_SCHEMA,
+  queryIndexes: TASK_LIST_QUERY_INDEXES,
   apply(db: Sql, stored: StoredEvent): void {
     const instanceId = instanceIdOf(stored.streamId);
     if (instanceId === undefined) return;
