@@ -63,7 +63,8 @@ export async function createLifelineApp(
   document.components = { ...document.components, schemas: { ...document.components?.schemas, EntityEventEnvelope: ENVELOPE_SCHEMA } };
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
   await readModels.start(engine.store);
-  engine.start();
+  await engine.start();
+  metrics.register(() => engine.counters());
   if (deps.listen !== false) await app.listen(config.port, config.host);
   const address = deps.listen !== false ? app.getHttpServer().address() : null;
   const port = address && typeof address === 'object' ? address.port : config.port;

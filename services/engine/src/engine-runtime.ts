@@ -11,6 +11,8 @@ import { Clock, SystemClock } from './shared/clock';
 import type { LifelineConfig } from './shared/config';
 import { EngineDb } from './shared/engine-db';
 import { createLogger } from './shared/logger';
+import { KafkaIngest } from './ingest/kafka-ingest';
+import { Outbound } from './outbound/outbound';
 
 /**
  * The write side, assembled from its ports: the event store, the clock, the engine's own state.
@@ -22,6 +24,9 @@ export class EngineRuntime {
   readonly definitions: DefinitionCommands;
   readonly ingest: RecordEntityEvents;
   readonly processManager: ProcessManager;
+  /** Present when entity events come from Kafka. */
+  kafka?: KafkaIngest;
+  outbound?: Outbound;
 
   private constructor(
     readonly config: LifelineConfig,
@@ -44,11 +49,25 @@ export class EngineRuntime {
     return new EngineRuntime(config, store, engineDb, deps.clock ?? new SystemClock(), deps.logger ?? createLogger(config.logLevel));
   }
 
-  start(): void {
-    if (this.config.runEngine) this.processManager.start();
+  /** Starts the durable reactions this process owns: process manager and timers, Kafka ingest, outbox relay. */
+  async start(): Promise<void> {
+    if (!this.config.runEngine) return;
+    this.processManager.start();
+    this.outbound = new Outbound(this.config, this.store, this.logger);
+    await this.outbound.start();
+    if (this.config.entitySource === 'kafka') {
+      this.kafka = new KafkaIngest(this.config, this.ingest, this.logger);
+      await this.kafka.start();
+    }
+  }
+
+  counters(): Record<string, number> {
+    return this.kafka?.counters() ?? {};
   }
 
   async close(): Promise<void> {
+    await this.kafka?.stop();
+    await this.outbound?.stop();
     await this.processManager.stop();
     await this.store.close();
     this.engineDb.close();

@@ -12,3 +12,5 @@ export * from './instances/instance-commands';
 export * from './process-manager/process-manager';
 export * from './engine.commands';
 export * from './engine.module';
+export * from './ingest/kafka-ingest';
+export * from './outbound/outbound';

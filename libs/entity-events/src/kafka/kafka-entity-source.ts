@@ -32,6 +32,8 @@ export interface KafkaSourceOptions {
   clientId?: string;
   /** Larger values go to the dead-letter topic; defaults to the envelope limit (256 KiB). */
   maxMessageBytes?: number;
+  /** How long the group waits for a silent member before moving its partitions (default 10 s). */
+  sessionTimeoutMs?: number;
   /** Where a new group starts; default true, so events produced before the first start are not missed. */
   fromBeginning?: boolean;
   /** How many partitions are handled at once; each partition stays in order. */
@@ -112,6 +114,9 @@ export class KafkaEntityEventSource {
   private async startConsumer(): Promise<void> {
     const consumer = this.kafka.consumer({
       groupId: this.groupId,
+      // A killed engine's partitions move to the others after this long without a heartbeat.
+      sessionTimeout: this.options.sessionTimeoutMs ?? 10_000,
+      heartbeatInterval: Math.min(3_000, Math.floor((this.options.sessionTimeoutMs ?? 10_000) / 3)),
       allowAutoTopicCreation: true,
       retry: SURVIVE_BROKER_RESTART_RETRY,
     });

@@ -1,9 +1,9 @@
 // The flow of a definition as inline SVG: a layered layout by BFS depth from `start`.
 import { h, s } from './dom.js';
 
-const NODE_W = 168;
+const NODE_W = 150;
 const NODE_H = 56;
-const GAP_X = 72;
+const GAP_X = 110;
 const GAP_Y = 28;
 const PAD = 24;
 const TYPE_LABELS = { human: 'Human task', automatic: 'Automatic', wait: 'Wait', decision: 'Decision', end: 'End' };
@@ -124,9 +124,10 @@ export function flowDiagram(definition, { current, visited = new Set(), title } 
       }
       return s(
         'g',
-        { class: `edge edge-${edge.kind}` },
+        { class: `edge edge-${edge.kind}`, 'data-from': edge.from, 'data-to': edge.to },
+        s('title', {}, `${edge.from} → ${edge.to}${edge.label ? `: ${edge.label}` : ''}`),
         s('path', { d, 'marker-end': 'url(#arrow)' }),
-        edge.label ? s('text', { x: lx, y: ly, 'text-anchor': 'middle', class: 'edge-label' }, s('title', {}, edge.label), clip(edge.label, 28)) : null,
+        edge.label ? s('text', { x: lx, y: ly, 'text-anchor': 'middle', class: 'edge-label' }, clip(edge.label, 20)) : null,
       );
     });
 
@@ -139,7 +140,7 @@ export function flowDiagram(definition, { current, visited = new Set(), title } 
       { class: `node${state}`, 'data-activity': id },
       s('title', {}, `${label} (${TYPE_LABELS[activity.type] ?? activity.type}${id === current ? ', current' : ''})`),
       nodeShape(activity, x, y),
-      s('text', { x: x + NODE_W / 2, y: y + NODE_H / 2 - 4, 'text-anchor': 'middle', class: 'node-title' }, clip(label, activity.type === 'decision' ? 16 : 22)),
+      s('text', { x: x + NODE_W / 2, y: y + NODE_H / 2 - 4, 'text-anchor': 'middle', class: 'node-title' }, clip(label, activity.type === 'decision' ? 14 : 20)),
       s('text', { x: x + NODE_W / 2, y: y + NODE_H / 2 + 13, 'text-anchor': 'middle', class: 'node-type' }, id === current ? `▶ ${TYPE_LABELS[activity.type]} · current` : TYPE_LABELS[activity.type] ?? activity.type),
     );
   });

@@ -209,7 +209,7 @@ export function processesView(container, [key]) {
         h('h3', {}, 'Flow'),
         flowDiagram(d.definition),
         h('h3', {}, 'Versions'),
-        h('ol', { class: 'versions', reversed: true }, [...d.versions].reverse().map((v) => h('li', {}, `Version ${v.version}, published `, time(v.publishedAt)))),
+        h('ul', { class: 'versions' }, [...d.versions].reverse().map((v) => h('li', {}, `Version ${v.version}, published `, time(v.publishedAt)))),
       );
       if (focus) detail.querySelector('h2')?.focus();
     } catch (error) {

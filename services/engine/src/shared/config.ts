@@ -48,7 +48,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, roles: { engine
     jwtSecret: env.LIFELINE_JWT_SECRET || undefined,
     eventStore:
       storeKind === 'sqlite'
-        ? { kind: 'sqlite', file: join(dataDir, 'events.db') }
+        ? { kind: 'sqlite', file: resolve(env.LIFELINE_SQLITE_FILE ?? join(dataDir, 'events.db')) }
         : { kind: 'eventstoredb', url: env.EVENTSTORE_URL as string },
     entitySource: source,
     kafka: {

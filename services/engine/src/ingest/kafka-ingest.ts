@@ -1,0 +1,67 @@
+import {
+  DeadLetterCounter,
+  KafkaEntityEventSource,
+  type EntityEventSink,
+  type RecordedEntityEvent,
+} from '@lifeline/entity-events';
+import { EventIdConflict } from '@lifeline/event-store';
+import type { Logger } from 'pino';
+import type { LifelineConfig } from '../shared/config';
+import type { RecordEntityEvents } from './record-entity-events';
+
+/**
+ * The Kafka entity-event source wired to ingest: a batch is recorded in one store transaction
+ * before its offsets are committed. An envelope id already used for another record cannot be
+ * recorded; it is logged and counted instead of blocking its partition forever.
+ */
+export class KafkaIngest {
+  readonly deadLetters = new DeadLetterCounter();
+  readonly idConflicts = { count: 0 };
+  private readonly source: KafkaEntityEventSource;
+
+  constructor(config: LifelineConfig, ingest: RecordEntityEvents, logger: Logger) {
+    const sink: EntityEventSink = {
+      record: async (batch: RecordedEntityEvent[]) => {
+        try {
+          await ingest.record(batch);
+        } catch (error) {
+          if (!(error instanceof EventIdConflict)) throw error;
+          for (const item of batch) {
+            try {
+              await ingest.record([item]);
+            } catch (single) {
+              if (!(single instanceof EventIdConflict)) throw single;
+              this.idConflicts.count++;
+              logger.error({ entityEventId: item.envelope.id, source: item.source }, 'envelope id already recorded for another record; skipped');
+            }
+          }
+        }
+      },
+    };
+    this.source = new KafkaEntityEventSource(
+      { brokers: config.kafka.brokers, topics: config.kafka.topics, groupId: config.kafka.groupId, clientId: `lifeline-engine-${process.pid}` },
+      sink,
+      this.deadLetters,
+      logger,
+    );
+  }
+
+  start(): Promise<void> {
+    return this.source.start();
+  }
+
+  stop(): Promise<void> {
+    return this.source.stop();
+  }
+
+  counters(): Record<string, number> {
+    const counters: Record<string, number> = {
+      lifeline_dead_letters_total: this.deadLetters.total(),
+      lifeline_entity_events_id_conflict_total: this.idConflicts.count,
+    };
+    for (const [reason, count] of Object.entries(this.deadLetters.snapshot())) {
+      counters[`lifeline_dead_letters_total{reason="${reason}"}`] = count;
+    }
+    return counters;
+  }
+}

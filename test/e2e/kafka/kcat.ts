@@ -1,0 +1,51 @@
+import { execFileSync } from 'node:child_process';
+
+/** Debian's kcat: a Kafka client nobody here wrote, to show what goes in and out is plain Kafka. */
+export function kcatProduce(broker: string, topic: string, lines: { key: string; value: string }[]): void {
+  const input = lines.map((l) => `${l.key}\t${l.value}`).join('\n') + '\n';
+  execFileSync('kcat', ['-P', '-b', broker, '-t', topic, '-K', '\t'], { input, timeout: 30_000 });
+}
+
+export interface KcatMessage {
+  topic: string;
+  partition: number;
+  offset: number;
+  key: string | null;
+  payload: string | null;
+  headers: Record<string, string>;
+}
+
+/** Everything on a topic from the beginning (kcat -J: one JSON object per message). */
+export function kcatConsume(broker: string, topic: string): KcatMessage[] {
+  let out: string;
+  try {
+    out = execFileSync('kcat', ['-C', '-b', broker, '-t', topic, '-o', 'beginning', '-e', '-q', '-J'], {
+      timeout: 30_000,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (error) {
+    // The topic does not exist until the first message is published to it.
+    if (String((error as { stderr?: string }).stderr).includes('Unknown topic')) return [];
+    throw error;
+  }
+  return out
+    .split('\n')
+    .filter((l) => l.trim().startsWith('{'))
+    .map((l) => {
+      const m = JSON.parse(l) as { topic: string; partition: number; offset: number; key: string | null; payload: string | null; headers?: string[] };
+      const headers: Record<string, string> = {};
+      for (let i = 0; m.headers && i < m.headers.length; i += 2) headers[m.headers[i]] = m.headers[i + 1];
+      return { topic: m.topic, partition: m.partition, offset: m.offset, key: m.key, payload: m.payload, headers };
+    });
+}
+
+export async function eventually<T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
