@@ -23,6 +23,12 @@ export const ENTITY_TIMELINE_SCHEMA = [
     data TEXT NOT NULL,
     causation_id TEXT NOT NULL
   )`,
+  // Event id -> position and type of every entry, so an entry's causationId resolves to its cause (audit).
+  `CREATE TABLE IF NOT EXISTS timeline_causes (
+    event_id TEXT PRIMARY KEY,
+    position INTEGER NOT NULL,
+    kind TEXT NOT NULL
+  ) WITHOUT ROWID`,
   // Which record each instance is about, learnt from its InstanceStarted.
   `CREATE TABLE IF NOT EXISTS timeline_instances (
     instance_id TEXT PRIMARY KEY,
@@ -36,6 +42,7 @@ const statements = preparedFor((db: Sql) => ({
     `INSERT OR IGNORE INTO timeline (entity_type, entity_id, position, at, kind, actor, instance_id, task_id, summary,
        data, causation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ),
+  cause: db.prepare('INSERT OR IGNORE INTO timeline_causes (event_id, position, kind) VALUES (?, ?, ?)'),
   instanceStarted: db.prepare(
     'INSERT OR IGNORE INTO timeline_instances (instance_id, entity_type, entity_id) VALUES (?, ?, ?)',
   ),
@@ -134,6 +141,7 @@ export const entityTimelineProjection: Projection = {
         json(stored.data) ?? 'null',
         metadata.causationId,
       );
+      s.cause.run(stored.id, position, event.type);
     };
     switch (event.type) {
       case 'EntityEventRecorded': {

@@ -12,6 +12,8 @@ export interface TimelineEntry {
   summary: string;
   data: unknown;
   causationId: string;
+  /** The event that caused this one, when it is on the same timeline (else only `causationId` is known). */
+  cause: { id: string; type: string; position: number } | null;
 }
 
 export interface TimelineOptions {
@@ -30,14 +32,18 @@ interface TimelineRecord {
   summary: string;
   data: string;
   causation_id: string;
+  cause_type: string | null;
+  cause_position: number | null;
 }
 
 /** Every process, task and decision about one record, in log order. */
 export function entityTimeline(db: Sql, type: string, id: string, options: TimelineOptions = {}): TimelineEntry[] {
   const records = cachedStatement(
     db,
-    `SELECT position, at, kind, actor, instance_id, task_id, summary, data, causation_id FROM timeline
-     WHERE entity_type = ? AND entity_id = ? AND position > ? ORDER BY position LIMIT ?`,
+    `SELECT t.position, t.at, t.kind, t.actor, t.instance_id, t.task_id, t.summary, t.data, t.causation_id,
+       c.kind AS cause_type, c.position AS cause_position
+     FROM timeline t LEFT JOIN timeline_causes c ON c.event_id = t.causation_id AND c.position < t.position
+     WHERE t.entity_type = ? AND t.entity_id = ? AND t.position > ? ORDER BY t.position LIMIT ?`,
   ).all(type, id, options.afterPosition ?? 0, Math.max(Math.trunc(options.limit ?? 1000), 1)) as TimelineRecord[];
   return records.map((r) => ({
     position: r.position,
@@ -49,5 +55,6 @@ export function entityTimeline(db: Sql, type: string, id: string, options: Timel
     summary: r.summary,
     data: JSON.parse(r.data) as unknown,
     causationId: r.causation_id,
+    cause: r.cause_type !== null && r.cause_position !== null ? { id: r.causation_id, type: r.cause_type, position: r.cause_position } : null,
   }));
 }
