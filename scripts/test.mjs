@@ -17,6 +17,12 @@ const answers = () =>
     socket.on('error', () => resolve(false));
   });
 
+// Some e2e suites run the built processes (engine, API) as a user would: build first.
+if (process.env.LIFELINE_SKIP_BUILD !== '1') {
+  const build = spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
+  if (build.status !== 0) process.exit(build.status ?? 1);
+}
+
 let startedKafka = false;
 if (process.env.LIFELINE_SKIP_KAFKA === '1') {
   console.log('[test] LIFELINE_SKIP_KAFKA=1: Kafka suites will report themselves skipped');
