@@ -6,6 +6,7 @@ import { IsIn, IsInt, IsObject, IsOptional, IsString, Matches, MaxLength, Min, M
 import type { Request } from 'express';
 import { randomUUID } from 'node:crypto';
 import { getInstance, listInstances, type InstanceStatus } from '@lifeline/read-models';
+import { parseAsOf, readModelsAsOf } from '../../../../libs/audit/src';
 import { streams, type Actor, type InstanceCommand } from '@lifeline/process-domain';
 import { EngineRuntime, RunInstanceCommand, type InstanceCommandResult } from '@lifeline/engine';
 import { CurrentCaller, RequireRoles } from '../auth/auth.guard';
@@ -104,9 +105,21 @@ export class InstancesController {
   }
 
   @Get(':id')
-  async get(@Param('id') id: string, @Query('minPosition') minPosition?: string) {
+  async get(@Param('id') id: string, @Query('minPosition') minPosition?: string, @Query('asOf') asOf?: string) {
+    checkInstanceId(id);
+    if (asOf !== undefined) {
+      // The instance as it was then, rebuilt in memory from the log up to that point (docs/audit.md).
+      const past = await readModelsAsOf(this.engine.store, parseAsOf(asOf));
+      try {
+        const then = getInstance(past.sql, id);
+        if (!then) throw new NotFound('INSTANCE.NOT_FOUND', 'No such instance at that point');
+        return { ...then, asOf: { position: past.position, at: past.now } };
+      } finally {
+        past.close();
+      }
+    }
     await this.read.atLeast(minPosition);
-    const found = getInstance(this.read.db, checkInstanceId(id));
+    const found = getInstance(this.read.db, id);
     if (!found) throw new NotFound('INSTANCE.NOT_FOUND', 'No such instance');
     return found;
   }

@@ -18,7 +18,8 @@ import {
   ValidateIf,
 } from 'class-validator';
 import type { Request } from 'express';
-import { countTasks, getTask, listTasks, type TaskDetails, type TaskStatusFilter } from '@lifeline/read-models';
+import { countTasks, getTask, listTasks, type Sql, type TaskDetails, type TaskStatusFilter } from '@lifeline/read-models';
+import { parseAsOf, readModelsAsOf } from '../../../../libs/audit/src';
 import type { InstanceCommand } from '@lifeline/process-domain';
 import { EngineRuntime, RunInstanceCommand, type InstanceCommandResult } from '@lifeline/engine';
 import { CurrentCaller } from '../auth/auth.guard';
@@ -50,6 +51,8 @@ export class ListTasksQuery {
   @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(500) limit?: number;
   @IsOptional() @Type(() => Number) @IsInt() @Min(0) offset?: number;
   @IsOptional() @IsString() minPosition?: string;
+  /** A global position or an ISO instant: the list as it was then, rebuilt from history (docs/audit.md). */
+  @IsOptional() @IsString() @MaxLength(40) asOf?: string;
 }
 
 export class ReassignTaskDto {
@@ -81,11 +84,22 @@ export class TasksController {
   @Get()
   @ApiOperation({ summary: "The caller's task list: their tasks and the unassigned tasks of their roles" })
   async list(@Query() query: ListTasksQuery, @CurrentCaller() caller: Caller) {
-    const { position } = await this.read.atLeast(query.minPosition);
-    const now = this.engine.clock.nowIso();
+    // asOf: the same queries over read models rebuilt in memory from the log up to that point.
+    const past = query.asOf === undefined ? undefined : await readModelsAsOf(this.engine.store, parseAsOf(query.asOf));
+    try {
+      const { position } = past ?? (await this.read.atLeast(query.minPosition));
+      const now = past?.now ?? this.engine.clock.nowIso();
+      const db = past?.sql ?? this.read.db;
+      return this.listIn(db, query, caller, position, now);
+    } finally {
+      past?.close();
+    }
+  }
+
+  private listIn(db: Sql, query: ListTasksQuery, caller: Caller, position: number, now: string) {
     const viewer = { user: caller.id, roles: caller.roles, admin: caller.admin };
     const items = listTasks(
-      this.read.db,
+      db,
       viewer,
       {
         status: query.status,
@@ -101,7 +115,7 @@ export class TasksController {
       },
       now,
     );
-    return { position, counts: countTasks(this.read.db, viewer, now), items };
+    return { position, counts: countTasks(db, viewer, now), items };
   }
 
   @Get(':id')

@@ -1,0 +1,56 @@
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { IsOptional, IsString, Matches } from 'class-validator';
+import { join } from 'node:path';
+import { EngineRuntime } from '@lifeline/engine';
+import { RequireRoles } from '../auth/auth.guard';
+import { Conflict } from '../http/api-errors';
+import { ReadSide } from '../http/read-side';
+import { rebuildReadModelFile } from '../../../../libs/audit/src';
+
+export class RebuildReadModelsDto {
+  /** Only this read model (`task-list`, `process-grid`, `instances`, `entity-timeline`); all when absent. */
+  @IsOptional() @IsString() @Matches(/^[a-z][a-z0-9-]{0,62}$/) readModel?: string;
+}
+
+/** Rebuilds the served read models from the global log and switches to the new file without a pause. */
+@ApiTags('admin')
+@ApiBearerAuth()
+@Controller('admin/read-models')
+export class ReadModelsAdminController {
+  private running = false;
+
+  constructor(
+    private readonly read: ReadSide,
+    private readonly engine: EngineRuntime,
+  ) {}
+
+  @Post('rebuild')
+  @HttpCode(200)
+  @RequireRoles('admin')
+  @ApiOperation({ summary: 'Rebuild read models into a new file, then serve it once it has caught up (old rows are served until then)' })
+  async rebuild(@Body() body: RebuildReadModelsDto) {
+    if (this.running) throw new Conflict('READ_MODELS.REBUILD_RUNNING', 'A rebuild is already running');
+    this.running = true;
+    try {
+      const stamp = new Date().toISOString().replace(/[-:.]/g, '');
+      const file = join(this.engine.config.dataDir, `read-models-${stamp}.db`);
+      const result = await rebuildReadModelFile(this.engine.store, {
+        targetFile: file,
+        readModel: body.readModel,
+        current: this.read.models.db,
+      });
+      await this.read.models.switchTo(file);
+      return {
+        file,
+        readModel: body.readModel ?? 'all',
+        events: result.events,
+        position: this.read.models.position(),
+        elapsedMs: Math.round(result.elapsedMs),
+        eventsPerSecond: result.eventsPerSecond,
+      };
+    } finally {
+      this.running = false;
+    }
+  }
+}

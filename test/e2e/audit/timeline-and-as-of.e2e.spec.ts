@@ -1,0 +1,108 @@
+import { startLifeline, type RunningLifeline } from '@lifeline/testing';
+import { SqliteEventStore } from '@lifeline/event-store';
+import { join } from 'node:path';
+import { AsOfTooLarge, readModelsAsOf } from '../../../libs/audit/src';
+import { invoice, record } from './fixtures';
+
+const HOUR = 60 * 60 * 1000;
+
+describe('audit over HTTP: the timeline says why, and the past can be queried as it was', () => {
+  let lifeline: RunningLifeline;
+  beforeEach(async () => {
+    lifeline = await startLifeline();
+  });
+  afterEach(async () => {
+    await lifeline.stop();
+  });
+
+  it('each timeline entry names its cause; decisions and waits keep what they saw and the entity event that resumed them', async () => {
+    await record(lifeline, invoice('INV-7', 'evt-1', 'created', {}));
+    const task = (await lifeline.call('bob', 'GET', '/tasks')).body.items[0];
+    await lifeline.call('bob', 'POST', `/tasks/${task.id}/claim`);
+    lifeline.clock.advance(HOUR);
+    await lifeline.call('bob', 'POST', `/tasks/${task.id}/postpone`, { until: '2026-11-21T12:00:00.000Z' });
+    await lifeline.call('bob', 'POST', `/tasks/${task.id}/complete`, { result: 'Approve', fields: { comment: 'fine' } });
+    await lifeline.settle();
+    await record(lifeline, invoice('INV-7', 'evt-2', 'updated', { status: 'ClearedForPayment' }, ['status']));
+
+    const timeline = await lifeline.call('alice', 'GET', '/entities/Invoice/INV-7/timeline');
+    expect(timeline.status).toBe(200);
+    const items: any[] = timeline.body.items;
+    const byKind = (kind: string) => items.filter((e) => e.kind === kind);
+    const [created, cleared] = byKind('EntityEventRecorded');
+
+    const started = byKind('InstanceStarted')[0];
+    expect(started.cause).toEqual({ id: created.causationId, type: 'EntityEventRecorded', position: created.position });
+    expect(byKind('TaskCreated')[0].cause).toMatchObject({ type: 'EntityEventRecorded', position: created.position });
+
+    expect(byKind('TaskClaimed')[0]).toMatchObject({ actor: 'bob', data: { user: 'bob' }, at: '2026-11-21T10:00:00.000Z' });
+    expect(byKind('TaskPostponed')[0]).toMatchObject({ actor: 'bob', data: { until: '2026-11-21T12:00:00.000Z' }, at: '2026-11-21T11:00:00.000Z' });
+    expect(byKind('TaskCompleted')[0]).toMatchObject({ actor: 'bob', data: { result: 'Approve', fields: { comment: 'fine' } } });
+    // A user's command is caused by the request, not by an event: the id is kept, nothing to resolve.
+    expect(byKind('TaskCompleted')[0].cause).toBeNull();
+    expect(typeof byKind('TaskCompleted')[0].causationId).toBe('string');
+
+    const decision = byKind('DecisionTaken')[0];
+    expect(decision.data).toMatchObject({ activityId: 'route', next: 'awaitClearance', expression: 'review.result = "Approve"' });
+    expect(decision.data.seen).toEqual({ 'review.result': 'Approve' });
+
+    const satisfied = byKind('WaitSatisfied')[0];
+    expect(satisfied.data).toMatchObject({ activityId: 'awaitClearance', seen: { 'entity.status': 'ClearedForPayment' } });
+    expect(satisfied.cause).toEqual({ id: cleared.causationId, type: 'EntityEventRecorded', position: cleared.position });
+    expect(satisfied.data.entityEventId).toBeDefined();
+  });
+
+  it('GET /instances/:id?asOf= and GET /tasks?asOf= answer from the history up to a position or an instant', async () => {
+    const afterCreated = await record(lifeline, invoice('INV-7', 'evt-1', 'created', {}));
+    const createdAt = lifeline.clock.nowIso();
+    const task = (await lifeline.call('alice', 'GET', '/tasks')).body.items[0];
+    lifeline.clock.advance(HOUR);
+    await lifeline.call('alice', 'POST', `/tasks/${task.id}/claim`);
+    lifeline.clock.advance(HOUR);
+    await lifeline.call('alice', 'POST', `/tasks/${task.id}/complete`, { result: 'Reject' });
+    await lifeline.settle();
+
+    const now = await lifeline.call('admin', 'GET', `/instances/${task.instanceId}`);
+    expect(now.body).toMatchObject({ status: 'completed', currentActivity: 'rejected' });
+
+    const byPosition = await lifeline.call('admin', 'GET', `/instances/${task.instanceId}?asOf=${afterCreated}`);
+    expect(byPosition.status).toBe(200);
+    expect(byPosition.body).toMatchObject({ status: 'running', currentActivity: 'review', asOf: { position: afterCreated, at: createdAt } });
+
+    // Half an hour after the claim: claimed by alice, not yet completed.
+    const halfPast = new Date(Date.parse(createdAt) + 1.5 * HOUR).toISOString();
+    const byTime = await lifeline.call('admin', 'GET', `/instances/${task.instanceId}?asOf=${halfPast}`);
+    expect(byTime.body).toMatchObject({ status: 'running', currentActivity: 'review' });
+
+    expect((await lifeline.call('bob', 'GET', '/tasks')).body.items).toEqual([]);
+    const bobThen = await lifeline.call('bob', 'GET', `/tasks?asOf=${afterCreated}`);
+    expect(bobThen.status).toBe(200);
+    expect(bobThen.body.items.map((t: any) => [t.id, t.status, t.assignee])).toEqual([[task.id, 'new', null]]);
+    expect(bobThen.body.position).toBe(afterCreated);
+    // At half past, alice had claimed it: bob no longer saw it, alice saw it as hers (ongoing).
+    expect((await lifeline.call('bob', 'GET', `/tasks?asOf=${halfPast}`)).body.items).toEqual([]);
+    const aliceThen = await lifeline.call('alice', 'GET', `/tasks?asOf=${encodeURIComponent(halfPast)}`);
+    expect(aliceThen.body.items.map((t: any) => [t.status, t.assignee])).toEqual([['ongoing', 'alice']]);
+
+    const before = await lifeline.call('admin', 'GET', `/instances/${task.instanceId}?asOf=2026-11-21T09:00:00Z`);
+    expect(before.status).toBe(404);
+    const invalid = await lifeline.call('admin', 'GET', `/instances/${task.instanceId}?asOf=yesterday`);
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.error.code).toBe('AUDIT.INVALID_AS_OF');
+    expect((await lifeline.call('bob', 'GET', '/tasks?asOf=soon')).body.error.code).toBe('AUDIT.INVALID_AS_OF');
+  });
+
+  it('an as-of view is refused with AUDIT.AS_OF_TOO_LARGE above its bound', async () => {
+    await record(lifeline, invoice('INV-7', 'evt-1', 'created', {}));
+    const store = SqliteEventStore.open(join(lifeline.dataDir, 'events.db'));
+    try {
+      const head = await store.headPosition();
+      await expect(readModelsAsOf(store, { kind: 'position', position: head }, { maxEvents: head - 1 })).rejects.toBeInstanceOf(AsOfTooLarge);
+      const view = await readModelsAsOf(store, { kind: 'position', position: head }, { maxEvents: head });
+      expect(view.events).toBe(head);
+      view.close();
+    } finally {
+      await store.close();
+    }
+  });
+});
