@@ -18,7 +18,9 @@ export function describeInBrowser(name: string, body: () => void): void {
   } else if (process.env.CI) {
     describe(name, () => {
       it('needs Chromium', () => {
-        throw new Error(`No Chromium at ${CHROMIUM_PATH}: install it (apt-get install chromium) or set LIFELINE_CHROMIUM`);
+        throw new Error(
+          `No Chromium at ${CHROMIUM_PATH}: install it (apt-get install chromium) or set LIFELINE_CHROMIUM`,
+        );
       });
     });
   } else {
@@ -30,6 +32,8 @@ export function describeInBrowser(name: string, body: () => void): void {
 export interface UiHarness {
   lifeline: RunningLifeline;
   browser: Browser;
+  /** Script errors the pages raised (each spec expects none). */
+  pageErrors: Error[];
   /** A fresh browser context (its own localStorage) and page at the given viewport. */
   newPage(viewport?: { width: number; height: number }): Promise<Page>;
   close(): Promise<void>;
@@ -59,18 +63,17 @@ export async function startUi(): Promise<UiHarness> {
     throw error;
   }
   const contexts: BrowserContext[] = [];
+  const pageErrors: Error[] = [];
   return {
     lifeline,
     browser,
+    pageErrors,
     async newPage(viewport = { width: 1280, height: 860 }) {
       const context = await browser.newContext({ viewport, baseURL: lifeline.url, reducedMotion: 'reduce' });
       contexts.push(context);
       const page = await context.newPage();
       page.setDefaultTimeout(10_000);
-      // A script error in the UI fails the test that caused it.
-      page.on('pageerror', (error) => {
-        throw error;
-      });
+      page.on('pageerror', (error) => pageErrors.push(error));
       return page;
     },
     async close() {
@@ -97,7 +100,13 @@ export async function screenshot(page: Page, name: string, path = join(ARTIFACTS
 
 let sequence = 0;
 /** An entity-event envelope with a unique id. */
-export function envelope(entityType: string, entityId: string, kind: 'created' | 'updated' | 'deleted', data: Record<string, unknown>, changed?: string[]) {
+export function envelope(
+  entityType: string,
+  entityId: string,
+  kind: 'created' | 'updated' | 'deleted',
+  data: Record<string, unknown>,
+  changed?: string[],
+) {
   sequence += 1;
   return {
     id: `ui-${entityType}-${entityId}-${kind}-${sequence}-${Date.now()}`,

@@ -9,10 +9,24 @@ describeInBrowser('Taskbox in a browser at 390 px and by keyboard alone', () => 
     ui = await startUi();
     await ui.lifeline.call('app', 'POST', '/entity-events', [
       envelope('Invoice', 'INV-31', 'created', { number: 'INV-31', amount: 1200, ownerId: 'alice', supplier: 'Acme' }),
-      envelope('Invoice', 'INV-32', 'created', { number: 'INV-32', amount: 18500, ownerId: 'alice', supplier: 'Globex' }),
-      envelope('Invoice', 'INV-33', 'created', { number: 'INV-33', amount: 240, ownerId: 'alice', supplier: 'Initech' }),
+      envelope('Invoice', 'INV-32', 'created', {
+        number: 'INV-32',
+        amount: 18500,
+        ownerId: 'alice',
+        supplier: 'Globex',
+      }),
+      envelope('Invoice', 'INV-33', 'created', {
+        number: 'INV-33',
+        amount: 240,
+        ownerId: 'alice',
+        supplier: 'Initech',
+      }),
     ]);
     await ui.lifeline.settle();
+  });
+  afterEach(() => {
+    // A script error in the UI fails the test that caused it.
+    expect(ui.pageErrors.splice(0).map(String)).toEqual([]);
   });
   afterAll(async () => {
     await ui?.close();
@@ -30,12 +44,14 @@ describeInBrowser('Taskbox in a browser at 390 px and by keyboard alone', () => 
       await page.keyboard.press('Tab');
       focused = await page.evaluate(() => {
         const el = document.activeElement as HTMLElement | null;
-        return el?.classList.contains('task-link') ? `task:${el.closest('li')?.dataset.taskId}` : el?.tagName ?? '';
+        return el?.classList.contains('task-link') ? `task:${el.closest('li')?.dataset.taskId}` : (el?.tagName ?? '');
       });
     }
     expect(focused).toMatch(/^task:/);
     // The focus ring is visible on the focused task.
-    await expect(page.evaluate(() => getComputedStyle(document.activeElement as Element).outlineStyle)).resolves.toBe('solid');
+    await expect(page.evaluate(() => getComputedStyle(document.activeElement as Element).outlineStyle)).resolves.toBe(
+      'solid',
+    );
     await page.keyboard.press('Enter');
     const heading = page.locator('.task-detail h2');
     await heading.waitFor();
@@ -43,7 +59,10 @@ describeInBrowser('Taskbox in a browser at 390 px and by keyboard alone', () => 
     await expect(page.evaluate(() => document.activeElement?.tagName)).resolves.toBe('H2');
     expect(decodeURIComponent(new URL(page.url()).hash)).toBe(`#/tasks/${focused.slice('task:'.length)}`);
     // Stacked: the open task comes before the list, and still nothing scrolls sideways.
-    const [detailTop, listTop] = await Promise.all([page.locator('.task-detail').boundingBox(), page.locator('.task-pane').boundingBox()]);
+    const [detailTop, listTop] = await Promise.all([
+      page.locator('.task-detail').boundingBox(),
+      page.locator('.task-pane').boundingBox(),
+    ]);
     expect(detailTop!.y).toBeLessThan(listTop!.y);
     expect(detailTop!.width).toBeLessThanOrEqual(390);
     await expect(page.evaluate(() => document.documentElement.scrollWidth)).resolves.toBeLessThanOrEqual(390);

@@ -8,6 +8,10 @@ describeInBrowser('Process grid in a browser: sort, filter, details, activate an
   beforeAll(async () => {
     ui = await startUi();
   });
+  afterEach(() => {
+    // A script error in the UI fails the test that caused it.
+    expect(ui.pageErrors.splice(0).map(String)).toEqual([]);
+  });
   afterAll(async () => {
     await ui?.close();
   });
@@ -19,9 +23,17 @@ describeInBrowser('Process grid in a browser: sort, filter, details, activate an
     const rows = page.locator('table.grid tbody tr[data-key]');
     await rows.first().waitFor();
     // Execution order first: invoice (10), onboarding (20), complaints (30).
-    await expect(rows.evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.key))).resolves.toEqual(['invoice-approval', 'customer-onboarding', 'complaint-handling']);
+    await expect(rows.evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.key))).resolves.toEqual([
+      'invoice-approval',
+      'customer-onboarding',
+      'complaint-handling',
+    ]);
     await page.locator('button[data-sort="name"]').click();
-    await expect(rows.evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.key))).resolves.toEqual(['complaint-handling', 'customer-onboarding', 'invoice-approval']);
+    await expect(rows.evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.key))).resolves.toEqual([
+      'complaint-handling',
+      'customer-onboarding',
+      'invoice-approval',
+    ]);
     await expect(page.locator('th[aria-sort="ascending"]').innerText()).resolves.toContain('Name');
     await page.locator('button[data-sort="name"]').click();
     await expect(page.locator('th[aria-sort="descending"]').innerText()).resolves.toContain('Name');
@@ -39,13 +51,25 @@ describeInBrowser('Process grid in a browser: sort, filter, details, activate an
     const detail = page.locator('.process-detail');
     await detail.getByRole('heading', { level: 2 }).filter({ hasText: 'Customer onboarding' }).waitFor();
     await expect(detail.locator('svg.flow g.node').count()).resolves.toBe(7);
-    await expect(detail.locator('svg.flow .edge-label').allTextContents()).resolves.toEqual(expect.arrayContaining(['Verified', 'Rejected', 'timeout P3D']));
+    await expect(detail.locator('svg.flow .edge-label').allTextContents()).resolves.toEqual(
+      expect.arrayContaining(['Verified', 'Rejected', 'timeout P3D']),
+    );
     await expect(detail.locator('table').innerText()).resolves.toContain('created');
     await screenshot(page, 'c-process-deactivated');
 
-    await ui.lifeline.call('app', 'POST', '/entity-events', envelope('Customer', 'CU-1', 'created', { name: 'Ada', email: 'ada@example.com' }));
+    await ui.lifeline.call(
+      'app',
+      'POST',
+      '/entity-events',
+      envelope('Customer', 'CU-1', 'created', { name: 'Ada', email: 'ada@example.com' }),
+    );
     // A control: an enabled process still starts from the same kind of traffic.
-    await ui.lifeline.call('app', 'POST', '/entity-events', envelope('Invoice', 'INV-9', 'created', { number: 'INV-9', amount: 90, ownerId: 'alice' }));
+    await ui.lifeline.call(
+      'app',
+      'POST',
+      '/entity-events',
+      envelope('Invoice', 'INV-9', 'created', { number: 'INV-9', amount: 90, ownerId: 'alice' }),
+    );
     await ui.lifeline.settle();
     const onboardings = await ui.lifeline.call('admin', 'GET', '/instances?definition=customer-onboarding');
     expect(onboardings.body.items).toHaveLength(0);
@@ -59,13 +83,26 @@ describeInBrowser('Process grid in a browser: sort, filter, details, activate an
     await page.getByRole('combobox', { name: 'Process' }).selectOption('');
     const instanceRows = page.locator('tr[data-instance-id]');
     await instanceRows.first().waitFor();
-    await expect(instanceRows.evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.definition))).resolves.toEqual(['invoice-approval']);
+    await expect(
+      instanceRows.evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.definition)),
+    ).resolves.toEqual(['invoice-approval']);
 
     // Reactivated, it starts again.
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Processes' }).click();
-    await page.locator('tr[data-key="customer-onboarding"]').getByRole('button', { name: 'Activate Customer onboarding' }).click();
-    await page.locator('tr[data-key="customer-onboarding"]').getByRole('button', { name: 'Deactivate Customer onboarding' }).waitFor();
-    await ui.lifeline.call('app', 'POST', '/entity-events', envelope('Customer', 'CU-2', 'created', { name: 'Bo', email: 'bo@example.com' }));
+    await page
+      .locator('tr[data-key="customer-onboarding"]')
+      .getByRole('button', { name: 'Activate Customer onboarding' })
+      .click();
+    await page
+      .locator('tr[data-key="customer-onboarding"]')
+      .getByRole('button', { name: 'Deactivate Customer onboarding' })
+      .waitFor();
+    await ui.lifeline.call(
+      'app',
+      'POST',
+      '/entity-events',
+      envelope('Customer', 'CU-2', 'created', { name: 'Bo', email: 'bo@example.com' }),
+    );
     await ui.lifeline.settle();
     const after = await ui.lifeline.call('admin', 'GET', '/instances?definition=customer-onboarding');
     expect(after.body.items.map((i: { entity: { id: string } }) => i.entity.id)).toEqual(['CU-2']);
@@ -81,7 +118,12 @@ describeInBrowser('Process grid in a browser: sort, filter, details, activate an
   });
 
   it('an instance shows its flow with the current activity, its history and admin operations; the record timeline links back', async () => {
-    await ui.lifeline.call('app', 'POST', '/entity-events', envelope('Invoice', 'INV-12', 'created', { number: 'INV-12', amount: 500, ownerId: 'alice' }));
+    await ui.lifeline.call(
+      'app',
+      'POST',
+      '/entity-events',
+      envelope('Invoice', 'INV-12', 'created', { number: 'INV-12', amount: 500, ownerId: 'alice' }),
+    );
     await ui.lifeline.settle();
     const listed = await ui.lifeline.call('admin', 'GET', '/instances?entityId=INV-12');
     const instanceId: string = listed.body.items[0].id;

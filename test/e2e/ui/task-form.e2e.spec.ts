@@ -7,12 +7,25 @@ describeInBrowser('Task form in a browser: required fields and a several-answer 
   beforeAll(async () => {
     ui = await startUi();
   });
+  afterEach(() => {
+    // A script error in the UI fails the test that caused it.
+    expect(ui.pageErrors.splice(0).map(String)).toEqual([]);
+  });
   afterAll(async () => {
     await ui?.close();
   });
 
   it('carol cannot complete the triage while summary is empty, then answers and completes it', async () => {
-    const posted = await ui.lifeline.call('app', 'POST', '/entity-events', envelope('Complaint', 'C-42', 'created', { customer: 'Dana', ownerId: 'carol', text: 'The parcel came late and broken' }));
+    const posted = await ui.lifeline.call(
+      'app',
+      'POST',
+      '/entity-events',
+      envelope('Complaint', 'C-42', 'created', {
+        customer: 'Dana',
+        ownerId: 'carol',
+        text: 'The parcel came late and broken',
+      }),
+    );
     expect(posted.status).toBe(202);
     await ui.lifeline.settle();
 
@@ -29,7 +42,10 @@ describeInBrowser('Task form in a browser: required fields and a several-answer 
     // Several answers: checkboxes, not radio buttons.
     await expect(detail.locator('.question input[type=checkbox]').count()).resolves.toBe(4);
     await expect(detail.locator('.question input[type=radio]').count()).resolves.toBe(0);
-    await expect(detail.locator('.complete-form button[type=submit]').allInnerTexts()).resolves.toEqual(['Handle', 'Dismiss']);
+    await expect(detail.locator('.complete-form button[type=submit]').allInnerTexts()).resolves.toEqual([
+      'Handle',
+      'Dismiss',
+    ]);
 
     await detail.getByRole('checkbox', { name: 'Late delivery' }).check();
     await detail.getByRole('checkbox', { name: 'Damaged goods' }).check();
@@ -54,7 +70,11 @@ describeInBrowser('Task form in a browser: required fields and a several-answer 
 
     const done = await ui.lifeline.call('carol', 'GET', '/tasks?status=completed&entityId=C-42');
     const triage = await ui.lifeline.call('carol', 'GET', `/tasks/${done.body.items[0].id}`);
-    expect(triage.body).toMatchObject({ result: 'Handle', answers: ['Late delivery', 'Damaged goods'], fields: { summary: 'Late and damaged in transit' } });
+    expect(triage.body).toMatchObject({
+      result: 'Handle',
+      answers: ['Late delivery', 'Damaged goods'],
+      fields: { summary: 'Late and damaged in transit' },
+    });
     // "Damaged goods" steers the flow to a replacement.
     await ui.lifeline.settle();
     const next = await ui.lifeline.call('carol', 'GET', '/tasks?entityId=C-42');
@@ -62,7 +82,12 @@ describeInBrowser('Task form in a browser: required fields and a several-answer 
   });
 
   it('shows the server error message when the server refuses a command', async () => {
-    await ui.lifeline.call('app', 'POST', '/entity-events', envelope('Complaint', 'C-43', 'created', { customer: 'Eli', ownerId: 'carol' }));
+    await ui.lifeline.call(
+      'app',
+      'POST',
+      '/entity-events',
+      envelope('Complaint', 'C-43', 'created', { customer: 'Eli', ownerId: 'carol' }),
+    );
     await ui.lifeline.settle();
     const page = await ui.newPage();
     await signInAs(page, ui.lifeline.url, 'carol');

@@ -7,6 +7,10 @@ describeInBrowser('Taskbox in a browser: a claimed task leaves the other role me
   beforeAll(async () => {
     ui = await startUi();
   });
+  afterEach(() => {
+    // A script error in the UI fails the test that caused it.
+    expect(ui.pageErrors.splice(0).map(String)).toEqual([]);
+  });
   afterAll(async () => {
     await ui?.close();
   });
@@ -36,7 +40,10 @@ describeInBrowser('Taskbox in a browser: a claimed task leaves the other role me
     await expect(aliceRows.allInnerTexts()).resolves.toEqual([expect.stringContaining('INV-22')]);
     await expect(alice.locator('[data-count="new"] .count-n').innerText()).resolves.toBe('1');
     await expect(alice.locator('[data-count="ongoing"] .count-n').innerText()).resolves.toBe('0');
-    for (const [status, shown] of [['ongoing', '0 tasks'], ['all', '1 task']]) {
+    for (const [status, shown] of [
+      ['ongoing', '0 tasks'],
+      ['all', '1 task'],
+    ]) {
       await alice.getByRole('combobox', { name: 'Status' }).selectOption(status);
       await alice.locator('.list-status', { hasText: new RegExp(`^${shown}$`) }).waitFor();
       await expect(alice.locator('.task-row', { hasText: 'INV-21' }).count()).resolves.toBe(0);

@@ -41,9 +41,15 @@ export async function api(method, path, body) {
   }
   if (!response.ok) {
     const error = (data && data.error) || {};
-    const failure = new ApiError(response.status, error.code ?? `HTTP.${response.status}`, error.message ?? (response.statusText || 'Request failed'), error.details);
+    const failure = new ApiError(
+      response.status,
+      error.code ?? `HTTP.${response.status}`,
+      error.message ?? (response.statusText || 'Request failed'),
+      error.details,
+    );
     // A token that no longer works sends the user back to the sign-in screen.
-    if (response.status === 401 && session.me) window.dispatchEvent(new CustomEvent('lifeline:unauthorized', { detail: failure }));
+    if (response.status === 401 && session.me)
+      window.dispatchEvent(new CustomEvent('lifeline:unauthorized', { detail: failure }));
     throw failure;
   }
   return data;
@@ -55,7 +61,8 @@ export const post = (path, body = {}) => api('POST', path, body);
 /** A query string from the non-empty entries. */
 export function query(params) {
   const search = new URLSearchParams();
-  for (const [key, value] of Object.entries(params)) if (value !== undefined && value !== null && value !== '') search.set(key, String(value));
+  for (const [key, value] of Object.entries(params))
+    if (value !== undefined && value !== null && value !== '') search.set(key, String(value));
   const text = search.toString();
   return text ? `?${text}` : '';
 }

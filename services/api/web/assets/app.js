@@ -50,7 +50,8 @@ async function signInWith(token) {
   session.token = token;
   session.me = await get('/auth/me');
   top.hidden = false;
-  document.getElementById('who').textContent = `${session.me.id}${session.me.roles.length ? ` (${session.me.roles.join(', ')})` : ''}`;
+  document.getElementById('who').textContent =
+    `${session.me.id}${session.me.roles.length ? ` (${session.me.roles.join(', ')})` : ''}`;
   connectLive();
   if (!location.hash || location.hash === '#/' || location.hash === '#/sign-in') location.hash = '#/tasks';
   else route();

@@ -22,7 +22,8 @@ export function edgesOf(id, activity) {
       break;
     case 'wait':
       add(activity.next, activity.until ? 'condition holds' : '');
-      if (activity.onTimeout && activity.onTimeout !== activity.next) add(activity.onTimeout, `timeout ${activity.timeout ?? ''}`.trim(), 'timeout');
+      if (activity.onTimeout && activity.onTimeout !== activity.next)
+        add(activity.onTimeout, `timeout ${activity.timeout ?? ''}`.trim(), 'timeout');
       break;
     case 'decision':
       for (const branch of activity.branches ?? []) add(branch.next, branch.when, 'branch');
@@ -65,7 +66,10 @@ function nodeShape(activity, x, y) {
   const cls = `node-shape node-${activity.type}`;
   switch (activity.type) {
     case 'decision':
-      return s('polygon', { class: cls, points: `${x + NODE_W / 2},${y} ${x + NODE_W},${y + NODE_H / 2} ${x + NODE_W / 2},${y + NODE_H} ${x},${y + NODE_H / 2}` });
+      return s('polygon', {
+        class: cls,
+        points: `${x + NODE_W / 2},${y} ${x + NODE_W},${y + NODE_H / 2} ${x + NODE_W / 2},${y + NODE_H} ${x},${y + NODE_H / 2}`,
+      });
     case 'end':
       return s('rect', { class: cls, x, y: y + 6, width: NODE_W, height: NODE_H - 12, rx: (NODE_H - 12) / 2 });
     case 'wait':
@@ -89,7 +93,9 @@ export function flowDiagram(definition, { current, visited = new Set(), title } 
   columns.forEach((column, col) => {
     const columnHeight = column.length * NODE_H + (column.length - 1) * GAP_Y;
     const top = (height - columnHeight) / 2;
-    column.forEach((id, row) => position.set(id, { x: PAD + col * (NODE_W + GAP_X), y: top + row * (NODE_H + GAP_Y), col }));
+    column.forEach((id, row) =>
+      position.set(id, { x: PAD + col * (NODE_W + GAP_X), y: top + row * (NODE_H + GAP_Y), col }),
+    );
   });
   const width = PAD * 2 + columns.length * NODE_W + Math.max(0, columns.length - 1) * GAP_X;
   const edges = Object.entries(definition.activities ?? {}).flatMap(([id, activity]) => edgesOf(id, activity));
@@ -127,7 +133,9 @@ export function flowDiagram(definition, { current, visited = new Set(), title } 
         { class: `edge edge-${edge.kind}`, 'data-from': edge.from, 'data-to': edge.to },
         s('title', {}, `${edge.from} → ${edge.to}${edge.label ? `: ${edge.label}` : ''}`),
         s('path', { d, 'marker-end': 'url(#arrow)' }),
-        edge.label ? s('text', { x: lx, y: ly, 'text-anchor': 'middle', class: 'edge-label' }, clip(edge.label, 20)) : null,
+        edge.label
+          ? s('text', { x: lx, y: ly, 'text-anchor': 'middle', class: 'edge-label' }, clip(edge.label, 18))
+          : null,
       );
     });
 
@@ -140,16 +148,49 @@ export function flowDiagram(definition, { current, visited = new Set(), title } 
       { class: `node${state}`, 'data-activity': id },
       s('title', {}, `${label} (${TYPE_LABELS[activity.type] ?? activity.type}${id === current ? ', current' : ''})`),
       nodeShape(activity, x, y),
-      s('text', { x: x + NODE_W / 2, y: y + NODE_H / 2 - 4, 'text-anchor': 'middle', class: 'node-title' }, clip(label, activity.type === 'decision' ? 14 : 20)),
-      s('text', { x: x + NODE_W / 2, y: y + NODE_H / 2 + 13, 'text-anchor': 'middle', class: 'node-type' }, id === current ? `▶ ${TYPE_LABELS[activity.type]} · current` : TYPE_LABELS[activity.type] ?? activity.type),
+      s(
+        'text',
+        { x: x + NODE_W / 2, y: y + NODE_H / 2 - 4, 'text-anchor': 'middle', class: 'node-title' },
+        clip(label, activity.type === 'decision' ? 14 : 20),
+      ),
+      s(
+        'text',
+        { x: x + NODE_W / 2, y: y + NODE_H / 2 + 13, 'text-anchor': 'middle', class: 'node-type' },
+        id === current ? `▶ ${TYPE_LABELS[activity.type]} · current` : (TYPE_LABELS[activity.type] ?? activity.type),
+      ),
     );
   });
 
-  const loopRoom = edges.some((e) => position.has(e.to) && position.get(e.to).col <= position.get(e.from).col) ? GAP_Y + 24 : 0;
+  const loopRoom = edges.some((e) => position.has(e.to) && position.get(e.to).col <= position.get(e.from).col)
+    ? GAP_Y + 24
+    : 0;
   const svg = s(
     'svg',
-    { class: 'flow', viewBox: `0 0 ${width} ${height + loopRoom}`, width, height: height + loopRoom, role: 'img', 'aria-label': `Flow of ${title ?? definition.name}: ${Object.keys(definition.activities ?? {}).length} activities${current ? `, current: ${current}` : ''}` },
-    s('defs', {}, s('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: '9', refY: '5', markerWidth: '7', markerHeight: '7', orient: 'auto-start-reverse' }, s('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrow-head' }))),
+    {
+      class: 'flow',
+      viewBox: `0 0 ${width} ${height + loopRoom}`,
+      // Scales down to the column's width, never above its natural size; narrow screens scroll it.
+      style: `max-width: ${width}px`,
+      role: 'img',
+      'aria-label': `Flow of ${title ?? definition.name}: ${Object.keys(definition.activities ?? {}).length} activities${current ? `, current: ${current}` : ''}`,
+    },
+    s(
+      'defs',
+      {},
+      s(
+        'marker',
+        {
+          id: 'arrow',
+          viewBox: '0 0 10 10',
+          refX: '9',
+          refY: '5',
+          markerWidth: '7',
+          markerHeight: '7',
+          orient: 'auto-start-reverse',
+        },
+        s('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrow-head' }),
+      ),
+    ),
     edgeEls,
     nodeEls,
   );
@@ -169,7 +210,13 @@ export function flowDiagram(definition, { current, visited = new Set(), title } 
           {},
           h('strong', {}, activity.title ?? id),
           ` (${TYPE_LABELS[activity.type] ?? activity.type}, ${id})${id === current ? ' — current' : ''}`,
-          out.length ? h('ul', {}, out.map((e) => h('li', {}, `→ ${e.to}`, e.label ? ` when ${e.label}` : ''))) : null,
+          out.length
+            ? h(
+                'ul',
+                {},
+                out.map((e) => h('li', {}, `→ ${e.to}`, e.label ? ` when ${e.label}` : '')),
+              )
+            : null,
         );
       }),
     ),
@@ -178,7 +225,11 @@ export function flowDiagram(definition, { current, visited = new Set(), title } 
   return h(
     'figure',
     { class: 'diagram' },
-    h('div', { class: 'diagram-scroll', tabindex: '0', 'aria-label': 'Flow diagram (scrolls sideways)', role: 'group' }, svg),
+    h(
+      'div',
+      { class: 'diagram-scroll', tabindex: '0', 'aria-label': 'Flow diagram (scrolls sideways)', role: 'group' },
+      svg,
+    ),
     h(
       'figcaption',
       { class: 'legend' },

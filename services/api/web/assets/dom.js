@@ -77,7 +77,13 @@ export function field(label, control, { hint, required } = {}) {
   return h(
     'div',
     { class: 'field' },
-    h('label', { for: id }, label, required ? h('span', { class: 'required', 'aria-hidden': 'true' }, ' *') : null, required ? h('span', { class: 'visually-hidden' }, ' (required)') : null),
+    h(
+      'label',
+      { for: id },
+      label,
+      required ? h('span', { class: 'required', 'aria-hidden': 'true' }, ' *') : null,
+      required ? h('span', { class: 'visually-hidden' }, ' (required)') : null,
+    ),
     hintEl,
     control,
     error,
@@ -102,7 +108,12 @@ export function errorBox() {
     show(error) {
       const message = error && error.message ? error.message : String(error);
       const code = error && error.code ? error.code : null;
-      replace(box, h('strong', {}, 'Could not do that: '), message, code ? h('span', { class: 'code' }, ` (${code})`) : null);
+      replace(
+        box,
+        h('strong', {}, 'Could not do that: '),
+        message,
+        code ? h('span', { class: 'code' }, ` (${code})`) : null,
+      );
       box.hidden = false;
     },
     clear() {
@@ -142,6 +153,9 @@ export function fieldList(values, empty = 'Nothing recorded') {
   return h(
     'dl',
     { class: 'fields' },
-    entries.map(([key, value]) => [h('dt', {}, key), h('dd', {}, typeof value === 'string' ? value : JSON.stringify(value))]),
+    entries.map(([key, value]) => [
+      h('dt', {}, key),
+      h('dd', {}, typeof value === 'string' ? value : JSON.stringify(value)),
+    ]),
   );
 }

@@ -3,7 +3,14 @@ import { get, post, query, session } from './api.js';
 import { h, replace, time, badge, announce, field, errorBox, select, debounce, recordLink, fieldList } from './dom.js';
 import { flowDiagram } from './diagram.js';
 
-const STATUSES = [['', 'Any status'], ['running', 'Running'], ['suspended', 'Suspended'], ['incident', 'Incident'], ['completed', 'Completed'], ['terminated', 'Terminated']];
+const STATUSES = [
+  ['', 'Any status'],
+  ['running', 'Running'],
+  ['suspended', 'Suspended'],
+  ['incident', 'Incident'],
+  ['completed', 'Completed'],
+  ['terminated', 'Terminated'],
+];
 
 export function instancesView(container, [search]) {
   const initial = new URLSearchParams(search ?? '');
@@ -14,10 +21,36 @@ export function instancesView(container, [search]) {
   const tbody = h('tbody');
   const processSelect = select('definition', [['', 'All processes']], '');
   const statusSelect = select('status', STATUSES, initial.get('status') ?? '');
-  const typeInput = h('input', { type: 'text', name: 'entityType', autocomplete: 'off', value: initial.get('entityType') ?? '', placeholder: 'Invoice' });
-  const idInput = h('input', { type: 'text', name: 'entityId', autocomplete: 'off', value: initial.get('entityId') ?? '', placeholder: 'INV-7' });
-  const incidentSelect = select('incidents', [['', 'With or without'], ['true', 'With incidents'], ['false', 'Without incidents']], initial.get('incidents') ?? '');
-  const filters = () => ({ definition: processSelect.value, status: statusSelect.value, entityType: typeInput.value.trim(), entityId: idInput.value.trim(), incidents: incidentSelect.value });
+  const typeInput = h('input', {
+    type: 'text',
+    name: 'entityType',
+    autocomplete: 'off',
+    value: initial.get('entityType') ?? '',
+    placeholder: 'Invoice',
+  });
+  const idInput = h('input', {
+    type: 'text',
+    name: 'entityId',
+    autocomplete: 'off',
+    value: initial.get('entityId') ?? '',
+    placeholder: 'INV-7',
+  });
+  const incidentSelect = select(
+    'incidents',
+    [
+      ['', 'With or without'],
+      ['true', 'With incidents'],
+      ['false', 'Without incidents'],
+    ],
+    initial.get('incidents') ?? '',
+  );
+  const filters = () => ({
+    definition: processSelect.value,
+    status: statusSelect.value,
+    entityType: typeInput.value.trim(),
+    entityId: idInput.value.trim(),
+    incidents: incidentSelect.value,
+  });
   const onFilter = () => refresh();
   for (const control of [processSelect, statusSelect, incidentSelect]) control.addEventListener('change', onFilter);
   for (const control of [typeInput, idInput]) control.addEventListener('input', debounce(onFilter, 300));
@@ -27,7 +60,12 @@ export function instancesView(container, [search]) {
     h('h1', { tabindex: '-1' }, 'Instances'),
     h(
       'form',
-      { class: 'filters', role: 'search', 'aria-label': 'Filter instances', onSubmit: (e) => (e.preventDefault(), refresh()) },
+      {
+        class: 'filters',
+        role: 'search',
+        'aria-label': 'Filter instances',
+        onSubmit: (e) => (e.preventDefault(), refresh()),
+      },
       field('Process', processSelect),
       field('Status', statusSelect),
       field('Record type', typeInput),
@@ -43,7 +81,17 @@ export function instancesView(container, [search]) {
         'table',
         { class: 'grid' },
         h('caption', { class: 'visually-hidden' }, 'Process instances, newest first'),
-        h('thead', {}, h('tr', {}, ['Instance', 'Process', 'Record', 'Status', 'Current activity', 'Started', 'Ended'].map((t) => h('th', { scope: 'col' }, t)))),
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            ['Instance', 'Process', 'Record', 'Status', 'Current activity', 'Started', 'Ended'].map((t) =>
+              h('th', { scope: 'col' }, t),
+            ),
+          ),
+        ),
         tbody,
       ),
     ),
@@ -51,7 +99,8 @@ export function instancesView(container, [search]) {
 
   get('/definitions')
     .then((page) => {
-      for (const d of page.items) processSelect.append(h('option', { value: d.key, selected: d.key === initial.get('definition') }, d.name));
+      for (const d of page.items)
+        processSelect.append(h('option', { value: d.key, selected: d.key === initial.get('definition') }, d.name));
       if (initial.get('definition')) refresh();
     })
     .catch(() => undefined);
@@ -60,7 +109,9 @@ export function instancesView(container, [search]) {
     if (refreshing) return;
     refreshing = true;
     try {
-      const page = await get(`/instances${query({ ...filters(), definition: processSelect.value || initial.get('definition') || '', minPosition })}`);
+      const page = await get(
+        `/instances${query({ ...filters(), definition: processSelect.value || initial.get('definition') || '', minPosition })}`,
+      );
       position = page.position;
       errors.clear();
       replace(
@@ -73,7 +124,14 @@ export function instancesView(container, [search]) {
             h('th', { scope: 'row' }, h('a', { href: `#/instances/${i.id}` }, i.id.slice(0, 8))),
             h('td', {}, i.definitionName, h('span', { class: 'muted' }, ` v${i.definitionVersion}`)),
             h('td', {}, recordLink(i.entity)),
-            h('td', {}, badge(i.status), i.incidents.length ? [' ', badge('incident', `${i.incidents.length} incident${i.incidents.length > 1 ? 's' : ''}`)] : null),
+            h(
+              'td',
+              {},
+              badge(i.status),
+              i.incidents.length
+                ? [' ', badge('incident', `${i.incidents.length} incident${i.incidents.length > 1 ? 's' : ''}`)]
+                : null,
+            ),
             h('td', {}, i.currentActivity ?? '—'),
             h('td', {}, time(i.startedAt)),
             h('td', {}, time(i.endedAt)),
@@ -101,7 +159,13 @@ export function instanceView(container, [id]) {
   let definitions = new Map();
   const errors = errorBox();
   const body = h('div', { class: 'instance' });
-  replace(container, h('p', {}, h('a', { href: '#/instances' }, '← All instances')), h('h1', { tabindex: '-1' }, 'Instance'), errors.el, body);
+  replace(
+    container,
+    h('p', {}, h('a', { href: '#/instances' }, '← All instances')),
+    h('h1', { tabindex: '-1' }, 'Instance'),
+    errors.el,
+    body,
+  );
 
   async function definitionFor(instance) {
     const cacheKey = `${instance.definitionKey}@${instance.definitionVersion}`;
@@ -129,7 +193,10 @@ export function instanceView(container, [id]) {
 
   async function load(minPosition) {
     try {
-      const [instance, history] = await Promise.all([get(`/instances/${id}${query({ minPosition })}`), get(`/instances/${id}/history`)]);
+      const [instance, history] = await Promise.all([
+        get(`/instances/${id}${query({ minPosition })}`),
+        get(`/instances/${id}/history`),
+      ]);
       lastPosition = instance.lastPosition;
       const definition = await definitionFor(instance);
       const visited = new Set(history.items.filter((e) => e.type === 'ActivityEntered').map((e) => e.data.activityId));
@@ -137,10 +204,18 @@ export function instanceView(container, [id]) {
       const actions = [];
       if (session.me.admin && live) {
         if (instance.status === 'suspended') {
-          const resume = h('button', { type: 'button', class: 'primary', onClick: () => operate(resume, 'resume', 'Instance resumed') }, 'Resume');
+          const resume = h(
+            'button',
+            { type: 'button', class: 'primary', onClick: () => operate(resume, 'resume', 'Instance resumed') },
+            'Resume',
+          );
           actions.push(resume);
         } else {
-          const suspend = h('button', { type: 'button', onClick: () => operate(suspend, 'suspend', 'Instance suspended') }, 'Suspend');
+          const suspend = h(
+            'button',
+            { type: 'button', onClick: () => operate(suspend, 'suspend', 'Instance suspended') },
+            'Suspend',
+          );
           actions.push(suspend);
         }
         const terminate = h(
@@ -149,7 +224,8 @@ export function instanceView(container, [id]) {
             type: 'button',
             class: 'danger',
             onClick: () => {
-              if (window.confirm('Terminate this instance? Its open tasks are cancelled and it cannot be resumed.')) operate(terminate, 'terminate', 'Instance terminated');
+              if (window.confirm('Terminate this instance? Its open tasks are cancelled and it cannot be resumed.'))
+                operate(terminate, 'terminate', 'Instance terminated');
             },
           },
           'Terminate',
@@ -165,7 +241,12 @@ export function instanceView(container, [id]) {
           h('dt', {}, 'Record'),
           h('dd', {}, recordLink(instance.entity)),
           h('dt', {}, 'Process'),
-          h('dd', {}, h('a', { href: `#/processes/${encodeURIComponent(instance.definitionKey)}` }, instance.definitionName), ` version ${instance.definitionVersion}`),
+          h(
+            'dd',
+            {},
+            h('a', { href: `#/processes/${encodeURIComponent(instance.definitionKey)}` }, instance.definitionName),
+            ` version ${instance.definitionVersion}`,
+          ),
           h('dt', {}, 'Current activity'),
           h('dd', {}, instance.currentActivity ?? '—'),
           h('dt', {}, 'Started'),
@@ -175,12 +256,30 @@ export function instanceView(container, [id]) {
           h('dt', {}, 'Instance id'),
           h('dd', {}, h('code', {}, instance.id)),
         ),
-        actions.length ? h('div', { class: 'actions', role: 'group', 'aria-label': 'Instance operations' }, actions) : null,
+        actions.length
+          ? h('div', { class: 'actions', role: 'group', 'aria-label': 'Instance operations' }, actions)
+          : null,
         h('h2', {}, 'Flow'),
-        flowDiagram(definition, { current: instance.currentActivity ?? undefined, visited, title: instance.definitionName }),
+        flowDiagram(definition, {
+          current: instance.currentActivity ?? undefined,
+          visited,
+          title: instance.definitionName,
+        }),
         h('h2', {}, 'Incidents'),
         instance.incidents.length
-          ? h('ul', { class: 'incidents' }, instance.incidents.map((i) => h('li', {}, badge('incident', 'Incident'), ` ${i.activityId}: ${i.message ?? i.code ?? ''}`, i.code ? h('span', { class: 'code' }, ` (${i.code})`) : null)))
+          ? h(
+              'ul',
+              { class: 'incidents' },
+              instance.incidents.map((i) =>
+                h(
+                  'li',
+                  {},
+                  badge('incident', 'Incident'),
+                  ` ${i.activityId}: ${i.message ?? i.code ?? ''}`,
+                  i.code ? h('span', { class: 'code' }, ` (${i.code})`) : null,
+                ),
+              ),
+            )
           : h('p', { class: 'muted' }, 'No open incidents.'),
         h('h2', {}, 'Variables'),
         fieldList(instance.variables, 'No variables set.'),
@@ -192,7 +291,15 @@ export function instanceView(container, [id]) {
             'table',
             { class: 'grid compact history' },
             h('caption', { class: 'visually-hidden' }, 'Every event of this instance, in order'),
-            h('thead', {}, h('tr', {}, ['#', 'Event', 'At', 'Actor', 'Data'].map((t) => h('th', { scope: 'col' }, t)))),
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                ['#', 'Event', 'At', 'Actor', 'Data'].map((t) => h('th', { scope: 'col' }, t)),
+              ),
+            ),
             h(
               'tbody',
               {},
@@ -220,7 +327,10 @@ export function instanceView(container, [id]) {
   return {
     onPosition(p) {
       // Only this instance's own events change what is shown; a cheap re-read tells.
-      if (p > lastPosition) get(`/instances/${id}`).then((i) => i.lastPosition > lastPosition && load(i.lastPosition)).catch(() => undefined);
+      if (p > lastPosition)
+        get(`/instances/${id}`)
+          .then((i) => i.lastPosition > lastPosition && load(i.lastPosition))
+          .catch(() => undefined);
     },
   };
 }

@@ -25,7 +25,12 @@ export function processesView(container, [key]) {
   const table = h('table', { class: 'grid' });
   const status = h('p', { class: 'list-status', role: 'status', 'aria-live': 'polite' });
   const detail = h('section', { class: 'process-detail', 'aria-label': 'Process details', tabindex: '-1' });
-  const filterInput = h('input', { type: 'search', name: 'filter', autocomplete: 'off', placeholder: 'Name, key or entity' });
+  const filterInput = h('input', {
+    type: 'search',
+    name: 'filter',
+    autocomplete: 'off',
+    placeholder: 'Name, key or entity',
+  });
   filterInput.addEventListener('input', () => {
     filterText = filterInput.value.trim().toLowerCase();
     render();
@@ -34,7 +39,11 @@ export function processesView(container, [key]) {
   replace(
     container,
     h('h1', { tabindex: '-1' }, 'Processes'),
-    h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter processes', onSubmit: (e) => e.preventDefault() }, field('Filter', filterInput)),
+    h(
+      'form',
+      { class: 'filters', role: 'search', 'aria-label': 'Filter processes', onSubmit: (e) => e.preventDefault() },
+      field('Filter', filterInput),
+    ),
     errors.el,
     status,
     h('div', { class: 'table-scroll' }, table),
@@ -44,7 +53,8 @@ export function processesView(container, [key]) {
   function compare(a, b) {
     const x = a[sort.key];
     const y = b[sort.key];
-    const order = typeof x === 'number' || typeof x === 'boolean' ? Number(x) - Number(y) : String(x).localeCompare(String(y));
+    const order =
+      typeof x === 'number' || typeof x === 'boolean' ? Number(x) - Number(y) : String(x).localeCompare(String(y));
     return order * sort.direction || a.key.localeCompare(b.key);
   }
 
@@ -63,11 +73,16 @@ export function processesView(container, [key]) {
     const focused = focusKey();
     renderTable();
     if (typeof focused === 'string') table.querySelector(focused)?.focus();
-    else if (focused) table.querySelectorAll(`tr[data-key="${CSS.escape(focused.row)}"] a, tr[data-key="${CSS.escape(focused.row)}"] button`)[focused.index]?.focus();
+    else if (focused) {
+      const row = table.querySelector(`tr[data-key="${CSS.escape(focused.row)}"]`);
+      row?.querySelectorAll('a, button').item(focused.index)?.focus();
+    }
   }
 
   function renderTable() {
-    const shown = rows.filter((r) => !filterText || [r.name, r.key, r.relatedEntity].some((v) => v.toLowerCase().includes(filterText))).sort(compare);
+    const shown = rows
+      .filter((r) => !filterText || [r.name, r.key, r.relatedEntity].some((v) => v.toLowerCase().includes(filterText)))
+      .sort(compare);
     const admin = session.me.admin;
     replace(
       table,
@@ -81,7 +96,11 @@ export function processesView(container, [key]) {
           COLUMNS.map((c) =>
             h(
               'th',
-              { scope: 'col', class: c.numeric ? 'num' : '', 'aria-sort': sort.key === c.key ? (sort.direction > 0 ? 'ascending' : 'descending') : null },
+              {
+                scope: 'col',
+                class: c.numeric ? 'num' : '',
+                'aria-sort': sort.key === c.key ? (sort.direction > 0 ? 'ascending' : 'descending') : null,
+              },
               h(
                 'button',
                 {
@@ -96,7 +115,11 @@ export function processesView(container, [key]) {
                   },
                 },
                 c.label,
-                h('span', { class: 'sort-mark', 'aria-hidden': 'true' }, sort.key === c.key ? (sort.direction > 0 ? ' ▲' : ' ▼') : ''),
+                h(
+                  'span',
+                  { class: 'sort-mark', 'aria-hidden': 'true' },
+                  sort.key === c.key ? (sort.direction > 0 ? ' ▲' : ' ▼') : '',
+                ),
               ),
             ),
           ),
@@ -106,17 +129,35 @@ export function processesView(container, [key]) {
       h(
         'tbody',
         {},
-        shown.length === 0 ? h('tr', {}, h('td', { colspan: COLUMNS.length + (admin ? 1 : 0), class: 'empty' }, 'No process matches.')) : null,
+        shown.length === 0
+          ? h('tr', {}, h('td', { colspan: COLUMNS.length + (admin ? 1 : 0), class: 'empty' }, 'No process matches.'))
+          : null,
         shown.map((r) =>
           h(
             'tr',
             { 'data-key': r.key, class: r.key === openKey ? 'is-open' : '' },
-            h('th', { scope: 'row' }, h('a', { href: `#/processes/${encodeURIComponent(r.key)}` }, r.name), h('span', { class: 'muted key' }, ` ${r.key} · v${r.version}`)),
+            h(
+              'th',
+              { scope: 'row' },
+              h('a', { href: `#/processes/${encodeURIComponent(r.key)}` }, r.name),
+              h('span', { class: 'muted key' }, ` ${r.key} · v${r.version}`),
+            ),
             h('td', {}, r.relatedEntity),
             h('td', { class: 'num' }, String(r.executionOrder)),
             h('td', {}, r.enabled ? badge('enabled', 'Enabled') : badge('disabled', 'Disabled')),
             h('td', {}, time(r.createdAt)),
-            h('td', { class: 'num' }, h('a', { href: `#/instances?definition=${encodeURIComponent(r.key)}`, 'aria-label': `${r.running} running instances of ${r.name}` }, String(r.running))),
+            h(
+              'td',
+              { class: 'num' },
+              h(
+                'a',
+                {
+                  href: `#/instances?definition=${encodeURIComponent(r.key)}`,
+                  'aria-label': `${r.running} running instances of ${r.name}`,
+                },
+                String(r.running),
+              ),
+            ),
             h('td', { class: 'num' }, String(r.openTasks)),
             admin ? h('td', {}, toggleButton(r)) : null,
           ),
@@ -164,7 +205,8 @@ export function processesView(container, [key]) {
       render();
       const open = rows.find((r) => r.key === openKey);
       // The details re-render only when the definition itself changed, not its counters.
-      if (open && `${open.updatedAt}|${open.enabled}|${open.version}` !== detailSignature) await showDetail(openKey, minPosition, false);
+      if (open && `${open.updatedAt}|${open.enabled}|${open.version}` !== detailSignature)
+        await showDetail(openKey, minPosition, false);
     } catch (error) {
       errors.show(error);
     } finally {
@@ -186,7 +228,13 @@ export function processesView(container, [key]) {
       detailSignature = `${d.updatedAt}|${d.enabled}|${d.version}`;
       replace(
         detail,
-        h('h2', { tabindex: '-1' }, d.name, ' ', d.enabled ? badge('enabled', 'Enabled') : badge('disabled', 'Disabled')),
+        h(
+          'h2',
+          { tabindex: '-1' },
+          d.name,
+          ' ',
+          d.enabled ? badge('enabled', 'Enabled') : badge('disabled', 'Disabled'),
+        ),
         h(
           'p',
           { class: 'muted' },
@@ -198,18 +246,39 @@ export function processesView(container, [key]) {
           ? h(
               'table',
               { class: 'grid compact' },
-              h('thead', {}, h('tr', {}, ['Event', 'Fields', 'Condition', 'Delay'].map((t) => h('th', { scope: 'col' }, t)))),
+              h(
+                'thead',
+                {},
+                h(
+                  'tr',
+                  {},
+                  ['Event', 'Fields', 'Condition', 'Delay'].map((t) => h('th', { scope: 'col' }, t)),
+                ),
+              ),
               h(
                 'tbody',
                 {},
-                d.triggers.map((t) => h('tr', {}, h('td', {}, t.on), h('td', {}, t.fields?.join(', ') ?? 'any'), h('td', {}, t.when ? h('code', {}, t.when) : 'always'), h('td', {}, t.delay ?? 'none'))),
+                d.triggers.map((t) =>
+                  h(
+                    'tr',
+                    {},
+                    h('td', {}, t.on),
+                    h('td', {}, t.fields?.join(', ') ?? 'any'),
+                    h('td', {}, t.when ? h('code', {}, t.when) : 'always'),
+                    h('td', {}, t.delay ?? 'none'),
+                  ),
+                ),
               ),
             )
           : h('p', { class: 'muted' }, 'No triggers: launched only through the API.'),
         h('h3', {}, 'Flow'),
         flowDiagram(d.definition),
         h('h3', {}, 'Versions'),
-        h('ul', { class: 'versions' }, [...d.versions].reverse().map((v) => h('li', {}, `Version ${v.version}, published `, time(v.publishedAt)))),
+        h(
+          'ul',
+          { class: 'versions' },
+          [...d.versions].reverse().map((v) => h('li', {}, `Version ${v.version}, published `, time(v.publishedAt))),
+        ),
       );
       if (focus) detail.querySelector('h2')?.focus();
     } catch (error) {

@@ -10,7 +10,16 @@ export function recordView(container, [type, id]) {
   replace(
     container,
     h('h1', { tabindex: '-1' }, `${type} ${id}`),
-    h('p', { class: 'muted' }, 'Everything about this record, oldest first. ', h('a', { href: `#/instances?entityType=${encodeURIComponent(type)}&entityId=${encodeURIComponent(id)}` }, 'Its instances')),
+    h(
+      'p',
+      { class: 'muted' },
+      'Everything about this record, oldest first. ',
+      h(
+        'a',
+        { href: `#/instances?entityType=${encodeURIComponent(type)}&entityId=${encodeURIComponent(id)}` },
+        'Its instances',
+      ),
+    ),
     errors.el,
     status,
     list,
@@ -18,7 +27,9 @@ export function recordView(container, [type, id]) {
 
   async function load(minPosition) {
     try {
-      const page = await get(`/entities/${encodeURIComponent(type)}/${encodeURIComponent(id)}/timeline${query({ minPosition })}`);
+      const page = await get(
+        `/entities/${encodeURIComponent(type)}/${encodeURIComponent(id)}/timeline${query({ minPosition })}`,
+      );
       position = page.position;
       errors.clear();
       replace(

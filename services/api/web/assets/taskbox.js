@@ -1,8 +1,27 @@
 // The Taskbox: counts, filters and the caller's tasks; one task's details, form and actions beside them.
 import { get, post, query, session } from './api.js';
-import { h, replace, time, badge, announce, field, setFieldError, errorBox, select, debounce, recordLink, fieldList } from './dom.js';
+import {
+  h,
+  replace,
+  time,
+  badge,
+  announce,
+  field,
+  setFieldError,
+  errorBox,
+  select,
+  debounce,
+  recordLink,
+  fieldList,
+} from './dom.js';
 
-const STATUS_LABELS = { new: 'New', ongoing: 'Ongoing', postponed: 'Postponed', completed: 'Completed', cancelled: 'Cancelled' };
+const STATUS_LABELS = {
+  new: 'New',
+  ongoing: 'Ongoing',
+  postponed: 'Postponed',
+  completed: 'Completed',
+  cancelled: 'Cancelled',
+};
 
 export function taskboxView(container, [taskId]) {
   const filters = { status: 'open', role: '', definition: '', due: '', search: '' };
@@ -19,16 +38,48 @@ export function taskboxView(container, [taskId]) {
   const listErrors = errorBox();
   const detailEl = h('section', { class: 'task-detail', 'aria-label': 'Task', tabindex: '-1' });
 
-  const statusSelect = select('status', [['open', 'Open (new and ongoing)'], ['new', 'New'], ['ongoing', 'Ongoing'], ['postponed', 'Postponed'], ['completed', 'Completed'], ['all', 'All']], filters.status);
+  const statusSelect = select(
+    'status',
+    [
+      ['open', 'Open (new and ongoing)'],
+      ['new', 'New'],
+      ['ongoing', 'Ongoing'],
+      ['postponed', 'Postponed'],
+      ['completed', 'Completed'],
+      ['all', 'All'],
+    ],
+    filters.status,
+  );
   const roleSelect = select('role', [['', 'All my roles'], ...session.me.roles.map((r) => [r, r])], '');
   const processSelect = select('definition', [['', 'All processes']], '');
-  const dueSelect = select('due', [['', 'Any due date'], ['overdue', 'Overdue'], ['today', 'Due today'], ['week', 'Due within 7 days']], '');
-  const searchInput = h('input', { type: 'search', name: 'search', autocomplete: 'off', placeholder: 'Title or record id' });
+  const dueSelect = select(
+    'due',
+    [
+      ['', 'Any due date'],
+      ['overdue', 'Overdue'],
+      ['today', 'Due today'],
+      ['week', 'Due within 7 days'],
+    ],
+    '',
+  );
+  const searchInput = h('input', {
+    type: 'search',
+    name: 'search',
+    autocomplete: 'off',
+    placeholder: 'Title or record id',
+  });
   const onFilter = () => {
-    Object.assign(filters, { status: statusSelect.value, role: roleSelect.value, definition: processSelect.value, due: dueSelect.value, search: searchInput.value.trim() });
+    Object.assign(filters, {
+      status: statusSelect.value,
+      role: roleSelect.value,
+      definition: processSelect.value,
+      due: dueSelect.value,
+      search: searchInput.value.trim(),
+    });
     refreshList();
   };
-  for (const control of [statusSelect, roleSelect, processSelect, dueSelect]) control.addEventListener('change', onFilter);
+  for (const control of [statusSelect, roleSelect, processSelect, dueSelect])
+    control.addEventListener('change', onFilter);
   searchInput.addEventListener('input', debounce(onFilter, 250));
 
   replace(
@@ -43,7 +94,12 @@ export function taskboxView(container, [taskId]) {
         countsEl,
         h(
           'form',
-          { class: 'filters', role: 'search', 'aria-label': 'Filter tasks', onSubmit: (e) => (e.preventDefault(), onFilter()) },
+          {
+            class: 'filters',
+            role: 'search',
+            'aria-label': 'Filter tasks',
+            onSubmit: (e) => (e.preventDefault(), onFilter()),
+          },
           field('Status', statusSelect),
           field('Role', roleSelect),
           field('Process', processSelect),
@@ -70,12 +126,26 @@ export function taskboxView(container, [taskId]) {
       ['new', 'New', counts.new, () => setStatus('new')],
       ['ongoing', 'Ongoing', counts.ongoing, () => setStatus('ongoing')],
       ['postponed', 'Postponed', counts.postponed, () => setStatus('postponed')],
-      ['overdue', 'Overdue', counts.overdue, () => ((dueSelect.value = 'overdue'), (statusSelect.value = 'open'), onFilter())],
+      [
+        'overdue',
+        'Overdue',
+        counts.overdue,
+        () => ((dueSelect.value = 'overdue'), (statusSelect.value = 'open'), onFilter()),
+      ],
     ];
     replace(
       countsEl,
       items.map(([key, label, n, act]) =>
-        h('li', {}, h('button', { type: 'button', class: `count count-${key}`, 'data-count': key, onClick: act }, h('span', { class: 'count-n' }, String(n)), h('span', { class: 'count-label' }, label))),
+        h(
+          'li',
+          {},
+          h(
+            'button',
+            { type: 'button', class: `count count-${key}`, 'data-count': key, onClick: act },
+            h('span', { class: 'count-n' }, String(n)),
+            h('span', { class: 'count-label' }, label),
+          ),
+        ),
       ),
     );
   }
@@ -87,16 +157,32 @@ export function taskboxView(container, [taskId]) {
   }
 
   function renderRow(task) {
-    const who = task.assignee ? `Assigned to ${task.assignee === session.me.id ? 'me' : task.assignee}` : task.role ? `Role ${task.role}` : 'Unassigned';
+    const who = task.assignee
+      ? `Assigned to ${task.assignee === session.me.id ? 'me' : task.assignee}`
+      : task.role
+        ? `Role ${task.role}`
+        : 'Unassigned';
     const definition = definitions.find((d) => d.key === task.definitionKey);
     return h(
       'li',
-      { class: `task-row${task.id === openId ? ' is-open' : ''}${task.overdue ? ' is-overdue' : ''}`, 'data-task-id': task.id },
+      {
+        class: `task-row${task.id === openId ? ' is-open' : ''}${task.overdue ? ' is-overdue' : ''}`,
+        'data-task-id': task.id,
+      },
       h(
         'a',
-        { href: `#/tasks/${encodeURIComponent(task.id)}`, class: 'task-link', 'aria-current': task.id === openId ? 'true' : null },
+        {
+          href: `#/tasks/${encodeURIComponent(task.id)}`,
+          class: 'task-link',
+          'aria-current': task.id === openId ? 'true' : null,
+        },
         h('span', { class: 'task-title' }, task.title),
-        h('span', { class: 'task-meta' }, definition ? definition.name : task.definitionKey ?? '', task.entity ? ` · ${task.entity.type} ${task.entity.id}` : ''),
+        h(
+          'span',
+          { class: 'task-meta' },
+          definition ? definition.name : (task.definitionKey ?? ''),
+          task.entity ? ` · ${task.entity.type} ${task.entity.id}` : '',
+        ),
         h('span', { class: 'task-meta' }, who),
       ),
       h(
@@ -121,7 +207,12 @@ export function taskboxView(container, [taskId]) {
       listPosition = page.position;
       listErrors.clear();
       renderCounts(page.counts);
-      replace(listEl, page.items.length ? page.items.map(renderRow) : h('li', { class: 'empty' }, 'No tasks here. New work appears by itself.'));
+      replace(
+        listEl,
+        page.items.length
+          ? page.items.map(renderRow)
+          : h('li', { class: 'empty' }, 'No tasks here. New work appears by itself.'),
+      );
       const summary = `${page.items.length} ${page.items.length === 1 ? 'task' : 'tasks'}`;
       if (summary !== lastAnnounced) {
         listStatus.textContent = summary;
@@ -151,7 +242,10 @@ export function taskboxView(container, [taskId]) {
       else link.removeAttribute('aria-current');
     }
     if (!id) {
-      replace(detailEl, h('p', { class: 'muted placeholder' }, 'Choose a task to see its instructions, record and form.'));
+      replace(
+        detailEl,
+        h('p', { class: 'muted placeholder' }, 'Choose a task to see its instructions, record and form.'),
+      );
       return;
     }
     try {
@@ -160,7 +254,12 @@ export function taskboxView(container, [taskId]) {
       renderTask(task);
     } catch (error) {
       const errors = errorBox();
-      replace(detailEl, h('h2', { tabindex: '-1' }, 'Task'), errors.el, h('p', {}, h('a', { href: '#/tasks' }, 'Back to the task list')));
+      replace(
+        detailEl,
+        h('h2', { tabindex: '-1' }, 'Task'),
+        errors.el,
+        h('p', {}, h('a', { href: '#/tasks' }, 'Back to the task list')),
+      );
       errors.show(error);
     }
     if (focus) detailEl.querySelector('h2')?.focus();
@@ -178,6 +277,15 @@ export function taskboxView(container, [taskId]) {
       if (outcome) {
         outcome.textContent = done;
         outcome.focus();
+      } else {
+        // The task went to someone else (reassigned): it is no longer ours to show.
+        replace(
+          detailEl,
+          h('h2', { tabindex: '-1' }, 'Task handed over'),
+          h('p', { class: 'task-outcome' }, done),
+          h('p', {}, h('a', { href: '#/tasks' }, 'Back to the task list')),
+        );
+        detailEl.querySelector('h2')?.focus();
       }
     } catch (error) {
       button.disabled = false;
@@ -195,11 +303,26 @@ export function taskboxView(container, [taskId]) {
 
     const actions = h('div', { class: 'actions', role: 'group', 'aria-label': 'Task actions' });
     if (open && !task.assignee) {
-      const claim = h('button', { type: 'button', class: 'primary', onClick: () => act(errors, claim, () => post(`${path}/claim`), 'Task claimed: it is yours now') }, 'Claim');
+      const claim = h(
+        'button',
+        {
+          type: 'button',
+          class: 'primary',
+          onClick: () => act(errors, claim, () => post(`${path}/claim`), 'Task claimed: it is yours now'),
+        },
+        'Claim',
+      );
       actions.append(claim);
     }
     if (open && mine) {
-      const release = h('button', { type: 'button', onClick: () => act(errors, release, () => post(`${path}/release`), 'Task released to its role') }, 'Release');
+      const release = h(
+        'button',
+        {
+          type: 'button',
+          onClick: () => act(errors, release, () => post(`${path}/release`), 'Task released to its role'),
+        },
+        'Release',
+      );
       actions.append(release);
     }
 
@@ -223,20 +346,54 @@ export function taskboxView(container, [taskId]) {
         'dl',
         { class: 'summary' },
         h('dt', {}, 'Process'),
-        h('dd', {}, definition ? definition.name : task.definitionKey ?? '—', ' · ', h('a', { href: `#/instances/${encodeURIComponent(task.instanceId)}` }, 'instance')),
+        h(
+          'dd',
+          {},
+          definition ? definition.name : (task.definitionKey ?? '—'),
+          ' · ',
+          h('a', { href: `#/instances/${encodeURIComponent(task.instanceId)}` }, 'instance'),
+        ),
         h('dt', {}, 'Record'),
         h('dd', {}, recordLink(task.entity)),
         h('dt', {}, 'Assigned to'),
-        h('dd', {}, task.assignee ? (mine ? `${task.assignee} (me)` : task.assignee) : task.role ? `role ${task.role} (unclaimed)` : '—'),
+        h(
+          'dd',
+          {},
+          task.assignee
+            ? mine
+              ? `${task.assignee} (me)`
+              : task.assignee
+            : task.role
+              ? `role ${task.role} (unclaimed)`
+              : '—',
+        ),
         h('dt', {}, 'Due'),
         h('dd', {}, time(task.dueAt)),
         task.status === 'postponed' ? [h('dt', {}, 'Starts'), h('dd', {}, time(task.startAt))] : null,
-        task.completedAt ? [h('dt', {}, 'Completed'), h('dd', {}, time(task.completedAt), task.completedBy ? ` by ${task.completedBy}` : '', task.result ? ` · ${task.result}` : '')] : null,
+        task.completedAt
+          ? [
+              h('dt', {}, 'Completed'),
+              h(
+                'dd',
+                {},
+                time(task.completedAt),
+                task.completedBy ? ` by ${task.completedBy}` : '',
+                task.result ? ` · ${task.result}` : '',
+              ),
+            ]
+          : null,
       ),
       h('p', { class: 'task-outcome', tabindex: '-1' }),
-      task.instructions ? h('section', { class: 'instructions' }, h('h3', {}, 'Instructions'), h('p', {}, task.instructions)) : null,
+      task.instructions
+        ? h('section', { class: 'instructions' }, h('h3', {}, 'Instructions'), h('p', {}, task.instructions))
+        : null,
       task.hint ? h('aside', { class: 'hint' }, h('strong', {}, 'Hint: '), task.hint) : null,
-      h('section', { class: 'record' }, h('h3', {}, 'Record'), fieldList(task.record, 'No fields recorded for this record')),
+      h(
+        'section',
+        { class: 'record' },
+        h('h3', {}, 'Record'),
+        fieldList(task.record, 'No fields recorded for this record'),
+      ),
       errors.el,
       actions.childElementCount ? actions : null,
       open ? completeForm(task, path, errors) : completedSummary(task),
@@ -250,7 +407,14 @@ export function taskboxView(container, [taskId]) {
       'section',
       { class: 'completed' },
       h('h3', {}, 'Outcome'),
-      fieldList({ ...(task.result ? { result: task.result } : {}), ...(task.answers ? { answers: task.answers.join(', ') } : {}), ...(task.fields ?? {}) }, 'Completed without a result'),
+      fieldList(
+        {
+          ...(task.result ? { result: task.result } : {}),
+          ...(task.answers ? { answers: task.answers.join(', ') } : {}),
+          ...(task.fields ?? {}),
+        },
+        'Completed without a result',
+      ),
     );
   }
 
@@ -267,7 +431,12 @@ export function taskboxView(container, [taskId]) {
               : h('textarea', { name: f.name, rows: '3' });
       input.id = `field-${f.name}`;
       controls.push({ f, input });
-      if (f.type === 'boolean') return h('div', { class: 'field checkbox' }, h('label', {}, input, ` ${f.label ?? f.name}`, f.required ? h('span', { class: 'required' }, ' *') : null));
+      if (f.type === 'boolean')
+        return h(
+          'div',
+          { class: 'field checkbox' },
+          h('label', {}, input, ` ${f.label ?? f.name}`, f.required ? h('span', { class: 'required' }, ' *') : null),
+        );
       return field(f.label ?? f.name, input, { required: f.required });
     });
 
@@ -279,9 +448,20 @@ export function taskboxView(container, [taskId]) {
       question = h(
         'fieldset',
         { class: 'question', 'aria-describedby': 'question-error' },
-        h('legend', {}, q.text, h('span', { class: 'required', 'aria-hidden': 'true' }, ' *'), h('span', { class: 'field-hint' }, q.multiple ? ' (choose one or more)' : ' (choose one)')),
+        h(
+          'legend',
+          {},
+          q.text,
+          h('span', { class: 'required', 'aria-hidden': 'true' }, ' *'),
+          h('span', { class: 'field-hint' }, q.multiple ? ' (choose one or more)' : ' (choose one)'),
+        ),
         q.options.map((option, i) =>
-          h('div', { class: 'choice' }, h('input', { type: q.multiple ? 'checkbox' : 'radio', name: 'answer', value: option, id: `answer-${i}` }), h('label', { for: `answer-${i}` }, option)),
+          h(
+            'div',
+            { class: 'choice' },
+            h('input', { type: q.multiple ? 'checkbox' : 'radio', name: 'answer', value: option, id: `answer-${i}` }),
+            h('label', { for: `answer-${i}` }, option),
+          ),
         ),
         questionError,
       );
@@ -297,7 +477,13 @@ export function taskboxView(container, [taskId]) {
       h(
         'div',
         { class: 'actions results' },
-        results.map((result, i) => h('button', { type: 'submit', class: i === 0 ? 'primary' : '', name: 'result', value: result ?? '' }, result ?? 'Complete')),
+        results.map((result, i) =>
+          h(
+            'button',
+            { type: 'submit', class: i === 0 ? 'primary' : '', name: 'result', value: result ?? '' },
+            result ?? 'Complete',
+          ),
+        ),
       ),
     );
 
@@ -315,7 +501,8 @@ export function taskboxView(container, [taskId]) {
         else value = input.value.trim() === '' ? undefined : input.value;
         let message = null;
         if (f.required && value === undefined) message = `${f.label ?? f.name} is required`;
-        else if (f.type === 'number' && value !== undefined && !Number.isFinite(value)) message = `${f.label ?? f.name} must be a number`;
+        else if (f.type === 'number' && value !== undefined && !Number.isFinite(value))
+          message = `${f.label ?? f.name} must be a number`;
         if (f.type !== 'boolean') setFieldError(input, message);
         if (message && !firstInvalid) firstInvalid = input;
         if (value !== undefined) fields[f.name] = value;
@@ -333,13 +520,23 @@ export function taskboxView(container, [taskId]) {
         announce('Some fields need attention');
         return;
       }
-      act(errors, button ?? form.querySelector('button[type=submit]'), () => post(`${path}/complete`, { ...(result ? { result } : {}), fields, ...(answers ? { answers } : {}) }), `Task completed${result ? `: ${result}` : ''}`);
+      act(
+        errors,
+        button ?? form.querySelector('button[type=submit]'),
+        () => post(`${path}/complete`, { ...(result ? { result } : {}), fields, ...(answers ? { answers } : {}) }),
+        `Task completed${result ? `: ${result}` : ''}`,
+      );
     });
     return form;
   }
 
   function reassignPanel(task, path, errors) {
-    const kind = h('select', { name: 'kind' }, h('option', { value: 'user' }, 'a user'), h('option', { value: 'role' }, 'a role'));
+    const kind = h(
+      'select',
+      { name: 'kind' },
+      h('option', { value: 'user' }, 'a user'),
+      h('option', { value: 'role' }, 'a role'),
+    );
     const target = h('input', { type: 'text', name: 'target', autocomplete: 'off' });
     const submit = h('button', { type: 'submit' }, 'Reassign');
     return h(
@@ -358,7 +555,12 @@ export function taskboxView(container, [taskId]) {
               return;
             }
             setFieldError(target, null);
-            act(errors, submit, () => post(`${path}/reassign`, kind.value === 'user' ? { user: to } : { role: to }), `Task reassigned to ${to}`);
+            act(
+              errors,
+              submit,
+              () => post(`${path}/reassign`, kind.value === 'user' ? { user: to } : { role: to }),
+              `Task reassigned to ${to}`,
+            );
           },
         },
         field('Reassign to', kind),
@@ -387,7 +589,10 @@ export function taskboxView(container, [taskId]) {
               return;
             }
             setFieldError(until, null);
-            const body = { until: new Date(until.value).toISOString(), ...(due.value ? { dueAt: new Date(due.value).toISOString() } : {}) };
+            const body = {
+              until: new Date(until.value).toISOString(),
+              ...(due.value ? { dueAt: new Date(due.value).toISOString() } : {}),
+            };
             act(errors, submit, () => post(`${path}/postpone`, body), 'Task postponed');
           },
         },
