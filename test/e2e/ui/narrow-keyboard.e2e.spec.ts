@@ -52,6 +52,17 @@ describeInBrowser('Taskbox in a browser at 390 px and by keyboard alone', () => 
     await expect(page.evaluate(() => getComputedStyle(document.activeElement as Element).outlineStyle)).resolves.toBe(
       'solid',
     );
+    // New work arriving meanwhile re-renders the list but leaves the focus where it was.
+    await ui.lifeline.call(
+      'app',
+      'POST',
+      '/entity-events',
+      envelope('Invoice', 'INV-34', 'created', { number: 'INV-34', amount: 10, ownerId: 'alice' }),
+    );
+    await page.locator('.task-row', { hasText: 'INV-34' }).waitFor();
+    await expect(
+      page.evaluate(() => (document.activeElement as HTMLElement | null)?.closest('li')?.dataset.taskId),
+    ).resolves.toBe(focused.slice('task:'.length));
     await page.keyboard.press('Enter');
     const heading = page.locator('.task-detail h2');
     await heading.waitFor();

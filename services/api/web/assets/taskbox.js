@@ -206,6 +206,10 @@ export function taskboxView(container, [taskId]) {
       const page = await get(`/tasks${query({ ...filters, minPosition })}`);
       listPosition = page.position;
       listErrors.clear();
+      // A live refresh must not take the keyboard user's place away.
+      const active = document.activeElement;
+      const focusedTask = listEl.contains(active) ? active.closest('.task-row')?.dataset.taskId : undefined;
+      const focusedCount = countsEl.contains(active) ? active.dataset.count : undefined;
       renderCounts(page.counts);
       replace(
         listEl,
@@ -213,6 +217,11 @@ export function taskboxView(container, [taskId]) {
           ? page.items.map(renderRow)
           : h('li', { class: 'empty' }, 'No tasks here. New work appears by itself.'),
       );
+      if (focusedCount) countsEl.querySelector(`[data-count="${focusedCount}"]`)?.focus();
+      if (focusedTask) {
+        const row = [...listEl.querySelectorAll('.task-row')].find((r) => r.dataset.taskId === focusedTask);
+        (row?.querySelector('a') ?? listEl.querySelector('a') ?? searchInput).focus();
+      }
       const summary = `${page.items.length} ${page.items.length === 1 ? 'task' : 'tasks'}`;
       if (summary !== lastAnnounced) {
         listStatus.textContent = summary;
