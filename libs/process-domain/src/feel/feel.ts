@@ -31,8 +31,35 @@ export const FEEL_LIMITS = {
   maxValueDepth: 64,
 };
 
+/** Parsing dominates evaluation cost; results that depend on the expression alone are memoised. */
+const MEMO_LIMIT = 10_000;
+const syntaxMemo = new Map<string, string | undefined>();
+const pathsMemo = new Map<string, string[]>();
+const remember = <V>(memo: Map<string, V>, key: string, value: V): V => {
+  if (memo.size >= MEMO_LIMIT) memo.clear();
+  memo.set(key, value);
+  return value;
+};
+
+/** Names with spaces change how FEEL parses; without them the parse is the same for every context. */
+function hasSpacedKeys(value: unknown, depth = 0): boolean {
+  if (depth > 4 || value === null || typeof value !== 'object') return false;
+  if (Array.isArray(value)) return false;
+  for (const [key, item] of Object.entries(value)) {
+    if (!/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key)) return true;
+    if (hasSpacedKeys(item, depth + 1)) return true;
+  }
+  return false;
+}
+
 /** The syntax error of an expression, or undefined when it parses. Evaluates nothing. */
 export function checkFeel(expression: string): string | undefined {
+  if (typeof expression === 'string' && syntaxMemo.has(expression)) return syntaxMemo.get(expression);
+  const error = checkFeelUncached(expression);
+  return typeof expression === 'string' ? remember(syntaxMemo, expression, error) : error;
+}
+
+function checkFeelUncached(expression: string): string | undefined {
   if (typeof expression !== 'string') return 'the expression must be a string';
   if (expression.length > FEEL_LIMITS.maxExpressionLength) {
     return `the expression is longer than ${FEEL_LIMITS.maxExpressionLength} characters`;
@@ -87,6 +114,15 @@ export function evaluateCondition(expression: string, context: FeelContext, now:
  * parameters, filter items) and called function names are left out.
  */
 export function referencedPaths(expression: string, context: FeelContext = {}): string[] {
+  if (hasSpacedKeys(context)) return referencedPathsUncached(expression, context);
+  // Filter predicates read top-level names differently, so the top-level keys are part of the key.
+  const key = `${expression}\u0000${Object.keys(context).sort().join(',')}`;
+  const memo = pathsMemo.get(key);
+  if (memo) return memo;
+  return remember(pathsMemo, key, referencedPathsUncached(expression, context));
+}
+
+function referencedPathsUncached(expression: string, context: FeelContext): string[] {
   if (checkFeel(expression) !== undefined) return [];
   const tree = parseExpression(expression, context, undefined);
   const text = (node: SyntaxNode) => expression.slice(node.from, node.to);

@@ -1,6 +1,8 @@
 import {
   decide,
   evolveAll,
+  initialState,
+  type StartInstance,
   streams,
   type Actor,
   type EntityEventRecorded,
@@ -8,7 +10,7 @@ import {
   type InstanceEvent,
   type InstanceState,
 } from '@lifeline/process-domain';
-import { WrongExpectedRevision, type EventStore, type StoredEvent } from '@lifeline/event-store';
+import { EventIdConflict, WrongExpectedRevision, type AppendRequest, type EventStore, type StoredEvent } from '@lifeline/event-store';
 import { InstanceNotFound } from '@lifeline/process-domain';
 import type { Clock } from '../shared/clock';
 import type { DefinitionCatalog } from '../definitions/definition-catalog';
@@ -75,6 +77,39 @@ export class InstanceCommands {
       } catch (error) {
         if (error instanceof WrongExpectedRevision && attempt < MAX_ATTEMPTS) continue; // someone appended first: decide again
         throw error;
+      }
+    }
+  }
+
+  /**
+   * Decides a batch of starts of new instances and appends them in one store transaction (the
+   * process manager's fast path). If any of them exists already (a repeat after a crash), the
+   * batch falls back to one command at a time, which treats the existing ones as done.
+   */
+  async startMany(
+    starts: { command: StartInstance; origin: CommandOrigin; entityData: Record<string, unknown> }[],
+    actor: Actor,
+  ): Promise<void> {
+    if (starts.length === 0) return;
+    const now = this.clock.nowIso();
+    const requests: AppendRequest[] = [];
+    for (const { command, origin, entityData } of starts) {
+      const definition = await this.definitions.version(command.definitionKey, command.definitionVersion);
+      const events = decide(initialState(), command, { now, actor, definition, definitionVersion: command.definitionVersion, entityData });
+      const ids = eventIdsFor(origin.commandId, events.length, 0);
+      const metadata = metadataFor(origin, actor.id, now);
+      requests.push({
+        streamId: streams.instance(command.instanceId),
+        expectedRevision: 'no-stream',
+        events: events.map((event, i) => ({ id: ids[i], type: event.type, data: event.data, metadata })),
+      });
+    }
+    try {
+      await this.store.appendMany(requests);
+    } catch (error) {
+      if (!(error instanceof WrongExpectedRevision) && !(error instanceof EventIdConflict)) throw error;
+      for (const { command, origin, entityData } of starts) {
+        await this.execute(command.instanceId, command, actor, origin, { entityData });
       }
     }
   }

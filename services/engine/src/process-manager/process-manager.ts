@@ -106,15 +106,48 @@ export class ProcessManager {
     return this.serial(() => this.fireDueTimers());
   }
 
+  private readonly statements = new Map<string, import('better-sqlite3').Statement>();
+  private readonly parsedDefinitions = new Map<string, ProcessDefinition>();
+
+  /** Prepared once per SQL text: preparing per event would cost more than running. */
+  private stmt(sql: string): import('better-sqlite3').Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.sql.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  private parsedDefinition(key: string, version: number, json: string): ProcessDefinition {
+    const cacheKey = `${key}@${version}`;
+    let definition = this.parsedDefinitions.get(cacheKey);
+    if (!definition) {
+      definition = JSON.parse(json) as ProcessDefinition;
+      this.parsedDefinitions.set(cacheKey, definition);
+    }
+    return definition;
+  }
+
   private serial(work: () => Promise<void>): Promise<void> {
     const run = this.queue.then(work);
     this.queue = run.catch(() => undefined);
     return run;
   }
 
+  /** Starts decided in this batch, appended together in one store transaction. */
+  private pendingStarts: Parameters<InstanceCommands['startMany']>[0] = [];
+
+  private async flushStarts(): Promise<void> {
+    const starts = this.pendingStarts;
+    this.pendingStarts = [];
+    await this.instances.startMany(starts, SYSTEM);
+  }
+
   private async handleBatch(events: StoredEvent[]): Promise<void> {
     const sql = this.db.sql;
     sql.exec('BEGIN IMMEDIATE');
+    this.pendingStarts = [];
     try {
       for (const event of events) {
         try {
@@ -125,11 +158,13 @@ export class ProcessManager {
           this.logger.warn({ err: error, code: error.code, eventId: event.id, correlationId: event.metadata.correlationId }, 'command refused');
         }
       }
+      await this.flushStarts();
       const last = events.at(-1);
       if (last) this.db.setCheckpoint(CHECKPOINT, last.position);
       sql.exec('COMMIT');
       if (last) this.lastPosition = last.position;
     } catch (error) {
+      this.pendingStarts = [];
       sql.exec('ROLLBACK');
       throw error;
     }
@@ -146,8 +181,7 @@ export class ProcessManager {
     switch (event.type) {
       case 'DefinitionPublished': {
         const d = event.data.definition;
-        this.db.sql
-          .prepare(
+        this.stmt(
             `INSERT INTO pm_definitions(key, version, definition, enabled, execution_order, related_entity)
              VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET version = excluded.version,
              definition = excluded.definition, enabled = excluded.enabled, execution_order = excluded.execution_order,
@@ -158,12 +192,11 @@ export class ProcessManager {
       }
       case 'DefinitionActivated':
       case 'DefinitionDeactivated':
-        this.db.sql
-          .prepare('UPDATE pm_definitions SET enabled = ? WHERE key = ?')
+        this.stmt('UPDATE pm_definitions SET enabled = ? WHERE key = ?')
           .run(event.type === 'DefinitionActivated' ? 1 : 0, event.data.key);
         return;
       case 'ExecutionOrderChanged':
-        this.db.sql.prepare('UPDATE pm_definitions SET execution_order = ? WHERE key = ?').run(event.data.executionOrder, event.data.key);
+        this.stmt('UPDATE pm_definitions SET execution_order = ? WHERE key = ?').run(event.data.executionOrder, event.data.key);
         return;
       case 'EntityEventRecorded':
         return this.onEntityEvent(stored, event.data, origin);
@@ -188,8 +221,7 @@ export class ProcessManager {
       case 'WaitStarted': {
         if (!instanceId) return;
         const d = event.data;
-        this.db.sql
-          .prepare(
+        this.stmt(
             `INSERT INTO pm_waits(instance_id, activity_id, visit, entity_type, entity_id) VALUES (?, ?, ?, ?, ?)
              ON CONFLICT(instance_id) DO UPDATE SET activity_id = excluded.activity_id, visit = excluded.visit,
              entity_type = excluded.entity_type, entity_id = excluded.entity_id`,
@@ -201,6 +233,7 @@ export class ProcessManager {
         }
         // The record may have changed between the instance's decision and now: check once more.
         if (d.until) {
+          await this.flushStarts();
           await this.instances.execute(instanceId, { type: 'CheckWait' }, SYSTEM, origin('check-wait-on-start'));
         }
         return;
@@ -208,21 +241,21 @@ export class ProcessManager {
       case 'WaitSatisfied':
       case 'WaitTimedOut':
         if (!instanceId) return;
-        this.db.sql.prepare('DELETE FROM pm_waits WHERE instance_id = ? AND activity_id = ? AND visit = ?').run(instanceId, event.data.activityId, event.data.visit);
-        this.db.sql.prepare('DELETE FROM pm_timers WHERE timer_id = ?').run(`wait:${instanceId}:${event.data.activityId}:${event.data.visit}`);
+        this.stmt('DELETE FROM pm_waits WHERE instance_id = ? AND activity_id = ? AND visit = ?').run(instanceId, event.data.activityId, event.data.visit);
+        this.stmt('DELETE FROM pm_timers WHERE timer_id = ?').run(`wait:${instanceId}:${event.data.activityId}:${event.data.visit}`);
         return;
       case 'InstanceStarted':
-        if (instanceId) this.db.sql.prepare('DELETE FROM pm_timers WHERE timer_id = ?').run(`start:${instanceId}`);
+        if (instanceId) this.stmt('DELETE FROM pm_timers WHERE timer_id = ?').run(`start:${instanceId}`);
         return;
       case 'InstanceSuspended':
       case 'InstanceResumed':
-        if (instanceId) this.db.sql.prepare('UPDATE pm_timers SET paused = ? WHERE instance_id = ?').run(event.type === 'InstanceSuspended' ? 1 : 0, instanceId);
+        if (instanceId) this.stmt('UPDATE pm_timers SET paused = ? WHERE instance_id = ?').run(event.type === 'InstanceSuspended' ? 1 : 0, instanceId);
         return;
       case 'InstanceCompleted':
       case 'InstanceTerminated':
         if (!instanceId) return;
-        this.db.sql.prepare('DELETE FROM pm_waits WHERE instance_id = ?').run(instanceId);
-        this.db.sql.prepare('DELETE FROM pm_timers WHERE instance_id = ?').run(instanceId);
+        this.stmt('DELETE FROM pm_waits WHERE instance_id = ?').run(instanceId);
+        this.stmt('DELETE FROM pm_timers WHERE instance_id = ?').run(instanceId);
         return;
       default:
         return;
@@ -235,11 +268,10 @@ export class ProcessManager {
     origin: (name: string) => { commandId: string; correlationId: string; causationId: string },
   ): Promise<void> {
     const { envelope, source } = data;
-    const rows = this.db.sql
-      .prepare('SELECT key, version, definition, enabled, execution_order FROM pm_definitions WHERE related_entity = ?')
+    const rows = this.stmt('SELECT key, version, definition, enabled, execution_order FROM pm_definitions WHERE related_entity = ?')
       .all(envelope.entityType) as { key: string; version: number; definition: string; enabled: number; execution_order: number }[];
     const active: ActiveDefinition[] = rows.map((r) => ({
-      definition: JSON.parse(r.definition) as ProcessDefinition,
+      definition: this.parsedDefinition(r.key, r.version, r.definition),
       version: r.version,
       enabled: r.enabled === 1,
       executionOrder: r.execution_order,
@@ -252,12 +284,12 @@ export class ProcessManager {
     for (const match of matches) {
       const instanceId = instanceIdFor(envelope.id, match.definitionKey);
       if (match.delay) {
+        await this.flushStarts();
         await this.scheduleDelayedStart(stored, instanceId, match, addDuration(stored.metadata.at, match.delay));
         continue;
       }
-      await this.instances.execute(
-        instanceId,
-        {
+      this.pendingStarts.push({
+        command: {
           type: 'StartInstance',
           instanceId,
           definitionKey: match.definitionKey,
@@ -266,14 +298,13 @@ export class ProcessManager {
           variables: {},
           cause: { kind: 'trigger', entityEventId: envelope.id, triggerIndex: match.triggerIndex, delayed: false },
         },
-        SYSTEM,
-        origin(`start:${match.definitionKey}`),
-        { entityData: envelope.data },
-      );
+        origin: origin(`start:${match.definitionKey}`),
+        entityData: envelope.data,
+      });
     }
-    const waits = this.db.sql
-      .prepare('SELECT instance_id FROM pm_waits WHERE entity_type = ? AND entity_id = ?')
+    const waits = this.stmt('SELECT instance_id FROM pm_waits WHERE entity_type = ? AND entity_id = ?')
       .all(envelope.entityType, envelope.entityId) as { instance_id: string }[];
+    if (waits.length > 0) await this.flushStarts();
     for (const wait of waits) {
       await this.instances.execute(
         wait.instance_id,
@@ -328,8 +359,7 @@ export class ProcessManager {
   }
 
   private insertTimer(id: string, kind: TimerRow['kind'], dueAt: string, instanceId: string, payload: unknown): void {
-    this.db.sql
-      .prepare(
+    this.stmt(
         `INSERT INTO pm_timers(timer_id, kind, due_at, instance_id, payload) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT(timer_id) DO NOTHING`,
       )
@@ -338,8 +368,7 @@ export class ProcessManager {
 
   private async fireDueTimers(): Promise<void> {
     const now = this.clock.nowIso();
-    const due = this.db.sql
-      .prepare('SELECT timer_id, kind, due_at, instance_id, payload FROM pm_timers WHERE paused = 0 AND due_at <= ? ORDER BY due_at LIMIT 200')
+    const due = this.stmt('SELECT timer_id, kind, due_at, instance_id, payload FROM pm_timers WHERE paused = 0 AND due_at <= ? ORDER BY due_at LIMIT 200')
       .all(now) as TimerRow[];
     for (const timer of due) {
       const origin = (p: { causationId: string; correlationId: string }) => ({
@@ -359,13 +388,13 @@ export class ProcessManager {
         }
         // Fired: the resulting event removes it when the log reaches it; a no-op means it is moot.
         if (result.events.length === 0) {
-          this.db.sql.prepare('DELETE FROM pm_timers WHERE timer_id = ?').run(timer.timer_id);
+          this.stmt('DELETE FROM pm_timers WHERE timer_id = ?').run(timer.timer_id);
           continue;
         }
-        this.db.sql.prepare('UPDATE pm_timers SET fired_at = ?, due_at = ? WHERE timer_id = ?').run(now, new Date(Date.parse(now) + 60_000).toISOString(), timer.timer_id);
+        this.stmt('UPDATE pm_timers SET fired_at = ?, due_at = ? WHERE timer_id = ?').run(now, new Date(Date.parse(now) + 60_000).toISOString(), timer.timer_id);
       } catch (error) {
         this.logger.error({ err: error, timerId: timer.timer_id, instanceId: timer.instance_id }, 'timer failed; it will be retried');
-        this.db.sql.prepare('UPDATE pm_timers SET due_at = ? WHERE timer_id = ?').run(new Date(Date.parse(now) + 5_000).toISOString(), timer.timer_id);
+        this.stmt('UPDATE pm_timers SET due_at = ? WHERE timer_id = ?').run(new Date(Date.parse(now) + 5_000).toISOString(), timer.timer_id);
       }
     }
   }
