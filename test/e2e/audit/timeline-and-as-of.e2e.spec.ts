@@ -1,4 +1,5 @@
 import { startLifeline, type RunningLifeline } from '@lifeline/testing';
+import { FakeClock } from '@lifeline/engine';
 import { SqliteEventStore } from '@lifeline/event-store';
 import { join } from 'node:path';
 import { AsOfTooLarge, readModelsAsOf } from '../../../libs/audit/src';
@@ -8,8 +9,10 @@ const HOUR = 60 * 60 * 1000;
 
 describe('audit over HTTP: the timeline says why, and the past can be queried as it was', () => {
   let lifeline: RunningLifeline;
+  let clock: FakeClock;
   beforeEach(async () => {
-    lifeline = await startLifeline();
+    clock = new FakeClock('2026-11-21T10:00:00.000Z');
+    lifeline = await startLifeline({ clock });
   });
   afterEach(async () => {
     await lifeline.stop();
@@ -19,7 +22,7 @@ describe('audit over HTTP: the timeline says why, and the past can be queried as
     await record(lifeline, invoice('INV-7', 'evt-1', 'created', {}));
     const task = (await lifeline.call('bob', 'GET', '/tasks')).body.items[0];
     await lifeline.call('bob', 'POST', `/tasks/${task.id}/claim`);
-    lifeline.clock.advance(HOUR);
+    clock.advance(HOUR);
     await lifeline.call('bob', 'POST', `/tasks/${task.id}/postpone`, { until: '2026-11-21T12:00:00.000Z' });
     await lifeline.call('bob', 'POST', `/tasks/${task.id}/complete`, { result: 'Approve', fields: { comment: 'fine' } });
     await lifeline.settle();
@@ -56,9 +59,9 @@ describe('audit over HTTP: the timeline says why, and the past can be queried as
     const afterCreated = await record(lifeline, invoice('INV-7', 'evt-1', 'created', {}));
     const createdAt = lifeline.clock.nowIso();
     const task = (await lifeline.call('alice', 'GET', '/tasks')).body.items[0];
-    lifeline.clock.advance(HOUR);
+    clock.advance(HOUR);
     await lifeline.call('alice', 'POST', `/tasks/${task.id}/claim`);
-    lifeline.clock.advance(HOUR);
+    clock.advance(HOUR);
     await lifeline.call('alice', 'POST', `/tasks/${task.id}/complete`, { result: 'Reject' });
     await lifeline.settle();
 

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLifeline, type RunningLifeline } from '@lifeline/testing';
+import { FakeClock } from '@lifeline/engine';
 import { cli, invoice, record } from './fixtures';
 
 const HOUR = 60 * 60 * 1000;
@@ -38,11 +39,13 @@ activities:
 
 describe('lifeline what-if: a new definition against the recorded entity events of a window', () => {
   let lifeline: RunningLifeline;
+  let clock: FakeClock;
   let dataDir: string;
   let definitionFile: string;
   beforeEach(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'lifeline-what-if-'));
-    lifeline = await startLifeline({ dataDir });
+    clock = new FakeClock('2026-11-21T10:00:00.000Z');
+    lifeline = await startLifeline({ dataDir, clock });
     definitionFile = join(dataDir, 'new.yaml');
     writeFileSync(definitionFile, NEW_VERSION);
   });
@@ -53,7 +56,7 @@ describe('lifeline what-if: a new definition against the recorded entity events 
 
   it('reports starts, branches and tasks, and the differences from what the active version did; nothing is appended', async () => {
     await record(lifeline, invoice('INV-0', 'evt-0', 'created', { amount: 5000 })); // before the window
-    lifeline.clock.advance(HOUR);
+    clock.advance(HOUR);
     const from = lifeline.clock.nowIso();
     await record(lifeline, invoice('INV-1', 'evt-1', 'created', { amount: 50 }));
     await record(lifeline, invoice('INV-2', 'evt-2', 'created', { amount: 5000 }));
@@ -61,7 +64,7 @@ describe('lifeline what-if: a new definition against the recorded entity events 
     await record(lifeline, invoice('INV-4', 'evt-4', 'created', { amount: 0 }));
     await record(lifeline, invoice('INV-2', 'evt-5', 'updated', { amount: 5000, status: 'Disputed' }, ['status']));
     const to = lifeline.clock.nowIso();
-    lifeline.clock.advance(HOUR);
+    clock.advance(HOUR);
     await record(lifeline, invoice('INV-5', 'evt-6', 'created', { amount: 7000 })); // after the window
     const head = await lifeline.engine.store.headPosition();
 
