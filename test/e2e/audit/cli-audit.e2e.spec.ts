@@ -63,7 +63,7 @@ describe('lifeline audit, token and copy-history on the embedded store', () => {
     expect(lines.map((l) => l.type)).toEqual(expect.arrayContaining(['InstanceStarted', 'TaskCreated', 'TaskCompleted', 'DecisionTaken', 'WaitStarted']));
     for (const line of lines) expect(line.metadata.hash).toMatch(/^[0-9a-f]{64}$/);
     const history = (await lifeline.call('admin', 'GET', `/instances/${instanceId}/history`)).body.items;
-    expect(lines.filter((l) => l.streamId === `instance-${instanceId}`).map((l) => l.position)).toEqual(history.map((h: any) => h.position));
+    expect(lines.filter((l) => l.streamId === `instance-${instanceId}`).map((l) => l.position)).toEqual(history.map((h: { position: number }) => h.position));
 
     const file = join(dataDir, 'export.jsonl');
     const toFile = await cli(['audit', 'export', '--instance', instanceId, '--out', file, '--data-dir', dataDir]);

@@ -92,6 +92,6 @@ describe('lifeline replay: rebuilt read models equal the live ones', () => {
 
     // New events after the switch reach the new file.
     const position = await record(lifeline, invoice('INV-9', 'evt-9', 'created', {}));
-    expect((await lifeline.call('bob', 'GET', `/tasks?minPosition=${position}`)).body.items.some((t: any) => t.entity.id === 'INV-9')).toBe(true);
+    expect((await lifeline.call('bob', 'GET', `/tasks?minPosition=${position}`)).body.items.some((t: { entity: { id: string } }) => t.entity.id === 'INV-9')).toBe(true);
   });
 });
