@@ -15,6 +15,7 @@ import { validationPipe } from './http/validation';
 import { InstancesController } from './instances/instances.controller';
 import { TasksController } from './tasks/tasks.controller';
 import { LiveController } from './live/live.controller';
+import { ReadModelsAdminController } from './admin/read-models-admin.controller';
 import { DemoUsers, DemoUsersController, type DemoUser } from './auth/demo-users.controller';
 
 export interface ApiDependencies {
@@ -39,6 +40,7 @@ export class ApiModule {
         EntitiesController,
         HealthController,
         LiveController,
+        ReadModelsAdminController,
         DemoUsersController,
       ],
       providers: [

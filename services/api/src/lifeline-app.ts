@@ -9,6 +9,7 @@ import { ReadModels } from '@lifeline/read-models';
 import { EngineModule, EngineRuntime, type Clock, type LifelineConfig } from '@lifeline/engine';
 import type { EventStore } from '@lifeline/event-store';
 import { ApiModule } from './api.module';
+import { servedReadModelsFile } from './http/read-models-file';
 import { Metrics } from './health/metrics';
 import { ENVELOPE_SCHEMA } from './entity-events/envelope.schema';
 import type { DemoUser } from './auth/demo-users.controller';
@@ -37,7 +38,7 @@ export async function createLifelineApp(
   deps: { clock?: Clock; store?: EventStore; listen?: boolean; demoUsers?: DemoUser[] } = {},
 ): Promise<LifelineApp> {
   const engine = await EngineRuntime.create(config, { clock: deps.clock, store: deps.store });
-  const readModels = ReadModels.open(join(config.dataDir, 'read-models.db'), {
+  const readModels = ReadModels.open(servedReadModelsFile(config.dataDir), {
     onError: (err) => engine.logger.error({ err }, 'read-model projection failed'),
   });
   const metrics = new Metrics();

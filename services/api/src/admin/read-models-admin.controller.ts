@@ -1,7 +1,9 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { IsOptional, IsString, Matches } from 'class-validator';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { READ_MODELS_POINTER } from '../http/read-models-file';
 import { EngineRuntime } from '@lifeline/engine';
 import { RequireRoles } from '../auth/auth.guard';
 import { Conflict } from '../http/api-errors';
@@ -41,6 +43,8 @@ export class ReadModelsAdminController {
         current: this.read.models.db,
       });
       await this.read.models.switchTo(file);
+      // A restart serves the rebuilt file too, not the one it replaced.
+      writeFileSync(join(this.engine.config.dataDir, READ_MODELS_POINTER), basename(file));
       return {
         file,
         readModel: body.readModel ?? 'all',
