@@ -159,3 +159,27 @@ export function fieldList(values, empty = 'Nothing recorded') {
     ]),
   );
 }
+
+/**
+ * Runs refreshes one after another, never two at once: a refresh asked for while one runs is
+ * queued (and merged with other queued ones, keeping the highest minPosition), so a slow, older
+ * response can never overwrite a newer one and no request for fresh data is dropped.
+ */
+export function serialized(run) {
+  let chain = Promise.resolve();
+  let queued = null;
+  return (minPosition) => {
+    if (queued) {
+      if (minPosition !== undefined) queued.minPosition = Math.max(queued.minPosition ?? 0, minPosition);
+      return queued.promise;
+    }
+    const entry = { minPosition };
+    entry.promise = chain.then(() => {
+      if (queued === entry) queued = null;
+      return run(entry.minPosition);
+    });
+    queued = entry;
+    chain = entry.promise.catch(() => undefined);
+    return entry.promise;
+  };
+}

@@ -1,6 +1,6 @@
 // Instances: a filtered list, and one instance with its flow, variables, incidents and full history.
 import { get, post, query, session } from './api.js';
-import { h, replace, time, badge, announce, field, errorBox, select, debounce, recordLink, fieldList } from './dom.js';
+import { h, replace, time, badge, announce, field, errorBox, select, debounce, recordLink, fieldList, serialized } from './dom.js';
 import { flowDiagram } from './diagram.js';
 
 const STATUSES = [
@@ -15,7 +15,6 @@ const STATUSES = [
 export function instancesView(container, [search]) {
   const initial = new URLSearchParams(search ?? '');
   let position = 0;
-  let refreshing = false;
   const errors = errorBox();
   const status = h('p', { class: 'list-status', role: 'status', 'aria-live': 'polite' });
   const tbody = h('tbody');
@@ -105,9 +104,9 @@ export function instancesView(container, [search]) {
     })
     .catch(() => undefined);
 
-  async function refresh(minPosition) {
-    if (refreshing) return;
-    refreshing = true;
+  const refresh = serialized(load);
+
+  async function load(minPosition) {
     try {
       const page = await get(
         `/instances${query({ ...filters(), definition: processSelect.value || initial.get('definition') || '', minPosition })}`,
@@ -141,8 +140,6 @@ export function instancesView(container, [search]) {
       status.textContent = `${page.items.length} ${page.items.length === 1 ? 'instance' : 'instances'}`;
     } catch (error) {
       errors.show(error);
-    } finally {
-      refreshing = false;
     }
   }
 

@@ -1,6 +1,6 @@
 // The process grid: every definition, sortable and filterable; one definition's triggers, versions and flow.
 import { get, post, query, session } from './api.js';
-import { h, replace, time, badge, announce, field, errorBox } from './dom.js';
+import { h, replace, time, badge, announce, field, errorBox, serialized } from './dom.js';
 import { flowDiagram } from './diagram.js';
 
 const COLUMNS = [
@@ -19,7 +19,6 @@ export function processesView(container, [key]) {
   let sort = { key: 'executionOrder', direction: 1 };
   let filterText = '';
   let openKey = key;
-  let refreshing = false;
   let detailSignature = '';
   const errors = errorBox();
   const table = h('table', { class: 'grid' });
@@ -194,9 +193,9 @@ export function processesView(container, [key]) {
     return button;
   }
 
-  async function refresh(minPosition) {
-    if (refreshing) return;
-    refreshing = true;
+  const refresh = serialized(load);
+
+  async function load(minPosition) {
     try {
       const page = await get(`/definitions${query({ minPosition })}`);
       position = page.position;
@@ -209,8 +208,6 @@ export function processesView(container, [key]) {
         await showDetail(openKey, minPosition, false);
     } catch (error) {
       errors.show(error);
-    } finally {
-      refreshing = false;
     }
   }
 
