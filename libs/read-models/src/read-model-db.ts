@@ -47,6 +47,8 @@ export class ReadModelDb {
       sql.pragma('synchronous = NORMAL');
       sql.pragma('busy_timeout = 5000');
       sql.pragma('cache_size = -32768');
+      // Fewer, larger WAL checkpoints: each one syncs, and projections write many index pages.
+      sql.pragma('wal_autocheckpoint = 10000');
     }
     sql.exec(CHECKPOINT_SCHEMA);
     return new ReadModelDb(sql, file);

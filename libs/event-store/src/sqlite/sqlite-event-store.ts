@@ -59,6 +59,14 @@ const migrations: readonly string[] = [
 
 const appendedSignal = 'appended';
 
+/** How many recently appended events are kept parsed for subscriptions (the live tail). */
+const RECENT_LIMIT = 20_000;
+
+interface RecentEvent {
+  row: EventRow;
+  parsed?: StoredEvent;
+}
+
 /**
  * The embedded event store: one SQLite file in WAL mode, global position = row id.
  * better-sqlite3 is synchronous, so every method does its work before its promise settles.
@@ -68,6 +76,12 @@ export class SqliteEventStore implements EventStore {
   private readonly subscriptions = new Set<PollingSubscription>();
   private readonly prefixStatements = new Map<number, Database.Statement<unknown[], EventRow>>();
   private closed = false;
+  /**
+   * The events this process appended last, in position order, parsed once on first read and
+   * shared by every subscription (they read the same tail). Only committed events enter it.
+   */
+  private readonly recent: RecentEvent[] = [];
+  private pendingRecent: RecentEvent[] = [];
 
   private readonly findEventById: Database.Statement<[string], { stream_id: string; position: number }>;
   private readonly findStreamHead: Database.Statement<[string], StreamHeadRow>;
@@ -132,7 +146,7 @@ export class SqliteEventStore implements EventStore {
 
   async append(request: AppendRequest): Promise<AppendResult> {
     this.assertOpen();
-    const result = this.appendOneTransaction(request);
+    const result = this.committed(() => this.appendOneTransaction(request));
     if (!result.duplicate) this.appended.emit(appendedSignal);
     return result;
   }
@@ -140,9 +154,46 @@ export class SqliteEventStore implements EventStore {
   async appendMany(requests: AppendRequest[]): Promise<AppendResult[]> {
     this.assertOpen();
     if (requests.length === 0) return [];
-    const results = this.appendManyTransaction(requests);
+    const results = this.committed(() => this.appendManyTransaction(requests));
     if (results.some((r) => !r.duplicate)) this.appended.emit(appendedSignal);
     return results;
+  }
+
+  /** Runs one append transaction; its events join the recent tail only once it committed. */
+  private committed<T>(transaction: () => T): T {
+    this.pendingRecent = [];
+    try {
+      const result = transaction();
+      for (const event of this.pendingRecent) this.remember(event);
+      return result;
+    } finally {
+      this.pendingRecent = [];
+    }
+  }
+
+  private remember(event: RecentEvent): void {
+    const last = this.recent[this.recent.length - 1];
+    // Another process appended in between: the tail is no longer contiguous, start it again.
+    if (last !== undefined && event.row.position !== last.row.position + 1) this.recent.length = 0;
+    this.recent.push(event);
+    if (this.recent.length > RECENT_LIMIT * 2) this.recent.splice(0, this.recent.length - RECENT_LIMIT);
+  }
+
+  /** Serves a read of the global log from the recent tail when it holds everything up to the head. */
+  private readRecent(fromPosition: number, maxCount: number, prefixes?: readonly string[]): StoredEvent[] | undefined {
+    const first = this.recent[0];
+    const last = this.recent[this.recent.length - 1];
+    if (first === undefined || last === undefined) return undefined;
+    if (fromPosition + 1 < first.row.position || fromPosition > last.row.position) return undefined;
+    if (this.headPositionNow() !== last.row.position) return undefined;
+    const out: StoredEvent[] = [];
+    for (let i = fromPosition + 1 - first.row.position; i < this.recent.length && out.length < maxCount; i++) {
+      const event = this.recent[i]!;
+      if (prefixes !== undefined && !prefixes.some((p) => event.row.stream_id.startsWith(p))) continue;
+      event.parsed ??= toStoredEvent(event.row);
+      out.push(event.parsed);
+    }
+    return out;
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<StoredEvent[]> {
@@ -239,7 +290,9 @@ export class SqliteEventStore implements EventStore {
     const storedMetadata = `${metadata.slice(0, -1)},"hash":"${hash}","prevHash":"${prevHash}"}`;
     try {
       const info = this.insertEvent.run(event.id, streamId, revision, event.type, data, storedMetadata);
-      return { hash, position: Number(info.lastInsertRowid) };
+      const position = Number(info.lastInsertRowid);
+      this.pendingRecent.push({ row: { position, id: event.id, stream_id: streamId, revision, type: event.type, data, metadata: storedMetadata } });
+      return { hash, position };
     } catch (error) {
       if (isUniqueViolation(error, 'events.id')) throw new EventIdConflict(event.id, streamId);
       throw error;
@@ -263,6 +316,8 @@ export class SqliteEventStore implements EventStore {
 
   private readAllNow(fromPosition: number, maxCount: number, prefixes?: readonly string[]): StoredEvent[] {
     if (maxCount <= 0) return [];
+    const recent = this.readRecent(fromPosition, maxCount, prefixes);
+    if (recent !== undefined) return recent;
     if (prefixes === undefined) return this.selectAll.all(fromPosition, maxCount).map(toStoredEvent);
     if (prefixes.length === 0) return [];
     // instr(...) = 1 is "starts with" without LIKE/GLOB wildcards to escape.

@@ -15,6 +15,7 @@ export class EngineDb {
     this.sql.pragma('journal_mode = WAL');
     this.sql.pragma('synchronous = NORMAL');
     this.sql.pragma('busy_timeout = 5000');
+    this.sql.pragma('wal_autocheckpoint = 10000');
     this.sql.exec(`
       CREATE TABLE IF NOT EXISTS checkpoints (name TEXT PRIMARY KEY, position INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS pm_definitions (
