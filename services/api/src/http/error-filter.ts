@@ -51,6 +51,11 @@ export class ErrorFilter implements ExceptionFilter {
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
+      // Nest turns body-parser's SyntaxError (bad JSON) and Express's URIError (bad %-encoding) into a plain 400.
+      if (status === 400) {
+        const json = /JSON|Unexpected (token|end)/.test(exception.message);
+        return [400, body(json ? 'REQUEST.MALFORMED_JSON' : 'REQUEST.MALFORMED', json ? 'The request body is not valid JSON' : exception.message)];
+      }
       const code = status === 404 ? 'NOT_FOUND' : status === 405 ? 'METHOD_NOT_ALLOWED' : status === 413 ? 'REQUEST.TOO_LARGE' : `HTTP.${status}`;
       return [status, body(code, exception.message)];
     }
