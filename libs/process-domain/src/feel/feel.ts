@@ -14,11 +14,14 @@ import {
 } from 'feelin';
 import type { SyntaxNode, Tree } from '@lezer/common';
 import { FORBIDDEN_KEYS, isIsoDateTimeWithZone, isPlainObject } from '../entity/validate-envelope';
+import { budgetProblem, checkPatternCall, FEEL_BUDGET, FeelBudgetExceeded, meteredList, withFeelBudget } from './feel-budget';
+
+export { FEEL_BUDGET } from './feel-budget';
 
 /** What an expression can see: `entity`, `vars`, one entry per finished activity. Plain JSON values. */
 export type FeelContext = Record<string, unknown>;
 
-export type FeelErrorCode = 'FEEL.SYNTAX' | 'FEEL.EVALUATION' | 'FEEL.TOO_LARGE';
+export type FeelErrorCode = 'FEEL.SYNTAX' | 'FEEL.EVALUATION' | 'FEEL.TOO_LARGE' | 'FEEL.BUDGET_EXCEEDED';
 
 export type FeelOutcome = { ok: true; value: unknown } | { ok: false; code: FeelErrorCode; message: string };
 
@@ -35,6 +38,7 @@ export const FEEL_LIMITS = {
 const MEMO_LIMIT = 10_000;
 const syntaxMemo = new Map<string, string | undefined>();
 const pathsMemo = new Map<string, string[]>();
+const budgetMemo = new Map<string, string | undefined>();
 const remember = <V>(memo: Map<string, V>, key: string, value: V): V => {
   if (memo.size >= MEMO_LIMIT) memo.clear();
   memo.set(key, value);
@@ -52,7 +56,35 @@ function hasSpacedKeys(value: unknown, depth = 0): boolean {
   return false;
 }
 
-/** The syntax error of an expression, or undefined when it parses. Evaluates nothing. */
+/**
+ * The part of the context on the given paths. Descends only through plain objects: at a list or a
+ * scalar the whole value is kept, so FEEL's path-on-list semantics (`items.price`) are unchanged.
+ */
+function pruneTo(context: FeelContext, paths: string[]): FeelContext {
+  const pruned: Record<string, unknown> = {};
+  for (const path of paths) {
+    const segments = path.split('.');
+    let from: unknown = context;
+    let to: Record<string, unknown> = pruned;
+    for (let i = 0; i < segments.length; i++) {
+      const key = segments[i]!;
+      if (!isPlainObject(from) || !Object.prototype.hasOwnProperty.call(from, key)) break;
+      const value = from[key];
+      const last = i === segments.length - 1;
+      if (last || !isPlainObject(value)) {
+        to[key] = value;
+        break;
+      }
+      const existing = to[key];
+      if (existing === value) break; // already copied whole by a shorter path
+      to = (isPlainObject(existing) ? existing : (to[key] = {})) as Record<string, unknown>;
+      from = value;
+    }
+  }
+  return pruned;
+}
+
+/** The syntax error of an expression, or why it cannot run within the budget; undefined when it is fine. Evaluates nothing. */
 export function checkFeel(expression: string): string | undefined {
   if (typeof expression === 'string' && syntaxMemo.has(expression)) return syntaxMemo.get(expression);
   const error = checkFeelUncached(expression);
@@ -60,6 +92,10 @@ export function checkFeel(expression: string): string | undefined {
 }
 
 function checkFeelUncached(expression: string): string | undefined {
+  return syntaxProblem(expression) ?? staticBudgetProblem(expression);
+}
+
+function syntaxProblem(expression: string): string | undefined {
   if (typeof expression !== 'string') return 'the expression must be a string';
   if (expression.length > FEEL_LIMITS.maxExpressionLength) {
     return `the expression is longer than ${FEEL_LIMITS.maxExpressionLength} characters`;
@@ -74,22 +110,38 @@ function checkFeelUncached(expression: string): string | undefined {
   return firstSyntaxError(tree, expression);
 }
 
+function staticBudgetProblem(expression: string): string | undefined {
+  if (budgetMemo.has(expression)) return budgetMemo.get(expression);
+  return remember(budgetMemo, expression, budgetProblem(expression));
+}
+
 /** Evaluates one FEEL expression; never throws. `now` (ISO instant) is what now() and today() answer. */
 export function evaluateFeel(expression: string, context: FeelContext, now: string): FeelOutcome {
-  const prepared = prepare(expression, context, now);
+  // feelin walks the whole context for every parse; give it only what the expression reads.
+  const input = hasSpacedKeys(context) ? context : pruneTo(context, referencedPaths(expression, context));
+  const prepared = prepare(expression, input, now);
   if (!prepared.ok) return prepared;
+  const problem = checkFeel(expression);
+  if (problem !== undefined && problem === staticBudgetProblem(expression)) {
+    return { ok: false, code: 'FEEL.BUDGET_EXCEEDED', message: problem };
+  }
   let raw: unknown;
   try {
-    raw = evaluate(expression, prepared.context).value;
+    raw = withFeelBudget(() => evaluate(expression, prepared.context).value);
   } catch (error) {
     return {
       ok: false,
-      code: error instanceof FeelSyntaxError ? 'FEEL.SYNTAX' : 'FEEL.EVALUATION',
+      code:
+        error instanceof FeelBudgetExceeded
+          ? 'FEEL.BUDGET_EXCEEDED'
+          : error instanceof FeelSyntaxError
+            ? 'FEEL.SYNTAX'
+            : 'FEEL.EVALUATION',
       message: messageOf(error),
     };
   }
   try {
-    return { ok: true, value: toPlain(raw, 0) };
+    return { ok: true, value: toPlain(raw, 0, { size: 0 }) };
   } catch (error) {
     if (error instanceof ResultTooLarge) return { ok: false, code: 'FEEL.TOO_LARGE', message: error.message };
     return { ok: false, code: 'FEEL.EVALUATION', message: messageOf(error) };
@@ -185,7 +237,7 @@ function resolvePath(context: FeelContext, path: string): unknown {
     if (!isPlainObject(current) || !Object.prototype.hasOwnProperty.call(current, segment)) return null;
     current = current[segment];
   }
-  return toInput(current, 0) ?? null;
+  return toInput(current, 0, false) ?? null;
 }
 
 type Prepared = { ok: true; context: Record<string, unknown> } | { ok: false; code: FeelErrorCode; message: string };
@@ -209,21 +261,35 @@ function prepare(expression: string, context: FeelContext, now: string): Prepare
   // Context entries shadow feelin's builtins, so now() and today() answer the injected instant, not the host clock.
   plain.now = new FeelFunction(() => dateAndTime(instant), []);
   plain.today = new FeelFunction(() => date(instant.slice(0, 10)), []);
+  for (const [name, guarded] of PATTERN_BUILTINS) plain[name] = guarded;
   return { ok: true, context: plain };
 }
 
+/** The regular-expression builtins, shadowed so a pattern is checked before feelin compiles and runs it. */
+const PATTERN_BUILTINS: [string, FeelFunction][] = ['matches', 'replace', 'split'].map((name) => {
+  const builtin = evaluate(name, {}).value as ((...args: unknown[]) => unknown) & { $args?: string[] };
+  const guarded = new FeelFunction((...args: unknown[]) => {
+    checkPatternCall(name, args);
+    return builtin(...args);
+  }, builtin.$args ?? []);
+  return [name, guarded];
+});
+
 /** A fresh copy holding only JSON values: no functions, no prototypes, no forbidden keys, bounded depth. */
-function toInput(value: unknown, depth: number): unknown {
+function toInput(value: unknown, depth: number, metered = true): unknown {
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
   if (typeof value === 'number') return Number.isFinite(value) ? value : null;
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
   if (depth >= FEEL_LIMITS.maxValueDepth) return null;
-  if (Array.isArray(value)) return value.map((item) => toInput(item, depth + 1) ?? null);
+  if (Array.isArray(value)) {
+    const items = Array.from(value, (item) => toInput(item, depth + 1, metered) ?? null);
+    return metered ? meteredList(items) : items;
+  }
   if (isPlainObject(value)) {
     const copy: Record<string, unknown> = {};
     for (const key of Object.keys(value)) {
       if (FORBIDDEN_KEYS.has(key)) continue;
-      const item = toInput(value[key], depth + 1);
+      const item = toInput(value[key], depth + 1, metered);
       if (item !== undefined) copy[key] = item;
     }
     return copy;
@@ -234,7 +300,11 @@ function toInput(value: unknown, depth: number): unknown {
 class ResultTooLarge extends Error {}
 
 /** feelin's result as something an event can store: temporals and durations as ISO strings, ranges as text. */
-function toPlain(value: unknown, depth: number): unknown {
+function toPlain(value: unknown, depth: number, size: { size: number }): unknown {
+  size.size += typeof value === 'string' ? value.length + 2 : 8;
+  if (size.size > FEEL_BUDGET.maxResultSize) {
+    throw new ResultTooLarge(`the result is larger than ${FEEL_BUDGET.maxResultSize} characters`);
+  }
   if (value === null || value === undefined) return null;
   if (typeof value === 'string' || typeof value === 'boolean') return value;
   if (typeof value === 'number') return Number.isFinite(value) ? value : null;
@@ -247,7 +317,7 @@ function toPlain(value: unknown, depth: number): unknown {
     return value.toJSON();
   }
   if (isRange(value)) {
-    const bound = (b: unknown) => (b === null || b === undefined ? '' : String(toPlain(b, depth + 1)));
+    const bound = (b: unknown) => (b === null || b === undefined ? '' : String(toPlain(b, depth + 1, size)));
     return `${value['start included'] ? '[' : '('}${bound(value.start)}..${bound(value.end)}${value['end included'] ? ']' : ')'}`;
   }
   if (isFunction(value) || typeof value === 'function') {
@@ -256,12 +326,12 @@ function toPlain(value: unknown, depth: number): unknown {
   if (depth >= FEEL_LIMITS.maxValueDepth) {
     throw new ResultTooLarge(`the result is nested deeper than ${FEEL_LIMITS.maxValueDepth} levels`);
   }
-  if (Array.isArray(value)) return value.map((item) => toPlain(item, depth + 1));
+  if (Array.isArray(value)) return Array.from(value, (item) => toPlain(item, depth + 1, size));
   if (typeof value === 'object') {
     const copy: Record<string, unknown> = {};
     for (const key of Object.keys(value)) {
       if (FORBIDDEN_KEYS.has(key)) continue;
-      copy[key] = toPlain((value as Record<string, unknown>)[key], depth + 1);
+      copy[key] = toPlain((value as Record<string, unknown>)[key], depth + 1, size);
     }
     return copy;
   }
