@@ -6,7 +6,7 @@ import type { SyntaxNode } from '@lezer/common';
  * always passes or always fails, so a replay of history decides exactly as the first run did.
  *
  * What costs steps: every element a range enumerates (for/some/every over `1..n`), every pass over a list taken
- * from the context or returned by a builtin (iteration, filter, projection), and every function call (plus the
+ * from the context or returned by a builtin (iteration, filter, projection), and every function call (ten steps, plus the
  * length of the lists and strings handed to it). User-defined recursion pays one step per call.
  * What is refused before evaluation (at publish and at run time): literal ranges larger than the budget or with
  * bounds that are not safe integers (feelin never stops on `1..1.5`), and iterations or filters over names bound
@@ -14,7 +14,9 @@ import type { SyntaxNode } from '@lezer/common';
  */
 export const FEEL_BUDGET = {
   /** Steps one evaluation may take. */
-  maxSteps: 100_000,
+  maxSteps: 50_000,
+  /** Steps one function call costs on top of the size of its arguments (a call is about ten iterations' work). */
+  stepsPerCall: 10,
   /** Elements of one literal list used as an iteration source or filter target (not metered at run time). */
   maxLiteralListItems: 100,
   /** Characters of a string handed to a regular-expression builtin (matches, replace, split). */
@@ -110,7 +112,7 @@ function installMeters(): void {
   const originalInvoke = FeelFunction.prototype.invoke;
   FeelFunction.prototype.invoke = function meteredInvoke(this: FeelFunction, contextOrArgs: unknown) {
     const args = Array.isArray(contextOrArgs) ? contextOrArgs : Object.values(contextOrArgs as object);
-    charge(1 + argumentSize(args), 'function calls');
+    charge(FEEL_BUDGET.stepsPerCall + argumentSize(args), 'function calls');
     const result: unknown = originalInvoke.call(this, contextOrArgs as never);
     // Builtin results are new lists; metering them keeps later passes over them counted.
     return Array.isArray(result) && !(result instanceof MeteredList) ? meteredList(result) : result;
