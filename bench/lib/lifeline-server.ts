@@ -1,0 +1,89 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import jwt from 'jsonwebtoken';
+import { cpuSecondsOf, peakRssMiBOf, rssMiBOf, sleep } from './measure';
+
+/** The repository root, from dist/bench/lib or bench/lib. */
+export const ROOT = resolve(__dirname, ...(__dirname.includes(`${join('dist', 'bench')}`) ? ['..', '..', '..'] : ['..', '..']));
+const MAIN = join(ROOT, 'dist/services/embedded/src/main.js');
+const SECRET = 'bench-secret-0123456789abcdef';
+
+export const bearer = (sub: string, roles: string[]): string => `Bearer ${jwt.sign({ sub, roles }, SECRET, { algorithm: 'HS256' })}`;
+
+const freePort = () =>
+  new Promise<number>((res) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (server.address() as net.AddressInfo).port;
+      server.close(() => res(port));
+    });
+  });
+
+export class LifelineServerFailed extends Error {
+  readonly code = 'BENCH.SERVER_FAILED';
+}
+
+/** The built embedded server (`npm start` without the build) as its own process, on a fresh data dir. */
+export class LifelineProcess {
+  private child: ChildProcess | undefined;
+  url = '';
+  readonly dataDir = mkdtempSync(join(tmpdir(), 'lifeline-peers-bench-'));
+
+  async start(env: Record<string, string> = {}): Promise<void> {
+    const port = await freePort();
+    this.url = `http://127.0.0.1:${port}`;
+    this.child = spawn(process.execPath, [MAIN], {
+      env: { ...process.env, PORT: String(port), LIFELINE_DATA_DIR: this.dataDir, LIFELINE_JWT_SECRET: SECRET, LOG_LEVEL: 'error', ...env },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    for (let i = 0; i < 600; i++) {
+      if (this.child.exitCode !== null) break;
+      try {
+        if ((await fetch(`${this.url}/health`)).ok) return;
+      } catch {
+        // not listening yet
+      }
+      await sleep(100);
+    }
+    throw new LifelineServerFailed(`the embedded server at ${MAIN} did not start (run npm run build first)`);
+  }
+
+  get pid(): number {
+    if (this.child?.pid === undefined) throw new LifelineServerFailed('not started');
+    return this.child.pid;
+  }
+
+  cpuSeconds(): number {
+    return cpuSecondsOf(this.pid);
+  }
+
+  peakRssMiB(): number {
+    return peakRssMiBOf(this.pid);
+  }
+
+  rssMiB(): number {
+    return rssMiBOf(this.pid);
+  }
+
+  async request<T>(method: 'GET' | 'POST', path: string, auth: string, body?: unknown, contentType = 'application/json'): Promise<T> {
+    const r = await fetch(`${this.url}${path}`, {
+      method,
+      headers: { authorization: auth, ...(body !== undefined ? { 'content-type': contentType } : {}) },
+      ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+    });
+    const text = await r.text();
+    if (r.status >= 300) throw new LifelineServerFailed(`${method} ${path}: ${r.status} ${text.slice(0, 500)}`);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (child && child.exitCode === null) {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
