@@ -9,6 +9,7 @@ import { ReadModels } from '@lifeline/read-models';
 import { EngineModule, EngineRuntime, type Clock, type LifelineConfig } from '@lifeline/engine';
 import type { EventStore } from '@lifeline/event-store';
 import { ApiModule } from './api.module';
+import { RequestInvalid } from './http/api-errors';
 import { servedReadModelsFile } from './http/read-models-file';
 import { Metrics } from './health/metrics';
 import { ENVELOPE_SCHEMA } from './entity-events/envelope.schema';
@@ -19,6 +20,21 @@ export const WEB_DIR = join(__dirname, '..', 'web');
 
 /** Request bodies above this are refused with 413 REQUEST.TOO_LARGE. */
 export const MAX_BODY = '1mb';
+/** JSON nested deeper than this is refused before validation: Nest's ValidationPipe recurses and would overflow the stack. */
+export const MAX_BODY_DEPTH = 64;
+
+function refuseDeepBodies(request: express.Request, _response: express.Response, next: express.NextFunction): void {
+  const stack: [unknown, number][] = [[request.body, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth > MAX_BODY_DEPTH) {
+      return next(new RequestInvalid('REQUEST.TOO_DEEP', `The request body is nested deeper than ${MAX_BODY_DEPTH} levels`));
+    }
+    for (const item of Object.values(value)) if (item !== null && typeof item === 'object') stack.push([item, depth + 1]);
+  }
+  next();
+}
 
 export interface LifelineApp {
   app: NestExpressApplication;
@@ -50,6 +66,7 @@ export async function createLifelineApp(
   });
   app.disable('x-powered-by');
   app.use(express.json({ limit: MAX_BODY, strict: false, type: ['application/json', 'application/*+json'] }));
+  app.use(refuseDeepBodies);
   app.use(express.text({ limit: MAX_BODY, type: ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'] }));
   app.useStaticAssets(WEB_DIR, { index: 'index.html', fallthrough: true, maxAge: 0 });
   const document = SwaggerModule.createDocument(

@@ -29,6 +29,8 @@ const KINDS: readonly EntityEventKind[] = ['created', 'updated', 'deleted'];
 const ENTITY_TYPE = /^[A-Za-z][A-Za-z0-9_]{0,99}$/;
 // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+/** A UTF-16 surrogate without its pair cannot be stored as UTF-8: SQLite would turn it into U+FFFD, so ids could collide. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
 /** Keys that would let data reach an object's prototype once copied or merged elsewhere. */
 export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
@@ -177,6 +179,18 @@ export function parseEnvelopeJson(text: string, limits: EnvelopeLimits = DEFAULT
   return validateEnvelope(parsed, limits);
 }
 
+/** Checks free-form record data (task fields, instance variables) with the envelope's rules: keys, depth, sizes, Unicode. */
+export function checkRecordData(
+  data: Record<string, unknown>,
+  path: string,
+  limits: EnvelopeLimits = DEFAULT_ENVELOPE_LIMITS,
+): ValidationIssue[] {
+  if (!isPlainObject(data)) return [{ path, message: 'must be a plain object' }];
+  const issues: ValidationIssue[] = [];
+  new DataWalk(limits, issues).copyObject(data, path, 1);
+  return issues;
+}
+
 /** UTF-8 byte length; cheap bounds first so a huge text is refused without encoding all of it. */
 function utf8Length(text: string, maxBytes: number): number {
   // Every UTF-16 unit encodes to at least 1 and at most 3 UTF-8 bytes.
@@ -195,6 +209,8 @@ function checkIdentifierString(path: string, value: unknown, issues: ValidationI
     });
   } else if (refuseControl && CONTROL_CHARACTER.test(value)) {
     issues.push({ path, message: 'must not contain control characters' });
+  } else if (LONE_SURROGATE.test(value)) {
+    issues.push({ path, message: 'must be well-formed Unicode (a lone surrogate was found)' });
   }
 }
 
@@ -244,6 +260,8 @@ class DataWalk {
           path,
           message: `is longer than ${this.limits.maxStringLength} characters`,
         });
+      } else if (LONE_SURROGATE.test(value)) {
+        this.issues.push({ path, message: 'must be well-formed Unicode (a lone surrogate was found)' });
       }
       return value;
     }

@@ -7,7 +7,7 @@ import type { Request } from 'express';
 import { randomUUID } from 'node:crypto';
 import { getInstance, listInstances, type InstanceStatus } from '@lifeline/read-models';
 import { parseAsOf, readModelsAsOf } from '../../../../libs/audit/src';
-import { streams, type Actor, type InstanceCommand } from '@lifeline/process-domain';
+import { checkRecordData, streams, type Actor, type InstanceCommand } from '@lifeline/process-domain';
 import { EngineRuntime, RunInstanceCommand, type InstanceCommandResult } from '@lifeline/engine';
 import { CurrentCaller, RequireRoles } from '../auth/auth.guard';
 import type { Caller } from '../auth/jwt';
@@ -69,6 +69,8 @@ export class InstancesController {
       throw new RequestInvalid('INSTANCE.WRONG_ENTITY_TYPE', `${body.definitionKey} is about ${latest.definition.relatedEntity}, not ${body.entity.type}`);
     }
     if (JSON.stringify(body.variables ?? {}).length > 64 * 1024) throw new RequestInvalid('INSTANCE.VARIABLES_TOO_LARGE', 'variables are limited to 64 KiB');
+    const issues = body.variables ? checkRecordData(body.variables, 'variables') : [];
+    if (issues.length > 0) throw new RequestInvalid('REQUEST.INVALID', 'variables are not plain, well-formed data', issues);
     const instanceId = randomUUID();
     const result: InstanceCommandResult = await this.commands.execute(
       new RunInstanceCommand(

@@ -20,7 +20,7 @@ import {
 import type { Request } from 'express';
 import { countTasks, getTask, listTasks, type Sql, type TaskDetails, type TaskStatusFilter } from '@lifeline/read-models';
 import { parseAsOf, readModelsAsOf } from '../../../../libs/audit/src';
-import type { InstanceCommand } from '@lifeline/process-domain';
+import { checkRecordData, type InstanceCommand } from '@lifeline/process-domain';
 import { EngineRuntime, RunInstanceCommand, type InstanceCommandResult } from '@lifeline/engine';
 import { CurrentCaller } from '../auth/auth.guard';
 import type { Caller } from '../auth/jwt';
@@ -170,6 +170,8 @@ export class TasksController {
     if (body.fields && JSON.stringify(body.fields).length > 64 * 1024) {
       throw new RequestInvalid('TASK.FIELDS_TOO_LARGE', 'fields are limited to 64 KiB');
     }
+    const issues = body.fields ? checkRecordData(body.fields, 'fields') : [];
+    if (issues.length > 0) throw new RequestInvalid('REQUEST.INVALID', 'fields are not plain, well-formed data', issues);
     return this.run(
       id,
       {
