@@ -59,7 +59,7 @@ public final class Scenario {
       row.put("version", engine.version());
       row.put("persistence", engine.persistence());
       row.put("n", n);
-      row.put("threads", threads);
+      row.put("concurrency", threads);
       row.put("startSeconds", startSeconds);
       row.put("startsPerSecond", n / startSeconds);
       row.put("completeSeconds", completeSeconds);
