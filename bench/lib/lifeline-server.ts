@@ -78,12 +78,17 @@ export class LifelineProcess {
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
-  async stop(): Promise<void> {
+  /** Stops the server; its data dir goes too unless kept for a look at what it wrote. */
+  async stop(options: { keepData?: boolean } = {}): Promise<void> {
     const child = this.child;
     if (child && child.exitCode === null) {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
     }
+    if (!options.keepData) rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  removeData(): void {
     rmSync(this.dataDir, { recursive: true, force: true });
   }
 }
