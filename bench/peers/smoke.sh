@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# CI check, not a measurement: every peer harness and Lifeline's builds and runs the scenario on a tiny N.
+# Maven resolves into ~/.m2 (cache that directory in CI); MAVEN_OFFLINE=1 builds from the cache alone.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+n="${BENCH_PEERS_SMOKE_N:-20}"
+maven_flags=(-q -B)
+if [ "${MAVEN_OFFLINE:-0}" = "1" ]; then maven_flags+=(-o); fi
+
+npm run build --silent
+mvn "${maven_flags[@]}" -f bench/peers/java/pom.xml package
+BENCH_PEERS_N="$n" BENCH_PEERS_WARMUP=5 BENCH_PEERS_LATENCY=5 BENCH_PEERS_CONCURRENCY=2 BENCH_KAFKA="${BENCH_KAFKA:-off}" \
+  node dist/bench/peers/run-peers.js

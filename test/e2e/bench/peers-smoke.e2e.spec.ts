@@ -1,0 +1,34 @@
+import { execFile, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const ROOT = join(__dirname, '..', '..', '..');
+const inCi = ['1', 'true'].includes((process.env.CI ?? '').toLowerCase());
+const missing = ['java', 'mvn'].filter((command) => spawnSync('sh', ['-c', `command -v ${command}`]).status !== 0);
+// Outside CI a machine without a JDK skips the smoke; in CI a missing tool is a failure, not a skip.
+const skipReason = missing.length > 0 && !inCi ? `skipped: ${missing.join(' and ')} not installed (CI installs them)` : undefined;
+
+describe(`bench/peers/smoke.sh${skipReason ? ` (${skipReason})` : ''}`, () => {
+  (skipReason ? it.skip : it)(
+    'builds every peer harness and runs each engine and Lifeline on N=20, printing one row per engine',
+    async () => {
+      expect(missing).toEqual([]);
+      const { stdout } = await promisify(execFile)('bash', [join(ROOT, 'bench/peers/smoke.sh')], {
+        cwd: ROOT,
+        env: { ...process.env, BENCH_PEERS_SMOKE_N: '20', BENCH_KAFKA: 'off' },
+        maxBuffer: 16 * 1024 * 1024,
+        timeout: 280_000,
+      });
+      const rows = stdout.split('\n').filter((line) => /^\| (Lifeline|bpmn-engine|Camunda 7|Operaton|Flowable) \|/.test(line));
+      expect(rows.map((line) => line.split('|')[1]!.trim())).toEqual(['Lifeline', 'bpmn-engine', 'Camunda 7', 'Operaton', 'Flowable']);
+      // Each row carries a ratio to Lifeline and a positive completion rate.
+      for (const row of rows) {
+        const cells = row.split('|').map((c) => c.trim());
+        expect(Number(cells[4])).toBeGreaterThan(0);
+        expect(cells[5]).toMatch(/^\d+\.\d\d×$/);
+      }
+      expect(stdout).toMatch(/SQLite: the start phase's \d+ event rows/);
+    },
+    300_000,
+  );
+});
