@@ -8,7 +8,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import net from 'node:net';
 import jwt from 'jsonwebtoken';
@@ -30,6 +30,8 @@ interface Row {
   p50ms?: number;
   p99ms?: number;
   peakRssMiB: number;
+  /** Server CPU milliseconds per event: what the engine costs, whatever else the machine is doing. */
+  cpuMsPerEvent?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -62,6 +64,11 @@ class Server {
       await sleep(100);
     }
     throw new Error('server did not start');
+  }
+  /** CPU seconds the server process used so far (user + system), from /proc: robust to other load. */
+  cpuSeconds(): number {
+    const fields = readFileSync(`/proc/${this.child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
   }
   peakRssMiB(): number {
     const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
@@ -119,6 +126,7 @@ async function httpThroughput(n: number): Promise<Row> {
   await server.start();
   const run = `h${++serial}`;
   const batchSize = 500;
+  const cpuBefore = server.cpuSeconds();
   const started = performance.now();
   for (let i = 0; i < n; i += batchSize * 2) {
     await Promise.all([0, 1].map((k) => {
@@ -129,7 +137,7 @@ async function httpThroughput(n: number): Promise<Row> {
   }
   const done = await waitVisible(server, n);
   const seconds = (done - started) / 1000;
-  const row: Row = { path: 'HTTP', scenario: `post in batches of ${batchSize} → task visible`, n, seconds, eventsPerSecond: n / seconds, peakRssMiB: server.peakRssMiB() };
+  const row: Row = { path: 'HTTP', scenario: `post in batches of ${batchSize} → task visible`, n, seconds, eventsPerSecond: n / seconds, peakRssMiB: server.peakRssMiB(), cpuMsPerEvent: ((server.cpuSeconds() - cpuBefore) * 1000) / n };
   await server.stop();
   return row;
 }
@@ -182,11 +190,12 @@ async function kafkaRows(ns: number[], rate: number, latencySeconds: number): Pr
     const produce = (batch: ReturnType<typeof envelope>[]) =>
       producer.send({ topic, messages: batch.map((e) => ({ key: `Invoice:${e.entityId}`, value: JSON.stringify(e) })) }).then(() => undefined);
     if (scenario === 'throughput') {
+      const cpuBefore = server.cpuSeconds();
       const started = performance.now();
       for (let i = 0; i < n; i += 1000) await produce(Array.from({ length: Math.min(1000, n - i) }, (_, j) => envelope(run, i + j)));
       const done = await waitVisible(server, n);
       const seconds = (done - started) / 1000;
-      rows.push({ path: 'Kafka', scenario: 'produce → task visible', n, seconds, eventsPerSecond: n / seconds, peakRssMiB: server.peakRssMiB() });
+      rows.push({ path: 'Kafka', scenario: 'produce → task visible', n, seconds, eventsPerSecond: n / seconds, peakRssMiB: server.peakRssMiB(), cpuMsPerEvent: ((server.cpuSeconds() - cpuBefore) * 1000) / n });
     } else {
       rows.push(await latencyAtRate('Kafka', rate, latencySeconds, produce, server, run));
     }
@@ -215,11 +224,12 @@ async function main(): Promise<void> {
   if (process.env.BENCH_KAFKA !== 'off') rows.push(...(await kafkaRows(ns, rate, latencySeconds)));
 
   const table = [
-    '| path | scenario | N | seconds | events/s | p50 ms | p99 ms | peak RSS MiB |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| path | scenario | N | seconds | events/s | p50 ms | p99 ms | peak RSS MiB | server CPU ms/event |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows.map((r) =>
-      `| ${r.path} | ${r.scenario} | ${r.n} | ${r.seconds.toFixed(1)} | ${Math.round(r.eventsPerSecond)} | ${r.p50ms?.toFixed(1) ?? ''} | ${r.p99ms?.toFixed(1) ?? ''} | ${r.peakRssMiB} |`),
+      `| ${r.path} | ${r.scenario} | ${r.n} | ${r.seconds.toFixed(1)} | ${Math.round(r.eventsPerSecond)} | ${r.p50ms?.toFixed(1) ?? ''} | ${r.p99ms?.toFixed(1) ?? ''} | ${r.peakRssMiB} | ${r.cpuMsPerEvent?.toFixed(3) ?? ''} |`),
   ].join('\n');
+  console.log(`machine: ${cpus().length} cores; load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')} (other work on the machine slows wall-clock rows; CPU ms/event is not affected)\n`);
   console.log(table);
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   const file = join(ROOT, 'bench/results', `lifeline-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);

@@ -60,7 +60,7 @@ const migrations: readonly string[] = [
 const appendedSignal = 'appended';
 
 /** How many recently appended events are kept parsed for subscriptions (the live tail). */
-const RECENT_LIMIT = 20_000;
+const RECENT_LIMIT = 4_096;
 
 interface RecentEvent {
   row: EventRow;

@@ -17,6 +17,7 @@ import { FORBIDDEN_KEYS, isIsoDateTimeWithZone, isPlainObject } from '../entity/
 import { budgetProblem, checkPatternCall, FEEL_BUDGET, FeelBudgetExceeded, meteredList, withFeelBudget } from './feel-budget';
 
 export { FEEL_BUDGET } from './feel-budget';
+import { BAIL, compileSimple } from './simple-feel';
 
 /** What an expression can see: `entity`, `vars`, one entry per finished activity. Plain JSON values. */
 export type FeelContext = Record<string, unknown>;
@@ -84,6 +85,15 @@ function pruneTo(context: FeelContext, paths: string[]): FeelContext {
   return pruned;
 }
 
+let lastValidNow = '';
+/** Same check as prepare(), remembered for the instant most calls share. */
+function isValidNow(now: string): boolean {
+  if (now === lastValidNow) return true;
+  if (typeof now !== 'string' || !isIsoDateTimeWithZone(now)) return false;
+  lastValidNow = now;
+  return true;
+}
+
 /** The syntax error of an expression, or why it cannot run within the budget; undefined when it is fine. Evaluates nothing. */
 export function checkFeel(expression: string): string | undefined {
   if (typeof expression === 'string' && syntaxMemo.has(expression)) return syntaxMemo.get(expression);
@@ -117,6 +127,13 @@ function staticBudgetProblem(expression: string): string | undefined {
 
 /** Evaluates one FEEL expression; never throws. `now` (ISO instant) is what now() and today() answer. */
 export function evaluateFeel(expression: string, context: FeelContext, now: string): FeelOutcome {
+  if (typeof expression === 'string' && expression.length <= FEEL_LIMITS.maxExpressionLength && !hasSpacedKeys(context) && isValidNow(now)) {
+    const simple = compileSimple(expression);
+    if (simple) {
+      const value = simple(context);
+      if (value !== BAIL) return { ok: true, value };
+    }
+  }
   // feelin walks the whole context for every parse; give it only what the expression reads.
   const input = hasSpacedKeys(context) ? context : pruneTo(context, referencedPaths(expression, context));
   const prepared = prepare(expression, input, now);
