@@ -1,62 +1,199 @@
 import jwt from 'jsonwebtoken';
 import { startLifeline, TEST_SECRET, type RunningLifeline } from '@lifeline/testing';
 
-const ENDPOINTS: [string, string][] = [
-  ['GET', '/tasks'], ['GET', '/definitions'], ['GET', '/definitions/invoice-approval'], ['GET', '/instances'],
-  ['POST', '/entity-events'], ['POST', '/definitions'], ['POST', '/instances'], ['GET', '/entities/Complaint/C-AUTH/timeline'],
+/**
+ * The full authorization matrix: every route of services/api/src/**\/*.controller.ts × every kind of
+ * caller, one table-driven test. Each cell gets a fresh task (and its instance), so an allowed action
+ * in one cell never changes what the next cell sees. A denied answer must carry no task, instance or
+ * record data.
+ */
+
+const SECRET_FIELD = 'zebra-umbrella-42';
+const SECRET_VARIABLE = 'kestrel-7731';
+const TASK_TITLE = 'Inspect the vault';
+
+const DEFINITION = {
+  key: 'auth-vault',
+  name: 'Vault inspection',
+  relatedEntity: 'Vault',
+  triggers: [{ on: 'created' }],
+  start: 'stamp',
+  activities: {
+    stamp: { type: 'automatic', set: { code: `"${SECRET_VARIABLE}"` }, next: 'inspect' },
+    inspect: { type: 'human', title: TASK_TITLE, assignee: { role: 'keepers' }, results: ['Done'], next: 'done' },
+    done: { type: 'end' },
+  },
+};
+
+type Caller = 'no token' | 'expired token' | 'wrong signature' | 'alg none' | 'no roles' | 'another user' | 'assignee' | 'role member' | 'admin';
+const CALLERS: Caller[] = ['no token', 'expired token', 'wrong signature', 'alg none', 'no roles', 'another user', 'assignee', 'role member', 'admin'];
+const INVALID: Caller[] = ['no token', 'expired token', 'wrong signature', 'alg none'];
+
+/** What a cell expects: refused with 401/403, or let through (a 2xx, or one of the business answers listed). */
+type Expected = { deny: 401 | 403 } | { allow: number[] };
+
+/** Who may call a route. */
+type Access = 'public' | 'signed-in' | 'task' | 'task-assignee' | 'ingest' | 'admin';
+
+interface Fixture {
+  taskId: string;
+  instanceId: string;
+  entityId: string;
+}
+
+interface Route {
+  method: string;
+  path: (f: Fixture) => string;
+  access: Access;
+  body?: (f: Fixture) => unknown;
+  /** Business answers that still mean "authorized" for this route (e.g. 409 releasing an unclaimed task). */
+  alsoAllowed?: number[];
+  /** Allowed, but the caller must not see the fixture in the answer unless they may see the task. */
+  filtered?: boolean;
+  streaming?: boolean;
+}
+
+let counter = 0;
+const ROUTES: Route[] = [
+  { method: 'GET', path: () => '/health', access: 'public' },
+  { method: 'GET', path: () => '/metrics', access: 'public' },
+  { method: 'GET', path: () => '/auth/demo-users', access: 'public' },
+  { method: 'GET', path: () => '/auth/me', access: 'signed-in' },
+  { method: 'GET', path: () => '/live', access: 'signed-in', streaming: true },
+  { method: 'GET', path: () => '/tasks', access: 'signed-in', filtered: true },
+  { method: 'GET', path: (f) => `/tasks/${f.taskId}`, access: 'task' },
+  { method: 'POST', path: (f) => `/tasks/${f.taskId}/claim`, access: 'task', alsoAllowed: [409] },
+  { method: 'POST', path: (f) => `/tasks/${f.taskId}/release`, access: 'task', alsoAllowed: [409] },
+  { method: 'POST', path: (f) => `/tasks/${f.taskId}/reassign`, access: 'task-assignee', body: () => ({ role: 'keepers' }), alsoAllowed: [409] },
+  { method: 'POST', path: (f) => `/tasks/${f.taskId}/postpone`, access: 'task', body: () => ({ until: '2026-11-22T10:00:00Z' }), alsoAllowed: [409] },
+  { method: 'POST', path: (f) => `/tasks/${f.taskId}/complete`, access: 'task', body: () => ({ result: 'Done' }), alsoAllowed: [409] },
+  { method: 'GET', path: () => '/definitions', access: 'signed-in' },
+  { method: 'GET', path: () => '/definitions/auth-vault', access: 'signed-in' },
+  { method: 'POST', path: () => '/definitions', access: 'admin', body: () => ({ ...DEFINITION, key: `auth-matrix-${++counter}`, relatedEntity: 'Spare' }) },
+  { method: 'POST', path: () => '/definitions/auth-spare/deactivate', access: 'admin', alsoAllowed: [409] },
+  { method: 'POST', path: () => '/definitions/auth-spare/activate', access: 'admin', alsoAllowed: [409] },
+  { method: 'PATCH', path: () => '/definitions/auth-spare', access: 'admin', body: () => ({ executionOrder: 7 }) },
+  {
+    method: 'POST', path: () => '/entity-events', access: 'ingest',
+    body: () => ({ id: `auth-extra-${++counter}`, entityType: 'Spare', entityId: `S-${counter}`, kind: 'created', occurredAt: '2026-11-21T10:00:00Z', data: {} }),
+  },
+  { method: 'POST', path: () => '/instances', access: 'admin', body: (f) => ({ definitionKey: 'auth-vault', entity: { type: 'Vault', id: f.entityId }, variables: {} }) },
+  { method: 'GET', path: () => '/instances', access: 'signed-in' },
+  { method: 'GET', path: (f) => `/instances/${f.instanceId}`, access: 'signed-in' },
+  { method: 'GET', path: (f) => `/instances/${f.instanceId}/history`, access: 'signed-in' },
+  { method: 'POST', path: (f) => `/instances/${f.instanceId}/suspend`, access: 'admin' },
+  { method: 'POST', path: (f) => `/instances/${f.instanceId}/resume`, access: 'admin', alsoAllowed: [409] },
+  { method: 'POST', path: (f) => `/instances/${f.instanceId}/terminate`, access: 'admin' },
+  { method: 'POST', path: (f) => `/instances/${f.instanceId}/incidents/no-such-incident/retry`, access: 'admin', alsoAllowed: [400, 404, 409] },
+  { method: 'GET', path: (f) => `/entities/Vault/${f.entityId}/timeline`, access: 'signed-in' },
+  // Last: a rebuild swaps the served read-model file.
+  { method: 'POST', path: () => '/admin/read-models/rebuild', access: 'admin', alsoAllowed: [409] },
 ];
 
-describe('authorization matrix: a caller without a valid token is refused everywhere and sees no data', () => {
+function expected(route: Route, caller: Caller): Expected {
+  if (route.access === 'public') return { allow: [] };
+  if (INVALID.includes(caller)) return { deny: 401 };
+  if (caller === 'admin' || route.access === 'signed-in') return { allow: route.alsoAllowed ?? [] };
+  if (route.access === 'task' && (caller === 'assignee' || caller === 'role member')) return { allow: route.alsoAllowed ?? [] };
+  // DESIGN.md: a task is reassigned by its assignee or an admin.
+  if (route.access === 'task-assignee' && caller === 'assignee') return { allow: route.alsoAllowed ?? [] };
+  return { deny: 403 };
+}
+
+describe('authorization matrix: every route × every caller is allowed or refused as documented, and refusals leak nothing', () => {
   let lifeline: RunningLifeline;
-  let taskId: string;
+  const now = Math.floor(Date.parse('2026-11-21T10:00:00Z') / 1000);
+  const tokenOf = (caller: Caller): string | null => {
+    switch (caller) {
+      case 'no token':
+        return null;
+      case 'expired token':
+        return jwt.sign({ sub: 'admin', roles: ['admin'], exp: now - 3600, iat: now - 7200 }, TEST_SECRET, { algorithm: 'HS256', noTimestamp: true });
+      case 'wrong signature':
+        return jwt.sign({ sub: 'admin', roles: ['admin'] }, 'another-secret-0123456789abcdef0123', { algorithm: 'HS256' });
+      case 'alg none':
+        return jwt.sign({ sub: 'admin', roles: ['admin'] }, '', { algorithm: 'none' });
+      case 'no roles':
+        return lifeline.token('nobody', []);
+      case 'another user':
+        return lifeline.token('outsider', ['accounting']);
+      case 'assignee':
+        return lifeline.token('keeper-a', ['keepers']);
+      case 'role member':
+        return lifeline.token('keeper-b', ['keepers']);
+      case 'admin':
+        return lifeline.tokens.admin!;
+    }
+  };
+
   beforeAll(async () => {
-    lifeline = await startLifeline();
-    await lifeline.call('app', 'POST', '/entity-events', {
-      id: 'auth-c-1', entityType: 'Complaint', entityId: 'C-AUTH', kind: 'created', occurredAt: '2026-11-21T10:00:00Z',
-      data: { ownerId: 'carol', secretNote: 'zebra-umbrella-42' },
-    });
-    await lifeline.settle();
-    taskId = (await lifeline.call('carol', 'GET', '/tasks')).body.items[0].id;
+    lifeline = await startLifeline({ demo: false });
+    expect((await lifeline.call('admin', 'POST', '/definitions', DEFINITION)).status).toBe(201);
+    // Activated and deactivated by the matrix: a definition nothing else depends on.
+    expect((await lifeline.call('admin', 'POST', '/definitions', { ...DEFINITION, key: 'auth-spare', relatedEntity: 'Spare' })).status).toBe(201);
   }, 60_000);
   afterAll(async () => {
     await lifeline?.stop();
   });
 
-  const now = Math.floor(Date.parse('2026-11-21T10:00:00Z') / 1000);
-  const callers: Record<string, () => string | null> = {
-    'no token': () => null,
-    'expired token': () => jwt.sign({ sub: 'admin', roles: ['admin'], exp: now - 3600, iat: now - 7200 }, TEST_SECRET, { algorithm: 'HS256', noTimestamp: true }),
-    'wrong signature': () => jwt.sign({ sub: 'admin', roles: ['admin'] }, 'another-secret-0123456789abcdef0123', { algorithm: 'HS256' }),
-    'alg none': () => jwt.sign({ sub: 'admin', roles: ['admin'] }, '', { algorithm: 'none' }),
-  };
+  /** A fresh vault record, its instance and its task; claimed by the assignee unless the role member is to act on it. */
+  async function freshFixture(caller: Caller): Promise<Fixture> {
+    const entityId = `V-${++counter}`;
+    const recorded = await lifeline.call('app', 'POST', '/entity-events', {
+      id: `auth-vault-${entityId}`, entityType: 'Vault', entityId, kind: 'created', occurredAt: '2026-11-21T10:00:00Z',
+      data: { combination: `${SECRET_FIELD}-${entityId}` },
+    });
+    expect(recorded.status).toBe(202);
+    await lifeline.settle();
+    const tasks = (await lifeline.call('admin', 'GET', `/tasks?role=keepers&entityId=${entityId}`)).body.items as { id: string; instanceId: string }[];
+    expect(tasks).toHaveLength(1);
+    const { id: taskId, instanceId } = tasks[0]!;
+    if (caller !== 'role member') {
+      expect((await lifeline.call(lifeline.token('keeper-a', ['keepers']), 'POST', `/tasks/${taskId}/claim`)).status).toBe(200);
+      await lifeline.settle();
+    }
+    return { taskId, instanceId, entityId };
+  }
 
-  it('every endpoint × every invalid caller answers 401 with a code and no task, instance or record data', async () => {
-    let cells = 0;
-    const endpoints = [...ENDPOINTS, ['GET', `/tasks/${taskId}`], ['POST', `/tasks/${taskId}/claim`], ['POST', `/tasks/${taskId}/complete`]] as [string, string][];
-    for (const [caller, token] of Object.entries(callers)) {
-      for (const [method, path] of endpoints) {
-        const answer = await lifeline.call(token() ?? null, method, path, method === 'POST' ? {} : undefined);
-        const text = JSON.stringify(answer.body);
-        expect({ caller, method, path, status: answer.status }).toEqual({ caller, method, path, status: 401 });
-        expect(answer.body.error.code).toMatch(/^AUTH\./);
-        expect(text).not.toContain('Triage the complaint');
-        expect(text).not.toContain('zebra-umbrella-42');
-        expect(text).not.toContain(taskId.split('.')[0]);
-        cells++;
+  async function send(route: Route, token: string | null, f: Fixture): Promise<{ status: number; text: string }> {
+    const body = route.body?.(f);
+    if (!route.streaming) {
+      const answer = await lifeline.call(token, route.method, route.path(f), body);
+      return { status: answer.status, text: typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body) };
+    }
+    // Server-sent events never end: read the status and the first chunk, then hang up.
+    const abort = new AbortController();
+    const response = await fetch(lifeline.url + route.path(f), { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: abort.signal });
+    const reader = response.body!.getReader();
+    const first = await reader.read();
+    abort.abort();
+    return { status: response.status, text: new TextDecoder().decode(first.value ?? new Uint8Array()) };
+  }
+
+  const cells = ROUTES.flatMap((route) => CALLERS.map((caller) => [`${route.method} ${route.path({ taskId: ':taskId', instanceId: ':instanceId', entityId: ':entityId' })}`, caller, route] as const));
+
+  it.each(cells)('%s as %s', async (_name, caller, route) => {
+    const fixture = await freshFixture(caller);
+    const outcome = expected(route, caller);
+    const { status, text } = await send(route, tokenOf(caller), fixture);
+    const secrets = [TASK_TITLE, `${SECRET_FIELD}-${fixture.entityId}`, SECRET_VARIABLE, fixture.instanceId, fixture.taskId];
+    if ('deny' in outcome) {
+      expect({ caller, status }).toEqual({ caller, status: outcome.deny });
+      const code = (JSON.parse(text) as { error?: { code?: string } }).error?.code;
+      expect(code).toMatch(outcome.deny === 401 ? /^AUTH\./ : /^(AUTH|FORBIDDEN|TASK)\.|FORBIDDEN/);
+      expect(secrets.filter((secret) => text.includes(secret))).toEqual([]);
+    } else {
+      const ok = (status >= 200 && status < 300) || outcome.allow.includes(status);
+      expect({ caller, status, ok }).toEqual({ caller, status, ok: true });
+      if (route.filtered && caller !== 'admin' && caller !== 'assignee' && caller !== 'role member') {
+        // An allowed list still shows only what the caller may see.
+        expect(secrets.filter((secret) => text.includes(secret))).toEqual([]);
       }
     }
-    expect(cells).toBe(Object.keys(callers).length * endpoints.length);
   });
 
-  it('a user with no roles and another user are denied the task and see none of its data', async () => {
-    for (const token of [lifeline.token('nobody', []), lifeline.tokens.bob]) {
-      const answer = await lifeline.call(token, 'GET', `/tasks/${taskId}`);
-      expect(answer.status).toBe(403);
-      expect(JSON.stringify(answer.body)).not.toContain('Triage the complaint');
-      expect((await lifeline.call(token, 'POST', `/tasks/${taskId}/complete`, { result: 'Handle' })).status).toBe(403);
-      expect((await lifeline.call(token, 'POST', '/entity-events', {})).status).toBe(403);
-    }
-    expect((await lifeline.call('carol', 'GET', `/tasks/${taskId}`)).status).toBe(200);
-    expect((await lifeline.call('admin', 'GET', `/tasks/${taskId}`)).status).toBe(200);
+  it('covers every cell of the matrix', () => {
+    console.log(`authorization matrix: ${ROUTES.length} routes × ${CALLERS.length} callers = ${cells.length} cells`);
+    expect(cells).toHaveLength(ROUTES.length * CALLERS.length);
   });
 });
