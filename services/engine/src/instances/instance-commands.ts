@@ -30,9 +30,21 @@ export interface InstanceCommandOptions {
 }
 
 const MAX_ATTEMPTS = 8;
+/** Instances whose state is kept between commands; bounded, so memory stays flat. */
+const INSTANCE_CACHE_SIZE = 10_000;
+
+interface CachedInstance {
+  state: InstanceState;
+  /** Revision of the last event folded in (-1: no stream). */
+  revision: number;
+  /** Global position of that event. */
+  position: number;
+}
 
 /** The instance command handler: load the stream, decide, append with the expected revision, retry on conflict. */
 export class InstanceCommands {
+  private readonly cache = new Map<string, CachedInstance>();
+
   constructor(
     private readonly store: EventStore,
     private readonly definitions: DefinitionCatalog,
@@ -48,8 +60,7 @@ export class InstanceCommands {
   ): Promise<InstanceCommandResult> {
     const streamId = streams.instance(instanceId);
     for (let attempt = 1; ; attempt++) {
-      const stored = await this.store.readStream(streamId);
-      const state: InstanceState = evolveAll(stored.map(asInstanceEvent));
+      const { state, revision: lastRevision, position: lastPosition } = await this.load(instanceId);
       const key = command.type === 'StartInstance' ? command.definitionKey : state.status !== 'none' ? state.definitionKey : undefined;
       const version =
         command.type === 'StartInstance' ? command.definitionVersion : state.status !== 'none' ? state.definitionVersion : undefined;
@@ -61,11 +72,10 @@ export class InstanceCommands {
       const entityData = options.entityData ?? (entity ? await this.latestEntityData(entity.type, entity.id) : {});
       const now = this.clock.nowIso();
       const events = decide(state, command, { now, actor, definition, definitionVersion: version, entityData });
-      const lastRevision = stored.length - 1;
       if (events.length === 0) {
-        return { instanceId, position: stored.at(-1)?.position ?? 0, events };
+        return { instanceId, position: lastPosition, events };
       }
-      const ids = eventIdsFor(origin.commandId, events.length, stored.length);
+      const ids = eventIdsFor(origin.commandId, events.length, lastRevision + 1);
       const metadata = metadataFor(origin, actor.id, now);
       try {
         const result = await this.store.append({
@@ -112,6 +122,29 @@ export class InstanceCommands {
         await this.execute(command.instanceId, command, actor, origin, { entityData });
       }
     }
+  }
+
+  /**
+   * The instance's state: from a small cache of recent instances, brought up to date with the
+   * events appended since (by this process or another), or folded from the whole stream.
+   */
+  private async load(instanceId: string): Promise<CachedInstance> {
+    const streamId = streams.instance(instanceId);
+    const cached = this.cache.get(instanceId);
+    const newer = await this.store.readStream(streamId, cached ? { fromRevision: cached.revision + 1 } : {});
+    let entry: CachedInstance = cached ?? { state: initialState(), revision: -1, position: 0 };
+    if (newer.length > 0) {
+      entry = {
+        state: evolveAll(newer.map(asInstanceEvent), entry.state),
+        revision: newer[newer.length - 1]!.revision,
+        position: newer[newer.length - 1]!.position,
+      };
+    }
+    // Map order is insertion order: re-inserting keeps the most recently used last.
+    this.cache.delete(instanceId);
+    if (entry.revision >= 0) this.cache.set(instanceId, entry);
+    if (this.cache.size > INSTANCE_CACHE_SIZE) this.cache.delete(this.cache.keys().next().value as string);
+    return entry;
   }
 
   /** The record as last recorded: the data of the newest EntityEventRecorded on its stream. */
