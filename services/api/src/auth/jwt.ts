@@ -1,5 +1,5 @@
 import jwt from 'jsonwebtoken';
-import { randomBytes } from 'node:crypto';
+import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 
 /** Who calls: the token's `sub` and `roles`. */
 export interface Caller {
@@ -21,7 +21,12 @@ const ROLE = /^[A-Za-z0-9_.:-]{1,100}$/;
 
 /** HS256 only: a token signed with another algorithm, or `alg: none`, is refused. */
 export class TokenVerifier {
-  constructor(private readonly secret: string) {}
+  /** Built once: handing jsonwebtoken the string makes it build a key object on every request. */
+  private readonly key: KeyObject;
+
+  constructor(secret: string) {
+    this.key = createSecretKey(Buffer.from(secret, 'utf8'));
+  }
 
   verify(header: string | undefined): Caller {
     if (!header) throw new AuthError('AUTH.MISSING_TOKEN', 'Send Authorization: Bearer <token>');
@@ -29,21 +34,32 @@ export class TokenVerifier {
     if (!match) throw new AuthError('AUTH.INVALID_TOKEN', 'Authorization must be "Bearer <token>"');
     let claims: jwt.JwtPayload | string;
     try {
-      claims = jwt.verify(match[1], this.secret, { algorithms: ['HS256'] });
+      claims = jwt.verify(match[1], this.key, { algorithms: ['HS256'] });
     } catch (error) {
       if (error instanceof jwt.TokenExpiredError) throw new AuthError('AUTH.EXPIRED_TOKEN', 'The token has expired');
       throw new AuthError('AUTH.INVALID_TOKEN', 'The token is not valid');
     }
-    if (typeof claims === 'string' || typeof claims.sub !== 'string' || claims.sub.length === 0 || claims.sub.length > 200) {
+    if (
+      typeof claims === 'string' ||
+      typeof claims.sub !== 'string' ||
+      claims.sub.length === 0 ||
+      claims.sub.length > 200
+    ) {
       throw new AuthError('AUTH.INVALID_TOKEN', 'The token has no subject');
     }
-    const roles = Array.isArray(claims.roles) ? claims.roles.filter((r): r is string => typeof r === 'string' && ROLE.test(r)) : [];
+    const roles = Array.isArray(claims.roles)
+      ? claims.roles.filter((r): r is string => typeof r === 'string' && ROLE.test(r))
+      : [];
     return { id: claims.sub, roles, admin: roles.includes('admin') };
   }
 }
 
-export const signToken = (secret: string, sub: string, roles: string[], expiresIn: jwt.SignOptions['expiresIn'] = '30d'): string =>
-  jwt.sign({ sub, roles }, secret, { algorithm: 'HS256', expiresIn });
+export const signToken = (
+  secret: string,
+  sub: string,
+  roles: string[],
+  expiresIn: jwt.SignOptions['expiresIn'] = '30d',
+): string => jwt.sign({ sub, roles }, secret, { algorithm: 'HS256', expiresIn });
 
 export const generateSecret = (): string => randomBytes(32).toString('base64url');
 
