@@ -223,8 +223,15 @@ const countBy = <T>(items: T[], key: (item: T) => string): Map<string, number> =
 };
 
 /** Kills the server KILLS times at random moments and restarts it each time; the last restart is left running. */
-async function killRepeatedly(server: CrashableServer, random: () => number, window: [number, number], onKill: () => void = () => {}): Promise<void> {
+async function killRepeatedly(
+  server: CrashableServer,
+  random: () => number,
+  window: [number, number],
+  onKill: () => void = () => {},
+  beforeKill: () => Promise<void> = async () => {},
+): Promise<void> {
   for (let k = 0; k < KILLS; k++) {
+    await beforeKill();
     await new Promise((done) => setTimeout(done, window[0] + random() * (window[1] - window[0])));
     onKill();
     await server.kill();
@@ -410,35 +417,56 @@ describeKafka('crash consistency: the embedded server killed with SIGKILL at ran
     const sent = parcelEvents('kafka');
     const producer: Producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
+    const store = SqliteEventStore.open(join(dataDir, 'events.db'));
+    let recorded = 0;
+    let from = 0;
+    const recordedSoFar = async (): Promise<number> => {
+      for (;;) {
+        const page = await store.readAll(from, 20_000, ['entity-']);
+        if (page.length === 0) return recorded;
+        from = page[page.length - 1]!.position;
+        recorded += page.filter((e) => e.type === 'EntityEventRecorded').length;
+      }
+    };
+    let producing = true;
     const feed = (async () => {
-      // Produced in slices while the kills go on, so some land mid-consumption.
-      for (let i = 0; i < sent.length; i += 1_000) {
+      // Produced in slices while the kills go on, so they land mid-consumption.
+      for (let i = 0; i < sent.length; i += 500) {
         await producer.send({
           topic,
-          messages: sent.slice(i, i + 1_000).map((e) => ({ key: `${e.entityType}:${e.entityId}`, value: JSON.stringify(e) })),
+          messages: sent.slice(i, i + 500).map((e) => ({ key: `${e.entityType}:${e.entityId}`, value: JSON.stringify(e) })),
         });
-        await new Promise((done) => setTimeout(done, 300));
+        await new Promise((done) => setTimeout(done, 1_000));
       }
+      producing = false;
     })();
-    await killRepeatedly(server, random, [500, 6_000]);
-    await feed;
-    await producer.disconnect();
-    const store = SqliteEventStore.open(join(dataDir, 'events.db'));
+    let killsWhileProducing = 0;
+    let killsWhileConsuming = 0;
     try {
-      let seen = 0;
-      let from = 0;
-      await eventually(async () => {
-        const page = await store.readAll(from, 20_000, ['entity-']);
-        if (page.length > 0) from = page[page.length - 1]!.position;
-        seen += page.filter((e) => e.type === 'EntityEventRecorded').length;
-        return seen >= sent.length ? true : undefined;
-      }, 240_000, 'every produced event recorded');
+      await killRepeatedly(
+        server,
+        random,
+        [0, 1_500],
+        () => {
+          if (producing) killsWhileProducing++;
+        },
+        async () => {
+          // A restarted server first waits for the group to drop its killed predecessor: kill it once it consumes again.
+          const before = await recordedSoFar();
+          if (before >= sent.length) return;
+          await eventually(async () => ((await recordedSoFar()) > before ? true : undefined), 60_000, 'the restarted server to consume');
+          killsWhileConsuming++;
+        },
+      );
+      await feed;
+      await producer.disconnect();
+      await eventually(async () => ((await recordedSoFar()) >= sent.length ? true : undefined), 240_000, 'every produced event recorded');
     } finally {
       await store.close();
     }
     const figures = await checkConsistency(server, dataDir, sent, emitTopic);
     console.log(
-      `crash consistency over Kafka (seed ${SEED + 1}): ${server.kills} kills survived, ${JSON.stringify(figures)}, ` +
+      `crash consistency over Kafka (seed ${SEED + 1}): ${server.kills} kills survived (${killsWhileConsuming} while consuming, ${killsWhileProducing} while producing), ${JSON.stringify(figures)}, ` +
         `${((Date.now() - began) / 1000).toFixed(1)} s`,
     );
     expect(server.kills).toBe(KILLS);
