@@ -153,6 +153,37 @@ describe('limits: one test per documented limit, just under accepted, just past 
     expect({ status: over.status, code: over.body.error?.code }).toEqual({ status: 400, code: 'ENTITY_EVENT.INVALID' });
   });
 
+  it('one envelope over HTTP: 256 KiB are recorded, 256 KiB + 1 byte are 400 ENTITY_EVENT.INVALID', async () => {
+    // Strings stop at 64 KiB, so the size is spread over five fields; JSON.stringify is how the envelope is measured.
+    const sized = (bytes: number) => {
+      const base = envelope({ s1: '', s2: '', s3: '', s4: '', s5: '' }, 'Sized');
+      let left = bytes - JSON.stringify(base).length;
+      for (const key of ['s1', 's2', 's3', 's4', 's5']) {
+        const length = Math.min(60_000, left);
+        left -= length;
+        base.data[key] = 's'.repeat(length);
+      }
+      expect(JSON.stringify(base)).toHaveLength(bytes);
+      return base;
+    };
+    expect((await post('app', '/entity-events', sized(256 * 1024))).status).toBe(202);
+    const over = await post('app', '/entity-events', sized(256 * 1024 + 1));
+    expect({ status: over.status, code: over.body.error?.code }).toEqual({ status: 400, code: 'ENTITY_EVENT.INVALID' });
+  });
+
+  it('strings in an envelope: 64 Ki characters are recorded, one more is 400 ENTITY_EVENT.INVALID', async () => {
+    expect((await post('app', '/entity-events', envelope({ note: 'x'.repeat(KiB64) }))).status).toBe(202);
+    const over = await post('app', '/entity-events', envelope({ note: 'x'.repeat(KiB64 + 1) }));
+    expect({ status: over.status, code: over.body.error?.code }).toEqual({ status: 400, code: 'ENTITY_EVENT.INVALID' });
+  });
+
+  it('keys in an envelope: 10,000 are recorded, 10,001 are 400 ENTITY_EVENT.INVALID', async () => {
+    const keys = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`k${i}`, i]));
+    expect((await post('app', '/entity-events', envelope(keys(10_000)))).status).toBe(202);
+    const over = await post('app', '/entity-events', envelope(keys(10_001)));
+    expect({ status: over.status, code: over.body.error?.code }).toEqual({ status: 400, code: 'ENTITY_EVENT.INVALID' });
+  });
+
   const FORM = ['f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7'];
   it('task fields: 64 KiB complete the task, 64 KiB + 1 byte are 400 TASK.FIELDS_TOO_LARGE', async () => {
     expect(

@@ -139,6 +139,11 @@ export function validateEnvelope(input: unknown, limits: EnvelopeLimits = DEFAUL
     }
   }
 
+  if (issues.length === 0) {
+    // Over HTTP the envelope arrives parsed: measure it as the JSON text a Kafka value would be.
+    const bytes = utf8Length(JSON.stringify(input), limits.maxBytes);
+    if (bytes > limits.maxBytes) issues.push({ path: '', message: `the envelope is larger than ${limits.maxBytes} bytes (${bytes} bytes)` });
+  }
   if (issues.length > 0) return { ok: false, issues };
   const envelope: EntityEventEnvelope = {
     id: id as string,
