@@ -10,6 +10,7 @@ describeKafka('Lifeline on a real Kafka broker, driven and read with kcat', () =
   const topic = uniqueTopic('entity-events');
   const commandsTopic = uniqueTopic('order-commands');
   let lifeline: RunningLifeline;
+  const startedAt = Date.now() - 60_000;
 
   beforeAll(async () => {
     const admin = new Kafka({ brokers: kafkaBrokers(), logLevel: logLevel.NOTHING }).admin();
@@ -94,7 +95,7 @@ describeKafka('Lifeline on a real Kafka broker, driven and read with kcat', () =
     expect(shipped[0].headers.correlationId).toBeTruthy();
 
     const lifecycle = await eventually(() => {
-      const mine = kcatConsume(broker, 'lifeline.process-events').filter((m) => m.key === tasks[0].instanceId);
+      const mine = kcatConsume(broker, 'lifeline.process-events', startedAt).filter((m) => m.key === tasks[0].instanceId);
       return mine.some((m) => m.headers.eventType === 'InstanceCompleted') ? mine : undefined;
     }, 30_000, 'the lifecycle events of the completed instance');
     expect(lifecycle.map((m) => m.headers.eventType)).toEqual(['InstanceStarted', 'TaskCreated', 'TaskClaimed', 'TaskCompleted', 'InstanceCompleted']);

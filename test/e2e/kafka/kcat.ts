@@ -16,11 +16,14 @@ export interface KcatMessage {
 }
 
 /** Everything on a topic from the beginning (kcat -J: one JSON object per message). */
-export function kcatConsume(broker: string, topic: string): KcatMessage[] {
+export function kcatConsume(broker: string, topic: string, sinceMs?: number): KcatMessage[] {
   let out: string;
   try {
-    out = execFileSync('kcat', ['-C', '-b', broker, '-t', topic, '-o', 'beginning', '-e', '-q', '-J'], {
+    // A shared topic (lifeline.process-events) grows across runs: read from a point in time when given.
+    const offset = sinceMs === undefined ? 'beginning' : `s@${sinceMs}`;
+    out = execFileSync('kcat', ['-C', '-b', broker, '-t', topic, '-o', offset, '-e', '-q', '-J'], {
       timeout: 30_000,
+      maxBuffer: 256 * 1024 * 1024,
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -114,6 +114,7 @@ export class KafkaEntityEventSource {
   private async startConsumer(): Promise<void> {
     const consumer = this.kafka.consumer({
       groupId: this.groupId,
+      maxWaitTimeInMs: 100,
       // A killed engine's partitions move to the others after this long without a heartbeat.
       sessionTimeout: this.options.sessionTimeoutMs ?? 10_000,
       heartbeatInterval: Math.min(3_000, Math.floor((this.options.sessionTimeoutMs ?? 10_000) / 3)),
@@ -129,7 +130,10 @@ export class KafkaEntityEventSource {
     await consumer.connect();
     await consumer.subscribe({ topics: this.options.topics, fromBeginning: this.options.fromBeginning ?? true });
     await consumer.run({
-      autoCommit: false,
+      // Only offsets resolved after their batch was recorded are committed, at most every 250 ms:
+      // at-least-once as before, without a broker round trip per batch on the hot path.
+      autoCommit: true,
+      autoCommitInterval: 250,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 2,
       eachBatch: (payload) => this.handleBatch(payload),
@@ -178,9 +182,7 @@ export class KafkaEntityEventSource {
       }
       const lastOffset = chunk[chunk.length - 1].offset;
       resolveOffset(lastOffset);
-      await commitOffsetsIfNecessary({
-        topics: [{ topic, partitions: [{ partition, offset: (BigInt(lastOffset) + 1n).toString() }] }],
-      });
+      await commitOffsetsIfNecessary();
       await heartbeat();
     }
   }
