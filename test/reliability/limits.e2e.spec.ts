@@ -184,6 +184,30 @@ describe('limits: one test per documented limit, just under accepted, just past 
     expect({ status: over.status, code: over.body.error?.code }).toEqual({ status: 400, code: 'ENTITY_EVENT.INVALID' });
   });
 
+  it('steps without a rest: a command running through 1,000 activities completes, 1,001 raise an incident FLOW.LOOP', async () => {
+    // 499 rounds of count + route (998 steps), then finish and done: 1,000; with pad on the way, 1,001.
+    const published = await post('admin', '/definitions', {
+      key: 'loop-limit', name: 'Loop limit', relatedEntity: 'Loop', triggers: [{ on: 'created' }], start: 'count',
+      activities: {
+        count: { type: 'automatic', set: { n: 'if vars.n = null then 1 else vars.n + 1' }, next: 'route' },
+        route: { type: 'decision', branches: [{ when: 'vars.n < 499', next: 'count' }], otherwise: 'finish' },
+        finish: { type: 'decision', branches: [{ when: 'entity.pad = true', next: 'pad' }], otherwise: 'done' },
+        pad: { type: 'automatic', set: { padded: 'true' }, next: 'done' },
+        done: { type: 'end' },
+      },
+    });
+    expect(published.status).toBe(201);
+    for (const pad of [false, true]) {
+      expect((await post('app', '/entity-events', { ...envelope({ pad }, 'Loop'), entityId: `L-${pad}` })).status).toBe(202);
+    }
+    await lifeline.settle();
+    const instance = async (entityId: string) => (await lifeline.call('admin', 'GET', `/instances?definition=loop-limit&entityId=${entityId}`)).body.items[0];
+    expect(await instance('L-false')).toMatchObject({ status: 'completed', variables: { n: 499 } });
+    const over = await instance('L-true');
+    expect(over).toMatchObject({ status: 'incident' });
+    expect(over.incidents[0]).toMatchObject({ code: 'FLOW.LOOP' });
+  });
+
   const FORM = ['f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7'];
   it('task fields: 64 KiB complete the task, 64 KiB + 1 byte are 400 TASK.FIELDS_TOO_LARGE', async () => {
     expect(
