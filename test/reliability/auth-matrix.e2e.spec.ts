@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import jwt from 'jsonwebtoken';
 import { startLifeline, TEST_SECRET, type RunningLifeline } from '@lifeline/testing';
 
@@ -89,6 +91,31 @@ const ROUTES: Route[] = [
   // Last: a rebuild swaps the served read-model file.
   { method: 'POST', path: () => '/admin/read-models/rebuild', access: 'admin', alsoAllowed: [409] },
 ];
+
+/** `METHOD /path` of every handler in services/api/src/**\/*.controller.ts, parameters written `:p`. */
+function controllerRoutes(dir: string): string[] {
+  const routes: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile() || !entry.name.endsWith('.controller.ts')) continue;
+    const text = readFileSync(join(entry.parentPath, entry.name), 'utf8');
+    const prefix = /@Controller\((?:'([^']*)')?\)/.exec(text)?.[1] ?? '';
+    for (const [, method, sub] of text.matchAll(/@(Get|Post|Put|Patch|Delete)\((?:'([^']*)')?\)/g)) {
+      const path = ['', prefix, sub ?? ''].filter((part, i) => i === 0 || part !== '').join('/');
+      routes.push(`${method!.toUpperCase()} ${(path || '/').replace(/:\w+/g, ':p')}`);
+    }
+  }
+  return [...new Set(routes)].sort();
+}
+
+/** A route's path with the fixture's ids and names written as parameters. */
+function routePattern(route: Route): string {
+  return route
+    .path({ taskId: ':id', instanceId: ':id', entityId: ':id' })
+    .replace(/\/(auth-vault|auth-spare)\b/, '/:key')
+    .replace('/no-such-incident/', '/:incidentId/')
+    .replace('/entities/Vault/', '/entities/:type/')
+    .replace(/:\w+/g, ':p');
+}
 
 function expected(route: Route, caller: Caller): Expected {
   if (route.access === 'public') return { allow: [] };
@@ -190,6 +217,12 @@ describe('authorization matrix: every route × every caller is allowed or refuse
         expect(secrets.filter((secret) => text.includes(secret))).toEqual([]);
       }
     }
+  });
+
+  it('lists every route the API controllers declare', () => {
+    const declared = controllerRoutes(join(__dirname, '../../services/api/src'));
+    const tested = ROUTES.map((route) => `${route.method} ${routePattern(route)}`);
+    expect([...new Set(tested)].sort()).toEqual(declared);
   });
 
   it('covers every cell of the matrix', () => {
