@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import type { ReadModels } from '@lifeline/read-models';
+import { EngineRuntime } from '@lifeline/engine';
 import type { Logger } from 'pino';
 import { AuthGuard } from './auth/auth.guard';
 import { TokenVerifier } from './auth/jwt';
@@ -44,7 +45,11 @@ export class ApiModule {
         DemoUsersController,
       ],
       providers: [
-        { provide: ReadSide, useValue: new ReadSide(deps.readModels) },
+        {
+          provide: ReadSide,
+          useFactory: (engine: EngineRuntime) => new ReadSide(deps.readModels, () => engine.store.headPosition()),
+          inject: [EngineRuntime],
+        },
         { provide: TokenVerifier, useValue: new TokenVerifier(deps.jwtSecret) },
         { provide: Metrics, useValue: deps.metrics ?? new Metrics() },
         { provide: DemoUsers, useValue: new DemoUsers(deps.demoUsers) },

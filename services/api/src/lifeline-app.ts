@@ -14,6 +14,8 @@ import { servedReadModelsFile } from './http/read-models-file';
 import { Metrics } from './health/metrics';
 import { ENVELOPE_SCHEMA } from './entity-events/envelope.schema';
 import type { DemoUser } from './auth/demo-users.controller';
+import { completeDocument } from './http/openapi';
+import { methodNotAllowed } from './http/method-not-allowed';
 
 /** The web UI's built assets (copied beside the compiled code by the build). */
 export const WEB_DIR = join(__dirname, '..', 'web');
@@ -29,9 +31,12 @@ function refuseDeepBodies(request: express.Request, _response: express.Response,
     const [value, depth] = stack.pop()!;
     if (value === null || typeof value !== 'object') continue;
     if (depth > MAX_BODY_DEPTH) {
-      return next(new RequestInvalid('REQUEST.TOO_DEEP', `The request body is nested deeper than ${MAX_BODY_DEPTH} levels`));
+      return next(
+        new RequestInvalid('REQUEST.TOO_DEEP', `The request body is nested deeper than ${MAX_BODY_DEPTH} levels`),
+      );
     }
-    for (const item of Object.values(value)) if (item !== null && typeof item === 'object') stack.push([item, depth + 1]);
+    for (const item of Object.values(value))
+      if (item !== null && typeof item === 'object') stack.push([item, depth + 1]);
   }
   next();
 }
@@ -58,7 +63,18 @@ export async function createLifelineApp(
     onError: (err) => engine.logger.error({ err }, 'read-model projection failed'),
   });
   const metrics = new Metrics();
-  @Module({ imports: [EngineModule.forRuntime(engine), ApiModule.forDependencies({ readModels, jwtSecret: config.jwtSecret, logger: engine.logger, metrics, demoUsers: deps.demoUsers })] })
+  @Module({
+    imports: [
+      EngineModule.forRuntime(engine),
+      ApiModule.forDependencies({
+        readModels,
+        jwtSecret: config.jwtSecret,
+        logger: engine.logger,
+        metrics,
+        demoUsers: deps.demoUsers,
+      }),
+    ],
+  })
   class LifelineModule {}
   const app = await NestFactory.create<NestExpressApplication>(LifelineModule as unknown as DynamicModule, {
     bodyParser: false,
@@ -67,18 +83,23 @@ export async function createLifelineApp(
   app.disable('x-powered-by');
   app.use(express.json({ limit: MAX_BODY, strict: false, type: ['application/json', 'application/*+json'] }));
   app.use(refuseDeepBodies);
-  app.use(express.text({ limit: MAX_BODY, type: ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'] }));
-  app.useStaticAssets(WEB_DIR, { index: 'index.html', fallthrough: true, maxAge: 0 });
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Lifeline')
-      .setDescription('Business processes around your records: definitions, instances, tasks, timelines')
-      .setVersion('1')
-      .addBearerAuth()
-      .build(),
+  app.use(
+    express.text({ limit: MAX_BODY, type: ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'] }),
   );
-  document.components = { ...document.components, schemas: { ...document.components?.schemas, EntityEventEnvelope: ENVELOPE_SCHEMA } };
+  app.useStaticAssets(WEB_DIR, { index: 'index.html', fallthrough: true, maxAge: 0 });
+  const document = completeDocument(
+    SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('Lifeline')
+        .setDescription('Business processes around your records: definitions, instances, tasks, timelines')
+        .setVersion('1')
+        .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+        .build(),
+    ),
+    { EntityEventEnvelope: ENVELOPE_SCHEMA },
+  );
+  app.use(methodNotAllowed(document));
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
   await readModels.start(engine.store);
   await engine.start();

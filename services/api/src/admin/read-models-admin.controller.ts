@@ -1,6 +1,8 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { IsOptional, IsString, Matches } from 'class-validator';
+import { ApiBody, ApiExtraModels, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { IsIn } from 'class-validator';
+import { ApiAnswer, ApiErrors, Authenticated, WithBody } from '../http/openapi';
+import { Absent } from '../http/validation';
 import { basename, join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { READ_MODELS_POINTER } from '../http/read-models-file';
@@ -8,16 +10,20 @@ import { EngineRuntime } from '@lifeline/engine';
 import { RequireRoles } from '../auth/auth.guard';
 import { Conflict } from '../http/api-errors';
 import { ReadSide } from '../http/read-side';
-import { rebuildReadModelFile } from '../../../../libs/audit/src';
+import { readModelNames, rebuildReadModelFile } from '../../../../libs/audit/src';
 
 export class RebuildReadModelsDto {
   /** Only this read model (`task-list`, `process-grid`, `instances`, `entity-timeline`); all when absent. */
-  @IsOptional() @IsString() @Matches(/^[a-z][a-z0-9-]{0,62}$/) readModel?: string;
+  @ApiPropertyOptional({ enum: readModelNames(), description: 'one read model; all when absent' })
+  @Absent()
+  @IsIn(readModelNames())
+  readModel?: string;
 }
 
 /** Rebuilds the served read models from the global log and switches to the new file without a pause. */
 @ApiTags('admin')
-@ApiBearerAuth()
+@Authenticated()
+@ApiExtraModels(RebuildReadModelsDto)
 @Controller('admin/read-models')
 export class ReadModelsAdminController {
   private running = false;
@@ -30,7 +36,14 @@ export class ReadModelsAdminController {
   @Post('rebuild')
   @HttpCode(200)
   @RequireRoles('admin')
-  @ApiOperation({ summary: 'Rebuild read models into a new file, then serve it once it has caught up (old rows are served until then)' })
+  @ApiOperation({
+    summary:
+      'Rebuild read models into a new file, then serve it once it has caught up (old rows are served until then)',
+  })
+  @ApiBody({ type: RebuildReadModelsDto, required: false })
+  @ApiAnswer(200, 'RebuildResult')
+  @ApiErrors(403, 409)
+  @WithBody()
   async rebuild(@Body() body: RebuildReadModelsDto) {
     if (this.running) throw new Conflict('READ_MODELS.REBUILD_RUNNING', 'A rebuild is already running');
     this.running = true;

@@ -29,7 +29,9 @@ export class AuthGuard implements CanActivate {
     request.caller = caller;
     const roles = this.reflector.getAllAndOverride<string[] | undefined>(ROLES, targets);
     if (roles && !caller.admin && !roles.some((r) => caller.roles.includes(r))) {
-      throw new Forbidden(`This needs one of the roles: ${['admin', ...roles.filter((r) => r !== 'admin')].join(', ')}`);
+      throw new Forbidden(
+        `This needs one of the roles: ${['admin', ...roles.filter((r) => r !== 'admin')].join(', ')}`,
+      );
     }
     return true;
   }

@@ -1,7 +1,8 @@
 import { Controller, Get } from '@nestjs/common';
 import { CurrentCaller } from './auth.guard';
 import type { Caller } from './jwt';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiAnswer, ApiErrors, Authenticated } from '../http/openapi';
 import { Public } from './auth.guard';
 import { NotFound } from '../http/api-errors';
 
@@ -25,13 +26,22 @@ export class DemoUsersController {
   @Get('demo-users')
   @Public()
   @ApiOperation({ summary: 'Demo users with ready tokens (embedded mode with a development secret only)' })
+  @ApiResponse({
+    status: 200,
+    description: 'the demo users',
+    schema: { type: 'array', items: { $ref: '#/components/schemas/DemoUser' } },
+  })
+  @ApiErrors(404)
   list(): DemoUser[] {
-    if (!this.demo.users) throw new NotFound('AUTH.NO_DEMO_USERS', 'Demo users exist only in embedded mode with a development secret');
+    if (!this.demo.users)
+      throw new NotFound('AUTH.NO_DEMO_USERS', 'Demo users exist only in embedded mode with a development secret');
     return this.demo.users;
   }
 
   @Get('me')
   @ApiOperation({ summary: 'Who the token says you are' })
+  @Authenticated()
+  @ApiAnswer(200, 'Caller')
   me(@CurrentCaller() caller: Caller): Caller {
     return caller;
   }

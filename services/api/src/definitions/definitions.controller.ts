@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Patch, Post, Query, Req } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiConsumes, ApiExtraModels, ApiOperation, ApiProperty, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { IsInt, Max, Min } from 'class-validator';
 import type { Request } from 'express';
 import { getDefinition, listDefinitions } from '@lifeline/read-models';
@@ -10,6 +10,16 @@ import type { Caller } from '../auth/jwt';
 import { NotFound, RequestInvalid } from '../http/api-errors';
 import { originOf } from '../http/origin';
 import { ReadSide } from '../http/read-side';
+import {
+  ApiAnswer,
+  ApiErrors,
+  Authenticated,
+  DefinitionKeyParam,
+  MinPositionQuery,
+  OPTIONAL_ENTITY_TYPE,
+  PATTERNS,
+  WithBody,
+} from '../http/openapi';
 
 const KEY = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const checkKey = (key: string): string => {
@@ -18,6 +28,7 @@ const checkKey = (key: string): string => {
 };
 
 export class ChangeExecutionOrderDto {
+  @ApiProperty({ type: 'integer', minimum: -1_000_000, maximum: 1_000_000, description: 'smaller starts first' })
   @IsInt()
   @Min(-1_000_000)
   @Max(1_000_000)
@@ -25,7 +36,8 @@ export class ChangeExecutionOrderDto {
 }
 
 @ApiTags('definitions')
-@ApiBearerAuth()
+@Authenticated()
+@ApiExtraModels(ChangeExecutionOrderDto)
 @Controller('definitions')
 export class DefinitionsController {
   constructor(
@@ -36,9 +48,17 @@ export class DefinitionsController {
   @Post()
   @HttpCode(201)
   @RequireRoles('admin')
-  @ApiOperation({ summary: 'Publish a definition (YAML or JSON body); an invalid one is refused with every error by path' })
+  @ApiOperation({
+    summary: 'Publish a definition (YAML or JSON body); an invalid one is refused with every error by path',
+  })
   @ApiConsumes('application/json', 'application/yaml', 'text/yaml', 'text/plain')
-  @ApiBody({ schema: { type: 'object', additionalProperties: true } })
+  @ApiBody({
+    description: 'The definition (DESIGN.md, "Definition format"): a JSON object, or its YAML text',
+    schema: { $ref: '#/components/schemas/ProcessDefinition' },
+  })
+  @ApiAnswer(201, 'DefinitionCommandResult', 'Published: the key and its new version')
+  @ApiErrors(403, 409)
+  @WithBody()
   async publish(
     @Body() body: unknown,
     @Headers('content-type') contentType: string | undefined,
@@ -54,13 +74,31 @@ export class DefinitionsController {
 
   @Get()
   @ApiOperation({ summary: 'The process grid' })
+  @MinPositionQuery()
+  @ApiQuery({
+    name: 'relatedEntity',
+    required: false,
+    schema: { type: 'string', pattern: PATTERNS.optionalEntityType },
+  })
+  @ApiAnswer(200, 'DefinitionList')
+  @ApiErrors(400)
   async list(@Query('minPosition') minPosition?: string, @Query('relatedEntity') relatedEntity?: string) {
+    if (
+      relatedEntity !== undefined &&
+      (typeof relatedEntity !== 'string' || !OPTIONAL_ENTITY_TYPE.test(relatedEntity))
+    ) {
+      throw new RequestInvalid('QUERY.INVALID', 'relatedEntity must be a record type');
+    }
     const { position } = await this.read.atLeast(minPosition);
     return { position, items: listDefinitions(this.read.db, relatedEntity ? { relatedEntity } : {}) };
   }
 
   @Get(':key')
   @ApiOperation({ summary: 'A definition with its triggers and versions' })
+  @DefinitionKeyParam()
+  @MinPositionQuery()
+  @ApiAnswer(200, 'DefinitionDetails')
+  @ApiErrors(400, 404)
   async get(@Param('key') key: string, @Query('minPosition') minPosition?: string) {
     await this.read.atLeast(minPosition);
     const found = getDefinition(this.read.db, checkKey(key));
@@ -71,20 +109,45 @@ export class DefinitionsController {
   @Post(':key/activate')
   @HttpCode(200)
   @RequireRoles('admin')
-  activate(@Param('key') key: string, @CurrentCaller() caller: Caller, @Req() request: Request): Promise<DefinitionCommandResult> {
-    return this.commands.execute(new ChangeDefinitionCommand(checkKey(key), { type: 'ActivateDefinition', key }, caller.id, originOf(request)));
+  @ApiOperation({ summary: 'Enable: its triggers start instances again' })
+  @DefinitionKeyParam()
+  @ApiAnswer(200, 'DefinitionCommandResult')
+  @ApiErrors(400, 403, 404, 409)
+  activate(
+    @Param('key') key: string,
+    @CurrentCaller() caller: Caller,
+    @Req() request: Request,
+  ): Promise<DefinitionCommandResult> {
+    return this.commands.execute(
+      new ChangeDefinitionCommand(checkKey(key), { type: 'ActivateDefinition', key }, caller.id, originOf(request)),
+    );
   }
 
   @Post(':key/deactivate')
   @HttpCode(200)
   @RequireRoles('admin')
-  deactivate(@Param('key') key: string, @CurrentCaller() caller: Caller, @Req() request: Request): Promise<DefinitionCommandResult> {
-    return this.commands.execute(new ChangeDefinitionCommand(checkKey(key), { type: 'DeactivateDefinition', key }, caller.id, originOf(request)));
+  @ApiOperation({ summary: 'Disable: its triggers start nothing until it is activated' })
+  @DefinitionKeyParam()
+  @ApiAnswer(200, 'DefinitionCommandResult')
+  @ApiErrors(400, 403, 404, 409)
+  deactivate(
+    @Param('key') key: string,
+    @CurrentCaller() caller: Caller,
+    @Req() request: Request,
+  ): Promise<DefinitionCommandResult> {
+    return this.commands.execute(
+      new ChangeDefinitionCommand(checkKey(key), { type: 'DeactivateDefinition', key }, caller.id, originOf(request)),
+    );
   }
 
   @Patch(':key')
   @RequireRoles('admin')
   @ApiOperation({ summary: 'Change the execution order' })
+  @DefinitionKeyParam()
+  @ApiBody({ type: ChangeExecutionOrderDto })
+  @ApiAnswer(200, 'DefinitionCommandResult')
+  @ApiErrors(403, 404, 409)
+  @WithBody()
   changeOrder(
     @Param('key') key: string,
     @Body() body: ChangeExecutionOrderDto,
@@ -92,7 +155,12 @@ export class DefinitionsController {
     @Req() request: Request,
   ): Promise<DefinitionCommandResult> {
     return this.commands.execute(
-      new ChangeDefinitionCommand(checkKey(key), { type: 'ChangeExecutionOrder', key, executionOrder: body.executionOrder }, caller.id, originOf(request)),
+      new ChangeDefinitionCommand(
+        checkKey(key),
+        { type: 'ChangeExecutionOrder', key, executionOrder: body.executionOrder },
+        caller.id,
+        originOf(request),
+      ),
     );
   }
 }

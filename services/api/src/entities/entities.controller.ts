@@ -1,17 +1,32 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { entityTimeline } from '@lifeline/read-models';
 import { ReadSide } from '../http/read-side';
 import { RequestInvalid } from '../http/api-errors';
+import { ApiAnswer, ApiErrors, Authenticated, codePoints, MinPositionQuery, PATTERNS } from '../http/openapi';
+
+const INTEGER = /^-?[0-9]{1,15}$/;
 
 @ApiTags('entities')
-@ApiBearerAuth()
+@Authenticated()
 @Controller('entities')
 export class EntitiesController {
   constructor(private readonly read: ReadSide) {}
 
   @Get(':type/:id/timeline')
   @ApiOperation({ summary: 'Every recorded event, process, task and decision about one record, in order' })
+  @ApiParam({ name: 'type', description: 'the record type', schema: { type: 'string', pattern: PATTERNS.entityType } })
+  @ApiParam({ name: 'id', description: 'the record id', schema: { type: 'string', minLength: 1, maxLength: 200 } })
+  @MinPositionQuery()
+  @ApiQuery({
+    name: 'after',
+    required: false,
+    description: 'only entries after this global position',
+    schema: { type: 'integer', minimum: -999_999_999_999_999, maximum: 999_999_999_999_999 },
+  })
+  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000 } })
+  @ApiAnswer(200, 'EntityTimeline')
+  @ApiErrors(400)
   async timeline(
     @Param('type') type: string,
     @Param('id') id: string,
@@ -19,15 +34,28 @@ export class EntitiesController {
     @Query('after') after?: string,
     @Query('limit') limit?: string,
   ) {
-    if (!/^[A-Za-z][A-Za-z0-9_]{0,99}$/.test(type) || id.length > 200) {
+    if (!/^[A-Za-z][A-Za-z0-9_]{0,99}$/.test(type) || codePoints(id) > 200) {
       throw new RequestInvalid('ENTITY.INVALID_REF', 'The record type or id is not valid');
+    }
+    if (
+      (after !== undefined && !(typeof after === 'string' && INTEGER.test(after))) ||
+      (limit !== undefined && !(typeof limit === 'string' && INTEGER.test(limit)))
+    ) {
+      throw new RequestInvalid('QUERY.INVALID', 'after must be an integer and limit 1..1000');
     }
     const afterPosition = after === undefined ? undefined : Number(after);
     const pageSize = limit === undefined ? undefined : Number(limit);
-    if ((afterPosition !== undefined && !Number.isSafeInteger(afterPosition)) || (pageSize !== undefined && !(Number.isInteger(pageSize) && pageSize > 0 && pageSize <= 1000))) {
+    if (
+      (afterPosition !== undefined && !Number.isSafeInteger(afterPosition)) ||
+      (pageSize !== undefined && !(Number.isInteger(pageSize) && pageSize > 0 && pageSize <= 1000))
+    ) {
       throw new RequestInvalid('QUERY.INVALID', 'after must be an integer and limit 1..1000');
     }
     const { position } = await this.read.atLeast(minPosition);
-    return { position, entity: { type, id }, items: entityTimeline(this.read.db, type, id, { afterPosition, limit: pageSize }) };
+    return {
+      position,
+      entity: { type, id },
+      items: entityTimeline(this.read.db, type, id, { afterPosition, limit: pageSize }),
+    };
   }
 }

@@ -1,14 +1,25 @@
-/** The entity event envelope (DESIGN.md), as an OpenAPI schema. */
+import { PATTERNS } from '../http/openapi';
+
+/** The entity event envelope (DESIGN.md), as an OpenAPI schema: the same rules validateEnvelope checks. */
 export const ENVELOPE_SCHEMA = {
   type: 'object',
   additionalProperties: false,
   required: ['id', 'entityType', 'entityId', 'kind', 'occurredAt', 'data'],
   properties: {
-    id: { type: 'string', minLength: 1, maxLength: 200, description: 'unique per producer event: the same id twice is recorded once' },
+    id: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 200,
+      description: 'unique per producer event: the same id twice is recorded once',
+    },
     entityType: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_]{0,99}$' },
-    entityId: { type: 'string', minLength: 1, maxLength: 200 },
+    entityId: {
+      type: 'string',
+      pattern: '^[^\\u0000-\\u001f\\u007f-\\u009f]{1,200}$',
+      description: 'no control characters',
+    },
     kind: { type: 'string', enum: ['created', 'updated', 'deleted'] },
-    occurredAt: { type: 'string', format: 'date-time' },
+    occurredAt: { type: 'string', pattern: PATTERNS.dateTime, description: 'ISO-8601 date-time with a zone' },
     data: { type: 'object', additionalProperties: true, description: 'the record after the change' },
     changed: { type: 'array', items: { type: 'string', minLength: 1 } },
   },

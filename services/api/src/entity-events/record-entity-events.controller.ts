@@ -1,18 +1,19 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { validateEnvelope, type ValidationIssue } from '@lifeline/process-domain';
 import { RecordEntityEventsCommand, type RecordOutcome } from '@lifeline/engine';
 import { CurrentCaller, RequireRoles } from '../auth/auth.guard';
 import type { Caller } from '../auth/jwt';
 import { RequestInvalid } from '../http/api-errors';
 import { Metrics } from '../health/metrics';
+import { ApiAnswer, ApiErrors, Authenticated, WithBody } from '../http/openapi';
 
 /** The most envelopes one request may carry. */
 export const MAX_BATCH = 1000;
 
 @ApiTags('entity events')
-@ApiBearerAuth()
+@Authenticated()
 @Controller('entity-events')
 export class RecordEntityEventsController {
   constructor(
@@ -24,9 +25,22 @@ export class RecordEntityEventsController {
   @HttpCode(202)
   @RequireRoles('ingest')
   @ApiOperation({ summary: 'Record one entity event envelope or an array of them (one transaction; all or nothing)' })
-  @ApiBody({ schema: { oneOf: [{ $ref: '#/components/schemas/EntityEventEnvelope' }, { type: 'array', items: { $ref: '#/components/schemas/EntityEventEnvelope' } }] } })
-  @ApiResponse({ status: 202, description: '{position, recorded, duplicates}' })
-  @ApiResponse({ status: 400, description: 'ENTITY_EVENT.INVALID with every issue by path; nothing recorded' })
+  @ApiBody({
+    schema: {
+      oneOf: [
+        { $ref: '#/components/schemas/EntityEventEnvelope' },
+        {
+          type: 'array',
+          minItems: 1,
+          maxItems: MAX_BATCH,
+          items: { $ref: '#/components/schemas/EntityEventEnvelope' },
+        },
+      ],
+    },
+  })
+  @ApiAnswer(202, 'RecordOutcome', 'Recorded (or already recorded): the position of the last event')
+  @ApiErrors(403, 409)
+  @WithBody()
   async record(@Body() body: unknown, @CurrentCaller() caller: Caller): Promise<RecordOutcome> {
     const items = Array.isArray(body) ? body : [body];
     if (items.length === 0) throw new RequestInvalid('ENTITY_EVENT.EMPTY_BATCH', 'Send at least one envelope');
@@ -38,15 +52,27 @@ export class RecordEntityEventsController {
       const result = validateEnvelope(item);
       if (result.ok) return [result.envelope];
       const prefix = Array.isArray(body) ? `[${index}]` : '';
-      issues.push(...result.issues.map((i) => ({ path: prefix && i.path ? `${prefix}.${i.path}` : prefix || i.path, message: i.message })));
+      issues.push(
+        ...result.issues.map((i) => ({
+          path: prefix && i.path ? `${prefix}.${i.path}` : prefix || i.path,
+          message: i.message,
+        })),
+      );
       return [];
     });
     if (issues.length > 0) {
       this.metrics.increment('lifeline_entity_events_refused_total', items.length);
-      throw new RequestInvalid('ENTITY_EVENT.INVALID', `The entity event is invalid: ${issues.length} problem(s); nothing was recorded`, issues);
+      throw new RequestInvalid(
+        'ENTITY_EVENT.INVALID',
+        `The entity event is invalid: ${issues.length} problem(s); nothing was recorded`,
+        issues,
+      );
     }
     const outcome: RecordOutcome = await this.commands.execute(
-      new RecordEntityEventsCommand(envelopes.map((envelope) => ({ envelope, source: { kind: 'http' } })), caller.id),
+      new RecordEntityEventsCommand(
+        envelopes.map((envelope) => ({ envelope, source: { kind: 'http' } })),
+        caller.id,
+      ),
     );
     this.metrics.increment('lifeline_entity_events_recorded_total', outcome.recorded);
     this.metrics.increment('lifeline_entity_events_duplicate_total', outcome.duplicates);

@@ -1,5 +1,6 @@
 import { Controller, Get, Header } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiAnswer } from '../http/openapi';
 import { EngineRuntime } from '@lifeline/engine';
 import { Public } from '../auth/auth.guard';
 import { ReadSide } from '../http/read-side';
@@ -16,6 +17,10 @@ export class HealthController {
 
   @Get('health')
   @Public()
+  @ApiOperation({
+    summary: "Liveness and progress: the log's head, the read models' and the process manager's positions",
+  })
+  @ApiAnswer(200, 'Health')
   async health() {
     const head = await this.engine.store.headPosition();
     const processManager = this.engine.processManager.health();
@@ -31,6 +36,13 @@ export class HealthController {
   @Get('metrics')
   @Public()
   @Header('content-type', 'text/plain; version=0.0.4')
+  @ApiOperation({ summary: 'Counters in the Prometheus text format' })
+  @ApiProduces('text/plain')
+  @ApiResponse({
+    status: 200,
+    description: 'Prometheus text',
+    content: { 'text/plain': { schema: { type: 'string' } } },
+  })
   async prometheus(): Promise<string> {
     const lines = Object.entries(this.metrics.snapshot()).map(([k, v]) => `${k} ${v}`);
     lines.push(`lifeline_log_head_position ${await this.engine.store.headPosition()}`);

@@ -38,14 +38,17 @@ export class ErrorFilter implements ExceptionFilter {
       return [STATUS[exception.family], body(exception.code, exception.message, exception.details)];
     }
     if (exception instanceof AuthError) return [401, body(exception.code, exception.message)];
-    if (exception instanceof WrongExpectedRevision) return [409, body('CONFLICT.CONCURRENT_CHANGE', 'Someone else changed this at the same time; try again')];
+    if (exception instanceof WrongExpectedRevision)
+      return [409, body('CONFLICT.CONCURRENT_CHANGE', 'Someone else changed this at the same time; try again')];
     if (exception instanceof EventIdConflict) {
       return [409, body('ENTITY_EVENT.ID_CONFLICT', 'An event with this id was already recorded for another record')];
     }
     // body-parser errors carry `type` and `status`.
     const parser = exception as { type?: string; status?: number; message?: string };
-    if (parser?.type === 'entity.too.large') return [413, body('REQUEST.TOO_LARGE', 'The request body is larger than allowed (1 MiB)')];
-    if (parser?.type === 'entity.parse.failed') return [400, body('REQUEST.MALFORMED_JSON', 'The request body is not valid JSON')];
+    if (parser?.type === 'entity.too.large')
+      return [413, body('REQUEST.TOO_LARGE', 'The request body is larger than allowed (1 MiB)')];
+    if (parser?.type === 'entity.parse.failed')
+      return [400, body('REQUEST.MALFORMED_JSON', 'The request body is not valid JSON')];
     if (parser?.type === 'encoding.unsupported' || parser?.type === 'charset.unsupported') {
       return [415, body('REQUEST.UNSUPPORTED_ENCODING', parser.message ?? 'Unsupported encoding')];
     }
@@ -54,9 +57,22 @@ export class ErrorFilter implements ExceptionFilter {
       // Nest turns body-parser's SyntaxError (bad JSON) and Express's URIError (bad %-encoding) into a plain 400.
       if (status === 400) {
         const json = /JSON|Unexpected (token|end)/.test(exception.message);
-        return [400, body(json ? 'REQUEST.MALFORMED_JSON' : 'REQUEST.MALFORMED', json ? 'The request body is not valid JSON' : exception.message)];
+        return [
+          400,
+          body(
+            json ? 'REQUEST.MALFORMED_JSON' : 'REQUEST.MALFORMED',
+            json ? 'The request body is not valid JSON' : exception.message,
+          ),
+        ];
       }
-      const code = status === 404 ? 'NOT_FOUND' : status === 405 ? 'METHOD_NOT_ALLOWED' : status === 413 ? 'REQUEST.TOO_LARGE' : `HTTP.${status}`;
+      const code =
+        status === 404
+          ? 'NOT_FOUND'
+          : status === 405
+            ? 'METHOD_NOT_ALLOWED'
+            : status === 413
+              ? 'REQUEST.TOO_LARGE'
+              : `HTTP.${status}`;
       return [status, body(code, exception.message)];
     }
     if (typeof parser?.status === 'number' && parser.status >= 400 && parser.status < 500) {

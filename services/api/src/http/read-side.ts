@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { ReadModels } from '@lifeline/read-models';
 import { RequestInvalid } from './api-errors';
+import { POSITION } from './openapi';
 
 /** How long a query waits for `minPosition` before answering with what it has. */
 export const MIN_POSITION_WAIT_MS = 5_000;
@@ -8,7 +9,11 @@ export const MIN_POSITION_WAIT_MS = 5_000;
 /** The read models the API queries, with read-your-writes through `?minPosition=`. */
 @Injectable()
 export class ReadSide {
-  constructor(readonly models: ReadModels) {}
+  /** `head` is the log's head position: no write a client saw can be beyond it, so waiting for more is pointless. */
+  constructor(
+    readonly models: ReadModels,
+    private readonly head?: () => Promise<number>,
+  ) {}
 
   get db() {
     return this.models.db;
@@ -17,10 +22,11 @@ export class ReadSide {
   /** Waits (bounded) until the read models reached `minPosition`; returns the position served. */
   async atLeast(minPosition: unknown): Promise<{ position: number; caughtUp: boolean }> {
     if (minPosition === undefined || minPosition === '') return { position: this.models.position(), caughtUp: true };
-    const target = Number(minPosition);
-    if (!Number.isSafeInteger(target) || target < 0) {
+    if (typeof minPosition !== 'string' || !POSITION.test(minPosition)) {
       throw new RequestInvalid('QUERY.INVALID_MIN_POSITION', 'minPosition must be a non-negative integer');
     }
+    const target = Number(minPosition);
+    if (this.head && target > (await this.head())) return { position: this.models.position(), caughtUp: false };
     const caughtUp = await this.models.waitForPosition(target, MIN_POSITION_WAIT_MS);
     return { position: this.models.position(), caughtUp };
   }

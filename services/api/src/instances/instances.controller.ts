@@ -1,8 +1,27 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBody,
+  ApiExtraModels,
+  ApiOperation,
+  ApiParam,
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiTags,
+} from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsObject, IsOptional, IsString, Matches, MaxLength, Min, Max, ValidateNested } from 'class-validator';
+import {
+  IsIn,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+  Min,
+  Max,
+  ValidateNested,
+} from 'class-validator';
 import type { Request } from 'express';
 import { randomUUID } from 'node:crypto';
 import { getInstance, listInstances, type InstanceStatus } from '@lifeline/read-models';
@@ -11,9 +30,21 @@ import { checkRecordData, streams, type Actor, type InstanceCommand } from '@lif
 import { EngineRuntime, RunInstanceCommand, type InstanceCommandResult } from '@lifeline/engine';
 import { CurrentCaller, RequireRoles } from '../auth/auth.guard';
 import type { Caller } from '../auth/jwt';
-import { NotFound, RequestInvalid } from '../http/api-errors';
+import { Conflict, NotFound, RequestInvalid } from '../http/api-errors';
 import { originOf } from '../http/origin';
 import { ReadSide } from '../http/read-side';
+import {
+  ApiAnswer,
+  ApiErrors,
+  AS_OF,
+  AsOfQuery,
+  Authenticated,
+  InstanceIdParam,
+  MinPositionQuery,
+  PATTERNS,
+  WithBody,
+} from '../http/openapi';
+import { Absent, QueryInteger } from '../http/validation';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export const checkInstanceId = (id: string): string => {
@@ -22,34 +53,83 @@ export const checkInstanceId = (id: string): string => {
 };
 const actorOf = (caller: Caller): Actor => ({ id: caller.id, roles: caller.roles });
 
-class EntityRefDto {
-  @IsString() @Matches(/^[A-Za-z][A-Za-z0-9_]{0,99}$/) type!: string;
-  @IsString() @MaxLength(200) @Matches(/^[^\u0000-\u001f]+$/) id!: string;
+const INCIDENT_ID = /^[A-Za-z_][A-Za-z0-9_]*-[0-9]{1,9}$/;
+
+export class EntityRefDto {
+  @ApiProperty({ pattern: PATTERNS.entityType }) @IsString() @Matches(new RegExp(PATTERNS.entityType)) type!: string;
+  @ApiProperty({ maxLength: 200, pattern: '^[^\\u0000-\\u001f]+$' })
+  @IsString()
+  @MaxLength(200)
+  @Matches(/^[^\u0000-\u001f]+$/)
+  id!: string;
 }
 
 export class LaunchInstanceDto {
-  @IsString() @Matches(/^[a-z0-9][a-z0-9-]{0,62}$/) definitionKey!: string;
-  @ValidateNested() @Type(() => EntityRefDto) entity!: EntityRefDto;
-  @IsOptional() @IsObject() variables?: Record<string, unknown>;
+  @ApiProperty({ pattern: PATTERNS.definitionKey })
+  @IsString()
+  @Matches(new RegExp(PATTERNS.definitionKey))
+  definitionKey!: string;
+  @ApiProperty({ type: () => EntityRefDto })
+  @IsObject()
+  @ValidateNested()
+  @Type(() => EntityRefDto)
+  entity!: EntityRefDto;
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description: 'process variables (at most 64 KiB)',
+  })
+  @Absent()
+  @IsObject()
+  variables?: Record<string, unknown>;
 }
 
 export class ReasonDto {
-  @IsOptional() @IsString() @MaxLength(1000) reason?: string;
+  @ApiPropertyOptional({ maxLength: 1000 }) @Absent() @IsString() @MaxLength(1000) reason?: string;
 }
 
 export class ListInstancesQuery {
-  @IsOptional() @IsString() @MaxLength(63) definition?: string;
-  @IsOptional() @IsString() @MaxLength(100) entityType?: string;
-  @IsOptional() @IsString() @MaxLength(200) entityId?: string;
-  @IsOptional() @IsIn(['running', 'suspended', 'completed', 'terminated', 'incident']) status?: InstanceStatus;
-  @IsOptional() @IsIn(['true', 'false']) incidents?: string;
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(500) limit?: number;
-  @IsOptional() @Type(() => Number) @IsInt() @Min(0) offset?: number;
-  @IsOptional() @IsString() minPosition?: string;
+  @ApiPropertyOptional({ maxLength: 63, description: 'a definition key' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(63)
+  definition?: string;
+  @ApiPropertyOptional({ maxLength: 100 }) @IsOptional() @IsString() @MaxLength(100) entityType?: string;
+  @ApiPropertyOptional({ maxLength: 200 }) @IsOptional() @IsString() @MaxLength(200) entityId?: string;
+  @ApiPropertyOptional({ enum: ['running', 'suspended', 'completed', 'terminated', 'incident'] })
+  @IsOptional()
+  @IsIn(['running', 'suspended', 'completed', 'terminated', 'incident'])
+  status?: InstanceStatus;
+  @ApiPropertyOptional({ enum: ['true', 'false'], description: 'only instances with (or without) open incidents' })
+  @IsOptional()
+  @IsIn(['true', 'false'])
+  incidents?: string;
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 500 })
+  @IsOptional()
+  @QueryInteger()
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit?: number;
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: 1_000_000_000 })
+  @IsOptional()
+  @QueryInteger()
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000_000)
+  offset?: number;
+  @ApiPropertyOptional({
+    pattern: PATTERNS.position,
+    description: 'wait (up to 5 s) until the read models reached this global position',
+  })
+  @IsOptional()
+  @IsString()
+  minPosition?: string;
 }
 
 @ApiTags('instances')
-@ApiBearerAuth()
+@Authenticated()
+@ApiExtraModels(LaunchInstanceDto, EntityRefDto, ReasonDto)
 @Controller('instances')
 export class InstancesController {
   constructor(
@@ -62,15 +142,29 @@ export class InstancesController {
   @HttpCode(201)
   @RequireRoles('admin')
   @ApiOperation({ summary: 'Launch an instance of the latest version of a definition for a record' })
-  async launch(@Body() body: LaunchInstanceDto, @CurrentCaller() caller: Caller, @Req() request: Request): Promise<InstanceCommandResult & { instanceId: string }> {
+  @ApiBody({ type: LaunchInstanceDto })
+  @ApiAnswer(201, 'InstanceCommandResult', 'Launched: the new instance id and the position of its last event')
+  @ApiErrors(403, 404, 409)
+  @WithBody()
+  async launch(
+    @Body() body: LaunchInstanceDto,
+    @CurrentCaller() caller: Caller,
+    @Req() request: Request,
+  ): Promise<InstanceCommandResult & { instanceId: string }> {
     const latest = await this.engine.catalog.latest(body.definitionKey);
     if (!latest) throw new NotFound('DEFINITION.NOT_FOUND', `No definition ${body.definitionKey}`);
     if (latest.definition.relatedEntity !== body.entity.type) {
-      throw new RequestInvalid('INSTANCE.WRONG_ENTITY_TYPE', `${body.definitionKey} is about ${latest.definition.relatedEntity}, not ${body.entity.type}`);
+      // The request is well formed; it disagrees with the stored definition, so it is a conflict (409), not a malformed request.
+      throw new Conflict(
+        'INSTANCE.WRONG_ENTITY_TYPE',
+        `${body.definitionKey} is about ${latest.definition.relatedEntity}, not ${body.entity.type}`,
+      );
     }
-    if (JSON.stringify(body.variables ?? {}).length > 64 * 1024) throw new RequestInvalid('INSTANCE.VARIABLES_TOO_LARGE', 'variables are limited to 64 KiB');
+    if (JSON.stringify(body.variables ?? {}).length > 64 * 1024)
+      throw new RequestInvalid('INSTANCE.VARIABLES_TOO_LARGE', 'variables are limited to 64 KiB');
     const issues = body.variables ? checkRecordData(body.variables, 'variables') : [];
-    if (issues.length > 0) throw new RequestInvalid('REQUEST.INVALID', 'variables are not plain, well-formed data', issues);
+    if (issues.length > 0)
+      throw new RequestInvalid('REQUEST.INVALID', 'variables are not plain, well-formed data', issues);
     const instanceId = randomUUID();
     const result: InstanceCommandResult = await this.commands.execute(
       new RunInstanceCommand(
@@ -92,6 +186,9 @@ export class InstancesController {
   }
 
   @Get()
+  @ApiOperation({ summary: 'Instances, filtered by definition, record, status or open incidents' })
+  @ApiAnswer(200, 'InstanceList')
+  @ApiErrors(400)
   async list(@Query() query: ListInstancesQuery) {
     const { position } = await this.read.atLeast(query.minPosition);
     const items = listInstances(this.read.db, {
@@ -107,8 +204,20 @@ export class InstancesController {
   }
 
   @Get(':id')
+  @ApiOperation({ summary: "An instance's state; with asOf, as it was then" })
+  @InstanceIdParam()
+  @MinPositionQuery()
+  @AsOfQuery()
+  @ApiAnswer(200, 'InstanceRow')
+  @ApiErrors(400, 404)
   async get(@Param('id') id: string, @Query('minPosition') minPosition?: string, @Query('asOf') asOf?: string) {
     checkInstanceId(id);
+    if (asOf !== undefined && (typeof asOf !== 'string' || !AS_OF.test(asOf))) {
+      throw new RequestInvalid(
+        'QUERY.INVALID_AS_OF',
+        'asOf must be a global position (integer) or an ISO-8601 instant with a zone',
+      );
+    }
     if (asOf !== undefined) {
       // The instance as it was then, rebuilt in memory from the log up to that point (docs/audit.md).
       const past = await readModelsAsOf(this.engine.store, parseAsOf(asOf));
@@ -128,6 +237,9 @@ export class InstancesController {
 
   @Get(':id/history')
   @ApiOperation({ summary: "The instance's events in order: position, type, at, actor, data" })
+  @InstanceIdParam()
+  @ApiAnswer(200, 'InstanceHistory')
+  @ApiErrors(400, 404)
   async history(@Param('id') id: string) {
     const events = await this.engine.store.readStream(streams.instance(checkInstanceId(id)));
     if (events.length === 0) throw new NotFound('INSTANCE.NOT_FOUND', 'No such instance');
@@ -148,12 +260,20 @@ export class InstancesController {
   }
 
   private run(id: string, command: InstanceCommand, caller: Caller, request: Request): Promise<InstanceCommandResult> {
-    return this.commands.execute(new RunInstanceCommand(checkInstanceId(id), command, actorOf(caller), originOf(request)));
+    return this.commands.execute(
+      new RunInstanceCommand(checkInstanceId(id), command, actorOf(caller), originOf(request)),
+    );
   }
 
   @Post(':id/suspend')
   @HttpCode(200)
   @RequireRoles('admin')
+  @ApiOperation({ summary: 'Suspend: nothing moves until it is resumed' })
+  @InstanceIdParam()
+  @ApiBody({ type: ReasonDto, required: false })
+  @ApiAnswer(200, 'InstanceCommandResult')
+  @ApiErrors(403, 404, 409)
+  @WithBody()
   suspend(@Param('id') id: string, @Body() body: ReasonDto, @CurrentCaller() caller: Caller, @Req() request: Request) {
     return this.run(id, { type: 'SuspendInstance', ...(body.reason ? { reason: body.reason } : {}) }, caller, request);
   }
@@ -161,6 +281,10 @@ export class InstancesController {
   @Post(':id/resume')
   @HttpCode(200)
   @RequireRoles('admin')
+  @ApiOperation({ summary: 'Resume a suspended instance' })
+  @InstanceIdParam()
+  @ApiAnswer(200, 'InstanceCommandResult')
+  @ApiErrors(400, 403, 404, 409)
   resume(@Param('id') id: string, @CurrentCaller() caller: Caller, @Req() request: Request) {
     return this.run(id, { type: 'ResumeInstance' }, caller, request);
   }
@@ -168,15 +292,45 @@ export class InstancesController {
   @Post(':id/terminate')
   @HttpCode(200)
   @RequireRoles('admin')
-  terminate(@Param('id') id: string, @Body() body: ReasonDto, @CurrentCaller() caller: Caller, @Req() request: Request) {
-    return this.run(id, { type: 'TerminateInstance', ...(body.reason ? { reason: body.reason } : {}) }, caller, request);
+  @ApiOperation({ summary: 'Terminate: the instance ends here and its open tasks are cancelled' })
+  @InstanceIdParam()
+  @ApiBody({ type: ReasonDto, required: false })
+  @ApiAnswer(200, 'InstanceCommandResult')
+  @ApiErrors(403, 404, 409)
+  @WithBody()
+  terminate(
+    @Param('id') id: string,
+    @Body() body: ReasonDto,
+    @CurrentCaller() caller: Caller,
+    @Req() request: Request,
+  ) {
+    return this.run(
+      id,
+      { type: 'TerminateInstance', ...(body.reason ? { reason: body.reason } : {}) },
+      caller,
+      request,
+    );
   }
 
   @Post(':id/incidents/:incidentId/retry')
   @HttpCode(200)
   @RequireRoles('admin')
   @ApiOperation({ summary: 'Retry the activity where an incident stopped the instance' })
-  retry(@Param('id') id: string, @Param('incidentId') incidentId: string, @CurrentCaller() caller: Caller, @Req() request: Request) {
+  @InstanceIdParam()
+  @ApiParam({
+    name: 'incidentId',
+    description: '`<activityId>-<n>`',
+    schema: { type: 'string', pattern: INCIDENT_ID.source },
+  })
+  @ApiAnswer(200, 'InstanceCommandResult')
+  @ApiErrors(400, 403, 404, 409)
+  retry(
+    @Param('id') id: string,
+    @Param('incidentId') incidentId: string,
+    @CurrentCaller() caller: Caller,
+    @Req() request: Request,
+  ) {
+    if (!INCIDENT_ID.test(incidentId)) throw new NotFound('INCIDENT.NOT_FOUND', 'No such incident');
     return this.run(id, { type: 'RetryIncident', incidentId }, caller, request);
   }
 }

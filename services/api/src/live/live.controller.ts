@@ -1,5 +1,6 @@
 import { Controller, Get, Query, Req, Res } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from '../http/openapi';
 import type { Request, Response } from 'express';
 import { Public } from '../auth/auth.guard';
 import { TokenVerifier } from '../auth/jwt';
@@ -21,6 +22,21 @@ export class LiveController {
   @Get()
   @Public()
   @ApiOperation({ summary: 'Server-sent events: {position} whenever the read models advance' })
+  @ApiBearerAuth()
+  @ApiSecurity('access_token')
+  @ApiQuery({
+    name: 'access_token',
+    required: false,
+    description: 'the bearer token, for EventSource',
+    schema: { type: 'string' },
+  })
+  @ApiProduces('text/event-stream')
+  @ApiResponse({
+    status: 200,
+    description: '`event: position` with `data: {position}`, until the client leaves',
+    content: { 'text/event-stream': { schema: { type: 'string' } } },
+  })
+  @ApiErrors(401)
   stream(@Req() request: Request, @Res() response: Response, @Query('access_token') token?: string): void {
     this.verifier.verify(request.headers.authorization ?? (token ? `Bearer ${token}` : undefined));
     response.status(200).set({

@@ -1,13 +1,11 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { ApiBody, ApiExtraModels, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import {
   ArrayMaxSize,
   IsArray,
   IsIn,
   IsInt,
-  IsISO8601,
   IsObject,
   IsOptional,
   IsString,
@@ -18,7 +16,14 @@ import {
   ValidateIf,
 } from 'class-validator';
 import type { Request } from 'express';
-import { countTasks, getTask, listTasks, type Sql, type TaskDetails, type TaskStatusFilter } from '@lifeline/read-models';
+import {
+  countTasks,
+  getTask,
+  listTasks,
+  type Sql,
+  type TaskDetails,
+  type TaskStatusFilter,
+} from '@lifeline/read-models';
 import { parseAsOf, readModelsAsOf } from '../../../../libs/audit/src';
 import { checkRecordData, type InstanceCommand } from '@lifeline/process-domain';
 import { EngineRuntime, RunInstanceCommand, type InstanceCommandResult } from '@lifeline/engine';
@@ -27,6 +32,17 @@ import type { Caller } from '../auth/jwt';
 import { Forbidden, NotFound, RequestInvalid } from '../http/api-errors';
 import { originOf } from '../http/origin';
 import { ReadSide } from '../http/read-side';
+import {
+  ApiAnswer,
+  ApiErrors,
+  AS_OF,
+  Authenticated,
+  MinPositionQuery,
+  PATTERNS,
+  TaskIdParam,
+  WithBody,
+} from '../http/openapi';
+import { Absent, QueryInteger } from '../http/validation';
 
 /** Task ids are `<instanceId>.<activityId>.<visit>`: the instance is known without a lookup. */
 const TASK_ID = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([A-Za-z_][A-Za-z0-9_]*)\.(\d{1,9})$/;
@@ -37,42 +53,122 @@ export const instanceOfTask = (taskId: string): string => {
 };
 
 export const mayView = (task: Pick<TaskDetails, 'assignee' | 'role'>, caller: Caller): boolean =>
-  caller.admin || task.assignee === caller.id || (task.assignee === null && task.role !== null && caller.roles.includes(task.role));
+  caller.admin ||
+  task.assignee === caller.id ||
+  (task.assignee === null && task.role !== null && caller.roles.includes(task.role));
 
 export class ListTasksQuery {
-  @IsOptional() @IsIn(['new', 'ongoing', 'postponed', 'open', 'completed', 'all']) status?: TaskStatusFilter;
-  @IsOptional() @IsString() @MaxLength(100) role?: string;
-  @IsOptional() @IsString() @MaxLength(200) assignee?: string;
-  @IsOptional() @IsString() @MaxLength(63) definition?: string;
-  @IsOptional() @IsString() @MaxLength(100) entityType?: string;
-  @IsOptional() @IsString() @MaxLength(200) entityId?: string;
-  @IsOptional() @IsString() @MaxLength(200) search?: string;
-  @IsOptional() @IsIn(['overdue', 'today', 'week']) due?: 'overdue' | 'today' | 'week';
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(500) limit?: number;
-  @IsOptional() @Type(() => Number) @IsInt() @Min(0) offset?: number;
-  @IsOptional() @IsString() minPosition?: string;
+  @ApiPropertyOptional({ enum: ['new', 'ongoing', 'postponed', 'open', 'completed', 'all'] })
+  @IsOptional()
+  @IsIn(['new', 'ongoing', 'postponed', 'open', 'completed', 'all'])
+  status?: TaskStatusFilter;
+  @ApiPropertyOptional({ maxLength: 100 }) @IsOptional() @IsString() @MaxLength(100) role?: string;
+  @ApiPropertyOptional({ maxLength: 200 }) @IsOptional() @IsString() @MaxLength(200) assignee?: string;
+  @ApiPropertyOptional({ maxLength: 63, description: 'a definition key' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(63)
+  definition?: string;
+  @ApiPropertyOptional({ maxLength: 100 }) @IsOptional() @IsString() @MaxLength(100) entityType?: string;
+  @ApiPropertyOptional({ maxLength: 200 }) @IsOptional() @IsString() @MaxLength(200) entityId?: string;
+  @ApiPropertyOptional({ maxLength: 200, description: 'words in the title or the record id' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  search?: string;
+  @ApiPropertyOptional({ enum: ['overdue', 'today', 'week'] }) @IsOptional() @IsIn(['overdue', 'today', 'week']) due?:
+    'overdue' | 'today' | 'week';
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 500 })
+  @IsOptional()
+  @QueryInteger()
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit?: number;
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: 1_000_000_000 })
+  @IsOptional()
+  @QueryInteger()
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000_000)
+  offset?: number;
+  @ApiPropertyOptional({
+    pattern: PATTERNS.position,
+    description: 'wait (up to 5 s) until the read models reached this global position',
+  })
+  @IsOptional()
+  @IsString()
+  minPosition?: string;
   /** A global position or an ISO instant: the list as it was then, rebuilt from history (docs/audit.md). */
-  @IsOptional() @IsString() @MaxLength(40) asOf?: string;
+  @ApiPropertyOptional({
+    pattern: PATTERNS.asOf,
+    description: 'a global position or an ISO-8601 instant: the list as it was then',
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(AS_OF)
+  asOf?: string;
 }
 
+const USER = '^[^\\u0000-\\u001f]{1,200}$';
+const ROLE = '^[A-Za-z0-9_.:-]{1,100}$';
+
 export class ReassignTaskDto {
-  @ValidateIf((o: ReassignTaskDto) => o.role === undefined) @IsString() @Matches(/^[^\u0000-\u001f]{1,200}$/) user?: string;
-  @ValidateIf((o: ReassignTaskDto) => o.user === undefined) @IsString() @Matches(/^[A-Za-z0-9_.:-]{1,100}$/) role?: string;
+  @ApiPropertyOptional({ pattern: USER, description: 'a user id; send exactly one of user or role' })
+  @ValidateIf((o: ReassignTaskDto) => o.role === undefined)
+  @IsString()
+  @Matches(new RegExp(USER))
+  user?: string;
+  @ApiPropertyOptional({ pattern: ROLE, description: 'a role; send exactly one of user or role' })
+  @ValidateIf((o: ReassignTaskDto) => o.user === undefined)
+  @IsString()
+  @Matches(new RegExp(ROLE))
+  role?: string;
 }
 
 export class PostponeTaskDto {
-  @IsISO8601({ strict: true }) until!: string;
-  @IsOptional() @IsISO8601({ strict: true }) dueAt?: string;
+  @ApiProperty({ pattern: PATTERNS.dateTime, description: 'hidden from the open list until then' })
+  @IsString()
+  @Matches(new RegExp(PATTERNS.dateTime))
+  until!: string;
+  @ApiPropertyOptional({ pattern: PATTERNS.dateTime, description: 'a new due date, not before until' })
+  @Absent()
+  @IsString()
+  @Matches(new RegExp(PATTERNS.dateTime))
+  dueAt?: string;
 }
 
 export class CompleteTaskDto {
-  @IsOptional() @IsString() @MaxLength(200) result?: string;
-  @IsOptional() @IsObject() fields?: Record<string, unknown>;
-  @IsOptional() @IsArray() @ArrayMaxSize(100) @IsString({ each: true }) @MaxLength(200, { each: true }) answers?: string[];
+  @ApiPropertyOptional({ maxLength: 200, description: "one of the activity's results" })
+  @Absent()
+  @IsString()
+  @MaxLength(200)
+  result?: string;
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description: "the form's fields (at most 64 KiB)",
+  })
+  @Absent()
+  @IsObject()
+  fields?: Record<string, unknown>;
+  @ApiPropertyOptional({
+    type: [String],
+    maxItems: 100,
+    items: { type: 'string', maxLength: 200 },
+    description: "the question's answers",
+  })
+  @Absent()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @IsString({ each: true })
+  @MaxLength(200, { each: true })
+  answers?: string[];
 }
 
 @ApiTags('tasks')
-@ApiBearerAuth()
+@Authenticated()
+@ApiExtraModels(PostponeTaskDto, CompleteTaskDto)
 @Controller('tasks')
 export class TasksController {
   constructor(
@@ -83,6 +179,8 @@ export class TasksController {
 
   @Get()
   @ApiOperation({ summary: "The caller's task list: their tasks and the unassigned tasks of their roles" })
+  @ApiAnswer(200, 'TaskList')
+  @ApiErrors(400)
   async list(@Query() query: ListTasksQuery, @CurrentCaller() caller: Caller) {
     // asOf: the same queries over read models rebuilt in memory from the log up to that point.
     const past = query.asOf === undefined ? undefined : await readModelsAsOf(this.engine.store, parseAsOf(query.asOf));
@@ -119,6 +217,11 @@ export class TasksController {
   }
 
   @Get(':id')
+  @ApiOperation({ summary: 'A task with its instructions, form, question, results and the related record' })
+  @TaskIdParam()
+  @MinPositionQuery()
+  @ApiAnswer(200, 'TaskDetails')
+  @ApiErrors(400, 403, 404)
   async get(@Param('id') id: string, @CurrentCaller() caller: Caller, @Query('minPosition') minPosition?: string) {
     instanceOfTask(id);
     await this.read.atLeast(minPosition);
@@ -129,27 +232,74 @@ export class TasksController {
     return { ...task, record: entity };
   }
 
-  private run(taskId: string, command: InstanceCommand, caller: Caller, request: Request): Promise<InstanceCommandResult> {
+  private run(
+    taskId: string,
+    command: InstanceCommand,
+    caller: Caller,
+    request: Request,
+  ): Promise<InstanceCommandResult> {
     return this.commands.execute(
-      new RunInstanceCommand(instanceOfTask(taskId), command, { id: caller.id, roles: caller.roles }, originOf(request)),
+      new RunInstanceCommand(
+        instanceOfTask(taskId),
+        command,
+        { id: caller.id, roles: caller.roles },
+        originOf(request),
+      ),
     );
   }
 
   @Post(':id/claim')
   @HttpCode(200)
+  @ApiOperation({ summary: 'Assign the task to myself' })
+  @TaskIdParam()
+  @ApiAnswer(200, 'InstanceCommandResult')
+  @ApiErrors(400, 403, 404, 409)
   claim(@Param('id') id: string, @CurrentCaller() caller: Caller, @Req() request: Request) {
     return this.run(id, { type: 'ClaimTask', taskId: id }, caller, request);
   }
 
   @Post(':id/release')
   @HttpCode(200)
+  @ApiOperation({ summary: 'Give the task back to its role' })
+  @TaskIdParam()
+  @ApiAnswer(200, 'InstanceCommandResult')
+  @ApiErrors(400, 403, 404, 409)
   release(@Param('id') id: string, @CurrentCaller() caller: Caller, @Req() request: Request) {
     return this.run(id, { type: 'ReleaseTask', taskId: id }, caller, request);
   }
 
   @Post(':id/reassign')
   @HttpCode(200)
-  reassign(@Param('id') id: string, @Body() body: ReassignTaskDto, @CurrentCaller() caller: Caller, @Req() request: Request) {
+  @ApiOperation({ summary: 'Reassign to a user or a role (the assignee, or an admin)' })
+  @TaskIdParam()
+  @ApiBody({
+    description: 'exactly one of user or role',
+    schema: {
+      oneOf: [
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['user'],
+          properties: { user: { type: 'string', pattern: USER } },
+        },
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['role'],
+          properties: { role: { type: 'string', pattern: ROLE } },
+        },
+      ],
+    },
+  })
+  @ApiAnswer(200, 'InstanceCommandResult')
+  @ApiErrors(403, 404, 409)
+  @WithBody()
+  reassign(
+    @Param('id') id: string,
+    @Body() body: ReassignTaskDto,
+    @CurrentCaller() caller: Caller,
+    @Req() request: Request,
+  ) {
     if ((body.user === undefined) === (body.role === undefined)) {
       throw new RequestInvalid('TASK.INVALID_REASSIGN', 'Send exactly one of user or role');
     }
@@ -160,18 +310,46 @@ export class TasksController {
   @Post(':id/postpone')
   @HttpCode(200)
   @ApiOperation({ summary: '"Perform later": hidden from the open list until `until`; optionally a new due date' })
-  postpone(@Param('id') id: string, @Body() body: PostponeTaskDto, @CurrentCaller() caller: Caller, @Req() request: Request) {
-    return this.run(id, { type: 'PostponeTask', taskId: id, until: body.until, ...(body.dueAt ? { dueAt: body.dueAt } : {}) }, caller, request);
+  @TaskIdParam()
+  @ApiBody({ type: PostponeTaskDto })
+  @ApiAnswer(200, 'InstanceCommandResult')
+  @ApiErrors(403, 404, 409)
+  @WithBody()
+  postpone(
+    @Param('id') id: string,
+    @Body() body: PostponeTaskDto,
+    @CurrentCaller() caller: Caller,
+    @Req() request: Request,
+  ) {
+    return this.run(
+      id,
+      { type: 'PostponeTask', taskId: id, until: body.until, ...(body.dueAt ? { dueAt: body.dueAt } : {}) },
+      caller,
+      request,
+    );
   }
 
   @Post(':id/complete')
   @HttpCode(200)
-  complete(@Param('id') id: string, @Body() body: CompleteTaskDto, @CurrentCaller() caller: Caller, @Req() request: Request) {
+  @ApiOperation({ summary: 'Complete with a result, fields and answers, checked against the activity' })
+  @TaskIdParam()
+  @ApiBody({ type: CompleteTaskDto, required: false })
+  @ApiAnswer(200, 'InstanceCommandResult')
+  @ApiErrors(403, 404, 409)
+  @WithBody()
+  complete(
+    @Param('id') id: string,
+    @Body() body: CompleteTaskDto,
+    @CurrentCaller() caller: Caller,
+    @Req() request: Request,
+  ) {
+    instanceOfTask(id);
     if (body.fields && JSON.stringify(body.fields).length > 64 * 1024) {
       throw new RequestInvalid('TASK.FIELDS_TOO_LARGE', 'fields are limited to 64 KiB');
     }
     const issues = body.fields ? checkRecordData(body.fields, 'fields') : [];
-    if (issues.length > 0) throw new RequestInvalid('REQUEST.INVALID', 'fields are not plain, well-formed data', issues);
+    if (issues.length > 0)
+      throw new RequestInvalid('REQUEST.INVALID', 'fields are not plain, well-formed data', issues);
     return this.run(
       id,
       {

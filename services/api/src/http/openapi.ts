@@ -1,0 +1,355 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiBearerAuth, ApiParam, ApiQuery, ApiResponse } from '@nestjs/swagger';
+import type { OpenAPIObject } from '@nestjs/swagger';
+import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+
+/**
+ * The OpenAPI document's shared pieces: path and query patterns (the same regular expressions the
+ * controllers check), the error body, and the success bodies. Patterns use [0-9], not \d, because
+ * fuzzers read them as Python regular expressions, where \d matches every Unicode digit.
+ */
+const LEAP_YEAR = '([0-9]{2}(0[48]|[2468][048]|[13579][26])|([02468][048]|[13579][26])00)';
+const CALENDAR_DAY = `([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|[0-9]{4}-(0[13-9]|1[0-2])-(29|30)|[0-9]{4}-(0[13578]|1[02])-31|${LEAP_YEAR}-02-29)`;
+const TIME_WITH_ZONE =
+  '([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])';
+
+export const PATTERNS = {
+  definitionKey: '^[a-z0-9][a-z0-9-]{0,62}$',
+  entityType: '^[A-Za-z][A-Za-z0-9_]{0,99}$',
+  /** A filter: empty means "all", as before. */
+  optionalEntityType: '^([A-Za-z][A-Za-z0-9_]{0,99})?$',
+  instanceId: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$',
+  taskId: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\.[A-Za-z_][A-Za-z0-9_]*\\.[0-9]{1,9}$',
+  /** Empty means "no wait", as before. */
+  position: '^[0-9]{0,15}$',
+  /** An ISO-8601 date-time with a zone on a real calendar day (as the envelope check wants; Date.parse reads them all). */
+  dateTime: `^${CALENDAR_DAY}T${TIME_WITH_ZONE}$`,
+  /** A global position, or an ISO-8601 instant with a zone. */
+  asOf: '^([0-9]{1,15}|[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))$',
+} as const;
+
+/** Runtime twins of PATTERNS for the controllers' own checks. */
+export const POSITION = new RegExp(PATTERNS.position);
+export const AS_OF = new RegExp(PATTERNS.asOf);
+export const OPTIONAL_ENTITY_TYPE = new RegExp(PATTERNS.optionalEntityType);
+
+/** Length in Unicode code points, as JSON Schema's maxLength counts (String#length counts UTF-16 units). */
+export const codePoints = (text: string): number => {
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
+};
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const nullable = (schema: SchemaObject): SchemaObject => ({ ...schema, nullable: true });
+const string: SchemaObject = { type: 'string' };
+const integer: SchemaObject = { type: 'integer' };
+const anything: SchemaObject = {};
+const object = (
+  properties: Record<string, SchemaObject | { $ref: string }>,
+  required = Object.keys(properties),
+): SchemaObject => ({
+  type: 'object',
+  required,
+  properties,
+});
+
+/** Success and error bodies, named so clients can generate types from them. */
+export const COMPONENT_SCHEMAS: Record<string, SchemaObject> = {
+  Error: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['error'],
+    properties: {
+      error: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['code', 'message'],
+        properties: {
+          code: { type: 'string', description: 'stable, e.g. TASK.NOT_ASSIGNABLE', example: 'TASK.NOT_FOUND' },
+          message: string,
+          details: { description: 'the problems by path, when there are several' },
+        },
+      },
+    },
+  },
+  EntityRef: object({ type: string, id: string }),
+  /** The definition format's shape (DESIGN.md); what it means (references, FEEL) is checked when it is published. */
+  ProcessDefinition: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['key', 'name', 'relatedEntity', 'start', 'activities'],
+    properties: {
+      key: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' },
+      name: { type: 'string', minLength: 1 },
+      relatedEntity: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_]{0,99}$' },
+      executionOrder: { type: 'integer' },
+      enabled: { type: 'boolean' },
+      triggers: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['on'],
+          properties: {
+            on: { type: 'string', enum: ['created', 'updated', 'deleted'] },
+            fields: { type: 'array', items: string },
+            when: { type: 'string', description: 'FEEL' },
+            delay: { type: 'string', description: 'ISO-8601 duration' },
+          },
+        },
+      },
+      start: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+      activities: {
+        type: 'object',
+        additionalProperties: {
+          type: 'object',
+          required: ['type'],
+          properties: { type: { type: 'string', enum: ['human', 'automatic', 'wait', 'decision', 'end'] } },
+        },
+      },
+    },
+  },
+  RecordOutcome: object({ position: integer, recorded: integer, duplicates: integer }),
+  DefinitionCommandResult: object({
+    key: string,
+    version: integer,
+    enabled: { type: 'boolean' },
+    position: integer,
+    changed: { type: 'boolean' },
+  }),
+  InstanceCommandResult: object({
+    instanceId: string,
+    position: integer,
+    events: { type: 'array', items: { type: 'object' } },
+  }),
+  DefinitionRow: object({
+    key: string,
+    name: string,
+    relatedEntity: string,
+    executionOrder: integer,
+    enabled: { type: 'boolean' },
+    createdAt: string,
+    updatedAt: string,
+    version: integer,
+    triggers: { type: 'array', items: { type: 'object' } },
+    running: integer,
+    openTasks: integer,
+  }),
+  DefinitionList: object({ position: integer, items: { type: 'array', items: ref('DefinitionRow') } }),
+  DefinitionDetails: {
+    allOf: [
+      ref('DefinitionRow'),
+      object({
+        definition: { type: 'object' },
+        versions: {
+          type: 'array',
+          items: object({ version: integer, publishedAt: string, definition: { type: 'object' } }),
+        },
+      }),
+    ],
+  },
+  Incident: object(
+    { incidentId: string, activityId: string, code: string, message: string, expression: string, raisedAt: string },
+    ['incidentId', 'activityId', 'code', 'message', 'raisedAt'],
+  ),
+  InstanceRow: object({
+    id: string,
+    definitionKey: string,
+    definitionVersion: integer,
+    definitionName: string,
+    entity: ref('EntityRef'),
+    status: { type: 'string', enum: ['running', 'suspended', 'completed', 'terminated', 'incident'] },
+    currentActivity: nullable(string),
+    variables: { type: 'object' },
+    incidents: { type: 'array', items: ref('Incident') },
+    startedAt: string,
+    endedAt: nullable(string),
+    cause: { type: 'object' },
+    lastPosition: integer,
+  }),
+  InstanceList: object({ position: integer, items: { type: 'array', items: ref('InstanceRow') } }),
+  InstanceHistory: object({
+    instanceId: string,
+    items: {
+      type: 'array',
+      items: object(
+        {
+          position: integer,
+          revision: integer,
+          type: string,
+          at: string,
+          actor: string,
+          messageId: string,
+          correlationId: string,
+          causationId: string,
+          data: anything,
+        },
+        ['position', 'revision', 'type', 'at', 'messageId', 'data'],
+      ),
+    },
+  }),
+  TaskRow: object({
+    id: string,
+    title: string,
+    status: { type: 'string', enum: ['new', 'ongoing', 'postponed', 'completed', 'cancelled'] },
+    assignee: nullable(string),
+    role: nullable(string),
+    entity: nullable(ref('EntityRef') as SchemaObject),
+    definitionKey: nullable(string),
+    instanceId: string,
+    activityId: string,
+    createdAt: string,
+    startAt: string,
+    dueAt: nullable(string),
+    overdue: { type: 'boolean' },
+  }),
+  TaskCounts: object({
+    new: integer,
+    ongoing: integer,
+    postponed: integer,
+    completed: integer,
+    cancelled: integer,
+    open: integer,
+    overdue: integer,
+  }),
+  TaskList: object({ position: integer, counts: ref('TaskCounts'), items: { type: 'array', items: ref('TaskRow') } }),
+  TaskDetails: {
+    allOf: [
+      ref('TaskRow'),
+      object({
+        instructions: nullable(string),
+        hint: nullable(string),
+        completedAt: nullable(string),
+        completedBy: nullable(string),
+        result: nullable(string),
+        results: nullable({ type: 'array', items: string }),
+        form: nullable({ type: 'array', items: { type: 'object' } }),
+        question: nullable({ type: 'object' }),
+        fields: nullable({ type: 'object' }),
+        answers: nullable({ type: 'array', items: string }),
+        position: integer,
+        record: { type: 'object', description: 'the related record as last recorded' },
+      }),
+    ],
+  },
+  TimelineEntry: object({
+    position: integer,
+    at: string,
+    kind: string,
+    actor: string,
+    instanceId: nullable(string),
+    taskId: nullable(string),
+    summary: string,
+    data: anything,
+    causationId: string,
+    cause: nullable(object({ id: string, type: string, position: integer })),
+  }),
+  EntityTimeline: object({
+    position: integer,
+    entity: ref('EntityRef'),
+    items: { type: 'array', items: ref('TimelineEntry') },
+  }),
+  Caller: object({ id: string, roles: { type: 'array', items: string }, admin: { type: 'boolean' } }),
+  DemoUser: object({ id: string, roles: { type: 'array', items: string }, description: string, token: string }),
+  Health: object({
+    ok: { type: 'boolean' },
+    head: integer,
+    readModels: integer,
+    processManager: { type: 'object' },
+    counters: { type: 'object', additionalProperties: { type: 'number' } },
+  }),
+  RebuildResult: object({
+    file: string,
+    readModel: string,
+    events: integer,
+    position: integer,
+    elapsedMs: integer,
+    eventsPerSecond: { type: 'number' },
+  }),
+};
+
+/**
+ * Adds the shared schemas and the `?access_token=` scheme (EventSource cannot send headers), and
+ * closes every request DTO: the validation pipe refuses properties it does not know.
+ */
+export function completeDocument(document: OpenAPIObject, extra: Record<string, SchemaObject> = {}): OpenAPIObject {
+  const schemas: Record<string, SchemaObject> = { ...(document.components?.schemas as Record<string, SchemaObject>) };
+  for (const [name, schema] of Object.entries(schemas))
+    if (name.endsWith('Dto')) schemas[name] = { ...schema, additionalProperties: false };
+  return {
+    ...document,
+    components: {
+      ...document.components,
+      securitySchemes: {
+        ...document.components?.securitySchemes,
+        access_token: {
+          type: 'apiKey',
+          in: 'query',
+          name: 'access_token',
+          description: 'the bearer token, for EventSource',
+        },
+      },
+      schemas: { ...schemas, ...COMPONENT_SCHEMAS, ...extra },
+    },
+  };
+}
+
+const ERRORS = {
+  400: 'Invalid request: REQUEST.INVALID and friends, with every problem by path',
+  401: 'No token, or an invalid or expired one (AUTH.*)',
+  403: 'The token lacks the role, or the task is not yours (AUTH.FORBIDDEN)',
+  404: 'Nothing with this id (…NOT_FOUND)',
+  409: 'Conflict or wrong state (a concurrent change, a task already completed, …)',
+  413: 'The body is larger than 1 MiB (REQUEST.TOO_LARGE)',
+  415: 'The body is in an unsupported encoding or charset (REQUEST.UNSUPPORTED_ENCODING)',
+} as const;
+export type ErrorStatus = keyof typeof ERRORS;
+
+/** Declares error answers with the common `{error: {code, message, details?}}` body. */
+export const ApiErrors = (...statuses: ErrorStatus[]) =>
+  applyDecorators(
+    ...statuses.map((status) => ApiResponse({ status, description: ERRORS[status], schema: ref('Error') })),
+  );
+
+/** A success answer with a named schema. */
+export const ApiAnswer = (status: number, schema: string, description = 'OK') =>
+  applyDecorators(ApiResponse({ status, description, schema: ref(schema) }));
+
+/** Bearer-token operations answer 401 without one. */
+export const Authenticated = () => applyDecorators(ApiBearerAuth(), ApiErrors(401));
+
+/** A command with a JSON body: malformed, oversize or oddly encoded bodies are refused before the controller. */
+export const WithBody = () => ApiErrors(400, 413, 415);
+
+export const DefinitionKeyParam = () =>
+  ApiParam({
+    name: 'key',
+    description: 'the definition key',
+    schema: { type: 'string', pattern: PATTERNS.definitionKey },
+  });
+export const InstanceIdParam = () =>
+  ApiParam({
+    name: 'id',
+    description: 'an instance id (UUID)',
+    schema: { type: 'string', pattern: PATTERNS.instanceId },
+  });
+export const TaskIdParam = () =>
+  ApiParam({
+    name: 'id',
+    description: 'a task id: `<instanceId>.<activityId>.<visit>`',
+    schema: { type: 'string', pattern: PATTERNS.taskId },
+  });
+export const MinPositionQuery = () =>
+  ApiQuery({
+    name: 'minPosition',
+    required: false,
+    description: 'wait (up to 5 s) until the read models reached this global position; empty or absent: no wait',
+    schema: { type: 'string', pattern: PATTERNS.position },
+  });
+export const AsOfQuery = () =>
+  ApiQuery({
+    name: 'asOf',
+    required: false,
+    description: 'a global position or an ISO-8601 instant: the view as it was then, rebuilt from history',
+    schema: { type: 'string', pattern: PATTERNS.asOf },
+  });
