@@ -7,7 +7,7 @@ import { signToken } from '@lifeline/api';
 
 const ROOT = join(__dirname, '..', '..');
 const SECRET = 'fuzz-secret-for-lifeline-0123456789abcdef';
-/** Per operation and phase; 30 gives about 3,000 requests in one to two minutes on 2 cores. */
+/** Per operation and phase; 30 gives about 2,500 requests in about a minute on 2 cores. */
 const MAX_EXAMPLES = Number(process.env.LIFELINE_FUZZ_EXAMPLES ?? 30);
 const MIN_REQUESTS = 2000;
 
@@ -98,8 +98,9 @@ describeFuzz('API fuzzing with schemathesis against /docs/openapi.json', () => {
         'all',
         '--max-examples',
         String(MAX_EXAMPLES),
+        // One worker: with two threads, Hypothesis parses lambda sources concurrently and CPython 3.11's ast raises SystemError.
         '--workers',
-        '2',
+        '1',
         // GET /live is a server-sent event stream that never ends; its 401s are in the authorization matrix e2e.
         '--exclude-path',
         '/live',
@@ -116,7 +117,9 @@ describeFuzz('API fuzzing with schemathesis against /docs/openapi.json', () => {
     const generated = Number(output.match(/(\d[\d,]*) generated/)?.[1]?.replace(/,/g, '') ?? 0);
     const seconds = Math.round((Date.now() - started) / 1000);
     const problems = output.match(/={3,} (?:ERRORS|FAILURES) ={3,}[\s\S]*?(?=={3,} SUMMARY)/)?.[0] ?? '';
-    console.log(`schemathesis: ${generated} requests in ${seconds} s; exit ${run.status}\n${problems.slice(0, 20_000)}\n${output.slice(-3000)}`);
+    console.log(
+      `schemathesis: ${generated} requests in ${seconds} s; exit ${run.status}\n${problems.slice(0, 20_000)}\n${output.slice(-3000)}`,
+    );
     expect(output).not.toMatch(/Server error|status code 5\d\d|\[5\d\d\]/i);
     expect(run.status).toBe(0);
     expect(generated).toBeGreaterThanOrEqual(MIN_REQUESTS);

@@ -20,7 +20,7 @@ export const ENVELOPE_SCHEMA = {
     },
     kind: { type: 'string', enum: ['created', 'updated', 'deleted'] },
     occurredAt: { type: 'string', pattern: PATTERNS.dateTime, description: 'ISO-8601 date-time with a zone' },
-    data: { type: 'object', additionalProperties: true, description: 'the record after the change' },
+    data: { allOf: [{ $ref: '#/components/schemas/RecordData' }], description: 'the record after the change' },
     changed: { type: 'array', items: { type: 'string', minLength: 1 } },
   },
   example: {

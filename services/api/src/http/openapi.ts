@@ -74,6 +74,22 @@ export const COMPONENT_SCHEMAS: Record<string, SchemaObject> = {
     },
   },
   EntityRef: object({ type: string, id: string }),
+  /** Record data (envelope data, task fields, variables): plain JSON without keys that reach a prototype, at any depth. */
+  RecordData: {
+    type: 'object',
+    not: { anyOf: [{ required: ['__proto__'] }, { required: ['constructor'] }, { required: ['prototype'] }] },
+    additionalProperties: ref('RecordValue'),
+  },
+  RecordValue: {
+    nullable: true,
+    anyOf: [
+      { type: 'string' },
+      { type: 'number' },
+      { type: 'boolean' },
+      { type: 'array', items: ref('RecordValue') },
+      ref('RecordData'),
+    ],
+  },
   /** The definition format's shape (DESIGN.md); what it means (references, FEEL) is checked when it is published. */
   ProcessDefinition: {
     type: 'object',

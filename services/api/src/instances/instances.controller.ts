@@ -34,6 +34,7 @@ import { Conflict, NotFound, RequestInvalid } from '../http/api-errors';
 import { originOf } from '../http/origin';
 import { ReadSide } from '../http/read-side';
 import {
+  POSITION,
   ApiAnswer,
   ApiErrors,
   AS_OF,
@@ -212,6 +213,9 @@ export class InstancesController {
   @ApiErrors(400, 404)
   async get(@Param('id') id: string, @Query('minPosition') minPosition?: string, @Query('asOf') asOf?: string) {
     checkInstanceId(id);
+    if (minPosition !== undefined && (typeof minPosition !== 'string' || !POSITION.test(minPosition))) {
+      throw new RequestInvalid('QUERY.INVALID_MIN_POSITION', 'minPosition must be a non-negative integer');
+    }
     if (asOf !== undefined && (typeof asOf !== 'string' || !AS_OF.test(asOf))) {
       throw new RequestInvalid(
         'QUERY.INVALID_AS_OF',
