@@ -80,14 +80,15 @@ const ROUTES: Route[] = [
     body: () => ({ id: `auth-extra-${++counter}`, entityType: 'Spare', entityId: `S-${counter}`, kind: 'created', occurredAt: '2026-11-21T10:00:00Z', data: {} }),
   },
   { method: 'POST', path: () => '/instances', access: 'admin', body: (f) => ({ definitionKey: 'auth-vault', entity: { type: 'Vault', id: f.entityId }, variables: {} }) },
-  { method: 'GET', path: () => '/instances', access: 'signed-in' },
-  { method: 'GET', path: (f) => `/instances/${f.instanceId}`, access: 'signed-in' },
-  { method: 'GET', path: (f) => `/instances/${f.instanceId}/history`, access: 'signed-in' },
+  // Need to know: instances and record timelines are for those with a task in them, admins and auditors.
+  { method: 'GET', path: () => '/instances', access: 'signed-in', filtered: true },
+  { method: 'GET', path: (f) => `/instances/${f.instanceId}`, access: 'task' },
+  { method: 'GET', path: (f) => `/instances/${f.instanceId}/history`, access: 'task' },
   { method: 'POST', path: (f) => `/instances/${f.instanceId}/suspend`, access: 'admin' },
   { method: 'POST', path: (f) => `/instances/${f.instanceId}/resume`, access: 'admin', alsoAllowed: [409] },
   { method: 'POST', path: (f) => `/instances/${f.instanceId}/terminate`, access: 'admin' },
   { method: 'POST', path: (f) => `/instances/${f.instanceId}/incidents/no-such-incident/retry`, access: 'admin', alsoAllowed: [400, 404, 409] },
-  { method: 'GET', path: (f) => `/entities/Vault/${f.entityId}/timeline`, access: 'signed-in' },
+  { method: 'GET', path: (f) => `/entities/Vault/${f.entityId}/timeline`, access: 'task' },
   // Last: a rebuild swaps the served read-model file.
   { method: 'POST', path: () => '/admin/read-models/rebuild', access: 'admin', alsoAllowed: [409] },
 ];

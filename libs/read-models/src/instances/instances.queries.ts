@@ -1,6 +1,7 @@
 import type { EntityRef, InstanceCause } from '../../../process-domain/src/events';
 import type { Sql } from '../read-model-db';
 import { cachedStatement } from '../statement-cache';
+import { VIEWER_TASK_CONDITION } from '../task-list/task-list.queries';
 import type { InstanceStatus, OpenIncident } from './instances.projection';
 
 export interface InstanceFilter {
@@ -9,6 +10,8 @@ export interface InstanceFilter {
   entityId?: string;
   status?: InstanceStatus;
   hasIncident?: boolean;
+  /** Only instances in which this viewer has (or had) a task: what a user without an overview role may list. */
+  visibleTo?: { user: string; roles: string[] };
   limit?: number;
   offset?: number;
 }
@@ -89,6 +92,11 @@ export function listInstances(db: Sql, filter: InstanceFilter = {}): InstanceRow
     params.status = filter.status;
   }
   if (filter.hasIncident !== undefined) where.push(filter.hasIncident ? 'incident_count > 0' : 'incident_count = 0');
+  if (filter.visibleTo !== undefined) {
+    where.push(`EXISTS (SELECT 1 FROM tasks t WHERE t.instance_id = instances.id AND ${VIEWER_TASK_CONDITION})`);
+    params.user = filter.visibleTo.user;
+    params.roles = JSON.stringify(filter.visibleTo.roles);
+  }
   params.limit = Math.min(Math.max(Math.trunc(filter.limit ?? DEFAULT_INSTANCE_PAGE), 1), MAX_INSTANCE_PAGE);
   params.offset = Math.max(Math.trunc(filter.offset ?? 0), 0);
   const text =

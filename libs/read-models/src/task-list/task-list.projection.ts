@@ -43,6 +43,8 @@ export const TASK_LIST_SCHEMA = [
     position INTEGER NOT NULL
   )`,
   'CREATE INDEX IF NOT EXISTS tasks_by_instance ON tasks (instance_id, open)',
+  // Who may read a record's timeline: those with a task about it.
+  'CREATE INDEX IF NOT EXISTS tasks_by_entity ON tasks (entity_type, entity_id)',
   // What a task needs from its instance's start (definition and record), kept by this projection alone.
   `CREATE TABLE IF NOT EXISTS task_list_instances (
     instance_id TEXT PRIMARY KEY,

@@ -306,3 +306,33 @@ export function countTasks(db: Sql, viewer: TaskViewer, now: string): TaskCounts
   counts.open = counts.new + counts.ongoing;
   return counts;
 }
+
+/** The tasks a viewer may see or has handled: theirs, their roles' unassigned ones, those they completed. */
+export const VIEWER_TASK_CONDITION =
+  "(t.assignee = @user OR t.completed_by = @user OR (t.assignee IS NULL AND t.role IN (SELECT value FROM json_each(@roles))))";
+
+/** Need to know: does the viewer have (or had) a task in this instance? */
+export function viewerHasTaskInInstance(db: Sql, viewer: Pick<TaskViewer, 'user' | 'roles'>, instanceId: string): boolean {
+  return (
+    cachedStatement(db, `SELECT 1 FROM tasks t WHERE t.instance_id = @instanceId AND ${VIEWER_TASK_CONDITION} LIMIT 1`).get({
+      instanceId,
+      user: viewer.user,
+      roles: JSON.stringify(viewer.roles),
+    }) !== undefined
+  );
+}
+
+/** Need to know: does the viewer have (or had) a task about this record? */
+export function viewerHasTaskForRecord(
+  db: Sql,
+  viewer: Pick<TaskViewer, 'user' | 'roles'>,
+  entityType: string,
+  entityId: string,
+): boolean {
+  return (
+    cachedStatement(
+      db,
+      `SELECT 1 FROM tasks t WHERE t.entity_type = @entityType AND t.entity_id = @entityId AND ${VIEWER_TASK_CONDITION} LIMIT 1`,
+    ).get({ entityType, entityId, user: viewer.user, roles: JSON.stringify(viewer.roles) }) !== undefined
+  );
+}

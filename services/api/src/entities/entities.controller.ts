@@ -1,8 +1,10 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { entityTimeline } from '@lifeline/read-models';
+import { entityTimeline, viewerHasTaskForRecord } from '@lifeline/read-models';
+import { CurrentCaller } from '../auth/auth.guard';
+import { hasOverview, type Caller } from '../auth/jwt';
 import { ReadSide } from '../http/read-side';
-import { RequestInvalid } from '../http/api-errors';
+import { Forbidden, RequestInvalid } from '../http/api-errors';
 import { ApiAnswer, ApiErrors, Authenticated, codePoints, MinPositionQuery, PATTERNS } from '../http/openapi';
 
 const INTEGER = /^-?[0-9]{1,15}$/;
@@ -26,10 +28,11 @@ export class EntitiesController {
   })
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000 } })
   @ApiAnswer(200, 'EntityTimeline')
-  @ApiErrors(400)
+  @ApiErrors(400, 403)
   async timeline(
     @Param('type') type: string,
     @Param('id') id: string,
+    @CurrentCaller() caller: Caller,
     @Query('minPosition') minPosition?: string,
     @Query('after') after?: string,
     @Query('limit') limit?: string,
@@ -52,6 +55,10 @@ export class EntitiesController {
       throw new RequestInvalid('QUERY.INVALID', 'after must be an integer and limit 1..1000');
     }
     const { position } = await this.read.atLeast(minPosition);
+    // Need to know: without an overview role (admin, auditor), only those with a task about the record read it.
+    if (!hasOverview(caller) && !viewerHasTaskForRecord(this.read.db, { user: caller.id, roles: caller.roles }, type, id)) {
+      throw new Forbidden('You have no task about this record; reading its timeline needs the admin or auditor role');
+    }
     return {
       position,
       entity: { type, id },

@@ -24,13 +24,13 @@ import {
 } from 'class-validator';
 import type { Request } from 'express';
 import { randomUUID } from 'node:crypto';
-import { getInstance, listInstances, type InstanceStatus } from '@lifeline/read-models';
+import { getInstance, listInstances, viewerHasTaskInInstance, type InstanceStatus } from '@lifeline/read-models';
 import { parseAsOf, readModelsAsOf } from '../../../../libs/audit/src';
 import { checkRecordData, streams, type Actor, type InstanceCommand } from '@lifeline/process-domain';
 import { EngineRuntime, RunInstanceCommand, type InstanceCommandResult } from '@lifeline/engine';
 import { CurrentCaller, RequireRoles } from '../auth/auth.guard';
-import type { Caller } from '../auth/jwt';
-import { Conflict, NotFound, RequestInvalid } from '../http/api-errors';
+import { hasOverview, type Caller } from '../auth/jwt';
+import { Conflict, Forbidden, NotFound, RequestInvalid } from '../http/api-errors';
 import { originOf } from '../http/origin';
 import { ReadSide } from '../http/read-side';
 import {
@@ -190,7 +190,7 @@ export class InstancesController {
   @ApiOperation({ summary: 'Instances, filtered by definition, record, status or open incidents' })
   @ApiAnswer(200, 'InstanceList')
   @ApiErrors(400)
-  async list(@Query() query: ListInstancesQuery) {
+  async list(@Query() query: ListInstancesQuery, @CurrentCaller() caller: Caller) {
     const { position } = await this.read.atLeast(query.minPosition);
     const items = listInstances(this.read.db, {
       definitionKey: query.definition,
@@ -200,6 +200,8 @@ export class InstancesController {
       hasIncident: query.incidents === undefined ? undefined : query.incidents === 'true',
       limit: query.limit,
       offset: query.offset,
+      // Need to know: without an overview role, only the instances one has a task in.
+      ...(hasOverview(caller) ? {} : { visibleTo: { user: caller.id, roles: caller.roles } }),
     });
     return { position, items };
   }
@@ -210,15 +212,21 @@ export class InstancesController {
   @MinPositionQuery()
   @AsOfQuery()
   @ApiAnswer(200, 'InstanceRow')
-  @ApiErrors(400, 404)
-  async get(@Param('id') id: string, @Query('minPosition') minPosition?: string, @Query('asOf') asOf?: string) {
+  @ApiErrors(400, 403, 404)
+  async get(
+    @Param('id') id: string,
+    @CurrentCaller() caller: Caller,
+    @Query('minPosition') minPosition?: string,
+    @Query('asOf') asOf?: string,
+  ) {
     checkInstanceId(id);
+    this.requireNeedToKnow(caller, id);
     if (minPosition !== undefined && (typeof minPosition !== 'string' || !POSITION.test(minPosition))) {
       throw new RequestInvalid('QUERY.INVALID_MIN_POSITION', 'minPosition must be a non-negative integer');
     }
     if (asOf !== undefined && (typeof asOf !== 'string' || !AS_OF.test(asOf))) {
       throw new RequestInvalid(
-        'QUERY.INVALID_AS_OF',
+        'AUDIT.INVALID_AS_OF',
         'asOf must be a global position (integer) or an ISO-8601 instant with a zone',
       );
     }
@@ -243,8 +251,9 @@ export class InstancesController {
   @ApiOperation({ summary: "The instance's events in order: position, type, at, actor, data" })
   @InstanceIdParam()
   @ApiAnswer(200, 'InstanceHistory')
-  @ApiErrors(400, 404)
-  async history(@Param('id') id: string) {
+  @ApiErrors(400, 403, 404)
+  async history(@Param('id') id: string, @CurrentCaller() caller: Caller) {
+    this.requireNeedToKnow(caller, checkInstanceId(id));
     const events = await this.engine.store.readStream(streams.instance(checkInstanceId(id)));
     if (events.length === 0) throw new NotFound('INSTANCE.NOT_FOUND', 'No such instance');
     return {
@@ -261,6 +270,14 @@ export class InstancesController {
         data: e.data,
       })),
     };
+  }
+
+  /** Without an overview role (admin, auditor), an instance is readable only by those with a task in it. */
+  private requireNeedToKnow(caller: Caller, instanceId: string): void {
+    if (hasOverview(caller)) return;
+    if (!viewerHasTaskInInstance(this.read.db, { user: caller.id, roles: caller.roles }, instanceId)) {
+      throw new Forbidden('You have no task in this instance; reading it needs the admin or auditor role');
+    }
   }
 
   private run(id: string, command: InstanceCommand, caller: Caller, request: Request): Promise<InstanceCommandResult> {

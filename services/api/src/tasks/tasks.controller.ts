@@ -106,8 +106,7 @@ export class ListTasksQuery {
   })
   @IsOptional()
   @IsString()
-  @Matches(AS_OF)
-  asOf?: string;
+  asOf?: string; // its form is checked in the controller, to answer the documented AUDIT.INVALID_AS_OF
 }
 
 const USER = '^[^\\u0000-\\u001f]{1,200}$';
@@ -182,6 +181,9 @@ export class TasksController {
   @ApiAnswer(200, 'TaskList')
   @ApiErrors(400)
   async list(@Query() query: ListTasksQuery, @CurrentCaller() caller: Caller) {
+    if (query.asOf !== undefined && !AS_OF.test(query.asOf)) {
+      throw new RequestInvalid('AUDIT.INVALID_AS_OF', 'asOf must be a global position (integer) or an ISO-8601 instant with a zone');
+    }
     // asOf: the same queries over read models rebuilt in memory from the log up to that point.
     const past = query.asOf === undefined ? undefined : await readModelsAsOf(this.engine.store, parseAsOf(query.asOf));
     try {
