@@ -118,3 +118,25 @@ export function envelope(
     ...(changed ? { changed } : {}),
   };
 }
+
+/**
+ * One Lifeline and one browser for a describe block: started before its tests, closed after, and
+ * every test fails if a page threw a script error meanwhile. Returns the harness once started.
+ */
+export function useUi(): () => UiHarness {
+  let ui: UiHarness | undefined;
+  beforeAll(async () => {
+    ui = await startUi();
+  });
+  afterEach(() => {
+    // A script error in the UI fails the test that caused it.
+    expect(ui?.pageErrors.splice(0).map(String)).toEqual([]);
+  });
+  afterAll(async () => {
+    await ui?.close();
+  });
+  return () => {
+    if (!ui) throw new Error('the UI harness is not started');
+    return ui;
+  };
+}

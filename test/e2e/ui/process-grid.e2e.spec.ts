@@ -1,19 +1,13 @@
 import { join } from 'node:path';
-import { describeInBrowser, envelope, ROOT, screenshot, signInAs, startUi, type UiHarness } from './browser';
+import { describeInBrowser, envelope, ROOT, screenshot, signInAs, useUi, type UiHarness } from './browser';
 
 jest.setTimeout(60_000);
 
 describeInBrowser('Process grid in a browser: sort, filter, details, activate and deactivate', () => {
+  const harness = useUi();
   let ui: UiHarness;
-  beforeAll(async () => {
-    ui = await startUi();
-  });
-  afterEach(() => {
-    // A script error in the UI fails the test that caused it.
-    expect(ui.pageErrors.splice(0).map(String)).toEqual([]);
-  });
-  afterAll(async () => {
-    await ui?.close();
+  beforeEach(() => {
+    ui = harness();
   });
 
   it('an admin deactivates customer onboarding: the next Customer created starts nothing', async () => {

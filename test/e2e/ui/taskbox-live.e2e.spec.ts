@@ -1,18 +1,12 @@
-import { describeInBrowser, envelope, screenshot, signInAs, startUi, type UiHarness } from './browser';
+import { describeInBrowser, envelope, screenshot, signInAs, useUi, type UiHarness } from './browser';
 
 jest.setTimeout(60_000);
 
 describeInBrowser('Taskbox in a browser: a task appears live, is claimed and completed with a result', () => {
+  const harness = useUi();
   let ui: UiHarness;
-  beforeAll(async () => {
-    ui = await startUi();
-  });
-  afterEach(() => {
-    // A script error in the UI fails the test that caused it.
-    expect(ui.pageErrors.splice(0).map(String)).toEqual([]);
-  });
-  afterAll(async () => {
-    await ui?.close();
+  beforeEach(() => {
+    ui = harness();
   });
 
   it('bob sees an invoice review arrive without a reload, claims it and approves it', async () => {
