@@ -12,14 +12,11 @@ import {
 import { Type } from 'class-transformer';
 import {
   IsIn,
-  IsInt,
   IsObject,
   IsOptional,
   IsString,
   Matches,
   MaxLength,
-  Min,
-  Max,
   ValidateNested,
 } from 'class-validator';
 import type { Request } from 'express';
@@ -45,7 +42,8 @@ import {
   PATTERNS,
   WithBody,
 } from '../http/openapi';
-import { Absent, QueryInteger } from '../http/validation';
+import { Absent } from '../http/validation';
+import { PageQuery } from '../http/page-query';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export const checkInstanceId = (id: string): string => {
@@ -89,7 +87,7 @@ export class ReasonDto {
   @ApiPropertyOptional({ maxLength: 1000 }) @Absent() @IsString() @MaxLength(1000) reason?: string;
 }
 
-export class ListInstancesQuery {
+export class ListInstancesQuery extends PageQuery {
   @ApiPropertyOptional({ maxLength: 63, description: 'a definition key' })
   @IsOptional()
   @IsString()
@@ -105,27 +103,6 @@ export class ListInstancesQuery {
   @IsOptional()
   @IsIn(['true', 'false'])
   incidents?: string;
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 500 })
-  @IsOptional()
-  @QueryInteger()
-  @IsInt()
-  @Min(1)
-  @Max(500)
-  limit?: number;
-  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: 1_000_000_000 })
-  @IsOptional()
-  @QueryInteger()
-  @IsInt()
-  @Min(0)
-  @Max(1_000_000_000)
-  offset?: number;
-  @ApiPropertyOptional({
-    pattern: PATTERNS.position,
-    description: 'wait (up to 5 s) until the read models reached this global position',
-  })
-  @IsOptional()
-  @IsString()
-  minPosition?: string;
 }
 
 @ApiTags('instances')

@@ -5,14 +5,11 @@ import {
   ArrayMaxSize,
   IsArray,
   IsIn,
-  IsInt,
   IsObject,
   IsOptional,
   IsString,
   Matches,
-  Max,
   MaxLength,
-  Min,
   ValidateIf,
 } from 'class-validator';
 import type { Request } from 'express';
@@ -42,7 +39,8 @@ import {
   TaskIdParam,
   WithBody,
 } from '../http/openapi';
-import { Absent, QueryInteger } from '../http/validation';
+import { Absent } from '../http/validation';
+import { PageQuery } from '../http/page-query';
 
 /** Task ids are `<instanceId>.<activityId>.<visit>`: the instance is known without a lookup. */
 const TASK_ID = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([A-Za-z_][A-Za-z0-9_]*)\.(\d{1,9})$/;
@@ -57,7 +55,7 @@ export const mayView = (task: Pick<TaskDetails, 'assignee' | 'role'>, caller: Ca
   task.assignee === caller.id ||
   (task.assignee === null && task.role !== null && caller.roles.includes(task.role));
 
-export class ListTasksQuery {
+export class ListTasksQuery extends PageQuery {
   @ApiPropertyOptional({ enum: ['new', 'ongoing', 'postponed', 'open', 'completed', 'all'] })
   @IsOptional()
   @IsIn(['new', 'ongoing', 'postponed', 'open', 'completed', 'all'])
@@ -78,27 +76,6 @@ export class ListTasksQuery {
   search?: string;
   @ApiPropertyOptional({ enum: ['overdue', 'today', 'week'] }) @IsOptional() @IsIn(['overdue', 'today', 'week']) due?:
     'overdue' | 'today' | 'week';
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 500 })
-  @IsOptional()
-  @QueryInteger()
-  @IsInt()
-  @Min(1)
-  @Max(500)
-  limit?: number;
-  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: 1_000_000_000 })
-  @IsOptional()
-  @QueryInteger()
-  @IsInt()
-  @Min(0)
-  @Max(1_000_000_000)
-  offset?: number;
-  @ApiPropertyOptional({
-    pattern: PATTERNS.position,
-    description: 'wait (up to 5 s) until the read models reached this global position',
-  })
-  @IsOptional()
-  @IsString()
-  minPosition?: string;
   /** A global position or an ISO instant: the list as it was then, rebuilt from history (docs/audit.md). */
   @ApiPropertyOptional({
     pattern: PATTERNS.asOf,
