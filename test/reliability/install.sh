@@ -2,4 +2,5 @@
 # Installs what the reliability suite needs beyond npm: schemathesis (API fuzzing against /docs/openapi.json).
 set -euo pipefail
 python3 -m pip install --quiet --user 'schemathesis>=4,<5'
-python3 -m schemathesis --version
+# pip --user puts the command in the user base's bin/, which may not be on PATH; the fuzz spec looks there too.
+"$(python3 -m site --user-base)/bin/schemathesis" --version
