@@ -7,7 +7,9 @@ n="${BENCH_PEERS_SMOKE_N:-20}"
 maven_flags=(-q -B)
 if [ "${MAVEN_OFFLINE:-0}" = "1" ]; then maven_flags+=(-o); fi
 
-npm run build --silent
+# Under npm test the build is done before any suite starts; rebuilding here would rewrite dist/ while
+# other suites run the built server from it.
+if [ "${LIFELINE_SKIP_BUILD:-0}" != "1" ]; then npm run build --silent; fi
 mvn "${maven_flags[@]}" -f bench/peers/java/pom.xml package
 BENCH_PEERS_N="$n" BENCH_PEERS_WARMUP=5 BENCH_PEERS_LATENCY=5 BENCH_PEERS_CONCURRENCY=2 BENCH_KAFKA="${BENCH_KAFKA:-off}" \
   node dist/bench/peers/run-peers.js

@@ -15,7 +15,7 @@ describe(`bench/peers/smoke.sh${skipReason ? ` (${skipReason})` : ''}`, () => {
       expect(missing).toEqual([]);
       const { stdout } = await promisify(execFile)('bash', [join(ROOT, 'bench/peers/smoke.sh')], {
         cwd: ROOT,
-        env: { ...process.env, BENCH_PEERS_SMOKE_N: '20', BENCH_KAFKA: 'off' },
+        env: { ...process.env, BENCH_PEERS_SMOKE_N: '20', BENCH_KAFKA: 'off', LIFELINE_SKIP_BUILD: '1' },
         maxBuffer: 16 * 1024 * 1024,
         timeout: 280_000,
       });
