@@ -12,7 +12,7 @@ import { WrongExpectedRevision, type EventStore, type StoredEvent, type Subscrip
 import type { Logger } from 'pino';
 import type { Clock } from '../shared/clock';
 import type { EngineDb } from '../shared/engine-db';
-import { deterministicUuid, eventIdsFor, instanceIdFor } from '../shared/ids';
+import { eventIdsFor, instanceIdFor } from '../shared/ids';
 import type { InstanceCommands } from '../instances/instance-commands';
 
 const CHECKPOINT = 'process-manager';
@@ -202,19 +202,22 @@ export class ProcessManager {
         return this.onEntityEvent(stored, event.data, origin);
       case 'DelayedStartScheduled': {
         const d = event.data;
+        // The record comes from the envelope on the same stream: look it up once here.
+        const envelope = await this.envelopeOf(stored.streamId, d.entityEventId);
+        if (!envelope) {
+          this.logger.error({ entityEventId: d.entityEventId, stream: stored.streamId }, 'delayed start without its entity event; not scheduled');
+          return;
+        }
         const payload: DelayedStartPayload = {
           instanceId: d.instanceId,
           definitionKey: d.definitionKey,
           definitionVersion: d.definitionVersion,
-          entity: { type: stored.streamId.split('-')[1] ?? '', id: '' },
+          entity: { type: envelope.entityType, id: envelope.entityId },
           variables: {},
           cause: { kind: 'trigger', entityEventId: d.entityEventId, triggerIndex: d.triggerIndex, delayed: true },
           causationId: stored.id,
           correlationId: stored.metadata.correlationId,
         };
-        // The entity ref comes from the envelope on the same stream: look it up once here.
-        const envelope = await this.envelopeOf(stored.streamId, d.entityEventId);
-        if (envelope) payload.entity = { type: envelope.entityType, id: envelope.entityId };
         this.insertTimer(`start:${d.instanceId}`, 'delayed-start', d.startAt, d.instanceId, payload);
         return;
       }
@@ -400,4 +403,3 @@ export class ProcessManager {
   }
 }
 
-export { deterministicUuid };
