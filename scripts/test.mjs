@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
+import { relative } from 'node:path';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',')[0];
 const [host, port] = brokers.split(':');
@@ -50,10 +51,25 @@ if (startedKafka && process.env.LIFELINE_KEEP_KAFKA !== '1') {
   spawnSync('bash', ['infra/kafka/stop.sh'], { stdio: 'inherit', env: { ...process.env, KAFKA_PORT: port } });
 }
 
+// The summary CI reads: every skipped test named with its reason (the reason is in its title), then
+// exactly one last line `N passed, N failed, N skipped`.
+let summary = '0 passed, 1 failed, 0 skipped';
 if (existsSync('test-artifacts/jest-results.json')) {
   const r = JSON.parse(readFileSync('test-artifacts/jest-results.json', 'utf8'));
+  const skippedTests = [];
+  for (const file of r.testResults ?? []) {
+    for (const test of file.assertionResults ?? []) {
+      if (test.status === 'pending' || test.status === 'todo' || test.status === 'skipped') {
+        skippedTests.push(`  ${relative(process.cwd(), file.name)}: ${test.fullName}`);
+      }
+    }
+  }
   const skipped = r.numPendingTests + r.numTodoTests;
-  console.log(`\nLifeline: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
-  if (r.numFailedTestSuites > 0 && r.numFailedTests === 0) console.log(`(${r.numFailedTestSuites} test suite(s) failed to run)`);
+  if (skippedTests.length > 0) console.log(`\nSkipped (${skippedTests.length}), each with its reason:\n${skippedTests.join('\n')}`);
+  if (r.numFailedTestSuites > 0) console.log(`\n${r.numFailedTestSuites} test suite(s) failed`);
+  // A suite that failed to run has no failed test of its own: count it as one failure.
+  const failed = r.numFailedTests + (r.numFailedTests === 0 ? r.numRuntimeErrorTestSuites : 0);
+  summary = `${r.numPassedTests} passed, ${failed} failed, ${skipped} skipped`;
 }
+console.log(`\n${summary}`);
 process.exit(jest.status ?? 1);

@@ -47,7 +47,7 @@ if (!command && process.env.CI) throw new Error('schemathesis is not installed: 
 const describeFuzz = command ? describe : describe.skip;
 if (!command) console.warn('api-fuzz skipped: schemathesis is not installed (test/reliability/install.sh)');
 
-describeFuzz('API fuzzing with schemathesis against /docs/openapi.json', () => {
+describeFuzz(`API fuzzing with schemathesis against /docs/openapi.json${command ? '' : ' — skipped: schemathesis is not installed (test/reliability/install.sh installs it)'}`, () => {
   let server: ChildProcess;
   let dataDir: string;
   let port: number;
