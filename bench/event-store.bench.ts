@@ -55,7 +55,8 @@ async function appendThroughput(
 }
 
 async function main(): Promise<void> {
-  const rows: { store: string; synchronous: string; eventIds: EventIds; batchSize: number; eventsPerSecond: number }[] = [];
+  const rows: { store: string; synchronous: string; eventIds: EventIds; batchSize: number; eventsPerSecond: number }[] =
+    [];
   for (const synchronous of ['NORMAL', 'FULL'] as const) {
     for (const eventIds of ['random', 'ordered'] as const) {
       for (const batchSize of [1, 100]) {

@@ -37,24 +37,44 @@ function pageLatency(dir: string, count: number): { pageMs: number; lastPageMs: 
   const event = (streamId: string, type: string, data: unknown): StoredEvent => {
     position += 1;
     const id = `e-${position}`;
-    return { id, type, data, streamId, revision: 0, position,
-      metadata: { messageId: id, correlationId: id, causationId: id, actor: 'system', at } };
+    return {
+      id,
+      type,
+      data,
+      streamId,
+      revision: 0,
+      position,
+      metadata: { messageId: id, correlationId: id, causationId: id, actor: 'system', at },
+    };
   };
   projector.applyBatch([
-    event('instance-big', 'InstanceStarted', { instanceId: 'big', definitionKey: 'invoice-approval', definitionVersion: 1,
-      definitionName: 'Invoice approval', entity: { type: 'Invoice', id: 'INV-1' }, variables: {}, cause: { kind: 'api' } }),
+    event('instance-big', 'InstanceStarted', {
+      instanceId: 'big',
+      definitionKey: 'invoice-approval',
+      definitionVersion: 1,
+      definitionName: 'Invoice approval',
+      entity: { type: 'Invoice', id: 'INV-1' },
+      variables: {},
+      cause: { kind: 'api' },
+    }),
   ]);
   // `count` open tasks of alice's own, and a quarter as many unassigned tasks of her two roles.
   let minute = 0;
   const task = (taskId: string, assignee: { user?: string; role?: string }): StoredEvent => {
     minute += 1;
     const created = new Date(Date.parse(at) + minute * 60_000).toISOString();
-    const stored = event('instance-big', 'TaskCreated', { taskId, activityId: 'review', title: `Task ${taskId}`,
-      assignee, startAt: created, rule: { role: 'accounting' } });
+    const stored = event('instance-big', 'TaskCreated', {
+      taskId,
+      activityId: 'review',
+      title: `Task ${taskId}`,
+      assignee,
+      startAt: created,
+      rule: { role: 'accounting' },
+    });
     stored.metadata.at = created;
     return stored;
   };
-  for (let done = 0; done < count; ) {
+  for (let done = 0; done < count;) {
     const batch: StoredEvent[] = [];
     for (let i = 0; i < 20_000 && done < count; i += 1, done += 1) {
       batch.push(task(`t-${done}`, { user: 'alice' }));
@@ -73,7 +93,9 @@ function pageLatency(dir: string, count: number): { pageMs: number; lastPageMs: 
   started = performance.now();
   for (let i = 0; i < 20; i += 1) listTasks(db.sql, viewer, { limit: 50, offset: 1000 }, now);
   const lastPageMs = (performance.now() - started) / 20;
-  const ownTasks = (db.sql.prepare("SELECT count(*) AS n FROM tasks WHERE assignee = 'alice' AND open = 1").get() as { n: number }).n;
+  const ownTasks = (
+    db.sql.prepare("SELECT count(*) AS n FROM tasks WHERE assignee = 'alice' AND open = 1").get() as { n: number }
+  ).n;
   db.close();
   return { pageMs, lastPageMs, ownTasks };
 }
@@ -93,17 +115,25 @@ async function main(): Promise<void> {
     // CPU time too: on a shared 2-core machine, wall time also measures the neighbours.
     let cpu = process.cpuUsage();
     const fromMemory = await rebuildReadModels(log, join(dir, 'from-memory.sqlite'));
-    rows.push({ replay: 'projections only (log in memory)', events: fromMemory.events,
-      seconds: +(fromMemory.elapsedMs / 1000).toFixed(2), eventsPerSecond: fromMemory.eventsPerSecond,
-      eventsPerCpuSecond: perCpuSecond(fromMemory.events, process.cpuUsage(cpu)) });
+    rows.push({
+      replay: 'projections only (log in memory)',
+      events: fromMemory.events,
+      seconds: +(fromMemory.elapsedMs / 1000).toFixed(2),
+      eventsPerSecond: fromMemory.eventsPerSecond,
+      eventsPerCpuSecond: perCpuSecond(fromMemory.events, process.cpuUsage(cpu)),
+    });
 
     const store = SqliteEventStore.open(join(dir, 'events.sqlite'));
     await appendAll(store, log.events);
     cpu = process.cpuUsage();
     const fromStore = await rebuildReadModels(store, join(dir, 'from-store.sqlite'));
-    rows.push({ replay: 'SQLite event store -> read models', events: fromStore.events,
-      seconds: +(fromStore.elapsedMs / 1000).toFixed(2), eventsPerSecond: fromStore.eventsPerSecond,
-      eventsPerCpuSecond: perCpuSecond(fromStore.events, process.cpuUsage(cpu)) });
+    rows.push({
+      replay: 'SQLite event store -> read models',
+      events: fromStore.events,
+      seconds: +(fromStore.elapsedMs / 1000).toFixed(2),
+      eventsPerSecond: fromStore.eventsPerSecond,
+      eventsPerCpuSecond: perCpuSecond(fromStore.events, process.cpuUsage(cpu)),
+    });
     await store.close();
     console.table(rows);
 

@@ -51,7 +51,14 @@ class Server {
     const port = await freePort();
     this.url = `http://127.0.0.1:${port}`;
     this.child = spawn(process.execPath, [MAIN], {
-      env: { ...process.env, PORT: String(port), LIFELINE_DATA_DIR: this.dir, LIFELINE_JWT_SECRET: SECRET, LOG_LEVEL: 'error', ...env },
+      env: {
+        ...process.env,
+        PORT: String(port),
+        LIFELINE_DATA_DIR: this.dir,
+        LIFELINE_JWT_SECRET: SECRET,
+        LOG_LEVEL: 'error',
+        ...env,
+      },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     for (let i = 0; i < 300; i++) {
@@ -129,21 +136,41 @@ async function httpThroughput(n: number): Promise<Row> {
   const cpuBefore = server.cpuSeconds();
   const started = performance.now();
   for (let i = 0; i < n; i += batchSize * 2) {
-    await Promise.all([0, 1].map((k) => {
-      const from = i + k * batchSize;
-      if (from >= n) return Promise.resolve();
-      return post(server, Array.from({ length: Math.min(batchSize, n - from) }, (_, j) => envelope(run, from + j)));
-    }));
+    await Promise.all(
+      [0, 1].map((k) => {
+        const from = i + k * batchSize;
+        if (from >= n) return Promise.resolve();
+        return post(
+          server,
+          Array.from({ length: Math.min(batchSize, n - from) }, (_, j) => envelope(run, from + j)),
+        );
+      }),
+    );
   }
   const done = await waitVisible(server, n);
   const seconds = (done - started) / 1000;
-  const row: Row = { path: 'HTTP', scenario: `post in batches of ${batchSize} → task visible`, n, seconds, eventsPerSecond: n / seconds, peakRssMiB: server.peakRssMiB(), cpuMsPerEvent: ((server.cpuSeconds() - cpuBefore) * 1000) / n };
+  const row: Row = {
+    path: 'HTTP',
+    scenario: `post in batches of ${batchSize} → task visible`,
+    n,
+    seconds,
+    eventsPerSecond: n / seconds,
+    peakRssMiB: server.peakRssMiB(),
+    cpuMsPerEvent: ((server.cpuSeconds() - cpuBefore) * 1000) / n,
+  };
   await server.stop();
   return row;
 }
 
 /** Fixed rate; the k-th task to appear belongs to the k-th event (one engine handles the log in order). */
-async function latencyAtRate(path: 'HTTP' | 'Kafka', rate: number, seconds: number, produce: (batch: ReturnType<typeof envelope>[]) => Promise<void>, server: Server, run: string): Promise<Row> {
+async function latencyAtRate(
+  path: 'HTTP' | 'Kafka',
+  rate: number,
+  seconds: number,
+  produce: (batch: ReturnType<typeof envelope>[]) => Promise<void>,
+  server: Server,
+  run: string,
+): Promise<Row> {
   const n = rate * seconds;
   const tick = 10;
   const perTick = Math.max(1, Math.round((rate * tick) / 1000));
@@ -165,7 +192,16 @@ async function latencyAtRate(path: 'HTTP' | 'Kafka', rate: number, seconds: numb
   }
   await watcher;
   const latencies = postedAt.map((at, k) => visibleAt[k] - at);
-  return { path, scenario: `${rate}/s for ${seconds} s: latency to task visible`, n, seconds, eventsPerSecond: rate, p50ms: percentile(latencies, 50), p99ms: percentile(latencies, 99), peakRssMiB: server.peakRssMiB() };
+  return {
+    path,
+    scenario: `${rate}/s for ${seconds} s: latency to task visible`,
+    n,
+    seconds,
+    eventsPerSecond: rate,
+    p50ms: percentile(latencies, 50),
+    p99ms: percentile(latencies, 99),
+    peakRssMiB: server.peakRssMiB(),
+  };
 }
 
 async function kafkaRows(ns: number[], rate: number, latencySeconds: number): Promise<Row[]> {
@@ -179,23 +215,42 @@ async function kafkaRows(ns: number[], rate: number, latencySeconds: number): Pr
     return [];
   }
   const rows: Row[] = [];
-  for (const [scenario, n] of [...ns.map((n) => ['throughput', n] as const), ['latency', rate * latencySeconds] as const]) {
+  for (const [scenario, n] of [
+    ...ns.map((n) => ['throughput', n] as const),
+    ['latency', rate * latencySeconds] as const,
+  ]) {
     const topic = `bench-entity-events-${Date.now()}-${++serial}`;
     await admin.createTopics({ topics: [{ topic, numPartitions: 4 }], waitForLeaders: true });
     const server = new Server();
-    await server.start({ LIFELINE_ENTITY_SOURCE: 'kafka', KAFKA_TOPICS: topic, KAFKA_BROKERS: brokers.join(','), KAFKA_GROUP_ID: `bench-${topic}` });
+    await server.start({
+      LIFELINE_ENTITY_SOURCE: 'kafka',
+      KAFKA_TOPICS: topic,
+      KAFKA_BROKERS: brokers.join(','),
+      KAFKA_GROUP_ID: `bench-${topic}`,
+    });
     const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
     const run = `k${serial}`;
     const produce = (batch: ReturnType<typeof envelope>[]) =>
-      producer.send({ topic, messages: batch.map((e) => ({ key: `Invoice:${e.entityId}`, value: JSON.stringify(e) })) }).then(() => undefined);
+      producer
+        .send({ topic, messages: batch.map((e) => ({ key: `Invoice:${e.entityId}`, value: JSON.stringify(e) })) })
+        .then(() => undefined);
     if (scenario === 'throughput') {
       const cpuBefore = server.cpuSeconds();
       const started = performance.now();
-      for (let i = 0; i < n; i += 1000) await produce(Array.from({ length: Math.min(1000, n - i) }, (_, j) => envelope(run, i + j)));
+      for (let i = 0; i < n; i += 1000)
+        await produce(Array.from({ length: Math.min(1000, n - i) }, (_, j) => envelope(run, i + j)));
       const done = await waitVisible(server, n);
       const seconds = (done - started) / 1000;
-      rows.push({ path: 'Kafka', scenario: 'produce → task visible', n, seconds, eventsPerSecond: n / seconds, peakRssMiB: server.peakRssMiB(), cpuMsPerEvent: ((server.cpuSeconds() - cpuBefore) * 1000) / n });
+      rows.push({
+        path: 'Kafka',
+        scenario: 'produce → task visible',
+        n,
+        seconds,
+        eventsPerSecond: n / seconds,
+        peakRssMiB: server.peakRssMiB(),
+        cpuMsPerEvent: ((server.cpuSeconds() - cpuBefore) * 1000) / n,
+      });
     } else {
       rows.push(await latencyAtRate('Kafka', rate, latencySeconds, produce, server, run));
     }
@@ -218,7 +273,9 @@ async function main(): Promise<void> {
   {
     const server = new Server();
     await server.start();
-    rows.push(await latencyAtRate('HTTP', rate, latencySeconds, (batch) => post(server, batch), server, `l${++serial}`));
+    rows.push(
+      await latencyAtRate('HTTP', rate, latencySeconds, (batch) => post(server, batch), server, `l${++serial}`),
+    );
     await server.stop();
   }
   if (process.env.BENCH_KAFKA !== 'off') rows.push(...(await kafkaRows(ns, rate, latencySeconds)));
@@ -226,10 +283,16 @@ async function main(): Promise<void> {
   const table = [
     '| path | scenario | N | seconds | events/s | p50 ms | p99 ms | peak RSS MiB | server CPU ms/event |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...rows.map((r) =>
-      `| ${r.path} | ${r.scenario} | ${r.n} | ${r.seconds.toFixed(1)} | ${Math.round(r.eventsPerSecond)} | ${r.p50ms?.toFixed(1) ?? ''} | ${r.p99ms?.toFixed(1) ?? ''} | ${r.peakRssMiB} | ${r.cpuMsPerEvent?.toFixed(3) ?? ''} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.path} | ${r.scenario} | ${r.n} | ${r.seconds.toFixed(1)} | ${Math.round(r.eventsPerSecond)} | ${r.p50ms?.toFixed(1) ?? ''} | ${r.p99ms?.toFixed(1) ?? ''} | ${r.peakRssMiB} | ${r.cpuMsPerEvent?.toFixed(3) ?? ''} |`,
+    ),
   ].join('\n');
-  console.log(`machine: ${cpus().length} cores; load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')} (other work on the machine slows wall-clock rows; CPU ms/event is not affected)\n`);
+  console.log(
+    `machine: ${cpus().length} cores; load average at the end ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} (other work on the machine slows wall-clock rows; CPU ms/event is not affected)\n`,
+  );
   console.log(table);
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   const file = join(ROOT, 'bench/results', `lifeline-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);

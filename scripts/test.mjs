@@ -31,7 +31,10 @@ if (process.env.LIFELINE_SKIP_KAFKA === '1') {
   console.log(`[test] Kafka broker already answers at ${brokers}`);
 } else {
   console.log(`[test] no Kafka broker at ${brokers}: starting one with infra/kafka/start.sh`);
-  const start = spawnSync('bash', ['infra/kafka/start.sh'], { stdio: 'inherit', env: { ...process.env, KAFKA_PORT: port } });
+  const start = spawnSync('bash', ['infra/kafka/start.sh'], {
+    stdio: 'inherit',
+    env: { ...process.env, KAFKA_PORT: port },
+  });
   if (start.status === 0) startedKafka = true;
   else if (process.env.CI) {
     console.error('[test] could not start Kafka, and CI needs it');
@@ -43,7 +46,14 @@ if (await answers()) process.env.KAFKA_AVAILABLE = '1';
 mkdirSync('test-artifacts', { recursive: true });
 const jest = spawnSync(
   process.execPath,
-  ['node_modules/jest/bin/jest.js', '--ci', '--maxWorkers=2', '--json', '--outputFile=test-artifacts/jest-results.json', ...process.argv.slice(2)],
+  [
+    'node_modules/jest/bin/jest.js',
+    '--ci',
+    '--maxWorkers=2',
+    '--json',
+    '--outputFile=test-artifacts/jest-results.json',
+    ...process.argv.slice(2),
+  ],
   { stdio: 'inherit', env: process.env },
 );
 
@@ -65,7 +75,8 @@ if (existsSync('test-artifacts/jest-results.json')) {
     }
   }
   const skipped = r.numPendingTests + r.numTodoTests;
-  if (skippedTests.length > 0) console.log(`\nSkipped (${skippedTests.length}), each with its reason:\n${skippedTests.join('\n')}`);
+  if (skippedTests.length > 0)
+    console.log(`\nSkipped (${skippedTests.length}), each with its reason:\n${skippedTests.join('\n')}`);
   if (r.numFailedTestSuites > 0) console.log(`\n${r.numFailedTestSuites} test suite(s) failed`);
   // A suite that failed to run has no failed test of its own: count it as one failure.
   const failed = r.numFailedTests + (r.numFailedTests === 0 ? r.numRuntimeErrorTestSuites : 0);

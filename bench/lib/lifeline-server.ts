@@ -7,11 +7,15 @@ import jwt from 'jsonwebtoken';
 import { cpuSecondsOf, peakRssMiBOf, rssMiBOf, sleep } from './measure';
 
 /** The repository root, from dist/bench/lib or bench/lib. */
-export const ROOT = resolve(__dirname, ...(__dirname.includes(`${join('dist', 'bench')}`) ? ['..', '..', '..'] : ['..', '..']));
+export const ROOT = resolve(
+  __dirname,
+  ...(__dirname.includes(`${join('dist', 'bench')}`) ? ['..', '..', '..'] : ['..', '..']),
+);
 const MAIN = join(ROOT, 'dist/services/embedded/src/main.js');
 const SECRET = 'bench-secret-0123456789abcdef';
 
-export const bearer = (sub: string, roles: string[]): string => `Bearer ${jwt.sign({ sub, roles }, SECRET, { algorithm: 'HS256' })}`;
+export const bearer = (sub: string, roles: string[]): string =>
+  `Bearer ${jwt.sign({ sub, roles }, SECRET, { algorithm: 'HS256' })}`;
 
 const freePort = () =>
   new Promise<number>((res) => {
@@ -37,7 +41,14 @@ export class LifelineProcess {
     // BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server, not the load.
     const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
     this.child = spawn(process.execPath, [...nodeArgs, MAIN], {
-      env: { ...process.env, PORT: String(port), LIFELINE_DATA_DIR: this.dataDir, LIFELINE_JWT_SECRET: SECRET, LOG_LEVEL: 'error', ...env },
+      env: {
+        ...process.env,
+        PORT: String(port),
+        LIFELINE_DATA_DIR: this.dataDir,
+        LIFELINE_JWT_SECRET: SECRET,
+        LOG_LEVEL: 'error',
+        ...env,
+      },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     for (let i = 0; i < 600; i++) {
@@ -69,7 +80,13 @@ export class LifelineProcess {
     return rssMiBOf(this.pid);
   }
 
-  async request<T>(method: 'GET' | 'POST', path: string, auth: string, body?: unknown, contentType = 'application/json'): Promise<T> {
+  async request<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    auth: string,
+    body?: unknown,
+    contentType = 'application/json',
+  ): Promise<T> {
     const r = await fetch(`${this.url}${path}`, {
       method,
       headers: { authorization: auth, ...(body !== undefined ? { 'content-type': contentType } : {}) },

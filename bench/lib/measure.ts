@@ -37,7 +37,11 @@ export function percentile(values: readonly number[], p: number): number {
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Runs `work` for every item with at most `concurrency` in flight, in order of start. */
-export async function inParallel<T>(items: readonly T[], concurrency: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
+export async function inParallel<T>(
+  items: readonly T[],
+  concurrency: number,
+  work: (item: T, index: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const lane = async () => {
     for (let i = next++; i < items.length; i = next++) await work(items[i]!, i);
@@ -46,7 +50,11 @@ export async function inParallel<T>(items: readonly T[], concurrency: number, wo
 }
 
 /** A markdown table from rows of cells. */
-export function markdownTable(header: readonly string[], align: readonly ('l' | 'r')[], rows: readonly (readonly string[])[]): string {
+export function markdownTable(
+  header: readonly string[],
+  align: readonly ('l' | 'r')[],
+  rows: readonly (readonly string[])[],
+): string {
   return [
     `| ${header.join(' | ')} |`,
     `| ${align.map((a) => (a === 'r' ? '---:' : '---')).join(' | ')} |`,

@@ -43,7 +43,9 @@ class BpmnEnginePeer {
       CREATE INDEX IF NOT EXISTS tasks_open ON tasks (candidate_group, status);
       CREATE INDEX IF NOT EXISTS tasks_instance ON tasks (instance_id);`);
     const insertInstance = this.db.prepare("INSERT INTO instances (id, status, state) VALUES (?, 'waiting', ?)");
-    const insertTask = this.db.prepare("INSERT INTO tasks (id, instance_id, candidate_group, status) VALUES (?, ?, ?, 'open')");
+    const insertTask = this.db.prepare(
+      "INSERT INTO tasks (id, instance_id, candidate_group, status) VALUES (?, ?, ?, 'open')",
+    );
     const updateInstance = this.db.prepare("UPDATE instances SET status = 'completed', state = ? WHERE id = ?");
     const closeTask = this.db.prepare("UPDATE tasks SET status = 'completed' WHERE id = ?");
     this.saveStarted = this.db.transaction((instanceId: string, state: string, taskId: string) => {
@@ -109,7 +111,7 @@ async function startAll(peer: BpmnEnginePeer, run: string, n: number, concurrenc
 }
 
 async function completeAll(peer: BpmnEnginePeer, n: number, concurrency: number): Promise<void> {
-  for (let done = 0; done < n; ) {
+  for (let done = 0; done < n;) {
     const page = peer.openTasksOfGroup(REVIEWERS, 500);
     if (page.length === 0) throw new BpmnEngineFailed(`no open task left after ${done} of ${n}`);
     await inParallel(page, concurrency, (taskId, i) => peer.complete(taskId, resultOf(i)));
@@ -142,7 +144,8 @@ async function main(): Promise<void> {
     const t2 = performance.now();
     const cpu2 = cpuSeconds();
     const completed = peer.completedInstances();
-    if (completed < options.n + options.warmup) throw new BpmnEngineFailed(`only ${completed} of ${options.n + options.warmup} instances completed`);
+    if (completed < options.n + options.warmup)
+      throw new BpmnEngineFailed(`only ${completed} of ${options.n + options.warmup} instances completed`);
     const latencies: number[] = [];
     for (let i = 0; i < options.latencySamples; i++) {
       const at = performance.now();
@@ -152,7 +155,11 @@ async function main(): Promise<void> {
     }
     const row: ScenarioRow = {
       engine: 'bpmn-engine',
-      version: (JSON.parse(readFileSync(join(dirname(require.resolve('bpmn-engine')), '..', 'package.json'), 'utf8')) as { version: string }).version,
+      version: (
+        JSON.parse(readFileSync(join(dirname(require.resolve('bpmn-engine')), '..', 'package.json'), 'utf8')) as {
+          version: string;
+        }
+      ).version,
       persistence: 'JSON state + task row in SQLite (WAL) after each step; completion recovers from it',
       n: options.n,
       concurrency: options.concurrency,

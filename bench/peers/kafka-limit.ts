@@ -20,7 +20,10 @@ const REVIEWER = bearer('bench-reviewer', [REVIEWERS]);
 async function produceAll(producer: Producer, topic: string, run: string, n: number): Promise<void> {
   for (let i = 0; i < n; i += 1000) {
     const batch = Array.from({ length: Math.min(1000, n - i) }, (_, j) => envelopeOf(run, i + j));
-    await producer.send({ topic, messages: batch.map((e) => ({ key: `${e.entityType}:${e.entityId}`, value: JSON.stringify(e) })) });
+    await producer.send({
+      topic,
+      messages: batch.map((e) => ({ key: `${e.entityType}:${e.entityId}`, value: JSON.stringify(e) })),
+    });
   }
 }
 
@@ -58,7 +61,13 @@ export async function kafkaLimit(n: number): Promise<KafkaLimitRow | undefined> 
 
     const server = new LifelineProcess();
     try {
-      await server.start({ LIFELINE_DEMO: 'false', LIFELINE_ENTITY_SOURCE: 'kafka', KAFKA_TOPICS: topics[1]!, KAFKA_BROKERS: brokers.join(','), KAFKA_GROUP_ID: `bench-${topics[1]}` });
+      await server.start({
+        LIFELINE_DEMO: 'false',
+        LIFELINE_ENTITY_SOURCE: 'kafka',
+        KAFKA_TOPICS: topics[1]!,
+        KAFKA_BROKERS: brokers.join(','),
+        KAFKA_GROUP_ID: `bench-${topics[1]}`,
+      });
       await publishDefinition(server);
       const cpu0 = server.cpuSeconds();
       const started = performance.now();
@@ -69,7 +78,12 @@ export async function kafkaLimit(n: number): Promise<KafkaLimitRow | undefined> 
         await sleep(5);
       }
       const seconds = (performance.now() - started) / 1000;
-      return { n, rawConsumePerSecond: n / rawSeconds, lifelinePerSecond: n / seconds, lifelineCpuSeconds: server.cpuSeconds() - cpu0 };
+      return {
+        n,
+        rawConsumePerSecond: n / rawSeconds,
+        lifelinePerSecond: n / seconds,
+        lifelineCpuSeconds: server.cpuSeconds() - cpu0,
+      };
     } finally {
       await server.stop();
     }

@@ -55,13 +55,22 @@ export async function postRecords(server: LifelineProcess, run: string, from: nu
   for (let i = from; i < from + count; i += POST_BATCH) batches.push(i);
   // Two posts in flight, as bench/run.ts does: the server works while the next batch travels.
   await inParallel(batches, 2, (start) =>
-    server.request('POST', '/entity-events', APP, Array.from({ length: Math.min(POST_BATCH, from + count - start) }, (_, j) => envelopeOf(run, start + j))),
+    server.request(
+      'POST',
+      '/entity-events',
+      APP,
+      Array.from({ length: Math.min(POST_BATCH, from + count - start) }, (_, j) => envelopeOf(run, start + j)),
+    ),
   );
 }
 
 const tasks = (server: LifelineProcess, query: string) => server.request<TaskPage>('GET', `/tasks?${query}`, REVIEWER);
 
-async function waitForCounts(server: LifelineProcess, done: (counts: TaskPage['counts']) => boolean, minPosition = 0): Promise<void> {
+async function waitForCounts(
+  server: LifelineProcess,
+  done: (counts: TaskPage['counts']) => boolean,
+  minPosition = 0,
+): Promise<void> {
   for (;;) {
     const page = await tasks(server, `status=all&limit=1&minPosition=${minPosition}`);
     if (done(page.counts)) return;
@@ -71,11 +80,16 @@ async function waitForCounts(server: LifelineProcess, done: (counts: TaskPage['c
 
 async function completeOpenTasks(server: LifelineProcess, count: number, concurrency: number): Promise<number> {
   let last = 0;
-  for (let done = 0; done < count; ) {
+  for (let done = 0; done < count;) {
     const page = await tasks(server, `status=open&limit=500&minPosition=${last}`);
     if (page.items.length === 0) throw new LifelineScenarioFailed(`no open task left after ${done} of ${count}`);
     await inParallel(page.items, concurrency, async (task, i) => {
-      const answer = await server.request<{ position: number }>('POST', `/tasks/${encodeURIComponent(task.id)}/complete`, REVIEWER, { result: resultOf(i) });
+      const answer = await server.request<{ position: number }>(
+        'POST',
+        `/tasks/${encodeURIComponent(task.id)}/complete`,
+        REVIEWER,
+        { result: resultOf(i) },
+      );
       last = Math.max(last, answer.position);
     });
     done += page.items.length;
@@ -87,7 +101,9 @@ async function head(server: LifelineProcess): Promise<number> {
   return (await server.request<{ head: number }>('GET', '/health', REVIEWER)).head;
 }
 
-export async function runLifelineScenario(options: ScenarioOptions): Promise<{ row: ScenarioRow; rawAppends: RawAppendRow[] }> {
+export async function runLifelineScenario(
+  options: ScenarioOptions,
+): Promise<{ row: ScenarioRow; rawAppends: RawAppendRow[] }> {
   const server = new LifelineProcess();
   try {
     await server.start({ LIFELINE_DEMO: 'false' });
@@ -116,7 +132,10 @@ export async function runLifelineScenario(options: ScenarioOptions): Promise<{ r
       const envelope = envelopeOf('l', i);
       const at = performance.now();
       await server.request('POST', '/entity-events', APP, [envelope]);
-      while ((await tasks(server, `status=open&limit=1&entityType=BenchRecord&entityId=${envelope.entityId}`)).items.length === 0) {
+      while (
+        (await tasks(server, `status=open&limit=1&entityType=BenchRecord&entityId=${envelope.entityId}`)).items
+          .length === 0
+      ) {
         await new Promise((r) => setImmediate(r));
       }
       latencies.push(performance.now() - at);
@@ -166,10 +185,23 @@ interface EventRow {
  * The rows Lifeline's store wrote between two positions, appended again with plain prepared
  * statements into a file with the same schema and pragmas, split into the same number of transactions.
  */
-export function rawAppend(eventsFile: string, phase: RawAppendRow['phase'], from: number, to: number, transactions: number, lifelineSeconds: number): RawAppendRow {
+export function rawAppend(
+  eventsFile: string,
+  phase: RawAppendRow['phase'],
+  from: number,
+  to: number,
+  transactions: number,
+  lifelineSeconds: number,
+): RawAppendRow {
   const source = new Database(eventsFile, { readonly: true });
-  const rows = source.prepare('SELECT * FROM events WHERE position > ? AND position <= ? ORDER BY position').all(from, to) as EventRow[];
-  const schema = (source.prepare("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%'").all() as { sql: string }[]).map((r) => r.sql);
+  const rows = source
+    .prepare('SELECT * FROM events WHERE position > ? AND position <= ? ORDER BY position')
+    .all(from, to) as EventRow[];
+  const schema = (
+    source.prepare("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%'").all() as {
+      sql: string;
+    }[]
+  ).map((r) => r.sql);
   source.close();
   const dir = mkdtempSync(join(tmpdir(), 'raw-sqlite-bench-'));
   const db = new Database(join(dir, 'events.db'));
@@ -179,8 +211,12 @@ export function rawAppend(eventsFile: string, phase: RawAppendRow['phase'], from
     db.pragma('wal_autocheckpoint = 10000');
     db.pragma('foreign_keys = ON');
     for (const sql of schema) db.exec(sql);
-    const insertEvent = db.prepare('INSERT INTO events (position, id, stream_id, revision, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)');
-    const upsertStream = db.prepare('INSERT INTO streams (stream_id, revision) VALUES (?, ?) ON CONFLICT (stream_id) DO UPDATE SET revision = excluded.revision');
+    const insertEvent = db.prepare(
+      'INSERT INTO events (position, id, stream_id, revision, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    const upsertStream = db.prepare(
+      'INSERT INTO streams (stream_id, revision) VALUES (?, ?) ON CONFLICT (stream_id) DO UPDATE SET revision = excluded.revision',
+    );
     const append = db.transaction((chunk: EventRow[]) => {
       for (const r of chunk) {
         upsertStream.run(r.stream_id, r.revision);
@@ -191,7 +227,13 @@ export function rawAppend(eventsFile: string, phase: RawAppendRow['phase'], from
     const started = performance.now();
     for (let i = 0; i < rows.length; i += size) append.immediate(rows.slice(i, i + size));
     const seconds = (performance.now() - started) / 1000;
-    return { phase, rows: rows.length, transactions, lifelineRowsPerSecond: rows.length / lifelineSeconds, rawRowsPerSecond: rows.length / seconds };
+    return {
+      phase,
+      rows: rows.length,
+      transactions,
+      lifelineRowsPerSecond: rows.length / lifelineSeconds,
+      rawRowsPerSecond: rows.length / seconds,
+    };
   } finally {
     db.close();
     rmSync(dir, { recursive: true, force: true });

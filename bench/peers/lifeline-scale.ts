@@ -31,18 +31,46 @@ function taskListLatency(openTasks: number): { p50ms: number; p99ms: number; fil
     const event = (type: string, data: unknown, when = at): StoredEvent => {
       position += 1;
       const id = `e-${position}`;
-      return { id, type, data, streamId: 'instance-big', revision: position - 1, position, metadata: { messageId: id, correlationId: id, causationId: id, actor: 'system', at: when } };
+      return {
+        id,
+        type,
+        data,
+        streamId: 'instance-big',
+        revision: position - 1,
+        position,
+        metadata: { messageId: id, correlationId: id, causationId: id, actor: 'system', at: when },
+      };
     };
     const started = performance.now();
     projector.applyBatch([
-      event('InstanceStarted', { instanceId: 'big', definitionKey: 'record-review', definitionVersion: 1, definitionName: 'Record review',
-        entity: { type: 'BenchRecord', id: 'REC-1' }, variables: {}, cause: { kind: 'api' } }),
+      event('InstanceStarted', {
+        instanceId: 'big',
+        definitionKey: 'record-review',
+        definitionVersion: 1,
+        definitionName: 'Record review',
+        entity: { type: 'BenchRecord', id: 'REC-1' },
+        variables: {},
+        cause: { kind: 'api' },
+      }),
     ]);
-    for (let done = 0; done < openTasks; ) {
+    for (let done = 0; done < openTasks;) {
       const batch: StoredEvent[] = [];
       for (let i = 0; i < 20_000 && done < openTasks; i++, done++) {
         const created = new Date(Date.parse(at) + done * 1000).toISOString();
-        batch.push(event('TaskCreated', { taskId: `t-${done}`, activityId: 'review', title: `Review ${done}`, assignee: { user: 'alice' }, startAt: created, rule: { role: REVIEWERS } }, created));
+        batch.push(
+          event(
+            'TaskCreated',
+            {
+              taskId: `t-${done}`,
+              activityId: 'review',
+              title: `Review ${done}`,
+              assignee: { user: 'alice' },
+              startAt: created,
+              rule: { role: REVIEWERS },
+            },
+            created,
+          ),
+        );
       }
       projector.applyBatch(batch);
     }
@@ -64,7 +92,9 @@ function taskListLatency(openTasks: number): { p50ms: number; p99ms: number; fil
   }
 }
 
-async function rssWhileInstancesGrow(counts: number[]): Promise<{ instances: number; rssMiB: number; seconds: number }[]> {
+async function rssWhileInstancesGrow(
+  counts: number[],
+): Promise<{ instances: number; rssMiB: number; seconds: number }[]> {
   const server = new LifelineProcess();
   const reviewer = bearer('bench-reviewer', [REVIEWERS]);
   const rows: { instances: number; rssMiB: number; seconds: number }[] = [];
@@ -90,14 +120,20 @@ async function rssWhileInstancesGrow(counts: number[]): Promise<{ instances: num
   }
 }
 
-async function replaySpeed(events: number): Promise<{ events: number; eventsPerSecond: number; eventsPerCpuSecond: number }> {
+async function replaySpeed(
+  events: number,
+): Promise<{ events: number; eventsPerSecond: number; eventsPerCpuSecond: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'lifeline-scale-replay-'));
   try {
     const log = syntheticLog(events, 42);
     const cpu = process.cpuUsage();
     const result = await rebuildReadModels(log, join(dir, 'read-models.sqlite'));
     const used = process.cpuUsage(cpu);
-    return { events: result.events, eventsPerSecond: result.eventsPerSecond, eventsPerCpuSecond: result.events / ((used.user + used.system) / 1e6) };
+    return {
+      events: result.events,
+      eventsPerSecond: result.eventsPerSecond,
+      eventsPerCpuSecond: result.events / ((used.user + used.system) / 1e6),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -110,16 +146,29 @@ async function main(): Promise<void> {
   const tasks = taskListLatency(openTasks);
   const replay = await replaySpeed(replayEvents);
   const rss = await rssWhileInstancesGrow(instances);
-  console.log(markdownTable(['Lifeline at scale', 'N', 'figure'], ['l', 'r', 'r'], [
-    ['task list, one user, page of 50: p50 ms', String(openTasks), tasks.p50ms.toFixed(3)],
-    ['task list, one user, page of 50: p99 ms', String(openTasks), tasks.p99ms.toFixed(3)],
-    ['replay into read models: events/s', String(replay.events), replay.eventsPerSecond.toFixed(0)],
-    ['replay into read models: events per CPU s', String(replay.events), replay.eventsPerCpuSecond.toFixed(0)],
-    ...rss.map((r) => [`embedded server RSS MiB with N open instances (${r.seconds.toFixed(0)} s in)`, String(r.instances), String(r.rssMiB)]),
-  ]));
+  console.log(
+    markdownTable(
+      ['Lifeline at scale', 'N', 'figure'],
+      ['l', 'r', 'r'],
+      [
+        ['task list, one user, page of 50: p50 ms', String(openTasks), tasks.p50ms.toFixed(3)],
+        ['task list, one user, page of 50: p99 ms', String(openTasks), tasks.p99ms.toFixed(3)],
+        ['replay into read models: events/s', String(replay.events), replay.eventsPerSecond.toFixed(0)],
+        ['replay into read models: events per CPU s', String(replay.events), replay.eventsPerCpuSecond.toFixed(0)],
+        ...rss.map((r) => [
+          `embedded server RSS MiB with N open instances (${r.seconds.toFixed(0)} s in)`,
+          String(r.instances),
+          String(r.rssMiB),
+        ]),
+      ],
+    ),
+  );
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   const at = new Date().toISOString();
-  writeFileSync(join(ROOT, 'bench/results', `scale-${at.replace(/[:.]/g, '-')}.json`), JSON.stringify({ at, node: process.version, tasks, replay, rss }, null, 2));
+  writeFileSync(
+    join(ROOT, 'bench/results', `scale-${at.replace(/[:.]/g, '-')}.json`),
+    JSON.stringify({ at, node: process.version, tasks, replay, rss }, null, 2),
+  );
 }
 
 main().catch((error: unknown) => {

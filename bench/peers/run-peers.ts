@@ -53,15 +53,32 @@ function runHarness(command: string, args: string[]): Promise<ScenarioRow> {
 function javaPeer(name: keyof typeof JAVA_PEERS, options: ScenarioOptions): Promise<ScenarioRow> {
   const module = join(JAVA, name);
   const classpathFile = join(module, 'target/classpath.txt');
-  if (!existsSync(classpathFile)) throw new PeerFailed(`${classpathFile} is missing: build with mvn -f bench/peers/java/pom.xml package`);
-  const classpath = [join(module, 'target/classes'), join(JAVA, 'common/target/classes'), readFileSync(classpathFile, 'utf8').trim()].join(':');
-  const args = [String(options.n), String(options.warmup), String(options.concurrency), String(options.latencySamples), join(FLOW, 'record-review.bpmn')];
+  if (!existsSync(classpathFile))
+    throw new PeerFailed(`${classpathFile} is missing: build with mvn -f bench/peers/java/pom.xml package`);
+  const classpath = [
+    join(module, 'target/classes'),
+    join(JAVA, 'common/target/classes'),
+    readFileSync(classpathFile, 'utf8').trim(),
+  ].join(':');
+  const args = [
+    String(options.n),
+    String(options.warmup),
+    String(options.concurrency),
+    String(options.latencySamples),
+    join(FLOW, 'record-review.bpmn'),
+  ];
   // One heap size for every JVM peer, so their peak RSS compares.
   return runHarness('java', ['-Xmx1g', '-cp', classpath, JAVA_PEERS[name], ...args]);
 }
 
 function bpmnEnginePeer(options: ScenarioOptions): Promise<ScenarioRow> {
-  const args = [String(options.n), String(options.warmup), String(options.concurrency), String(options.latencySamples), join(FLOW, 'record-review.bpmn-engine.bpmn')];
+  const args = [
+    String(options.n),
+    String(options.warmup),
+    String(options.concurrency),
+    String(options.latencySamples),
+    join(FLOW, 'record-review.bpmn-engine.bpmn'),
+  ];
   return runHarness(process.execPath, [join(__dirname, 'bpmn-engine-peer.js'), ...args]);
 }
 
@@ -81,7 +98,20 @@ export function peersTable(result: PeersResult): string {
   const lifeline = result.rows.find((r) => r.engine === 'Lifeline');
   const perCpu = (r: ScenarioRow) => (2 * r.n) / r.cpuSeconds;
   const scenario = markdownTable(
-    ['engine', 'version', 'starts/s', 'completed/s', 'completed/s vs Lifeline', 'CPU s', 'steps per CPU s', 'vs Lifeline', 'p50 ms', 'p99 ms', 'peak RSS MiB', 'state kept in'],
+    [
+      'engine',
+      'version',
+      'starts/s',
+      'completed/s',
+      'completed/s vs Lifeline',
+      'CPU s',
+      'steps per CPU s',
+      'vs Lifeline',
+      'p50 ms',
+      'p99 ms',
+      'peak RSS MiB',
+      'state kept in',
+    ],
     ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
     result.rows.map((r) => [
       r.engine,
@@ -110,13 +140,15 @@ export function peersTable(result: PeersResult): string {
         `${((100 * a.lifelineRowsPerSecond) / a.rawRowsPerSecond).toFixed(1)} %`,
       ]),
       ...(result.kafka
-        ? [[
-            'Kafka: produce → consumed (plain kafkajs) vs produce → task visible (Lifeline)',
-            String(result.kafka.n),
-            fixed(result.kafka.lifelinePerSecond),
-            fixed(result.kafka.rawConsumePerSecond),
-            `${((100 * result.kafka.lifelinePerSecond) / result.kafka.rawConsumePerSecond).toFixed(1)} %`,
-          ]]
+        ? [
+            [
+              'Kafka: produce → consumed (plain kafkajs) vs produce → task visible (Lifeline)',
+              String(result.kafka.n),
+              fixed(result.kafka.lifelinePerSecond),
+              fixed(result.kafka.rawConsumePerSecond),
+              `${((100 * result.kafka.lifelinePerSecond) / result.kafka.rawConsumePerSecond).toFixed(1)} %`,
+            ],
+          ]
         : [['Kafka: skipped (no broker; run infra/kafka/start.sh)', '', '', '', '']]),
     ],
   );
@@ -130,8 +162,16 @@ async function main(): Promise<void> {
     concurrency: Number(process.env.BENCH_PEERS_CONCURRENCY ?? 4),
     latencySamples: Number(process.env.BENCH_PEERS_LATENCY ?? 200),
   };
-  const engines = (process.env.BENCH_PEERS_ENGINES ?? 'lifeline,bpmn-engine,camunda,operaton,flowable').split(',') as EngineName[];
-  const result: PeersResult = { at: new Date().toISOString(), node: process.version, options, rows: [], rawAppends: [] };
+  const engines = (process.env.BENCH_PEERS_ENGINES ?? 'lifeline,bpmn-engine,camunda,operaton,flowable').split(
+    ',',
+  ) as EngineName[];
+  const result: PeersResult = {
+    at: new Date().toISOString(),
+    node: process.version,
+    options,
+    rows: [],
+    rawAppends: [],
+  };
   for (const engine of engines) {
     console.error(`${engine}: N=${options.n} …`);
     if (engine === 'lifeline') {

@@ -32,7 +32,12 @@ export interface ScenarioOptions {
 export const REVIEWERS = 'reviewers';
 
 /** The record every engine receives when a record is created. */
-export const recordOf = (i: number) => ({ number: `REC-${i}`, amount: 100 + (i % 1000), status: 'New', ownerId: 'alice' });
+export const recordOf = (i: number) => ({
+  number: `REC-${i}`,
+  amount: 100 + (i % 1000),
+  status: 'New',
+  ownerId: 'alice',
+});
 
 /** Alternate results, so both branches of the decision run. */
 export const resultOf = (i: number): 'Approve' | 'Reject' => (i % 2 === 0 ? 'Approve' : 'Reject');
@@ -40,5 +45,11 @@ export const resultOf = (i: number): 'Approve' | 'Reject' => (i % 2 === 0 ? 'App
 export function parseScenarioArgs(argv: readonly string[]): ScenarioOptions & { bpmn: string } {
   const [n, warmup, concurrency, latencySamples, bpmn] = argv;
   if (bpmn === undefined) throw new Error('arguments: n warmup concurrency latencySamples bpmnFile');
-  return { n: Number(n), warmup: Number(warmup), concurrency: Number(concurrency), latencySamples: Number(latencySamples), bpmn };
+  return {
+    n: Number(n),
+    warmup: Number(warmup),
+    concurrency: Number(concurrency),
+    latencySamples: Number(latencySamples),
+    bpmn,
+  };
 }

@@ -2,7 +2,14 @@
 const { Kafka, logLevel } = require('kafkajs');
 
 const broker = process.argv[2] || '127.0.0.1:9092';
-const admin = new Kafka({ clientId: 'lifeline-broker-ready', brokers: [broker], logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 2000, requestTimeout: 5000 }).admin();
+const admin = new Kafka({
+  clientId: 'lifeline-broker-ready',
+  brokers: [broker],
+  logLevel: logLevel.NOTHING,
+  retry: { retries: 0 },
+  connectionTimeout: 2000,
+  requestTimeout: 5000,
+}).admin();
 
 admin
   .connect()

@@ -53,7 +53,10 @@ export function eventStoreContract(
 
     describe('append and readStream', () => {
       it('stores events with revisions from 0, increasing positions and messageId = id', async () => {
-        const events = [newEvent('InstanceStarted', { n: 1 }), newEvent('ActivityEntered', { n: 2, nested: { b: 1, a: [1, 'x'] } })];
+        const events = [
+          newEvent('InstanceStarted', { n: 1 }),
+          newEvent('ActivityEntered', { n: 2, nested: { b: 1, a: [1, 'x'] } }),
+        ];
         const result = await store.append({ streamId: `${p}-instance-1`, events, expectedRevision: 'no-stream' });
 
         const stored = await store.readStream(`${p}-instance-1`);
@@ -75,11 +78,17 @@ export function eventStoreContract(
 
       it('reads forwards and backwards from a revision, at most maxCount events', async () => {
         const streamId = `${p}-instance-1`;
-        await store.append({ streamId, events: range(5).map((n) => newEvent('VariablesSet', { n })), expectedRevision: 'no-stream' });
+        await store.append({
+          streamId,
+          events: range(5).map((n) => newEvent('VariablesSet', { n })),
+          expectedRevision: 'no-stream',
+        });
 
         const revisions = (events: StoredEvent[]): number[] => events.map((e) => e.revision);
         expect(revisions(await store.readStream(streamId, { direction: 'backwards' }))).toEqual([4, 3, 2, 1, 0]);
-        expect(revisions(await store.readStream(streamId, { direction: 'backwards', fromRevision: 2, maxCount: 2 }))).toEqual([2, 1]);
+        expect(
+          revisions(await store.readStream(streamId, { direction: 'backwards', fromRevision: 2, maxCount: 2 })),
+        ).toEqual([2, 1]);
         expect(revisions(await store.readStream(streamId, { direction: 'backwards', maxCount: 1 }))).toEqual([4]);
         expect(revisions(await store.readStream(streamId, { fromRevision: 1, maxCount: 2 }))).toEqual([1, 2]);
         expect(revisions(await store.readStream(streamId, { fromRevision: 3 }))).toEqual([3, 4]);
@@ -109,7 +118,12 @@ export function eventStoreContract(
 
         const error = await caught(store.append({ streamId, events: [newEvent('B')], expectedRevision: 'no-stream' }));
         expect(error).toBeInstanceOf(WrongExpectedRevision);
-        expect(error).toMatchObject({ code: 'STORE.WRONG_EXPECTED_REVISION', streamId, expected: 'no-stream', actual: 0 });
+        expect(error).toMatchObject({
+          code: 'STORE.WRONG_EXPECTED_REVISION',
+          streamId,
+          expected: 'no-stream',
+          actual: 0,
+        });
         const again = await caught(store.append({ streamId, events: [newEvent('B')], expectedRevision: -1 }));
         expect(again).toMatchObject({ actual: 0 });
         expect(await store.readStream(streamId)).toHaveLength(1);
@@ -126,7 +140,9 @@ export function eventStoreContract(
         expect(stale).toMatchObject({ expected: 1, actual: 2 });
         const ahead = await caught(store.append({ streamId, events: [newEvent('D')], expectedRevision: 7 }));
         expect(ahead).toMatchObject({ expected: 7, actual: 2 });
-        const missing = await caught(store.append({ streamId: `${p}-other`, events: [newEvent('D')], expectedRevision: 0 }));
+        const missing = await caught(
+          store.append({ streamId: `${p}-other`, events: [newEvent('D')], expectedRevision: 0 }),
+        );
         expect(missing).toMatchObject({ expected: 0, actual: -1 });
         expect((await store.readStream(streamId)).map((e) => e.type)).toEqual(['A', 'B', 'C']);
       });
@@ -134,7 +150,11 @@ export function eventStoreContract(
       it("'any' appends whatever the stream's revision", async () => {
         const streamId = `${p}-instance-1`;
         const first = await store.append({ streamId, events: [newEvent('A')], expectedRevision: 'any' });
-        const second = await store.append({ streamId, events: [newEvent('B'), newEvent('C')], expectedRevision: 'any' });
+        const second = await store.append({
+          streamId,
+          events: [newEvent('B'), newEvent('C')],
+          expectedRevision: 'any',
+        });
         expect([first.nextRevision, second.nextRevision]).toEqual([0, 2]);
         expect(second.position).toBeGreaterThan(first.position);
       });
@@ -155,15 +175,24 @@ export function eventStoreContract(
         expect((await store.readAll(0, 10_000, [p])).map((e) => e.type)).toEqual(['A', 'B', 'C']);
       });
 
-      (capabilities.globalEventIds === true ? it : it.skip)(`an event id already stored in another stream is an EventIdConflict and writes nothing${capabilities.globalEventIds === true ? '' : ' — skipped: this store keeps event ids unique per stream only'}`, async () => {
-        const event = newEvent('A');
-        await store.append({ streamId: `${p}-instance-1`, events: [event], expectedRevision: 'no-stream' });
+      (capabilities.globalEventIds === true ? it : it.skip)(
+        `an event id already stored in another stream is an EventIdConflict and writes nothing${capabilities.globalEventIds === true ? '' : ' — skipped: this store keeps event ids unique per stream only'}`,
+        async () => {
+          const event = newEvent('A');
+          await store.append({ streamId: `${p}-instance-1`, events: [event], expectedRevision: 'no-stream' });
 
-        const error = await caught(store.append({ streamId: `${p}-instance-2`, events: [event], expectedRevision: 'any' }));
-        expect(error).toBeInstanceOf(EventIdConflict);
-        expect(error).toMatchObject({ code: 'STORE.EVENT_ID_CONFLICT', eventId: event.id, streamId: `${p}-instance-2` });
-        expect(await store.readStream(`${p}-instance-2`)).toEqual([]);
-      });
+          const error = await caught(
+            store.append({ streamId: `${p}-instance-2`, events: [event], expectedRevision: 'any' }),
+          );
+          expect(error).toBeInstanceOf(EventIdConflict);
+          expect(error).toMatchObject({
+            code: 'STORE.EVENT_ID_CONFLICT',
+            eventId: event.id,
+            streamId: `${p}-instance-2`,
+          });
+          expect(await store.readStream(`${p}-instance-2`)).toEqual([]);
+        },
+      );
     });
 
     describe('appendMany', () => {
@@ -172,7 +201,10 @@ export function eventStoreContract(
           { streamId: `${p}-instance-1`, events: [newEvent('A'), newEvent('B')], expectedRevision: 'no-stream' },
           { streamId: `${p}-entity-Invoice-7`, events: [newEvent('C')], expectedRevision: 'no-stream' },
         ]);
-        expect(results.map((r) => [r.nextRevision, r.duplicate])).toEqual([[1, false], [0, false]]);
+        expect(results.map((r) => [r.nextRevision, r.duplicate])).toEqual([
+          [1, false],
+          [0, false],
+        ]);
         expect(results[1]!.position).toBeGreaterThan(results[0]!.position);
         expect((await store.readAll(0, 10_000, [p])).map((e) => e.type)).toEqual(['A', 'B', 'C']);
       });
@@ -233,7 +265,11 @@ export function eventStoreContract(
     describe('the global log', () => {
       it('readAll gives events after a position in append order, filtered by stream prefixes', async () => {
         const start = await store.headPosition();
-        await store.append({ streamId: `${p}-instance-1`, events: [newEvent('I1a'), newEvent('I1b')], expectedRevision: 'any' });
+        await store.append({
+          streamId: `${p}-instance-1`,
+          events: [newEvent('I1a'), newEvent('I1b')],
+          expectedRevision: 'any',
+        });
         await store.append({ streamId: `${p}-entity-Invoice-7`, events: [newEvent('E1')], expectedRevision: 'any' });
         await store.append({ streamId: `${p}-instance-2`, events: [newEvent('I2a')], expectedRevision: 'any' });
         await store.append({ streamId: `${p}-definition-x`, events: [newEvent('D1')], expectedRevision: 'any' });
@@ -259,7 +295,11 @@ export function eventStoreContract(
       });
 
       it('headPosition is the position of the last appended event', async () => {
-        const result = await store.append({ streamId: `${p}-instance-1`, events: [newEvent('A'), newEvent('B')], expectedRevision: 'any' });
+        const result = await store.append({
+          streamId: `${p}-instance-1`,
+          events: [newEvent('A'), newEvent('B')],
+          expectedRevision: 'any',
+        });
         expect(await store.headPosition()).toBe(result.position);
         const stored = await store.readStream(`${p}-instance-1`);
         expect(stored[1]!.position).toBe(result.position);
@@ -287,9 +327,21 @@ export function eventStoreContract(
         expect(delivered.map((e) => e.id)).toEqual(before.map((e) => e.id));
         expect(Math.max(...batchSizes)).toBeLessThanOrEqual(2);
 
-        const live = await store.append({ streamId: `${p}-entity-Invoice-7`, events: [newEvent('Live1'), newEvent('Live2')], expectedRevision: 'no-stream' });
+        const live = await store.append({
+          streamId: `${p}-entity-Invoice-7`,
+          events: [newEvent('Live1'), newEvent('Live2')],
+          expectedRevision: 'no-stream',
+        });
         expect(await subscription.caughtUpTo(live.position, 5000)).toBe(true);
-        expect(delivered.map((e) => e.type)).toEqual(['Before', 'Before', 'Before', 'Before', 'Before', 'Live1', 'Live2']);
+        expect(delivered.map((e) => e.type)).toEqual([
+          'Before',
+          'Before',
+          'Before',
+          'Before',
+          'Before',
+          'Live1',
+          'Live2',
+        ]);
         expect(delivered.every((e) => e.streamId.startsWith(p))).toBe(true);
         expect(isStrictlyIncreasing(delivered.map((e) => e.position))).toBe(true);
         expect(delivered[6]).toEqual((await store.readStream(`${p}-entity-Invoice-7`))[1]);
@@ -297,7 +349,11 @@ export function eventStoreContract(
 
       it('resumes from a checkpoint without gaps or repeats', async () => {
         const start = await store.headPosition();
-        await store.append({ streamId: `${p}-instance-1`, events: range(3).map((n) => newEvent('First', { n })), expectedRevision: 'no-stream' });
+        await store.append({
+          streamId: `${p}-instance-1`,
+          events: range(3).map((n) => newEvent('First', { n })),
+          expectedRevision: 'no-stream',
+        });
         let checkpoint = start;
         const firstRun: StoredEvent[] = [];
         const first = subscribeTracked(
@@ -310,9 +366,16 @@ export function eventStoreContract(
         expect(await first.caughtUpTo(await store.headPosition(), 5000)).toBe(true);
         await first.stop();
 
-        const later = await store.append({ streamId: `${p}-instance-1`, events: range(4).map((n) => newEvent('Second', { n })), expectedRevision: 2 });
+        const later = await store.append({
+          streamId: `${p}-instance-1`,
+          events: range(4).map((n) => newEvent('Second', { n })),
+          expectedRevision: 2,
+        });
         const secondRun: StoredEvent[] = [];
-        const second = subscribeTracked(async (events) => void secondRun.push(...events), { fromPosition: checkpoint, prefixes: [p] });
+        const second = subscribeTracked(async (events) => void secondRun.push(...events), {
+          fromPosition: checkpoint,
+          prefixes: [p],
+        });
         expect(await second.caughtUpTo(later.position, 5000)).toBe(true);
 
         expect(firstRun.map((e) => e.revision)).toEqual([0, 1, 2]);
@@ -320,8 +383,15 @@ export function eventStoreContract(
       });
 
       it('caughtUpTo answers false when the position is not reached in time, or the subscription is stopped', async () => {
-        const result = await store.append({ streamId: `${p}-instance-1`, events: [newEvent('A')], expectedRevision: 'no-stream' });
-        const subscription = subscribeTracked(async () => undefined, { fromPosition: result.position - 1, prefixes: [p] });
+        const result = await store.append({
+          streamId: `${p}-instance-1`,
+          events: [newEvent('A')],
+          expectedRevision: 'no-stream',
+        });
+        const subscription = subscribeTracked(async () => undefined, {
+          fromPosition: result.position - 1,
+          prefixes: [p],
+        });
         expect(await subscription.caughtUpTo(result.position, 5000)).toBe(true);
         expect(await subscription.caughtUpTo(result.position + 1_000_000_000, 50)).toBe(false);
         await subscription.stop();
@@ -374,13 +444,21 @@ export function eventStoreContract(
           },
           { fromPosition: start, prefixes: [p], onError: (error) => errors.push(error) },
         );
-        const first = await store.append({ streamId: `${p}-instance-1`, events: [newEvent('A')], expectedRevision: 'no-stream' });
+        const first = await store.append({
+          streamId: `${p}-instance-1`,
+          events: [newEvent('A')],
+          expectedRevision: 'no-stream',
+        });
         const witness = subscribeTracked(async () => undefined, { fromPosition: start, prefixes: [p] });
         expect(await witness.caughtUpTo(first.position, 5000)).toBe(true);
         expect(await failing.caughtUpTo(first.position, 5000)).toBe(false);
         expect(errors).toEqual([boom]);
 
-        const second = await store.append({ streamId: `${p}-instance-1`, events: [newEvent('B')], expectedRevision: 0 });
+        const second = await store.append({
+          streamId: `${p}-instance-1`,
+          events: [newEvent('B')],
+          expectedRevision: 0,
+        });
         expect(await witness.caughtUpTo(second.position, 5000)).toBe(true);
         expect(calls).toBe(1);
       });
@@ -389,7 +467,11 @@ export function eventStoreContract(
     describe('hash chain', () => {
       it('links every event to the previous one of its stream, across appends, and verifies', async () => {
         const streamId = `${p}-instance-1`;
-        await store.append({ streamId, events: [newEvent('A', { amount: 1 }), newEvent('B')], expectedRevision: 'no-stream' });
+        await store.append({
+          streamId,
+          events: [newEvent('A', { amount: 1 }), newEvent('B')],
+          expectedRevision: 'no-stream',
+        });
         await store.append({ streamId: `${p}-instance-2`, events: [newEvent('Other')], expectedRevision: 'no-stream' });
         await store.append({ streamId, events: [newEvent('C', { list: [3, 2, 1] })], expectedRevision: 1 });
 

@@ -25,7 +25,12 @@ function dockerEngineAvailable(): boolean {
 const url = process.env.EVENTSTORE_URL;
 
 if (url !== undefined && url !== '') {
-  eventStoreContract(`EventStoreDbEventStore (${url})`, async () => EventStoreDbEventStore.connect(url), undefined, capabilities);
+  eventStoreContract(
+    `EventStoreDbEventStore (${url})`,
+    async () => EventStoreDbEventStore.connect(url),
+    undefined,
+    capabilities,
+  );
 } else if (dockerEngineAvailable()) {
   jest.setTimeout(180_000);
   let container: Promise<StartedTestContainer> | undefined;

@@ -11,7 +11,9 @@ const file = join(dir, 'events.db');
 // The temp dir outlives the contract's describe: the checks below use the same file.
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-eventStoreContract('SqliteEventStore (file in a temp dir)', async () => SqliteEventStore.open(file, { pollIntervalMs: 20 }));
+eventStoreContract('SqliteEventStore (file in a temp dir)', async () =>
+  SqliteEventStore.open(file, { pollIntervalMs: 20 }),
+);
 
 describe('SqliteEventStore — beyond the contract', () => {
   const stores: SqliteEventStore[] = [];
@@ -33,7 +35,11 @@ describe('SqliteEventStore — beyond the contract', () => {
       fromPosition: start,
       prefixes: ['polled-'],
     });
-    const result = await writer.append({ streamId: `polled-${start}`, events: [newEvent('A')], expectedRevision: 'no-stream' });
+    const result = await writer.append({
+      streamId: `polled-${start}`,
+      events: [newEvent('A')],
+      expectedRevision: 'no-stream',
+    });
     expect(await subscription.caughtUpTo(result.position, 5000)).toBe(true);
     expect(delivered.map((e) => e.position)).toEqual([result.position]);
     await subscription.stop();

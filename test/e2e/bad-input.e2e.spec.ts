@@ -1,8 +1,13 @@
 import { startLifeline, type RunningLifeline } from '@lifeline/testing';
 
 const envelope = (over: Record<string, unknown> = {}) => ({
-  id: 'evt-1', entityType: 'Invoice', entityId: 'INV-1', kind: 'created', occurredAt: '2026-11-21T10:00:00Z',
-  data: { amount: 10, ownerId: 'alice', status: 'New' }, ...over,
+  id: 'evt-1',
+  entityType: 'Invoice',
+  entityId: 'INV-1',
+  kind: 'created',
+  occurredAt: '2026-11-21T10:00:00Z',
+  data: { amount: 10, ownerId: 'alice', status: 'New' },
+  ...over,
 });
 
 describe('bad input gets a 4xx with a stable code, and nothing partial is recorded', () => {
@@ -14,6 +19,7 @@ describe('bad input gets a 4xx with a stable code, and nothing partial is record
     await lifeline.stop();
   });
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a JSON answer of any shape
   const expectError = (response: { status: number; body: any }, status: number, code: string) => {
     expect({ status: response.status, code: response.body?.error?.code }).toEqual({ status, code });
     expect(typeof response.body.error.message).toBe('string');
@@ -21,46 +27,125 @@ describe('bad input gets a 4xx with a stable code, and nothing partial is record
 
   it('refuses malformed envelopes with every issue by path, and records none of a bad batch', async () => {
     const head = await lifeline.engine.store.headPosition();
-    const bad = await lifeline.call('app', 'POST', '/entity-events', [envelope({ id: 'ok-1' }), envelope({ id: 'bad-1', kind: 'exploded', entityId: 42 })]);
+    const bad = await lifeline.call('app', 'POST', '/entity-events', [
+      envelope({ id: 'ok-1' }),
+      envelope({ id: 'bad-1', kind: 'exploded', entityId: 42 }),
+    ]);
     expectError(bad, 400, 'ENTITY_EVENT.INVALID');
     expect(bad.body.error.details.map((d: { path: string }) => d.path).sort()).toEqual(['[1].entityId', '[1].kind']);
     expect(await lifeline.engine.store.headPosition()).toBe(head);
 
-    expectError(await lifeline.call('app', 'POST', '/entity-events', '{"id": "x", ', { 'content-type': 'application/json' }), 400, 'REQUEST.MALFORMED_JSON');
+    expectError(
+      await lifeline.call('app', 'POST', '/entity-events', '{"id": "x", ', { 'content-type': 'application/json' }),
+      400,
+      'REQUEST.MALFORMED_JSON',
+    );
     expectError(await lifeline.call('app', 'POST', '/entity-events', []), 400, 'ENTITY_EVENT.EMPTY_BATCH');
-    expectError(await lifeline.call('app', 'POST', '/entity-events', envelope({ data: { __proto__: { polluted: true } } , extra: 1 })), 400, 'ENTITY_EVENT.INVALID');
-    const huge = await lifeline.call('app', 'POST', '/entity-events', envelope({ data: { blob: 'x'.repeat(1_100_000) } }));
+    expectError(
+      await lifeline.call(
+        'app',
+        'POST',
+        '/entity-events',
+        envelope({ data: { __proto__: { polluted: true } }, extra: 1 }),
+      ),
+      400,
+      'ENTITY_EVENT.INVALID',
+    );
+    const huge = await lifeline.call(
+      'app',
+      'POST',
+      '/entity-events',
+      envelope({ data: { blob: 'x'.repeat(1_100_000) } }),
+    );
     expectError(huge, 413, 'REQUEST.TOO_LARGE');
-    const many = await lifeline.call('app', 'POST', '/entity-events', Array.from({ length: 1001 }, (_, i) => envelope({ id: `m-${i}` })));
+    const many = await lifeline.call(
+      'app',
+      'POST',
+      '/entity-events',
+      Array.from({ length: 1001 }, (_, i) => envelope({ id: `m-${i}` })),
+    );
     expectError(many, 400, 'ENTITY_EVENT.BATCH_TOO_LARGE');
     expect(await lifeline.engine.store.headPosition()).toBe(head);
   });
 
   it('refuses an invalid definition with every error by path', async () => {
-    const response = await lifeline.call('admin', 'POST', '/definitions', 'key: Bad Key\nname: x\nrelatedEntity: Invoice\nstart: a\nactivities:\n  a: { type: human, title: t, assignee: { role: r }, next: nowhere, dueIn: P2X }\n  b: { type: end }\n  c: { type: decision, branches: [{ when: "entity.amount >", next: b }], otherwise: b, colour: red }\n', { 'content-type': 'application/yaml' });
+    const response = await lifeline.call(
+      'admin',
+      'POST',
+      '/definitions',
+      'key: Bad Key\nname: x\nrelatedEntity: Invoice\nstart: a\nactivities:\n  a: { type: human, title: t, assignee: { role: r }, next: nowhere, dueIn: P2X }\n  b: { type: end }\n  c: { type: decision, branches: [{ when: "entity.amount >", next: b }], otherwise: b, colour: red }\n',
+      { 'content-type': 'application/yaml' },
+    );
     expectError(response, 400, 'DEFINITION.INVALID');
     const paths = response.body.error.details.map((d: { path: string }) => d.path);
-    expect(paths).toEqual(expect.arrayContaining(['key', 'activities.a.next', 'activities.a.dueIn', 'activities.c.branches[0].when', 'activities.c.colour']));
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'key',
+        'activities.a.next',
+        'activities.a.dueIn',
+        'activities.c.branches[0].when',
+        'activities.c.colour',
+      ]),
+    );
   });
 
   it('task actions: wrong result, missing required field, someone else’s task, unknown ids', async () => {
-    await lifeline.call('app', 'POST', '/entity-events', { ...envelope({ id: 'c-1', entityType: 'Complaint', entityId: 'C-1' }), data: { ownerId: 'carol' } });
+    await lifeline.call('app', 'POST', '/entity-events', {
+      ...envelope({ id: 'c-1', entityType: 'Complaint', entityId: 'C-1' }),
+      data: { ownerId: 'carol' },
+    });
     await lifeline.settle();
     const [task] = (await lifeline.call('carol', 'GET', '/tasks')).body.items;
     expect(task.title).toBe('Triage the complaint');
-    expectError(await lifeline.call('carol', 'POST', `/tasks/${task.id}/complete`, { result: 'Maybe', answers: ['Billing'], fields: { summary: 'x' } }), 400, 'TASK.INVALID_RESULT');
-    expectError(await lifeline.call('carol', 'POST', `/tasks/${task.id}/complete`, { result: 'Handle', answers: ['Billing'], fields: {} }), 400, 'TASK.REQUIRED_FIELD_MISSING');
-    expectError(await lifeline.call('carol', 'POST', `/tasks/${task.id}/complete`, { result: 'Handle', answers: ['Rude'], fields: { summary: 'x' } }), 400, 'TASK.INVALID_ANSWER');
-    expectError(await lifeline.call('carol', 'POST', `/tasks/${task.id}/complete`, { result: 'Handle', answers: 'Billing' }), 400, 'REQUEST.INVALID');
+    expectError(
+      await lifeline.call('carol', 'POST', `/tasks/${task.id}/complete`, {
+        result: 'Maybe',
+        answers: ['Billing'],
+        fields: { summary: 'x' },
+      }),
+      400,
+      'TASK.INVALID_RESULT',
+    );
+    expectError(
+      await lifeline.call('carol', 'POST', `/tasks/${task.id}/complete`, {
+        result: 'Handle',
+        answers: ['Billing'],
+        fields: {},
+      }),
+      400,
+      'TASK.REQUIRED_FIELD_MISSING',
+    );
+    expectError(
+      await lifeline.call('carol', 'POST', `/tasks/${task.id}/complete`, {
+        result: 'Handle',
+        answers: ['Rude'],
+        fields: { summary: 'x' },
+      }),
+      400,
+      'TASK.INVALID_ANSWER',
+    );
+    expectError(
+      await lifeline.call('carol', 'POST', `/tasks/${task.id}/complete`, { result: 'Handle', answers: 'Billing' }),
+      400,
+      'REQUEST.INVALID',
+    );
     const forbidden = await lifeline.call('bob', 'GET', `/tasks/${task.id}`);
     expectError(forbidden, 403, 'AUTH.FORBIDDEN');
     expect(JSON.stringify(forbidden.body)).not.toContain('Triage');
     expectError(await lifeline.call('bob', 'POST', `/tasks/${task.id}/claim`), 403, 'TASK.NOT_ASSIGNABLE');
     expectError(await lifeline.call('bob', 'POST', '/tasks/nope/claim'), 404, 'TASK.NOT_FOUND');
     expectError(await lifeline.call('bob', 'POST', `/tasks/${task.instanceId}.ghost.1/claim`), 404, 'TASK.NOT_FOUND');
-    expectError(await lifeline.call('admin', 'GET', '/instances/00000000-0000-4000-8000-000000000000'), 404, 'INSTANCE.NOT_FOUND');
+    expectError(
+      await lifeline.call('admin', 'GET', '/instances/00000000-0000-4000-8000-000000000000'),
+      404,
+      'INSTANCE.NOT_FOUND',
+    );
     expectError(await lifeline.call('admin', 'GET', '/definitions/nope'), 404, 'DEFINITION.NOT_FOUND');
-    expectError(await lifeline.call('carol', 'POST', `/tasks/${task.id}/postpone`, { until: 'tomorrow' }), 400, 'REQUEST.INVALID');
+    expectError(
+      await lifeline.call('carol', 'POST', `/tasks/${task.id}/postpone`, { until: 'tomorrow' }),
+      400,
+      'REQUEST.INVALID',
+    );
     expectError(await lifeline.call('admin', 'GET', '/tasks?minPosition=-3'), 400, 'QUERY.INVALID_MIN_POSITION');
   });
 
@@ -73,11 +158,16 @@ describe('bad input gets a 4xx with a stable code, and nothing partial is record
 
   it('a FEEL error at run time raises an incident on that instance; the engine goes on', async () => {
     const published = await lifeline.call('admin', 'POST', '/definitions', {
-      key: 'fragile', name: 'Fragile', relatedEntity: 'Parcel', triggers: [{ on: 'created' }], start: 'route',
+      key: 'fragile',
+      name: 'Fragile',
+      relatedEntity: 'Parcel',
+      triggers: [{ on: 'created' }],
+      start: 'route',
       activities: {
         route: { type: 'decision', branches: [{ when: 'entity.weight > 10', next: 'heavy' }], otherwise: 'light' },
         heavy: { type: 'human', title: 'Heavy', assignee: { userFrom: 'entity.handler' }, next: 'done' },
-        light: { type: 'end' }, done: { type: 'end' },
+        light: { type: 'end' },
+        done: { type: 'end' },
       },
     });
     expect(published.status).toBe(201);

@@ -47,81 +47,84 @@ if (!command && process.env.CI) throw new Error('schemathesis is not installed: 
 const describeFuzz = command ? describe : describe.skip;
 if (!command) console.warn('api-fuzz skipped: schemathesis is not installed (test/reliability/install.sh)');
 
-describeFuzz(`API fuzzing with schemathesis against /docs/openapi.json${command ? '' : ' — skipped: schemathesis is not installed (test/reliability/install.sh installs it)'}`, () => {
-  let server: ChildProcess;
-  let dataDir: string;
-  let port: number;
+describeFuzz(
+  `API fuzzing with schemathesis against /docs/openapi.json${command ? '' : ' — skipped: schemathesis is not installed (test/reliability/install.sh installs it)'}`,
+  () => {
+    let server: ChildProcess;
+    let dataDir: string;
+    let port: number;
 
-  beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'lifeline-fuzz-'));
-    port = await freePort();
-    server = spawn(process.execPath, [join(ROOT, 'dist/services/embedded/src/main.js')], {
-      env: {
-        ...process.env,
-        PORT: String(port),
-        LIFELINE_DATA_DIR: dataDir,
-        LIFELINE_JWT_SECRET: SECRET,
-        LOG_LEVEL: 'warn',
-      },
-      stdio: 'ignore',
+    beforeAll(async () => {
+      dataDir = mkdtempSync(join(tmpdir(), 'lifeline-fuzz-'));
+      port = await freePort();
+      server = spawn(process.execPath, [join(ROOT, 'dist/services/embedded/src/main.js')], {
+        env: {
+          ...process.env,
+          PORT: String(port),
+          LIFELINE_DATA_DIR: dataDir,
+          LIFELINE_JWT_SECRET: SECRET,
+          LOG_LEVEL: 'warn',
+        },
+        stdio: 'ignore',
+      });
+      for (let i = 0; i < 100; i++) {
+        const ok = await fetch(`http://127.0.0.1:${port}/health`).then(
+          (r) => r.ok,
+          () => false,
+        );
+        if (ok) return;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      throw new Error('the embedded server did not start');
+    }, 60_000);
+
+    afterAll(() => {
+      server?.kill('SIGKILL');
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     });
-    for (let i = 0; i < 100; i++) {
-      const ok = await fetch(`http://127.0.0.1:${port}/health`).then(
-        (r) => r.ok,
-        () => false,
+
+    it(`sends at least ${MIN_REQUESTS} generated requests: no 5xx, every answer conforms to the document`, async () => {
+      const token = signToken(SECRET, 'fuzz-admin', ['admin', 'ingest']);
+      const config = join(dataDir, 'schemathesis.toml');
+      writeFileSync(config, SCHEMATHESIS_CONFIG);
+      const started = Date.now();
+      const run = spawnSync(
+        command![0],
+        [
+          ...command!.slice(1),
+          '--config-file',
+          config,
+          'run',
+          `http://127.0.0.1:${port}/docs/openapi.json`,
+          '--checks',
+          'all',
+          '--max-examples',
+          String(MAX_EXAMPLES),
+          // One worker: with two threads, Hypothesis parses lambda sources concurrently and CPython 3.11's ast raises SystemError.
+          '--workers',
+          '1',
+          // GET /live is a server-sent event stream that never ends; its 401s are in the authorization matrix e2e.
+          '--exclude-path',
+          '/live',
+          '--report',
+          'junit',
+          '--report-junit-path',
+          join(dataDir, 'junit.xml'),
+          '-H',
+          `Authorization: Bearer ${token}`,
+        ],
+        { encoding: 'utf8', timeout: 600_000, maxBuffer: 64 * 1024 * 1024, cwd: dataDir },
       );
-      if (ok) return;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    throw new Error('the embedded server did not start');
-  }, 60_000);
-
-  afterAll(() => {
-    server?.kill('SIGKILL');
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  });
-
-  it(`sends at least ${MIN_REQUESTS} generated requests: no 5xx, every answer conforms to the document`, async () => {
-    const token = signToken(SECRET, 'fuzz-admin', ['admin', 'ingest']);
-    const config = join(dataDir, 'schemathesis.toml');
-    writeFileSync(config, SCHEMATHESIS_CONFIG);
-    const started = Date.now();
-    const run = spawnSync(
-      command![0],
-      [
-        ...command!.slice(1),
-        '--config-file',
-        config,
-        'run',
-        `http://127.0.0.1:${port}/docs/openapi.json`,
-        '--checks',
-        'all',
-        '--max-examples',
-        String(MAX_EXAMPLES),
-        // One worker: with two threads, Hypothesis parses lambda sources concurrently and CPython 3.11's ast raises SystemError.
-        '--workers',
-        '1',
-        // GET /live is a server-sent event stream that never ends; its 401s are in the authorization matrix e2e.
-        '--exclude-path',
-        '/live',
-        '--report',
-        'junit',
-        '--report-junit-path',
-        join(dataDir, 'junit.xml'),
-        '-H',
-        `Authorization: Bearer ${token}`,
-      ],
-      { encoding: 'utf8', timeout: 600_000, maxBuffer: 64 * 1024 * 1024, cwd: dataDir },
-    );
-    const output = `${run.stdout}\n${run.stderr}`;
-    const generated = Number(output.match(/(\d[\d,]*) generated/)?.[1]?.replace(/,/g, '') ?? 0);
-    const seconds = Math.round((Date.now() - started) / 1000);
-    const problems = output.match(/={3,} (?:ERRORS|FAILURES) ={3,}[\s\S]*?(?=={3,} SUMMARY)/)?.[0] ?? '';
-    console.log(
-      `schemathesis: ${generated} requests in ${seconds} s; exit ${run.status}\n${problems.slice(0, 20_000)}\n${output.slice(-3000)}`,
-    );
-    expect(output).not.toMatch(/Server error|status code 5\d\d|\[5\d\d\]/i);
-    expect(run.status).toBe(0);
-    expect(generated).toBeGreaterThanOrEqual(MIN_REQUESTS);
-  }, 660_000);
-});
+      const output = `${run.stdout}\n${run.stderr}`;
+      const generated = Number(output.match(/(\d[\d,]*) generated/)?.[1]?.replace(/,/g, '') ?? 0);
+      const seconds = Math.round((Date.now() - started) / 1000);
+      const problems = output.match(/={3,} (?:ERRORS|FAILURES) ={3,}[\s\S]*?(?=={3,} SUMMARY)/)?.[0] ?? '';
+      console.log(
+        `schemathesis: ${generated} requests in ${seconds} s; exit ${run.status}\n${problems.slice(0, 20_000)}\n${output.slice(-3000)}`,
+      );
+      expect(output).not.toMatch(/Server error|status code 5\d\d|\[5\d\d\]/i);
+      expect(run.status).toBe(0);
+      expect(generated).toBeGreaterThanOrEqual(MIN_REQUESTS);
+    }, 660_000);
+  },
+);

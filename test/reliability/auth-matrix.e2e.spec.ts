@@ -27,8 +27,27 @@ const DEFINITION = {
   },
 };
 
-type Caller = 'no token' | 'expired token' | 'wrong signature' | 'alg none' | 'no roles' | 'another user' | 'assignee' | 'role member' | 'admin';
-const CALLERS: Caller[] = ['no token', 'expired token', 'wrong signature', 'alg none', 'no roles', 'another user', 'assignee', 'role member', 'admin'];
+type Caller =
+  | 'no token'
+  | 'expired token'
+  | 'wrong signature'
+  | 'alg none'
+  | 'no roles'
+  | 'another user'
+  | 'assignee'
+  | 'role member'
+  | 'admin';
+const CALLERS: Caller[] = [
+  'no token',
+  'expired token',
+  'wrong signature',
+  'alg none',
+  'no roles',
+  'another user',
+  'assignee',
+  'role member',
+  'admin',
+];
 const INVALID: Caller[] = ['no token', 'expired token', 'wrong signature', 'alg none'];
 
 /** What a cell expects: refused with 401/403, or let through (a 2xx, or one of the business answers listed). */
@@ -66,20 +85,57 @@ const ROUTES: Route[] = [
   { method: 'GET', path: (f) => `/tasks/${f.taskId}`, access: 'task' },
   { method: 'POST', path: (f) => `/tasks/${f.taskId}/claim`, access: 'task', alsoAllowed: [409] },
   { method: 'POST', path: (f) => `/tasks/${f.taskId}/release`, access: 'task', alsoAllowed: [409] },
-  { method: 'POST', path: (f) => `/tasks/${f.taskId}/reassign`, access: 'task-assignee', body: () => ({ role: 'keepers' }), alsoAllowed: [409] },
-  { method: 'POST', path: (f) => `/tasks/${f.taskId}/postpone`, access: 'task', body: () => ({ until: '2026-11-22T10:00:00Z' }), alsoAllowed: [409] },
-  { method: 'POST', path: (f) => `/tasks/${f.taskId}/complete`, access: 'task', body: () => ({ result: 'Done' }), alsoAllowed: [409] },
+  {
+    method: 'POST',
+    path: (f) => `/tasks/${f.taskId}/reassign`,
+    access: 'task-assignee',
+    body: () => ({ role: 'keepers' }),
+    alsoAllowed: [409],
+  },
+  {
+    method: 'POST',
+    path: (f) => `/tasks/${f.taskId}/postpone`,
+    access: 'task',
+    body: () => ({ until: '2026-11-22T10:00:00Z' }),
+    alsoAllowed: [409],
+  },
+  {
+    method: 'POST',
+    path: (f) => `/tasks/${f.taskId}/complete`,
+    access: 'task',
+    body: () => ({ result: 'Done' }),
+    alsoAllowed: [409],
+  },
   { method: 'GET', path: () => '/definitions', access: 'signed-in' },
   { method: 'GET', path: () => '/definitions/auth-vault', access: 'signed-in' },
-  { method: 'POST', path: () => '/definitions', access: 'admin', body: () => ({ ...DEFINITION, key: `auth-matrix-${++counter}`, relatedEntity: 'Spare' }) },
+  {
+    method: 'POST',
+    path: () => '/definitions',
+    access: 'admin',
+    body: () => ({ ...DEFINITION, key: `auth-matrix-${++counter}`, relatedEntity: 'Spare' }),
+  },
   { method: 'POST', path: () => '/definitions/auth-spare/deactivate', access: 'admin', alsoAllowed: [409] },
   { method: 'POST', path: () => '/definitions/auth-spare/activate', access: 'admin', alsoAllowed: [409] },
   { method: 'PATCH', path: () => '/definitions/auth-spare', access: 'admin', body: () => ({ executionOrder: 7 }) },
   {
-    method: 'POST', path: () => '/entity-events', access: 'ingest',
-    body: () => ({ id: `auth-extra-${++counter}`, entityType: 'Spare', entityId: `S-${counter}`, kind: 'created', occurredAt: '2026-11-21T10:00:00Z', data: {} }),
+    method: 'POST',
+    path: () => '/entity-events',
+    access: 'ingest',
+    body: () => ({
+      id: `auth-extra-${++counter}`,
+      entityType: 'Spare',
+      entityId: `S-${counter}`,
+      kind: 'created',
+      occurredAt: '2026-11-21T10:00:00Z',
+      data: {},
+    }),
   },
-  { method: 'POST', path: () => '/instances', access: 'admin', body: (f) => ({ definitionKey: 'auth-vault', entity: { type: 'Vault', id: f.entityId }, variables: {} }) },
+  {
+    method: 'POST',
+    path: () => '/instances',
+    access: 'admin',
+    body: (f) => ({ definitionKey: 'auth-vault', entity: { type: 'Vault', id: f.entityId }, variables: {} }),
+  },
   // Need to know: instances and record timelines are for those with a task in them, admins and auditors.
   { method: 'GET', path: () => '/instances', access: 'signed-in', filtered: true },
   { method: 'GET', path: (f) => `/instances/${f.instanceId}`, access: 'task' },
@@ -87,7 +143,12 @@ const ROUTES: Route[] = [
   { method: 'POST', path: (f) => `/instances/${f.instanceId}/suspend`, access: 'admin' },
   { method: 'POST', path: (f) => `/instances/${f.instanceId}/resume`, access: 'admin', alsoAllowed: [409] },
   { method: 'POST', path: (f) => `/instances/${f.instanceId}/terminate`, access: 'admin' },
-  { method: 'POST', path: (f) => `/instances/${f.instanceId}/incidents/no-such-incident/retry`, access: 'admin', alsoAllowed: [400, 404, 409] },
+  {
+    method: 'POST',
+    path: (f) => `/instances/${f.instanceId}/incidents/no-such-incident/retry`,
+    access: 'admin',
+    alsoAllowed: [400, 404, 409],
+  },
   { method: 'GET', path: (f) => `/entities/Vault/${f.entityId}/timeline`, access: 'task' },
   // Last: a rebuild swaps the served read-model file.
   { method: 'POST', path: () => '/admin/read-models/rebuild', access: 'admin', alsoAllowed: [409] },
@@ -122,7 +183,8 @@ function expected(route: Route, caller: Caller): Expected {
   if (route.access === 'public') return { allow: [] };
   if (INVALID.includes(caller)) return { deny: 401 };
   if (caller === 'admin' || route.access === 'signed-in') return { allow: route.alsoAllowed ?? [] };
-  if (route.access === 'task' && (caller === 'assignee' || caller === 'role member')) return { allow: route.alsoAllowed ?? [] };
+  if (route.access === 'task' && (caller === 'assignee' || caller === 'role member'))
+    return { allow: route.alsoAllowed ?? [] };
   // DESIGN.md: a task is reassigned by its assignee or an admin.
   if (route.access === 'task-assignee' && caller === 'assignee') return { allow: route.alsoAllowed ?? [] };
   return { deny: 403 };
@@ -136,9 +198,14 @@ describe('authorization matrix: every route × every caller is allowed or refuse
       case 'no token':
         return null;
       case 'expired token':
-        return jwt.sign({ sub: 'admin', roles: ['admin'], exp: now - 3600, iat: now - 7200 }, TEST_SECRET, { algorithm: 'HS256', noTimestamp: true });
+        return jwt.sign({ sub: 'admin', roles: ['admin'], exp: now - 3600, iat: now - 7200 }, TEST_SECRET, {
+          algorithm: 'HS256',
+          noTimestamp: true,
+        });
       case 'wrong signature':
-        return jwt.sign({ sub: 'admin', roles: ['admin'] }, 'another-secret-0123456789abcdef0123', { algorithm: 'HS256' });
+        return jwt.sign({ sub: 'admin', roles: ['admin'] }, 'another-secret-0123456789abcdef0123', {
+          algorithm: 'HS256',
+        });
       case 'alg none':
         return jwt.sign({ sub: 'admin', roles: ['admin'] }, '', { algorithm: 'none' });
       case 'no roles':
@@ -158,7 +225,15 @@ describe('authorization matrix: every route × every caller is allowed or refuse
     lifeline = await startLifeline({ demo: false });
     expect((await lifeline.call('admin', 'POST', '/definitions', DEFINITION)).status).toBe(201);
     // Activated and deactivated by the matrix: a definition nothing else depends on.
-    expect((await lifeline.call('admin', 'POST', '/definitions', { ...DEFINITION, key: 'auth-spare', relatedEntity: 'Spare' })).status).toBe(201);
+    expect(
+      (
+        await lifeline.call('admin', 'POST', '/definitions', {
+          ...DEFINITION,
+          key: 'auth-spare',
+          relatedEntity: 'Spare',
+        })
+      ).status,
+    ).toBe(201);
   }, 60_000);
   afterAll(async () => {
     await lifeline?.stop();
@@ -168,16 +243,25 @@ describe('authorization matrix: every route × every caller is allowed or refuse
   async function freshFixture(caller: Caller): Promise<Fixture> {
     const entityId = `V-${++counter}`;
     const recorded = await lifeline.call('app', 'POST', '/entity-events', {
-      id: `auth-vault-${entityId}`, entityType: 'Vault', entityId, kind: 'created', occurredAt: '2026-11-21T10:00:00Z',
+      id: `auth-vault-${entityId}`,
+      entityType: 'Vault',
+      entityId,
+      kind: 'created',
+      occurredAt: '2026-11-21T10:00:00Z',
       data: { combination: `${SECRET_FIELD}-${entityId}` },
     });
     expect(recorded.status).toBe(202);
     await lifeline.settle();
-    const tasks = (await lifeline.call('admin', 'GET', `/tasks?role=keepers&entityId=${entityId}`)).body.items as { id: string; instanceId: string }[];
+    const tasks = (await lifeline.call('admin', 'GET', `/tasks?role=keepers&entityId=${entityId}`)).body.items as {
+      id: string;
+      instanceId: string;
+    }[];
     expect(tasks).toHaveLength(1);
     const { id: taskId, instanceId } = tasks[0]!;
     if (caller !== 'role member') {
-      expect((await lifeline.call(lifeline.token('keeper-a', ['keepers']), 'POST', `/tasks/${taskId}/claim`)).status).toBe(200);
+      expect(
+        (await lifeline.call(lifeline.token('keeper-a', ['keepers']), 'POST', `/tasks/${taskId}/claim`)).status,
+      ).toBe(200);
       await lifeline.settle();
     }
     return { taskId, instanceId, entityId };
@@ -187,24 +271,45 @@ describe('authorization matrix: every route × every caller is allowed or refuse
     const body = route.body?.(f);
     if (!route.streaming) {
       const answer = await lifeline.call(token, route.method, route.path(f), body);
-      return { status: answer.status, text: typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body) };
+      return {
+        status: answer.status,
+        text: typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body),
+      };
     }
     // Server-sent events never end: read the status and the first chunk, then hang up.
     const abort = new AbortController();
-    const response = await fetch(lifeline.url + route.path(f), { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: abort.signal });
+    const response = await fetch(lifeline.url + route.path(f), {
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+      signal: abort.signal,
+    });
     const reader = response.body!.getReader();
     const first = await reader.read();
     abort.abort();
     return { status: response.status, text: new TextDecoder().decode(first.value ?? new Uint8Array()) };
   }
 
-  const cells = ROUTES.flatMap((route) => CALLERS.map((caller) => [`${route.method} ${route.path({ taskId: ':taskId', instanceId: ':instanceId', entityId: ':entityId' })}`, caller, route] as const));
+  const cells = ROUTES.flatMap((route) =>
+    CALLERS.map(
+      (caller) =>
+        [
+          `${route.method} ${route.path({ taskId: ':taskId', instanceId: ':instanceId', entityId: ':entityId' })}`,
+          caller,
+          route,
+        ] as const,
+    ),
+  );
 
   it.each(cells)('%s as %s', async (_name, caller, route) => {
     const fixture = await freshFixture(caller);
     const outcome = expected(route, caller);
     const { status, text } = await send(route, tokenOf(caller), fixture);
-    const secrets = [TASK_TITLE, `${SECRET_FIELD}-${fixture.entityId}`, SECRET_VARIABLE, fixture.instanceId, fixture.taskId];
+    const secrets = [
+      TASK_TITLE,
+      `${SECRET_FIELD}-${fixture.entityId}`,
+      SECRET_VARIABLE,
+      fixture.instanceId,
+      fixture.taskId,
+    ];
     if ('deny' in outcome) {
       expect({ caller, status }).toEqual({ caller, status: outcome.deny });
       const code = (JSON.parse(text) as { error?: { code?: string } }).error?.code;

@@ -21,7 +21,11 @@ export function loadCorpus<T = CorpusCase>(file: string): T[] {
 }
 
 const envelope = (id: string) => ({
-  id, entityType: 'Invoice', entityId: `INV-${id}`, kind: 'created', occurredAt: '2026-11-21T10:00:00Z',
+  id,
+  entityType: 'Invoice',
+  entityId: `INV-${id}`,
+  kind: 'created',
+  occurredAt: '2026-11-21T10:00:00Z',
   data: { amount: 1, ownerId: 'alice', status: 'New' },
 });
 
@@ -37,7 +41,9 @@ export function expand(value: unknown): unknown {
     if (generator === '$keys') return Object.fromEntries(Array.from({ length: Number(a) }, (_, i) => [`k${i}`, i]));
     if (generator === '$batch') return Array.from({ length: Number(a) }, (_, i) => envelope(`batch-${i}`));
     if (generator === '$activities') {
-      return Object.fromEntries(Array.from({ length: Number(a) }, (_, i) => [i === 0 ? 'a' : `a${i}`, { type: 'end' }]));
+      return Object.fromEntries(
+        Array.from({ length: Number(a) }, (_, i) => [i === 0 ? 'a' : `a${i}`, { type: 'end' }]),
+      );
     }
     return value;
   }

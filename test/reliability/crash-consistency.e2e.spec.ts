@@ -86,11 +86,26 @@ function parcelEvents(run: string): Envelope[] {
   for (let first = 0; first < RECORDS; first += group) {
     const ids = Array.from({ length: Math.min(group, RECORDS - first) }, (_, i) => first + i);
     for (const i of ids) {
-      events.push({ id: `${run}-P-${i}-c`, entityType: 'Parcel', entityId: `P-${i}`, kind: 'created', occurredAt: '2026-11-21T10:00:00Z', data: { number: `P-${i}`, status: 'New' } });
+      events.push({
+        id: `${run}-P-${i}-c`,
+        entityType: 'Parcel',
+        entityId: `P-${i}`,
+        kind: 'created',
+        occurredAt: '2026-11-21T10:00:00Z',
+        data: { number: `P-${i}`, status: 'New' },
+      });
     }
     for (const i of ids) {
       const status = i % 2 === 0 ? 'Ready' : 'Held';
-      events.push({ id: `${run}-P-${i}-u`, entityType: 'Parcel', entityId: `P-${i}`, kind: 'updated', occurredAt: '2026-11-21T11:00:00Z', data: { number: `P-${i}`, status }, changed: ['status'] });
+      events.push({
+        id: `${run}-P-${i}-u`,
+        entityType: 'Parcel',
+        entityId: `P-${i}`,
+        kind: 'updated',
+        occurredAt: '2026-11-21T11:00:00Z',
+        data: { number: `P-${i}`, status },
+        changed: ['status'],
+      });
     }
   }
   return events;
@@ -119,11 +134,15 @@ class CrashableServer {
   async start(): Promise<void> {
     this.child = spawn(process.execPath, [EMBEDDED_MAIN], { env: this.env, stdio: ['ignore', 'ignore', 'inherit'] });
     const child = this.child;
-    await eventually(async () => {
-      if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode} while starting`);
-      const answer = await fetch(`${this.url}/health`).catch(() => undefined);
-      return answer?.status === 200 ? true : undefined;
-    }, 60_000, 'the server to answer /health');
+    await eventually(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode} while starting`);
+        const answer = await fetch(`${this.url}/health`).catch(() => undefined);
+        return answer?.status === 200 ? true : undefined;
+      },
+      60_000,
+      'the server to answer /health',
+    );
   }
 
   async kill(): Promise<void> {
@@ -147,13 +166,24 @@ class CrashableServer {
     return (await (await fetch(`${this.url}/health`)).json()) as never;
   }
 
-  async call(token: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: { items?: { id: string }[]; error?: { code: string } } }> {
+  async call(
+    token: string,
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: { items?: { id: string }[]; error?: { code: string } } }> {
     const answer = await fetch(this.url + path, {
       method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    return { status: answer.status, body: (await answer.json()) as { items?: { id: string }[]; error?: { code: string } } };
+    return {
+      status: answer.status,
+      body: (await answer.json()) as { items?: { id: string }[]; error?: { code: string } },
+    };
   }
 }
 
@@ -178,7 +208,11 @@ async function readTopic(topic: string, wanted: Set<string>): Promise<KafkaMessa
         if (messageId) missing.delete(messageId);
       },
     });
-    await eventually(() => (missing.size === 0 ? true : undefined), 120_000, `${missing.size} emitted messages on ${topic}`);
+    await eventually(
+      () => (missing.size === 0 ? true : undefined),
+      120_000,
+      `${missing.size} emitted messages on ${topic}`,
+    );
     // Redeliveries published just after the last new one are counted too.
     await new Promise((done) => setTimeout(done, 1_000));
     return messages;
@@ -190,7 +224,7 @@ async function readTopic(topic: string, wanted: Set<string>): Promise<KafkaMessa
 /** Every event of the log, read in pages. */
 async function readLog(store: SqliteEventStore, prefixes?: string[]): Promise<StoredEvent[]> {
   const all: StoredEvent[] = [];
-  for (let from = 0; ; ) {
+  for (let from = 0; ;) {
     const page = await store.readAll(from, 20_000, prefixes);
     if (page.length === 0) return all;
     all.push(...page);
@@ -242,29 +276,44 @@ async function killRepeatedly(
 /** Waits until the log's head stays put and the process manager and read models have handled it. */
 async function caughtUp(server: CrashableServer): Promise<number> {
   let last = -1;
-  return eventually(async () => {
-    const health = await server.health();
-    const quiet = health.head === last && health.processManager.position >= health.head && health.readModels >= health.head;
-    last = health.head;
-    if (!health.processManager.ok) throw new Error(`process manager failed: ${JSON.stringify(health.processManager)}`);
-    return quiet ? health.head : undefined;
-  }, 240_000, 'the restarted server to catch up');
+  return eventually(
+    async () => {
+      const health = await server.health();
+      const quiet =
+        health.head === last && health.processManager.position >= health.head && health.readModels >= health.head;
+      last = health.head;
+      if (!health.processManager.ok)
+        throw new Error(`process manager failed: ${JSON.stringify(health.processManager)}`);
+      return quiet ? health.head : undefined;
+    },
+    240_000,
+    'the restarted server to catch up',
+  );
 }
 
-async function checkConsistency(server: CrashableServer, dataDir: string, sent: Envelope[], emitTopic: string): Promise<Record<string, number>> {
+async function checkConsistency(
+  server: CrashableServer,
+  dataDir: string,
+  sent: Envelope[],
+  emitTopic: string,
+): Promise<Record<string, number>> {
   await caughtUp(server);
   const store = SqliteEventStore.open(join(dataDir, 'events.db'));
   try {
     const log = await readLog(store);
 
     // Every entity event recorded exactly once.
-    const recorded = log.filter((e) => e.type === 'EntityEventRecorded').map((e) => (e.data as { envelope: { id: string } }).envelope.id);
+    const recorded = log
+      .filter((e) => e.type === 'EntityEventRecorded')
+      .map((e) => (e.data as { envelope: { id: string } }).envelope.id);
     const timesRecorded = countBy(recorded, (id) => id);
     expect(timesRecorded.size).toBe(sent.length);
     expect(sent.filter((e) => timesRecorded.get(e.id) !== 1)).toEqual([]);
 
     // Every matching process started exactly once per parcel.
-    const started = log.filter((e) => e.type === 'InstanceStarted').map((e) => e.data as { definitionKey: string; entity: { id: string } });
+    const started = log
+      .filter((e) => e.type === 'InstanceStarted')
+      .map((e) => e.data as { definitionKey: string; entity: { id: string } });
     const startsPerProcess = countBy(started, (s) => `${s.definitionKey}/${s.entity.id}`);
     expect(started).toHaveLength(2 * RECORDS);
     expect([...startsPerProcess.values()].filter((n) => n !== 1)).toEqual([]);
@@ -275,7 +324,8 @@ async function checkConsistency(server: CrashableServer, dataDir: string, sent: 
     for (const e of log) {
       if (e.type === 'TaskCreated') open.add((e.data as { taskId: string }).taskId);
       if (e.type === 'TaskCompleted') open.delete((e.data as { taskId: string }).taskId);
-      if (e.type === 'InstanceCompleted' || e.type === 'InstanceTerminated') ended.add(e.streamId.slice('instance-'.length));
+      if (e.type === 'InstanceCompleted' || e.type === 'InstanceTerminated')
+        ended.add(e.streamId.slice('instance-'.length));
     }
     const openInStore = [...open].filter((taskId) => !ended.has(taskId.split('.')[0]!)).sort();
     expect(openInStore).toHaveLength(RECORDS);
@@ -329,147 +379,161 @@ async function checkConsistency(server: CrashableServer, dataDir: string, sent: 
   }
 }
 
-describeKafka('crash consistency: the embedded server killed with SIGKILL at random moments loses and doubles nothing', () => {
-  const roots: string[] = [];
-  const servers: CrashableServer[] = [];
-  afterAll(async () => {
-    for (const server of servers) await server.kill();
-    for (const root of roots) rmSync(root, { recursive: true, force: true });
-  });
-
-  const prepare = async (source: 'http' | 'kafka', extraEnv: NodeJS.ProcessEnv) => {
-    if (!existsSync(EMBEDDED_MAIN)) throw new Error(`Build first (npm run build): ${EMBEDDED_MAIN} is missing`);
-    const dataDir = mkdtempSync(join(tmpdir(), `lifeline-crash-${source}-`));
-    roots.push(dataDir);
-    const port = await freePort();
-    const emitTopic = uniqueTopic(`crash-emits-${source}`);
-    const server = new CrashableServer(`http://127.0.0.1:${port}`, {
-      ...process.env,
-      LIFELINE_DATA_DIR: dataDir,
-      LIFELINE_JWT_SECRET: SECRET,
-      LIFELINE_DEMO: 'false',
-      LIFELINE_OUTBOUND: 'kafka',
-      KAFKA_BROKERS: kafkaBrokers().join(','),
-      PORT: String(port),
-      LOG_LEVEL: 'error',
-      ...extraEnv,
+describeKafka(
+  'crash consistency: the embedded server killed with SIGKILL at random moments loses and doubles nothing',
+  () => {
+    const roots: string[] = [];
+    const servers: CrashableServer[] = [];
+    afterAll(async () => {
+      for (const server of servers) await server.kill();
+      for (const root of roots) rmSync(root, { recursive: true, force: true });
     });
-    servers.push(server);
-    await server.start();
-    for (const definition of definitions(emitTopic)) {
-      const published = await fetch(`${server.url}/definitions`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/yaml' },
-        body: definition,
+
+    const prepare = async (source: 'http' | 'kafka', extraEnv: NodeJS.ProcessEnv) => {
+      if (!existsSync(EMBEDDED_MAIN)) throw new Error(`Build first (npm run build): ${EMBEDDED_MAIN} is missing`);
+      const dataDir = mkdtempSync(join(tmpdir(), `lifeline-crash-${source}-`));
+      roots.push(dataDir);
+      const port = await freePort();
+      const emitTopic = uniqueTopic(`crash-emits-${source}`);
+      const server = new CrashableServer(`http://127.0.0.1:${port}`, {
+        ...process.env,
+        LIFELINE_DATA_DIR: dataDir,
+        LIFELINE_JWT_SECRET: SECRET,
+        LIFELINE_DEMO: 'false',
+        LIFELINE_OUTBOUND: 'kafka',
+        KAFKA_BROKERS: kafkaBrokers().join(','),
+        PORT: String(port),
+        LOG_LEVEL: 'error',
+        ...extraEnv,
       });
-      expect(published.status).toBe(201);
-    }
-    return { dataDir, emitTopic, server };
-  };
-
-  it(`over HTTP: ${EVENTS} entity events, ${KILLS} kills, every event, start, task, row and message exactly where it belongs`, async () => {
-    const began = Date.now();
-    const random = randomFrom(SEED);
-    const { dataDir, emitTopic, server } = await prepare('http', { LIFELINE_ENTITY_SOURCE: 'http' });
-    const sent = parcelEvents('http');
-    let retries = 0;
-    let posting = true;
-    const feed = (async () => {
-      for (let i = 0; i < sent.length; i += HTTP_BATCH) {
-        const batch = sent.slice(i, i + HTTP_BATCH);
-        for (;;) {
-          // A POST that failed (server killed) is sent again: the envelope ids make it safe.
-          const answer = await server.call(APP, 'POST', '/entity-events', batch).catch(() => undefined);
-          if (answer?.status === 202) break;
-          if (answer && answer.status < 500) throw new Error(`POST /entity-events answered ${answer.status}: ${JSON.stringify(answer.body)}`);
-          retries++;
-          await new Promise((done) => setTimeout(done, 100));
-        }
-      }
-      posting = false;
-    })();
-    let killsWhilePosting = 0;
-    await killRepeatedly(server, random, [200, 2_500], () => {
-      if (posting) killsWhilePosting++;
-    });
-    await feed;
-    const figures = await checkConsistency(server, dataDir, sent, emitTopic);
-    console.log(
-      `crash consistency over HTTP (seed ${SEED}): ${server.kills} kills survived, ${retries} POSTs retried, ` +
-        `${JSON.stringify(figures)}, ${killsWhilePosting} kills while POSTs were in flight, ${((Date.now() - began) / 1000).toFixed(1)} s`,
-    );
-    expect(server.kills).toBe(KILLS);
-  });
-
-  it(`over Kafka: ${EVENTS} entity events on a 4-partition topic, ${KILLS} kills of the consuming server`, async () => {
-    const began = Date.now();
-    const random = randomFrom(SEED + 1);
-    const topic = uniqueTopic('crash-parcels');
-    const kafka = new Kafka({ brokers: kafkaBrokers(), logLevel: logLevel.NOTHING });
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 4 }], waitForLeaders: true });
-    await admin.disconnect();
-    const { dataDir, emitTopic, server } = await prepare('kafka', {
-      LIFELINE_ENTITY_SOURCE: 'kafka',
-      KAFKA_TOPICS: topic,
-      KAFKA_GROUP_ID: `lifeline-crash-${topic}`,
-    });
-    const sent = parcelEvents('kafka');
-    const producer: Producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-    await producer.connect();
-    const store = SqliteEventStore.open(join(dataDir, 'events.db'));
-    let recorded = 0;
-    let from = 0;
-    const recordedSoFar = async (): Promise<number> => {
-      for (;;) {
-        const page = await store.readAll(from, 20_000, ['entity-']);
-        if (page.length === 0) return recorded;
-        from = page[page.length - 1]!.position;
-        recorded += page.filter((e) => e.type === 'EntityEventRecorded').length;
-      }
-    };
-    let producing = true;
-    const feed = (async () => {
-      // Produced in slices while the kills go on, so they land mid-consumption.
-      for (let i = 0; i < sent.length; i += 500) {
-        await producer.send({
-          topic,
-          messages: sent.slice(i, i + 500).map((e) => ({ key: `${e.entityType}:${e.entityId}`, value: JSON.stringify(e) })),
+      servers.push(server);
+      await server.start();
+      for (const definition of definitions(emitTopic)) {
+        const published = await fetch(`${server.url}/definitions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/yaml' },
+          body: definition,
         });
-        await new Promise((done) => setTimeout(done, 1_000));
+        expect(published.status).toBe(201);
       }
-      producing = false;
-    })();
-    let killsWhileProducing = 0;
-    let killsWhileConsuming = 0;
-    try {
-      await killRepeatedly(
-        server,
-        random,
-        [0, 1_500],
-        () => {
-          if (producing) killsWhileProducing++;
-        },
-        async () => {
-          // A restarted server first waits for the group to drop its killed predecessor: kill it once it consumes again.
-          const before = await recordedSoFar();
-          if (before >= sent.length) return;
-          await eventually(async () => ((await recordedSoFar()) > before ? true : undefined), 60_000, 'the restarted server to consume');
-          killsWhileConsuming++;
-        },
-      );
+      return { dataDir, emitTopic, server };
+    };
+
+    it(`over HTTP: ${EVENTS} entity events, ${KILLS} kills, every event, start, task, row and message exactly where it belongs`, async () => {
+      const began = Date.now();
+      const random = randomFrom(SEED);
+      const { dataDir, emitTopic, server } = await prepare('http', { LIFELINE_ENTITY_SOURCE: 'http' });
+      const sent = parcelEvents('http');
+      let retries = 0;
+      let posting = true;
+      const feed = (async () => {
+        for (let i = 0; i < sent.length; i += HTTP_BATCH) {
+          const batch = sent.slice(i, i + HTTP_BATCH);
+          for (;;) {
+            // A POST that failed (server killed) is sent again: the envelope ids make it safe.
+            const answer = await server.call(APP, 'POST', '/entity-events', batch).catch(() => undefined);
+            if (answer?.status === 202) break;
+            if (answer && answer.status < 500)
+              throw new Error(`POST /entity-events answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+            retries++;
+            await new Promise((done) => setTimeout(done, 100));
+          }
+        }
+        posting = false;
+      })();
+      let killsWhilePosting = 0;
+      await killRepeatedly(server, random, [200, 2_500], () => {
+        if (posting) killsWhilePosting++;
+      });
       await feed;
-      await producer.disconnect();
-      await eventually(async () => ((await recordedSoFar()) >= sent.length ? true : undefined), 240_000, 'every produced event recorded');
-    } finally {
-      await store.close();
-    }
-    const figures = await checkConsistency(server, dataDir, sent, emitTopic);
-    console.log(
-      `crash consistency over Kafka (seed ${SEED + 1}): ${server.kills} kills survived (${killsWhileConsuming} while consuming, ${killsWhileProducing} while producing), ${JSON.stringify(figures)}, ` +
-        `${((Date.now() - began) / 1000).toFixed(1)} s`,
-    );
-    expect(server.kills).toBe(KILLS);
-  });
-});
+      const figures = await checkConsistency(server, dataDir, sent, emitTopic);
+      console.log(
+        `crash consistency over HTTP (seed ${SEED}): ${server.kills} kills survived, ${retries} POSTs retried, ` +
+          `${JSON.stringify(figures)}, ${killsWhilePosting} kills while POSTs were in flight, ${((Date.now() - began) / 1000).toFixed(1)} s`,
+      );
+      expect(server.kills).toBe(KILLS);
+    });
+
+    it(`over Kafka: ${EVENTS} entity events on a 4-partition topic, ${KILLS} kills of the consuming server`, async () => {
+      const began = Date.now();
+      const random = randomFrom(SEED + 1);
+      const topic = uniqueTopic('crash-parcels');
+      const kafka = new Kafka({ brokers: kafkaBrokers(), logLevel: logLevel.NOTHING });
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic, numPartitions: 4 }], waitForLeaders: true });
+      await admin.disconnect();
+      const { dataDir, emitTopic, server } = await prepare('kafka', {
+        LIFELINE_ENTITY_SOURCE: 'kafka',
+        KAFKA_TOPICS: topic,
+        KAFKA_GROUP_ID: `lifeline-crash-${topic}`,
+      });
+      const sent = parcelEvents('kafka');
+      const producer: Producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+      await producer.connect();
+      const store = SqliteEventStore.open(join(dataDir, 'events.db'));
+      let recorded = 0;
+      let from = 0;
+      const recordedSoFar = async (): Promise<number> => {
+        for (;;) {
+          const page = await store.readAll(from, 20_000, ['entity-']);
+          if (page.length === 0) return recorded;
+          from = page[page.length - 1]!.position;
+          recorded += page.filter((e) => e.type === 'EntityEventRecorded').length;
+        }
+      };
+      let producing = true;
+      const feed = (async () => {
+        // Produced in slices while the kills go on, so they land mid-consumption.
+        for (let i = 0; i < sent.length; i += 500) {
+          await producer.send({
+            topic,
+            messages: sent
+              .slice(i, i + 500)
+              .map((e) => ({ key: `${e.entityType}:${e.entityId}`, value: JSON.stringify(e) })),
+          });
+          await new Promise((done) => setTimeout(done, 1_000));
+        }
+        producing = false;
+      })();
+      let killsWhileProducing = 0;
+      let killsWhileConsuming = 0;
+      try {
+        await killRepeatedly(
+          server,
+          random,
+          [0, 1_500],
+          () => {
+            if (producing) killsWhileProducing++;
+          },
+          async () => {
+            // A restarted server first waits for the group to drop its killed predecessor: kill it once it consumes again.
+            const before = await recordedSoFar();
+            if (before >= sent.length) return;
+            await eventually(
+              async () => ((await recordedSoFar()) > before ? true : undefined),
+              60_000,
+              'the restarted server to consume',
+            );
+            killsWhileConsuming++;
+          },
+        );
+        await feed;
+        await producer.disconnect();
+        await eventually(
+          async () => ((await recordedSoFar()) >= sent.length ? true : undefined),
+          240_000,
+          'every produced event recorded',
+        );
+      } finally {
+        await store.close();
+      }
+      const figures = await checkConsistency(server, dataDir, sent, emitTopic);
+      console.log(
+        `crash consistency over Kafka (seed ${SEED + 1}): ${server.kills} kills survived (${killsWhileConsuming} while consuming, ${killsWhileProducing} while producing), ${JSON.stringify(figures)}, ` +
+          `${((Date.now() - began) / 1000).toFixed(1)} s`,
+      );
+      expect(server.kills).toBe(KILLS);
+    });
+  },
+);

@@ -23,8 +23,12 @@ describe('hostile input: every case gets a 4xx with a code, nothing recorded cha
     lifeline = await startLifeline();
     // One open task (Complaint triage, assigned to carol) for the task-action corpus, and some history to protect.
     const created = await lifeline.call('app', 'POST', '/entity-events', {
-      id: 'corpus-c-1', entityType: 'Complaint', entityId: 'C-CORPUS', kind: 'created',
-      occurredAt: '2026-11-21T10:00:00Z', data: { ownerId: 'carol' },
+      id: 'corpus-c-1',
+      entityType: 'Complaint',
+      entityId: 'C-CORPUS',
+      kind: 'created',
+      occurredAt: '2026-11-21T10:00:00Z',
+      data: { ownerId: 'carol' },
     });
     expect(created.status).toBe(202);
     await lifeline.settle();
@@ -44,10 +48,7 @@ describe('hostile input: every case gets a 4xx with a code, nothing recorded cha
     return { response, before, after };
   };
 
-  const expectRefused = (
-    testCase: CorpusCase,
-    outcome: Awaited<ReturnType<typeof send>>,
-  ) => {
+  const expectRefused = (testCase: CorpusCase, outcome: Awaited<ReturnType<typeof send>>) => {
     const { response, before, after } = outcome;
     expect({ status: response.status, code: testCase.code ? response.body?.error?.code : 'any' }).toEqual({
       status: testCase.status,
@@ -72,7 +73,11 @@ describe('hostile input: every case gets a 4xx with a code, nothing recorded cha
   it('odd but well-formed Unicode is recorded verbatim', async () => {
     const data = { note: '\u202eevil\ufeff', emoji: '👩‍👩‍👧', combining: 'é', astral: '\u{1F600}', rtl: 'שלום' };
     const response = await lifeline.call('app', 'POST', '/entity-events', {
-      id: 'odd-unicode', entityType: 'Invoice', entityId: 'INV-ÜNÏ', kind: 'created', occurredAt: '2026-11-21T10:00:00Z',
+      id: 'odd-unicode',
+      entityType: 'Invoice',
+      entityId: 'INV-ÜNÏ',
+      kind: 'created',
+      occurredAt: '2026-11-21T10:00:00Z',
       data: { amount: 1, ownerId: 'alice', status: 'New', ...data },
     });
     expect(response.status).toBe(202);
@@ -86,8 +91,12 @@ describe('hostile input: every case gets a 4xx with a code, nothing recorded cha
     expect(task.status).toBe(200);
     expect(task.body.status).not.toBe('completed');
     const ok = await lifeline.call('app', 'POST', '/entity-events', {
-      id: 'corpus-after', entityType: 'Invoice', entityId: 'INV-AFTER', kind: 'created',
-      occurredAt: '2026-11-21T10:00:00Z', data: { amount: 5, ownerId: 'alice', status: 'New' },
+      id: 'corpus-after',
+      entityType: 'Invoice',
+      entityId: 'INV-AFTER',
+      kind: 'created',
+      occurredAt: '2026-11-21T10:00:00Z',
+      data: { amount: 5, ownerId: 'alice', status: 'New' },
     });
     expect(ok.status).toBe(202);
     expect(Object.prototype.hasOwnProperty.call({}, 'polluted')).toBe(false);
@@ -100,7 +109,11 @@ describe('hostile input: every case gets a 4xx with a code, nothing recorded cha
       const key = `hostile-feel-${index}`;
       const entityType = `Probe${index}`;
       const published = await lifeline.call('admin', 'POST', '/definitions', {
-        key, name: key, relatedEntity: entityType, triggers: [{ on: 'created' }], start: 'route',
+        key,
+        name: key,
+        relatedEntity: entityType,
+        triggers: [{ on: 'created' }],
+        start: 'route',
         activities: {
           route: { type: 'decision', branches: [{ when: feel.expression, next: 'done' }], otherwise: 'done' },
           done: { type: 'end' },
@@ -109,7 +122,11 @@ describe('hostile input: every case gets a 4xx with a code, nothing recorded cha
       expect(published.status).toBe(201);
       const started = performance.now();
       const recorded = await lifeline.call('app', 'POST', '/entity-events', {
-        id: `probe-${index}`, entityType, entityId: 'P-1', kind: 'created', occurredAt: '2026-11-21T10:00:00Z',
+        id: `probe-${index}`,
+        entityType,
+        entityId: 'P-1',
+        kind: 'created',
+        occurredAt: '2026-11-21T10:00:00Z',
         data: { amount: feel.amount ?? 1, status: `${'a'.repeat(40)}!` },
       });
       expect(recorded.status).toBe(202);

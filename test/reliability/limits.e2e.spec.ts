@@ -10,7 +10,12 @@ const KiB64 = 64 * 1024;
 
 let serial = 0;
 const envelope = (data: Record<string, unknown> = {}, entityType = 'Crate') => ({
-  id: `limit-${++serial}`, entityType, entityId: `C-${serial}`, kind: 'created', occurredAt: '2026-11-21T10:00:00Z', data,
+  id: `limit-${++serial}`,
+  entityType,
+  entityId: `C-${serial}`,
+  kind: 'created',
+  occurredAt: '2026-11-21T10:00:00Z',
+  data,
 });
 
 /** JSON text padded with trailing whitespace (still valid JSON) to exactly `bytes` bytes. */
@@ -28,9 +33,15 @@ const definitionYaml = (key: string, bytes: number): string => {
 
 /** A definition with `count` activities: a chain of automatic steps ending in an end. */
 const chainOf = (key: string, count: number) => ({
-  key, name: 'Chain', relatedEntity: 'Chain', start: 'a0',
+  key,
+  name: 'Chain',
+  relatedEntity: 'Chain',
+  start: 'a0',
   activities: Object.fromEntries(
-    Array.from({ length: count }, (_, i) => [`a${i}`, i === count - 1 ? { type: 'end' } : { type: 'automatic', set: { step: `${i}` }, next: `a${i + 1}` }]),
+    Array.from({ length: count }, (_, i) => [
+      `a${i}`,
+      i === count - 1 ? { type: 'end' } : { type: 'automatic', set: { step: `${i}` }, next: `a${i + 1}` },
+    ]),
   ),
 });
 
@@ -57,7 +68,9 @@ describe('limits: one test per documented limit, just under accepted, just past 
   });
 
   const post = (user: string, path: string, body: unknown, contentType = 'application/json') =>
-    lifeline.call(user, 'POST', path, typeof body === 'string' ? body : JSON.stringify(body), { 'content-type': contentType });
+    lifeline.call(user, 'POST', path, typeof body === 'string' ? body : JSON.stringify(body), {
+      'content-type': contentType,
+    });
 
   it('request body: 1 MiB is accepted, 1 MiB + 1 byte is 413 REQUEST.TOO_LARGE', async () => {
     const under = await post('app', '/entity-events', paddedJson(envelope(), MiB));
@@ -71,7 +84,10 @@ describe('limits: one test per documented limit, just under accepted, just past 
     expect((await post('app', '/entity-events', under)).status).toBe(202);
     const over = Array.from({ length: 1001 }, () => envelope({}, 'Batch'));
     const refused = await post('app', '/entity-events', over);
-    expect({ status: refused.status, code: refused.body.error?.code }).toEqual({ status: 400, code: 'ENTITY_EVENT.BATCH_TOO_LARGE' });
+    expect({ status: refused.status, code: refused.body.error?.code }).toEqual({
+      status: 400,
+      code: 'ENTITY_EVENT.BATCH_TOO_LARGE',
+    });
     expect(await lifeline.engine.store.readStream(`entity-Batch-${over[0]!.entityId}`)).toEqual([]);
   });
 
@@ -81,7 +97,9 @@ describe('limits: one test per documented limit, just under accepted, just past 
     const over = await post('admin', '/definitions', definitionYaml('padded-over', MiB + 1), 'application/yaml');
     // The body limit and the definition limit are the same 1 MiB, so over HTTP the body limit answers first.
     expect({ status: over.status, code: over.body.error?.code }).toEqual({ status: 413, code: 'REQUEST.TOO_LARGE' });
-    await expect(lifeline.engine.definitions.publish(definitionYaml('padded-over', MiB + 1), 'application/yaml', 'admin')).rejects.toMatchObject({
+    await expect(
+      lifeline.engine.definitions.publish(definitionYaml('padded-over', MiB + 1), 'application/yaml', 'admin'),
+    ).rejects.toMatchObject({
       code: 'DEFINITION.INVALID',
     });
   });
@@ -95,7 +113,12 @@ describe('limits: one test per documented limit, just under accepted, just past 
 
   it('FEEL expression length: 4,000 characters are published, 4,001 are 400 DEFINITION.INVALID', async () => {
     const withCondition = (key: string, when: string) => ({
-      key, name: key, relatedEntity: 'Feel', triggers: [{ on: 'created', when }], start: 'done', activities: { done: { type: 'end' } },
+      key,
+      name: key,
+      relatedEntity: 'Feel',
+      triggers: [{ on: 'created', when }],
+      start: 'done',
+      activities: { done: { type: 'end' } },
     });
     expect(feelOfLength(4000)).toHaveLength(4000);
     expect((await post('admin', '/definitions', withCondition('feel-under', feelOfLength(4000)))).status).toBe(201);
@@ -106,32 +129,59 @@ describe('limits: one test per documented limit, just under accepted, just past 
 
   it('FEEL budget at publish: a literal range of 50,000 steps is published, 50,001 is 400 DEFINITION.INVALID naming the budget', async () => {
     const withBranch = (key: string, condition: string) => ({
-      key, name: key, relatedEntity: 'Budget', start: 'route',
-      activities: { route: { type: 'decision', branches: [{ when: condition, next: 'done' }], otherwise: 'done' }, done: { type: 'end' } },
+      key,
+      name: key,
+      relatedEntity: 'Budget',
+      start: 'route',
+      activities: {
+        route: { type: 'decision', branches: [{ when: condition, next: 'done' }], otherwise: 'done' },
+        done: { type: 'end' },
+      },
     });
-    expect((await post('admin', '/definitions', withBranch('budget-literal-under', 'every i in 1..50000 satisfies i > 0'))).status).toBe(201);
-    const over = await post('admin', '/definitions', withBranch('budget-literal-over', 'every i in 1..50001 satisfies i > 0'));
+    expect(
+      (await post('admin', '/definitions', withBranch('budget-literal-under', 'every i in 1..50000 satisfies i > 0')))
+        .status,
+    ).toBe(201);
+    const over = await post(
+      'admin',
+      '/definitions',
+      withBranch('budget-literal-over', 'every i in 1..50001 satisfies i > 0'),
+    );
     expect({ status: over.status, code: over.body.error?.code }).toEqual({ status: 400, code: 'DEFINITION.INVALID' });
     // Validation issues carry a path and a message, no code: the message names the budget.
     expect(over.body.error.details).toEqual([
-      { path: 'activities.route.branches[0].when', message: expect.stringContaining('more than the budget of 50000 steps') },
+      {
+        path: 'activities.route.branches[0].when',
+        message: expect.stringContaining('more than the budget of 50000 steps'),
+      },
     ]);
   });
 
   it('FEEL budget at run time: 50,000 steps decide, 50,001 raise an incident FEEL.BUDGET_EXCEEDED', async () => {
     const published = await post('admin', '/definitions', {
-      key: 'budget-run', name: 'Budget at run time', relatedEntity: 'Budget', triggers: [{ on: 'created' }], start: 'route',
+      key: 'budget-run',
+      name: 'Budget at run time',
+      relatedEntity: 'Budget',
+      triggers: [{ on: 'created' }],
+      start: 'route',
       activities: {
-        route: { type: 'decision', branches: [{ when: 'every i in 1..entity.amount satisfies i > 0', next: 'done' }], otherwise: 'done' },
+        route: {
+          type: 'decision',
+          branches: [{ when: 'every i in 1..entity.amount satisfies i > 0', next: 'done' }],
+          otherwise: 'done',
+        },
         done: { type: 'end' },
       },
     });
     expect(published.status).toBe(201);
     for (const amount of [50_000, 50_001]) {
-      expect((await post('app', '/entity-events', { ...envelope({ amount }, 'Budget'), entityId: `B-${amount}` })).status).toBe(202);
+      expect(
+        (await post('app', '/entity-events', { ...envelope({ amount }, 'Budget'), entityId: `B-${amount}` })).status,
+      ).toBe(202);
     }
     await lifeline.settle();
-    const instance = async (entityId: string) => (await lifeline.call('admin', 'GET', `/instances?definition=budget-run&entityId=${entityId}`)).body.items[0];
+    const instance = async (entityId: string) =>
+      (await lifeline.call('admin', 'GET', `/instances?definition=budget-run&entityId=${entityId}`)).body.items[0];
     expect(await instance('B-50000')).toMatchObject({ status: 'completed' });
     const over = await instance('B-50001');
     expect(over).toMatchObject({ status: 'incident', currentActivity: 'route' });
@@ -187,7 +237,11 @@ describe('limits: one test per documented limit, just under accepted, just past 
   it('steps without a rest: a command running through 1,000 activities completes, 1,001 raise an incident FLOW.LOOP', async () => {
     // 499 rounds of count + route (998 steps), then finish and done: 1,000; with pad on the way, 1,001.
     const published = await post('admin', '/definitions', {
-      key: 'loop-limit', name: 'Loop limit', relatedEntity: 'Loop', triggers: [{ on: 'created' }], start: 'count',
+      key: 'loop-limit',
+      name: 'Loop limit',
+      relatedEntity: 'Loop',
+      triggers: [{ on: 'created' }],
+      start: 'count',
       activities: {
         count: { type: 'automatic', set: { n: 'if vars.n = null then 1 else vars.n + 1' }, next: 'route' },
         route: { type: 'decision', branches: [{ when: 'vars.n < 499', next: 'count' }], otherwise: 'finish' },
@@ -198,10 +252,13 @@ describe('limits: one test per documented limit, just under accepted, just past 
     });
     expect(published.status).toBe(201);
     for (const pad of [false, true]) {
-      expect((await post('app', '/entity-events', { ...envelope({ pad }, 'Loop'), entityId: `L-${pad}` })).status).toBe(202);
+      expect((await post('app', '/entity-events', { ...envelope({ pad }, 'Loop'), entityId: `L-${pad}` })).status).toBe(
+        202,
+      );
     }
     await lifeline.settle();
-    const instance = async (entityId: string) => (await lifeline.call('admin', 'GET', `/instances?definition=loop-limit&entityId=${entityId}`)).body.items[0];
+    const instance = async (entityId: string) =>
+      (await lifeline.call('admin', 'GET', `/instances?definition=loop-limit&entityId=${entityId}`)).body.items[0];
     expect(await instance('L-false')).toMatchObject({ status: 'completed', variables: { n: 499 } });
     const over = await instance('L-true');
     expect(over).toMatchObject({ status: 'incident' });
@@ -213,9 +270,19 @@ describe('limits: one test per documented limit, just under accepted, just past 
     expect(
       (
         await post('admin', '/definitions', {
-          key: 'fields-limit', name: 'Fields limit', relatedEntity: 'Form', triggers: [{ on: 'created' }], start: 'fill',
+          key: 'fields-limit',
+          name: 'Fields limit',
+          relatedEntity: 'Form',
+          triggers: [{ on: 'created' }],
+          start: 'fill',
           activities: {
-            fill: { type: 'human', title: 'Fill the form', assignee: { user: 'carol' }, form: FORM.map((name) => ({ name, type: 'text', required: false })), next: 'done' },
+            fill: {
+              type: 'human',
+              title: 'Fill the form',
+              assignee: { user: 'carol' },
+              form: FORM.map((name) => ({ name, type: 'text', required: false })),
+              next: 'done',
+            },
             done: { type: 'end' },
           },
         })
@@ -223,30 +290,55 @@ describe('limits: one test per documented limit, just under accepted, just past 
     ).toBe(201);
     expect((await post('app', '/entity-events', envelope({}, 'Form'))).status).toBe(202);
     await lifeline.settle();
-    const [task] = (await lifeline.call('carol', 'GET', '/tasks?definition=fields-limit')).body.items as { id: string }[];
+    const [task] = (await lifeline.call('carol', 'GET', '/tasks?definition=fields-limit')).body.items as {
+      id: string;
+    }[];
     // A text field holds at most 10,000 characters, so 64 KiB take seven of them.
     const fields = (bytes: number) => {
       let left = bytes - JSON.stringify(Object.fromEntries(FORM.map((name) => [name, '']))).length;
-      return Object.fromEntries(FORM.map((name) => {
-        const length = Math.min(10_000, left);
-        left -= length;
-        return [name, 'n'.repeat(length)];
-      }));
+      return Object.fromEntries(
+        FORM.map((name) => {
+          const length = Math.min(10_000, left);
+          left -= length;
+          return [name, 'n'.repeat(length)];
+        }),
+      );
     };
     expect(JSON.stringify(fields(KiB64 + 1))).toHaveLength(KiB64 + 1);
     expect(JSON.stringify(fields(KiB64))).toHaveLength(KiB64);
     const over = await post('carol', `/tasks/${task!.id}/complete`, { fields: fields(KiB64 + 1) });
-    expect({ status: over.status, code: over.body.error?.code }).toEqual({ status: 400, code: 'TASK.FIELDS_TOO_LARGE' });
+    expect({ status: over.status, code: over.body.error?.code }).toEqual({
+      status: 400,
+      code: 'TASK.FIELDS_TOO_LARGE',
+    });
     const under = await post('carol', `/tasks/${task!.id}/complete`, { fields: fields(KiB64) });
     expect(under.status).toBe(200);
   });
 
   it('instance variables: 64 KiB launch an instance, 64 KiB + 1 byte are 400 INSTANCE.VARIABLES_TOO_LARGE', async () => {
-    expect((await post('admin', '/definitions', { key: 'vars-limit', name: 'Variables limit', relatedEntity: 'Vars', start: 'done', activities: { done: { type: 'end' } } })).status).toBe(201);
+    expect(
+      (
+        await post('admin', '/definitions', {
+          key: 'vars-limit',
+          name: 'Variables limit',
+          relatedEntity: 'Vars',
+          start: 'done',
+          activities: { done: { type: 'end' } },
+        })
+      ).status,
+    ).toBe(201);
     const variables = (bytes: number) => ({ note: 'v'.repeat(bytes - JSON.stringify({ note: '' }).length) });
-    const launch = (bytes: number) => post('admin', '/instances', { definitionKey: 'vars-limit', entity: { type: 'Vars', id: `V-${bytes}` }, variables: variables(bytes) });
+    const launch = (bytes: number) =>
+      post('admin', '/instances', {
+        definitionKey: 'vars-limit',
+        entity: { type: 'Vars', id: `V-${bytes}` },
+        variables: variables(bytes),
+      });
     const over = await launch(KiB64 + 1);
-    expect({ status: over.status, code: over.body.error?.code }).toEqual({ status: 400, code: 'INSTANCE.VARIABLES_TOO_LARGE' });
+    expect({ status: over.status, code: over.body.error?.code }).toEqual({
+      status: 400,
+      code: 'INSTANCE.VARIABLES_TOO_LARGE',
+    });
     const under = await launch(KiB64);
     expect(under.status).toBe(201);
   });

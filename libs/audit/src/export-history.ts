@@ -35,7 +35,11 @@ type ReadableStore = Pick<EventStore, 'readAll' | 'readStream'>;
  * The full history of a subject in global order. For a record, the instances about it are found
  * from their InstanceStarted events (one pass over the instance streams of the log).
  */
-export async function exportHistory(store: ReadableStore, subject: ExportSubject, batchSize = 5_000): Promise<StoredEvent[]> {
+export async function exportHistory(
+  store: ReadableStore,
+  subject: ExportSubject,
+  batchSize = 5_000,
+): Promise<StoredEvent[]> {
   if (subject.kind === 'instance') return store.readStream(streams.instance(subject.instanceId));
   const { type, id } = subject.entity;
   const instanceIds: string[] = [];

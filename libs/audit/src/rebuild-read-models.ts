@@ -38,7 +38,8 @@ export async function rebuildReadModelFile(log: GlobalLog, request: ReadModelReb
   }
   const projection = allProjections().find((p) => p.name === request.readModel);
   if (!projection) throw new UnknownReadModel(request.readModel, readModelNames());
-  if (request.current === undefined) throw new Error('Rebuilding one read model needs the current file to copy the others from');
+  if (request.current === undefined)
+    throw new Error('Rebuilding one read model needs the current file to copy the others from');
   const building = `${request.targetFile}.building`;
   ReadModelDb.remove(building);
   const started = performance.now();
@@ -60,7 +61,11 @@ export async function rebuildReadModelFile(log: GlobalLog, request: ReadModelReb
       events += batch.length;
       position = batch[batch.length - 1]!.position;
       const elapsed = performance.now() - started;
-      request.onProgress?.(position, Math.max(total, position), position >= total ? 0 : Math.round((elapsed / position) * (total - position)));
+      request.onProgress?.(
+        position,
+        Math.max(total, position),
+        position >= total ? 0 : Math.round((elapsed / position) * (total - position)),
+      );
     }
     db.finishBulk();
   } finally {
@@ -69,7 +74,13 @@ export async function rebuildReadModelFile(log: GlobalLog, request: ReadModelReb
   ReadModelDb.remove(request.targetFile);
   renameSync(building, request.targetFile);
   const elapsedMs = performance.now() - started;
-  return { file: request.targetFile, position, events, elapsedMs, eventsPerSecond: elapsedMs > 0 ? Math.round((events / elapsedMs) * 1000) : events };
+  return {
+    file: request.targetFile,
+    position,
+    events,
+    elapsedMs,
+    eventsPerSecond: elapsedMs > 0 ? Math.round((events / elapsedMs) * 1000) : events,
+  };
 }
 
 function copyDatabase(source: string | Sql, target: string): void {

@@ -27,14 +27,16 @@ type ReadableStore = Pick<EventStore, 'readAll' | 'readStream'>;
 
 /** Checks the hash chain of one stream or of every stream in the store (tamper evidence). */
 export async function verifyHistory(store: ReadableStore, options: VerifyOptions = {}): Promise<HistoryVerification> {
-  const streamIds = options.streamId !== undefined ? [options.streamId] : await allStreamIds(store, options.batchSize ?? 5_000);
+  const streamIds =
+    options.streamId !== undefined ? [options.streamId] : await allStreamIds(store, options.batchSize ?? 5_000);
   const broken: BrokenLink[] = [];
   let events = 0;
   for (const [index, streamId] of streamIds.entries()) {
     const stream = await store.readStream(streamId);
     events += stream.length;
     const result = verifyStream(stream);
-    if (!result.ok) broken.push({ streamId, revision: result.revision, eventId: result.eventId, reason: result.reason });
+    if (!result.ok)
+      broken.push({ streamId, revision: result.revision, eventId: result.eventId, reason: result.reason });
     options.onProgress?.(index + 1, streamIds.length);
   }
   if (options.streamId !== undefined && events === 0) {

@@ -52,7 +52,14 @@ export interface WhatIfReport {
 
 type ReadableStore = Pick<EventStore, 'readAll'>;
 
-const emptyOutcome = (): Outcome => ({ started: 0, branches: {}, tasks: {}, waitsSatisfied: 0, completed: 0, incidents: 0 });
+const emptyOutcome = (): Outcome => ({
+  started: 0,
+  branches: {},
+  tasks: {},
+  waitsSatisfied: 0,
+  completed: 0,
+  incidents: 0,
+});
 const bump = (counts: Record<string, number>, key: string): void => {
   counts[key] = (counts[key] ?? 0) + 1;
 };
@@ -160,7 +167,12 @@ export async function whatIf(
                 definitionVersion: 0,
                 entity: { type: envelope.entityType, id: envelope.entityId },
                 variables: {},
-                cause: { kind: 'trigger', entityEventId: envelope.id, triggerIndex: match.triggerIndex, delayed: match.delay !== undefined },
+                cause: {
+                  kind: 'trigger',
+                  entityEventId: envelope.id,
+                  triggerIndex: match.triggerIndex,
+                  delayed: match.delay !== undefined,
+                },
               },
               ctx,
             ),
@@ -200,14 +212,17 @@ function differences(whatIf: Outcome, actual: Outcome): OutcomeDifference[] {
     if (a !== b) out.push({ what, whatIf: a, actual: b });
   };
   add('instances started', whatIf.started, actual.started);
-  for (const key of union(whatIf.branches, actual.branches)) add(`branch ${key}`, whatIf.branches[key] ?? 0, actual.branches[key] ?? 0);
-  for (const key of union(whatIf.tasks, actual.tasks)) add(`task ${key}`, whatIf.tasks[key] ?? 0, actual.tasks[key] ?? 0);
+  for (const key of union(whatIf.branches, actual.branches))
+    add(`branch ${key}`, whatIf.branches[key] ?? 0, actual.branches[key] ?? 0);
+  for (const key of union(whatIf.tasks, actual.tasks))
+    add(`task ${key}`, whatIf.tasks[key] ?? 0, actual.tasks[key] ?? 0);
   add('waits satisfied', whatIf.waitsSatisfied, actual.waitsSatisfied);
   add('incidents', whatIf.incidents, actual.incidents);
   return out;
 }
 
-const union = (a: Record<string, number>, b: Record<string, number>): string[] => [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+const union = (a: Record<string, number>, b: Record<string, number>): string[] =>
+  [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
 
 /** The report as a table a person reads in a terminal. */
 export function formatWhatIf(report: WhatIfReport): string {
@@ -222,10 +237,23 @@ export function formatWhatIf(report: WhatIfReport): string {
   line('completed', w.completed, r.completed);
   line('incidents', w.incidents, r.incidents);
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((row) => row[i]!.length)));
-  const text = rows.map((row) => `${row[0].padEnd(widths[0]!)}  ${row[1].padStart(widths[1]!)}  ${row[2].padStart(widths[2]!)}`);
+  const text = rows.map(
+    (row) => `${row[0].padEnd(widths[0]!)}  ${row[1].padStart(widths[1]!)}  ${row[2].padStart(widths[2]!)}`,
+  );
   const header = `What-if for ${report.definitionKey}, ${report.window.from} .. ${report.window.to}: ${report.entityEvents} entity events replayed`;
-  const diff = report.differences.length === 0
-    ? 'No differences.'
-    : `${report.differences.length} difference(s):\n` + report.differences.map((d) => `  ${d.what}: ${d.whatIf} instead of ${d.actual}`).join('\n');
-  return [header, '', ...text, '', diff, 'Tasks are not completed in a simulation: each flow stops at its first human task.'].join('\n') + '\n';
+  const diff =
+    report.differences.length === 0
+      ? 'No differences.'
+      : `${report.differences.length} difference(s):\n` +
+        report.differences.map((d) => `  ${d.what}: ${d.whatIf} instead of ${d.actual}`).join('\n');
+  return (
+    [
+      header,
+      '',
+      ...text,
+      '',
+      diff,
+      'Tasks are not completed in a simulation: each flow stops at its first human task.',
+    ].join('\n') + '\n'
+  );
 }

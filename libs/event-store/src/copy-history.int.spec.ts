@@ -10,7 +10,12 @@ import { SqliteEventStore } from './sqlite/sqlite-event-store';
 class CopyInterrupted extends Error {}
 
 function event(type: string, data: unknown, actor: string): NewEvent {
-  return { id: randomUUID(), type, data, metadata: { correlationId: `corr-${actor}`, causationId: randomUUID(), actor, at: '2026-11-21T10:00:00.000Z' } };
+  return {
+    id: randomUUID(),
+    type,
+    data,
+    metadata: { correlationId: `corr-${actor}`, causationId: randomUUID(), actor, at: '2026-11-21T10:00:00.000Z' },
+  };
 }
 
 /** Events as history: what must be equal in both stores (positions are each store's own). */
@@ -32,12 +37,18 @@ describe('copyHistory (SQLite file -> another SQLite file)', () => {
       for (const streamId of ['entity-Invoice-7', `instance-${round % 3}`, 'definition-invoice-approval']) {
         await source.append({
           streamId,
-          events: [event('Happened', { round, streamId, nested: { z: 1, a: [round] } }, round % 2 ? 'alice' : 'system')],
+          events: [
+            event('Happened', { round, streamId, nested: { z: 1, a: [round] } }, round % 2 ? 'alice' : 'system'),
+          ],
           expectedRevision: 'any',
         });
       }
       if (round % 10 === 0) {
-        await source.append({ streamId: `instance-extra-${round}`, events: [event('A', {}, 'bob'), event('B', { x: null }, 'bob')], expectedRevision: 'no-stream' });
+        await source.append({
+          streamId: `instance-extra-${round}`,
+          events: [event('A', {}, 'bob'), event('B', { x: null }, 'bob')],
+          expectedRevision: 'no-stream',
+        });
       }
     }
   });
@@ -89,12 +100,20 @@ describe('copyHistory (SQLite file -> another SQLite file)', () => {
   });
 
   it('refuses to continue over a target whose history differs from the source', async () => {
-    await target.append({ streamId: 'entity-Invoice-7', events: [event('Other', {}, 'mallory')], expectedRevision: 'no-stream' });
+    await target.append({
+      streamId: 'entity-Invoice-7',
+      events: [event('Other', {}, 'mallory')],
+      expectedRevision: 'no-stream',
+    });
     await expect(copyHistory(source, target, {})).rejects.toBeInstanceOf(HistoryDiverged);
   });
 
   it('the checksums differ when the target holds something else', async () => {
-    await target.append({ streamId: 'unrelated-1', events: [event('Other', {}, 'mallory')], expectedRevision: 'no-stream' });
+    await target.append({
+      streamId: 'unrelated-1',
+      events: [event('Other', {}, 'mallory')],
+      expectedRevision: 'no-stream',
+    });
     const result = await copyHistory(source, target, {});
     expect(result.copied).toBe(128);
     expect(result.targetChecksum).not.toBe(result.sourceChecksum);

@@ -25,7 +25,11 @@ const storeFields = new Set(['messageId', 'prevHash', 'hash']);
  * and appends carry the exact expected revision, so a re-run continues where the last one stopped.
  * The source should be quiescent; events appended to it after the copy started are not copied.
  */
-export async function copyHistory(from: EventStore, to: EventStore, options: CopyHistoryOptions = {}): Promise<CopyHistoryResult> {
+export async function copyHistory(
+  from: EventStore,
+  to: EventStore,
+  options: CopyHistoryOptions = {},
+): Promise<CopyHistoryResult> {
   const batchSize = options.batchSize ?? 500;
   const sourceHead = await from.headPosition();
 
@@ -98,7 +102,9 @@ export class HistoryDiverged extends Error {
     readonly sourceEventId: string,
     readonly targetEventId: string | undefined,
   ) {
-    super(`Stream ${streamId} revision ${revision}: source has ${sourceEventId}, target has ${targetEventId ?? 'nothing'}`);
+    super(
+      `Stream ${streamId} revision ${revision}: source has ${sourceEventId}, target has ${targetEventId ?? 'nothing'}`,
+    );
     this.name = 'HistoryDiverged';
   }
 }

@@ -142,7 +142,12 @@ export function verifyStream(events: StoredEvent[]): StreamVerification {
   let prevHash = '';
   for (let i = 0; i < events.length; i++) {
     const event = events[i]!;
-    const fail = (reason: string): StreamVerification => ({ ok: false, revision: event.revision, eventId: event.id, reason });
+    const fail = (reason: string): StreamVerification => ({
+      ok: false,
+      revision: event.revision,
+      eventId: event.id,
+      reason,
+    });
     if (event.revision !== i) return fail(`expected revision ${i}, found ${event.revision}`);
     if (i > 0 && event.streamId !== events[0]!.streamId) return fail(`event of another stream (${event.streamId})`);
     const metadata = event.metadata as unknown as Record<string, unknown>;

@@ -8,7 +8,12 @@ describe('canonicalJson', () => {
   });
 
   it('reads the same value back as JSON.stringify would store it', () => {
-    const value = { when: new Date('2026-11-21T10:00:00Z'), gone: undefined, list: [undefined, NaN, -0, 1e21], text: 'é "q" \n \u2028' };
+    const value = {
+      when: new Date('2026-11-21T10:00:00Z'),
+      gone: undefined,
+      list: [undefined, NaN, -0, 1e21],
+      text: 'é "q" \n \u2028',
+    };
     expect(JSON.parse(canonicalJson(value))).toEqual(JSON.parse(JSON.stringify(value)));
     expect(canonicalJson(JSON.parse(JSON.stringify(value)))).toBe(canonicalJson(value));
   });
@@ -19,7 +24,14 @@ describe('canonicalJson', () => {
 });
 
 describe('computeEventHash', () => {
-  const event = { id: 'e-1', streamId: 'instance-1', revision: 0, type: 'InstanceStarted', data: { a: 1 }, metadata: { actor: 'alice' } };
+  const event = {
+    id: 'e-1',
+    streamId: 'instance-1',
+    revision: 0,
+    type: 'InstanceStarted',
+    data: { a: 1 },
+    metadata: { actor: 'alice' },
+  };
 
   it('depends on the previous hash and on every hashed field', () => {
     const hash = computeEventHash('', event);

@@ -7,7 +7,13 @@ export * from './hash-chain';
 export { EventStoreClosed } from './store-rules';
 export { SqliteEventStore, type SqliteEventStoreOptions } from './sqlite/sqlite-event-store';
 export { EventStoreDbEventStore } from './eventstoredb/eventstoredb-event-store';
-export { copyHistory, canonicalHistoryEvent, HistoryDiverged, type CopyHistoryOptions, type CopyHistoryResult } from './copy-history';
+export {
+  copyHistory,
+  canonicalHistoryEvent,
+  HistoryDiverged,
+  type CopyHistoryOptions,
+  type CopyHistoryResult,
+} from './copy-history';
 
 export type EventStoreConfig = { kind: 'sqlite'; file: string } | { kind: 'eventstoredb'; url: string };
 

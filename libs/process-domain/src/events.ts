@@ -35,11 +35,7 @@ export type DefinitionPublished = Ev<
 export type DefinitionActivated = Ev<'DefinitionActivated', { key: string }>;
 export type DefinitionDeactivated = Ev<'DefinitionDeactivated', { key: string }>;
 export type ExecutionOrderChanged = Ev<'ExecutionOrderChanged', { key: string; executionOrder: number }>;
-export type DefinitionEvent =
-  | DefinitionPublished
-  | DefinitionActivated
-  | DefinitionDeactivated
-  | ExecutionOrderChanged;
+export type DefinitionEvent = DefinitionPublished | DefinitionActivated | DefinitionDeactivated | ExecutionOrderChanged;
 
 // ---- entity-<Type>-<id> ----
 export type EntityEventRecorded = Ev<
@@ -61,8 +57,7 @@ export type EntityEvent = EntityEventRecorded | DelayedStartScheduled;
 
 // ---- instance-<id> ----
 export type InstanceCause =
-  | { kind: 'trigger'; entityEventId: string; triggerIndex: number; delayed: boolean }
-  | { kind: 'api' };
+  { kind: 'trigger'; entityEventId: string; triggerIndex: number; delayed: boolean } | { kind: 'api' };
 
 export type InstanceStarted = Ev<
   'InstanceStarted',
@@ -76,10 +71,7 @@ export type InstanceStarted = Ev<
     cause: InstanceCause;
   }
 >;
-export type ActivityEntered = Ev<
-  'ActivityEntered',
-  { activityId: string; activityType: string; visit: number }
->;
+export type ActivityEntered = Ev<'ActivityEntered', { activityId: string; activityType: string; visit: number }>;
 export type TaskCreated = Ev<
   'TaskCreated',
   {
@@ -134,10 +126,7 @@ export type WaitSatisfied = Ev<
     entitySource?: EntityEventSource;
   }
 >;
-export type WaitTimedOut = Ev<
-  'WaitTimedOut',
-  { activityId: string; visit: number; timeoutAt: string; next: string }
->;
+export type WaitTimedOut = Ev<'WaitTimedOut', { activityId: string; visit: number; timeoutAt: string; next: string }>;
 export type DecisionTaken = Ev<
   'DecisionTaken',
   {

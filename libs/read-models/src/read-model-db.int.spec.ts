@@ -16,8 +16,15 @@ describe('projector', () => {
   const startInstance = (instanceId: string) =>
     rm.log.instance(instanceId, {
       type: 'InstanceStarted',
-      data: { instanceId, definitionKey: 'invoice-approval', definitionVersion: 1, definitionName: 'Invoice approval',
-        entity: { type: 'Invoice', id: instanceId }, variables: {}, cause: { kind: 'api' } },
+      data: {
+        instanceId,
+        definitionKey: 'invoice-approval',
+        definitionVersion: 1,
+        definitionName: 'Invoice approval',
+        entity: { type: 'Invoice', id: instanceId },
+        variables: {},
+        cause: { kind: 'api' },
+      },
     });
   const publish = () =>
     rm.log.append('definition-invoice-approval', {
@@ -78,7 +85,11 @@ describe('projector', () => {
     publish();
     startInstance('i-1');
     const seen: number[] = [];
-    const counting: Projection = { name: 'counting', schema: [], apply: (_db, event) => void seen.push(event.position) };
+    const counting: Projection = {
+      name: 'counting',
+      schema: [],
+      apply: (_db, event) => void seen.push(event.position),
+    };
     const db = ReadModelDb.open(rm.file('added.sqlite'));
     new Projector(db, allProjections()).applyBatch(rm.log.events);
     const projector = new Projector(db, [...allProjections(), counting]);

@@ -62,11 +62,21 @@ describe('rebuild', () => {
     }
 
     const progress: Array<[number, number]> = [];
-    const result = await rebuildReadModels(store, join(dir, 'rebuilt.sqlite'), (done, total) => progress.push([done, total]), {
-      batchSize: 1000,
-    });
+    const result = await rebuildReadModels(
+      store,
+      join(dir, 'rebuilt.sqlite'),
+      (done, total) => progress.push([done, total]),
+      {
+        batchSize: 1000,
+      },
+    );
     expect(result).toMatchObject({ position: 4000, events: 4000 });
-    expect(progress).toEqual([[1000, 4000], [2000, 4000], [3000, 4000], [4000, 4000]]);
+    expect(progress).toEqual([
+      [1000, 4000],
+      [2000, 4000],
+      [3000, 4000],
+      [4000, 4000],
+    ]);
     expect(existsSync(join(dir, 'rebuilt.sqlite.building'))).toBe(false);
 
     const rebuilt = ReadModelDb.open(join(dir, 'rebuilt.sqlite'));

@@ -14,7 +14,14 @@ export interface RunningLifeline extends LifelineApp {
   tokens: Record<string, string>;
   token(sub: string, roles: string[]): string;
   /** Fetch with a demo user's token; JSON in and out. */
-  call(user: string | null, method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
+  call(
+    user: string | null,
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a JSON answer of any shape, read by the test
+  ): Promise<{ status: number; body: any }>;
   /** Advances the fake clock and fires due timers (no sleeping). */
   advance(ms: number): Promise<void>;
   /** Waits until the process manager and read models have handled everything in the log. */
@@ -23,12 +30,26 @@ export interface RunningLifeline extends LifelineApp {
 }
 
 /** A real Lifeline on a temp data dir (SQLite files), a fake clock and a free port. */
-export async function startLifeline(options: { demo?: boolean; clock?: FakeClock; dataDir?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunningLifeline> {
+export async function startLifeline(
+  options: { demo?: boolean; clock?: FakeClock; dataDir?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<RunningLifeline> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'lifeline-e2e-'));
   const clock = options.clock ?? new FakeClock('2026-11-21T10:00:00.000Z');
-  const config = { ...loadConfig({ LIFELINE_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'warn', LIFELINE_TIMER_TICK_MS: '0', ...options.env }), jwtSecret: TEST_SECRET };
+  const config = {
+    ...loadConfig({
+      LIFELINE_DATA_DIR: dataDir,
+      PORT: '0',
+      LOG_LEVEL: 'warn',
+      LIFELINE_TIMER_TICK_MS: '0',
+      ...options.env,
+    }),
+    jwtSecret: TEST_SECRET,
+  };
   const tokens = Object.fromEntries(DEMO_USERS.map((u) => [u.id, signToken(TEST_SECRET, u.id, u.roles)]));
-  const lifeline = await createLifelineApp(config, { clock, demoUsers: DEMO_USERS.map((u) => ({ ...u, token: tokens[u.id] })) });
+  const lifeline = await createLifelineApp(config, {
+    clock,
+    demoUsers: DEMO_USERS.map((u) => ({ ...u, token: tokens[u.id] })),
+  });
   if (options.demo !== false) await loadDemoDefinitions(lifeline.engine);
   const settle = async () => {
     const head = await lifeline.engine.store.headPosition();

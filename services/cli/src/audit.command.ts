@@ -12,7 +12,9 @@ export function registerAudit(program: Command, io: CliIo, run: Run): void {
 
   audit
     .command('verify')
-    .description('Check the hash chain of one stream or of every stream; name the first broken link (exit 1 when broken)')
+    .description(
+      'Check the hash chain of one stream or of every stream; name the first broken link (exit 1 when broken)',
+    )
     .option('--stream <streamId>', 'only this stream (e.g. instance-<id>, entity-Invoice-INV-7)')
     .action((options: { stream?: string }, command: Command) =>
       run(async () => {
@@ -27,7 +29,9 @@ export function registerAudit(program: Command, io: CliIo, run: Run): void {
           return 0;
         }
         for (const link of report.broken) {
-          io.stdout(`BROKEN: stream ${link.streamId} revision ${link.revision} event ${link.eventId}: ${link.reason}\n`);
+          io.stdout(
+            `BROKEN: stream ${link.streamId} revision ${link.revision} event ${link.eventId}: ${link.reason}\n`,
+          );
         }
         io.stdout(`${report.broken.length} of ${report.streams} stream(s) broken\n`);
         return 1;
@@ -36,7 +40,9 @@ export function registerAudit(program: Command, io: CliIo, run: Run): void {
 
   audit
     .command('export')
-    .description('Write the full history of a record (and every instance about it) or of one instance, as JSON lines in global order')
+    .description(
+      'Write the full history of a record (and every instance about it) or of one instance, as JSON lines in global order',
+    )
     .option('--entity <Type:id>', 'a record, e.g. Invoice:INV-7')
     .option('--instance <id>', 'one process instance')
     .option('--out <file>', 'write to this file instead of stdout')
@@ -45,9 +51,10 @@ export function registerAudit(program: Command, io: CliIo, run: Run): void {
         if ((options.entity === undefined) === (options.instance === undefined)) {
           throw new CliUsageError('Give exactly one of --entity <Type:id> or --instance <id>');
         }
-        const subject: ExportSubject = options.entity !== undefined
-          ? { kind: 'entity', entity: parseEntityRef(options.entity) }
-          : { kind: 'instance', instanceId: options.instance as string };
+        const subject: ExportSubject =
+          options.entity !== undefined
+            ? { kind: 'entity', entity: parseEntityRef(options.entity) }
+            : { kind: 'instance', instanceId: options.instance as string };
         const dataDir = dataDirOf(command.optsWithGlobals<{ dataDir?: string }>().dataDir, io);
         const events = await withStore(openConfiguredStore(dataDir, io), (store) => exportHistory(store, subject));
         const text = events.map((e) => exportLine(e) + '\n').join('');

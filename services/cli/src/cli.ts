@@ -21,7 +21,10 @@ export async function runCli(argv: string[], io: CliIo = processIo()): Promise<n
   };
   const program = new Command('lifeline')
     .description('Lifeline from the command line: audit, replay, what-if, history copy, tokens')
-    .option('--data-dir <dir>', 'the data dir (default: LIFELINE_DATA_DIR or ./data); EventStoreDB with LIFELINE_EVENT_STORE=eventstoredb and EVENTSTORE_URL')
+    .option(
+      '--data-dir <dir>',
+      'the data dir (default: LIFELINE_DATA_DIR or ./data); EventStoreDB with LIFELINE_EVENT_STORE=eventstoredb and EVENTSTORE_URL',
+    )
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.stdout(text), writeErr: (text) => io.stderr(text) });
@@ -30,7 +33,8 @@ export async function runCli(argv: string[], io: CliIo = processIo()): Promise<n
   registerWhatIf(program, io, run);
   registerCopyHistory(program, io, run);
   registerToken(program, io, run);
-  for (const command of allCommands(program)) command.exitOverride().configureOutput({ writeOut: (t) => io.stdout(t), writeErr: (t) => io.stderr(t) });
+  for (const command of allCommands(program))
+    command.exitOverride().configureOutput({ writeOut: (t) => io.stdout(t), writeErr: (t) => io.stderr(t) });
   try {
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;

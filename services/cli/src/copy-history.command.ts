@@ -8,7 +8,9 @@ import type { Run } from './run';
 export function registerCopyHistory(program: Command, io: CliIo, run: Run): void {
   program
     .command('copy-history')
-    .description('Copy the whole event history from one store to another, in order (resumable: run it again after an interruption)')
+    .description(
+      'Copy the whole event history from one store to another, in order (resumable: run it again after an interruption)',
+    )
     .requiredOption('--from <store>', 'sqlite:<file>')
     .requiredOption('--to <store>', 'sqlite:<file> or esdb:<url>')
     .option('--batch-size <n>', 'events per append', (v) => Number(v), 500)
@@ -17,7 +19,10 @@ export function registerCopyHistory(program: Command, io: CliIo, run: Run): void
         const bar = new ProgressBar(io, 'copy');
         const result = await withStore(openStoreSpec(options.from, io, true), (from) =>
           withStore(openStoreSpec(options.to, io, false), (to) =>
-            copyHistory(from, to, { batchSize: options.batchSize, onProgress: (done, total) => bar.update(done, total) }),
+            copyHistory(from, to, {
+              batchSize: options.batchSize,
+              onProgress: (done, total) => bar.update(done, total),
+            }),
           ),
         );
         bar.finish();

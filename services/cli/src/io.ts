@@ -18,7 +18,8 @@ export class CliUsageError extends Error {
   readonly code = 'CLI.USAGE';
 }
 
-const seconds = (ms: number): string => (ms < 60_000 ? `${Math.ceil(ms / 1000)}s` : `${Math.floor(ms / 60_000)}m${Math.ceil((ms % 60_000) / 1000)}s`);
+const seconds = (ms: number): string =>
+  ms < 60_000 ? `${Math.ceil(ms / 1000)}s` : `${Math.floor(ms / 60_000)}m${Math.ceil((ms % 60_000) / 1000)}s`;
 
 /** A progress bar with an ETA on stderr, redrawn at most every 100 ms. */
 export class ProgressBar {
@@ -41,7 +42,9 @@ export class ProgressBar {
     const elapsed = now - this.started;
     const eta = etaMs ?? (ratio > 0 ? (elapsed / ratio) * (1 - ratio) : 0);
     const bar = '#'.repeat(filled) + '-'.repeat(this.width - filled);
-    this.io.stderr(`\r${this.label} [${bar}] ${(ratio * 100).toFixed(0).padStart(3)}% ${done}/${total} ETA ${seconds(eta)}`);
+    this.io.stderr(
+      `\r${this.label} [${bar}] ${(ratio * 100).toFixed(0).padStart(3)}% ${done}/${total} ETA ${seconds(eta)}`,
+    );
     this.drawn = true;
   }
 

@@ -53,7 +53,12 @@ export function registerReplay(program: Command, io: CliIo, run: Run): void {
     );
 }
 
-async function replayOnServer(io: CliIo, url: string, token: string | undefined, readModel: string | undefined): Promise<number> {
+async function replayOnServer(
+  io: CliIo,
+  url: string,
+  token: string | undefined,
+  readModel: string | undefined,
+): Promise<number> {
   if (!token) throw new CliUsageError('--url needs --token (an admin token; see `lifeline token`)');
   io.stderr(`asking ${url} to rebuild ${readModel ?? 'all read models'}…\n`);
   const response = await fetch(new URL('/admin/read-models/rebuild', url), {

@@ -17,8 +17,14 @@ export function registerToken(program: Command, io: CliIo, run: Run): void {
     .option('--expires-in <duration>', 'e.g. 1h, 30d', '30d')
     .action((sub: string, options: { roles: string; secret?: string; expiresIn: string }, command: Command) =>
       run(async () => {
-        const secret = options.secret ?? (io.env.LIFELINE_JWT_SECRET || undefined) ?? devSecret(dataDirOf(command.optsWithGlobals<{ dataDir?: string }>().dataDir, io));
-        const roles = options.roles.split(',').map((r) => r.trim()).filter(Boolean);
+        const secret =
+          options.secret ??
+          (io.env.LIFELINE_JWT_SECRET || undefined) ??
+          devSecret(dataDirOf(command.optsWithGlobals<{ dataDir?: string }>().dataDir, io));
+        const roles = options.roles
+          .split(',')
+          .map((r) => r.trim())
+          .filter(Boolean);
         // jsonwebtoken's expiresIn type is a template-literal union; the text is checked by jsonwebtoken itself.
         io.stdout(signToken(secret, sub, roles, options.expiresIn as Parameters<typeof signToken>[3]) + '\n');
         return 0;
@@ -28,6 +34,9 @@ export function registerToken(program: Command, io: CliIo, run: Run): void {
 
 function devSecret(dataDir: string): string {
   const file = join(dataDir, 'dev-jwt-secret');
-  if (!existsSync(file)) throw new CliUsageError(`No secret: pass --secret, set LIFELINE_JWT_SECRET, or point --data-dir at a data dir with dev-jwt-secret`);
+  if (!existsSync(file))
+    throw new CliUsageError(
+      `No secret: pass --secret, set LIFELINE_JWT_SECRET, or point --data-dir at a data dir with dev-jwt-secret`,
+    );
   return readFileSync(file, 'utf8').trim();
 }

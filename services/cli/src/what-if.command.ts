@@ -11,7 +11,9 @@ import type { Run } from './run';
 export function registerWhatIf(program: Command, io: CliIo, run: Run): void {
   program
     .command('what-if')
-    .description('Replay the recorded entity events of a window through a new definition, with no side effects, and compare with what happened')
+    .description(
+      'Replay the recorded entity events of a window through a new definition, with no side effects, and compare with what happened',
+    )
     .requiredOption('--definition <file>', 'the new definition (YAML or JSON)')
     .requiredOption('--from <time>', 'ISO instant: first recorded entity event of the window')
     .requiredOption('--to <time>', 'ISO instant: last recorded entity event of the window')

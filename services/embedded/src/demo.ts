@@ -7,8 +7,12 @@ import { DEMO_USERS, signToken } from '@lifeline/api';
 export const DEMO_DIR = join(__dirname, '..', 'demo');
 
 /** Publishes the example definitions; publishing an unchanged document records nothing. */
-export async function loadDemoDefinitions(engine: EngineRuntime): Promise<{ key: string; version: number; changed: boolean }[]> {
-  const files = readdirSync(DEMO_DIR).filter((f) => f.endsWith('.yaml')).sort();
+export async function loadDemoDefinitions(
+  engine: EngineRuntime,
+): Promise<{ key: string; version: number; changed: boolean }[]> {
+  const files = readdirSync(DEMO_DIR)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort();
   const results = [];
   for (const file of files) {
     const text = readFileSync(join(DEMO_DIR, file), 'utf8');

@@ -39,14 +39,25 @@ export class EngineRuntime {
     this.instances = new InstanceCommands(store, this.catalog, clock);
     this.definitions = new DefinitionCommands(store, clock);
     this.ingest = new RecordEntityEvents(store, clock);
-    this.processManager = new ProcessManager(store, engineDb, this.instances, clock, logger, { timerTickMs: config.timerTickMs });
+    this.processManager = new ProcessManager(store, engineDb, this.instances, clock, logger, {
+      timerTickMs: config.timerTickMs,
+    });
   }
 
-  static async create(config: LifelineConfig, deps: { clock?: Clock; logger?: Logger; store?: EventStore } = {}): Promise<EngineRuntime> {
+  static async create(
+    config: LifelineConfig,
+    deps: { clock?: Clock; logger?: Logger; store?: EventStore } = {},
+  ): Promise<EngineRuntime> {
     mkdirSync(config.dataDir, { recursive: true });
     const store = deps.store ?? (await openEventStore(config.eventStore));
     const engineDb = EngineDb.open(join(config.dataDir, 'engine.db'));
-    return new EngineRuntime(config, store, engineDb, deps.clock ?? new SystemClock(), deps.logger ?? createLogger(config.logLevel));
+    return new EngineRuntime(
+      config,
+      store,
+      engineDb,
+      deps.clock ?? new SystemClock(),
+      deps.logger ?? createLogger(config.logLevel),
+    );
   }
 
   /** Starts the durable reactions this process owns: process manager and timers, Kafka ingest, outbox relay. */

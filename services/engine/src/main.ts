@@ -15,7 +15,15 @@ async function main(): Promise<void> {
       if (request.url === '/health') {
         const pm = engine.processManager.health();
         response.writeHead(pm.ok ? 200 : 503, { 'content-type': 'application/json' });
-        response.end(JSON.stringify({ ok: pm.ok, role: 'engine', head: await engine.store.headPosition(), processManager: pm, counters: engine.counters() }));
+        response.end(
+          JSON.stringify({
+            ok: pm.ok,
+            role: 'engine',
+            head: await engine.store.headPosition(),
+            processManager: pm,
+            counters: engine.counters(),
+          }),
+        );
       } else if (request.url === '/metrics') {
         response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
         const lines = Object.entries(engine.counters()).map(([k, v]) => `${k} ${v}`);
@@ -23,7 +31,9 @@ async function main(): Promise<void> {
         response.end(lines.join('\n') + '\n');
       } else {
         response.writeHead(404, { 'content-type': 'application/json' });
-        response.end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'The engine serves /health and /metrics only' } }));
+        response.end(
+          JSON.stringify({ error: { code: 'NOT_FOUND', message: 'The engine serves /health and /metrics only' } }),
+        );
       }
     })().catch((err: unknown) => {
       engine.logger.error({ err }, 'health request failed');
@@ -31,7 +41,10 @@ async function main(): Promise<void> {
     });
   });
   server.listen(config.port, config.host, () => {
-    engine.logger.info({ port: config.port, source: config.entitySource, store: config.eventStore.kind }, 'engine running');
+    engine.logger.info(
+      { port: config.port, source: config.entitySource, store: config.eventStore.kind },
+      'engine running',
+    );
   });
   const stop = async (signal: string) => {
     engine.logger.info({ signal }, 'stopping');
@@ -44,6 +57,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`Lifeline engine failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `Lifeline engine failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exit(1);
 });

@@ -55,15 +55,22 @@ describe('lifeline audit, token and copy-history on the embedded store', () => {
   it('export writes the record and every instance about it as JSON lines in global order, with the hash chain', async () => {
     const out = await cli(['audit', 'export', '--entity', 'Invoice:INV-7', '--data-dir', dataDir]);
     expect(out.code).toBe(0);
-    const lines = out.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = out.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const positions = lines.map((l) => l.position);
     expect(positions).toEqual([...positions].sort((a, b) => a - b));
     expect(new Set(lines.map((l) => l.streamId))).toEqual(new Set(['entity-Invoice-INV-7', `instance-${instanceId}`]));
     expect(lines[0]).toMatchObject({ type: 'EntityEventRecorded', revision: 0, metadata: { prevHash: '' } });
-    expect(lines.map((l) => l.type)).toEqual(expect.arrayContaining(['InstanceStarted', 'TaskCreated', 'TaskCompleted', 'DecisionTaken', 'WaitStarted']));
+    expect(lines.map((l) => l.type)).toEqual(
+      expect.arrayContaining(['InstanceStarted', 'TaskCreated', 'TaskCompleted', 'DecisionTaken', 'WaitStarted']),
+    );
     for (const line of lines) expect(line.metadata.hash).toMatch(/^[0-9a-f]{64}$/);
     const history = (await lifeline.call('admin', 'GET', `/instances/${instanceId}/history`)).body.items;
-    expect(lines.filter((l) => l.streamId === `instance-${instanceId}`).map((l) => l.position)).toEqual(history.map((h: { position: number }) => h.position));
+    expect(lines.filter((l) => l.streamId === `instance-${instanceId}`).map((l) => l.position)).toEqual(
+      history.map((h: { position: number }) => h.position),
+    );
 
     const file = join(dataDir, 'export.jsonl');
     const toFile = await cli(['audit', 'export', '--instance', instanceId, '--out', file, '--data-dir', dataDir]);
@@ -82,30 +89,64 @@ describe('lifeline audit, token and copy-history on the embedded store', () => {
     const list = await lifeline.call(token.stdout.trim(), 'GET', '/tasks?status=all');
     expect(list.status).toBe(200);
     expect(list.body.items.length).toBeGreaterThan(0);
-    const stranger = await cli(['token', 'bob', '--roles', 'accounting', '--secret', 'another-secret-0123456789abcdef']);
+    const stranger = await cli([
+      'token',
+      'bob',
+      '--roles',
+      'accounting',
+      '--secret',
+      'another-secret-0123456789abcdef',
+    ]);
     expect((await lifeline.call(stranger.stdout.trim(), 'GET', '/tasks')).status).toBe(401);
 
     const copy = join(dataDir, 'copy.db');
-    const run = await cli(['copy-history', '--from', `sqlite:${join(dataDir, 'events.db')}`, '--to', `sqlite:${copy}`, '--batch-size', '7']);
+    const run = await cli([
+      'copy-history',
+      '--from',
+      `sqlite:${join(dataDir, 'events.db')}`,
+      '--to',
+      `sqlite:${copy}`,
+      '--batch-size',
+      '7',
+    ]);
     expect(run.code).toBe(0);
-    const [source, target] = [/source checksum: ([0-9a-f]{64})/, /target checksum: ([0-9a-f]{64})/].map((r) => r.exec(run.stdout)?.[1]);
+    const [source, target] = [/source checksum: ([0-9a-f]{64})/, /target checksum: ([0-9a-f]{64})/].map(
+      (r) => r.exec(run.stdout)?.[1],
+    );
     expect(source).toBeDefined();
     expect(target).toBe(source);
     expect(run.stderr).toContain('ETA');
     const head = await lifeline.engine.store.headPosition();
     expect(run.stdout).toContain(`copied ${head} event(s), 0 already there`);
     // Resumable: a second run finds everything there.
-    const again = await cli(['copy-history', '--from', `sqlite:${join(dataDir, 'events.db')}`, '--to', `sqlite:${copy}`]);
+    const again = await cli([
+      'copy-history',
+      '--from',
+      `sqlite:${join(dataDir, 'events.db')}`,
+      '--to',
+      `sqlite:${copy}`,
+    ]);
     expect(again.stdout).toContain(`copied 0 event(s), ${head} already there`);
   });
 
   it('every subcommand has --help; an unknown command is a usage error', async () => {
-    for (const argv of [[], ['audit'], ['audit', 'verify'], ['audit', 'export'], ['replay'], ['what-if'], ['copy-history'], ['token']]) {
+    for (const argv of [
+      [],
+      ['audit'],
+      ['audit', 'verify'],
+      ['audit', 'export'],
+      ['replay'],
+      ['what-if'],
+      ['copy-history'],
+      ['token'],
+    ]) {
       const help = await cli([...argv, '--help']);
       expect(help.code).toBe(0);
       expect(help.stdout).toContain('Usage: lifeline');
     }
     expect((await cli(['frobnicate'])).code).toBe(2);
-    expect((await cli(['audit', 'verify', '--data-dir', join(dataDir, 'nowhere')])).stderr).toContain('No event store at');
+    expect((await cli(['audit', 'verify', '--data-dir', join(dataDir, 'nowhere')])).stderr).toContain(
+      'No event store at',
+    );
   });
 });

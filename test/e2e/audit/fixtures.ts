@@ -20,7 +20,8 @@ export const invoice = (
 
 export async function record(lifeline: RunningLifeline, envelope: ReturnType<typeof invoice>): Promise<number> {
   const posted = await lifeline.call('app', 'POST', '/entity-events', envelope);
-  if (posted.status !== 202) throw new Error(`POST /entity-events answered ${posted.status}: ${JSON.stringify(posted.body)}`);
+  if (posted.status !== 202)
+    throw new Error(`POST /entity-events answered ${posted.status}: ${JSON.stringify(posted.body)}`);
   return lifeline.settle();
 }
 

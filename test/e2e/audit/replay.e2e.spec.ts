@@ -11,8 +11,12 @@ import { cli, invoice, record } from './fixtures';
 function rowsOf(file: string): Record<string, unknown[]> {
   const db = new Database(file, { readonly: true });
   try {
-    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[];
-    return Object.fromEntries(tables.map(({ name }) => [name, db.prepare(`SELECT * FROM "${name}" ORDER BY 1, 2`).all()]));
+    const tables = db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+      .all() as { name: string }[];
+    return Object.fromEntries(
+      tables.map(({ name }) => [name, db.prepare(`SELECT * FROM "${name}" ORDER BY 1, 2`).all()]),
+    );
   } finally {
     db.close();
   }
@@ -92,6 +96,10 @@ describe('lifeline replay: rebuilt read models equal the live ones', () => {
 
     // New events after the switch reach the new file.
     const position = await record(lifeline, invoice('INV-9', 'evt-9', 'created', {}));
-    expect((await lifeline.call('bob', 'GET', `/tasks?minPosition=${position}`)).body.items.some((t: { entity: { id: string } }) => t.entity.id === 'INV-9')).toBe(true);
+    expect(
+      (await lifeline.call('bob', 'GET', `/tasks?minPosition=${position}`)).body.items.some(
+        (t: { entity: { id: string } }) => t.entity.id === 'INV-9',
+      ),
+    ).toBe(true);
   });
 });

@@ -24,7 +24,10 @@ describe('audit over HTTP: the timeline says why, and the past can be queried as
     await lifeline.call('bob', 'POST', `/tasks/${task.id}/claim`);
     clock.advance(HOUR);
     await lifeline.call('bob', 'POST', `/tasks/${task.id}/postpone`, { until: '2026-11-21T12:00:00.000Z' });
-    await lifeline.call('bob', 'POST', `/tasks/${task.id}/complete`, { result: 'Approve', fields: { comment: 'fine' } });
+    await lifeline.call('bob', 'POST', `/tasks/${task.id}/complete`, {
+      result: 'Approve',
+      fields: { comment: 'fine' },
+    });
     await lifeline.settle();
     await record(lifeline, invoice('INV-7', 'evt-2', 'updated', { status: 'ClearedForPayment' }, ['status']));
 
@@ -39,20 +42,42 @@ describe('audit over HTTP: the timeline says why, and the past can be queried as
     expect(started.cause).toEqual({ id: created.causationId, type: 'EntityEventRecorded', position: created.position });
     expect(byKind('TaskCreated')[0].cause).toMatchObject({ type: 'EntityEventRecorded', position: created.position });
 
-    expect(byKind('TaskClaimed')[0]).toMatchObject({ actor: 'bob', data: { user: 'bob' }, at: '2026-11-21T10:00:00.000Z' });
-    expect(byKind('TaskPostponed')[0]).toMatchObject({ actor: 'bob', data: { until: '2026-11-21T12:00:00.000Z' }, at: '2026-11-21T11:00:00.000Z' });
-    expect(byKind('TaskCompleted')[0]).toMatchObject({ actor: 'bob', data: { result: 'Approve', fields: { comment: 'fine' } } });
+    expect(byKind('TaskClaimed')[0]).toMatchObject({
+      actor: 'bob',
+      data: { user: 'bob' },
+      at: '2026-11-21T10:00:00.000Z',
+    });
+    expect(byKind('TaskPostponed')[0]).toMatchObject({
+      actor: 'bob',
+      data: { until: '2026-11-21T12:00:00.000Z' },
+      at: '2026-11-21T11:00:00.000Z',
+    });
+    expect(byKind('TaskCompleted')[0]).toMatchObject({
+      actor: 'bob',
+      data: { result: 'Approve', fields: { comment: 'fine' } },
+    });
     // A user's command is caused by the request, not by an event: the id is kept, nothing to resolve.
     expect(byKind('TaskCompleted')[0].cause).toBeNull();
     expect(typeof byKind('TaskCompleted')[0].causationId).toBe('string');
 
     const decision = byKind('DecisionTaken')[0];
-    expect(decision.data).toMatchObject({ activityId: 'route', next: 'awaitClearance', expression: 'review.result = "Approve"' });
+    expect(decision.data).toMatchObject({
+      activityId: 'route',
+      next: 'awaitClearance',
+      expression: 'review.result = "Approve"',
+    });
     expect(decision.data.seen).toEqual({ 'review.result': 'Approve' });
 
     const satisfied = byKind('WaitSatisfied')[0];
-    expect(satisfied.data).toMatchObject({ activityId: 'awaitClearance', seen: { 'entity.status': 'ClearedForPayment' } });
-    expect(satisfied.cause).toEqual({ id: cleared.causationId, type: 'EntityEventRecorded', position: cleared.position });
+    expect(satisfied.data).toMatchObject({
+      activityId: 'awaitClearance',
+      seen: { 'entity.status': 'ClearedForPayment' },
+    });
+    expect(satisfied.cause).toEqual({
+      id: cleared.causationId,
+      type: 'EntityEventRecorded',
+      position: cleared.position,
+    });
     expect(satisfied.data.entityEventId).toBeDefined();
   });
 
@@ -71,7 +96,11 @@ describe('audit over HTTP: the timeline says why, and the past can be queried as
 
     const byPosition = await lifeline.call('admin', 'GET', `/instances/${task.instanceId}?asOf=${afterCreated}`);
     expect(byPosition.status).toBe(200);
-    expect(byPosition.body).toMatchObject({ status: 'running', currentActivity: 'review', asOf: { position: afterCreated, at: createdAt } });
+    expect(byPosition.body).toMatchObject({
+      status: 'running',
+      currentActivity: 'review',
+      asOf: { position: afterCreated, at: createdAt },
+    });
 
     // Half an hour after the claim: claimed by alice, not yet completed.
     const halfPast = new Date(Date.parse(createdAt) + 1.5 * HOUR).toISOString();
@@ -81,12 +110,20 @@ describe('audit over HTTP: the timeline says why, and the past can be queried as
     expect((await lifeline.call('bob', 'GET', '/tasks')).body.items).toEqual([]);
     const bobThen = await lifeline.call('bob', 'GET', `/tasks?asOf=${afterCreated}`);
     expect(bobThen.status).toBe(200);
-    expect(bobThen.body.items.map((t: { id: string; status: string; assignee: string | null }) => [t.id, t.status, t.assignee])).toEqual([[task.id, 'new', null]]);
+    expect(
+      bobThen.body.items.map((t: { id: string; status: string; assignee: string | null }) => [
+        t.id,
+        t.status,
+        t.assignee,
+      ]),
+    ).toEqual([[task.id, 'new', null]]);
     expect(bobThen.body.position).toBe(afterCreated);
     // At half past, alice had claimed it: bob no longer saw it, alice saw it as hers (ongoing).
     expect((await lifeline.call('bob', 'GET', `/tasks?asOf=${halfPast}`)).body.items).toEqual([]);
     const aliceThen = await lifeline.call('alice', 'GET', `/tasks?asOf=${encodeURIComponent(halfPast)}`);
-    expect(aliceThen.body.items.map((t: { status: string; assignee: string | null }) => [t.status, t.assignee])).toEqual([['ongoing', 'alice']]);
+    expect(
+      aliceThen.body.items.map((t: { status: string; assignee: string | null }) => [t.status, t.assignee]),
+    ).toEqual([['ongoing', 'alice']]);
 
     const before = await lifeline.call('admin', 'GET', `/instances/${task.instanceId}?asOf=2026-11-21T09:00:00Z`);
     expect(before.status).toBe(404);
@@ -101,7 +138,9 @@ describe('audit over HTTP: the timeline says why, and the past can be queried as
     const store = SqliteEventStore.open(join(lifeline.dataDir, 'events.db'));
     try {
       const head = await store.headPosition();
-      await expect(readModelsAsOf(store, { kind: 'position', position: head }, { maxEvents: head - 1 })).rejects.toBeInstanceOf(AsOfTooLarge);
+      await expect(
+        readModelsAsOf(store, { kind: 'position', position: head }, { maxEvents: head - 1 }),
+      ).rejects.toBeInstanceOf(AsOfTooLarge);
       const view = await readModelsAsOf(store, { kind: 'position', position: head }, { maxEvents: head });
       expect(view.events).toBe(head);
       view.close();

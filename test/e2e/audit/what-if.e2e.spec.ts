@@ -68,12 +68,28 @@ describe('lifeline what-if: a new definition against the recorded entity events 
     await record(lifeline, invoice('INV-5', 'evt-6', 'created', { amount: 7000 })); // after the window
     const head = await lifeline.engine.store.headPosition();
 
-    const json = await cli(['what-if', '--definition', definitionFile, '--from', from, '--to', to, '--json', '--data-dir', dataDir]);
+    const json = await cli([
+      'what-if',
+      '--definition',
+      definitionFile,
+      '--from',
+      from,
+      '--to',
+      to,
+      '--json',
+      '--data-dir',
+      dataDir,
+    ]);
     expect(json.code).toBe(0);
     const report = JSON.parse(json.stdout);
     expect(report.entityEvents).toBe(5);
     // The active version (amount > 0) started INV-1, INV-2, INV-3, each at "Review the invoice".
-    expect(report.actual).toMatchObject({ started: 3, versions: [1], tasks: { 'review: Review the invoice': 3 }, branches: {} });
+    expect(report.actual).toMatchObject({
+      started: 3,
+      versions: [1],
+      tasks: { 'review: Review the invoice': 3 },
+      branches: {},
+    });
     // The new one (amount > 100) starts INV-2 and INV-3; INV-3 goes to a second look.
     expect(report.whatIf).toMatchObject({
       started: 2,
@@ -90,7 +106,17 @@ describe('lifeline what-if: a new definition against the recorded entity events 
     );
     expect(await lifeline.engine.store.headPosition()).toBe(head);
 
-    const table = await cli(['what-if', '--definition', definitionFile, '--from', from, '--to', to, '--data-dir', dataDir]);
+    const table = await cli([
+      'what-if',
+      '--definition',
+      definitionFile,
+      '--from',
+      from,
+      '--to',
+      to,
+      '--data-dir',
+      dataDir,
+    ]);
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/instances started\s+2\s+3/);
     expect(table.stdout).toMatch(/task secondLook: Second look\s+1\s+0/);
@@ -99,11 +125,31 @@ describe('lifeline what-if: a new definition against the recorded entity events 
 
   it('refuses an invalid definition with every issue by path, and a window that ends before it starts', async () => {
     writeFileSync(definitionFile, NEW_VERSION.replace('next: secondLook', 'next: nowhere'));
-    const invalid = await cli(['what-if', '--definition', definitionFile, '--from', '2026-11-21T00:00:00Z', '--to', '2026-11-22T00:00:00Z', '--data-dir', dataDir]);
+    const invalid = await cli([
+      'what-if',
+      '--definition',
+      definitionFile,
+      '--from',
+      '2026-11-21T00:00:00Z',
+      '--to',
+      '2026-11-22T00:00:00Z',
+      '--data-dir',
+      dataDir,
+    ]);
     expect(invalid.code).toBe(2);
     expect(invalid.stderr).toContain('DEFINITION.INVALID');
     expect(invalid.stderr).toContain('nowhere');
-    const backwards = await cli(['what-if', '--definition', definitionFile, '--from', '2026-11-22T00:00:00Z', '--to', '2026-11-21T00:00:00Z', '--data-dir', dataDir]);
+    const backwards = await cli([
+      'what-if',
+      '--definition',
+      definitionFile,
+      '--from',
+      '2026-11-22T00:00:00Z',
+      '--to',
+      '2026-11-21T00:00:00Z',
+      '--data-dir',
+      dataDir,
+    ]);
     expect(backwards.code).toBe(2);
   });
 });

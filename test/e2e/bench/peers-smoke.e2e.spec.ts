@@ -6,7 +6,8 @@ const ROOT = join(__dirname, '..', '..', '..');
 const inCi = ['1', 'true'].includes((process.env.CI ?? '').toLowerCase());
 const missing = ['java', 'mvn'].filter((command) => spawnSync('sh', ['-c', `command -v ${command}`]).status !== 0);
 // Outside CI a machine without a JDK skips the smoke; in CI a missing tool is a failure, not a skip.
-const skipReason = missing.length > 0 && !inCi ? `skipped: ${missing.join(' and ')} not installed (CI installs them)` : undefined;
+const skipReason =
+  missing.length > 0 && !inCi ? `skipped: ${missing.join(' and ')} not installed (CI installs them)` : undefined;
 
 describe(`bench/peers/smoke.sh${skipReason ? ` (${skipReason})` : ''}`, () => {
   (skipReason ? it.skip : it)(
@@ -19,8 +20,16 @@ describe(`bench/peers/smoke.sh${skipReason ? ` (${skipReason})` : ''}`, () => {
         maxBuffer: 16 * 1024 * 1024,
         timeout: 280_000,
       });
-      const rows = stdout.split('\n').filter((line) => /^\| (Lifeline|bpmn-engine|Camunda 7|Operaton|Flowable) \|/.test(line));
-      expect(rows.map((line) => line.split('|')[1]!.trim())).toEqual(['Lifeline', 'bpmn-engine', 'Camunda 7', 'Operaton', 'Flowable']);
+      const rows = stdout
+        .split('\n')
+        .filter((line) => /^\| (Lifeline|bpmn-engine|Camunda 7|Operaton|Flowable) \|/.test(line));
+      expect(rows.map((line) => line.split('|')[1]!.trim())).toEqual([
+        'Lifeline',
+        'bpmn-engine',
+        'Camunda 7',
+        'Operaton',
+        'Flowable',
+      ]);
       // Each row carries a ratio to Lifeline and a positive completion rate.
       for (const row of rows) {
         const cells = row.split('|').map((c) => c.trim());

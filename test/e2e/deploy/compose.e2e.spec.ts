@@ -7,7 +7,12 @@ const FILE = resolve(__dirname, '../../../docker-compose.yml');
 const composeAvailable = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' }).status === 0;
 
 describe('docker-compose.yml', () => {
-  const doc = parse(readFileSync(FILE, 'utf8'), { merge: true }) as { services: Record<string, { command?: string[]; healthcheck?: unknown; environment?: Record<string, string>; volumes?: string[] }> };
+  const doc = parse(readFileSync(FILE, 'utf8'), { merge: true }) as {
+    services: Record<
+      string,
+      { command?: string[]; healthcheck?: unknown; environment?: Record<string, string>; volumes?: string[] }
+    >;
+  };
 
   it('runs Kafka, EventStoreDB, two engines with their own state, and the API, each with a health check', () => {
     expect(Object.keys(doc.services).sort()).toEqual(['api', 'engine-1', 'engine-2', 'eventstore', 'kafka']);
@@ -16,11 +21,17 @@ describe('docker-compose.yml', () => {
     expect(doc.services['engine-2'].command).toEqual(['node', 'dist/services/engine/src/main.js']);
     expect(doc.services['engine-1'].volumes).not.toEqual(doc.services['engine-2'].volumes);
     expect(doc.services.api.command).toEqual(['node', 'dist/services/api/src/main.js']);
-    expect(doc.services['engine-1'].environment).toMatchObject({ LIFELINE_EVENT_STORE: 'eventstoredb', LIFELINE_ENTITY_SOURCE: 'kafka', KAFKA_GROUP_ID: 'lifeline-engine' });
+    expect(doc.services['engine-1'].environment).toMatchObject({
+      LIFELINE_EVENT_STORE: 'eventstoredb',
+      LIFELINE_ENTITY_SOURCE: 'kafka',
+      KAFKA_GROUP_ID: 'lifeline-engine',
+    });
   });
 
   (composeAvailable ? it : it.skip)(
-    composeAvailable ? 'is valid for docker compose config' : 'is valid for docker compose config — skipped: no docker compose plugin on this machine',
+    composeAvailable
+      ? 'is valid for docker compose config'
+      : 'is valid for docker compose config — skipped: no docker compose plugin on this machine',
     () => {
       const result = spawnSync('docker', ['compose', '-f', FILE, 'config', '-q'], {
         encoding: 'utf8',

@@ -34,8 +34,18 @@ describeKafka('Lifeline on a real Kafka broker, driven and read with kcat', () =
       triggers: [{ on: 'created' }],
       start: 'pack',
       activities: {
-        pack: { type: 'human', title: 'Pack the order', assignee: { role: 'sales' }, results: ['Packed'], next: 'ship' },
-        ship: { type: 'automatic', emit: { topic: commandsTopic, type: 'ShipOrder', payload: { order: 'entity.number' } }, next: 'done' },
+        pack: {
+          type: 'human',
+          title: 'Pack the order',
+          assignee: { role: 'sales' },
+          results: ['Packed'],
+          next: 'ship',
+        },
+        ship: {
+          type: 'automatic',
+          emit: { topic: commandsTopic, type: 'ShipOrder', payload: { order: 'entity.number' } },
+          next: 'done',
+        },
         done: { type: 'end' },
       },
     });
@@ -62,21 +72,33 @@ describeKafka('Lifeline on a real Kafka broker, driven and read with kcat', () =
       { key: 'Order:O-4', value: JSON.stringify(envelope(4)) },
     ]);
     const sales = lifeline.token('sam', ['sales']);
-    const tasks = await eventually(async () => {
-      const list = await lifeline.call(sales, 'GET', '/tasks');
-      return list.body.items?.length === 2 ? (list.body.items as { id: string; entity: { id: string }; instanceId: string }[]) : undefined;
-    }, 60_000, 'two tasks from the two valid envelopes');
+    const tasks = await eventually(
+      async () => {
+        const list = await lifeline.call(sales, 'GET', '/tasks');
+        return list.body.items?.length === 2
+          ? (list.body.items as { id: string; entity: { id: string }; instanceId: string }[])
+          : undefined;
+      },
+      60_000,
+      'two tasks from the two valid envelopes',
+    );
     expect(tasks.map((t) => t.entity.id).sort()).toEqual(['O-1', 'O-4']);
 
     const history = await lifeline.call('admin', 'GET', `/instances/${tasks[0].instanceId}/history`);
     expect(history.status).toBe(200);
     const recorded = await lifeline.engine.store.readStream(`entity-Order-${tasks[0].entity.id}`);
-    expect((recorded[0].data as { source: { kind: string; topic: string; partition: number; offset: string } }).source).toMatchObject({ kind: 'kafka', topic });
+    expect(
+      (recorded[0].data as { source: { kind: string; topic: string; partition: number; offset: string } }).source,
+    ).toMatchObject({ kind: 'kafka', topic });
 
-    const dead = await eventually(() => {
-      const messages = kcatConsume(broker, `${topic}.dlq`);
-      return messages.length === 2 ? messages : undefined;
-    }, 30_000, 'two dead letters');
+    const dead = await eventually(
+      () => {
+        const messages = kcatConsume(broker, `${topic}.dlq`);
+        return messages.length === 2 ? messages : undefined;
+      },
+      30_000,
+      'two dead letters',
+    );
     const reasons = dead.map((m) => m.headers['lifeline-dlq-reason']).sort();
     expect(reasons).toEqual(['ENTITY_EVENT.INVALID', 'ENTITY_EVENT.NOT_JSON']);
     expect(dead.every((m) => m.headers['lifeline-original-topic'] === topic)).toBe(true);
@@ -85,19 +107,39 @@ describeKafka('Lifeline on a real Kafka broker, driven and read with kcat', () =
 
     const done = await lifeline.call(sales, 'POST', `/tasks/${tasks[0].id}/complete`, { result: 'Packed' });
     expect(done.status).toBe(200);
-    const shipped = await eventually(() => {
-      const messages = kcatConsume(broker, commandsTopic);
-      return messages.length >= 1 ? messages : undefined;
-    }, 30_000, 'the ShipOrder command');
+    const shipped = await eventually(
+      () => {
+        const messages = kcatConsume(broker, commandsTopic);
+        return messages.length >= 1 ? messages : undefined;
+      },
+      30_000,
+      'the ShipOrder command',
+    );
     expect(shipped[0].key).toBe(tasks[0].instanceId);
-    expect(JSON.parse(shipped[0].payload as string)).toMatchObject({ type: 'ShipOrder', payload: { order: tasks[0].entity.id }, instanceId: tasks[0].instanceId });
+    expect(JSON.parse(shipped[0].payload as string)).toMatchObject({
+      type: 'ShipOrder',
+      payload: { order: tasks[0].entity.id },
+      instanceId: tasks[0].instanceId,
+    });
     expect(shipped[0].headers.messageId).toMatch(/^[0-9a-f-]{36}$/);
     expect(shipped[0].headers.correlationId).toBeTruthy();
 
-    const lifecycle = await eventually(() => {
-      const mine = kcatConsume(broker, 'lifeline.process-events', startedAt).filter((m) => m.key === tasks[0].instanceId);
-      return mine.some((m) => m.headers.eventType === 'InstanceCompleted') ? mine : undefined;
-    }, 30_000, 'the lifecycle events of the completed instance');
-    expect(lifecycle.map((m) => m.headers.eventType)).toEqual(['InstanceStarted', 'TaskCreated', 'TaskClaimed', 'TaskCompleted', 'InstanceCompleted']);
+    const lifecycle = await eventually(
+      () => {
+        const mine = kcatConsume(broker, 'lifeline.process-events', startedAt).filter(
+          (m) => m.key === tasks[0].instanceId,
+        );
+        return mine.some((m) => m.headers.eventType === 'InstanceCompleted') ? mine : undefined;
+      },
+      30_000,
+      'the lifecycle events of the completed instance',
+    );
+    expect(lifecycle.map((m) => m.headers.eventType)).toEqual([
+      'InstanceStarted',
+      'TaskCreated',
+      'TaskClaimed',
+      'TaskCompleted',
+      'InstanceCompleted',
+    ]);
   });
 });

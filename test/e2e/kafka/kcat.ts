@@ -36,14 +36,25 @@ export function kcatConsume(broker: string, topic: string, sinceMs?: number): Kc
     .split('\n')
     .filter((l) => l.trim().startsWith('{'))
     .map((l) => {
-      const m = JSON.parse(l) as { topic: string; partition: number; offset: number; key: string | null; payload: string | null; headers?: string[] };
+      const m = JSON.parse(l) as {
+        topic: string;
+        partition: number;
+        offset: number;
+        key: string | null;
+        payload: string | null;
+        headers?: string[];
+      };
       const headers: Record<string, string> = {};
       for (let i = 0; m.headers && i < m.headers.length; i += 2) headers[m.headers[i]] = m.headers[i + 1];
       return { topic: m.topic, partition: m.partition, offset: m.offset, key: m.key, payload: m.payload, headers };
     });
 }
 
-export async function eventually<T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 30_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

@@ -89,20 +89,29 @@ describeKafka('scale-out: two engines in one consumer group, one killed with SIG
       }));
       await producer.send({ topic, messages });
     };
-    const recorded = async () => (await store.readAll(0, 1_000_000, ['entity-'])).filter((e) => e.type === 'EntityEventRecorded');
+    const recorded = async () =>
+      (await store.readAll(0, 1_000_000, ['entity-'])).filter((e) => e.type === 'EntityEventRecorded');
 
     await produceRound(0);
     await produceRound(1);
     // Both engines are consuming; kill one mid-stream.
-    await eventually(async () => ((await recorded()).length >= RECORDS / 2 ? true : undefined), 90_000, 'the first events recorded');
+    await eventually(
+      async () => ((await recorded()).length >= RECORDS / 2 ? true : undefined),
+      90_000,
+      'the first events recorded',
+    );
     a.kill('SIGKILL');
     for (let seq = 2; seq < EVENTS_PER_RECORD; seq++) await produceRound(seq);
     await producer.disconnect();
 
-    const all = await eventually(async () => {
-      const events = await recorded();
-      return events.length >= RECORDS * EVENTS_PER_RECORD ? events : undefined;
-    }, 120_000, 'every event recorded after the kill');
+    const all = await eventually(
+      async () => {
+        const events = await recorded();
+        return events.length >= RECORDS * EVENTS_PER_RECORD ? events : undefined;
+      },
+      120_000,
+      'every event recorded after the kill',
+    );
 
     // Every event recorded exactly once.
     const ids = all.map((e) => (e.data as { envelope: { id: string } }).envelope.id);
@@ -119,10 +128,14 @@ describeKafka('scale-out: two engines in one consumer group, one killed with SIG
     for (const seqs of byRecord.values()) expect(seqs).toEqual([0, 1, 2, 3, 4]);
 
     // Every matching process started once (the surviving engine's process manager covers the log).
-    const started = await eventually(async () => {
-      const events = (await store.readAll(0, 1_000_000, ['instance-'])).filter((e) => e.type === 'InstanceStarted');
-      return events.length >= RECORDS ? events : undefined;
-    }, 60_000, 'one instance per shipment');
+    const started = await eventually(
+      async () => {
+        const events = (await store.readAll(0, 1_000_000, ['instance-'])).filter((e) => e.type === 'InstanceStarted');
+        return events.length >= RECORDS ? events : undefined;
+      },
+      60_000,
+      'one instance per shipment',
+    );
     const perRecord = new Map<string, number>();
     for (const e of started) {
       const id = (e.data as { entity: { id: string } }).entity.id;

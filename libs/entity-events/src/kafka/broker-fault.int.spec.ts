@@ -50,17 +50,29 @@ describeKafka('Kafka broker stop/start (own broker on its own port)', () => {
     const kafka = new Kafka({ clientId: 'fault-test', brokers, logLevel: logLevel.NOTHING, retry: { retries: 2 } });
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 4 }, { topic: outboundTopic, numPartitions: 4 }], waitForLeaders: true });
+    await admin.createTopics({
+      topics: [
+        { topic, numPartitions: 4 },
+        { topic: outboundTopic, numPartitions: 4 },
+      ],
+      waitForLeaders: true,
+    });
     await admin.disconnect();
 
     const sink = new IdSink();
-    const source = new KafkaEntityEventSource({ brokers, topics: [topic], groupId: `group-${topic}` }, sink, new DeadLetterCounter());
+    const source = new KafkaEntityEventSource(
+      { brokers, topics: [topic], groupId: `group-${topic}` },
+      sink,
+      new DeadLetterCounter(),
+    );
     await source.start();
 
     const storeDir = mkdtempSync(join(tmpdir(), 'lifeline-fault-store-'));
     const store = SqliteEventStore.open(join(storeDir, 'events.db'));
     const checkpoints = SqliteCheckpointStore.open(join(storeDir, 'checkpoints.db'));
-    const relay = new OutboxRelay(store, new KafkaOutboundPublisher({ brokers }), checkpoints, undefined, { maxRetryMs: 2_000 });
+    const relay = new OutboxRelay(store, new KafkaOutboundPublisher({ brokers }), checkpoints, undefined, {
+      maxRetryMs: 2_000,
+    });
     await relay.start();
 
     // Producers outside Lifeline retry on their own; a resent chunk is a duplicate, which is allowed.
@@ -72,16 +84,30 @@ describeKafka('Kafka broker stop/start (own broker on its own port)', () => {
         const messages = Array.from({ length: CHUNK }, (_, i) => {
           const n = from + i;
           const entityId = `INV-${n % 37}`;
-          const envelope = { id: `evt-${n}`, entityType: 'Invoice', entityId, kind: 'updated', occurredAt: '2026-11-21T10:00:00Z', data: { n } };
+          const envelope = {
+            id: `evt-${n}`,
+            entityType: 'Invoice',
+            entityId,
+            kind: 'updated',
+            occurredAt: '2026-11-21T10:00:00Z',
+            data: { n },
+          };
           return { key: `Invoice:${entityId}`, value: JSON.stringify(envelope) };
         });
         const events: NewEvent[] = messages.map((_, i) => ({
           id: `emitted-${from + i}`,
           type: 'MessageEmitted',
-          data: { activityId: 'notify', topic: outboundTopic, messageType: 'Notify', key: 'k', payload: { n: from + i } },
+          data: {
+            activityId: 'notify',
+            topic: outboundTopic,
+            messageType: 'Notify',
+            key: 'k',
+            payload: { n: from + i },
+          },
           metadata: { correlationId: 'c', causationId: 'k', actor: 'system', at: '2026-11-21T10:00:00.000Z' },
         }));
-        lastPosition = (await store.append({ streamId: `instance-i-${from % 7}`, events, expectedRevision: 'any' })).position;
+        lastPosition = (await store.append({ streamId: `instance-i-${from % 7}`, events, expectedRevision: 'any' }))
+          .position;
         for (;;) {
           try {
             await producer.connect();
@@ -98,7 +124,11 @@ describeKafka('Kafka broker stop/start (own broker on its own port)', () => {
 
     await producer.connect();
     const producing = produceAll();
-    await waitFor(() => produced >= TOTAL / 4 && sink.ids.size > 0, 60_000, 'a quarter produced and consumption under way');
+    await waitFor(
+      () => produced >= TOTAL / 4 && sink.ids.size > 0,
+      60_000,
+      'a quarter produced and consumption under way',
+    );
     const recordedBeforeOutage = sink.ids.size;
     await broker.stop();
     await pause(OUTAGE_MS);
@@ -119,7 +149,10 @@ describeKafka('Kafka broker stop/start (own broker on its own port)', () => {
     const outbound = new Set<string>();
     await reader.connect();
     await reader.subscribe({ topic: outboundTopic, fromBeginning: true });
-    await reader.run({ eachMessage: async ({ message }: { message: KafkaMessage }) => void outbound.add(message.headers!.messageId!.toString()) });
+    await reader.run({
+      eachMessage: async ({ message }: { message: KafkaMessage }) =>
+        void outbound.add(message.headers!.messageId!.toString()),
+    });
     await waitFor(() => outbound.size >= TOTAL, 60_000, `all ${TOTAL} outbound messages`);
     await reader.disconnect();
     expect([...outbound].sort()).toEqual(Array.from({ length: TOTAL }, (_, n) => `emitted-${n}`).sort());

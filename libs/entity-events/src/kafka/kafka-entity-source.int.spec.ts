@@ -62,7 +62,11 @@ describeKafka('KafkaEntityEventSource (real broker)', () => {
   const sources: KafkaEntityEventSource[] = [];
 
   const startSource = async (topic: string, sink: EntityEventSink, counter = new DeadLetterCounter(), extra = {}) => {
-    const source = new KafkaEntityEventSource({ brokers, topics: [topic], groupId: `group-${topic}`, ...extra }, sink, counter);
+    const source = new KafkaEntityEventSource(
+      { brokers, topics: [topic], groupId: `group-${topic}`, ...extra },
+      sink,
+      counter,
+    );
     sources.push(source);
     await source.start();
     return source;
@@ -105,7 +109,12 @@ describeKafka('KafkaEntityEventSource (real broker)', () => {
       expect(partitions.size).toBe(1);
     }
     const first = sink.recorded[0].source;
-    expect(first).toEqual({ kind: 'kafka', topic, partition: expect.any(Number), offset: expect.stringMatching(/^\d+$/) });
+    expect(first).toEqual({
+      kind: 'kafka',
+      topic,
+      partition: expect.any(Number),
+      offset: expect.stringMatching(/^\d+$/),
+    });
     // Offsets are those the broker assigned: strictly increasing within each partition.
     const byPartition = new Map<number, number[]>();
     for (const { source } of sink.recorded) {
@@ -130,7 +139,11 @@ describeKafka('KafkaEntityEventSource (real broker)', () => {
       messages: [
         { key: 'Invoice:INV-9', value: '{"id": "evt-1", oops' },
         asMessage(good1),
-        { key: 'Invoice:INV-9', value: JSON.stringify({ ...good1, id: 'evt-bad', kind: 'renamed' }), headers: { traceparent: 't-1' } },
+        {
+          key: 'Invoice:INV-9',
+          value: JSON.stringify({ ...good1, id: 'evt-bad', kind: 'renamed' }),
+          headers: { traceparent: 't-1' },
+        },
         asMessage(huge),
         { key: 'Invoice:INV-10', value: JSON.stringify({ ...good1, id: 'evt-wrong-key' }) },
         { key: null, value: JSON.stringify({ ...good1, id: 'evt-no-key' }) },
@@ -139,7 +152,11 @@ describeKafka('KafkaEntityEventSource (real broker)', () => {
       ],
     });
 
-    await waitFor(() => sink.recorded.length >= 2 && counter.total() >= 6, 30_000, 'valid recorded and bad dead-lettered');
+    await waitFor(
+      () => sink.recorded.length >= 2 && counter.total() >= 6,
+      30_000,
+      'valid recorded and bad dead-lettered',
+    );
     expect(sink.ids()).toEqual([good1.id, good2.id]);
     expect(counter.snapshot()).toEqual({
       [DeadLetterReason.NotJson]: 1,

@@ -8,7 +8,12 @@ import {
   type KafkaMessage,
   type Producer,
 } from 'kafkajs';
-import { DEFAULT_ENVELOPE_LIMITS, validateEnvelope, type EntityEventEnvelope, type EntityEventSource } from '@lifeline/process-domain';
+import {
+  DEFAULT_ENVELOPE_LIMITS,
+  validateEnvelope,
+  type EntityEventEnvelope,
+  type EntityEventSource,
+} from '@lifeline/process-domain';
 import { errorFields, silentLogger, type EntityEventsLogger } from '../logger';
 import { DLQ_HEADERS, DeadLetterReason, deadLetterTopic, type DeadLetterCounter } from './dead-letters';
 import { SURVIVE_BROKER_RESTART_RETRY, kafkaLogCreator } from './kafkajs-logging';
@@ -123,7 +128,10 @@ export class KafkaEntityEventSource {
     });
     this.consumer = consumer;
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      this.logger.error({ ...errorFields(payload.error), groupId: this.groupId, restart: payload.restart }, 'kafka consumer crashed');
+      this.logger.error(
+        { ...errorFields(payload.error), groupId: this.groupId, restart: payload.restart },
+        'kafka consumer crashed',
+      );
       // kafkajs restarts itself after retriable errors; for the others we build a new consumer.
       if (!payload.restart && !this.stopping && this.consumer === consumer) this.scheduleRestart();
     });
@@ -151,14 +159,24 @@ export class KafkaEntityEventSource {
           await this.startConsumer();
           this.logger.info({ groupId: this.groupId }, 'kafka consumer restarted');
         } catch (error) {
-          this.logger.error({ ...errorFields(error), groupId: this.groupId }, 'kafka consumer restart failed; trying again');
+          this.logger.error(
+            { ...errorFields(error), groupId: this.groupId },
+            'kafka consumer restart failed; trying again',
+          );
           if (!this.stopping) this.scheduleRestart();
         }
       })();
     }, this.restartDelayMs);
   }
 
-  private async handleBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  private async handleBatch({
+    batch,
+    resolveOffset,
+    heartbeat,
+    commitOffsetsIfNecessary,
+    isRunning,
+    isStale,
+  }: EachBatchPayload): Promise<void> {
     const { topic, partition } = batch;
     for (let start = 0; start < batch.messages.length; start += this.maxRecordBatch) {
       if (!isRunning() || isStale()) return;
@@ -176,7 +194,10 @@ export class KafkaEntityEventSource {
           await this.sink.record(recorded);
         } catch (error) {
           // No commit: kafkajs fetches the same messages again; ids make the redelivery harmless.
-          this.logger.error({ ...errorFields(error), topic, partition, firstOffset: chunk[0].offset, count: recorded.length }, 'recording entity events failed; will retry');
+          this.logger.error(
+            { ...errorFields(error), topic, partition, firstOffset: chunk[0].offset, count: recorded.length },
+            'recording entity events failed; will retry',
+          );
           throw error;
         }
       }
@@ -192,9 +213,13 @@ export class KafkaEntityEventSource {
       ok: false,
       deadLetter: { message, reason, description },
     });
-    if (message.value === null || message.value.length === 0) return reject(DeadLetterReason.Empty, 'the message has no value');
+    if (message.value === null || message.value.length === 0)
+      return reject(DeadLetterReason.Empty, 'the message has no value');
     if (message.value.length > this.maxMessageBytes) {
-      return reject(DeadLetterReason.TooLarge, `the message is larger than ${this.maxMessageBytes} bytes (${message.value.length} bytes)`);
+      return reject(
+        DeadLetterReason.TooLarge,
+        `the message is larger than ${this.maxMessageBytes} bytes (${message.value.length} bytes)`,
+      );
     }
     let parsed: unknown;
     try {
@@ -204,13 +229,21 @@ export class KafkaEntityEventSource {
     }
     const validation = validateEnvelope(parsed, { ...DEFAULT_ENVELOPE_LIMITS, maxBytes: this.maxMessageBytes });
     if (!validation.ok) {
-      return reject(DeadLetterReason.Invalid, validation.issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; '));
+      return reject(
+        DeadLetterReason.Invalid,
+        validation.issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; '),
+      );
     }
     const { envelope } = validation;
     const expectedKey = `${envelope.entityType}:${envelope.entityId}`;
     const key = message.key?.toString('utf8');
     if (key !== expectedKey) {
-      return reject(DeadLetterReason.KeyMismatch, key === undefined ? `the message has no key; expected '${expectedKey}'` : `the key '${key}' does not match the envelope; expected '${expectedKey}'`);
+      return reject(
+        DeadLetterReason.KeyMismatch,
+        key === undefined
+          ? `the message has no key; expected '${expectedKey}'`
+          : `the key '${key}' does not match the envelope; expected '${expectedKey}'`,
+      );
     }
     return { ok: true, event: { envelope, source: { kind: 'kafka', topic, partition, offset: message.offset } } };
   }

@@ -34,9 +34,20 @@ describeKafka('KafkaOutboundPublisher (real broker)', () => {
   it('delivers messages in order with their headers', async () => {
     const topic = uniqueTopic('invoice-commands');
     const publisher = new KafkaOutboundPublisher({ brokers });
-    const headers = { messageId: 'm-1', correlationId: 'c-1', causationId: 'k-1', actor: 'system', eventType: 'MessageEmitted' };
+    const headers = {
+      messageId: 'm-1',
+      correlationId: 'c-1',
+      causationId: 'k-1',
+      actor: 'system',
+      eventType: 'MessageEmitted',
+    };
     await publisher.publish(
-      Array.from({ length: 5 }, (_, i) => ({ topic, key: 'i-1', value: JSON.stringify({ n: i }), headers: { ...headers, messageId: `m-${i}` } })),
+      Array.from({ length: 5 }, (_, i) => ({
+        topic,
+        key: 'i-1',
+        value: JSON.stringify({ n: i }),
+        headers: { ...headers, messageId: `m-${i}` },
+      })),
     );
     await publisher.close();
 
@@ -44,7 +55,10 @@ describeKafka('KafkaOutboundPublisher (real broker)', () => {
     expect(messages.map((m) => JSON.parse(m.value!.toString()).n)).toEqual([0, 1, 2, 3, 4]);
     expect(messages.every((m) => m.key?.toString() === 'i-1')).toBe(true);
     const first = messages[0].headers!;
-    expect(Object.fromEntries(Object.entries(first).map(([k, v]) => [k, v!.toString()]))).toEqual({ ...headers, messageId: 'm-0' });
+    expect(Object.fromEntries(Object.entries(first).map(([k, v]) => [k, v!.toString()]))).toEqual({
+      ...headers,
+      messageId: 'm-0',
+    });
   });
 
   describe('with the outbox relay', () => {
@@ -71,7 +85,11 @@ describeKafka('KafkaOutboundPublisher (real broker)', () => {
       const appendBatch = async (from: number) => {
         let last = 0;
         for (let n = from; n < from + 10; n += 1) {
-          const { position } = await store.append({ streamId: `instance-i-${n % 3}`, events: [emit(`i-${n % 3}`, n)], expectedRevision: 'any' });
+          const { position } = await store.append({
+            streamId: `instance-i-${n % 3}`,
+            events: [emit(`i-${n % 3}`, n)],
+            expectedRevision: 'any',
+          });
           last = position;
         }
         return last;
@@ -99,7 +117,9 @@ describeKafka('KafkaOutboundPublisher (real broker)', () => {
       const ns = messages.map((m) => JSON.parse(m.value!.toString()).payload.n as number);
       expect([...ns].sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
       for (const key of ['i-0', 'i-1', 'i-2']) {
-        const perKey = messages.filter((m) => m.key?.toString() === key).map((m) => JSON.parse(m.value!.toString()).payload.n as number);
+        const perKey = messages
+          .filter((m) => m.key?.toString() === key)
+          .map((m) => JSON.parse(m.value!.toString()).payload.n as number);
         expect(perKey).toEqual([...perKey].sort((a, b) => a - b));
       }
     });

@@ -17,7 +17,13 @@ function instanceEvents(instanceId: string): NewEvent[] {
     {
       id: `${instanceId}-emitted`,
       type: 'MessageEmitted',
-      data: { activityId: 'escalate', topic: 'invoice-commands', messageType: 'EscalateInvoice', key: 'INV-7', payload: { n: 1 } },
+      data: {
+        activityId: 'escalate',
+        topic: 'invoice-commands',
+        messageType: 'EscalateInvoice',
+        key: 'INV-7',
+        payload: { n: 1 },
+      },
       metadata: meta,
     },
     { id: `${instanceId}-completed`, type: 'InstanceCompleted', data: {}, metadata: meta },
@@ -60,7 +66,11 @@ describe('OutboxRelay over the SQLite event store', () => {
   });
 
   const append = (instanceId: string) =>
-    store.append({ streamId: `instance-${instanceId}`, events: instanceEvents(instanceId), expectedRevision: 'no-stream' });
+    store.append({
+      streamId: `instance-${instanceId}`,
+      events: instanceEvents(instanceId),
+      expectedRevision: 'no-stream',
+    });
 
   it('publishes instance events in store order and skips other streams', async () => {
     const publisher = new InProcessOutboundPublisher();
@@ -107,7 +117,11 @@ describe('OutboxRelay over the SQLite event store', () => {
 
     expect(waits).toEqual([100, 200, 300]);
     expect(publisher.attempts).toBe(4);
-    expect(delivered.messages().map((m) => m.headers.messageId)).toEqual(['i-1-started', 'i-1-emitted', 'i-1-completed']);
+    expect(delivered.messages().map((m) => m.headers.messageId)).toEqual([
+      'i-1-started',
+      'i-1-emitted',
+      'i-1-completed',
+    ]);
   });
 
   it('resumes from its checkpoint after a restart, without losing or repeating messages', async () => {

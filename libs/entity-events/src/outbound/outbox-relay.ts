@@ -97,7 +97,10 @@ export class OutboxRelay {
     this.position = last;
   }
 
-  private async publishUntilDelivered(messages: Parameters<OutboundPublisher['publish']>[0], fromPosition: number): Promise<void> {
+  private async publishUntilDelivered(
+    messages: Parameters<OutboundPublisher['publish']>[0],
+    fromPosition: number,
+  ): Promise<void> {
     let delay = this.initialRetryMs;
     for (let attempt = 1; ; attempt += 1) {
       if (!this.running) throw new RelayStopped();
@@ -106,7 +109,10 @@ export class OutboxRelay {
         if (attempt > 1) this.logger.info({ relay: this.name, fromPosition, attempt }, 'outbound publish recovered');
         return;
       } catch (error) {
-        this.logger.warn({ ...errorFields(error), relay: this.name, fromPosition, attempt, retryInMs: delay }, 'outbound publish failed; retrying');
+        this.logger.warn(
+          { ...errorFields(error), relay: this.name, fromPosition, attempt, retryInMs: delay },
+          'outbound publish failed; retrying',
+        );
         await this.interruptibleSleep(delay);
         delay = Math.min(delay * 2, this.maxRetryMs);
       }
@@ -121,7 +127,10 @@ export class OutboxRelay {
   private onSubscriptionError(error: unknown): void {
     if (!this.running || error instanceof RelayStopped) return;
     // The checkpoint store or the mapping failed: resume from the last stored checkpoint later.
-    this.logger.error({ ...errorFields(error), relay: this.name, position: this.position }, 'outbox relay subscription failed; resubscribing');
+    this.logger.error(
+      { ...errorFields(error), relay: this.name, position: this.position },
+      'outbox relay subscription failed; resubscribing',
+    );
     this.resubscribeTimer = setTimeout(() => {
       this.resubscribeTimer = undefined;
       if (this.running) this.subscribe();

@@ -42,7 +42,14 @@ export function toOutboundMessages(event: StoredEvent): OutboundMessage[] {
 
   if (event.type === 'MessageEmitted') {
     const data = messageEmittedData(event);
-    const value = { type: data.messageType, payload: data.payload, instanceId, activityId: data.activityId, messageId, at };
+    const value = {
+      type: data.messageType,
+      payload: data.payload,
+      instanceId,
+      activityId: data.activityId,
+      messageId,
+      at,
+    };
     return [{ topic: data.topic, key: instanceId, value: JSON.stringify(value), headers }];
   }
   if (PUBLISHED_PROCESS_EVENTS.has(event.type)) {

@@ -47,28 +47,35 @@ describe('toOutboundMessages', () => {
     expect(message.headers).toEqual(expectedHeaders('MessageEmitted'));
   });
 
-  it.each(['InstanceStarted', 'InstanceCompleted', 'InstanceTerminated', 'TaskCreated', 'TaskClaimed', 'TaskCompleted'])(
-    'publishes %s on the process-events topic with its position',
+  it.each([
+    'InstanceStarted',
+    'InstanceCompleted',
+    'InstanceTerminated',
+    'TaskCreated',
+    'TaskClaimed',
+    'TaskCompleted',
+  ])('publishes %s on the process-events topic with its position', (type) => {
+    const data = { taskId: 't-1', by: 'alice' };
+    const [message] = toOutboundMessages(stored(type, data));
+    expect(message.topic).toBe(PROCESS_EVENTS_TOPIC);
+    expect(message.key).toBe('i-42');
+    expect(JSON.parse(message.value)).toEqual({
+      type,
+      instanceId: 'i-42',
+      data,
+      messageId: 'm-1',
+      at: '2026-11-21T10:00:00.000Z',
+      position: 17,
+    });
+    expect(message.headers).toEqual(expectedHeaders(type));
+  });
+
+  it.each(['ActivityEntered', 'VariablesSet', 'WaitStarted', 'TaskReleased', 'IncidentRaised'])(
+    'keeps %s internal',
     (type) => {
-      const data = { taskId: 't-1', by: 'alice' };
-      const [message] = toOutboundMessages(stored(type, data));
-      expect(message.topic).toBe(PROCESS_EVENTS_TOPIC);
-      expect(message.key).toBe('i-42');
-      expect(JSON.parse(message.value)).toEqual({
-        type,
-        instanceId: 'i-42',
-        data,
-        messageId: 'm-1',
-        at: '2026-11-21T10:00:00.000Z',
-        position: 17,
-      });
-      expect(message.headers).toEqual(expectedHeaders(type));
+      expect(toOutboundMessages(stored(type, {}))).toEqual([]);
     },
   );
-
-  it.each(['ActivityEntered', 'VariablesSet', 'WaitStarted', 'TaskReleased', 'IncidentRaised'])('keeps %s internal', (type) => {
-    expect(toOutboundMessages(stored(type, {}))).toEqual([]);
-  });
 
   it('publishes nothing from other streams, even with a published event type', () => {
     expect(toOutboundMessages(stored('InstanceStarted', {}, 'definition-invoice-approval'))).toEqual([]);

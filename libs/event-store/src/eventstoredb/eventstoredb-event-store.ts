@@ -64,7 +64,8 @@ export class EventStoreDbEventStore implements EventStore {
         return await this.appendOnce(request);
       } catch (error) {
         // 'any' does not care which revision it lands on: re-read the tail and chain onto it.
-        if (request.expectedRevision === 'any' && error instanceof WrongExpectedRevision && attempt < anyRetries) continue;
+        if (request.expectedRevision === 'any' && error instanceof WrongExpectedRevision && attempt < anyRetries)
+          continue;
         throw error;
       }
     }
@@ -105,7 +106,11 @@ export class EventStoreDbEventStore implements EventStore {
     let cursor = fromPosition;
     for (;;) {
       let seen = 0;
-      const read = this.client.readAll({ direction: FORWARDS, fromPosition: readPosition(cursor), maxCount: allPageSize });
+      const read = this.client.readAll({
+        direction: FORWARDS,
+        fromPosition: readPosition(cursor),
+        maxCount: allPageSize,
+      });
       for await (const resolved of read) {
         seen++;
         const event = resolved.event;
@@ -152,7 +157,9 @@ export class EventStoreDbEventStore implements EventStore {
     options: SubscribeOptions & { onError?: (error: unknown) => void } = {},
   ): Subscription {
     this.assertOpen();
-    const subscription = new EventStoreDbSubscription(this.client, handler, options, (s) => this.subscriptions.delete(s));
+    const subscription = new EventStoreDbSubscription(this.client, handler, options, (s) =>
+      this.subscriptions.delete(s),
+    );
     this.subscriptions.add(subscription);
     subscription.start();
     return subscription;
@@ -195,7 +202,12 @@ export class EventStoreDbEventStore implements EventStore {
       const chained = { ...metadata, hash, prevHash };
       prevHash = hash;
       // Data and metadata go as parsed canonical JSON: ESDB stores JSON, the port's data is `unknown`.
-      return jsonEvent({ id: event.id, type: event.type, data: JSON.parse(canonicalData) as JSONType, metadata: chained });
+      return jsonEvent({
+        id: event.id,
+        type: event.type,
+        data: JSON.parse(canonicalData) as JSONType,
+        metadata: chained,
+      });
     });
     try {
       // Always the revision we chained onto: a concurrent writer fails here instead of forking the chain.
@@ -250,7 +262,8 @@ function toStoredEvent(event: RecordedEvent): StoredEvent {
 }
 
 function decodeJson(value: unknown): unknown {
-  if (value instanceof Uint8Array) return value.length === 0 ? null : (JSON.parse(Buffer.from(value).toString('utf8')) as unknown);
+  if (value instanceof Uint8Array)
+    return value.length === 0 ? null : (JSON.parse(Buffer.from(value).toString('utf8')) as unknown);
   return value;
 }
 

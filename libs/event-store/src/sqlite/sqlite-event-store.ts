@@ -282,7 +282,12 @@ export class SqliteEventStore implements EventStore {
     return { duplicate: false, nextRevision, position };
   }
 
-  private writeEvent(event: NewEvent, streamId: string, revision: number, prevHash: string): { hash: string; position: number } {
+  private writeEvent(
+    event: NewEvent,
+    streamId: string,
+    revision: number,
+    prevHash: string,
+  ): { hash: string; position: number } {
     const data = canonicalJson(event.data);
     const metadata = canonicalJson(ownMetadata(event.id, event.metadata));
     const hash = eventHash(prevHash, canonicalEventText(event.id, streamId, revision, event.type, data, metadata));
@@ -291,7 +296,17 @@ export class SqliteEventStore implements EventStore {
     try {
       const info = this.insertEvent.run(event.id, streamId, revision, event.type, data, storedMetadata);
       const position = Number(info.lastInsertRowid);
-      this.pendingRecent.push({ row: { position, id: event.id, stream_id: streamId, revision, type: event.type, data, metadata: storedMetadata } });
+      this.pendingRecent.push({
+        row: {
+          position,
+          id: event.id,
+          stream_id: streamId,
+          revision,
+          type: event.type,
+          data,
+          metadata: storedMetadata,
+        },
+      });
       return { hash, position };
     } catch (error) {
       if (isUniqueViolation(error, 'events.id')) throw new EventIdConflict(event.id, streamId);

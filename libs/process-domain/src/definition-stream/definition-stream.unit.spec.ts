@@ -3,7 +3,10 @@ import { decideDefinition, DefinitionNotFound, evolveDefinition, initialDefiniti
 import type { DefinitionEvent } from '../events';
 
 const fold = (events: DefinitionEvent[]) => events.reduce(evolveDefinition, initialDefinitionState());
-const v1: DefinitionEvent = { type: 'DefinitionPublished', data: { key: 'invoice-approval', version: 1, definition: invoiceApproval() } };
+const v1: DefinitionEvent = {
+  type: 'DefinitionPublished',
+  data: { key: 'invoice-approval', version: 1, definition: invoiceApproval() },
+};
 
 describe('definition stream', () => {
   it('publishing a new document makes version 1, then 2 when it changes', () => {
@@ -28,8 +31,8 @@ describe('definition stream', () => {
     expect(() => decideDefinition(fold([]), { type: 'ActivateDefinition', key: 'x' })).toThrow(DefinitionNotFound);
   });
   it('changes the execution order', () => {
-    expect(decideDefinition(fold([v1]), { type: 'ChangeExecutionOrder', key: 'invoice-approval', executionOrder: 3 })).toEqual([
-      { type: 'ExecutionOrderChanged', data: { key: 'invoice-approval', executionOrder: 3 } },
-    ]);
+    expect(
+      decideDefinition(fold([v1]), { type: 'ChangeExecutionOrder', key: 'invoice-approval', executionOrder: 3 }),
+    ).toEqual([{ type: 'ExecutionOrderChanged', data: { key: 'invoice-approval', executionOrder: 3 } }]);
   });
 });

@@ -13,9 +13,6 @@ export interface EntityEventEnvelope {
 
 /** Where an envelope came from; Kafka fills topic/partition/offset. */
 export type EntityEventSource =
-  | { kind: 'http' }
-  | { kind: 'kafka'; topic: string; partition: number; offset: string }
-  | { kind: 'api' };
+  { kind: 'http' } | { kind: 'kafka'; topic: string; partition: number; offset: string } | { kind: 'api' };
 
-export const entityStreamName = (entityType: string, entityId: string): string =>
-  `entity-${entityType}-${entityId}`;
+export const entityStreamName = (entityType: string, entityId: string): string => `entity-${entityType}-${entityId}`;

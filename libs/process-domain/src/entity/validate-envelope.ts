@@ -27,7 +27,6 @@ const ENVELOPE_KEYS = ['id', 'entityType', 'entityId', 'kind', 'occurredAt', 'da
 const REQUIRED_KEYS = ['id', 'entityType', 'entityId', 'kind', 'occurredAt', 'data'] as const;
 const KINDS: readonly EntityEventKind[] = ['created', 'updated', 'deleted'];
 const ENTITY_TYPE = /^[A-Za-z][A-Za-z0-9_]{0,99}$/;
-// eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 /** A UTF-16 surrogate without its pair cannot be stored as UTF-8: SQLite would turn it into U+FFFD, so ids could collide. */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
@@ -142,7 +141,8 @@ export function validateEnvelope(input: unknown, limits: EnvelopeLimits = DEFAUL
   if (issues.length === 0) {
     // Over HTTP the envelope arrives parsed: measure it as the JSON text a Kafka value would be.
     const bytes = utf8Length(JSON.stringify(input), limits.maxBytes);
-    if (bytes > limits.maxBytes) issues.push({ path: '', message: `the envelope is larger than ${limits.maxBytes} bytes (${bytes} bytes)` });
+    if (bytes > limits.maxBytes)
+      issues.push({ path: '', message: `the envelope is larger than ${limits.maxBytes} bytes (${bytes} bytes)` });
   }
   if (issues.length > 0) return { ok: false, issues };
   const envelope: EntityEventEnvelope = {

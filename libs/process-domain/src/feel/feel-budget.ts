@@ -67,10 +67,41 @@ export function meteredList<T>(items: readonly T[]): MeteredList<T> {
   return list;
 }
 
-type ArrayMethod = 'map' | 'filter' | 'reduce' | 'forEach' | 'some' | 'every' | 'find' | 'findIndex' | 'indexOf'
-  | 'includes' | 'join' | 'slice' | 'concat' | 'sort' | 'flat' | 'reverse';
-const METERED_METHODS: ArrayMethod[] = ['map', 'filter', 'reduce', 'forEach', 'some', 'every', 'find', 'findIndex',
-  'indexOf', 'includes', 'join', 'slice', 'concat', 'sort', 'flat', 'reverse'];
+type ArrayMethod =
+  | 'map'
+  | 'filter'
+  | 'reduce'
+  | 'forEach'
+  | 'some'
+  | 'every'
+  | 'find'
+  | 'findIndex'
+  | 'indexOf'
+  | 'includes'
+  | 'join'
+  | 'slice'
+  | 'concat'
+  | 'sort'
+  | 'flat'
+  | 'reverse';
+const METERED_METHODS: ArrayMethod[] = [
+  'map',
+  'filter',
+  'reduce',
+  'forEach',
+  'some',
+  'every',
+  'find',
+  'findIndex',
+  'indexOf',
+  'includes',
+  'join',
+  'slice',
+  'concat',
+  'sort',
+  'flat',
+  'reverse',
+];
 
 for (const name of METERED_METHODS) {
   const original = Array.prototype[name] as (...args: unknown[]) => unknown;
@@ -174,11 +205,14 @@ export function checkPatternCall(name: string, args: unknown[]): void {
   if (!PATTERN_FUNCTIONS.has(name)) return;
   const [input, pattern] = args;
   if (typeof input === 'string' && input.length > FEEL_BUDGET.maxPatternInput) {
-    throw new FeelBudgetExceeded(`${name}() was given ${input.length} characters, more than ${FEEL_BUDGET.maxPatternInput}`);
+    throw new FeelBudgetExceeded(
+      `${name}() was given ${input.length} characters, more than ${FEEL_BUDGET.maxPatternInput}`,
+    );
   }
   if (typeof pattern === 'string') {
     const problem = patternProblem(pattern);
-    if (problem) throw new FeelBudgetExceeded(`the pattern of ${name}() has ${problem}, which can take exponential time`);
+    if (problem)
+      throw new FeelBudgetExceeded(`the pattern of ${name}() has ${problem}, which can take exponential time`);
   }
 }
 

@@ -36,12 +36,17 @@ describe('FEEL budget', () => {
 
     it('given a range whose bounds come from the record, when it is larger than the budget, then the evaluation stops', () => {
       const started = performance.now();
-      expect(evaluateFeel('count(for i in 1..entity.n return i)', { entity: { n: 100_000_000 } }, NOW)).toMatchObject(overBudget);
+      expect(evaluateFeel('count(for i in 1..entity.n return i)', { entity: { n: 100_000_000 } }, NOW)).toMatchObject(
+        overBudget,
+      );
       expect(performance.now() - started).toBeLessThan(1000);
     });
 
     it('given a range from the record that fits, then it evaluates', () => {
-      expect(evaluateFeel('count(for i in 1..entity.n return i)', { entity: { n: 1000 } }, NOW)).toEqual({ ok: true, value: 1000 });
+      expect(evaluateFeel('count(for i in 1..entity.n return i)', { entity: { n: 1000 } }, NOW)).toEqual({
+        ok: true,
+        value: 1000,
+      });
     });
 
     it('given a computed range with fractional bounds, then it is refused instead of never ending', () => {
@@ -52,23 +57,23 @@ describe('FEEL budget', () => {
       const context = lines(1000);
       expect(evaluateFeel('count(for a in entity.lines return 1)', context, NOW)).toEqual({ ok: true, value: 1000 });
       const started = performance.now();
-      expect(evaluateFeel('count(for a in entity.lines, b in entity.lines, c in entity.lines return 1)', context, NOW)).toMatchObject(overBudget);
+      expect(
+        evaluateFeel('count(for a in entity.lines, b in entity.lines, c in entity.lines return 1)', context, NOW),
+      ).toMatchObject(overBudget);
       expect(performance.now() - started).toBeLessThan(1000);
     });
 
     it('given a builtin over a record list called in a loop, then each call pays for the list it reads', () => {
       const context = lines(5000);
       expect(evaluateFeel('sum(entity.lines.qty)', context, NOW)).toMatchObject({ ok: true });
-      expect(evaluateFeel('count(for i in 1..100 return sum(entity.lines.qty))', context, NOW)).toMatchObject(overBudget);
+      expect(evaluateFeel('count(for i in 1..100 return sum(entity.lines.qty))', context, NOW)).toMatchObject(
+        overBudget,
+      );
     });
 
     it('given a recursive function that branches, then each call costs a step and it stops', () => {
       const started = performance.now();
-      const outcome = evaluateFeel(
-        '{f: function(n) if n = 0 then 0 else f(n - 1) + f(n - 1)}.f(40)',
-        {},
-        NOW,
-      );
+      const outcome = evaluateFeel('{f: function(n) if n = 0 then 0 else f(n - 1) + f(n - 1)}.f(40)', {}, NOW);
       expect(outcome).toMatchObject(overBudget);
       expect(performance.now() - started).toBeLessThan(2000);
     });
@@ -89,7 +94,10 @@ describe('FEEL budget', () => {
       const outcome = evaluateFeel('matches(entity.text, "(a+)+$")', { entity: { text: 'a'.repeat(40) + '!' } }, NOW);
       expect(outcome).toMatchObject(overBudget);
       expect(performance.now() - started).toBeLessThan(1000);
-      expect(evaluateFeel('matches(entity.text, "^a+!$")', { entity: { text: 'a'.repeat(40) + '!' } }, NOW)).toEqual({ ok: true, value: true });
+      expect(evaluateFeel('matches(entity.text, "^a+!$")', { entity: { text: 'a'.repeat(40) + '!' } }, NOW)).toEqual({
+        ok: true,
+        value: true,
+      });
     });
 
     it('given a result larger than the size budget, then it is refused as too large', () => {

@@ -14,7 +14,14 @@ import {
 } from 'feelin';
 import type { SyntaxNode, Tree } from '@lezer/common';
 import { FORBIDDEN_KEYS, isIsoDateTimeWithZone, isPlainObject } from '../entity/validate-envelope';
-import { budgetProblem, checkPatternCall, FEEL_BUDGET, FeelBudgetExceeded, meteredList, withFeelBudget } from './feel-budget';
+import {
+  budgetProblem,
+  checkPatternCall,
+  FEEL_BUDGET,
+  FeelBudgetExceeded,
+  meteredList,
+  withFeelBudget,
+} from './feel-budget';
 
 export { FEEL_BUDGET } from './feel-budget';
 import { BAIL, compileSimple } from './simple-feel';
@@ -127,7 +134,12 @@ function staticBudgetProblem(expression: string): string | undefined {
 
 /** Evaluates one FEEL expression; never throws. `now` (ISO instant) is what now() and today() answer. */
 export function evaluateFeel(expression: string, context: FeelContext, now: string): FeelOutcome {
-  if (typeof expression === 'string' && expression.length <= FEEL_LIMITS.maxExpressionLength && !hasSpacedKeys(context) && isValidNow(now)) {
+  if (
+    typeof expression === 'string' &&
+    expression.length <= FEEL_LIMITS.maxExpressionLength &&
+    !hasSpacedKeys(context) &&
+    isValidNow(now)
+  ) {
     const simple = compileSimple(expression);
     if (simple) {
       const value = simple(context);

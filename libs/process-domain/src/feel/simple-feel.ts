@@ -145,7 +145,8 @@ function compare(op: string, a: unknown, b: unknown): unknown {
   if (op === '=' || op === '!=') {
     let equal: boolean;
     if (a === null || b === null) equal = a === b;
-    else if (typeof a === typeof b && (typeof a === 'number' || typeof a === 'string' || typeof a === 'boolean')) equal = a === b;
+    else if (typeof a === typeof b && (typeof a === 'number' || typeof a === 'string' || typeof a === 'boolean'))
+      equal = a === b;
     else return BAIL;
     return op === '=' ? equal : !equal;
   }

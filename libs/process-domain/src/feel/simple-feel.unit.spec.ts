@@ -10,9 +10,37 @@ function random(seed: number) {
   };
 }
 
-const VALUES: unknown[] = [0, 1, -2.5, 1200, 10, '', 'a', 'b', 'Approve', 'ClearedForPayment', '10', true, false, null, [1], { x: 1 }, undefined];
+const VALUES: unknown[] = [
+  0,
+  1,
+  -2.5,
+  1200,
+  10,
+  '',
+  'a',
+  'b',
+  'Approve',
+  'ClearedForPayment',
+  '10',
+  true,
+  false,
+  null,
+  [1],
+  { x: 1 },
+  undefined,
+];
 const LITERALS = ['0', '1', '-2.5', '1200', '10', '""', '"a"', '"b"', '"Approve"', '"10"', 'true', 'false', 'null'];
-const PATHS = ['entity.amount', 'entity.status', 'entity.flag', 'entity.missing', 'entity.nested.x', 'vars.count', 'review.result', 'entity', 'nothing.at.all'];
+const PATHS = [
+  'entity.amount',
+  'entity.status',
+  'entity.flag',
+  'entity.missing',
+  'entity.nested.x',
+  'vars.count',
+  'review.result',
+  'entity',
+  'nothing.at.all',
+];
 const OPS = ['=', '!=', '<', '<=', '>', '>='];
 
 function expression(next: () => number, depth = 0): string {
@@ -27,7 +55,12 @@ function expression(next: () => number, depth = 0): string {
 
 function context(next: () => number): Record<string, unknown> {
   const pick = () => VALUES[Math.floor(next() * VALUES.length)];
-  const entity: Record<string, unknown> = { amount: pick(), status: pick(), flag: pick(), nested: next() < 0.5 ? { x: pick() } : pick() };
+  const entity: Record<string, unknown> = {
+    amount: pick(),
+    status: pick(),
+    flag: pick(),
+    nested: next() < 0.5 ? { x: pick() } : pick(),
+  };
   for (const key of Object.keys(entity)) if (entity[key] === undefined) delete entity[key];
   return { entity, vars: { count: pick() }, review: { result: pick() } };
 }
@@ -54,7 +87,9 @@ describe('the FEEL fast path agrees with feelin wherever it answers', () => {
       answered++;
       const reference = feelin(source, ctx);
       if (reference.error || reference.value !== fast) {
-        throw new Error(`${source} with ${JSON.stringify(ctx)}: fast path ${JSON.stringify(fast)}, feelin ${JSON.stringify(reference)}`);
+        throw new Error(
+          `${source} with ${JSON.stringify(ctx)}: fast path ${JSON.stringify(fast)}, feelin ${JSON.stringify(reference)}`,
+        );
       }
     }
     // Most generated cases are in the subset: the fast path is really used.

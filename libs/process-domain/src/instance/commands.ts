@@ -51,5 +51,4 @@ export interface Actor {
 }
 
 export const SYSTEM: Actor = { id: 'system', roles: ['system'] };
-export const isAdmin = (actor: Actor): boolean =>
-  actor.id === SYSTEM.id || actor.roles.includes('admin');
+export const isAdmin = (actor: Actor): boolean => actor.id === SYSTEM.id || actor.roles.includes('admin');

@@ -72,14 +72,24 @@ export function decide(state: InstanceState, command: InstanceCommand, ctx: Deci
       return fireTimeout(state, command, ctx);
     case 'SuspendInstance':
       if (state.status !== 'running') throw new InstanceNotRunning(`Instance is ${state.status}`);
-      return [{ type: 'InstanceSuspended', data: { by: ctx.actor.id, ...(command.reason ? { reason: command.reason } : {}) } }];
+      return [
+        {
+          type: 'InstanceSuspended',
+          data: { by: ctx.actor.id, ...(command.reason ? { reason: command.reason } : {}) },
+        },
+      ];
     case 'ResumeInstance':
       return resume(state, ctx);
     case 'TerminateInstance':
       if (state.status !== 'running' && state.status !== 'suspended') {
         throw new InstanceNotRunning(`Instance is ${state.status}`);
       }
-      return [{ type: 'InstanceTerminated', data: { by: ctx.actor.id, ...(command.reason ? { reason: command.reason } : {}) } }];
+      return [
+        {
+          type: 'InstanceTerminated',
+          data: { by: ctx.actor.id, ...(command.reason ? { reason: command.reason } : {}) },
+        },
+      ];
     case 'RetryIncident':
       return retry(state, command, ctx);
     default: {
@@ -273,7 +283,11 @@ function complete(state: LiveInstance, command: CompleteTask, ctx: DecideContext
   const activity = ctx.definition.activities[task.activityId] as HumanActivity | undefined;
   if (activity) {
     const next =
-      typeof activity.next === 'string' ? activity.next : command.result !== undefined ? activity.next[command.result] : undefined;
+      typeof activity.next === 'string'
+        ? activity.next
+        : command.result !== undefined
+          ? activity.next[command.result]
+          : undefined;
     if (next !== undefined) runFrom(rec, next, ctx);
   }
   return rec.events;
@@ -339,7 +353,11 @@ function resume(state: LiveInstance, ctx: DecideContext): InstanceEvent[] {
   // What happened while it was suspended takes effect now: a due timeout, or a record that changed.
   const wait = state.wait;
   if (wait?.timeoutAt !== undefined && Date.parse(wait.timeoutAt) <= Date.parse(ctx.now)) {
-    const events = fireTimeout(rec.live(), { type: 'FireWaitTimeout', activityId: wait.activityId, visit: wait.visit }, ctx);
+    const events = fireTimeout(
+      rec.live(),
+      { type: 'FireWaitTimeout', activityId: wait.activityId, visit: wait.visit },
+      ctx,
+    );
     events.forEach((e) => rec.record(e));
   } else if (wait?.until !== undefined) {
     const events = checkWait(rec.live(), { type: 'CheckWait' }, ctx);

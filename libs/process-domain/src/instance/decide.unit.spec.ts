@@ -49,7 +49,10 @@ const started: InstanceEvent = {
     cause: { kind: 'trigger', entityEventId: 'evt-1', triggerIndex: 0, delayed: false },
   },
 };
-const reviewEntered: InstanceEvent = { type: 'ActivityEntered', data: { activityId: 'review', activityType: 'human', visit: 1 } };
+const reviewEntered: InstanceEvent = {
+  type: 'ActivityEntered',
+  data: { activityId: 'review', activityType: 'human', visit: 1 },
+};
 const reviewTask: TaskCreated = {
   type: 'TaskCreated',
   data: {
@@ -85,13 +88,17 @@ describe('StartInstance', () => {
   });
 
   it('is a no-op when the instance already exists (the process manager repeated itself)', () => {
-    given(...atReview).when(start, ctx()).then([]);
+    given(...atReview)
+      .when(start, ctx())
+      .then([]);
   });
 });
 
 describe('ClaimTask', () => {
   it('a role member claims an unassigned task', () => {
-    given(...atReview).when({ type: 'ClaimTask', taskId: 'i1.review.1' }, ctx({ actor: bob })).then([claimedByBob]);
+    given(...atReview)
+      .when({ type: 'ClaimTask', taskId: 'i1.review.1' }, ctx({ actor: bob }))
+      .then([claimedByBob]);
   });
   it('another role member gets a conflict once it is claimed', () => {
     given(...atReview, claimedByBob)
@@ -104,13 +111,19 @@ describe('ClaimTask', () => {
       .thenThrows(TaskNotAssignable, 'TASK.NOT_ASSIGNABLE');
   });
   it('an unknown task is not found', () => {
-    given(...atReview).when({ type: 'ClaimTask', taskId: 'nope' }, ctx({ actor: bob })).thenThrows(TaskNotFound);
+    given(...atReview)
+      .when({ type: 'ClaimTask', taskId: 'nope' }, ctx({ actor: bob }))
+      .thenThrows(TaskNotFound);
   });
   it('an unknown instance is not found', () => {
-    given().when({ type: 'ClaimTask', taskId: 'x' }, ctx({ actor: bob })).thenThrows(InstanceNotFound);
+    given()
+      .when({ type: 'ClaimTask', taskId: 'x' }, ctx({ actor: bob }))
+      .thenThrows(InstanceNotFound);
   });
   it('claiming one’s own claimed task again is harmless', () => {
-    given(...atReview, claimedByBob).when({ type: 'ClaimTask', taskId: 'i1.review.1' }, ctx({ actor: bob })).then([]);
+    given(...atReview, claimedByBob)
+      .when({ type: 'ClaimTask', taskId: 'i1.review.1' }, ctx({ actor: bob }))
+      .then([]);
   });
 });
 
@@ -121,12 +134,20 @@ describe('ReleaseTask', () => {
       .then([{ type: 'TaskReleased', data: { taskId: 'i1.review.1', user: 'bob', role: 'accounting' } }]);
   });
   it('cannot release a task nobody holds', () => {
-    given(...atReview).when({ type: 'ReleaseTask', taskId: 'i1.review.1' }, ctx({ actor: bob })).thenThrows(TaskNotClaimed);
+    given(...atReview)
+      .when({ type: 'ReleaseTask', taskId: 'i1.review.1' }, ctx({ actor: bob }))
+      .thenThrows(TaskNotClaimed);
   });
   it('cannot release a task preassigned to a user with no role', () => {
     const payTask: InstanceEvent = {
       type: 'TaskCreated',
-      data: { ...reviewTask.data, taskId: 'i1.pay.1', activityId: 'pay', assignee: { user: 'alice' }, rule: { userFrom: 'entity.ownerId' } },
+      data: {
+        ...reviewTask.data,
+        taskId: 'i1.pay.1',
+        activityId: 'pay',
+        assignee: { user: 'alice' },
+        rule: { userFrom: 'entity.ownerId' },
+      },
     };
     given(started, payTask)
       .when({ type: 'ReleaseTask', taskId: 'i1.pay.1' }, ctx({ actor: { id: 'alice', roles: [] } }))
@@ -149,7 +170,10 @@ describe('ReassignTask', () => {
     const state = given(...atReview)
       .when({ type: 'ReassignTask', taskId: 'i1.review.1', to: { role: 'controlling' } }, ctx({ actor: admin }))
       .thenState();
-    expect(state.status === 'running' && state.tasks['i1.review.1']).toMatchObject({ role: 'controlling', user: undefined });
+    expect(state.status === 'running' && state.tasks['i1.review.1']).toMatchObject({
+      role: 'controlling',
+      user: undefined,
+    });
   });
   it('a role member who does not hold it may not reassign it', () => {
     given(...atReview, claimedByBob)
@@ -177,7 +201,12 @@ describe('PostponeTask ("perform later")', () => {
 });
 
 describe('CompleteTask', () => {
-  const complete = (over: object = {}) => ({ type: 'CompleteTask' as const, taskId: 'i1.review.1', result: 'Approve', ...over });
+  const complete = (over: object = {}) => ({
+    type: 'CompleteTask' as const,
+    taskId: 'i1.review.1',
+    result: 'Approve',
+    ...over,
+  });
 
   it('Approve routes through the decision into the wait for clearance', () => {
     const events = given(...atReview, claimedByBob)
@@ -185,7 +214,13 @@ describe('CompleteTask', () => {
       .thenTypes(['TaskCompleted', 'ActivityEntered', 'DecisionTaken', 'ActivityEntered', 'WaitStarted']);
     expect(events[2]).toEqual({
       type: 'DecisionTaken',
-      data: { activityId: 'route', branch: 0, expression: 'review.result = "Approve"', next: 'awaitClearance', seen: { 'review.result': 'Approve' } },
+      data: {
+        activityId: 'route',
+        branch: 0,
+        expression: 'review.result = "Approve"',
+        next: 'awaitClearance',
+        seen: { 'review.result': 'Approve' },
+      },
     });
     expect(events[4]).toMatchObject({ data: { activityId: 'awaitClearance', timeoutAt: at(30 * DAY) } });
   });
@@ -196,32 +231,51 @@ describe('CompleteTask', () => {
     expect(events[2]).toMatchObject({ data: { branch: -1, next: 'rejected' } });
   });
   it('a role member completing an unassigned task claims it on the way', () => {
-    given(...atReview).when(complete({ result: 'Reject' }), ctx({ actor: carol })).events();
-    const types = given(...atReview).when(complete({ result: 'Reject' }), ctx({ actor: carol })).events().map((e) => e.type);
+    given(...atReview)
+      .when(complete({ result: 'Reject' }), ctx({ actor: carol }))
+      .events();
+    const types = given(...atReview)
+      .when(complete({ result: 'Reject' }), ctx({ actor: carol }))
+      .events()
+      .map((e) => e.type);
     expect(types.slice(0, 2)).toEqual(['TaskClaimed', 'TaskCompleted']);
   });
   it('a result outside the list is refused', () => {
-    given(...atReview, claimedByBob).when(complete({ result: 'Maybe' }), ctx({ actor: bob })).thenThrows(InvalidTaskResult, 'TASK.INVALID_RESULT');
+    given(...atReview, claimedByBob)
+      .when(complete({ result: 'Maybe' }), ctx({ actor: bob }))
+      .thenThrows(InvalidTaskResult, 'TASK.INVALID_RESULT');
   });
   it('a missing result is refused', () => {
-    given(...atReview, claimedByBob).when(complete({ result: undefined }), ctx({ actor: bob })).thenThrows(InvalidTaskResult);
+    given(...atReview, claimedByBob)
+      .when(complete({ result: undefined }), ctx({ actor: bob }))
+      .thenThrows(InvalidTaskResult);
   });
   it('an unknown form field is refused', () => {
-    given(...atReview, claimedByBob).when(complete({ fields: { amount: 1 } }), ctx({ actor: bob })).thenThrows(InvalidTaskField);
+    given(...atReview, claimedByBob)
+      .when(complete({ fields: { amount: 1 } }), ctx({ actor: bob }))
+      .thenThrows(InvalidTaskField);
   });
   it('a field of the wrong type is refused', () => {
-    given(...atReview, claimedByBob).when(complete({ fields: { comment: 42 } }), ctx({ actor: bob })).thenThrows(InvalidTaskField);
+    given(...atReview, claimedByBob)
+      .when(complete({ fields: { comment: 42 } }), ctx({ actor: bob }))
+      .thenThrows(InvalidTaskField);
   });
   it('someone else holding it makes it a conflict; an outsider is forbidden', () => {
-    given(...atReview, claimedByBob).when(complete(), ctx({ actor: carol })).thenThrows(TaskAlreadyClaimed);
-    given(...atReview, claimedByBob).when(complete(), ctx({ actor: mallory })).thenThrows(TaskNotAssignable);
+    given(...atReview, claimedByBob)
+      .when(complete(), ctx({ actor: carol }))
+      .thenThrows(TaskAlreadyClaimed);
+    given(...atReview, claimedByBob)
+      .when(complete(), ctx({ actor: mallory }))
+      .thenThrows(TaskNotAssignable);
   });
   it('completing twice is a conflict', () => {
     const done: InstanceEvent = {
       type: 'TaskCompleted',
       data: { taskId: 'i1.review.1', activityId: 'review', user: 'bob', result: 'Reject', fields: {} },
     };
-    given(...atReview, claimedByBob, done).when(complete(), ctx({ actor: bob })).thenThrows(TaskAlreadyCompleted, 'TASK.ALREADY_COMPLETED');
+    given(...atReview, claimedByBob, done)
+      .when(complete(), ctx({ actor: bob }))
+      .thenThrows(TaskAlreadyCompleted, 'TASK.ALREADY_COMPLETED');
   });
   it('a suspended instance refuses task actions', () => {
     given(...atReview, claimedByBob, { type: 'InstanceSuspended', data: { by: 'root' } })
@@ -244,7 +298,10 @@ describe('required fields, questions and result maps', () => {
         type: 'human',
         title: 'Triage',
         assignee: { user: 'dana' },
-        form: [{ name: 'summary', type: 'text', required: true }, { name: 'refund', type: 'number', required: false }],
+        form: [
+          { name: 'summary', type: 'text', required: true },
+          { name: 'refund', type: 'number', required: false },
+        ],
         question: { text: 'What went wrong?', options: ['Late', 'Broken', 'Wrong item'], multiple: true },
         results: ['Handle', 'Dismiss'],
         next: { Handle: 'route', Dismiss: 'closed' },
@@ -265,7 +322,11 @@ describe('required fields, questions and result maps', () => {
     {
       type: 'TaskCreated',
       data: {
-        taskId: 'i1.triage.1', activityId: 'triage', title: 'Triage', assignee: { user: 'dana' }, startAt: T0,
+        taskId: 'i1.triage.1',
+        activityId: 'triage',
+        title: 'Triage',
+        assignee: { user: 'dana' },
+        startAt: T0,
         results: ['Handle', 'Dismiss'],
         form: (def.activities.triage as unknown as { form: never }).form,
         question: (def.activities.triage as unknown as { question: never }).question,
@@ -274,44 +335,84 @@ describe('required fields, questions and result maps', () => {
     },
   ];
   const c = (over: Partial<DecideContext> = {}) => ctx({ definition: def, actor: dana, ...over });
-  const complete = (over: object) => ({ type: 'CompleteTask' as const, taskId: 'i1.triage.1', result: 'Handle', fields: { summary: 'box crushed' }, answers: ['Broken'], ...over });
+  const complete = (over: object) => ({
+    type: 'CompleteTask' as const,
+    taskId: 'i1.triage.1',
+    result: 'Handle',
+    fields: { summary: 'box crushed' },
+    answers: ['Broken'],
+    ...over,
+  });
 
   it('a missing required field is refused', () => {
-    given(...triage).when(complete({ fields: { summary: '  ' } }), c()).thenThrows(RequiredFieldMissing, 'TASK.REQUIRED_FIELD_MISSING');
+    given(...triage)
+      .when(complete({ fields: { summary: '  ' } }), c())
+      .thenThrows(RequiredFieldMissing, 'TASK.REQUIRED_FIELD_MISSING');
   });
   it('an answer outside the options is refused', () => {
-    given(...triage).when(complete({ answers: ['Rude'] }), c()).thenThrows(InvalidAnswer);
+    given(...triage)
+      .when(complete({ answers: ['Rude'] }), c())
+      .thenThrows(InvalidAnswer);
   });
   it('no answer to the question is refused', () => {
-    given(...triage).when(complete({ answers: [] }), c()).thenThrows(InvalidAnswer);
+    given(...triage)
+      .when(complete({ answers: [] }), c())
+      .thenThrows(InvalidAnswer);
   });
   it('several answers steer the decision; the result map picks the next activity', () => {
     const events = given(...triage)
       .when(complete({ answers: ['Late', 'Broken'], fields: { summary: 'x', refund: 10 } }), c())
-      .thenTypes(['TaskCompleted', 'ActivityEntered', 'DecisionTaken', 'ActivityEntered', 'VariablesSet', 'ActivityEntered', 'InstanceCompleted']);
-    expect(events[4]).toEqual({ type: 'VariablesSet', data: { activityId: 'replace', variables: { replacement: true } } });
+      .thenTypes([
+        'TaskCompleted',
+        'ActivityEntered',
+        'DecisionTaken',
+        'ActivityEntered',
+        'VariablesSet',
+        'ActivityEntered',
+        'InstanceCompleted',
+      ]);
+    expect(events[4]).toEqual({
+      type: 'VariablesSet',
+      data: { activityId: 'replace', variables: { replacement: true } },
+    });
   });
   it('Dismiss goes straight to the end through the result map', () => {
-    given(...triage).when(complete({ result: 'Dismiss', answers: ['Late'] }), c()).thenTypes(['TaskCompleted', 'ActivityEntered', 'InstanceCompleted']);
+    given(...triage)
+      .when(complete({ result: 'Dismiss', answers: ['Late'] }), c())
+      .thenTypes(['TaskCompleted', 'ActivityEntered', 'InstanceCompleted']);
   });
   it('one answer only when the question is not multiple', () => {
     const single = { ...def, activities: { ...def.activities } };
     const events = [...triage];
-    events[2] = { ...triage[2], data: { ...(triage[2].data as object), question: { text: 'q', options: ['A', 'B'], multiple: false } } } as InstanceEvent;
-    given(...events).when(complete({ answers: ['A', 'B'] }), c({ definition: single })).thenThrows(InvalidAnswer);
+    events[2] = {
+      ...triage[2],
+      data: { ...(triage[2].data as object), question: { text: 'q', options: ['A', 'B'], multiple: false } },
+    } as InstanceEvent;
+    given(...events)
+      .when(complete({ answers: ['A', 'B'] }), c({ definition: single }))
+      .thenThrows(InvalidAnswer);
   });
 });
 
 describe('waits', () => {
   const completedApprove: InstanceEvent[] = [
     claimedByBob,
-    { type: 'TaskCompleted', data: { taskId: 'i1.review.1', activityId: 'review', user: 'bob', result: 'Approve', fields: {} } },
+    {
+      type: 'TaskCompleted',
+      data: { taskId: 'i1.review.1', activityId: 'review', user: 'bob', result: 'Approve', fields: {} },
+    },
     { type: 'ActivityEntered', data: { activityId: 'route', activityType: 'decision', visit: 1 } },
     { type: 'DecisionTaken', data: { activityId: 'route', branch: 0, next: 'awaitClearance', seen: {} } },
     { type: 'ActivityEntered', data: { activityId: 'awaitClearance', activityType: 'wait', visit: 1 } },
     {
       type: 'WaitStarted',
-      data: { activityId: 'awaitClearance', visit: 1, until: 'entity.status = "ClearedForPayment"', timeoutAt: at(30 * DAY), entity: { type: 'Invoice', id: 'INV-7' } },
+      data: {
+        activityId: 'awaitClearance',
+        visit: 1,
+        until: 'entity.status = "ClearedForPayment"',
+        timeoutAt: at(30 * DAY),
+        entity: { type: 'Invoice', id: 'INV-7' },
+      },
     },
   ];
   const waiting = [...atReview, ...completedApprove];
@@ -324,70 +425,134 @@ describe('waits', () => {
       )
       .thenTypes(['WaitSatisfied', 'ActivityEntered', 'TaskCreated']);
     expect(events[0].data).toEqual({
-      activityId: 'awaitClearance', visit: 1, expression: 'entity.status = "ClearedForPayment"',
-      seen: { 'entity.status': 'ClearedForPayment' }, entityEventId: 'evt-9', entitySource: { kind: 'http' },
+      activityId: 'awaitClearance',
+      visit: 1,
+      expression: 'entity.status = "ClearedForPayment"',
+      seen: { 'entity.status': 'ClearedForPayment' },
+      entityEventId: 'evt-9',
+      entitySource: { kind: 'http' },
     });
-    expect(events[2]).toMatchObject({ data: { taskId: 'i1.pay.1', assignee: { user: 'alice' }, rule: { userFrom: 'entity.ownerId' } } });
+    expect(events[2]).toMatchObject({
+      data: { taskId: 'i1.pay.1', assignee: { user: 'alice' }, rule: { userFrom: 'entity.ownerId' } },
+    });
   });
   it('an update that does not make it true changes nothing', () => {
-    given(...waiting).when({ type: 'CheckWait', entityEventId: 'evt-9' }, ctx({ entityData: { ...invoice, status: 'Disputed' } })).then([]);
+    given(...waiting)
+      .when({ type: 'CheckWait', entityEventId: 'evt-9' }, ctx({ entityData: { ...invoice, status: 'Disputed' } }))
+      .then([]);
   });
   it('the timeout fires onTimeout: variables set, a message emitted, then the end', () => {
     const events = given(...waiting)
       .when({ type: 'FireWaitTimeout', activityId: 'awaitClearance', visit: 1 }, ctx({ now: at(30 * DAY) }))
-      .thenTypes(['WaitTimedOut', 'ActivityEntered', 'VariablesSet', 'MessageEmitted', 'ActivityEntered', 'InstanceCompleted']);
+      .thenTypes([
+        'WaitTimedOut',
+        'ActivityEntered',
+        'VariablesSet',
+        'MessageEmitted',
+        'ActivityEntered',
+        'InstanceCompleted',
+      ]);
     expect(events[2].data).toEqual({ activityId: 'escalate', variables: { escalated: 'true' } });
     expect(events[3].data).toEqual({
-      activityId: 'escalate', topic: 'invoice-commands', messageType: 'EscalateInvoice', key: 'i1', payload: { invoice: 'INV-7' },
+      activityId: 'escalate',
+      topic: 'invoice-commands',
+      messageType: 'EscalateInvoice',
+      key: 'i1',
+      payload: { invoice: 'INV-7' },
     });
   });
   it('a timer that fires early or for an older visit is ignored', () => {
-    given(...waiting).when({ type: 'FireWaitTimeout', activityId: 'awaitClearance', visit: 1 }, ctx({ now: at(DAY) })).then([]);
-    given(...waiting).when({ type: 'FireWaitTimeout', activityId: 'awaitClearance', visit: 0 }, ctx({ now: at(31 * DAY) })).then([]);
+    given(...waiting)
+      .when({ type: 'FireWaitTimeout', activityId: 'awaitClearance', visit: 1 }, ctx({ now: at(DAY) }))
+      .then([]);
+    given(...waiting)
+      .when({ type: 'FireWaitTimeout', activityId: 'awaitClearance', visit: 0 }, ctx({ now: at(31 * DAY) }))
+      .then([]);
   });
   it('a wait that already holds on entry passes straight through', () => {
     const events = given(...atReview, claimedByBob)
-      .when({ type: 'CompleteTask', taskId: 'i1.review.1', result: 'Approve' }, ctx({ actor: bob, entityData: { ...invoice, status: 'ClearedForPayment' } }))
-      .thenTypes(['TaskCompleted', 'ActivityEntered', 'DecisionTaken', 'ActivityEntered', 'WaitSatisfied', 'ActivityEntered', 'TaskCreated']);
+      .when(
+        { type: 'CompleteTask', taskId: 'i1.review.1', result: 'Approve' },
+        ctx({ actor: bob, entityData: { ...invoice, status: 'ClearedForPayment' } }),
+      )
+      .thenTypes([
+        'TaskCompleted',
+        'ActivityEntered',
+        'DecisionTaken',
+        'ActivityEntered',
+        'WaitSatisfied',
+        'ActivityEntered',
+        'TaskCreated',
+      ]);
     expect(events[4].data).not.toHaveProperty('entityEventId');
   });
   it('a timeout due while suspended fires on resume', () => {
     given(...waiting, { type: 'InstanceSuspended', data: { by: 'root' } })
       .when({ type: 'ResumeInstance' }, ctx({ actor: admin, now: at(31 * DAY) }))
-      .thenTypes(['InstanceResumed', 'WaitTimedOut', 'ActivityEntered', 'VariablesSet', 'MessageEmitted', 'ActivityEntered', 'InstanceCompleted']);
+      .thenTypes([
+        'InstanceResumed',
+        'WaitTimedOut',
+        'ActivityEntered',
+        'VariablesSet',
+        'MessageEmitted',
+        'ActivityEntered',
+        'InstanceCompleted',
+      ]);
   });
 });
 
 describe('incidents', () => {
   it('a FEEL error at run time raises an incident and the instance rests there', () => {
     const events = given(...atReview, claimedByBob)
-      .when({ type: 'CompleteTask', taskId: 'i1.review.1', result: 'Approve' }, ctx({ actor: bob, entityData: { ...invoice, status: 'ClearedForPayment', ownerId: null } }))
-      .thenTypes(['TaskCompleted', 'ActivityEntered', 'DecisionTaken', 'ActivityEntered', 'WaitSatisfied', 'ActivityEntered', 'IncidentRaised']);
+      .when(
+        { type: 'CompleteTask', taskId: 'i1.review.1', result: 'Approve' },
+        ctx({ actor: bob, entityData: { ...invoice, status: 'ClearedForPayment', ownerId: null } }),
+      )
+      .thenTypes([
+        'TaskCompleted',
+        'ActivityEntered',
+        'DecisionTaken',
+        'ActivityEntered',
+        'WaitSatisfied',
+        'ActivityEntered',
+        'IncidentRaised',
+      ]);
     expect(events[6].data).toMatchObject({ incidentId: 'pay-1', activityId: 'pay', code: 'TASK.ASSIGNEE_UNRESOLVED' });
   });
   it('retrying after the record was fixed resolves it and goes on', () => {
     const withIncident = given(...atReview, claimedByBob)
-      .when({ type: 'CompleteTask', taskId: 'i1.review.1', result: 'Approve' }, ctx({ actor: bob, entityData: { ...invoice, status: 'ClearedForPayment', ownerId: null } }))
+      .when(
+        { type: 'CompleteTask', taskId: 'i1.review.1', result: 'Approve' },
+        ctx({ actor: bob, entityData: { ...invoice, status: 'ClearedForPayment', ownerId: null } }),
+      )
       .events();
     given(...atReview, claimedByBob, ...withIncident)
-      .when({ type: 'RetryIncident', incidentId: 'pay-1' }, ctx({ actor: admin, entityData: { ...invoice, ownerId: 'erin' } }))
+      .when(
+        { type: 'RetryIncident', incidentId: 'pay-1' },
+        ctx({ actor: admin, entityData: { ...invoice, ownerId: 'erin' } }),
+      )
       .thenTypes(['IncidentResolved', 'TaskCreated']);
   });
 });
 
 describe('suspend, resume, terminate', () => {
   it('suspends a running instance and resumes it', () => {
-    given(...atReview).when({ type: 'SuspendInstance', reason: 'audit' }, ctx({ actor: admin }))
+    given(...atReview)
+      .when({ type: 'SuspendInstance', reason: 'audit' }, ctx({ actor: admin }))
       .then([{ type: 'InstanceSuspended', data: { by: 'root', reason: 'audit' } }]);
     given(...atReview, { type: 'InstanceSuspended', data: { by: 'root' } })
       .when({ type: 'ResumeInstance' }, ctx({ actor: admin }))
       .then([{ type: 'InstanceResumed', data: { by: 'root' } }]);
   });
   it('resume of a running instance is a conflict', () => {
-    given(...atReview).when({ type: 'ResumeInstance' }, ctx({ actor: admin })).thenThrows(InstanceNotSuspended);
+    given(...atReview)
+      .when({ type: 'ResumeInstance' }, ctx({ actor: admin }))
+      .thenThrows(InstanceNotSuspended);
   });
   it('terminate closes the instance and its open tasks', () => {
-    const state = given(...atReview).when({ type: 'TerminateInstance' }, ctx({ actor: admin })).thenState();
+    const state = given(...atReview)
+      .when({ type: 'TerminateInstance' }, ctx({ actor: admin }))
+      .thenState();
     expect(state.status).toBe('terminated');
     expect(state.status !== 'none' && state.tasks['i1.review.1'].status).toBe('cancelled');
   });

@@ -35,13 +35,7 @@ export class Recorder {
   }
 }
 
-function raiseIncident(
-  rec: Recorder,
-  activityId: string,
-  code: string,
-  message: string,
-  expression?: string,
-): void {
+function raiseIncident(rec: Recorder, activityId: string, code: string, message: string, expression?: string): void {
   const state = rec.live();
   rec.record({
     type: 'IncidentRaised',

@@ -9,40 +9,87 @@ describe('entity timeline', () => {
   afterEach(() => rm.dispose());
 
   const recorded = (entityId: string, kind: 'created' | 'updated', changed?: string[]) =>
-    rm.log.append(`entity-Invoice-${entityId}`, {
-      type: 'EntityEventRecorded',
-      data: {
-        envelope: { id: `e-${rm.log.events.length}`, entityType: 'Invoice', entityId, kind, occurredAt: rm.log.now(),
-          data: { number: entityId }, ...(changed ? { changed } : {}) },
-        source: { kind: 'http' },
+    rm.log.append(
+      `entity-Invoice-${entityId}`,
+      {
+        type: 'EntityEventRecorded',
+        data: {
+          envelope: {
+            id: `e-${rm.log.events.length}`,
+            entityType: 'Invoice',
+            entityId,
+            kind,
+            occurredAt: rm.log.now(),
+            data: { number: entityId },
+            ...(changed ? { changed } : {}),
+          },
+          source: { kind: 'http' },
+        },
       },
-    }, 'ingest');
+      'ingest',
+    );
 
   it('tells the record’s events and those of its instances, in log order, and nothing about other records', () => {
     recorded('INV-7', 'created');
     recorded('INV-8', 'created');
     rm.log.append('entity-Invoice-INV-7', {
       type: 'DelayedStartScheduled',
-      data: { instanceId: 'i-1', definitionKey: 'invoice-approval', definitionVersion: 1, triggerIndex: 0,
-        entityEventId: 'e-0', startAt: '2026-11-21T10:10:00.000Z' },
+      data: {
+        instanceId: 'i-1',
+        definitionKey: 'invoice-approval',
+        definitionVersion: 1,
+        triggerIndex: 0,
+        entityEventId: 'e-0',
+        startAt: '2026-11-21T10:10:00.000Z',
+      },
     });
     rm.log.instance('i-1', {
       type: 'InstanceStarted',
-      data: { instanceId: 'i-1', definitionKey: 'invoice-approval', definitionVersion: 1, definitionName: 'Invoice approval',
-        entity: { type: 'Invoice', id: 'INV-7' }, variables: {}, cause: { kind: 'api' } },
+      data: {
+        instanceId: 'i-1',
+        definitionKey: 'invoice-approval',
+        definitionVersion: 1,
+        definitionName: 'Invoice approval',
+        entity: { type: 'Invoice', id: 'INV-7' },
+        variables: {},
+        cause: { kind: 'api' },
+      },
     });
     rm.log.instance('i-2', {
       type: 'InstanceStarted',
-      data: { instanceId: 'i-2', definitionKey: 'invoice-approval', definitionVersion: 1, definitionName: 'Invoice approval',
-        entity: { type: 'Invoice', id: 'INV-8' }, variables: {}, cause: { kind: 'api' } },
+      data: {
+        instanceId: 'i-2',
+        definitionKey: 'invoice-approval',
+        definitionVersion: 1,
+        definitionName: 'Invoice approval',
+        entity: { type: 'Invoice', id: 'INV-8' },
+        variables: {},
+        cause: { kind: 'api' },
+      },
     });
     rm.log.instance('i-1', {
       type: 'TaskCreated',
-      data: { taskId: 't-1', activityId: 'review', title: 'Review the invoice', assignee: { role: 'accounting' },
-        startAt: rm.log.now(), rule: { role: 'accounting' } },
+      data: {
+        taskId: 't-1',
+        activityId: 'review',
+        title: 'Review the invoice',
+        assignee: { role: 'accounting' },
+        startAt: rm.log.now(),
+        rule: { role: 'accounting' },
+      },
     });
-    rm.log.instance('i-1', { type: 'TaskCompleted', data: { taskId: 't-1', activityId: 'review', user: 'alice', result: 'Approve', fields: {} } }, 'alice');
-    rm.log.instance('i-1', { type: 'DecisionTaken', data: { activityId: 'route', branch: 0, expression: 'review.result = "Approve"', next: 'pay', seen: {} } });
+    rm.log.instance(
+      'i-1',
+      {
+        type: 'TaskCompleted',
+        data: { taskId: 't-1', activityId: 'review', user: 'alice', result: 'Approve', fields: {} },
+      },
+      'alice',
+    );
+    rm.log.instance('i-1', {
+      type: 'DecisionTaken',
+      data: { activityId: 'route', branch: 0, expression: 'review.result = "Approve"', next: 'pay', seen: {} },
+    });
     recorded('INV-7', 'updated', ['status']);
     rm.project();
 
@@ -58,7 +105,10 @@ describe('entity timeline', () => {
     ]);
     expect(timeline.map((e) => e.position)).toEqual([1, 3, 4, 6, 7, 8, 9]);
     expect(timeline[4]).toMatchObject({ actor: 'alice', causationId: 'cause-7', data: { result: 'Approve' } });
-    expect(entityTimeline(rm.sql, 'Invoice', 'INV-8').map((e) => e.kind)).toEqual(['EntityEventRecorded', 'InstanceStarted']);
+    expect(entityTimeline(rm.sql, 'Invoice', 'INV-8').map((e) => e.kind)).toEqual([
+      'EntityEventRecorded',
+      'InstanceStarted',
+    ]);
     expect(entityTimeline(rm.sql, 'Invoice', 'INV-7', { afterPosition: 7 }).map((e) => e.position)).toEqual([8, 9]);
   });
 });

@@ -80,10 +80,14 @@ export function summarizeInstanceEvent(event: InstanceEvent): string {
     case 'TaskPostponed':
       return `Task postponed until ${event.data.until}`;
     case 'TaskCompleted':
-      return `Task ${event.data.activityId} completed by ${event.data.user}` +
-        (event.data.result !== undefined ? `: ${event.data.result}` : '');
+      return (
+        `Task ${event.data.activityId} completed by ${event.data.user}` +
+        (event.data.result !== undefined ? `: ${event.data.result}` : '')
+      );
     case 'WaitStarted':
-      return `Waiting at ${event.data.activityId}` + (event.data.until !== undefined ? ` until ${event.data.until}` : '');
+      return (
+        `Waiting at ${event.data.activityId}` + (event.data.until !== undefined ? ` until ${event.data.until}` : '')
+      );
     case 'WaitSatisfied':
       return `Wait ${event.data.activityId} satisfied: ${event.data.expression}`;
     case 'WaitTimedOut':
@@ -147,15 +151,23 @@ export const entityTimelineProjection: Projection = {
       case 'EntityEventRecorded': {
         const { envelope } = event.data;
         const changed = envelope.changed?.length ? ` (${envelope.changed.join(', ')})` : '';
-        write({ type: envelope.entityType, id: envelope.entityId }, null, null,
-          `${envelope.entityType} ${envelope.entityId} ${envelope.kind}${changed}`);
+        write(
+          { type: envelope.entityType, id: envelope.entityId },
+          null,
+          null,
+          `${envelope.entityType} ${envelope.entityId} ${envelope.kind}${changed}`,
+        );
         return;
       }
       case 'DelayedStartScheduled': {
         const entity = entityOfStream(stored.streamId);
         if (!entity) return;
-        write(entity, event.data.instanceId, null,
-          `Start of ${event.data.definitionKey} scheduled for ${event.data.startAt}`);
+        write(
+          entity,
+          event.data.instanceId,
+          null,
+          `Start of ${event.data.definitionKey} scheduled for ${event.data.startAt}`,
+        );
         return;
       }
       case 'DefinitionPublished':

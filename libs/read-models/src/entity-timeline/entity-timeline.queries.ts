@@ -55,6 +55,9 @@ export function entityTimeline(db: Sql, type: string, id: string, options: Timel
     summary: r.summary,
     data: JSON.parse(r.data) as unknown,
     causationId: r.causation_id,
-    cause: r.cause_type !== null && r.cause_position !== null ? { id: r.causation_id, type: r.cause_type, position: r.cause_position } : null,
+    cause:
+      r.cause_type !== null && r.cause_position !== null
+        ? { id: r.causation_id, type: r.cause_type, position: r.cause_position }
+        : null,
   }));
 }

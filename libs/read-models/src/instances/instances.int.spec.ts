@@ -11,17 +11,32 @@ describe('instances', () => {
   const start = (instanceId: string, entityId = 'INV-7', definitionKey = 'invoice-approval') =>
     rm.log.instance(instanceId, {
       type: 'InstanceStarted',
-      data: { instanceId, definitionKey, definitionVersion: 3, definitionName: 'Invoice approval',
-        entity: { type: 'Invoice', id: entityId }, variables: { amount: 1200 },
-        cause: { kind: 'trigger', entityEventId: 'evt-1', triggerIndex: 0, delayed: false } },
+      data: {
+        instanceId,
+        definitionKey,
+        definitionVersion: 3,
+        definitionName: 'Invoice approval',
+        entity: { type: 'Invoice', id: entityId },
+        variables: { amount: 1200 },
+        cause: { kind: 'trigger', entityEventId: 'evt-1', triggerIndex: 0, delayed: false },
+      },
     });
 
   it('records the start, the current activity and merged variables', () => {
     start('i-1');
-    rm.log.instance('i-1', { type: 'ActivityEntered', data: { activityId: 'review', activityType: 'human', visit: 1 } });
-    rm.log.instance('i-1', { type: 'VariablesSet', data: { activityId: 'escalate', variables: { escalated: 'true' } } });
+    rm.log.instance('i-1', {
+      type: 'ActivityEntered',
+      data: { activityId: 'review', activityType: 'human', visit: 1 },
+    });
+    rm.log.instance('i-1', {
+      type: 'VariablesSet',
+      data: { activityId: 'escalate', variables: { escalated: 'true' } },
+    });
     rm.log.instance('i-1', { type: 'VariablesSet', data: { activityId: 'escalate', variables: { amount: 1300 } } });
-    rm.log.instance('i-1', { type: 'WaitStarted', data: { activityId: 'await', visit: 1, entity: { type: 'Invoice', id: 'INV-7' } } });
+    rm.log.instance('i-1', {
+      type: 'WaitStarted',
+      data: { activityId: 'await', visit: 1, entity: { type: 'Invoice', id: 'INV-7' } },
+    });
     const last = rm.log.events.at(-1)!;
     rm.project();
 
@@ -44,11 +59,16 @@ describe('instances', () => {
 
   it('shows incident while a running instance has open incidents, and suspended over it', () => {
     start('i-1');
-    rm.log.instance('i-1', { type: 'IncidentRaised', data: { incidentId: 'x-1', activityId: 'route', code: 'FEEL.ERROR', message: 'bad' } });
+    rm.log.instance('i-1', {
+      type: 'IncidentRaised',
+      data: { incidentId: 'x-1', activityId: 'route', code: 'FEEL.ERROR', message: 'bad' },
+    });
     rm.project();
     expect(getInstance(rm.sql, 'i-1')).toMatchObject({
       status: 'incident',
-      incidents: [{ incidentId: 'x-1', activityId: 'route', code: 'FEEL.ERROR', message: 'bad', raisedAt: rm.log.now() }],
+      incidents: [
+        { incidentId: 'x-1', activityId: 'route', code: 'FEEL.ERROR', message: 'bad', raisedAt: rm.log.now() },
+      ],
     });
     expect(listInstances(rm.sql, { hasIncident: true }).map((i) => i.id)).toEqual(['i-1']);
 
@@ -74,7 +94,11 @@ describe('instances', () => {
     rm.log.instance('i-2', { type: 'InstanceTerminated', data: { by: 'root', reason: 'duplicate' } });
     rm.project();
 
-    expect(getInstance(rm.sql, 'i-1')).toMatchObject({ status: 'completed', currentActivity: 'done', endedAt: '2026-11-21T10:00:05.000Z' });
+    expect(getInstance(rm.sql, 'i-1')).toMatchObject({
+      status: 'completed',
+      currentActivity: 'done',
+      endedAt: '2026-11-21T10:00:05.000Z',
+    });
     expect(getInstance(rm.sql, 'i-2')).toMatchObject({ status: 'terminated', endedAt: '2026-11-21T10:00:05.000Z' });
   });
 
@@ -86,7 +110,10 @@ describe('instances', () => {
     rm.project();
 
     expect(listInstances(rm.sql).map((i) => i.id)).toEqual(['i-3', 'i-2', 'i-1']);
-    expect(listInstances(rm.sql, { entityType: 'Invoice', entityId: 'INV-7' }).map((i) => i.id)).toEqual(['i-3', 'i-1']);
+    expect(listInstances(rm.sql, { entityType: 'Invoice', entityId: 'INV-7' }).map((i) => i.id)).toEqual([
+      'i-3',
+      'i-1',
+    ]);
     expect(listInstances(rm.sql, { definitionKey: 'purchase-order' }).map((i) => i.id)).toEqual(['i-2']);
     expect(listInstances(rm.sql, { status: 'running' }).map((i) => i.id)).toEqual(['i-2', 'i-1']);
     expect(listInstances(rm.sql, { limit: 1, offset: 1 }).map((i) => i.id)).toEqual(['i-2']);

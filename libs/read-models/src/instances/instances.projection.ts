@@ -81,7 +81,10 @@ export const instancesProjection: Projection = {
     const at = stored.metadata.at;
 
     const changeState = (
-      change: (lifecycle: InstanceLifecycle, incidents: OpenIncident[]) => {
+      change: (
+        lifecycle: InstanceLifecycle,
+        incidents: OpenIncident[],
+      ) => {
         lifecycle: InstanceLifecycle;
         incidents: OpenIncident[];
         endedAt?: string;

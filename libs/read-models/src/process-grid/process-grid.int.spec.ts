@@ -10,29 +10,50 @@ describe('process grid', () => {
   afterEach(() => rm.dispose());
 
   const publish = (key: string, version: number, overrides = {}) =>
-    rm.log.append(`definition-${key}`, {
-      type: 'DefinitionPublished',
-      data: { key, version, definition: invoiceApproval({ key, ...overrides }) },
-    }, 'root');
+    rm.log.append(
+      `definition-${key}`,
+      {
+        type: 'DefinitionPublished',
+        data: { key, version, definition: invoiceApproval({ key, ...overrides }) },
+      },
+      'root',
+    );
 
   const start = (instanceId: string, definitionKey = 'invoice-approval') =>
     rm.log.instance(instanceId, {
       type: 'InstanceStarted',
-      data: { instanceId, definitionKey, definitionVersion: 1, definitionName: 'Invoice approval',
-        entity: { type: 'Invoice', id: instanceId }, variables: {}, cause: { kind: 'api' } },
+      data: {
+        instanceId,
+        definitionKey,
+        definitionVersion: 1,
+        definitionName: 'Invoice approval',
+        entity: { type: 'Invoice', id: instanceId },
+        variables: {},
+        cause: { kind: 'api' },
+      },
     });
 
   const task = (instanceId: string, taskId: string) =>
     rm.log.instance(instanceId, {
       type: 'TaskCreated',
-      data: { taskId, activityId: 'review', title: 'Review', assignee: { role: 'accounting' }, startAt: rm.log.now(),
-        rule: { role: 'accounting' } },
+      data: {
+        taskId,
+        activityId: 'review',
+        title: 'Review',
+        assignee: { role: 'accounting' },
+        startAt: rm.log.now(),
+        rule: { role: 'accounting' },
+      },
     });
 
   it('shows the latest version and keeps the first publication as created-at', () => {
     publish('invoice-approval', 1);
     rm.log.advance(3_600_000);
-    publish('invoice-approval', 2, { name: 'Invoice approval v2', executionOrder: 5, triggers: [{ on: 'updated', fields: ['status'] }] });
+    publish('invoice-approval', 2, {
+      name: 'Invoice approval v2',
+      executionOrder: 5,
+      triggers: [{ on: 'updated', fields: ['status'] }],
+    });
     rm.project();
 
     const [row] = listDefinitions(rm.sql);
@@ -61,7 +82,11 @@ describe('process grid', () => {
   it('follows activation and execution order, and sorts by execution order', () => {
     publish('b-process', 1, { executionOrder: 20 });
     publish('a-process', 1, { executionOrder: 30 });
-    rm.log.append('definition-a-process', { type: 'ExecutionOrderChanged', data: { key: 'a-process', executionOrder: 10 } }, 'root');
+    rm.log.append(
+      'definition-a-process',
+      { type: 'ExecutionOrderChanged', data: { key: 'a-process', executionOrder: 10 } },
+      'root',
+    );
     rm.log.append('definition-b-process', { type: 'DefinitionDeactivated', data: { key: 'b-process' } }, 'root');
     rm.project();
 
@@ -86,12 +111,18 @@ describe('process grid', () => {
     rm.project();
     expect(listDefinitions(rm.sql)[0]).toMatchObject({ running: 2, openTasks: 3 });
 
-    rm.log.instance('i-1', { type: 'TaskCompleted', data: { taskId: 't-1', activityId: 'review', user: 'alice', fields: {} } });
+    rm.log.instance('i-1', {
+      type: 'TaskCompleted',
+      data: { taskId: 't-1', activityId: 'review', user: 'alice', fields: {} },
+    });
     rm.log.instance('i-1', { type: 'InstanceTerminated', data: { by: 'root' } });
     rm.project();
     expect(listDefinitions(rm.sql)[0]).toMatchObject({ running: 1, openTasks: 1 });
 
-    rm.log.instance('i-2', { type: 'TaskCompleted', data: { taskId: 't-3', activityId: 'review', user: 'bob', fields: {} } });
+    rm.log.instance('i-2', {
+      type: 'TaskCompleted',
+      data: { taskId: 't-3', activityId: 'review', user: 'bob', fields: {} },
+    });
     rm.log.instance('i-2', { type: 'InstanceCompleted', data: { endActivityId: 'done' } });
     rm.project();
     expect(listDefinitions(rm.sql)[0]).toMatchObject({ running: 0, openTasks: 0 });

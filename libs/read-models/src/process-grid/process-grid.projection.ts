@@ -55,15 +55,11 @@ const statements = preparedFor((db: Sql) => ({
     'INSERT OR IGNORE INTO definition_versions (key, version, published_at, definition) VALUES (?, ?, ?, ?)',
   ),
   enabled: db.prepare('UPDATE definitions SET enabled = ?, updated_at = ?, position = ? WHERE key = ?'),
-  executionOrder: db.prepare(
-    'UPDATE definitions SET execution_order = ?, updated_at = ?, position = ? WHERE key = ?',
-  ),
+  executionOrder: db.prepare('UPDATE definitions SET execution_order = ?, updated_at = ?, position = ? WHERE key = ?'),
   instanceStarted: db.prepare(
     'INSERT OR IGNORE INTO process_grid_instances (instance_id, definition_key) VALUES (?, ?)',
   ),
-  instance: db.prepare(
-    'SELECT definition_key, ended, open_tasks FROM process_grid_instances WHERE instance_id = ?',
-  ),
+  instance: db.prepare('SELECT definition_key, ended, open_tasks FROM process_grid_instances WHERE instance_id = ?'),
   running: db.prepare('UPDATE definitions SET running = running + ?, open_tasks = open_tasks + ? WHERE key = ?'),
   taskOpened: db.prepare('INSERT OR IGNORE INTO process_grid_open_tasks (task_id, instance_id) VALUES (?, ?)'),
   taskClosed: db.prepare('DELETE FROM process_grid_open_tasks WHERE task_id = ?'),

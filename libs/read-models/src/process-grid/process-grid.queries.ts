@@ -86,8 +86,7 @@ export function listDefinitions(db: Sql, filter: DefinitionFilter = {}): Definit
 /** One definition with its latest document and every published version (oldest first). */
 export function getDefinition(db: Sql, key: string): DefinitionDetails | undefined {
   const record = cachedStatement(db, 'SELECT * FROM definitions WHERE key = ?').get(key) as
-    | DefinitionRecord
-    | undefined;
+    DefinitionRecord | undefined;
   if (!record) return undefined;
   const versions = cachedStatement(
     db,

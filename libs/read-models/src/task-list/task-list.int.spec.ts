@@ -102,12 +102,19 @@ describe('task list', () => {
   it('a task reassigned to a user is ongoing for that user; reassigned to a role it is new for the role', () => {
     startInstance('i-1');
     createTask('i-1', 't-1');
-    rm.log.instance('i-1', { type: 'TaskReassigned', data: { taskId: 't-1', from: { role: 'accounting' }, to: { user: 'bob' } } });
+    rm.log.instance('i-1', {
+      type: 'TaskReassigned',
+      data: { taskId: 't-1', from: { role: 'accounting' }, to: { user: 'bob' } },
+    });
     rm.project();
     expect(ids(bob)).toEqual(['t-1:ongoing']);
     expect(ids(alice)).toEqual([]);
 
-    rm.log.instance('i-1', { type: 'TaskReassigned', data: { taskId: 't-1', from: { user: 'bob' }, to: { role: 'legal' } } }, 'bob');
+    rm.log.instance(
+      'i-1',
+      { type: 'TaskReassigned', data: { taskId: 't-1', from: { user: 'bob' }, to: { role: 'legal' } } },
+      'bob',
+    );
     rm.project();
     expect(ids(bob)).toEqual([]);
     expect(ids(carol)).toEqual(['t-1:new']);
@@ -154,7 +161,17 @@ describe('task list', () => {
     rm.log.advance(60_000);
     rm.log.instance(
       'i-1',
-      { type: 'TaskCompleted', data: { taskId: 't-1', activityId: 'review', user: 'alice', result: 'Approve', fields: { comment: 'fine' }, answers: ['Card'] } },
+      {
+        type: 'TaskCompleted',
+        data: {
+          taskId: 't-1',
+          activityId: 'review',
+          user: 'alice',
+          result: 'Approve',
+          fields: { comment: 'fine' },
+          answers: ['Card'],
+        },
+      },
       'alice',
     );
     rm.project();
@@ -179,7 +196,11 @@ describe('task list', () => {
     startInstance('i-1');
     createTask('i-1', 't-1');
     createTask('i-1', 't-2');
-    rm.log.instance('i-1', { type: 'TaskCompleted', data: { taskId: 't-2', activityId: 'review', user: 'bob', fields: {} } }, 'bob');
+    rm.log.instance(
+      'i-1',
+      { type: 'TaskCompleted', data: { taskId: 't-2', activityId: 'review', user: 'bob', fields: {} } },
+      'bob',
+    );
     startInstance('i-2', 'INV-8');
     createTask('i-2', 't-3');
     rm.log.instance('i-1', { type: 'InstanceTerminated', data: { by: 'root', reason: 'duplicate' } }, 'root');
@@ -224,7 +245,14 @@ describe('task list', () => {
     createTask('i-1', 't-other', { assignee: { user: 'bob' } });
     rm.project();
 
-    expect(listTasks(rm.sql, viewer, {}, rm.log.now()).map((t) => t.id)).toEqual(['t-1', 't-2', 't-3', 't-4', 't-5', 't-6']);
+    expect(listTasks(rm.sql, viewer, {}, rm.log.now()).map((t) => t.id)).toEqual([
+      't-1',
+      't-2',
+      't-3',
+      't-4',
+      't-5',
+      't-6',
+    ]);
     expect(listTasks(rm.sql, viewer, { limit: 2, offset: 2 }, rm.log.now()).map((t) => t.id)).toEqual(['t-3', 't-4']);
     expect(listTasks(rm.sql, viewer, { role: 'legal' }, rm.log.now()).map((t) => t.id)).toEqual(['t-2', 't-5']);
   });
@@ -261,7 +289,11 @@ describe('task list', () => {
     createTask('i-1', 't-5', { assignee: { role: 'legal' } });
     rm.log.instance('i-1', { type: 'TaskClaimed', data: { taskId: 't-2', user: 'alice' } }, 'alice');
     rm.log.instance('i-1', { type: 'TaskPostponed', data: { taskId: 't-3', until: '2026-12-01T00:00:00.000Z' } });
-    rm.log.instance('i-1', { type: 'TaskCompleted', data: { taskId: 't-4', activityId: 'review', user: 'alice', fields: {} } }, 'alice');
+    rm.log.instance(
+      'i-1',
+      { type: 'TaskCompleted', data: { taskId: 't-4', activityId: 'review', user: 'alice', fields: {} } },
+      'alice',
+    );
     rm.project();
 
     expect(countTasks(rm.sql, alice, rm.log.now())).toEqual({

@@ -58,18 +58,14 @@ const statements = preparedFor((db: Sql) => ({
   instanceStarted: db.prepare(
     'INSERT OR REPLACE INTO task_list_instances (instance_id, definition_key, entity_type, entity_id) VALUES (?, ?, ?, ?)',
   ),
-  instance: db.prepare(
-    'SELECT definition_key, entity_type, entity_id FROM task_list_instances WHERE instance_id = ?',
-  ),
+  instance: db.prepare('SELECT definition_key, entity_type, entity_id FROM task_list_instances WHERE instance_id = ?'),
   created: db.prepare(
     `INSERT OR IGNORE INTO tasks (id, instance_id, definition_key, activity_id, title, instructions, hint, status, open,
        assignee, role, entity_type, entity_id, created_at, start_at, due_at, results, form, question, position)
      VALUES (@id, @instanceId, @definitionKey, @activityId, @title, @instructions, @hint, 'new', 1,
        @assignee, @role, @entityType, @entityId, @createdAt, @startAt, @dueAt, @results, @form, @question, @position)`,
   ),
-  claimed: db.prepare(
-    "UPDATE tasks SET status = 'ongoing', assignee = ?, position = ? WHERE id = ? AND open = 1",
-  ),
+  claimed: db.prepare("UPDATE tasks SET status = 'ongoing', assignee = ?, position = ? WHERE id = ? AND open = 1"),
   released: db.prepare(
     "UPDATE tasks SET status = 'new', assignee = NULL, role = COALESCE(?, role), position = ? WHERE id = ? AND open = 1",
   ),

@@ -309,12 +309,19 @@ export function countTasks(db: Sql, viewer: TaskViewer, now: string): TaskCounts
 
 /** The tasks a viewer may see or has handled: theirs, their roles' unassigned ones, those they completed. */
 export const VIEWER_TASK_CONDITION =
-  "(t.assignee = @user OR t.completed_by = @user OR (t.assignee IS NULL AND t.role IN (SELECT value FROM json_each(@roles))))";
+  '(t.assignee = @user OR t.completed_by = @user OR (t.assignee IS NULL AND t.role IN (SELECT value FROM json_each(@roles))))';
 
 /** Need to know: does the viewer have (or had) a task in this instance? */
-export function viewerHasTaskInInstance(db: Sql, viewer: Pick<TaskViewer, 'user' | 'roles'>, instanceId: string): boolean {
+export function viewerHasTaskInInstance(
+  db: Sql,
+  viewer: Pick<TaskViewer, 'user' | 'roles'>,
+  instanceId: string,
+): boolean {
   return (
-    cachedStatement(db, `SELECT 1 FROM tasks t WHERE t.instance_id = @instanceId AND ${VIEWER_TASK_CONDITION} LIMIT 1`).get({
+    cachedStatement(
+      db,
+      `SELECT 1 FROM tasks t WHERE t.instance_id = @instanceId AND ${VIEWER_TASK_CONDITION} LIMIT 1`,
+    ).get({
       instanceId,
       user: viewer.user,
       roles: JSON.stringify(viewer.roles),

@@ -35,7 +35,13 @@ export class EventLog implements GlobalLog {
       id,
       type: event.type,
       data: event.data,
-      metadata: { messageId: id, correlationId: `corr-${streamId}`, causationId: `cause-${position}`, actor, at: this.now() },
+      metadata: {
+        messageId: id,
+        correlationId: `corr-${streamId}`,
+        causationId: `cause-${position}`,
+        actor,
+        at: this.now(),
+      },
       streamId,
       revision,
       position,
@@ -106,10 +112,14 @@ export function syntheticLog(count: number, seed = 1): EventLog {
     invoiceApproval({ key, name: `Process ${key}`, executionOrder: 10 * (i + 1) }),
   );
   for (const definition of definitions) {
-    log.append(`definition-${definition.key}`, {
-      type: 'DefinitionPublished',
-      data: { key: definition.key, version: 1, definition },
-    }, 'admin');
+    log.append(
+      `definition-${definition.key}`,
+      {
+        type: 'DefinitionPublished',
+        data: { key: definition.key, version: 1, definition },
+      },
+      'admin',
+    );
   }
   let n = 0;
   while (log.events.length < count) {
@@ -124,8 +134,14 @@ export function syntheticLog(count: number, seed = 1): EventLog {
       log.append(`entity-Invoice-${entityId}`, {
         type: 'EntityEventRecorded',
         data: {
-          envelope: { id: `e-${n}`, entityType: 'Invoice', entityId, kind: 'created', occurredAt: log.now(),
-            data: { number: entityId, amount: 100 + random(20000), ownerId: USERS[random(USERS.length)] } },
+          envelope: {
+            id: `e-${n}`,
+            entityType: 'Invoice',
+            entityId,
+            kind: 'created',
+            occurredAt: log.now(),
+            data: { number: entityId, amount: 100 + random(20000), ownerId: USERS[random(USERS.length)] },
+          },
           source: { kind: 'http' },
         },
       }),
@@ -133,23 +149,39 @@ export function syntheticLog(count: number, seed = 1): EventLog {
     steps.push(() =>
       log.instance(instanceId, {
         type: 'InstanceStarted',
-        data: { instanceId, definitionKey: definition.key, definitionVersion: 1, definitionName: definition.name,
-          entity: { type: 'Invoice', id: entityId }, variables: { amount: random(1000) },
-          cause: { kind: 'trigger', entityEventId: `e-${n}`, triggerIndex: 0, delayed: false } },
+        data: {
+          instanceId,
+          definitionKey: definition.key,
+          definitionVersion: 1,
+          definitionName: definition.name,
+          entity: { type: 'Invoice', id: entityId },
+          variables: { amount: random(1000) },
+          cause: { kind: 'trigger', entityEventId: `e-${n}`, triggerIndex: 0, delayed: false },
+        },
       }),
     );
     steps.push(() =>
-      log.instance(instanceId, { type: 'ActivityEntered', data: { activityId: 'review', activityType: 'human', visit: 1 } }),
+      log.instance(instanceId, {
+        type: 'ActivityEntered',
+        data: { activityId: 'review', activityType: 'human', visit: 1 },
+      }),
     );
     const preassigned = random(4) === 0;
     steps.push(() =>
       log.instance(instanceId, {
         type: 'TaskCreated',
-        data: { taskId, activityId: 'review', title: `Review ${entityId}`, instructions: 'Check it.',
+        data: {
+          taskId,
+          activityId: 'review',
+          title: `Review ${entityId}`,
+          instructions: 'Check it.',
           assignee: preassigned ? { user: USERS[random(USERS.length)]! } : { role: ROLES[random(ROLES.length)]! },
-          startAt: log.now(), dueAt: new Date(Date.parse(log.now()) + 2 * 86_400_000).toISOString(),
-          results: ['Approve', 'Reject'], form: [{ name: 'comment', type: 'text', required: false }],
-          rule: { role: 'accounting' } },
+          startAt: log.now(),
+          dueAt: new Date(Date.parse(log.now()) + 2 * 86_400_000).toISOString(),
+          results: ['Approve', 'Reject'],
+          form: [{ name: 'comment', type: 'text', required: false }],
+          rule: { role: 'accounting' },
+        },
       }),
     );
     const user = USERS[random(USERS.length)]!;
@@ -158,28 +190,53 @@ export function syntheticLog(count: number, seed = 1): EventLog {
     if (fate === 2) steps.push(() => log.instance(instanceId, { type: 'TaskReleased', data: { taskId, user } }, user));
     if (fate === 3)
       steps.push(() =>
-        log.instance(instanceId, { type: 'TaskReassigned', data: { taskId, from: { user }, to: { role: 'legal' } } }, user),
+        log.instance(
+          instanceId,
+          { type: 'TaskReassigned', data: { taskId, from: { user }, to: { role: 'legal' } } },
+          user,
+        ),
       );
     if (fate === 4)
       steps.push(() =>
-        log.instance(instanceId, { type: 'TaskPostponed', data: { taskId, until: new Date(Date.parse(log.now()) + 86_400_000 * 30).toISOString() } }, user),
+        log.instance(
+          instanceId,
+          {
+            type: 'TaskPostponed',
+            data: { taskId, until: new Date(Date.parse(log.now()) + 86_400_000 * 30).toISOString() },
+          },
+          user,
+        ),
       );
     if (fate === 5) {
       steps.push(() =>
-        log.instance(instanceId, { type: 'TaskCompleted', data: { taskId, activityId: 'review', user, result: 'Approve', fields: { comment: 'ok' } } }, user),
+        log.instance(
+          instanceId,
+          {
+            type: 'TaskCompleted',
+            data: { taskId, activityId: 'review', user, result: 'Approve', fields: { comment: 'ok' } },
+          },
+          user,
+        ),
       );
       steps.push(() =>
-        log.instance(instanceId, { type: 'DecisionTaken', data: { activityId: 'route', branch: 0, next: 'done', seen: { 'review.result': 'Approve' } } }),
+        log.instance(instanceId, {
+          type: 'DecisionTaken',
+          data: { activityId: 'route', branch: 0, next: 'done', seen: { 'review.result': 'Approve' } },
+        }),
       );
-      steps.push(() =>
-        log.instance(instanceId, { type: 'InstanceCompleted', data: { endActivityId: 'done' } }),
-      );
+      steps.push(() => log.instance(instanceId, { type: 'InstanceCompleted', data: { endActivityId: 'done' } }));
     }
     if (fate === 0) {
       steps.push(() =>
-        log.instance(instanceId, { type: 'IncidentRaised', data: { incidentId: `inc-${n}`, activityId: 'review', code: 'FEEL.ERROR', message: 'no such field' } }),
+        log.instance(instanceId, {
+          type: 'IncidentRaised',
+          data: { incidentId: `inc-${n}`, activityId: 'review', code: 'FEEL.ERROR', message: 'no such field' },
+        }),
       );
-      if (random(2) === 0) steps.push(() => log.instance(instanceId, { type: 'InstanceTerminated', data: { by: 'admin', reason: 'duplicate' } }, 'admin'));
+      if (random(2) === 0)
+        steps.push(() =>
+          log.instance(instanceId, { type: 'InstanceTerminated', data: { by: 'admin', reason: 'duplicate' } }, 'admin'),
+        );
     }
     for (const step of steps) {
       if (log.events.length >= count) break;

@@ -75,4 +75,5 @@ export const DEMO_USERS: { id: string; roles: string[]; description: string }[] 
 
 /** Roles with an overview of every instance and record (need to know does not apply to them). */
 export const OVERVIEW_ROLES = ['admin', 'auditor'] as const;
-export const hasOverview = (caller: Caller): boolean => caller.roles.some((r) => (OVERVIEW_ROLES as readonly string[]).includes(r));
+export const hasOverview = (caller: Caller): boolean =>
+  caller.roles.some((r) => (OVERVIEW_ROLES as readonly string[]).includes(r));

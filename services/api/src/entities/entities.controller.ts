@@ -56,7 +56,10 @@ export class EntitiesController {
     }
     const { position } = await this.read.atLeast(minPosition);
     // Need to know: without an overview role (admin, auditor), only those with a task about the record read it.
-    if (!hasOverview(caller) && !viewerHasTaskForRecord(this.read.db, { user: caller.id, roles: caller.roles }, type, id)) {
+    if (
+      !hasOverview(caller) &&
+      !viewerHasTaskForRecord(this.read.db, { user: caller.id, roles: caller.roles }, type, id)
+    ) {
       throw new Forbidden('You have no task about this record; reading its timeline needs the admin or auditor role');
     }
     return {

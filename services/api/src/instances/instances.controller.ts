@@ -10,15 +10,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import {
-  IsIn,
-  IsObject,
-  IsOptional,
-  IsString,
-  Matches,
-  MaxLength,
-  ValidateNested,
-} from 'class-validator';
+import { IsIn, IsObject, IsOptional, IsString, Matches, MaxLength, ValidateNested } from 'class-validator';
 import type { Request } from 'express';
 import { randomUUID } from 'node:crypto';
 import { getInstance, listInstances, viewerHasTaskInInstance, type InstanceStatus } from '@lifeline/read-models';

@@ -159,7 +159,10 @@ export class TasksController {
   @ApiErrors(400)
   async list(@Query() query: ListTasksQuery, @CurrentCaller() caller: Caller) {
     if (query.asOf !== undefined && !AS_OF.test(query.asOf)) {
-      throw new RequestInvalid('AUDIT.INVALID_AS_OF', 'asOf must be a global position (integer) or an ISO-8601 instant with a zone');
+      throw new RequestInvalid(
+        'AUDIT.INVALID_AS_OF',
+        'asOf must be a global position (integer) or an ISO-8601 instant with a zone',
+      );
     }
     // asOf: the same queries over read models rebuilt in memory from the log up to that point.
     const past = query.asOf === undefined ? undefined : await readModelsAsOf(this.engine.store, parseAsOf(query.asOf));

@@ -1,6 +1,19 @@
 // Instances: a filtered list, and one instance with its flow, variables, incidents and full history.
 import { get, post, query, session } from './api.js';
-import { h, replace, time, badge, announce, field, errorBox, select, debounce, recordLink, fieldList, serialized } from './dom.js';
+import {
+  h,
+  replace,
+  time,
+  badge,
+  announce,
+  field,
+  errorBox,
+  select,
+  debounce,
+  recordLink,
+  fieldList,
+  serialized,
+} from './dom.js';
 import { flowDiagram } from './diagram.js';
 
 const STATUSES = [

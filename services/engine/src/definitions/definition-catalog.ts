@@ -38,7 +38,11 @@ export class DefinitionCatalog {
     for (const stored of events) {
       const event = { type: stored.type, data: stored.data } as DefinitionEvent;
       if (event.type === 'DefinitionPublished') {
-        latest = { definition: event.data.definition, version: event.data.version, enabled: event.data.definition.enabled };
+        latest = {
+          definition: event.data.definition,
+          version: event.data.version,
+          enabled: event.data.definition.enabled,
+        };
         this.versions.set(`${key}@${event.data.version}`, event.data.definition);
       } else if (latest && event.type === 'DefinitionActivated') latest.enabled = true;
       else if (latest && event.type === 'DefinitionDeactivated') latest.enabled = false;

@@ -28,20 +28,33 @@ export class DefinitionCommands {
   ) {}
 
   /** Parses and validates the document first: an invalid one is refused with every issue by path. */
-  async publish(text: string, contentType: string | undefined, actor: string, origin?: CommandOrigin): Promise<DefinitionCommandResult> {
+  async publish(
+    text: string,
+    contentType: string | undefined,
+    actor: string,
+    origin?: CommandOrigin,
+  ): Promise<DefinitionCommandResult> {
     const definition = parseDefinition(text, contentType);
     return this.execute(definition.key, { type: 'PublishDefinition', definition, source: text }, actor, origin);
   }
 
-  async execute(key: string, command: DefinitionCommand, actor: string, origin?: CommandOrigin): Promise<DefinitionCommandResult> {
+  async execute(
+    key: string,
+    command: DefinitionCommand,
+    actor: string,
+    origin?: CommandOrigin,
+  ): Promise<DefinitionCommandResult> {
     const streamId = streams.definition(key);
     const commandOrigin = origin ?? { commandId: newUuid(), correlationId: newUuid(), causationId: newUuid() };
     for (let attempt = 1; ; attempt++) {
       const stored = await this.store.readStream(streamId);
-      const state = stored.map((e) => ({ type: e.type, data: e.data }) as DefinitionEvent).reduce(evolveDefinition, initialDefinitionState());
+      const state = stored
+        .map((e) => ({ type: e.type, data: e.data }) as DefinitionEvent)
+        .reduce(evolveDefinition, initialDefinitionState());
       const events = decideDefinition(state, command);
       const after = events.reduce(evolveDefinition, state);
-      if (after.status === 'none') throw new Error('unreachable: a decided definition command leaves a published stream');
+      if (after.status === 'none')
+        throw new Error('unreachable: a decided definition command leaves a published stream');
       const summary = { key, version: after.latestVersion, enabled: after.enabled };
       if (events.length === 0) return { ...summary, position: stored.at(-1)?.position ?? 0, changed: false };
       const ids = eventIdsFor(commandOrigin.commandId, events.length, stored.length);

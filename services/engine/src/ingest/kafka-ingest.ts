@@ -32,14 +32,22 @@ export class KafkaIngest {
             } catch (single) {
               if (!(single instanceof EventIdConflict)) throw single;
               this.idConflicts.count++;
-              logger.error({ entityEventId: item.envelope.id, source: item.source }, 'envelope id already recorded for another record; skipped');
+              logger.error(
+                { entityEventId: item.envelope.id, source: item.source },
+                'envelope id already recorded for another record; skipped',
+              );
             }
           }
         }
       },
     };
     this.source = new KafkaEntityEventSource(
-      { brokers: config.kafka.brokers, topics: config.kafka.topics, groupId: config.kafka.groupId, clientId: `lifeline-engine-${process.pid}` },
+      {
+        brokers: config.kafka.brokers,
+        topics: config.kafka.topics,
+        groupId: config.kafka.groupId,
+        clientId: `lifeline-engine-${process.pid}`,
+      },
       sink,
       this.deadLetters,
       logger,

@@ -10,7 +10,13 @@ import {
   type InstanceEvent,
   type InstanceState,
 } from '@lifeline/process-domain';
-import { EventIdConflict, WrongExpectedRevision, type AppendRequest, type EventStore, type StoredEvent } from '@lifeline/event-store';
+import {
+  EventIdConflict,
+  WrongExpectedRevision,
+  type AppendRequest,
+  type EventStore,
+  type StoredEvent,
+} from '@lifeline/event-store';
 import { InstanceNotFound } from '@lifeline/process-domain';
 import type { Clock } from '../shared/clock';
 import type { DefinitionCatalog } from '../definitions/definition-catalog';
@@ -61,14 +67,24 @@ export class InstanceCommands {
     const streamId = streams.instance(instanceId);
     for (let attempt = 1; ; attempt++) {
       const { state, revision: lastRevision, position: lastPosition } = await this.load(instanceId);
-      const key = command.type === 'StartInstance' ? command.definitionKey : state.status !== 'none' ? state.definitionKey : undefined;
+      const key =
+        command.type === 'StartInstance'
+          ? command.definitionKey
+          : state.status !== 'none'
+            ? state.definitionKey
+            : undefined;
       const version =
-        command.type === 'StartInstance' ? command.definitionVersion : state.status !== 'none' ? state.definitionVersion : undefined;
-      if (key === undefined || version === undefined || state.status === 'none' && command.type !== 'StartInstance') {
+        command.type === 'StartInstance'
+          ? command.definitionVersion
+          : state.status !== 'none'
+            ? state.definitionVersion
+            : undefined;
+      if (key === undefined || version === undefined || (state.status === 'none' && command.type !== 'StartInstance')) {
         throw new InstanceNotFound(`No instance ${instanceId}`);
       }
       const definition = await this.definitions.version(key, version);
-      const entity = command.type === 'StartInstance' ? command.entity : state.status !== 'none' ? state.entity : undefined;
+      const entity =
+        command.type === 'StartInstance' ? command.entity : state.status !== 'none' ? state.entity : undefined;
       const entityData = options.entityData ?? (entity ? await this.latestEntityData(entity.type, entity.id) : {});
       const now = this.clock.nowIso();
       const events = decide(state, command, { now, actor, definition, definitionVersion: version, entityData });
@@ -105,7 +121,13 @@ export class InstanceCommands {
     const requests: AppendRequest[] = [];
     for (const { command, origin, entityData } of starts) {
       const definition = await this.definitions.version(command.definitionKey, command.definitionVersion);
-      const events = decide(initialState(), command, { now, actor, definition, definitionVersion: command.definitionVersion, entityData });
+      const events = decide(initialState(), command, {
+        now,
+        actor,
+        definition,
+        definitionVersion: command.definitionVersion,
+        entityData,
+      });
       const ids = eventIdsFor(origin.commandId, events.length, 0);
       const metadata = metadataFor(origin, actor.id, now);
       requests.push({
@@ -149,7 +171,10 @@ export class InstanceCommands {
 
   /** The record as last recorded: the data of the newest EntityEventRecorded on its stream. */
   async latestEntityData(entityType: string, entityId: string): Promise<Record<string, unknown>> {
-    const recent = await this.store.readStream(streams.entity(entityType, entityId), { direction: 'backwards', maxCount: 20 });
+    const recent = await this.store.readStream(streams.entity(entityType, entityId), {
+      direction: 'backwards',
+      maxCount: 20,
+    });
     const last = recent.find((e) => e.type === 'EntityEventRecorded');
     return last ? (last.data as EntityEventRecorded['data']).envelope.data : {};
   }

@@ -56,7 +56,10 @@ export class ProcessManager {
   start(): void {
     this.subscribe();
     if (this.options.timerTickMs > 0) {
-      this.ticker = setInterval(() => void this.tick().catch((err) => this.logger.error({ err }, 'timer tick failed')), this.options.timerTickMs);
+      this.ticker = setInterval(
+        () => void this.tick().catch((err) => this.logger.error({ err }, 'timer tick failed')),
+        this.options.timerTickMs,
+      );
       this.ticker.unref();
     }
   }
@@ -155,7 +158,10 @@ export class ProcessManager {
         } catch (error) {
           if (!(error instanceof DomainError)) throw error;
           // A command the domain refuses is a fact about that event, not a reason to stop the engine.
-          this.logger.warn({ err: error, code: error.code, eventId: event.id, correlationId: event.metadata.correlationId }, 'command refused');
+          this.logger.warn(
+            { err: error, code: error.code, eventId: event.id, correlationId: event.metadata.correlationId },
+            'command refused',
+          );
         }
       }
       await this.flushStarts();
@@ -182,21 +188,32 @@ export class ProcessManager {
       case 'DefinitionPublished': {
         const d = event.data.definition;
         this.stmt(
-            `INSERT INTO pm_definitions(key, version, definition, enabled, execution_order, related_entity)
+          `INSERT INTO pm_definitions(key, version, definition, enabled, execution_order, related_entity)
              VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET version = excluded.version,
              definition = excluded.definition, enabled = excluded.enabled, execution_order = excluded.execution_order,
              related_entity = excluded.related_entity`,
-          )
-          .run(event.data.key, event.data.version, JSON.stringify(d), d.enabled ? 1 : 0, d.executionOrder, d.relatedEntity);
+        ).run(
+          event.data.key,
+          event.data.version,
+          JSON.stringify(d),
+          d.enabled ? 1 : 0,
+          d.executionOrder,
+          d.relatedEntity,
+        );
         return;
       }
       case 'DefinitionActivated':
       case 'DefinitionDeactivated':
-        this.stmt('UPDATE pm_definitions SET enabled = ? WHERE key = ?')
-          .run(event.type === 'DefinitionActivated' ? 1 : 0, event.data.key);
+        this.stmt('UPDATE pm_definitions SET enabled = ? WHERE key = ?').run(
+          event.type === 'DefinitionActivated' ? 1 : 0,
+          event.data.key,
+        );
         return;
       case 'ExecutionOrderChanged':
-        this.stmt('UPDATE pm_definitions SET execution_order = ? WHERE key = ?').run(event.data.executionOrder, event.data.key);
+        this.stmt('UPDATE pm_definitions SET execution_order = ? WHERE key = ?').run(
+          event.data.executionOrder,
+          event.data.key,
+        );
         return;
       case 'EntityEventRecorded':
         return this.onEntityEvent(stored, event.data, origin);
@@ -205,7 +222,10 @@ export class ProcessManager {
         // The record comes from the envelope on the same stream: look it up once here.
         const envelope = await this.envelopeOf(stored.streamId, d.entityEventId);
         if (!envelope) {
-          this.logger.error({ entityEventId: d.entityEventId, stream: stored.streamId }, 'delayed start without its entity event; not scheduled');
+          this.logger.error(
+            { entityEventId: d.entityEventId, stream: stored.streamId },
+            'delayed start without its entity event; not scheduled',
+          );
           return;
         }
         const payload: DelayedStartPayload = {
@@ -225,14 +245,24 @@ export class ProcessManager {
         if (!instanceId) return;
         const d = event.data;
         this.stmt(
-            `INSERT INTO pm_waits(instance_id, activity_id, visit, entity_type, entity_id) VALUES (?, ?, ?, ?, ?)
+          `INSERT INTO pm_waits(instance_id, activity_id, visit, entity_type, entity_id) VALUES (?, ?, ?, ?, ?)
              ON CONFLICT(instance_id) DO UPDATE SET activity_id = excluded.activity_id, visit = excluded.visit,
              entity_type = excluded.entity_type, entity_id = excluded.entity_id`,
-          )
-          .run(instanceId, d.activityId, d.visit, d.entity.type, d.entity.id);
+        ).run(instanceId, d.activityId, d.visit, d.entity.type, d.entity.id);
         if (d.timeoutAt) {
-          const payload: WaitTimeoutPayload = { activityId: d.activityId, visit: d.visit, causationId: stored.id, correlationId: stored.metadata.correlationId };
-          this.insertTimer(`wait:${instanceId}:${d.activityId}:${d.visit}`, 'wait-timeout', d.timeoutAt, instanceId, payload);
+          const payload: WaitTimeoutPayload = {
+            activityId: d.activityId,
+            visit: d.visit,
+            causationId: stored.id,
+            correlationId: stored.metadata.correlationId,
+          };
+          this.insertTimer(
+            `wait:${instanceId}:${d.activityId}:${d.visit}`,
+            'wait-timeout',
+            d.timeoutAt,
+            instanceId,
+            payload,
+          );
         }
         // The record may have changed between the instance's decision and now: check once more.
         if (d.until) {
@@ -244,15 +274,25 @@ export class ProcessManager {
       case 'WaitSatisfied':
       case 'WaitTimedOut':
         if (!instanceId) return;
-        this.stmt('DELETE FROM pm_waits WHERE instance_id = ? AND activity_id = ? AND visit = ?').run(instanceId, event.data.activityId, event.data.visit);
-        this.stmt('DELETE FROM pm_timers WHERE timer_id = ?').run(`wait:${instanceId}:${event.data.activityId}:${event.data.visit}`);
+        this.stmt('DELETE FROM pm_waits WHERE instance_id = ? AND activity_id = ? AND visit = ?').run(
+          instanceId,
+          event.data.activityId,
+          event.data.visit,
+        );
+        this.stmt('DELETE FROM pm_timers WHERE timer_id = ?').run(
+          `wait:${instanceId}:${event.data.activityId}:${event.data.visit}`,
+        );
         return;
       case 'InstanceStarted':
         if (instanceId) this.stmt('DELETE FROM pm_timers WHERE timer_id = ?').run(`start:${instanceId}`);
         return;
       case 'InstanceSuspended':
       case 'InstanceResumed':
-        if (instanceId) this.stmt('UPDATE pm_timers SET paused = ? WHERE instance_id = ?').run(event.type === 'InstanceSuspended' ? 1 : 0, instanceId);
+        if (instanceId)
+          this.stmt('UPDATE pm_timers SET paused = ? WHERE instance_id = ?').run(
+            event.type === 'InstanceSuspended' ? 1 : 0,
+            instanceId,
+          );
         return;
       case 'InstanceCompleted':
       case 'InstanceTerminated':
@@ -267,12 +307,22 @@ export class ProcessManager {
 
   private async onEntityEvent(
     stored: StoredEvent,
-    data: { envelope: import('@lifeline/process-domain').EntityEventEnvelope; source: import('@lifeline/process-domain').EntityEventSource },
+    data: {
+      envelope: import('@lifeline/process-domain').EntityEventEnvelope;
+      source: import('@lifeline/process-domain').EntityEventSource;
+    },
     origin: (name: string) => { commandId: string; correlationId: string; causationId: string },
   ): Promise<void> {
     const { envelope, source } = data;
-    const rows = this.stmt('SELECT key, version, definition, enabled, execution_order FROM pm_definitions WHERE related_entity = ?')
-      .all(envelope.entityType) as { key: string; version: number; definition: string; enabled: number; execution_order: number }[];
+    const rows = this.stmt(
+      'SELECT key, version, definition, enabled, execution_order FROM pm_definitions WHERE related_entity = ?',
+    ).all(envelope.entityType) as {
+      key: string;
+      version: number;
+      definition: string;
+      enabled: number;
+      execution_order: number;
+    }[];
     const active: ActiveDefinition[] = rows.map((r) => ({
       definition: this.parsedDefinition(r.key, r.version, r.definition),
       version: r.version,
@@ -281,7 +331,10 @@ export class ProcessManager {
     }));
     const { matches, errors } = matchTriggers(active, envelope, stored.metadata.at);
     for (const error of errors) {
-      this.logger.warn({ correlationId: stored.metadata.correlationId, entityEventId: envelope.id, ...error }, 'trigger condition failed');
+      this.logger.warn(
+        { correlationId: stored.metadata.correlationId, entityEventId: envelope.id, ...error },
+        'trigger condition failed',
+      );
     }
     // Smaller execution order first; each start completes before the next begins.
     for (const match of matches) {
@@ -305,8 +358,10 @@ export class ProcessManager {
         entityData: envelope.data,
       });
     }
-    const waits = this.stmt('SELECT instance_id FROM pm_waits WHERE entity_type = ? AND entity_id = ?')
-      .all(envelope.entityType, envelope.entityId) as { instance_id: string }[];
+    const waits = this.stmt('SELECT instance_id FROM pm_waits WHERE entity_type = ? AND entity_id = ?').all(
+      envelope.entityType,
+      envelope.entityId,
+    ) as { instance_id: string }[];
     if (waits.length > 0) await this.flushStarts();
     for (const wait of waits) {
       await this.instances.execute(
@@ -342,7 +397,12 @@ export class ProcessManager {
               entityEventId: (stored.data as { envelope: { id: string } }).envelope.id,
               startAt,
             },
-            metadata: { correlationId: stored.metadata.correlationId, causationId: stored.id, actor: 'system', at: this.clock.nowIso() },
+            metadata: {
+              correlationId: stored.metadata.correlationId,
+              causationId: stored.id,
+              actor: 'system',
+              at: this.clock.nowIso(),
+            },
           },
         ],
       });
@@ -363,16 +423,16 @@ export class ProcessManager {
 
   private insertTimer(id: string, kind: TimerRow['kind'], dueAt: string, instanceId: string, payload: unknown): void {
     this.stmt(
-        `INSERT INTO pm_timers(timer_id, kind, due_at, instance_id, payload) VALUES (?, ?, ?, ?, ?)
+      `INSERT INTO pm_timers(timer_id, kind, due_at, instance_id, payload) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT(timer_id) DO NOTHING`,
-      )
-      .run(id, kind, new Date(dueAt).toISOString(), instanceId, JSON.stringify(payload));
+    ).run(id, kind, new Date(dueAt).toISOString(), instanceId, JSON.stringify(payload));
   }
 
   private async fireDueTimers(): Promise<void> {
     const now = this.clock.nowIso();
-    const due = this.stmt('SELECT timer_id, kind, due_at, instance_id, payload FROM pm_timers WHERE paused = 0 AND due_at <= ? ORDER BY due_at LIMIT 200')
-      .all(now) as TimerRow[];
+    const due = this.stmt(
+      'SELECT timer_id, kind, due_at, instance_id, payload FROM pm_timers WHERE paused = 0 AND due_at <= ? ORDER BY due_at LIMIT 200',
+    ).all(now) as TimerRow[];
     for (const timer of due) {
       const origin = (p: { causationId: string; correlationId: string }) => ({
         commandId: `timer:${timer.timer_id}`,
@@ -387,19 +447,33 @@ export class ProcessManager {
           result = await this.instances.execute(p.instanceId, { type: 'StartInstance', ...start }, SYSTEM, origin(p));
         } else {
           const p = JSON.parse(timer.payload) as WaitTimeoutPayload;
-          result = await this.instances.execute(timer.instance_id, { type: 'FireWaitTimeout', activityId: p.activityId, visit: p.visit }, SYSTEM, origin(p));
+          result = await this.instances.execute(
+            timer.instance_id,
+            { type: 'FireWaitTimeout', activityId: p.activityId, visit: p.visit },
+            SYSTEM,
+            origin(p),
+          );
         }
         // Fired: the resulting event removes it when the log reaches it; a no-op means it is moot.
         if (result.events.length === 0) {
           this.stmt('DELETE FROM pm_timers WHERE timer_id = ?').run(timer.timer_id);
           continue;
         }
-        this.stmt('UPDATE pm_timers SET fired_at = ?, due_at = ? WHERE timer_id = ?').run(now, new Date(Date.parse(now) + 60_000).toISOString(), timer.timer_id);
+        this.stmt('UPDATE pm_timers SET fired_at = ?, due_at = ? WHERE timer_id = ?').run(
+          now,
+          new Date(Date.parse(now) + 60_000).toISOString(),
+          timer.timer_id,
+        );
       } catch (error) {
-        this.logger.error({ err: error, timerId: timer.timer_id, instanceId: timer.instance_id }, 'timer failed; it will be retried');
-        this.stmt('UPDATE pm_timers SET due_at = ? WHERE timer_id = ?').run(new Date(Date.parse(now) + 5_000).toISOString(), timer.timer_id);
+        this.logger.error(
+          { err: error, timerId: timer.timer_id, instanceId: timer.instance_id },
+          'timer failed; it will be retried',
+        );
+        this.stmt('UPDATE pm_timers SET due_at = ? WHERE timer_id = ?').run(
+          new Date(Date.parse(now) + 5_000).toISOString(),
+          timer.timer_id,
+        );
       }
     }
   }
 }
-

@@ -24,9 +24,17 @@ export class ConfigInvalid extends Error {
 }
 
 const list = (value: string | undefined, fallback: string[]): string[] =>
-  value ? value.split(',').map((s) => s.trim()).filter(Boolean) : fallback;
+  value
+    ? value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : fallback;
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, roles: { engine: boolean; api: boolean } = { engine: true, api: true }): LifelineConfig {
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  roles: { engine: boolean; api: boolean } = { engine: true, api: true },
+): LifelineConfig {
   const dataDir = resolve(env.LIFELINE_DATA_DIR ?? './data');
   const storeKind = env.LIFELINE_EVENT_STORE ?? 'sqlite';
   if (storeKind !== 'sqlite' && storeKind !== 'eventstoredb') {

@@ -40,14 +40,15 @@ export class EngineDb {
 
   checkpoint(name: string): number {
     const row = this.sql.prepare('SELECT position FROM checkpoints WHERE name = ?').get(name) as
-      | { position: number }
-      | undefined;
+      { position: number } | undefined;
     return row?.position ?? 0;
   }
 
   setCheckpoint(name: string, position: number): void {
     this.sql
-      .prepare('INSERT INTO checkpoints(name, position) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET position = excluded.position')
+      .prepare(
+        'INSERT INTO checkpoints(name, position) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET position = excluded.position',
+      )
       .run(name, position);
   }
 
