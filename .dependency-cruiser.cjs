@@ -1,4 +1,4 @@
-/** Layers (STYLE.md): the domain is pure; libraries never reach into services. */
+/** Layers (docs/architecture.md, "Layers"): the domain is pure; libraries never reach into services. */
 module.exports = {
   forbidden: [
     {

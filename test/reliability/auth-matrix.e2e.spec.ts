@@ -185,7 +185,7 @@ function expected(route: Route, caller: Caller): Expected {
   if (caller === 'admin' || route.access === 'signed-in') return { allow: route.alsoAllowed ?? [] };
   if (route.access === 'task' && (caller === 'assignee' || caller === 'role member'))
     return { allow: route.alsoAllowed ?? [] };
-  // DESIGN.md: a task is reassigned by its assignee or an admin.
+  // The API's rule (README): a task is reassigned by its assignee or an admin.
   if (route.access === 'task-assignee' && caller === 'assignee') return { allow: route.alsoAllowed ?? [] };
   return { deny: 403 };
 }

@@ -178,7 +178,7 @@ export type InstanceEvent =
 export type LifelineEvent = DefinitionEvent | EntityEvent | InstanceEvent;
 export type LifelineEventType = LifelineEvent['type'];
 
-/** Stream names (DESIGN.md: Streams and events). */
+/** Stream names (docs/architecture.md, "Streams and events"). */
 export const streams = {
   definition: (key: string) => `definition-${key}`,
   entity: (entityType: string, entityId: string) => `entity-${entityType}-${entityId}`,

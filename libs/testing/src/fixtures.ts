@@ -1,6 +1,6 @@
 import type { ProcessDefinition } from '@lifeline/process-domain';
 
-/** The invoice approval of DESIGN.md, normalised as the validator returns it. */
+/** The README's invoice approval, normalised as the validator returns it. */
 export const invoiceApproval = (): ProcessDefinition => ({
   key: 'invoice-approval',
   name: 'Invoice approval',

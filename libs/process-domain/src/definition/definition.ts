@@ -1,4 +1,4 @@
-/** The process definition format, v1 (see DESIGN.md). A validated, normalised document. */
+/** The process definition format, v1 (docs/architecture.md, "Definition format"; examples in the README). A validated, normalised document. */
 
 export type EntityEventKind = 'created' | 'updated' | 'deleted';
 

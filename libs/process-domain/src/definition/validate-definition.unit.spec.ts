@@ -32,7 +32,7 @@ const thrownBy = (run: () => unknown): unknown => {
 };
 
 describe('parseDefinition, the design example', () => {
-  it('given the YAML of DESIGN.md, when parsed, then it is accepted and normalised', () => {
+  it('given the README example YAML, when parsed, then it is accepted and normalised', () => {
     const definition = parseDefinition(INVOICE_APPROVAL_YAML);
     expect(definition.key).toBe('invoice-approval');
     expect(definition.executionOrder).toBe(10);

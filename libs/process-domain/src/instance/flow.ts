@@ -16,7 +16,7 @@ export interface FlowContext {
   entityData: Record<string, unknown>;
 }
 
-/** The FEEL context of DESIGN.md: `entity`, `vars`, and one entry per finished activity. */
+/** The FEEL context (docs/architecture.md, "FEEL context"): `entity`, `vars`, and one entry per finished activity. */
 export function feelContext(state: LiveInstance, entityData: Record<string, unknown>): Record<string, unknown> {
   return { ...state.outcomes, entity: entityData, vars: state.variables };
 }

@@ -53,7 +53,7 @@ export class DefinitionsController {
   })
   @ApiConsumes('application/json', 'application/yaml', 'text/yaml', 'text/plain')
   @ApiBody({
-    description: 'The definition (DESIGN.md, "Definition format"): a JSON object, or its YAML text',
+    description: 'The definition (README, "Defining a process"): a JSON object, or its YAML text',
     schema: { $ref: '#/components/schemas/ProcessDefinition' },
   })
   @ApiAnswer(201, 'DefinitionCommandResult', 'Published: the key and its new version')

@@ -1,6 +1,6 @@
 import { PATTERNS } from '../http/openapi';
 
-/** The entity event envelope (DESIGN.md), as an OpenAPI schema: the same rules validateEnvelope checks. */
+/** The entity event envelope (docs/architecture.md, "Entity event envelope"), as an OpenAPI schema: the same rules validateEnvelope checks. */
 export const ENVELOPE_SCHEMA = {
   type: 'object',
   additionalProperties: false,

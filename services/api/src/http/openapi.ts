@@ -90,7 +90,7 @@ export const COMPONENT_SCHEMAS: Record<string, SchemaObject> = {
       ref('RecordData'),
     ],
   },
-  /** The definition format's shape (DESIGN.md); what it means (references, FEEL) is checked when it is published. */
+  /** The definition format's shape (docs/architecture.md, "Definition format"); what it means (references, FEEL) is checked when it is published. */
   ProcessDefinition: {
     type: 'object',
     additionalProperties: false,

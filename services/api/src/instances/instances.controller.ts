@@ -200,7 +200,7 @@ export class InstancesController {
       );
     }
     if (asOf !== undefined) {
-      // The instance as it was then, rebuilt in memory from the log up to that point (docs/audit.md).
+      // The instance as it was then, rebuilt in memory from the log up to that point (docs/architecture.md, "Audit").
       const past = await readModelsAsOf(this.engine.store, parseAsOf(asOf));
       try {
         const then = getInstance(past.sql, id);

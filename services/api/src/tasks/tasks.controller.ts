@@ -76,7 +76,7 @@ export class ListTasksQuery extends PageQuery {
   search?: string;
   @ApiPropertyOptional({ enum: ['overdue', 'today', 'week'] }) @IsOptional() @IsIn(['overdue', 'today', 'week']) due?:
     'overdue' | 'today' | 'week';
-  /** A global position or an ISO instant: the list as it was then, rebuilt from history (docs/audit.md). */
+  /** A global position or an ISO instant: the list as it was then, rebuilt from history (docs/architecture.md, "Audit"). */
   @ApiPropertyOptional({
     pattern: PATTERNS.asOf,
     description: 'a global position or an ISO-8601 instant: the list as it was then',
