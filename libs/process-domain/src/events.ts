@@ -53,7 +53,12 @@ export type DelayedStartScheduled = Ev<
     startAt: string;
   }
 >;
-export type EntityEvent = EntityEventRecorded | DelayedStartScheduled;
+/** A delayed start fell due after its definition was deactivated (or vanished): it started nothing. */
+export type DelayedStartSkipped = Ev<
+  'DelayedStartSkipped',
+  { instanceId: string; definitionKey: string; definitionVersion: number; entityEventId: string; reason: string }
+>;
+export type EntityEvent = EntityEventRecorded | DelayedStartScheduled | DelayedStartSkipped;
 
 // ---- instance-<id> ----
 export type InstanceCause =
@@ -111,7 +116,15 @@ export type TaskCompleted = Ev<
 >;
 export type WaitStarted = Ev<
   'WaitStarted',
-  { activityId: string; visit: number; until?: string; timeoutAt?: string; entity: EntityRef }
+  {
+    activityId: string;
+    visit: number;
+    until?: string;
+    timeoutAt?: string;
+    entity: EntityRef;
+    /** The envelope whose data `until` was evaluated against on entry (absent: none, or written before it was kept). */
+    seenEntityEventId?: string;
+  }
 >;
 export type WaitSatisfied = Ev<
   'WaitSatisfied',

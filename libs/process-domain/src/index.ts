@@ -15,3 +15,8 @@ export * from './instance/flow';
 export * from './instance/decide';
 export * from './definition-stream/definition-stream';
 export * from './definition/definition-errors';
+export * from './decider';
+export * from './triggers/trigger-index';
+export * from './reactions/state';
+export * from './reactions/reactions';
+export * from './reactions/reaction-book';

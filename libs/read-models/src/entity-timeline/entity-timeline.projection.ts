@@ -170,6 +170,17 @@ export const entityTimelineProjection: Projection = {
         );
         return;
       }
+      case 'DelayedStartSkipped': {
+        const entity = entityOfStream(stored.streamId);
+        if (!entity) return;
+        write(
+          entity,
+          event.data.instanceId,
+          null,
+          `Start of ${event.data.definitionKey} skipped: ${event.data.reason}`,
+        );
+        return;
+      }
       case 'DefinitionPublished':
       case 'DefinitionActivated':
       case 'DefinitionDeactivated':
