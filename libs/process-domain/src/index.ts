@@ -20,3 +20,4 @@ export * from './triggers/trigger-index';
 export * from './reactions/state';
 export * from './reactions/reactions';
 export * from './reactions/reaction-book';
+export * from './codec';
