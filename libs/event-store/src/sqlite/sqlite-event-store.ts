@@ -4,7 +4,6 @@ import {
   EventIdConflict,
   type AppendRequest,
   type AppendResult,
-  type EventMetadataIn,
   type EventStore,
   type NewEvent,
   type ReadStreamOptions,
