@@ -516,6 +516,26 @@ export function eventStoreContract(
           expect(seen).toEqual([['Y1']]);
         });
 
+        it('an attempt that throws is undone, and the rest of its unit commits', async () => {
+          const result = await store.unitOfWork(async (tx) => {
+            await tx.append({ streamId: `${p}-kept`, events: [newEvent('K1')], expectedRevision: 'no-stream' });
+            await expect(
+              tx.attempt(async () => {
+                await tx.append({ streamId: `${p}-undone`, events: [newEvent('U1')], expectedRevision: 'no-stream' });
+                throw new Error('poison');
+              }),
+            ).rejects.toThrow('poison');
+            const inner = await tx.attempt(async () =>
+              tx.append({ streamId: `${p}-kept`, events: [newEvent('K2')], expectedRevision: 0 }),
+            );
+            return { inner, appended: tx.appended.map((e) => e.type) };
+          });
+          expect(result.appended).toEqual(['K1', 'K2']);
+          expect(await store.readStream(`${p}-undone`)).toEqual([]);
+          expect((await store.readStream(`${p}-kept`)).map((e) => e.type)).toEqual(['K1', 'K2']);
+          expect((await store.readStream(`${p}-kept`)).at(-1)!.position).toBe(result.inner.position);
+        });
+
         it('onCommitted gets the committed events, with their positions, before the unit answers', async () => {
           const seen: [string, number][] = [];
           const unlisten = store.onCommitted((events) =>

@@ -83,6 +83,11 @@ export interface StoreTx {
   readonly appended: readonly StoredEvent[];
   /** Runs after the unit committed (caches move forward only with what is durable). */
   onCommit(listener: () => void): void;
+  /**
+   * Runs part of the unit so that, if it throws, what it appended is undone (a nested savepoint) and
+   * the error rethrown, while the rest of the unit goes on. Stores without transactions cannot undo.
+   */
+  attempt<T>(work: () => Promise<T>): Promise<T>;
 }
 
 export interface EventStore {

@@ -89,6 +89,8 @@ export class EventStoreDbEventStore implements EventStore {
       headPosition: () => this.headPosition(),
       appended: [],
       onCommit: (listener) => void listeners.push(listener),
+      // Nothing to undo: what was appended stays.
+      attempt: (part) => part(),
     };
     const result = await work(tx);
     for (const listener of listeners) listener();

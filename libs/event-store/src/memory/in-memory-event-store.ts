@@ -52,6 +52,17 @@ export class InMemoryEventStore implements EventStore {
       headPosition: async () => this.log.length,
       appended,
       onCommit: (listener) => void listeners.push(listener),
+      attempt: async (part) => {
+        const mark = appended.length;
+        const hooks = listeners.length;
+        try {
+          return await part();
+        } catch (error) {
+          this.undo(appended.splice(mark));
+          listeners.length = hooks;
+          throw error;
+        }
+      },
     };
     try {
       const result = await work(tx);

@@ -136,6 +136,10 @@ class SqliteUnit implements StoreTx {
   onCommit(listener: () => void): void {
     this.commitListeners.push(listener);
   }
+
+  async attempt<T>(work: () => Promise<T>): Promise<T> {
+    return this.store.attemptWithin(this, work);
+  }
 }
 
 /**
@@ -361,6 +365,33 @@ export class SqliteEventStore implements EventStore {
     for (const { unit, ok, value, error } of outcomes) {
       if (ok) unit.resolve(value);
       else unit.reject(error);
+    }
+  }
+
+  private savepoints = 0;
+
+  /** A nested savepoint inside a unit: undone, with the unit's record of it, if `work` throws. */
+  async attemptWithin<T>(unit: SqliteUnit, work: () => Promise<T>): Promise<T> {
+    const name = `attempt${++this.savepoints}`;
+    const appended = unit.appended.length;
+    const recent = unit.recent.length;
+    const listeners = unit.commitListeners.length;
+    this.db.exec(`SAVEPOINT ${name}`);
+    try {
+      const result = await work();
+      this.db.exec(`RELEASE ${name}`);
+      return result;
+    } catch (error) {
+      if (this.db.inTransaction) {
+        this.db.exec(`ROLLBACK TO ${name}`);
+        this.db.exec(`RELEASE ${name}`);
+      }
+      unit.appended.length = appended;
+      unit.recent.length = recent;
+      unit.commitListeners.length = listeners;
+      throw error;
+    } finally {
+      this.savepoints--;
     }
   }
 
