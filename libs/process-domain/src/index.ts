@@ -21,3 +21,4 @@ export * from './reactions/state';
 export * from './reactions/reactions';
 export * from './reactions/reaction-book';
 export * from './codec';
+export * from './entity/record-stream';

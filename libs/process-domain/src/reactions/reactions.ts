@@ -402,6 +402,39 @@ function withoutTimer(state: RecordState, timerId: string): RecordState {
   return { ...state, timers };
 }
 
+/** Instance events that change a record's waits or timers (when the instance has any). */
+const INSTANCE_TYPES_OF_INTEREST = new Set([
+  'WaitStarted',
+  'WaitSatisfied',
+  'WaitTimedOut',
+  'InstanceSuspended',
+  'InstanceResumed',
+  'InstanceCompleted',
+  'InstanceTerminated',
+]);
+
+/**
+ * Whether an event can change the reactions' state or lead to a reaction at all; the runner skips
+ * the others without loading anything (most instance events: tasks, decisions, variables).
+ */
+export function concernsReactions(event: LifelineEvent): boolean {
+  switch (event.type) {
+    case 'EntityEventRecorded':
+    case 'DelayedStartScheduled':
+    case 'DelayedStartSkipped':
+    case 'DefinitionPublished':
+    case 'DefinitionActivated':
+    case 'DefinitionDeactivated':
+    case 'ExecutionOrderChanged':
+      return true;
+    case 'InstanceStarted':
+      // Only a delayed start has a timer to remove.
+      return event.data.cause.kind === 'trigger' && event.data.cause.delayed;
+    default:
+      return INSTANCE_TYPES_OF_INTEREST.has(event.type);
+  }
+}
+
 /** The record an event concerns, when its stream or payload names it. Instance events need the runner's index. */
 export function recordKeyOf(logged: LoggedEvent): string | undefined {
   if (logged.streamId.startsWith('entity-')) return logged.streamId;

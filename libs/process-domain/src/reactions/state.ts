@@ -31,6 +31,10 @@ export interface DefinitionsState {
 
 export const initialDefinitionsState = (): DefinitionsState => ({ byKey: {}, index: buildTriggerIndex([]) });
 
+/** The definitions state of these entries (a runner reloading what it persisted). */
+export const definitionsStateOf = (entries: readonly DefinitionEntry[]): DefinitionsState =>
+  withEntries(Object.fromEntries(entries.map((entry) => [entry.key, entry])));
+
 const withEntries = (byKey: Record<string, DefinitionEntry>): DefinitionsState => ({
   byKey,
   index: buildTriggerIndex(Object.values(byKey).map(activeOf)),
