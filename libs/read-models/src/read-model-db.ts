@@ -180,7 +180,10 @@ export async function runProjector(
 ): Promise<Subscription> {
   return store.subscribe(
     async (events) => {
-      projector.applyBatch(events);
+      // Events applied inline since (the write path's own commits) are skipped without a transaction.
+      const checkpoint = projector.checkpoint();
+      if (events[events.length - 1]!.position <= checkpoint) return;
+      projector.applyBatch(events[0]!.position > checkpoint ? events : events.filter((e) => e.position > checkpoint));
     },
     { fromPosition: projector.checkpoint(), batchSize: options.batchSize ?? 1000, onError: options.onError },
   );

@@ -1,4 +1,4 @@
-import type { EventStore, Subscription } from '../../event-store/src/event-store';
+import type { EventStore, StoredEvent, Subscription } from '../../event-store/src/event-store';
 import { allProjections } from './projections';
 import { Projector, ReadModelDb, runProjector, type Projection, type Sql } from './read-model-db';
 
@@ -90,6 +90,20 @@ export class ReadModels {
       };
       this.waiters.add(waiter);
     });
+  }
+
+  /**
+   * Applies events this process just committed, from memory, when they follow the checkpoint
+   * directly (the one-pass write path calls it before answering). Anything else is left to the
+   * subscription, which reads the log from the checkpoint: inline application never skips a gap.
+   */
+  applyCommitted(events: readonly StoredEvent[]): boolean {
+    const first = events[0];
+    if (first === undefined) return true;
+    const projector = this.served.projector;
+    if (first.position !== projector.checkpoint() + 1) return false;
+    projector.applyBatch(events as StoredEvent[]);
+    return true;
   }
 
   /** Keeps the served file current from the store's log. */
