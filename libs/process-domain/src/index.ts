@@ -15,3 +15,4 @@ export * from './instance/flow';
 export * from './instance/decide';
 export * from './definition-stream/definition-stream';
 export * from './definition/definition-errors';
+export * from './reactions/start-reactions';
