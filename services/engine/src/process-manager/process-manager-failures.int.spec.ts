@@ -367,7 +367,7 @@ describe('delayed starts of a deactivated definition', () => {
       definitionKey: 'later',
       definitionVersion: 1,
       entityEventId: 'ticket-T-1',
-      startAt: '2026-11-21T10:11:00.000Z',
+      startAt: '2026-11-21T10:10:00.000Z',
       reason: 'definition-deactivated',
     });
     await activate();

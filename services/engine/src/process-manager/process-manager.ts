@@ -357,6 +357,7 @@ export class ProcessManager {
           cause: { kind: 'trigger', entityEventId: d.entityEventId, triggerIndex: d.triggerIndex, delayed: true },
           causationId: stored.id,
           correlationId: stored.metadata.correlationId,
+          startAt: d.startAt,
         };
         this.insertTimer(`start:${d.instanceId}`, 'delayed-start', d.startAt, d.instanceId, payload);
         return;

@@ -35,8 +35,12 @@ export interface FailedStart {
   instanceId: string;
 }
 
-/** A delayed start as its timer keeps it. */
-export type DueDelayedStart = Omit<StartInstance, 'type'> & { causationId: string; correlationId: string };
+/** A delayed start as its timer keeps it (`startAt`: when it was scheduled for; absent in timers kept before). */
+export type DueDelayedStart = Omit<StartInstance, 'type'> & {
+  causationId: string;
+  correlationId: string;
+  startAt?: string;
+};
 
 export interface StartRetryResult {
   failureId: string;
@@ -114,7 +118,7 @@ export class StartReactions {
       (e) => e.type === 'DelayedStartSkipped' && (e.data as DelayedStartSkipped['data']).instanceId === due.instanceId,
     );
     const decision = decideDueDelayedStart(latest, skippedBefore);
-    const { causationId: _c, correlationId: _r, ...start } = due;
+    const { causationId: _c, correlationId: _r, startAt, ...start } = due;
     if (decision.start) {
       const result = await this.instances.execute(due.instanceId, { type: 'StartInstance', ...start }, SYSTEM, origin);
       return { events: result.events.length, skipped: false };
@@ -125,7 +129,7 @@ export class StartReactions {
       definitionKey: due.definitionKey,
       definitionVersion: due.definitionVersion,
       entityEventId: due.cause.entityEventId,
-      startAt: this.clock.nowIso(),
+      startAt: startAt ?? this.clock.nowIso(),
       reason: decision.reason,
     };
     const result = await this.store.append({
