@@ -476,10 +476,13 @@ export class ProcessManager {
           };
           const result = matchTriggers([active], envelope, stored.metadata.at);
           matches.push(...result.matches);
-          for (const error of result.errors) {
+          // A condition that failed is a failed start only if no other trigger of the definition started it.
+          const [first] = result.errors;
+          if (first && result.matches.length === 0) {
+            const message = result.errors.map((e) => `triggers[${e.triggerIndex}].when: ${e.message}`).join('; ');
             await this.recordStartFailure(
-              failedStart(r.key, r.version, 'trigger', error.triggerIndex),
-              new ReactionFailure(error.code, `triggers[${error.triggerIndex}].when: ${error.message}`),
+              failedStart(r.key, r.version, 'trigger', first.triggerIndex),
+              new ReactionFailure(first.code, message),
               origin(`trigger:${r.key}`),
             );
           }
