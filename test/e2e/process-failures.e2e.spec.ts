@@ -154,10 +154,7 @@ describe('failed starts and bounded durations over HTTP', () => {
     expect(timeline.body.items.map((e: { kind: string; summary: string }) => [e.kind, e.summary])).toEqual([
       ['EntityEventRecorded', 'Parcel P-9 created'],
       ['DelayedStartScheduled', 'Start of guarded scheduled for 2026-11-21T10:10:00.000Z'],
-      [
-        'DelayedStartSkipped',
-        'Delayed start of guarded due 2026-11-21T10:10:00.000Z skipped: the definition is deactivated',
-      ],
+      ['DelayedStartSkipped', 'Start of guarded skipped: the definition is deactivated'],
     ]);
   });
 });

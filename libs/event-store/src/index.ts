@@ -7,6 +7,7 @@ export * from './hash-chain';
 export { EventStoreClosed } from './store-rules';
 export { SqliteEventStore, type SqliteEventStoreOptions } from './sqlite/sqlite-event-store';
 export { EventStoreDbEventStore } from './eventstoredb/eventstoredb-event-store';
+export { InMemoryEventStore } from './memory/in-memory-event-store';
 export {
   copyHistory,
   canonicalHistoryEvent,

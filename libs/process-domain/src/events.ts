@@ -85,7 +85,7 @@ export type StartRetried = Ev<
     instanceId?: string;
   }
 >;
-/** A delayed start that came due while its definition was deactivated (or gone): nothing started, for good. */
+/** A delayed start fell due after its definition was deactivated (or vanished): it started nothing, for good. */
 export type DelayedStartSkipped = Ev<
   'DelayedStartSkipped',
   {
@@ -93,8 +93,9 @@ export type DelayedStartSkipped = Ev<
     definitionKey: string;
     definitionVersion: number;
     entityEventId: string;
-    startAt: string;
-    reason: 'definition-deactivated' | 'definition-missing';
+    reason: string;
+    /** When it was due (absent in events written before it was kept). */
+    startAt?: string;
   }
 >;
 export type EntityEvent =
@@ -156,7 +157,15 @@ export type TaskCompleted = Ev<
 >;
 export type WaitStarted = Ev<
   'WaitStarted',
-  { activityId: string; visit: number; until?: string; timeoutAt?: string; entity: EntityRef }
+  {
+    activityId: string;
+    visit: number;
+    until?: string;
+    timeoutAt?: string;
+    entity: EntityRef;
+    /** The envelope whose data `until` was evaluated against on entry (absent: none, or written before it was kept). */
+    seenEntityEventId?: string;
+  }
 >;
 export type WaitSatisfied = Ev<
   'WaitSatisfied',

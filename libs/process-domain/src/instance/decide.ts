@@ -36,7 +36,15 @@ import {
   TaskNotFound,
   TaskNotReleasable,
 } from './instance-errors';
-import type { InstanceState, LiveInstance, TaskState } from './state';
+import { evolve, initialState, type InstanceState, type LiveInstance, type TaskState } from './state';
+import type { Decider } from '../decider';
+
+/** The instance stream's decider, for the command pipeline. */
+export const instanceDecider: Decider<InstanceState, InstanceCommand, InstanceEvent, DecideContext> = {
+  initialState,
+  evolve,
+  decide: (state, command, context) => decide(state, command, context),
+};
 
 /** Everything a decision needs from outside: time, who acts, the definition version, the record. */
 export interface DecideContext extends FlowContext {

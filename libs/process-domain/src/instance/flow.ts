@@ -15,6 +15,8 @@ export interface FlowContext {
   definitionVersion: number;
   /** The related record as last recorded (`{}` when none was ever recorded). */
   entityData: Record<string, unknown>;
+  /** The envelope `entityData` comes from, when known: a wait remembers which version of the record it saw. */
+  entityEventId?: string;
 }
 
 /** The FEEL context (docs/architecture.md, "FEEL context"): `entity`, `vars`, and one entry per finished activity. */
@@ -217,6 +219,9 @@ export function execute(
           ...(activity.until !== undefined ? { until: activity.until } : {}),
           ...(timeoutAt !== undefined ? { timeoutAt } : {}),
           entity: state.entity,
+          ...(activity.until !== undefined && ctx.entityEventId !== undefined
+            ? { seenEntityEventId: ctx.entityEventId }
+            : {}),
         },
       });
       return undefined;

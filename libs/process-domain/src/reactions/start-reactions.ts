@@ -26,8 +26,14 @@ export function delayedStartAt(
   }
 }
 
+/** Reasons worded as the reactions decider's `decideTimer` words them. */
+export const SKIP_REASONS = {
+  deactivated: 'the definition is deactivated',
+  unknown: 'the definition is unknown',
+} as const;
+
 export type DueDelayedStart =
-  { start: true } | { start: false; reason: 'definition-deactivated' | 'definition-missing' };
+  { start: true } | { start: false; reason: (typeof SKIP_REASONS)[keyof typeof SKIP_REASONS] };
 
 /**
  * A delayed start fires only if its definition is enabled at the moment it is due; otherwise it is
@@ -39,8 +45,8 @@ export function decideDueDelayedStart(
   skippedBefore = false,
 ): DueDelayedStart | { start: false; reason: 'skipped-before' } {
   if (skippedBefore) return { start: false, reason: 'skipped-before' };
-  if (!definition) return { start: false, reason: 'definition-missing' };
-  return definition.enabled ? { start: true } : { start: false, reason: 'definition-deactivated' };
+  if (!definition) return { start: false, reason: SKIP_REASONS.unknown };
+  return definition.enabled ? { start: true } : { start: false, reason: SKIP_REASONS.deactivated };
 }
 
 /** One failed start of a record, and its retry once there was one. */

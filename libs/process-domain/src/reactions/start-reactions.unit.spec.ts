@@ -61,11 +61,14 @@ describe('decideDueDelayedStart (a deactivated definition starts nothing)', () =
   });
 
   it('given the definition deactivated when the start is due, then it is skipped with the reason', () => {
-    expect(decideDueDelayedStart({ enabled: false })).toEqual({ start: false, reason: 'definition-deactivated' });
+    expect(decideDueDelayedStart({ enabled: false })).toEqual({
+      start: false,
+      reason: 'the definition is deactivated',
+    });
   });
 
   it('given no such definition, then it is skipped', () => {
-    expect(decideDueDelayedStart(undefined)).toEqual({ start: false, reason: 'definition-missing' });
+    expect(decideDueDelayedStart(undefined)).toEqual({ start: false, reason: 'the definition is unknown' });
   });
 
   it('given a skip already recorded for it, then it stays skipped even though the definition is enabled again', () => {

@@ -1,5 +1,5 @@
 import type { StoredEvent } from '../../../event-store/src/event-store';
-import type { DelayedStartSkipped, InstanceEvent, StartFailed, StartRetried } from '../../../process-domain/src/events';
+import type { InstanceEvent, StartFailed, StartRetried } from '../../../process-domain/src/events';
 import { asLifelineEvent, instanceIdOf, json } from '../events';
 import { preparedFor, type Projection, type Sql } from '../read-model-db';
 
@@ -117,21 +117,14 @@ export function summarizeInstanceEvent(event: InstanceEvent): string {
   }
 }
 
-/** One line about a start that failed, was retried or was skipped. */
-function summarizeStartEvent(event: StartFailed | StartRetried | DelayedStartSkipped): string {
-  switch (event.type) {
-    case 'StartFailed':
-      return `Start of ${event.data.definitionKey} failed (${event.data.stage}): ${event.data.code}: ${event.data.message}`;
-    case 'StartRetried':
-      return event.data.outcome === 'no-match'
-        ? `Failed start of ${event.data.definitionKey} retried by ${event.data.by}: its triggers no longer match`
-        : `Failed start of ${event.data.definitionKey} retried by ${event.data.by}: ${event.data.outcome} (version ${event.data.definitionVersion})`;
-    case 'DelayedStartSkipped':
-      return (
-        `Delayed start of ${event.data.definitionKey} due ${event.data.startAt} skipped: ` +
-        (event.data.reason === 'definition-deactivated' ? 'the definition is deactivated' : 'the definition is gone')
-      );
+/** One line about a start that failed or was retried. */
+function summarizeStartEvent(event: StartFailed | StartRetried): string {
+  if (event.type === 'StartFailed') {
+    return `Start of ${event.data.definitionKey} failed (${event.data.stage}): ${event.data.code}: ${event.data.message}`;
   }
+  return event.data.outcome === 'no-match'
+    ? `Failed start of ${event.data.definitionKey} retried by ${event.data.by}: its triggers no longer match`
+    : `Failed start of ${event.data.definitionKey} retried by ${event.data.by}: ${event.data.outcome} (version ${event.data.definitionVersion})`;
 }
 
 /** Everything that happened about one record: its own events and those of every instance about it. */
@@ -188,16 +181,25 @@ export const entityTimelineProjection: Projection = {
         return;
       }
       case 'StartFailed':
-      case 'StartRetried':
+      case 'StartRetried': {
+        const entity = entityOfStream(stored.streamId);
+        if (!entity) return;
+        write(
+          entity,
+          event.type === 'StartRetried' ? (event.data.instanceId ?? null) : null,
+          null,
+          summarizeStartEvent(event),
+        );
+        return;
+      }
       case 'DelayedStartSkipped': {
         const entity = entityOfStream(stored.streamId);
         if (!entity) return;
-        const d = event.data;
         write(
           entity,
-          event.type === 'StartRetried' ? ((d as { instanceId?: string }).instanceId ?? null) : null,
+          event.data.instanceId,
           null,
-          summarizeStartEvent(event),
+          `Start of ${event.data.definitionKey} skipped: ${event.data.reason}`,
         );
         return;
       }

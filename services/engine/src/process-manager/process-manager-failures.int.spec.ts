@@ -368,7 +368,7 @@ describe('delayed starts of a deactivated definition', () => {
       definitionVersion: 1,
       entityEventId: 'ticket-T-1',
       startAt: '2026-11-21T10:10:00.000Z',
-      reason: 'definition-deactivated',
+      reason: 'the definition is deactivated',
     });
     await activate();
     await advance(2 * MINUTE);
