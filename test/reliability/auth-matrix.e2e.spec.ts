@@ -150,6 +150,9 @@ const ROUTES: Route[] = [
     alsoAllowed: [400, 404, 409],
   },
   { method: 'GET', path: (f) => `/entities/Vault/${f.entityId}/timeline`, access: 'task' },
+  // Failed starts: listed for admins and auditors, retried by admins (no such failure here: 404).
+  { method: 'GET', path: () => '/start-failures', access: 'admin' },
+  { method: 'POST', path: (f) => `/start-failures/${f.instanceId}/retry`, access: 'admin', alsoAllowed: [404] },
   // Last: a rebuild swaps the served read-model file.
   { method: 'POST', path: () => '/admin/read-models/rebuild', access: 'admin', alsoAllowed: [409] },
 ];

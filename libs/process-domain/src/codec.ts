@@ -25,6 +25,8 @@ const STREAM_OF_TYPE: Record<LifelineEventType, 'definition' | 'entity' | 'insta
   EntityEventRecorded: 'entity',
   DelayedStartScheduled: 'entity',
   DelayedStartSkipped: 'entity',
+  StartFailed: 'entity',
+  StartRetried: 'entity',
   InstanceStarted: 'instance',
   ActivityEntered: 'instance',
   TaskCreated: 'instance',

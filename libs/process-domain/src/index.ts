@@ -22,3 +22,4 @@ export * from './reactions/reactions';
 export * from './reactions/reaction-book';
 export * from './codec';
 export * from './entity/record-stream';
+export * from './reactions/start-reactions';

@@ -18,6 +18,7 @@ import { TasksController } from './tasks/tasks.controller';
 import { LiveController } from './live/live.controller';
 import { ReadModelsAdminController } from './admin/read-models-admin.controller';
 import { DemoUsers, DemoUsersController, type DemoUser } from './auth/demo-users.controller';
+import { StartFailuresController } from './start-failures/start-failures.controller';
 
 export interface ApiDependencies {
   readModels: ReadModels;
@@ -43,6 +44,7 @@ export class ApiModule {
         LiveController,
         ReadModelsAdminController,
         DemoUsersController,
+        StartFailuresController,
       ],
       providers: [
         {

@@ -7,6 +7,7 @@ import { DefinitionCommands } from './definitions/definition-commands';
 import { RecordEntityEvents } from './ingest/record-entity-events';
 import { InstanceCommands } from './instances/instance-commands';
 import { ProcessManager } from './process-manager/process-manager';
+import { StartReactions } from './process-manager/start-reactions';
 import { Clock, SystemClock } from './shared/clock';
 import type { LifelineConfig } from './shared/config';
 import { EngineDb } from './shared/engine-db';
@@ -24,6 +25,8 @@ export class EngineRuntime {
   readonly definitions: DefinitionCommands;
   readonly ingest: RecordEntityEvents;
   readonly processManager: ProcessManager;
+  /** Failed starts (retry) and due delayed starts. */
+  readonly starts: StartReactions;
   /** Present when entity events come from Kafka. */
   kafka?: KafkaIngest;
   outbound?: Outbound;
@@ -39,7 +42,8 @@ export class EngineRuntime {
     this.instances = new InstanceCommands(store, this.catalog, clock);
     this.definitions = new DefinitionCommands(store, clock);
     this.ingest = new RecordEntityEvents(store, clock);
-    this.processManager = new ProcessManager(store, engineDb, this.instances, clock, logger, {
+    this.starts = new StartReactions(store, this.catalog, this.instances, clock);
+    this.processManager = new ProcessManager(store, engineDb, this.instances, this.starts, clock, logger, {
       timerTickMs: config.timerTickMs,
     });
   }

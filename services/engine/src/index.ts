@@ -10,6 +10,8 @@ export * from './definitions/definition-commands';
 export * from './ingest/record-entity-events';
 export * from './instances/instance-commands';
 export * from './process-manager/process-manager';
+export * from './process-manager/start-reactions';
+export * from './shared/failure-policy';
 export * from './engine.commands';
 export * from './engine.module';
 export * from './ingest/kafka-ingest';

@@ -16,7 +16,7 @@ import type {
   Trigger,
   WaitActivity,
 } from './definition';
-import { isValidDuration } from './duration';
+import { isWithinMaxDuration, MAX_DURATION, parseDuration } from './duration';
 
 export type DefinitionValidation =
   { ok: true; definition: ProcessDefinition } | { ok: false; issues: ValidationIssue[] };
@@ -136,8 +136,18 @@ class Reader {
 
   duration(parent: Record<string, unknown>, key: string, path: string): string | undefined {
     const text = this.string(parent, key, path);
-    if (text !== undefined && !isValidDuration(text)) {
+    if (text === undefined) return undefined;
+    const duration = parseDuration(text);
+    if (!duration) {
       this.issue(join(path, key), `'${text}' is not an ISO-8601 duration such as P2D or PT10M`);
+      return undefined;
+    }
+    // Bounded so that every date computed from it is a valid instant (README, Limits).
+    if (!isWithinMaxDuration(duration)) {
+      this.issue(
+        join(path, key),
+        `'${text}' is longer than ${MAX_DURATION.text} (${MAX_DURATION.years} years, the longest duration allowed)`,
+      );
       return undefined;
     }
     return text;

@@ -1,5 +1,5 @@
 import type { HumanActivity } from '../definition/definition';
-import type { InstanceEvent } from '../events';
+import type { IncidentRaised, InstanceEvent } from '../events';
 import { evaluateCondition } from '../feel/feel';
 import type {
   Actor,
@@ -393,4 +393,27 @@ function retry(state: LiveInstance, command: RetryIncident, ctx: DecideContext):
     }
   }
   return rec.events;
+}
+
+/**
+ * The incident that records a failure met while acting on this instance from outside a decision (a
+ * command of the process manager or a timer that threw): at the open wait, else the current activity.
+ * Undefined when the instance has ended or never started: there is nothing left to stop.
+ */
+export function incidentForFailure(
+  state: InstanceState,
+  failure: { code: string; message: string },
+): IncidentRaised | undefined {
+  if (state.status !== 'running' && state.status !== 'suspended') return undefined;
+  const activityId = state.wait?.activityId ?? state.current?.activityId;
+  if (activityId === undefined) return undefined;
+  return {
+    type: 'IncidentRaised',
+    data: {
+      incidentId: `${activityId}-${state.incidentsRaised + 1}`,
+      activityId,
+      code: failure.code,
+      message: failure.message,
+    },
+  };
 }

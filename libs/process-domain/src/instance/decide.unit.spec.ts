@@ -15,8 +15,11 @@ import {
   TaskNotClaimed,
   TaskNotFound,
   TaskNotReleasable,
+  incidentForFailure,
   type DecideContext,
+  type HumanActivity,
   type InstanceEvent,
+  type WaitActivity,
   type ProcessDefinition,
   type TaskCreated,
   SYSTEM,
@@ -532,6 +535,80 @@ describe('incidents', () => {
         ctx({ actor: admin, entityData: { ...invoice, ownerId: 'erin' } }),
       )
       .thenTypes(['IncidentResolved', 'TaskCreated']);
+  });
+});
+
+describe('durations that give no valid instant (a definition stored before durations were bounded)', () => {
+  const legacy = (over: Partial<ProcessDefinition['activities']>): ProcessDefinition => ({
+    ...definition,
+    activities: { ...definition.activities, ...over } as ProcessDefinition['activities'],
+  });
+  const start = {
+    type: 'StartInstance' as const,
+    instanceId: 'i1',
+    definitionKey: 'invoice-approval',
+    definitionVersion: 1,
+    entity: { type: 'Invoice', id: 'INV-7' },
+    variables: {},
+    cause: { kind: 'trigger' as const, entityEventId: 'evt-1', triggerIndex: 0, delayed: false },
+  };
+
+  it('given a dueIn of P99999999Y, when the instance starts, then it starts and rests at an incident FLOW.INVALID_DURATION, no task', () => {
+    const huge = legacy({ review: { ...definition.activities.review, dueIn: 'P99999999Y' } as HumanActivity });
+    const events = given()
+      .when(start, ctx({ definition: huge }))
+      .thenTypes(['InstanceStarted', 'ActivityEntered', 'IncidentRaised']);
+    expect(events[2].data).toEqual({
+      incidentId: 'review-1',
+      activityId: 'review',
+      code: 'FLOW.INVALID_DURATION',
+      message: "P99999999Y: 2026-11-21T10:00:00.000Z plus 'P99999999Y' is past 9999-12-31T23:59:59.999Z",
+    });
+  });
+
+  it('given a wait timeout of P99999999D, when the flow enters the wait, then an incident FLOW.INVALID_DURATION, no WaitStarted', () => {
+    const huge = legacy({
+      awaitClearance: { ...definition.activities.awaitClearance, timeout: 'P99999999D' } as WaitActivity,
+    });
+    const events = given(...atReview, claimedByBob)
+      .when({ type: 'CompleteTask', taskId: 'i1.review.1', result: 'Approve' }, ctx({ actor: bob, definition: huge }))
+      .thenTypes(['TaskCompleted', 'ActivityEntered', 'DecisionTaken', 'ActivityEntered', 'IncidentRaised']);
+    expect(events[4].data).toMatchObject({
+      incidentId: 'awaitClearance-1',
+      activityId: 'awaitClearance',
+      code: 'FLOW.INVALID_DURATION',
+    });
+  });
+
+  it('given that incident, when retried with the same version, then it is raised again: the instance stays stopped, the engine goes on', () => {
+    const huge = legacy({ review: { ...definition.activities.review, dueIn: 'P99999999Y' } as HumanActivity });
+    const withIncident = given()
+      .when(start, ctx({ definition: huge }))
+      .events();
+    given(...withIncident)
+      .when({ type: 'RetryIncident', incidentId: 'review-1' }, ctx({ actor: admin, definition: huge }))
+      .thenTypes(['IncidentResolved', 'IncidentRaised']);
+  });
+});
+
+describe('incidentForFailure (a command of the process manager or a timer that threw)', () => {
+  const failure = { code: 'ENGINE.UNEXPECTED', message: 'TypeError: boom' };
+
+  it('given an instance at a task, then the incident is at the current activity, numbered after the earlier ones', () => {
+    const state = given(...atReview, {
+      type: 'IncidentRaised',
+      data: { incidentId: 'review-1', activityId: 'review', code: 'X', message: 'x' },
+    }).state;
+    expect(incidentForFailure(state, failure)).toEqual({
+      type: 'IncidentRaised',
+      data: { incidentId: 'review-2', activityId: 'review', ...failure },
+    });
+  });
+
+  it('given an instance that has ended or never started, then there is nothing to raise it on', () => {
+    expect(incidentForFailure(given().state, failure)).toBeUndefined();
+    const ended = given(...atReview, { type: 'InstanceTerminated', data: { by: 'root' } }).state;
+    expect(incidentForFailure(ended, failure)).toBeUndefined();
   });
 });
 

@@ -1,5 +1,6 @@
 import type { Activity, ProcessDefinition } from '../definition/definition';
 import { addDuration } from '../definition/duration';
+import { DomainError } from '../errors';
 import type { InstanceEvent } from '../events';
 import { evaluateCondition, evaluateFeel } from '../feel/feel';
 import { evolve, type InstanceState, type LiveInstance } from './state';
@@ -49,6 +50,23 @@ function raiseIncident(rec: Recorder, activityId: string, code: string, message:
       ...(expression !== undefined ? { expression } : {}),
     },
   });
+}
+
+/** Incident code when a definition's duration gives no valid instant (one published before durations were bounded). */
+export const INVALID_DURATION = 'FLOW.INVALID_DURATION';
+
+/**
+ * `now` plus the activity's duration, or an incident at the activity (and undefined) when that is no
+ * valid instant: a definition stored before durations were bounded must stop its instance, not the engine.
+ */
+function instantAfter(rec: Recorder, activityId: string, now: string, duration: string): string | undefined {
+  try {
+    return addDuration(now, duration);
+  } catch (error) {
+    if (!(error instanceof DomainError)) throw error;
+    raiseIncident(rec, activityId, INVALID_DURATION, `${duration}: ${error.message}`);
+    return undefined;
+  }
 }
 
 /**
@@ -113,6 +131,11 @@ export function execute(
         }
         assignee = { user: outcome.value };
       }
+      let dueAt: string | undefined;
+      if (activity.dueIn !== undefined) {
+        dueAt = instantAfter(rec, activityId, ctx.now, activity.dueIn);
+        if (dueAt === undefined) return undefined;
+      }
       rec.record({
         type: 'TaskCreated',
         data: {
@@ -123,7 +146,7 @@ export function execute(
           ...(activity.hint !== undefined ? { hint: activity.hint } : {}),
           assignee,
           startAt: ctx.now,
-          ...(activity.dueIn !== undefined ? { dueAt: addDuration(ctx.now, activity.dueIn) } : {}),
+          ...(dueAt !== undefined ? { dueAt } : {}),
           ...(activity.results !== undefined ? { results: activity.results } : {}),
           ...(activity.form !== undefined ? { form: activity.form } : {}),
           ...(activity.question !== undefined ? { question: activity.question } : {}),
@@ -183,13 +206,18 @@ export function execute(
           return activity.next;
         }
       }
+      let timeoutAt: string | undefined;
+      if (activity.timeout !== undefined) {
+        timeoutAt = instantAfter(rec, activityId, ctx.now, activity.timeout);
+        if (timeoutAt === undefined) return undefined;
+      }
       rec.record({
         type: 'WaitStarted',
         data: {
           activityId,
           visit,
           ...(activity.until !== undefined ? { until: activity.until } : {}),
-          ...(activity.timeout !== undefined ? { timeoutAt: addDuration(ctx.now, activity.timeout) } : {}),
+          ...(timeoutAt !== undefined ? { timeoutAt } : {}),
           entity: state.entity,
           ...(activity.until !== undefined && ctx.entityEventId !== undefined
             ? { seenEntityEventId: ctx.entityEventId }

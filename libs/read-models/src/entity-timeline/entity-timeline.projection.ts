@@ -1,5 +1,5 @@
 import type { StoredEvent } from '../../../event-store/src/event-store';
-import type { InstanceEvent } from '../../../process-domain/src/events';
+import type { InstanceEvent, StartFailed, StartRetried } from '../../../process-domain/src/events';
 import { asLifelineEvent, instanceIdOf, json } from '../events';
 import { preparedFor, type Projection, type Sql } from '../read-model-db';
 
@@ -117,6 +117,16 @@ export function summarizeInstanceEvent(event: InstanceEvent): string {
   }
 }
 
+/** One line about a start that failed or was retried. */
+function summarizeStartEvent(event: StartFailed | StartRetried): string {
+  if (event.type === 'StartFailed') {
+    return `Start of ${event.data.definitionKey} failed (${event.data.stage}): ${event.data.code}: ${event.data.message}`;
+  }
+  return event.data.outcome === 'no-match'
+    ? `Failed start of ${event.data.definitionKey} retried by ${event.data.by}: its triggers no longer match`
+    : `Failed start of ${event.data.definitionKey} retried by ${event.data.by}: ${event.data.outcome} (version ${event.data.definitionVersion})`;
+}
+
 /** Everything that happened about one record: its own events and those of every instance about it. */
 export const entityTimelineProjection: Projection = {
   name: 'entity-timeline',
@@ -167,6 +177,18 @@ export const entityTimelineProjection: Projection = {
           event.data.instanceId,
           null,
           `Start of ${event.data.definitionKey} scheduled for ${event.data.startAt}`,
+        );
+        return;
+      }
+      case 'StartFailed':
+      case 'StartRetried': {
+        const entity = entityOfStream(stored.streamId);
+        if (!entity) return;
+        write(
+          entity,
+          event.type === 'StartRetried' ? (event.data.instanceId ?? null) : null,
+          null,
+          summarizeStartEvent(event),
         );
         return;
       }

@@ -1,6 +1,7 @@
 import {
   decide,
   evolveAll,
+  incidentForFailure,
   initialState,
   type StartInstance,
   streams,
@@ -10,17 +11,12 @@ import {
   type InstanceEvent,
   type InstanceState,
 } from '@lifeline/process-domain';
-import {
-  EventIdConflict,
-  WrongExpectedRevision,
-  type AppendRequest,
-  type EventStore,
-  type StoredEvent,
-} from '@lifeline/event-store';
+import { WrongExpectedRevision, type AppendRequest, type EventStore, type StoredEvent } from '@lifeline/event-store';
 import { InstanceNotFound } from '@lifeline/process-domain';
 import type { Clock } from '../shared/clock';
 import type { DefinitionCatalog } from '../definitions/definition-catalog';
 import { eventIdsFor } from '../shared/ids';
+import { describeFailure, isInfrastructureError } from '../shared/failure-policy';
 import { metadataFor, type CommandOrigin } from '../shared/metadata';
 
 export interface InstanceCommandResult {
@@ -28,6 +24,13 @@ export interface InstanceCommandResult {
   /** Global position of the last event appended, or of the stream's last event when nothing was. */
   position: number;
   events: InstanceEvent[];
+}
+
+/** One start of a new instance, as the process manager batches them. */
+export interface BatchedStart {
+  command: StartInstance;
+  origin: CommandOrigin;
+  entityData: Record<string, unknown>;
 }
 
 export interface InstanceCommandOptions {
@@ -109,39 +112,94 @@ export class InstanceCommands {
 
   /**
    * Decides a batch of starts of new instances and appends them in one store transaction (the
-   * process manager's fast path). If any of them exists already (a repeat after a crash), the
-   * batch falls back to one command at a time, which treats the existing ones as done.
+   * process manager's fast path). If any of them exists already (a repeat after a crash), or the
+   * batch is refused as a whole, it falls back to one command at a time, which treats the existing
+   * ones as done. A start that fails on its own (poison: its decision or append throws) is returned,
+   * never thrown, so it cannot take the others down; infrastructure errors are thrown.
    */
   async startMany(
-    starts: { command: StartInstance; origin: CommandOrigin; entityData: Record<string, unknown> }[],
+    starts: BatchedStart[],
     actor: Actor,
-  ): Promise<void> {
-    if (starts.length === 0) return;
+  ): Promise<{ failed: { start: BatchedStart; error: unknown }[] }> {
+    const failed: { start: BatchedStart; error: unknown }[] = [];
+    const poison = (start: BatchedStart, error: unknown): void => {
+      if (isInfrastructureError(error)) throw error;
+      failed.push({ start, error });
+    };
+    if (starts.length === 0) return { failed };
     const now = this.clock.nowIso();
+    const decided: BatchedStart[] = [];
     const requests: AppendRequest[] = [];
-    for (const { command, origin, entityData } of starts) {
-      const definition = await this.definitions.version(command.definitionKey, command.definitionVersion);
-      const events = decide(initialState(), command, {
-        now,
-        actor,
-        definition,
-        definitionVersion: command.definitionVersion,
-        entityData,
-      });
-      const ids = eventIdsFor(origin.commandId, events.length, 0);
-      const metadata = metadataFor(origin, actor.id, now);
-      requests.push({
-        streamId: streams.instance(command.instanceId),
-        expectedRevision: 'no-stream',
-        events: events.map((event, i) => ({ id: ids[i], type: event.type, data: event.data, metadata })),
-      });
+    for (const start of starts) {
+      const { command, origin, entityData } = start;
+      try {
+        const definition = await this.definitions.version(command.definitionKey, command.definitionVersion);
+        const events = decide(initialState(), command, {
+          now,
+          actor,
+          definition,
+          definitionVersion: command.definitionVersion,
+          entityData,
+        });
+        const ids = eventIdsFor(origin.commandId, events.length, 0);
+        const metadata = metadataFor(origin, actor.id, now);
+        requests.push({
+          streamId: streams.instance(command.instanceId),
+          expectedRevision: 'no-stream',
+          events: events.map((event, i) => ({ id: ids[i], type: event.type, data: event.data, metadata })),
+        });
+        decided.push(start);
+      } catch (error) {
+        poison(start, error);
+      }
     }
     try {
       await this.store.appendMany(requests);
     } catch (error) {
-      if (!(error instanceof WrongExpectedRevision) && !(error instanceof EventIdConflict)) throw error;
-      for (const { command, origin, entityData } of starts) {
-        await this.execute(command.instanceId, command, actor, origin, { entityData });
+      if (isInfrastructureError(error) && !(error instanceof WrongExpectedRevision)) throw error;
+      for (const start of decided) {
+        try {
+          await this.execute(start.command.instanceId, start.command, actor, start.origin, {
+            entityData: start.entityData,
+          });
+        } catch (one) {
+          poison(start, one);
+        }
+      }
+    }
+    return { failed };
+  }
+
+  /**
+   * Records a failure met acting on this instance as an incident (retryable like any other). The
+   * incident's event id comes from `origin.commandId`, so recording the same failure again after a
+   * crash writes nothing. Returns false when the instance has ended or does not exist.
+   */
+  async raiseIncident(instanceId: string, error: unknown, origin: CommandOrigin): Promise<boolean> {
+    const streamId = streams.instance(instanceId);
+    const failure = describeFailure(error);
+    const [id] = eventIdsFor(`incident:${origin.commandId}`, 1);
+    for (let attempt = 1; ; attempt++) {
+      const { state, revision } = await this.load(instanceId);
+      const incident = incidentForFailure(state, failure);
+      if (!incident) return false;
+      try {
+        await this.store.append({
+          streamId,
+          expectedRevision: revision,
+          events: [
+            {
+              id,
+              type: incident.type,
+              data: incident.data,
+              metadata: metadataFor(origin, 'system', this.clock.nowIso()),
+            },
+          ],
+        });
+        return true;
+      } catch (conflict) {
+        if (conflict instanceof WrongExpectedRevision && attempt < MAX_ATTEMPTS) continue;
+        throw conflict;
       }
     }
   }
