@@ -1,4 +1,5 @@
 import type { StoredEvent } from '../../event-store/src/event-store';
+import { canonicalJson } from '../../event-store/src/hash-chain';
 import type { LifelineEvent } from '../../process-domain/src/events';
 
 /** The stored event read as the catalogue's union (the store keeps `data` untyped). */
@@ -13,9 +14,12 @@ export function instanceIdOf(streamId: string): string | undefined {
   return streamId.startsWith(INSTANCE_PREFIX) ? streamId.slice(INSTANCE_PREFIX.length) : undefined;
 }
 
-/** JSON for a nullable column: undefined becomes SQL NULL. */
+/**
+ * JSON for a nullable column: undefined becomes SQL NULL. Canonical (keys sorted), so a row is the
+ * same whether the event came from memory (applied inline) or from the store (rebuilt).
+ */
 export function json(value: unknown): string | null {
-  return value === undefined ? null : JSON.stringify(value);
+  return value === undefined ? null : canonicalJson(value);
 }
 
 export function parseJson<T>(text: string | null): T | undefined {

@@ -1,5 +1,5 @@
 import type { StoredEvent } from '../../../event-store/src/event-store';
-import { asLifelineEvent } from '../events';
+import { asLifelineEvent, json } from '../events';
 import { preparedFor, type Projection, type Sql } from '../read-model-db';
 
 export const START_FAILURES_SCHEMA = [
@@ -69,7 +69,7 @@ export const startFailuresProjection: Projection = {
       });
     } else if (event.type === 'StartRetried') {
       const { failureId, ...retry } = event.data;
-      statements(db).retried.run(JSON.stringify({ ...retry, at: stored.metadata.at }), failureId);
+      statements(db).retried.run(json({ ...retry, at: stored.metadata.at }), failureId);
     }
   },
 };
