@@ -82,7 +82,7 @@ describe('failed starts and bounded durations over HTTP', () => {
     await lifeline.settle();
 
     const health = await lifeline.call(null, 'GET', '/health');
-    expect(health.body).toMatchObject({ ok: true, processManager: { ok: true, failures: { recorded: 1 } } });
+    expect(health.body).toMatchObject({ ok: true, reactions: { ok: true, failures: { recorded: 1 } } });
     expect(
       (await lifeline.call('bob', 'GET', '/tasks')).body.items.map((t: { entity: { id: string } }) => t.entity.id),
     ).toEqual(['P-2']);

@@ -133,6 +133,17 @@ export interface EventStore {
   close(): Promise<void>;
 }
 
+/**
+ * A store whose units of work run in a SQLite transaction that state kept beside the events may
+ * share: what is written on `sidecar` inside a unit commits or rolls back with the unit's events.
+ */
+export interface SidecarStore {
+  readonly sidecar: import('better-sqlite3').Database;
+}
+
+export const sidecarOf = (store: EventStore): import('better-sqlite3').Database | undefined =>
+  store.atomicUnits && 'sidecar' in store ? (store as EventStore & SidecarStore).sidecar : undefined;
+
 export class WrongExpectedRevision extends Error {
   readonly code = 'STORE.WRONG_EXPECTED_REVISION';
   constructor(

@@ -53,7 +53,7 @@ export async function startLifeline(
   if (options.demo !== false) await loadDemoDefinitions(lifeline.engine);
   const settle = async () => {
     const head = await lifeline.engine.store.headPosition();
-    await lifeline.engine.processManager.caughtUpTo(head, 10_000);
+    await lifeline.engine.reactions.caughtUpTo(head, 10_000);
     const after = await lifeline.engine.store.headPosition();
     if (after !== head) return settle();
     await lifeline.readModels.waitForPosition(after, 10_000);
@@ -89,7 +89,7 @@ export async function startLifeline(
       if (!(clock instanceof FakeClock)) throw new Error('advance needs a FakeClock');
       clock.advance(ms);
       await settle();
-      await lifeline.engine.processManager.tick();
+      await lifeline.engine.reactions.tick();
       await settle();
     },
     settle,

@@ -5,7 +5,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import express from 'express';
 import { join } from 'node:path';
-import { ReadModels } from '@lifeline/read-models';
+import { latestRecordData, ReadModels } from '@lifeline/read-models';
 import { EngineModule, EngineRuntime, type Clock, type LifelineConfig } from '@lifeline/engine';
 import type { EventStore } from '@lifeline/event-store';
 import { ApiModule } from './api.module';
@@ -101,6 +101,14 @@ export async function createLifelineApp(
   );
   app.use(methodNotAllowed(document));
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
+  // The write path's own commits reach the read models before their callers are answered.
+  engine.store.onCommitted((events) => readModels.applyCommitted(events));
+  if (!config.runEngine) {
+    // No reactor here: the record's latest data comes from the read models.
+    engine.useRecords({
+      latest: async (entity) => latestRecordData(readModels.db, entity.type, entity.id),
+    });
+  }
   await readModels.start(engine.store);
   await engine.start();
   metrics.register(() => engine.counters());

@@ -6,7 +6,7 @@ import type { EntityEventToRecord, RecordOutcome } from './ingest/record-entity-
 import type { InstanceCommandResult } from './instances/instance-commands';
 import type { DefinitionCommandResult } from './definitions/definition-commands';
 import type { CommandOrigin } from './shared/metadata';
-import type { StartRetryResult } from './process-manager/start-reactions';
+import type { StartRetryResult } from './reactions/start-reactions';
 
 /** Nest commands: what controllers hand to the CommandBus. Each handler is load → decide → append. */
 export class RunInstanceCommand {

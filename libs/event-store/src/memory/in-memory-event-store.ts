@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import Database from 'better-sqlite3';
 import {
   EventIdConflict,
   type AppendRequest,
@@ -22,6 +23,8 @@ import { PollingSubscription } from '../sqlite/polling-subscription';
  */
 export class InMemoryEventStore implements EventStore {
   readonly atomicUnits = true;
+  /** An in-memory SQLite database whose transactions follow the units (state kept beside the events). */
+  readonly sidecar = new Database(':memory:');
   private readonly log: StoredEvent[] = [];
   private readonly streams = new Map<string, StoredEvent[]>();
   private readonly ids = new Map<string, StoredEvent>();
@@ -55,17 +58,27 @@ export class InMemoryEventStore implements EventStore {
       attempt: async (part) => {
         const mark = appended.length;
         const hooks = listeners.length;
+        const savepoint = `attempt${++this.savepoints}`;
+        this.sidecar.exec(`SAVEPOINT ${savepoint}`);
         try {
-          return await part();
+          const result = await part();
+          this.sidecar.exec(`RELEASE ${savepoint}`);
+          return result;
         } catch (error) {
+          this.sidecar.exec(`ROLLBACK TO ${savepoint}`);
+          this.sidecar.exec(`RELEASE ${savepoint}`);
           this.undo(appended.splice(mark));
           listeners.length = hooks;
           throw error;
+        } finally {
+          this.savepoints--;
         }
       },
     };
+    this.sidecar.exec('BEGIN');
     try {
       const result = await work(tx);
+      this.sidecar.exec('COMMIT');
       for (const listener of listeners) listener();
       if (appended.length > 0) {
         for (const listener of this.committedListeners) listener(appended);
@@ -73,10 +86,13 @@ export class InMemoryEventStore implements EventStore {
       }
       return result;
     } catch (error) {
+      if (this.sidecar.inTransaction) this.sidecar.exec('ROLLBACK');
       this.undo(appended);
       throw error;
     }
   }
+
+  private savepoints = 0;
 
   private undo(appended: StoredEvent[]): void {
     for (const event of [...appended].reverse()) {
@@ -229,11 +245,13 @@ export class InMemoryEventStore implements EventStore {
     this.closed = true;
     await Promise.all([...this.subscriptions].map((s) => s.stop()));
     await this.queue;
+    this.sidecar.close();
   }
 
   /** A new open store over the same events (as reopening a file would). */
   reopen(): InMemoryEventStore {
     const store = new InMemoryEventStore();
+    // The sidecar's tables are not carried over: state kept there is rebuilt from the log.
     for (const event of this.log) {
       store.log.push(event);
       store.ids.set(event.id, event);

@@ -1,10 +1,9 @@
-import { addDuration } from '../definition/duration';
 import type { EntityEventEnvelope, EntityEventSource } from '../entity/envelope';
-import { DomainError } from '../errors';
 import type { DelayedStartScheduled, LifelineEvent } from '../events';
 import type { CheckWait, FireWaitTimeout, StartInstance } from '../instance/commands';
 import { matchTriggers } from '../triggers/match-triggers';
 import { candidateDefinitions } from '../triggers/trigger-index';
+import { delayedStartAt } from './start-reactions';
 import {
   activeOf,
   delayedStartTimerId,
@@ -77,9 +76,13 @@ export type Reaction =
       origin: ReactionOrigin;
     }
   | {
-      /** A trigger could not be evaluated for this envelope; it did not start its definition. */
+      /** A trigger could not be evaluated (or its delay computed) for this envelope; nothing started. */
       type: 'TriggerFailed';
+      stage: 'trigger' | 'schedule';
       streamId: string;
+      definitionVersion: number;
+      /** The instance the start would have created (a retry creates it under this id). */
+      instanceId: string;
       definitionKey: string;
       triggerIndex: number;
       entityEventId: string;
@@ -153,7 +156,10 @@ function onEntityEvent(
   for (const error of errors) {
     reactions.push({
       type: 'TriggerFailed',
+      stage: 'trigger',
       streamId: logged.streamId,
+      definitionVersion: state.definitions.byKey[error.definitionKey]?.version ?? 0,
+      instanceId: context.idFor(startedInstanceName(error.definitionKey, envelope.id)),
       definitionKey: error.definitionKey,
       triggerIndex: error.triggerIndex,
       entityEventId: envelope.id,
@@ -166,23 +172,24 @@ function onEntityEvent(
   for (const match of matches) {
     const instanceId = context.idFor(startedInstanceName(match.definitionKey, envelope.id));
     if (match.delay !== undefined) {
-      let startAt: string;
-      try {
-        startAt = addDuration(logged.at, match.delay);
-      } catch (error) {
-        if (!(error instanceof DomainError)) throw error;
+      const due = delayedStartAt(logged.at, match.delay);
+      if (!due.ok) {
         reactions.push({
           type: 'TriggerFailed',
+          stage: 'schedule',
           streamId: logged.streamId,
+          definitionVersion: match.definitionVersion,
+          instanceId,
           definitionKey: match.definitionKey,
           triggerIndex: match.triggerIndex,
           entityEventId: envelope.id,
-          code: error.code,
-          message: error.message,
+          code: due.code,
+          message: due.message,
           origin: origin(`trigger-failed:${match.definitionKey}:${logged.id}`, logged),
         });
         continue;
       }
+      const startAt = due.startAt;
       reactions.push({
         type: 'ScheduleDelayedStart',
         streamId: logged.streamId,

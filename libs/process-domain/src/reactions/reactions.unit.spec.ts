@@ -172,7 +172,10 @@ describe('reactions: entity events start the matching definitions', () => {
     expect(reactions).toEqual([
       {
         type: 'TriggerFailed',
+        stage: 'trigger',
         streamId: 'entity-Invoice-INV-7',
+        definitionVersion: 1,
+        instanceId: 'id(start:broken:evt-5)',
         definitionKey: 'broken',
         triggerIndex: 0,
         entityEventId: 'evt-5',

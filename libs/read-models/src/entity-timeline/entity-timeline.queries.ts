@@ -61,3 +61,23 @@ export function entityTimeline(db: Sql, type: string, id: string, options: Timel
         : null,
   }));
 }
+
+/** The record as last recorded, from its newest entity event on the timeline (for a process without the reactor). */
+export function latestRecordData(
+  db: Sql,
+  type: string,
+  id: string,
+): { data: Record<string, unknown>; entityEventId?: string } {
+  const row = db
+    .prepare(
+      `SELECT data FROM timeline WHERE entity_type = ? AND entity_id = ? AND kind = 'EntityEventRecorded'
+        ORDER BY position DESC LIMIT 1`,
+    )
+    .get(type, id) as { data: string } | undefined;
+  if (!row) return { data: {} };
+  const recorded = JSON.parse(row.data) as { envelope?: { id?: string; data?: Record<string, unknown> } };
+  return {
+    data: recorded.envelope?.data ?? {},
+    ...(recorded.envelope?.id !== undefined ? { entityEventId: recorded.envelope.id } : {}),
+  };
+}

@@ -309,7 +309,7 @@ export const COMPONENT_SCHEMAS: Record<string, SchemaObject> = {
     ok: { type: 'boolean' },
     head: integer,
     readModels: integer,
-    processManager: { type: 'object' },
+    reactions: { type: 'object' },
     counters: { type: 'object', additionalProperties: { type: 'number' } },
   }),
   RebuildResult: object({

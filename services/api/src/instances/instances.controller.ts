@@ -121,7 +121,7 @@ export class InstancesController {
     @CurrentCaller() caller: Caller,
     @Req() request: Request,
   ): Promise<InstanceCommandResult & { instanceId: string }> {
-    const latest = await this.engine.catalog.latest(body.definitionKey);
+    const latest = await this.engine.latestDefinition(body.definitionKey);
     if (!latest) throw new NotFound('DEFINITION.NOT_FOUND', `No definition ${body.definitionKey}`);
     if (latest.definition.relatedEntity !== body.entity.type) {
       // The request is well formed; it disagrees with the stored definition, so it is a conflict (409), not a malformed request.

@@ -210,7 +210,7 @@ export class TasksController {
     const task = getTask(this.read.db, id, this.engine.clock.nowIso());
     if (!task) throw new NotFound('TASK.NOT_FOUND', 'No such task');
     if (!mayView(task, caller)) throw new Forbidden('This task is not assigned to you or your roles');
-    const entity = task.entity ? await this.engine.instances.latestEntityData(task.entity.type, task.entity.id) : {};
+    const entity = task.entity ? await this.engine.latestRecord(task.entity) : {};
     return { ...task, record: entity };
   }
 

@@ -7,7 +7,7 @@ import {
 import { EventIdConflict } from '@lifeline/event-store';
 import type { Logger } from 'pino';
 import type { LifelineConfig } from '../shared/config';
-import type { RecordEntityEvents } from './record-entity-events';
+import type { EntityEventToRecord, RecordOutcome } from './record-entity-events';
 
 /**
  * The Kafka entity-event source wired to ingest: a batch is recorded in one store transaction
@@ -19,7 +19,11 @@ export class KafkaIngest {
   readonly idConflicts = { count: 0 };
   private readonly source: KafkaEntityEventSource;
 
-  constructor(config: LifelineConfig, ingest: RecordEntityEvents, logger: Logger) {
+  constructor(
+    config: LifelineConfig,
+    ingest: { record(batch: EntityEventToRecord[]): Promise<RecordOutcome> },
+    logger: Logger,
+  ) {
     const sink: EntityEventSink = {
       record: async (batch: RecordedEntityEvent[]) => {
         try {

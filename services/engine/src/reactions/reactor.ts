@@ -136,7 +136,26 @@ export class Reactor {
     this.definitionsRevision = revision;
   }
 
-  private async handle(tx: StoreTx, stored: StoredEvent): Promise<void> {
+  /**
+   * Folds the log up to `upTo` into the state without reacting: for a store whose reactions an earlier
+   * version already made (its process manager's checkpoint), so nothing is sent twice.
+   */
+  async foldUpTo(tx: StoreTx, upTo: number): Promise<number> {
+    let checkpoint = this.state.checkpoint();
+    while (checkpoint < upTo) {
+      const events = await tx.readAll(checkpoint, Math.min(5_000, upTo - checkpoint));
+      if (events.length === 0) break;
+      for (const event of events) {
+        if (event.position > upTo) break;
+        await this.handle(tx, event, false);
+        checkpoint = event.position;
+      }
+    }
+    this.state.setCheckpoint(checkpoint);
+    return checkpoint;
+  }
+
+  private async handle(tx: StoreTx, stored: StoredEvent, react = true): Promise<void> {
     const event = decodeEvent(stored);
     if (!concernsReactions(event)) return;
     const logged: LoggedEvent = {
@@ -163,7 +182,7 @@ export class Reactor {
     const recordKey = recordKeyOf(logged) ?? this.instanceRecord(stored.streamId);
     if (recordKey === undefined) return;
     const record = this.state.record(recordKey);
-    const reactions = decideReactions(logged, { definitions: this.definitions, record }, context);
+    const reactions = react ? decideReactions(logged, { definitions: this.definitions, record }, context) : [];
     const next = evolveRecord(record, logged);
     if (next !== undefined && next !== record) this.saveRecord(recordKey, record, next);
     for (const reaction of reactions) await this.apply(tx, reaction);

@@ -106,7 +106,7 @@ describe('process manager: one poisoned event never halts it', () => {
   const settle = async (): Promise<boolean> => {
     for (;;) {
       const head = await runtime.store.headPosition();
-      if (!(await runtime.processManager.caughtUpTo(head, 5_000))) return false;
+      if (!(await runtime.reactions.caughtUpTo(head, 5_000))) return false;
       if ((await runtime.store.headPosition()) === head) return true;
     }
   };
@@ -151,7 +151,7 @@ describe('process manager: one poisoned event never halts it', () => {
 
   it('given good and poisoned events interleaved, when handled, then it catches up and its health stays ok', async () => {
     expect(await settle()).toBe(true);
-    const health = runtime.processManager.health();
+    const health = runtime.reactions.health();
     expect(health.ok).toBe(true);
     expect(health.position).toBe(await runtime.store.headPosition());
     // bomb, delay, broken: failed starts (due and timeout start, their incidents are the decider's).
@@ -206,7 +206,7 @@ describe('process manager: one poisoned event never halts it', () => {
   });
 
   it('given a wait whose resumption throws, when its record is updated, then that instance gets an incident and the rest of the batch goes on', async () => {
-    const before = runtime.processManager.health().failures.recorded;
+    const before = runtime.reactions.health().failures.recorded;
     const waiting = { ...envelope(1000), id: 'waiting-1', entityId: 'W-1', data: { kind: 'waiting' } };
     await runtime.ingest.record([{ envelope: waiting, source: { kind: 'http' } }]);
     expect(await settle()).toBe(true);
@@ -227,7 +227,7 @@ describe('process manager: one poisoned event never halts it', () => {
       message: expect.stringMatching(/^TypeError: /),
     });
     expect((await instanceEvents(instanceIdFor('order-1002', 'good')))[0]?.type).toBe('InstanceStarted');
-    expect(runtime.processManager.health()).toMatchObject({ ok: true, failures: { recorded: before + 1 } });
+    expect(runtime.reactions.health()).toMatchObject({ ok: true, failures: { recorded: before + 1 } });
   });
 
   it('given the crash case, when the whole log is handled again from position 0, then nothing is written twice', async () => {
@@ -239,7 +239,7 @@ describe('process manager: one poisoned event never halts it', () => {
     await open();
     expect(await settle()).toBe(true);
     expect(await runtime.store.headPosition()).toBe(head);
-    expect(runtime.processManager.health().ok).toBe(true);
+    expect(runtime.reactions.health().ok).toBe(true);
   });
 
   it('given the definition fixed, when a failed start is retried, then the instance starts with the new version and the failure is closed', async () => {
@@ -268,7 +268,7 @@ describe('process manager: one poisoned event never halts it', () => {
       code: 'START_FAILURE.ALREADY_RETRIED',
     });
     expect(await settle()).toBe(true);
-    expect(runtime.processManager.health().ok).toBe(true);
+    expect(runtime.reactions.health().ok).toBe(true);
   });
 
   it('given a legacy delay still unfixed, when retried, then it is refused with the reason and the failure stays open', async () => {
@@ -303,7 +303,7 @@ describe('delayed starts of a deactivated definition', () => {
   const settle = async () => {
     for (;;) {
       const head = await runtime.store.headPosition();
-      expect(await runtime.processManager.caughtUpTo(head, 5_000)).toBe(true);
+      expect(await runtime.reactions.caughtUpTo(head, 5_000)).toBe(true);
       if ((await runtime.store.headPosition()) === head) return;
     }
   };
@@ -331,7 +331,7 @@ describe('delayed starts of a deactivated definition', () => {
   const advance = async (ms: number) => {
     clock.advance(ms);
     await settle();
-    await runtime.processManager.tick();
+    await runtime.reactions.tick();
     await settle();
   };
 

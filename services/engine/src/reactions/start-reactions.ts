@@ -1,22 +1,19 @@
 import {
-  decideDueDelayedStart,
+  decodeEvent,
   planStartRetry,
   startFailuresOf,
   streams,
   SYSTEM,
   type Actor,
   type DelayedStartScheduled,
-  type DelayedStartSkipped,
   type EntityEvent,
   type EntityEventEnvelope,
-  type EntityEventRecorded,
   type EntityRef,
   type StartFailed,
-  type StartInstance,
   type StartRetried,
   type StartStage,
 } from '@lifeline/process-domain';
-import { WrongExpectedRevision, type EventStore, type StoredEvent } from '@lifeline/event-store';
+import { WrongExpectedRevision, type StoreTx, type StoredEvent } from '@lifeline/event-store';
 import type { DefinitionCatalog } from '../definitions/definition-catalog';
 import type { InstanceCommands } from '../instances/instance-commands';
 import type { Clock } from '../shared/clock';
@@ -35,13 +32,6 @@ export interface FailedStart {
   instanceId: string;
 }
 
-/** A delayed start as its timer keeps it (`startAt`: when it was scheduled for; absent in timers kept before). */
-export type DueDelayedStart = Omit<StartInstance, 'type'> & {
-  causationId: string;
-  correlationId: string;
-  startAt?: string;
-};
-
 export interface StartRetryResult {
   failureId: string;
   outcome: StartRetried['data']['outcome'];
@@ -54,13 +44,11 @@ export interface StartRetryResult {
 const MAX_ATTEMPTS = 8;
 
 /**
- * Starts of processes for a record outside the process manager's batch: failed starts (recorded
- * on the record's stream, retried by an admin) and delayed starts that came due. Kept apart from
- * the process manager so the decisions can move with it (docs/decisions/0004-failed-reactions.md).
+ * Failed starts of processes for a record: recorded on the record's stream where the reactor met
+ * them, retried by an admin (docs/decisions/0004-failed-reactions.md).
  */
 export class StartReactions {
   constructor(
-    private readonly store: EventStore,
     private readonly catalog: DefinitionCatalog,
     private readonly instances: InstanceCommands,
     private readonly clock: Clock,
@@ -71,6 +59,7 @@ export class StartReactions {
    * from `key`, so recording the same failure again after a crash writes nothing.
    */
   async recordFailure(
+    tx: StoreTx,
     start: FailedStart,
     error: unknown,
     key: string,
@@ -87,7 +76,7 @@ export class StartReactions {
       instanceId: start.instanceId,
       ...describeFailure(error),
     };
-    await this.store.append({
+    await tx.append({
       streamId: streams.entity(start.entity.type, start.entity.id),
       expectedRevision: 'any',
       events: [
@@ -103,65 +92,26 @@ export class StartReactions {
   }
 
   /**
-   * A delayed start that came due. The rule (README, Triggers): it starts only if its definition is
-   * enabled now, read from the definition's stream (not the process manager's table, which may lag);
-   * otherwise DelayedStartSkipped is recorded on the record and nothing starts, for good.
-   */
-  async fireDelayedStart(
-    due: DueDelayedStart,
-    timerKey: string,
-    origin: CommandOrigin,
-  ): Promise<{ events: number; skipped: boolean }> {
-    const latest = await this.catalog.latest(due.definitionKey);
-    const record = await this.store.readStream(streams.entity(due.entity.type, due.entity.id));
-    const skippedBefore = record.some(
-      (e) => e.type === 'DelayedStartSkipped' && (e.data as DelayedStartSkipped['data']).instanceId === due.instanceId,
-    );
-    const decision = decideDueDelayedStart(latest, skippedBefore);
-    const { causationId: _c, correlationId: _r, startAt, ...start } = due;
-    if (decision.start) {
-      const result = await this.instances.execute(due.instanceId, { type: 'StartInstance', ...start }, SYSTEM, origin);
-      return { events: result.events.length, skipped: false };
-    }
-    if (decision.reason === 'skipped-before' || due.cause.kind !== 'trigger') return { events: 0, skipped: true };
-    const data: DelayedStartSkipped['data'] = {
-      instanceId: due.instanceId,
-      definitionKey: due.definitionKey,
-      definitionVersion: due.definitionVersion,
-      entityEventId: due.cause.entityEventId,
-      startAt: startAt ?? this.clock.nowIso(),
-      reason: decision.reason,
-    };
-    const result = await this.store.append({
-      streamId: streams.entity(due.entity.type, due.entity.id),
-      expectedRevision: 'any',
-      events: [
-        {
-          id: deterministicUuid(`delayed-start-skipped:${timerKey}`),
-          type: 'DelayedStartSkipped',
-          data,
-          metadata: metadataFor(origin, SYSTEM.id, this.clock.nowIso()),
-        },
-      ],
-    });
-    return { events: result.duplicate ? 0 : 1, skipped: true };
-  }
-
-  /**
    * Retries an open failed start with the definition as it is now (publish a fixed version first):
    * its triggers are matched against the original entity event again; a match starts the instance
    * (or schedules it, for a delayed trigger), no match closes the failure. Refused when the failure
    * is unknown or already retried, or the definition is deactivated; a retry that fails again
    * answers the error and leaves the failure open.
    */
-  async retry(entity: EntityRef, failureId: string, actor: Actor, origin: CommandOrigin): Promise<StartRetryResult> {
+  async retry(
+    tx: StoreTx,
+    entity: EntityRef,
+    failureId: string,
+    actor: Actor,
+    origin: CommandOrigin,
+  ): Promise<StartRetryResult> {
     const streamId = streams.entity(entity.type, entity.id);
     for (let attempt = 1; ; attempt++) {
-      const stored = await this.store.readStream(streamId);
+      const stored = await tx.readStream(streamId);
       const failures = startFailuresOf(stored.map((e) => ({ event: asEntityEvent(e), at: e.metadata.at })));
       const failure = failures.get(failureId);
       const recorded = failure && findEnvelope(stored, failure.failure.entityEventId);
-      const latest = failure && (await this.catalog.latest(failure.failure.definitionKey));
+      const latest = failure && (await this.catalog.latest(tx, failure.failure.definitionKey));
       const active = latest && { ...latest, executionOrder: latest.definition.executionOrder };
       const plan = planStartRetry(
         failure && recorded ? failure : undefined,
@@ -189,6 +139,7 @@ export class StartReactions {
       if (plan.kind === 'start') {
         // Starting first is safe to repeat: the instance id is the one the failed start would have used.
         await this.instances.execute(
+          tx,
           open.instanceId,
           {
             type: 'StartInstance',
@@ -227,7 +178,7 @@ export class StartReactions {
       }
       const ids = eventIdsFor(`retry-start:${failureId}:${origin.commandId}`, events.length);
       try {
-        const result = await this.store.append({
+        const result = await tx.append({
           streamId,
           expectedRevision: stored.length - 1,
           events: events.map((event, i) => ({ id: ids[i], type: event.type, data: event.data, metadata })),
@@ -249,7 +200,7 @@ export class StartReactions {
   }
 }
 
-const asEntityEvent = (stored: StoredEvent): EntityEvent => ({ type: stored.type, data: stored.data }) as EntityEvent;
+const asEntityEvent = (stored: StoredEvent): EntityEvent => decodeEvent(stored) as EntityEvent;
 
 const emptyEnvelope: EntityEventEnvelope = {
   id: '',
@@ -265,8 +216,9 @@ function findEnvelope(
   envelopeId: string,
 ): { envelope: EntityEventEnvelope; at: string } | undefined {
   for (const e of stored) {
-    if (e.type !== 'EntityEventRecorded') continue;
-    const { envelope } = e.data as EntityEventRecorded['data'];
+    const event = decodeEvent(e);
+    if (event.type !== 'EntityEventRecorded') continue;
+    const { envelope } = event.data;
     if (envelope.id === envelopeId) return { envelope, at: e.metadata.at };
   }
   return undefined;
