@@ -54,7 +54,7 @@ describe('SqliteEventStore — beyond the contract', () => {
     const Database = (await import('better-sqlite3')).default;
     const db = new Database(file, { readonly: true });
     try {
-      expect(db.prepare('SELECT version FROM schema_version').all()).toEqual([{ version: 1 }]);
+      expect(db.prepare('SELECT version FROM schema_version').all()).toEqual([{ version: 2 }]);
     } finally {
       db.close();
     }

@@ -13,6 +13,7 @@ import { EngineDb } from './shared/engine-db';
 import { createLogger } from './shared/logger';
 import { KafkaIngest } from './ingest/kafka-ingest';
 import { Outbound } from './outbound/outbound';
+import { AuditAnchors } from './audit/audit-anchors';
 
 /**
  * The write side, assembled from its ports: the event store, the clock, the engine's own state.
@@ -27,6 +28,8 @@ export class EngineRuntime {
   /** Present when entity events come from Kafka. */
   kafka?: KafkaIngest;
   outbound?: Outbound;
+  /** Signed anchors of the global chain; present when LIFELINE_AUDIT_KEY is set. */
+  readonly anchors: AuditAnchors | undefined;
 
   private constructor(
     readonly config: LifelineConfig,
@@ -35,6 +38,7 @@ export class EngineRuntime {
     readonly clock: Clock,
     readonly logger: Logger,
   ) {
+    this.anchors = AuditAnchors.create(config, store, clock, logger);
     this.catalog = new DefinitionCatalog(store);
     this.instances = new InstanceCommands(store, this.catalog, clock);
     this.definitions = new DefinitionCommands(store, clock);
@@ -51,13 +55,20 @@ export class EngineRuntime {
     mkdirSync(config.dataDir, { recursive: true });
     const store = deps.store ?? (await openEventStore(config.eventStore));
     const engineDb = EngineDb.open(join(config.dataDir, 'engine.db'));
-    return new EngineRuntime(
-      config,
-      store,
-      engineDb,
-      deps.clock ?? new SystemClock(),
-      deps.logger ?? createLogger(config.logLevel),
-    );
+    try {
+      return new EngineRuntime(
+        config,
+        store,
+        engineDb,
+        deps.clock ?? new SystemClock(),
+        deps.logger ?? createLogger(config.logLevel),
+      );
+    } catch (error) {
+      // A misplaced audit key stops the start: release what was opened.
+      await store.close();
+      engineDb.close();
+      throw error;
+    }
   }
 
   /** Starts the durable reactions this process owns: process manager and timers, Kafka ingest, outbox relay. */
@@ -66,6 +77,10 @@ export class EngineRuntime {
     this.processManager.start();
     this.outbound = new Outbound(this.config, this.store, this.logger);
     await this.outbound.start();
+    const topic = this.config.audit.anchorsTopic;
+    this.anchors?.start(
+      this.config.kafka.outbound && topic !== '' ? { publisher: this.outbound.publisher, topic } : undefined,
+    );
     if (this.config.entitySource === 'kafka') {
       this.kafka = new KafkaIngest(this.config, this.ingest, this.logger);
       await this.kafka.start();
@@ -78,6 +93,8 @@ export class EngineRuntime {
 
   async close(): Promise<void> {
     await this.kafka?.stop();
+    // Before the outbound and the store close: the last anchor reads the one and publishes through the other.
+    if (this.config.runEngine) await this.anchors?.stop();
     await this.outbound?.stop();
     await this.processManager.stop();
     await this.store.close();

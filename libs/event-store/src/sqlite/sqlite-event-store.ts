@@ -12,7 +12,9 @@ import {
   type Subscription,
 } from '../event-store';
 import { canonicalEventText, canonicalJson, eventHash } from '../hash-chain';
+import type { LogLink, StoredLogChain } from '../log-chain';
 import { EventStoreClosed, checkExpectedRevision, ownMetadata } from '../store-rules';
+import { SqliteGlobalChain, globalChainMigration } from './global-chain';
 import { PollingSubscription } from './polling-subscription';
 
 export interface SqliteEventStoreOptions {
@@ -55,6 +57,7 @@ const migrations: readonly string[] = [
      metadata TEXT NOT NULL,
      UNIQUE (stream_id, revision)
    );`,
+  globalChainMigration,
 ];
 
 const appendedSignal = 'appended';
@@ -68,10 +71,11 @@ interface RecentEvent {
 }
 
 /**
- * The embedded event store: one SQLite file in WAL mode, global position = row id.
- * better-sqlite3 is synchronous, so every method does its work before its promise settles.
+ * The embedded event store: one SQLite file in WAL mode, global position = row id, every event
+ * linked into the global chain (global-chain.ts). better-sqlite3 is synchronous, so every method
+ * does its work before its promise settles.
  */
-export class SqliteEventStore implements EventStore {
+export class SqliteEventStore implements EventStore, StoredLogChain {
   private readonly appended = new EventEmitter();
   private readonly subscriptions = new Set<PollingSubscription>();
   private readonly prefixStatements = new Map<number, Database.Statement<unknown[], EventRow>>();
@@ -86,7 +90,10 @@ export class SqliteEventStore implements EventStore {
   private readonly findEventById: Database.Statement<[string], { stream_id: string; position: number }>;
   private readonly findStreamHead: Database.Statement<[string], StreamHeadRow>;
   private readonly upsertStream: Database.Statement<[string, number]>;
-  private readonly insertEvent: Database.Statement<[string, string, number, string, string, string]>;
+  private readonly insertEvent: Database.Statement<
+    [number, string, string, number, string, string, string, number, string]
+  >;
+  private readonly chain: SqliteGlobalChain;
   private readonly selectStreamForwards: Database.Statement<[string, number, number], EventRow>;
   private readonly selectStreamBackwards: Database.Statement<[string, number, number], EventRow>;
   private readonly selectAll: Database.Statement<[number, number], EventRow>;
@@ -110,8 +117,10 @@ export class SqliteEventStore implements EventStore {
        ON CONFLICT (stream_id) DO UPDATE SET revision = excluded.revision`,
     );
     this.insertEvent = db.prepare(
-      'INSERT INTO events (id, stream_id, revision, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)',
+      `INSERT INTO events (position, id, stream_id, revision, type, data, metadata, chain_prev, chain_hash)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    this.chain = new SqliteGlobalChain(db);
     this.selectStreamForwards = db.prepare(
       'SELECT * FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision ASC LIMIT ?',
     );
@@ -162,6 +171,7 @@ export class SqliteEventStore implements EventStore {
   /** Runs one append transaction; its events join the recent tail only once it committed. */
   private committed<T>(transaction: () => T): T {
     this.pendingRecent = [];
+    this.chain.beginTransaction();
     try {
       const result = transaction();
       for (const event of this.pendingRecent) this.remember(event);
@@ -215,6 +225,21 @@ export class SqliteEventStore implements EventStore {
   async headPosition(): Promise<number> {
     this.assertOpen();
     return this.headPositionNow();
+  }
+
+  async readLogLinks(afterPosition: number, upToPosition: number): Promise<LogLink[]> {
+    this.assertOpen();
+    return this.chain.links(afterPosition, upToPosition);
+  }
+
+  async logHead(): Promise<{ position: number; hash: string }> {
+    this.assertOpen();
+    return this.chain.head();
+  }
+
+  async countEvents(afterPosition: number, upToPosition: number): Promise<number> {
+    this.assertOpen();
+    return this.chain.count(afterPosition, upToPosition);
   }
 
   subscribe(
@@ -293,9 +318,20 @@ export class SqliteEventStore implements EventStore {
     const hash = eventHash(prevHash, canonicalEventText(event.id, streamId, revision, event.type, data, metadata));
     // Metadata always holds messageId, so it is a non-empty object: splice the chain fields in at the end.
     const storedMetadata = `${metadata.slice(0, -1)},"hash":"${hash}","prevHash":"${prevHash}"}`;
+    const link = this.chain.next(hash);
+    const position = link.position;
     try {
-      const info = this.insertEvent.run(event.id, streamId, revision, event.type, data, storedMetadata);
-      const position = Number(info.lastInsertRowid);
+      this.insertEvent.run(
+        position,
+        event.id,
+        streamId,
+        revision,
+        event.type,
+        data,
+        storedMetadata,
+        link.prevPosition,
+        link.hash,
+      );
       this.pendingRecent.push({
         row: {
           position,
