@@ -412,3 +412,57 @@ describe('a store written before the global chain (legacy)', () => {
     ]);
   });
 });
+
+describe('a store that keeps no global chain (as EventStoreDB): anchors of the chain derived from the log', () => {
+  /** The port's reads only: verify and the anchors derive the chain, as they do on EventStoreDB. */
+  const unchained = (store: SqliteEventStore) => ({
+    readAll: store.readAll.bind(store),
+    readStream: store.readStream.bind(store),
+    headPosition: store.headPosition.bind(store),
+  });
+
+  async function verifyUnchainedCopy(tamper: (db: Database.Database) => void): Promise<HistoryVerification> {
+    const dir = mkdtempSync(join(tmpdir(), 'lifeline-derived-'));
+    try {
+      const file = join(dir, 'events.db');
+      copyFileSync(original, file);
+      const store = SqliteEventStore.open(file);
+      const anchor = signAnchor(await currentChainHead(unchained(store)), '2026-11-21T12:00:00.000Z', key);
+      expect(anchor).toMatchObject({ position: head, eventCount: 11 });
+      await store.close();
+      const db = new Database(file);
+      tamper(db);
+      db.close();
+      const tampered = SqliteEventStore.open(file);
+      try {
+        return await verifyHistory(unchained(tampered), { anchors: parseAnchors(JSON.stringify(anchor)), key });
+      } finally {
+        await tampered.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('verifies an untouched log against the anchor of its derived chain', async () => {
+    const report = await verifyUnchainedCopy(() => undefined);
+    expect(report).toMatchObject({ ok: true, chain: { kind: 'derived', headPosition: head }, anchors: { checked: 1 } });
+  });
+
+  it('names history rewritten with its stream hashes recomputed (seen as a whole, at the anchor)', async () => {
+    const report = await verifyUnchainedCopy((db) => {
+      db.prepare("UPDATE events SET data = json_set(data, '$.amount', 1) WHERE position = 1").run();
+      recomputeStream(db, 'entity-Invoice-INV-1');
+    });
+    expect(report.findings.map((f) => [f.kind, f.position])).toEqual([['recomputed', head]]);
+  });
+
+  it('names a stream deleted and the head of the log cut off', async () => {
+    const deleted = await verifyUnchainedCopy((db) =>
+      db.prepare("DELETE FROM events WHERE stream_id = 'instance-2'").run(),
+    );
+    expect(kinds(deleted)).toEqual(['deleted', 'recomputed']);
+    const cut = await verifyUnchainedCopy((db) => db.prepare('DELETE FROM events WHERE position = ?').run(head));
+    expect(kinds(cut)).toEqual(['truncated']);
+  });
+});
