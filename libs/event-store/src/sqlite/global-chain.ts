@@ -14,6 +14,18 @@ interface HeadRow {
   chain_hash: string | null;
 }
 
+interface TailRow {
+  seq: number | null;
+  position: number | null;
+  chain_hash: string | null;
+}
+
+interface Tail {
+  nextPosition: number;
+  position: number;
+  hash: string;
+}
+
 interface LinkRow {
   position: number;
   chain_prev: number;
@@ -26,31 +38,55 @@ interface LinkRow {
  * which is what AUTOINCREMENT would pick (a position is never reused, even after a deletion).
  */
 export class SqliteGlobalChain {
-  /** The last link handed out in the current transaction; read from the file on the first event. */
-  private tail: { nextPosition: number; position: number; hash: string } | undefined;
+  /** The last link handed out in the current transaction; undefined until its first event. */
+  private tail: Tail | undefined;
+  /**
+   * The tail after this connection's last committed append, and the file's data_version then (read
+   * under the write lock). While data_version is unchanged no other connection committed, so the
+   * next transaction goes on from it without reading the file.
+   */
+  private committedTail: (Tail & { version: number }) | undefined;
+  private tailVersion = 0;
+  private readonly dataVersion: Database.Statement<[], { data_version: number }>;
   private readonly selectHead: Database.Statement<[], HeadRow>;
-  private readonly selectSequence: Database.Statement<[], { seq: number }>;
+  private readonly selectTail: Database.Statement<[], TailRow>;
   private readonly selectLinks: Database.Statement<[number, number], LinkRow>;
   private readonly countRange: Database.Statement<[number, number], { n: number }>;
 
   constructor(db: Database.Database) {
     this.selectHead = db.prepare('SELECT position, chain_hash FROM events ORDER BY position DESC LIMIT 1');
-    this.selectSequence = db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'");
+    // One statement: the last event, its link, and the highest position ever handed out.
+    this.selectTail = db.prepare(
+      `SELECT (SELECT seq FROM sqlite_sequence WHERE name = 'events') AS seq, e.position AS position,
+              e.chain_hash AS chain_hash
+         FROM (SELECT 1) LEFT JOIN events e ON e.position = (SELECT MAX(position) FROM events)`,
+    );
     this.selectLinks = db.prepare(
       `SELECT position, chain_prev, chain_hash FROM events
         WHERE position > ? AND position <= ? AND chain_hash IS NOT NULL ORDER BY position ASC`,
     );
     this.countRange = db.prepare('SELECT COUNT(*) AS n FROM events WHERE position > ? AND position <= ?');
+    this.dataVersion = db.prepare('PRAGMA data_version');
   }
 
-  /** Forgets the tail: call when a write transaction starts (another connection may have appended since). */
+  /** Call when a write transaction starts. */
   beginTransaction(): void {
     this.tail = undefined;
   }
 
+  /** Call once the transaction committed: its tail is where the next one goes on. */
+  committed(): void {
+    if (this.tail !== undefined) this.committedTail = { ...this.tail, version: this.tailVersion };
+  }
+
+  /** Call when the transaction rolled back: what it handed out never happened. */
+  rolledBack(): void {
+    this.committedTail = undefined;
+  }
+
   /** The position and link of the next event appended in this transaction, given its per-stream hash. */
   next(eventHash: string): LogLink {
-    const tail = (this.tail ??= this.readTail());
+    const tail = (this.tail ??= this.startingTail());
     const link: LogLink = {
       position: tail.nextPosition,
       prevPosition: tail.position,
@@ -75,11 +111,15 @@ export class SqliteGlobalChain {
     return this.countRange.get(afterPosition, upToPosition)?.n ?? 0;
   }
 
-  private readTail(): { nextPosition: number; position: number; hash: string } {
-    const head = this.selectHead.get();
-    const position = head?.position ?? 0;
-    const sequence = this.selectSequence.get()?.seq ?? 0;
+  /** Inside the write transaction: the committed tail if no other connection wrote since, else the file's. */
+  private startingTail(): Tail {
+    const version = this.dataVersion.get()?.data_version ?? 0;
+    this.tailVersion = version;
+    const cached = this.committedTail;
+    if (cached !== undefined && cached.version === version) return cached;
+    const row = this.selectTail.get();
+    const position = row?.position ?? 0;
     // An unchained last event (written before the chain existed) makes the next link the first: prevHash "".
-    return { nextPosition: Math.max(sequence, position) + 1, position, hash: head?.chain_hash ?? '' };
+    return { nextPosition: Math.max(row?.seq ?? 0, position) + 1, position, hash: row?.chain_hash ?? '' };
   }
 }

@@ -174,8 +174,12 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
     this.chain.beginTransaction();
     try {
       const result = transaction();
+      this.chain.committed();
       for (const event of this.pendingRecent) this.remember(event);
       return result;
+    } catch (error) {
+      this.chain.rolledBack();
+      throw error;
     } finally {
       this.pendingRecent = [];
     }
@@ -419,9 +423,7 @@ function toStoredEvent(row: EventRow): StoredEvent {
 }
 
 function isUniqueViolation(error: unknown, column: string): boolean {
-  return (
-    error instanceof Error &&
-    (error as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE' &&
-    error.message.includes(column)
-  );
+  // Duck-typed: the driver's errors may come from another realm (jest loads the native module once per worker).
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' && typeof message === 'string' && message.includes(column);
 }
