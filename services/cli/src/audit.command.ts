@@ -1,7 +1,7 @@
 import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { currentChainHead, DerivedLogChain } from '@lifeline/event-store';
+import { currentChainHead, DerivedLogChain, hasStoredLogChain } from '@lifeline/event-store';
 import {
   anchorLine,
   anchorSignatureHolds,
@@ -75,7 +75,8 @@ export function registerAudit(program: Command, io: CliIo, run: Run): void {
         const key = loadAuditKey(keyValue, { cwd: io.cwd, forbiddenDirs: forbidden });
         checkAnchorsFile(file, forbidden);
         const anchor = await withStore(openConfiguredStore(dataDir, io), async (store) => {
-          const head = await currentChainHead(store, undefined, derivedChainFrom(file, key));
+          const derived = hasStoredLogChain(store) ? undefined : derivedChainFrom(file, key);
+          const head = await currentChainHead(store, undefined, derived);
           if (head.position === 0) throw new CliUsageError('The log is empty: nothing to anchor');
           return signAnchor(head, new Date().toISOString(), key);
         });
@@ -140,10 +141,9 @@ function writeFile(file: string, text: string): Promise<void> {
   });
 }
 
-/** Where a key or anchors may not be: the data dir and the SQLite store's directory (ESDB keeps nothing local). */
+/** Where a key or anchors may not be: the data dir holding the SQLite store (EventStoreDB keeps nothing local). */
 function protectedDirs(dataDir: string, io: CliIo): string[] {
-  if ((io.env.LIFELINE_EVENT_STORE ?? 'sqlite') !== 'sqlite') return [];
-  return [dataDir, dirname(join(dataDir, 'events.db'))];
+  return (io.env.LIFELINE_EVENT_STORE ?? 'sqlite') === 'sqlite' ? [dataDir] : [];
 }
 
 function anchorsFileOf(option: string | undefined, io: CliIo): string | undefined {
