@@ -4,3 +4,4 @@ export * from './verify';
 export * from './export-history';
 export * from './what-if';
 export * from './rebuild-read-models';
+export * from './anchors';

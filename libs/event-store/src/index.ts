@@ -4,6 +4,7 @@ import { SqliteEventStore } from './sqlite/sqlite-event-store';
 
 export * from './event-store';
 export * from './hash-chain';
+export * from './log-chain';
 export { EventStoreClosed } from './store-rules';
 export { SqliteEventStore, type SqliteEventStoreOptions } from './sqlite/sqlite-event-store';
 export { EventStoreDbEventStore } from './eventstoredb/eventstoredb-event-store';

@@ -31,6 +31,7 @@ import { createLogger } from './shared/logger';
 import type { CommandOrigin } from './shared/metadata';
 import { KafkaIngest } from './ingest/kafka-ingest';
 import { Outbound } from './outbound/outbound';
+import { AuditAnchors } from './audit/audit-anchors';
 
 /** The record as the reactor's state has it: the latest data recorded for it, and from which envelope. */
 class ReactorRecords implements LatestRecords {
@@ -57,6 +58,8 @@ export class EngineRuntime {
   /** Present when entity events come from Kafka. */
   kafka?: KafkaIngest;
   outbound?: Outbound;
+  /** Signed anchors of the global chain; present when LIFELINE_AUDIT_KEY is set. */
+  readonly anchors: AuditAnchors | undefined;
 
   private readonly instanceCommands: InstanceCommands;
   private readonly definitionCommands: DefinitionCommands;
@@ -72,6 +75,7 @@ export class EngineRuntime {
     readonly clock: Clock,
     readonly logger: Logger,
   ) {
+    this.anchors = AuditAnchors.create(config, store, clock, logger);
     const sidecar = sidecarOf(store);
     // On the embedded store the reactor's state lives in the store's own file, in the units' transaction.
     this.reactorState = new ReactorState(sidecar ?? engineDb.sql);
@@ -104,13 +108,21 @@ export class EngineRuntime {
     mkdirSync(config.dataDir, { recursive: true });
     const store = deps.store ?? (await openEventStore(config.eventStore));
     const engineDb = EngineDb.open(join(config.dataDir, 'engine.db'));
-    const runtime = new EngineRuntime(
-      config,
-      store,
-      engineDb,
-      deps.clock ?? new SystemClock(),
-      deps.logger ?? createLogger(config.logLevel),
-    );
+    let runtime: EngineRuntime;
+    try {
+      runtime = new EngineRuntime(
+        config,
+        store,
+        engineDb,
+        deps.clock ?? new SystemClock(),
+        deps.logger ?? createLogger(config.logLevel),
+      );
+    } catch (error) {
+      // A misplaced audit key stops the start: release what was opened.
+      await store.close();
+      engineDb.close();
+      throw error;
+    }
     await runtime.adoptEarlierReactions();
     return runtime;
   }
@@ -189,6 +201,10 @@ export class EngineRuntime {
     this.reactions.start();
     this.outbound = new Outbound(this.config, this.store, this.logger);
     await this.outbound.start();
+    const topic = this.config.audit.anchorsTopic;
+    this.anchors?.start(
+      this.config.kafka.outbound && topic !== '' ? { publisher: this.outbound.publisher, topic } : undefined,
+    );
     if (this.config.entitySource === 'kafka') {
       this.kafka = new KafkaIngest(this.config, this.ingest, this.logger);
       await this.kafka.start();
@@ -205,6 +221,8 @@ export class EngineRuntime {
 
   async close(): Promise<void> {
     await this.kafka?.stop();
+    // Before the outbound and the store close: the last anchor reads the one and publishes through the other.
+    if (this.config.runEngine) await this.anchors?.stop();
     await this.outbound?.stop();
     await this.reactions.stop();
     await this.store.close();

@@ -13,7 +13,9 @@ import {
   type Subscription,
 } from '../event-store';
 import { canonicalEventText, canonicalJson, eventHash } from '../hash-chain';
+import type { LogLink, StoredLogChain } from '../log-chain';
 import { EventStoreClosed, checkExpectedRevision, ownMetadata } from '../store-rules';
+import { SqliteGlobalChain, globalChainMigration, type ChainMark } from './global-chain';
 import { PollingSubscription } from './polling-subscription';
 
 export interface SqliteEventStoreOptions {
@@ -56,6 +58,7 @@ const migrations: readonly string[] = [
      metadata TEXT NOT NULL,
      UNIQUE (stream_id, revision)
    );`,
+  globalChainMigration,
 ];
 
 const appendedSignal = 'appended';
@@ -148,7 +151,7 @@ class SqliteUnit implements StoreTx {
  * transaction (group commit), each in its own savepoint. Reads outside a unit use a second
  * connection, so they only ever see committed events.
  */
-export class SqliteEventStore implements EventStore {
+export class SqliteEventStore implements EventStore, StoredLogChain {
   readonly atomicUnits = true;
   private readonly appended = new EventEmitter();
   private readonly subscriptions = new Set<PollingSubscription>();
@@ -166,7 +169,11 @@ export class SqliteEventStore implements EventStore {
   private readonly reads: ReadStatements;
   private readonly writes: ReadStatements;
   private readonly upsertStream: Database.Statement<[string, number]>;
-  private readonly insertEvent: Database.Statement<[string, string, number, string, string, string]>;
+  private readonly insertEvent: Database.Statement<
+    [number, string, string, number, string, string, string, number, string]
+  >;
+  /** Positions and links of the global chain (global-chain.ts), handed out inside the write transaction. */
+  private readonly chain: SqliteGlobalChain;
 
   private constructor(
     private readonly db: Database.Database,
@@ -181,8 +188,10 @@ export class SqliteEventStore implements EventStore {
        ON CONFLICT (stream_id) DO UPDATE SET revision = excluded.revision`,
     );
     this.insertEvent = db.prepare(
-      'INSERT INTO events (id, stream_id, revision, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)',
+      `INSERT INTO events (position, id, stream_id, revision, type, data, metadata, chain_prev, chain_hash)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    this.chain = new SqliteGlobalChain(db);
   }
 
   static open(file: string, options: SqliteEventStoreOptions = {}): SqliteEventStore {
@@ -261,6 +270,21 @@ export class SqliteEventStore implements EventStore {
     return this.headWith('reader');
   }
 
+  async readLogLinks(afterPosition: number, upToPosition: number): Promise<LogLink[]> {
+    this.assertOpen();
+    return this.chain.links(afterPosition, upToPosition);
+  }
+
+  async logHead(): Promise<{ position: number; hash: string }> {
+    this.assertOpen();
+    return this.chain.head();
+  }
+
+  async countEvents(afterPosition: number, upToPosition: number): Promise<number> {
+    this.assertOpen();
+    return this.chain.count(afterPosition, upToPosition);
+  }
+
   subscribe(
     handler: (events: StoredEvent[]) => Promise<void>,
     options: SubscribeOptions & { onError?: (error: unknown) => void } = {},
@@ -319,6 +343,7 @@ export class SqliteEventStore implements EventStore {
     try {
       // BEGIN IMMEDIATE takes the write lock up front, so the revisions checked are the ones written after.
       this.db.exec('BEGIN IMMEDIATE');
+      this.chain.beginTransaction();
     } catch (error) {
       for (const unit of batch) unit.reject(error);
       return;
@@ -327,21 +352,25 @@ export class SqliteEventStore implements EventStore {
     for (const unit of batch) {
       const view = new SqliteUnit(this);
       this.db.exec('SAVEPOINT unit');
+      const mark = this.chain.mark();
       try {
         const value = await unit.work(view);
         this.db.exec('RELEASE unit');
         outcomes.push({ unit, view, ok: true, value });
       } catch (error) {
-        // The unit's rows go back to before it, and so does the AUTOINCREMENT counter: no gap in positions.
+        // The unit's rows go back to before it, and so do the chain's tail and the AUTOINCREMENT counter.
         this.db.exec('ROLLBACK TO unit');
         this.db.exec('RELEASE unit');
+        this.chain.restore(mark);
         outcomes.push({ unit, view, ok: false, error });
       }
     }
     try {
       this.db.exec('COMMIT');
+      this.chain.committed();
     } catch (error) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      this.chain.rolledBack();
       for (const { unit } of outcomes) unit.reject(error);
       return;
     }
@@ -377,6 +406,7 @@ export class SqliteEventStore implements EventStore {
     const recent = unit.recent.length;
     const listeners = unit.commitListeners.length;
     this.db.exec(`SAVEPOINT ${name}`);
+    const mark = this.chain.mark();
     try {
       const result = await work();
       this.db.exec(`RELEASE ${name}`);
@@ -385,6 +415,7 @@ export class SqliteEventStore implements EventStore {
       if (this.db.inTransaction) {
         this.db.exec(`ROLLBACK TO ${name}`);
         this.db.exec(`RELEASE ${name}`);
+        this.chain.restore(mark);
       }
       unit.appended.length = appended;
       unit.recent.length = recent;
@@ -438,10 +469,19 @@ export class SqliteEventStore implements EventStore {
     const hash = eventHash(prevHash, canonicalEventText(event.id, streamId, revision, event.type, data, metadata));
     // Metadata always holds messageId, so it is a non-empty object: splice the chain fields in at the end.
     const storedMetadata = `${metadata.slice(0, -1)},"hash":"${hash}","prevHash":"${prevHash}"}`;
-    let position: number;
+    const link = this.chain.next(hash);
+    const position = link.position;
     try {
-      position = Number(
-        this.insertEvent.run(event.id, streamId, revision, event.type, data, storedMetadata).lastInsertRowid,
+      this.insertEvent.run(
+        position,
+        event.id,
+        streamId,
+        revision,
+        event.type,
+        data,
+        storedMetadata,
+        link.prevPosition,
+        link.hash,
       );
     } catch (error) {
       if (isUniqueViolation(error, 'events.id')) throw new EventIdConflict(event.id, streamId);
@@ -596,9 +636,7 @@ function toStoredEvent(row: EventRow): StoredEvent {
 }
 
 function isUniqueViolation(error: unknown, column: string): boolean {
-  return (
-    error instanceof Error &&
-    (error as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE' &&
-    error.message.includes(column)
-  );
+  // Duck-typed: the driver's errors may come from another realm (jest loads the native module once per worker).
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' && typeof message === 'string' && message.includes(column);
 }

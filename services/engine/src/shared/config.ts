@@ -17,6 +17,19 @@ export interface LifelineConfig {
   runApi: boolean;
   loadDemo: boolean;
   logLevel: string;
+  audit: AuditConfig;
+}
+
+/** Signed anchors of the global chain (docs/decisions/0004-tamper-evidence.md); nothing is signed without a key. */
+export interface AuditConfig {
+  /** LIFELINE_AUDIT_KEY: an Ed25519 private key, PEM text or the path of a PEM file outside the data dir. */
+  key?: string;
+  /** LIFELINE_AUDIT_ANCHORS_FILE: JSON lines, appended to, outside the data dir. */
+  anchorsFile?: string;
+  /** LIFELINE_AUDIT_ANCHORS_TOPIC: with the Kafka outbound, anchors also go to this topic ("" for none). */
+  anchorsTopic: string;
+  /** LIFELINE_AUDIT_ANCHOR_INTERVAL (seconds): how often the head is anchored when it moved. */
+  anchorIntervalMs: number;
 }
 
 export class ConfigInvalid extends Error {
@@ -47,6 +60,12 @@ export function loadConfig(
   if (source !== 'http' && source !== 'kafka') {
     throw new ConfigInvalid(`LIFELINE_ENTITY_SOURCE must be http or kafka, not ${source}`);
   }
+  const anchorInterval = Number(env.LIFELINE_AUDIT_ANCHOR_INTERVAL ?? 300);
+  if (!Number.isFinite(anchorInterval) || anchorInterval <= 0) {
+    throw new ConfigInvalid(
+      `LIFELINE_AUDIT_ANCHOR_INTERVAL must be a number of seconds, not ${env.LIFELINE_AUDIT_ANCHOR_INTERVAL}`,
+    );
+  }
   const port = Number(env.PORT ?? 3000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigInvalid(`PORT ${env.PORT} is not a port`);
   return {
@@ -70,5 +89,11 @@ export function loadConfig(
     runApi: roles.api,
     loadDemo: (env.LIFELINE_DEMO ?? 'true') !== 'false',
     logLevel: env.LOG_LEVEL ?? 'info',
+    audit: {
+      key: env.LIFELINE_AUDIT_KEY || undefined,
+      anchorsFile: env.LIFELINE_AUDIT_ANCHORS_FILE ? resolve(env.LIFELINE_AUDIT_ANCHORS_FILE) : undefined,
+      anchorsTopic: env.LIFELINE_AUDIT_ANCHORS_TOPIC ?? 'lifeline.audit-anchors',
+      anchorIntervalMs: anchorInterval * 1000,
+    },
   };
 }
