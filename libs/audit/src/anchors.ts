@@ -13,7 +13,7 @@ import { canonicalJson, type ChainHead } from '@lifeline/event-store';
 import { DomainError } from '@lifeline/process-domain';
 
 /**
- * Signed checkpoints of the global chain's head (docs/decisions/0004-tamper-evidence.md). An anchor
+ * Signed checkpoints of the global chain's head (docs/decisions/0005-tamper-evidence.md). An anchor
  * kept away from the data dir lets `lifeline audit verify` see what the chain alone cannot: a cut
  * head of the log, and a history whose hashes were all recomputed.
  */

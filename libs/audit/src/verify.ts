@@ -11,7 +11,7 @@ import {
 import { anchorSignatureHolds, type Anchor, type AuditKey } from './anchors';
 
 /**
- * What verify found, by kind (docs/decisions/0004-tamper-evidence.md):
+ * What verify found, by kind (docs/decisions/0005-tamper-evidence.md):
  * - edited: an event's content does not match its own hash;
  * - deleted: events are missing (a stream's revisions skip, a global link names a previous position
  *   that is gone, a signed anchor's position or event count is gone);

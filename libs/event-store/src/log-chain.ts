@@ -2,7 +2,7 @@ import { hash } from 'node:crypto';
 import type { EventStore, StoredEvent } from './event-store';
 
 /**
- * The global chain (docs/decisions/0004-tamper-evidence.md): every event of the log is linked to the
+ * The global chain (docs/decisions/0005-tamper-evidence.md): every event of the log is linked to the
  * event before it in position order, so a deleted event, a deleted stream or a rewritten hash breaks
  * a link even where every stream's own chain still holds.
  */

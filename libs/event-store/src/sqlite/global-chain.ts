@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { logLinkHash, type LogLink } from '../log-chain';
 
 /**
- * The global chain of the SQLite log (docs/decisions/0004-tamper-evidence.md): two columns of the
+ * The global chain of the SQLite log (docs/decisions/0005-tamper-evidence.md): two columns of the
  * events row, written by the same INSERT, so chaining costs one sha256 per event and no extra row.
  * Events written before this migration keep NULL links ("legacy"); the chain starts after them.
  */

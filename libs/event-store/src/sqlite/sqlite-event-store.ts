@@ -15,7 +15,7 @@ import {
 import { canonicalEventText, canonicalJson, eventHash } from '../hash-chain';
 import type { LogLink, StoredLogChain } from '../log-chain';
 import { EventStoreClosed, checkExpectedRevision, ownMetadata } from '../store-rules';
-import { SqliteGlobalChain, globalChainMigration, type ChainMark } from './global-chain';
+import { SqliteGlobalChain, globalChainMigration } from './global-chain';
 import { PollingSubscription } from './polling-subscription';
 
 export interface SqliteEventStoreOptions {

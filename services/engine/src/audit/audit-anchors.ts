@@ -31,7 +31,7 @@ interface AnchorSink {
 
 /**
  * Signs the head of the global chain every `anchorIntervalMs` (by the engine's clock) when it moved,
- * on demand, and once more on a clean stop (docs/decisions/0004-tamper-evidence.md).
+ * on demand, and once more on a clean stop (docs/decisions/0005-tamper-evidence.md).
  */
 export class AuditAnchors {
   private readonly sinks: AnchorSink[] = [];

@@ -20,7 +20,7 @@ export interface LifelineConfig {
   audit: AuditConfig;
 }
 
-/** Signed anchors of the global chain (docs/decisions/0004-tamper-evidence.md); nothing is signed without a key. */
+/** Signed anchors of the global chain (docs/decisions/0005-tamper-evidence.md); nothing is signed without a key. */
 export interface AuditConfig {
   /** LIFELINE_AUDIT_KEY: an Ed25519 private key, PEM text or the path of a PEM file outside the data dir. */
   key?: string;
