@@ -129,12 +129,19 @@ describe('bad input gets a 4xx with a stable code, and nothing partial is record
       400,
       'REQUEST.INVALID',
     );
-    const forbidden = await lifeline.call('bob', 'GET', `/tasks/${task.id}`);
-    expectError(forbidden, 403, 'AUTH.FORBIDDEN');
-    expect(JSON.stringify(forbidden.body)).not.toContain('Triage');
-    expectError(await lifeline.call('bob', 'POST', `/tasks/${task.id}/claim`), 403, 'TASK.NOT_ASSIGNABLE');
+    // Someone else's task answers exactly as a task that does not exist: the id tells bob nothing.
+    const ghost = `${task.instanceId}.ghost.1`;
+    const noInstance = '00000000-0000-4000-8000-000000000000.triage.1';
+    for (const path of ['', '/claim', '/release']) {
+      const answers = await Promise.all(
+        [task.id, ghost, noInstance].map((id) => lifeline.call('bob', path ? 'POST' : 'GET', `/tasks/${id}${path}`)),
+      );
+      expectError(answers[0]!, 404, 'TASK.NOT_FOUND');
+      expect(answers.map((a) => ({ status: a.status, body: a.body }))).toEqual(
+        Array(3).fill({ status: 404, body: { error: { code: 'TASK.NOT_FOUND', message: 'No such task' } } }),
+      );
+    }
     expectError(await lifeline.call('bob', 'POST', '/tasks/nope/claim'), 404, 'TASK.NOT_FOUND');
-    expectError(await lifeline.call('bob', 'POST', `/tasks/${task.instanceId}.ghost.1/claim`), 404, 'TASK.NOT_FOUND');
     expectError(
       await lifeline.call('admin', 'GET', '/instances/00000000-0000-4000-8000-000000000000'),
       404,
@@ -147,6 +154,36 @@ describe('bad input gets a 4xx with a stable code, and nothing partial is record
       'REQUEST.INVALID',
     );
     expectError(await lifeline.call('admin', 'GET', '/tasks?minPosition=-3'), 400, 'QUERY.INVALID_MIN_POSITION');
+  });
+
+  it('a body of a type the operation does not take: 415 naming the accepted types, nothing recorded', async () => {
+    const head = await lifeline.engine.store.headPosition();
+    const bpmn = await lifeline.call('admin', 'POST', '/definitions', '<bpmn:definitions id="d"/>', {
+      'content-type': 'application/xml',
+    });
+    expectError(bpmn, 415, 'REQUEST.UNSUPPORTED_MEDIA_TYPE');
+    expect(bpmn.body.error.details.accepted).toEqual([
+      'application/json',
+      'application/yaml',
+      'application/x-yaml',
+      'text/yaml',
+      'text/plain',
+    ]);
+    const form = await lifeline.call('app', 'POST', '/entity-events', 'id=1&kind=created', {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
+    expectError(form, 415, 'REQUEST.UNSUPPORTED_MEDIA_TYPE');
+    expect(form.body.error.details.accepted).toEqual(['application/json']);
+    const yamlTask = await lifeline.call('carol', 'POST', '/tasks/x/complete', 'result: Handle', {
+      'content-type': 'application/yaml',
+    });
+    expectError(yamlTask, 415, 'REQUEST.UNSUPPORTED_MEDIA_TYPE');
+    // Charset parameters and case do not matter; YAML still publishes.
+    const json = await lifeline.call('admin', 'POST', '/definitions', '{}', {
+      'content-type': 'Application/JSON; charset=utf-8',
+    });
+    expectError(json, 400, 'DEFINITION.EMPTY');
+    expect(await lifeline.engine.store.headPosition()).toBe(head);
   });
 
   it('auth: no token 401, bad token 401, wrong role 403', async () => {

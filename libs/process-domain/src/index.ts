@@ -9,6 +9,7 @@ export * from './entity/validate-envelope';
 export * from './feel/feel';
 export * from './triggers/match-triggers';
 export * from './instance/commands';
+export * from './instance/user-id';
 export * from './instance/instance-errors';
 export * from './instance/state';
 export * from './instance/flow';

@@ -16,6 +16,7 @@ import { ENVELOPE_SCHEMA } from './entity-events/envelope.schema';
 import type { DemoUser } from './auth/demo-users.controller';
 import { completeDocument } from './http/openapi';
 import { methodNotAllowed } from './http/method-not-allowed';
+import { unsupportedMediaType } from './http/media-type';
 
 /** The web UI's built assets (copied beside the compiled code by the build). */
 export const WEB_DIR = join(__dirname, '..', 'web');
@@ -56,7 +57,15 @@ export interface LifelineApp {
  */
 export async function createLifelineApp(
   config: LifelineConfig & { jwtSecret: string },
-  deps: { clock?: Clock; store?: EventStore; listen?: boolean; demoUsers?: DemoUser[] } = {},
+  deps: {
+    clock?: Clock;
+    /** What tokens are checked against; the system clock unless a test drives token expiry. */
+    authClock?: Clock;
+    store?: EventStore;
+    listen?: boolean;
+    /** Embedded mode with a development secret: the sign-in picker's users, with tokens issued on each call. */
+    demoUsers?: () => DemoUser[];
+  } = {},
 ): Promise<LifelineApp> {
   const engine = await EngineRuntime.create(config, { clock: deps.clock, store: deps.store });
   const readModels = ReadModels.open(servedReadModelsFile(config.dataDir), {
@@ -69,6 +78,8 @@ export async function createLifelineApp(
       ApiModule.forDependencies({
         readModels,
         jwtSecret: config.jwtSecret,
+        tokenMaxLifetimeSeconds: config.tokenMaxLifetimeSeconds,
+        authClock: deps.authClock,
         logger: engine.logger,
         metrics,
         demoUsers: deps.demoUsers,
@@ -100,6 +111,7 @@ export async function createLifelineApp(
     { EntityEventEnvelope: ENVELOPE_SCHEMA },
   );
   app.use(methodNotAllowed(document));
+  app.use(unsupportedMediaType(document));
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
   // The write path's own commits reach the read models before their callers are answered.
   engine.store.onCommitted((events) => readModels.applyCommitted(events));

@@ -17,6 +17,7 @@ import type {
   WaitActivity,
 } from './definition';
 import { isWithinMaxDuration, MAX_DURATION, parseDuration } from './duration';
+import { userIdProblem } from '../instance/user-id';
 
 export type DefinitionValidation =
   { ok: true; definition: ProcessDefinition } | { ok: false; issues: ValidationIssue[] };
@@ -518,6 +519,11 @@ function readAssignee(r: Reader, value: unknown, path: string): Assignee | undef
   }
   const name = r.string(raw, kind, path, { required: true, max: DEFINITION_RULES.maxNameLength });
   if (name === undefined) return undefined;
+  const problem = kind === 'user' ? userIdProblem(name) : undefined;
+  if (problem) {
+    r.issue(join(path, 'user'), problem);
+    return undefined;
+  }
   return kind === 'user' ? { user: name } : { role: name };
 }
 

@@ -270,6 +270,18 @@ describe('validateDefinition, activities', () => {
     ]);
   });
 
+  it('given a task assigned to the engine or to an id hiding a bidi override, then both are refused', () => {
+    const doc = withActivities({
+      a: { type: 'human', title: 'A', assignee: { user: 'system' }, next: 'b' },
+      b: { type: 'human', title: 'B', assignee: { user: 'bob\u202e' }, next: 'c' },
+      c: { type: 'end' },
+    });
+    expect(issuesOf(doc).map((i) => `${i.path}: ${i.message}`)).toEqual([
+      'activities.a.assignee.user: "system" is reserved for the engine',
+      'activities.b.assignee.user: a user id must not contain control, format or bidi-override characters',
+    ]);
+  });
+
   it('given an assignee userFrom with invalid FEEL or a missing assignee, then they are refused', () => {
     const doc = withActivities({
       a: { type: 'human', title: 'A', assignee: { userFrom: 'entity.' }, next: 'b' },

@@ -15,6 +15,7 @@ import type {
   StartInstance,
 } from './commands';
 import { isAdmin } from './commands';
+import { userIdProblem } from './user-id';
 import { execute, feelContext, Recorder, runFrom, type FlowContext } from './flow';
 import {
   DefinitionVersionMismatch,
@@ -134,15 +135,15 @@ function requireRunning(state: LiveInstance): void {
   if (state.status !== 'running') throw new InstanceNotRunning(`Instance is ${state.status}`);
 }
 
-/** May this actor see and act on the task at all? Role members and the assignee may; admins always. */
+/** May this actor act on the task at all? Role members and the assignee may; admins always. */
 function eligible(task: TaskState, actor: Actor): boolean {
   return isAdmin(actor) || task.user === actor.id || (task.role !== undefined && actor.roles.includes(task.role));
 }
 
 function openTask(state: LiveInstance, taskId: string, actor: Actor): TaskState {
   const task = state.tasks[taskId];
-  if (!task) throw new TaskNotFound(`No task ${taskId}`);
-  if (!eligible(task, actor)) throw new TaskNotAssignable('This task is not assigned to you or your roles');
+  // One answer for "no such task" and "not yours to act on": the id tells an outsider nothing.
+  if (!task || !eligible(task, actor)) throw new TaskNotFound('No such task');
   if (task.status === 'completed') throw new TaskAlreadyCompleted('The task is already completed');
   if (task.status === 'cancelled') throw new InstanceNotRunning('The task was cancelled with its instance');
   requireRunning(state);
@@ -188,6 +189,8 @@ function reassign(state: LiveInstance, command: ReassignTask, ctx: DecideContext
   if (typeof target !== 'string' || target.trim() === '' || target.length > 200) {
     throw new InvalidReassign('Reassign to a non-empty user or role');
   }
+  const problem = to.user !== undefined ? userIdProblem(to.user) : undefined;
+  if (problem) throw new InvalidReassign(`Cannot reassign to this user: ${problem}`);
   return [
     {
       type: 'TaskReassigned',

@@ -16,6 +16,11 @@ import {
   TaskNotFound,
   TaskNotReleasable,
   incidentForFailure,
+  InvalidReassign,
+  decide,
+  evolveAll,
+  isAdmin,
+  type Actor,
   type DecideContext,
   type HumanActivity,
   type InstanceEvent,
@@ -108,10 +113,32 @@ describe('ClaimTask', () => {
       .when({ type: 'ClaimTask', taskId: 'i1.review.1' }, ctx({ actor: carol }))
       .thenThrows(TaskAlreadyClaimed, 'TASK.ALREADY_CLAIMED');
   });
-  it('someone outside the role is refused without learning more', () => {
+  it('someone outside the role gets exactly the answer for a task that does not exist', () => {
+    const refusal = (taskId: string, actor: Actor) => {
+      try {
+        decide(evolveAll(atReview), { type: 'ClaimTask', taskId }, ctx({ actor }));
+      } catch (error) {
+        const { code, message, details } = error as TaskNotFound;
+        return { type: (error as Error).constructor.name, code, message, details };
+      }
+      return undefined;
+    };
+    expect(refusal('i1.review.1', mallory)).toEqual(refusal('i1.review.9', bob));
+    expect(refusal('i1.review.1', mallory)).toMatchObject({ code: 'TASK.NOT_FOUND', message: 'No such task' });
+  });
+  it('a token subject named like the engine has no rights: only the engine actor is admin', () => {
+    const impostor = { id: 'system', roles: [] };
+    expect(isAdmin(impostor)).toBe(false);
+    expect(isAdmin(SYSTEM)).toBe(true);
     given(...atReview)
-      .when({ type: 'ClaimTask', taskId: 'i1.review.1' }, ctx({ actor: mallory }))
-      .thenThrows(TaskNotAssignable, 'TASK.NOT_ASSIGNABLE');
+      .when({ type: 'ClaimTask', taskId: 'i1.review.1' }, ctx({ actor: impostor }))
+      .thenThrows(TaskNotFound, 'TASK.NOT_FOUND');
+    given(...atReview, claimedByBob)
+      .when({ type: 'ReassignTask', taskId: 'i1.review.1', to: { role: 'sales' } }, ctx({ actor: impostor }))
+      .thenThrows(TaskNotFound, 'TASK.NOT_FOUND');
+    given(...atReview, claimedByBob)
+      .when({ type: 'SuspendInstance' }, ctx({ actor: impostor }))
+      .then([{ type: 'InstanceSuspended', data: { by: 'system' } }]);
   });
   it('an unknown task is not found', () => {
     given(...atReview)
@@ -182,6 +209,20 @@ describe('ReassignTask', () => {
     given(...atReview, claimedByBob)
       .when({ type: 'ReassignTask', taskId: 'i1.review.1', to: { user: 'carol' } }, ctx({ actor: carol }))
       .thenThrows(TaskNotAssignable);
+  });
+  it.each([
+    ['the engine', 'system'],
+    ['the engine, cased', 'System'],
+    ['the engine, full-width', '\uff53ystem'],
+    ['a right-to-left override', 'bob\u202e'],
+    ['a zero-width space', 'sys\u200btem'],
+    ['a control character', 'bob\u0007'],
+    ['a C1 control character', 'bob\u0085'],
+    ['an edge blank', ' bob'],
+  ])('refuses to reassign to %s (%j)', (_name, user) => {
+    given(...atReview, claimedByBob)
+      .when({ type: 'ReassignTask', taskId: 'i1.review.1', to: { user } }, ctx({ actor: admin }))
+      .thenThrows(InvalidReassign, 'TASK.INVALID_REASSIGN');
   });
 });
 
@@ -263,13 +304,13 @@ describe('CompleteTask', () => {
       .when(complete({ fields: { comment: 42 } }), ctx({ actor: bob }))
       .thenThrows(InvalidTaskField);
   });
-  it('someone else holding it makes it a conflict; an outsider is forbidden', () => {
+  it('someone else holding it makes it a conflict; an outsider does not find it', () => {
     given(...atReview, claimedByBob)
       .when(complete(), ctx({ actor: carol }))
       .thenThrows(TaskAlreadyClaimed);
     given(...atReview, claimedByBob)
       .when(complete(), ctx({ actor: mallory }))
-      .thenThrows(TaskNotAssignable);
+      .thenThrows(TaskNotFound, 'TASK.NOT_FOUND');
   });
   it('completing twice is a conflict', () => {
     const done: InstanceEvent = {
@@ -521,6 +562,19 @@ describe('incidents', () => {
         'IncidentRaised',
       ]);
     expect(events[6].data).toMatchObject({ incidentId: 'pay-1', activityId: 'pay', code: 'TASK.ASSIGNEE_UNRESOLVED' });
+  });
+  it('a record naming the engine as its owner raises an incident instead of assigning the task to it', () => {
+    const events = given(...atReview, claimedByBob)
+      .when(
+        { type: 'CompleteTask', taskId: 'i1.review.1', result: 'Approve' },
+        ctx({ actor: bob, entityData: { ...invoice, status: 'ClearedForPayment', ownerId: 'system' } }),
+      )
+      .events();
+    expect(events.map((e) => e.type)).not.toContain('TaskCreated');
+    expect(events.at(-1)).toMatchObject({
+      type: 'IncidentRaised',
+      data: { activityId: 'pay', code: 'TASK.ASSIGNEE_UNRESOLVED' },
+    });
   });
   it('retrying after the record was fixed resolves it and goes on', () => {
     const withIncident = given(...atReview, claimedByBob)

@@ -4,6 +4,7 @@ import { DomainError } from '../errors';
 import type { InstanceEvent } from '../events';
 import { evaluateCondition, evaluateFeel } from '../feel/feel';
 import { evolve, type InstanceState, type LiveInstance } from './state';
+import { userIdProblem } from './user-id';
 
 /** Steps one command may take through automatic activities and decisions before we call it a loop. */
 export const MAX_STEPS_PER_COMMAND = 1000;
@@ -119,7 +120,8 @@ export function execute(
           raiseIncident(rec, activityId, outcome.code, outcome.message, expression);
           return undefined;
         }
-        if (typeof outcome.value !== 'string' || outcome.value.trim() === '') {
+        // A record may name anyone, but not the engine, nor an id that hides characters (user-id.ts).
+        if (typeof outcome.value !== 'string' || userIdProblem(outcome.value) !== undefined) {
           raiseIncident(
             rec,
             activityId,

@@ -219,15 +219,21 @@ export const COMPONENT_SCHEMAS: Record<string, SchemaObject> = {
     dueAt: nullable(string),
     overdue: { type: 'boolean' },
   }),
-  TaskCounts: object({
-    new: integer,
-    ongoing: integer,
-    postponed: integer,
-    completed: integer,
-    cancelled: integer,
-    open: integer,
-    overdue: integer,
-  }),
+  TaskCounts: {
+    ...object({
+      new: integer,
+      ongoing: integer,
+      postponed: integer,
+      completed: integer,
+      cancelled: integer,
+      open: integer,
+      overdue: integer,
+    }),
+    description:
+      'How many tasks in each status match every filter of the request (role, assignee, definition, entityType, ' +
+      'entityId, search, due) except `status` itself, whose values these are; `open` = new + ongoing, ' +
+      '`overdue` = open tasks past their due date. Paging (limit, offset) does not apply.',
+  },
   TaskList: object({ position: integer, counts: ref('TaskCounts'), items: { type: 'array', items: ref('TaskRow') } }),
   TaskDetails: {
     allOf: [
@@ -351,11 +357,11 @@ export function completeDocument(document: OpenAPIObject, extra: Record<string, 
 const ERRORS = {
   400: 'Invalid request: REQUEST.INVALID and friends, with every problem by path',
   401: 'No token, or an invalid or expired one (AUTH.*)',
-  403: 'The token lacks the role, or the task is not yours (AUTH.FORBIDDEN)',
-  404: 'Nothing with this id (…NOT_FOUND)',
+  403: 'The token lacks the role (AUTH.FORBIDDEN), or a task you can see is not yours to do this to',
+  404: 'Nothing with this id, or nothing you may see: both answer alike (…NOT_FOUND)',
   409: 'Conflict or wrong state (a concurrent change, a task already completed, …)',
   413: 'The body is larger than 1 MiB (REQUEST.TOO_LARGE)',
-  415: 'The body is in an unsupported encoding or charset (REQUEST.UNSUPPORTED_ENCODING)',
+  415: 'The body is of a media type this operation does not accept (REQUEST.UNSUPPORTED_MEDIA_TYPE, the accepted ones in details), or in an unsupported encoding or charset (REQUEST.UNSUPPORTED_ENCODING)',
 } as const;
 export type ErrorStatus = keyof typeof ERRORS;
 

@@ -19,7 +19,7 @@ import { checkRecordData, streams, type Actor, type InstanceCommand } from '@lif
 import { EngineRuntime, RunInstanceCommand, type InstanceCommandResult } from '@lifeline/engine';
 import { CurrentCaller, RequireRoles } from '../auth/auth.guard';
 import { hasOverview, type Caller } from '../auth/jwt';
-import { Conflict, Forbidden, NotFound, RequestInvalid } from '../http/api-errors';
+import { Conflict, NotFound, RequestInvalid } from '../http/api-errors';
 import { originOf } from '../http/origin';
 import { ReadSide } from '../http/read-side';
 import {
@@ -181,7 +181,7 @@ export class InstancesController {
   @MinPositionQuery()
   @AsOfQuery()
   @ApiAnswer(200, 'InstanceRow')
-  @ApiErrors(400, 403, 404)
+  @ApiErrors(400, 404)
   async get(
     @Param('id') id: string,
     @CurrentCaller() caller: Caller,
@@ -220,7 +220,7 @@ export class InstancesController {
   @ApiOperation({ summary: "The instance's events in order: position, type, at, actor, data" })
   @InstanceIdParam()
   @ApiAnswer(200, 'InstanceHistory')
-  @ApiErrors(400, 403, 404)
+  @ApiErrors(400, 404)
   async history(@Param('id') id: string, @CurrentCaller() caller: Caller) {
     this.requireNeedToKnow(caller, checkInstanceId(id));
     const events = await this.engine.store.readStream(streams.instance(checkInstanceId(id)));
@@ -241,11 +241,14 @@ export class InstancesController {
     };
   }
 
-  /** Without an overview role (admin, auditor), an instance is readable only by those with a task in it. */
+  /**
+   * Without an overview role (admin, auditor), an instance is readable only by those with a task in it;
+   * to anyone else it answers exactly as an instance that does not exist.
+   */
   private requireNeedToKnow(caller: Caller, instanceId: string): void {
     if (hasOverview(caller)) return;
     if (!viewerHasTaskInInstance(this.read.db, { user: caller.id, roles: caller.roles }, instanceId)) {
-      throw new Forbidden('You have no task in this instance; reading it needs the admin or auditor role');
+      throw new NotFound('INSTANCE.NOT_FOUND', 'No such instance');
     }
   }
 

@@ -19,14 +19,15 @@ import {
   listTasks,
   type Sql,
   type TaskDetails,
+  type TaskFilter,
   type TaskStatusFilter,
 } from '@lifeline/read-models';
 import { parseAsOf, readModelsAsOf } from '../../../../libs/audit/src';
-import { checkRecordData, type InstanceCommand } from '@lifeline/process-domain';
+import { checkRecordData, InstanceNotFound, type InstanceCommand } from '@lifeline/process-domain';
 import { EngineRuntime, RunInstanceCommand, type InstanceCommandResult } from '@lifeline/engine';
 import { CurrentCaller } from '../auth/auth.guard';
 import type { Caller } from '../auth/jwt';
-import { Forbidden, NotFound, RequestInvalid } from '../http/api-errors';
+import { NotFound, RequestInvalid } from '../http/api-errors';
 import { originOf } from '../http/origin';
 import { ReadSide } from '../http/read-side';
 import {
@@ -44,9 +45,14 @@ import { PageQuery } from '../http/page-query';
 
 /** Task ids are `<instanceId>.<activityId>.<visit>`: the instance is known without a lookup. */
 const TASK_ID = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([A-Za-z_][A-Za-z0-9_]*)\.(\d{1,9})$/;
+/**
+ * The one answer for a task that does not exist and for one the caller may not see: task ids can be
+ * computed from an envelope id, so a different answer would tell an outsider which tasks exist.
+ */
+const noSuchTask = () => new NotFound('TASK.NOT_FOUND', 'No such task');
 export const instanceOfTask = (taskId: string): string => {
   const match = TASK_ID.exec(taskId);
-  if (!match) throw new NotFound('TASK.NOT_FOUND', 'No such task');
+  if (!match) throw noSuchTask();
   return match[1];
 };
 
@@ -178,24 +184,22 @@ export class TasksController {
 
   private listIn(db: Sql, query: ListTasksQuery, caller: Caller, position: number, now: string) {
     const viewer = { user: caller.id, roles: caller.roles, admin: caller.admin };
-    const items = listTasks(
-      db,
-      viewer,
-      {
-        status: query.status,
-        role: query.role,
-        assignee: query.assignee,
-        definitionKey: query.definition,
-        entityType: query.entityType,
-        entityId: query.entityId,
-        search: query.search,
-        due: query.due,
-        limit: query.limit,
-        offset: query.offset,
-      },
-      now,
-    );
-    return { position, counts: countTasks(db, viewer, now), items };
+    const filter: TaskFilter = {
+      status: query.status,
+      role: query.role,
+      assignee: query.assignee,
+      definitionKey: query.definition,
+      entityType: query.entityType,
+      entityId: query.entityId,
+      search: query.search,
+      due: query.due,
+      limit: query.limit,
+      offset: query.offset,
+    };
+    const items = listTasks(db, viewer, filter, now);
+    const { limit: _limit, offset: _offset, status: _status, ...filters } = filter;
+    // The counts describe the same list as the items, one count per status.
+    return { position, counts: countTasks(db, viewer, filters, now), items };
   }
 
   @Get(':id')
@@ -203,31 +207,36 @@ export class TasksController {
   @TaskIdParam()
   @MinPositionQuery()
   @ApiAnswer(200, 'TaskDetails')
-  @ApiErrors(400, 403, 404)
+  @ApiErrors(400, 404)
   async get(@Param('id') id: string, @CurrentCaller() caller: Caller, @Query('minPosition') minPosition?: string) {
     instanceOfTask(id);
     await this.read.atLeast(minPosition);
     const task = getTask(this.read.db, id, this.engine.clock.nowIso());
-    if (!task) throw new NotFound('TASK.NOT_FOUND', 'No such task');
-    if (!mayView(task, caller)) throw new Forbidden('This task is not assigned to you or your roles');
+    if (!task || !mayView(task, caller)) throw noSuchTask();
     const entity = task.entity ? await this.engine.latestRecord(task.entity) : {};
     return { ...task, record: entity };
   }
 
-  private run(
+  private async run(
     taskId: string,
     command: InstanceCommand,
     caller: Caller,
     request: Request,
   ): Promise<InstanceCommandResult> {
-    return this.commands.execute(
-      new RunInstanceCommand(
-        instanceOfTask(taskId),
-        command,
-        { id: caller.id, roles: caller.roles },
-        originOf(request),
-      ),
-    );
+    try {
+      return await this.commands.execute(
+        new RunInstanceCommand(
+          instanceOfTask(taskId),
+          command,
+          { id: caller.id, roles: caller.roles },
+          originOf(request),
+        ),
+      );
+    } catch (error) {
+      // A task id naming no instance answers like any other unknown task (the decider answers the rest alike).
+      if (error instanceof InstanceNotFound) throw noSuchTask();
+      throw error;
+    }
   }
 
   @Post(':id/claim')

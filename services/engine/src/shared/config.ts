@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import { parseDuration } from '@lifeline/process-domain';
 
 /** Configuration by environment (README: Configuration). */
 export interface LifelineConfig {
@@ -6,6 +7,8 @@ export interface LifelineConfig {
   host: string;
   dataDir: string;
   jwtSecret?: string;
+  /** The longest an API token may live (exp − iat, or exp − now without iat), in seconds. */
+  tokenMaxLifetimeSeconds: number;
   eventStore: { kind: 'sqlite'; file: string } | { kind: 'eventstoredb'; url: string };
   entitySource: 'http' | 'kafka';
   kafka: { brokers: string[]; topics: string[]; groupId: string; outbound: boolean };
@@ -34,6 +37,40 @@ export interface AuditConfig {
 
 export class ConfigInvalid extends Error {
   readonly code = 'CONFIG.INVALID';
+}
+
+/** 24 hours: a leaked token is worth a day at most. */
+export const DEFAULT_TOKEN_MAX_LIFETIME_SECONDS = 24 * 3600;
+
+/**
+ * A token lifetime in whole seconds: plain seconds (`3600`), a short form (`90s`, `30m`, `12h`, `7d`),
+ * or an ISO-8601 duration of weeks, days and time (`PT24H`, `P1D`); years and months vary in length
+ * and are refused. Undefined when the text is none of these or is zero.
+ */
+export function parseLifetime(text: string): number | undefined {
+  const value = text.trim();
+  const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+  const short = /^([0-9]{1,9})([smhd]?)$/.exec(value);
+  let seconds: number | undefined;
+  if (short) seconds = Number(short[1]) * UNITS[short[2] || 's']!;
+  else {
+    const d = parseDuration(value);
+    if (d && d.years === 0 && d.months === 0)
+      seconds = Math.floor(((d.weeks * 7 + d.days) * 24 + d.hours) * 3600 + d.minutes * 60 + d.seconds);
+  }
+  return seconds !== undefined && seconds > 0 && Number.isSafeInteger(seconds) ? seconds : undefined;
+}
+
+/** LIFELINE_TOKEN_MAX_LIFETIME in seconds: the default when unset, ConfigInvalid when unreadable. */
+export function tokenMaxLifetime(text: string | undefined): number {
+  if (text === undefined || text.trim() === '') return DEFAULT_TOKEN_MAX_LIFETIME_SECONDS;
+  const seconds = parseLifetime(text);
+  if (seconds === undefined) {
+    throw new ConfigInvalid(
+      `LIFELINE_TOKEN_MAX_LIFETIME must be seconds (86400), a short form (24h) or an ISO-8601 duration (PT24H), not ${text}`,
+    );
+  }
+  return seconds;
 }
 
 const list = (value: string | undefined, fallback: string[]): string[] =>
@@ -73,6 +110,7 @@ export function loadConfig(
     host: env.HOST ?? '127.0.0.1',
     dataDir,
     jwtSecret: env.LIFELINE_JWT_SECRET || undefined,
+    tokenMaxLifetimeSeconds: tokenMaxLifetime(env.LIFELINE_TOKEN_MAX_LIFETIME),
     eventStore:
       storeKind === 'sqlite'
         ? { kind: 'sqlite', file: resolve(env.LIFELINE_SQLITE_FILE ?? join(dataDir, 'events.db')) }
