@@ -24,11 +24,13 @@ export class HealthController {
   async health() {
     const head = await this.engine.store.headPosition();
     const processManager = this.engine.processManager.health();
+    const kafka = this.engine.kafka?.health();
     return {
-      ok: processManager.ok,
+      ok: processManager.ok && (kafka?.ok ?? true),
       head,
       readModels: this.read.models.position(),
       processManager,
+      ...(kafka ? { kafka } : {}),
       counters: this.metrics.snapshot(),
     };
   }

@@ -267,13 +267,18 @@ export const COMPONENT_SCHEMAS: Record<string, SchemaObject> = {
   }),
   Caller: object({ id: string, roles: { type: 'array', items: string }, admin: { type: 'boolean' } }),
   DemoUser: object({ id: string, roles: { type: 'array', items: string }, description: string, token: string }),
-  Health: object({
-    ok: { type: 'boolean' },
-    head: integer,
-    readModels: integer,
-    processManager: { type: 'object' },
-    counters: { type: 'object', additionalProperties: { type: 'number' } },
-  }),
+  Health: object(
+    {
+      ok: { type: 'boolean' },
+      head: integer,
+      readModels: integer,
+      processManager: { type: 'object' },
+      // With the Kafka source: { ok, stuckPartitions: [{ topic, partition, codec, error, firstOffset, … }] }.
+      kafka: { type: 'object' },
+      counters: { type: 'object', additionalProperties: { type: 'number' } },
+    },
+    ['ok', 'head', 'readModels', 'processManager', 'counters'],
+  ),
   RebuildResult: object({
     file: string,
     readModel: string,

@@ -88,6 +88,7 @@ export class LocalKafkaBroker {
     readonly port: number,
     readonly controllerPort: number,
     readonly dataDir: string,
+    options: { autoCreateTopics?: boolean } = {},
   ) {
     this.address = `127.0.0.1:${port}`;
     this.env = {
@@ -95,6 +96,7 @@ export class LocalKafkaBroker {
       KAFKA_PORT: String(port),
       KAFKA_CONTROLLER_PORT: String(controllerPort),
       KAFKA_DATA_DIR: dataDir,
+      KAFKA_AUTO_CREATE_TOPICS: String(options.autoCreateTopics ?? true),
     };
   }
 
