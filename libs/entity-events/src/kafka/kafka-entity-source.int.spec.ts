@@ -1,5 +1,7 @@
-import { Kafka, Partitioners, logLevel, type Admin, type Producer, type KafkaMessage } from 'kafkajs';
+import { CompressionTypes, Kafka, Partitioners, logLevel, type Admin, type Producer, type KafkaMessage } from 'kafkajs';
 import type { EntityEventEnvelope } from '@lifeline/process-domain';
+import type { EntityEventsLogger } from '../logger';
+import { registerKafkaCodecs, replaceKafkaCodec } from './codecs';
 import { DeadLetterCounter, DeadLetterReason, DLQ_HEADERS } from './dead-letters';
 import { KafkaEntityEventSource, type EntityEventSink, type RecordedEntityEvent } from './kafka-entity-source';
 import { describeKafka, kafkaBrokers, uniqueTopic } from './testing/broker';
@@ -61,11 +63,18 @@ describeKafka('KafkaEntityEventSource (real broker)', () => {
   let admin: Admin;
   const sources: KafkaEntityEventSource[] = [];
 
-  const startSource = async (topic: string, sink: EntityEventSink, counter = new DeadLetterCounter(), extra = {}) => {
+  const startSource = async (
+    topic: string,
+    sink: EntityEventSink,
+    counter = new DeadLetterCounter(),
+    extra = {},
+    logger?: EntityEventsLogger,
+  ) => {
     const source = new KafkaEntityEventSource(
       { brokers, topics: [topic], groupId: `group-${topic}`, ...extra },
       sink,
       counter,
+      logger,
     );
     sources.push(source);
     await source.start();
@@ -73,6 +82,7 @@ describeKafka('KafkaEntityEventSource (real broker)', () => {
   };
 
   beforeAll(async () => {
+    registerKafkaCodecs();
     const kafka = new Kafka({ clientId: 'source-test', brokers, logLevel: logLevel.NOTHING });
     producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     admin = kafka.admin();
@@ -229,7 +239,77 @@ describeKafka('KafkaEntityEventSource (real broker)', () => {
     await waitFor(() => healthy.recorded.length >= 2, 30_000, 'redelivered to the next consumer');
     expect(healthy.ids()).toEqual(sent.map((e) => e.id));
   });
+
+  it('reports a batch it cannot decode (error log, count, health) and keeps the other partitions going; nothing is skipped', async () => {
+    const topic = uniqueTopic('entity-events');
+    await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
+    const on = (partition: number) => (e: EntityEventEnvelope) => ({ ...asMessage(e), partition });
+    const before = envelope('INV-40', 0);
+    const unreadable = [envelope('INV-40', 1), envelope('INV-40', 2)];
+    const elsewhere = envelope('INV-41', 0);
+    await producer.send({ topic, messages: [before].map(on(0)) });
+    await producer.send({ topic, compression: CompressionTypes.LZ4, messages: unreadable.map(on(0)) });
+
+    const restore = replaceKafkaCodec('lz4', undefined);
+    const logger = new CapturingLogger();
+    const sink = new CollectingSink();
+    try {
+      const source = await startSource(topic, sink, new DeadLetterCounter(), {}, logger);
+      await waitFor(() => source.health().stuckPartitions.length === 1, 30_000, 'the partition reported stuck');
+      await producer.send({ topic, messages: [elsewhere].map(on(1)) });
+      await waitFor(() => sink.ids().includes(elsewhere.id), 30_000, 'the other partition still consumed');
+
+      expect(sink.ids().sort()).toEqual([before.id, elsewhere.id].sort());
+      expect(source.health()).toEqual({
+        ok: false,
+        stuckPartitions: [
+          {
+            topic,
+            partition: 0,
+            codec: 'lz4',
+            error: 'No lz4 codec can decompress here',
+            firstOffset: '1',
+            lastOffset: '2',
+            since: expect.any(String),
+          },
+        ],
+      });
+      expect(source.undecodableBatches).toBe(1);
+      expect(source.consumerCrashes).toBe(0);
+      const reported = logger.lines.filter((l) => l.level === 'error' && l.msg.includes('cannot be decoded'));
+      expect(reported).toHaveLength(1);
+      expect(reported[0].obj).toMatchObject({ topic, partition: 0, offset: '1', codec: 'lz4' });
+      await waitFor(
+        async () => (await committedOffset(admin, `group-${topic}`, topic)) === '1',
+        10_000,
+        'offset 1 committed on partition 0, and no further',
+      );
+      await source.stop();
+    } finally {
+      restore();
+    }
+
+    // With the codec back, the next start records the batch: it was paused, never skipped.
+    const later = new CollectingSink();
+    const again = await startSource(topic, later);
+    await waitFor(() => unreadable.every((e) => later.ids().includes(e.id)), 30_000, 'the batch recorded');
+    expect(later.ids().filter((id) => id.startsWith('evt-INV-40'))).toEqual(unreadable.map((e) => e.id));
+    expect(again.health()).toEqual({ ok: true, stuckPartitions: [] });
+  });
 });
+
+class CapturingLogger implements EntityEventsLogger {
+  readonly lines: { level: string; obj: Record<string, unknown>; msg: string }[] = [];
+  info(obj: Record<string, unknown>, msg: string): void {
+    this.lines.push({ level: 'info', obj, msg });
+  }
+  warn(obj: Record<string, unknown>, msg: string): void {
+    this.lines.push({ level: 'warn', obj, msg });
+  }
+  error(obj: Record<string, unknown>, msg: string): void {
+    this.lines.push({ level: 'error', obj, msg });
+  }
+}
 
 async function committedOffset(admin: Admin, groupId: string, topic: string): Promise<string | undefined> {
   const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
