@@ -1,4 +1,4 @@
-import { replaceKafkaCodec } from '@lifeline/entity-events';
+import { KafkaOutboundPublisher, replaceKafkaCodec } from '@lifeline/entity-events';
 import { startLifeline, type RunningLifeline } from '@lifeline/testing';
 import { describeKafka, kafkaBrokers, uniqueTopic } from '../../../libs/entity-events/src/kafka/testing/broker';
 import { eventually, kcatConsume, kcatProduce } from './kcat';
@@ -83,6 +83,34 @@ describeKafka('Entity events compressed by a plain producer (kcat -z), on a real
       expect(JSON.parse(dead.payload as string).id).toBe(ids[3].id);
       // It really came compressed: this process decompressed a batch with that codec.
       expect(await metric(decompressed)).toBeGreaterThan(batchesBefore);
+    },
+  );
+
+  it.each(['gzip', 'snappy', 'lz4'] as const)(
+    'publishes %s batches (KAFKA_COMPRESSION) that kcat reads',
+    async (codec) => {
+      const commands = uniqueTopic(`commands-${codec}`);
+      const publisher = new KafkaOutboundPublisher({ brokers: kafkaBrokers(), compression: codec });
+      const values = Array.from({ length: 20 }, (_, n) =>
+        JSON.stringify({ type: 'ShipOrder', n, note: 'z'.repeat(100) }),
+      );
+      try {
+        await publisher.publish(
+          values.map((value, n) => ({ topic: commands, key: 'i-1', value, headers: { messageId: `m-${n}` } })),
+        );
+      } finally {
+        await publisher.close();
+      }
+      const read = await eventually(
+        () => {
+          const messages = kcatConsume(broker, commands);
+          return messages.length === values.length ? messages : undefined;
+        },
+        30_000,
+        `the ${codec} messages`,
+      );
+      expect(read.map((m) => m.payload)).toEqual(values);
+      expect(read.map((m) => m.headers.messageId)).toEqual(values.map((_, n) => `m-${n}`));
     },
   );
 

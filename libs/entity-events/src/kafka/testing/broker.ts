@@ -96,7 +96,8 @@ export class LocalKafkaBroker {
       KAFKA_PORT: String(port),
       KAFKA_CONTROLLER_PORT: String(controllerPort),
       KAFKA_DATA_DIR: dataDir,
-      KAFKA_AUTO_CREATE_TOPICS: String(options.autoCreateTopics ?? true),
+      // Unset: start.sh's default (off, as on a production broker).
+      ...(options.autoCreateTopics === undefined ? {} : { KAFKA_AUTO_CREATE_TOPICS: String(options.autoCreateTopics) }),
     };
   }
 
