@@ -72,6 +72,17 @@ export class EngineRuntime {
     }
   }
 
+  /** Ok unless the process manager failed or a Kafka partition is stuck on a batch it cannot decode. */
+  health(): {
+    ok: boolean;
+    processManager: ReturnType<ProcessManager['health']>;
+    kafka?: ReturnType<KafkaIngest['health']>;
+  } {
+    const processManager = this.processManager.health();
+    const kafka = this.kafka?.health();
+    return { ok: processManager.ok && (kafka?.ok ?? true), processManager, ...(kafka ? { kafka } : {}) };
+  }
+
   counters(): Record<string, number> {
     return this.kafka?.counters() ?? {};
   }

@@ -23,10 +23,9 @@ export class HealthController {
   @ApiAnswer(200, 'Health')
   async health() {
     const head = await this.engine.store.headPosition();
-    const processManager = this.engine.processManager.health();
-    const kafka = this.engine.kafka?.health();
+    const { ok, processManager, kafka } = this.engine.health();
     return {
-      ok: processManager.ok && (kafka?.ok ?? true),
+      ok,
       head,
       readModels: this.read.models.position(),
       processManager,
