@@ -1,10 +1,10 @@
 import { CompressionTypes, Kafka, Partitioners, logLevel, type Admin, type Producer, type KafkaMessage } from 'kafkajs';
 import type { EntityEventEnvelope } from '@lifeline/process-domain';
 import type { EntityEventsLogger } from '../logger';
-import { registerKafkaCodecs, replaceKafkaCodec } from './codecs';
+import { decompressedBatchCounts, registerKafkaCodecs, replaceKafkaCodec } from './codecs';
 import { DeadLetterCounter, DeadLetterReason, DLQ_HEADERS } from './dead-letters';
 import { KafkaEntityEventSource, type EntityEventSink, type RecordedEntityEvent } from './kafka-entity-source';
-import { describeKafka, kafkaBrokers, uniqueTopic } from './testing/broker';
+import { createTopics, describeKafka, kafkaBrokers, uniqueTopic } from './testing/broker';
 import { waitFor } from './testing/wait-for';
 
 jest.setTimeout(60_000);
@@ -99,7 +99,7 @@ describeKafka('KafkaEntityEventSource (real broker)', () => {
 
   it('records valid envelopes with their topic, partition and offset, in order per entity key', async () => {
     const topic = uniqueTopic('entity-events');
-    await admin.createTopics({ topics: [{ topic, numPartitions: 4 }], waitForLeaders: true });
+    await createTopics(admin, [{ topic, numPartitions: 4 }]);
     const sink = new CollectingSink();
     await startSource(topic, sink);
 
@@ -136,7 +136,7 @@ describeKafka('KafkaEntityEventSource (real broker)', () => {
 
   it('sends every kind of bad message to <topic>.dlq with the reason headers, and keeps consuming', async () => {
     const topic = uniqueTopic('entity-events');
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    await createTopics(admin, [{ topic, numPartitions: 1 }]);
     const sink = new CollectingSink();
     const counter = new DeadLetterCounter();
     await startSource(topic, sink, counter, { maxMessageBytes: 2_048 });
@@ -207,7 +207,7 @@ describeKafka('KafkaEntityEventSource (real broker)', () => {
 
   it('redelivers a batch the sink failed to record, then records it and commits', async () => {
     const topic = uniqueTopic('entity-events');
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    await createTopics(admin, [{ topic, numPartitions: 1 }]);
     const sink = new CollectingSink(1);
     await startSource(topic, sink);
     const sent = [envelope('INV-20', 0), envelope('INV-20', 1), envelope('INV-20', 2)];
@@ -225,7 +225,7 @@ describeKafka('KafkaEntityEventSource (real broker)', () => {
 
   it('commits nothing while the sink fails, so another consumer of the group gets the messages again', async () => {
     const topic = uniqueTopic('entity-events');
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    await createTopics(admin, [{ topic, numPartitions: 1 }]);
     const failing = new CollectingSink(Number.MAX_SAFE_INTEGER);
     const first = await startSource(topic, failing);
     const sent = [envelope('INV-30', 0), envelope('INV-30', 1)];
@@ -240,9 +240,28 @@ describeKafka('KafkaEntityEventSource (real broker)', () => {
     expect(healthy.ids()).toEqual(sent.map((e) => e.id));
   });
 
+  it.each(['gzip', 'snappy', 'lz4', 'zstd'] as const)(
+    'records batches the broker compressed with %s (Java codecs, topic compression.type)',
+    async (codec) => {
+      const topic = uniqueTopic(`entity-events-${codec}`);
+      await createTopics(admin, [
+        { topic, numPartitions: 1, configEntries: [{ name: 'compression.type', value: codec }] },
+      ]);
+      const sent = Array.from({ length: 10 }, (_, seq) => envelope('INV-50', seq));
+      await producer.send({ topic, messages: sent.map(asMessage) });
+      const before = decompressedBatchCounts()[codec];
+      const sink = new CollectingSink();
+      const source = await startSource(topic, sink);
+      await waitFor(() => sink.recorded.length >= sent.length, 30_000, `the ${codec} batch recorded`);
+      expect(sink.ids()).toEqual(sent.map((e) => e.id));
+      expect(decompressedBatchCounts()[codec]).toBeGreaterThan(before);
+      expect(source.health().ok).toBe(true);
+    },
+  );
+
   it('reports a batch it cannot decode (error log, count, health) and keeps the other partitions going; nothing is skipped', async () => {
     const topic = uniqueTopic('entity-events');
-    await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
+    await createTopics(admin, [{ topic, numPartitions: 2 }]);
     const on = (partition: number) => (e: EntityEventEnvelope) => ({ ...asMessage(e), partition });
     const before = envelope('INV-40', 0);
     const unreadable = [envelope('INV-40', 1), envelope('INV-40', 2)];

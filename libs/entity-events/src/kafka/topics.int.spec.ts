@@ -7,7 +7,7 @@ import { KafkaOutboundPublisher } from '../outbound/kafka-outbound-publisher';
 import { DeadLetterCounter } from './dead-letters';
 import { KafkaEntityEventSource, type RecordedEntityEvent } from './kafka-entity-source';
 import { KafkaTopicsMissing, KafkaTopicsUnavailable, ensureKafkaTopics } from './topics';
-import { LocalKafkaBroker, describeKafka, uniqueTopic } from './testing/broker';
+import { LocalKafkaBroker, createTopics, describeKafka, uniqueTopic } from './testing/broker';
 import { waitFor } from './testing/wait-for';
 
 jest.setTimeout(180_000);
@@ -61,7 +61,7 @@ describeKafka('Kafka topics on a broker that does not auto-create them (own brok
 
   it('creates missing topics with the configured partitions, and leaves existing ones as they are', async () => {
     const [fresh, existing] = [uniqueTopic('fresh'), uniqueTopic('existing')];
-    await admin.createTopics({ topics: [{ topic: existing, numPartitions: 2 }] });
+    await createTopics(admin, [{ topic: existing, numPartitions: 2 }]);
     const logger = new CapturingLogger();
 
     await ensureKafkaTopics(client('ensure'), [fresh, existing], { settings: { partitions: 5 }, logger });
@@ -105,7 +105,7 @@ describeKafka('Kafka topics on a broker that does not auto-create them (own brok
       msg: 'kafka topics missing; waiting for them to be created',
     });
     expect(done).toBe(false);
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+    await createTopics(admin, [{ topic, numPartitions: 1 }]);
     await ensuring;
     expect(done).toBe(true);
   });

@@ -113,12 +113,16 @@ async function createTopics(
   const numPartitions = settings.partitions ?? DEFAULT_TOPIC_PARTITIONS;
   const replicationFactor = settings.replicationFactor ?? BROKER_DEFAULT_REPLICATION;
   try {
-    await admin.createTopics({
+    // false: kafkajs swallowed TOPIC_ALREADY_EXISTS, another process created some or all of them.
+    const allByUs = await admin.createTopics({
       topics: topics.map((topic) => ({ topic, numPartitions, replicationFactor })),
       // kafkajs's own wait gives up on a topic the broker does not list yet: waitForLeaders instead.
       waitForLeaders: false,
     });
-    logger.info({ topics, partitions: numPartitions, replicationFactor }, 'kafka topics created');
+    logger.info(
+      { topics, partitions: numPartitions, replicationFactor },
+      allByUs ? 'kafka topics created' : 'kafka topics created, some or all by another process',
+    );
     return undefined;
   } catch (error) {
     const errors = error instanceof KafkaJSAggregateError ? error.errors : [error];
