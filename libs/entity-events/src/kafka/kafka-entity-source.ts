@@ -92,7 +92,7 @@ export class KafkaEntityEventSource {
   private readonly stuck = new Map<string, StuckPartition>();
   /** Batches found undecodable (each detection; a restart finds the same batch again). */
   undecodableBatches = 0;
-  /** Consumer crashes kafkajs reported (a fetch failing on something other than a batch). */
+  /** Consumer crashes kafkajs reported (a broker gone too long, a fetch response it could not use). */
   consumerCrashes = 0;
 
   constructor(
