@@ -211,8 +211,11 @@ export class EngineRuntime {
     }
   }
 
-  health(): ReactionsHealth {
-    return this.reactions.health();
+  /** Ok unless the reactions failed on the store or a Kafka partition is stuck on a batch it cannot decode. */
+  health(): { ok: boolean; reactions: ReactionsHealth; kafka?: ReturnType<KafkaIngest['health']> } {
+    const reactions = this.reactions.health();
+    const kafka = this.kafka?.health();
+    return { ok: reactions.ok && (kafka?.ok ?? true), reactions, ...(kafka ? { kafka } : {}) };
   }
 
   counters(): Record<string, number> {

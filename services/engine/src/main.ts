@@ -13,14 +13,15 @@ async function main(): Promise<void> {
   const server = createServer((request, response) => {
     void (async () => {
       if (request.url === '/health') {
-        const pm = engine.health();
-        response.writeHead(pm.ok ? 200 : 503, { 'content-type': 'application/json' });
+        const { ok, reactions, kafka } = engine.health();
+        response.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
         response.end(
           JSON.stringify({
-            ok: pm.ok,
+            ok,
             role: 'engine',
             head: await engine.store.headPosition(),
-            reactions: pm,
+            reactions,
+            ...(kafka ? { kafka } : {}),
             counters: engine.counters(),
           }),
         );

@@ -23,12 +23,13 @@ export class HealthController {
   @ApiAnswer(200, 'Health')
   async health() {
     const head = await this.engine.store.headPosition();
-    const reactions = this.engine.health();
+    const { ok, reactions, kafka } = this.engine.health();
     return {
-      ok: reactions.ok,
+      ok,
       head,
       readModels: this.read.models.position(),
       reactions,
+      ...(kafka ? { kafka } : {}),
       counters: this.metrics.snapshot(),
     };
   }

@@ -311,13 +311,18 @@ export const COMPONENT_SCHEMAS: Record<string, SchemaObject> = {
   ),
   Caller: object({ id: string, roles: { type: 'array', items: string }, admin: { type: 'boolean' } }),
   DemoUser: object({ id: string, roles: { type: 'array', items: string }, description: string, token: string }),
-  Health: object({
-    ok: { type: 'boolean' },
-    head: integer,
-    readModels: integer,
-    reactions: { type: 'object' },
-    counters: { type: 'object', additionalProperties: { type: 'number' } },
-  }),
+  Health: object(
+    {
+      ok: { type: 'boolean' },
+      head: integer,
+      readModels: integer,
+      reactions: { type: 'object' },
+      // With the Kafka source: { ok, stuckPartitions: [{ topic, partition, codec, error, firstOffset, … }] }.
+      kafka: { type: 'object' },
+      counters: { type: 'object', additionalProperties: { type: 'number' } },
+    },
+    ['ok', 'head', 'readModels', 'reactions', 'counters'],
+  ),
   RebuildResult: object({
     file: string,
     readModel: string,

@@ -1,5 +1,12 @@
 import { join, resolve } from 'node:path';
 import { parseDuration } from '@lifeline/process-domain';
+import {
+  BROKER_DEFAULT_REPLICATION,
+  DEFAULT_TOPIC_PARTITIONS,
+  KAFKA_PRODUCER_CODECS,
+  type KafkaProducerCodec,
+  type KafkaTopicSettings,
+} from '@lifeline/entity-events';
 
 /** Configuration by environment (README: Configuration). */
 export interface LifelineConfig {
@@ -11,7 +18,16 @@ export interface LifelineConfig {
   tokenMaxLifetimeSeconds: number;
   eventStore: { kind: 'sqlite'; file: string } | { kind: 'eventstoredb'; url: string };
   entitySource: 'http' | 'kafka';
-  kafka: { brokers: string[]; topics: string[]; groupId: string; outbound: boolean };
+  kafka: {
+    brokers: string[];
+    topics: string[];
+    groupId: string;
+    outbound: boolean;
+    /** How missing topics (entity, dead-letter, outbound) are created. */
+    topicSettings: KafkaTopicSettings;
+    /** What Lifeline's producers compress with; consuming reads every codec whatever this says. */
+    compression: KafkaProducerCodec;
+  };
   /** How often the timer scheduler looks for due timers. */
   timerTickMs: number;
   /** Whether this process runs the process manager and timers (engine role). */
@@ -103,6 +119,28 @@ export function loadConfig(
       `LIFELINE_AUDIT_ANCHOR_INTERVAL must be a number of seconds, not ${env.LIFELINE_AUDIT_ANCHOR_INTERVAL}`,
     );
   }
+  const compression = env.KAFKA_COMPRESSION ?? 'none';
+  if (!(KAFKA_PRODUCER_CODECS as readonly string[]).includes(compression)) {
+    throw new ConfigInvalid(
+      `KAFKA_COMPRESSION must be one of ${KAFKA_PRODUCER_CODECS.join(', ')}, not ${compression} (zstd is read, not written)`,
+    );
+  }
+  const partitions = Number(env.KAFKA_TOPIC_PARTITIONS ?? DEFAULT_TOPIC_PARTITIONS);
+  if (!Number.isInteger(partitions) || partitions < 1) {
+    throw new ConfigInvalid(
+      `KAFKA_TOPIC_PARTITIONS must be a whole number of at least 1, not ${env.KAFKA_TOPIC_PARTITIONS}`,
+    );
+  }
+  const replicationFactor = Number(env.KAFKA_REPLICATION_FACTOR ?? BROKER_DEFAULT_REPLICATION);
+  if (!Number.isInteger(replicationFactor) || (replicationFactor < 1 && replicationFactor !== -1)) {
+    throw new ConfigInvalid(
+      `KAFKA_REPLICATION_FACTOR must be a whole number of at least 1 (or -1: the broker's default), not ${env.KAFKA_REPLICATION_FACTOR}`,
+    );
+  }
+  const createTopics = env.KAFKA_CREATE_TOPICS ?? 'true';
+  if (createTopics !== 'true' && createTopics !== 'false') {
+    throw new ConfigInvalid(`KAFKA_CREATE_TOPICS must be true or false, not ${createTopics}`);
+  }
   const port = Number(env.PORT ?? 3000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigInvalid(`PORT ${env.PORT} is not a port`);
   return {
@@ -121,6 +159,8 @@ export function loadConfig(
       topics: list(env.KAFKA_TOPICS, ['entity-events']),
       groupId: env.KAFKA_GROUP_ID ?? 'lifeline-engine',
       outbound: (env.LIFELINE_OUTBOUND ?? (source === 'kafka' ? 'kafka' : 'in-process')) === 'kafka',
+      topicSettings: { partitions, replicationFactor, create: createTopics === 'true' },
+      compression: compression as KafkaProducerCodec,
     },
     timerTickMs: Number(env.LIFELINE_TIMER_TICK_MS ?? 200),
     runEngine: roles.engine,
