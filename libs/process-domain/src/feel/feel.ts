@@ -20,7 +20,7 @@ import { FeelPatternError, literalPatternProblem, PATTERN_BUILTINS } from './fee
 export { FEEL_BUDGET } from './feel-budget';
 import { BAIL, compileSimple } from './simple-feel';
 
-/** What an expression can see: `entity`, `vars`, one entry per finished activity. Plain JSON values. */
+/** What an expression can see: `entity`, `record`, `vars`, one entry per finished activity. Plain JSON values. */
 export type FeelContext = Record<string, unknown>;
 
 export type FeelErrorCode =
