@@ -68,6 +68,56 @@ describe('bad input gets a 4xx with a stable code, and nothing partial is record
     expect(await lifeline.engine.store.headPosition()).toBe(head);
   });
 
+  it('refuses a JSON body with a key twice in one object (400 REQUEST.DUPLICATE_KEY with the path), escapes included, and records nothing', async () => {
+    const head = await lifeline.engine.store.headPosition();
+    const json = { 'content-type': 'application/json' };
+    const twice = JSON.stringify(envelope({ id: 'dup-1' })).replace(
+      '"kind":"created"',
+      '"kind":"created","kind":"deleted"',
+    );
+    const single = await lifeline.call('app', 'POST', '/entity-events', twice, json);
+    expectError(single, 400, 'REQUEST.DUPLICATE_KEY');
+    expect(single.body.error.details).toEqual([{ path: 'kind', message: "duplicate key 'kind'" }]);
+
+    const escapedInData = `[${JSON.stringify(envelope({ id: 'dup-2' }))},${JSON.stringify(
+      envelope({ id: 'dup-3' }),
+    ).replace('"status":"New"', '"status":"New","st\\u0061tus":"Paid"')}]`;
+    const batch = await lifeline.call('app', 'POST', '/entity-events', escapedInData, json);
+    expectError(batch, 400, 'REQUEST.DUPLICATE_KEY');
+    expect(batch.body.error.details[0].path).toBe('[1].data.status');
+
+    const definition = await lifeline.call(
+      'admin',
+      'POST',
+      '/definitions',
+      '{"key":"dup-def","name":"x","relatedEntity":"Invoice","start":"a","activities":{"a":{"type":"end"}},"start":"b"}',
+      json,
+    );
+    expectError(definition, 400, 'REQUEST.DUPLICATE_KEY');
+    expect(definition.body.error.details[0].path).toBe('start');
+    // The same key in different objects is fine, and so is a key spelled inside a string.
+    const fine = JSON.stringify(envelope({ id: 'dup-ok', data: { amount: 1, ownerId: 'alice', note: '"kind":"x"' } }));
+    expect((await lifeline.call('app', 'POST', '/entity-events', fine, json)).status).toBe(202);
+    expect(await lifeline.engine.store.headPosition()).toBeGreaterThan(head);
+    await lifeline.settle();
+    const recorded = (await lifeline.engine.store.readAll(head, 1000))
+      .map((e) => e.type === 'EntityEventRecorded' && (e.data as { envelope: { id: string } }).envelope.id)
+      .filter(Boolean);
+    expect(recorded).toEqual(['dup-ok']);
+  });
+
+  it('refuses a YAML definition with a key twice (DEFINITION.INVALID naming it)', async () => {
+    const response = await lifeline.call(
+      'admin',
+      'POST',
+      '/definitions',
+      'key: dup-yaml\nname: x\nrelatedEntity: Invoice\nstart: a\nactivities:\n  a: { type: end }\nstart: b\n',
+      { 'content-type': 'application/yaml' },
+    );
+    expectError(response, 400, 'DEFINITION.INVALID');
+    expect(response.body.error.details).toEqual([{ path: 'start', message: "duplicate key 'start' at 7:1" }]);
+  });
+
   it('refuses an invalid definition with every error by path', async () => {
     const response = await lifeline.call(
       'admin',

@@ -6,6 +6,7 @@ export * from './definition/parse-definition';
 export * from './definition/validate-definition';
 export * from './entity/envelope';
 export * from './entity/validate-envelope';
+export * from './entity/duplicate-keys';
 export * from './feel/feel';
 export * from './triggers/match-triggers';
 export * from './instance/commands';

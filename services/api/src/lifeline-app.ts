@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { latestRecordData, ReadModels } from '@lifeline/read-models';
 import { EngineModule, EngineRuntime, type Clock, type LifelineConfig } from '@lifeline/engine';
 import type { EventStore } from '@lifeline/event-store';
+import { findDuplicateKey } from '@lifeline/process-domain';
 import { ApiModule } from './api.module';
 import { RequestInvalid } from './http/api-errors';
 import { servedReadModelsFile } from './http/read-models-file';
@@ -40,6 +41,41 @@ function refuseDeepBodies(request: express.Request, _response: express.Response,
       if (item !== null && typeof item === 'object') stack.push([item, depth + 1]);
   }
   next();
+}
+
+/** The raw JSON body as received, kept by the body parser's verify hook for the duplicate-key check. */
+const RAW_JSON = Symbol('raw JSON body');
+type WithRawJson = express.Request & { [RAW_JSON]?: { bytes: Buffer; charset: string } };
+
+function keepRawJson(request: express.Request, _response: unknown, bytes: Buffer, charset: string): void {
+  (request as WithRawJson)[RAW_JSON] = { bytes, charset };
+}
+
+/** JSON.parse keeps the last of a repeated key; nobody can know which value the client meant, so it is refused. */
+function refuseDuplicateKeys(request: express.Request, _response: express.Response, next: express.NextFunction): void {
+  const raw = (request as WithRawJson)[RAW_JSON];
+  if (raw === undefined) return next();
+  delete (request as WithRawJson)[RAW_JSON];
+  let text: string;
+  try {
+    text = new TextDecoder(raw.charset).decode(raw.bytes);
+  } catch {
+    // A charset the body parser decodes but TextDecoder does not (UTF-32): unchecked JSON is not let through.
+    const unsupported = Object.assign(new Error(`Unsupported charset "${raw.charset}" for JSON; send UTF-8`), {
+      type: 'charset.unsupported',
+      status: 415,
+    });
+    return next(unsupported);
+  }
+  const duplicate = findDuplicateKey(text, request.body);
+  if (duplicate === undefined) return next();
+  next(
+    new RequestInvalid(
+      'REQUEST.DUPLICATE_KEY',
+      `The request body has the key '${duplicate.key}' twice in one object (${duplicate.path}); which value was meant cannot be known`,
+      [{ path: duplicate.path, message: `duplicate key '${duplicate.key}'` }],
+    ),
+  );
 }
 
 export interface LifelineApp {
@@ -92,8 +128,16 @@ export async function createLifelineApp(
     logger: ['error', 'warn'],
   });
   app.disable('x-powered-by');
-  app.use(express.json({ limit: MAX_BODY, strict: false, type: ['application/json', 'application/*+json'] }));
+  app.use(
+    express.json({
+      limit: MAX_BODY,
+      strict: false,
+      type: ['application/json', 'application/*+json'],
+      verify: keepRawJson,
+    }),
+  );
   app.use(refuseDeepBodies);
+  app.use(refuseDuplicateKeys);
   app.use(
     express.text({ limit: MAX_BODY, type: ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'] }),
   );

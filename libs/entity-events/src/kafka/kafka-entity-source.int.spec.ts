@@ -205,6 +205,43 @@ describeKafka('KafkaEntityEventSource (real broker)', () => {
     expect(byOffset.get('6')!.value).toBeNull();
   });
 
+  it('sends an envelope with a key twice in one object to <topic>.dlq as ENTITY_EVENT.DUPLICATE_KEY, escapes included', async () => {
+    const topic = uniqueTopic('entity-events');
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    const sink = new CollectingSink();
+    const counter = new DeadLetterCounter();
+    await startSource(topic, sink, counter);
+
+    const good = envelope('INV-9', 0);
+    // Last-wins would have recorded these as deleted: nobody can know which kind the producer meant.
+    const twice = JSON.stringify({ ...good, id: 'evt-twice' }).replace(
+      '"kind":"created"',
+      '"kind":"created","kind":"deleted"',
+    );
+    const escaped = JSON.stringify({ ...good, id: 'evt-escaped' }).replace(
+      '"kind":"created"',
+      '"kind":"created","k\\u0069nd":"deleted"',
+    );
+    expect(JSON.parse(twice)).toMatchObject({ kind: 'deleted' });
+    expect(JSON.parse(escaped)).toMatchObject({ kind: 'deleted' });
+    await producer.send({
+      topic,
+      messages: [{ key: 'Invoice:INV-9', value: twice }, { key: 'Invoice:INV-9', value: escaped }, asMessage(good)],
+    });
+
+    await waitFor(() => sink.recorded.length >= 1 && counter.total() >= 2, 30_000, 'duplicates dead-lettered');
+    expect(sink.ids()).toEqual([good.id]);
+    expect(counter.snapshot()).toEqual({ [DeadLetterReason.DuplicateKey]: 2 });
+    const dlq = await readAll(`${topic}.dlq`, 2);
+    const header = (m: KafkaMessage, name: string) => m.headers?.[name]?.toString();
+    expect(
+      dlq.map((m) => [header(m, DLQ_HEADERS.reason), header(m, DLQ_HEADERS.message), m.value?.toString()]),
+    ).toEqual([
+      [DeadLetterReason.DuplicateKey, "duplicate key 'kind' at kind", twice],
+      [DeadLetterReason.DuplicateKey, "duplicate key 'kind' at kind", escaped],
+    ]);
+  });
+
   it('redelivers a batch the sink failed to record, then records it and commits', async () => {
     const topic = uniqueTopic('entity-events');
     await createTopics(admin, [{ topic, numPartitions: 1 }]);

@@ -10,6 +10,7 @@ import {
 } from 'kafkajs';
 import {
   DEFAULT_ENVELOPE_LIMITS,
+  findDuplicateKey,
   validateEnvelope,
   type EntityEventEnvelope,
   type EntityEventSource,
@@ -290,11 +291,15 @@ export class KafkaEntityEventSource {
       );
     }
     let parsed: unknown;
+    const text = message.value.toString('utf8');
     try {
-      parsed = JSON.parse(message.value.toString('utf8'));
+      parsed = JSON.parse(text);
     } catch (error) {
       return reject(DeadLetterReason.NotJson, `the message is not valid JSON: ${errorFields(error).error as string}`);
     }
+    const duplicate = findDuplicateKey(text, parsed);
+    if (duplicate)
+      return reject(DeadLetterReason.DuplicateKey, `duplicate key '${duplicate.key}' at ${duplicate.path}`);
     const validation = validateEnvelope(parsed, { ...DEFAULT_ENVELOPE_LIMITS, maxBytes: this.maxMessageBytes });
     if (!validation.ok) {
       return reject(

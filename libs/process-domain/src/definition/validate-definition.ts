@@ -37,6 +37,7 @@ const TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
 /** Names the FEEL context already uses, plus keys that would reach an object's prototype. */
 export const RESERVED_ACTIVITY_IDS: ReadonlySet<string> = new Set([
   'entity',
+  'record',
   'vars',
   'now',
   'today',

@@ -224,12 +224,14 @@ describe('validateDefinition, activities', () => {
     const doc = withActivities({
       a: { type: 'end' },
       entity: { type: 'end' },
+      record: { type: 'end' },
       vars: { type: 'end' },
       constructor: { type: 'end' },
       '1st': { type: 'end' },
     });
     expect(issuesOf(doc).map((i) => i.path)).toEqual([
       'activities.entity',
+      'activities.record',
       'activities.vars',
       'activities.constructor',
       'activities.1st',

@@ -21,6 +21,7 @@ import {
   evolveAll,
   isAdmin,
   type Actor,
+  parseDefinition,
   type DecideContext,
   type HumanActivity,
   type InstanceEvent,
@@ -691,5 +692,73 @@ describe('suspend, resume, terminate', () => {
     given(...atReview, { type: 'InstanceTerminated', data: { by: 'root' } })
       .when({ type: 'TerminateInstance' }, ctx({ actor: admin }))
       .thenThrows(InstanceNotRunning);
+  });
+});
+
+describe('FEEL record: the record identity everywhere FEEL runs', () => {
+  const onboarding = parseDefinition(
+    [
+      'key: onboarding',
+      'name: Onboarding',
+      'relatedEntity: Customer',
+      'start: route',
+      'activities:',
+      '  route:',
+      '    type: decision',
+      '    branches: [{ when: record.type = "Customer", next: create }]',
+      '    otherwise: done',
+      '  create:',
+      '    type: automatic',
+      '    set: { of: record.id }',
+      '    emit: { topic: account-commands, type: CreateAccount, payload: { customerId: record.id, dataId: entity.id } }',
+      '    next: verify',
+      '  verify: { type: human, title: Verify, assignee: { userFrom: record.id }, next: done }',
+      '  done: { type: end }',
+    ].join('\n'),
+    'application/yaml',
+  );
+  const start = {
+    type: 'StartInstance' as const,
+    instanceId: 'c1',
+    definitionKey: 'onboarding',
+    definitionVersion: 1,
+    entity: { type: 'Customer', id: 'CUST-1' },
+    variables: {},
+    cause: { kind: 'trigger' as const, entityEventId: 'evt-1', triggerIndex: 0, delayed: false },
+  };
+
+  it('decisions, set, emit and userFrom read record.type and record.id; entity keeps only the data', () => {
+    const events = given()
+      .when(start, ctx({ definition: onboarding, entityData: { name: 'Ada' } }))
+      .thenTypes([
+        'InstanceStarted',
+        'ActivityEntered',
+        'DecisionTaken',
+        'ActivityEntered',
+        'VariablesSet',
+        'MessageEmitted',
+        'ActivityEntered',
+        'TaskCreated',
+      ]);
+    expect(events[2].data).toMatchObject({ next: 'create', seen: { 'record.type': 'Customer' } });
+    expect(events[4].data).toEqual({ activityId: 'create', variables: { of: 'CUST-1' } });
+    expect(events[5].data).toMatchObject({ payload: { customerId: 'CUST-1', dataId: null } });
+    expect(events[7].data).toMatchObject({ assignee: { user: 'CUST-1' } });
+  });
+
+  it('a field the application itself calls id stays in entity.id', () => {
+    const events = given()
+      .when(start, ctx({ definition: onboarding, entityData: { id: 'app-7' } }))
+      .thenTypes([
+        'InstanceStarted',
+        'ActivityEntered',
+        'DecisionTaken',
+        'ActivityEntered',
+        'VariablesSet',
+        'MessageEmitted',
+        'ActivityEntered',
+        'TaskCreated',
+      ]);
+    expect(events[5].data).toMatchObject({ payload: { customerId: 'CUST-1', dataId: 'app-7' } });
   });
 });

@@ -1,7 +1,7 @@
 import type { Activity, ProcessDefinition } from '../definition/definition';
 import { addDuration } from '../definition/duration';
 import { DomainError } from '../errors';
-import type { InstanceEvent } from '../events';
+import type { EntityRef, InstanceEvent } from '../events';
 import { evaluateCondition, evaluateFeel } from '../feel/feel';
 import { evolve, type InstanceState, type LiveInstance } from './state';
 import { userIdProblem } from './user-id';
@@ -20,9 +20,18 @@ export interface FlowContext {
   entityEventId?: string;
 }
 
-/** The FEEL context (docs/architecture.md, "FEEL context"): `entity`, `vars`, and one entry per finished activity. */
+/**
+ * The FEEL context (README, "Defining a process"): `entity` (the record's data), `record` (its identity: type and
+ * id, which the data need not hold), `vars`, and one entry per finished activity.
+ */
 export function feelContext(state: LiveInstance, entityData: Record<string, unknown>): Record<string, unknown> {
-  return { ...state.outcomes, entity: entityData, vars: state.variables };
+  // `record` first: an activity of a definition published before `record` was reserved keeps its name.
+  return { record: recordOf(state.entity), ...state.outcomes, entity: entityData, vars: state.variables };
+}
+
+/** What FEEL's `record` holds: the record's identity, from the envelope, never from its data. */
+function recordOf(entity: EntityRef): { type: string; id: string } {
+  return { type: entity.type, id: entity.id };
 }
 
 /** Collects events while keeping the state they lead to, so each step sees the previous ones. */

@@ -38,7 +38,7 @@ export function matchTriggers(
 ): { matches: TriggerMatch[]; errors: TriggerError[] } {
   const matches: TriggerMatch[] = [];
   const errors: TriggerError[] = [];
-  const context = { entity: envelope.data };
+  const context = { entity: envelope.data, record: { type: envelope.entityType, id: envelope.entityId } };
   for (const active of definitions) {
     const { definition } = active;
     if (!active.enabled || definition.relatedEntity !== envelope.entityType) continue;
