@@ -139,10 +139,12 @@ export interface EventStore {
  */
 export interface SidecarStore {
   readonly sidecar: import('better-sqlite3').Database;
+  /** The sidecar is the store's own database: its `events` table can be read in the same transaction. */
+  readonly sidecarHoldsEvents: boolean;
 }
 
-export const sidecarOf = (store: EventStore): import('better-sqlite3').Database | undefined =>
-  store.atomicUnits && 'sidecar' in store ? (store as EventStore & SidecarStore).sidecar : undefined;
+export const sidecarOf = (store: EventStore): SidecarStore | undefined =>
+  store.atomicUnits && 'sidecar' in store ? (store as EventStore & SidecarStore) : undefined;
 
 export class WrongExpectedRevision extends Error {
   readonly code = 'STORE.WRONG_EXPECTED_REVISION';

@@ -78,7 +78,9 @@ export class EngineRuntime {
     this.anchors = AuditAnchors.create(config, store, clock, logger);
     const sidecar = sidecarOf(store);
     // On the embedded store the reactor's state lives in the store's own file, in the units' transaction.
-    this.reactorState = new ReactorState(sidecar ?? engineDb.sql);
+    this.reactorState = sidecar
+      ? new ReactorState(sidecar.sidecar, sidecar.sidecarHoldsEvents)
+      : new ReactorState(engineDb.sql);
     this.catalog = new DefinitionCatalog();
     this.records = new ReactorRecords(this.reactorState);
     this.instanceCommands = new InstanceCommands(this.catalog, this.records, clock);

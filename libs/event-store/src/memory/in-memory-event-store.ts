@@ -25,6 +25,7 @@ export class InMemoryEventStore implements EventStore {
   readonly atomicUnits = true;
   /** An in-memory SQLite database whose transactions follow the units (state kept beside the events). */
   readonly sidecar = new Database(':memory:');
+  readonly sidecarHoldsEvents = false;
   private readonly log: StoredEvent[] = [];
   private readonly streams = new Map<string, StoredEvent[]>();
   private readonly ids = new Map<string, StoredEvent>();

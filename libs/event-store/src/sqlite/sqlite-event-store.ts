@@ -59,6 +59,8 @@ const migrations: readonly string[] = [
      UNIQUE (stream_id, revision)
    );`,
   globalChainMigration,
+  // The hash of a stream's last event beside its revision: an append reads it without parsing metadata.
+  'ALTER TABLE streams ADD COLUMN hash TEXT;',
 ];
 
 const appendedSignal = 'appended';
@@ -85,6 +87,8 @@ type Connection = 'reader' | 'writer';
 interface ReadStatements {
   findEventById: Database.Statement<[string], { stream_id: string; position: number }>;
   findStreamHead: Database.Statement<[string], StreamHeadRow>;
+  /** Streams last written before `streams.hash` existed keep their hash in the last event's metadata only. */
+  findLegacyStreamHash: Database.Statement<[string], { hash: string | null }>;
   selectStreamForwards: Database.Statement<[string, number, number], EventRow>;
   selectStreamBackwards: Database.Statement<[string, number, number], EventRow>;
   selectAll: Database.Statement<[number, number], EventRow>;
@@ -95,10 +99,10 @@ interface ReadStatements {
 function prepareReads(db: Database.Database): ReadStatements {
   return {
     findEventById: db.prepare('SELECT stream_id, position FROM events WHERE id = ?'),
-    findStreamHead: db.prepare(
-      `SELECT s.revision AS revision, json_extract(e.metadata, '$.hash') AS hash
-         FROM streams s LEFT JOIN events e ON e.stream_id = s.stream_id AND e.revision = s.revision
-        WHERE s.stream_id = ?`,
+    findStreamHead: db.prepare('SELECT revision, hash FROM streams WHERE stream_id = ?'),
+    findLegacyStreamHash: db.prepare(
+      `SELECT json_extract(e.metadata, '$.hash') AS hash FROM streams s
+         JOIN events e ON e.stream_id = s.stream_id AND e.revision = s.revision WHERE s.stream_id = ?`,
     ),
     selectStreamForwards: db.prepare(
       'SELECT * FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision ASC LIMIT ?',
@@ -168,7 +172,7 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
 
   private readonly reads: ReadStatements;
   private readonly writes: ReadStatements;
-  private readonly upsertStream: Database.Statement<[string, number]>;
+  private readonly upsertStream: Database.Statement<[string, number, string]>;
   private readonly insertEvent: Database.Statement<
     [number, string, string, number, string, string, string, number, string]
   >;
@@ -184,8 +188,8 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
     this.writes = prepareReads(db);
     this.reads = prepareReads(reader);
     this.upsertStream = db.prepare(
-      `INSERT INTO streams (stream_id, revision) VALUES (?, ?)
-       ON CONFLICT (stream_id) DO UPDATE SET revision = excluded.revision`,
+      `INSERT INTO streams (stream_id, revision, hash) VALUES (?, ?, ?)
+       ON CONFLICT (stream_id) DO UPDATE SET revision = excluded.revision, hash = excluded.hash`,
     );
     this.insertEvent = db.prepare(
       `INSERT INTO events (position, id, stream_id, revision, type, data, metadata, chain_prev, chain_hash)
@@ -224,6 +228,8 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
   get sidecar(): Database.Database {
     return this.db;
   }
+
+  readonly sidecarHoldsEvents = true;
 
   unitOfWork<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {
     this.assertOpen();
@@ -342,7 +348,9 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
     }
     try {
       // BEGIN IMMEDIATE takes the write lock up front, so the revisions checked are the ones written after.
-      this.db.exec('BEGIN IMMEDIATE');
+      this.control('BEGIN IMMEDIATE');
+      // Events reference their stream's row, which an append writes last (with its new hash).
+      this.control('PRAGMA defer_foreign_keys = ON');
       this.chain.beginTransaction();
     } catch (error) {
       for (const unit of batch) unit.reject(error);
@@ -351,22 +359,22 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
     const outcomes: { unit: QueuedUnit; view: SqliteUnit; ok: boolean; value?: unknown; error?: unknown }[] = [];
     for (const unit of batch) {
       const view = new SqliteUnit(this);
-      this.db.exec('SAVEPOINT unit');
+      this.control('SAVEPOINT unit');
       const mark = this.chain.mark();
       try {
         const value = await unit.work(view);
-        this.db.exec('RELEASE unit');
+        this.control('RELEASE unit');
         outcomes.push({ unit, view, ok: true, value });
       } catch (error) {
         // The unit's rows go back to before it, and so do the chain's tail and the AUTOINCREMENT counter.
-        this.db.exec('ROLLBACK TO unit');
-        this.db.exec('RELEASE unit');
+        this.control('ROLLBACK TO unit');
+        this.control('RELEASE unit');
         this.chain.restore(mark);
         outcomes.push({ unit, view, ok: false, error });
       }
     }
     try {
-      this.db.exec('COMMIT');
+      this.control('COMMIT');
       this.chain.committed();
     } catch (error) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
@@ -405,16 +413,16 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
     const appended = unit.appended.length;
     const recent = unit.recent.length;
     const listeners = unit.commitListeners.length;
-    this.db.exec(`SAVEPOINT ${name}`);
+    this.control(`SAVEPOINT ${name}`);
     const mark = this.chain.mark();
     try {
       const result = await work();
-      this.db.exec(`RELEASE ${name}`);
+      this.control(`RELEASE ${name}`);
       return result;
     } catch (error) {
       if (this.db.inTransaction) {
-        this.db.exec(`ROLLBACK TO ${name}`);
-        this.db.exec(`RELEASE ${name}`);
+        this.control(`ROLLBACK TO ${name}`);
+        this.control(`RELEASE ${name}`);
         this.chain.restore(mark);
       }
       unit.appended.length = appended;
@@ -424,6 +432,18 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
     } finally {
       this.savepoints--;
     }
+  }
+
+  private readonly controlStatements = new Map<string, Database.Statement>();
+
+  /** Transaction control, prepared once per text: a unit runs two savepoints per reaction. */
+  private control(sql: string): void {
+    let statement = this.controlStatements.get(sql);
+    if (statement === undefined) {
+      statement = this.db.prepare(sql);
+      this.controlStatements.set(sql, statement);
+    }
+    statement.run();
   }
 
   /** An append inside a unit's transaction (the unit's view calls it). */
@@ -444,15 +464,15 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
       return { duplicate: false, nextRevision: current, position: this.streamLastPosition(streamId, current) };
     }
     const nextRevision = current + events.length;
-    // The stream row goes first: events reference it.
-    this.upsertStream.run(streamId, nextRevision);
-    let prevHash = head?.hash ?? '';
+    let prevHash = head === undefined ? '' : (head.hash ?? this.writes.findLegacyStreamHash.get(streamId)?.hash ?? '');
     let position = 0;
     for (let i = 0; i < events.length; i++) {
       const written = this.writeEvent(unit, events[i]!, streamId, current + 1 + i, prevHash);
       prevHash = written.hash;
       position = written.position;
     }
+    // After the events (foreign keys are checked at commit): the row then carries the last hash.
+    this.upsertStream.run(streamId, nextRevision, prevHash);
     return { duplicate: false, nextRevision, position };
   }
 

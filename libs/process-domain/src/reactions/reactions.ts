@@ -40,6 +40,8 @@ export interface ReactionOrigin {
   commandId: string;
   causationId: string;
   correlationId: string;
+  /** The recorded time the ids of what it appends derive from (the causing event's, or a timer's due time). */
+  idTime: string;
 }
 
 export type Reaction =
@@ -92,8 +94,8 @@ export type Reaction =
     };
 
 export interface ReactionContext {
-  /** A deterministic id for a name (the same name always gives the same id). */
-  idFor(name: string): string;
+  /** A deterministic id for a name and a recorded time (the same pair always gives the same id). */
+  idFor(name: string, at: string): string;
 }
 
 export interface ReactionState {
@@ -140,7 +142,7 @@ export function decideReactions(logged: LoggedEvent, state: ReactionState, conte
 }
 
 function origin(commandId: string, logged: LoggedEvent): ReactionOrigin {
-  return { commandId, causationId: logged.id, correlationId: logged.correlationId };
+  return { commandId, causationId: logged.id, correlationId: logged.correlationId, idTime: logged.at };
 }
 
 function onEntityEvent(
@@ -159,7 +161,7 @@ function onEntityEvent(
       stage: 'trigger',
       streamId: logged.streamId,
       definitionVersion: state.definitions.byKey[error.definitionKey]?.version ?? 0,
-      instanceId: context.idFor(startedInstanceName(error.definitionKey, envelope.id)),
+      instanceId: context.idFor(startedInstanceName(error.definitionKey, envelope.id), logged.at),
       definitionKey: error.definitionKey,
       triggerIndex: error.triggerIndex,
       entityEventId: envelope.id,
@@ -170,7 +172,7 @@ function onEntityEvent(
   }
   // Smaller execution order first; each start is decided before the next.
   for (const match of matches) {
-    const instanceId = context.idFor(startedInstanceName(match.definitionKey, envelope.id));
+    const instanceId = context.idFor(startedInstanceName(match.definitionKey, envelope.id), logged.at);
     if (match.delay !== undefined) {
       const due = delayedStartAt(logged.at, match.delay);
       if (!due.ok) {
@@ -242,6 +244,7 @@ export function decideTimer(timer: RecordTimer, state: ReactionState & { record:
     commandId: `timer:${timer.timerId}`,
     causationId: timer.causationId,
     correlationId: timer.correlationId,
+    idTime: timer.dueAt,
   };
   if (timer.kind === 'delayed-start') {
     const entry = state.definitions.byKey[timer.definitionKey];

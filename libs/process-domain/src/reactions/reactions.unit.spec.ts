@@ -113,7 +113,12 @@ describe('reactions: entity events start the matching definitions', () => {
           },
           entityData: invoice,
           entityEventId: 'evt-1',
-          origin: { commandId: `start:invoice-approval:${created.id}`, causationId: created.id, correlationId: 'corr' },
+          origin: {
+            commandId: `start:invoice-approval:${created.id}`,
+            causationId: created.id,
+            correlationId: 'corr',
+            idTime: T0,
+          },
         },
       ]);
   });
@@ -159,6 +164,7 @@ describe('reactions: entity events start the matching definitions', () => {
             commandId: `delay:invoice-approval:${reopened.id}`,
             causationId: reopened.id,
             correlationId: 'corr',
+            idTime: T0,
           },
         },
       ]);
@@ -181,7 +187,12 @@ describe('reactions: entity events start the matching definitions', () => {
         entityEventId: 'evt-5',
         code: 'FEEL.SYNTAX',
         message: expect.any(String),
-        origin: { commandId: `trigger-failed:broken:${created.id}`, causationId: created.id, correlationId: 'corr' },
+        origin: {
+          commandId: `trigger-failed:broken:${created.id}`,
+          causationId: created.id,
+          correlationId: 'corr',
+          idTime: T0,
+        },
       },
     ]);
   });
@@ -203,7 +214,12 @@ describe('reactions: waits on the record', () => {
           command: { type: 'CheckWait', entityEventId: 'evt-6', entitySource: { kind: 'http' } },
           entityData: { ...invoice, status: 'ClearedForPayment' },
           entityEventId: 'evt-6',
-          origin: { commandId: `check-wait:i1:${update.id}`, causationId: update.id, correlationId: 'corr' },
+          origin: {
+            commandId: `check-wait:i1:${update.id}`,
+            causationId: update.id,
+            correlationId: 'corr',
+            idTime: T0,
+          },
         },
       ]);
   });
@@ -226,7 +242,12 @@ describe('reactions: waits on the record', () => {
           command: { type: 'CheckWait' },
           entityData: newer,
           entityEventId: 'evt-7',
-          origin: { commandId: `check-wait-on-start:${started.id}`, causationId: started.id, correlationId: 'corr' },
+          origin: {
+            commandId: `check-wait-on-start:${started.id}`,
+            causationId: started.id,
+            correlationId: 'corr',
+            idTime: T0,
+          },
         },
       ]);
   });
@@ -269,7 +290,12 @@ describe('reactions: timers are state, due timers are decided', () => {
         command: { type: 'FireWaitTimeout', activityId: 'awaitClearance', visit: 1 },
         entityData: invoice,
         entityEventId: 'evt-1',
-        origin: { commandId: 'timer:wait:i1:awaitClearance:1', causationId: started.id, correlationId: 'corr' },
+        origin: {
+          commandId: 'timer:wait:i1:awaitClearance:1',
+          causationId: started.id,
+          correlationId: 'corr',
+          idTime: at(30 * DAY),
+        },
       },
     ]);
   });

@@ -76,6 +76,7 @@ export class InstanceCommands {
       actor: actor.id,
       at: now,
       cache: this.cache,
+      expectNew: command.type === 'StartInstance',
     });
     return { instanceId, position: outcome.position, events: outcome.events };
   }

@@ -62,6 +62,11 @@ export interface CommandRequest<S, C, E, Ctx> {
   /** Event ids for the decided events; by default derived from the command id and the revision. */
   ids?: (count: number, firstRevision: number) => string[];
   cache?: StateCache<S>;
+  /**
+   * The stream is most likely new (a start): decide on the initial state without reading it and
+   * append expecting no stream; if it exists after all, the conflict makes the next attempt read it.
+   */
+  expectNew?: boolean;
 }
 
 export interface CommandOutcome<S, E> {
@@ -88,16 +93,18 @@ export async function handleCommand<S, C, E extends { type: string; data: unknow
   request: CommandRequest<S, C, E, Ctx>,
 ): Promise<CommandOutcome<S, E>> {
   const { streamId, decider, command, origin } = request;
+  let assumeNew = request.expectNew === true && request.cache?.get(streamId) === undefined;
   for (let attempt = 1; ; attempt++) {
     const loaded =
-      request.expectedRevision === 'any'
+      request.expectedRevision === 'any' || assumeNew
         ? { state: decider.initialState(), revision: -1, position: 0 }
         : await loadStream(tx, request);
     const events = decider.decide(loaded.state, command, await request.context(loaded.state));
     if (events.length === 0) return { events, ...loaded, duplicate: false };
     const firstRevision = loaded.revision + 1;
     const ids =
-      request.ids?.(events.length, firstRevision) ?? eventIdsFor(origin.commandId, events.length, firstRevision);
+      request.ids?.(events.length, firstRevision) ??
+      eventIdsFor(origin.commandId, events.length, firstRevision, origin.idTime ?? request.at);
     const metadata = metadataFor(origin, request.actor, request.at);
     try {
       const result = await tx.append({
@@ -112,8 +119,11 @@ export async function handleCommand<S, C, E extends { type: string; data: unknow
         tx.onCommit(() => cache.set(streamId, { state, revision: result.nextRevision, position: result.position }));
       return { events, state, revision: result.nextRevision, position: result.position, duplicate: false };
     } catch (error) {
-      // Someone appended first: decide again on what they wrote.
-      if (error instanceof WrongExpectedRevision && attempt < MAX_ATTEMPTS) continue;
+      // Someone appended first (or the stream was not new): decide again on what is there.
+      if (error instanceof WrongExpectedRevision && attempt < MAX_ATTEMPTS) {
+        assumeNew = false;
+        continue;
+      }
       throw error;
     }
   }

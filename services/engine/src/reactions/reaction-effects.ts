@@ -123,7 +123,7 @@ export class EngineReactionEffects implements ReactionEffects {
       actor: SYSTEM.id,
       at: this.clock.nowIso(),
       expectedRevision: 'any',
-      ids: (count) => eventIdsFor(origin.commandId, count),
+      ids: (count) => eventIdsFor(origin.commandId, count, 0, origin.idTime),
     });
   }
 }

@@ -110,6 +110,14 @@ describe('process manager: one poisoned event never halts it', () => {
       if ((await runtime.store.headPosition()) === head) return true;
     }
   };
+  /** The instance a trigger started for this envelope: its id derives from when the envelope was recorded. */
+  const startedId = async (envelopeId: string, definitionKey: string): Promise<string> => {
+    const recorded = (await runtime.store.readAll(0, 100_000)).find(
+      (e) => e.type === 'EntityEventRecorded' && (e.data as { envelope: { id: string } }).envelope.id === envelopeId,
+    );
+    if (!recorded) throw new Error(`no entity event ${envelopeId}`);
+    return instanceIdFor(envelopeId, definitionKey, recorded.metadata.at);
+  };
   const instanceEvents = async (id: string): Promise<InstanceEvent[]> =>
     (await runtime.store.readStream(`instance-${id}`)).map((e) => ({ type: e.type, data: e.data }) as InstanceEvent);
   const recordEvents = (i: number): Promise<StoredEvent[]> => runtime.store.readStream(`entity-Order-O-${i}`);
@@ -160,7 +168,7 @@ describe('process manager: one poisoned event never halts it', () => {
 
   it('then every event started its good instance, at its task', async () => {
     for (let i = 0; i < N; i++) {
-      const events = await instanceEvents(instanceIdFor(`order-${i}`, 'good'));
+      const events = await instanceEvents(await startedId(`order-${i}`, 'good'));
       expect(events.map((e) => e.type)).toEqual(['InstanceStarted', 'ActivityEntered', 'TaskCreated']);
     }
   });
@@ -169,7 +177,7 @@ describe('process manager: one poisoned event never halts it', () => {
     for (let i = 0; i < N; i++) {
       const kind = KINDS[i % KINDS.length];
       if (kind !== 'due' && kind !== 'timeout') continue;
-      const events = await instanceEvents(instanceIdFor(`order-${i}`, kind));
+      const events = await instanceEvents(await startedId(`order-${i}`, kind));
       expect(events.map((e) => e.type)).toEqual(['InstanceStarted', 'ActivityEntered', 'IncidentRaised']);
       expect(events[2]!.data).toMatchObject({
         incidentId: 'first-1',
@@ -197,10 +205,10 @@ describe('process manager: one poisoned event never halts it', () => {
           ...expected[kind as keyof typeof expected],
           definitionKey: kind,
           entityEventId: `order-${i}`,
-          instanceId: instanceIdFor(`order-${i}`, kind),
+          instanceId: await startedId(`order-${i}`, kind),
         }),
       ]);
-      expect(await instanceEvents(instanceIdFor(`order-${i}`, kind))).toEqual([]);
+      expect(await instanceEvents(await startedId(`order-${i}`, kind))).toEqual([]);
     }
     expect((await failuresOf(5))[0]!.message).toMatch(/^TypeError: /);
   });
@@ -218,7 +226,7 @@ describe('process manager: one poisoned event never halts it', () => {
       { envelope: envelope(1002), source: { kind: 'http' } },
     ]);
     expect(await settle()).toBe(true);
-    const events = await instanceEvents(instanceIdFor('waiting-1', 'waiting'));
+    const events = await instanceEvents(await startedId('waiting-1', 'waiting'));
     expect(events.map((e) => e.type)).toEqual(['InstanceStarted', 'ActivityEntered', 'WaitStarted', 'IncidentRaised']);
     expect(events[3]!.data).toMatchObject({
       incidentId: 'first-1',
@@ -226,7 +234,7 @@ describe('process manager: one poisoned event never halts it', () => {
       code: 'ENGINE.UNEXPECTED',
       message: expect.stringMatching(/^TypeError: /),
     });
-    expect((await instanceEvents(instanceIdFor('order-1002', 'good')))[0]?.type).toBe('InstanceStarted');
+    expect((await instanceEvents(await startedId('order-1002', 'good')))[0]?.type).toBe('InstanceStarted');
     expect(runtime.reactions.health()).toMatchObject({ ok: true, failures: { recorded: before + 1 } });
   });
 
@@ -328,6 +336,14 @@ describe('delayed starts of a deactivated definition', () => {
       commandId: `activate-${clock.nowIso()}`,
     });
   };
+  /** The instance a trigger started for this envelope: its id derives from when the envelope was recorded. */
+  const startedId = async (envelopeId: string, definitionKey: string): Promise<string> => {
+    const recorded = (await runtime.store.readAll(0, 100_000)).find(
+      (e) => e.type === 'EntityEventRecorded' && (e.data as { envelope: { id: string } }).envelope.id === envelopeId,
+    );
+    if (!recorded) throw new Error(`no entity event ${envelopeId}`);
+    return instanceIdFor(envelopeId, definitionKey, recorded.metadata.at);
+  };
   const advance = async (ms: number) => {
     clock.advance(ms);
     await settle();
@@ -358,7 +374,7 @@ describe('delayed starts of a deactivated definition', () => {
     expect((await record()).map((e) => e.type)).toEqual(['EntityEventRecorded', 'DelayedStartScheduled']);
     await deactivate();
     await advance(11 * MINUTE);
-    const instanceId = instanceIdFor('ticket-T-1', 'later');
+    const instanceId = await startedId('ticket-T-1', 'later');
     expect(await runtime.store.readStream(`instance-${instanceId}`)).toEqual([]);
     const events = await record();
     expect(events.map((e) => e.type)).toEqual(['EntityEventRecorded', 'DelayedStartScheduled', 'DelayedStartSkipped']);
@@ -384,7 +400,7 @@ describe('delayed starts of a deactivated definition', () => {
     await advance(MINUTE);
     await activate();
     await advance(10 * MINUTE);
-    const events = await runtime.store.readStream(`instance-${instanceIdFor('ticket-T-2', 'later')}`);
+    const events = await runtime.store.readStream(`instance-${await startedId('ticket-T-2', 'later')}`);
     expect(events[0]).toMatchObject({ type: 'InstanceStarted', data: { cause: { delayed: true } } });
   });
 });

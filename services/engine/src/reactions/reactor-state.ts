@@ -1,5 +1,19 @@
 import type Database from 'better-sqlite3';
-import { instancesOf, type DefinitionEntry, type RecordState, type RecordTimer } from '@lifeline/process-domain';
+import {
+  decodeEvent,
+  instancesOf,
+  type DefinitionEntry,
+  type EntityRef,
+  type RecordState,
+  type RecordTimer,
+} from '@lifeline/process-domain';
+
+/** What a record's row keeps when its data is read from the log: what the log does not say directly. */
+interface PersistedRecord {
+  entity: EntityRef;
+  waits: RecordState['waits'];
+  timers: RecordState['timers'];
+}
 
 /**
  * What the reactions decider remembers, in SQLite tables: one row per record (its state as JSON),
@@ -10,10 +24,25 @@ import { instancesOf, type DefinitionEntry, type RecordState, type RecordTimer }
  */
 export class ReactorState {
   private readonly s: ReturnType<typeof prepare>;
+  private readonly latestEnvelope: Database.Statement<[string, number], { data: string }> | undefined;
 
-  constructor(readonly db: Database.Database) {
+  /**
+   * `dataFromLog`: the tables live in the event store's own file, so a record's latest data is read
+   * from its newest EntityEventRecorded rather than copied into a row of its own on every event: a
+   * record without waits or timers then costs the reactor no write at all.
+   */
+  constructor(
+    readonly db: Database.Database,
+    readonly dataFromLog = false,
+  ) {
     db.exec(SCHEMA);
     this.s = prepare(db);
+    this.latestEnvelope = dataFromLog
+      ? db.prepare(
+          `SELECT data FROM events WHERE stream_id = ? AND type = 'EntityEventRecorded' AND position <= ?
+            ORDER BY revision DESC LIMIT 1`,
+        )
+      : undefined;
   }
 
   /** The last global position reacted to (0: nothing yet). */
@@ -41,9 +70,26 @@ export class ReactorState {
     return revision;
   }
 
-  record(key: string): RecordState | undefined {
+  /** A record's state as of the log up to `upTo` (the data part, when read from the log). */
+  record(key: string, upTo = Number.MAX_SAFE_INTEGER): RecordState | undefined {
     const row = this.s.getRecord.get(key);
-    return row === undefined ? undefined : (JSON.parse(row.state) as RecordState);
+    if (!this.latestEnvelope) return row === undefined ? undefined : (JSON.parse(row.state) as RecordState);
+    const persisted = row === undefined ? undefined : (JSON.parse(row.state) as PersistedRecord);
+    const latest = this.latestEnvelope.get(key, upTo);
+    if (latest === undefined) {
+      return persisted === undefined ? undefined : { ...persisted, data: {} };
+    }
+    const event = decodeEvent({ type: 'EntityEventRecorded', data: JSON.parse(latest.data) as unknown });
+    if (event.type !== 'EntityEventRecorded') return undefined;
+    const { envelope } = event.data;
+    return {
+      entity: persisted?.entity ?? { type: envelope.entityType, id: envelope.entityId },
+      data: envelope.data,
+      kind: envelope.kind,
+      lastEntityEventId: envelope.id,
+      waits: persisted?.waits ?? {},
+      timers: persisted?.timers ?? {},
+    };
   }
 
   /** The record an instance with a wait or a timer belongs to. */
@@ -53,7 +99,15 @@ export class ReactorState {
 
   /** Stores a record's new state and keeps the instance and timer indexes in step with it. */
   saveRecord(key: string, before: RecordState | undefined, after: RecordState): void {
-    this.s.saveRecord.run(key, JSON.stringify(after));
+    if (this.latestEnvelope) {
+      const had = persistedOf(before);
+      const has = persistedOf(after);
+      if (has === undefined) {
+        if (had !== undefined) this.s.deleteRecord.run(key);
+      } else if (had === undefined || JSON.stringify(had) !== JSON.stringify(has)) {
+        this.s.saveRecord.run(key, JSON.stringify(has));
+      }
+    } else this.s.saveRecord.run(key, JSON.stringify(after));
     const had = instancesOf(before);
     const has = instancesOf(after);
     for (const id of had) if (!has.has(id)) this.s.deleteInstance.run(id);
@@ -91,6 +145,13 @@ export class ReactorState {
   }
 }
 
+/** The part of a record's state the log does not hold; undefined when there is nothing to keep. */
+function persistedOf(state: RecordState | undefined): PersistedRecord | undefined {
+  if (!state) return undefined;
+  if (Object.keys(state.waits).length === 0 && Object.keys(state.timers).length === 0) return undefined;
+  return { entity: state.entity, waits: state.waits, timers: state.timers };
+}
+
 const pausedOf = (timer: RecordTimer): number => (timer.kind === 'wait-timeout' && timer.paused ? 1 : 0);
 
 const SCHEMA = `
@@ -115,6 +176,7 @@ function prepare(db: Database.Database) {
       'INSERT INTO reactor_definitions (key, entry) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET entry = excluded.entry',
     ),
     getRecord: db.prepare<[string], { state: string }>('SELECT state FROM reactor_records WHERE record_key = ?'),
+    deleteRecord: db.prepare<[string]>('DELETE FROM reactor_records WHERE record_key = ?'),
     saveRecord: db.prepare<[string, string]>(
       'INSERT INTO reactor_records (record_key, state) VALUES (?, ?) ON CONFLICT (record_key) DO UPDATE SET state = excluded.state',
     ),

@@ -14,7 +14,7 @@ import {
 } from '@lifeline/process-domain';
 import type { StoreTx, StoredEvent } from '@lifeline/event-store';
 import type { Logger } from 'pino';
-import { deterministicUuid } from '../shared/ids';
+import { timeOrderedUuid } from '../shared/ids';
 import type { ReactorState } from './reactor-state';
 
 /** What applying a reaction means: the commands the reactions decider asks for, sent in a unit. */
@@ -27,7 +27,7 @@ export interface ReactionEffects {
 /** Errors of the store itself: the unit fails and is retried, nothing is recorded as a failure of a reaction. */
 export type IsInfrastructureError = (error: unknown) => boolean;
 
-const context = { idFor: deterministicUuid };
+const context = { idFor: timeOrderedUuid };
 
 /** How many catch-up events one unit handles at most, so a long catch-up never holds the write lock for long. */
 const CATCH_UP_PER_UNIT = 2_000;
@@ -181,7 +181,8 @@ export class Reactor {
     }
     const recordKey = recordKeyOf(logged) ?? this.instanceRecord(stored.streamId);
     if (recordKey === undefined) return;
-    const record = this.state.record(recordKey);
+    // The record as it was before this event (its data read from the log up to the event before).
+    const record = this.state.record(recordKey, stored.position - 1);
     const reactions = react ? decideReactions(logged, { definitions: this.definitions, record }, context) : [];
     const next = evolveRecord(record, logged);
     if (next !== undefined && next !== record) this.saveRecord(recordKey, record, next);
