@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { rmSync } from 'node:fs';
 import type { EventStore, StoredEvent, Subscription } from '../../event-store/src/event-store';
+import { FALLBACK_AUTOCHECKPOINT_PAGES, WalCheckpointer } from '../../event-store/src/sqlite/wal-checkpointer';
 
 export type Sql = Database.Database;
 
@@ -24,6 +25,8 @@ export interface ReadModelDbOptions {
    * rebuild writes a fresh file that nobody reads until it is complete.
    */
   bulk?: boolean;
+  /** WAL checkpoints on a worker thread, off the event loop (the served file). */
+  backgroundCheckpoints?: boolean;
 }
 
 /** One read-model SQLite file. */
@@ -31,6 +34,7 @@ export class ReadModelDb {
   private constructor(
     readonly sql: Sql,
     readonly file: string,
+    private readonly checkpointer?: WalCheckpointer,
   ) {}
 
   static open(file: string, options: ReadModelDbOptions = {}): ReadModelDb {
@@ -48,10 +52,12 @@ export class ReadModelDb {
       sql.pragma('busy_timeout = 5000');
       sql.pragma('cache_size = -32768');
       // Fewer, larger WAL checkpoints: each one syncs, and projections write many index pages.
-      sql.pragma('wal_autocheckpoint = 10000');
+      sql.pragma(`wal_autocheckpoint = ${options.backgroundCheckpoints ? FALLBACK_AUTOCHECKPOINT_PAGES : 10_000}`);
     }
     sql.exec(CHECKPOINT_SCHEMA);
-    return new ReadModelDb(sql, file);
+    const checkpointer =
+      options.backgroundCheckpoints && !options.bulk && file !== ':memory:' ? WalCheckpointer.start(file) : undefined;
+    return new ReadModelDb(sql, file, checkpointer);
   }
 
   /** Leaves bulk mode so the file can be served (WAL, durable commits). */
@@ -63,6 +69,13 @@ export class ReadModelDb {
 
   close(): void {
     if (this.sql.open) this.sql.close();
+    void this.checkpointer?.stop();
+  }
+
+  /** Closes and waits for the checkpointer's last checkpoint. */
+  async closeAndWait(): Promise<void> {
+    if (this.sql.open) this.sql.close();
+    await this.checkpointer?.stop();
   }
 
   /** Deletes a read-model file with its WAL side files. */

@@ -153,7 +153,7 @@ export class ReadModels {
   }
 
   private serve(file: string): Served {
-    const db = ReadModelDb.open(file);
+    const db = ReadModelDb.open(file, { backgroundCheckpoints: true });
     const projector = new Projector(db, this.projections);
     const unlisten = projector.onCheckpoint((position) => {
       // A file being caught up before a switch must not wake readers of the served one.
@@ -165,7 +165,7 @@ export class ReadModels {
   private async retire(served: Served): Promise<void> {
     served.unlisten();
     await served.subscription?.stop();
-    served.db.close();
+    await served.db.closeAndWait();
   }
 
   private notify(position: number): void {

@@ -17,6 +17,7 @@ import type { LogLink, StoredLogChain } from '../log-chain';
 import { EventStoreClosed, checkExpectedRevision, ownMetadata } from '../store-rules';
 import { SqliteGlobalChain, globalChainMigration } from './global-chain';
 import { PollingSubscription } from './polling-subscription';
+import { FALLBACK_AUTOCHECKPOINT_PAGES, WalCheckpointer } from './wal-checkpointer';
 
 export interface SqliteEventStoreOptions {
   /** NORMAL (default) survives a process crash; FULL also survives a power loss. */
@@ -25,6 +26,8 @@ export interface SqliteEventStoreOptions {
   pollIntervalMs?: number;
   /** How long a writer waits for another process's write lock before failing. */
   busyTimeoutMs?: number;
+  /** WAL checkpoints on a worker thread instead of the committing connection (default true). */
+  backgroundCheckpoints?: boolean;
 }
 
 interface EventRow {
@@ -183,6 +186,7 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
     private readonly db: Database.Database,
     private readonly reader: Database.Database,
     private readonly pollIntervalMs: number,
+    private readonly checkpointer: WalCheckpointer | undefined,
   ) {
     this.appended.setMaxListeners(0);
     this.writes = prepareReads(db);
@@ -206,8 +210,10 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
       db.pragma(`synchronous = ${options.synchronous === 'FULL' ? 'FULL' : 'NORMAL'}`);
       db.pragma(`busy_timeout = ${busyTimeout}`);
       db.pragma('foreign_keys = ON');
-      // Random event ids scatter index writes; checkpointing less often writes each hot page once per checkpoint.
-      db.pragma('wal_autocheckpoint = 10000');
+      // Checkpoints run on a worker (wal-checkpointer.ts); without one, less often writes each hot page once per checkpoint.
+      db.pragma(
+        `wal_autocheckpoint = ${options.backgroundCheckpoints === false ? 10_000 : FALLBACK_AUTOCHECKPOINT_PAGES}`,
+      );
       // ... and a larger cache keeps those pages in memory between commits.
       db.pragma('cache_size = -65536');
       migrate(db);
@@ -218,7 +224,8 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
     const reader = new Database(file);
     reader.pragma(`busy_timeout = ${busyTimeout}`);
     reader.pragma('cache_size = -32768');
-    return new SqliteEventStore(db, reader, options.pollIntervalMs ?? 100);
+    const checkpointer = options.backgroundCheckpoints === false ? undefined : WalCheckpointer.start(file);
+    return new SqliteEventStore(db, reader, options.pollIntervalMs ?? 100, checkpointer);
   }
 
   /**
@@ -326,6 +333,7 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
     await this.drained;
     this.reader.close();
     this.db.close();
+    await this.checkpointer?.stop();
   }
 
   // ---- units of work ----
