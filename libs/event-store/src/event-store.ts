@@ -29,6 +29,19 @@ export interface StoredEvent {
 }
 
 /**
+ * The canonical JSON text of an event's data, when the store has it at hand (it wrote or read it as
+ * text): a projection that stores the data keeps it instead of serialising it again. Not enumerable,
+ * so copies and JSON of the event do not carry it.
+ */
+export const DATA_TEXT: unique symbol = Symbol.for('lifeline.event.dataText');
+
+export const dataTextOf = (event: StoredEvent): string | undefined =>
+  (event as StoredEvent & { [DATA_TEXT]?: string })[DATA_TEXT];
+
+export const withDataText = <T extends StoredEvent>(event: T, text: string): T =>
+  Object.defineProperty(event, DATA_TEXT, { value: text, enumerable: false });
+
+/**
  * Expected revision: `'no-stream'` (the stream must not exist), `'any'`, or the revision of the
  * stream's last event (`-1` is the same as 'no-stream').
  */

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import Database from 'better-sqlite3';
 import {
   EventIdConflict,
+  withDataText,
   type AppendRequest,
   type AppendResult,
   type EventStore,
@@ -534,6 +535,7 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
       revision,
       position,
     };
+    withDataText(stored, data);
     unit.recent.push({ row, parsed: stored });
     unit.appended.push(stored);
     return { hash, position };
@@ -652,15 +654,18 @@ function migrate(db: Database.Database): void {
 }
 
 function toStoredEvent(row: EventRow): StoredEvent {
-  return {
-    id: row.id,
-    type: row.type,
-    data: JSON.parse(row.data) as unknown,
-    metadata: JSON.parse(row.metadata) as StoredEvent['metadata'],
-    streamId: row.stream_id,
-    revision: row.revision,
-    position: row.position,
-  };
+  return withDataText(
+    {
+      id: row.id,
+      type: row.type,
+      data: JSON.parse(row.data) as unknown,
+      metadata: JSON.parse(row.metadata) as StoredEvent['metadata'],
+      streamId: row.stream_id,
+      revision: row.revision,
+      position: row.position,
+    },
+    row.data,
+  );
 }
 
 function isUniqueViolation(error: unknown, column: string): boolean {

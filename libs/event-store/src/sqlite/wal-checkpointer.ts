@@ -40,6 +40,8 @@ export class WalCheckpointer {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    // Keep the process alive for the last checkpoint (the worker is unref'd while it runs).
+    this.worker.ref();
     this.worker.postMessage('stop');
     const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 5_000).unref());
     if ((await Promise.race([this.exited, timeout])) === 'timeout') await this.worker.terminate();
