@@ -1,5 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteEventStore } from '@lifeline/event-store';
 import type { TaskViewer } from '@lifeline/read-models';
@@ -112,6 +112,22 @@ describe('AsOfPool: as-of rebuilds on worker threads, bounded', () => {
       0,
     );
   });
+
+  (process.platform === 'linux' ? it : it.skip)(
+    'on Linux the worker thread runs below normal priority, the server thread at its own',
+    async () => {
+      await pool().tasks({ kind: 'position', position: 1 }, auditor, {});
+      const niceOf = (task: string) =>
+        Number(readFileSync(`/proc/self/task/${task}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
+      const below = constants.priority.PRIORITY_BELOW_NORMAL;
+      expect(
+        readdirSync('/proc/self/task')
+          .map(niceOf)
+          .filter((n) => n === below),
+      ).toHaveLength(1);
+      expect(niceOf(String(process.pid))).toBeLessThan(below);
+    },
+  );
 
   it('a worker refusing a rebuild above the bound yields the documented AsOfTooLarge', async () => {
     const refusal = await pool({ maxEvents: 100 })

@@ -1,3 +1,5 @@
+import { readlinkSync } from 'node:fs';
+import { constants, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { openEventStore, SqliteEventStore, type EventStore, type EventStoreConfig } from '@lifeline/event-store';
 import { answerAsOf, type AsOfAnswer, type AsOfQuestion } from './as-of-query';
@@ -30,6 +32,22 @@ export interface AsOfWorkerError {
 
 export type AsOfResponse =
   { id: number; ok: true; answer: AsOfAnswer } | { id: number; ok: false; error: AsOfWorkerError };
+
+/**
+ * On Linux a thread has its own nice value: the rebuild yields the CPU to the server's event loop
+ * (requests, the process manager) when cores are short. Elsewhere the worker runs as any thread.
+ */
+function yieldToTheServer(): void {
+  try {
+    const threadId = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(threadId) && threadId !== process.pid) {
+      setPriority(threadId, constants.priority.PRIORITY_BELOW_NORMAL);
+    }
+  } catch {
+    // no /proc/thread-self: not Linux
+  }
+}
+yieldToTheServer();
 
 const { store: config, maxEvents } = workerData as AsOfWorkerData;
 let store: Promise<EventStore> | undefined;

@@ -189,7 +189,7 @@ export function loadConfig(
     asOf: {
       workers: whole(env, 'LIFELINE_AS_OF_WORKERS', 2, 1),
       queue: whole(env, 'LIFELINE_AS_OF_QUEUE', 8, 0),
-      queueTimeoutMs: whole(env, 'LIFELINE_AS_OF_QUEUE_TIMEOUT_MS', 30_000, 1),
+      queueTimeoutMs: whole(env, 'LIFELINE_AS_OF_WAIT_MS', 30_000, 1),
     },
   };
 }
