@@ -185,8 +185,9 @@ export async function createLifelineApp(
     asOf,
     url: `http://${config.host}:${port}`,
     async close() {
-      await app.close();
+      // Workers first: an as-of request in flight is answered 503 at once instead of holding the HTTP close.
       await asOf.close();
+      await app.close();
       await readModels.close();
       await engine.close();
     },
