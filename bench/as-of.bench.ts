@@ -21,7 +21,9 @@ const ADMIN = bearer('bench-admin', ['admin']);
 interface Health {
   head: number;
   readModels: number;
-  processManager: { position: number };
+  /** What reacts to the log (`processManager` in servers built before the reactions). */
+  reactions?: { position: number };
+  processManager?: { position: number };
 }
 
 interface Latencies {
@@ -71,7 +73,8 @@ async function fill(server: LifelineProcess, events: number): Promise<number> {
 async function settled(server: LifelineProcess): Promise<number> {
   for (;;) {
     const health = await server.request<Health>('GET', '/health', APP);
-    if (health.readModels >= health.head && health.processManager.position >= health.head) return health.head;
+    const reacted = (health.reactions ?? health.processManager)?.position ?? 0;
+    if (health.readModels >= health.head && reacted >= health.head) return health.head;
     await sleep(50);
   }
 }
