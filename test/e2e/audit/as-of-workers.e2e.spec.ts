@@ -81,7 +81,7 @@ describe('as-of queries on worker threads', () => {
       const live = lifeline.readModels.db;
       expect(bodies[0]).toEqual({
         position: head,
-        counts: countTasks(live, EVERYONE, now),
+        counts: countTasks(live, EVERYONE, {}, now),
         items: listTasks(live, EVERYONE, { status: 'all', limit: 500 }, now),
       });
       // Every invoice's task, whoever it is for; a page holds 500 of them.
@@ -98,7 +98,7 @@ describe('as-of queries on worker threads', () => {
       try {
         expect(answer.body).toEqual({
           position: view.position,
-          counts: countTasks(view.sql, EVERYONE, view.now),
+          counts: countTasks(view.sql, EVERYONE, {}, view.now),
           items: listTasks(view.sql, EVERYONE, { status: 'all', limit: 500 }, view.now),
         });
         expect(answer.body.items.length).toBeGreaterThan(0);

@@ -245,7 +245,7 @@ describe('task list', () => {
     expect(ids(auditor)).toEqual(['t-1:new', 't-2:new', 't-3:new']);
     expect(ids(auditor, { role: 'legal' })).toEqual(['t-2:new']);
     expect(ids(auditor, { assignee: 'bob' })).toEqual(['t-1:new']);
-    expect(countTasks(rm.sql, auditor, rm.log.now())).toMatchObject({ new: 3, open: 3 });
+    expect(countTasks(rm.sql, auditor, {}, rm.log.now())).toMatchObject({ new: 3, open: 3 });
   });
 
   it('merges own and role tasks oldest first, and pages through them', () => {
