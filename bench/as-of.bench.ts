@@ -112,13 +112,22 @@ async function asOfLoad(server: LifelineProcess, head: number, concurrency: numb
   const client = async () => {
     while (performance.now() < until) {
       const at = performance.now();
-      const r = await fetch(`${server.url}/tasks?asOf=${head}`, { headers: { authorization: ADMIN } });
-      await r.arrayBuffer();
-      out.statuses[r.status] = (out.statuses[r.status] ?? 0) + 1;
-      console.error(`as-of query: ${r.status} in ${((performance.now() - at) / 1000).toFixed(1)} s`);
-      if (r.status === 200) out.samples.push(performance.now() - at);
+      let status = 'error';
+      let retryAfter = 1;
+      try {
+        const r = await fetch(`${server.url}/tasks?asOf=${head}`, { headers: { authorization: ADMIN } });
+        const text = await r.text();
+        status = r.status === 200 ? '200' : `${r.status} ${/"code":"([^"]+)"/.exec(text)?.[1] ?? ''}`.trim();
+        retryAfter = Number(r.headers.get('retry-after') ?? 1);
+      } catch (error) {
+        // A server that stalls long enough drops connections (Node's headers timeout): counted, not fatal.
+        status = `error ${(error as { cause?: { code?: string } }).cause?.code ?? ''}`.trim();
+      }
+      out.statuses[status] = (out.statuses[status] ?? 0) + 1;
+      console.error(`as-of query: ${status} in ${((performance.now() - at) / 1000).toFixed(1)} s`);
+      if (status === '200') out.samples.push(performance.now() - at);
       // A refusal (503 AUDIT.BUSY) says when to come back; honour it rather than spin.
-      else await sleep(Number(r.headers.get('retry-after') ?? 1) * 1000);
+      else await sleep(retryAfter * 1000);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, client));
