@@ -61,7 +61,7 @@ function openStore(): Promise<EventStore> {
   return store;
 }
 
-function describe(error: unknown): AsOfWorkerError {
+function transferable(error: unknown): AsOfWorkerError {
   if (error instanceof Error) {
     const { code, details } = error as Error & { code?: unknown; details?: unknown };
     return {
@@ -88,7 +88,7 @@ async function handle(request: AsOfRequest): Promise<AsOfResponse> {
       ))
     )
       store = undefined;
-    return { id: request.id, ok: false, error: describe(error) };
+    return { id: request.id, ok: false, error: transferable(error) };
   }
 }
 
