@@ -121,6 +121,23 @@ describe('SqliteEventStore — beyond the contract', () => {
     expect(stored).toMatchObject({ position: await store.headPosition(), eventCount: await store.headPosition() });
   });
 
+  it('a read-only connection (an as-of worker) reads what the writer appends and cannot append', async () => {
+    const writer = openStore();
+    const reader = SqliteEventStore.open(file, { readonly: true });
+    stores.push(reader);
+    const result = await writer.append({
+      streamId: 'read-only-check',
+      events: [newEvent('A')],
+      expectedRevision: 'any',
+    });
+    expect(await reader.headPosition()).toBe(result.position);
+    expect((await reader.readAll(result.position - 1, 10)).map((e) => e.streamId)).toEqual(['read-only-check']);
+    await expect(
+      reader.append({ streamId: 'read-only-check', events: [newEvent('B')], expectedRevision: 'any' }),
+    ).rejects.toMatchObject({ code: 'SQLITE_READONLY' });
+    expect(() => SqliteEventStore.open(join(dir, 'missing.db'), { readonly: true })).toThrow();
+  });
+
   it('close stops live subscriptions and refuses further calls', async () => {
     const store = SqliteEventStore.open(file, { pollIntervalMs: 20 });
     const subscription = store.subscribe(async () => undefined, { fromPosition: await store.headPosition() });

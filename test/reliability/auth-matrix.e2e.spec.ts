@@ -76,9 +76,10 @@ type Expected = { deny: 401 | 403 | 404 | 409 } | { allow: number[] };
 
 /**
  * Who may call a route. `task`: reads of the task, its instance and record (assignee, role member of an
- * unassigned task, admin); `task-command`: the same people act on it; `task-assignee`: only its holder.
+ * unassigned task, admin); `task-command`: the same people act on it; `task-assignee`: only its holder;
+ * `overview`: the roles admin and auditor.
  */
-type Access = 'public' | 'signed-in' | 'task' | 'task-command' | 'task-assignee' | 'ingest' | 'admin';
+type Access = 'public' | 'signed-in' | 'task' | 'task-command' | 'task-assignee' | 'ingest' | 'admin' | 'overview';
 
 interface Fixture {
   taskId: string;
@@ -106,6 +107,8 @@ const ROUTES: Route[] = [
   { method: 'GET', path: () => '/auth/me', access: 'signed-in' },
   { method: 'GET', path: () => '/live', access: 'signed-in', streaming: true },
   { method: 'GET', path: () => '/tasks', access: 'signed-in', filtered: true },
+  // The task list as it was (every task, replayed from the whole log): admins and auditors only.
+  { method: 'GET', path: () => '/tasks?asOf=999999999', access: 'overview' },
   { method: 'GET', path: (f) => `/tasks/${f.taskId}`, access: 'task' },
   { method: 'POST', path: (f) => `/tasks/${f.taskId}/claim`, access: 'task-command', alsoAllowed: [409] },
   { method: 'POST', path: (f) => `/tasks/${f.taskId}/release`, access: 'task-command', alsoAllowed: [409] },
@@ -163,6 +166,7 @@ const ROUTES: Route[] = [
   // Need to know: instances and record timelines are for those with a task in them, admins and auditors.
   { method: 'GET', path: () => '/instances', access: 'signed-in', filtered: true },
   { method: 'GET', path: (f) => `/instances/${f.instanceId}`, access: 'task' },
+  { method: 'GET', path: (f) => `/instances/${f.instanceId}?asOf=999999999`, access: 'task' },
   { method: 'GET', path: (f) => `/instances/${f.instanceId}/history`, access: 'task' },
   { method: 'POST', path: (f) => `/instances/${f.instanceId}/suspend`, access: 'admin' },
   { method: 'POST', path: (f) => `/instances/${f.instanceId}/resume`, access: 'admin', alsoAllowed: [409] },
@@ -196,10 +200,11 @@ function controllerRoutes(dir: string): string[] {
   return [...new Set(routes)].sort();
 }
 
-/** A route's path with the fixture's ids and names written as parameters. */
+/** A route's path with the fixture's ids and names written as parameters (the query left out). */
 function routePattern(route: Route): string {
   return route
     .path({ taskId: ':id', instanceId: ':id', entityId: ':id' })
+    .replace(/\?.*$/, '')
     .replace(/\/(auth-vault|auth-spare)\b/, '/:key')
     .replace('/no-such-incident/', '/:incidentId/')
     .replace('/entities/Vault/', '/entities/:type/')
@@ -210,7 +215,7 @@ function expected(route: Route, caller: Caller): Expected {
   if (route.access === 'public') return { allow: [] };
   if (INVALID.includes(caller)) return { deny: 401 };
   if (caller === 'admin' || route.access === 'signed-in') return { allow: route.alsoAllowed ?? [] };
-  if (route.access === 'ingest' || route.access === 'admin') return { deny: 403 };
+  if (route.access === 'ingest' || route.access === 'admin' || route.access === 'overview') return { deny: 403 };
   const sees = caller === 'assignee' || caller === 'role member';
   if ((route.access === 'task' || route.access === 'task-command') && sees) return { allow: route.alsoAllowed ?? [] };
   // A member of the task's role may still act on it, and learns a colleague holds it (as in a claim race).

@@ -5,3 +5,5 @@ export * from './export-history';
 export * from './what-if';
 export * from './rebuild-read-models';
 export * from './anchors';
+export * from './as-of-query';
+export * from './as-of-pool';

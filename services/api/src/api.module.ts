@@ -19,6 +19,7 @@ import { LiveController } from './live/live.controller';
 import { ReadModelsAdminController } from './admin/read-models-admin.controller';
 import { DemoUsers, DemoUsersController, type DemoUser } from './auth/demo-users.controller';
 import { StartFailuresController } from './start-failures/start-failures.controller';
+import { AsOfPool } from '../../../libs/audit/src';
 
 export interface ApiDependencies {
   readModels: ReadModels;
@@ -30,6 +31,8 @@ export interface ApiDependencies {
   logger: Logger;
   metrics?: Metrics;
   demoUsers?: () => DemoUser[];
+  /** Runs `?asOf=` queries off the event loop; its owner closes it. */
+  asOf: AsOfPool;
 }
 
 /** The API's Nest shell: queries over the read models, commands through the CommandBus. */
@@ -65,6 +68,7 @@ export class ApiModule {
         },
         { provide: Metrics, useValue: deps.metrics ?? new Metrics() },
         { provide: DemoUsers, useValue: new DemoUsers(deps.demoUsers) },
+        { provide: AsOfPool, useValue: deps.asOf },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useValue: new ErrorFilter(deps.logger) },
         { provide: APP_PIPE, useValue: validationPipe },

@@ -18,6 +18,7 @@ import type { DemoUser } from './auth/demo-users.controller';
 import { completeDocument } from './http/openapi';
 import { methodNotAllowed } from './http/method-not-allowed';
 import { unsupportedMediaType } from './http/media-type';
+import { AsOfPool } from '../../../libs/audit/src';
 
 /** The web UI's built assets (copied beside the compiled code by the build). */
 export const WEB_DIR = join(__dirname, '..', 'web');
@@ -83,6 +84,8 @@ export interface LifelineApp {
   engine: EngineRuntime;
   readModels: ReadModels;
   metrics: Metrics;
+  /** The worker threads of `?asOf=` queries. */
+  asOf: AsOfPool;
   url: string;
   close(): Promise<void>;
 }
@@ -108,6 +111,8 @@ export async function createLifelineApp(
     onError: (err) => engine.logger.error({ err }, 'read-model projection failed'),
   });
   const metrics = new Metrics();
+  // As-of rebuilds replay the whole log: off the event loop, on threads that open the store themselves.
+  const asOf = new AsOfPool({ store: config.eventStore, ...config.asOf });
   @Module({
     imports: [
       EngineModule.forRuntime(engine),
@@ -119,6 +124,7 @@ export async function createLifelineApp(
         logger: engine.logger,
         metrics,
         demoUsers: deps.demoUsers,
+        asOf,
       }),
     ],
   })
@@ -176,8 +182,11 @@ export async function createLifelineApp(
     engine,
     readModels,
     metrics,
+    asOf,
     url: `http://${config.host}:${port}`,
     async close() {
+      // Workers first: an as-of request in flight is answered 503 at once instead of holding the HTTP close.
+      await asOf.close();
       await app.close();
       await readModels.close();
       await engine.close();

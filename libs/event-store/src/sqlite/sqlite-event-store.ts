@@ -29,6 +29,8 @@ export interface SqliteEventStoreOptions {
   busyTimeoutMs?: number;
   /** WAL checkpoints on a worker thread instead of the committing connection (default true). */
   backgroundCheckpoints?: boolean;
+  /** A reader beside the writer (an as-of worker thread): no schema change, appends fail, the file must exist. */
+  readonly?: boolean;
 }
 
 interface EventRow {
@@ -205,8 +207,13 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
 
   static open(file: string, options: SqliteEventStoreOptions = {}): SqliteEventStore {
     const busyTimeout = Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000));
-    const db = new Database(file);
+    const db = new Database(file, options.readonly ? { readonly: true, fileMustExist: true } : {});
     try {
+      if (options.readonly) {
+        // One connection: it only reads, so units of work have nothing to keep apart from reads.
+        db.pragma(`busy_timeout = ${busyTimeout}`);
+        return new SqliteEventStore(db, db, options.pollIntervalMs ?? 100, undefined);
+      }
       db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${options.synchronous === 'FULL' ? 'FULL' : 'NORMAL'}`);
       db.pragma(`busy_timeout = ${busyTimeout}`);

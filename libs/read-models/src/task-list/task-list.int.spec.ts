@@ -234,6 +234,20 @@ describe('task list', () => {
     expect(ids(carol, { role: 'accounting' })).toEqual([]);
   });
 
+  it('an everyone viewer (an as-of view for an auditor) sees every task, and counts them all', () => {
+    startInstance('i-1');
+    createTask('i-1', 't-1', { assignee: { user: 'bob' } });
+    createTask('i-1', 't-2', { assignee: { role: 'legal' } });
+    createTask('i-1', 't-3');
+    rm.project();
+    const auditor: TaskViewer = { user: 'eve', roles: ['auditor'], admin: false, everyone: true };
+
+    expect(ids(auditor)).toEqual(['t-1:new', 't-2:new', 't-3:new']);
+    expect(ids(auditor, { role: 'legal' })).toEqual(['t-2:new']);
+    expect(ids(auditor, { assignee: 'bob' })).toEqual(['t-1:new']);
+    expect(countTasks(rm.sql, auditor, {}, rm.log.now())).toMatchObject({ new: 3, open: 3 });
+  });
+
   it('merges own and role tasks oldest first, and pages through them', () => {
     const viewer: TaskViewer = { user: 'alice', roles: ['accounting', 'legal'], admin: false };
     startInstance('i-1');

@@ -24,8 +24,8 @@ export const PATTERNS = {
   position: '^[0-9]{0,15}$',
   /** An ISO-8601 date-time with a zone on a real calendar day (as the envelope check wants; Date.parse reads them all). */
   dateTime: `^${CALENDAR_DAY}T${TIME_WITH_ZONE}$`,
-  /** A global position, or an ISO-8601 instant with a zone. */
-  asOf: '^([0-9]{1,15}|[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))$',
+  /** A global position, or an ISO-8601 instant with a zone on a real calendar day. */
+  asOf: `^([0-9]{1,15}|${CALENDAR_DAY}T${TIME_WITH_ZONE})$`,
 } as const;
 
 /** Runtime twins of PATTERNS for the controllers' own checks. */
@@ -375,6 +375,18 @@ export const ApiErrors = (...statuses: ErrorStatus[]) =>
   applyDecorators(
     ...statuses.map((status) => ApiResponse({ status, description: ERRORS[status], schema: ref('Error') })),
   );
+
+/** A `?asOf=` query is rebuilt on a worker thread: with every worker busy and the queue full, it is refused. */
+export const AsOfUnavailableAnswer = () =>
+  ApiResponse({
+    status: 503,
+    description:
+      'Every as-of worker is busy and the queue is full (AUDIT.BUSY), the query waited too long for one (AUDIT.AS_OF_TIMEOUT), or the server is stopping (AUDIT.AS_OF_CLOSED); try again after Retry-After',
+    headers: {
+      'Retry-After': { description: 'seconds to wait before asking again', schema: { type: 'integer', minimum: 1 } },
+    },
+    schema: ref('Error'),
+  });
 
 /** A success answer with a named schema. */
 export const ApiAnswer = (status: number, schema: string, description = 'OK') =>

@@ -14,7 +14,7 @@ import { IsIn, IsObject, IsOptional, IsString, Matches, MaxLength, ValidateNeste
 import type { Request } from 'express';
 import { randomUUID } from 'node:crypto';
 import { getInstance, listInstances, viewerHasTaskInInstance, type InstanceStatus } from '@lifeline/read-models';
-import { parseAsOf, readModelsAsOf } from '../../../../libs/audit/src';
+import { AsOfPool, parseAsOf } from '../../../../libs/audit/src';
 import { checkRecordData, streams, type Actor, type InstanceCommand } from '@lifeline/process-domain';
 import { EngineRuntime, RunInstanceCommand, type InstanceCommandResult } from '@lifeline/engine';
 import { CurrentCaller, RequireRoles } from '../auth/auth.guard';
@@ -28,6 +28,7 @@ import {
   ApiErrors,
   AS_OF,
   AsOfQuery,
+  AsOfUnavailableAnswer,
   Authenticated,
   InstanceIdParam,
   MinPositionQuery,
@@ -106,6 +107,7 @@ export class InstancesController {
     private readonly commands: CommandBus,
     private readonly read: ReadSide,
     private readonly engine: EngineRuntime,
+    private readonly asOf: AsOfPool,
   ) {}
 
   @Post()
@@ -182,6 +184,7 @@ export class InstancesController {
   @AsOfQuery()
   @ApiAnswer(200, 'InstanceRow')
   @ApiErrors(400, 404)
+  @AsOfUnavailableAnswer()
   async get(
     @Param('id') id: string,
     @CurrentCaller() caller: Caller,
@@ -200,15 +203,10 @@ export class InstancesController {
       );
     }
     if (asOf !== undefined) {
-      // The instance as it was then, rebuilt in memory from the log up to that point (docs/architecture.md, "Audit").
-      const past = await readModelsAsOf(this.engine.store, parseAsOf(asOf));
-      try {
-        const then = getInstance(past.sql, id);
-        if (!then) throw new NotFound('INSTANCE.NOT_FOUND', 'No such instance at that point');
-        return { ...then, asOf: { position: past.position, at: past.now } };
-      } finally {
-        past.close();
-      }
+      // The instance as it was then, rebuilt from the log up to that point on a worker thread (docs/architecture.md, "Audit").
+      const past = await this.asOf.instance(parseAsOf(asOf), id);
+      if (!past.instance) throw new NotFound('INSTANCE.NOT_FOUND', 'No such instance at that point');
+      return { ...past.instance, asOf: { position: past.position, at: past.at } };
     }
     await this.read.atLeast(minPosition);
     const found = getInstance(this.read.db, id);

@@ -37,6 +37,8 @@ export interface LifelineConfig {
   loadDemo: boolean;
   logLevel: string;
   audit: AuditConfig;
+  /** As-of queries (`?asOf=`) rebuild read models from the log on worker threads: how many, and how many may wait. */
+  asOf: { workers: number; queue: number; queueTimeoutMs: number };
 }
 
 /** Signed anchors of the global chain (docs/decisions/0005-tamper-evidence.md); nothing is signed without a key. */
@@ -96,6 +98,17 @@ const list = (value: string | undefined, fallback: string[]): string[] =>
         .map((s) => s.trim())
         .filter(Boolean)
     : fallback;
+
+/** A whole number from the environment, at least `min`; absent: the fallback. */
+function whole(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
+  const text = env[name];
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!/^[0-9]{1,9}$/.test(text.trim()) || value < min) {
+    throw new ConfigInvalid(`${name} must be a whole number of at least ${min}, not ${text}`);
+  }
+  return value;
+}
 
 export function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
@@ -172,6 +185,11 @@ export function loadConfig(
       anchorsFile: env.LIFELINE_AUDIT_ANCHORS_FILE ? resolve(env.LIFELINE_AUDIT_ANCHORS_FILE) : undefined,
       anchorsTopic: env.LIFELINE_AUDIT_ANCHORS_TOPIC ?? 'lifeline.audit-anchors',
       anchorIntervalMs: anchorInterval * 1000,
+    },
+    asOf: {
+      workers: whole(env, 'LIFELINE_AS_OF_WORKERS', 2, 1),
+      queue: whole(env, 'LIFELINE_AS_OF_QUEUE', 8, 0),
+      queueTimeoutMs: whole(env, 'LIFELINE_AS_OF_WAIT_MS', 30_000, 1),
     },
   };
 }

@@ -62,3 +62,23 @@ describe('Kafka configuration', () => {
     expect(() => loadConfig(env)).toThrow(message);
   });
 });
+
+describe('loadConfig: the as-of worker pool', () => {
+  it('defaults to 2 workers, 8 waiting, 30 s of waiting', () => {
+    expect(loadConfig({}).asOf).toEqual({ workers: 2, queue: 8, queueTimeoutMs: 30_000 });
+  });
+
+  it('reads LIFELINE_AS_OF_WORKERS, LIFELINE_AS_OF_QUEUE and LIFELINE_AS_OF_WAIT_MS', () => {
+    const env = { LIFELINE_AS_OF_WORKERS: '1', LIFELINE_AS_OF_QUEUE: '0', LIFELINE_AS_OF_WAIT_MS: '500' };
+    expect(loadConfig(env).asOf).toEqual({ workers: 1, queue: 0, queueTimeoutMs: 500 });
+  });
+
+  it.each([
+    ['LIFELINE_AS_OF_WORKERS', '0'],
+    ['LIFELINE_AS_OF_WORKERS', 'two'],
+    ['LIFELINE_AS_OF_QUEUE', '-1'],
+    ['LIFELINE_AS_OF_WAIT_MS', '1.5'],
+  ])('refuses %s=%s with CONFIG.INVALID', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigInvalid);
+  });
+});
