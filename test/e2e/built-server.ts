@@ -64,7 +64,7 @@ export class BuiltServer {
       headers: {
         ...(user
           ? {
-              authorization: `Bearer ${jwt.sign({ sub: user.sub, roles: user.roles }, SECRET, { algorithm: 'HS256' })}`,
+              authorization: `Bearer ${jwt.sign({ sub: user.sub, roles: user.roles }, SECRET, { algorithm: 'HS256', expiresIn: '1h' })}`,
             }
           : {}),
         ...(body !== undefined ? { 'content-type': 'application/json' } : {}),

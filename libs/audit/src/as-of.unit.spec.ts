@@ -9,6 +9,9 @@ describe('parseAsOf: a global position or a strict ISO-8601 instant', () => {
     ['2026-11-21T10:00Z', { kind: 'time', at: '2026-11-21T10:00:00.000Z' }],
     ['2026-11-21T11:30:00.5+01:30', { kind: 'time', at: '2026-11-21T10:00:00.500Z' }],
     ['2028-02-29T23:59:59Z', { kind: 'time', at: '2028-02-29T23:59:59.000Z' }],
+    // Year 0 is a leap year (divisible by 400); Date.UTC would read it as 1900, which is not.
+    ['0000-02-29T21:20:30.3Z', { kind: 'time', at: '0000-02-29T21:20:30.300Z' }],
+    ['0400-02-29T00:00:00Z', { kind: 'time', at: '0400-02-29T00:00:00.000Z' }],
   ])('%s is read as it says', (text, expected) => {
     expect(parseAsOf(text)).toEqual(expected);
   });
@@ -17,6 +20,7 @@ describe('parseAsOf: a global position or a strict ISO-8601 instant', () => {
     ['2026-02-31T00:00:00Z', 'a day February does not have'],
     ['2026-02-29T00:00:00Z', 'February 29th of a common year'],
     ['2100-02-29T00:00:00Z', 'February 29th of a century that is not a leap year'],
+    ['0100-02-29T00:00:00Z', 'February 29th of year 100 (not a leap year, whatever Date.UTC makes of it)'],
     ['2026-04-31T00:00:00Z', 'April 31st'],
     ['2026-13-01T00:00:00Z', 'month 13'],
     ['2026-00-10T00:00:00Z', 'month 0'],

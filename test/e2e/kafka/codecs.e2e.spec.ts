@@ -148,7 +148,7 @@ describeKafka('Entity events compressed by a plain producer (kcat -z), on a real
           },
         ],
       });
-      expect(health.processManager.ok).toBe(true);
+      expect(health.reactions.ok).toBe(true);
       expect(await metric('lifeline_kafka_undecodable_batches_total')).toBe(1);
       expect(await metric('lifeline_kafka_stuck_partitions')).toBe(1);
       await eventually(
