@@ -1,5 +1,5 @@
 import { DomainError } from './errors';
-import type { DefinitionEvent, InstanceEvent, LifelineEvent, LifelineEventType } from './events';
+import type { DefinitionEvent, EntityEvent, InstanceEvent, LifelineEvent, LifelineEventType } from './events';
 
 /**
  * The one way stored events come back into the domain: the store keeps `{type, data}` untyped, and
@@ -83,6 +83,14 @@ export function decodeInstanceEvent(stored: { type: string; data: unknown }): In
 export function decodeDefinitionEvent(stored: { type: string; data: unknown }): DefinitionEvent {
   if (!DEFINITION_TYPES.has(stored.type)) throw new MalformedEvent(`${stored.type} is not a definition event`);
   return decodeEvent(stored) as DefinitionEvent;
+}
+
+/** An event of an `entity-<Type>-<id>` stream. */
+export function decodeEntityEvent(stored: { type: string; data: unknown }): EntityEvent {
+  if (STREAM_OF_TYPE[stored.type as LifelineEventType] !== 'entity') {
+    throw new MalformedEvent(`${stored.type} is not an event of a record stream`);
+  }
+  return decodeEvent(stored) as EntityEvent;
 }
 
 export const isInstanceEventType = (type: string): boolean => INSTANCE_TYPES.has(type);

@@ -1,8 +1,7 @@
 import {
-  decodeEvent,
+  decodeEntityEvent,
   recordDecider,
   streams,
-  type EntityEvent,
   type EntityEventEnvelope,
   type EntityEventSource,
 } from '@lifeline/process-domain';
@@ -43,7 +42,7 @@ export class RecordEntityEvents {
         decider: recordDecider,
         command: { type: 'RecordEntityEvent', envelope, source },
         context: () => undefined,
-        decode: (stored) => decodeEvent(stored) as EntityEvent,
+        decode: decodeEntityEvent,
         origin: { commandId: id, correlationId: id, causationId: id },
         actor,
         at,

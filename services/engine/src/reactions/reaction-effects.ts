@@ -1,8 +1,7 @@
 import {
-  decodeEvent,
+  decodeEntityEvent,
   recordDecider,
   SYSTEM,
-  type EntityEvent,
   type EntityRef,
   type Reaction,
   type RecordCommand,
@@ -118,7 +117,7 @@ export class EngineReactionEffects implements ReactionEffects {
       decider: recordDecider,
       command,
       context: () => undefined,
-      decode: (stored) => decodeEvent(stored) as EntityEvent,
+      decode: decodeEntityEvent,
       origin,
       actor: SYSTEM.id,
       at: this.clock.nowIso(),

@@ -1,4 +1,5 @@
 import {
+  decodeEntityEvent,
   decodeEvent,
   planStartRetry,
   startFailuresOf,
@@ -200,7 +201,7 @@ export class StartReactions {
   }
 }
 
-const asEntityEvent = (stored: StoredEvent): EntityEvent => decodeEvent(stored) as EntityEvent;
+const asEntityEvent = (stored: StoredEvent): EntityEvent => decodeEntityEvent(stored);
 
 const emptyEnvelope: EntityEventEnvelope = {
   id: '',
