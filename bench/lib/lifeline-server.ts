@@ -11,7 +11,8 @@ export const ROOT = resolve(
   __dirname,
   ...(__dirname.includes(`${join('dist', 'bench')}`) ? ['..', '..', '..'] : ['..', '..']),
 );
-const MAIN = join(ROOT, 'dist/services/embedded/src/main.js');
+/** BENCH_SERVER_MAIN runs another build (e.g. the previous commit's, for a before/after in one run). */
+const MAIN = process.env.BENCH_SERVER_MAIN ?? join(ROOT, 'dist/services/embedded/src/main.js');
 const SECRET = 'bench-secret-0123456789abcdef';
 
 /** Tokens for the load: short-lived, as a server with a lifetime cap accepts them. */

@@ -179,7 +179,8 @@ export class KafkaEntityEventSource {
       autoCommit: true,
       autoCommitInterval: 250,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 2,
+      // Every partition of a fetch at once: their batches then share one commit of the store (group commit).
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 16,
       eachBatch: (payload) => this.handleBatch(payload),
     });
   }

@@ -1,6 +1,14 @@
 import type { TaskCreated } from '../../../process-domain/src/events';
 import { ReadModelFixture } from '../testing/read-model-fixture';
-import { countTasks, getTask, listTasks, taskListQuery, type TaskFilter, type TaskViewer } from './task-list.queries';
+import {
+  countTasks,
+  getTask,
+  listTasks,
+  taskCountQuery,
+  taskListQuery,
+  type TaskFilter,
+  type TaskViewer,
+} from './task-list.queries';
 
 const alice: TaskViewer = { user: 'alice', roles: ['accounting'], admin: false };
 const bob: TaskViewer = { user: 'bob', roles: ['accounting'], admin: false };
@@ -393,5 +401,24 @@ describe('task list', () => {
       (r) => r.detail.includes('TEMP B-TREE') && (byId.get(r.parent) ?? '').startsWith('CO-ROUTINE'),
     );
     expect(sortsInsideBranches).toEqual([]);
+
+    // One record's tasks (its page, a client waiting for its task): that record's index, whatever the roles.
+    const record = plan(
+      { user: 'alice', roles: ['accounting', 'legal'], admin: false },
+      { entityId: 'INV-7', status: 'all' },
+    )
+      .map((r) => r.detail)
+      .join('\n');
+    expect(record).toContain('USING INDEX tasks_by_record (entity_id=?)');
+    expect(record).not.toContain('tasks_by_role');
+    const countQuery = taskCountQuery(
+      { user: 'alice', roles: ['accounting'], admin: false },
+      { entityId: 'INV-7' },
+      rm.log.now(),
+    )!;
+    const counts = rm.sql.prepare(`EXPLAIN QUERY PLAN ${countQuery.text}`).all(countQuery.params) as {
+      detail: string;
+    }[];
+    expect(counts.map((r) => r.detail).join('\n')).toContain('USING INDEX tasks_by_record (entity_id=?)');
   });
 });

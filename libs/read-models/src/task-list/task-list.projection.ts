@@ -43,8 +43,10 @@ export const TASK_LIST_SCHEMA = [
     position INTEGER NOT NULL
   )`,
   'CREATE INDEX IF NOT EXISTS tasks_by_instance ON tasks (instance_id, open)',
-  // Who may read a record's timeline: those with a task about it.
-  'CREATE INDEX IF NOT EXISTS tasks_by_entity ON tasks (entity_type, entity_id)',
+  // A record's tasks (its page lists them; who may read its timeline: those with a task about it). The id leads,
+  // so a filter on the record id alone uses it too.
+  'DROP INDEX IF EXISTS tasks_by_entity',
+  'CREATE INDEX IF NOT EXISTS tasks_by_record ON tasks (entity_id, entity_type)',
   // What a task needs from its instance's start (definition and record), kept by this projection alone.
   `CREATE TABLE IF NOT EXISTS task_list_instances (
     instance_id TEXT PRIMARY KEY,
