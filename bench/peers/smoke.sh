@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # CI check, not a measurement: every peer harness and Lifeline's builds and runs the scenario on a tiny N.
 # Maven resolves into ~/.m2 (cache that directory in CI); MAVEN_OFFLINE=1 builds from the cache alone.
+# Go fetches Temporal's modules through the Go proxy into the module cache (cache `go env GOMODCACHE` and
+# `go env GOCACHE` in CI: a clean build of the Temporal harness compiles the whole server).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 n="${BENCH_PEERS_SMOKE_N:-20}"
@@ -11,5 +13,6 @@ if [ "${MAVEN_OFFLINE:-0}" = "1" ]; then maven_flags+=(-o); fi
 # other suites run the built server from it.
 if [ "${LIFELINE_SKIP_BUILD:-0}" != "1" ]; then npm run build --silent; fi
 mvn "${maven_flags[@]}" -f bench/peers/java/pom.xml package
+bash bench/peers/temporal/build.sh
 BENCH_PEERS_N="$n" BENCH_PEERS_WARMUP=5 BENCH_PEERS_LATENCY=5 BENCH_PEERS_CONCURRENCY=2 BENCH_KAFKA="${BENCH_KAFKA:-off}" \
   node dist/bench/peers/run-peers.js

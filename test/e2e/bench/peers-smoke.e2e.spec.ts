@@ -4,14 +4,16 @@ import { promisify } from 'node:util';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const inCi = ['1', 'true'].includes((process.env.CI ?? '').toLowerCase());
-const missing = ['java', 'mvn'].filter((command) => spawnSync('sh', ['-c', `command -v ${command}`]).status !== 0);
-// Outside CI a machine without a JDK skips the smoke; in CI a missing tool is a failure, not a skip.
+const missing = ['java', 'mvn', 'go'].filter(
+  (command) => spawnSync('sh', ['-c', `command -v ${command}`]).status !== 0,
+);
+// Outside CI a machine without a JDK or Go skips the smoke; in CI a missing tool is a failure, not a skip.
 const skipReason =
   missing.length > 0 && !inCi ? `skipped: ${missing.join(' and ')} not installed (CI installs them)` : undefined;
 
 describe(`bench/peers/smoke.sh${skipReason ? ` (${skipReason})` : ''}`, () => {
   (skipReason ? it.skip : it)(
-    'builds every peer harness and runs each engine and Lifeline on N=20, printing one row per engine',
+    'builds every peer harness (Java, Go) and runs each engine and Lifeline on N=20, printing one row per engine',
     async () => {
       expect(missing).toEqual([]);
       const { stdout } = await promisify(execFile)('bash', [join(ROOT, 'bench/peers/smoke.sh')], {
@@ -22,13 +24,14 @@ describe(`bench/peers/smoke.sh${skipReason ? ` (${skipReason})` : ''}`, () => {
       });
       const rows = stdout
         .split('\n')
-        .filter((line) => /^\| (Lifeline|bpmn-engine|Camunda 7|Operaton|Flowable) \|/.test(line));
+        .filter((line) => /^\| (Lifeline|bpmn-engine|Camunda 7|Operaton|Flowable|Temporal) \|/.test(line));
       expect(rows.map((line) => line.split('|')[1]!.trim())).toEqual([
         'Lifeline',
         'bpmn-engine',
         'Camunda 7',
         'Operaton',
         'Flowable',
+        'Temporal',
       ]);
       // Each row carries a ratio to Lifeline and a positive completion rate.
       for (const row of rows) {
@@ -37,6 +40,8 @@ describe(`bench/peers/smoke.sh${skipReason ? ` (${skipReason})` : ''}`, () => {
         expect(cells[5]).toMatch(/^\d+\.\d\d×$/);
       }
       expect(stdout).toMatch(/SQLite: the start phase's \d+ event rows/);
+      // Temporal's row says which server it ran and that its state is in a SQLite file.
+      expect(stdout).toMatch(/^- Temporal: Temporal server \d+\.\d+\.\d+ .*SQLite file/m);
     },
     300_000,
   );
