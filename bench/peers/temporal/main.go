@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -320,6 +321,17 @@ func run(args []string) error {
 			return fmt.Errorf("warm-up completion: %w", err)
 		}
 	}
+	// TEMPORAL_PEER_CPUPROFILE=<file>: a pprof CPU profile of the timed phases, to see where Temporal spends them.
+	if file := os.Getenv("TEMPORAL_PEER_CPUPROFILE"); file != "" {
+		out, err := os.Create(file)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = out.Close() }()
+		if err := pprof.StartCPUProfile(out); err != nil {
+			return err
+		}
+	}
 	cpu0, t0 := cpuSeconds(), time.Now()
 	if err := p.startAll(ctx, "r", n, concurrency); err != nil {
 		return fmt.Errorf("start phase: %w", err)
@@ -329,6 +341,7 @@ func run(args []string) error {
 		return fmt.Errorf("completion phase: %w", err)
 	}
 	t2, cpu2 := time.Now(), cpuSeconds()
+	pprof.StopCPUProfile()
 	completed, err := p.count(ctx, completedQuery)
 	if err != nil {
 		return err
