@@ -2,7 +2,8 @@
 // server on a SQLite file and a Go worker in the same process, driven through the same phases as the
 // Java peers (bench/peers/java/common/.../Scenario.java). Prints one JSON row on stdout.
 //
-// Arguments: n warmup concurrency latencySamples
+// Arguments: n warmup concurrency latencySamples. Environment: PEER_DATA_DIR (keep the SQLite file there),
+// TEMPORAL_PEER_EAGER=1 (eager workflow start), TEMPORAL_PEER_CPUPROFILE=<file> (pprof of the timed phases).
 package main
 
 import (
@@ -41,6 +42,10 @@ const (
 	stallTimeout = 5 * time.Minute
 )
 
+// TEMPORAL_PEER_EAGER=1: eager workflow start (the start call hands the first workflow task straight to this
+// process's worker, skipping matching). Off by default: the Go SDK marks it experimental.
+var eagerStart = os.Getenv("TEMPORAL_PEER_EAGER") == "1"
+
 type peer struct {
 	client client.Client
 	// The result each instance was sent, to check its decision after the timed phases.
@@ -53,7 +58,7 @@ func recordOf(i int) Record {
 
 // start starts one instance for a created record; the workflow id is the record's id, as a business key.
 func (p *peer) start(ctx context.Context, recordID string, record Record) error {
-	_, err := p.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: recordID, TaskQueue: taskQueue}, RecordReview, record)
+	_, err := p.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: recordID, TaskQueue: taskQueue, EnableEagerStart: eagerStart}, RecordReview, record)
 	return err
 }
 
@@ -385,6 +390,9 @@ func run(args []string) error {
 			"SQLite file (WAL, synchronous=NORMAL); the task is the workflow waiting for signal `complete` after " +
 			"upserting search attribute ReviewGroup=reviewers: the group's tasks are listed from visibility, " +
 			"one instance's from DescribeWorkflowExecution",
+	}
+	if eagerStart {
+		row["note"] = row["note"].(string) + "; eager workflow start"
 	}
 	line, err := json.Marshal(row)
 	if err != nil {
