@@ -309,7 +309,12 @@ func run(args []string) error {
 		defer func() { _ = os.RemoveAll(tmp) }()
 		dir = tmp
 	}
-	server, err := startServer(filepath.Join(dir, "temporal.db"))
+	file := filepath.Join(dir, "temporal.db")
+	// The counts the phases wait for assume no workflows from an earlier run.
+	if _, err := os.Stat(file); err == nil {
+		return fmt.Errorf("%s already exists: give PEER_DATA_DIR an empty directory", file)
+	}
+	server, err := startServer(file)
 	if err != nil {
 		return err
 	}
