@@ -3,23 +3,22 @@
  * bench/results/. Never a test. The server runs as its own process (the built embedded start),
  * exactly as `npm start` runs it; the load comes from this process over loopback.
  *
- *   BENCH_N=10000,100000  events per throughput run     BENCH_RATE=1000  events/s for the latency run
- *   BENCH_LATENCY_SECONDS=10                              BENCH_KAFKA=auto|off
+ *   BENCH_N=10000,100000   events per throughput run        BENCH_RATE=1000  events/s for the latency runs
+ *   BENCH_LATENCY_SECONDS=10                                 BENCH_KAFKA=auto|off
+ *   BENCH_DEFINITIONS=1,50,200  active definitions on one entity type (one matching), BENCH_DEFINITIONS_N=20000
+ *   BENCH_STEADY_SECONDS=600  the steady-load run (0 leaves it out)
+ *   BENCH_ROWS=http,latency,definitions,steady,kafka  which rows to run
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import net from 'node:net';
-import jwt from 'jsonwebtoken';
+import { cpus, loadavg } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { bearer, LifelineProcess, ROOT } from './lib/lifeline-server';
+import { markdownTable, percentile, sleep } from './lib/measure';
 
-const ROOT = resolve(__dirname, '..', '..');
-const MAIN = join(ROOT, 'dist/services/embedded/src/main.js');
-const SECRET = 'bench-secret-0123456789abcdef';
-const token = (sub: string, roles: string[]) => `Bearer ${jwt.sign({ sub, roles }, SECRET, { algorithm: 'HS256' })}`;
-const APP = token('bench-app', ['ingest']);
-const VIEWER = token('bench-viewer', ['accounting']);
+const APP = bearer('bench-app', ['ingest']);
+const VIEWER = bearer('bench-viewer', ['accounting']);
+const ADMIN = bearer('bench-admin', ['admin']);
 
 interface Row {
   path: 'HTTP' | 'Kafka';
@@ -32,104 +31,53 @@ interface Row {
   peakRssMiB: number;
   /** Server CPU milliseconds per event: what the engine costs, whatever else the machine is doing. */
   cpuMsPerEvent?: number;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const freePort = () =>
-  new Promise<number>((res) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => res(port));
-    });
-  });
-
-class Server {
-  child!: ChildProcess;
-  url!: string;
-  dir = mkdtempSync(join(tmpdir(), 'lifeline-bench-'));
-  async start(env: Record<string, string> = {}): Promise<void> {
-    const port = await freePort();
-    this.url = `http://127.0.0.1:${port}`;
-    this.child = spawn(process.execPath, [MAIN], {
-      env: {
-        ...process.env,
-        PORT: String(port),
-        LIFELINE_DATA_DIR: this.dir,
-        LIFELINE_JWT_SECRET: SECRET,
-        LOG_LEVEL: 'error',
-        ...env,
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    for (let i = 0; i < 300; i++) {
-      try {
-        const r = await fetch(`${this.url}/health`);
-        if (r.ok) return;
-      } catch {
-        // not listening yet
-      }
-      await sleep(100);
-    }
-    throw new Error('server did not start');
-  }
-  /** CPU seconds the server process used so far (user + system), from /proc: robust to other load. */
-  cpuSeconds(): number {
-    const fields = readFileSync(`/proc/${this.child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  }
-  peakRssMiB(): number {
-    const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
-    const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-    return Math.round(kb / 1024);
-  }
-  async stop(): Promise<void> {
-    this.child.kill('SIGTERM');
-    await new Promise((r) => this.child.once('exit', r));
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-  async visibleTasks(): Promise<number> {
-    const r = await fetch(`${this.url}/tasks?limit=1&status=all`, { headers: { authorization: VIEWER } });
-    const body = (await r.json()) as { counts: { open: number; completed: number; postponed: number } };
-    return body.counts.open + body.counts.completed + body.counts.postponed;
-  }
+  note?: string;
 }
 
 let serial = 0;
-const envelope = (run: string, i: number) => ({
+type Envelope = ReturnType<typeof envelope>;
+const envelope = (run: string, i: number, data: Record<string, unknown> = {}) => ({
   id: `${run}-${i}`,
   entityType: 'Invoice',
   entityId: `${run}-INV-${i}`,
-  kind: 'created',
+  kind: 'created' as const,
   occurredAt: new Date().toISOString(),
-  data: { number: `INV-${i}`, amount: 100 + (i % 1000), status: 'New', ownerId: 'alice' },
+  data: { number: `INV-${i}`, amount: 100 + (i % 1000), status: 'New', ownerId: 'alice', ...data },
 });
 
-async function post(server: Server, batch: unknown[]): Promise<void> {
-  const r = await fetch(`${server.url}/entity-events`, {
-    method: 'POST',
-    headers: { authorization: APP, 'content-type': 'application/json' },
-    body: JSON.stringify(batch),
-  });
-  if (r.status !== 202) throw new Error(`POST /entity-events: ${r.status} ${await r.text()}`);
+async function post(server: LifelineProcess, batch: unknown[]): Promise<void> {
+  await server.request('POST', '/entity-events', APP, batch);
 }
 
-async function waitVisible(server: Server, n: number, onCount?: (count: number, at: number) => void): Promise<number> {
+/** The tasks of one record (an indexed lookup: probing must not load the server it measures). */
+async function taskOf(server: LifelineProcess, entityId: string, auth = VIEWER): Promise<boolean> {
+  const body = await server.request<{ items: unknown[] }>(
+    'GET',
+    `/tasks?status=all&limit=1&entityId=${encodeURIComponent(entityId)}`,
+    auth,
+  );
+  return body.items.length > 0;
+}
+
+async function waitTask(server: LifelineProcess, entityId: string, auth = VIEWER): Promise<number> {
   for (;;) {
-    const count = await server.visibleTasks();
-    const now = performance.now();
-    onCount?.(count, now);
-    if (count >= n) return now;
-    await sleep(5);
+    if (await taskOf(server, entityId, auth)) return performance.now();
+    await sleep(2);
   }
 }
 
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-};
+async function openTasks(server: LifelineProcess, auth = VIEWER): Promise<number> {
+  const body = await server.request<{ counts: { open: number; completed: number; postponed: number } }>(
+    'GET',
+    '/tasks?limit=1&status=all',
+    auth,
+  );
+  return body.counts.open + body.counts.completed + body.counts.postponed;
+}
 
+/** N envelopes posted 500 per request, 2 requests in flight, until the last record's task is visible. */
 async function httpThroughput(n: number): Promise<Row> {
-  const server = new Server();
+  const server = new LifelineProcess();
   await server.start();
   const run = `h${++serial}`;
   const batchSize = 500;
@@ -147,8 +95,10 @@ async function httpThroughput(n: number): Promise<Row> {
       }),
     );
   }
-  const done = await waitVisible(server, n);
+  const done = await waitTask(server, `${run}-INV-${n - 1}`);
   const seconds = (done - started) / 1000;
+  const cpuMsPerEvent = ((server.cpuSeconds() - cpuBefore) * 1000) / n;
+  const visible = await openTasks(server);
   const row: Row = {
     path: 'HTTP',
     scenario: `post in batches of ${batchSize} → task visible`,
@@ -156,52 +106,196 @@ async function httpThroughput(n: number): Promise<Row> {
     seconds,
     eventsPerSecond: n / seconds,
     peakRssMiB: server.peakRssMiB(),
-    cpuMsPerEvent: ((server.cpuSeconds() - cpuBefore) * 1000) / n,
+    cpuMsPerEvent,
+    ...(visible !== n ? { note: `only ${visible} tasks visible` } : {}),
   };
   await server.stop();
   return row;
 }
 
-/** Fixed rate; the k-th task to appear belongs to the k-th event (one engine handles the log in order). */
+/**
+ * Events at a fixed rate; each one's latency is from its post to its own task showing in the task
+ * list (probed per record, so the probe costs the same at the end as at the start).
+ */
 async function latencyAtRate(
   path: 'HTTP' | 'Kafka',
   rate: number,
   seconds: number,
-  produce: (batch: ReturnType<typeof envelope>[]) => Promise<void>,
-  server: Server,
+  produce: (batch: Envelope[]) => Promise<void>,
+  server: LifelineProcess,
   run: string,
 ): Promise<Row> {
-  const n = rate * seconds;
-  const tick = 10;
-  const perTick = Math.max(1, Math.round((rate * tick) / 1000));
-  const postedAt: number[] = [];
-  const visibleAt: number[] = [];
-  let seen = 0;
-  const watcher = waitVisible(server, n, (count, at) => {
-    while (seen < count) visibleAt[seen++] = at;
-  });
-  const started = performance.now();
-  for (let i = 0; i < n; i += perTick) {
-    const target = started + (i / perTick) * tick;
-    const wait = target - performance.now();
-    if (wait > 0) await sleep(wait);
-    const batch = Array.from({ length: Math.min(perTick, n - i) }, (_, j) => envelope(run, i + j));
-    const at = performance.now();
-    await produce(batch);
-    for (let j = 0; j < batch.length; j++) postedAt[i + j] = at;
-  }
-  await watcher;
-  const latencies = postedAt.map((at, k) => visibleAt[k] - at);
+  const samples = await fixedRate(rate, seconds, produce, server, run);
+  const latencies = samples.map((s) => s.latencyMs);
   return {
     path,
-    scenario: `${rate}/s for ${seconds} s: latency to task visible`,
-    n,
+    scenario: `${rate}/s for ${seconds} s: post → task visible`,
+    n: rate * seconds,
     seconds,
     eventsPerSecond: rate,
     p50ms: percentile(latencies, 50),
     p99ms: percentile(latencies, 99),
     peakRssMiB: server.peakRssMiB(),
   };
+}
+
+interface Sample {
+  /** Seconds since the run started. */
+  at: number;
+  latencyMs: number;
+}
+
+/** Posts `rate` events/s in 10 ms ticks; 20 of them a second are followed until their task shows. */
+async function fixedRate(
+  rate: number,
+  seconds: number,
+  produce: (batch: Envelope[]) => Promise<void>,
+  server: LifelineProcess,
+  run: string,
+): Promise<Sample[]> {
+  const n = rate * seconds;
+  const tick = 10;
+  const perTick = Math.max(1, Math.round((rate * tick) / 1000));
+  const probeEvery = Math.max(1, Math.round(rate / 20 / perTick));
+  const probes: Promise<Sample>[] = [];
+  const started = performance.now();
+  for (let i = 0, t = 0; i < n; i += perTick, t++) {
+    const target = started + t * tick;
+    const wait = target - performance.now();
+    if (wait > 0) await sleep(wait);
+    const batch = Array.from({ length: Math.min(perTick, n - i) }, (_, j) => envelope(run, i + j));
+    const at = performance.now();
+    const posted = produce(batch);
+    if (t % probeEvery === 0) {
+      const last = batch[batch.length - 1]!;
+      probes.push(
+        posted
+          .then(() => waitTask(server, last.entityId))
+          .then((seen) => ({ at: (at - started) / 1000, latencyMs: seen - at })),
+      );
+    } else void posted.catch(() => undefined);
+    await posted;
+  }
+  return Promise.all(probes);
+}
+
+/**
+ * Ingest with K active definitions on the same entity type, only one of which matches: the rate
+ * must not fall with K (triggers are narrowed by an index, not each evaluated per event).
+ */
+async function definitionsScaling(counts: number[], n: number): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const k of counts) {
+    const server = new LifelineProcess();
+    await server.start({ LIFELINE_DEMO: 'false' });
+    for (let d = 0; d < k; d++) {
+      const yaml = [
+        `key: route-${d}`,
+        `name: Route ${d}`,
+        'relatedEntity: Order',
+        `executionOrder: ${d}`,
+        'triggers:',
+        `  - on: created`,
+        `    when: entity.region = "R${d}" and entity.amount > 0`,
+        '  - on: updated',
+        '    fields: [status]',
+        `    when: entity.region = "R${d}" and entity.status = "Reopened"`,
+        'start: review',
+        'activities:',
+        '  review: { type: human, title: Review the order, assignee: { role: accounting }, next: done }',
+        '  done: { type: end }',
+      ].join('\n');
+      await server.request('POST', '/definitions', ADMIN, yaml, 'application/yaml');
+    }
+    const run = `d${++serial}`;
+    const order = (i: number) => ({
+      ...envelope(run, i, { region: 'R0' }),
+      entityType: 'Order',
+      entityId: `${run}-ORD-${i}`,
+    });
+    const cpuBefore = server.cpuSeconds();
+    const started = performance.now();
+    for (let i = 0; i < n; i += 1000) {
+      await Promise.all(
+        [0, 500].map((k2) =>
+          i + k2 < n
+            ? post(
+                server,
+                Array.from({ length: Math.min(500, n - i - k2) }, (_, j) => order(i + k2 + j)),
+              )
+            : null,
+        ),
+      );
+    }
+    const done = await waitTask(server, `${run}-ORD-${n - 1}`);
+    const seconds = (done - started) / 1000;
+    rows.push({
+      path: 'HTTP',
+      scenario: `${k} active definition(s) on one entity type, one matching`,
+      n,
+      seconds,
+      eventsPerSecond: n / seconds,
+      peakRssMiB: server.peakRssMiB(),
+      cpuMsPerEvent: ((server.cpuSeconds() - cpuBefore) * 1000) / n,
+    });
+    await server.stop();
+    console.error(`definitions ${k}: done`);
+  }
+  const base = rows[0]?.eventsPerSecond ?? 0;
+  for (const row of rows) row.note = `${((row.eventsPerSecond / base) * 100).toFixed(0)}% of the first row`;
+  return rows;
+}
+
+/**
+ * A steady load: `rate` events/s for `seconds`, while /health is probed every 50 ms. Reports whether
+ * it kept up (every event recorded, no backlog at the end), the post → task visible latency of the
+ * first and the last minute, and /health's latency throughout.
+ */
+async function steadyLoad(rate: number, seconds: number): Promise<{ row: Row; lines: string[] }> {
+  const server = new LifelineProcess();
+  await server.start();
+  const run = `s${++serial}`;
+  const health: { at: number; ms: number }[] = [];
+  let probing = true;
+  const started = performance.now();
+  const healthProbe = (async () => {
+    while (probing) {
+      const at = performance.now();
+      await fetch(`${server.url}/health`);
+      health.push({ at: (at - started) / 1000, ms: performance.now() - at });
+      await sleep(50);
+    }
+  })();
+  const rssStart = server.rssMiB();
+  const samples = await fixedRate(rate, seconds, (batch) => post(server, batch), server, run);
+  const postedSeconds = (performance.now() - started) / 1000;
+  const visible = await openTasks(server);
+  probing = false;
+  await healthProbe;
+  const window = Math.min(60, seconds / 2);
+  const first = samples.filter((s) => s.at < window).map((s) => s.latencyMs);
+  const last = samples.filter((s) => s.at >= seconds - window).map((s) => s.latencyMs);
+  const healthMs = health.map((h) => h.ms);
+  const lines = [
+    `steady load: ${rate}/s for ${seconds} s (posting took ${postedSeconds.toFixed(1)} s), ${visible} of ${rate * seconds} tasks visible at the end`,
+    `  post → task visible, first ${window} s: p50 ${percentile(first, 50).toFixed(1)} ms, p99 ${percentile(first, 99).toFixed(1)} ms; last ${window} s: p50 ${percentile(last, 50).toFixed(1)} ms, p99 ${percentile(last, 99).toFixed(1)} ms (ratio of p50s ${(percentile(last, 50) / percentile(first, 50)).toFixed(2)})`,
+    `  /health: ${health.length} probes, p50 ${percentile(healthMs, 50).toFixed(1)} ms, p99 ${percentile(healthMs, 99).toFixed(1)} ms, max ${Math.max(...healthMs).toFixed(1)} ms`,
+    `  server RSS ${rssStart} → ${server.rssMiB()} MiB`,
+  ];
+  const all = samples.map((s) => s.latencyMs);
+  const row: Row = {
+    path: 'HTTP',
+    scenario: `steady ${rate}/s for ${seconds} s: post → task visible`,
+    n: rate * seconds,
+    seconds: postedSeconds,
+    eventsPerSecond: (rate * seconds) / postedSeconds,
+    p50ms: percentile(all, 50),
+    p99ms: percentile(all, 99),
+    peakRssMiB: server.peakRssMiB(),
+    note: `/health p99 ${percentile(healthMs, 99).toFixed(1)} ms, max ${Math.max(...healthMs).toFixed(1)} ms`,
+  };
+  await server.stop();
+  return { row, lines };
 }
 
 async function kafkaRows(ns: number[], rate: number, latencySeconds: number): Promise<Row[]> {
@@ -221,7 +315,7 @@ async function kafkaRows(ns: number[], rate: number, latencySeconds: number): Pr
   ]) {
     const topic = `bench-entity-events-${Date.now()}-${++serial}`;
     await admin.createTopics({ topics: [{ topic, numPartitions: 4 }], waitForLeaders: true });
-    const server = new Server();
+    const server = new LifelineProcess();
     await server.start({
       LIFELINE_ENTITY_SOURCE: 'kafka',
       KAFKA_TOPICS: topic,
@@ -231,7 +325,7 @@ async function kafkaRows(ns: number[], rate: number, latencySeconds: number): Pr
     const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
     const run = `k${serial}`;
-    const produce = (batch: ReturnType<typeof envelope>[]) =>
+    const produce = (batch: Envelope[]) =>
       producer
         .send({ topic, messages: batch.map((e) => ({ key: `Invoice:${e.entityId}`, value: JSON.stringify(e) })) })
         .then(() => undefined);
@@ -240,7 +334,12 @@ async function kafkaRows(ns: number[], rate: number, latencySeconds: number): Pr
       const started = performance.now();
       for (let i = 0; i < n; i += 1000)
         await produce(Array.from({ length: Math.min(1000, n - i) }, (_, j) => envelope(run, i + j)));
-      const done = await waitVisible(server, n);
+      // Partitions are consumed in parallel: wait for the count, not for one record.
+      let done = performance.now();
+      while ((await openTasks(server)) < n) {
+        await sleep(20);
+        done = performance.now();
+      }
       const seconds = (done - started) / 1000;
       rows.push({
         path: 'Kafka',
@@ -265,38 +364,73 @@ async function main(): Promise<void> {
   const ns = (process.env.BENCH_N ?? '10000,100000').split(',').map(Number);
   const rate = Number(process.env.BENCH_RATE ?? 1000);
   const latencySeconds = Number(process.env.BENCH_LATENCY_SECONDS ?? 10);
+  const definitionCounts = (process.env.BENCH_DEFINITIONS ?? '1,50,200').split(',').map(Number);
+  const definitionsN = Number(process.env.BENCH_DEFINITIONS_N ?? 20_000);
+  const steadySeconds = Number(process.env.BENCH_STEADY_SECONDS ?? 600);
+  const wanted = new Set((process.env.BENCH_ROWS ?? 'http,latency,definitions,steady,kafka').split(','));
   const rows: Row[] = [];
-  for (const n of ns) {
-    rows.push(await httpThroughput(n));
-    console.error(`HTTP ${n}: done`);
+  const notes: string[] = [];
+  if (wanted.has('http')) {
+    for (const n of ns) {
+      rows.push(await httpThroughput(n));
+      console.error(`HTTP ${n}: done`);
+    }
   }
-  {
-    const server = new Server();
+  if (wanted.has('latency')) {
+    const server = new LifelineProcess();
     await server.start();
     rows.push(
       await latencyAtRate('HTTP', rate, latencySeconds, (batch) => post(server, batch), server, `l${++serial}`),
     );
     await server.stop();
   }
-  if (process.env.BENCH_KAFKA !== 'off') rows.push(...(await kafkaRows(ns, rate, latencySeconds)));
+  if (wanted.has('definitions')) rows.push(...(await definitionsScaling(definitionCounts, definitionsN)));
+  if (wanted.has('steady') && steadySeconds > 0) {
+    const steady = await steadyLoad(rate, steadySeconds);
+    rows.push(steady.row);
+    notes.push(...steady.lines);
+  }
+  if (wanted.has('kafka') && process.env.BENCH_KAFKA !== 'off')
+    rows.push(...(await kafkaRows(ns, rate, latencySeconds)));
 
-  const table = [
-    '| path | scenario | N | seconds | events/s | p50 ms | p99 ms | peak RSS MiB | server CPU ms/event |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...rows.map(
-      (r) =>
-        `| ${r.path} | ${r.scenario} | ${r.n} | ${r.seconds.toFixed(1)} | ${Math.round(r.eventsPerSecond)} | ${r.p50ms?.toFixed(1) ?? ''} | ${r.p99ms?.toFixed(1) ?? ''} | ${r.peakRssMiB} | ${r.cpuMsPerEvent?.toFixed(3) ?? ''} |`,
-    ),
-  ].join('\n');
   console.log(
     `machine: ${cpus().length} cores; load average at the end ${loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')} (other work on the machine slows wall-clock rows; CPU ms/event is not affected)\n`,
   );
-  console.log(table);
+  console.log(
+    markdownTable(
+      [
+        'path',
+        'scenario',
+        'N',
+        'seconds',
+        'events/s',
+        'p50 ms',
+        'p99 ms',
+        'peak RSS MiB',
+        'server CPU ms/event',
+        'note',
+      ],
+      ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
+      rows.map((r) => [
+        r.path,
+        r.scenario,
+        String(r.n),
+        r.seconds.toFixed(1),
+        String(Math.round(r.eventsPerSecond)),
+        r.p50ms?.toFixed(1) ?? '',
+        r.p99ms?.toFixed(1) ?? '',
+        String(r.peakRssMiB),
+        r.cpuMsPerEvent?.toFixed(3) ?? '',
+        r.note ?? '',
+      ]),
+    ),
+  );
+  if (notes.length > 0) console.log(`\n${notes.join('\n')}`);
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   const file = join(ROOT, 'bench/results', `lifeline-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), node: process.version, rows }, null, 2));
+  writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), node: process.version, rows, notes }, null, 2));
   console.log(`\n(written to ${file})`);
 }
 

@@ -14,8 +14,9 @@ export const ROOT = resolve(
 const MAIN = join(ROOT, 'dist/services/embedded/src/main.js');
 const SECRET = 'bench-secret-0123456789abcdef';
 
+/** Tokens for the load: short-lived, as a server with a lifetime cap accepts them. */
 export const bearer = (sub: string, roles: string[]): string =>
-  `Bearer ${jwt.sign({ sub, roles }, SECRET, { algorithm: 'HS256' })}`;
+  `Bearer ${jwt.sign({ sub, roles }, SECRET, { algorithm: 'HS256', expiresIn: '12h' })}`;
 
 const freePort = () =>
   new Promise<number>((res) => {

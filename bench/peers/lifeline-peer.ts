@@ -179,6 +179,8 @@ interface EventRow {
   type: string;
   data: string;
   metadata: string;
+  chain_prev: number | null;
+  chain_hash: string | null;
 }
 
 /**
@@ -212,7 +214,8 @@ export function rawAppend(
     db.pragma('foreign_keys = ON');
     for (const sql of schema) db.exec(sql);
     const insertEvent = db.prepare(
-      'INSERT INTO events (position, id, stream_id, revision, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      `INSERT INTO events (position, id, stream_id, revision, type, data, metadata, chain_prev, chain_hash)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const upsertStream = db.prepare(
       'INSERT INTO streams (stream_id, revision) VALUES (?, ?) ON CONFLICT (stream_id) DO UPDATE SET revision = excluded.revision',
@@ -220,7 +223,18 @@ export function rawAppend(
     const append = db.transaction((chunk: EventRow[]) => {
       for (const r of chunk) {
         upsertStream.run(r.stream_id, r.revision);
-        insertEvent.run(r.position, r.id, r.stream_id, r.revision, r.type, r.data, r.metadata);
+        // The rows as Lifeline wrote them, global-chain link included (its hashing is Lifeline's work, not SQLite's).
+        insertEvent.run(
+          r.position,
+          r.id,
+          r.stream_id,
+          r.revision,
+          r.type,
+          r.data,
+          r.metadata,
+          r.chain_prev,
+          r.chain_hash,
+        );
       }
     });
     const size = Math.max(1, Math.ceil(rows.length / transactions));

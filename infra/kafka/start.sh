@@ -2,7 +2,9 @@
 # Ensures a single-node Apache Kafka (KRaft, broker+controller) is listening on 127.0.0.1:$KAFKA_PORT.
 # No Docker: the broker jars come from Maven Central into a cache outside git, and run on the local JDK.
 #   KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_DATA_DIR (${TMPDIR:-/tmp}/lifeline-kafka-$KAFKA_PORT),
-#   LIFELINE_CACHE_DIR ($HOME/.cache/lifeline), KAFKA_HEAP_OPTS (-Xmx512m -Xms256m), KAFKA_START_TIMEOUT (90 s).
+#   LIFELINE_CACHE_DIR ($HOME/.cache/lifeline), KAFKA_HEAP_OPTS (-Xmx512m -Xms256m), KAFKA_START_TIMEOUT (90 s),
+#   KAFKA_AUTO_CREATE_TOPICS (false, like a production broker: Lifeline and the tests create their topics;
+#   true: the broker creates a topic the first time a client names it).
 # Idempotent: if something already answers on the port it says so and exits 0. Restarts reuse the data dir.
 set -euo pipefail
 
@@ -13,6 +15,9 @@ KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 KAFKA_DATA_DIR="${KAFKA_DATA_DIR:-${TMPDIR:-/tmp}/lifeline-kafka-$KAFKA_PORT}"
 KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xmx512m -Xms256m}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
+KAFKA_AUTO_CREATE_TOPICS="${KAFKA_AUTO_CREATE_TOPICS:-false}"
+[[ "$KAFKA_AUTO_CREATE_TOPICS" == true || "$KAFKA_AUTO_CREATE_TOPICS" == false ]] \
+  || { echo "KAFKA_AUTO_CREATE_TOPICS must be true or false, not $KAFKA_AUTO_CREATE_TOPICS" >&2; exit 1; }
 CACHE_DIR="${LIFELINE_CACHE_DIR:-$HOME/.cache/lifeline}"
 LIBS="$CACHE_DIR/kafka-$KAFKA_VERSION/libs"
 BROKER="127.0.0.1:$KAFKA_PORT"
@@ -61,7 +66,7 @@ transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 transaction.state.log.num.partitions=4
 min.insync.replicas=1
-auto.create.topics.enable=true
+auto.create.topics.enable=$KAFKA_AUTO_CREATE_TOPICS
 group.initial.rebalance.delay.ms=0
 log.retention.hours=24
 log.segment.bytes=67108864

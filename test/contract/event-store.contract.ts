@@ -14,6 +14,8 @@ export interface EventStoreCapabilities {
   atomicAppendMany?: boolean;
   /** An event id is unique across streams (SQLite). EventStoreDB has no global event-id index. */
   globalEventIds?: boolean;
+  /** A unit of work's appends commit together or not at all (SQLite, in memory). */
+  atomicUnits?: boolean;
 }
 
 /**
@@ -25,7 +27,7 @@ export function eventStoreContract(
   name: string,
   open: () => Promise<EventStore>,
   cleanup?: () => Promise<void>,
-  capabilities: EventStoreCapabilities = { atomicAppendMany: true, globalEventIds: true },
+  capabilities: EventStoreCapabilities = { atomicAppendMany: true, globalEventIds: true, atomicUnits: true },
 ): void {
   describe(`${name} — event-store contract`, () => {
     let store: EventStore;
@@ -462,6 +464,113 @@ export function eventStoreContract(
         expect(await witness.caughtUpTo(second.position, 5000)).toBe(true);
         expect(calls).toBe(1);
       });
+    });
+
+    describe('units of work', () => {
+      it('a unit reads its own appends, lists what it appended, and its commit hooks run once it is durable', async () => {
+        const committedHook: number[] = [];
+        const result = await store.unitOfWork(async (tx) => {
+          await tx.append({ streamId: `${p}-a`, events: [newEvent('A')], expectedRevision: 'no-stream' });
+          await tx.append({
+            streamId: `${p}-b`,
+            events: [newEvent('B'), newEvent('C')],
+            expectedRevision: 'no-stream',
+          });
+          const own = await tx.readStream(`${p}-b`);
+          tx.onCommit(() => committedHook.push(own.length));
+          expect(committedHook).toEqual([]);
+          return { own: own.map((e) => e.type), appended: tx.appended.map((e) => [e.streamId, e.type]) };
+        });
+        expect(result.own).toEqual(['B', 'C']);
+        if (capabilities.atomicUnits) {
+          expect(result.appended).toEqual([
+            [`${p}-a`, 'A'],
+            [`${p}-b`, 'B'],
+            [`${p}-b`, 'C'],
+          ]);
+        }
+        expect(committedHook).toEqual([2]);
+        expect((await store.readStream(`${p}-b`)).map((e) => e.type)).toEqual(['B', 'C']);
+      });
+
+      if (capabilities.atomicUnits) {
+        it('a unit that throws leaves nothing behind, and a unit submitted beside it commits', async () => {
+          const head = await store.headPosition();
+          const seen: string[][] = [];
+          const unlisten = store.onCommitted((events) => seen.push(events.map((e) => e.type)));
+          const boom = new Error('boom');
+          const failing = store.unitOfWork(async (tx) => {
+            await tx.append({ streamId: `${p}-x`, events: [newEvent('X1')], expectedRevision: 'no-stream' });
+            throw boom;
+          });
+          const ok = store.unitOfWork(async (tx) =>
+            tx.append({ streamId: `${p}-y`, events: [newEvent('Y1')], expectedRevision: 'no-stream' }),
+          );
+          await expect(failing).rejects.toBe(boom);
+          const done = await ok;
+          unlisten();
+          expect(await store.readStream(`${p}-x`)).toEqual([]);
+          expect((await store.readStream(`${p}-y`)).map((e) => e.type)).toEqual(['Y1']);
+          // Positions stay contiguous: the failed unit's position is the next unit's.
+          expect(done.position).toBe(head + 1);
+          expect(seen).toEqual([['Y1']]);
+        });
+
+        it('an attempt that throws is undone, and the rest of its unit commits', async () => {
+          const result = await store.unitOfWork(async (tx) => {
+            await tx.append({ streamId: `${p}-kept`, events: [newEvent('K1')], expectedRevision: 'no-stream' });
+            await expect(
+              tx.attempt(async () => {
+                await tx.append({ streamId: `${p}-undone`, events: [newEvent('U1')], expectedRevision: 'no-stream' });
+                throw new Error('poison');
+              }),
+            ).rejects.toThrow('poison');
+            const inner = await tx.attempt(async () =>
+              tx.append({ streamId: `${p}-kept`, events: [newEvent('K2')], expectedRevision: 0 }),
+            );
+            return { inner, appended: tx.appended.map((e) => e.type) };
+          });
+          expect(result.appended).toEqual(['K1', 'K2']);
+          expect(await store.readStream(`${p}-undone`)).toEqual([]);
+          expect((await store.readStream(`${p}-kept`)).map((e) => e.type)).toEqual(['K1', 'K2']);
+          expect((await store.readStream(`${p}-kept`)).at(-1)!.position).toBe(result.inner.position);
+        });
+
+        it('onCommitted gets the committed events, with their positions, before the unit answers', async () => {
+          const seen: [string, number][] = [];
+          const unlisten = store.onCommitted((events) =>
+            seen.push(...events.map((e): [string, number] => [e.type, e.position])),
+          );
+          const result = await store.unitOfWork(async (tx) => {
+            const a = await tx.append({
+              streamId: `${p}-c`,
+              events: [newEvent('A'), newEvent('B')],
+              expectedRevision: 'no-stream',
+            });
+            expect(seen).toEqual([]);
+            return a;
+          });
+          expect(seen).toEqual([
+            ['A', result.position - 1],
+            ['B', result.position],
+          ]);
+          unlisten();
+        });
+
+        it('concurrent units each keep their own expected revisions: the second append to one stream conflicts', async () => {
+          const streamId = `${p}-race`;
+          const attempts = await Promise.allSettled(
+            [0, 1].map(() =>
+              store.unitOfWork((tx) => tx.append({ streamId, events: [newEvent('A')], expectedRevision: 'no-stream' })),
+            ),
+          );
+          expect(attempts.map((a) => a.status).sort()).toEqual(['fulfilled', 'rejected']);
+          expect((attempts.find((a) => a.status === 'rejected') as PromiseRejectedResult).reason).toBeInstanceOf(
+            WrongExpectedRevision,
+          );
+          expect((await store.readStream(streamId)).length).toBe(1);
+        });
+      }
     });
 
     describe('hash chain', () => {

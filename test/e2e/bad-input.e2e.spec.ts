@@ -68,6 +68,56 @@ describe('bad input gets a 4xx with a stable code, and nothing partial is record
     expect(await lifeline.engine.store.headPosition()).toBe(head);
   });
 
+  it('refuses a JSON body with a key twice in one object (400 REQUEST.DUPLICATE_KEY with the path), escapes included, and records nothing', async () => {
+    const head = await lifeline.engine.store.headPosition();
+    const json = { 'content-type': 'application/json' };
+    const twice = JSON.stringify(envelope({ id: 'dup-1' })).replace(
+      '"kind":"created"',
+      '"kind":"created","kind":"deleted"',
+    );
+    const single = await lifeline.call('app', 'POST', '/entity-events', twice, json);
+    expectError(single, 400, 'REQUEST.DUPLICATE_KEY');
+    expect(single.body.error.details).toEqual([{ path: 'kind', message: "duplicate key 'kind'" }]);
+
+    const escapedInData = `[${JSON.stringify(envelope({ id: 'dup-2' }))},${JSON.stringify(
+      envelope({ id: 'dup-3' }),
+    ).replace('"status":"New"', '"status":"New","st\\u0061tus":"Paid"')}]`;
+    const batch = await lifeline.call('app', 'POST', '/entity-events', escapedInData, json);
+    expectError(batch, 400, 'REQUEST.DUPLICATE_KEY');
+    expect(batch.body.error.details[0].path).toBe('[1].data.status');
+
+    const definition = await lifeline.call(
+      'admin',
+      'POST',
+      '/definitions',
+      '{"key":"dup-def","name":"x","relatedEntity":"Invoice","start":"a","activities":{"a":{"type":"end"}},"start":"b"}',
+      json,
+    );
+    expectError(definition, 400, 'REQUEST.DUPLICATE_KEY');
+    expect(definition.body.error.details[0].path).toBe('start');
+    // The same key in different objects is fine, and so is a key spelled inside a string.
+    const fine = JSON.stringify(envelope({ id: 'dup-ok', data: { amount: 1, ownerId: 'alice', note: '"kind":"x"' } }));
+    expect((await lifeline.call('app', 'POST', '/entity-events', fine, json)).status).toBe(202);
+    expect(await lifeline.engine.store.headPosition()).toBeGreaterThan(head);
+    await lifeline.settle();
+    const recorded = (await lifeline.engine.store.readAll(head, 1000))
+      .map((e) => e.type === 'EntityEventRecorded' && (e.data as { envelope: { id: string } }).envelope.id)
+      .filter(Boolean);
+    expect(recorded).toEqual(['dup-ok']);
+  });
+
+  it('refuses a YAML definition with a key twice (DEFINITION.INVALID naming it)', async () => {
+    const response = await lifeline.call(
+      'admin',
+      'POST',
+      '/definitions',
+      'key: dup-yaml\nname: x\nrelatedEntity: Invoice\nstart: a\nactivities:\n  a: { type: end }\nstart: b\n',
+      { 'content-type': 'application/yaml' },
+    );
+    expectError(response, 400, 'DEFINITION.INVALID');
+    expect(response.body.error.details).toEqual([{ path: 'start', message: "duplicate key 'start' at 7:1" }]);
+  });
+
   it('refuses an invalid definition with every error by path', async () => {
     const response = await lifeline.call(
       'admin',
@@ -129,12 +179,19 @@ describe('bad input gets a 4xx with a stable code, and nothing partial is record
       400,
       'REQUEST.INVALID',
     );
-    const forbidden = await lifeline.call('bob', 'GET', `/tasks/${task.id}`);
-    expectError(forbidden, 403, 'AUTH.FORBIDDEN');
-    expect(JSON.stringify(forbidden.body)).not.toContain('Triage');
-    expectError(await lifeline.call('bob', 'POST', `/tasks/${task.id}/claim`), 403, 'TASK.NOT_ASSIGNABLE');
+    // Someone else's task answers exactly as a task that does not exist: the id tells bob nothing.
+    const ghost = `${task.instanceId}.ghost.1`;
+    const noInstance = '00000000-0000-4000-8000-000000000000.triage.1';
+    for (const path of ['', '/claim', '/release']) {
+      const answers = await Promise.all(
+        [task.id, ghost, noInstance].map((id) => lifeline.call('bob', path ? 'POST' : 'GET', `/tasks/${id}${path}`)),
+      );
+      expectError(answers[0]!, 404, 'TASK.NOT_FOUND');
+      expect(answers.map((a) => ({ status: a.status, body: a.body }))).toEqual(
+        Array(3).fill({ status: 404, body: { error: { code: 'TASK.NOT_FOUND', message: 'No such task' } } }),
+      );
+    }
     expectError(await lifeline.call('bob', 'POST', '/tasks/nope/claim'), 404, 'TASK.NOT_FOUND');
-    expectError(await lifeline.call('bob', 'POST', `/tasks/${task.instanceId}.ghost.1/claim`), 404, 'TASK.NOT_FOUND');
     expectError(
       await lifeline.call('admin', 'GET', '/instances/00000000-0000-4000-8000-000000000000'),
       404,
@@ -147,6 +204,36 @@ describe('bad input gets a 4xx with a stable code, and nothing partial is record
       'REQUEST.INVALID',
     );
     expectError(await lifeline.call('admin', 'GET', '/tasks?minPosition=-3'), 400, 'QUERY.INVALID_MIN_POSITION');
+  });
+
+  it('a body of a type the operation does not take: 415 naming the accepted types, nothing recorded', async () => {
+    const head = await lifeline.engine.store.headPosition();
+    const bpmn = await lifeline.call('admin', 'POST', '/definitions', '<bpmn:definitions id="d"/>', {
+      'content-type': 'application/xml',
+    });
+    expectError(bpmn, 415, 'REQUEST.UNSUPPORTED_MEDIA_TYPE');
+    expect(bpmn.body.error.details.accepted).toEqual([
+      'application/json',
+      'application/yaml',
+      'application/x-yaml',
+      'text/yaml',
+      'text/plain',
+    ]);
+    const form = await lifeline.call('app', 'POST', '/entity-events', 'id=1&kind=created', {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
+    expectError(form, 415, 'REQUEST.UNSUPPORTED_MEDIA_TYPE');
+    expect(form.body.error.details.accepted).toEqual(['application/json']);
+    const yamlTask = await lifeline.call('carol', 'POST', '/tasks/x/complete', 'result: Handle', {
+      'content-type': 'application/yaml',
+    });
+    expectError(yamlTask, 415, 'REQUEST.UNSUPPORTED_MEDIA_TYPE');
+    // Charset parameters and case do not matter; YAML still publishes.
+    const json = await lifeline.call('admin', 'POST', '/definitions', '{}', {
+      'content-type': 'Application/JSON; charset=utf-8',
+    });
+    expectError(json, 400, 'DEFINITION.EMPTY');
+    expect(await lifeline.engine.store.headPosition()).toBe(head);
   });
 
   it('auth: no token 401, bad token 401, wrong role 403', async () => {

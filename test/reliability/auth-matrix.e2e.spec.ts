@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import jwt from 'jsonwebtoken';
@@ -7,7 +8,7 @@ import { startLifeline, TEST_SECRET, type RunningLifeline } from '@lifeline/test
  * The full authorization matrix: every route of services/api/src/**\/*.controller.ts × every kind of
  * caller, one table-driven test. Each cell gets a fresh task (and its instance), so an allowed action
  * in one cell never changes what the next cell sees. A denied answer must carry no task, instance or
- * record data.
+ * record data, and a 404 must be exactly the answer for an id that does not exist (no existence oracle).
  */
 
 const SECRET_FIELD = 'zebra-umbrella-42';
@@ -32,29 +33,53 @@ type Caller =
   | 'expired token'
   | 'wrong signature'
   | 'alg none'
+  | 'no exp'
+  | '30-day token'
+  | 'engine name'
   | 'no roles'
   | 'another user'
   | 'assignee'
   | 'role member'
+  | 'colleague'
   | 'admin';
 const CALLERS: Caller[] = [
   'no token',
   'expired token',
   'wrong signature',
   'alg none',
+  'no exp',
+  '30-day token',
+  'engine name',
   'no roles',
   'another user',
   'assignee',
   'role member',
+  'colleague',
   'admin',
 ];
-const INVALID: Caller[] = ['no token', 'expired token', 'wrong signature', 'alg none'];
+/** Refused before any route: no, bad or over-long tokens, and the engine's own name as a subject. */
+const INVALID: Caller[] = [
+  'no token',
+  'expired token',
+  'wrong signature',
+  'alg none',
+  'no exp',
+  '30-day token',
+  'engine name',
+];
 
-/** What a cell expects: refused with 401/403, or let through (a 2xx, or one of the business answers listed). */
-type Expected = { deny: 401 | 403 } | { allow: number[] };
+/**
+ * What a cell expects: refused (401 bad token, 403 a role or a task right it lacks, 404 not its to see,
+ * 409 a colleague holds the task), or let through (a 2xx, or one of the business answers listed).
+ */
+type Expected = { deny: 401 | 403 | 404 | 409 } | { allow: number[] };
 
-/** Who may call a route. */
-type Access = 'public' | 'signed-in' | 'task' | 'task-assignee' | 'ingest' | 'admin';
+/**
+ * Who may call a route. `task`: reads of the task, its instance and record (assignee, role member of an
+ * unassigned task, admin); `task-command`: the same people act on it; `task-assignee`: only its holder;
+ * `overview`: the roles admin and auditor.
+ */
+type Access = 'public' | 'signed-in' | 'task' | 'task-command' | 'task-assignee' | 'ingest' | 'admin' | 'overview';
 
 interface Fixture {
   taskId: string;
@@ -82,9 +107,11 @@ const ROUTES: Route[] = [
   { method: 'GET', path: () => '/auth/me', access: 'signed-in' },
   { method: 'GET', path: () => '/live', access: 'signed-in', streaming: true },
   { method: 'GET', path: () => '/tasks', access: 'signed-in', filtered: true },
+  // The task list as it was (every task, replayed from the whole log): admins and auditors only.
+  { method: 'GET', path: () => '/tasks?asOf=999999999', access: 'overview' },
   { method: 'GET', path: (f) => `/tasks/${f.taskId}`, access: 'task' },
-  { method: 'POST', path: (f) => `/tasks/${f.taskId}/claim`, access: 'task', alsoAllowed: [409] },
-  { method: 'POST', path: (f) => `/tasks/${f.taskId}/release`, access: 'task', alsoAllowed: [409] },
+  { method: 'POST', path: (f) => `/tasks/${f.taskId}/claim`, access: 'task-command', alsoAllowed: [409] },
+  { method: 'POST', path: (f) => `/tasks/${f.taskId}/release`, access: 'task-command', alsoAllowed: [409] },
   {
     method: 'POST',
     path: (f) => `/tasks/${f.taskId}/reassign`,
@@ -95,14 +122,14 @@ const ROUTES: Route[] = [
   {
     method: 'POST',
     path: (f) => `/tasks/${f.taskId}/postpone`,
-    access: 'task',
+    access: 'task-command',
     body: () => ({ until: '2026-11-22T10:00:00Z' }),
     alsoAllowed: [409],
   },
   {
     method: 'POST',
     path: (f) => `/tasks/${f.taskId}/complete`,
-    access: 'task',
+    access: 'task-command',
     body: () => ({ result: 'Done' }),
     alsoAllowed: [409],
   },
@@ -139,6 +166,7 @@ const ROUTES: Route[] = [
   // Need to know: instances and record timelines are for those with a task in them, admins and auditors.
   { method: 'GET', path: () => '/instances', access: 'signed-in', filtered: true },
   { method: 'GET', path: (f) => `/instances/${f.instanceId}`, access: 'task' },
+  { method: 'GET', path: (f) => `/instances/${f.instanceId}?asOf=999999999`, access: 'task' },
   { method: 'GET', path: (f) => `/instances/${f.instanceId}/history`, access: 'task' },
   { method: 'POST', path: (f) => `/instances/${f.instanceId}/suspend`, access: 'admin' },
   { method: 'POST', path: (f) => `/instances/${f.instanceId}/resume`, access: 'admin', alsoAllowed: [409] },
@@ -150,6 +178,9 @@ const ROUTES: Route[] = [
     alsoAllowed: [400, 404, 409],
   },
   { method: 'GET', path: (f) => `/entities/Vault/${f.entityId}/timeline`, access: 'task' },
+  // Failed starts: listed for admins and auditors, retried by admins (no such failure here: 404).
+  { method: 'GET', path: () => '/start-failures', access: 'admin' },
+  { method: 'POST', path: (f) => `/start-failures/${f.instanceId}/retry`, access: 'admin', alsoAllowed: [404] },
   // Last: a rebuild swaps the served read-model file.
   { method: 'POST', path: () => '/admin/read-models/rebuild', access: 'admin', alsoAllowed: [409] },
 ];
@@ -169,10 +200,11 @@ function controllerRoutes(dir: string): string[] {
   return [...new Set(routes)].sort();
 }
 
-/** A route's path with the fixture's ids and names written as parameters. */
+/** A route's path with the fixture's ids and names written as parameters (the query left out). */
 function routePattern(route: Route): string {
   return route
     .path({ taskId: ':id', instanceId: ':id', entityId: ':id' })
+    .replace(/\?.*$/, '')
     .replace(/\/(auth-vault|auth-spare)\b/, '/:key')
     .replace('/no-such-incident/', '/:incidentId/')
     .replace('/entities/Vault/', '/entities/:type/')
@@ -183,11 +215,18 @@ function expected(route: Route, caller: Caller): Expected {
   if (route.access === 'public') return { allow: [] };
   if (INVALID.includes(caller)) return { deny: 401 };
   if (caller === 'admin' || route.access === 'signed-in') return { allow: route.alsoAllowed ?? [] };
-  if (route.access === 'task' && (caller === 'assignee' || caller === 'role member'))
-    return { allow: route.alsoAllowed ?? [] };
-  // The API's rule (README): a task is reassigned by its assignee or an admin.
-  if (route.access === 'task-assignee' && caller === 'assignee') return { allow: route.alsoAllowed ?? [] };
-  return { deny: 403 };
+  if (route.access === 'ingest' || route.access === 'admin' || route.access === 'overview') return { deny: 403 };
+  const sees = caller === 'assignee' || caller === 'role member';
+  if ((route.access === 'task' || route.access === 'task-command') && sees) return { allow: route.alsoAllowed ?? [] };
+  // A member of the task's role may still act on it, and learns a colleague holds it (as in a claim race).
+  if (route.access === 'task-command' && caller === 'colleague') return { deny: 409 };
+  // The API's rule (README): a task is reassigned by its assignee or an admin; its role members see it is theirs.
+  if (route.access === 'task-assignee') {
+    if (caller === 'assignee') return { allow: route.alsoAllowed ?? [] };
+    if (caller === 'role member' || caller === 'colleague') return { deny: 403 };
+  }
+  // Anything else about the task, its instance or its record: exactly as if it did not exist.
+  return { deny: 404 };
 }
 
 describe('authorization matrix: every route × every caller is allowed or refused as documented, and refusals leak nothing', () => {
@@ -208,6 +247,13 @@ describe('authorization matrix: every route × every caller is allowed or refuse
         });
       case 'alg none':
         return jwt.sign({ sub: 'admin', roles: ['admin'] }, '', { algorithm: 'none' });
+      case 'no exp':
+        return jwt.sign({ sub: 'admin', roles: ['admin'] }, TEST_SECRET, { algorithm: 'HS256' });
+      case '30-day token':
+        return jwt.sign({ sub: 'admin', roles: ['admin'] }, TEST_SECRET, { algorithm: 'HS256', expiresIn: '30d' });
+      case 'engine name':
+        // The engine's own actor name, no roles: it once counted as admin everywhere.
+        return jwt.sign({ sub: 'system', roles: [] }, TEST_SECRET, { algorithm: 'HS256', expiresIn: '1h' });
       case 'no roles':
         return lifeline.token('nobody', []);
       case 'another user':
@@ -215,6 +261,7 @@ describe('authorization matrix: every route × every caller is allowed or refuse
       case 'assignee':
         return lifeline.token('keeper-a', ['keepers']);
       case 'role member':
+      case 'colleague':
         return lifeline.token('keeper-b', ['keepers']);
       case 'admin':
         return lifeline.tokens.admin!;
@@ -238,6 +285,12 @@ describe('authorization matrix: every route × every caller is allowed or refuse
   afterAll(async () => {
     await lifeline?.stop();
   });
+
+  /** Ids of nothing: what a 404 for something hidden must look exactly like. */
+  const ghost = (): Fixture => {
+    const instanceId = randomUUID();
+    return { taskId: `${instanceId}.inspect.1`, instanceId, entityId: `V-none-${++counter}` };
+  };
 
   /** A fresh vault record, its instance and its task; claimed by the assignee unless the role member is to act on it. */
   async function freshFixture(caller: Caller): Promise<Fixture> {
@@ -313,14 +366,31 @@ describe('authorization matrix: every route × every caller is allowed or refuse
     if ('deny' in outcome) {
       expect({ caller, status }).toEqual({ caller, status: outcome.deny });
       const code = (JSON.parse(text) as { error?: { code?: string } }).error?.code;
-      expect(code).toMatch(outcome.deny === 401 ? /^AUTH\./ : /^(AUTH|FORBIDDEN|TASK)\.|FORBIDDEN/);
+      const codes = {
+        401: /^AUTH\./,
+        403: /^AUTH\.FORBIDDEN$|^TASK\.NOT_ASSIGNABLE$/,
+        404: /^(TASK|INSTANCE|ENTITY)\.NOT_FOUND$/,
+        409: /^TASK\.ALREADY_CLAIMED$/,
+      };
+      expect(code).toMatch(codes[outcome.deny]);
       expect(secrets.filter((secret) => text.includes(secret))).toEqual([]);
+      if (outcome.deny === 404) {
+        // No existence oracle: the same status, code and message as for ids of nothing.
+        const nothing = await send(route, tokenOf(caller), ghost());
+        expect({ caller, status, body: JSON.parse(text) }).toEqual({
+          caller,
+          status: nothing.status,
+          body: JSON.parse(nothing.text),
+        });
+      }
     } else {
       const ok = (status >= 200 && status < 300) || outcome.allow.includes(status);
       expect({ caller, status, ok }).toEqual({ caller, status, ok: true });
       if (route.filtered && caller !== 'admin' && caller !== 'assignee' && caller !== 'role member') {
-        // An allowed list still shows only what the caller may see.
-        expect(secrets.filter((secret) => text.includes(secret))).toEqual([]);
+        // An allowed list still shows only what the caller may see. A colleague sees the role's other,
+        // unclaimed vault tasks (left by earlier cells), so only this fixture's own ids must be absent.
+        const mine = caller === 'colleague' ? [fixture.taskId, fixture.instanceId] : secrets;
+        expect(mine.filter((secret) => text.includes(secret))).toEqual([]);
       }
     }
   });

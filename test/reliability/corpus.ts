@@ -10,6 +10,8 @@ export interface CorpusCase {
   raw?: string;
   contentType?: string;
   action?: string;
+  /** Who sends it, when not the suite's usual caller (an admin may reassign any task). */
+  as?: string;
   status: number;
   code?: string;
 }

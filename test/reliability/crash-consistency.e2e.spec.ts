@@ -162,7 +162,7 @@ class CrashableServer {
     await exited;
   }
 
-  async health(): Promise<{ head: number; readModels: number; processManager: { ok: boolean; position: number } }> {
+  async health(): Promise<{ head: number; readModels: number; reactions: { ok: boolean; position: number } }> {
     return (await (await fetch(`${this.url}/health`)).json()) as never;
   }
 
@@ -280,10 +280,9 @@ async function caughtUp(server: CrashableServer): Promise<number> {
     async () => {
       const health = await server.health();
       const quiet =
-        health.head === last && health.processManager.position >= health.head && health.readModels >= health.head;
+        health.head === last && health.reactions.position >= health.head && health.readModels >= health.head;
       last = health.head;
-      if (!health.processManager.ok)
-        throw new Error(`process manager failed: ${JSON.stringify(health.processManager)}`);
+      if (!health.reactions.ok) throw new Error(`process manager failed: ${JSON.stringify(health.reactions)}`);
       return quiet ? health.head : undefined;
     },
     240_000,

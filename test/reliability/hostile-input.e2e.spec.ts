@@ -67,7 +67,7 @@ describe('hostile input: every case gets a 4xx with a code, nothing recorded cha
   });
 
   it.each(taskActions.map((c) => [c.name, c] as const))('POST /tasks/:id/<action>: %s', async (_name, testCase) => {
-    expectRefused(testCase, await send('carol', `/tasks/${taskId}/${testCase.action}`, testCase));
+    expectRefused(testCase, await send(testCase.as ?? 'carol', `/tasks/${taskId}/${testCase.action}`, testCase));
   });
 
   it('odd but well-formed Unicode is recorded verbatim', async () => {

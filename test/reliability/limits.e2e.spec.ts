@@ -188,6 +188,40 @@ describe('limits: one test per documented limit, just under accepted, just past 
     expect(over.incidents[0]).toMatchObject({ code: 'FEEL.BUDGET_EXCEEDED' });
   });
 
+  it('regex input: 65,536 characters are matched, 65,537 raise an incident FEEL.BUDGET_EXCEEDED', async () => {
+    const published = await post('admin', '/definitions', {
+      key: 'regex-input',
+      name: 'Regex input',
+      relatedEntity: 'Pattern',
+      triggers: [{ on: 'created' }],
+      start: 'route',
+      activities: {
+        // One more character than the record holds, so both sides of the limit fit in an envelope string.
+        route: {
+          type: 'decision',
+          branches: [{ when: 'matches(entity.text + "a", "^(a|aa)*$")', next: 'done' }],
+          otherwise: 'done',
+        },
+        done: { type: 'end' },
+      },
+    });
+    expect(published.status).toBe(201);
+    for (const length of [KiB64 - 1, KiB64]) {
+      const recorded = await post('app', '/entity-events', {
+        ...envelope({ text: 'a'.repeat(length) }, 'Pattern'),
+        entityId: `R-${length}`,
+      });
+      expect(recorded.status).toBe(202);
+    }
+    await lifeline.settle();
+    const instance = async (entityId: string) =>
+      (await lifeline.call('admin', 'GET', `/instances?definition=regex-input&entityId=${entityId}`)).body.items[0];
+    expect(await instance(`R-${KiB64 - 1}`)).toMatchObject({ status: 'completed' });
+    const over = await instance(`R-${KiB64}`);
+    expect(over).toMatchObject({ status: 'incident', currentActivity: 'route' });
+    expect(over.incidents[0]).toMatchObject({ code: 'FEEL.BUDGET_EXCEEDED' });
+  });
+
   it('JSON nesting of a request: 64 levels pass the depth check, 65 are 400 REQUEST.TOO_DEEP', async () => {
     // The envelope's own limit (data nested 32) answers for 64 levels: the point is which check answers.
     const under = await post('app', '/entity-events', nested(64));

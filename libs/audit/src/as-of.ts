@@ -1,4 +1,5 @@
 import type { StoredEvent } from '@lifeline/event-store';
+import { isIsoDateTimeWithZone } from '@lifeline/process-domain';
 import { allProjections, Projector, ReadModelDb, type GlobalLog, type Sql } from '@lifeline/read-models';
 import { AsOfInvalid, AsOfTooLarge } from './errors';
 
@@ -8,13 +9,12 @@ export type AsOf = { kind: 'position'; position: number } | { kind: 'time'; at: 
 /** Above this many events an as-of view is refused: it is rebuilt in memory inside one request. */
 export const MAX_AS_OF_EVENTS = 1_000_000;
 
-const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
-
 /** `12345` is a position; `2026-11-21T10:00:00Z` an instant. */
 export function parseAsOf(text: string): AsOf {
   const trimmed = text.trim();
   if (/^\d{1,15}$/.test(trimmed)) return { kind: 'position', position: Number(trimmed) };
-  if (ISO_INSTANT.test(trimmed) && Number.isFinite(Date.parse(trimmed))) {
+  // Strict: Date.parse alone reads 2026-02-31 as March 3rd and T24:00 as the next day.
+  if (isIsoDateTimeWithZone(trimmed)) {
     return { kind: 'time', at: new Date(Date.parse(trimmed)).toISOString() };
   }
   throw new AsOfInvalid(`asOf must be a global position (integer) or an ISO-8601 instant, not ${JSON.stringify(text)}`);

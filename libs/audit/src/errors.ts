@@ -18,6 +18,54 @@ export class AsOfTooLarge extends DomainError {
   }
 }
 
+/**
+ * The server cannot take an as-of query now (not a fault of the request): answered 503 with
+ * Retry-After. Not a DomainError: its families are the request's faults.
+ */
+export abstract class AsOfUnavailable extends Error {
+  abstract readonly code: string;
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Every as-of worker is busy and the queue is full. */
+export class AsOfBusy extends AsOfUnavailable {
+  readonly code = 'AUDIT.BUSY';
+  constructor(retryAfterSeconds: number) {
+    super('Every as-of worker is busy and the queue is full; try again later', retryAfterSeconds);
+  }
+}
+
+/** An as-of query waited in the queue longer than allowed. */
+export class AsOfQueueTimeout extends AsOfUnavailable {
+  readonly code = 'AUDIT.AS_OF_TIMEOUT';
+  constructor(waitedMs: number, retryAfterSeconds: number) {
+    super(`The as-of query waited ${waitedMs} ms for a worker; try again later`, retryAfterSeconds);
+  }
+}
+
+/** The server is stopping: as-of queries still waiting or running are not answered. */
+export class AsOfPoolClosed extends AsOfUnavailable {
+  readonly code = 'AUDIT.AS_OF_CLOSED';
+  constructor() {
+    super('The server is stopping; as-of queries are no longer answered', 5);
+  }
+}
+
+/** An as-of worker failed on something other than the request (it stopped, or the store could not be read). */
+export class AsOfWorkerFailed extends Error {
+  readonly code = 'AUDIT.AS_OF_FAILED';
+  constructor(message: string) {
+    super(message);
+    this.name = 'AsOfWorkerFailed';
+  }
+}
+
 export class UnknownReadModel extends DomainError {
   readonly code = 'AUDIT.UNKNOWN_READ_MODEL';
   readonly family = 'validation' as const;

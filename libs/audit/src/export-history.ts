@@ -1,5 +1,5 @@
 import type { EventStore, StoredEvent } from '@lifeline/event-store';
-import { streams, type EntityRef } from '@lifeline/process-domain';
+import { decodeEvent, streams, type EntityRef } from '@lifeline/process-domain';
 import { ExportSubjectInvalid } from './errors';
 
 /** Whose history: a record (its stream and every instance about it) or one instance. */
@@ -49,8 +49,10 @@ export async function exportHistory(
     if (page.length === 0) break;
     for (const event of page) {
       if (event.type !== 'InstanceStarted') continue;
-      const entity = (event.data as { entity?: EntityRef }).entity;
-      if (entity?.type === type && entity.id === id) instanceIds.push(event.streamId);
+      const started = decodeEvent(event);
+      if (started.type !== 'InstanceStarted') continue;
+      const { entity } = started.data;
+      if (entity.type === type && entity.id === id) instanceIds.push(event.streamId);
     }
     cursor = page[page.length - 1]!.position;
     if (page.length < batchSize) break;

@@ -4,3 +4,6 @@ export * from './verify';
 export * from './export-history';
 export * from './what-if';
 export * from './rebuild-read-models';
+export * from './anchors';
+export * from './as-of-query';
+export * from './as-of-pool';

@@ -1,16 +1,21 @@
 import type { EventStore, StoredEvent } from '@lifeline/event-store';
 import {
   decide,
+  decideTimer,
+  decodeEvent,
   DomainError,
+  dueTimers,
   evolve,
   initialState,
-  matchTriggers,
+  ReactionBook,
   SYSTEM,
-  type EntityEventEnvelope,
+  type InstanceCommand,
   type InstanceEvent,
   type InstanceState,
   type LifelineEvent,
+  type LoggedEvent,
   type ProcessDefinition,
+  type Reaction,
 } from '@lifeline/process-domain';
 
 export interface WhatIfWindow {
@@ -89,15 +94,12 @@ function count(outcome: Outcome, event: InstanceEvent): void {
   }
 }
 
-interface SimulatedInstance {
-  state: InstanceState;
-}
-
 /**
- * Replays the window's recorded entity events through `definition` with the pure domain only:
- * trigger matching and the instance decider on in-memory states, fake ids, each event's time as
- * `now`. Nothing is appended anywhere. Simplifications: tasks are never completed (a flow stops at
- * its first human task), delayed triggers start at once, timeouts never fire within the window.
+ * Replays the window's recorded entity events through `definition` with the pure domain only: the
+ * same reactions decider the engine runs (`ReactionBook` keeps its state in memory) and the instance
+ * decider on in-memory states, each event's time as `now`, fake ids. Nothing is appended anywhere.
+ * Delayed starts and wait timeouts fire when the window's clock passes them. Simplification: tasks
+ * are never completed (a flow stops at its first human task).
  */
 export async function whatIf(
   store: ReadableStore,
@@ -111,26 +113,10 @@ export async function whatIf(
     const at = Date.parse(event.metadata.at);
     return at >= from && at <= to;
   };
-  const whatIfOutcome = emptyOutcome();
+  const simulation = new Simulation(definition);
   const actual = { ...emptyOutcome(), versions: [] as number[] };
-  const refused: Record<string, number> = {};
-  const byRecord = new Map<string, SimulatedInstance[]>();
   const actualInstances = new Set<string>();
-  const active = [{ definition, version: 0, enabled: true, executionOrder: definition.executionOrder }];
   let entityEvents = 0;
-  let instanceCount = 0;
-
-  const run = (instance: SimulatedInstance, produce: () => InstanceEvent[]): void => {
-    try {
-      for (const event of produce()) {
-        instance.state = evolve(instance.state, event);
-        count(whatIfOutcome, event);
-      }
-    } catch (error) {
-      if (!(error instanceof DomainError)) throw error;
-      bump(refused, error.code);
-    }
-  };
 
   let cursor = 0;
   for (;;) {
@@ -139,47 +125,11 @@ export async function whatIf(
     cursor = page[page.length - 1]!.position;
     for (const stored of page) {
       if (!inWindow(stored)) continue;
-      const event = { type: stored.type, data: stored.data } as LifelineEvent;
+      const event = decodeEvent(stored);
       if (event.type === 'EntityEventRecorded') {
-        const envelope: EntityEventEnvelope = event.data.envelope;
-        if (envelope.entityType !== definition.relatedEntity) continue;
+        if (event.data.envelope.entityType !== definition.relatedEntity) continue;
         entityEvents++;
-        const now = stored.metadata.at;
-        const ctx = { now, definition, definitionVersion: 0, entityData: envelope.data, actor: SYSTEM };
-        const key = `${envelope.entityType}:${envelope.entityId}`;
-        const instances = byRecord.get(key) ?? [];
-        // Waits first, as the process manager does: an instance started by this event has already seen it.
-        for (const instance of instances) {
-          if (instance.state.status === 'running' && instance.state.wait) {
-            run(instance, () => decide(instance.state, { type: 'CheckWait', entityEventId: envelope.id }, ctx));
-          }
-        }
-        for (const match of matchTriggers(active, envelope, now).matches) {
-          const instance: SimulatedInstance = { state: initialState() };
-          const instanceId = `what-if-${++instanceCount}`;
-          run(instance, () =>
-            decide(
-              instance.state,
-              {
-                type: 'StartInstance',
-                instanceId,
-                definitionKey: definition.key,
-                definitionVersion: 0,
-                entity: { type: envelope.entityType, id: envelope.entityId },
-                variables: {},
-                cause: {
-                  kind: 'trigger',
-                  entityEventId: envelope.id,
-                  triggerIndex: match.triggerIndex,
-                  delayed: match.delay !== undefined,
-                },
-              },
-              ctx,
-            ),
-          );
-          instances.push(instance);
-        }
-        byRecord.set(key, instances);
+        simulation.record(stored, event);
         continue;
       }
       if (!stored.streamId.startsWith('instance-')) continue;
@@ -194,17 +144,144 @@ export async function whatIf(
     }
     if (page.length < batchSize) break;
   }
+  simulation.until(window.to);
 
   return {
     definitionKey: definition.key,
     window,
     entityEvents,
-    whatIf: whatIfOutcome,
+    whatIf: simulation.outcome,
     actual,
-    differences: differences(whatIfOutcome, actual),
-    refused,
+    differences: differences(simulation.outcome, actual),
+    refused: simulation.refused,
   };
 }
+
+/** The engine's loop in memory: each event is reacted to, each reaction decided, each resulting event reacted to. */
+class Simulation {
+  readonly outcome = emptyOutcome();
+  readonly refused: Record<string, number> = {};
+  private readonly book = new ReactionBook();
+  private readonly instances = new Map<string, InstanceState>();
+  private serial = 0;
+
+  constructor(private readonly definition: ProcessDefinition) {
+    this.book.fold({
+      id: 'what-if-definition',
+      streamId: `definition-${definition.key}`,
+      at: new Date(0).toISOString(),
+      correlationId: 'what-if',
+      event: { type: 'DefinitionPublished', data: { key: definition.key, version: 0, definition } },
+    });
+  }
+
+  /** An entity event of the window: due timers fire first, then the event is reacted to. */
+  record(stored: StoredEvent, event: LifelineEvent): void {
+    this.until(stored.metadata.at);
+    this.react({
+      id: stored.id,
+      streamId: stored.streamId,
+      at: stored.metadata.at,
+      correlationId: stored.metadata.correlationId,
+      event,
+    });
+  }
+
+  /** Fires every timer due by `at`, in due order. */
+  until(at: string): void {
+    for (;;) {
+      const due = [...this.book.records.values()]
+        .flatMap((record) => dueTimers(record, at).map((timer) => ({ record, timer })))
+        .sort((a, b) => Date.parse(a.timer.dueAt) - Date.parse(b.timer.dueAt))[0];
+      if (!due) return;
+      const before = Object.keys(due.record.timers).length;
+      for (const reaction of decideTimer(due.timer, { definitions: this.book.definitions, record: due.record })) {
+        this.apply(reaction, due.timer.dueAt);
+      }
+      const record = this.book.records.get(`entity-${due.record.entity.type}-${due.record.entity.id}`);
+      // A timer whose reaction changed nothing would fire forever: drop it from the simulation.
+      if (record && Object.keys(record.timers).length === before && record.timers[due.timer.timerId]) {
+        const timers = { ...record.timers };
+        delete timers[due.timer.timerId];
+        this.book.records.set(`entity-${record.entity.type}-${record.entity.id}`, { ...record, timers });
+      }
+    }
+  }
+
+  private react(logged: LoggedEvent): void {
+    for (const reaction of this.book.react(logged, context)) this.apply(reaction, logged.at);
+  }
+
+  private apply(reaction: Reaction, now: string): void {
+    switch (reaction.type) {
+      case 'StartInstance':
+        this.run(reaction.command.instanceId, reaction.command, reaction.entityData, now);
+        return;
+      case 'RunInstanceCommand':
+        this.run(reaction.instanceId, reaction.command, reaction.entityData, now);
+        return;
+      case 'ScheduleDelayedStart':
+        this.react(this.logged(reaction.streamId, now, { type: 'DelayedStartScheduled', data: reaction.data }));
+        return;
+      case 'SkipDelayedStart': {
+        const { timer } = reaction;
+        this.react(
+          this.logged(reaction.streamId, now, {
+            type: 'DelayedStartSkipped',
+            data: {
+              instanceId: timer.instanceId,
+              definitionKey: timer.definitionKey,
+              definitionVersion: timer.definitionVersion,
+              entityEventId: timer.entityEventId,
+              reason: reaction.reason,
+              startAt: timer.dueAt,
+            },
+          }),
+        );
+        return;
+      }
+      case 'TriggerFailed':
+        bump(this.refused, reaction.code);
+        return;
+      default: {
+        const unknown: never = reaction;
+        throw new Error(`Unknown reaction ${JSON.stringify(unknown)}`);
+      }
+    }
+  }
+
+  private run(instanceId: string, command: InstanceCommand, entityData: Record<string, unknown>, now: string): void {
+    const state = this.instances.get(instanceId) ?? initialState();
+    let events: InstanceEvent[];
+    try {
+      events = decide(state, command, {
+        now,
+        definition: this.definition,
+        definitionVersion: 0,
+        entityData,
+        actor: SYSTEM,
+      });
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      bump(this.refused, error.code);
+      return;
+    }
+    let next = state;
+    for (const event of events) {
+      next = evolve(next, event);
+      count(this.outcome, event);
+    }
+    this.instances.set(instanceId, next);
+    for (const event of events) this.react(this.logged(`instance-${instanceId}`, now, event));
+  }
+
+  private logged(streamId: string, at: string, event: LifelineEvent): LoggedEvent {
+    return { id: `what-if-${++this.serial}`, streamId, at, correlationId: 'what-if', event };
+  }
+}
+
+/** Fake ids: the simulation appends nothing, its ids only need to be distinct and stable within it. */
+const context = { idFor: (name: string) => `what-if:${name}` };
 
 function differences(whatIf: Outcome, actual: Outcome): OutcomeDifference[] {
   const out: OutcomeDifference[] = [];

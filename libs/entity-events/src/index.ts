@@ -6,3 +6,5 @@ export * from './outbound/kafka-outbound-publisher';
 export * from './outbound/to-outbound-messages';
 export * from './outbound/checkpoint-store';
 export * from './outbound/outbox-relay';
+export * from './kafka/codecs';
+export * from './kafka/topics';

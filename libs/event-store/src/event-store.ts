@@ -29,6 +29,19 @@ export interface StoredEvent {
 }
 
 /**
+ * The canonical JSON text of an event's data, when the store has it at hand (it wrote or read it as
+ * text): a projection that stores the data keeps it instead of serialising it again. Not enumerable,
+ * so copies and JSON of the event do not carry it.
+ */
+export const DATA_TEXT: unique symbol = Symbol.for('lifeline.event.dataText');
+
+export const dataTextOf = (event: StoredEvent): string | undefined =>
+  (event as StoredEvent & { [DATA_TEXT]?: string })[DATA_TEXT];
+
+export const withDataText = <T extends StoredEvent>(event: T, text: string): T =>
+  Object.defineProperty(event, DATA_TEXT, { value: text, enumerable: false });
+
+/**
  * Expected revision: `'no-stream'` (the stream must not exist), `'any'`, or the revision of the
  * stream's last event (`-1` is the same as 'no-stream').
  */
@@ -70,7 +83,41 @@ export interface Subscription {
   caughtUpTo(position: number, timeoutMs?: number): Promise<boolean>;
 }
 
+/**
+ * What a unit of work sees: appends that commit together with the rest of the unit (on a store with
+ * transactions), and reads that see the unit's own appends.
+ */
+export interface StoreTx {
+  append(request: AppendRequest): Promise<AppendResult>;
+  readStream(streamId: string, options?: ReadStreamOptions): Promise<StoredEvent[]>;
+  readAll(fromPosition: number, maxCount: number, prefixes?: readonly string[]): Promise<StoredEvent[]>;
+  headPosition(): Promise<number>;
+  /** Every event this unit appended so far, in position order: the objects appended, not read back. */
+  readonly appended: readonly StoredEvent[];
+  /** Runs after the unit committed (caches move forward only with what is durable). */
+  onCommit(listener: () => void): void;
+  /**
+   * Runs part of the unit so that, if it throws, what it appended is undone (a nested savepoint) and
+   * the error rethrown, while the rest of the unit goes on. Stores without transactions cannot undo.
+   */
+  attempt<T>(work: () => Promise<T>): Promise<T>;
+}
+
 export interface EventStore {
+  /**
+   * Runs `work` as one unit. On a store with transactions (`atomicUnits`), everything the unit
+   * appends commits together or not at all, and units submitted at the same time share one commit
+   * (group commit), each in its own savepoint: a unit that throws leaves nothing behind and does
+   * not affect the others. Elsewhere each append is durable on its own.
+   */
+  unitOfWork<T>(work: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /** True when a unit's appends commit atomically (SQLite); false when each append stands alone (EventStoreDB). */
+  readonly atomicUnits: boolean;
+  /**
+   * Called after each commit of this process with the events it committed, in position order,
+   * before the units' promises settle (so effects can be applied before a caller is answered).
+   */
+  onCommitted(listener: (events: readonly StoredEvent[]) => void): () => void;
   /**
    * Appends to one stream atomically. Throws `WrongExpectedRevision` on a conflict.
    * If the first event's id is already stored in that stream, nothing is written and the result
@@ -98,6 +145,19 @@ export interface EventStore {
   ): Subscription;
   close(): Promise<void>;
 }
+
+/**
+ * A store whose units of work run in a SQLite transaction that state kept beside the events may
+ * share: what is written on `sidecar` inside a unit commits or rolls back with the unit's events.
+ */
+export interface SidecarStore {
+  readonly sidecar: import('better-sqlite3').Database;
+  /** The sidecar is the store's own database: its `events` table can be read in the same transaction. */
+  readonly sidecarHoldsEvents: boolean;
+}
+
+export const sidecarOf = (store: EventStore): SidecarStore | undefined =>
+  store.atomicUnits && 'sidecar' in store ? (store as EventStore & SidecarStore) : undefined;
 
 export class WrongExpectedRevision extends Error {
   readonly code = 'STORE.WRONG_EXPECTED_REVISION';

@@ -134,37 +134,76 @@ export function computeEventHash(prevHash: string, event: HashedEventContent): s
 
 export type StreamVerification = { ok: true } | { ok: false; revision: number; eventId: string; reason: string };
 
+/** Why a stream's chain does not hold at one event. */
+export type StreamBreak =
+  /** The event's content does not match its own hash (it was edited after it was written). */
+  | 'edited'
+  /** Revisions are missing before it (events of the stream were deleted). */
+  | 'deleted'
+  /** Its prevHash, revision or stream does not follow the previous event of the stream. */
+  | 'relinked';
+
+/** The previous event of a stream as the chain saw it: `undefined` before revision 0. */
+export interface StreamTail {
+  streamId: string;
+  revision: number;
+  hash: string;
+}
+
+/**
+ * Checks one event against the previous event of its stream (`undefined` for the first): the
+ * revision follows, prevHash is the previous hash, and the hash matches the content.
+ */
+export function checkStreamEvent(
+  previous: StreamTail | undefined,
+  event: StoredEvent,
+): { kind: StreamBreak; reason: string } | undefined {
+  const expectedRevision = previous === undefined ? 0 : previous.revision + 1;
+  if (previous !== undefined && event.streamId !== previous.streamId) {
+    return { kind: 'relinked', reason: `event of another stream (${event.streamId})` };
+  }
+  if (event.revision !== expectedRevision) {
+    return {
+      kind: event.revision > expectedRevision ? 'deleted' : 'relinked',
+      reason: `expected revision ${expectedRevision}, found ${event.revision}`,
+    };
+  }
+  const metadata = event.metadata as unknown as Record<string, unknown>;
+  if (typeof metadata.hash !== 'string' || typeof metadata.prevHash !== 'string') {
+    return { kind: 'edited', reason: 'hash-chain fields missing from metadata' };
+  }
+  if (metadata.prevHash !== (previous?.hash ?? '')) {
+    return { kind: 'relinked', reason: 'prevHash does not match the previous event hash' };
+  }
+  if (!matchesOwnHash(event)) return { kind: 'edited', reason: 'hash does not match the event content' };
+  return undefined;
+}
+
+/** Whether the event's content, with its own prevHash, gives its own hash (no look at other events). */
+export function matchesOwnHash(event: StoredEvent): boolean {
+  const metadata = event.metadata as unknown as Record<string, unknown>;
+  if (typeof metadata.hash !== 'string' || typeof metadata.prevHash !== 'string') return false;
+  const expected = computeEventHash(metadata.prevHash, {
+    id: event.id,
+    streamId: event.streamId,
+    revision: event.revision,
+    type: event.type,
+    data: event.data,
+    metadata: hashedMetadata(metadata),
+  });
+  return metadata.hash === expected;
+}
+
 /**
  * Checks a stream's hash chain: revisions 0..n-1 in order, each prevHash equal to the previous
  * event's hash, each hash equal to the recomputed one. Pass the whole stream, forwards.
  */
 export function verifyStream(events: StoredEvent[]): StreamVerification {
-  let prevHash = '';
-  for (let i = 0; i < events.length; i++) {
-    const event = events[i]!;
-    const fail = (reason: string): StreamVerification => ({
-      ok: false,
-      revision: event.revision,
-      eventId: event.id,
-      reason,
-    });
-    if (event.revision !== i) return fail(`expected revision ${i}, found ${event.revision}`);
-    if (i > 0 && event.streamId !== events[0]!.streamId) return fail(`event of another stream (${event.streamId})`);
-    const metadata = event.metadata as unknown as Record<string, unknown>;
-    if (typeof metadata.hash !== 'string' || typeof metadata.prevHash !== 'string') {
-      return fail('hash-chain fields missing from metadata');
-    }
-    if (metadata.prevHash !== prevHash) return fail('prevHash does not match the previous event hash');
-    const expected = computeEventHash(prevHash, {
-      id: event.id,
-      streamId: event.streamId,
-      revision: event.revision,
-      type: event.type,
-      data: event.data,
-      metadata: hashedMetadata(metadata),
-    });
-    if (metadata.hash !== expected) return fail('hash does not match the event content');
-    prevHash = metadata.hash;
+  let previous: StreamTail | undefined;
+  for (const event of events) {
+    const broken = checkStreamEvent(previous, event);
+    if (broken !== undefined) return { ok: false, revision: event.revision, eventId: event.id, reason: broken.reason };
+    previous = { streamId: event.streamId, revision: event.revision, hash: event.metadata.hash as string };
   }
   return { ok: true };
 }

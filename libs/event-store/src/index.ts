@@ -4,9 +4,12 @@ import { SqliteEventStore } from './sqlite/sqlite-event-store';
 
 export * from './event-store';
 export * from './hash-chain';
+export * from './log-chain';
 export { EventStoreClosed } from './store-rules';
 export { SqliteEventStore, type SqliteEventStoreOptions } from './sqlite/sqlite-event-store';
 export { EventStoreDbEventStore } from './eventstoredb/eventstoredb-event-store';
+export { InMemoryEventStore } from './memory/in-memory-event-store';
+export { WalCheckpointer, FALLBACK_AUTOCHECKPOINT_PAGES } from './sqlite/wal-checkpointer';
 export {
   copyHistory,
   canonicalHistoryEvent,

@@ -53,7 +53,53 @@ export type DelayedStartScheduled = Ev<
     startAt: string;
   }
 >;
-export type EntityEvent = EntityEventRecorded | DelayedStartScheduled;
+/** Where starting a process for a record went wrong (docs/decisions/0004-failed-reactions.md). */
+export type StartStage = 'trigger' | 'schedule' | 'start' | 'delayed-start';
+/** A start the process manager could not make; it stays open until retried (`POST /start-failures/:id/retry`). */
+export type StartFailed = Ev<
+  'StartFailed',
+  {
+    /** The id of this event: what a retry names. */
+    failureId: string;
+    definitionKey: string;
+    /** The version the start was decided with (0 when none was known). */
+    definitionVersion: number;
+    entityEventId: string;
+    triggerIndex?: number;
+    stage: StartStage;
+    /** The instance the start would have created. */
+    instanceId: string;
+    code: string;
+    message: string;
+  }
+>;
+/** A failed start retried by an admin: started now, scheduled again, or the definition no longer matches. */
+export type StartRetried = Ev<
+  'StartRetried',
+  {
+    failureId: string;
+    by: string;
+    outcome: 'started' | 'scheduled' | 'no-match';
+    definitionKey: string;
+    definitionVersion: number;
+    instanceId?: string;
+  }
+>;
+/** A delayed start fell due after its definition was deactivated (or vanished): it started nothing, for good. */
+export type DelayedStartSkipped = Ev<
+  'DelayedStartSkipped',
+  {
+    instanceId: string;
+    definitionKey: string;
+    definitionVersion: number;
+    entityEventId: string;
+    reason: string;
+    /** When it was due (absent in events written before it was kept). */
+    startAt?: string;
+  }
+>;
+export type EntityEvent =
+  EntityEventRecorded | DelayedStartScheduled | StartFailed | StartRetried | DelayedStartSkipped;
 
 // ---- instance-<id> ----
 export type InstanceCause =
@@ -111,7 +157,15 @@ export type TaskCompleted = Ev<
 >;
 export type WaitStarted = Ev<
   'WaitStarted',
-  { activityId: string; visit: number; until?: string; timeoutAt?: string; entity: EntityRef }
+  {
+    activityId: string;
+    visit: number;
+    until?: string;
+    timeoutAt?: string;
+    entity: EntityRef;
+    /** The envelope whose data `until` was evaluated against on entry (absent: none, or written before it was kept). */
+    seenEntityEventId?: string;
+  }
 >;
 export type WaitSatisfied = Ev<
   'WaitSatisfied',

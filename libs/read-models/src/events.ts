@@ -1,9 +1,13 @@
 import type { StoredEvent } from '../../event-store/src/event-store';
+import { canonicalJson } from '../../event-store/src/hash-chain';
 import type { LifelineEvent } from '../../process-domain/src/events';
+import { decodeEvent, EVENT_TYPES } from '../../process-domain/src/codec';
 
 /** The stored event read as the catalogue's union (the store keeps `data` untyped). */
 export function asLifelineEvent(event: StoredEvent): LifelineEvent {
-  return { type: event.type, data: event.data } as LifelineEvent;
+  // A type this version does not know (written by a newer one) reads as no event any projection handles.
+  if (!EVENT_TYPES.has(event.type)) return { type: event.type, data: {} } as unknown as LifelineEvent;
+  return decodeEvent(event);
 }
 
 const INSTANCE_PREFIX = 'instance-';
@@ -13,9 +17,12 @@ export function instanceIdOf(streamId: string): string | undefined {
   return streamId.startsWith(INSTANCE_PREFIX) ? streamId.slice(INSTANCE_PREFIX.length) : undefined;
 }
 
-/** JSON for a nullable column: undefined becomes SQL NULL. */
+/**
+ * JSON for a nullable column: undefined becomes SQL NULL. Canonical (keys sorted), so a row is the
+ * same whether the event came from memory (applied inline) or from the store (rebuilt).
+ */
 export function json(value: unknown): string | null {
-  return value === undefined ? null : JSON.stringify(value);
+  return value === undefined ? null : canonicalJson(value);
 }
 
 export function parseJson<T>(text: string | null): T | undefined {

@@ -10,3 +10,5 @@ export * from './instances/instances.projection';
 export * from './instances/instances.queries';
 export * from './entity-timeline/entity-timeline.projection';
 export * from './entity-timeline/entity-timeline.queries';
+export * from './start-failures/start-failures.projection';
+export * from './start-failures/start-failures.queries';

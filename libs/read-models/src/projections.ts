@@ -2,9 +2,16 @@ import { entityTimelineProjection } from './entity-timeline/entity-timeline.proj
 import { instancesProjection } from './instances/instances.projection';
 import { processGridProjection } from './process-grid/process-grid.projection';
 import type { Projection } from './read-model-db';
+import { startFailuresProjection } from './start-failures/start-failures.projection';
 import { taskListProjection } from './task-list/task-list.projection';
 
 /** Every read model the API serves, in one file. */
 export function allProjections(): Projection[] {
-  return [taskListProjection, processGridProjection, instancesProjection, entityTimelineProjection];
+  return [
+    taskListProjection,
+    processGridProjection,
+    instancesProjection,
+    entityTimelineProjection,
+    startFailuresProjection,
+  ];
 }

@@ -76,6 +76,7 @@ describe('projector', () => {
       { name: 'failing', position: 1 },
       { name: 'instances', position: 1 },
       { name: 'process-grid', position: 1 },
+      { name: 'start-failures', position: 1 },
       { name: 'task-list', position: 1 },
     ]);
     db.close();

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { rmSync } from 'node:fs';
 import type { EventStore, StoredEvent, Subscription } from '../../event-store/src/event-store';
+import { FALLBACK_AUTOCHECKPOINT_PAGES, WalCheckpointer } from '../../event-store/src/sqlite/wal-checkpointer';
 
 export type Sql = Database.Database;
 
@@ -16,6 +17,13 @@ export interface Projection {
   queryIndexes?: string[];
   /** Runs inside the Projector's batch transaction; must not start its own. */
   apply(db: Sql, event: StoredEvent): void;
+  /**
+   * Bumped when the schema or the meaning of the rows changes: a file built by another version has
+   * this projection's `tables` dropped and the projection rebuilt from the log (the others stay).
+   */
+  version?: number;
+  /** The tables this projection owns (dropped, with their indexes, when its version changes). */
+  tables?: string[];
 }
 
 export interface ReadModelDbOptions {
@@ -24,6 +32,8 @@ export interface ReadModelDbOptions {
    * rebuild writes a fresh file that nobody reads until it is complete.
    */
   bulk?: boolean;
+  /** WAL checkpoints on a worker thread, off the event loop (the served file). */
+  backgroundCheckpoints?: boolean;
 }
 
 /** One read-model SQLite file. */
@@ -31,6 +41,7 @@ export class ReadModelDb {
   private constructor(
     readonly sql: Sql,
     readonly file: string,
+    private readonly checkpointer?: WalCheckpointer,
   ) {}
 
   static open(file: string, options: ReadModelDbOptions = {}): ReadModelDb {
@@ -48,10 +59,13 @@ export class ReadModelDb {
       sql.pragma('busy_timeout = 5000');
       sql.pragma('cache_size = -32768');
       // Fewer, larger WAL checkpoints: each one syncs, and projections write many index pages.
-      sql.pragma('wal_autocheckpoint = 10000');
+      sql.pragma(`wal_autocheckpoint = ${options.backgroundCheckpoints ? FALLBACK_AUTOCHECKPOINT_PAGES : 10_000}`);
     }
     sql.exec(CHECKPOINT_SCHEMA);
-    return new ReadModelDb(sql, file);
+    addVersionColumn(sql);
+    const checkpointer =
+      options.backgroundCheckpoints && !options.bulk && file !== ':memory:' ? WalCheckpointer.start(file) : undefined;
+    return new ReadModelDb(sql, file, checkpointer);
   }
 
   /** Leaves bulk mode so the file can be served (WAL, durable commits). */
@@ -63,6 +77,13 @@ export class ReadModelDb {
 
   close(): void {
     if (this.sql.open) this.sql.close();
+    void this.checkpointer?.stop();
+  }
+
+  /** Closes and waits for the checkpointer's last checkpoint. */
+  async closeAndWait(): Promise<void> {
+    if (this.sql.open) this.sql.close();
+    await this.checkpointer?.stop();
   }
 
   /** Deletes a read-model file with its WAL side files. */
@@ -73,8 +94,17 @@ export class ReadModelDb {
 
 const CHECKPOINT_SCHEMA = `CREATE TABLE IF NOT EXISTS projections_checkpoint (
   name TEXT PRIMARY KEY,
-  position INTEGER NOT NULL
+  position INTEGER NOT NULL,
+  version INTEGER NOT NULL DEFAULT 1
 ) WITHOUT ROWID`;
+
+/** Files written before projections had versions lack the column (their projections are version 1). */
+function addVersionColumn(sql: Sql): void {
+  const columns = sql.prepare('PRAGMA table_info(projections_checkpoint)').all() as { name: string }[];
+  if (!columns.some((c) => c.name === 'version')) {
+    sql.exec('ALTER TABLE projections_checkpoint ADD COLUMN version INTEGER NOT NULL DEFAULT 1');
+  }
+}
 
 /**
  * Prepared statements built once per connection: projections are plain objects shared by every
@@ -107,17 +137,29 @@ export class Projector {
     options: { deferQueryIndexes?: boolean } = {},
   ) {
     const sql = db.sql;
-    for (const projection of projections) for (const statement of projection.schema) sql.exec(statement);
-    if (!options.deferQueryIndexes) this.createQueryIndexes();
-    const stored = sql.prepare('SELECT name, position FROM projections_checkpoint').all() as {
+    const stored = sql.prepare('SELECT name, position, version FROM projections_checkpoint').all() as {
       name: string;
       position: number;
+      version: number;
     }[];
-    const byName = new Map(stored.map((row) => [row.name, row.position]));
-    this.positions = new Map(projections.map((p) => [p.name, byName.get(p.name) ?? 0]));
+    const byName = new Map(stored.map((row) => [row.name, row]));
+    // A projection whose rows a different version wrote is rebuilt from the log, alone.
+    sql.transaction(() => {
+      for (const projection of projections) {
+        const row = byName.get(projection.name);
+        if (row === undefined || row.version === (projection.version ?? 1)) continue;
+        for (const table of projection.tables ?? []) sql.exec(`DROP TABLE IF EXISTS ${table}`);
+        sql.prepare('DELETE FROM projections_checkpoint WHERE name = ?').run(projection.name);
+        byName.delete(projection.name);
+      }
+    })();
+    for (const projection of projections) for (const statement of projection.schema) sql.exec(statement);
+    if (!options.deferQueryIndexes) this.createQueryIndexes();
+    this.positions = new Map(projections.map((p) => [p.name, byName.get(p.name)?.position ?? 0]));
+    const versions = new Map(projections.map((p) => [p.name, p.version ?? 1]));
     const saveCheckpoint = sql.prepare(
-      'INSERT INTO projections_checkpoint (name, position) VALUES (?, ?) ' +
-        'ON CONFLICT (name) DO UPDATE SET position = excluded.position',
+      'INSERT INTO projections_checkpoint (name, position, version) VALUES (?, ?, ?) ' +
+        'ON CONFLICT (name) DO UPDATE SET position = excluded.position, version = excluded.version',
     );
     this.applyInTransaction = sql.transaction((events: StoredEvent[], positions: Map<string, number>) => {
       for (const projection of projections) {
@@ -130,7 +172,7 @@ export class Projector {
           last = event.position;
         }
         if (last !== from) {
-          saveCheckpoint.run(projection.name, last);
+          saveCheckpoint.run(projection.name, last, versions.get(projection.name) ?? 1);
           positions.set(projection.name, last);
         }
       }
@@ -180,7 +222,10 @@ export async function runProjector(
 ): Promise<Subscription> {
   return store.subscribe(
     async (events) => {
-      projector.applyBatch(events);
+      // Events applied inline since (the write path's own commits) are skipped without a transaction.
+      const checkpoint = projector.checkpoint();
+      if (events[events.length - 1]!.position <= checkpoint) return;
+      projector.applyBatch(events[0]!.position > checkpoint ? events : events.filter((e) => e.position > checkpoint));
     },
     { fromPosition: projector.checkpoint(), batchSize: options.batchSize ?? 1000, onError: options.onError },
   );

@@ -1,4 +1,4 @@
-import type { EventStore, Subscription } from '../../event-store/src/event-store';
+import type { EventStore, StoredEvent, Subscription } from '../../event-store/src/event-store';
 import { allProjections } from './projections';
 import { Projector, ReadModelDb, runProjector, type Projection, type Sql } from './read-model-db';
 
@@ -92,6 +92,20 @@ export class ReadModels {
     });
   }
 
+  /**
+   * Applies events this process just committed, from memory, when they follow the checkpoint
+   * directly (the one-pass write path calls it before answering). Anything else is left to the
+   * subscription, which reads the log from the checkpoint: inline application never skips a gap.
+   */
+  applyCommitted(events: readonly StoredEvent[]): boolean {
+    const first = events[0];
+    if (first === undefined) return true;
+    const projector = this.served.projector;
+    if (first.position !== projector.checkpoint() + 1) return false;
+    projector.applyBatch(events as StoredEvent[]);
+    return true;
+  }
+
   /** Keeps the served file current from the store's log. */
   async start(store: EventStore): Promise<void> {
     if (this.store) return;
@@ -139,7 +153,7 @@ export class ReadModels {
   }
 
   private serve(file: string): Served {
-    const db = ReadModelDb.open(file);
+    const db = ReadModelDb.open(file, { backgroundCheckpoints: true });
     const projector = new Projector(db, this.projections);
     const unlisten = projector.onCheckpoint((position) => {
       // A file being caught up before a switch must not wake readers of the served one.
@@ -151,7 +165,7 @@ export class ReadModels {
   private async retire(served: Served): Promise<void> {
     served.unlisten();
     await served.subscription?.stop();
-    served.db.close();
+    await served.db.closeAndWait();
   }
 
   private notify(position: number): void {

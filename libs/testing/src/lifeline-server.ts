@@ -29,9 +29,12 @@ export interface RunningLifeline extends LifelineApp {
   stop(): Promise<void>;
 }
 
-/** A real Lifeline on a temp data dir (SQLite files), a fake clock and a free port. */
+/**
+ * A real Lifeline on a temp data dir (SQLite files), a fake clock and a free port. Tokens are checked
+ * against the system clock unless `authClock` is given (a test that drives token expiry).
+ */
 export async function startLifeline(
-  options: { demo?: boolean; clock?: FakeClock; dataDir?: string; env?: NodeJS.ProcessEnv } = {},
+  options: { demo?: boolean; clock?: FakeClock; authClock?: FakeClock; dataDir?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<RunningLifeline> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'lifeline-e2e-'));
   const clock = options.clock ?? new FakeClock('2026-11-21T10:00:00.000Z');
@@ -48,12 +51,13 @@ export async function startLifeline(
   const tokens = Object.fromEntries(DEMO_USERS.map((u) => [u.id, signToken(TEST_SECRET, u.id, u.roles)]));
   const lifeline = await createLifelineApp(config, {
     clock,
-    demoUsers: DEMO_USERS.map((u) => ({ ...u, token: tokens[u.id] })),
+    authClock: options.authClock,
+    demoUsers: () => DEMO_USERS.map((u) => ({ ...u, token: tokens[u.id]! })),
   });
   if (options.demo !== false) await loadDemoDefinitions(lifeline.engine);
   const settle = async () => {
     const head = await lifeline.engine.store.headPosition();
-    await lifeline.engine.processManager.caughtUpTo(head, 10_000);
+    await lifeline.engine.reactions.caughtUpTo(head, 10_000);
     const after = await lifeline.engine.store.headPosition();
     if (after !== head) return settle();
     await lifeline.readModels.waitForPosition(after, 10_000);
@@ -89,7 +93,7 @@ export async function startLifeline(
       if (!(clock instanceof FakeClock)) throw new Error('advance needs a FakeClock');
       clock.advance(ms);
       await settle();
-      await lifeline.engine.processManager.tick();
+      await lifeline.engine.reactions.tick();
       await settle();
     },
     settle,

@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import type { ReadModels } from '@lifeline/read-models';
-import { EngineRuntime } from '@lifeline/engine';
+import { EngineRuntime, type Clock } from '@lifeline/engine';
 import type { Logger } from 'pino';
 import { AuthGuard } from './auth/auth.guard';
 import { TokenVerifier } from './auth/jwt';
@@ -18,13 +18,21 @@ import { TasksController } from './tasks/tasks.controller';
 import { LiveController } from './live/live.controller';
 import { ReadModelsAdminController } from './admin/read-models-admin.controller';
 import { DemoUsers, DemoUsersController, type DemoUser } from './auth/demo-users.controller';
+import { StartFailuresController } from './start-failures/start-failures.controller';
+import { AsOfPool } from '../../../libs/audit/src';
 
 export interface ApiDependencies {
   readModels: ReadModels;
   jwtSecret: string;
+  /** The longest a token may live, in seconds (LIFELINE_TOKEN_MAX_LIFETIME). */
+  tokenMaxLifetimeSeconds?: number;
+  /** The clock tokens are checked against (the system clock outside tests). */
+  authClock?: Clock;
   logger: Logger;
   metrics?: Metrics;
-  demoUsers?: DemoUser[];
+  demoUsers?: () => DemoUser[];
+  /** Runs `?asOf=` queries off the event loop; its owner closes it. */
+  asOf: AsOfPool;
 }
 
 /** The API's Nest shell: queries over the read models, commands through the CommandBus. */
@@ -43,6 +51,7 @@ export class ApiModule {
         LiveController,
         ReadModelsAdminController,
         DemoUsersController,
+        StartFailuresController,
       ],
       providers: [
         {
@@ -50,9 +59,16 @@ export class ApiModule {
           useFactory: (engine: EngineRuntime) => new ReadSide(deps.readModels, () => engine.store.headPosition()),
           inject: [EngineRuntime],
         },
-        { provide: TokenVerifier, useValue: new TokenVerifier(deps.jwtSecret) },
+        {
+          provide: TokenVerifier,
+          useValue: new TokenVerifier(deps.jwtSecret, {
+            maxLifetimeSeconds: deps.tokenMaxLifetimeSeconds,
+            clock: deps.authClock,
+          }),
+        },
         { provide: Metrics, useValue: deps.metrics ?? new Metrics() },
         { provide: DemoUsers, useValue: new DemoUsers(deps.demoUsers) },
+        { provide: AsOfPool, useValue: deps.asOf },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useValue: new ErrorFilter(deps.logger) },
         { provide: APP_PIPE, useValue: validationPipe },

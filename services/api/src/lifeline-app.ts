@@ -5,9 +5,10 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import express from 'express';
 import { join } from 'node:path';
-import { ReadModels } from '@lifeline/read-models';
+import { latestRecordData, ReadModels } from '@lifeline/read-models';
 import { EngineModule, EngineRuntime, type Clock, type LifelineConfig } from '@lifeline/engine';
 import type { EventStore } from '@lifeline/event-store';
+import { findDuplicateKey } from '@lifeline/process-domain';
 import { ApiModule } from './api.module';
 import { RequestInvalid } from './http/api-errors';
 import { servedReadModelsFile } from './http/read-models-file';
@@ -16,6 +17,8 @@ import { ENVELOPE_SCHEMA } from './entity-events/envelope.schema';
 import type { DemoUser } from './auth/demo-users.controller';
 import { completeDocument } from './http/openapi';
 import { methodNotAllowed } from './http/method-not-allowed';
+import { unsupportedMediaType } from './http/media-type';
+import { AsOfPool } from '../../../libs/audit/src';
 
 /** The web UI's built assets (copied beside the compiled code by the build). */
 export const WEB_DIR = join(__dirname, '..', 'web');
@@ -41,11 +44,48 @@ function refuseDeepBodies(request: express.Request, _response: express.Response,
   next();
 }
 
+/** The raw JSON body as received, kept by the body parser's verify hook for the duplicate-key check. */
+const RAW_JSON = Symbol('raw JSON body');
+type WithRawJson = express.Request & { [RAW_JSON]?: { bytes: Buffer; charset: string } };
+
+function keepRawJson(request: express.Request, _response: unknown, bytes: Buffer, charset: string): void {
+  (request as WithRawJson)[RAW_JSON] = { bytes, charset };
+}
+
+/** JSON.parse keeps the last of a repeated key; nobody can know which value the client meant, so it is refused. */
+function refuseDuplicateKeys(request: express.Request, _response: express.Response, next: express.NextFunction): void {
+  const raw = (request as WithRawJson)[RAW_JSON];
+  if (raw === undefined) return next();
+  delete (request as WithRawJson)[RAW_JSON];
+  let text: string;
+  try {
+    text = new TextDecoder(raw.charset).decode(raw.bytes);
+  } catch {
+    // A charset the body parser decodes but TextDecoder does not (UTF-32): unchecked JSON is not let through.
+    const unsupported = Object.assign(new Error(`Unsupported charset "${raw.charset}" for JSON; send UTF-8`), {
+      type: 'charset.unsupported',
+      status: 415,
+    });
+    return next(unsupported);
+  }
+  const duplicate = findDuplicateKey(text, request.body);
+  if (duplicate === undefined) return next();
+  next(
+    new RequestInvalid(
+      'REQUEST.DUPLICATE_KEY',
+      `The request body has the key '${duplicate.key}' twice in one object (${duplicate.path}); which value was meant cannot be known`,
+      [{ path: duplicate.path, message: `duplicate key '${duplicate.key}'` }],
+    ),
+  );
+}
+
 export interface LifelineApp {
   app: NestExpressApplication;
   engine: EngineRuntime;
   readModels: ReadModels;
   metrics: Metrics;
+  /** The worker threads of `?asOf=` queries. */
+  asOf: AsOfPool;
   url: string;
   close(): Promise<void>;
 }
@@ -56,22 +96,35 @@ export interface LifelineApp {
  */
 export async function createLifelineApp(
   config: LifelineConfig & { jwtSecret: string },
-  deps: { clock?: Clock; store?: EventStore; listen?: boolean; demoUsers?: DemoUser[] } = {},
+  deps: {
+    clock?: Clock;
+    /** What tokens are checked against; the system clock unless a test drives token expiry. */
+    authClock?: Clock;
+    store?: EventStore;
+    listen?: boolean;
+    /** Embedded mode with a development secret: the sign-in picker's users, with tokens issued on each call. */
+    demoUsers?: () => DemoUser[];
+  } = {},
 ): Promise<LifelineApp> {
   const engine = await EngineRuntime.create(config, { clock: deps.clock, store: deps.store });
   const readModels = ReadModels.open(servedReadModelsFile(config.dataDir), {
     onError: (err) => engine.logger.error({ err }, 'read-model projection failed'),
   });
   const metrics = new Metrics();
+  // As-of rebuilds replay the whole log: off the event loop, on threads that open the store themselves.
+  const asOf = new AsOfPool({ store: config.eventStore, ...config.asOf });
   @Module({
     imports: [
       EngineModule.forRuntime(engine),
       ApiModule.forDependencies({
         readModels,
         jwtSecret: config.jwtSecret,
+        tokenMaxLifetimeSeconds: config.tokenMaxLifetimeSeconds,
+        authClock: deps.authClock,
         logger: engine.logger,
         metrics,
         demoUsers: deps.demoUsers,
+        asOf,
       }),
     ],
   })
@@ -81,8 +134,16 @@ export async function createLifelineApp(
     logger: ['error', 'warn'],
   });
   app.disable('x-powered-by');
-  app.use(express.json({ limit: MAX_BODY, strict: false, type: ['application/json', 'application/*+json'] }));
+  app.use(
+    express.json({
+      limit: MAX_BODY,
+      strict: false,
+      type: ['application/json', 'application/*+json'],
+      verify: keepRawJson,
+    }),
+  );
   app.use(refuseDeepBodies);
+  app.use(refuseDuplicateKeys);
   app.use(
     express.text({ limit: MAX_BODY, type: ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'] }),
   );
@@ -100,7 +161,16 @@ export async function createLifelineApp(
     { EntityEventEnvelope: ENVELOPE_SCHEMA },
   );
   app.use(methodNotAllowed(document));
+  app.use(unsupportedMediaType(document));
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
+  // The write path's own commits reach the read models before their callers are answered.
+  engine.store.onCommitted((events) => readModels.applyCommitted(events));
+  if (!config.runEngine) {
+    // No reactor here: the record's latest data comes from the read models.
+    engine.useRecords({
+      latest: async (entity) => latestRecordData(readModels.db, entity.type, entity.id),
+    });
+  }
   await readModels.start(engine.store);
   await engine.start();
   metrics.register(() => engine.counters());
@@ -112,8 +182,11 @@ export async function createLifelineApp(
     engine,
     readModels,
     metrics,
+    asOf,
     url: `http://${config.host}:${port}`,
     async close() {
+      // Workers first: an as-of request in flight is answered 503 at once instead of holding the HTTP close.
+      await asOf.close();
       await app.close();
       await readModels.close();
       await engine.close();

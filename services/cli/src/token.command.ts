@@ -1,22 +1,45 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { userIdProblem } from '@lifeline/process-domain';
+import { ConfigInvalid, parseLifetime, tokenMaxLifetime } from '../../engine/src/shared/config';
 import { signToken } from '../../api/src/auth/jwt';
 import { CliUsageError, type CliIo } from './io';
 import { dataDirOf } from './store';
 import type { Run } from './run';
 
-/** `lifeline token`: a JWT (HS256) for the API, signed with the server's secret. */
+/** `lifeline token`: a JWT (HS256) for the API, signed with the server's secret, living at most the server's cap. */
 export function registerToken(program: Command, io: CliIo, run: Run): void {
   program
     .command('token')
-    .description('Sign an API token (HS256) with --secret, LIFELINE_JWT_SECRET or <data-dir>/dev-jwt-secret')
-    .argument('<sub>', 'the user id')
+    .description(
+      'Sign an API token (HS256) with --secret, LIFELINE_JWT_SECRET or <data-dir>/dev-jwt-secret; ' +
+        'it lives at most LIFELINE_TOKEN_MAX_LIFETIME (default 24h)',
+    )
+    .argument('<sub>', 'the user id (not "system": that is the engine)')
     .option('--roles <roles>', 'comma-separated roles, e.g. admin or accounting,ingest', '')
     .option('--secret <secret>', 'the signing secret')
-    .option('--expires-in <duration>', 'e.g. 1h, 30d', '30d')
-    .action((sub: string, options: { roles: string; secret?: string; expiresIn: string }, command: Command) =>
+    .option(
+      '--expires-in <duration>',
+      'seconds, 30m, 12h, or an ISO-8601 duration (PT12H); default and maximum: LIFELINE_TOKEN_MAX_LIFETIME',
+    )
+    .action((sub: string, options: { roles: string; secret?: string; expiresIn?: string }, command: Command) =>
       run(async () => {
+        const problem = userIdProblem(sub);
+        if (problem) throw new CliUsageError(`Cannot sign a token for ${JSON.stringify(sub)}: ${problem}`);
+        const cap = maxLifetime(io.env);
+        const lifetime = options.expiresIn === undefined ? cap : parseLifetime(options.expiresIn);
+        if (lifetime === undefined) {
+          throw new CliUsageError(
+            `--expires-in ${options.expiresIn}: give seconds (3600), a short form (30m, 12h, 1d) or an ISO-8601 duration (PT12H)`,
+          );
+        }
+        if (lifetime > cap) {
+          throw new CliUsageError(
+            `--expires-in ${options.expiresIn} is ${lifetime} s, beyond the ${cap} s the server accepts ` +
+              `(LIFELINE_TOKEN_MAX_LIFETIME); the server would refuse this token`,
+          );
+        }
         const secret =
           options.secret ??
           (io.env.LIFELINE_JWT_SECRET || undefined) ??
@@ -25,11 +48,20 @@ export function registerToken(program: Command, io: CliIo, run: Run): void {
           .split(',')
           .map((r) => r.trim())
           .filter(Boolean);
-        // jsonwebtoken's expiresIn type is a template-literal union; the text is checked by jsonwebtoken itself.
-        io.stdout(signToken(secret, sub, roles, options.expiresIn as Parameters<typeof signToken>[3]) + '\n');
+        io.stdout(signToken(secret, sub, roles, lifetime) + '\n');
         return 0;
       }),
     );
+}
+
+/** The server's cap, read from the same variable by the same rule (README: Configuration). */
+function maxLifetime(env: NodeJS.ProcessEnv): number {
+  try {
+    return tokenMaxLifetime(env.LIFELINE_TOKEN_MAX_LIFETIME);
+  } catch (error) {
+    if (error instanceof ConfigInvalid) throw new CliUsageError(error.message);
+    throw error;
+  }
 }
 
 function devSecret(dataDir: string): string {

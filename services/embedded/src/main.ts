@@ -1,8 +1,12 @@
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '@lifeline/engine';
 import { createLifelineApp, DEMO_USERS, generateSecret } from '@lifeline/api';
-import { demoTokens, loadDemoDefinitions } from './demo';
+import { demoTokens, demoTokensFile, issueDemoUsers, loadDemoDefinitions } from './demo';
+
+/** `86400` → "24 h": how long the demo tokens live, for the banner. */
+const lifetimeText = (seconds: number): string =>
+  seconds % 3600 === 0 ? `${seconds / 3600} h` : seconds % 60 === 0 ? `${seconds / 60} min` : `${seconds} s`;
 
 /**
  * Embedded mode: one process hosts the engine and the API on the embedded defaults (SQLite event
@@ -11,34 +15,53 @@ import { demoTokens, loadDemoDefinitions } from './demo';
 async function main(): Promise<void> {
   const config = loadConfig();
   mkdirSync(config.dataDir, { recursive: true });
+  const lifetime = config.tokenMaxLifetimeSeconds;
+  const tokensFile = demoTokensFile(config.dataDir);
   let secret = config.jwtSecret;
-  let generated = false;
+  let development = false;
+  let removedStaleTokens = false;
   if (!secret) {
     // A development secret kept in the data dir, so tokens survive restarts.
     const file = join(config.dataDir, 'dev-jwt-secret');
     secret = existsSync(file) ? readFileSync(file, 'utf8').trim() : generateSecret();
     if (!existsSync(file)) writeFileSync(file, secret, { mode: 0o600 });
-    generated = true;
+    development = true;
+  } else if (existsSync(tokensFile)) {
+    // A configured secret never produces a token; tokens left by a development run must not look current.
+    rmSync(tokensFile, { force: true });
+    removedStaleTokens = true;
   }
-  const tokens = demoTokens(secret, config.dataDir);
-  // The sign-in picker offers the demo users only while the secret is a development one.
-  const demoUsers = generated ? DEMO_USERS.map((u) => ({ ...u, token: tokens[u.id] })) : undefined;
-  const lifeline = await createLifelineApp({ ...config, jwtSecret: secret }, { demoUsers });
+  const devSecret = secret;
+  // Demo users and their tokens exist only with the development secret, re-issued at each start.
+  const tokens = development ? demoTokens(devSecret, config.dataDir, lifetime) : undefined;
+  const lifeline = await createLifelineApp(
+    { ...config, jwtSecret: secret },
+    { demoUsers: development ? () => issueDemoUsers(devSecret, lifetime) : undefined },
+  );
   const log = lifeline.engine.logger;
   if (config.loadDemo) {
     const published = await loadDemoDefinitions(lifeline.engine);
     log.info({ published }, 'demo definitions loaded');
   }
+  const auth = tokens
+    ? [
+        `  development JWT secret (set LIFELINE_JWT_SECRET to use your own): ${secret}`,
+        `  demo tokens, valid for ${lifetimeText(lifetime)} (also in ${tokensFile}; each start issues new ones):`,
+        ...DEMO_USERS.map(
+          (u) => `    ${u.id.padEnd(6)} [${u.roles.join(',')}] ${u.description}\n      ${tokens[u.id]}`,
+        ),
+      ]
+    : [
+        '  JWT secret: from LIFELINE_JWT_SECRET; no demo users, no tokens printed',
+        '  sign a token with: npm run lifeline -- token <user> --roles <roles>',
+        ...(removedStaleTokens ? [`  removed ${tokensFile}: demo tokens of an earlier development run`] : []),
+      ];
   const lines = [
     '',
     `Lifeline is running at ${lifeline.url}  (API docs: ${lifeline.url}/docs, web UI: ${lifeline.url}/)`,
     `  event store: ${config.eventStore.kind === 'sqlite' ? config.eventStore.file : config.eventStore.url}`,
     `  entity events: ${config.entitySource === 'http' ? 'POST /entity-events' : `Kafka ${config.kafka.topics.join(',')}`}`,
-    generated
-      ? `  development JWT secret (set LIFELINE_JWT_SECRET to use your own): ${secret}`
-      : '  JWT secret: from LIFELINE_JWT_SECRET',
-    `  demo tokens (also in ${join(config.dataDir, 'demo-tokens.json')}):`,
-    ...DEMO_USERS.map((u) => `    ${u.id.padEnd(6)} [${u.roles.join(',')}] ${u.description}\n      ${tokens[u.id]}`),
+    ...auth,
     '',
   ];
   process.stdout.write(lines.join('\n') + '\n');

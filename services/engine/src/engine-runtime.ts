@@ -1,32 +1,72 @@
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import { openEventStore, type EventStore } from '@lifeline/event-store';
+import { openEventStore, sidecarOf, type EventStore } from '@lifeline/event-store';
+import {
+  streams,
+  type Actor,
+  type DefinitionCommand,
+  type EntityRef,
+  type InstanceCommand,
+} from '@lifeline/process-domain';
 import type { Logger } from 'pino';
-import { DefinitionCatalog } from './definitions/definition-catalog';
-import { DefinitionCommands } from './definitions/definition-commands';
-import { RecordEntityEvents } from './ingest/record-entity-events';
-import { InstanceCommands } from './instances/instance-commands';
-import { ProcessManager } from './process-manager/process-manager';
+import { DefinitionCatalog, type LatestDefinition } from './definitions/definition-catalog';
+import { DefinitionCommands, type DefinitionCommandResult } from './definitions/definition-commands';
+import { RecordEntityEvents, type EntityEventToRecord, type RecordOutcome } from './ingest/record-entity-events';
+import {
+  InstanceCommands,
+  type InstanceCommandOptions,
+  type InstanceCommandResult,
+  type LatestRecords,
+} from './instances/instance-commands';
+import { EngineReactionEffects } from './reactions/reaction-effects';
+import { Reactor } from './reactions/reactor';
+import { ReactorState } from './reactions/reactor-state';
+import { ReactionsRunner, WritePath, type ReactionsHealth } from './reactions/reactions-runner';
+import { StartReactions, type StartRetryResult } from './reactions/start-reactions';
 import { Clock, SystemClock } from './shared/clock';
 import type { LifelineConfig } from './shared/config';
 import { EngineDb } from './shared/engine-db';
+import { isInfrastructureError } from './shared/failure-policy';
 import { createLogger } from './shared/logger';
+import type { CommandOrigin } from './shared/metadata';
 import { KafkaIngest } from './ingest/kafka-ingest';
 import { Outbound } from './outbound/outbound';
+import { AuditAnchors } from './audit/audit-anchors';
+
+/** The record as the reactor's state has it: the latest data recorded for it, and from which envelope. */
+class ReactorRecords implements LatestRecords {
+  constructor(private readonly state: ReactorState) {}
+  async latest(entity: EntityRef): Promise<{ data: Record<string, unknown>; entityEventId?: string }> {
+    const record = this.state.record(streams.entity(entity.type, entity.id));
+    return record
+      ? { data: record.data, ...(record.lastEntityEventId ? { entityEventId: record.lastEntityEventId } : {}) }
+      : { data: {} };
+  }
+}
 
 /**
  * The write side, assembled from its ports: the event store, the clock, the engine's own state.
- * Nest modules wrap it; tests build it directly with a fake clock.
+ * Every write is a unit of work through `WritePath`; on the embedded store the reactions run inside
+ * it (docs/decisions/0006-write-path-in-one-pass.md). Nest modules wrap it; tests build it directly
+ * with a fake clock.
  */
 export class EngineRuntime {
   readonly catalog: DefinitionCatalog;
-  readonly instances: InstanceCommands;
-  readonly definitions: DefinitionCommands;
-  readonly ingest: RecordEntityEvents;
-  readonly processManager: ProcessManager;
+  readonly reactor: Reactor;
+  readonly reactions: ReactionsRunner;
+  readonly writes: WritePath;
   /** Present when entity events come from Kafka. */
   kafka?: KafkaIngest;
   outbound?: Outbound;
+  /** Signed anchors of the global chain; present when LIFELINE_AUDIT_KEY is set. */
+  readonly anchors: AuditAnchors | undefined;
+
+  private readonly instanceCommands: InstanceCommands;
+  private readonly definitionCommands: DefinitionCommands;
+  private readonly ingestCommands: RecordEntityEvents;
+  private readonly startReactions: StartReactions;
+  private readonly reactorState: ReactorState;
+  private records: LatestRecords;
 
   private constructor(
     readonly config: LifelineConfig,
@@ -35,13 +75,32 @@ export class EngineRuntime {
     readonly clock: Clock,
     readonly logger: Logger,
   ) {
-    this.catalog = new DefinitionCatalog(store);
-    this.instances = new InstanceCommands(store, this.catalog, clock);
-    this.definitions = new DefinitionCommands(store, clock);
-    this.ingest = new RecordEntityEvents(store, clock);
-    this.processManager = new ProcessManager(store, engineDb, this.instances, clock, logger, {
-      timerTickMs: config.timerTickMs,
-    });
+    this.anchors = AuditAnchors.create(config, store, clock, logger);
+    const sidecar = sidecarOf(store);
+    // On the embedded store the reactor's state lives in the store's own file, in the units' transaction.
+    this.reactorState = sidecar
+      ? new ReactorState(sidecar.sidecar, sidecar.sidecarHoldsEvents)
+      : new ReactorState(engineDb.sql);
+    this.catalog = new DefinitionCatalog();
+    this.records = new ReactorRecords(this.reactorState);
+    this.instanceCommands = new InstanceCommands(this.catalog, this.records, clock);
+    this.definitionCommands = new DefinitionCommands(clock);
+    this.ingestCommands = new RecordEntityEvents(clock);
+    this.startReactions = new StartReactions(this.catalog, this.instanceCommands, clock);
+    const effects = new EngineReactionEffects(this.instanceCommands, this.startReactions, clock, logger);
+    this.reactor = new Reactor(this.reactorState, effects, isInfrastructureError, logger);
+    const inline = sidecar !== undefined && config.runEngine;
+    this.writes = new WritePath(store, inline ? this.reactor : undefined);
+    this.reactions = new ReactionsRunner(
+      store,
+      this.reactor,
+      effects,
+      this.writes,
+      inline ? undefined : engineDb.sql,
+      clock,
+      logger,
+      { timerTickMs: config.timerTickMs },
+    );
   }
 
   static async create(
@@ -51,25 +110,114 @@ export class EngineRuntime {
     mkdirSync(config.dataDir, { recursive: true });
     const store = deps.store ?? (await openEventStore(config.eventStore));
     const engineDb = EngineDb.open(join(config.dataDir, 'engine.db'));
-    return new EngineRuntime(
-      config,
-      store,
-      engineDb,
-      deps.clock ?? new SystemClock(),
-      deps.logger ?? createLogger(config.logLevel),
-    );
+    let runtime: EngineRuntime;
+    try {
+      runtime = new EngineRuntime(
+        config,
+        store,
+        engineDb,
+        deps.clock ?? new SystemClock(),
+        deps.logger ?? createLogger(config.logLevel),
+      );
+    } catch (error) {
+      // A misplaced audit key stops the start: release what was opened.
+      await store.close();
+      engineDb.close();
+      throw error;
+    }
+    await runtime.adoptEarlierReactions();
+    return runtime;
   }
 
-  /** Starts the durable reactions this process owns: process manager and timers, Kafka ingest, outbox relay. */
+  /**
+   * A store written by a version before the reactor: its process manager already reacted to the log
+   * up to its checkpoint. Fold that far without reacting, so nothing is started or checked twice.
+   */
+  private async adoptEarlierReactions(): Promise<void> {
+    if (!this.reactions.inline || this.reactorState.checkpoint() > 0) return;
+    const handled = this.engineDb.checkpoint('process-manager');
+    if (handled <= 0) return;
+    const folded = await this.store.unitOfWork((tx) => this.reactor.foldUpTo(tx, handled));
+    this.logger.info({ folded }, 'reactor state rebuilt from the log up to the earlier process manager checkpoint');
+  }
+
+  // ---- the commands, each one unit of work ----
+
+  readonly definitions = {
+    publish: (
+      text: string,
+      contentType: string | undefined,
+      actor: string,
+      origin?: CommandOrigin,
+    ): Promise<DefinitionCommandResult> =>
+      this.writes.run((tx) => this.definitionCommands.publish(tx, text, contentType, actor, origin)),
+    execute: (
+      key: string,
+      command: DefinitionCommand,
+      actor: string,
+      origin?: CommandOrigin,
+    ): Promise<DefinitionCommandResult> =>
+      this.writes.run((tx) => this.definitionCommands.execute(tx, key, command, actor, origin)),
+  };
+
+  readonly instances = {
+    execute: (
+      instanceId: string,
+      command: InstanceCommand,
+      actor: Actor,
+      origin: CommandOrigin,
+      options?: InstanceCommandOptions,
+    ): Promise<InstanceCommandResult> =>
+      this.writes.run((tx) => this.instanceCommands.execute(tx, instanceId, command, actor, origin, options)),
+  };
+
+  readonly ingest = {
+    record: (batch: EntityEventToRecord[], actor?: string): Promise<RecordOutcome> =>
+      this.writes.run((tx) => this.ingestCommands.record(tx, batch, actor)),
+  };
+
+  readonly starts = {
+    retry: (entity: EntityRef, failureId: string, actor: Actor, origin: CommandOrigin): Promise<StartRetryResult> =>
+      this.writes.run((tx) => this.startReactions.retry(tx, entity, failureId, actor, origin)),
+  };
+
+  /** The latest version of a definition and whether it is enabled (outside a unit: committed data). */
+  latestDefinition(key: string): Promise<LatestDefinition | undefined> {
+    return this.catalog.latest(this.store, key);
+  }
+
+  /** The record as last recorded (the API shows it beside a task). */
+  async latestRecord(entity: EntityRef): Promise<Record<string, unknown>> {
+    return (await this.records.latest(entity)).data;
+  }
+
+  /** Where record data comes from in a process without the reactor (the API alone reads its read models). */
+  useRecords(records: LatestRecords): void {
+    this.records = records;
+    this.instanceCommands.useRecords(records);
+  }
+
+  /** Starts the durable reactions this process owns: reactions and timers, Kafka ingest, outbox relay. */
   async start(): Promise<void> {
     if (!this.config.runEngine) return;
-    this.processManager.start();
+    this.reactions.start();
     this.outbound = new Outbound(this.config, this.store, this.logger);
     await this.outbound.start();
+    const topic = this.config.audit.anchorsTopic;
+    this.anchors?.start(
+      this.config.kafka.outbound && topic !== '' ? { publisher: this.outbound.publisher, topic } : undefined,
+    );
     if (this.config.entitySource === 'kafka') {
       this.kafka = new KafkaIngest(this.config, this.ingest, this.logger);
       await this.kafka.start();
     }
+  }
+
+  /** Ok unless the reactions failed on the store or a Kafka partition is stuck on a batch it cannot decode. */
+  health(): { ok: boolean; reactions: ReactionsHealth; kafka?: ReturnType<KafkaIngest['health']> } {
+    const reactions = this.reactions.health();
+    const kafka = this.kafka?.health();
+    return { ok: reactions.ok && (kafka?.ok ?? true), reactions, ...(kafka ? { kafka } : {}) };
   }
 
   counters(): Record<string, number> {
@@ -78,8 +226,10 @@ export class EngineRuntime {
 
   async close(): Promise<void> {
     await this.kafka?.stop();
+    // Before the outbound and the store close: the last anchor reads the one and publishes through the other.
+    if (this.config.runEngine) await this.anchors?.stop();
     await this.outbound?.stop();
-    await this.processManager.stop();
+    await this.reactions.stop();
     await this.store.close();
     this.engineDb.close();
   }

@@ -1,11 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import type { Actor, DefinitionCommand, InstanceCommand } from '@lifeline/process-domain';
+import type { Actor, DefinitionCommand, EntityRef, InstanceCommand } from '@lifeline/process-domain';
 import { EngineRuntime } from './engine-runtime';
 import type { EntityEventToRecord, RecordOutcome } from './ingest/record-entity-events';
 import type { InstanceCommandResult } from './instances/instance-commands';
 import type { DefinitionCommandResult } from './definitions/definition-commands';
 import type { CommandOrigin } from './shared/metadata';
+import type { StartRetryResult } from './reactions/start-reactions';
 
 /** Nest commands: what controllers hand to the CommandBus. Each handler is load → decide → append. */
 export class RunInstanceCommand {
@@ -39,6 +40,16 @@ export class RecordEntityEventsCommand {
   constructor(
     readonly batch: EntityEventToRecord[],
     readonly actor: string,
+  ) {}
+}
+
+/** An admin retries a failed start of a process for a record (docs/decisions/0004-failed-reactions.md). */
+export class RetryStartCommand {
+  constructor(
+    readonly entity: EntityRef,
+    readonly failureId: string,
+    readonly actor: Actor,
+    readonly origin: CommandOrigin,
   ) {}
 }
 
@@ -78,8 +89,18 @@ export class RecordEntityEventsHandler implements ICommandHandler<RecordEntityEv
   }
 }
 
+@Injectable()
+@CommandHandler(RetryStartCommand)
+export class RetryStartHandler implements ICommandHandler<RetryStartCommand, StartRetryResult> {
+  constructor(private readonly engine: EngineRuntime) {}
+  execute(c: RetryStartCommand): Promise<StartRetryResult> {
+    return this.engine.starts.retry(c.entity, c.failureId, c.actor, c.origin);
+  }
+}
+
 export const ENGINE_COMMAND_HANDLERS = [
   RunInstanceCommandHandler,
+  RetryStartHandler,
   PublishDefinitionHandler,
   ChangeDefinitionHandler,
   RecordEntityEventsHandler,

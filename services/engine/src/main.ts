@@ -13,21 +13,22 @@ async function main(): Promise<void> {
   const server = createServer((request, response) => {
     void (async () => {
       if (request.url === '/health') {
-        const pm = engine.processManager.health();
-        response.writeHead(pm.ok ? 200 : 503, { 'content-type': 'application/json' });
+        const { ok, reactions, kafka } = engine.health();
+        response.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
         response.end(
           JSON.stringify({
-            ok: pm.ok,
+            ok,
             role: 'engine',
             head: await engine.store.headPosition(),
-            processManager: pm,
+            reactions,
+            ...(kafka ? { kafka } : {}),
             counters: engine.counters(),
           }),
         );
       } else if (request.url === '/metrics') {
         response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
         const lines = Object.entries(engine.counters()).map(([k, v]) => `${k} ${v}`);
-        lines.push(`lifeline_process_manager_position ${engine.processManager.position()}`);
+        lines.push(`lifeline_reactions_position ${engine.reactions.position()}`);
         response.end(lines.join('\n') + '\n');
       } else {
         response.writeHead(404, { 'content-type': 'application/json' });

@@ -152,4 +152,24 @@ describe('lifeline what-if: a new definition against the recorded entity events 
     ]);
     expect(backwards.code).toBe(2);
   });
+
+  it.each(['2026-02-31T00:00:00Z', '2026-11-21T24:00:00Z'])(
+    'refuses --from %s: not a real instant (Date.parse would roll it over), AUDIT.INVALID_AS_OF',
+    async (from) => {
+      const refused = await cli([
+        'what-if',
+        '--definition',
+        definitionFile,
+        '--from',
+        from,
+        '--to',
+        '2026-12-01T00:00:00Z',
+        '--data-dir',
+        dataDir,
+      ]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('AUDIT.INVALID_AS_OF');
+      expect(refused.stdout).toBe('');
+    },
+  );
 });

@@ -1,9 +1,25 @@
 import { execFileSync } from 'node:child_process';
 
 /** Debian's kcat: a Kafka client nobody here wrote, to show what goes in and out is plain Kafka. */
-export function kcatProduce(broker: string, topic: string, lines: { key: string; value: string }[]): void {
+export function kcatProduce(
+  broker: string,
+  topic: string,
+  lines: { key: string; value: string }[],
+  options: { compression?: string; partition?: number } = {},
+): void {
   const input = lines.map((l) => `${l.key}\t${l.value}`).join('\n') + '\n';
-  execFileSync('kcat', ['-P', '-b', broker, '-t', topic, '-K', '\t'], { input, timeout: 30_000 });
+  const args = ['-P', '-b', broker, '-t', topic, '-K', '\t'];
+  // librdkafka sends a batch uncompressed when that is smaller: callers send enough to compress.
+  if (options.compression) args.push('-z', options.compression, '-X', 'linger.ms=200');
+  if (options.partition !== undefined) args.push('-p', String(options.partition));
+  execFileSync('kcat', args, { input, timeout: 30_000 });
+}
+
+/** Partition count of each topic the broker has (kcat -L: metadata only, never creates a topic). */
+export function kcatPartitions(broker: string): Map<string, number> {
+  const out = execFileSync('kcat', ['-L', '-J', '-b', broker], { timeout: 30_000, encoding: 'utf8' });
+  const metadata = JSON.parse(out) as { topics: { topic: string; partitions: unknown[] }[] };
+  return new Map(metadata.topics.map((t) => [t.topic, t.partitions.length]));
 }
 
 export interface KcatMessage {

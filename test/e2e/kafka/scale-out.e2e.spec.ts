@@ -67,7 +67,9 @@ describeKafka('scale-out: two engines in one consumer group, one killed with SIG
     await admin.disconnect();
 
     const store = SqliteEventStore.open(eventsFile);
-    await new DefinitionCommands(store, new SystemClock()).publish(DEFINITION, 'application/yaml', 'test');
+    await store.unitOfWork((tx) =>
+      new DefinitionCommands(new SystemClock()).publish(tx, DEFINITION, 'application/yaml', 'test'),
+    );
 
     const a = startEngine('engine-a');
     startEngine('engine-b');

@@ -4,6 +4,8 @@ export const DeadLetterReason = {
   Empty: 'ENTITY_EVENT.EMPTY',
   TooLarge: 'ENTITY_EVENT.TOO_LARGE',
   NotJson: 'ENTITY_EVENT.NOT_JSON',
+  /** JSON with a key twice in one object: which value the producer meant cannot be known. */
+  DuplicateKey: 'ENTITY_EVENT.DUPLICATE_KEY',
   /** JSON, but not a valid envelope. */
   Invalid: 'ENTITY_EVENT.INVALID',
   /** The key is missing or is not `<entityType>:<entityId>` of the envelope. */

@@ -1,8 +1,10 @@
-import { Kafka, Partitioners, logLevel, type Admin, type Producer, type KafkaMessage } from 'kafkajs';
+import { CompressionTypes, Kafka, Partitioners, logLevel, type Admin, type Producer, type KafkaMessage } from 'kafkajs';
 import type { EntityEventEnvelope } from '@lifeline/process-domain';
+import type { EntityEventsLogger } from '../logger';
+import { decompressedBatchCounts, registerKafkaCodecs, replaceKafkaCodec } from './codecs';
 import { DeadLetterCounter, DeadLetterReason, DLQ_HEADERS } from './dead-letters';
 import { KafkaEntityEventSource, type EntityEventSink, type RecordedEntityEvent } from './kafka-entity-source';
-import { describeKafka, kafkaBrokers, uniqueTopic } from './testing/broker';
+import { createTopics, describeKafka, kafkaBrokers, uniqueTopic } from './testing/broker';
 import { waitFor } from './testing/wait-for';
 
 jest.setTimeout(60_000);
@@ -61,11 +63,18 @@ describeKafka('KafkaEntityEventSource (real broker)', () => {
   let admin: Admin;
   const sources: KafkaEntityEventSource[] = [];
 
-  const startSource = async (topic: string, sink: EntityEventSink, counter = new DeadLetterCounter(), extra = {}) => {
+  const startSource = async (
+    topic: string,
+    sink: EntityEventSink,
+    counter = new DeadLetterCounter(),
+    extra = {},
+    logger?: EntityEventsLogger,
+  ) => {
     const source = new KafkaEntityEventSource(
       { brokers, topics: [topic], groupId: `group-${topic}`, ...extra },
       sink,
       counter,
+      logger,
     );
     sources.push(source);
     await source.start();
@@ -73,6 +82,7 @@ describeKafka('KafkaEntityEventSource (real broker)', () => {
   };
 
   beforeAll(async () => {
+    registerKafkaCodecs();
     const kafka = new Kafka({ clientId: 'source-test', brokers, logLevel: logLevel.NOTHING });
     producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     admin = kafka.admin();
@@ -89,7 +99,7 @@ describeKafka('KafkaEntityEventSource (real broker)', () => {
 
   it('records valid envelopes with their topic, partition and offset, in order per entity key', async () => {
     const topic = uniqueTopic('entity-events');
-    await admin.createTopics({ topics: [{ topic, numPartitions: 4 }], waitForLeaders: true });
+    await createTopics(admin, [{ topic, numPartitions: 4 }]);
     const sink = new CollectingSink();
     await startSource(topic, sink);
 
@@ -126,7 +136,7 @@ describeKafka('KafkaEntityEventSource (real broker)', () => {
 
   it('sends every kind of bad message to <topic>.dlq with the reason headers, and keeps consuming', async () => {
     const topic = uniqueTopic('entity-events');
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    await createTopics(admin, [{ topic, numPartitions: 1 }]);
     const sink = new CollectingSink();
     const counter = new DeadLetterCounter();
     await startSource(topic, sink, counter, { maxMessageBytes: 2_048 });
@@ -195,9 +205,46 @@ describeKafka('KafkaEntityEventSource (real broker)', () => {
     expect(byOffset.get('6')!.value).toBeNull();
   });
 
-  it('redelivers a batch the sink failed to record, then records it and commits', async () => {
+  it('sends an envelope with a key twice in one object to <topic>.dlq as ENTITY_EVENT.DUPLICATE_KEY, escapes included', async () => {
     const topic = uniqueTopic('entity-events');
     await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    const sink = new CollectingSink();
+    const counter = new DeadLetterCounter();
+    await startSource(topic, sink, counter);
+
+    const good = envelope('INV-9', 0);
+    // Last-wins would have recorded these as deleted: nobody can know which kind the producer meant.
+    const twice = JSON.stringify({ ...good, id: 'evt-twice' }).replace(
+      '"kind":"created"',
+      '"kind":"created","kind":"deleted"',
+    );
+    const escaped = JSON.stringify({ ...good, id: 'evt-escaped' }).replace(
+      '"kind":"created"',
+      '"kind":"created","k\\u0069nd":"deleted"',
+    );
+    expect(JSON.parse(twice)).toMatchObject({ kind: 'deleted' });
+    expect(JSON.parse(escaped)).toMatchObject({ kind: 'deleted' });
+    await producer.send({
+      topic,
+      messages: [{ key: 'Invoice:INV-9', value: twice }, { key: 'Invoice:INV-9', value: escaped }, asMessage(good)],
+    });
+
+    await waitFor(() => sink.recorded.length >= 1 && counter.total() >= 2, 30_000, 'duplicates dead-lettered');
+    expect(sink.ids()).toEqual([good.id]);
+    expect(counter.snapshot()).toEqual({ [DeadLetterReason.DuplicateKey]: 2 });
+    const dlq = await readAll(`${topic}.dlq`, 2);
+    const header = (m: KafkaMessage, name: string) => m.headers?.[name]?.toString();
+    expect(
+      dlq.map((m) => [header(m, DLQ_HEADERS.reason), header(m, DLQ_HEADERS.message), m.value?.toString()]),
+    ).toEqual([
+      [DeadLetterReason.DuplicateKey, "duplicate key 'kind' at kind", twice],
+      [DeadLetterReason.DuplicateKey, "duplicate key 'kind' at kind", escaped],
+    ]);
+  });
+
+  it('redelivers a batch the sink failed to record, then records it and commits', async () => {
+    const topic = uniqueTopic('entity-events');
+    await createTopics(admin, [{ topic, numPartitions: 1 }]);
     const sink = new CollectingSink(1);
     await startSource(topic, sink);
     const sent = [envelope('INV-20', 0), envelope('INV-20', 1), envelope('INV-20', 2)];
@@ -215,7 +262,7 @@ describeKafka('KafkaEntityEventSource (real broker)', () => {
 
   it('commits nothing while the sink fails, so another consumer of the group gets the messages again', async () => {
     const topic = uniqueTopic('entity-events');
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    await createTopics(admin, [{ topic, numPartitions: 1 }]);
     const failing = new CollectingSink(Number.MAX_SAFE_INTEGER);
     const first = await startSource(topic, failing);
     const sent = [envelope('INV-30', 0), envelope('INV-30', 1)];
@@ -229,7 +276,96 @@ describeKafka('KafkaEntityEventSource (real broker)', () => {
     await waitFor(() => healthy.recorded.length >= 2, 30_000, 'redelivered to the next consumer');
     expect(healthy.ids()).toEqual(sent.map((e) => e.id));
   });
+
+  it.each(['gzip', 'snappy', 'lz4', 'zstd'] as const)(
+    'records batches the broker compressed with %s (Java codecs, topic compression.type)',
+    async (codec) => {
+      const topic = uniqueTopic(`entity-events-${codec}`);
+      await createTopics(admin, [
+        { topic, numPartitions: 1, configEntries: [{ name: 'compression.type', value: codec }] },
+      ]);
+      const sent = Array.from({ length: 10 }, (_, seq) => envelope('INV-50', seq));
+      await producer.send({ topic, messages: sent.map(asMessage) });
+      const before = decompressedBatchCounts()[codec];
+      const sink = new CollectingSink();
+      const source = await startSource(topic, sink);
+      await waitFor(() => sink.recorded.length >= sent.length, 30_000, `the ${codec} batch recorded`);
+      expect(sink.ids()).toEqual(sent.map((e) => e.id));
+      expect(decompressedBatchCounts()[codec]).toBeGreaterThan(before);
+      expect(source.health().ok).toBe(true);
+    },
+  );
+
+  it('reports a batch it cannot decode (error log, count, health) and keeps the other partitions going; nothing is skipped', async () => {
+    const topic = uniqueTopic('entity-events');
+    await createTopics(admin, [{ topic, numPartitions: 2 }]);
+    const on = (partition: number) => (e: EntityEventEnvelope) => ({ ...asMessage(e), partition });
+    const before = envelope('INV-40', 0);
+    const unreadable = [envelope('INV-40', 1), envelope('INV-40', 2)];
+    const elsewhere = envelope('INV-41', 0);
+    await producer.send({ topic, messages: [before].map(on(0)) });
+    await producer.send({ topic, compression: CompressionTypes.LZ4, messages: unreadable.map(on(0)) });
+
+    const restore = replaceKafkaCodec('lz4', undefined);
+    const logger = new CapturingLogger();
+    const sink = new CollectingSink();
+    try {
+      const source = await startSource(topic, sink, new DeadLetterCounter(), {}, logger);
+      await waitFor(() => source.health().stuckPartitions.length === 1, 30_000, 'the partition reported stuck');
+      await producer.send({ topic, messages: [elsewhere].map(on(1)) });
+      await waitFor(() => sink.ids().includes(elsewhere.id), 30_000, 'the other partition still consumed');
+
+      expect(sink.ids().sort()).toEqual([before.id, elsewhere.id].sort());
+      expect(source.health()).toEqual({
+        ok: false,
+        stuckPartitions: [
+          {
+            topic,
+            partition: 0,
+            codec: 'lz4',
+            error: 'No lz4 codec can decompress here',
+            firstOffset: '1',
+            lastOffset: '2',
+            since: expect.any(String),
+          },
+        ],
+      });
+      expect(source.undecodableBatches).toBe(1);
+      expect(source.consumerCrashes).toBe(0);
+      const reported = logger.lines.filter((l) => l.level === 'error' && l.msg.includes('cannot be decoded'));
+      expect(reported).toHaveLength(1);
+      expect(reported[0].obj).toMatchObject({ topic, partition: 0, offset: '1', codec: 'lz4' });
+      await waitFor(
+        async () => (await committedOffset(admin, `group-${topic}`, topic)) === '1',
+        10_000,
+        'offset 1 committed on partition 0, and no further',
+      );
+      await source.stop();
+    } finally {
+      restore();
+    }
+
+    // With the codec back, the next start records the batch: it was paused, never skipped.
+    const later = new CollectingSink();
+    const again = await startSource(topic, later);
+    await waitFor(() => unreadable.every((e) => later.ids().includes(e.id)), 30_000, 'the batch recorded');
+    expect(later.ids().filter((id) => id.startsWith('evt-INV-40'))).toEqual(unreadable.map((e) => e.id));
+    expect(again.health()).toEqual({ ok: true, stuckPartitions: [] });
+  });
 });
+
+class CapturingLogger implements EntityEventsLogger {
+  readonly lines: { level: string; obj: Record<string, unknown>; msg: string }[] = [];
+  info(obj: Record<string, unknown>, msg: string): void {
+    this.lines.push({ level: 'info', obj, msg });
+  }
+  warn(obj: Record<string, unknown>, msg: string): void {
+    this.lines.push({ level: 'warn', obj, msg });
+  }
+  error(obj: Record<string, unknown>, msg: string): void {
+    this.lines.push({ level: 'error', obj, msg });
+  }
+}
 
 async function committedOffset(admin: Admin, groupId: string, topic: string): Promise<string | undefined> {
   const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });

@@ -10,6 +10,7 @@ import {
 } from 'kafkajs';
 import {
   DEFAULT_ENVELOPE_LIMITS,
+  findDuplicateKey,
   validateEnvelope,
   type EntityEventEnvelope,
   type EntityEventSource,
@@ -17,6 +18,8 @@ import {
 import { errorFields, silentLogger, type EntityEventsLogger } from '../logger';
 import { DLQ_HEADERS, DeadLetterReason, deadLetterTopic, type DeadLetterCounter } from './dead-letters';
 import { SURVIVE_BROKER_RESTART_RETRY, kafkaLogCreator } from './kafkajs-logging';
+import { registerKafkaCodecs, undecodableBatch, type UndecodableBatch } from './codecs';
+import { ensureKafkaTopics, type KafkaTopicSettings } from './topics';
 
 /** One received envelope and where it came from, ready to be recorded. */
 export interface RecordedEntityEvent {
@@ -47,6 +50,20 @@ export interface KafkaSourceOptions {
   maxRecordBatch?: number;
   /** Delay before the source recreates a consumer that kafkajs gave up on. */
   restartDelayMs?: number;
+  /** How the topics it reads and dead-letters to are created when missing. */
+  topicSettings?: KafkaTopicSettings;
+}
+
+/** A partition paused on a batch this process cannot decode; it stays so until the process restarts. */
+export interface StuckPartition extends UndecodableBatch {
+  topic: string;
+  partition: number;
+  since: string;
+}
+
+export interface KafkaSourceHealth {
+  ok: boolean;
+  stuckPartitions: StuckPartition[];
 }
 
 interface DeadLetter {
@@ -72,6 +89,12 @@ export class KafkaEntityEventSource {
   private consumer: Consumer | undefined;
   private stopping = false;
   private restartTimer: NodeJS.Timeout | undefined;
+  private starting: AbortController | undefined;
+  private readonly stuck = new Map<string, StuckPartition>();
+  /** Batches found undecodable (each detection; a restart finds the same batch again). */
+  undecodableBatches = 0;
+  /** Consumer crashes kafkajs reported (a broker gone too long, a fetch response it could not use). */
+  consumerCrashes = 0;
 
   constructor(
     private readonly options: KafkaSourceOptions,
@@ -84,6 +107,7 @@ export class KafkaEntityEventSource {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_ENVELOPE_LIMITS.maxBytes;
     this.maxRecordBatch = options.maxRecordBatch ?? 500;
     this.restartDelayMs = options.restartDelayMs ?? 2_000;
+    registerKafkaCodecs();
     this.kafka = new Kafka({
       clientId: options.clientId ?? 'lifeline-engine',
       brokers: options.brokers,
@@ -95,10 +119,18 @@ export class KafkaEntityEventSource {
 
   async start(): Promise<void> {
     this.stopping = false;
+    this.starting = new AbortController();
+    const { topics } = this.options;
+    await ensureKafkaTopics(this.kafka, [...topics, ...topics.map(deadLetterTopic)], {
+      settings: this.options.topicSettings,
+      logger: this.logger,
+      signal: this.starting.signal,
+    });
     this.producer = this.kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
-      allowAutoTopicCreation: true,
+      // Topics are created by ensureKafkaTopics, with the configured partitions, not the broker's defaults.
+      allowAutoTopicCreation: false,
       createPartitioner: Partitioners.DefaultPartitioner,
     });
     await this.producer.connect();
@@ -108,11 +140,13 @@ export class KafkaEntityEventSource {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.starting?.abort();
     if (this.restartTimer) clearTimeout(this.restartTimer);
     await this.consumer?.disconnect();
     await this.producer?.disconnect();
     this.consumer = undefined;
     this.producer = undefined;
+    this.stuck.clear();
     this.logger.info({ topics: this.options.topics, groupId: this.groupId }, 'kafka entity-event source stopped');
   }
 
@@ -123,11 +157,12 @@ export class KafkaEntityEventSource {
       // A killed engine's partitions move to the others after this long without a heartbeat.
       sessionTimeout: this.options.sessionTimeoutMs ?? 10_000,
       heartbeatInterval: Math.min(3_000, Math.floor((this.options.sessionTimeoutMs ?? 10_000) / 3)),
-      allowAutoTopicCreation: true,
+      allowAutoTopicCreation: false,
       retry: SURVIVE_BROKER_RESTART_RETRY,
     });
     this.consumer = consumer;
     consumer.on(consumer.events.CRASH, ({ payload }) => {
+      this.consumerCrashes += 1;
       this.logger.error(
         { ...errorFields(payload.error), groupId: this.groupId, restart: payload.restart },
         'kafka consumer crashed',
@@ -135,6 +170,7 @@ export class KafkaEntityEventSource {
       // kafkajs restarts itself after retriable errors; for the others we build a new consumer.
       if (!payload.restart && !this.stopping && this.consumer === consumer) this.scheduleRestart();
     });
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => this.forgetUnassigned(consumer, payload.memberAssignment));
     await consumer.connect();
     await consumer.subscribe({ topics: this.options.topics, fromBeginning: this.options.fromBeginning ?? true });
     await consumer.run({
@@ -176,11 +212,15 @@ export class KafkaEntityEventSource {
     commitOffsetsIfNecessary,
     isRunning,
     isStale,
+    pause,
   }: EachBatchPayload): Promise<void> {
     const { topic, partition } = batch;
-    for (let start = 0; start < batch.messages.length; start += this.maxRecordBatch) {
+    // Messages before an undecodable batch are recorded as usual; the partition then stops there.
+    const undecodableAt = batch.messages.findIndex((m) => undecodableBatch(m) !== undefined);
+    const messages = undecodableAt < 0 ? batch.messages : batch.messages.slice(0, undecodableAt);
+    for (let start = 0; start < messages.length; start += this.maxRecordBatch) {
       if (!isRunning() || isStale()) return;
-      const chunk = batch.messages.slice(start, start + this.maxRecordBatch);
+      const chunk = messages.slice(start, start + this.maxRecordBatch);
       const recorded: RecordedEntityEvent[] = [];
       const rejected: DeadLetter[] = [];
       for (const message of chunk) {
@@ -206,6 +246,35 @@ export class KafkaEntityEventSource {
       await commitOffsetsIfNecessary();
       await heartbeat();
     }
+    if (undecodableAt >= 0 && isRunning() && !isStale()) {
+      const message = batch.messages[undecodableAt];
+      this.reportUndecodable(topic, partition, message.offset, undecodableBatch(message) as UndecodableBatch);
+      pause();
+    }
+  }
+
+  /** Ok unless a partition is stuck on a batch this process cannot decode. */
+  health(): KafkaSourceHealth {
+    const stuckPartitions = [...this.stuck.values()];
+    return { ok: stuckPartitions.length === 0, stuckPartitions };
+  }
+
+  private reportUndecodable(topic: string, partition: number, offset: string, batch: UndecodableBatch): void {
+    this.undecodableBatches += 1;
+    this.stuck.set(`${topic}/${partition}`, { topic, partition, ...batch, since: new Date().toISOString() });
+    this.logger.error(
+      { topic, partition, offset, ...batch, groupId: this.groupId },
+      'kafka batch cannot be decoded; its partition is paused until a restart with a codec that reads it',
+    );
+  }
+
+  /** A stuck partition moved to another engine is that engine's to report (and resumes if it comes back). */
+  private forgetUnassigned(consumer: Consumer, assignment: Record<string, number[]>): void {
+    for (const [key, { topic, partition }] of this.stuck) {
+      if (assignment[topic]?.includes(partition)) continue;
+      this.stuck.delete(key);
+      consumer.resume([{ topic, partitions: [partition] }]);
+    }
   }
 
   private judge(topic: string, partition: number, message: KafkaMessage): Verdict {
@@ -222,11 +291,15 @@ export class KafkaEntityEventSource {
       );
     }
     let parsed: unknown;
+    const text = message.value.toString('utf8');
     try {
-      parsed = JSON.parse(message.value.toString('utf8'));
+      parsed = JSON.parse(text);
     } catch (error) {
       return reject(DeadLetterReason.NotJson, `the message is not valid JSON: ${errorFields(error).error as string}`);
     }
+    const duplicate = findDuplicateKey(text, parsed);
+    if (duplicate)
+      return reject(DeadLetterReason.DuplicateKey, `duplicate key '${duplicate.key}' at ${duplicate.path}`);
     const validation = validateEnvelope(parsed, { ...DEFAULT_ENVELOPE_LIMITS, maxBytes: this.maxMessageBytes });
     if (!validation.ok) {
       return reject(

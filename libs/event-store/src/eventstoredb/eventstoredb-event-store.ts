@@ -24,6 +24,7 @@ import {
   type AppendResult,
   type EventStore,
   type ReadStreamOptions,
+  type StoreTx,
   type StoredEvent,
   type SubscribeOptions,
   type Subscription,
@@ -48,6 +49,8 @@ type RecordedEvent = NonNullable<ResolvedEvent['event']>;
  *   the stream; an id reused in another stream is not detected (no global event-id index).
  */
 export class EventStoreDbEventStore implements EventStore {
+  /** No multi-stream transactions: each append of a unit is durable on its own. */
+  readonly atomicUnits = false;
   private readonly subscriptions = new Set<EventStoreDbSubscription>();
   private closed = false;
 
@@ -69,6 +72,34 @@ export class EventStoreDbEventStore implements EventStore {
         throw error;
       }
     }
+  }
+
+  /**
+   * A unit without a transaction: appends go straight to the store, in order. `appended` stays empty
+   * (EventStoreDB gives the commit position of a write, not each event's), so nothing here is
+   * applied inline: subscriptions deliver what was written.
+   */
+  async unitOfWork<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {
+    this.assertOpen();
+    const listeners: (() => void)[] = [];
+    const tx: StoreTx = {
+      append: (request) => this.append(request),
+      readStream: (streamId, options) => this.readStream(streamId, options),
+      readAll: (fromPosition, maxCount, prefixes) => this.readAll(fromPosition, maxCount, prefixes),
+      headPosition: () => this.headPosition(),
+      appended: [],
+      onCommit: (listener) => void listeners.push(listener),
+      // Nothing to undo: what was appended stays.
+      attempt: (part) => part(),
+    };
+    const result = await work(tx);
+    for (const listener of listeners) listener();
+    return result;
+  }
+
+  /** Never called: see unitOfWork. */
+  onCommitted(): () => void {
+    return () => undefined;
   }
 
   async appendMany(requests: AppendRequest[]): Promise<AppendResult[]> {

@@ -2,18 +2,23 @@ import { EventEmitter } from 'node:events';
 import Database from 'better-sqlite3';
 import {
   EventIdConflict,
+  withDataText,
   type AppendRequest,
   type AppendResult,
   type EventStore,
   type NewEvent,
   type ReadStreamOptions,
+  type StoreTx,
   type StoredEvent,
   type SubscribeOptions,
   type Subscription,
 } from '../event-store';
 import { canonicalEventText, canonicalJson, eventHash } from '../hash-chain';
+import type { LogLink, StoredLogChain } from '../log-chain';
 import { EventStoreClosed, checkExpectedRevision, ownMetadata } from '../store-rules';
+import { SqliteGlobalChain, globalChainMigration } from './global-chain';
 import { PollingSubscription } from './polling-subscription';
+import { FALLBACK_AUTOCHECKPOINT_PAGES, WalCheckpointer } from './wal-checkpointer';
 
 export interface SqliteEventStoreOptions {
   /** NORMAL (default) survives a process crash; FULL also survives a power loss. */
@@ -22,6 +27,10 @@ export interface SqliteEventStoreOptions {
   pollIntervalMs?: number;
   /** How long a writer waits for another process's write lock before failing. */
   busyTimeoutMs?: number;
+  /** WAL checkpoints on a worker thread instead of the committing connection (default true). */
+  backgroundCheckpoints?: boolean;
+  /** A reader beside the writer (an as-of worker thread): no schema change, appends fail, the file must exist. */
+  readonly?: boolean;
 }
 
 interface EventRow {
@@ -55,6 +64,9 @@ const migrations: readonly string[] = [
      metadata TEXT NOT NULL,
      UNIQUE (stream_id, revision)
    );`,
+  globalChainMigration,
+  // The hash of a stream's last event beside its revision: an append reads it without parsing metadata.
+  'ALTER TABLE streams ADD COLUMN hash TEXT;',
 ];
 
 const appendedSignal = 'appended';
@@ -62,159 +74,236 @@ const appendedSignal = 'appended';
 /** How many recently appended events are kept parsed for subscriptions (the live tail). */
 const RECENT_LIMIT = 4_096;
 
+/** How many units at most share one commit (bounds how long the write lock is held). */
+const MAX_UNITS_PER_COMMIT = 256;
+
 interface RecentEvent {
   row: EventRow;
   parsed?: StoredEvent;
 }
 
+interface QueuedUnit {
+  work: (tx: StoreTx) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+type Connection = 'reader' | 'writer';
+
+interface ReadStatements {
+  findEventById: Database.Statement<[string], { stream_id: string; position: number }>;
+  findStreamHead: Database.Statement<[string], StreamHeadRow>;
+  /** Streams last written before `streams.hash` existed keep their hash in the last event's metadata only. */
+  findLegacyStreamHash: Database.Statement<[string], { hash: string | null }>;
+  selectStreamForwards: Database.Statement<[string, number, number], EventRow>;
+  selectStreamBackwards: Database.Statement<[string, number, number], EventRow>;
+  selectAll: Database.Statement<[number, number], EventRow>;
+  selectHead: Database.Statement<[], { head: number | null }>;
+  prefixStatements: Map<number, Database.Statement<unknown[], EventRow>>;
+}
+
+function prepareReads(db: Database.Database): ReadStatements {
+  return {
+    findEventById: db.prepare('SELECT stream_id, position FROM events WHERE id = ?'),
+    findStreamHead: db.prepare('SELECT revision, hash FROM streams WHERE stream_id = ?'),
+    findLegacyStreamHash: db.prepare(
+      `SELECT json_extract(e.metadata, '$.hash') AS hash FROM streams s
+         JOIN events e ON e.stream_id = s.stream_id AND e.revision = s.revision WHERE s.stream_id = ?`,
+    ),
+    selectStreamForwards: db.prepare(
+      'SELECT * FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision ASC LIMIT ?',
+    ),
+    selectStreamBackwards: db.prepare(
+      'SELECT * FROM events WHERE stream_id = ? AND revision <= ? ORDER BY revision DESC LIMIT ?',
+    ),
+    selectAll: db.prepare('SELECT * FROM events WHERE position > ? ORDER BY position ASC LIMIT ?'),
+    selectHead: db.prepare('SELECT MAX(position) AS head FROM events'),
+    prefixStatements: new Map(),
+  };
+}
+
+/** One unit's view of the open transaction: what it appended, and what runs once it committed. */
+class SqliteUnit implements StoreTx {
+  readonly appended: StoredEvent[] = [];
+  readonly recent: RecentEvent[] = [];
+  readonly commitListeners: (() => void)[] = [];
+
+  constructor(private readonly store: SqliteEventStore) {}
+
+  async append(request: AppendRequest): Promise<AppendResult> {
+    return this.store.appendWithin(this, request);
+  }
+
+  async readStream(streamId: string, options?: ReadStreamOptions): Promise<StoredEvent[]> {
+    return this.store.readStreamWith('writer', streamId, options);
+  }
+
+  async readAll(fromPosition: number, maxCount: number, prefixes?: readonly string[]): Promise<StoredEvent[]> {
+    return this.store.readAllWith('writer', fromPosition, maxCount, prefixes);
+  }
+
+  async headPosition(): Promise<number> {
+    return this.store.headWith('writer');
+  }
+
+  onCommit(listener: () => void): void {
+    this.commitListeners.push(listener);
+  }
+
+  async attempt<T>(work: () => Promise<T>): Promise<T> {
+    return this.store.attemptWithin(this, work);
+  }
+}
+
 /**
  * The embedded event store: one SQLite file in WAL mode, global position = row id.
- * better-sqlite3 is synchronous, so every method does its work before its promise settles.
+ * Writes go through units of work: the units submitted in one event-loop turn share one
+ * transaction (group commit), each in its own savepoint. Reads outside a unit use a second
+ * connection, so they only ever see committed events.
  */
-export class SqliteEventStore implements EventStore {
+export class SqliteEventStore implements EventStore, StoredLogChain {
+  readonly atomicUnits = true;
   private readonly appended = new EventEmitter();
   private readonly subscriptions = new Set<PollingSubscription>();
-  private readonly prefixStatements = new Map<number, Database.Statement<unknown[], EventRow>>();
+  private readonly committedListeners = new Set<(events: readonly StoredEvent[]) => void>();
   private closed = false;
   /**
-   * The events this process appended last, in position order, parsed once on first read and
-   * shared by every subscription (they read the same tail). Only committed events enter it.
+   * The events this process appended last, in position order, shared by every subscription (they
+   * read the same tail). Only committed events enter it.
    */
   private readonly recent: RecentEvent[] = [];
-  private pendingRecent: RecentEvent[] = [];
+  private readonly queue: QueuedUnit[] = [];
+  private draining = false;
+  private drained: Promise<void> = Promise.resolve();
 
-  private readonly findEventById: Database.Statement<[string], { stream_id: string; position: number }>;
-  private readonly findStreamHead: Database.Statement<[string], StreamHeadRow>;
-  private readonly upsertStream: Database.Statement<[string, number]>;
-  private readonly insertEvent: Database.Statement<[string, string, number, string, string, string]>;
-  private readonly selectStreamForwards: Database.Statement<[string, number, number], EventRow>;
-  private readonly selectStreamBackwards: Database.Statement<[string, number, number], EventRow>;
-  private readonly selectAll: Database.Statement<[number, number], EventRow>;
-  private readonly selectHead: Database.Statement<[], { head: number | null }>;
-  private readonly appendOneTransaction: (request: AppendRequest) => AppendResult;
-  private readonly appendManyTransaction: (requests: AppendRequest[]) => AppendResult[];
+  private readonly reads: ReadStatements;
+  private readonly writes: ReadStatements;
+  private readonly upsertStream: Database.Statement<[string, number, string]>;
+  private readonly insertEvent: Database.Statement<
+    [number, string, string, number, string, string, string, number, string]
+  >;
+  /** Positions and links of the global chain (global-chain.ts), handed out inside the write transaction. */
+  private readonly chain: SqliteGlobalChain;
 
   private constructor(
     private readonly db: Database.Database,
+    private readonly reader: Database.Database,
     private readonly pollIntervalMs: number,
+    private readonly checkpointer: WalCheckpointer | undefined,
   ) {
     this.appended.setMaxListeners(0);
-    this.findEventById = db.prepare('SELECT stream_id, position FROM events WHERE id = ?');
-    this.findStreamHead = db.prepare(
-      `SELECT s.revision AS revision, json_extract(e.metadata, '$.hash') AS hash
-         FROM streams s LEFT JOIN events e ON e.stream_id = s.stream_id AND e.revision = s.revision
-        WHERE s.stream_id = ?`,
-    );
+    this.writes = prepareReads(db);
+    this.reads = prepareReads(reader);
     this.upsertStream = db.prepare(
-      `INSERT INTO streams (stream_id, revision) VALUES (?, ?)
-       ON CONFLICT (stream_id) DO UPDATE SET revision = excluded.revision`,
+      `INSERT INTO streams (stream_id, revision, hash) VALUES (?, ?, ?)
+       ON CONFLICT (stream_id) DO UPDATE SET revision = excluded.revision, hash = excluded.hash`,
     );
     this.insertEvent = db.prepare(
-      'INSERT INTO events (id, stream_id, revision, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)',
+      `INSERT INTO events (position, id, stream_id, revision, type, data, metadata, chain_prev, chain_hash)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.selectStreamForwards = db.prepare(
-      'SELECT * FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision ASC LIMIT ?',
-    );
-    this.selectStreamBackwards = db.prepare(
-      'SELECT * FROM events WHERE stream_id = ? AND revision <= ? ORDER BY revision DESC LIMIT ?',
-    );
-    this.selectAll = db.prepare('SELECT * FROM events WHERE position > ? ORDER BY position ASC LIMIT ?');
-    this.selectHead = db.prepare('SELECT MAX(position) AS head FROM events');
-    const appendOne = db.transaction((request: AppendRequest) => this.appendInTransaction(request));
-    const appendMany = db.transaction((requests: AppendRequest[]) => requests.map((r) => this.appendInTransaction(r)));
-    // BEGIN IMMEDIATE takes the write lock up front, so the revision we check is the one we write after.
-    this.appendOneTransaction = (request) => appendOne.immediate(request);
-    this.appendManyTransaction = (requests) => appendMany.immediate(requests);
+    this.chain = new SqliteGlobalChain(db);
   }
 
   static open(file: string, options: SqliteEventStoreOptions = {}): SqliteEventStore {
-    const db = new Database(file);
+    const busyTimeout = Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000));
+    const db = new Database(file, options.readonly ? { readonly: true, fileMustExist: true } : {});
     try {
+      if (options.readonly) {
+        // One connection: it only reads, so units of work have nothing to keep apart from reads.
+        db.pragma(`busy_timeout = ${busyTimeout}`);
+        return new SqliteEventStore(db, db, options.pollIntervalMs ?? 100, undefined);
+      }
       db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${options.synchronous === 'FULL' ? 'FULL' : 'NORMAL'}`);
-      db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`);
+      db.pragma(`busy_timeout = ${busyTimeout}`);
       db.pragma('foreign_keys = ON');
-      // Random event ids scatter index writes; checkpointing less often writes each hot page once per checkpoint.
-      db.pragma('wal_autocheckpoint = 10000');
+      // Checkpoints run on a worker (wal-checkpointer.ts); without one, less often writes each hot page once per checkpoint.
+      db.pragma(
+        `wal_autocheckpoint = ${options.backgroundCheckpoints === false ? 10_000 : FALLBACK_AUTOCHECKPOINT_PAGES}`,
+      );
+      // ... and a larger cache keeps those pages in memory between commits.
+      db.pragma('cache_size = -65536');
       migrate(db);
-      return new SqliteEventStore(db, options.pollIntervalMs ?? 100);
     } catch (error) {
       db.close();
       throw error;
     }
+    const reader = new Database(file);
+    reader.pragma(`busy_timeout = ${busyTimeout}`);
+    reader.pragma('cache_size = -32768');
+    const checkpointer = options.backgroundCheckpoints === false ? undefined : WalCheckpointer.start(file);
+    return new SqliteEventStore(db, reader, options.pollIntervalMs ?? 100, checkpointer);
+  }
+
+  /**
+   * The writer connection, for state that must commit in the same transaction as the events (the
+   * engine's reactions). Use it only inside a unit of work.
+   */
+  get sidecar(): Database.Database {
+    return this.db;
+  }
+
+  readonly sidecarHoldsEvents = true;
+
+  unitOfWork<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {
+    this.assertOpen();
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      if (this.draining) return;
+      this.draining = true;
+      // Units submitted during one event-loop turn (concurrent requests) share the commit.
+      this.drained = new Promise((done) => setImmediate(() => void this.drain().finally(done)));
+    });
+  }
+
+  onCommitted(listener: (events: readonly StoredEvent[]) => void): () => void {
+    this.committedListeners.add(listener);
+    return () => this.committedListeners.delete(listener);
   }
 
   async append(request: AppendRequest): Promise<AppendResult> {
-    this.assertOpen();
-    const result = this.committed(() => this.appendOneTransaction(request));
-    if (!result.duplicate) this.appended.emit(appendedSignal);
-    return result;
+    return this.unitOfWork(async (tx) => tx.append(request));
   }
 
   async appendMany(requests: AppendRequest[]): Promise<AppendResult[]> {
     this.assertOpen();
     if (requests.length === 0) return [];
-    const results = this.committed(() => this.appendManyTransaction(requests));
-    if (results.some((r) => !r.duplicate)) this.appended.emit(appendedSignal);
-    return results;
-  }
-
-  /** Runs one append transaction; its events join the recent tail only once it committed. */
-  private committed<T>(transaction: () => T): T {
-    this.pendingRecent = [];
-    try {
-      const result = transaction();
-      for (const event of this.pendingRecent) this.remember(event);
-      return result;
-    } finally {
-      this.pendingRecent = [];
-    }
-  }
-
-  private remember(event: RecentEvent): void {
-    const last = this.recent[this.recent.length - 1];
-    // Another process appended in between: the tail is no longer contiguous, start it again.
-    if (last !== undefined && event.row.position !== last.row.position + 1) this.recent.length = 0;
-    this.recent.push(event);
-    if (this.recent.length > RECENT_LIMIT * 2) this.recent.splice(0, this.recent.length - RECENT_LIMIT);
-  }
-
-  /** Serves a read of the global log from the recent tail when it holds everything up to the head. */
-  private readRecent(fromPosition: number, maxCount: number, prefixes?: readonly string[]): StoredEvent[] | undefined {
-    const first = this.recent[0];
-    const last = this.recent[this.recent.length - 1];
-    if (first === undefined || last === undefined) return undefined;
-    if (fromPosition + 1 < first.row.position || fromPosition > last.row.position) return undefined;
-    if (this.headPositionNow() !== last.row.position) return undefined;
-    const out: StoredEvent[] = [];
-    for (let i = fromPosition + 1 - first.row.position; i < this.recent.length && out.length < maxCount; i++) {
-      const event = this.recent[i]!;
-      if (prefixes !== undefined && !prefixes.some((p) => event.row.stream_id.startsWith(p))) continue;
-      event.parsed ??= toStoredEvent(event.row);
-      out.push(event.parsed);
-    }
-    return out;
+    return this.unitOfWork(async (tx) => {
+      const results: AppendResult[] = [];
+      for (const request of requests) results.push(await tx.append(request));
+      return results;
+    });
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<StoredEvent[]> {
     this.assertOpen();
-    const limit = options.maxCount ?? -1;
-    if (limit === 0) return [];
-    const rows =
-      options.direction === 'backwards'
-        ? this.selectStreamBackwards.all(streamId, options.fromRevision ?? Number.MAX_SAFE_INTEGER, limit)
-        : this.selectStreamForwards.all(streamId, options.fromRevision ?? 0, limit);
-    return rows.map(toStoredEvent);
+    return this.readStreamWith('reader', streamId, options);
   }
 
   async readAll(fromPosition: number, maxCount: number, prefixes?: readonly string[]): Promise<StoredEvent[]> {
     this.assertOpen();
-    return this.readAllNow(fromPosition, maxCount, prefixes);
+    return this.readAllWith('reader', fromPosition, maxCount, prefixes);
   }
 
   async headPosition(): Promise<number> {
     this.assertOpen();
-    return this.headPositionNow();
+    return this.headWith('reader');
+  }
+
+  async readLogLinks(afterPosition: number, upToPosition: number): Promise<LogLink[]> {
+    this.assertOpen();
+    return this.chain.links(afterPosition, upToPosition);
+  }
+
+  async logHead(): Promise<{ position: number; hash: string }> {
+    this.assertOpen();
+    return this.chain.head();
+  }
+
+  async countEvents(afterPosition: number, upToPosition: number): Promise<number> {
+    this.assertOpen();
+    return this.chain.count(afterPosition, upToPosition);
   }
 
   subscribe(
@@ -224,8 +313,8 @@ export class SqliteEventStore implements EventStore {
     this.assertOpen();
     const subscription = new PollingSubscription(
       {
-        head: () => this.headPositionNow(),
-        read: (from, max) => this.readAllNow(from, max, options.prefixes),
+        head: () => this.headWith('reader'),
+        read: (from, max) => this.readAllWith('reader', from, max, options.prefixes),
         onAppended: (listener) => {
           this.appended.on(appendedSignal, listener);
           return () => this.appended.off(appendedSignal, listener);
@@ -249,15 +338,138 @@ export class SqliteEventStore implements EventStore {
     if (this.closed) return;
     this.closed = true;
     await Promise.all([...this.subscriptions].map((s) => s.stop()));
+    await this.drained;
+    this.reader.close();
     this.db.close();
+    await this.checkpointer?.stop();
   }
 
-  private appendInTransaction(request: AppendRequest): AppendResult {
+  // ---- units of work ----
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        await this.commitUnits(this.queue.splice(0, MAX_UNITS_PER_COMMIT));
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /** One transaction for the batch; each unit in a savepoint of its own. */
+  private async commitUnits(batch: QueuedUnit[]): Promise<void> {
+    if (!this.db.open) {
+      for (const unit of batch) unit.reject(new EventStoreClosed());
+      return;
+    }
+    try {
+      // BEGIN IMMEDIATE takes the write lock up front, so the revisions checked are the ones written after.
+      this.control('BEGIN IMMEDIATE');
+      // Events reference their stream's row, which an append writes last (with its new hash).
+      this.control('PRAGMA defer_foreign_keys = ON');
+      this.chain.beginTransaction();
+    } catch (error) {
+      for (const unit of batch) unit.reject(error);
+      return;
+    }
+    const outcomes: { unit: QueuedUnit; view: SqliteUnit; ok: boolean; value?: unknown; error?: unknown }[] = [];
+    for (const unit of batch) {
+      const view = new SqliteUnit(this);
+      this.control('SAVEPOINT unit');
+      const mark = this.chain.mark();
+      try {
+        const value = await unit.work(view);
+        this.control('RELEASE unit');
+        outcomes.push({ unit, view, ok: true, value });
+      } catch (error) {
+        // The unit's rows go back to before it, and so do the chain's tail and the AUTOINCREMENT counter.
+        this.control('ROLLBACK TO unit');
+        this.control('RELEASE unit');
+        this.chain.restore(mark);
+        outcomes.push({ unit, view, ok: false, error });
+      }
+    }
+    try {
+      this.control('COMMIT');
+      this.chain.committed();
+    } catch (error) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      this.chain.rolledBack();
+      for (const { unit } of outcomes) unit.reject(error);
+      return;
+    }
+    const committed: StoredEvent[] = [];
+    for (const { view, ok } of outcomes) {
+      if (!ok) continue;
+      for (const event of view.recent) this.remember(event);
+      for (const event of view.appended) committed.push(event);
+      for (const listener of view.commitListeners) listener();
+    }
+    if (committed.length > 0) {
+      for (const listener of this.committedListeners) {
+        try {
+          listener(committed);
+        } catch {
+          // A listener's failure is its own (it catches up from its checkpoint); the commit stands.
+        }
+      }
+      this.appended.emit(appendedSignal);
+    }
+    for (const { unit, ok, value, error } of outcomes) {
+      if (ok) unit.resolve(value);
+      else unit.reject(error);
+    }
+  }
+
+  private savepoints = 0;
+
+  /** A nested savepoint inside a unit: undone, with the unit's record of it, if `work` throws. */
+  async attemptWithin<T>(unit: SqliteUnit, work: () => Promise<T>): Promise<T> {
+    const name = `attempt${++this.savepoints}`;
+    const appended = unit.appended.length;
+    const recent = unit.recent.length;
+    const listeners = unit.commitListeners.length;
+    this.control(`SAVEPOINT ${name}`);
+    const mark = this.chain.mark();
+    try {
+      const result = await work();
+      this.control(`RELEASE ${name}`);
+      return result;
+    } catch (error) {
+      if (this.db.inTransaction) {
+        this.control(`ROLLBACK TO ${name}`);
+        this.control(`RELEASE ${name}`);
+        this.chain.restore(mark);
+      }
+      unit.appended.length = appended;
+      unit.recent.length = recent;
+      unit.commitListeners.length = listeners;
+      throw error;
+    } finally {
+      this.savepoints--;
+    }
+  }
+
+  private readonly controlStatements = new Map<string, Database.Statement>();
+
+  /** Transaction control, prepared once per text: a unit runs two savepoints per reaction. */
+  private control(sql: string): void {
+    let statement = this.controlStatements.get(sql);
+    if (statement === undefined) {
+      statement = this.db.prepare(sql);
+      this.controlStatements.set(sql, statement);
+    }
+    statement.run();
+  }
+
+  /** An append inside a unit's transaction (the unit's view calls it). */
+  appendWithin(unit: SqliteUnit, request: AppendRequest): AppendResult {
+    this.assertOpen();
     const { streamId, events, expectedRevision } = request;
-    const head = this.findStreamHead.get(streamId);
+    const head = this.writes.findStreamHead.get(streamId);
     const current = head?.revision ?? -1;
     if (events.length > 0) {
-      const existing = this.findEventById.get(events[0]!.id);
+      const existing = this.writes.findEventById.get(events[0]!.id);
       if (existing !== undefined) {
         if (existing.stream_id !== streamId) throw new EventIdConflict(events[0]!.id, streamId);
         return { duplicate: true, nextRevision: current, position: this.lastStoredPosition(events, existing.position) };
@@ -268,57 +480,79 @@ export class SqliteEventStore implements EventStore {
       return { duplicate: false, nextRevision: current, position: this.streamLastPosition(streamId, current) };
     }
     const nextRevision = current + events.length;
-    // The stream row goes first: events reference it.
-    this.upsertStream.run(streamId, nextRevision);
-    let prevHash = head?.hash ?? '';
+    let prevHash = head === undefined ? '' : (head.hash ?? this.writes.findLegacyStreamHash.get(streamId)?.hash ?? '');
     let position = 0;
     for (let i = 0; i < events.length; i++) {
-      const event = events[i]!;
-      const revision = current + 1 + i;
-      const written = this.writeEvent(event, streamId, revision, prevHash);
+      const written = this.writeEvent(unit, events[i]!, streamId, current + 1 + i, prevHash);
       prevHash = written.hash;
       position = written.position;
     }
+    // After the events (foreign keys are checked at commit): the row then carries the last hash.
+    this.upsertStream.run(streamId, nextRevision, prevHash);
     return { duplicate: false, nextRevision, position };
   }
 
   private writeEvent(
+    unit: SqliteUnit,
     event: NewEvent,
     streamId: string,
     revision: number,
     prevHash: string,
   ): { hash: string; position: number } {
     const data = canonicalJson(event.data);
-    const metadata = canonicalJson(ownMetadata(event.id, event.metadata));
+    const owned = ownMetadata(event.id, event.metadata);
+    const metadata = canonicalJson(owned);
     const hash = eventHash(prevHash, canonicalEventText(event.id, streamId, revision, event.type, data, metadata));
     // Metadata always holds messageId, so it is a non-empty object: splice the chain fields in at the end.
     const storedMetadata = `${metadata.slice(0, -1)},"hash":"${hash}","prevHash":"${prevHash}"}`;
+    const link = this.chain.next(hash);
+    const position = link.position;
     try {
-      const info = this.insertEvent.run(event.id, streamId, revision, event.type, data, storedMetadata);
-      const position = Number(info.lastInsertRowid);
-      this.pendingRecent.push({
-        row: {
-          position,
-          id: event.id,
-          stream_id: streamId,
-          revision,
-          type: event.type,
-          data,
-          metadata: storedMetadata,
-        },
-      });
-      return { hash, position };
+      this.insertEvent.run(
+        position,
+        event.id,
+        streamId,
+        revision,
+        event.type,
+        data,
+        storedMetadata,
+        link.prevPosition,
+        link.hash,
+      );
     } catch (error) {
       if (isUniqueViolation(error, 'events.id')) throw new EventIdConflict(event.id, streamId);
       throw error;
     }
+    const row: EventRow = {
+      position,
+      id: event.id,
+      stream_id: streamId,
+      revision,
+      type: event.type,
+      data,
+      metadata: storedMetadata,
+    };
+    // The appended objects are the stored event: nothing parses back what was just written.
+    const stored: StoredEvent = {
+      id: event.id,
+      type: event.type,
+      data: event.data,
+      metadata: { ...owned, hash, prevHash } as StoredEvent['metadata'],
+      streamId,
+      revision,
+      position,
+    };
+    withDataText(stored, data);
+    unit.recent.push({ row, parsed: stored });
+    unit.appended.push(stored);
+    return { hash, position };
   }
 
   /** Position of the batch's last event already stored (the batch was appended before). */
   private lastStoredPosition(events: NewEvent[], firstPosition: number): number {
     let position = firstPosition;
     for (let i = 1; i < events.length; i++) {
-      const found = this.findEventById.get(events[i]!.id);
+      const found = this.writes.findEventById.get(events[i]!.id);
       if (found !== undefined && found.position > position) position = found.position;
     }
     return position;
@@ -326,33 +560,89 @@ export class SqliteEventStore implements EventStore {
 
   private streamLastPosition(streamId: string, revision: number): number {
     if (revision < 0) return 0;
-    return this.selectStreamForwards.get(streamId, revision, 1)?.position ?? 0;
+    return this.writes.selectStreamForwards.get(streamId, revision, 1)?.position ?? 0;
   }
 
-  private readAllNow(fromPosition: number, maxCount: number, prefixes?: readonly string[]): StoredEvent[] {
+  // ---- reads ----
+
+  private remember(event: RecentEvent): void {
+    const last = this.recent[this.recent.length - 1];
+    // Another process appended in between: the tail is no longer contiguous, start it again.
+    if (last !== undefined && event.row.position !== last.row.position + 1) this.recent.length = 0;
+    this.recent.push(event);
+    if (this.recent.length > RECENT_LIMIT * 2) this.recent.splice(0, this.recent.length - RECENT_LIMIT);
+  }
+
+  /** Serves a read of the global log from the recent tail when it holds everything up to the head. */
+  private readRecent(
+    connection: Connection,
+    fromPosition: number,
+    maxCount: number,
+    prefixes?: readonly string[],
+  ): StoredEvent[] | undefined {
+    const first = this.recent[0];
+    const last = this.recent[this.recent.length - 1];
+    if (first === undefined || last === undefined) return undefined;
+    if (fromPosition + 1 < first.row.position || fromPosition > last.row.position) return undefined;
+    if (this.headWith(connection) !== last.row.position) return undefined;
+    const out: StoredEvent[] = [];
+    for (let i = fromPosition + 1 - first.row.position; i < this.recent.length && out.length < maxCount; i++) {
+      const event = this.recent[i]!;
+      if (prefixes !== undefined && !prefixes.some((p) => event.row.stream_id.startsWith(p))) continue;
+      event.parsed ??= toStoredEvent(event.row);
+      out.push(event.parsed);
+    }
+    return out;
+  }
+
+  readStreamWith(connection: Connection, streamId: string, options: ReadStreamOptions = {}): StoredEvent[] {
+    this.assertOpen();
+    const limit = options.maxCount ?? -1;
+    if (limit === 0) return [];
+    const statements = this.statementsOf(connection);
+    const rows =
+      options.direction === 'backwards'
+        ? statements.selectStreamBackwards.all(streamId, options.fromRevision ?? Number.MAX_SAFE_INTEGER, limit)
+        : statements.selectStreamForwards.all(streamId, options.fromRevision ?? 0, limit);
+    return rows.map(toStoredEvent);
+  }
+
+  readAllWith(
+    connection: Connection,
+    fromPosition: number,
+    maxCount: number,
+    prefixes?: readonly string[],
+  ): StoredEvent[] {
+    this.assertOpen();
     if (maxCount <= 0) return [];
-    const recent = this.readRecent(fromPosition, maxCount, prefixes);
+    const recent = this.readRecent(connection, fromPosition, maxCount, prefixes);
     if (recent !== undefined) return recent;
-    if (prefixes === undefined) return this.selectAll.all(fromPosition, maxCount).map(toStoredEvent);
+    const statements = this.statementsOf(connection);
+    if (prefixes === undefined) return statements.selectAll.all(fromPosition, maxCount).map(toStoredEvent);
     if (prefixes.length === 0) return [];
     // instr(...) = 1 is "starts with" without LIKE/GLOB wildcards to escape.
-    let statement = this.prefixStatements.get(prefixes.length);
+    let statement = statements.prefixStatements.get(prefixes.length);
     if (statement === undefined) {
       const filter = prefixes.map(() => 'instr(stream_id, ?) = 1').join(' OR ');
-      statement = this.db.prepare(
+      statement = (connection === 'reader' ? this.reader : this.db).prepare(
         `SELECT * FROM events WHERE position > ? AND (${filter}) ORDER BY position ASC LIMIT ?`,
       );
-      this.prefixStatements.set(prefixes.length, statement);
+      statements.prefixStatements.set(prefixes.length, statement);
     }
     return statement.all(fromPosition, ...prefixes, maxCount).map(toStoredEvent);
   }
 
-  private headPositionNow(): number {
-    return this.selectHead.get()?.head ?? 0;
+  headWith(connection: Connection): number {
+    this.assertOpen();
+    return this.statementsOf(connection).selectHead.get()?.head ?? 0;
+  }
+
+  private statementsOf(connection: Connection): ReadStatements {
+    return connection === 'reader' ? this.reads : this.writes;
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new EventStoreClosed();
+    if (this.closed && !this.draining) throw new EventStoreClosed();
   }
 }
 
@@ -371,21 +661,22 @@ function migrate(db: Database.Database): void {
 }
 
 function toStoredEvent(row: EventRow): StoredEvent {
-  return {
-    id: row.id,
-    type: row.type,
-    data: JSON.parse(row.data) as unknown,
-    metadata: JSON.parse(row.metadata) as StoredEvent['metadata'],
-    streamId: row.stream_id,
-    revision: row.revision,
-    position: row.position,
-  };
+  return withDataText(
+    {
+      id: row.id,
+      type: row.type,
+      data: JSON.parse(row.data) as unknown,
+      metadata: JSON.parse(row.metadata) as StoredEvent['metadata'],
+      streamId: row.stream_id,
+      revision: row.revision,
+      position: row.position,
+    },
+    row.data,
+  );
 }
 
 function isUniqueViolation(error: unknown, column: string): boolean {
-  return (
-    error instanceof Error &&
-    (error as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE' &&
-    error.message.includes(column)
-  );
+  // Duck-typed: the driver's errors may come from another realm (jest loads the native module once per worker).
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' && typeof message === 'string' && message.includes(column);
 }

@@ -1,6 +1,7 @@
 import type { ProcessDefinition } from '../definition/definition';
 import { DomainError } from '../errors';
 import type { DefinitionEvent } from '../events';
+import type { Decider } from '../decider';
 
 /** The `definition-<key>` stream: published versions, enabled flag, execution order. */
 export type DefinitionState =
@@ -30,6 +31,13 @@ export class InvalidExecutionOrder extends DomainError {
 }
 
 export const initialDefinitionState = (): DefinitionState => ({ status: 'none' });
+
+/** The definition stream's decider, for the command pipeline (its decisions need no context). */
+export const definitionDecider: Decider<DefinitionState, DefinitionCommand, DefinitionEvent, void> = {
+  initialState: initialDefinitionState,
+  evolve: (state, event) => evolveDefinition(state, event),
+  decide: (state, command) => decideDefinition(state, command),
+};
 
 export function evolveDefinition(state: DefinitionState, event: DefinitionEvent): DefinitionState {
   switch (event.type) {

@@ -1,5 +1,5 @@
 import { isIsoDateTimeWithZone } from '../entity/validate-envelope';
-import { InvalidDuration, InvalidInstant } from './definition-errors';
+import { DurationOutOfRange, InvalidDuration, InvalidInstant } from './definition-errors';
 
 /** An ISO-8601 duration, one field per designator; only `seconds` may have a fraction. */
 export interface Duration {
@@ -18,6 +18,17 @@ const MS_PER_SECOND = 1000;
 const MS_PER_MINUTE = 60 * MS_PER_SECOND;
 const MS_PER_HOUR = 60 * MS_PER_MINUTE;
 const MS_PER_DAY = 24 * MS_PER_HOUR;
+/** Nominal lengths for the publish-time bound only: a year of 365.25 days, a month of a twelfth of that. */
+const MS_PER_NOMINAL_YEAR = 365.25 * MS_PER_DAY;
+const MS_PER_NOMINAL_MONTH = MS_PER_NOMINAL_YEAR / 12;
+
+/**
+ * The longest duration a definition may hold (dueIn, delay, timeout): 100 years, so every due date
+ * stays a plain ISO instant (years 0000-9999) and far inside what a Date can hold.
+ */
+export const MAX_DURATION = { text: 'P100Y', years: 100, ms: 100 * MS_PER_NOMINAL_YEAR } as const;
+/** The last instant addDuration may produce: later ones do not print as a four-digit-year ISO instant. */
+const LATEST_INSTANT_MS = Date.parse('9999-12-31T23:59:59.999Z');
 
 export function parseDuration(text: string): Duration | undefined {
   if (typeof text !== 'string') return undefined;
@@ -40,10 +51,28 @@ export function isValidDuration(text: string): boolean {
   return parseDuration(text) !== undefined;
 }
 
+/** The duration's nominal length in milliseconds (years 365.25 days, months 30.4375 days); for bounds, not dates. */
+export function nominalDurationMs(duration: Duration): number {
+  return (
+    duration.years * MS_PER_NOMINAL_YEAR +
+    duration.months * MS_PER_NOMINAL_MONTH +
+    (duration.weeks * 7 + duration.days) * MS_PER_DAY +
+    duration.hours * MS_PER_HOUR +
+    duration.minutes * MS_PER_MINUTE +
+    duration.seconds * MS_PER_SECOND
+  );
+}
+
+/** True when the duration is at most MAX_DURATION (P100Y = P1200M = P36525D = PT876600H). */
+export function isWithinMaxDuration(duration: Duration): boolean {
+  return nominalDurationMs(duration) <= MAX_DURATION.ms;
+}
+
 /**
  * The instant `duration` after `instantIso`, in UTC. Years and months move the calendar month and keep
  * the day, clamped to the month's last day (Jan 31 + P1M = Feb 28); weeks and days are calendar days;
- * the time part is exact. Returns e.g. "2026-11-21T10:00:00.000Z".
+ * the time part is exact. Returns e.g. "2026-11-21T10:00:00.000Z". Total: it returns an instant or
+ * throws a DomainError (DURATION.INVALID, INSTANT.INVALID, DURATION.OUT_OF_RANGE), never a RangeError.
  */
 export function addDuration(instantIso: string, duration: string): string {
   const parsed = parseDuration(duration);
@@ -64,9 +93,10 @@ export function addDuration(instantIso: string, duration: string): string {
     parsed.hours * MS_PER_HOUR +
     parsed.minutes * MS_PER_MINUTE +
     Math.round(parsed.seconds * MS_PER_SECOND);
-  const result = new Date(shifted.getTime() + exact);
-  if (Number.isNaN(result.getTime())) throw new InvalidDuration(duration);
-  return result.toISOString();
+  const result = shifted.getTime() + exact;
+  // NaN when the calendar shift left the Date range; beyond 9999 the ISO text would take a six-digit year.
+  if (!Number.isFinite(result) || result > LATEST_INSTANT_MS) throw new DurationOutOfRange(duration, instantIso);
+  return new Date(result).toISOString();
 }
 
 function daysInMonth(year: number, monthIndex: number): number {

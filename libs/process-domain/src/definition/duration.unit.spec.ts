@@ -1,5 +1,5 @@
-import { InvalidDuration, InvalidInstant } from './definition-errors';
-import { addDuration, isValidDuration, parseDuration } from './duration';
+import { DurationOutOfRange, InvalidDuration, InvalidInstant } from './definition-errors';
+import { addDuration, isValidDuration, isWithinMaxDuration, parseDuration } from './duration';
 
 describe('parseDuration', () => {
   it('given every designator, when parsed, then each field carries its amount', () => {
@@ -88,7 +88,38 @@ describe('addDuration', () => {
     expect(() => addDuration('yesterday', 'P1D')).toThrow(InvalidInstant);
   });
 
-  it('given a duration beyond the representable calendar, when added, then InvalidDuration is thrown', () => {
-    expect(() => addDuration('2026-11-21T10:00:00Z', 'P999999999Y')).toThrow(InvalidDuration);
+  it.each(['P999999999Y', 'P99999999Y', 'P99999999D', 'PT999999999H', 'P7974Y'])(
+    'given %s, which lands past 9999-12-31, when added, then DurationOutOfRange (a domain error, never a RangeError) is thrown',
+    (duration) => {
+      let thrown: unknown;
+      try {
+        addDuration('2026-11-21T10:00:00Z', duration);
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(DurationOutOfRange);
+      expect(thrown).toMatchObject({ code: 'DURATION.OUT_OF_RANGE', family: 'validation' });
+    },
+  );
+
+  it('given the last representable instant, when P0D is added, then it is kept; a millisecond more is out of range', () => {
+    expect(addDuration('9999-12-31T23:59:59.999Z', 'PT0S')).toBe('9999-12-31T23:59:59.999Z');
+    expect(() => addDuration('9999-12-31T23:59:59.999Z', 'PT0.001S')).toThrow(DurationOutOfRange);
   });
+});
+
+describe('isWithinMaxDuration', () => {
+  it.each(['P100Y', 'P1200M', 'P5217W', 'P36525D', 'PT876600H', 'PT52596000M'])(
+    'given %s, then it is within P100Y',
+    (text) => {
+      expect(isWithinMaxDuration(parseDuration(text)!)).toBe(true);
+    },
+  );
+
+  it.each(['P101Y', 'P100YT1S', 'P1201M', 'P5218W', 'P36526D', 'PT876601H', 'P99999999Y'])(
+    'given %s, then it is longer than P100Y',
+    (text) => {
+      expect(isWithinMaxDuration(parseDuration(text)!)).toBe(false);
+    },
+  );
 });

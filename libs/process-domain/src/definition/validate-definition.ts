@@ -16,7 +16,8 @@ import type {
   Trigger,
   WaitActivity,
 } from './definition';
-import { isValidDuration } from './duration';
+import { isWithinMaxDuration, MAX_DURATION, parseDuration } from './duration';
+import { userIdProblem } from '../instance/user-id';
 
 export type DefinitionValidation =
   { ok: true; definition: ProcessDefinition } | { ok: false; issues: ValidationIssue[] };
@@ -36,6 +37,7 @@ const TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
 /** Names the FEEL context already uses, plus keys that would reach an object's prototype. */
 export const RESERVED_ACTIVITY_IDS: ReadonlySet<string> = new Set([
   'entity',
+  'record',
   'vars',
   'now',
   'today',
@@ -136,8 +138,18 @@ class Reader {
 
   duration(parent: Record<string, unknown>, key: string, path: string): string | undefined {
     const text = this.string(parent, key, path);
-    if (text !== undefined && !isValidDuration(text)) {
+    if (text === undefined) return undefined;
+    const duration = parseDuration(text);
+    if (!duration) {
       this.issue(join(path, key), `'${text}' is not an ISO-8601 duration such as P2D or PT10M`);
+      return undefined;
+    }
+    // Bounded so that every date computed from it is a valid instant (README, Limits).
+    if (!isWithinMaxDuration(duration)) {
+      this.issue(
+        join(path, key),
+        `'${text}' is longer than ${MAX_DURATION.text} (${MAX_DURATION.years} years, the longest duration allowed)`,
+      );
       return undefined;
     }
     return text;
@@ -508,6 +520,11 @@ function readAssignee(r: Reader, value: unknown, path: string): Assignee | undef
   }
   const name = r.string(raw, kind, path, { required: true, max: DEFINITION_RULES.maxNameLength });
   if (name === undefined) return undefined;
+  const problem = kind === 'user' ? userIdProblem(name) : undefined;
+  if (problem) {
+    r.issue(join(path, 'user'), problem);
+    return undefined;
+  }
   return kind === 'user' ? { user: name } : { role: name };
 }
 

@@ -184,17 +184,54 @@ describe('validateDefinition, triggers', () => {
   });
 });
 
+describe('validateDefinition, durations are bounded (README, Limits)', () => {
+  const timed = (dueIn: string, delay: string, timeout: string) => ({
+    ...withActivities({
+      a: { type: 'human', title: 'A', assignee: { role: 'r' }, dueIn, next: 'w' },
+      w: { type: 'wait', timeout, next: 'b' },
+      b: { type: 'end' },
+    }),
+    triggers: [{ on: 'created', delay }],
+  });
+
+  it('given a dueIn, a delay and a timeout longer than P100Y, then each is refused with its path', () => {
+    expect(issuesOf(timed('P99999999Y', 'P36526D', 'PT876601H'))).toEqual([
+      {
+        path: 'triggers[0].delay',
+        message: "'P36526D' is longer than P100Y (100 years, the longest duration allowed)",
+      },
+      {
+        path: 'activities.a.dueIn',
+        message: "'P99999999Y' is longer than P100Y (100 years, the longest duration allowed)",
+      },
+      {
+        path: 'activities.w.timeout',
+        message: "'PT876601H' is longer than P100Y (100 years, the longest duration allowed)",
+      },
+    ]);
+  });
+
+  it.each([
+    ['P100Y', 'P1200M', 'P36525D'],
+    ['PT876600H', 'P5217W', 'P99Y11M30D'],
+  ])('given %s, %s and %s (at most 100 years), then they are accepted', (dueIn, delay, timeout) => {
+    expect(validateDefinition(timed(dueIn, delay, timeout)).ok).toBe(true);
+  });
+});
+
 describe('validateDefinition, activities', () => {
   it('given reserved and malformed activity ids, then each is refused', () => {
     const doc = withActivities({
       a: { type: 'end' },
       entity: { type: 'end' },
+      record: { type: 'end' },
       vars: { type: 'end' },
       constructor: { type: 'end' },
       '1st': { type: 'end' },
     });
     expect(issuesOf(doc).map((i) => i.path)).toEqual([
       'activities.entity',
+      'activities.record',
       'activities.vars',
       'activities.constructor',
       'activities.1st',
@@ -232,6 +269,18 @@ describe('validateDefinition, activities', () => {
       'activities.a.form[1].required: must be true or false',
       expect.stringMatching(/^activities\.a\.form\[2\]\.name: must match/),
       'activities.a.question.options: must be a non-empty list',
+    ]);
+  });
+
+  it('given a task assigned to the engine or to an id hiding a bidi override, then both are refused', () => {
+    const doc = withActivities({
+      a: { type: 'human', title: 'A', assignee: { user: 'system' }, next: 'b' },
+      b: { type: 'human', title: 'B', assignee: { user: 'bob\u202e' }, next: 'c' },
+      c: { type: 'end' },
+    });
+    expect(issuesOf(doc).map((i) => `${i.path}: ${i.message}`)).toEqual([
+      'activities.a.assignee.user: "system" is reserved for the engine',
+      'activities.b.assignee.user: a user id must not contain control, format or bidi-override characters',
     ]);
   });
 

@@ -54,7 +54,10 @@ export function isIsoDateTimeWithZone(text: string): boolean {
 }
 
 function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  // setUTCFullYear, not Date.UTC: Date.UTC reads years 0–99 as 1900–1999 (year 0 is a leap year, 1900 is not).
+  const lastDay = new Date(0);
+  lastDay.setUTCFullYear(year, month, 0);
+  return lastDay.getUTCDate();
 }
 
 /** Checks an untrusted value against the envelope contract; lists every problem, by path. */

@@ -7,7 +7,8 @@ import type { SyntaxNode } from '@lezer/common';
  *
  * What costs steps: every element a range enumerates (for/some/every over `1..n`), every pass over a list taken
  * from the context or returned by a builtin (iteration, filter, projection), and every function call (ten steps, plus the
- * length of the lists and strings handed to it). User-defined recursion pays one step per call.
+ * length of the lists and strings handed to it). User-defined recursion pays one step per call. A regular-expression
+ * search pays for its program size × the characters it may read (feel-regex.ts).
  * What is refused before evaluation (at publish and at run time): literal ranges larger than the budget or with
  * bounds that are not safe integers (feelin never stops on `1..1.5`), and iterations or filters over names bound
  * inside the expression (context entries, function parameters), whose lists the budget cannot see.
@@ -19,8 +20,12 @@ export const FEEL_BUDGET = {
   stepsPerCall: 10,
   /** Elements of one literal list used as an iteration source or filter target (not metered at run time). */
   maxLiteralListItems: 100,
-  /** Characters of a string handed to a regular-expression builtin (matches, replace, split). */
-  maxPatternInput: 10_000,
+  /** Characters of a string handed to a regular-expression builtin (matches, replace, split): an envelope's string limit. */
+  maxPatternInput: 65_536,
+  /** Characters of a regular expression (compiling is not metered, so its size is bounded). */
+  maxPatternLength: 1_000,
+  /** Program instructions × input characters one step pays for in a regex search (about 250 ns of the worst case each). */
+  patternUnitsPerStep: 20,
   /** Characters of a result (strings and lists counted by their JSON size, roughly). */
   maxResultSize: 1_000_000,
 };
@@ -36,7 +41,8 @@ interface Meter {
 /** Evaluation is synchronous, so one meter at a time is all there is. */
 let meter: Meter | undefined;
 
-function charge(steps: number, what: string): void {
+/** Pays `steps` from the running evaluation's budget (a no-op outside one). */
+export function chargeSteps(steps: number, what: string): void {
   if (meter === undefined) return;
   meter.steps += steps;
   if (meter.steps > FEEL_BUDGET.maxSteps) {
@@ -109,7 +115,7 @@ for (const name of METERED_METHODS) {
     configurable: true,
     writable: true,
     value: function metered(this: unknown[], ...args: unknown[]) {
-      charge(this.length, `a pass over a list of ${this.length}`);
+      chargeSteps(this.length, `a pass over a list of ${this.length}`);
       return original.apply(this, args);
     },
   });
@@ -118,7 +124,7 @@ Object.defineProperty(MeteredList.prototype, Symbol.iterator, {
   configurable: true,
   writable: true,
   value: function meteredIterator(this: unknown[]) {
-    charge(this.length, `a pass over a list of ${this.length}`);
+    chargeSteps(this.length, `a pass over a list of ${this.length}`);
     return Array.prototype[Symbol.iterator].call(this);
   },
 });
@@ -136,14 +142,14 @@ function installMeters(): void {
   const originalMap = FeelRange.prototype.map;
   FeelRange.prototype.map = function meteredMap(this: FeelRange, fn: (value: unknown) => unknown) {
     const size = enumeratedSize(this);
-    if (size !== undefined) charge(size, `a range of ${size}`);
+    if (size !== undefined) chargeSteps(size, `a range of ${size}`);
     return originalMap.call(this, fn as never);
   } as typeof FeelRange.prototype.map;
 
   const originalInvoke = FeelFunction.prototype.invoke;
   FeelFunction.prototype.invoke = function meteredInvoke(this: FeelFunction, contextOrArgs: unknown) {
     const args = Array.isArray(contextOrArgs) ? contextOrArgs : Object.values(contextOrArgs as object);
-    charge(FEEL_BUDGET.stepsPerCall + argumentSize(args), 'function calls');
+    chargeSteps(FEEL_BUDGET.stepsPerCall + argumentSize(args), 'function calls');
     const result: unknown = originalInvoke.call(this, contextOrArgs as never);
     // Builtin results are new lists; metering them keeps later passes over them counted.
     return Array.isArray(result) && !(result instanceof MeteredList) ? meteredList(result) : result;
@@ -168,52 +174,6 @@ function argumentSize(args: unknown[]): number {
     else if (typeof arg === 'string') size += Math.floor(arg.length / 100);
   }
   return size;
-}
-
-const PATTERN_FUNCTIONS = new Set(['matches', 'replace', 'split']);
-
-/** A pattern whose quantified group holds another quantifier (`(a+)+`) or a back-reference can take exponential time. */
-export function patternProblem(pattern: string): string | undefined {
-  if (/\\[1-9]|\\k</.test(pattern)) return 'a back-reference';
-  const groups: boolean[] = [];
-  let lastGroupQuantified = false;
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === '\\') {
-      i++;
-      continue;
-    }
-    if (c === '[') {
-      while (i < pattern.length && pattern[i] !== ']') i += pattern[i] === '\\' ? 2 : 1;
-      continue;
-    }
-    if (c === '(') groups.push(false);
-    else if (c === ')') lastGroupQuantified = groups.pop() ?? false;
-    else if (c === '*' || c === '+' || c === '?' || c === '{') {
-      const previous = pattern[i - 1];
-      if (previous === ')' && lastGroupQuantified && c !== '?') return 'a quantified group that holds a quantifier';
-      if (c !== '?' || (previous !== '(' && previous !== '*' && previous !== '+' && previous !== '}')) {
-        if (groups.length > 0) groups[groups.length - 1] = true;
-      }
-    }
-  }
-  return undefined;
-}
-
-/** Checks a regular-expression builtin's inputs before feelin runs the pattern. */
-export function checkPatternCall(name: string, args: unknown[]): void {
-  if (!PATTERN_FUNCTIONS.has(name)) return;
-  const [input, pattern] = args;
-  if (typeof input === 'string' && input.length > FEEL_BUDGET.maxPatternInput) {
-    throw new FeelBudgetExceeded(
-      `${name}() was given ${input.length} characters, more than ${FEEL_BUDGET.maxPatternInput}`,
-    );
-  }
-  if (typeof pattern === 'string') {
-    const problem = patternProblem(pattern);
-    if (problem)
-      throw new FeelBudgetExceeded(`the pattern of ${name}() has ${problem}, which can take exponential time`);
-  }
 }
 
 /**

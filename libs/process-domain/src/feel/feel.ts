@@ -14,22 +14,22 @@ import {
 } from 'feelin';
 import type { SyntaxNode, Tree } from '@lezer/common';
 import { FORBIDDEN_KEYS, isIsoDateTimeWithZone, isPlainObject } from '../entity/validate-envelope';
-import {
-  budgetProblem,
-  checkPatternCall,
-  FEEL_BUDGET,
-  FeelBudgetExceeded,
-  meteredList,
-  withFeelBudget,
-} from './feel-budget';
+import { budgetProblem, FEEL_BUDGET, FeelBudgetExceeded, meteredList, withFeelBudget } from './feel-budget';
+import { FeelPatternError, literalPatternProblem, PATTERN_BUILTINS } from './feel-regex';
 
 export { FEEL_BUDGET } from './feel-budget';
 import { BAIL, compileSimple } from './simple-feel';
 
-/** What an expression can see: `entity`, `vars`, one entry per finished activity. Plain JSON values. */
+/** What an expression can see: `entity`, `record`, `vars`, one entry per finished activity. Plain JSON values. */
 export type FeelContext = Record<string, unknown>;
 
-export type FeelErrorCode = 'FEEL.SYNTAX' | 'FEEL.EVALUATION' | 'FEEL.TOO_LARGE' | 'FEEL.BUDGET_EXCEEDED';
+export type FeelErrorCode =
+  | 'FEEL.SYNTAX'
+  | 'FEEL.EVALUATION'
+  | 'FEEL.TOO_LARGE'
+  | 'FEEL.BUDGET_EXCEEDED'
+  | 'FEEL.INVALID_PATTERN'
+  | 'FEEL.UNSUPPORTED_PATTERN';
 
 export type FeelOutcome = { ok: true; value: unknown } | { ok: false; code: FeelErrorCode; message: string };
 
@@ -101,7 +101,10 @@ function isValidNow(now: string): boolean {
   return true;
 }
 
-/** The syntax error of an expression, or why it cannot run within the budget; undefined when it is fine. Evaluates nothing. */
+/**
+ * The syntax error of an expression, why it cannot run within the budget, or why a literal regular expression in it
+ * cannot run; undefined when it is fine. Evaluates nothing.
+ */
 export function checkFeel(expression: string): string | undefined {
   if (typeof expression === 'string' && syntaxMemo.has(expression)) return syntaxMemo.get(expression);
   const error = checkFeelUncached(expression);
@@ -109,7 +112,7 @@ export function checkFeel(expression: string): string | undefined {
 }
 
 function checkFeelUncached(expression: string): string | undefined {
-  return syntaxProblem(expression) ?? staticBudgetProblem(expression);
+  return syntaxProblem(expression) ?? staticBudgetProblem(expression) ?? literalPatternProblem(expression);
 }
 
 function syntaxProblem(expression: string): string | undefined {
@@ -163,9 +166,11 @@ export function evaluateFeel(expression: string, context: FeelContext, now: stri
       code:
         error instanceof FeelBudgetExceeded
           ? 'FEEL.BUDGET_EXCEEDED'
-          : error instanceof FeelSyntaxError
-            ? 'FEEL.SYNTAX'
-            : 'FEEL.EVALUATION',
+          : error instanceof FeelPatternError
+            ? error.code
+            : error instanceof FeelSyntaxError
+              ? 'FEEL.SYNTAX'
+              : 'FEEL.EVALUATION',
       message: messageOf(error),
     };
   }
@@ -290,19 +295,10 @@ function prepare(expression: string, context: FeelContext, now: string): Prepare
   // Context entries shadow feelin's builtins, so now() and today() answer the injected instant, not the host clock.
   plain.now = new FeelFunction(() => dateAndTime(instant), []);
   plain.today = new FeelFunction(() => date(instant.slice(0, 10)), []);
-  for (const [name, guarded] of PATTERN_BUILTINS) plain[name] = guarded;
+  // The regular-expression builtins run on RE2 (feel-regex.ts), never on feelin's backtracking RegExp.
+  for (const [name, builtin] of PATTERN_BUILTINS) plain[name] = builtin;
   return { ok: true, context: plain };
 }
-
-/** The regular-expression builtins, shadowed so a pattern is checked before feelin compiles and runs it. */
-const PATTERN_BUILTINS: [string, FeelFunction][] = ['matches', 'replace', 'split'].map((name) => {
-  const builtin = evaluate(name, {}).value as ((...args: unknown[]) => unknown) & { $args?: string[] };
-  const guarded = new FeelFunction((...args: unknown[]) => {
-    checkPatternCall(name, args);
-    return builtin(...args);
-  }, builtin.$args ?? []);
-  return [name, guarded];
-});
 
 /** A fresh copy holding only JSON values: no functions, no prototypes, no forbidden keys, bounded depth. */
 function toInput(value: unknown, depth: number, metered = true): unknown {

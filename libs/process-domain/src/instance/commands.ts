@@ -44,11 +44,15 @@ export type InstanceCommand =
   | TerminateInstance
   | RetryIncident;
 
-/** Who acts. `system` is the engine itself (process manager, timers). */
+/** Who acts: a user (from a token), or the engine itself. */
 export interface Actor {
   id: string;
   roles: readonly string[];
+  /** The engine itself (process manager, timers): set only by the engine, never derived from a token's claims. */
+  engine?: true;
 }
 
-export const SYSTEM: Actor = { id: 'system', roles: ['system'] };
-export const isAdmin = (actor: Actor): boolean => actor.id === SYSTEM.id || actor.roles.includes('admin');
+/** The engine's own actor; its rights come from `engine`, not from its name, which is reserved (user-id.ts). */
+export const SYSTEM: Actor = Object.freeze({ id: 'system', roles: [], engine: true as const });
+/** Admin rights: the `admin` role, or the engine itself. */
+export const isAdmin = (actor: Actor): boolean => actor.engine === true || actor.roles.includes('admin');

@@ -1,5 +1,5 @@
 import type { HumanActivity } from '../definition/definition';
-import type { InstanceEvent } from '../events';
+import type { IncidentRaised, InstanceEvent } from '../events';
 import { evaluateCondition } from '../feel/feel';
 import type {
   Actor,
@@ -15,6 +15,7 @@ import type {
   StartInstance,
 } from './commands';
 import { isAdmin } from './commands';
+import { userIdProblem } from './user-id';
 import { execute, feelContext, Recorder, runFrom, type FlowContext } from './flow';
 import {
   DefinitionVersionMismatch,
@@ -36,7 +37,15 @@ import {
   TaskNotFound,
   TaskNotReleasable,
 } from './instance-errors';
-import type { InstanceState, LiveInstance, TaskState } from './state';
+import { evolve, initialState, type InstanceState, type LiveInstance, type TaskState } from './state';
+import type { Decider } from '../decider';
+
+/** The instance stream's decider, for the command pipeline. */
+export const instanceDecider: Decider<InstanceState, InstanceCommand, InstanceEvent, DecideContext> = {
+  initialState,
+  evolve,
+  decide: (state, command, context) => decide(state, command, context),
+};
 
 /** Everything a decision needs from outside: time, who acts, the definition version, the record. */
 export interface DecideContext extends FlowContext {
@@ -126,15 +135,15 @@ function requireRunning(state: LiveInstance): void {
   if (state.status !== 'running') throw new InstanceNotRunning(`Instance is ${state.status}`);
 }
 
-/** May this actor see and act on the task at all? Role members and the assignee may; admins always. */
+/** May this actor act on the task at all? Role members and the assignee may; admins always. */
 function eligible(task: TaskState, actor: Actor): boolean {
   return isAdmin(actor) || task.user === actor.id || (task.role !== undefined && actor.roles.includes(task.role));
 }
 
 function openTask(state: LiveInstance, taskId: string, actor: Actor): TaskState {
   const task = state.tasks[taskId];
-  if (!task) throw new TaskNotFound(`No task ${taskId}`);
-  if (!eligible(task, actor)) throw new TaskNotAssignable('This task is not assigned to you or your roles');
+  // One answer for "no such task" and "not yours to act on": the id tells an outsider nothing.
+  if (!task || !eligible(task, actor)) throw new TaskNotFound('No such task');
   if (task.status === 'completed') throw new TaskAlreadyCompleted('The task is already completed');
   if (task.status === 'cancelled') throw new InstanceNotRunning('The task was cancelled with its instance');
   requireRunning(state);
@@ -180,6 +189,8 @@ function reassign(state: LiveInstance, command: ReassignTask, ctx: DecideContext
   if (typeof target !== 'string' || target.trim() === '' || target.length > 200) {
     throw new InvalidReassign('Reassign to a non-empty user or role');
   }
+  const problem = to.user !== undefined ? userIdProblem(to.user) : undefined;
+  if (problem) throw new InvalidReassign(`Cannot reassign to this user: ${problem}`);
   return [
     {
       type: 'TaskReassigned',
@@ -385,4 +396,27 @@ function retry(state: LiveInstance, command: RetryIncident, ctx: DecideContext):
     }
   }
   return rec.events;
+}
+
+/**
+ * The incident that records a failure met while acting on this instance from outside a decision (a
+ * command of the process manager or a timer that threw): at the open wait, else the current activity.
+ * Undefined when the instance has ended or never started: there is nothing left to stop.
+ */
+export function incidentForFailure(
+  state: InstanceState,
+  failure: { code: string; message: string },
+): IncidentRaised | undefined {
+  if (state.status !== 'running' && state.status !== 'suspended') return undefined;
+  const activityId = state.wait?.activityId ?? state.current?.activityId;
+  if (activityId === undefined) return undefined;
+  return {
+    type: 'IncidentRaised',
+    data: {
+      incidentId: `${activityId}-${state.incidentsRaised + 1}`,
+      activityId,
+      code: failure.code,
+      message: failure.message,
+    },
+  };
 }

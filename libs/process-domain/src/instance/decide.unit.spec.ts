@@ -15,8 +15,17 @@ import {
   TaskNotClaimed,
   TaskNotFound,
   TaskNotReleasable,
+  incidentForFailure,
+  InvalidReassign,
+  decide,
+  evolveAll,
+  isAdmin,
+  type Actor,
+  parseDefinition,
   type DecideContext,
+  type HumanActivity,
   type InstanceEvent,
+  type WaitActivity,
   type ProcessDefinition,
   type TaskCreated,
   SYSTEM,
@@ -105,10 +114,32 @@ describe('ClaimTask', () => {
       .when({ type: 'ClaimTask', taskId: 'i1.review.1' }, ctx({ actor: carol }))
       .thenThrows(TaskAlreadyClaimed, 'TASK.ALREADY_CLAIMED');
   });
-  it('someone outside the role is refused without learning more', () => {
+  it('someone outside the role gets exactly the answer for a task that does not exist', () => {
+    const refusal = (taskId: string, actor: Actor) => {
+      try {
+        decide(evolveAll(atReview), { type: 'ClaimTask', taskId }, ctx({ actor }));
+      } catch (error) {
+        const { code, message, details } = error as TaskNotFound;
+        return { type: (error as Error).constructor.name, code, message, details };
+      }
+      return undefined;
+    };
+    expect(refusal('i1.review.1', mallory)).toEqual(refusal('i1.review.9', bob));
+    expect(refusal('i1.review.1', mallory)).toMatchObject({ code: 'TASK.NOT_FOUND', message: 'No such task' });
+  });
+  it('a token subject named like the engine has no rights: only the engine actor is admin', () => {
+    const impostor = { id: 'system', roles: [] };
+    expect(isAdmin(impostor)).toBe(false);
+    expect(isAdmin(SYSTEM)).toBe(true);
     given(...atReview)
-      .when({ type: 'ClaimTask', taskId: 'i1.review.1' }, ctx({ actor: mallory }))
-      .thenThrows(TaskNotAssignable, 'TASK.NOT_ASSIGNABLE');
+      .when({ type: 'ClaimTask', taskId: 'i1.review.1' }, ctx({ actor: impostor }))
+      .thenThrows(TaskNotFound, 'TASK.NOT_FOUND');
+    given(...atReview, claimedByBob)
+      .when({ type: 'ReassignTask', taskId: 'i1.review.1', to: { role: 'sales' } }, ctx({ actor: impostor }))
+      .thenThrows(TaskNotFound, 'TASK.NOT_FOUND');
+    given(...atReview, claimedByBob)
+      .when({ type: 'SuspendInstance' }, ctx({ actor: impostor }))
+      .then([{ type: 'InstanceSuspended', data: { by: 'system' } }]);
   });
   it('an unknown task is not found', () => {
     given(...atReview)
@@ -179,6 +210,20 @@ describe('ReassignTask', () => {
     given(...atReview, claimedByBob)
       .when({ type: 'ReassignTask', taskId: 'i1.review.1', to: { user: 'carol' } }, ctx({ actor: carol }))
       .thenThrows(TaskNotAssignable);
+  });
+  it.each([
+    ['the engine', 'system'],
+    ['the engine, cased', 'System'],
+    ['the engine, full-width', '\uff53ystem'],
+    ['a right-to-left override', 'bob\u202e'],
+    ['a zero-width space', 'sys\u200btem'],
+    ['a control character', 'bob\u0007'],
+    ['a C1 control character', 'bob\u0085'],
+    ['an edge blank', ' bob'],
+  ])('refuses to reassign to %s (%j)', (_name, user) => {
+    given(...atReview, claimedByBob)
+      .when({ type: 'ReassignTask', taskId: 'i1.review.1', to: { user } }, ctx({ actor: admin }))
+      .thenThrows(InvalidReassign, 'TASK.INVALID_REASSIGN');
   });
 });
 
@@ -260,13 +305,13 @@ describe('CompleteTask', () => {
       .when(complete({ fields: { comment: 42 } }), ctx({ actor: bob }))
       .thenThrows(InvalidTaskField);
   });
-  it('someone else holding it makes it a conflict; an outsider is forbidden', () => {
+  it('someone else holding it makes it a conflict; an outsider does not find it', () => {
     given(...atReview, claimedByBob)
       .when(complete(), ctx({ actor: carol }))
       .thenThrows(TaskAlreadyClaimed);
     given(...atReview, claimedByBob)
       .when(complete(), ctx({ actor: mallory }))
-      .thenThrows(TaskNotAssignable);
+      .thenThrows(TaskNotFound, 'TASK.NOT_FOUND');
   });
   it('completing twice is a conflict', () => {
     const done: InstanceEvent = {
@@ -519,6 +564,19 @@ describe('incidents', () => {
       ]);
     expect(events[6].data).toMatchObject({ incidentId: 'pay-1', activityId: 'pay', code: 'TASK.ASSIGNEE_UNRESOLVED' });
   });
+  it('a record naming the engine as its owner raises an incident instead of assigning the task to it', () => {
+    const events = given(...atReview, claimedByBob)
+      .when(
+        { type: 'CompleteTask', taskId: 'i1.review.1', result: 'Approve' },
+        ctx({ actor: bob, entityData: { ...invoice, status: 'ClearedForPayment', ownerId: 'system' } }),
+      )
+      .events();
+    expect(events.map((e) => e.type)).not.toContain('TaskCreated');
+    expect(events.at(-1)).toMatchObject({
+      type: 'IncidentRaised',
+      data: { activityId: 'pay', code: 'TASK.ASSIGNEE_UNRESOLVED' },
+    });
+  });
   it('retrying after the record was fixed resolves it and goes on', () => {
     const withIncident = given(...atReview, claimedByBob)
       .when(
@@ -532,6 +590,80 @@ describe('incidents', () => {
         ctx({ actor: admin, entityData: { ...invoice, ownerId: 'erin' } }),
       )
       .thenTypes(['IncidentResolved', 'TaskCreated']);
+  });
+});
+
+describe('durations that give no valid instant (a definition stored before durations were bounded)', () => {
+  const legacy = (over: Partial<ProcessDefinition['activities']>): ProcessDefinition => ({
+    ...definition,
+    activities: { ...definition.activities, ...over } as ProcessDefinition['activities'],
+  });
+  const start = {
+    type: 'StartInstance' as const,
+    instanceId: 'i1',
+    definitionKey: 'invoice-approval',
+    definitionVersion: 1,
+    entity: { type: 'Invoice', id: 'INV-7' },
+    variables: {},
+    cause: { kind: 'trigger' as const, entityEventId: 'evt-1', triggerIndex: 0, delayed: false },
+  };
+
+  it('given a dueIn of P99999999Y, when the instance starts, then it starts and rests at an incident FLOW.INVALID_DURATION, no task', () => {
+    const huge = legacy({ review: { ...definition.activities.review, dueIn: 'P99999999Y' } as HumanActivity });
+    const events = given()
+      .when(start, ctx({ definition: huge }))
+      .thenTypes(['InstanceStarted', 'ActivityEntered', 'IncidentRaised']);
+    expect(events[2].data).toEqual({
+      incidentId: 'review-1',
+      activityId: 'review',
+      code: 'FLOW.INVALID_DURATION',
+      message: "P99999999Y: 2026-11-21T10:00:00.000Z plus 'P99999999Y' is past 9999-12-31T23:59:59.999Z",
+    });
+  });
+
+  it('given a wait timeout of P99999999D, when the flow enters the wait, then an incident FLOW.INVALID_DURATION, no WaitStarted', () => {
+    const huge = legacy({
+      awaitClearance: { ...definition.activities.awaitClearance, timeout: 'P99999999D' } as WaitActivity,
+    });
+    const events = given(...atReview, claimedByBob)
+      .when({ type: 'CompleteTask', taskId: 'i1.review.1', result: 'Approve' }, ctx({ actor: bob, definition: huge }))
+      .thenTypes(['TaskCompleted', 'ActivityEntered', 'DecisionTaken', 'ActivityEntered', 'IncidentRaised']);
+    expect(events[4].data).toMatchObject({
+      incidentId: 'awaitClearance-1',
+      activityId: 'awaitClearance',
+      code: 'FLOW.INVALID_DURATION',
+    });
+  });
+
+  it('given that incident, when retried with the same version, then it is raised again: the instance stays stopped, the engine goes on', () => {
+    const huge = legacy({ review: { ...definition.activities.review, dueIn: 'P99999999Y' } as HumanActivity });
+    const withIncident = given()
+      .when(start, ctx({ definition: huge }))
+      .events();
+    given(...withIncident)
+      .when({ type: 'RetryIncident', incidentId: 'review-1' }, ctx({ actor: admin, definition: huge }))
+      .thenTypes(['IncidentResolved', 'IncidentRaised']);
+  });
+});
+
+describe('incidentForFailure (a command of the process manager or a timer that threw)', () => {
+  const failure = { code: 'ENGINE.UNEXPECTED', message: 'TypeError: boom' };
+
+  it('given an instance at a task, then the incident is at the current activity, numbered after the earlier ones', () => {
+    const state = given(...atReview, {
+      type: 'IncidentRaised',
+      data: { incidentId: 'review-1', activityId: 'review', code: 'X', message: 'x' },
+    }).state;
+    expect(incidentForFailure(state, failure)).toEqual({
+      type: 'IncidentRaised',
+      data: { incidentId: 'review-2', activityId: 'review', ...failure },
+    });
+  });
+
+  it('given an instance that has ended or never started, then there is nothing to raise it on', () => {
+    expect(incidentForFailure(given().state, failure)).toBeUndefined();
+    const ended = given(...atReview, { type: 'InstanceTerminated', data: { by: 'root' } }).state;
+    expect(incidentForFailure(ended, failure)).toBeUndefined();
   });
 });
 
@@ -560,5 +692,73 @@ describe('suspend, resume, terminate', () => {
     given(...atReview, { type: 'InstanceTerminated', data: { by: 'root' } })
       .when({ type: 'TerminateInstance' }, ctx({ actor: admin }))
       .thenThrows(InstanceNotRunning);
+  });
+});
+
+describe('FEEL record: the record identity everywhere FEEL runs', () => {
+  const onboarding = parseDefinition(
+    [
+      'key: onboarding',
+      'name: Onboarding',
+      'relatedEntity: Customer',
+      'start: route',
+      'activities:',
+      '  route:',
+      '    type: decision',
+      '    branches: [{ when: record.type = "Customer", next: create }]',
+      '    otherwise: done',
+      '  create:',
+      '    type: automatic',
+      '    set: { of: record.id }',
+      '    emit: { topic: account-commands, type: CreateAccount, payload: { customerId: record.id, dataId: entity.id } }',
+      '    next: verify',
+      '  verify: { type: human, title: Verify, assignee: { userFrom: record.id }, next: done }',
+      '  done: { type: end }',
+    ].join('\n'),
+    'application/yaml',
+  );
+  const start = {
+    type: 'StartInstance' as const,
+    instanceId: 'c1',
+    definitionKey: 'onboarding',
+    definitionVersion: 1,
+    entity: { type: 'Customer', id: 'CUST-1' },
+    variables: {},
+    cause: { kind: 'trigger' as const, entityEventId: 'evt-1', triggerIndex: 0, delayed: false },
+  };
+
+  it('decisions, set, emit and userFrom read record.type and record.id; entity keeps only the data', () => {
+    const events = given()
+      .when(start, ctx({ definition: onboarding, entityData: { name: 'Ada' } }))
+      .thenTypes([
+        'InstanceStarted',
+        'ActivityEntered',
+        'DecisionTaken',
+        'ActivityEntered',
+        'VariablesSet',
+        'MessageEmitted',
+        'ActivityEntered',
+        'TaskCreated',
+      ]);
+    expect(events[2].data).toMatchObject({ next: 'create', seen: { 'record.type': 'Customer' } });
+    expect(events[4].data).toEqual({ activityId: 'create', variables: { of: 'CUST-1' } });
+    expect(events[5].data).toMatchObject({ payload: { customerId: 'CUST-1', dataId: null } });
+    expect(events[7].data).toMatchObject({ assignee: { user: 'CUST-1' } });
+  });
+
+  it('a field the application itself calls id stays in entity.id', () => {
+    const events = given()
+      .when(start, ctx({ definition: onboarding, entityData: { id: 'app-7' } }))
+      .thenTypes([
+        'InstanceStarted',
+        'ActivityEntered',
+        'DecisionTaken',
+        'ActivityEntered',
+        'VariablesSet',
+        'MessageEmitted',
+        'ActivityEntered',
+        'TaskCreated',
+      ]);
+    expect(events[5].data).toMatchObject({ payload: { customerId: 'CUST-1', dataId: 'app-7' } });
   });
 });

@@ -1,8 +1,10 @@
 import type { Activity, ProcessDefinition } from '../definition/definition';
 import { addDuration } from '../definition/duration';
-import type { InstanceEvent } from '../events';
+import { DomainError } from '../errors';
+import type { EntityRef, InstanceEvent } from '../events';
 import { evaluateCondition, evaluateFeel } from '../feel/feel';
 import { evolve, type InstanceState, type LiveInstance } from './state';
+import { userIdProblem } from './user-id';
 
 /** Steps one command may take through automatic activities and decisions before we call it a loop. */
 export const MAX_STEPS_PER_COMMAND = 1000;
@@ -14,11 +16,22 @@ export interface FlowContext {
   definitionVersion: number;
   /** The related record as last recorded (`{}` when none was ever recorded). */
   entityData: Record<string, unknown>;
+  /** The envelope `entityData` comes from, when known: a wait remembers which version of the record it saw. */
+  entityEventId?: string;
 }
 
-/** The FEEL context (docs/architecture.md, "FEEL context"): `entity`, `vars`, and one entry per finished activity. */
+/**
+ * The FEEL context (README, "Defining a process"): `entity` (the record's data), `record` (its identity: type and
+ * id, which the data need not hold), `vars`, and one entry per finished activity.
+ */
 export function feelContext(state: LiveInstance, entityData: Record<string, unknown>): Record<string, unknown> {
-  return { ...state.outcomes, entity: entityData, vars: state.variables };
+  // `record` first: an activity of a definition published before `record` was reserved keeps its name.
+  return { record: recordOf(state.entity), ...state.outcomes, entity: entityData, vars: state.variables };
+}
+
+/** What FEEL's `record` holds: the record's identity, from the envelope, never from its data. */
+function recordOf(entity: EntityRef): { type: string; id: string } {
+  return { type: entity.type, id: entity.id };
 }
 
 /** Collects events while keeping the state they lead to, so each step sees the previous ones. */
@@ -47,6 +60,23 @@ function raiseIncident(rec: Recorder, activityId: string, code: string, message:
       ...(expression !== undefined ? { expression } : {}),
     },
   });
+}
+
+/** Incident code when a definition's duration gives no valid instant (one published before durations were bounded). */
+export const INVALID_DURATION = 'FLOW.INVALID_DURATION';
+
+/**
+ * `now` plus the activity's duration, or an incident at the activity (and undefined) when that is no
+ * valid instant: a definition stored before durations were bounded must stop its instance, not the engine.
+ */
+function instantAfter(rec: Recorder, activityId: string, now: string, duration: string): string | undefined {
+  try {
+    return addDuration(now, duration);
+  } catch (error) {
+    if (!(error instanceof DomainError)) throw error;
+    raiseIncident(rec, activityId, INVALID_DURATION, `${duration}: ${error.message}`);
+    return undefined;
+  }
 }
 
 /**
@@ -99,7 +129,8 @@ export function execute(
           raiseIncident(rec, activityId, outcome.code, outcome.message, expression);
           return undefined;
         }
-        if (typeof outcome.value !== 'string' || outcome.value.trim() === '') {
+        // A record may name anyone, but not the engine, nor an id that hides characters (user-id.ts).
+        if (typeof outcome.value !== 'string' || userIdProblem(outcome.value) !== undefined) {
           raiseIncident(
             rec,
             activityId,
@@ -111,6 +142,11 @@ export function execute(
         }
         assignee = { user: outcome.value };
       }
+      let dueAt: string | undefined;
+      if (activity.dueIn !== undefined) {
+        dueAt = instantAfter(rec, activityId, ctx.now, activity.dueIn);
+        if (dueAt === undefined) return undefined;
+      }
       rec.record({
         type: 'TaskCreated',
         data: {
@@ -121,7 +157,7 @@ export function execute(
           ...(activity.hint !== undefined ? { hint: activity.hint } : {}),
           assignee,
           startAt: ctx.now,
-          ...(activity.dueIn !== undefined ? { dueAt: addDuration(ctx.now, activity.dueIn) } : {}),
+          ...(dueAt !== undefined ? { dueAt } : {}),
           ...(activity.results !== undefined ? { results: activity.results } : {}),
           ...(activity.form !== undefined ? { form: activity.form } : {}),
           ...(activity.question !== undefined ? { question: activity.question } : {}),
@@ -181,14 +217,22 @@ export function execute(
           return activity.next;
         }
       }
+      let timeoutAt: string | undefined;
+      if (activity.timeout !== undefined) {
+        timeoutAt = instantAfter(rec, activityId, ctx.now, activity.timeout);
+        if (timeoutAt === undefined) return undefined;
+      }
       rec.record({
         type: 'WaitStarted',
         data: {
           activityId,
           visit,
           ...(activity.until !== undefined ? { until: activity.until } : {}),
-          ...(activity.timeout !== undefined ? { timeoutAt: addDuration(ctx.now, activity.timeout) } : {}),
+          ...(timeoutAt !== undefined ? { timeoutAt } : {}),
           entity: state.entity,
+          ...(activity.until !== undefined && ctx.entityEventId !== undefined
+            ? { seenEntityEventId: ctx.entityEventId }
+            : {}),
         },
       });
       return undefined;

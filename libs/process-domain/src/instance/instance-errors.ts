@@ -24,7 +24,7 @@ export class TaskNotFound extends DomainError {
   readonly code = 'TASK.NOT_FOUND';
   readonly family = 'not-found' as const;
 }
-/** The actor may not act on this task (not theirs, not their role). Says nothing of its content. */
+/** The actor may see the task (their role's) but not do this to it (only its assignee or an admin may). */
 export class TaskNotAssignable extends DomainError {
   readonly code = 'TASK.NOT_ASSIGNABLE';
   readonly family = 'forbidden' as const;

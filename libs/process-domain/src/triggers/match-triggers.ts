@@ -38,7 +38,7 @@ export function matchTriggers(
 ): { matches: TriggerMatch[]; errors: TriggerError[] } {
   const matches: TriggerMatch[] = [];
   const errors: TriggerError[] = [];
-  const context = { entity: envelope.data };
+  const context = { entity: envelope.data, record: { type: envelope.entityType, id: envelope.entityId } };
   for (const active of definitions) {
     const { definition } = active;
     if (!active.enabled || definition.relatedEntity !== envelope.entityType) continue;
@@ -73,7 +73,7 @@ function changedAny(changed: string[] | undefined, fields: string[]): boolean {
   return changed !== undefined && changed.some((field) => fields.includes(field));
 }
 
-function byExecutionOrderThenKey(a: TriggerMatch, b: TriggerMatch): number {
+export function byExecutionOrderThenKey(a: TriggerMatch, b: TriggerMatch): number {
   if (a.executionOrder !== b.executionOrder) return a.executionOrder - b.executionOrder;
   // Code-unit comparison, not localeCompare: the order must not depend on the host's locale.
   return a.definitionKey < b.definitionKey ? -1 : a.definitionKey > b.definitionKey ? 1 : 0;

@@ -50,6 +50,20 @@ describe('matchTriggers', () => {
     });
   });
 
+  it('given a condition on record, then it reads the envelope identity, not the data (which has its own id)', () => {
+    const event = invoiceEvent({ entityId: 'INV-9', data: { id: 'app-own-id', amount: 1 } });
+    const result = matchTriggers(
+      [
+        active('by-record', [{ on: 'updated', when: 'record.type = "Invoice" and record.id = "INV-9"' }]),
+        active('by-data', [{ on: 'updated', when: 'entity.id = "app-own-id"' }]),
+      ],
+      event,
+      NOW,
+    );
+    expect(result.errors).toEqual([]);
+    expect(result.matches.map((m) => m.definitionKey)).toEqual(['by-data', 'by-record']);
+  });
+
   it('given a trigger on another kind, when the event arrives, then it does not match', () => {
     const result = matchTriggers([active('a', [{ on: 'deleted' }])], invoiceEvent(), NOW);
     expect(result.matches).toEqual([]);

@@ -1,5 +1,5 @@
-import type { StoredEvent } from '../../../event-store/src/event-store';
-import type { InstanceEvent } from '../../../process-domain/src/events';
+import { dataTextOf, type StoredEvent } from '../../../event-store/src/event-store';
+import type { InstanceEvent, StartFailed, StartRetried } from '../../../process-domain/src/events';
 import { asLifelineEvent, instanceIdOf, json } from '../events';
 import { preparedFor, type Projection, type Sql } from '../read-model-db';
 
@@ -21,14 +21,10 @@ export const ENTITY_TIMELINE_SCHEMA = [
     task_id TEXT,
     summary TEXT NOT NULL,
     data TEXT NOT NULL,
-    causation_id TEXT NOT NULL
+    causation_id TEXT NOT NULL,
+    -- the entry's own event id: a later entry's causation id names it (resolved per record when read)
+    event_id TEXT NOT NULL
   )`,
-  // Event id -> position and type of every entry, so an entry's causationId resolves to its cause (audit).
-  `CREATE TABLE IF NOT EXISTS timeline_causes (
-    event_id TEXT PRIMARY KEY,
-    position INTEGER NOT NULL,
-    kind TEXT NOT NULL
-  ) WITHOUT ROWID`,
   // Which record each instance is about, learnt from its InstanceStarted.
   `CREATE TABLE IF NOT EXISTS timeline_instances (
     instance_id TEXT PRIMARY KEY,
@@ -40,9 +36,8 @@ export const ENTITY_TIMELINE_SCHEMA = [
 const statements = preparedFor((db: Sql) => ({
   entry: db.prepare(
     `INSERT OR IGNORE INTO timeline (entity_type, entity_id, position, at, kind, actor, instance_id, task_id, summary,
-       data, causation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       data, causation_id, event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ),
-  cause: db.prepare('INSERT OR IGNORE INTO timeline_causes (event_id, position, kind) VALUES (?, ?, ?)'),
   instanceStarted: db.prepare(
     'INSERT OR IGNORE INTO timeline_instances (instance_id, entity_type, entity_id) VALUES (?, ?, ?)',
   ),
@@ -117,9 +112,22 @@ export function summarizeInstanceEvent(event: InstanceEvent): string {
   }
 }
 
+/** One line about a start that failed or was retried. */
+function summarizeStartEvent(event: StartFailed | StartRetried): string {
+  if (event.type === 'StartFailed') {
+    return `Start of ${event.data.definitionKey} failed (${event.data.stage}): ${event.data.code}: ${event.data.message}`;
+  }
+  return event.data.outcome === 'no-match'
+    ? `Failed start of ${event.data.definitionKey} retried by ${event.data.by}: its triggers no longer match`
+    : `Failed start of ${event.data.definitionKey} retried by ${event.data.by}: ${event.data.outcome} (version ${event.data.definitionVersion})`;
+}
+
 /** Everything that happened about one record: its own events and those of every instance about it. */
 export const entityTimelineProjection: Projection = {
   name: 'entity-timeline',
+  // 2: causes resolved per record from the entries' own event ids (no timeline_causes table).
+  version: 2,
+  tables: ['timeline', 'timeline_causes', 'timeline_instances'],
   schema: ENTITY_TIMELINE_SCHEMA,
   queryIndexes: ENTITY_TIMELINE_QUERY_INDEXES,
   apply(db: Sql, stored: StoredEvent): void {
@@ -142,10 +150,10 @@ export const entityTimelineProjection: Projection = {
         instanceId,
         taskId,
         summary,
-        json(stored.data) ?? 'null',
+        dataTextOf(stored) ?? json(stored.data) ?? 'null',
         metadata.causationId,
+        stored.id,
       );
-      s.cause.run(stored.id, position, event.type);
     };
     switch (event.type) {
       case 'EntityEventRecorded': {
@@ -167,6 +175,29 @@ export const entityTimelineProjection: Projection = {
           event.data.instanceId,
           null,
           `Start of ${event.data.definitionKey} scheduled for ${event.data.startAt}`,
+        );
+        return;
+      }
+      case 'StartFailed':
+      case 'StartRetried': {
+        const entity = entityOfStream(stored.streamId);
+        if (!entity) return;
+        write(
+          entity,
+          event.type === 'StartRetried' ? (event.data.instanceId ?? null) : null,
+          null,
+          summarizeStartEvent(event),
+        );
+        return;
+      }
+      case 'DelayedStartSkipped': {
+        const entity = entityOfStream(stored.streamId);
+        if (!entity) return;
+        write(
+          entity,
+          event.data.instanceId,
+          null,
+          `Start of ${event.data.definitionKey} skipped: ${event.data.reason}`,
         );
         return;
       }

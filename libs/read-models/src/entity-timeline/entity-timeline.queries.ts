@@ -32,32 +32,75 @@ interface TimelineRecord {
   summary: string;
   data: string;
   causation_id: string;
-  cause_type: string | null;
-  cause_position: number | null;
+  event_id: string;
 }
 
 /** Every process, task and decision about one record, in log order. */
 export function entityTimeline(db: Sql, type: string, id: string, options: TimelineOptions = {}): TimelineEntry[] {
   const records = cachedStatement(
     db,
-    `SELECT t.position, t.at, t.kind, t.actor, t.instance_id, t.task_id, t.summary, t.data, t.causation_id,
-       c.kind AS cause_type, c.position AS cause_position
-     FROM timeline t LEFT JOIN timeline_causes c ON c.event_id = t.causation_id AND c.position < t.position
-     WHERE t.entity_type = ? AND t.entity_id = ? AND t.position > ? ORDER BY t.position LIMIT ?`,
+    `SELECT position, at, kind, actor, instance_id, task_id, summary, data, causation_id, event_id
+       FROM timeline WHERE entity_type = ? AND entity_id = ? AND position > ? ORDER BY position LIMIT ?`,
   ).all(type, id, options.afterPosition ?? 0, Math.max(Math.trunc(options.limit ?? 1000), 1)) as TimelineRecord[];
-  return records.map((r) => ({
-    position: r.position,
-    at: r.at,
-    kind: r.kind,
-    actor: r.actor,
-    instanceId: r.instance_id,
-    taskId: r.task_id,
-    summary: r.summary,
-    data: JSON.parse(r.data) as unknown,
-    causationId: r.causation_id,
-    cause:
-      r.cause_type !== null && r.cause_position !== null
-        ? { id: r.causation_id, type: r.cause_type, position: r.cause_position }
-        : null,
-  }));
+  const causes = causesOf(db, type, id, records);
+  return records.map((r) => {
+    const cause = causes.get(r.causation_id);
+    return {
+      position: r.position,
+      at: r.at,
+      kind: r.kind,
+      actor: r.actor,
+      instanceId: r.instance_id,
+      taskId: r.task_id,
+      summary: r.summary,
+      data: JSON.parse(r.data) as unknown,
+      causationId: r.causation_id,
+      cause:
+        cause !== undefined && cause.position < r.position
+          ? { id: r.causation_id, type: cause.kind, position: cause.position }
+          : null,
+    };
+  });
+}
+
+/** The entries of this record the page's entries were caused by: from the page itself, else looked up. */
+function causesOf(
+  db: Sql,
+  type: string,
+  id: string,
+  records: readonly TimelineRecord[],
+): Map<string, { kind: string; position: number }> {
+  const found = new Map(records.map((r) => [r.event_id, { kind: r.kind, position: r.position }]));
+  const missing = [...new Set(records.map((r) => r.causation_id))].filter((c) => !found.has(c));
+  for (let i = 0; i < missing.length; i += 200) {
+    const chunk = missing.slice(i, i + 200);
+    const rows = db
+      .prepare(
+        `SELECT event_id, kind, position FROM timeline
+          WHERE entity_type = ? AND entity_id = ? AND event_id IN (${chunk.map(() => '?').join(', ')})`,
+      )
+      .all(type, id, ...chunk) as { event_id: string; kind: string; position: number }[];
+    for (const row of rows) found.set(row.event_id, { kind: row.kind, position: row.position });
+  }
+  return found;
+}
+
+/** The record as last recorded, from its newest entity event on the timeline (for a process without the reactor). */
+export function latestRecordData(
+  db: Sql,
+  type: string,
+  id: string,
+): { data: Record<string, unknown>; entityEventId?: string } {
+  const row = db
+    .prepare(
+      `SELECT data FROM timeline WHERE entity_type = ? AND entity_id = ? AND kind = 'EntityEventRecorded'
+        ORDER BY position DESC LIMIT 1`,
+    )
+    .get(type, id) as { data: string } | undefined;
+  if (!row) return { data: {} };
+  const recorded = JSON.parse(row.data) as { envelope?: { id?: string; data?: Record<string, unknown> } };
+  return {
+    data: recorded.envelope?.data ?? {},
+    ...(recorded.envelope?.id !== undefined ? { entityEventId: recorded.envelope.id } : {}),
+  };
 }

@@ -98,7 +98,7 @@ export const instancesProjection: Projection = {
         id,
         lifecycle: next.lifecycle,
         status: statusOf(next.lifecycle, next.incidents),
-        incidents: JSON.stringify(next.incidents),
+        incidents: json(next.incidents) ?? '[]',
         incidentCount: next.incidents.length,
         endedAt: next.endedAt ?? null,
         currentActivity: next.currentActivity ?? null,
@@ -130,7 +130,7 @@ export const instancesProjection: Projection = {
         const row = s.variables.get(id) as { variables: string } | undefined;
         if (!row) return;
         const merged = { ...(JSON.parse(row.variables) as Record<string, unknown>), ...event.data.variables };
-        s.setVariables.run(JSON.stringify(merged), position, id);
+        s.setVariables.run(json(merged) ?? '{}', position, id);
         return;
       }
       case 'IncidentRaised': {

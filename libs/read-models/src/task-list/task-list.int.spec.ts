@@ -234,6 +234,20 @@ describe('task list', () => {
     expect(ids(carol, { role: 'accounting' })).toEqual([]);
   });
 
+  it('an everyone viewer (an as-of view for an auditor) sees every task, and counts them all', () => {
+    startInstance('i-1');
+    createTask('i-1', 't-1', { assignee: { user: 'bob' } });
+    createTask('i-1', 't-2', { assignee: { role: 'legal' } });
+    createTask('i-1', 't-3');
+    rm.project();
+    const auditor: TaskViewer = { user: 'eve', roles: ['auditor'], admin: false, everyone: true };
+
+    expect(ids(auditor)).toEqual(['t-1:new', 't-2:new', 't-3:new']);
+    expect(ids(auditor, { role: 'legal' })).toEqual(['t-2:new']);
+    expect(ids(auditor, { assignee: 'bob' })).toEqual(['t-1:new']);
+    expect(countTasks(rm.sql, auditor, {}, rm.log.now())).toMatchObject({ new: 3, open: 3 });
+  });
+
   it('merges own and role tasks oldest first, and pages through them', () => {
     const viewer: TaskViewer = { user: 'alice', roles: ['accounting', 'legal'], admin: false };
     startInstance('i-1');
@@ -296,7 +310,7 @@ describe('task list', () => {
     );
     rm.project();
 
-    expect(countTasks(rm.sql, alice, rm.log.now())).toEqual({
+    expect(countTasks(rm.sql, alice, {}, rm.log.now())).toEqual({
       new: 1,
       ongoing: 1,
       postponed: 1,
@@ -305,6 +319,55 @@ describe('task list', () => {
       open: 2,
       overdue: 1,
     });
+  });
+
+  it('counts what the list shows: every filter but the status applies, for admins and members alike', () => {
+    startInstance('i-1', 'INV-7');
+    startInstance('i-2', 'INV-8', 'purchase-order');
+    createTask('i-1', 'a-1', { assignee: { role: 'sales' }, title: 'Call the customer' });
+    createTask('i-1', 'a-2', { assignee: { role: 'sales' }, dueAt: '2026-11-20T00:00:00.000Z' });
+    createTask('i-2', 'a-3', { assignee: { role: 'sales' } });
+    createTask('i-1', 'a-4', { assignee: { role: 'accounting' } });
+    createTask('i-2', 'a-5', { assignee: { role: 'accounting' } });
+    rm.log.instance('i-1', { type: 'TaskClaimed', data: { taskId: 'a-2', user: 'sam' } }, 'sam');
+    rm.log.instance(
+      'i-2',
+      { type: 'TaskCompleted', data: { taskId: 'a-3', activityId: 'review', user: 'sam', fields: {} } },
+      'sam',
+    );
+    rm.project();
+    const now = rm.log.now();
+    /** Counts from the list itself: every status, the same filters. */
+    const fromItems = (viewer: TaskViewer, filter: TaskFilter) => {
+      const rows = listTasks(rm.sql, viewer, { ...filter, status: 'all' }, now);
+      const n = (status: string) => rows.filter((r) => r.status === status).length;
+      return {
+        new: n('new'),
+        ongoing: n('ongoing'),
+        postponed: n('postponed'),
+        completed: n('completed'),
+        cancelled: n('cancelled'),
+        open: n('new') + n('ongoing'),
+        overdue: rows.filter((r) => r.overdue).length,
+      };
+    };
+    const cases: [TaskViewer, TaskFilter][] = [
+      [admin, { role: 'sales' }],
+      [admin, { role: 'sales', status: 'completed' }],
+      [admin, { assignee: 'sam' }],
+      [admin, { role: 'sales', definitionKey: 'purchase-order' }],
+      [alice, { entityId: 'INV-8' }],
+      [alice, { entityType: 'Invoice', search: 'a-4' }],
+      [admin, { role: 'sales', search: 'customer' }],
+      [admin, { role: 'sales', due: 'overdue' }],
+    ];
+    for (const [viewer, filter] of cases) {
+      expect({ filter, counts: countTasks(rm.sql, viewer, filter, now) }).toEqual({
+        filter,
+        counts: fromItems(viewer, filter),
+      });
+    }
+    expect(countTasks(rm.sql, admin, { role: 'sales' }, now)).toMatchObject({ new: 1, ongoing: 1, completed: 1 });
   });
 
   it('reads a page from the indexes without sorting the whole list', () => {

@@ -9,6 +9,8 @@ export interface TaskViewer {
   user: string;
   roles: string[];
   admin: boolean;
+  /** Sees every task, whoever it is for (an auditor's or admin's as-of view); assignee and role still filter. */
+  everyone?: boolean;
 }
 
 /** What a row shows: the stored status, or `postponed` while an open task's start lies ahead. */
@@ -103,11 +105,12 @@ export type TaskQueryParams = Record<string, string | number>;
 
 /**
  * Who sees what: the viewer's own tasks, and the unassigned tasks of the viewer's roles. An admin
- * who asks for an assignee or a role sees that assignee's or role's tasks, whoever they are.
+ * who asks for an assignee or a role sees that assignee's or role's tasks, whoever they are; an
+ * `everyone` viewer sees every task.
  * Each branch matches one index prefix, so a page reads about `limit` index entries per branch.
  */
 function visibleBranches(viewer: TaskViewer, filter: TaskFilter, params: TaskQueryParams): string[] {
-  if (viewer.admin && (filter.assignee !== undefined || filter.role !== undefined)) {
+  if (viewer.everyone || (viewer.admin && (filter.assignee !== undefined || filter.role !== undefined))) {
     const where: string[] = [];
     if (filter.assignee !== undefined) {
       params.assignee = filter.assignee;
@@ -117,7 +120,7 @@ function visibleBranches(viewer: TaskViewer, filter: TaskFilter, params: TaskQue
       params.role = filter.role;
       where.push('role = @role');
     }
-    return [where.join(' AND ')];
+    return [where.length > 0 ? where.join(' AND ') : '1 = 1'];
   }
   const branches: string[] = [];
   if (filter.assignee === undefined || filter.assignee === viewer.user) {
@@ -148,6 +151,10 @@ function startOfUtcDay(now: string, plusDays: number): string {
 
 /** The conditions every branch shares: status (postponed derived from now), and the filters. */
 function sharedConditions(filter: TaskFilter, now: string, params: TaskQueryParams): string[] {
+  return [...statusConditions(filter, now, params), ...filterConditions(filter, now, params)];
+}
+
+function statusConditions(filter: TaskFilter, now: string, params: TaskQueryParams): string[] {
   const where: string[] = [];
   params.now = now;
   switch (filter.status ?? 'open') {
@@ -169,6 +176,13 @@ function sharedConditions(filter: TaskFilter, now: string, params: TaskQueryPara
     case 'all':
       break;
   }
+  return where;
+}
+
+/** Every filter but the status: what the list and its per-status counts have in common. */
+function filterConditions(filter: TaskFilter, now: string, params: TaskQueryParams): string[] {
+  const where: string[] = [];
+  params.now = now;
   if (filter.definitionKey !== undefined) {
     params.definitionKey = filter.definitionKey;
     where.push('definition_key = @definitionKey');
@@ -282,20 +296,29 @@ export function getTask(db: Sql, id: string, now?: string): TaskDetails | undefi
   };
 }
 
-/** How many of the viewer's visible tasks are in each status (postponed and overdue derived from now). */
-export function countTasks(db: Sql, viewer: TaskViewer, now: string): TaskCounts {
+/**
+ * How many of the viewer's visible tasks are in each status (postponed and overdue derived from now),
+ * under the same filters as the list (role, assignee, definition, record, search, due); the status
+ * filter does not apply, since the counts are per status.
+ */
+export function countTasks(
+  db: Sql,
+  viewer: TaskViewer,
+  filter: Omit<TaskFilter, 'status' | 'limit' | 'offset'>,
+  now: string,
+): TaskCounts {
   const params: TaskQueryParams = {};
-  const branches = visibleBranches(viewer, {}, params);
+  const branches = visibleBranches(viewer, filter, params);
   const counts: TaskCounts = { new: 0, ongoing: 0, postponed: 0, completed: 0, cancelled: 0, open: 0, overdue: 0 };
   if (branches.length === 0) return counts;
-  params.now = now;
+  const shared = filterConditions(filter, now, params);
   const text = branches
     .map(
       (branch) => `SELECT
         CASE WHEN open = 1 AND start_at > @now THEN 'postponed' ELSE status END AS shown,
         count(*) AS n,
         sum(open = 1 AND due_at < @now) AS overdue
-      FROM tasks WHERE ${branch} GROUP BY shown`,
+      FROM tasks WHERE ${[branch, ...shared].join(' AND ')} GROUP BY shown`,
     )
     .join(' UNION ALL ');
   const rows = cachedStatement(db, text).all(params) as { shown: TaskStatus; n: number; overdue: number | null }[];

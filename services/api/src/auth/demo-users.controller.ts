@@ -13,9 +13,9 @@ export interface DemoUser {
   token: string;
 }
 
-/** Embedded mode with a development secret only: the sign-in picker's users and their tokens. */
+/** Embedded mode with a development secret only: the sign-in picker's users, each call with fresh tokens. */
 export class DemoUsers {
-  constructor(readonly users: DemoUser[] | undefined) {}
+  constructor(readonly issue: (() => DemoUser[]) | undefined) {}
 }
 
 @ApiTags('auth')
@@ -33,9 +33,10 @@ export class DemoUsersController {
   })
   @ApiErrors(404)
   list(): DemoUser[] {
-    if (!this.demo.users)
+    if (!this.demo.issue)
       throw new NotFound('AUTH.NO_DEMO_USERS', 'Demo users exist only in embedded mode with a development secret');
-    return this.demo.users;
+    // Issued now, so the picker never hands out a token that expired while the server ran.
+    return this.demo.issue();
   }
 
   @Get('me')

@@ -51,7 +51,7 @@ export class DefinitionsController {
   @ApiOperation({
     summary: 'Publish a definition (YAML or JSON body); an invalid one is refused with every error by path',
   })
-  @ApiConsumes('application/json', 'application/yaml', 'text/yaml', 'text/plain')
+  @ApiConsumes('application/json', 'application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain')
   @ApiBody({
     description: 'The definition (README, "Defining a process"): a JSON object, or its YAML text',
     schema: { $ref: '#/components/schemas/ProcessDefinition' },

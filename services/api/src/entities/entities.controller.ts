@@ -4,7 +4,7 @@ import { entityTimeline, viewerHasTaskForRecord } from '@lifeline/read-models';
 import { CurrentCaller } from '../auth/auth.guard';
 import { hasOverview, type Caller } from '../auth/jwt';
 import { ReadSide } from '../http/read-side';
-import { Forbidden, RequestInvalid } from '../http/api-errors';
+import { NotFound, RequestInvalid } from '../http/api-errors';
 import { ApiAnswer, ApiErrors, Authenticated, codePoints, MinPositionQuery, PATTERNS } from '../http/openapi';
 
 const INTEGER = /^-?[0-9]{1,15}$/;
@@ -28,7 +28,7 @@ export class EntitiesController {
   })
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000 } })
   @ApiAnswer(200, 'EntityTimeline')
-  @ApiErrors(400, 403)
+  @ApiErrors(400, 404)
   async timeline(
     @Param('type') type: string,
     @Param('id') id: string,
@@ -55,12 +55,13 @@ export class EntitiesController {
       throw new RequestInvalid('QUERY.INVALID', 'after must be an integer and limit 1..1000');
     }
     const { position } = await this.read.atLeast(minPosition);
-    // Need to know: without an overview role (admin, auditor), only those with a task about the record read it.
+    // Need to know: without an overview role (admin, auditor), only those with a task about the record read
+    // it; to anyone else the record answers as one Lifeline never heard of.
     if (
       !hasOverview(caller) &&
       !viewerHasTaskForRecord(this.read.db, { user: caller.id, roles: caller.roles }, type, id)
     ) {
-      throw new Forbidden('You have no task about this record; reading its timeline needs the admin or auditor role');
+      throw new NotFound('ENTITY.NOT_FOUND', 'No such record');
     }
     return {
       position,

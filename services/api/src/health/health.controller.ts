@@ -18,17 +18,18 @@ export class HealthController {
   @Get('health')
   @Public()
   @ApiOperation({
-    summary: "Liveness and progress: the log's head, the read models' and the process manager's positions",
+    summary: "Liveness and progress: the log's head, the read models' and the reactions' positions",
   })
   @ApiAnswer(200, 'Health')
   async health() {
     const head = await this.engine.store.headPosition();
-    const processManager = this.engine.processManager.health();
+    const { ok, reactions, kafka } = this.engine.health();
     return {
-      ok: processManager.ok,
+      ok,
       head,
       readModels: this.read.models.position(),
-      processManager,
+      reactions,
+      ...(kafka ? { kafka } : {}),
       counters: this.metrics.snapshot(),
     };
   }
@@ -47,7 +48,7 @@ export class HealthController {
     const lines = Object.entries(this.metrics.snapshot()).map(([k, v]) => `${k} ${v}`);
     lines.push(`lifeline_log_head_position ${await this.engine.store.headPosition()}`);
     lines.push(`lifeline_read_models_position ${this.read.models.position()}`);
-    lines.push(`lifeline_process_manager_position ${this.engine.processManager.position()}`);
+    lines.push(`lifeline_reactions_position ${this.engine.reactions.position()}`);
     return lines.join('\n') + '\n';
   }
 }

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { OpenAPIObject } from '@nestjs/swagger';
 
-const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
+export const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 
 interface KnownPath {
   pattern: RegExp;
@@ -9,7 +9,7 @@ interface KnownPath {
 }
 
 /** `/tasks/{id}/claim` → /^\/tasks\/[^/]+\/claim\/?$/ */
-const patternOf = (template: string): RegExp =>
+export const patternOf = (template: string): RegExp =>
   new RegExp(
     `^${template
       .split(/\{[^}]+\}/)

@@ -24,8 +24,8 @@ export const PATTERNS = {
   position: '^[0-9]{0,15}$',
   /** An ISO-8601 date-time with a zone on a real calendar day (as the envelope check wants; Date.parse reads them all). */
   dateTime: `^${CALENDAR_DAY}T${TIME_WITH_ZONE}$`,
-  /** A global position, or an ISO-8601 instant with a zone. */
-  asOf: '^([0-9]{1,15}|[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))$',
+  /** A global position, or an ISO-8601 instant with a zone on a real calendar day. */
+  asOf: `^([0-9]{1,15}|${CALENDAR_DAY}T${TIME_WITH_ZONE})$`,
 } as const;
 
 /** Runtime twins of PATTERNS for the controllers' own checks. */
@@ -219,15 +219,21 @@ export const COMPONENT_SCHEMAS: Record<string, SchemaObject> = {
     dueAt: nullable(string),
     overdue: { type: 'boolean' },
   }),
-  TaskCounts: object({
-    new: integer,
-    ongoing: integer,
-    postponed: integer,
-    completed: integer,
-    cancelled: integer,
-    open: integer,
-    overdue: integer,
-  }),
+  TaskCounts: {
+    ...object({
+      new: integer,
+      ongoing: integer,
+      postponed: integer,
+      completed: integer,
+      cancelled: integer,
+      open: integer,
+      overdue: integer,
+    }),
+    description:
+      'How many tasks in each status match every filter of the request (role, assignee, definition, entityType, ' +
+      'entityId, search, due) except `status` itself, whose values these are; `open` = new + ongoing, ' +
+      '`overdue` = open tasks past their due date. Paging (limit, offset) does not apply.',
+  },
   TaskList: object({ position: integer, counts: ref('TaskCounts'), items: { type: 'array', items: ref('TaskRow') } }),
   TaskDetails: {
     allOf: [
@@ -265,15 +271,58 @@ export const COMPONENT_SCHEMAS: Record<string, SchemaObject> = {
     entity: ref('EntityRef'),
     items: { type: 'array', items: ref('TimelineEntry') },
   }),
+  StartFailure: object({
+    failureId: string,
+    position: integer,
+    entity: ref('EntityRef'),
+    definitionKey: string,
+    definitionVersion: integer,
+    entityEventId: string,
+    stage: { type: 'string', enum: ['trigger', 'schedule', 'start', 'delayed-start'] },
+    instanceId: string,
+    code: string,
+    message: string,
+    failedAt: string,
+    status: { type: 'string', enum: ['open', 'retried'] },
+    retry: nullable(
+      object(
+        {
+          by: string,
+          at: string,
+          outcome: { type: 'string', enum: ['started', 'scheduled', 'no-match'] },
+          definitionKey: string,
+          definitionVersion: integer,
+          instanceId: string,
+        },
+        ['by', 'at', 'outcome', 'definitionKey', 'definitionVersion'],
+      ),
+    ),
+  }),
+  StartFailureList: object({ position: integer, items: { type: 'array', items: ref('StartFailure') } }),
+  StartRetryResult: object(
+    {
+      failureId: string,
+      outcome: { type: 'string', enum: ['started', 'scheduled', 'no-match'] },
+      definitionVersion: integer,
+      instanceId: string,
+      position: integer,
+    },
+    ['failureId', 'outcome', 'definitionVersion', 'position'],
+  ),
   Caller: object({ id: string, roles: { type: 'array', items: string }, admin: { type: 'boolean' } }),
   DemoUser: object({ id: string, roles: { type: 'array', items: string }, description: string, token: string }),
-  Health: object({
-    ok: { type: 'boolean' },
-    head: integer,
-    readModels: integer,
-    processManager: { type: 'object' },
-    counters: { type: 'object', additionalProperties: { type: 'number' } },
-  }),
+  Health: object(
+    {
+      ok: { type: 'boolean' },
+      head: integer,
+      readModels: integer,
+      reactions: { type: 'object' },
+      // With the Kafka source: { ok, stuckPartitions: [{ topic, partition, codec, error, firstOffset, … }] }.
+      kafka: { type: 'object' },
+      counters: { type: 'object', additionalProperties: { type: 'number' } },
+    },
+    ['ok', 'head', 'readModels', 'reactions', 'counters'],
+  ),
   RebuildResult: object({
     file: string,
     readModel: string,
@@ -313,11 +362,11 @@ export function completeDocument(document: OpenAPIObject, extra: Record<string, 
 const ERRORS = {
   400: 'Invalid request: REQUEST.INVALID and friends, with every problem by path',
   401: 'No token, or an invalid or expired one (AUTH.*)',
-  403: 'The token lacks the role, or the task is not yours (AUTH.FORBIDDEN)',
-  404: 'Nothing with this id (…NOT_FOUND)',
+  403: 'The token lacks the role (AUTH.FORBIDDEN), or a task you can see is not yours to do this to',
+  404: 'Nothing with this id, or nothing you may see: both answer alike (…NOT_FOUND)',
   409: 'Conflict or wrong state (a concurrent change, a task already completed, …)',
   413: 'The body is larger than 1 MiB (REQUEST.TOO_LARGE)',
-  415: 'The body is in an unsupported encoding or charset (REQUEST.UNSUPPORTED_ENCODING)',
+  415: 'The body is of a media type this operation does not accept (REQUEST.UNSUPPORTED_MEDIA_TYPE, the accepted ones in details), or in an unsupported encoding or charset (REQUEST.UNSUPPORTED_ENCODING)',
 } as const;
 export type ErrorStatus = keyof typeof ERRORS;
 
@@ -326,6 +375,18 @@ export const ApiErrors = (...statuses: ErrorStatus[]) =>
   applyDecorators(
     ...statuses.map((status) => ApiResponse({ status, description: ERRORS[status], schema: ref('Error') })),
   );
+
+/** A `?asOf=` query is rebuilt on a worker thread: with every worker busy and the queue full, it is refused. */
+export const AsOfUnavailableAnswer = () =>
+  ApiResponse({
+    status: 503,
+    description:
+      'Every as-of worker is busy and the queue is full (AUDIT.BUSY), the query waited too long for one (AUDIT.AS_OF_TIMEOUT), or the server is stopping (AUDIT.AS_OF_CLOSED); try again after Retry-After',
+    headers: {
+      'Retry-After': { description: 'seconds to wait before asking again', schema: { type: 'integer', minimum: 1 } },
+    },
+    schema: ref('Error'),
+  });
 
 /** A success answer with a named schema. */
 export const ApiAnswer = (status: number, schema: string, description = 'OK') =>

@@ -14,12 +14,12 @@ import { IsIn, IsObject, IsOptional, IsString, Matches, MaxLength, ValidateNeste
 import type { Request } from 'express';
 import { randomUUID } from 'node:crypto';
 import { getInstance, listInstances, viewerHasTaskInInstance, type InstanceStatus } from '@lifeline/read-models';
-import { parseAsOf, readModelsAsOf } from '../../../../libs/audit/src';
+import { AsOfPool, parseAsOf } from '../../../../libs/audit/src';
 import { checkRecordData, streams, type Actor, type InstanceCommand } from '@lifeline/process-domain';
 import { EngineRuntime, RunInstanceCommand, type InstanceCommandResult } from '@lifeline/engine';
 import { CurrentCaller, RequireRoles } from '../auth/auth.guard';
 import { hasOverview, type Caller } from '../auth/jwt';
-import { Conflict, Forbidden, NotFound, RequestInvalid } from '../http/api-errors';
+import { Conflict, NotFound, RequestInvalid } from '../http/api-errors';
 import { originOf } from '../http/origin';
 import { ReadSide } from '../http/read-side';
 import {
@@ -28,6 +28,7 @@ import {
   ApiErrors,
   AS_OF,
   AsOfQuery,
+  AsOfUnavailableAnswer,
   Authenticated,
   InstanceIdParam,
   MinPositionQuery,
@@ -106,6 +107,7 @@ export class InstancesController {
     private readonly commands: CommandBus,
     private readonly read: ReadSide,
     private readonly engine: EngineRuntime,
+    private readonly asOf: AsOfPool,
   ) {}
 
   @Post()
@@ -121,7 +123,7 @@ export class InstancesController {
     @CurrentCaller() caller: Caller,
     @Req() request: Request,
   ): Promise<InstanceCommandResult & { instanceId: string }> {
-    const latest = await this.engine.catalog.latest(body.definitionKey);
+    const latest = await this.engine.latestDefinition(body.definitionKey);
     if (!latest) throw new NotFound('DEFINITION.NOT_FOUND', `No definition ${body.definitionKey}`);
     if (latest.definition.relatedEntity !== body.entity.type) {
       // The request is well formed; it disagrees with the stored definition, so it is a conflict (409), not a malformed request.
@@ -181,7 +183,8 @@ export class InstancesController {
   @MinPositionQuery()
   @AsOfQuery()
   @ApiAnswer(200, 'InstanceRow')
-  @ApiErrors(400, 403, 404)
+  @ApiErrors(400, 404)
+  @AsOfUnavailableAnswer()
   async get(
     @Param('id') id: string,
     @CurrentCaller() caller: Caller,
@@ -200,15 +203,10 @@ export class InstancesController {
       );
     }
     if (asOf !== undefined) {
-      // The instance as it was then, rebuilt in memory from the log up to that point (docs/architecture.md, "Audit").
-      const past = await readModelsAsOf(this.engine.store, parseAsOf(asOf));
-      try {
-        const then = getInstance(past.sql, id);
-        if (!then) throw new NotFound('INSTANCE.NOT_FOUND', 'No such instance at that point');
-        return { ...then, asOf: { position: past.position, at: past.now } };
-      } finally {
-        past.close();
-      }
+      // The instance as it was then, rebuilt from the log up to that point on a worker thread (docs/architecture.md, "Audit").
+      const past = await this.asOf.instance(parseAsOf(asOf), id);
+      if (!past.instance) throw new NotFound('INSTANCE.NOT_FOUND', 'No such instance at that point');
+      return { ...past.instance, asOf: { position: past.position, at: past.at } };
     }
     await this.read.atLeast(minPosition);
     const found = getInstance(this.read.db, id);
@@ -220,7 +218,7 @@ export class InstancesController {
   @ApiOperation({ summary: "The instance's events in order: position, type, at, actor, data" })
   @InstanceIdParam()
   @ApiAnswer(200, 'InstanceHistory')
-  @ApiErrors(400, 403, 404)
+  @ApiErrors(400, 404)
   async history(@Param('id') id: string, @CurrentCaller() caller: Caller) {
     this.requireNeedToKnow(caller, checkInstanceId(id));
     const events = await this.engine.store.readStream(streams.instance(checkInstanceId(id)));
@@ -241,11 +239,14 @@ export class InstancesController {
     };
   }
 
-  /** Without an overview role (admin, auditor), an instance is readable only by those with a task in it. */
+  /**
+   * Without an overview role (admin, auditor), an instance is readable only by those with a task in it;
+   * to anyone else it answers exactly as an instance that does not exist.
+   */
   private requireNeedToKnow(caller: Caller, instanceId: string): void {
     if (hasOverview(caller)) return;
     if (!viewerHasTaskInInstance(this.read.db, { user: caller.id, roles: caller.roles }, instanceId)) {
-      throw new Forbidden('You have no task in this instance; reading it needs the admin or auditor role');
+      throw new NotFound('INSTANCE.NOT_FOUND', 'No such instance');
     }
   }
 

@@ -9,7 +9,7 @@ import { ReadSide } from '../http/read-side';
 /**
  * Server-sent events: `position` each time the read models move, so a Taskbox refetches with
  * `?minPosition=` instead of polling blindly. EventSource cannot send headers, so the token may
- * come as `?access_token=`.
+ * come as `?access_token=`. The stream ends with `event: expired` when the token expires.
  */
 @ApiTags('live')
 @Controller('live')
@@ -33,12 +33,16 @@ export class LiveController {
   @ApiProduces('text/event-stream')
   @ApiResponse({
     status: 200,
-    description: '`event: position` with `data: {position}`, until the client leaves',
+    description:
+      '`event: position` with `data: {position}`, until the client leaves or the token expires (then `event: expired` and the stream ends)',
     content: { 'text/event-stream': { schema: { type: 'string' } } },
   })
   @ApiErrors(401)
   stream(@Req() request: Request, @Res() response: Response, @Query('access_token') token?: string): void {
-    this.verifier.verify(request.headers.authorization ?? (token ? `Bearer ${token}` : undefined));
+    const { expiresAt } = this.verifier.verifyToken(
+      request.headers.authorization ?? (token ? `Bearer ${token}` : undefined),
+    );
+    const expired = () => this.verifier.clock.now().getTime() >= expiresAt;
     response.status(200).set({
       'content-type': 'text/event-stream',
       'cache-control': 'no-cache, no-transform',
@@ -53,12 +57,18 @@ export class LiveController {
       response.write(`event: position\ndata: ${JSON.stringify({ position })}\n\n`);
     };
     send(this.read.models.position());
-    // Coalesce bursts: at most ten notifications a second per client.
-    const timer = setInterval(() => send(this.read.models.position()), 100);
-    const keepAlive = setInterval(() => response.write(': keep-alive\n\n'), 15_000);
-    request.on('close', () => {
+    const stop = () => {
       clearInterval(timer);
       clearInterval(keepAlive);
-    });
+    };
+    // Coalesce bursts: at most ten notifications a second per client. Each tick also asks the
+    // verifier's clock whether the token expired: a stream lives no longer than its token.
+    const timer = setInterval(() => {
+      if (!expired()) return send(this.read.models.position());
+      stop();
+      response.end('event: expired\ndata: {}\n\n');
+    }, 100);
+    const keepAlive = setInterval(() => response.write(': keep-alive\n\n'), 15_000);
+    request.on('close', stop);
   }
 }

@@ -19,13 +19,14 @@ import {
   listTasks,
   type Sql,
   type TaskDetails,
+  type TaskFilter,
   type TaskStatusFilter,
 } from '@lifeline/read-models';
-import { parseAsOf, readModelsAsOf } from '../../../../libs/audit/src';
-import { checkRecordData, type InstanceCommand } from '@lifeline/process-domain';
+import { AsOfPool, parseAsOf } from '../../../../libs/audit/src';
+import { checkRecordData, InstanceNotFound, type InstanceCommand } from '@lifeline/process-domain';
 import { EngineRuntime, RunInstanceCommand, type InstanceCommandResult } from '@lifeline/engine';
 import { CurrentCaller } from '../auth/auth.guard';
-import type { Caller } from '../auth/jwt';
+import { hasOverview, type Caller } from '../auth/jwt';
 import { Forbidden, NotFound, RequestInvalid } from '../http/api-errors';
 import { originOf } from '../http/origin';
 import { ReadSide } from '../http/read-side';
@@ -33,6 +34,7 @@ import {
   ApiAnswer,
   ApiErrors,
   AS_OF,
+  AsOfUnavailableAnswer,
   Authenticated,
   MinPositionQuery,
   PATTERNS,
@@ -44,9 +46,14 @@ import { PageQuery } from '../http/page-query';
 
 /** Task ids are `<instanceId>.<activityId>.<visit>`: the instance is known without a lookup. */
 const TASK_ID = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([A-Za-z_][A-Za-z0-9_]*)\.(\d{1,9})$/;
+/**
+ * The one answer for a task that does not exist and for one the caller may not see: task ids can be
+ * computed from an envelope id, so a different answer would tell an outsider which tasks exist.
+ */
+const noSuchTask = () => new NotFound('TASK.NOT_FOUND', 'No such task');
 export const instanceOfTask = (taskId: string): string => {
   const match = TASK_ID.exec(taskId);
-  if (!match) throw new NotFound('TASK.NOT_FOUND', 'No such task');
+  if (!match) throw noSuchTask();
   return match[1];
 };
 
@@ -79,7 +86,8 @@ export class ListTasksQuery extends PageQuery {
   /** A global position or an ISO instant: the list as it was then, rebuilt from history (docs/architecture.md, "Audit"). */
   @ApiPropertyOptional({
     pattern: PATTERNS.asOf,
-    description: 'a global position or an ISO-8601 instant: the list as it was then',
+    description:
+      'a global position or an ISO-8601 instant: every task as it was then (roles admin or auditor; others get 403)',
   })
   @IsOptional()
   @IsString()
@@ -142,6 +150,19 @@ export class CompleteTaskDto {
   answers?: string[];
 }
 
+const filterOf = (query: ListTasksQuery): TaskFilter => ({
+  status: query.status,
+  role: query.role,
+  assignee: query.assignee,
+  definitionKey: query.definition,
+  entityType: query.entityType,
+  entityId: query.entityId,
+  search: query.search,
+  due: query.due,
+  limit: query.limit,
+  offset: query.offset,
+});
+
 @ApiTags('tasks')
 @Authenticated()
 @ApiExtraModels(PostponeTaskDto, CompleteTaskDto)
@@ -151,51 +172,45 @@ export class TasksController {
     private readonly commands: CommandBus,
     private readonly read: ReadSide,
     private readonly engine: EngineRuntime,
+    private readonly asOf: AsOfPool,
   ) {}
 
   @Get()
-  @ApiOperation({ summary: "The caller's task list: their tasks and the unassigned tasks of their roles" })
+  @ApiOperation({
+    summary:
+      "The caller's task list: their tasks and the unassigned tasks of their roles; with asOf, every task as it was then",
+  })
   @ApiAnswer(200, 'TaskList')
-  @ApiErrors(400)
+  @ApiErrors(400, 403)
+  @AsOfUnavailableAnswer()
   async list(@Query() query: ListTasksQuery, @CurrentCaller() caller: Caller) {
-    if (query.asOf !== undefined && !AS_OF.test(query.asOf)) {
+    if (query.asOf !== undefined) return this.listAsOf(query.asOf, query, caller);
+    const { position } = await this.read.atLeast(query.minPosition);
+    return this.listIn(this.read.db, query, caller, position, this.engine.clock.nowIso());
+  }
+
+  /** Every task as it was then: the same queries over read models rebuilt from the log, on a worker thread. */
+  private async listAsOf(asOf: string, query: ListTasksQuery, caller: Caller) {
+    if (!AS_OF.test(asOf)) {
       throw new RequestInvalid(
         'AUDIT.INVALID_AS_OF',
         'asOf must be a global position (integer) or an ISO-8601 instant with a zone',
       );
     }
-    // asOf: the same queries over read models rebuilt in memory from the log up to that point.
-    const past = query.asOf === undefined ? undefined : await readModelsAsOf(this.engine.store, parseAsOf(query.asOf));
-    try {
-      const { position } = past ?? (await this.read.atLeast(query.minPosition));
-      const now = past?.now ?? this.engine.clock.nowIso();
-      const db = past?.sql ?? this.read.db;
-      return this.listIn(db, query, caller, position, now);
-    } finally {
-      past?.close();
-    }
+    // It replays the whole log: an audit view of every task, not a user's own list.
+    if (!hasOverview(caller)) throw new Forbidden('The task list as of a past point needs the admin or auditor role');
+    const viewer = { user: caller.id, roles: caller.roles, admin: caller.admin, everyone: true };
+    const { position, counts, items } = await this.asOf.tasks(parseAsOf(asOf), viewer, filterOf(query));
+    return { position, counts, items };
   }
 
   private listIn(db: Sql, query: ListTasksQuery, caller: Caller, position: number, now: string) {
     const viewer = { user: caller.id, roles: caller.roles, admin: caller.admin };
-    const items = listTasks(
-      db,
-      viewer,
-      {
-        status: query.status,
-        role: query.role,
-        assignee: query.assignee,
-        definitionKey: query.definition,
-        entityType: query.entityType,
-        entityId: query.entityId,
-        search: query.search,
-        due: query.due,
-        limit: query.limit,
-        offset: query.offset,
-      },
-      now,
-    );
-    return { position, counts: countTasks(db, viewer, now), items };
+    const filter = filterOf(query);
+    const items = listTasks(db, viewer, filter, now);
+    const { limit: _limit, offset: _offset, status: _status, ...filters } = filter;
+    // The counts describe the same list as the items, one count per status.
+    return { position, counts: countTasks(db, viewer, filters, now), items };
   }
 
   @Get(':id')
@@ -203,31 +218,36 @@ export class TasksController {
   @TaskIdParam()
   @MinPositionQuery()
   @ApiAnswer(200, 'TaskDetails')
-  @ApiErrors(400, 403, 404)
+  @ApiErrors(400, 404)
   async get(@Param('id') id: string, @CurrentCaller() caller: Caller, @Query('minPosition') minPosition?: string) {
     instanceOfTask(id);
     await this.read.atLeast(minPosition);
     const task = getTask(this.read.db, id, this.engine.clock.nowIso());
-    if (!task) throw new NotFound('TASK.NOT_FOUND', 'No such task');
-    if (!mayView(task, caller)) throw new Forbidden('This task is not assigned to you or your roles');
-    const entity = task.entity ? await this.engine.instances.latestEntityData(task.entity.type, task.entity.id) : {};
+    if (!task || !mayView(task, caller)) throw noSuchTask();
+    const entity = task.entity ? await this.engine.latestRecord(task.entity) : {};
     return { ...task, record: entity };
   }
 
-  private run(
+  private async run(
     taskId: string,
     command: InstanceCommand,
     caller: Caller,
     request: Request,
   ): Promise<InstanceCommandResult> {
-    return this.commands.execute(
-      new RunInstanceCommand(
-        instanceOfTask(taskId),
-        command,
-        { id: caller.id, roles: caller.roles },
-        originOf(request),
-      ),
-    );
+    try {
+      return await this.commands.execute(
+        new RunInstanceCommand(
+          instanceOfTask(taskId),
+          command,
+          { id: caller.id, roles: caller.roles },
+          originOf(request),
+        ),
+      );
+    } catch (error) {
+      // A task id naming no instance answers like any other unknown task (the decider answers the rest alike).
+      if (error instanceof InstanceNotFound) throw noSuchTask();
+      throw error;
+    }
   }
 
   @Post(':id/claim')

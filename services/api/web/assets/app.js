@@ -29,6 +29,8 @@ function connectLive() {
     livePosition = position;
     current?.instance?.onPosition?.(position);
   });
+  // The server ends the stream when the token expires: back to the sign-in screen, as a 401 would.
+  live.addEventListener('expired', () => signOut('Your session has ended. Sign in again.'));
 }
 
 function disconnectLive() {

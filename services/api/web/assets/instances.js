@@ -15,6 +15,7 @@ import {
   serialized,
 } from './dom.js';
 import { flowDiagram } from './diagram.js';
+import { startFailuresSection } from './failures.js';
 
 const STATUSES = [
   ['', 'Any status'],
@@ -63,6 +64,8 @@ export function instancesView(container, [search]) {
     entityId: idInput.value.trim(),
     incidents: incidentSelect.value,
   });
+  // Open failed starts: no instance to list them under, so they head the list (admins and auditors).
+  const failures = startFailuresSection({ status: 'open' }, { title: 'Failed starts', onRetried: () => refresh() });
   const onFilter = () => refresh();
   for (const control of [processSelect, statusSelect, incidentSelect]) control.addEventListener('change', onFilter);
   for (const control of [typeInput, idInput]) control.addEventListener('input', debounce(onFilter, 300));
@@ -84,6 +87,7 @@ export function instancesView(container, [search]) {
       field('Record id', idInput),
       field('Incidents', incidentSelect),
     ),
+    failures.el,
     errors.el,
     status,
     h(
@@ -154,6 +158,7 @@ export function instancesView(container, [search]) {
     } catch (error) {
       errors.show(error);
     }
+    await failures.load(minPosition);
   }
 
   if (!initial.get('definition')) refresh();
@@ -280,15 +285,34 @@ export function instanceView(container, [id]) {
           ? h(
               'ul',
               { class: 'incidents' },
-              instance.incidents.map((i) =>
-                h(
+              instance.incidents.map((i) => {
+                // Retry runs the activity again where it stopped (an admin, on a running instance).
+                const retry =
+                  session.me.admin && instance.status !== 'suspended'
+                    ? h(
+                        'button',
+                        {
+                          type: 'button',
+                          'aria-label': `Retry incident ${i.incidentId}`,
+                          onClick: () =>
+                            operate(
+                              retry,
+                              `incidents/${encodeURIComponent(i.incidentId)}/retry`,
+                              `Incident ${i.incidentId} retried`,
+                            ),
+                        },
+                        'Retry',
+                      )
+                    : null;
+                return h(
                   'li',
-                  {},
+                  { 'data-incident-id': i.incidentId },
                   badge('incident', 'Incident'),
                   ` ${i.activityId}: ${i.message ?? i.code ?? ''}`,
                   i.code ? h('span', { class: 'code' }, ` (${i.code})`) : null,
-                ),
-              ),
+                  retry ? [' ', retry] : null,
+                );
+              }),
             )
           : h('p', { class: 'muted' }, 'No open incidents.'),
         h('h2', {}, 'Variables'),

@@ -1,12 +1,15 @@
 // One record's timeline: every recorded event, process, task and decision about it, in order.
 import { get, query } from './api.js';
-import { h, replace, time, errorBox } from './dom.js';
+import { h, replace, time, errorBox, badge } from './dom.js';
+import { startFailuresSection } from './failures.js';
 
 export function recordView(container, [type, id]) {
   let position = 0;
   const errors = errorBox();
   const list = h('ol', { class: 'timeline', 'aria-label': `Timeline of ${type} ${id}` });
   const status = h('p', { class: 'list-status', role: 'status', 'aria-live': 'polite' });
+  // Starts that failed for this record, open or retried (admins and auditors; admins may retry).
+  const failures = startFailuresSection({ entityType: type, entityId: id }, { showRecord: false });
   replace(
     container,
     h('h1', { tabindex: '-1' }, `${type} ${id}`),
@@ -21,6 +24,8 @@ export function recordView(container, [type, id]) {
       ),
     ),
     errors.el,
+    failures.el,
+    h('h2', {}, 'Timeline'),
     status,
     list,
   );
@@ -43,6 +48,7 @@ export function recordView(container, [type, id]) {
             h(
               'div',
               { class: 'timeline-what' },
+              e.kind === 'StartFailed' ? [badge('incident', 'Failed start'), ' '] : null,
               h('strong', {}, e.summary || e.kind),
               h(
                 'span',
@@ -59,6 +65,7 @@ export function recordView(container, [type, id]) {
     } catch (error) {
       errors.show(error);
     }
+    await failures.load(minPosition);
   }
 
   load();

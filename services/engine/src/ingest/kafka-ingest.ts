@@ -1,13 +1,15 @@
 import {
   DeadLetterCounter,
   KafkaEntityEventSource,
+  decompressedBatchCounts,
+  type KafkaSourceHealth,
   type EntityEventSink,
   type RecordedEntityEvent,
 } from '@lifeline/entity-events';
 import { EventIdConflict } from '@lifeline/event-store';
 import type { Logger } from 'pino';
 import type { LifelineConfig } from '../shared/config';
-import type { RecordEntityEvents } from './record-entity-events';
+import type { EntityEventToRecord, RecordOutcome } from './record-entity-events';
 
 /**
  * The Kafka entity-event source wired to ingest: a batch is recorded in one store transaction
@@ -19,7 +21,11 @@ export class KafkaIngest {
   readonly idConflicts = { count: 0 };
   private readonly source: KafkaEntityEventSource;
 
-  constructor(config: LifelineConfig, ingest: RecordEntityEvents, logger: Logger) {
+  constructor(
+    config: LifelineConfig,
+    ingest: { record(batch: EntityEventToRecord[]): Promise<RecordOutcome> },
+    logger: Logger,
+  ) {
     const sink: EntityEventSink = {
       record: async (batch: RecordedEntityEvent[]) => {
         try {
@@ -47,6 +53,7 @@ export class KafkaIngest {
         topics: config.kafka.topics,
         groupId: config.kafka.groupId,
         clientId: `lifeline-engine-${process.pid}`,
+        topicSettings: config.kafka.topicSettings,
       },
       sink,
       this.deadLetters,
@@ -62,11 +69,22 @@ export class KafkaIngest {
     return this.source.stop();
   }
 
+  /** Not ok while a partition is stuck on a batch this process cannot decode. */
+  health(): KafkaSourceHealth {
+    return this.source.health();
+  }
+
   counters(): Record<string, number> {
     const counters: Record<string, number> = {
       lifeline_dead_letters_total: this.deadLetters.total(),
       lifeline_entity_events_id_conflict_total: this.idConflicts.count,
+      lifeline_kafka_undecodable_batches_total: this.source.undecodableBatches,
+      lifeline_kafka_stuck_partitions: this.source.health().stuckPartitions.length,
+      lifeline_kafka_consumer_crashes_total: this.source.consumerCrashes,
     };
+    for (const [codec, count] of Object.entries(decompressedBatchCounts())) {
+      counters[`lifeline_kafka_decompressed_batches_total{codec="${codec}"}`] = count;
+    }
     for (const [reason, count] of Object.entries(this.deadLetters.snapshot())) {
       counters[`lifeline_dead_letters_total{reason="${reason}"}`] = count;
     }

@@ -1,12 +1,14 @@
 import {
+  decodeEntityEvent,
+  recordDecider,
   streams,
   type EntityEventEnvelope,
-  type EntityEventRecorded,
   type EntityEventSource,
 } from '@lifeline/process-domain';
-import type { EventStore } from '@lifeline/event-store';
+import type { StoreTx } from '@lifeline/event-store';
 import type { Clock } from '../shared/clock';
 import { entityEventStoreId } from '../shared/ids';
+import { handleCommand } from '../pipeline/handle';
 
 export interface EntityEventToRecord {
   envelope: EntityEventEnvelope;
@@ -22,36 +24,34 @@ export interface RecordOutcome {
 
 /**
  * Ingest: each envelope becomes one EntityEventRecorded on `entity-<Type>-<id>`, keyed by the
- * envelope id (the same id twice is recorded once), the whole batch in one store transaction.
+ * envelope id (the same id twice is recorded once), the whole batch in the caller's unit of work.
  */
 export class RecordEntityEvents {
-  constructor(
-    private readonly store: EventStore,
-    private readonly clock: Clock,
-  ) {}
+  constructor(private readonly clock: Clock) {}
 
-  async record(batch: EntityEventToRecord[], actor = 'system'): Promise<RecordOutcome> {
-    if (batch.length === 0) return { position: await this.store.headPosition(), recorded: 0, duplicates: 0 };
+  async record(tx: StoreTx, batch: EntityEventToRecord[], actor = 'system'): Promise<RecordOutcome> {
+    if (batch.length === 0) return { position: await tx.headPosition(), recorded: 0, duplicates: 0 };
     const at = this.clock.nowIso();
-    // One request per envelope: each is idempotent on its own id, and order within a record is kept.
-    const results = await this.store.appendMany(
-      batch.map(({ envelope, source }) => {
-        const id = entityEventStoreId(envelope.id);
-        const data: EntityEventRecorded['data'] = { envelope, source };
-        return {
-          streamId: streams.entity(envelope.entityType, envelope.entityId),
-          expectedRevision: 'any' as const,
-          events: [
-            { id, type: 'EntityEventRecorded', data, metadata: { correlationId: id, causationId: id, actor, at } },
-          ],
-        };
-      }),
-    );
-    const duplicates = results.filter((r) => r.duplicate).length;
-    return {
-      position: Math.max(...results.map((r) => r.position)),
-      recorded: results.length - duplicates,
-      duplicates,
-    };
+    let position = 0;
+    let duplicates = 0;
+    // One append per envelope: each is idempotent on its own id, and order within a record is kept.
+    for (const { envelope, source } of batch) {
+      const id = entityEventStoreId(envelope.id);
+      const outcome = await handleCommand(tx, {
+        streamId: streams.entity(envelope.entityType, envelope.entityId),
+        decider: recordDecider,
+        command: { type: 'RecordEntityEvent', envelope, source },
+        context: () => undefined,
+        decode: decodeEntityEvent,
+        origin: { commandId: id, correlationId: id, causationId: id },
+        actor,
+        at,
+        expectedRevision: 'any',
+        ids: () => [id],
+      });
+      if (outcome.duplicate) duplicates++;
+      position = Math.max(position, outcome.position);
+    }
+    return { position, recorded: batch.length - duplicates, duplicates };
   }
 }

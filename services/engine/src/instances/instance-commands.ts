@@ -1,27 +1,23 @@
 import {
-  decide,
-  evolveAll,
-  initialState,
-  type StartInstance,
+  decodeInstanceEvent,
+  incidentForFailure,
+  instanceDecider,
+  InstanceNotFound,
   streams,
   type Actor,
-  type EntityEventRecorded,
+  type DecideContext,
+  type EntityRef,
   type InstanceCommand,
   type InstanceEvent,
   type InstanceState,
 } from '@lifeline/process-domain';
-import {
-  EventIdConflict,
-  WrongExpectedRevision,
-  type AppendRequest,
-  type EventStore,
-  type StoredEvent,
-} from '@lifeline/event-store';
-import { InstanceNotFound } from '@lifeline/process-domain';
+import { WrongExpectedRevision, type StoreTx } from '@lifeline/event-store';
 import type { Clock } from '../shared/clock';
 import type { DefinitionCatalog } from '../definitions/definition-catalog';
 import { eventIdsFor } from '../shared/ids';
+import { describeFailure } from '../shared/failure-policy';
 import { metadataFor, type CommandOrigin } from '../shared/metadata';
+import { handleCommand, loadStream, StateCache } from '../pipeline/handle';
 
 export interface InstanceCommandResult {
   instanceId: string;
@@ -31,154 +27,127 @@ export interface InstanceCommandResult {
 }
 
 export interface InstanceCommandOptions {
-  /** The related record as the caller knows it; loaded from its stream when absent. */
+  /** The related record as the caller knows it; looked up when absent. */
   entityData?: Record<string, unknown>;
+  /** The envelope `entityData` comes from. */
+  entityEventId?: string;
 }
 
-const MAX_ATTEMPTS = 8;
+/** The record as last recorded, for decisions that were not handed it. */
+export interface LatestRecords {
+  latest(entity: EntityRef): Promise<{ data: Record<string, unknown>; entityEventId?: string }>;
+}
+
 /** Instances whose state is kept between commands; bounded, so memory stays flat. */
 const INSTANCE_CACHE_SIZE = 10_000;
+const MAX_ATTEMPTS = 8;
 
-interface CachedInstance {
-  state: InstanceState;
-  /** Revision of the last event folded in (-1: no stream). */
-  revision: number;
-  /** Global position of that event. */
-  position: number;
-}
-
-/** The instance command handler: load the stream, decide, append with the expected revision, retry on conflict. */
+/** The instance command handler on the one pipeline: load, decide, append, retry on a conflict. */
 export class InstanceCommands {
-  private readonly cache = new Map<string, CachedInstance>();
+  readonly cache = new StateCache<InstanceState>(INSTANCE_CACHE_SIZE);
 
   constructor(
-    private readonly store: EventStore,
     private readonly definitions: DefinitionCatalog,
+    private records: LatestRecords,
     private readonly clock: Clock,
   ) {}
 
+  /** Where record data comes from when a command does not carry it (the API process without a reactor reads its read models). */
+  useRecords(records: LatestRecords): void {
+    this.records = records;
+  }
+
   async execute(
+    tx: StoreTx,
     instanceId: string,
     command: InstanceCommand,
     actor: Actor,
     origin: CommandOrigin,
     options: InstanceCommandOptions = {},
   ): Promise<InstanceCommandResult> {
-    const streamId = streams.instance(instanceId);
-    for (let attempt = 1; ; attempt++) {
-      const { state, revision: lastRevision, position: lastPosition } = await this.load(instanceId);
-      const key =
-        command.type === 'StartInstance'
-          ? command.definitionKey
-          : state.status !== 'none'
-            ? state.definitionKey
-            : undefined;
-      const version =
-        command.type === 'StartInstance'
-          ? command.definitionVersion
-          : state.status !== 'none'
-            ? state.definitionVersion
-            : undefined;
-      if (key === undefined || version === undefined || (state.status === 'none' && command.type !== 'StartInstance')) {
-        throw new InstanceNotFound(`No instance ${instanceId}`);
-      }
-      const definition = await this.definitions.version(key, version);
-      const entity =
-        command.type === 'StartInstance' ? command.entity : state.status !== 'none' ? state.entity : undefined;
-      const entityData = options.entityData ?? (entity ? await this.latestEntityData(entity.type, entity.id) : {});
-      const now = this.clock.nowIso();
-      const events = decide(state, command, { now, actor, definition, definitionVersion: version, entityData });
-      if (events.length === 0) {
-        return { instanceId, position: lastPosition, events };
-      }
-      const ids = eventIdsFor(origin.commandId, events.length, lastRevision + 1);
-      const metadata = metadataFor(origin, actor.id, now);
-      try {
-        const result = await this.store.append({
-          streamId,
-          expectedRevision: lastRevision < 0 ? 'no-stream' : lastRevision,
-          events: events.map((event, i) => ({ id: ids[i], type: event.type, data: event.data, metadata })),
-        });
-        return { instanceId, position: result.position, events: result.duplicate ? [] : events };
-      } catch (error) {
-        if (error instanceof WrongExpectedRevision && attempt < MAX_ATTEMPTS) continue; // someone appended first: decide again
-        throw error;
-      }
-    }
-  }
-
-  /**
-   * Decides a batch of starts of new instances and appends them in one store transaction (the
-   * process manager's fast path). If any of them exists already (a repeat after a crash), the
-   * batch falls back to one command at a time, which treats the existing ones as done.
-   */
-  async startMany(
-    starts: { command: StartInstance; origin: CommandOrigin; entityData: Record<string, unknown> }[],
-    actor: Actor,
-  ): Promise<void> {
-    if (starts.length === 0) return;
     const now = this.clock.nowIso();
-    const requests: AppendRequest[] = [];
-    for (const { command, origin, entityData } of starts) {
-      const definition = await this.definitions.version(command.definitionKey, command.definitionVersion);
-      const events = decide(initialState(), command, {
-        now,
-        actor,
-        definition,
-        definitionVersion: command.definitionVersion,
-        entityData,
-      });
-      const ids = eventIdsFor(origin.commandId, events.length, 0);
-      const metadata = metadataFor(origin, actor.id, now);
-      requests.push({
-        streamId: streams.instance(command.instanceId),
-        expectedRevision: 'no-stream',
-        events: events.map((event, i) => ({ id: ids[i], type: event.type, data: event.data, metadata })),
-      });
+    const outcome = await handleCommand(tx, {
+      streamId: streams.instance(instanceId),
+      decider: instanceDecider,
+      command,
+      context: (state) => this.context(tx, state, command, actor, now, options),
+      decode: decodeInstanceEvent,
+      origin,
+      actor: actor.id,
+      at: now,
+      cache: this.cache,
+      expectNew: command.type === 'StartInstance',
+    });
+    return { instanceId, position: outcome.position, events: outcome.events };
+  }
+
+  private async context(
+    tx: StoreTx,
+    state: InstanceState,
+    command: InstanceCommand,
+    actor: Actor,
+    now: string,
+    options: InstanceCommandOptions,
+  ): Promise<DecideContext> {
+    const started = command.type === 'StartInstance' ? command : undefined;
+    if (state.status === 'none' && !started) throw new InstanceNotFound('No such instance');
+    const key = started?.definitionKey ?? (state.status !== 'none' ? state.definitionKey : '');
+    const version = started?.definitionVersion ?? (state.status !== 'none' ? state.definitionVersion : 0);
+    const entity = started?.entity ?? (state.status !== 'none' ? state.entity : undefined);
+    const definition = await this.definitions.version(tx, key, version);
+    let entityData = options.entityData;
+    let entityEventId = options.entityEventId;
+    if (entityData === undefined) {
+      const latest = entity ? await this.records.latest(entity) : { data: {} };
+      entityData = latest.data;
+      entityEventId = latest.entityEventId;
     }
-    try {
-      await this.store.appendMany(requests);
-    } catch (error) {
-      if (!(error instanceof WrongExpectedRevision) && !(error instanceof EventIdConflict)) throw error;
-      for (const { command, origin, entityData } of starts) {
-        await this.execute(command.instanceId, command, actor, origin, { entityData });
-      }
-    }
+    return {
+      now,
+      actor,
+      definition,
+      definitionVersion: version,
+      entityData,
+      ...(entityEventId !== undefined ? { entityEventId } : {}),
+    };
   }
 
   /**
-   * The instance's state: from a small cache of recent instances, brought up to date with the
-   * events appended since (by this process or another), or folded from the whole stream.
+   * Records a failure met acting on this instance as an incident (retryable like any other). The
+   * incident's event id comes from `origin.commandId`, so recording the same failure again after a
+   * crash writes nothing. Returns false when the instance has ended or does not exist.
    */
-  private async load(instanceId: string): Promise<CachedInstance> {
+  async raiseIncident(tx: StoreTx, instanceId: string, error: unknown, origin: CommandOrigin): Promise<boolean> {
     const streamId = streams.instance(instanceId);
-    const cached = this.cache.get(instanceId);
-    const newer = await this.store.readStream(streamId, cached ? { fromRevision: cached.revision + 1 } : {});
-    let entry: CachedInstance = cached ?? { state: initialState(), revision: -1, position: 0 };
-    if (newer.length > 0) {
-      entry = {
-        state: evolveAll(newer.map(asInstanceEvent), entry.state),
-        revision: newer[newer.length - 1]!.revision,
-        position: newer[newer.length - 1]!.position,
-      };
+    const failure = describeFailure(error);
+    const [id] = eventIdsFor(`incident:${origin.commandId}`, 1);
+    for (let attempt = 1; ; attempt++) {
+      const { state, revision } = await loadStream(tx, {
+        streamId,
+        decider: instanceDecider,
+        decode: decodeInstanceEvent,
+        cache: this.cache,
+      });
+      const incident = incidentForFailure(state, failure);
+      if (!incident) return false;
+      try {
+        await tx.append({
+          streamId,
+          expectedRevision: revision,
+          events: [
+            {
+              id: id!,
+              type: incident.type,
+              data: incident.data,
+              metadata: metadataFor(origin, 'system', this.clock.nowIso()),
+            },
+          ],
+        });
+        return true;
+      } catch (conflict) {
+        if (conflict instanceof WrongExpectedRevision && attempt < MAX_ATTEMPTS) continue;
+        throw conflict;
+      }
     }
-    // Map order is insertion order: re-inserting keeps the most recently used last.
-    this.cache.delete(instanceId);
-    if (entry.revision >= 0) this.cache.set(instanceId, entry);
-    if (this.cache.size > INSTANCE_CACHE_SIZE) this.cache.delete(this.cache.keys().next().value as string);
-    return entry;
-  }
-
-  /** The record as last recorded: the data of the newest EntityEventRecorded on its stream. */
-  async latestEntityData(entityType: string, entityId: string): Promise<Record<string, unknown>> {
-    const recent = await this.store.readStream(streams.entity(entityType, entityId), {
-      direction: 'backwards',
-      maxCount: 20,
-    });
-    const last = recent.find((e) => e.type === 'EntityEventRecorded');
-    return last ? (last.data as EntityEventRecorded['data']).envelope.data : {};
   }
 }
-
-export const asInstanceEvent = (stored: StoredEvent): InstanceEvent =>
-  ({ type: stored.type, data: stored.data }) as InstanceEvent;

@@ -3,7 +3,9 @@ import {
   InProcessOutboundPublisher,
   KafkaOutboundPublisher,
   OutboxRelay,
+  PROCESS_EVENTS_TOPIC,
   SqliteCheckpointStore,
+  errorFields,
   type OutboundPublisher,
 } from '@lifeline/entity-events';
 import type { EventStore } from '@lifeline/event-store';
@@ -18,16 +20,38 @@ export class Outbound {
   readonly publisher: OutboundPublisher;
   readonly relay: OutboxRelay;
   private readonly checkpoints: SqliteCheckpointStore;
+  private readonly kafka: KafkaOutboundPublisher | undefined;
 
-  constructor(config: LifelineConfig, store: EventStore, logger: Logger) {
-    this.publisher = config.kafka.outbound
-      ? new KafkaOutboundPublisher({ brokers: config.kafka.brokers, clientId: 'lifeline-outbox' }, logger)
-      : new InProcessOutboundPublisher();
+  constructor(
+    config: LifelineConfig,
+    store: EventStore,
+    private readonly logger: Logger,
+  ) {
+    this.kafka = config.kafka.outbound
+      ? new KafkaOutboundPublisher(
+          {
+            brokers: config.kafka.brokers,
+            clientId: 'lifeline-outbox',
+            topicSettings: config.kafka.topicSettings,
+            compression: config.kafka.compression,
+          },
+          logger,
+        )
+      : undefined;
+    this.publisher = this.kafka ?? new InProcessOutboundPublisher();
     this.checkpoints = SqliteCheckpointStore.open(join(config.dataDir, 'outbox.db'));
     this.relay = new OutboxRelay(store, this.publisher, this.checkpoints, logger);
   }
 
-  start(): Promise<void> {
+  async start(): Promise<void> {
+    // Subscribers may start before the first lifecycle event: the topic is there from the start.
+    // Emit topics come from definitions and are created before their first message.
+    await this.kafka?.ensureTopics([PROCESS_EVENTS_TOPIC]).catch((error: unknown) => {
+      this.logger.warn(
+        { ...errorFields(error), topic: PROCESS_EVENTS_TOPIC },
+        'lifecycle topic not ready; publishing will retry',
+      );
+    });
     return this.relay.start();
   }
 

@@ -1,4 +1,12 @@
 import { join, resolve } from 'node:path';
+import { parseDuration } from '@lifeline/process-domain';
+import {
+  BROKER_DEFAULT_REPLICATION,
+  DEFAULT_TOPIC_PARTITIONS,
+  KAFKA_PRODUCER_CODECS,
+  type KafkaProducerCodec,
+  type KafkaTopicSettings,
+} from '@lifeline/entity-events';
 
 /** Configuration by environment (README: Configuration). */
 export interface LifelineConfig {
@@ -6,9 +14,20 @@ export interface LifelineConfig {
   host: string;
   dataDir: string;
   jwtSecret?: string;
+  /** The longest an API token may live (exp − iat, or exp − now without iat), in seconds. */
+  tokenMaxLifetimeSeconds: number;
   eventStore: { kind: 'sqlite'; file: string } | { kind: 'eventstoredb'; url: string };
   entitySource: 'http' | 'kafka';
-  kafka: { brokers: string[]; topics: string[]; groupId: string; outbound: boolean };
+  kafka: {
+    brokers: string[];
+    topics: string[];
+    groupId: string;
+    outbound: boolean;
+    /** How missing topics (entity, dead-letter, outbound) are created. */
+    topicSettings: KafkaTopicSettings;
+    /** What Lifeline's producers compress with; consuming reads every codec whatever this says. */
+    compression: KafkaProducerCodec;
+  };
   /** How often the timer scheduler looks for due timers. */
   timerTickMs: number;
   /** Whether this process runs the process manager and timers (engine role). */
@@ -17,10 +36,59 @@ export interface LifelineConfig {
   runApi: boolean;
   loadDemo: boolean;
   logLevel: string;
+  audit: AuditConfig;
+  /** As-of queries (`?asOf=`) rebuild read models from the log on worker threads: how many, and how many may wait. */
+  asOf: { workers: number; queue: number; queueTimeoutMs: number };
+}
+
+/** Signed anchors of the global chain (docs/decisions/0005-tamper-evidence.md); nothing is signed without a key. */
+export interface AuditConfig {
+  /** LIFELINE_AUDIT_KEY: an Ed25519 private key, PEM text or the path of a PEM file outside the data dir. */
+  key?: string;
+  /** LIFELINE_AUDIT_ANCHORS_FILE: JSON lines, appended to, outside the data dir. */
+  anchorsFile?: string;
+  /** LIFELINE_AUDIT_ANCHORS_TOPIC: with the Kafka outbound, anchors also go to this topic ("" for none). */
+  anchorsTopic: string;
+  /** LIFELINE_AUDIT_ANCHOR_INTERVAL (seconds): how often the head is anchored when it moved. */
+  anchorIntervalMs: number;
 }
 
 export class ConfigInvalid extends Error {
   readonly code = 'CONFIG.INVALID';
+}
+
+/** 24 hours: a leaked token is worth a day at most. */
+export const DEFAULT_TOKEN_MAX_LIFETIME_SECONDS = 24 * 3600;
+
+/**
+ * A token lifetime in whole seconds: plain seconds (`3600`), a short form (`90s`, `30m`, `12h`, `7d`),
+ * or an ISO-8601 duration of weeks, days and time (`PT24H`, `P1D`); years and months vary in length
+ * and are refused. Undefined when the text is none of these or is zero.
+ */
+export function parseLifetime(text: string): number | undefined {
+  const value = text.trim();
+  const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+  const short = /^([0-9]{1,9})([smhd]?)$/.exec(value);
+  let seconds: number | undefined;
+  if (short) seconds = Number(short[1]) * UNITS[short[2] || 's']!;
+  else {
+    const d = parseDuration(value);
+    if (d && d.years === 0 && d.months === 0)
+      seconds = Math.floor(((d.weeks * 7 + d.days) * 24 + d.hours) * 3600 + d.minutes * 60 + d.seconds);
+  }
+  return seconds !== undefined && seconds > 0 && Number.isSafeInteger(seconds) ? seconds : undefined;
+}
+
+/** LIFELINE_TOKEN_MAX_LIFETIME in seconds: the default when unset, ConfigInvalid when unreadable. */
+export function tokenMaxLifetime(text: string | undefined): number {
+  if (text === undefined || text.trim() === '') return DEFAULT_TOKEN_MAX_LIFETIME_SECONDS;
+  const seconds = parseLifetime(text);
+  if (seconds === undefined) {
+    throw new ConfigInvalid(
+      `LIFELINE_TOKEN_MAX_LIFETIME must be seconds (86400), a short form (24h) or an ISO-8601 duration (PT24H), not ${text}`,
+    );
+  }
+  return seconds;
 }
 
 const list = (value: string | undefined, fallback: string[]): string[] =>
@@ -30,6 +98,17 @@ const list = (value: string | undefined, fallback: string[]): string[] =>
         .map((s) => s.trim())
         .filter(Boolean)
     : fallback;
+
+/** A whole number from the environment, at least `min`; absent: the fallback. */
+function whole(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
+  const text = env[name];
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!/^[0-9]{1,9}$/.test(text.trim()) || value < min) {
+    throw new ConfigInvalid(`${name} must be a whole number of at least ${min}, not ${text}`);
+  }
+  return value;
+}
 
 export function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
@@ -47,6 +126,34 @@ export function loadConfig(
   if (source !== 'http' && source !== 'kafka') {
     throw new ConfigInvalid(`LIFELINE_ENTITY_SOURCE must be http or kafka, not ${source}`);
   }
+  const anchorInterval = Number(env.LIFELINE_AUDIT_ANCHOR_INTERVAL ?? 300);
+  if (!Number.isFinite(anchorInterval) || anchorInterval <= 0) {
+    throw new ConfigInvalid(
+      `LIFELINE_AUDIT_ANCHOR_INTERVAL must be a number of seconds, not ${env.LIFELINE_AUDIT_ANCHOR_INTERVAL}`,
+    );
+  }
+  const compression = env.KAFKA_COMPRESSION ?? 'none';
+  if (!(KAFKA_PRODUCER_CODECS as readonly string[]).includes(compression)) {
+    throw new ConfigInvalid(
+      `KAFKA_COMPRESSION must be one of ${KAFKA_PRODUCER_CODECS.join(', ')}, not ${compression} (zstd is read, not written)`,
+    );
+  }
+  const partitions = Number(env.KAFKA_TOPIC_PARTITIONS ?? DEFAULT_TOPIC_PARTITIONS);
+  if (!Number.isInteger(partitions) || partitions < 1) {
+    throw new ConfigInvalid(
+      `KAFKA_TOPIC_PARTITIONS must be a whole number of at least 1, not ${env.KAFKA_TOPIC_PARTITIONS}`,
+    );
+  }
+  const replicationFactor = Number(env.KAFKA_REPLICATION_FACTOR ?? BROKER_DEFAULT_REPLICATION);
+  if (!Number.isInteger(replicationFactor) || (replicationFactor < 1 && replicationFactor !== -1)) {
+    throw new ConfigInvalid(
+      `KAFKA_REPLICATION_FACTOR must be a whole number of at least 1 (or -1: the broker's default), not ${env.KAFKA_REPLICATION_FACTOR}`,
+    );
+  }
+  const createTopics = env.KAFKA_CREATE_TOPICS ?? 'true';
+  if (createTopics !== 'true' && createTopics !== 'false') {
+    throw new ConfigInvalid(`KAFKA_CREATE_TOPICS must be true or false, not ${createTopics}`);
+  }
   const port = Number(env.PORT ?? 3000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigInvalid(`PORT ${env.PORT} is not a port`);
   return {
@@ -54,6 +161,7 @@ export function loadConfig(
     host: env.HOST ?? '127.0.0.1',
     dataDir,
     jwtSecret: env.LIFELINE_JWT_SECRET || undefined,
+    tokenMaxLifetimeSeconds: tokenMaxLifetime(env.LIFELINE_TOKEN_MAX_LIFETIME),
     eventStore:
       storeKind === 'sqlite'
         ? { kind: 'sqlite', file: resolve(env.LIFELINE_SQLITE_FILE ?? join(dataDir, 'events.db')) }
@@ -64,11 +172,24 @@ export function loadConfig(
       topics: list(env.KAFKA_TOPICS, ['entity-events']),
       groupId: env.KAFKA_GROUP_ID ?? 'lifeline-engine',
       outbound: (env.LIFELINE_OUTBOUND ?? (source === 'kafka' ? 'kafka' : 'in-process')) === 'kafka',
+      topicSettings: { partitions, replicationFactor, create: createTopics === 'true' },
+      compression: compression as KafkaProducerCodec,
     },
     timerTickMs: Number(env.LIFELINE_TIMER_TICK_MS ?? 200),
     runEngine: roles.engine,
     runApi: roles.api,
     loadDemo: (env.LIFELINE_DEMO ?? 'true') !== 'false',
     logLevel: env.LOG_LEVEL ?? 'info',
+    audit: {
+      key: env.LIFELINE_AUDIT_KEY || undefined,
+      anchorsFile: env.LIFELINE_AUDIT_ANCHORS_FILE ? resolve(env.LIFELINE_AUDIT_ANCHORS_FILE) : undefined,
+      anchorsTopic: env.LIFELINE_AUDIT_ANCHORS_TOPIC ?? 'lifeline.audit-anchors',
+      anchorIntervalMs: anchorInterval * 1000,
+    },
+    asOf: {
+      workers: whole(env, 'LIFELINE_AS_OF_WORKERS', 2, 1),
+      queue: whole(env, 'LIFELINE_AS_OF_QUEUE', 8, 0),
+      queueTimeoutMs: whole(env, 'LIFELINE_AS_OF_WAIT_MS', 30_000, 1),
+    },
   };
 }

@@ -6,6 +6,11 @@ export interface CommandOrigin {
   commandId: string;
   correlationId: string;
   causationId: string;
+  /**
+   * The recorded time the ids of what it appends derive from, for a command the engine may repeat
+   * (the causing event's time); without it, the command's own time (a user's command is never repeated).
+   */
+  idTime?: string;
 }
 
 export const metadataFor = (origin: CommandOrigin, actor: string, at: string): EventMetadataIn => ({

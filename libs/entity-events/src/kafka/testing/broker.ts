@@ -2,7 +2,8 @@ import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type ITopicConfig } from 'kafkajs';
+import { waitFor } from './wait-for';
 
 const run = promisify(execFile);
 const INFRA_DIR = resolve(__dirname, '../../../../../infra/kafka');
@@ -18,6 +19,27 @@ export function kafkaBrokers(): string[] {
 /** A topic name no other test (or earlier run) uses. */
 export function uniqueTopic(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * Creates topics and waits until each partition has a leader. kafkajs's own wait (waitForLeaders)
+ * fails when the broker does not list a topic it has just created yet, which happens under load.
+ */
+export async function createTopics(admin: Admin, topics: ITopicConfig[]): Promise<void> {
+  await admin.createTopics({ topics, waitForLeaders: false });
+  const names = topics.map((t) => t.topic);
+  await waitFor(
+    async () => {
+      try {
+        const metadata = await admin.fetchTopicMetadata({ topics: names });
+        return metadata.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+      } catch {
+        return false;
+      }
+    },
+    30_000,
+    `leaders of ${names.join(', ')}`,
+  );
 }
 
 /** True when a broker answers a metadata request. */
@@ -88,6 +110,7 @@ export class LocalKafkaBroker {
     readonly port: number,
     readonly controllerPort: number,
     readonly dataDir: string,
+    options: { autoCreateTopics?: boolean } = {},
   ) {
     this.address = `127.0.0.1:${port}`;
     this.env = {
@@ -95,6 +118,8 @@ export class LocalKafkaBroker {
       KAFKA_PORT: String(port),
       KAFKA_CONTROLLER_PORT: String(controllerPort),
       KAFKA_DATA_DIR: dataDir,
+      // Unset: start.sh's default (off, as on a production broker).
+      ...(options.autoCreateTopics === undefined ? {} : { KAFKA_AUTO_CREATE_TOPICS: String(options.autoCreateTopics) }),
     };
   }
 

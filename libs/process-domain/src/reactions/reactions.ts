@@ -1,0 +1,472 @@
+import type { EntityEventEnvelope, EntityEventSource } from '../entity/envelope';
+import type { DelayedStartScheduled, LifelineEvent } from '../events';
+import type { CheckWait, FireWaitTimeout, StartInstance } from '../instance/commands';
+import { matchTriggers } from '../triggers/match-triggers';
+import { candidateDefinitions } from '../triggers/trigger-index';
+import { delayedStartAt } from './start-reactions';
+import {
+  activeOf,
+  delayedStartTimerId,
+  evolveDefinitions,
+  initialRecordState,
+  waitTimeoutTimerId,
+  type DefinitionsState,
+  type RecordState,
+  type RecordTimer,
+} from './state';
+
+/**
+ * The reactions decider: the engine's policy for what follows from a recorded event, as data.
+ * Given an event of the log and the state it concerns (the definitions, the record), it returns
+ * the commands to send: start these definitions for the record in execution order, check these
+ * waits, schedule this delayed start. `evolveRecord` and `evolveDefinitions` fold the same events
+ * into the state, and `decideTimer` says what a due timer does. The runner that applies the
+ * reactions holds no rule of its own; `what-if` runs this same decider in memory.
+ */
+
+/** An event as the log recorded it: the reactions derive their ids and times from it alone. */
+export interface LoggedEvent {
+  /** The store's event id. */
+  id: string;
+  streamId: string;
+  /** When it was recorded (metadata.at). */
+  at: string;
+  correlationId: string;
+  event: LifelineEvent;
+}
+
+/** Where a reaction comes from: its deterministic command id, and the event that caused it. */
+export interface ReactionOrigin {
+  commandId: string;
+  causationId: string;
+  correlationId: string;
+  /** The recorded time the ids of what it appends derive from (the causing event's, or a timer's due time). */
+  idTime: string;
+}
+
+export type Reaction =
+  | {
+      type: 'StartInstance';
+      command: StartInstance;
+      /** The record as the start sees it. */
+      entityData: Record<string, unknown>;
+      /** The envelope `entityData` comes from. */
+      entityEventId?: string;
+      origin: ReactionOrigin;
+    }
+  | {
+      type: 'RunInstanceCommand';
+      instanceId: string;
+      command: CheckWait | FireWaitTimeout;
+      entityData: Record<string, unknown>;
+      entityEventId?: string;
+      origin: ReactionOrigin;
+    }
+  | {
+      /** Append `DelayedStartScheduled` to the record's stream: the timer is then part of its state. */
+      type: 'ScheduleDelayedStart';
+      streamId: string;
+      data: DelayedStartScheduled['data'];
+      origin: ReactionOrigin;
+    }
+  | {
+      /** A delayed start fell due after its definition was deactivated: it starts nothing. */
+      type: 'SkipDelayedStart';
+      streamId: string;
+      timer: RecordTimer & { kind: 'delayed-start' };
+      reason: string;
+      origin: ReactionOrigin;
+    }
+  | {
+      /** A trigger could not be evaluated (or its delay computed) for this envelope; nothing started. */
+      type: 'TriggerFailed';
+      stage: 'trigger' | 'schedule';
+      streamId: string;
+      definitionVersion: number;
+      /** The instance the start would have created (a retry creates it under this id). */
+      instanceId: string;
+      definitionKey: string;
+      triggerIndex: number;
+      entityEventId: string;
+      code: string;
+      message: string;
+      origin: ReactionOrigin;
+    };
+
+export interface ReactionContext {
+  /** A deterministic id for a name and a recorded time (the same pair always gives the same id). */
+  idFor(name: string, at: string): string;
+}
+
+export interface ReactionState {
+  definitions: DefinitionsState;
+  /** The state of the record the event concerns, if it has one yet. */
+  record: RecordState | undefined;
+}
+
+const instanceIdOf = (streamId: string): string | undefined =>
+  streamId.startsWith('instance-') ? streamId.slice('instance-'.length) : undefined;
+
+/** The instance a trigger starts: one per envelope and definition. */
+export const startedInstanceName = (definitionKey: string, envelopeId: string): string =>
+  `start:${definitionKey}:${envelopeId}`;
+
+/** What a recorded event leads to. Pure: the same event and state always give the same reactions. */
+export function decideReactions(logged: LoggedEvent, state: ReactionState, context: ReactionContext): Reaction[] {
+  const { event } = logged;
+  switch (event.type) {
+    case 'EntityEventRecorded':
+      return onEntityEvent(logged, event.data.envelope, event.data.source, state, context);
+    case 'WaitStarted': {
+      const instanceId = instanceIdOf(logged.streamId);
+      const record = state.record;
+      if (!instanceId || !record || event.data.until === undefined) return [];
+      // The decision that entered the wait saw one version of the record; a newer one must be checked.
+      if (event.data.seenEntityEventId !== undefined && event.data.seenEntityEventId === record.lastEntityEventId)
+        return [];
+      if (event.data.seenEntityEventId === undefined && record.lastEntityEventId === undefined) return [];
+      return [
+        {
+          type: 'RunInstanceCommand',
+          instanceId,
+          command: { type: 'CheckWait' },
+          entityData: record.data,
+          ...(record.lastEntityEventId !== undefined ? { entityEventId: record.lastEntityEventId } : {}),
+          origin: origin(`check-wait-on-start:${logged.id}`, logged),
+        },
+      ];
+    }
+    default:
+      return [];
+  }
+}
+
+function origin(commandId: string, logged: LoggedEvent): ReactionOrigin {
+  return { commandId, causationId: logged.id, correlationId: logged.correlationId, idTime: logged.at };
+}
+
+function onEntityEvent(
+  logged: LoggedEvent,
+  envelope: EntityEventEnvelope,
+  source: EntityEventSource,
+  state: ReactionState,
+  context: ReactionContext,
+): Reaction[] {
+  const reactions: Reaction[] = [];
+  const candidates = candidateDefinitions(state.definitions.index, envelope);
+  const { matches, errors } = matchTriggers(candidates, envelope, logged.at);
+  for (const error of errors) {
+    reactions.push({
+      type: 'TriggerFailed',
+      stage: 'trigger',
+      streamId: logged.streamId,
+      definitionVersion: state.definitions.byKey[error.definitionKey]?.version ?? 0,
+      instanceId: context.idFor(startedInstanceName(error.definitionKey, envelope.id), logged.at),
+      definitionKey: error.definitionKey,
+      triggerIndex: error.triggerIndex,
+      entityEventId: envelope.id,
+      code: error.code,
+      message: error.message,
+      origin: origin(`trigger-failed:${error.definitionKey}:${logged.id}`, logged),
+    });
+  }
+  // Smaller execution order first; each start is decided before the next.
+  for (const match of matches) {
+    const instanceId = context.idFor(startedInstanceName(match.definitionKey, envelope.id), logged.at);
+    if (match.delay !== undefined) {
+      const due = delayedStartAt(logged.at, match.delay);
+      if (!due.ok) {
+        reactions.push({
+          type: 'TriggerFailed',
+          stage: 'schedule',
+          streamId: logged.streamId,
+          definitionVersion: match.definitionVersion,
+          instanceId,
+          definitionKey: match.definitionKey,
+          triggerIndex: match.triggerIndex,
+          entityEventId: envelope.id,
+          code: due.code,
+          message: due.message,
+          origin: origin(`trigger-failed:${match.definitionKey}:${logged.id}`, logged),
+        });
+        continue;
+      }
+      const startAt = due.startAt;
+      reactions.push({
+        type: 'ScheduleDelayedStart',
+        streamId: logged.streamId,
+        data: {
+          instanceId,
+          definitionKey: match.definitionKey,
+          definitionVersion: match.definitionVersion,
+          triggerIndex: match.triggerIndex,
+          entityEventId: envelope.id,
+          startAt,
+        },
+        origin: origin(`delay:${match.definitionKey}:${logged.id}`, logged),
+      });
+      continue;
+    }
+    reactions.push({
+      type: 'StartInstance',
+      command: {
+        type: 'StartInstance',
+        instanceId,
+        definitionKey: match.definitionKey,
+        definitionVersion: match.definitionVersion,
+        entity: { type: envelope.entityType, id: envelope.entityId },
+        variables: {},
+        cause: { kind: 'trigger', entityEventId: envelope.id, triggerIndex: match.triggerIndex, delayed: false },
+      },
+      entityData: envelope.data,
+      entityEventId: envelope.id,
+      origin: origin(`start:${match.definitionKey}:${logged.id}`, logged),
+    });
+  }
+  // The instances already waiting on this record see the new version of it.
+  for (const instanceId of Object.keys(state.record?.waits ?? {}).sort()) {
+    reactions.push({
+      type: 'RunInstanceCommand',
+      instanceId,
+      command: { type: 'CheckWait', entityEventId: envelope.id, entitySource: source },
+      entityData: envelope.data,
+      entityEventId: envelope.id,
+      origin: origin(`check-wait:${instanceId}:${logged.id}`, logged),
+    });
+  }
+  return reactions;
+}
+
+/** What a due timer does. `timer` is one of `record.timers`. */
+export function decideTimer(timer: RecordTimer, state: ReactionState & { record: RecordState }): Reaction[] {
+  const { record } = state;
+  const timerOrigin: ReactionOrigin = {
+    commandId: `timer:${timer.timerId}`,
+    causationId: timer.causationId,
+    correlationId: timer.correlationId,
+    idTime: timer.dueAt,
+  };
+  if (timer.kind === 'delayed-start') {
+    const entry = state.definitions.byKey[timer.definitionKey];
+    // A deactivated definition starts nothing, also what it scheduled before (README: triggers).
+    if (!entry || !entry.enabled) {
+      return [
+        {
+          type: 'SkipDelayedStart',
+          streamId: `entity-${record.entity.type}-${record.entity.id}`,
+          timer,
+          reason: entry ? 'the definition is deactivated' : 'the definition is unknown',
+          origin: timerOrigin,
+        },
+      ];
+    }
+    return [
+      {
+        type: 'StartInstance',
+        command: {
+          type: 'StartInstance',
+          instanceId: timer.instanceId,
+          definitionKey: timer.definitionKey,
+          definitionVersion: timer.definitionVersion,
+          entity: record.entity,
+          variables: {},
+          cause: {
+            kind: 'trigger',
+            entityEventId: timer.entityEventId,
+            triggerIndex: timer.triggerIndex,
+            delayed: true,
+          },
+        },
+        entityData: record.data,
+        ...(record.lastEntityEventId !== undefined ? { entityEventId: record.lastEntityEventId } : {}),
+        origin: timerOrigin,
+      },
+    ];
+  }
+  return [
+    {
+      type: 'RunInstanceCommand',
+      instanceId: timer.instanceId,
+      command: { type: 'FireWaitTimeout', activityId: timer.activityId, visit: timer.visit },
+      entityData: record.data,
+      ...(record.lastEntityEventId !== undefined ? { entityEventId: record.lastEntityEventId } : {}),
+      origin: timerOrigin,
+    },
+  ];
+}
+
+/**
+ * Folds an event into the state of the record it concerns. `state` is that record's state
+ * (undefined before its first event); events that change nothing return it as it was.
+ */
+export function evolveRecord(state: RecordState | undefined, logged: LoggedEvent): RecordState | undefined {
+  const { event } = logged;
+  const instanceId = instanceIdOf(logged.streamId);
+  switch (event.type) {
+    case 'EntityEventRecorded': {
+      const envelope = event.data.envelope;
+      const base = state ?? initialRecordState({ type: envelope.entityType, id: envelope.entityId });
+      return { ...base, data: envelope.data, kind: envelope.kind, lastEntityEventId: envelope.id };
+    }
+    case 'DelayedStartScheduled': {
+      if (!state) return state;
+      const d = event.data;
+      const timerId = delayedStartTimerId(d.instanceId);
+      return {
+        ...state,
+        timers: {
+          ...state.timers,
+          [timerId]: {
+            kind: 'delayed-start',
+            timerId,
+            dueAt: new Date(Date.parse(d.startAt)).toISOString(),
+            instanceId: d.instanceId,
+            definitionKey: d.definitionKey,
+            definitionVersion: d.definitionVersion,
+            triggerIndex: d.triggerIndex,
+            entityEventId: d.entityEventId,
+            causationId: logged.id,
+            correlationId: logged.correlationId,
+          },
+        },
+      };
+    }
+    case 'DelayedStartSkipped':
+      return state ? withoutTimer(state, delayedStartTimerId(event.data.instanceId)) : state;
+    case 'InstanceStarted':
+      return state && instanceId ? withoutTimer(state, delayedStartTimerId(instanceId)) : state;
+    case 'WaitStarted': {
+      if (!instanceId) return state;
+      const d = event.data;
+      const base = state ?? initialRecordState(d.entity);
+      const waits =
+        d.until !== undefined
+          ? { ...base.waits, [instanceId]: { activityId: d.activityId, visit: d.visit, until: d.until } }
+          : base.waits;
+      if (d.timeoutAt === undefined) return { ...base, waits };
+      const timerId = waitTimeoutTimerId(instanceId, d.activityId, d.visit);
+      return {
+        ...base,
+        waits,
+        timers: {
+          ...base.timers,
+          [timerId]: {
+            kind: 'wait-timeout',
+            timerId,
+            dueAt: new Date(Date.parse(d.timeoutAt)).toISOString(),
+            instanceId,
+            activityId: d.activityId,
+            visit: d.visit,
+            paused: false,
+            causationId: logged.id,
+            correlationId: logged.correlationId,
+          },
+        },
+      };
+    }
+    case 'WaitSatisfied':
+    case 'WaitTimedOut': {
+      if (!state || !instanceId) return state;
+      const { activityId, visit } = event.data;
+      const wait = state.waits[instanceId];
+      let next = withoutTimer(state, waitTimeoutTimerId(instanceId, activityId, visit));
+      if (wait && wait.activityId === activityId && wait.visit === visit) {
+        const waits = { ...next.waits };
+        delete waits[instanceId];
+        next = { ...next, waits };
+      }
+      return next;
+    }
+    case 'InstanceSuspended':
+    case 'InstanceResumed': {
+      if (!state || !instanceId) return state;
+      const paused = event.type === 'InstanceSuspended';
+      let changed = false;
+      const timers: RecordState['timers'] = {};
+      for (const [id, timer] of Object.entries(state.timers)) {
+        if (timer.kind === 'wait-timeout' && timer.instanceId === instanceId && timer.paused !== paused) {
+          timers[id] = { ...timer, paused };
+          changed = true;
+        } else timers[id] = timer;
+      }
+      return changed ? { ...state, timers } : state;
+    }
+    case 'InstanceCompleted':
+    case 'InstanceTerminated': {
+      if (!state || !instanceId) return state;
+      const waits = { ...state.waits };
+      delete waits[instanceId];
+      const timers: RecordState['timers'] = {};
+      for (const [id, timer] of Object.entries(state.timers)) if (timer.instanceId !== instanceId) timers[id] = timer;
+      return { ...state, waits, timers };
+    }
+    default:
+      return state;
+  }
+}
+
+function withoutTimer(state: RecordState, timerId: string): RecordState {
+  if (!(timerId in state.timers)) return state;
+  const timers = { ...state.timers };
+  delete timers[timerId];
+  return { ...state, timers };
+}
+
+/** Instance events that change a record's waits or timers (when the instance has any). */
+const INSTANCE_TYPES_OF_INTEREST = new Set([
+  'WaitStarted',
+  'WaitSatisfied',
+  'WaitTimedOut',
+  'InstanceSuspended',
+  'InstanceResumed',
+  'InstanceCompleted',
+  'InstanceTerminated',
+]);
+
+/**
+ * Whether an event can change the reactions' state or lead to a reaction at all; the runner skips
+ * the others without loading anything (most instance events: tasks, decisions, variables).
+ */
+export function concernsReactions(event: LifelineEvent): boolean {
+  switch (event.type) {
+    case 'EntityEventRecorded':
+    case 'DelayedStartScheduled':
+    case 'DelayedStartSkipped':
+    case 'DefinitionPublished':
+    case 'DefinitionActivated':
+    case 'DefinitionDeactivated':
+    case 'ExecutionOrderChanged':
+      return true;
+    case 'InstanceStarted':
+      // Only a delayed start has a timer to remove.
+      return event.data.cause.kind === 'trigger' && event.data.cause.delayed;
+    default:
+      return INSTANCE_TYPES_OF_INTEREST.has(event.type);
+  }
+}
+
+/** The record an event concerns, when its stream or payload names it. Instance events need the runner's index. */
+export function recordKeyOf(logged: LoggedEvent): string | undefined {
+  if (logged.streamId.startsWith('entity-')) return logged.streamId;
+  const { event } = logged;
+  if (event.type === 'InstanceStarted' || event.type === 'WaitStarted') {
+    return `entity-${event.data.entity.type}-${event.data.entity.id}`;
+  }
+  return undefined;
+}
+
+/** Folds a definition stream's event; other events leave the definitions as they are. */
+export function evolveDefinitionsWith(state: DefinitionsState, logged: LoggedEvent): DefinitionsState {
+  const { event } = logged;
+  switch (event.type) {
+    case 'DefinitionPublished':
+    case 'DefinitionActivated':
+    case 'DefinitionDeactivated':
+    case 'ExecutionOrderChanged':
+      return evolveDefinitions(state, event);
+    default:
+      return state;
+  }
+}
+
+export { activeOf };

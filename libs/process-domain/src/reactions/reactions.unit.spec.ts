@@ -1,0 +1,406 @@
+import { invoiceApproval, T0, at, MINUTE, DAY } from '@lifeline/testing';
+import {
+  decideTimer,
+  dueTimers,
+  ReactionBook,
+  type LifelineEvent,
+  type LoggedEvent,
+  type ProcessDefinition,
+  type Reaction,
+} from '@lifeline/process-domain';
+
+/** given(logged events).when(logged event).then(reactions): the reactions decider's specs. */
+function given(...history: LoggedEvent[]) {
+  const book = new ReactionBook();
+  for (const logged of history) book.fold(logged);
+  return {
+    book,
+    when(logged: LoggedEvent) {
+      return {
+        then(expected: Reaction[]): void {
+          expect(book.react(logged, context)).toEqual(expected);
+        },
+        reactions: (): Reaction[] => book.react(logged, context),
+      };
+    },
+  };
+}
+
+const context = { idFor: (name: string) => `id(${name})` };
+let serial = 0;
+const logged = (streamId: string, event: LifelineEvent, atTime = T0): LoggedEvent => ({
+  id: `e${++serial}`,
+  streamId,
+  at: atTime,
+  correlationId: 'corr',
+  event,
+});
+
+const published = (definition: ProcessDefinition, version = 1): LoggedEvent =>
+  logged(`definition-${definition.key}`, {
+    type: 'DefinitionPublished',
+    data: { key: definition.key, version, definition },
+  });
+const deactivated = (key: string): LoggedEvent =>
+  logged(`definition-${key}`, { type: 'DefinitionDeactivated', data: { key } });
+
+const invoice = { number: 'INV-7', amount: 1200, status: 'New', ownerId: 'alice' };
+const recorded = (
+  id: string,
+  kind: 'created' | 'updated' | 'deleted',
+  data: Record<string, unknown>,
+  options: { changed?: string[]; entityId?: string; at?: string } = {},
+): LoggedEvent =>
+  logged(
+    `entity-Invoice-${options.entityId ?? 'INV-7'}`,
+    {
+      type: 'EntityEventRecorded',
+      data: {
+        envelope: {
+          id,
+          entityType: 'Invoice',
+          entityId: options.entityId ?? 'INV-7',
+          kind,
+          occurredAt: T0,
+          data,
+          ...(options.changed ? { changed: options.changed } : {}),
+        },
+        source: { kind: 'http' },
+      },
+    },
+    options.at ?? T0,
+  );
+
+const waitStarted = (instanceId: string, extra: { seenEntityEventId?: string; timeoutAt?: string } = {}) =>
+  logged(`instance-${instanceId}`, {
+    type: 'WaitStarted',
+    data: {
+      activityId: 'awaitClearance',
+      visit: 1,
+      until: 'entity.status = "ClearedForPayment"',
+      entity: { type: 'Invoice', id: 'INV-7' },
+      ...extra,
+    },
+  });
+
+const endpoint = (key: string, triggers: ProcessDefinition['triggers'], executionOrder = 100): ProcessDefinition => ({
+  key,
+  name: key,
+  relatedEntity: 'Invoice',
+  executionOrder,
+  enabled: true,
+  triggers,
+  start: 'done',
+  activities: { done: { type: 'end' } },
+});
+
+describe('reactions: entity events start the matching definitions', () => {
+  it('given the invoice approval, when an invoice is created, then it starts with the envelope as its record', () => {
+    const created = recorded('evt-1', 'created', invoice);
+    given(published(invoiceApproval()))
+      .when(created)
+      .then([
+        {
+          type: 'StartInstance',
+          command: {
+            type: 'StartInstance',
+            instanceId: 'id(start:invoice-approval:evt-1)',
+            definitionKey: 'invoice-approval',
+            definitionVersion: 1,
+            entity: { type: 'Invoice', id: 'INV-7' },
+            variables: {},
+            cause: { kind: 'trigger', entityEventId: 'evt-1', triggerIndex: 0, delayed: false },
+          },
+          entityData: invoice,
+          entityEventId: 'evt-1',
+          origin: {
+            commandId: `start:invoice-approval:${created.id}`,
+            causationId: created.id,
+            correlationId: 'corr',
+            idTime: T0,
+          },
+        },
+      ]);
+  });
+
+  it('given three definitions, when one event fires them, then they start in execution order, then by key', () => {
+    const reactions = given(
+      published(endpoint('zeta', [{ on: 'created' }], 5)),
+      published(endpoint('alpha', [{ on: 'created' }], 5)),
+      published(endpoint('first', [{ on: 'created' }], 1)),
+    )
+      .when(recorded('evt-2', 'created', invoice))
+      .reactions();
+    expect(reactions.map((r) => (r.type === 'StartInstance' ? r.command.definitionKey : r.type))).toEqual([
+      'first',
+      'alpha',
+      'zeta',
+    ]);
+  });
+
+  it('given a deactivated definition, when its trigger holds, then nothing starts', () => {
+    given(published(invoiceApproval()), deactivated('invoice-approval'))
+      .when(recorded('evt-3', 'created', invoice))
+      .then([]);
+  });
+
+  it('given a delayed trigger, when it holds, then the start is scheduled on the record stream for at + delay', () => {
+    const reopened = recorded('evt-4', 'updated', { ...invoice, status: 'Reopened' }, { changed: ['status'] });
+    given(published(invoiceApproval()))
+      .when(reopened)
+      .then([
+        {
+          type: 'ScheduleDelayedStart',
+          streamId: 'entity-Invoice-INV-7',
+          data: {
+            instanceId: 'id(start:invoice-approval:evt-4)',
+            definitionKey: 'invoice-approval',
+            definitionVersion: 1,
+            triggerIndex: 1,
+            entityEventId: 'evt-4',
+            startAt: at(10 * MINUTE),
+          },
+          origin: {
+            commandId: `delay:invoice-approval:${reopened.id}`,
+            causationId: reopened.id,
+            correlationId: 'corr',
+            idTime: T0,
+          },
+        },
+      ]);
+  });
+
+  it('given a trigger condition that cannot be evaluated, when the event comes, then the failure is a reaction, not a throw', () => {
+    const created = recorded('evt-5', 'created', invoice);
+    const reactions = given(published(endpoint('broken', [{ on: 'created', when: 'entity.amount >' }])))
+      .when(created)
+      .reactions();
+    expect(reactions).toEqual([
+      {
+        type: 'TriggerFailed',
+        stage: 'trigger',
+        streamId: 'entity-Invoice-INV-7',
+        definitionVersion: 1,
+        instanceId: 'id(start:broken:evt-5)',
+        definitionKey: 'broken',
+        triggerIndex: 0,
+        entityEventId: 'evt-5',
+        code: 'FEEL.SYNTAX',
+        message: expect.any(String),
+        origin: {
+          commandId: `trigger-failed:broken:${created.id}`,
+          causationId: created.id,
+          correlationId: 'corr',
+          idTime: T0,
+        },
+      },
+    ]);
+  });
+});
+
+describe('reactions: waits on the record', () => {
+  it('given an instance waiting on the record, when the record is updated, then that wait is checked with the new data', () => {
+    const update = recorded('evt-6', 'updated', { ...invoice, status: 'ClearedForPayment' }, { changed: ['status'] });
+    given(
+      published(invoiceApproval()),
+      recorded('evt-1', 'created', invoice),
+      waitStarted('i1', { seenEntityEventId: 'evt-1' }),
+    )
+      .when(update)
+      .then([
+        {
+          type: 'RunInstanceCommand',
+          instanceId: 'i1',
+          command: { type: 'CheckWait', entityEventId: 'evt-6', entitySource: { kind: 'http' } },
+          entityData: { ...invoice, status: 'ClearedForPayment' },
+          entityEventId: 'evt-6',
+          origin: {
+            commandId: `check-wait:i1:${update.id}`,
+            causationId: update.id,
+            correlationId: 'corr',
+            idTime: T0,
+          },
+        },
+      ]);
+  });
+
+  it('given a wait entered with the latest version of the record, when its WaitStarted is seen, then nothing is re-checked', () => {
+    given(recorded('evt-1', 'created', invoice))
+      .when(waitStarted('i1', { seenEntityEventId: 'evt-1' }))
+      .then([]);
+  });
+
+  it('given the record changed after the decision that entered the wait, when its WaitStarted is seen, then the wait is checked with the newer data', () => {
+    const newer = { ...invoice, status: 'ClearedForPayment' };
+    const started = waitStarted('i1', { seenEntityEventId: 'evt-1' });
+    given(recorded('evt-1', 'created', invoice), recorded('evt-7', 'updated', newer))
+      .when(started)
+      .then([
+        {
+          type: 'RunInstanceCommand',
+          instanceId: 'i1',
+          command: { type: 'CheckWait' },
+          entityData: newer,
+          entityEventId: 'evt-7',
+          origin: {
+            commandId: `check-wait-on-start:${started.id}`,
+            causationId: started.id,
+            correlationId: 'corr',
+            idTime: T0,
+          },
+        },
+      ]);
+  });
+
+  it('given a wait that was satisfied, when the record changes again, then it is not checked any more', () => {
+    given(
+      recorded('evt-1', 'created', invoice),
+      waitStarted('i1', { seenEntityEventId: 'evt-1' }),
+      logged('instance-i1', {
+        type: 'WaitSatisfied',
+        data: { activityId: 'awaitClearance', visit: 1, expression: 'x', seen: {} },
+      }),
+    )
+      .when(recorded('evt-8', 'updated', invoice))
+      .then([]);
+  });
+
+  it('given an instance that ended while waiting, when the record changes, then nothing is checked', () => {
+    given(
+      recorded('evt-1', 'created', invoice),
+      waitStarted('i1', { seenEntityEventId: 'evt-1' }),
+      logged('instance-i1', { type: 'InstanceTerminated', data: { by: 'admin' } }),
+    )
+      .when(recorded('evt-9', 'updated', invoice))
+      .then([]);
+  });
+});
+
+describe('reactions: timers are state, due timers are decided', () => {
+  it('given a wait with a timeout, when the timeout is due, then the timeout fires with the record as last recorded', () => {
+    const started = waitStarted('i1', { seenEntityEventId: 'evt-1', timeoutAt: at(30 * DAY) });
+    const { book } = given(recorded('evt-1', 'created', invoice), started);
+    const record = book.records.get('entity-Invoice-INV-7')!;
+    expect(dueTimers(record, at(30 * DAY - 1))).toEqual([]);
+    const [timer] = dueTimers(record, at(30 * DAY));
+    expect(decideTimer(timer!, { definitions: book.definitions, record })).toEqual([
+      {
+        type: 'RunInstanceCommand',
+        instanceId: 'i1',
+        command: { type: 'FireWaitTimeout', activityId: 'awaitClearance', visit: 1 },
+        entityData: invoice,
+        entityEventId: 'evt-1',
+        origin: {
+          commandId: 'timer:wait:i1:awaitClearance:1',
+          causationId: started.id,
+          correlationId: 'corr',
+          idTime: at(30 * DAY),
+        },
+      },
+    ]);
+  });
+
+  it('given a suspended instance, when its timeout falls due, then the timer is paused; resumed, it is due again', () => {
+    const { book } = given(
+      recorded('evt-1', 'created', invoice),
+      waitStarted('i1', { timeoutAt: at(DAY) }),
+      logged('instance-i1', { type: 'InstanceSuspended', data: { by: 'admin' } }),
+    );
+    expect(dueTimers(book.records.get('entity-Invoice-INV-7')!, at(2 * DAY))).toEqual([]);
+    book.fold(logged('instance-i1', { type: 'InstanceResumed', data: { by: 'admin' } }));
+    expect(dueTimers(book.records.get('entity-Invoice-INV-7')!, at(2 * DAY)).map((t) => t.timerId)).toEqual([
+      'wait:i1:awaitClearance:1',
+    ]);
+  });
+
+  it('given a delayed start scheduled and the definition deactivated since, when it falls due, then it is skipped with the reason', () => {
+    const scheduled = logged('entity-Invoice-INV-7', {
+      type: 'DelayedStartScheduled',
+      data: {
+        instanceId: 'i9',
+        definitionKey: 'invoice-approval',
+        definitionVersion: 1,
+        triggerIndex: 1,
+        entityEventId: 'evt-4',
+        startAt: at(10 * MINUTE),
+      },
+    });
+    const { book } = given(published(invoiceApproval()), recorded('evt-4', 'updated', invoice), scheduled);
+    const record = book.records.get('entity-Invoice-INV-7')!;
+    const [timer] = dueTimers(record, at(10 * MINUTE));
+    expect(decideTimer(timer!, { definitions: book.definitions, record }).map((r) => r.type)).toEqual([
+      'StartInstance',
+    ]);
+    book.fold(deactivated('invoice-approval'));
+    const reactions = decideTimer(timer!, { definitions: book.definitions, record });
+    expect(reactions).toEqual([
+      expect.objectContaining({
+        type: 'SkipDelayedStart',
+        reason: 'the definition is deactivated',
+        streamId: 'entity-Invoice-INV-7',
+      }),
+    ]);
+    // The skip, once recorded, removes the timer.
+    book.fold(
+      logged('entity-Invoice-INV-7', {
+        type: 'DelayedStartSkipped',
+        data: {
+          instanceId: 'i9',
+          definitionKey: 'invoice-approval',
+          definitionVersion: 1,
+          entityEventId: 'evt-4',
+          reason: 'x',
+        },
+      }),
+    );
+    expect(book.records.get('entity-Invoice-INV-7')!.timers).toEqual({});
+  });
+
+  it('given a delayed start, when its instance starts, then the timer is gone', () => {
+    const { book } = given(
+      recorded('evt-4', 'updated', invoice),
+      logged('entity-Invoice-INV-7', {
+        type: 'DelayedStartScheduled',
+        data: {
+          instanceId: 'i9',
+          definitionKey: 'k',
+          definitionVersion: 1,
+          triggerIndex: 0,
+          entityEventId: 'evt-4',
+          startAt: at(MINUTE),
+        },
+      }),
+      logged('instance-i9', {
+        type: 'InstanceStarted',
+        data: {
+          instanceId: 'i9',
+          definitionKey: 'k',
+          definitionVersion: 1,
+          definitionName: 'k',
+          entity: { type: 'Invoice', id: 'INV-7' },
+          variables: {},
+          cause: { kind: 'trigger', entityEventId: 'evt-4', triggerIndex: 0, delayed: true },
+        },
+      }),
+    );
+    expect(book.records.get('entity-Invoice-INV-7')!.timers).toEqual({});
+    expect(book.instanceRecords.size).toBe(0);
+  });
+});
+
+describe('reactions: matching cost does not grow with definitions that cannot match', () => {
+  it('given 200 definitions routed by region, when an event comes, then the one whose literal equals the field starts, and only it', () => {
+    const history = Array.from({ length: 200 }, (_, i) =>
+      published(endpoint(`route-${i}`, [{ on: 'created', when: `entity.region = "R${i}" and entity.amount > 0` }])),
+    );
+    const { book } = given(...history);
+    const reactions = book.react(recorded('evt-10', 'created', { ...invoice, region: 'R137' }), context);
+    expect(reactions.map((r) => (r.type === 'StartInstance' ? r.command.definitionKey : r.type))).toEqual([
+      'route-137',
+    ]);
+    // Only the matching definition is a candidate: the index did the narrowing.
+    const kind = book.definitions.index.byType.get('Invoice')!.get('created')!;
+    expect(kind.always).toEqual([]);
+    expect(kind.byField.get('region')!.size).toBe(200);
+  });
+});

@@ -1,0 +1,125 @@
+import jwt from 'jsonwebtoken';
+import { FakeClock } from '../../../engine/src/shared/clock';
+import { AuthError, signToken, TokenVerifier } from './jwt';
+
+const SECRET = 'unit-secret-0123456789abcdef0123456789';
+const NOW = Math.floor(Date.parse('2026-11-21T10:00:00Z') / 1000);
+const HOUR = 3600;
+const DAY = 24 * HOUR;
+
+describe('TokenVerifier', () => {
+  const clock = new FakeClock('2026-11-21T10:00:00Z');
+  const verifier = new TokenVerifier(SECRET, { clock });
+  /** Signs exactly these claims: jsonwebtoken adds an iat unless told not to (and then drops a given one). */
+  const sign = (claims: object, header: object = {}) =>
+    jwt.sign(claims, SECRET, {
+      algorithm: 'HS256',
+      noTimestamp: !('iat' in claims),
+      header: { alg: 'HS256', ...header },
+    });
+  /** The code and message of the refusal, or 'accepted'. */
+  const outcome = (token: string, v = verifier) => {
+    try {
+      v.verify(`Bearer ${token}`);
+      return 'accepted';
+    } catch (error) {
+      if (!(error instanceof AuthError)) throw error;
+      return `${error.code}: ${error.message}`;
+    }
+  };
+
+  it('accepts a token within the 24 h default and says when it expires', () => {
+    const token = sign({ sub: 'bob', roles: ['accounting'], iat: NOW, exp: NOW + DAY });
+    expect(verifier.verifyToken(`Bearer ${token}`)).toEqual({
+      caller: { id: 'bob', roles: ['accounting'], admin: false },
+      expiresAt: (NOW + DAY) * 1000,
+    });
+  });
+
+  it('refuses a token without exp', () => {
+    expect(outcome(sign({ sub: 'bob', roles: [], iat: NOW }))).toBe(
+      'AUTH.INVALID_TOKEN: The token has no expiry (exp)',
+    );
+  });
+
+  it.each([
+    ['30 days from iat (the old default)', { iat: NOW, exp: NOW + 30 * DAY }],
+    ['a minute over the cap', { iat: NOW, exp: NOW + DAY + 60 }],
+    ['decades away without iat', { exp: NOW + 30 * 365 * DAY }],
+    ['two days away without iat', { exp: NOW + 2 * DAY }],
+    ['an hour long, but issued ten years ahead', { iat: NOW + 3650 * DAY, exp: NOW + 3650 * DAY + HOUR }],
+  ])('refuses a token living longer than the cap: %s', (_name, times) => {
+    expect(outcome(sign({ sub: 'bob', roles: [], ...times }))).toBe(
+      'AUTH.INVALID_TOKEN: The token lives longer than the 86400 s this server allows (LIFELINE_TOKEN_MAX_LIFETIME)',
+    );
+  });
+
+  it('accepts a token without iat that expires within the cap', () => {
+    expect(outcome(sign({ sub: 'bob', roles: [], exp: NOW + HOUR }))).toBe('accepted');
+  });
+
+  it('applies a configured cap', () => {
+    const strict = new TokenVerifier(SECRET, { clock, maxLifetimeSeconds: HOUR });
+    expect(outcome(sign({ sub: 'bob', iat: NOW, exp: NOW + HOUR }), strict)).toBe('accepted');
+    expect(outcome(sign({ sub: 'bob', iat: NOW, exp: NOW + 2 * HOUR }), strict)).toMatch(
+      /lives longer than the 3600 s/,
+    );
+  });
+
+  it('checks expiry against its clock', () => {
+    const later = new FakeClock('2026-11-21T10:00:00Z');
+    const v = new TokenVerifier(SECRET, { clock: later });
+    const token = sign({ sub: 'bob', iat: NOW, exp: NOW + 2 });
+    expect(outcome(token, v)).toBe('accepted');
+    later.advance(2000);
+    expect(outcome(token, v)).toBe('AUTH.EXPIRED_TOKEN: The token has expired');
+  });
+
+  it('refuses a token naming critical header extensions, known or not', () => {
+    const claims = { sub: 'bob', iat: NOW, exp: NOW + HOUR };
+    expect(outcome(sign(claims, { crit: ['x-unknown'], 'x-unknown': true }))).toBe(
+      'AUTH.INVALID_TOKEN: The token names critical header extensions (crit) this server does not implement',
+    );
+    expect(outcome(sign(claims, { crit: ['b64'], b64: true }))).toMatch(/^AUTH.INVALID_TOKEN: .*crit/);
+    expect(outcome(sign(claims))).toBe('accepted');
+  });
+
+  it.each([
+    [
+      'the engine',
+      'system',
+      'AUTH.INVALID_TOKEN: The token\'s subject is refused: "system" is reserved for the engine',
+    ],
+    ['the engine, cased', 'System', expect.stringContaining('reserved for the engine')],
+    ['a right-to-left override', 'bob\u202e', expect.stringContaining('bidi-override')],
+    ['a control character', 'bob\u0000', expect.stringContaining('control')],
+    ['a blank', '   ', "AUTH.INVALID_TOKEN: The token's subject is refused: a user id must be a non-blank string"],
+    ['an edge blank', 'bob ', expect.stringContaining('blanks')],
+    ['nothing', '', 'AUTH.INVALID_TOKEN: The token has no subject'],
+  ])('refuses a subject that is %s', (_name, sub, expected) => {
+    expect(outcome(sign({ sub, roles: ['admin'], iat: NOW, exp: NOW + HOUR }))).toEqual(expected);
+  });
+
+  it('grants admin rights for the admin role only', () => {
+    const caller = (roles: string[]) =>
+      verifier.verify(`Bearer ${sign({ sub: 'eve', roles, iat: NOW, exp: NOW + HOUR })}`);
+    expect(caller(['admin']).admin).toBe(true);
+    expect(caller(['system']).admin).toBe(false);
+    expect(caller([]).admin).toBe(false);
+  });
+});
+
+describe('signToken', () => {
+  it('signs for 24 h by default, or the lifetime given', () => {
+    const claims = (token: string) => jwt.decode(token) as { iat: number; exp: number };
+    const daily = claims(signToken(SECRET, 'bob', ['accounting']));
+    expect(daily.exp - daily.iat).toBe(DAY);
+    const short = claims(signToken(SECRET, 'bob', ['accounting'], 600));
+    expect(short.exp - short.iat).toBe(600);
+  });
+
+  it('refuses to sign for the engine or an id hiding characters', () => {
+    expect(() => signToken(SECRET, 'system', [])).toThrow('"system" is reserved for the engine');
+    expect(() => signToken(SECRET, 'bob\u202e', [])).toThrow(/bidi-override/);
+  });
+});

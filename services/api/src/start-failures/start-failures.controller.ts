@@ -1,0 +1,92 @@
+import { Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { ApiOperation, ApiParam, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import type { Request } from 'express';
+import { getStartFailure, listStartFailures, type StartFailureStatus } from '@lifeline/read-models';
+import { RetryStartCommand, type StartRetryResult } from '@lifeline/engine';
+import { CurrentCaller, RequireRoles } from '../auth/auth.guard';
+import type { Caller } from '../auth/jwt';
+import { NotFound } from '../http/api-errors';
+import { originOf } from '../http/origin';
+import { ReadSide } from '../http/read-side';
+import { ApiAnswer, ApiErrors, Authenticated, PATTERNS } from '../http/openapi';
+import { PageQuery } from '../http/page-query';
+
+const FAILURE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export class ListStartFailuresQuery extends PageQuery {
+  @ApiPropertyOptional({ enum: ['open', 'retried'] })
+  @IsOptional()
+  @IsIn(['open', 'retried'])
+  status?: StartFailureStatus;
+  @ApiPropertyOptional({ maxLength: 63, description: 'a definition key' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(63)
+  definition?: string;
+  @ApiPropertyOptional({ pattern: PATTERNS.entityType })
+  @IsOptional()
+  @IsString()
+  @Matches(new RegExp(PATTERNS.entityType))
+  entityType?: string;
+  @ApiPropertyOptional({ maxLength: 200 }) @IsOptional() @IsString() @MaxLength(200) entityId?: string;
+}
+
+/**
+ * Starts of processes the engine could not make for a record (a trigger condition that failed, a
+ * delay out of range, a decision that threw): listed for admins and auditors, retried by admins.
+ */
+@ApiTags('start failures')
+@Authenticated()
+@Controller('start-failures')
+export class StartFailuresController {
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly read: ReadSide,
+  ) {}
+
+  @Get()
+  @RequireRoles('admin', 'auditor')
+  @ApiOperation({ summary: 'Failed starts, newest first: what failed, its code and message, and whether retried' })
+  @ApiAnswer(200, 'StartFailureList')
+  @ApiErrors(400, 403)
+  async list(@Query() query: ListStartFailuresQuery) {
+    const { position } = await this.read.atLeast(query.minPosition);
+    const items = listStartFailures(this.read.db, {
+      status: query.status,
+      definitionKey: query.definition,
+      entityType: query.entityType,
+      entityId: query.entityId,
+      limit: query.limit,
+      offset: query.offset,
+    });
+    return { position, items };
+  }
+
+  @Post(':id/retry')
+  @HttpCode(200)
+  @RequireRoles('admin')
+  @ApiOperation({
+    summary:
+      "Retry a failed start with the definition's latest version: its triggers are matched against the original entity event again",
+  })
+  @ApiParam({
+    name: 'id',
+    description: 'the failure id (UUID)',
+    schema: { type: 'string', pattern: FAILURE_ID.source },
+  })
+  @ApiAnswer(200, 'StartRetryResult', 'Retried: started, scheduled again, or closed because nothing matches any more')
+  @ApiErrors(403, 404, 409)
+  async retry(
+    @Param('id') id: string,
+    @CurrentCaller() caller: Caller,
+    @Req() request: Request,
+  ): Promise<StartRetryResult> {
+    const failure = FAILURE_ID.test(id) ? getStartFailure(this.read.db, id) : undefined;
+    if (!failure) throw new NotFound('START_FAILURE.NOT_FOUND', 'No such failed start');
+    return this.commands.execute(
+      new RetryStartCommand(failure.entity, id, { id: caller.id, roles: caller.roles }, originOf(request)),
+    );
+  }
+}

@@ -1,0 +1,220 @@
+import {
+  concernsReactions,
+  decideReactions,
+  decideTimer,
+  decodeEvent,
+  definitionsStateOf,
+  evolveDefinitionsWith,
+  evolveRecord,
+  recordKeyOf,
+  type DefinitionsState,
+  type LoggedEvent,
+  type Reaction,
+  type RecordState,
+} from '@lifeline/process-domain';
+import type { StoreTx, StoredEvent } from '@lifeline/event-store';
+import type { Logger } from 'pino';
+import { timeOrderedUuid } from '../shared/ids';
+import type { ReactorState } from './reactor-state';
+
+/** What applying a reaction means: the commands the reactions decider asks for, sent in a unit. */
+export interface ReactionEffects {
+  apply(tx: StoreTx, reaction: Reaction): Promise<void>;
+  /** A reaction failed for a reason that is not the store's: record it where people see it, and go on. */
+  failed(tx: StoreTx, reaction: Reaction, error: unknown): Promise<void>;
+}
+
+/** Errors of the store itself: the unit fails and is retried, nothing is recorded as a failure of a reaction. */
+export type IsInfrastructureError = (error: unknown) => boolean;
+
+const context = { idFor: timeOrderedUuid };
+
+/** How many catch-up events one unit handles at most, so a long catch-up never holds the write lock for long. */
+const CATCH_UP_PER_UNIT = 2_000;
+
+/**
+ * The thin runner of the reactions decider. It reads the log in order from its checkpoint, loads
+ * the state an event concerns, asks the decider what to do, folds the event in, and applies the
+ * reactions; it holds no business rule. Inline (SQLite) it runs inside the unit that appended the
+ * events, so an entity event, the instances it starts and the reactor's state commit together;
+ * with EventStoreDB a subscription feeds it batches instead. Same decider, two ways to schedule it.
+ */
+export class Reactor {
+  private definitions: DefinitionsState;
+  private definitionsRevision: number;
+
+  constructor(
+    readonly state: ReactorState,
+    private readonly effects: ReactionEffects,
+    private readonly isInfrastructureError: IsInfrastructureError,
+    private readonly logger: Logger,
+  ) {
+    this.definitionsRevision = state.definitionsRevision();
+    this.definitions = definitionsStateOf(state.definitions());
+  }
+
+  /** The definitions as the reactor knows them (the process grid's enabled flags come from the same events). */
+  currentDefinitions(): DefinitionsState {
+    return this.definitions;
+  }
+
+  /**
+   * Inside a unit, before its work: reloads what another process (or a rolled-back unit) changed,
+   * and reacts to events appended by others since the checkpoint. Returns true once caught up.
+   */
+  async catchUp(tx: StoreTx): Promise<boolean> {
+    this.refreshDefinitions();
+    let checkpoint = this.state.checkpoint();
+    const head = await tx.headPosition();
+    let budget = CATCH_UP_PER_UNIT;
+    while (checkpoint < head && budget > 0) {
+      const events = await tx.readAll(checkpoint, Math.min(budget, 500));
+      if (events.length === 0) break;
+      for (const event of events) {
+        await this.handle(tx, event);
+        checkpoint = event.position;
+      }
+      budget -= events.length;
+    }
+    this.state.setCheckpoint(checkpoint);
+    return checkpoint >= head;
+  }
+
+  /**
+   * Inside a unit, after its work: reacts to what the unit appended, in order, including what the
+   * reactions themselves append, until nothing new is left. Events are the objects appended: nothing
+   * is read back.
+   */
+  async drain(tx: StoreTx): Promise<void> {
+    let checkpoint = this.state.checkpoint();
+    const appended = tx.appended;
+    for (let i = 0; i < appended.length; i++) {
+      const event = appended[i]!;
+      if (event.position <= checkpoint) continue;
+      // Not caught up with others' events yet: these wait for the catch-up, in order.
+      if (event.position !== checkpoint + 1) break;
+      await this.handle(tx, event);
+      checkpoint = event.position;
+    }
+    this.state.setCheckpoint(checkpoint);
+  }
+
+  /** A batch delivered by a subscription (EventStoreDB): reactions are sent, their events come back later. */
+  async handleBatch(tx: StoreTx, events: readonly StoredEvent[]): Promise<void> {
+    this.refreshDefinitions();
+    for (const event of events) {
+      if (event.position <= this.state.checkpoint()) continue;
+      await this.handle(tx, event);
+      this.state.setCheckpoint(event.position);
+    }
+  }
+
+  /** Fires the timers due at `now`: each one's reactions, decided on its record's state. */
+  async fireDueTimers(tx: StoreTx, now: string, limit = 200): Promise<number> {
+    let fired = 0;
+    for (const { timerId, recordKey } of this.state.dueTimers(now, limit)) {
+      const record = this.state.record(recordKey);
+      const timer = record?.timers[timerId];
+      if (!record || !timer) {
+        this.state.dropTimer(timerId); // the state no longer has it: the index was behind
+        continue;
+      }
+      // Until the event that ends it is folded in: if that never comes, it fires again in a minute.
+      this.state.deferTimer(timerId, new Date(Date.parse(now) + 60_000).toISOString());
+      for (const reaction of decideTimer(timer, { definitions: this.definitions, record })) {
+        await this.apply(tx, reaction);
+      }
+      fired++;
+    }
+    return fired;
+  }
+
+  private refreshDefinitions(): void {
+    const revision = this.state.definitionsRevision();
+    if (revision === this.definitionsRevision) return;
+    this.definitions = definitionsStateOf(this.state.definitions());
+    this.definitionsRevision = revision;
+  }
+
+  /**
+   * Folds the log up to `upTo` into the state without reacting: for a store whose reactions an earlier
+   * version already made (its process manager's checkpoint), so nothing is sent twice.
+   */
+  async foldUpTo(tx: StoreTx, upTo: number): Promise<number> {
+    let checkpoint = this.state.checkpoint();
+    while (checkpoint < upTo) {
+      const events = await tx.readAll(checkpoint, Math.min(5_000, upTo - checkpoint));
+      if (events.length === 0) break;
+      for (const event of events) {
+        if (event.position > upTo) break;
+        await this.handle(tx, event, false);
+        checkpoint = event.position;
+      }
+    }
+    this.state.setCheckpoint(checkpoint);
+    return checkpoint;
+  }
+
+  private async handle(tx: StoreTx, stored: StoredEvent, react = true): Promise<void> {
+    const event = decodeEvent(stored);
+    if (!concernsReactions(event)) return;
+    const logged: LoggedEvent = {
+      id: stored.id,
+      streamId: stored.streamId,
+      at: stored.metadata.at,
+      correlationId: stored.metadata.correlationId,
+      event,
+    };
+    if (
+      event.type === 'DefinitionPublished' ||
+      event.type === 'DefinitionActivated' ||
+      event.type === 'DefinitionDeactivated' ||
+      event.type === 'ExecutionOrderChanged'
+    ) {
+      const definitions = evolveDefinitionsWith(this.definitions, logged);
+      const entry = definitions.byKey[event.data.key];
+      if (definitions !== this.definitions && entry) {
+        this.definitions = definitions;
+        this.definitionsRevision = this.state.saveDefinition(entry);
+      }
+      return;
+    }
+    const recordKey = recordKeyOf(logged) ?? this.instanceRecord(stored.streamId);
+    if (recordKey === undefined) return;
+    // The record as it was before this event (its data read from the log up to the event before).
+    const record = this.state.record(recordKey, stored.position - 1);
+    const reactions = react ? decideReactions(logged, { definitions: this.definitions, record }, context) : [];
+    const next = evolveRecord(record, logged);
+    if (next !== undefined && next !== record) this.saveRecord(recordKey, record, next);
+    for (const reaction of reactions) await this.apply(tx, reaction);
+  }
+
+  private instanceRecord(streamId: string): string | undefined {
+    return streamId.startsWith('instance-')
+      ? this.state.recordOfInstance(streamId.slice('instance-'.length))
+      : undefined;
+  }
+
+  private saveRecord(key: string, before: RecordState | undefined, after: RecordState): void {
+    this.state.saveRecord(key, before, after);
+  }
+
+  /** One reaction in its own savepoint: a failure is recorded and the others go on (unless the store failed). */
+  private async apply(tx: StoreTx, reaction: Reaction): Promise<void> {
+    try {
+      await tx.attempt(() => this.effects.apply(tx, reaction));
+    } catch (error) {
+      if (this.isInfrastructureError(error)) throw error;
+      this.logger.warn(
+        {
+          err: error,
+          reaction: reaction.type,
+          commandId: reaction.origin.commandId,
+          correlationId: reaction.origin.correlationId,
+        },
+        'reaction failed; recorded as a failure',
+      );
+      await this.effects.failed(tx, reaction, error);
+    }
+  }
+}

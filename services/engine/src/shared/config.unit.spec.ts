@@ -1,0 +1,84 @@
+import { ConfigInvalid, DEFAULT_TOKEN_MAX_LIFETIME_SECONDS, loadConfig, parseLifetime } from './config';
+
+describe('token lifetime configuration', () => {
+  it.each([
+    ['3600', 3600],
+    ['90s', 90],
+    ['30m', 1800],
+    ['12h', 43_200],
+    ['7d', 604_800],
+    ['PT24H', 86_400],
+    ['P1D', 86_400],
+    ['P1W', 604_800],
+    ['PT1H30M', 5400],
+    [' 24h ', 86_400],
+  ])('reads %j as %d seconds', (text, seconds) => {
+    expect(parseLifetime(text)).toBe(seconds);
+  });
+
+  it.each(['', '0', 'PT0S', 'P1M', 'P1Y', '24 hours', '-5', '1.5h', 'PT', 'h'])('refuses %j', (text) => {
+    expect(parseLifetime(text)).toBeUndefined();
+  });
+
+  it('defaults to 24 hours and reads LIFELINE_TOKEN_MAX_LIFETIME', () => {
+    expect(loadConfig({}).tokenMaxLifetimeSeconds).toBe(DEFAULT_TOKEN_MAX_LIFETIME_SECONDS);
+    expect(DEFAULT_TOKEN_MAX_LIFETIME_SECONDS).toBe(86_400);
+    expect(loadConfig({ LIFELINE_TOKEN_MAX_LIFETIME: 'PT1H' }).tokenMaxLifetimeSeconds).toBe(3600);
+  });
+
+  it('refuses an unreadable LIFELINE_TOKEN_MAX_LIFETIME at start', () => {
+    expect(() => loadConfig({ LIFELINE_TOKEN_MAX_LIFETIME: 'forever' })).toThrow(ConfigInvalid);
+    expect(() => loadConfig({ LIFELINE_TOKEN_MAX_LIFETIME: 'forever' })).toThrow(/LIFELINE_TOKEN_MAX_LIFETIME/);
+  });
+});
+
+describe('Kafka configuration', () => {
+  it('creates topics with 12 partitions and the broker-default replication, and publishes uncompressed, by default', () => {
+    const { kafka } = loadConfig({});
+    expect(kafka.topicSettings).toEqual({ partitions: 12, replicationFactor: -1, create: true });
+    expect(kafka.compression).toBe('none');
+  });
+
+  it('reads the partitions, replication, creation and compression settings', () => {
+    const { kafka } = loadConfig({
+      KAFKA_TOPIC_PARTITIONS: '24',
+      KAFKA_REPLICATION_FACTOR: '3',
+      KAFKA_CREATE_TOPICS: 'false',
+      KAFKA_COMPRESSION: 'lz4',
+    });
+    expect(kafka.topicSettings).toEqual({ partitions: 24, replicationFactor: 3, create: false });
+    expect(kafka.compression).toBe('lz4');
+  });
+
+  it.each([
+    [{ KAFKA_TOPIC_PARTITIONS: '0' }, /KAFKA_TOPIC_PARTITIONS must be a whole number of at least 1, not 0/],
+    [{ KAFKA_TOPIC_PARTITIONS: 'twelve' }, /KAFKA_TOPIC_PARTITIONS/],
+    [{ KAFKA_REPLICATION_FACTOR: '0' }, /KAFKA_REPLICATION_FACTOR must be a whole number of at least 1 \(or -1/],
+    [{ KAFKA_REPLICATION_FACTOR: '1.5' }, /KAFKA_REPLICATION_FACTOR/],
+    [{ KAFKA_CREATE_TOPICS: 'yes' }, /KAFKA_CREATE_TOPICS must be true or false, not yes/],
+    [{ KAFKA_COMPRESSION: 'zstd' }, /KAFKA_COMPRESSION must be one of none, gzip, snappy, lz4, not zstd/],
+  ])('refuses %j', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigInvalid);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});
+
+describe('loadConfig: the as-of worker pool', () => {
+  it('defaults to 2 workers, 8 waiting, 30 s of waiting', () => {
+    expect(loadConfig({}).asOf).toEqual({ workers: 2, queue: 8, queueTimeoutMs: 30_000 });
+  });
+
+  it('reads LIFELINE_AS_OF_WORKERS, LIFELINE_AS_OF_QUEUE and LIFELINE_AS_OF_WAIT_MS', () => {
+    const env = { LIFELINE_AS_OF_WORKERS: '1', LIFELINE_AS_OF_QUEUE: '0', LIFELINE_AS_OF_WAIT_MS: '500' };
+    expect(loadConfig(env).asOf).toEqual({ workers: 1, queue: 0, queueTimeoutMs: 500 });
+  });
+
+  it.each([
+    ['LIFELINE_AS_OF_WORKERS', '0'],
+    ['LIFELINE_AS_OF_WORKERS', 'two'],
+    ['LIFELINE_AS_OF_QUEUE', '-1'],
+    ['LIFELINE_AS_OF_WAIT_MS', '1.5'],
+  ])('refuses %s=%s with CONFIG.INVALID', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigInvalid);
+  });
+});
