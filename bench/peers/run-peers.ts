@@ -1,14 +1,15 @@
 /**
- * `npm run bench:peers`: Lifeline and its peers (Camunda 7, Operaton, Flowable, bpmn-engine) on the
+ * `npm run bench:peers`: Lifeline and its peers (Camunda 7, Operaton, Flowable, bpmn-engine, Temporal) on the
  * same scenario in one run on this machine, one after another, each engine in its own process; then
  * the machine's limits (plain SQLite appends of the same rows, plain kafkajs consumption). Prints
  * one table with each peer's ratio to Lifeline and writes JSON to bench/results/. Never a test.
  *
  *   BENCH_PEERS_N=10000  instances per engine       BENCH_PEERS_WARMUP=1000  untimed instances first
  *   BENCH_PEERS_CONCURRENCY=4  requests or threads  BENCH_PEERS_LATENCY=200  one-at-a-time samples
- *   BENCH_PEERS_ENGINES=lifeline,bpmn-engine,camunda,operaton,flowable       BENCH_KAFKA=auto|off
+ *   BENCH_PEERS_ENGINES=lifeline,bpmn-engine,camunda,operaton,flowable,temporal  BENCH_KAFKA=auto|off
+ *   (temporal is in the default list when `go` is installed)
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../lib/lifeline-server';
@@ -24,7 +25,8 @@ const JAVA_PEERS = {
   operaton: 'lifeline.bench.peers.operaton.OperatonPeer',
   flowable: 'lifeline.bench.peers.flowable.FlowablePeer',
 } as const;
-type EngineName = 'lifeline' | 'bpmn-engine' | keyof typeof JAVA_PEERS;
+const TEMPORAL = join(ROOT, 'bench/peers/temporal/bin/temporal-peer');
+type EngineName = 'lifeline' | 'bpmn-engine' | 'temporal' | keyof typeof JAVA_PEERS;
 
 export class PeerFailed extends Error {
   readonly code = 'BENCH.PEER_FAILED';
@@ -80,6 +82,20 @@ function bpmnEnginePeer(options: ScenarioOptions): Promise<ScenarioRow> {
     join(FLOW, 'record-review.bpmn-engine.bpmn'),
   ];
   return runHarness(process.execPath, [join(__dirname, 'bpmn-engine-peer.js'), ...args]);
+}
+
+/** Temporal's Go harness: its own server on a SQLite file and a Go worker, in one process. */
+function temporalPeer(options: ScenarioOptions): Promise<ScenarioRow> {
+  if (!existsSync(TEMPORAL))
+    throw new PeerFailed(`${TEMPORAL} is missing: build with bash bench/peers/temporal/build.sh`);
+  const args = [options.n, options.warmup, options.concurrency, options.latencySamples].map(String);
+  return runHarness(TEMPORAL, args);
+}
+
+/** Every engine; Temporal only where Go is installed to build its harness. */
+function defaultEngines(): EngineName[] {
+  const withGo = spawnSync('sh', ['-c', 'command -v go']).status === 0;
+  return ['lifeline', 'bpmn-engine', 'camunda', 'operaton', 'flowable', ...(withGo ? (['temporal'] as const) : [])];
 }
 
 export interface PeersResult {
@@ -152,7 +168,13 @@ export function peersTable(result: PeersResult): string {
         : [['Kafka: skipped (no broker; run infra/kafka/start.sh)', '', '', '', '']]),
     ],
   );
-  return `${scenario}\n\nSteps per CPU second = (starts + completions) / CPU seconds of the engine's process.\n\n${limits}`;
+  const notes = result.rows.filter((r) => r.note).map((r) => `- ${r.engine}: ${r.note}`);
+  return [
+    scenario,
+    "Steps per CPU second = (starts + completions) / CPU seconds of the engine's process.",
+    ...(notes.length > 0 ? [notes.join('\n')] : []),
+    limits,
+  ].join('\n\n');
 }
 
 async function main(): Promise<void> {
@@ -162,9 +184,9 @@ async function main(): Promise<void> {
     concurrency: Number(process.env.BENCH_PEERS_CONCURRENCY ?? 4),
     latencySamples: Number(process.env.BENCH_PEERS_LATENCY ?? 200),
   };
-  const engines = (process.env.BENCH_PEERS_ENGINES ?? 'lifeline,bpmn-engine,camunda,operaton,flowable').split(
-    ',',
-  ) as EngineName[];
+  const engines = process.env.BENCH_PEERS_ENGINES
+    ? (process.env.BENCH_PEERS_ENGINES.split(',') as EngineName[])
+    : defaultEngines();
   const result: PeersResult = {
     at: new Date().toISOString(),
     node: process.version,
@@ -180,6 +202,8 @@ async function main(): Promise<void> {
       result.rawAppends.push(...lifeline.rawAppends);
     } else if (engine === 'bpmn-engine') {
       result.rows.push(await bpmnEnginePeer(options));
+    } else if (engine === 'temporal') {
+      result.rows.push(await temporalPeer(options));
     } else if (engine in JAVA_PEERS) {
       result.rows.push(await javaPeer(engine, options));
     } else {
