@@ -16,7 +16,11 @@ const skipReason =
 // A cold Go cache compiles the whole Temporal server (about 15 CPU-minutes); a warm one relinks.
 const TIMEOUT = withTemporal ? 25 * 60_000 : 300_000;
 
-describe(`bench/peers/smoke.sh${skipReason ? ` (${skipReason})` : ''}`, () => {
+const temporalNote = withTemporal
+  ? ''
+  : ' (Temporal left out: BENCH_PEERS_SMOKE_TEMPORAL=0, its cold build is ~15 CPU-minutes)';
+
+describe(`bench/peers/smoke.sh${skipReason ? ` (${skipReason})` : ''}${temporalNote}`, () => {
   (skipReason ? it.skip : it)(
     'builds every peer harness (Java, and Go for Temporal) and runs each engine and Lifeline on N=20, printing one row per engine',
     async () => {
