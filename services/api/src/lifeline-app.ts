@@ -147,7 +147,13 @@ export async function createLifelineApp(
   app.use(
     express.text({ limit: MAX_BODY, type: ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'] }),
   );
-  app.useStaticAssets(WEB_DIR, { index: 'index.html', fallthrough: true, maxAge: 0 });
+  // The web UI is index.html and assets/: only those paths look for a file (the API's own requests never stat the disk).
+  const web = express.static(WEB_DIR, { index: 'index.html', fallthrough: true, maxAge: 0 });
+  app.use((request: express.Request, response: express.Response, next: express.NextFunction) => {
+    const asset = request.path === '/' || request.path === '/index.html' || request.path.startsWith('/assets/');
+    if (asset && (request.method === 'GET' || request.method === 'HEAD')) return web(request, response, next);
+    next();
+  });
   const document = completeDocument(
     SwaggerModule.createDocument(
       app,

@@ -1,7 +1,9 @@
 import { join } from 'node:path';
 import {
+  InMemoryCheckpointStore,
   InProcessOutboundPublisher,
   KafkaOutboundPublisher,
+  type CheckpointStore,
   OutboxRelay,
   PROCESS_EVENTS_TOPIC,
   SqliteCheckpointStore,
@@ -19,7 +21,7 @@ import type { LifelineConfig } from '../shared/config';
 export class Outbound {
   readonly publisher: OutboundPublisher;
   readonly relay: OutboxRelay;
-  private readonly checkpoints: SqliteCheckpointStore;
+  private readonly checkpoints: CheckpointStore & { close?(): void };
   private readonly kafka: KafkaOutboundPublisher | undefined;
 
   constructor(
@@ -39,9 +41,16 @@ export class Outbound {
         )
       : undefined;
     this.publisher = this.kafka ?? new InProcessOutboundPublisher();
-    this.checkpoints = SqliteCheckpointStore.open(join(config.dataDir, 'outbox.db'));
+    // In process, messages live in memory and are gone with a restart: a durable checkpoint (a commit per
+    // batch in its own file) would guard nothing. With Kafka it is what makes publishing at least once.
+    this.checkpoints = this.kafka
+      ? SqliteCheckpointStore.open(join(config.dataDir, 'outbox.db'))
+      : new InMemoryCheckpointStore();
     this.relay = new OutboxRelay(store, this.publisher, this.checkpoints, logger);
+    this.store = store;
   }
+
+  private readonly store: EventStore;
 
   async start(): Promise<void> {
     // Subscribers may start before the first lifecycle event: the topic is there from the start.
@@ -52,12 +61,14 @@ export class Outbound {
         'lifecycle topic not ready; publishing will retry',
       );
     });
+    // In process there is nothing to catch up on after a restart: begin at the log's head.
+    if (!this.kafka) await this.checkpoints.set('outbox-relay', await this.store.headPosition());
     return this.relay.start();
   }
 
   async stop(): Promise<void> {
     await this.relay.stop();
     await this.publisher.close();
-    this.checkpoints.close();
+    this.checkpoints.close?.();
   }
 }
