@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import type { ReadModels } from '@lifeline/read-models';
-import { EngineRuntime, type Clock } from '@lifeline/engine';
+import { EngineRuntime, type Clock, type OidcConfig } from '@lifeline/engine';
 import type { Logger } from 'pino';
 import { AuthGuard } from './auth/auth.guard';
 import { TokenVerifier } from './auth/jwt';
@@ -26,6 +26,8 @@ export interface ApiDependencies {
   jwtSecret: string;
   /** The longest a token may live, in seconds (LIFELINE_TOKEN_MAX_LIFETIME). */
   tokenMaxLifetimeSeconds?: number;
+  /** An identity provider whose RS256/ES256 tokens are accepted besides HS256 ones. */
+  oidc?: OidcConfig;
   /** The clock tokens are checked against (the system clock outside tests). */
   authClock?: Clock;
   logger: Logger;
@@ -64,6 +66,7 @@ export class ApiModule {
           useValue: new TokenVerifier(deps.jwtSecret, {
             maxLifetimeSeconds: deps.tokenMaxLifetimeSeconds,
             clock: deps.authClock,
+            oidc: deps.oidc,
           }),
         },
         { provide: Metrics, useValue: deps.metrics ?? new Metrics() },

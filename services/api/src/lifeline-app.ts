@@ -120,6 +120,7 @@ export async function createLifelineApp(
         readModels,
         jwtSecret: config.jwtSecret,
         tokenMaxLifetimeSeconds: config.tokenMaxLifetimeSeconds,
+        oidc: config.oidc,
         authClock: deps.authClock,
         logger: engine.logger,
         metrics,

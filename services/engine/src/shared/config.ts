@@ -39,6 +39,24 @@ export interface LifelineConfig {
   audit: AuditConfig;
   /** As-of queries (`?asOf=`) rebuild read models from the log on worker threads: how many, and how many may wait. */
   asOf: { workers: number; queue: number; queueTimeoutMs: number };
+  /** Tokens of an identity provider, besides the HS256 secret; absent: HS256 only. */
+  oidc?: OidcConfig;
+}
+
+/** An OpenID Connect identity provider whose RS256/ES256 tokens the API accepts (README: Identity provider). */
+export interface OidcConfig {
+  /** LIFELINE_OIDC_ISSUER: the `iss` tokens must carry. */
+  issuer: string;
+  /** LIFELINE_OIDC_AUDIENCE: the `aud` tokens must name. */
+  audience: string;
+  /** LIFELINE_OIDC_JWKS_URL; absent: the issuer's discovery document names it. */
+  jwksUrl?: string;
+  /** LIFELINE_OIDC_ROLES_CLAIM: a dotted path to the roles array (`realm_access.roles`). */
+  rolesClaim: string;
+  /** LIFELINE_OIDC_JWKS_MAX_AGE (seconds): how long a fetched key set is used before it is fetched again. */
+  jwksMaxAgeMs: number;
+  /** LIFELINE_OIDC_JWKS_COOLDOWN (seconds): a token naming an unknown key fetches again at most this often. */
+  jwksCooldownMs: number;
 }
 
 /** Signed anchors of the global chain (docs/decisions/0005-tamper-evidence.md); nothing is signed without a key. */
@@ -91,6 +109,10 @@ export function tokenMaxLifetime(text: string | undefined): number {
   return seconds;
 }
 
+/** `{ [key]: value }` when the value is there, `{}` otherwise (optional config sections). */
+const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
+  (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+
 const list = (value: string | undefined, fallback: string[]): string[] =>
   value
     ? value
@@ -108,6 +130,47 @@ function whole(env: NodeJS.ProcessEnv, name: string, fallback: number, min: numb
     throw new ConfigInvalid(`${name} must be a whole number of at least ${min}, not ${text}`);
   }
   return value;
+}
+
+const httpUrl = (name: string, text: string): string => {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigInvalid(`${name} must be an http(s) URL, not ${text}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigInvalid(`${name} must be an http(s) URL, not ${text}`);
+  }
+  return text;
+};
+
+/** The identity provider, when LIFELINE_OIDC_ISSUER is set; its audience is then required. */
+export function oidcConfig(env: NodeJS.ProcessEnv): OidcConfig | undefined {
+  const issuer = env.LIFELINE_OIDC_ISSUER?.trim();
+  if (!issuer) {
+    const stray = ['LIFELINE_OIDC_AUDIENCE', 'LIFELINE_OIDC_JWKS_URL', 'LIFELINE_OIDC_ROLES_CLAIM'].find((n) => env[n]);
+    if (stray) throw new ConfigInvalid(`${stray} is set but LIFELINE_OIDC_ISSUER is not`);
+    return undefined;
+  }
+  const audience = env.LIFELINE_OIDC_AUDIENCE?.trim();
+  if (!audience)
+    throw new ConfigInvalid('LIFELINE_OIDC_ISSUER needs LIFELINE_OIDC_AUDIENCE (the aud tokens must name)');
+  const rolesClaim = env.LIFELINE_OIDC_ROLES_CLAIM?.trim() || 'roles';
+  if (!/^[A-Za-z0-9_:/-]+(\.[A-Za-z0-9_:/-]+)*$/.test(rolesClaim)) {
+    throw new ConfigInvalid(
+      `LIFELINE_OIDC_ROLES_CLAIM must be a dotted claim path (realm_access.roles), not ${rolesClaim}`,
+    );
+  }
+  const jwksUrl = env.LIFELINE_OIDC_JWKS_URL?.trim();
+  return {
+    issuer,
+    audience,
+    ...(jwksUrl ? { jwksUrl: httpUrl('LIFELINE_OIDC_JWKS_URL', jwksUrl) } : {}),
+    rolesClaim,
+    jwksMaxAgeMs: whole(env, 'LIFELINE_OIDC_JWKS_MAX_AGE', 600, 1) * 1000,
+    jwksCooldownMs: whole(env, 'LIFELINE_OIDC_JWKS_COOLDOWN', 30, 0) * 1000,
+  };
 }
 
 export function loadConfig(
@@ -191,5 +254,6 @@ export function loadConfig(
       queue: whole(env, 'LIFELINE_AS_OF_QUEUE', 8, 0),
       queueTimeoutMs: whole(env, 'LIFELINE_AS_OF_WAIT_MS', 30_000, 1),
     },
+    ...optional('oidc', oidcConfig(env)),
   };
 }
