@@ -4,6 +4,7 @@ import { processGridProjection } from './process-grid/process-grid.projection';
 import type { Projection } from './read-model-db';
 import { startFailuresProjection } from './start-failures/start-failures.projection';
 import { taskListProjection } from './task-list/task-list.projection';
+import { webhooksProjection } from './webhooks/webhooks.projection';
 
 /** Every read model the API serves, in one file. */
 export function allProjections(): Projection[] {
@@ -13,5 +14,6 @@ export function allProjections(): Projection[] {
     instancesProjection,
     entityTimelineProjection,
     startFailuresProjection,
+    webhooksProjection,
   ];
 }

@@ -19,6 +19,7 @@ import { LiveController } from './live/live.controller';
 import { ReadModelsAdminController } from './admin/read-models-admin.controller';
 import { DemoUsers, DemoUsersController, type DemoUser } from './auth/demo-users.controller';
 import { StartFailuresController } from './start-failures/start-failures.controller';
+import { WebhooksController } from './webhooks/webhooks.controller';
 import { AsOfPool } from '../../../libs/audit/src';
 
 export interface ApiDependencies {
@@ -54,6 +55,7 @@ export class ApiModule {
         ReadModelsAdminController,
         DemoUsersController,
         StartFailuresController,
+        WebhooksController,
       ],
       providers: [
         {

@@ -32,6 +32,8 @@ import type { CommandOrigin } from './shared/metadata';
 import { KafkaIngest } from './ingest/kafka-ingest';
 import { Outbound } from './outbound/outbound';
 import { AuditAnchors } from './audit/audit-anchors';
+import { WebhookCommands, type CreatedWebhook } from './webhooks/webhook-commands';
+import { WebhookDeliveries } from './webhooks/webhook-deliveries';
 
 /** The record as the reactor's state has it: the latest data recorded for it, and from which envelope. */
 class ReactorRecords implements LatestRecords {
@@ -60,7 +62,10 @@ export class EngineRuntime {
   outbound?: Outbound;
   /** Signed anchors of the global chain; present when LIFELINE_AUDIT_KEY is set. */
   readonly anchors: AuditAnchors | undefined;
+  /** The webhook outbox: deliveries and their status (sent by the engine role). */
+  readonly webhookDeliveries: WebhookDeliveries;
 
+  private readonly webhookCommands: WebhookCommands;
   private readonly instanceCommands: InstanceCommands;
   private readonly definitionCommands: DefinitionCommands;
   private readonly ingestCommands: RecordEntityEvents;
@@ -74,8 +79,17 @@ export class EngineRuntime {
     readonly engineDb: EngineDb,
     readonly clock: Clock,
     readonly logger: Logger,
+    webhookClock: Clock,
   ) {
     this.anchors = AuditAnchors.create(config, store, clock, logger);
+    this.webhookCommands = new WebhookCommands(clock);
+    this.webhookDeliveries = new WebhookDeliveries(
+      join(config.dataDir, 'webhooks.db'),
+      store,
+      config.webhooks,
+      webhookClock,
+      logger,
+    );
     const sidecar = sidecarOf(store);
     // On the embedded store the reactor's state lives in the store's own file, in the units' transaction.
     this.reactorState = sidecar
@@ -105,7 +119,13 @@ export class EngineRuntime {
 
   static async create(
     config: LifelineConfig,
-    deps: { clock?: Clock; logger?: Logger; store?: EventStore } = {},
+    deps: {
+      clock?: Clock;
+      logger?: Logger;
+      store?: EventStore;
+      /** What webhook retries wait on: wall time, also when a test drives the engine's clock. */
+      webhookClock?: Clock;
+    } = {},
   ): Promise<EngineRuntime> {
     mkdirSync(config.dataDir, { recursive: true });
     const store = deps.store ?? (await openEventStore(config.eventStore));
@@ -118,6 +138,7 @@ export class EngineRuntime {
         engineDb,
         deps.clock ?? new SystemClock(),
         deps.logger ?? createLogger(config.logLevel),
+        deps.webhookClock ?? new SystemClock(),
       );
     } catch (error) {
       // A misplaced audit key stops the start: release what was opened.
@@ -176,6 +197,27 @@ export class EngineRuntime {
       this.writes.run((tx) => this.ingestCommands.record(tx, batch, actor)),
   };
 
+  readonly webhooks = {
+    create: (
+      request: { url: string; events: string[]; description?: string },
+      actor: string,
+      origin: CommandOrigin,
+    ): Promise<CreatedWebhook> => this.writes.run((tx) => this.webhookCommands.create(tx, request, actor, origin)),
+    delete: (webhookId: string, actor: string, origin: CommandOrigin): Promise<number> =>
+      this.writes.run((tx) =>
+        this.webhookCommands.execute(tx, { type: 'DeleteWebhook', webhookId, by: actor }, actor, origin),
+      ),
+    redeliver: (webhookId: string, deliveryId: string, actor: string, origin: CommandOrigin): Promise<number> =>
+      this.writes.run((tx) =>
+        this.webhookCommands.execute(
+          tx,
+          { type: 'RedeliverWebhookDelivery', webhookId, deliveryId, by: actor },
+          actor,
+          origin,
+        ),
+      ),
+  };
+
   readonly starts = {
     retry: (entity: EntityRef, failureId: string, actor: Actor, origin: CommandOrigin): Promise<StartRetryResult> =>
       this.writes.run((tx) => this.startReactions.retry(tx, entity, failureId, actor, origin)),
@@ -201,6 +243,7 @@ export class EngineRuntime {
   async start(): Promise<void> {
     if (!this.config.runEngine) return;
     this.reactions.start();
+    this.webhookDeliveries.start();
     this.outbound = new Outbound(this.config, this.store, this.logger);
     await this.outbound.start();
     const topic = this.config.audit.anchorsTopic;
@@ -229,8 +272,10 @@ export class EngineRuntime {
     // Before the outbound and the store close: the last anchor reads the one and publishes through the other.
     if (this.config.runEngine) await this.anchors?.stop();
     await this.outbound?.stop();
+    await this.webhookDeliveries.stop();
     await this.reactions.stop();
     await this.store.close();
     this.engineDb.close();
+    this.webhookDeliveries.close();
   }
 }

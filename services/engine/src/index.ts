@@ -19,3 +19,6 @@ export * from './engine.commands';
 export * from './engine.module';
 export * from './ingest/kafka-ingest';
 export * from './outbound/outbound';
+export * from './webhooks/webhook-commands';
+export * from './webhooks/webhook-deliveries';
+export * from './webhooks/standard-webhooks';

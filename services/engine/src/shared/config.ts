@@ -41,6 +41,22 @@ export interface LifelineConfig {
   asOf: { workers: number; queue: number; queueTimeoutMs: number };
   /** Tokens of an identity provider, besides the HS256 secret; absent: HS256 only. */
   oidc?: OidcConfig;
+  /** How webhook deliveries are sent and retried (README: Webhooks). */
+  webhooks: WebhookSettings;
+}
+
+/** Webhook deliveries: retried with a doubling backoff from `retryInitialMs` up to `retryMaxMs`, dead after `maxAttempts`. */
+export interface WebhookSettings {
+  /** LIFELINE_WEBHOOK_RETRY_MS: the wait after the first failed attempt. */
+  retryInitialMs: number;
+  /** LIFELINE_WEBHOOK_RETRY_MAX_MS: the longest wait between two attempts. */
+  retryMaxMs: number;
+  /** LIFELINE_WEBHOOK_MAX_ATTEMPTS: attempts before a delivery is dead (an admin may redeliver it). */
+  maxAttempts: number;
+  /** LIFELINE_WEBHOOK_TIMEOUT_MS: how long a receiver may take to answer. */
+  timeoutMs: number;
+  /** LIFELINE_WEBHOOK_POLL_MS: how often the log is looked at for events written by another process. */
+  pollMs: number;
 }
 
 /** An OpenID Connect identity provider whose RS256/ES256 tokens the API accepts (README: Identity provider). */
@@ -255,5 +271,12 @@ export function loadConfig(
       queueTimeoutMs: whole(env, 'LIFELINE_AS_OF_WAIT_MS', 30_000, 1),
     },
     ...optional('oidc', oidcConfig(env)),
+    webhooks: {
+      retryInitialMs: whole(env, 'LIFELINE_WEBHOOK_RETRY_MS', 5_000, 1),
+      retryMaxMs: whole(env, 'LIFELINE_WEBHOOK_RETRY_MAX_MS', 3_600_000, 1),
+      maxAttempts: whole(env, 'LIFELINE_WEBHOOK_MAX_ATTEMPTS', 12, 1),
+      timeoutMs: whole(env, 'LIFELINE_WEBHOOK_TIMEOUT_MS', 10_000, 1),
+      pollMs: whole(env, 'LIFELINE_WEBHOOK_POLL_MS', 1_000, 1),
+    },
   };
 }
