@@ -14,3 +14,4 @@ export * from './start-failures/start-failures.projection';
 export * from './start-failures/start-failures.queries';
 export * from './webhooks/webhooks.projection';
 export * from './webhooks/webhooks.queries';
+export * from './metrics.queries';

@@ -71,7 +71,11 @@ export class ApiModule {
             oidc: deps.oidc,
           }),
         },
-        { provide: Metrics, useValue: deps.metrics ?? new Metrics() },
+        {
+          provide: Metrics,
+          useFactory: (engine: EngineRuntime) => deps.metrics ?? new Metrics(engine.metrics),
+          inject: [EngineRuntime],
+        },
         { provide: DemoUsers, useValue: new DemoUsers(deps.demoUsers) },
         { provide: AsOfPool, useValue: deps.asOf },
         { provide: APP_GUARD, useClass: AuthGuard },

@@ -110,7 +110,7 @@ export async function createLifelineApp(
   const readModels = ReadModels.open(servedReadModelsFile(config.dataDir), {
     onError: (err) => engine.logger.error({ err }, 'read-model projection failed'),
   });
-  const metrics = new Metrics();
+  const metrics = Metrics.forApi(engine.metrics, readModels, engine.clock);
   // As-of rebuilds replay the whole log: off the event loop, on threads that open the store themselves.
   const asOf = new AsOfPool({ store: config.eventStore, ...config.asOf });
   @Module({
@@ -135,6 +135,7 @@ export async function createLifelineApp(
     logger: ['error', 'warn'],
   });
   app.disable('x-powered-by');
+  app.use(metrics.middleware());
   app.use(
     express.json({
       limit: MAX_BODY,
@@ -180,7 +181,6 @@ export async function createLifelineApp(
   }
   await readModels.start(engine.store);
   await engine.start();
-  metrics.register(() => engine.counters());
   if (deps.listen !== false) await app.listen(config.port, config.host);
   const address = deps.listen !== false ? app.getHttpServer().address() : null;
   const port = address && typeof address === 'object' ? address.port : config.port;

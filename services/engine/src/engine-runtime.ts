@@ -32,8 +32,12 @@ import type { CommandOrigin } from './shared/metadata';
 import { KafkaIngest } from './ingest/kafka-ingest';
 import { Outbound } from './outbound/outbound';
 import { AuditAnchors } from './audit/audit-anchors';
+import { LifelineMetrics } from './shared/metrics';
 import { WebhookCommands, type CreatedWebhook } from './webhooks/webhook-commands';
 import { WebhookDeliveries } from './webhooks/webhook-deliveries';
+
+/** The outbox backlog metric reads at most this many events per scrape. */
+const OUTBOX_BACKLOG_CAP = 1000;
 
 /** The record as the reactor's state has it: the latest data recorded for it, and from which envelope. */
 class ReactorRecords implements LatestRecords {
@@ -62,6 +66,8 @@ export class EngineRuntime {
   outbound?: Outbound;
   /** Signed anchors of the global chain; present when LIFELINE_AUDIT_KEY is set. */
   readonly anchors: AuditAnchors | undefined;
+  /** Prometheus metrics of this process (the API adds its own to the same registry). */
+  readonly metrics = new LifelineMetrics();
   /** The webhook outbox: deliveries and their status (sent by the engine role). */
   readonly webhookDeliveries: WebhookDeliveries;
 
@@ -147,6 +153,7 @@ export class EngineRuntime {
       throw error;
     }
     await runtime.adoptEarlierReactions();
+    runtime.registerMetrics();
     return runtime;
   }
 
@@ -162,6 +169,71 @@ export class EngineRuntime {
     this.logger.info({ folded }, 'reactor state rebuilt from the log up to the earlier process manager checkpoint');
   }
 
+  /** What /metrics reads when scraped: positions, backlogs, due timers, the Kafka source's counters and lag. */
+  private registerMetrics(): void {
+    const m = this.metrics;
+    m.gauge('lifeline_log_head_position', "The global log's last position", [], () => this.store.headPosition());
+    m.gauge('lifeline_reactions_position', 'The last log position the reactions handled', [], () =>
+      this.reactions.position(),
+    );
+    m.gauge('lifeline_timers_due', 'Timers due now and not fired yet (a growing number: timers fall behind)', [], () =>
+      this.config.runEngine ? this.reactorState.countDue(this.clock.nowIso()) : [],
+    );
+    m.gauge(
+      'lifeline_outbox_backlog_events',
+      `Instance events the outbox relay has not published yet (counted up to ${OUTBOX_BACKLOG_CAP})`,
+      [],
+      async () => {
+        const relay = this.outbound?.relay;
+        if (!relay) return [];
+        return (await this.store.readAll(relay.checkpoint(), OUTBOX_BACKLOG_CAP, ['instance-'])).length;
+      },
+    );
+    m.gauge('lifeline_webhook_deliveries_backlog', 'Webhook deliveries not delivered, by status', ['status'], () => {
+      const { pending, dead } = this.webhookDeliveries.backlog();
+      return [
+        [{ status: 'pending' }, pending],
+        [{ status: 'dead' }, dead],
+      ];
+    });
+    const kafka = () => this.kafka?.counters() ?? {};
+    const labelled = (prefix: string, label: string) => (): [Record<string, string>, number][] =>
+      Object.entries(kafka())
+        .filter(([name]) => name.startsWith(`${prefix}{${label}="`))
+        .map(([name, value]) => [{ [label]: name.slice(prefix.length + label.length + 3, -2) }, value]);
+    m.counter('lifeline_dead_letters_total', 'Kafka entity events sent to the dead-letter topic', [], () =>
+      this.kafka ? (kafka().lifeline_dead_letters_total ?? 0) : [],
+    );
+    m.counter(
+      'lifeline_entity_events_dead_lettered_total',
+      'Kafka entity events sent to the dead-letter topic, by reason',
+      ['reason'],
+      labelled('lifeline_dead_letters_total', 'reason'),
+    );
+    for (const [name, help] of [
+      ['lifeline_entity_events_id_conflict_total', 'Kafka envelopes whose id was already recorded for another record'],
+      ['lifeline_kafka_undecodable_batches_total', 'Kafka batches that could not be decompressed'],
+      ['lifeline_kafka_consumer_crashes_total', 'Kafka consumer crashes (each followed by a restart)'],
+    ] as const) {
+      m.counter(name, help, [], () => (this.kafka ? (kafka()[name] ?? 0) : []));
+    }
+    m.gauge('lifeline_kafka_stuck_partitions', 'Partitions paused on a batch this process cannot decode', [], () =>
+      this.kafka ? (kafka().lifeline_kafka_stuck_partitions ?? 0) : [],
+    );
+    m.counter(
+      'lifeline_kafka_decompressed_batches_total',
+      'Kafka batches decompressed, by codec',
+      ['codec'],
+      labelled('lifeline_kafka_decompressed_batches_total', 'codec'),
+    );
+    m.gauge(
+      'lifeline_kafka_consumer_lag',
+      'Messages of a partition not consumed yet (high watermark − next offset), as of its last batch',
+      ['topic', 'partition'],
+      () => (this.kafka?.lag() ?? []).map(({ topic, partition, lag }) => [{ topic, partition }, lag]),
+    );
+  }
+
   // ---- the commands, each one unit of work ----
 
   readonly definitions = {
@@ -171,14 +243,18 @@ export class EngineRuntime {
       actor: string,
       origin?: CommandOrigin,
     ): Promise<DefinitionCommandResult> =>
-      this.writes.run((tx) => this.definitionCommands.publish(tx, text, contentType, actor, origin)),
+      this.metrics.time('PublishDefinition', () =>
+        this.writes.run((tx) => this.definitionCommands.publish(tx, text, contentType, actor, origin)),
+      ),
     execute: (
       key: string,
       command: DefinitionCommand,
       actor: string,
       origin?: CommandOrigin,
     ): Promise<DefinitionCommandResult> =>
-      this.writes.run((tx) => this.definitionCommands.execute(tx, key, command, actor, origin)),
+      this.metrics.time(command.type, () =>
+        this.writes.run((tx) => this.definitionCommands.execute(tx, key, command, actor, origin)),
+      ),
   };
 
   readonly instances = {
@@ -189,12 +265,21 @@ export class EngineRuntime {
       origin: CommandOrigin,
       options?: InstanceCommandOptions,
     ): Promise<InstanceCommandResult> =>
-      this.writes.run((tx) => this.instanceCommands.execute(tx, instanceId, command, actor, origin, options)),
+      this.metrics.time(command.type, () =>
+        this.writes.run((tx) => this.instanceCommands.execute(tx, instanceId, command, actor, origin, options)),
+      ),
   };
 
   readonly ingest = {
-    record: (batch: EntityEventToRecord[], actor?: string): Promise<RecordOutcome> =>
-      this.writes.run((tx) => this.ingestCommands.record(tx, batch, actor)),
+    record: async (batch: EntityEventToRecord[], actor?: string): Promise<RecordOutcome> => {
+      const outcome = await this.metrics.time('RecordEntityEvents', () =>
+        this.writes.run((tx) => this.ingestCommands.record(tx, batch, actor)),
+      );
+      const source = batch[0]?.source.kind ?? 'http';
+      if (outcome.recorded > 0) this.metrics.entityEventsRecorded.inc({ source }, outcome.recorded);
+      if (outcome.duplicates > 0) this.metrics.entityEventsDuplicate.inc({ source }, outcome.duplicates);
+      return outcome;
+    },
   };
 
   readonly webhooks = {
@@ -202,25 +287,34 @@ export class EngineRuntime {
       request: { url: string; events: string[]; description?: string },
       actor: string,
       origin: CommandOrigin,
-    ): Promise<CreatedWebhook> => this.writes.run((tx) => this.webhookCommands.create(tx, request, actor, origin)),
+    ): Promise<CreatedWebhook> =>
+      this.metrics.time('CreateWebhook', () =>
+        this.writes.run((tx) => this.webhookCommands.create(tx, request, actor, origin)),
+      ),
     delete: (webhookId: string, actor: string, origin: CommandOrigin): Promise<number> =>
-      this.writes.run((tx) =>
-        this.webhookCommands.execute(tx, { type: 'DeleteWebhook', webhookId, by: actor }, actor, origin),
+      this.metrics.time('DeleteWebhook', () =>
+        this.writes.run((tx) =>
+          this.webhookCommands.execute(tx, { type: 'DeleteWebhook', webhookId, by: actor }, actor, origin),
+        ),
       ),
     redeliver: (webhookId: string, deliveryId: string, actor: string, origin: CommandOrigin): Promise<number> =>
-      this.writes.run((tx) =>
-        this.webhookCommands.execute(
-          tx,
-          { type: 'RedeliverWebhookDelivery', webhookId, deliveryId, by: actor },
-          actor,
-          origin,
+      this.metrics.time('RedeliverWebhookDelivery', () =>
+        this.writes.run((tx) =>
+          this.webhookCommands.execute(
+            tx,
+            { type: 'RedeliverWebhookDelivery', webhookId, deliveryId, by: actor },
+            actor,
+            origin,
+          ),
         ),
       ),
   };
 
   readonly starts = {
     retry: (entity: EntityRef, failureId: string, actor: Actor, origin: CommandOrigin): Promise<StartRetryResult> =>
-      this.writes.run((tx) => this.startReactions.retry(tx, entity, failureId, actor, origin)),
+      this.metrics.time('RetryStart', () =>
+        this.writes.run((tx) => this.startReactions.retry(tx, entity, failureId, actor, origin)),
+      ),
   };
 
   /** The latest version of a definition and whether it is enabled (outside a unit: committed data). */

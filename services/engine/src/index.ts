@@ -22,3 +22,4 @@ export * from './outbound/outbound';
 export * from './webhooks/webhook-commands';
 export * from './webhooks/webhook-deliveries';
 export * from './webhooks/standard-webhooks';
+export * from './shared/metrics';

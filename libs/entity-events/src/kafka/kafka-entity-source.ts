@@ -91,6 +91,7 @@ export class KafkaEntityEventSource {
   private restartTimer: NodeJS.Timeout | undefined;
   private starting: AbortController | undefined;
   private readonly stuck = new Map<string, StuckPartition>();
+  private readonly lags = new Map<string, { topic: string; partition: number; lag: number }>();
   /** Batches found undecodable (each detection; a restart finds the same batch again). */
   undecodableBatches = 0;
   /** Consumer crashes kafkajs reported (a broker gone too long, a fetch response it could not use). */
@@ -243,6 +244,11 @@ export class KafkaEntityEventSource {
         }
       }
       const lastOffset = chunk[chunk.length - 1].offset;
+      this.lags.set(`${topic}/${partition}`, {
+        topic,
+        partition,
+        lag: Math.max(0, Number(batch.highWatermark) - Number(lastOffset) - 1),
+      });
       resolveOffset(lastOffset);
       await commitOffsetsIfNecessary();
       await heartbeat();
@@ -252,6 +258,11 @@ export class KafkaEntityEventSource {
       this.reportUndecodable(topic, partition, message.offset, undecodableBatch(message) as UndecodableBatch);
       pause();
     }
+  }
+
+  /** Each partition's lag (high watermark − next offset to consume) as of its last batch here. */
+  lag(): { topic: string; partition: number; lag: number }[] {
+    return [...this.lags.values()];
   }
 
   /** Ok unless a partition is stuck on a batch this process cannot decode. */
@@ -271,6 +282,9 @@ export class KafkaEntityEventSource {
 
   /** A stuck partition moved to another engine is that engine's to report (and resumes if it comes back). */
   private forgetUnassigned(consumer: Consumer, assignment: Record<string, number[]>): void {
+    for (const [key, { topic, partition }] of this.lags) {
+      if (!assignment[topic]?.includes(partition)) this.lags.delete(key);
+    }
     for (const [key, { topic, partition }] of this.stuck) {
       if (assignment[topic]?.includes(partition)) continue;
       this.stuck.delete(key);

@@ -61,7 +61,7 @@ export class RecordEntityEventsController {
       return [];
     });
     if (issues.length > 0) {
-      this.metrics.increment('lifeline_entity_events_refused_total', items.length);
+      this.metrics.refused('http', items.length);
       throw new RequestInvalid(
         'ENTITY_EVENT.INVALID',
         `The entity event is invalid: ${issues.length} problem(s); nothing was recorded`,
@@ -74,8 +74,6 @@ export class RecordEntityEventsController {
         caller.id,
       ),
     );
-    this.metrics.increment('lifeline_entity_events_recorded_total', outcome.recorded);
-    this.metrics.increment('lifeline_entity_events_duplicate_total', outcome.duplicates);
     return outcome;
   }
 }

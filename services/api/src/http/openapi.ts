@@ -371,6 +371,11 @@ export const COMPONENT_SCHEMAS: Record<string, SchemaObject> = {
       ),
     },
   }),
+  Liveness: object({ ok: { type: 'boolean' } }),
+  Readiness: object({
+    ok: { type: 'boolean' },
+    checks: object({ store: { type: 'boolean' }, reactions: { type: 'boolean' }, kafka: { type: 'boolean' } }),
+  }),
   RebuildResult: object({
     file: string,
     readModel: string,
