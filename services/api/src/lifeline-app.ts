@@ -17,6 +17,7 @@ import { ENVELOPE_SCHEMA } from './entity-events/envelope.schema';
 import type { DemoUser } from './auth/demo-users.controller';
 import { completeDocument } from './http/openapi';
 import { methodNotAllowed } from './http/method-not-allowed';
+import { traceRequests } from './http/origin';
 import { unsupportedMediaType } from './http/media-type';
 import { AsOfPool } from '../../../libs/audit/src';
 
@@ -136,6 +137,7 @@ export async function createLifelineApp(
   });
   app.disable('x-powered-by');
   app.use(metrics.middleware());
+  if (engine.tracing.enabled) app.use(traceRequests(engine.tracing));
   app.use(
     express.json({
       limit: MAX_BODY,

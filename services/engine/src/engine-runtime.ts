@@ -33,6 +33,7 @@ import { KafkaIngest } from './ingest/kafka-ingest';
 import { Outbound } from './outbound/outbound';
 import { AuditAnchors } from './audit/audit-anchors';
 import { LifelineMetrics } from './shared/metrics';
+import { createTracing, type Tracing } from './shared/tracing';
 import { WebhookCommands, type CreatedWebhook } from './webhooks/webhook-commands';
 import { WebhookDeliveries } from './webhooks/webhook-deliveries';
 
@@ -68,6 +69,8 @@ export class EngineRuntime {
   readonly anchors: AuditAnchors | undefined;
   /** Prometheus metrics of this process (the API adds its own to the same registry). */
   readonly metrics = new LifelineMetrics();
+  /** Spans over OTLP when configured; a pass-through otherwise. */
+  readonly tracing: Tracing;
   /** The webhook outbox: deliveries and their status (sent by the engine role). */
   readonly webhookDeliveries: WebhookDeliveries;
 
@@ -88,6 +91,7 @@ export class EngineRuntime {
     webhookClock: Clock,
   ) {
     this.anchors = AuditAnchors.create(config, store, clock, logger);
+    this.tracing = createTracing(config.tracing, logger);
     this.webhookCommands = new WebhookCommands(clock);
     this.webhookDeliveries = new WebhookDeliveries(
       join(config.dataDir, 'webhooks.db'),
@@ -95,6 +99,7 @@ export class EngineRuntime {
       config.webhooks,
       webhookClock,
       logger,
+      this.tracing,
     );
     const sidecar = sidecarOf(store);
     // On the embedded store the reactor's state lives in the store's own file, in the units' transaction.
@@ -371,5 +376,6 @@ export class EngineRuntime {
     await this.store.close();
     this.engineDb.close();
     this.webhookDeliveries.close();
+    await this.tracing.shutdown();
   }
 }

@@ -23,3 +23,4 @@ export * from './webhooks/webhook-commands';
 export * from './webhooks/webhook-deliveries';
 export * from './webhooks/standard-webhooks';
 export * from './shared/metrics';
+export * from './shared/tracing';

@@ -20,11 +20,14 @@ import { DLQ_HEADERS, DeadLetterReason, deadLetterTopic, type DeadLetterCounter 
 import { SURVIVE_BROKER_RESTART_RETRY, kafkaLogCreator } from './kafkajs-logging';
 import { registerKafkaCodecs, undecodableBatch, type UndecodableBatch } from './codecs';
 import { ensureKafkaTopics, type KafkaTopicSettings } from './topics';
+import { validTraceparent } from '../trace-context';
 
 /** One received envelope and where it came from, ready to be recorded. */
 export interface RecordedEntityEvent {
   envelope: EntityEventEnvelope;
   source: EntityEventSource;
+  /** The message's W3C `traceparent` header, when valid. */
+  traceparent?: string;
 }
 
 /** Where valid envelopes go: one store transaction per call, idempotent by `envelope.id`. */
@@ -333,7 +336,15 @@ export class KafkaEntityEventSource {
           : `the key '${key}' does not match the envelope; expected '${expectedKey}'`,
       );
     }
-    return { ok: true, event: { envelope, source: { kind: 'kafka', topic, partition, offset: message.offset } } };
+    const traceparent = validTraceparent(message.headers?.traceparent);
+    return {
+      ok: true,
+      event: {
+        envelope,
+        source: { kind: 'kafka', topic, partition, offset: message.offset },
+        ...(traceparent ? { traceparent } : {}),
+      },
+    };
   }
 
   private async sendDeadLetters(topic: string, partition: number, rejected: DeadLetter[]): Promise<void> {

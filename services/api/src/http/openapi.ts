@@ -198,6 +198,7 @@ export const COMPONENT_SCHEMAS: Record<string, SchemaObject> = {
           messageId: string,
           correlationId: string,
           causationId: string,
+          traceparent: { type: 'string', description: 'the W3C trace context it was recorded in, when one came in' },
           data: anything,
         },
         ['position', 'revision', 'type', 'at', 'messageId', 'data'],

@@ -43,6 +43,8 @@ export interface LifelineConfig {
   oidc?: OidcConfig;
   /** How webhook deliveries are sent and retried (README: Webhooks). */
   webhooks: WebhookSettings;
+  /** Spans over OTLP/HTTP when a URL is set (README: Traces); off otherwise. */
+  tracing: { otlpTracesUrl?: string; serviceName: string };
 }
 
 /** Webhook deliveries: retried with a doubling backoff from `retryInitialMs` up to `retryMaxMs`, dead after `maxAttempts`. */
@@ -161,6 +163,15 @@ const httpUrl = (name: string, text: string): string => {
   return text;
 };
 
+/** Where spans go: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as it is, or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces. */
+export function otlpTracesUrl(env: NodeJS.ProcessEnv): string | undefined {
+  const traces = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
+  if (traces) return httpUrl('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', traces);
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  if (base) return httpUrl('OTEL_EXPORTER_OTLP_ENDPOINT', base).replace(/\/+$/, '') + '/v1/traces';
+  return undefined;
+}
+
 /** The identity provider, when LIFELINE_OIDC_ISSUER is set; its audience is then required. */
 export function oidcConfig(env: NodeJS.ProcessEnv): OidcConfig | undefined {
   const issuer = env.LIFELINE_OIDC_ISSUER?.trim();
@@ -278,5 +289,6 @@ export function loadConfig(
       timeoutMs: whole(env, 'LIFELINE_WEBHOOK_TIMEOUT_MS', 10_000, 1),
       pollMs: whole(env, 'LIFELINE_WEBHOOK_POLL_MS', 1_000, 1),
     },
+    tracing: { ...optional('otlpTracesUrl', otlpTracesUrl(env)), serviceName: env.OTEL_SERVICE_NAME || 'lifeline' },
   };
 }

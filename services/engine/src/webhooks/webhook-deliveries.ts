@@ -6,6 +6,7 @@ import { decodeWebhookEvent, webhookWants } from '@lifeline/process-domain';
 import type { Logger } from 'pino';
 import type { Clock } from '../shared/clock';
 import type { WebhookSettings } from '../shared/config';
+import { NO_TRACING, type Tracing } from '../shared/tracing';
 import { webhookHeaders, webhookMessageId } from './standard-webhooks';
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'dead';
@@ -105,6 +106,7 @@ export class WebhookDeliveries {
     private readonly settings: WebhookSettings,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    private readonly tracing: Tracing = NO_TRACING,
   ) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.db = new Database(file);
@@ -330,31 +332,16 @@ export class WebhookDeliveries {
       return;
     }
     const timestamp = Math.floor(this.clock.now().getTime() / 1000);
-    let status: number | null = null;
-    let error: string | null = null;
-    try {
-      const response = await fetch(subscription.url, {
-        method: 'POST',
-        headers: webhookHeaders(
-          subscription.secret,
-          delivery.id,
-          timestamp,
-          delivery.body,
-          delivery.traceparent ?? undefined,
-        ),
-        body: delivery.body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.settings.timeoutMs),
-      });
-      status = response.status;
-      await response.body?.cancel();
-      if (status >= 200 && status < 300) {
-        this.statements.delivered.run(status, this.clock.now().getTime(), delivery.id);
-        return;
-      }
-      error = `HTTP ${status}`;
-    } catch (err) {
-      error = describe(err);
+    const { status, error } = await this.tracing.span(
+      'webhook delivery',
+      'client',
+      delivery.traceparent ?? undefined,
+      { 'url.full': subscription.url, 'webhook.id': delivery.id, 'webhook.event_type': delivery.event_type },
+      (traceparent) => this.post(subscription, delivery, timestamp, traceparent),
+    );
+    if (status !== null && status >= 200 && status < 300) {
+      this.statements.delivered.run(status, this.clock.now().getTime(), delivery.id);
+      return;
     }
     const attempts = delivery.attempts + 1;
     const dead = attempts >= this.settings.maxAttempts;
@@ -370,6 +357,29 @@ export class WebhookDeliveries {
     const log = { webhookId: delivery.webhook_id, deliveryId: delivery.id, attempts, status, error };
     if (dead) this.logger.warn(log, 'webhook delivery dead after its last attempt');
     else this.logger.debug(log, 'webhook delivery failed; will retry');
+  }
+
+  /** One POST; the answer's status, or why there was none. */
+  private async post(
+    subscription: Subscription,
+    delivery: DeliveryRecord,
+    timestamp: number,
+    traceparent: string | undefined,
+  ): Promise<{ status: number | null; error: string | null }> {
+    try {
+      const response = await fetch(subscription.url, {
+        method: 'POST',
+        headers: webhookHeaders(subscription.secret, delivery.id, timestamp, delivery.body, traceparent),
+        body: delivery.body,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.settings.timeoutMs),
+      });
+      await response.body?.cancel();
+      const ok = response.status >= 200 && response.status < 300;
+      return { status: response.status, error: ok ? null : `HTTP ${response.status}` };
+    } catch (err) {
+      return { status: null, error: describe(err) };
+    }
   }
 
   /** A webhook's deliveries, newest first; optionally of one status. */
