@@ -34,6 +34,7 @@ import { Outbound } from './outbound/outbound';
 import { AuditAnchors } from './audit/audit-anchors';
 import { LifelineMetrics } from './shared/metrics';
 import { createTracing, type Tracing } from './shared/tracing';
+import { TaskMailer } from './mail/task-mailer';
 import { WebhookCommands, type CreatedWebhook } from './webhooks/webhook-commands';
 import { WebhookDeliveries } from './webhooks/webhook-deliveries';
 
@@ -71,6 +72,8 @@ export class EngineRuntime {
   readonly metrics = new LifelineMetrics();
   /** Spans over OTLP when configured; a pass-through otherwise. */
   readonly tracing: Tracing;
+  /** E-mail about tasks, when LIFELINE_SMTP_URL is set (sent by the engine role). */
+  readonly mailer: TaskMailer | undefined;
   /** The webhook outbox: deliveries and their status (sent by the engine role). */
   readonly webhookDeliveries: WebhookDeliveries;
 
@@ -88,7 +91,7 @@ export class EngineRuntime {
     readonly engineDb: EngineDb,
     readonly clock: Clock,
     readonly logger: Logger,
-    webhookClock: Clock,
+    wallClock: Clock,
   ) {
     this.anchors = AuditAnchors.create(config, store, clock, logger);
     this.tracing = createTracing(config.tracing, logger);
@@ -97,10 +100,13 @@ export class EngineRuntime {
       join(config.dataDir, 'webhooks.db'),
       store,
       config.webhooks,
-      webhookClock,
+      wallClock,
       logger,
       this.tracing,
     );
+    this.mailer = config.mail
+      ? new TaskMailer(join(config.dataDir, 'mail.db'), store, config.mail, clock, wallClock, logger)
+      : undefined;
     const sidecar = sidecarOf(store);
     // On the embedded store the reactor's state lives in the store's own file, in the units' transaction.
     this.reactorState = sidecar
@@ -134,8 +140,8 @@ export class EngineRuntime {
       clock?: Clock;
       logger?: Logger;
       store?: EventStore;
-      /** What webhook retries wait on: wall time, also when a test drives the engine's clock. */
-      webhookClock?: Clock;
+      /** What webhook and mail retries wait on: wall time, also when a test drives the engine's clock. */
+      wallClock?: Clock;
     } = {},
   ): Promise<EngineRuntime> {
     mkdirSync(config.dataDir, { recursive: true });
@@ -149,7 +155,7 @@ export class EngineRuntime {
         engineDb,
         deps.clock ?? new SystemClock(),
         deps.logger ?? createLogger(config.logLevel),
-        deps.webhookClock ?? new SystemClock(),
+        deps.wallClock ?? new SystemClock(),
       );
     } catch (error) {
       // A misplaced audit key stops the start: release what was opened.
@@ -196,6 +202,14 @@ export class EngineRuntime {
     );
     m.gauge('lifeline_webhook_deliveries_backlog', 'Webhook deliveries not delivered, by status', ['status'], () => {
       const { pending, dead } = this.webhookDeliveries.backlog();
+      return [
+        [{ status: 'pending' }, pending],
+        [{ status: 'dead' }, dead],
+      ];
+    });
+    m.gauge('lifeline_mail_backlog', 'Task e-mails not sent yet, by status', ['status'], () => {
+      if (!this.mailer) return [];
+      const { pending, dead } = this.mailer.backlog();
       return [
         [{ status: 'pending' }, pending],
         [{ status: 'dead' }, dead],
@@ -343,6 +357,7 @@ export class EngineRuntime {
     if (!this.config.runEngine) return;
     this.reactions.start();
     this.webhookDeliveries.start();
+    this.mailer?.start();
     this.outbound = new Outbound(this.config, this.store, this.logger);
     await this.outbound.start();
     const topic = this.config.audit.anchorsTopic;
@@ -372,10 +387,12 @@ export class EngineRuntime {
     if (this.config.runEngine) await this.anchors?.stop();
     await this.outbound?.stop();
     await this.webhookDeliveries.stop();
+    await this.mailer?.stop();
     await this.reactions.stop();
     await this.store.close();
     this.engineDb.close();
     this.webhookDeliveries.close();
+    this.mailer?.close();
     await this.tracing.shutdown();
   }
 }

@@ -46,7 +46,9 @@ export class OtlpTracing implements Tracing {
   constructor(url: string, serviceName: string) {
     this.provider = new TracerProvider({
       resource: resourceFromAttributes({ 'service.name': serviceName }),
-      spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url }), scheduledDelayMillis: 1000 })],
+      spanProcessors: [
+        new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url }), scheduledDelayMillis: 1000 }),
+      ],
     });
     this.tracer = this.provider.getTracer('lifeline');
   }

@@ -73,7 +73,7 @@ describe('the webhook outbox on the SQLite store, driven by a FakeClock', () => 
         LIFELINE_WEBHOOK_RETRY_MAX_MS: '3000',
         LIFELINE_WEBHOOK_MAX_ATTEMPTS: '4',
       }),
-      { clock, webhookClock: wallClock, logger: silent, store: SqliteEventStore.open(join(dir, 'events.db')) },
+      { clock, wallClock, logger: silent, store: SqliteEventStore.open(join(dir, 'events.db')) },
     );
     await engine.definitions.publish(JSON.stringify(invoiceApproval()), 'application/json', 'root');
     receiver = await Receiver.start();

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../shared/clock';
 import type { WebhookSettings } from '../shared/config';
 import { NO_TRACING, type Tracing } from '../shared/tracing';
+import { Waker } from '../shared/waker';
 import { webhookHeaders, webhookMessageId } from './standard-webhooks';
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'dead';
@@ -56,31 +57,6 @@ const NARROW = [WEBHOOK_PREFIX] as const;
 const WIDE = [WEBHOOK_PREFIX, INSTANCE_PREFIX] as const;
 const BATCH = 500;
 const SENDS_AT_ONCE = 16;
-
-/** A wait that `wake()` cuts short; a wake while nobody waits is kept for the next wait. */
-class Waker {
-  private pending = false;
-  private release: (() => void) | undefined;
-  wake(): void {
-    if (this.release) this.release();
-    else this.pending = true;
-  }
-  wait(ms: number): Promise<void> {
-    if (this.pending) {
-      this.pending = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.release = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, Math.max(0, ms));
-      this.release = done;
-    });
-  }
-}
 
 /**
  * The webhook outbox. A relay reads the log after it is committed (never inside the write path) and
