@@ -350,6 +350,7 @@ export const COMPONENT_SCHEMAS: Record<string, SchemaObject> = {
     },
     ['id', 'url', 'events', 'secret', 'position'],
   ),
+  WebhookRedelivery: object({ id: string, webhookId: string, position: integer }),
   WebhookDeliveryList: object({
     items: {
       type: 'array',

@@ -123,7 +123,8 @@ export class WebhooksController {
   @ApiOperation({ summary: 'Send a delivery again (a dead one, or one the receiver lost), with the same id' })
   @WebhookIdParam()
   @ApiParam({ name: 'deliveryId', schema: { type: 'string', pattern: DELIVERY_ID.source } })
-  @ApiErrors(403, 404, 409)
+  @ApiAnswer(202, 'WebhookRedelivery', 'Asked for: the delivery is pending again, with the same id')
+  @ApiErrors(403, 404)
   async redeliver(
     @Param('id') id: string,
     @Param('deliveryId') deliveryId: string,
