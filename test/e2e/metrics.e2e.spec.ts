@@ -110,6 +110,25 @@ describe('/metrics in the Prometheus text format, and /health split into livenes
     expect(m.value('lifeline_log_head_position')).toBe(head);
     expect(m.value('lifeline_read_models_position')).toBe(head);
 
+    // A task whose assignee cannot be resolved raises an incident on its instance.
+    const fragile = await lifeline.call('admin', 'POST', '/definitions', {
+      key: 'fragile',
+      name: 'Fragile',
+      relatedEntity: 'Parcel',
+      triggers: [{ on: 'created' }],
+      start: 'handle',
+      activities: {
+        handle: { type: 'human', title: 'Handle', assignee: { userFrom: 'entity.handler' }, next: 'done' },
+        done: { type: 'end' },
+      },
+    });
+    expect(fragile.status).toBe(201);
+    const parcel = { entityType: 'Parcel', entityId: 'P-1', kind: 'created', occurredAt: '2026-11-21T10:00:00Z' };
+    expect((await lifeline.call('app', 'POST', '/entity-events', { id: 'p-1', ...parcel, data: {} })).status).toBe(202);
+    await lifeline.settle();
+    m = await scrape(lifeline);
+    expect(m.value('lifeline_incidents_open')).toBe(1);
+
     // One customer verified: its process waits up to 3 days for the account. Four days on, without the timers
     // ticking, the two other verify tasks (due in a day) are overdue and the wait's timeout is due.
     const tasks = await lifeline.call('dave', 'GET', '/tasks?entityId=CUST-1');
@@ -137,6 +156,6 @@ describe('/metrics in the Prometheus text format, and /health split into livenes
     });
     const health = await lifeline.call(null, 'GET', '/health');
     expect(health.status).toBe(200);
-    expect(health.body.counters['lifeline_entity_events_recorded_total{source="http"}']).toBe(3);
+    expect(health.body.counters['lifeline_entity_events_recorded_total{source="http"}']).toBe(4);
   });
 });

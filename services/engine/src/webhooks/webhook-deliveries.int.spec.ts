@@ -4,6 +4,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import pino from 'pino';
 import { SqliteEventStore } from '@lifeline/event-store';
 import { invoiceApproval, T0 } from '@lifeline/testing';
@@ -194,6 +195,45 @@ describe('the webhook outbox on the SQLite store, driven by a FakeClock', () => 
     while ((await engine.webhookDeliveries.relayOnce()) > 0);
     expect(engine.webhookDeliveries.list(created.id)).toHaveLength(2);
     expect(engine.webhookDeliveries.get(created.id, dead[1]!.id)?.status).toBe('dead');
+  });
+
+  it('keeps recorded deliveries over a restart and relays the log again without doubling them', async () => {
+    const created = await engine.webhooks.create(
+      { url: receiver.url, events: ['TaskCreated'] },
+      'admin',
+      origin('c-1'),
+    );
+    await recordInvoice('e-1', 'INV-1');
+    while ((await engine.webhookDeliveries.relayOnce()) > 0);
+    expect(engine.webhookDeliveries.backlog()).toEqual({ pending: 1, dead: 0 });
+    const position = engine.webhookDeliveries.relayedPosition();
+
+    // The process stops before sending anything; another starts on the same files.
+    await engine.close();
+    engine = await EngineRuntime.create(loadConfig({ LIFELINE_DATA_DIR: dir, LIFELINE_TIMER_TICK_MS: '0' }), {
+      clock,
+      wallClock,
+      logger: silent,
+      store: SqliteEventStore.open(join(dir, 'events.db')),
+    });
+    expect(engine.webhookDeliveries.relayedPosition()).toBe(position);
+    expect(await engine.webhookDeliveries.deliverDue()).toBe(1);
+    expect(receiver.received).toHaveLength(1);
+
+    // A checkpoint lost (the file restored from an older copy): the log is relayed again, nothing is added twice.
+    const file = new Database(join(dir, 'webhooks.db'));
+    file.prepare('UPDATE relay_checkpoint SET position = 0').run();
+    file.close();
+    await engine.close();
+    engine = await EngineRuntime.create(loadConfig({ LIFELINE_DATA_DIR: dir, LIFELINE_TIMER_TICK_MS: '0' }), {
+      clock,
+      wallClock,
+      logger: silent,
+      store: SqliteEventStore.open(join(dir, 'events.db')),
+    });
+    while ((await engine.webhookDeliveries.relayOnce()) > 0);
+    expect(engine.webhookDeliveries.list(created.id).map((d) => d.status)).toEqual(['delivered']);
+    expect(await engine.webhookDeliveries.deliverDue()).toBe(0);
   });
 
   it('refuses a URL that is not http(s) or carries credentials, and unknown event types, with WEBHOOK.INVALID', async () => {
