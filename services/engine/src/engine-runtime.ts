@@ -34,7 +34,6 @@ import { Outbound } from './outbound/outbound';
 import { AuditAnchors } from './audit/audit-anchors';
 import { LifelineMetrics } from './shared/metrics';
 import { createTracing, type Tracing } from './shared/tracing';
-import { TaskMailer } from './mail/task-mailer';
 import { WebhookCommands, type CreatedWebhook } from './webhooks/webhook-commands';
 import { WebhookDeliveries } from './webhooks/webhook-deliveries';
 
@@ -72,8 +71,6 @@ export class EngineRuntime {
   readonly metrics = new LifelineMetrics();
   /** Spans over OTLP when configured; a pass-through otherwise. */
   readonly tracing: Tracing;
-  /** E-mail about tasks, when LIFELINE_SMTP_URL is set (sent by the engine role). */
-  readonly mailer: TaskMailer | undefined;
   /** The webhook outbox: deliveries and their status (sent by the engine role). */
   readonly webhookDeliveries: WebhookDeliveries;
 
@@ -104,9 +101,6 @@ export class EngineRuntime {
       logger,
       this.tracing,
     );
-    this.mailer = config.mail
-      ? new TaskMailer(join(config.dataDir, 'mail.db'), store, config.mail, clock, wallClock, logger)
-      : undefined;
     const sidecar = sidecarOf(store);
     // On the embedded store the reactor's state lives in the store's own file, in the units' transaction.
     this.reactorState = sidecar
@@ -140,7 +134,7 @@ export class EngineRuntime {
       clock?: Clock;
       logger?: Logger;
       store?: EventStore;
-      /** What webhook and mail retries wait on: wall time, also when a test drives the engine's clock. */
+      /** What webhook retries wait on: wall time, also when a test drives the engine's clock. */
       wallClock?: Clock;
     } = {},
   ): Promise<EngineRuntime> {
@@ -202,14 +196,6 @@ export class EngineRuntime {
     );
     m.gauge('lifeline_webhook_deliveries_backlog', 'Webhook deliveries not delivered, by status', ['status'], () => {
       const { pending, dead } = this.webhookDeliveries.backlog();
-      return [
-        [{ status: 'pending' }, pending],
-        [{ status: 'dead' }, dead],
-      ];
-    });
-    m.gauge('lifeline_mail_backlog', 'Task e-mails not sent yet, by status', ['status'], () => {
-      if (!this.mailer) return [];
-      const { pending, dead } = this.mailer.backlog();
       return [
         [{ status: 'pending' }, pending],
         [{ status: 'dead' }, dead],
@@ -357,7 +343,6 @@ export class EngineRuntime {
     if (!this.config.runEngine) return;
     this.reactions.start();
     this.webhookDeliveries.start();
-    this.mailer?.start();
     this.outbound = new Outbound(this.config, this.store, this.logger);
     await this.outbound.start();
     const topic = this.config.audit.anchorsTopic;
@@ -387,12 +372,10 @@ export class EngineRuntime {
     if (this.config.runEngine) await this.anchors?.stop();
     await this.outbound?.stop();
     await this.webhookDeliveries.stop();
-    await this.mailer?.stop();
     await this.reactions.stop();
     await this.store.close();
     this.engineDb.close();
     this.webhookDeliveries.close();
-    this.mailer?.close();
     await this.tracing.shutdown();
   }
 }

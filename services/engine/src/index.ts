@@ -24,5 +24,3 @@ export * from './webhooks/webhook-deliveries';
 export * from './webhooks/standard-webhooks';
 export * from './shared/metrics';
 export * from './shared/tracing';
-export * from './mail/task-mailer';
-export * from './mail/mail-templates';

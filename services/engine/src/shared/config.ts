@@ -43,28 +43,8 @@ export interface LifelineConfig {
   oidc?: OidcConfig;
   /** How webhook deliveries are sent and retried (README: Webhooks). */
   webhooks: WebhookSettings;
-  /** E-mail about tasks over SMTP, when LIFELINE_SMTP_URL is set (README: E-mail). */
-  mail?: MailConfig;
   /** Spans over OTLP/HTTP when a URL is set (README: Traces); off otherwise. */
   tracing: { otlpTracesUrl?: string; serviceName: string };
-}
-
-/** E-mail to users about their tasks: assigned, overdue, escalated. */
-export interface MailConfig {
-  /** LIFELINE_SMTP_URL: smtp://[user:password@]host:port (smtps:// for TLS from the start). */
-  smtpUrl: string;
-  /** LIFELINE_MAIL_FROM. */
-  from: string;
-  /** LIFELINE_MAIL_TO: a user's address, `{user}` standing for the user id (`{user}@example.com`). */
-  to: string;
-  /** LIFELINE_PUBLIC_URL: where the web UI is, for the links in the mails. */
-  publicUrl: string;
-  /** LIFELINE_MAIL_ESCALATION_TO: who hears of a task still open `escalateAfterMs` past its due time; none: nobody. */
-  escalationTo?: string;
-  /** LIFELINE_MAIL_ESCALATE_AFTER (a lifetime: 1d, 4h, PT8H). */
-  escalateAfterMs: number;
-  /** LIFELINE_MAIL_POLL_MS: how often the log and due times are looked at. */
-  pollMs: number;
 }
 
 /** Webhook deliveries: retried with a doubling backoff from `retryInitialMs` up to `retryMaxMs`, dead after `maxAttempts`. */
@@ -182,46 +162,6 @@ const httpUrl = (name: string, text: string): string => {
   }
   return text;
 };
-
-/** E-mail, when LIFELINE_SMTP_URL is set; LIFELINE_MAIL_TO is then required. */
-export function mailConfig(env: NodeJS.ProcessEnv, port: number, host: string): MailConfig | undefined {
-  const smtpUrl = env.LIFELINE_SMTP_URL?.trim();
-  if (!smtpUrl) {
-    const stray = ['LIFELINE_MAIL_TO', 'LIFELINE_MAIL_ESCALATION_TO'].find((n) => env[n]);
-    if (stray) throw new ConfigInvalid(`${stray} is set but LIFELINE_SMTP_URL is not`);
-    return undefined;
-  }
-  let url: URL;
-  try {
-    url = new URL(smtpUrl);
-  } catch {
-    throw new ConfigInvalid('LIFELINE_SMTP_URL must be an smtp:// or smtps:// URL');
-  }
-  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') {
-    throw new ConfigInvalid('LIFELINE_SMTP_URL must be an smtp:// or smtps:// URL');
-  }
-  const to = env.LIFELINE_MAIL_TO?.trim();
-  if (!to || !/^[^\s@<>]*\{user\}[^\s@<>]*@[^\s@<>]+$/.test(to)) {
-    throw new ConfigInvalid(
-      'LIFELINE_SMTP_URL needs LIFELINE_MAIL_TO, an address with {user} in it ({user}@example.com)',
-    );
-  }
-  const after = env.LIFELINE_MAIL_ESCALATE_AFTER?.trim() || '1d';
-  const seconds = parseLifetime(after);
-  if (seconds === undefined) {
-    throw new ConfigInvalid(`LIFELINE_MAIL_ESCALATE_AFTER must be a duration (1d, 4h, PT8H), not ${after}`);
-  }
-  const escalationTo = env.LIFELINE_MAIL_ESCALATION_TO?.trim();
-  return {
-    smtpUrl,
-    from: env.LIFELINE_MAIL_FROM?.trim() || 'Lifeline <lifeline@localhost>',
-    to,
-    publicUrl: (env.LIFELINE_PUBLIC_URL?.trim() || `http://${host}:${port}`).replace(/\/+$/, ''),
-    ...(escalationTo ? { escalationTo } : {}),
-    escalateAfterMs: seconds * 1000,
-    pollMs: whole(env, 'LIFELINE_MAIL_POLL_MS', 5_000, 1),
-  };
-}
 
 /** Where spans go: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as it is, or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces. */
 export function otlpTracesUrl(env: NodeJS.ProcessEnv): string | undefined {
@@ -349,7 +289,6 @@ export function loadConfig(
       timeoutMs: whole(env, 'LIFELINE_WEBHOOK_TIMEOUT_MS', 10_000, 1),
       pollMs: whole(env, 'LIFELINE_WEBHOOK_POLL_MS', 1_000, 1),
     },
-    ...optional('mail', mailConfig(env, port, env.HOST ?? '127.0.0.1')),
     tracing: { ...optional('otlpTracesUrl', otlpTracesUrl(env)), serviceName: env.OTEL_SERVICE_NAME || 'lifeline' },
   };
 }

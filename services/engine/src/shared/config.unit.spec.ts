@@ -123,38 +123,7 @@ describe('oidcConfig', () => {
   });
 });
 
-describe('mail, webhook and tracing configuration', () => {
-  it('is off unless LIFELINE_SMTP_URL is set; a mail setting without it is refused', () => {
-    expect(loadConfig({}).mail).toBeUndefined();
-    expect(() => loadConfig({ LIFELINE_MAIL_TO: '{user}@example.com' })).toThrow(
-      'LIFELINE_MAIL_TO is set but LIFELINE_SMTP_URL is not',
-    );
-  });
-
-  it('needs an smtp(s) URL and an address with {user}; reads the escalation delay as a duration', () => {
-    expect(() => loadConfig({ LIFELINE_SMTP_URL: 'http://mail', LIFELINE_MAIL_TO: '{user}@x.test' })).toThrow(
-      'must be an smtp:// or smtps:// URL',
-    );
-    expect(() => loadConfig({ LIFELINE_SMTP_URL: 'smtp://127.0.0.1:25', LIFELINE_MAIL_TO: 'ops@x.test' })).toThrow(
-      'LIFELINE_MAIL_TO',
-    );
-    expect(
-      loadConfig({
-        LIFELINE_SMTP_URL: 'smtp://127.0.0.1:2525',
-        LIFELINE_MAIL_TO: '{user}@x.test',
-        LIFELINE_MAIL_ESCALATE_AFTER: '4h',
-        PORT: '8080',
-      }).mail,
-    ).toEqual({
-      smtpUrl: 'smtp://127.0.0.1:2525',
-      from: 'Lifeline <lifeline@localhost>',
-      to: '{user}@x.test',
-      publicUrl: 'http://127.0.0.1:8080',
-      escalateAfterMs: 4 * 3600 * 1000,
-      pollMs: 5000,
-    });
-  });
-
+describe('webhook and tracing configuration', () => {
   it('exports traces only with an OTLP endpoint', () => {
     expect(loadConfig({}).tracing).toEqual({ serviceName: 'lifeline' });
     expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }).tracing.otlpTracesUrl).toBe(
