@@ -1,3 +1,4 @@
+import { MailsController } from './mails/mails.controller';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import type { ReadModels } from '@lifeline/read-models';
@@ -52,6 +53,7 @@ export class ApiModule {
         ReadModelsAdminController,
         DemoUsersController,
         StartFailuresController,
+        MailsController,
       ],
       providers: [
         {

@@ -19,3 +19,6 @@ export * from './engine.commands';
 export * from './engine.module';
 export * from './ingest/kafka-ingest';
 export * from './outbound/outbound';
+export * from './mail/mail-notifier';
+export * from './mail/mail-outbox';
+export { addressOf, isMailAddress, type MailConfig } from './mail/mail-config';

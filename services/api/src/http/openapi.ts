@@ -298,6 +298,21 @@ export const COMPONENT_SCHEMAS: Record<string, SchemaObject> = {
       ),
     ),
   }),
+  Mail: object({
+    id: string,
+    kind: { type: 'string', enum: ['task-assigned', 'task-overdue'] },
+    taskId: string,
+    user: string,
+    address: nullable(string),
+    subject: string,
+    status: { type: 'string', enum: ['pending', 'sent', 'failed', 'unaddressed'] },
+    attempts: integer,
+    nextAttemptAt: string,
+    lastError: nullable(string),
+    createdAt: string,
+    sentAt: nullable(string),
+  }),
+  MailList: object({ items: { type: 'array', items: ref('Mail') } }),
   StartFailureList: object({ position: integer, items: { type: 'array', items: ref('StartFailure') } }),
   StartRetryResult: object(
     {

@@ -7,6 +7,7 @@ import {
   type KafkaProducerCodec,
   type KafkaTopicSettings,
 } from '@lifeline/entity-events';
+import { loadMailConfig, type MailConfig } from '../mail/mail-config';
 
 /** Configuration by environment (README: Configuration). */
 export interface LifelineConfig {
@@ -39,6 +40,8 @@ export interface LifelineConfig {
   audit: AuditConfig;
   /** As-of queries (`?asOf=`) rebuild read models from the log on worker threads: how many, and how many may wait. */
   asOf: { workers: number; queue: number; queueTimeoutMs: number };
+  /** E-mail about tasks over SMTP; absent (nothing sent) unless LIFELINE_SMTP_URL is set. */
+  mail?: MailConfig;
 }
 
 /** Signed anchors of the global chain (docs/decisions/0005-tamper-evidence.md); nothing is signed without a key. */
@@ -154,6 +157,7 @@ export function loadConfig(
   if (createTopics !== 'true' && createTopics !== 'false') {
     throw new ConfigInvalid(`KAFKA_CREATE_TOPICS must be true or false, not ${createTopics}`);
   }
+  const mail = loadMailConfig(env, (message) => new ConfigInvalid(message));
   const port = Number(env.PORT ?? 3000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigInvalid(`PORT ${env.PORT} is not a port`);
   return {
@@ -191,5 +195,6 @@ export function loadConfig(
       queue: whole(env, 'LIFELINE_AS_OF_QUEUE', 8, 0),
       queueTimeoutMs: whole(env, 'LIFELINE_AS_OF_WAIT_MS', 30_000, 1),
     },
+    ...(mail ? { mail } : {}),
   };
 }
