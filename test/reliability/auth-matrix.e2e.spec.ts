@@ -181,6 +181,9 @@ const ROUTES: Route[] = [
   // Failed starts: listed for admins and auditors, retried by admins (no such failure here: 404).
   { method: 'GET', path: () => '/start-failures', access: 'admin' },
   { method: 'POST', path: (f) => `/start-failures/${f.instanceId}/retry`, access: 'admin', alsoAllowed: [404] },
+  // Task mails (LIFELINE_SMTP_URL is not set here: 404 MAIL.NOT_CONFIGURED for admins).
+  { method: 'GET', path: () => '/admin/mails', access: 'admin', alsoAllowed: [404] },
+  { method: 'POST', path: (f) => `/admin/mails/${f.taskId}/resend`, access: 'admin', alsoAllowed: [404] },
   // Last: a rebuild swaps the served read-model file.
   { method: 'POST', path: () => '/admin/read-models/rebuild', access: 'admin', alsoAllowed: [409] },
 ];

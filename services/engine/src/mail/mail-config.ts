@@ -101,7 +101,7 @@ function loadAddresses(file: string | undefined, fail: Fail): Record<string, str
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw fail(`LIFELINE_MAIL_ADDRESSES: ${path} must hold an object of user id → address`);
   }
-  const out: Record<string, string> = {};
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const [user, address] of Object.entries(parsed)) {
     if (typeof address !== 'string' || !isMailAddress(address)) {
       throw fail(`LIFELINE_MAIL_ADDRESSES: the address of ${JSON.stringify(user)} is not an address`);
