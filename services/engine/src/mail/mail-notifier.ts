@@ -88,12 +88,7 @@ export class MailNotifier {
     if (this.outbox.meta('overdue') === undefined) {
       this.outbox.enqueue([], this.clock.nowIso(), { name: 'overdue', value: this.clock.now().getTime() });
     }
-    this.subscription = this.store.subscribe((events) => this.fromLog(events), {
-      fromPosition: from,
-      prefixes: [INSTANCE_PREFIX],
-      batchSize: 200,
-      onError: (err) => this.logger.error({ err }, 'mail notifier: reading the log failed'),
-    });
+    this.subscribe(from);
     this.timers.push(setInterval(() => void this.sendDue(), this.config.pollMs));
     if (this.lookup) {
       this.timers.push(
@@ -110,8 +105,28 @@ export class MailNotifier {
     this.logger.info({ fromPosition: from, backlog: this.outbox.backlog() }, 'mail notifier started');
   }
 
+  /** Follows the log from `from`; after a failure (the queue file could not be written) again from the checkpoint. */
+  private subscribe(from: number): void {
+    this.subscription = this.store.subscribe((events) => this.fromLog(events), {
+      fromPosition: from,
+      prefixes: [INSTANCE_PREFIX],
+      batchSize: 200,
+      onError: (err) => {
+        if (!this.running) return;
+        this.logger.error({ err }, 'mail notifier: reading the log failed; resuming from its checkpoint in 1 s');
+        const retry = setTimeout(() => {
+          this.timers = this.timers.filter((t) => t !== retry);
+          if (this.running) this.subscribe(this.outbox.meta('log') ?? from);
+        }, 1000);
+        retry.unref();
+        this.timers.push(retry);
+      },
+    });
+  }
+
   async stop(): Promise<void> {
     this.running = false;
+    // clearInterval clears timeouts too (one id space in Node).
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
     await this.subscription?.stop();
