@@ -19,10 +19,12 @@ import { PollingSubscription } from '../sqlite/polling-subscription';
 /**
  * An event store in memory, for the engine's int specs: the same contract as the SQLite store
  * (units of work are atomic, ids are unique across streams, the hash chain is kept), nothing on
- * disk. Units run one at a time; a unit that throws is undone entry by entry.
+ * disk. Units run one at a time; a unit that throws is undone entry by entry. With
+ * `atomicUnits: false` it behaves as EventStoreDB does instead: each append stands alone, nothing is
+ * undone, nothing is applied inline (subscriptions deliver), so the distributed schedule can be tested.
  */
 export class InMemoryEventStore implements EventStore {
-  readonly atomicUnits = true;
+  readonly atomicUnits: boolean;
   /** An in-memory SQLite database whose transactions follow the units (state kept beside the events). */
   readonly sidecar = new Database(':memory:');
   readonly sidecarHoldsEvents = false;
@@ -35,7 +37,8 @@ export class InMemoryEventStore implements EventStore {
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
 
-  constructor() {
+  constructor(options: { atomicUnits?: boolean } = {}) {
+    this.atomicUnits = options.atomicUnits ?? true;
     this.signal.setMaxListeners(0);
   }
 
@@ -47,6 +50,7 @@ export class InMemoryEventStore implements EventStore {
   }
 
   private async runUnit<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {
+    if (!this.atomicUnits) return this.runLooseUnit(work);
     const appended: StoredEvent[] = [];
     const listeners: (() => void)[] = [];
     const tx: StoreTx = {
@@ -94,6 +98,27 @@ export class InMemoryEventStore implements EventStore {
   }
 
   private savepoints = 0;
+
+  /** A unit as EventStoreDB runs one: every append durable on its own, subscriptions told at once. */
+  private async runLooseUnit<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {
+    const listeners: (() => void)[] = [];
+    const tx: StoreTx = {
+      append: async (request) => {
+        const result = this.appendNow(request, []);
+        if (!result.duplicate) this.signal.emit('appended');
+        return result;
+      },
+      readStream: async (streamId, options) => this.readStreamNow(streamId, options),
+      readAll: async (from, max, prefixes) => this.readAllNow(from, max, prefixes),
+      headPosition: async () => this.log.length,
+      appended: [],
+      onCommit: (listener) => void listeners.push(listener),
+      attempt: (part) => part(),
+    };
+    const result = await work(tx);
+    for (const listener of listeners) listener();
+    return result;
+  }
 
   private undo(appended: StoredEvent[]): void {
     for (const event of [...appended].reverse()) {

@@ -251,3 +251,76 @@ describe('handleCommand, the one pipeline', () => {
     await store.close();
   });
 });
+
+/** The distributed schedule (as with EventStoreDB): no atomic units, so a checkpointed subscription feeds the reactor. */
+describe('the reactions fed by a subscription, on a store without atomic units', () => {
+  let dir: string;
+  let clock: FakeClock;
+  let engine: EngineRuntime;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'lifeline-write-path-loose-'));
+    clock = new FakeClock(T0);
+    engine = await EngineRuntime.create(
+      loadConfig({ LIFELINE_DATA_DIR: dir, LIFELINE_TIMER_TICK_MS: '0', LOG_LEVEL: 'silent' }),
+      { clock, logger: silent, store: new InMemoryEventStore({ atomicUnits: false }) },
+    );
+    await engine.start();
+    await engine.definitions.publish(JSON.stringify(invoiceApproval()), 'application/json', 'root');
+  });
+
+  afterEach(async () => {
+    await engine.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const settle = async () => {
+    for (;;) {
+      const head = await engine.store.headPosition();
+      expect(await engine.reactions.caughtUpTo(head, 5_000)).toBe(true);
+      if ((await engine.store.headPosition()) === head) return head;
+    }
+  };
+
+  it('given entity events, then the same reactions follow (asynchronously), each once, and the state lives in the engine file', async () => {
+    expect(engine.reactions.inline).toBe(false);
+    await engine.ingest.record([
+      { envelope: invoice('evt-1', 'created', { amount: 10, ownerId: 'alice' }), source: http },
+      { envelope: { ...invoice('evt-2', 'created', { amount: 0 }), entityId: 'INV-8' }, source: http },
+    ]);
+    const head = await settle();
+    const all = await engine.store.readAll(0, 1_000);
+    expect(all.filter((e) => e.type === 'InstanceStarted')).toHaveLength(1);
+    expect(all.filter((e) => e.type === 'TaskCreated')).toHaveLength(1);
+    expect(engine.reactions.position()).toBe(head);
+    // Handling the log again from the start appends nothing: every command's ids are deterministic.
+    engine.engineDb.sql.exec('DELETE FROM reactor_meta; DELETE FROM reactor_records; DELETE FROM reactor_definitions');
+    await engine.reactions.stop();
+    engine.reactions.start();
+    await settle();
+    expect(await engine.store.headPosition()).toBe(head);
+  });
+
+  it('given a wait with a timeout, when the clock passes it, then the tick fires it once', async () => {
+    await engine.ingest.record([
+      { envelope: invoice('evt-1', 'created', { amount: 10, ownerId: 'alice' }), source: http },
+    ]);
+    await settle();
+    const task = (await engine.store.readAll(0, 1_000)).find((e) => e.type === 'TaskCreated')!;
+    const taskId = (task.data as { taskId: string }).taskId;
+    await engine.instances.execute(
+      taskId.split('.')[0]!,
+      { type: 'CompleteTask', taskId, result: 'Approve' },
+      { id: 'bob', roles: ['accounting'] },
+      { commandId: 'complete-1', correlationId: 'c', causationId: 'c' },
+    );
+    await settle();
+    clock.advance(31 * DAY);
+    await engine.reactions.tick();
+    await engine.reactions.tick();
+    await settle();
+    const events = await engine.store.readStream(task.streamId);
+    expect(events.filter((e) => e.type === 'WaitTimedOut')).toHaveLength(1);
+    expect(events.at(-1)?.type).toBe('InstanceCompleted');
+  });
+});
