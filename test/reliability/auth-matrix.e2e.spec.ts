@@ -181,6 +181,28 @@ const ROUTES: Route[] = [
   // Failed starts: listed for admins and auditors, retried by admins (no such failure here: 404).
   { method: 'GET', path: () => '/start-failures', access: 'admin' },
   { method: 'POST', path: (f) => `/start-failures/${f.instanceId}/retry`, access: 'admin', alsoAllowed: [404] },
+  // Job workers (role worker; no caller here has it but admin): no job is offered, an instance id names no job (404).
+  {
+    method: 'POST',
+    path: () => '/jobs/fetch-and-lock',
+    access: 'admin',
+    body: () => ({ workerId: 'auth-worker', types: ['auth-none'], lockDurationMs: 1000 }),
+  },
+  ...Object.entries({
+    heartbeat: { lockDurationMs: 1000 },
+    complete: {},
+    fail: { error: 'down' },
+    error: { code: 'DECLINED' },
+  }).map(([what, body]): Route => ({
+    method: 'POST',
+    path: (f) => `/jobs/${f.instanceId}/${what}`,
+    access: 'admin',
+    body: () => ({ workerId: 'auth-worker', ...body }),
+    alsoAllowed: [404],
+  })),
+  { method: 'GET', path: () => '/jobs', access: 'overview' },
+  { method: 'GET', path: (f) => `/jobs/${f.instanceId}`, access: 'overview', alsoAllowed: [404] },
+  { method: 'POST', path: (f) => `/jobs/${f.instanceId}/retry`, access: 'admin', alsoAllowed: [404] },
   // Last: a rebuild swaps the served read-model file.
   { method: 'POST', path: () => '/admin/read-models/rebuild', access: 'admin', alsoAllowed: [409] },
 ];
