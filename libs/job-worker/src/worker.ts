@@ -119,17 +119,26 @@ export class JobWorker {
     const { workerId } = this.options;
     const lost = new AbortController();
     const signal = lost.signal;
+    let answering = false;
     const beat = setInterval(() => {
       this.client.heartbeat(job.jobId, workerId, this.lockDurationMs).catch((error: unknown) => {
+        // A heartbeat that crossed the answer finds the job closed: nothing went wrong.
+        if (answering) return;
         if (error instanceof JobApiError && error.lockLost) lost.abort(error);
         this.options.onError?.(error, job);
       });
     }, this.lockDurationMs / 2);
+    const answer = () => {
+      answering = true;
+      clearInterval(beat);
+    };
     try {
       let outcome: Record<string, unknown> | void;
       try {
         outcome = await this.handler(job, { workerId, signal });
+        answer();
       } catch (error) {
+        answer();
         if (lost.signal.aborted) return;
         if (error instanceof BusinessError) {
           await this.client.error(job.jobId, workerId, {
@@ -151,7 +160,7 @@ export class JobWorker {
       // The answer did not reach the server, or the lock was lost: the job is offered again after its lock.
       this.options.onError?.(error, job);
     } finally {
-      clearInterval(beat);
+      answer();
     }
   }
 }
