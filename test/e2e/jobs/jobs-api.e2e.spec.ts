@@ -267,4 +267,26 @@ describe('job workers over HTTP', () => {
     expect([bigVariables.status, bigVariables.body.error.code]).toEqual([400, 'JOB.VARIABLES_TOO_LARGE']);
     expect((await lifeline.call('admin', 'GET', `/jobs/${job.jobId}`)).body.state).toBe('locked');
   });
+
+  it('declares the job operations in the OpenAPI document, every schema they name defined', async () => {
+    const document = (await lifeline.call(null, 'GET', '/docs/openapi.json')).body;
+    const jobPaths = Object.keys(document.paths).filter((p) => p.startsWith('/jobs'));
+    expect(jobPaths.sort()).toEqual([
+      '/jobs',
+      '/jobs/fetch-and-lock',
+      '/jobs/{jobId}',
+      '/jobs/{jobId}/complete',
+      '/jobs/{jobId}/error',
+      '/jobs/{jobId}/fail',
+      '/jobs/{jobId}/heartbeat',
+      '/jobs/{jobId}/retry',
+    ]);
+    const refs = JSON.stringify(jobPaths.map((p) => document.paths[p])).match(/#\/components\/schemas\/\w+/g) ?? [];
+    const missing = [...new Set(refs)].filter((ref) => !document.components.schemas[ref.split('/').pop()!]);
+    expect(missing).toEqual([]);
+    expect(document.components.schemas.FetchAndLockDto).toMatchObject({
+      additionalProperties: false,
+      required: expect.arrayContaining(['workerId', 'types', 'lockDurationMs']),
+    });
+  });
 });
