@@ -174,6 +174,46 @@ describe('jobs read model: what workers are offered and what operators see', () 
     ]);
   });
 
+  it('given a business error that took its path and a later visit whose error has none, then only the later job has the incident', () => {
+    const visit = (n: number) => `${I1}.charge.${n}.1`;
+    const createVisit = (n: number) =>
+      on(I1, {
+        type: 'JobCreated',
+        data: {
+          jobId: visit(n),
+          activityId: 'charge',
+          visit: n,
+          jobType: 'charge-card',
+          retries: 3,
+          inputs: {},
+          entity,
+        },
+      });
+    const thrown = (n: number, next?: string) =>
+      on(I1, {
+        type: 'JobErrorThrown',
+        data: {
+          jobId: visit(n),
+          activityId: 'charge',
+          workerId: 'w1',
+          code: next ? 'CARD_DECLINED' : 'FRAUD',
+          variables: {},
+          ...(next ? { next } : {}),
+        },
+      });
+    createVisit(1);
+    thrown(1, 'askAgain');
+    createVisit(2);
+    thrown(2);
+    on(I1, {
+      type: 'IncidentRaised',
+      data: { incidentId: 'charge-1', activityId: 'charge', code: 'JOB.UNHANDLED_ERROR', message: 'no path' },
+    });
+    rm.project();
+    expect(getJob(rm.sql, visit(1))?.incident).toBeNull();
+    expect(getJob(rm.sql, visit(2))?.incident).toEqual({ incidentId: 'charge-1', open: true });
+  });
+
   it('given a completed job or a business error, then it is closed and not offered', () => {
     create(I1);
     create(I2);

@@ -27,6 +27,9 @@ export const JOBS_SCHEMA = [
     -- The incident its failure raised (retries exhausted, or a business error with no path), and whether it is open.
     incident_id TEXT,
     incident_open INTEGER NOT NULL DEFAULT 0,
+    -- Its last failure or unhandled business error raises an incident: the IncidentRaised that follows in the
+    -- same decision (which names the activity, not the job) is this job's.
+    incident_pending INTEGER NOT NULL DEFAULT 0,
     inputs TEXT NOT NULL,
     entity_type TEXT NOT NULL,
     entity_id TEXT NOT NULL,
@@ -86,13 +89,13 @@ const statements = preparedFor((db: Sql) => ({
   ),
   offeredOfInstance: db.prepare(`UPDATE jobs SET offered_from = ${OFFERED_FROM} WHERE instance_id = ?`),
   incident: db.prepare(
-    `UPDATE jobs SET incident_id = @incidentId, incident_open = 1, position = @position
-     WHERE instance_id = @instanceId AND activity_id = @activityId AND state IN ('failed', 'errored')
-       AND incident_id IS NULL`,
+    `UPDATE jobs SET incident_id = @incidentId, incident_open = 1, incident_pending = 0, position = @position
+     WHERE instance_id = @instanceId AND activity_id = @activityId AND incident_pending = 1`,
   ),
   incidentResolved: db.prepare(
     `UPDATE jobs SET incident_open = 0, position = @position WHERE instance_id = @instanceId AND incident_id = @incidentId`,
   ),
+  incidentPending: db.prepare('UPDATE jobs SET incident_pending = 1 WHERE job_id = ?'),
   cancelled: db.prepare(
     `UPDATE jobs SET state = 'cancelled', lock_expires_at = NULL, offered_from = NULL, updated_at = @at,
        position = @position WHERE instance_id = @instanceId AND state IN ('available', 'locked', 'backoff')`,
@@ -163,6 +166,7 @@ export const jobsProjection: Projection = {
           position,
         });
         s.offered.run(d.jobId);
+        if (d.retries === 0) s.incidentPending.run(d.jobId);
         return;
       }
       case 'JobRetryDue':
@@ -182,6 +186,7 @@ export const jobsProjection: Projection = {
           position,
         });
         s.offered.run(d.jobId);
+        if (d.next === undefined) s.incidentPending.run(d.jobId);
         return;
       }
       case 'IncidentRaised':
