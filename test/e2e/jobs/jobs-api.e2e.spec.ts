@@ -174,6 +174,30 @@ describe('job workers over HTTP', () => {
     expect(answer).toMatchObject({ status: 200, body: { jobs: [{ inputs: { invoice: 'INV-3', amount: 120 } }] } });
   });
 
+  it('given a worker that hangs up while it waits, then it locks nothing: the next job goes to the next worker', async () => {
+    const hangUp = new AbortController();
+    const polling = fetch(`${lifeline.url}/jobs/fetch-and-lock`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${worker}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ workerId: 'gone', types: ['charge-card'], lockDurationMs: 30_000, timeoutMs: 60_000 }),
+      signal: hangUp.signal,
+    }).catch((error: unknown) => error);
+    // Until the server holds the poll: it answers nothing while no job is offered.
+    await new Promise((r) => setTimeout(r, 200));
+    hangUp.abort();
+    await expect(polling).resolves.toMatchObject({ name: 'AbortError' });
+    await new Promise((r) => setTimeout(r, 200));
+    await record('INV-8');
+    const next = await fetchJobs('w2');
+    expect(next.body.jobs).toEqual([expect.objectContaining({ inputs: { invoice: 'INV-8', amount: 120 } })]);
+    const history = await lifeline.call('admin', 'GET', `/instances/${next.body.jobs[0].instanceId}/history`);
+    expect(
+      history.body.items
+        .filter((e: { type: string }) => e.type === 'JobLocked')
+        .map((e: { data: { workerId: string } }) => e.data.workerId),
+    ).toEqual(['w2']);
+  });
+
   it('given three failures, then the job waits out its backoff between them, then raises an incident an operator retries', async () => {
     await record('INV-4');
     let [job] = (await fetchJobs('w1')).body.jobs;

@@ -78,13 +78,23 @@ export class JobBroker implements OnModuleDestroy {
     this.wakeAll();
   }
 
-  async fetchAndLock(request: FetchRequest, actor: Actor, origin: CommandOrigin): Promise<LockedJob[]> {
+  /**
+   * `gone` aborts when the worker hangs up: a fetch that waits no longer locks anything, or the jobs would sit
+   * out their lock with nobody to do them.
+   */
+  async fetchAndLock(
+    request: FetchRequest,
+    actor: Actor,
+    origin: CommandOrigin,
+    gone?: AbortSignal,
+  ): Promise<LockedJob[]> {
     const deadline = Date.now() + request.timeoutMs;
     for (;;) {
+      if (gone?.aborted) return [];
       const locked = await this.lockOffered(request, actor, origin);
       const left = deadline - Date.now();
       if (locked.length > 0 || left <= 0 || this.closed) return locked;
-      await this.waitForOffer(request.types, left);
+      await this.waitForOffer(request.types, left, gone);
     }
   }
 
@@ -137,13 +147,16 @@ export class JobBroker implements OnModuleDestroy {
   }
 
   /** Until the read models move, the next lock of these types runs out, or `timeoutMs` passes. */
-  private async waitForOffer(types: string[], timeoutMs: number): Promise<void> {
+  private async waitForOffer(types: string[], timeoutMs: number, gone?: AbortSignal): Promise<void> {
     const now = this.engine.clock.now().getTime();
     const next = nextOfferAfter(this.read.db, types, new Date(now).toISOString());
     const untilNext = next === undefined ? timeoutMs : Math.max(Date.parse(next) - now, 1);
     await Promise.race([
       this.read.models.waitForPosition(this.read.models.position() + 1, Math.min(timeoutMs, untilNext)),
       this.closing,
+      ...(gone
+        ? [new Promise<void>((resolve) => gone.addEventListener('abort', () => resolve(), { once: true }))]
+        : []),
     ]);
   }
 }

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import {
   ApiBody,
@@ -23,7 +23,7 @@ import {
   MaxLength,
   Min,
 } from 'class-validator';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import {
   checkRecordData,
   ERROR_CODE,
@@ -233,7 +233,17 @@ export class JobsController {
   @ApiAnswer(200, 'LockedJobs', 'The jobs now locked by this worker (an empty list when the wait ran out)')
   @ApiErrors(403)
   @WithBody()
-  async fetchAndLock(@Body() body: FetchAndLockDto, @CurrentCaller() caller: Caller, @Req() request: Request) {
+  async fetchAndLock(
+    @Body() body: FetchAndLockDto,
+    @CurrentCaller() caller: Caller,
+    @Req() request: Request,
+    @Res({ passthrough: true }) response: Response,
+  ) {
+    // The connection closing before the answer is written: the worker has gone (stopped, or its poll timed out).
+    const gone = new AbortController();
+    response.once('close', () => {
+      if (!response.writableFinished) gone.abort();
+    });
     const jobs = await this.broker.fetchAndLock(
       {
         workerId: body.workerId,
@@ -244,6 +254,7 @@ export class JobsController {
       },
       actorOf(caller),
       originOf(request),
+      gone.signal,
     );
     return { jobs };
   }
