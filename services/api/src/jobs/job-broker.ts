@@ -89,12 +89,15 @@ export class JobBroker implements OnModuleDestroy {
     gone?: AbortSignal,
   ): Promise<LockedJob[]> {
     const deadline = Date.now() + request.timeoutMs;
+    // One listener per fetch, however often its wait wakes up.
+    const hungUp =
+      gone && new Promise<void>((resolve) => gone.addEventListener('abort', () => resolve(), { once: true }));
     for (;;) {
       if (gone?.aborted) return [];
       const locked = await this.lockOffered(request, actor, origin);
       const left = deadline - Date.now();
       if (locked.length > 0 || left <= 0 || this.closed) return locked;
-      await this.waitForOffer(request.types, left, gone);
+      await this.waitForOffer(request.types, left, hungUp);
     }
   }
 
@@ -147,16 +150,14 @@ export class JobBroker implements OnModuleDestroy {
   }
 
   /** Until the read models move, the next lock of these types runs out, or `timeoutMs` passes. */
-  private async waitForOffer(types: string[], timeoutMs: number, gone?: AbortSignal): Promise<void> {
+  private async waitForOffer(types: string[], timeoutMs: number, hungUp?: Promise<void>): Promise<void> {
     const now = this.engine.clock.now().getTime();
     const next = nextOfferAfter(this.read.db, types, new Date(now).toISOString());
     const untilNext = next === undefined ? timeoutMs : Math.max(Date.parse(next) - now, 1);
     await Promise.race([
       this.read.models.waitForPosition(this.read.models.position() + 1, Math.min(timeoutMs, untilNext)),
       this.closing,
-      ...(gone
-        ? [new Promise<void>((resolve) => gone.addEventListener('abort', () => resolve(), { once: true }))]
-        : []),
+      ...(hungUp ? [hungUp] : []),
     ]);
   }
 }
