@@ -53,6 +53,7 @@ const pause = (ms: number, signal: AbortSignal) =>
 export class JobWorker {
   readonly client: JobClient;
   private readonly running = new Set<Promise<void>>();
+  private readonly inHandIds = new Set<string>();
   private readonly stopping = new AbortController();
   private loop?: Promise<void>;
 
@@ -103,7 +104,13 @@ export class JobWorker {
         );
         failures = 0;
         for (const job of jobs) {
-          const done: Promise<void> = this.handle(job).finally(() => this.running.delete(done));
+          // Its lock ran out while its handler runs and this fetch locked it again: the lock is renewed, nothing more.
+          if (this.inHandIds.has(job.jobId)) continue;
+          this.inHandIds.add(job.jobId);
+          const done: Promise<void> = this.handle(job).finally(() => {
+            this.running.delete(done);
+            this.inHandIds.delete(job.jobId);
+          });
           this.running.add(done);
         }
       } catch (error) {

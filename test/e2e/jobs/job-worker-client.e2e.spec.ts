@@ -130,4 +130,80 @@ describe('the job-worker client', () => {
     expect(refused).toBeInstanceOf(JobApiError);
     expect(refused).toMatchObject({ status: 409, code: 'JOB.NOT_OPEN' });
   });
+
+  it('tells the handler when another worker took the job after its lock ran out, and answers nothing', async () => {
+    await record('LOST', 10);
+    const clock = lifeline.clock as FakeClock;
+    let started!: (jobId: string) => void;
+    const handling = new Promise<string>((r) => (started = r));
+    let lost!: () => void;
+    const lostLock = new Promise<void>((r) => (lost = r));
+    const errors: unknown[] = [];
+    worker = runWorker(
+      {
+        url: lifeline.url,
+        token,
+        workerId: 'stalled',
+        types: ['charge-card'],
+        maxJobs: 1,
+        lockDurationMs: 1_000,
+        pollTimeoutMs: 200,
+        onError: (error) => errors.push(error),
+      },
+      async (job, { signal }) => {
+        started(job.jobId);
+        signal.addEventListener('abort', () => lost(), { once: true });
+        await lostLock;
+        return { stalled: true };
+      },
+    );
+    const jobId = await handling;
+    // The worker's clock and the server's part: its lock has run out before its first heartbeat.
+    clock.advance(1_000);
+    const other = new JobClient({ url: lifeline.url, token });
+    const [taken] = await other.fetchAndLock({ workerId: 'other', types: ['charge-card'], lockDurationMs: 60_000 });
+    expect(taken?.jobId).toBe(jobId);
+    await lostLock;
+    expect(errors).toEqual([expect.objectContaining({ status: 409, code: 'JOB.LOCK_NOT_HELD' })]);
+    await other.complete(jobId, 'other', { by: 'other' });
+    await worker.stop();
+    const history = await lifeline.call('admin', 'GET', `/instances/${taken!.instanceId}/history`);
+    const completions = history.body.items.filter((e: { type: string }) => e.type === 'JobCompleted');
+    expect(completions.map((e: { data: { workerId: string } }) => e.data.workerId)).toEqual(['other']);
+  });
+
+  it('runs a job once when its own next fetch locks it again after its lock ran out', async () => {
+    await record('AGAIN', 10);
+    const clock = lifeline.clock as FakeClock;
+    const calls: string[] = [];
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    worker = runWorker(
+      { url: lifeline.url, token, workerId: 'w1', types: ['charge-card'], lockDurationMs: 60_000, pollTimeoutMs: 100 },
+      async (job) => {
+        calls.push(job.jobId);
+        await released;
+        return { once: true };
+      },
+    );
+    const [jobId] = await eventually(
+      async () => calls,
+      (c) => c.length > 0,
+    );
+    clock.advance(60_000);
+    const locks = await eventually(
+      async () =>
+        (await lifeline.call('admin', 'GET', `/instances/${jobId!.split('.')[0]}/history`)).body.items.filter(
+          (e: { type: string }) => e.type === 'JobLocked',
+        ),
+      (items) => items.length === 2,
+    );
+    expect(locks.map((e: { data: { workerId: string } }) => e.data.workerId)).toEqual(['w1', 'w1']);
+    release();
+    await eventually(
+      () => jobsIn('completed'),
+      (jobs) => jobs.length === 1,
+    );
+    expect(calls).toEqual([jobId]);
+  });
 });
