@@ -47,6 +47,13 @@ const STREAM_OF_TYPE: Record<LifelineEventType, 'definition' | 'entity' | 'insta
   InstanceResumed: 'instance',
   InstanceTerminated: 'instance',
   InstanceCompleted: 'instance',
+  JobCreated: 'instance',
+  JobLocked: 'instance',
+  JobLockExtended: 'instance',
+  JobCompleted: 'instance',
+  JobFailed: 'instance',
+  JobRetryDue: 'instance',
+  JobErrorThrown: 'instance',
 };
 const typesOf = (kind: string): Set<string> =>
   new Set(

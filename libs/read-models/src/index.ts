@@ -12,3 +12,5 @@ export * from './entity-timeline/entity-timeline.projection';
 export * from './entity-timeline/entity-timeline.queries';
 export * from './start-failures/start-failures.projection';
 export * from './start-failures/start-failures.queries';
+export * from './jobs/jobs.projection';
+export * from './jobs/jobs.queries';

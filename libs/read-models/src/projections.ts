@@ -1,4 +1,5 @@
 import { entityTimelineProjection } from './entity-timeline/entity-timeline.projection';
+import { jobsProjection } from './jobs/jobs.projection';
 import { instancesProjection } from './instances/instances.projection';
 import { processGridProjection } from './process-grid/process-grid.projection';
 import type { Projection } from './read-model-db';
@@ -13,5 +14,6 @@ export function allProjections(): Projection[] {
     instancesProjection,
     entityTimelineProjection,
     startFailuresProjection,
+    jobsProjection,
   ];
 }

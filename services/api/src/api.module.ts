@@ -19,6 +19,8 @@ import { TasksController } from './tasks/tasks.controller';
 import { LiveController } from './live/live.controller';
 import { ReadModelsAdminController } from './admin/read-models-admin.controller';
 import { DemoUsers, DemoUsersController, type DemoUser } from './auth/demo-users.controller';
+import { JobBroker } from './jobs/job-broker';
+import { JobsController } from './jobs/jobs.controller';
 import { StartFailuresController } from './start-failures/start-failures.controller';
 import { AsOfPool } from '../../../libs/audit/src';
 
@@ -54,6 +56,7 @@ export class ApiModule {
         DemoUsersController,
         StartFailuresController,
         MailsController,
+        JobsController,
       ],
       providers: [
         {
@@ -71,6 +74,7 @@ export class ApiModule {
         { provide: Metrics, useValue: deps.metrics ?? new Metrics() },
         { provide: DemoUsers, useValue: new DemoUsers(deps.demoUsers) },
         { provide: AsOfPool, useValue: deps.asOf },
+        JobBroker,
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useValue: new ErrorFilter(deps.logger) },
         { provide: APP_PIPE, useValue: validationPipe },
