@@ -16,6 +16,7 @@ const moduleNameMapper = {
   '^@lifeline/entity-events$': '<rootDir>/libs/entity-events/src',
   '^@lifeline/read-models$': '<rootDir>/libs/read-models/src',
   '^@lifeline/testing$': '<rootDir>/libs/testing/src',
+  '^@lifeline/job-worker$': '<rootDir>/libs/job-worker/src',
   '^@lifeline/engine$': '<rootDir>/services/engine/src',
   '^@lifeline/api$': '<rootDir>/services/api/src',
   '^@lifeline/embedded/(.*)$': '<rootDir>/services/embedded/src/$1',

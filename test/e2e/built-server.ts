@@ -51,6 +51,11 @@ export class BuiltServer {
     throw new Error('the built embedded server did not answer /health');
   }
 
+  /** A token of `sub` with `roles`, living an hour. */
+  token(sub: string, roles: string[]): string {
+    return jwt.sign({ sub, roles }, SECRET, { algorithm: 'HS256', expiresIn: '1h' });
+  }
+
   /** A request as `sub` with `roles` (null: no token); JSON in and out. */
   async call(
     user: { sub: string; roles: string[] } | null,
@@ -62,11 +67,7 @@ export class BuiltServer {
     const response = await fetch(this.url + path, {
       method,
       headers: {
-        ...(user
-          ? {
-              authorization: `Bearer ${jwt.sign({ sub: user.sub, roles: user.roles }, SECRET, { algorithm: 'HS256', expiresIn: '1h' })}`,
-            }
-          : {}),
+        ...(user ? { authorization: `Bearer ${this.token(user.sub, user.roles)}` } : {}),
         ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
         ...headers,
       },

@@ -118,6 +118,9 @@ describeFuzz(
           // GET /live is a server-sent event stream that never ends; its 401s are in the authorization matrix e2e.
           '--exclude-path',
           '/live',
+          // Long polling holds each request up to its timeoutMs (60 s); its refusals of bad input are in jobs-api e2e.
+          '--exclude-path',
+          '/jobs/fetch-and-lock',
           '--report',
           'junit',
           '--report-junit-path',

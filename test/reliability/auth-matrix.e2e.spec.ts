@@ -202,6 +202,31 @@ const ROUTES: Route[] = [
     access: 'admin',
     alsoAllowed: [404],
   },
+  // Task mails (LIFELINE_SMTP_URL is not set here: 404 MAIL.NOT_CONFIGURED for admins).
+  { method: 'GET', path: () => '/admin/mails', access: 'admin', alsoAllowed: [404] },
+  { method: 'POST', path: (f) => `/admin/mails/${f.taskId}/resend`, access: 'admin', alsoAllowed: [404] },
+  // Job workers (role worker; no caller here has it but admin): no job is offered, an instance id names no job (404).
+  {
+    method: 'POST',
+    path: () => '/jobs/fetch-and-lock',
+    access: 'admin',
+    body: () => ({ workerId: 'auth-worker', types: ['auth-none'], lockDurationMs: 1000 }),
+  },
+  ...Object.entries({
+    heartbeat: { lockDurationMs: 1000 },
+    complete: {},
+    fail: { error: 'down' },
+    error: { code: 'DECLINED' },
+  }).map(([what, body]): Route => ({
+    method: 'POST',
+    path: (f) => `/jobs/${f.instanceId}/${what}`,
+    access: 'admin',
+    body: () => ({ workerId: 'auth-worker', ...body }),
+    alsoAllowed: [404],
+  })),
+  { method: 'GET', path: () => '/jobs', access: 'overview' },
+  { method: 'GET', path: (f) => `/jobs/${f.instanceId}`, access: 'overview', alsoAllowed: [404] },
+  { method: 'POST', path: (f) => `/jobs/${f.instanceId}/retry`, access: 'admin', alsoAllowed: [404] },
   // Last: a rebuild swaps the served read-model file.
   { method: 'POST', path: () => '/admin/read-models/rebuild', access: 'admin', alsoAllowed: [409] },
 ];

@@ -57,6 +57,13 @@ const STREAM_OF_TYPE: Record<LifelineEventType, 'definition' | 'entity' | 'insta
   WebhookCreated: 'webhook',
   WebhookDeleted: 'webhook',
   WebhookRedeliveryRequested: 'webhook',
+  JobCreated: 'instance',
+  JobLocked: 'instance',
+  JobLockExtended: 'instance',
+  JobCompleted: 'instance',
+  JobFailed: 'instance',
+  JobRetryDue: 'instance',
+  JobErrorThrown: 'instance',
 };
 const typesOf = (kind: string): Set<string> =>
   new Set(

@@ -207,6 +207,66 @@ export type InstanceResumed = Ev<'InstanceResumed', { by: string }>;
 export type InstanceTerminated = Ev<'InstanceTerminated', { by: string; reason?: string }>;
 export type InstanceCompleted = Ev<'InstanceCompleted', { endActivityId: string }>;
 
+// ---- jobs of service activities (docs/decisions/0007-jobs.md) ----
+/** A service activity's job: offered to workers of its type until one locks it. */
+export type JobCreated = Ev<
+  'JobCreated',
+  {
+    /** `<instanceId>.<activityId>.<visit>.<n>`: the n-th job of that visit (an incident retry makes another). */
+    jobId: string;
+    activityId: string;
+    visit: number;
+    jobType: string;
+    /** Failures it may have before an incident. */
+    retries: number;
+    /** What the worker gets: the activity's `inputs`, evaluated, or the process variables. */
+    inputs: Record<string, unknown>;
+    entity: EntityRef;
+  }
+>;
+/** A worker took the job until `lockExpiresAt`; after that it is offered again, and the next lock supersedes this one. */
+export type JobLocked = Ev<'JobLocked', { jobId: string; workerId: string; lockExpiresAt: string }>;
+/** The worker holding the job said it is still at it (a heartbeat). */
+export type JobLockExtended = Ev<'JobLockExtended', { jobId: string; workerId: string; lockExpiresAt: string }>;
+export type JobCompleted = Ev<
+  'JobCompleted',
+  { jobId: string; activityId: string; workerId: string; variables: Record<string, unknown> }
+>;
+/** A worker could not do the job. With retries left it is offered again (after `retryAt`, if set); at 0, an incident follows. */
+export type JobFailed = Ev<
+  'JobFailed',
+  {
+    jobId: string;
+    activityId: string;
+    jobType: string;
+    workerId: string;
+    error: string;
+    /** Failures it may still have. */
+    retries: number;
+    /** Not offered before this instant (the backoff); absent: at once. */
+    retryAt?: string;
+    /** The record, whose reaction state keeps the backoff's timer. */
+    entity: EntityRef;
+  }
+>;
+/** The backoff after a failure has passed: the job is offered again. */
+export type JobRetryDue = Ev<'JobRetryDue', { jobId: string; activityId: string; jobType: string }>;
+/** A worker reported a business error: the flow takes the path declared for `code` (`next`), or an incident. */
+export type JobErrorThrown = Ev<
+  'JobErrorThrown',
+  {
+    jobId: string;
+    activityId: string;
+    workerId: string;
+    code: string;
+    message?: string;
+    variables: Record<string, unknown>;
+    next?: string;
+  }
+>;
+export type JobEvent =
+  JobCreated | JobLocked | JobLockExtended | JobCompleted | JobFailed | JobRetryDue | JobErrorThrown;
+
 export type InstanceEvent =
   | InstanceStarted
   | ActivityEntered
@@ -227,7 +287,8 @@ export type InstanceEvent =
   | InstanceSuspended
   | InstanceResumed
   | InstanceTerminated
-  | InstanceCompleted;
+  | InstanceCompleted
+  | JobEvent;
 
 // ---- webhook-<id> ----
 /** An admin subscribed a URL to Lifeline's events; `secret` (whsec_…) signs every delivery. */

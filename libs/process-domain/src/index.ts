@@ -15,6 +15,7 @@ export * from './instance/instance-errors';
 export * from './instance/state';
 export * from './instance/flow';
 export * from './instance/decide';
+export * from './instance/jobs';
 export * from './definition-stream/definition-stream';
 export * from './definition/definition-errors';
 export * from './decider';

@@ -15,3 +15,5 @@ export * from './start-failures/start-failures.queries';
 export * from './webhooks/webhooks.projection';
 export * from './webhooks/webhooks.queries';
 export * from './metrics.queries';
+export * from './jobs/jobs.projection';
+export * from './jobs/jobs.queries';

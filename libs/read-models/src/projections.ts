@@ -1,4 +1,5 @@
 import { entityTimelineProjection } from './entity-timeline/entity-timeline.projection';
+import { jobsProjection } from './jobs/jobs.projection';
 import { instancesProjection } from './instances/instances.projection';
 import { processGridProjection } from './process-grid/process-grid.projection';
 import type { Projection } from './read-model-db';
@@ -15,5 +16,6 @@ export function allProjections(): Projection[] {
     entityTimelineProjection,
     startFailuresProjection,
     webhooksProjection,
+    jobsProjection,
   ];
 }

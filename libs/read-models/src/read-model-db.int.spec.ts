@@ -75,6 +75,7 @@ describe('projector', () => {
       { name: 'entity-timeline', position: 1 },
       { name: 'failing', position: 1 },
       { name: 'instances', position: 1 },
+      { name: 'jobs', position: 1 },
       { name: 'process-grid', position: 1 },
       { name: 'start-failures', position: 1 },
       { name: 'task-list', position: 1 },

@@ -1,3 +1,4 @@
+import { MailsController } from './mails/mails.controller';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import type { ReadModels } from '@lifeline/read-models';
@@ -18,6 +19,8 @@ import { TasksController } from './tasks/tasks.controller';
 import { LiveController } from './live/live.controller';
 import { ReadModelsAdminController } from './admin/read-models-admin.controller';
 import { DemoUsers, DemoUsersController, type DemoUser } from './auth/demo-users.controller';
+import { JobBroker } from './jobs/job-broker';
+import { JobsController } from './jobs/jobs.controller';
 import { StartFailuresController } from './start-failures/start-failures.controller';
 import { WebhooksController } from './webhooks/webhooks.controller';
 import { AsOfPool } from '../../../libs/audit/src';
@@ -56,6 +59,8 @@ export class ApiModule {
         DemoUsersController,
         StartFailuresController,
         WebhooksController,
+        MailsController,
+        JobsController,
       ],
       providers: [
         {
@@ -78,6 +83,7 @@ export class ApiModule {
         },
         { provide: DemoUsers, useValue: new DemoUsers(deps.demoUsers) },
         { provide: AsOfPool, useValue: deps.asOf },
+        JobBroker,
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useValue: new ErrorFilter(deps.logger) },
         { provide: APP_PIPE, useValue: validationPipe },

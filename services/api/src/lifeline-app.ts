@@ -5,7 +5,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import express from 'express';
 import { join } from 'node:path';
-import { latestRecordData, ReadModels } from '@lifeline/read-models';
+import { getTask, latestRecordData, ReadModels, tasksFallingDue } from '@lifeline/read-models';
 import { EngineModule, EngineRuntime, type Clock, type LifelineConfig } from '@lifeline/engine';
 import type { EventStore } from '@lifeline/event-store';
 import { findDuplicateKey } from '@lifeline/process-domain';
@@ -182,6 +182,13 @@ export async function createLifelineApp(
     });
   }
   await readModels.start(engine.store);
+  engine.useTaskLookup({
+    task: (taskId) => {
+      const task = getTask(readModels.db, taskId);
+      return task ? { title: task.title, dueAt: task.dueAt, entity: task.entity } : undefined;
+    },
+    overdueBetween: (after, upTo, limit) => tasksFallingDue(readModels.db, after, upTo, limit),
+  });
   await engine.start();
   if (deps.listen !== false) await app.listen(config.port, config.host);
   const address = deps.listen !== false ? app.getHttpServer().address() : null;

@@ -31,6 +31,7 @@ import { createLogger } from './shared/logger';
 import type { CommandOrigin } from './shared/metadata';
 import { KafkaIngest } from './ingest/kafka-ingest';
 import { Outbound } from './outbound/outbound';
+import { MailNotifier, type TaskLookup } from './mail/mail-notifier';
 import { AuditAnchors } from './audit/audit-anchors';
 import { LifelineMetrics } from './shared/metrics';
 import { createTracing, type Tracing } from './shared/tracing';
@@ -65,6 +66,9 @@ export class EngineRuntime {
   /** Present when entity events come from Kafka. */
   kafka?: KafkaIngest;
   outbound?: Outbound;
+  /** Task mails over SMTP; present when LIFELINE_SMTP_URL is set and this process runs the engine. */
+  mail?: MailNotifier;
+  private taskLookup: TaskLookup | undefined;
   /** Signed anchors of the global chain; present when LIFELINE_AUDIT_KEY is set. */
   readonly anchors: AuditAnchors | undefined;
   /** Prometheus metrics of this process (the API adds its own to the same registry). */
@@ -201,6 +205,9 @@ export class EngineRuntime {
         [{ status: 'dead' }, dead],
       ];
     });
+    m.gauge('lifeline_mail_backlog', 'Task e-mails waiting to be sent', [], () =>
+      this.mail ? this.mail.outbox.backlog() : [],
+    );
     const kafka = () => this.kafka?.counters() ?? {};
     const labelled = (prefix: string, label: string) => (): [Record<string, string>, number][] =>
       Object.entries(kafka())
@@ -338,6 +345,11 @@ export class EngineRuntime {
     this.instanceCommands.useRecords(records);
   }
 
+  /** Where the mail notifier learns a task's record and which tasks fell due (the task list, where served). */
+  useTaskLookup(lookup: TaskLookup): void {
+    this.taskLookup = lookup;
+  }
+
   /** Starts the durable reactions this process owns: reactions and timers, Kafka ingest, outbox relay. */
   async start(): Promise<void> {
     if (!this.config.runEngine) return;
@@ -349,6 +361,17 @@ export class EngineRuntime {
     this.anchors?.start(
       this.config.kafka.outbound && topic !== '' ? { publisher: this.outbound.publisher, topic } : undefined,
     );
+    if (this.config.mail) {
+      this.mail = new MailNotifier(
+        this.config.mail,
+        this.store,
+        this.config.dataDir,
+        this.clock,
+        this.logger,
+        this.taskLookup,
+      );
+      await this.mail.start();
+    }
     if (this.config.entitySource === 'kafka') {
       this.kafka = new KafkaIngest(this.config, this.ingest, this.logger);
       await this.kafka.start();
@@ -372,6 +395,7 @@ export class EngineRuntime {
     if (this.config.runEngine) await this.anchors?.stop();
     await this.outbound?.stop();
     await this.webhookDeliveries.stop();
+    await this.mail?.stop();
     await this.reactions.stop();
     await this.store.close();
     this.engineDb.close();

@@ -24,3 +24,6 @@ export * from './webhooks/webhook-deliveries';
 export * from './webhooks/standard-webhooks';
 export * from './shared/metrics';
 export * from './shared/tracing';
+export * from './mail/mail-notifier';
+export * from './mail/mail-outbox';
+export { addressOf, isMailAddress, type MailConfig } from './mail/mail-config';

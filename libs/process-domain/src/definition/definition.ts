@@ -80,11 +80,31 @@ export interface DecisionActivity {
   otherwise: string;
 }
 
+/**
+ * Work done outside the engine (docs/decisions/0007-jobs.md): entering it creates a job of `jobType`
+ * that workers fetch and lock over HTTP, then complete, fail or answer with a business error.
+ */
+export interface ServiceActivity {
+  type: 'service';
+  /** What kind of work: workers fetch jobs by type. */
+  jobType: string;
+  /** Failures a job may have before it raises an incident (each failure takes one). */
+  retries: number;
+  /** ISO-8601 duration a failed job waits before it is offered again; none: at once. */
+  retryBackoff?: string;
+  /** What the worker gets: name → FEEL expression. Without it, the process variables. */
+  inputs?: Record<string, string>;
+  /** A business error code a worker may report → the activity it leads to. */
+  errors?: Record<string, string>;
+  next: string;
+}
+
 export interface EndActivity {
   type: 'end';
 }
 
-export type Activity = HumanActivity | AutomaticActivity | WaitActivity | DecisionActivity | EndActivity;
+export type Activity =
+  HumanActivity | AutomaticActivity | WaitActivity | DecisionActivity | ServiceActivity | EndActivity;
 export type ActivityType = Activity['type'];
 
 export interface ProcessDefinition {

@@ -13,6 +13,7 @@ import type {
   HumanActivity,
   ProcessDefinition,
   Question,
+  ServiceActivity,
   Trigger,
   WaitActivity,
 } from './definition';
@@ -34,6 +35,9 @@ const DEFINITION_KEY = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const ENTITY_TYPE = /^[A-Za-z][A-Za-z0-9_]{0,99}$/;
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
+/** A job type and a business error code: what workers and definitions name each other by. */
+export const JOB_TYPE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/;
+export const ERROR_CODE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/;
 /** Names the FEEL context already uses, plus keys that would reach an object's prototype. */
 export const RESERVED_ACTIVITY_IDS: ReadonlySet<string> = new Set([
   'entity',
@@ -50,8 +54,12 @@ const ACTIVITY_KEYS: Record<Activity['type'], readonly string[]> = {
   automatic: ['type', 'set', 'emit', 'next'],
   wait: ['type', 'until', 'timeout', 'onTimeout', 'next'],
   decision: ['type', 'branches', 'otherwise'],
+  service: ['type', 'jobType', 'retries', 'retryBackoff', 'inputs', 'errors', 'next'],
   end: ['type'],
 };
+/** Failures a job may have before an incident, unless its activity says otherwise. */
+export const DEFAULT_JOB_RETRIES = 3;
+export const MAX_JOB_RETRIES = 100;
 
 /** One reference from an activity to another, kept to check the graph once every activity is read. */
 interface Edge {
@@ -340,7 +348,7 @@ function readActivity(r: Reader, value: unknown, id: string, path: string, edges
   if (!raw) return undefined;
   const type = raw.type;
   if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(ACTIVITY_KEYS, type)) {
-    r.issue(join(path, 'type'), 'must be one of human, automatic, wait, decision, end');
+    r.issue(join(path, 'type'), 'must be one of human, automatic, wait, decision, service, end');
     return undefined;
   }
   const activityType = type as Activity['type'];
@@ -421,6 +429,8 @@ function readActivity(r: Reader, value: unknown, id: string, path: string, edges
       const activity: DecisionActivity = { type: 'decision', branches, otherwise };
       return activity;
     }
+    case 'service':
+      return readService(r, raw, path, next, requiredNext);
     case 'end':
       return { type: 'end' };
     default: {
@@ -499,6 +509,53 @@ function readHuman(
     'question',
     'next',
   ]);
+}
+
+function readService(
+  r: Reader,
+  raw: Record<string, unknown>,
+  path: string,
+  next: (to: unknown, at: string) => string | undefined,
+  requiredNext: () => string | undefined,
+): ServiceActivity {
+  const jobType =
+    r.string(raw, 'jobType', path, {
+      required: true,
+      pattern: JOB_TYPE,
+      patternText: 'a job type ([A-Za-z0-9][A-Za-z0-9_.:-]*, at most 100)',
+    }) ?? '';
+  const activity: ServiceActivity = { type: 'service', jobType, retries: DEFAULT_JOB_RETRIES, next: '' };
+  if (raw.retries !== undefined && raw.retries !== null) {
+    const retries = raw.retries;
+    if (typeof retries !== 'number' || !Number.isInteger(retries) || retries < 1 || retries > MAX_JOB_RETRIES) {
+      r.issue(join(path, 'retries'), `must be a whole number from 1 to ${MAX_JOB_RETRIES}`);
+    } else activity.retries = retries;
+  }
+  const retryBackoff = r.duration(raw, 'retryBackoff', path);
+  if (retryBackoff !== undefined) activity.retryBackoff = retryBackoff;
+  if (raw.inputs !== undefined && raw.inputs !== null) {
+    const inputs = r.expressionMap(raw.inputs, join(path, 'inputs'));
+    if (inputs) activity.inputs = inputs;
+  }
+  if (raw.errors !== undefined && raw.errors !== null) {
+    const errorsPath = join(path, 'errors');
+    const map = r.object(raw.errors, errorsPath, 'any');
+    if (map) {
+      if (Object.keys(map).length === 0) r.issue(errorsPath, 'must name at least one error code');
+      const errors: Record<string, string> = {};
+      for (const [code, to] of Object.entries(map)) {
+        if (!ERROR_CODE.test(code) || FORBIDDEN_KEYS.has(code)) {
+          r.issue(join(errorsPath, code), 'must be an error code ([A-Za-z0-9][A-Za-z0-9_.:-]*, at most 100)');
+          continue;
+        }
+        const target = next(to, join(errorsPath, code));
+        if (target !== undefined) errors[code] = target;
+      }
+      activity.errors = errors;
+    }
+  }
+  activity.next = requiredNext() ?? '';
+  return reorder(activity, ['type', 'jobType', 'retries', 'retryBackoff', 'inputs', 'errors', 'next']);
 }
 
 function readAssignee(r: Reader, value: unknown, path: string): Assignee | undefined {

@@ -241,9 +241,70 @@ describe('validateDefinition, activities', () => {
   it('given an unknown activity type and an unknown key on an end, then both are reported', () => {
     const doc = withActivities({ a: { type: 'script', next: 'b' }, b: { type: 'end', next: 'a' } });
     expect(issuesOf(doc).map((i) => `${i.path}: ${i.message}`)).toEqual([
-      'activities.a.type: must be one of human, automatic, wait, decision, end',
+      'activities.a.type: must be one of human, automatic, wait, decision, service, end',
       'activities.b.next: unknown key',
     ]);
+  });
+
+  it('given a service activity, then it is normalised with 3 retries by default', () => {
+    const result = validateDefinition(
+      withActivities({
+        a: {
+          next: 'b',
+          errors: { CREDIT_REJECTED: 'c' },
+          inputs: { customer: 'entity.customerId' },
+          jobType: 'credit-check',
+          type: 'service',
+        },
+        b: { type: 'end' },
+        c: { type: 'end' },
+      }),
+    );
+    expect(result.ok && result.definition.activities.a).toEqual({
+      type: 'service',
+      jobType: 'credit-check',
+      retries: 3,
+      inputs: { customer: 'entity.customerId' },
+      errors: { CREDIT_REJECTED: 'c' },
+      next: 'b',
+    });
+  });
+
+  it('given a service activity with every kind of mistake, then every issue is listed by path', () => {
+    const doc = withActivities({
+      a: {
+        type: 'service',
+        jobType: 'credit check',
+        retries: 0,
+        retryBackoff: 'P200Y',
+        inputs: { 'my input': 'entity.id', ok: 'entity.(' },
+        errors: { 'NOT A CODE': 'b', REJECTED: 'nowhere' },
+        timeout: 'PT1M',
+      },
+      b: { type: 'end' },
+    });
+    expect(issuesOf(doc).map((i) => i.path)).toEqual([
+      'activities.a.timeout',
+      'activities.a.jobType',
+      'activities.a.retries',
+      'activities.a.retryBackoff',
+      'activities.a.inputs.my input',
+      'activities.a.inputs.ok',
+      'activities.a.errors.NOT A CODE',
+      'activities.a.next',
+      'activities.a.errors.REJECTED',
+    ]);
+  });
+
+  it('given a service activity whose only way on is an error path, then the path counts for reachability', () => {
+    const result = validateDefinition(
+      withActivities({
+        a: { type: 'service', jobType: 'x', errors: { NO: 'b' }, next: 'c' },
+        b: { type: 'end' },
+        c: { type: 'end' },
+      }),
+    );
+    expect(result.ok).toBe(true);
   });
 
   it('given a human activity with every kind of mistake, then every issue is listed', () => {

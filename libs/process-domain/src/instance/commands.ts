@@ -29,6 +29,36 @@ export type SuspendInstance = { type: 'SuspendInstance'; reason?: string };
 export type ResumeInstance = { type: 'ResumeInstance' };
 export type TerminateInstance = { type: 'TerminateInstance'; reason?: string };
 export type RetryIncident = { type: 'RetryIncident'; incidentId: string };
+// ---- jobs of service activities: a worker acts under its `workerId` (docs/decisions/0007-jobs.md) ----
+export type LockJob = { type: 'LockJob'; jobId: string; workerId: string; lockDurationMs: number };
+export type ExtendJobLock = { type: 'ExtendJobLock'; jobId: string; workerId: string; lockDurationMs: number };
+export type CompleteJob = {
+  type: 'CompleteJob';
+  jobId: string;
+  workerId: string;
+  variables?: Record<string, unknown>;
+};
+export type FailJob = {
+  type: 'FailJob';
+  jobId: string;
+  workerId: string;
+  error: string;
+  /** Failures it may still have; by default one fewer than before. */
+  retries?: number;
+  /** ISO-8601 duration before it is offered again; by default the activity's `retryBackoff`. */
+  backoff?: string;
+};
+export type ThrowJobError = {
+  type: 'ThrowJobError';
+  jobId: string;
+  workerId: string;
+  code: string;
+  message?: string;
+  variables?: Record<string, unknown>;
+};
+/** A failed job's backoff timer is due. */
+export type FireJobRetry = { type: 'FireJobRetry'; jobId: string };
+export type JobCommand = LockJob | ExtendJobLock | CompleteJob | FailJob | ThrowJobError | FireJobRetry;
 
 export type InstanceCommand =
   | StartInstance
@@ -42,7 +72,8 @@ export type InstanceCommand =
   | SuspendInstance
   | ResumeInstance
   | TerminateInstance
-  | RetryIncident;
+  | RetryIncident
+  | JobCommand;
 
 /** Who acts: a user (from a token), or the engine itself. */
 export interface Actor {

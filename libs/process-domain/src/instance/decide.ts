@@ -17,6 +17,7 @@ import type {
 import { isAdmin } from './commands';
 import { userIdProblem } from './user-id';
 import { execute, feelContext, Recorder, runFrom, type FlowContext } from './flow';
+import { decideJob } from './jobs';
 import {
   DefinitionVersionMismatch,
   IncidentNotFound,
@@ -101,6 +102,13 @@ export function decide(state: InstanceState, command: InstanceCommand, ctx: Deci
       ];
     case 'RetryIncident':
       return retry(state, command, ctx);
+    case 'LockJob':
+    case 'ExtendJobLock':
+    case 'CompleteJob':
+    case 'FailJob':
+    case 'ThrowJobError':
+    case 'FireJobRetry':
+      return decideJob(state, command, ctx);
     default: {
       const unknown: never = command;
       throw new Error(`Unknown command ${JSON.stringify(unknown)}`);

@@ -48,7 +48,13 @@ export class Recorder {
   }
 }
 
-function raiseIncident(rec: Recorder, activityId: string, code: string, message: string, expression?: string): void {
+export function raiseIncident(
+  rec: Recorder,
+  activityId: string,
+  code: string,
+  message: string,
+  expression?: string,
+): void {
   const state = rec.live();
   rec.record({
     type: 'IncidentRaised',
@@ -257,6 +263,36 @@ export function execute(
         data: { activityId, branch: -1, next: activity.otherwise, seen: {} },
       });
       return activity.otherwise;
+    }
+    case 'service': {
+      const jobs = Object.values(state.jobs).filter((j) => j.activityId === activityId && j.visit === visit);
+      // An incident retried while this visit's job is still open: that job stands.
+      if (jobs.some((j) => j.status === 'open')) return undefined;
+      let inputs: Record<string, unknown> = { ...state.variables };
+      if (activity.inputs) {
+        inputs = {};
+        for (const [name, expression] of Object.entries(activity.inputs)) {
+          const outcome = evaluateFeel(expression, context(), ctx.now);
+          if (!outcome.ok) {
+            raiseIncident(rec, activityId, outcome.code, `inputs.${name}: ${outcome.message}`, expression);
+            return undefined;
+          }
+          inputs[name] = outcome.value;
+        }
+      }
+      rec.record({
+        type: 'JobCreated',
+        data: {
+          jobId: `${state.instanceId}.${activityId}.${visit}.${jobs.length + 1}`,
+          activityId,
+          visit,
+          jobType: activity.jobType,
+          retries: activity.retries,
+          inputs,
+          entity: state.entity,
+        },
+      });
+      return undefined;
     }
     case 'end':
       rec.record({ type: 'InstanceCompleted', data: { endActivityId: activityId } });

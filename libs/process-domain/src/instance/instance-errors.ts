@@ -73,3 +73,35 @@ export class IncidentNotFound extends DomainError {
   readonly code = 'INCIDENT.NOT_FOUND';
   readonly family = 'not-found' as const;
 }
+// ---- jobs of service activities (docs/decisions/0007-jobs.md) ----
+export class JobNotFound extends DomainError {
+  readonly code = 'JOB.NOT_FOUND';
+  readonly family = 'not-found' as const;
+}
+/** Completed, failed for good, ended by a business error, or cancelled with its instance. */
+export class JobNotOpen extends DomainError {
+  readonly code = 'JOB.NOT_OPEN';
+  readonly family = 'conflict' as const;
+}
+/** Locked by a worker whose lock has not expired, or waiting out its backoff: not to be locked now. */
+export class JobNotAvailable extends DomainError {
+  readonly code = 'JOB.NOT_AVAILABLE';
+  readonly family = 'conflict' as const;
+}
+/** The worker does not hold the job: its lock expired and another worker locked it, or it never locked it. */
+export class JobLockNotHeld extends DomainError {
+  readonly code = 'JOB.LOCK_NOT_HELD';
+  readonly family = 'conflict' as const;
+}
+export class InvalidJobBackoff extends DomainError {
+  readonly code = 'JOB.INVALID_BACKOFF';
+  readonly family = 'validation' as const;
+}
+export class InvalidLockDuration extends DomainError {
+  readonly code = 'JOB.INVALID_LOCK_DURATION';
+  readonly family = 'validation' as const;
+}
+export class InvalidJobRetries extends DomainError {
+  readonly code = 'JOB.INVALID_RETRIES';
+  readonly family = 'validation' as const;
+}

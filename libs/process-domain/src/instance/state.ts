@@ -16,6 +16,24 @@ export interface TaskState {
   question?: Question;
 }
 
+/** A service activity's job, as its instance decides about it (docs/decisions/0007-jobs.md). */
+export interface JobState {
+  jobId: string;
+  activityId: string;
+  visit: number;
+  jobType: string;
+  /** `open` until completed, failed for good (an incident), ended by a business error, or cancelled with its instance. */
+  status: 'open' | 'completed' | 'failed' | 'errored' | 'cancelled';
+  /** Failures it may still have. */
+  retries: number;
+  /** The worker that holds (or last held) the lock; it may act on the job until another worker locks it. */
+  workerId?: string;
+  lockExpiresAt?: string;
+  /** After a failure with a backoff: not offered until its retry is due. */
+  retryAt?: string;
+  lastError?: string;
+}
+
 /** What a finished activity contributes to the FEEL context under its id. */
 export interface ActivityOutcome {
   result?: string;
@@ -25,6 +43,8 @@ export interface ActivityOutcome {
   satisfied?: boolean;
   timedOut?: boolean;
   branch?: number;
+  /** A service activity ended by a worker's business error. */
+  errorCode?: string;
 }
 
 export interface OpenWait {
@@ -56,6 +76,8 @@ export interface InstanceData {
   outcomes: Record<string, ActivityOutcome>;
   incidents: Record<string, OpenIncident>;
   incidentsRaised: number;
+  /** The jobs of service activities, open or not. */
+  jobs: Record<string, JobState>;
 }
 
 export type InstanceState =
@@ -78,6 +100,20 @@ const updateTask = (state: LiveInstance, taskId: string, change: Partial<TaskSta
   if (!task) return state;
   return { ...state, tasks: { ...state.tasks, [taskId]: { ...task, ...change } } };
 };
+
+const updateJob = (state: LiveInstance, jobId: string, change: Partial<JobState>): LiveInstance => {
+  const job = state.jobs[jobId];
+  if (!job) return state;
+  return { ...state, jobs: { ...state.jobs, [jobId]: { ...job, ...change } } };
+};
+
+const closeOpenJobs = (state: LiveInstance): Record<string, JobState> =>
+  Object.fromEntries(
+    Object.entries(state.jobs).map(([id, job]) => [
+      id,
+      job.status === 'open' ? { ...job, status: 'cancelled' as const } : job,
+    ]),
+  );
 
 const closeOpenTasks = (state: LiveInstance): Record<string, TaskState> =>
   Object.fromEntries(
@@ -105,6 +141,7 @@ export function evolve(state: InstanceState, event: InstanceEvent): InstanceStat
       outcomes: {},
       incidents: {},
       incidentsRaised: 0,
+      jobs: {},
     };
   }
   if (state.status === 'none') return state;
@@ -209,9 +246,70 @@ export function evolve(state: InstanceState, event: InstanceEvent): InstanceStat
     case 'InstanceResumed':
       return state.status === 'suspended' ? { ...state, status: 'running' } : state;
     case 'InstanceTerminated':
-      return { ...state, status: 'terminated', wait: undefined, tasks: closeOpenTasks(state) };
+      return {
+        ...state,
+        status: 'terminated',
+        wait: undefined,
+        tasks: closeOpenTasks(state),
+        jobs: closeOpenJobs(state),
+      };
     case 'InstanceCompleted':
-      return { ...state, status: 'completed', wait: undefined, tasks: closeOpenTasks(state) };
+      return {
+        ...state,
+        status: 'completed',
+        wait: undefined,
+        tasks: closeOpenTasks(state),
+        jobs: closeOpenJobs(state),
+      };
+    case 'JobCreated': {
+      const d = event.data;
+      const job: JobState = {
+        jobId: d.jobId,
+        activityId: d.activityId,
+        visit: d.visit,
+        jobType: d.jobType,
+        status: 'open',
+        retries: d.retries,
+      };
+      return { ...state, jobs: { ...state.jobs, [d.jobId]: job } };
+    }
+    case 'JobLocked':
+    case 'JobLockExtended':
+      return updateJob(state, event.data.jobId, {
+        workerId: event.data.workerId,
+        lockExpiresAt: event.data.lockExpiresAt,
+      });
+    case 'JobCompleted': {
+      const d = event.data;
+      const next = updateJob(state, d.jobId, { status: 'completed', workerId: d.workerId });
+      return {
+        ...next,
+        variables: { ...next.variables, ...d.variables },
+        outcomes: { ...next.outcomes, [d.activityId]: { completedBy: d.workerId } },
+      };
+    }
+    case 'JobFailed': {
+      const d = event.data;
+      return updateJob(state, d.jobId, {
+        status: d.retries > 0 ? 'open' : 'failed',
+        retries: d.retries,
+        workerId: undefined,
+        lockExpiresAt: undefined,
+        retryAt: d.retryAt,
+        lastError: d.error,
+      });
+    }
+    case 'JobRetryDue':
+      return updateJob(state, event.data.jobId, { retryAt: undefined });
+    case 'JobErrorThrown': {
+      const d = event.data;
+      const next = updateJob(state, d.jobId, { status: 'errored', workerId: d.workerId });
+      return {
+        ...next,
+        variables: { ...next.variables, ...d.variables },
+        outcomes: { ...next.outcomes, [d.activityId]: { errorCode: d.code, completedBy: d.workerId } },
+      };
+    }
     default:
       return assertNever(event);
   }

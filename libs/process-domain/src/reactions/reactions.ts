@@ -1,6 +1,6 @@
 import type { EntityEventEnvelope, EntityEventSource } from '../entity/envelope';
 import type { DelayedStartScheduled, LifelineEvent } from '../events';
-import type { CheckWait, FireWaitTimeout, StartInstance } from '../instance/commands';
+import type { CheckWait, FireJobRetry, FireWaitTimeout, StartInstance } from '../instance/commands';
 import { matchTriggers } from '../triggers/match-triggers';
 import { candidateDefinitions } from '../triggers/trigger-index';
 import { delayedStartAt } from './start-reactions';
@@ -9,6 +9,7 @@ import {
   delayedStartTimerId,
   evolveDefinitions,
   initialRecordState,
+  jobRetryTimerId,
   waitTimeoutTimerId,
   type DefinitionsState,
   type RecordState,
@@ -60,7 +61,7 @@ export type Reaction =
   | {
       type: 'RunInstanceCommand';
       instanceId: string;
-      command: CheckWait | FireWaitTimeout;
+      command: CheckWait | FireWaitTimeout | FireJobRetry;
       entityData: Record<string, unknown>;
       entityEventId?: string;
       origin: ReactionOrigin;
@@ -292,6 +293,18 @@ export function decideTimer(timer: RecordTimer, state: ReactionState & { record:
       },
     ];
   }
+  if (timer.kind === 'job-retry') {
+    return [
+      {
+        type: 'RunInstanceCommand',
+        instanceId: timer.instanceId,
+        command: { type: 'FireJobRetry', jobId: timer.jobId },
+        entityData: record.data,
+        ...(record.lastEntityEventId !== undefined ? { entityEventId: record.lastEntityEventId } : {}),
+        origin: timerOrigin,
+      },
+    ];
+  }
   return [
     {
       type: 'RunInstanceCommand',
@@ -386,6 +399,29 @@ export function evolveRecord(state: RecordState | undefined, logged: LoggedEvent
       }
       return next;
     }
+    case 'JobFailed': {
+      const d = event.data;
+      if (!instanceId || d.retryAt === undefined) return state;
+      const base = state ?? initialRecordState(d.entity);
+      const timerId = jobRetryTimerId(d.jobId);
+      return {
+        ...base,
+        timers: {
+          ...base.timers,
+          [timerId]: {
+            kind: 'job-retry',
+            timerId,
+            dueAt: new Date(Date.parse(d.retryAt)).toISOString(),
+            instanceId,
+            jobId: d.jobId,
+            causationId: logged.id,
+            correlationId: logged.correlationId,
+          },
+        },
+      };
+    }
+    case 'JobRetryDue':
+      return state ? withoutTimer(state, jobRetryTimerId(event.data.jobId)) : state;
     case 'InstanceSuspended':
     case 'InstanceResumed': {
       if (!state || !instanceId) return state;
@@ -430,6 +466,7 @@ const INSTANCE_TYPES_OF_INTEREST = new Set([
   'InstanceResumed',
   'InstanceCompleted',
   'InstanceTerminated',
+  'JobRetryDue',
 ]);
 
 /**
@@ -449,6 +486,9 @@ export function concernsReactions(event: LifelineEvent): boolean {
     case 'InstanceStarted':
       // Only a delayed start has a timer to remove.
       return event.data.cause.kind === 'trigger' && event.data.cause.delayed;
+    case 'JobFailed':
+      // Only a backoff has a timer.
+      return event.data.retryAt !== undefined;
     default:
       return INSTANCE_TYPES_OF_INTEREST.has(event.type);
   }
@@ -458,7 +498,7 @@ export function concernsReactions(event: LifelineEvent): boolean {
 export function recordKeyOf(logged: LoggedEvent): string | undefined {
   if (logged.streamId.startsWith('entity-')) return logged.streamId;
   const { event } = logged;
-  if (event.type === 'InstanceStarted' || event.type === 'WaitStarted') {
+  if (event.type === 'InstanceStarted' || event.type === 'WaitStarted' || event.type === 'JobFailed') {
     return `entity-${event.data.entity.type}-${event.data.entity.id}`;
   }
   return undefined;

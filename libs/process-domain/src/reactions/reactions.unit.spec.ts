@@ -388,6 +388,52 @@ describe('reactions: timers are state, due timers are decided', () => {
   });
 });
 
+describe('reactions: a failed job waits out its backoff on a timer of its record', () => {
+  const jobId = 'i7.check.1.1';
+  const failed = (retryAt?: string) =>
+    logged('instance-i7', {
+      type: 'JobFailed',
+      data: {
+        jobId,
+        activityId: 'check',
+        jobType: 'credit-check',
+        workerId: 'w1',
+        error: 'down',
+        retries: 2,
+        ...(retryAt !== undefined ? { retryAt } : {}),
+        entity: { type: 'Invoice', id: 'INV-7' },
+      },
+    });
+
+  it('given a failure with a backoff, when it is due, then the retry fires; once due is recorded, the timer is gone', () => {
+    const failure = failed(at(30_000));
+    const { book } = given(recorded('evt-1', 'created', invoice), failure);
+    const record = book.records.get('entity-Invoice-INV-7')!;
+    expect(dueTimers(record, at(29_999))).toEqual([]);
+    const [timer] = dueTimers(record, at(30_000));
+    expect(decideTimer(timer!, { definitions: book.definitions, record })).toEqual([
+      {
+        type: 'RunInstanceCommand',
+        instanceId: 'i7',
+        command: { type: 'FireJobRetry', jobId },
+        entityData: invoice,
+        entityEventId: 'evt-1',
+        origin: { commandId: `timer:job:${jobId}`, causationId: failure.id, correlationId: 'corr', idTime: at(30_000) },
+      },
+    ]);
+    book.fold(
+      logged('instance-i7', { type: 'JobRetryDue', data: { jobId, activityId: 'check', jobType: 'credit-check' } }),
+    );
+    expect(book.records.get('entity-Invoice-INV-7')!.timers).toEqual({});
+    expect(book.instanceRecords.size).toBe(0);
+  });
+
+  it('given a failure without a backoff, then no timer is kept', () => {
+    const { book } = given(recorded('evt-1', 'created', invoice), failed());
+    expect(book.records.get('entity-Invoice-INV-7')!.timers).toEqual({});
+  });
+});
+
 describe('reactions: matching cost does not grow with definitions that cannot match', () => {
   it('given 200 definitions routed by region, when an event comes, then the one whose literal equals the field starts, and only it', () => {
     const history = Array.from({ length: 200 }, (_, i) =>

@@ -91,7 +91,7 @@ export interface RecordWait {
   until?: string;
 }
 
-export type RecordTimer = DelayedStartTimer | WaitTimeoutTimer;
+export type RecordTimer = DelayedStartTimer | WaitTimeoutTimer | JobRetryTimer;
 
 /** Start a definition for the record once `dueAt` has come (a trigger with a delay). */
 export interface DelayedStartTimer {
@@ -123,6 +123,17 @@ export interface WaitTimeoutTimer {
   correlationId: string;
 }
 
+/** Offer a failed job again once its backoff has passed (docs/decisions/0007-jobs.md). */
+export interface JobRetryTimer {
+  kind: 'job-retry';
+  timerId: string;
+  dueAt: string;
+  instanceId: string;
+  jobId: string;
+  causationId: string;
+  correlationId: string;
+}
+
 export interface RecordState {
   entity: EntityRef;
   /** The record as last recorded (`{}` before any envelope). */
@@ -141,6 +152,8 @@ export const initialRecordState = (entity: EntityRef): RecordState => ({ entity,
 export const delayedStartTimerId = (instanceId: string): string => `start:${instanceId}`;
 export const waitTimeoutTimerId = (instanceId: string, activityId: string, visit: number): string =>
   `wait:${instanceId}:${activityId}:${visit}`;
+
+export const jobRetryTimerId = (jobId: string): string => `job:${jobId}`;
 
 /** The instances this record state holds something for (a wait or a timer). */
 export function instancesOf(state: RecordState | undefined): Set<string> {

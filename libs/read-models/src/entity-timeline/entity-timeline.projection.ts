@@ -105,6 +105,29 @@ export function summarizeInstanceEvent(event: InstanceEvent): string {
       return `Process terminated by ${event.data.by}` + (event.data.reason ? `: ${event.data.reason}` : '');
     case 'InstanceCompleted':
       return `Process completed at ${event.data.endActivityId}`;
+    case 'JobCreated':
+      return `Job ${event.data.jobType} created at ${event.data.activityId}`;
+    case 'JobLocked':
+      return `Job locked by ${event.data.workerId} until ${event.data.lockExpiresAt}`;
+    case 'JobLockExtended':
+      return `Job lock of ${event.data.workerId} extended until ${event.data.lockExpiresAt}`;
+    case 'JobCompleted':
+      return `Job ${event.data.activityId} completed by ${event.data.workerId}`;
+    case 'JobFailed':
+      return (
+        `Job ${event.data.jobType} failed at ${event.data.workerId}: ${event.data.error}; ` +
+        (event.data.retries === 0
+          ? 'no retries left'
+          : `${event.data.retries} ${event.data.retries === 1 ? 'retry' : 'retries'} left` +
+            (event.data.retryAt !== undefined ? `, offered again at ${event.data.retryAt}` : ''))
+      );
+    case 'JobRetryDue':
+      return `Job ${event.data.jobType} offered again after its backoff`;
+    case 'JobErrorThrown':
+      return (
+        `Job ${event.data.activityId} ended with business error ${event.data.code} from ${event.data.workerId}` +
+        (event.data.next !== undefined ? `, going to ${event.data.next}` : ', which has no path')
+      );
     default: {
       const unknown: never = event;
       return `Event ${(unknown as { type: string }).type}`;

@@ -57,6 +57,20 @@ describe('instances', () => {
     });
   });
 
+  it("merges a worker's variables from a completed job and from a business error", () => {
+    start('i-1');
+    rm.log.instance('i-1', {
+      type: 'JobCompleted',
+      data: { jobId: 'j-1', activityId: 'charge', workerId: 'w1', variables: { chargeId: 'ch_1' } },
+    });
+    rm.log.instance('i-1', {
+      type: 'JobErrorThrown',
+      data: { jobId: 'j-2', activityId: 'charge', workerId: 'w1', code: 'DECLINED', variables: { reason: 'funds' } },
+    });
+    rm.project();
+    expect(getInstance(rm.sql, 'i-1')?.variables).toEqual({ amount: 1200, chargeId: 'ch_1', reason: 'funds' });
+  });
+
   it('shows incident while a running instance has open incidents, and suspended over it', () => {
     start('i-1');
     rm.log.instance('i-1', {

@@ -126,6 +126,10 @@ export const instancesProjection: Projection = {
       case 'ActivityEntered':
         s.entered.run(event.data.activityId, position, id);
         return;
+      // A worker's variables join the process like an automatic activity's (job events are newer than any
+      // file without this case, so no rebuild is needed).
+      case 'JobCompleted':
+      case 'JobErrorThrown':
       case 'VariablesSet': {
         const row = s.variables.get(id) as { variables: string } | undefined;
         if (!row) return;

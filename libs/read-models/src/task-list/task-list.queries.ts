@@ -388,3 +388,48 @@ export function viewerHasTaskForRecord(
     ).get({ entityType, entityId, user: viewer.user, roles: JSON.stringify(viewer.roles) }) !== undefined
   );
 }
+
+/** An open, assigned task whose due time came (what an overdue notice needs). */
+export interface FallingDueTask {
+  id: string;
+  title: string;
+  assignee: string;
+  dueAt: string;
+  instanceId: string;
+  entity: EntityRef | null;
+}
+
+/**
+ * Open tasks with an assignee due after the cursor (by due time, then id) and at or before `upTo`,
+ * oldest first: each look at the task list continues where the last one stopped.
+ */
+export function tasksFallingDue(
+  db: Sql,
+  after: { dueAt: string; id: string },
+  upTo: string,
+  limit: number,
+): FallingDueTask[] {
+  const rows = cachedStatement(
+    db,
+    `SELECT id, title, assignee, due_at, instance_id, entity_type, entity_id FROM tasks INDEXED BY tasks_falling_due
+      WHERE open = 1 AND assignee IS NOT NULL AND due_at IS NOT NULL
+        AND (due_at > ? OR (due_at = ? AND id > ?)) AND due_at <= ?
+      ORDER BY due_at, id LIMIT ?`,
+  ).all(after.dueAt, after.dueAt, after.id, upTo, limit) as {
+    id: string;
+    title: string;
+    assignee: string;
+    due_at: string;
+    instance_id: string;
+    entity_type: string | null;
+    entity_id: string | null;
+  }[];
+  return rows.map((r) => ({
+    id: r.id,
+    title: r.title,
+    assignee: r.assignee,
+    dueAt: r.due_at,
+    instanceId: r.instance_id,
+    entity: r.entity_type !== null && r.entity_id !== null ? { type: r.entity_type, id: r.entity_id } : null,
+  }));
+}

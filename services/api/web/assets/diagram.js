@@ -6,7 +6,14 @@ const NODE_H = 56;
 const GAP_X = 110;
 const GAP_Y = 28;
 const PAD = 24;
-const TYPE_LABELS = { human: 'Human task', automatic: 'Automatic', wait: 'Wait', decision: 'Decision', end: 'End' };
+const TYPE_LABELS = {
+  human: 'Human task',
+  automatic: 'Automatic',
+  service: 'Service task',
+  wait: 'Wait',
+  decision: 'Decision',
+  end: 'End',
+};
 
 /** Every arrow out of an activity: {to, label, kind}. */
 export function edgesOf(id, activity) {
@@ -19,6 +26,10 @@ export function edgesOf(id, activity) {
       break;
     case 'automatic':
       add(activity.next, '');
+      break;
+    case 'service':
+      add(activity.next, '');
+      for (const [code, to] of Object.entries(activity.errors ?? {})) add(to, `error ${code}`, 'error');
       break;
     case 'wait':
       add(activity.next, activity.until ? 'condition holds' : '');
@@ -76,6 +87,8 @@ function nodeShape(activity, x, y) {
       return s('rect', { class: cls, x, y, width: NODE_W, height: NODE_H, rx: 4, 'stroke-dasharray': '6 4' });
     case 'automatic':
       return s('rect', { class: cls, x, y, width: NODE_W, height: NODE_H, rx: 2 });
+    case 'service':
+      return s('rect', { class: cls, x, y, width: NODE_W, height: NODE_H, rx: 2, 'stroke-width': 3 });
     default:
       return s('rect', { class: cls, x, y, width: NODE_W, height: NODE_H, rx: 12 });
   }

@@ -1,4 +1,4 @@
-// Instances: a filtered list, and one instance with its flow, variables, incidents and full history.
+// Instances: a filtered list, and one instance with its flow, variables, incidents, jobs and full history.
 import { get, post, query, session } from './api.js';
 import {
   h,
@@ -206,6 +206,19 @@ export function instanceView(container, [id]) {
     }
   }
 
+  async function retryJob(button, jobId) {
+    errors.clear();
+    button.disabled = true;
+    try {
+      const result = await post(`/jobs/${encodeURIComponent(jobId)}/retry`);
+      announce(`Job ${jobId} retried`);
+      await load(result.position);
+    } catch (error) {
+      button.disabled = false;
+      errors.show(error);
+    }
+  }
+
   async function load(minPosition) {
     try {
       const [instance, history] = await Promise.all([
@@ -214,6 +227,13 @@ export function instanceView(container, [id]) {
       ]);
       lastPosition = instance.lastPosition;
       const definition = await definitionFor(instance);
+      // The jobs list is for admins and auditors (GET /jobs); others see the job events in the history.
+      const hasService = Object.values(definition.activities ?? {}).some((a) => a.type === 'service');
+      const overview = session.me.roles.some((r) => r === 'admin' || r === 'auditor');
+      const jobs =
+        hasService && overview
+          ? (await get(`/jobs${query({ instanceId: id, minPosition: instance.lastPosition, limit: 100 })}`)).items
+          : null;
       const visited = new Set(history.items.filter((e) => e.type === 'ActivityEntered').map((e) => e.data.activityId));
       const live = instance.status === 'running' || instance.status === 'suspended' || instance.status === 'incident';
       const actions = [];
@@ -315,6 +335,7 @@ export function instanceView(container, [id]) {
               }),
             )
           : h('p', { class: 'muted' }, 'No open incidents.'),
+        jobs ? jobsSection(jobs, instance, retryJob) : null,
         h('h2', {}, 'Variables'),
         fieldList(instance.variables, 'No variables set.'),
         h('h2', {}, 'History'),
@@ -367,4 +388,72 @@ export function instanceView(container, [id]) {
           .catch(() => undefined);
     },
   };
+}
+
+/** The jobs of the instance's service activities: state, retries left, lock or backoff, last error; Retry for an open incident. */
+function jobsSection(jobs, instance, retryJob) {
+  const rows = [...jobs].sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
+  return [
+    h('h2', {}, 'Jobs'),
+    rows.length
+      ? h(
+          'div',
+          { class: 'table-scroll' },
+          h(
+            'table',
+            { class: 'grid compact jobs' },
+            h('caption', { class: 'visually-hidden' }, "The jobs of this instance's service activities"),
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                ['Activity', 'Type', 'State', 'Retries left', 'Worker', 'Until', 'Last error', ''].map((t) =>
+                  h('th', { scope: 'col' }, t),
+                ),
+              ),
+            ),
+            h(
+              'tbody',
+              {},
+              rows.map((job) => {
+                const retry =
+                  session.me.admin && job.incident?.open && instance.status !== 'suspended'
+                    ? h(
+                        'button',
+                        {
+                          type: 'button',
+                          'aria-label': `Retry job ${job.jobId}`,
+                          onClick: () => retryJob(retry, job.jobId),
+                        },
+                        'Retry',
+                      )
+                    : null;
+                return h(
+                  'tr',
+                  { 'data-job-id': job.jobId },
+                  h('th', { scope: 'row' }, job.activityId),
+                  h('td', {}, h('code', {}, job.jobType)),
+                  h('td', {}, badge(job.state), job.incident?.open ? [' ', badge('incident', 'Incident')] : null),
+                  h('td', { class: 'num' }, String(job.retries)),
+                  h('td', {}, job.workerId ?? '—'),
+                  h(
+                    'td',
+                    {},
+                    job.state === 'locked'
+                      ? ['lock until ', time(job.lockExpiresAt)]
+                      : job.state === 'backoff'
+                        ? ['retry at ', time(job.retryAt)]
+                        : '—',
+                  ),
+                  h('td', {}, job.lastError ?? (job.errorCode ? `business error ${job.errorCode}` : '—')),
+                  h('td', {}, retry),
+                );
+              }),
+            ),
+          ),
+        )
+      : h('p', { class: 'muted' }, 'No jobs yet.'),
+  ];
 }

@@ -7,6 +7,7 @@ import {
   type KafkaProducerCodec,
   type KafkaTopicSettings,
 } from '@lifeline/entity-events';
+import { loadMailConfig, type MailConfig } from '../mail/mail-config';
 
 /** Configuration by environment (README: Configuration). */
 export interface LifelineConfig {
@@ -45,6 +46,8 @@ export interface LifelineConfig {
   webhooks: WebhookSettings;
   /** Spans over OTLP/HTTP when a URL is set (README: Traces); off otherwise. */
   tracing: { otlpTracesUrl?: string; serviceName: string };
+  /** E-mail about tasks over SMTP; absent (nothing sent) unless LIFELINE_SMTP_URL is set. */
+  mail?: MailConfig;
 }
 
 /** Webhook deliveries: retried with a doubling backoff from `retryInitialMs` up to `retryMaxMs`, dead after `maxAttempts`. */
@@ -244,6 +247,7 @@ export function loadConfig(
   if (createTopics !== 'true' && createTopics !== 'false') {
     throw new ConfigInvalid(`KAFKA_CREATE_TOPICS must be true or false, not ${createTopics}`);
   }
+  const mail = loadMailConfig(env, (message) => new ConfigInvalid(message));
   const port = Number(env.PORT ?? 3000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigInvalid(`PORT ${env.PORT} is not a port`);
   return {
@@ -290,5 +294,6 @@ export function loadConfig(
       pollMs: whole(env, 'LIFELINE_WEBHOOK_POLL_MS', 1_000, 1),
     },
     tracing: { ...optional('otlpTracesUrl', otlpTracesUrl(env)), serviceName: env.OTEL_SERVICE_NAME || 'lifeline' },
+    ...(mail ? { mail } : {}),
   };
 }
