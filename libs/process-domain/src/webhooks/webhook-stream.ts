@@ -5,7 +5,7 @@ import type { WebhookEvent } from '../events';
 /**
  * The `webhook-<id>` stream: an admin's subscription of a URL to Lifeline's events, its deletion,
  * and redeliveries asked for. Kept as events, so subscriptions are audited and replicated like the
- * rest; the deliveries themselves are the outbox's (libs/entity-events/src/deliveries).
+ * rest; the deliveries themselves are the webhook outbox's (services/engine/src/webhooks/webhook-deliveries.ts).
  */
 
 /** What a webhook may subscribe to: process lifecycle, task events and `emit` messages; `*` for all. */
