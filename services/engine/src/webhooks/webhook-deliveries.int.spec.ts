@@ -236,6 +236,26 @@ describe('the webhook outbox on the SQLite store, driven by a FakeClock', () => 
     expect(await engine.webhookDeliveries.deliverDue()).toBe(0);
   });
 
+  it('a relay batch that fails leaves no webhook it saw behind: an event before a webhook is never sent to it', async () => {
+    const first = await engine.webhooks.create({ url: receiver.url, events: ['TaskCreated'] }, 'admin', origin('c-1'));
+    while ((await engine.webhookDeliveries.relayOnce()) > 0);
+    await recordInvoice('e-1', 'INV-1');
+    const second = await engine.webhooks.create({ url: receiver.url, events: ['TaskCreated'] }, 'admin', origin('c-2'));
+    // The batch's transaction fails once at its end (a full disk, say), after it saw the second webhook.
+    const statements = (engine.webhookDeliveries as unknown as { statements: { checkpoint: { run: () => void } } })
+      .statements;
+    const run = statements.checkpoint.run.bind(statements.checkpoint);
+    let failures = 1;
+    statements.checkpoint.run = (...args: unknown[]) => {
+      if (failures-- > 0) throw new Error('SQLITE_FULL: database or disk is full');
+      return (run as (...a: unknown[]) => void)(...args);
+    };
+    await expect(engine.webhookDeliveries.relayOnce()).rejects.toThrow('SQLITE_FULL');
+    while ((await engine.webhookDeliveries.relayOnce()) > 0);
+    expect(engine.webhookDeliveries.list(first.id).map((d) => d.eventType)).toEqual(['TaskCreated']);
+    expect(engine.webhookDeliveries.list(second.id)).toEqual([]);
+  });
+
   it('refuses a URL that is not http(s) or carries credentials, and unknown event types, with WEBHOOK.INVALID', async () => {
     await expect(
       engine.webhooks.create({ url: 'ftp://user:pw@example.com', events: ['Nope'] }, 'admin', origin('c-1')),

@@ -143,12 +143,18 @@ export class WebhookDeliveries {
     this.position =
       (this.db.prepare('SELECT position FROM relay_checkpoint WHERE id = 1').get() as { position: number } | undefined)
         ?.position ?? 0;
+    this.loadSubscriptions();
+  }
+
+  /** The active subscriptions as the file has them (at start, and after a relay batch rolled back). */
+  private loadSubscriptions(): void {
     const rows = this.db.prepare('SELECT * FROM subscriptions WHERE active = 1').all() as {
       webhook_id: string;
       url: string;
       events: string;
       secret: string;
     }[];
+    this.subscriptions.clear();
     for (const r of rows) {
       this.subscriptions.set(r.webhook_id, {
         webhookId: r.webhook_id,
@@ -227,7 +233,7 @@ export class WebhookDeliveries {
     const events = await this.store.readAll(this.position, BATCH, prefixes);
     let last = this.position;
     let woke = false;
-    this.db.transaction(() => {
+    const relay = this.db.transaction(() => {
       let switched = false;
       for (const event of events) {
         woke = this.apply(event) || woke;
@@ -240,7 +246,14 @@ export class WebhookDeliveries {
       // Nothing more of these streams up to the head: the whole log up to it is relayed.
       if (!switched && events.length < BATCH) last = Math.max(last, head);
       if (last !== this.position) this.statements.checkpoint.run(last);
-    })();
+    });
+    try {
+      relay();
+    } catch (error) {
+      // The batch rolled back: the subscriptions it changed in memory go back to what the file says.
+      this.loadSubscriptions();
+      throw error;
+    }
     this.position = last;
     if (woke) this.sendWaker.wake();
     return events.length;
