@@ -354,7 +354,7 @@ export class EngineRuntime {
   async start(): Promise<void> {
     if (!this.config.runEngine) return;
     this.reactions.start();
-    this.webhookDeliveries.start();
+    if (this.config.webhooks.send) this.webhookDeliveries.start();
     this.outbound = new Outbound(this.config, this.store, this.logger);
     await this.outbound.start();
     const topic = this.config.audit.anchorsTopic;

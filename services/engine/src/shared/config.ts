@@ -52,6 +52,8 @@ export interface LifelineConfig {
 
 /** Webhook deliveries: retried with a doubling backoff from `retryInitialMs` up to `retryMaxMs`, dead after `maxAttempts`. */
 export interface WebhookSettings {
+  /** LIFELINE_WEBHOOKS_SEND: whether this engine process sends deliveries (in a distributed run, one engine does). */
+  send: boolean;
   /** LIFELINE_WEBHOOK_RETRY_MS: the wait after the first failed attempt. */
   retryInitialMs: number;
   /** LIFELINE_WEBHOOK_RETRY_MAX_MS: the longest wait between two attempts. */
@@ -151,6 +153,14 @@ function whole(env: NodeJS.ProcessEnv, name: string, fallback: number, min: numb
     throw new ConfigInvalid(`${name} must be a whole number of at least ${min}, not ${text}`);
   }
   return value;
+}
+
+/** `true` or `false` from the environment; absent: the fallback. */
+function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const text = env[name]?.trim();
+  if (text === undefined || text === '') return fallback;
+  if (text !== 'true' && text !== 'false') throw new ConfigInvalid(`${name} must be true or false, not ${text}`);
+  return text === 'true';
 }
 
 const httpUrl = (name: string, text: string): string => {
@@ -287,6 +297,7 @@ export function loadConfig(
     },
     ...optional('oidc', oidcConfig(env)),
     webhooks: {
+      send: flag(env, 'LIFELINE_WEBHOOKS_SEND', true),
       retryInitialMs: whole(env, 'LIFELINE_WEBHOOK_RETRY_MS', 5_000, 1),
       retryMaxMs: whole(env, 'LIFELINE_WEBHOOK_RETRY_MAX_MS', 3_600_000, 1),
       maxAttempts: whole(env, 'LIFELINE_WEBHOOK_MAX_ATTEMPTS', 12, 1),

@@ -124,12 +124,15 @@ describe('oidcConfig', () => {
 });
 
 describe('webhook and tracing configuration', () => {
-  it('exports traces only with an OTLP endpoint', () => {
+  it('exports traces only with an OTLP endpoint; webhook settings are checked', () => {
     expect(loadConfig({}).tracing).toEqual({ serviceName: 'lifeline' });
     expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }).tracing.otlpTracesUrl).toBe(
       'http://collector:4318/v1/traces',
     );
     expect(() => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow('OTEL_EXPORTER_OTLP_ENDPOINT');
     expect(() => loadConfig({ LIFELINE_WEBHOOK_MAX_ATTEMPTS: '0' })).toThrow('LIFELINE_WEBHOOK_MAX_ATTEMPTS');
+    expect(loadConfig({}).webhooks.send).toBe(true);
+    expect(loadConfig({ LIFELINE_WEBHOOKS_SEND: 'false' }).webhooks.send).toBe(false);
+    expect(() => loadConfig({ LIFELINE_WEBHOOKS_SEND: 'no' })).toThrow('LIFELINE_WEBHOOKS_SEND must be true or false');
   });
 });
