@@ -1,5 +1,14 @@
 // One project per test kind (the kind is in the file name), so CI can run them in order.
-const esmOnly = ['feelin', 'lezer-feel', '@lezer', 'min-dash', 'temporal-polyfill', 'temporal-utils', 'temporal-spec'];
+const esmOnly = [
+  'jose',
+  'feelin',
+  'lezer-feel',
+  '@lezer',
+  'min-dash',
+  'temporal-polyfill',
+  'temporal-utils',
+  'temporal-spec',
+];
 const swc = ['@swc/jest', JSON.parse(require('fs').readFileSync(__dirname + '/.swcrc', 'utf8'))];
 const moduleNameMapper = {
   '^@lifeline/process-domain$': '<rootDir>/libs/process-domain/src',

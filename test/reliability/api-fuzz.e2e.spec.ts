@@ -17,12 +17,14 @@ const MIN_REQUESTS = 2000;
  * schema-valid bodies.
  */
 // These operations check a schema-valid body against what it names (the definition's graph and FEEL; the task's
-// results, form, question and dates; who may be an assignee): the domain may still refuse it with 400 and a code.
+// results, form, question and dates; who may be an assignee; a webhook's URL and event types): the domain may still
+// refuse it with 400 and a code.
 const SEMANTICALLY_CHECKED = [
   'POST /definitions',
   'POST /tasks/{id}/complete',
   'POST /tasks/{id}/postpone',
   'POST /tasks/{id}/reassign',
+  'POST /webhooks',
 ];
 const SCHEMATHESIS_CONFIG = SEMANTICALLY_CHECKED.map(
   (name) => `

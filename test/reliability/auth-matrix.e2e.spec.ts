@@ -100,8 +100,12 @@ interface Route {
 }
 
 let counter = 0;
+const NO_WEBHOOK = '00000000-0000-4000-8000-000000000000';
+const NO_DELIVERY = 'msg_00000000000000000000000000000000';
 const ROUTES: Route[] = [
   { method: 'GET', path: () => '/health', access: 'public' },
+  { method: 'GET', path: () => '/health/live', access: 'public' },
+  { method: 'GET', path: () => '/health/ready', access: 'public' },
   { method: 'GET', path: () => '/metrics', access: 'public' },
   { method: 'GET', path: () => '/auth/demo-users', access: 'public' },
   { method: 'GET', path: () => '/auth/me', access: 'signed-in' },
@@ -181,6 +185,23 @@ const ROUTES: Route[] = [
   // Failed starts: listed for admins and auditors, retried by admins (no such failure here: 404).
   { method: 'GET', path: () => '/start-failures', access: 'admin' },
   { method: 'POST', path: (f) => `/start-failures/${f.instanceId}/retry`, access: 'admin', alsoAllowed: [404] },
+  // Webhooks: admins subscribe and manage; the lists are admins' and auditors' (no such webhook here: 404).
+  {
+    method: 'POST',
+    path: () => '/webhooks',
+    access: 'admin',
+    body: () => ({ url: 'http://127.0.0.1:9/auth-matrix', events: ['InstanceTerminated'] }),
+  },
+  { method: 'GET', path: () => '/webhooks', access: 'admin' },
+  { method: 'GET', path: () => `/webhooks/${NO_WEBHOOK}`, access: 'admin', alsoAllowed: [404] },
+  { method: 'DELETE', path: () => `/webhooks/${NO_WEBHOOK}`, access: 'admin', alsoAllowed: [404] },
+  { method: 'GET', path: () => `/webhooks/${NO_WEBHOOK}/deliveries`, access: 'admin', alsoAllowed: [404] },
+  {
+    method: 'POST',
+    path: () => `/webhooks/${NO_WEBHOOK}/deliveries/${NO_DELIVERY}/redeliver`,
+    access: 'admin',
+    alsoAllowed: [404],
+  },
   // Task mails (LIFELINE_SMTP_URL is not set here: 404 MAIL.NOT_CONFIGURED for admins).
   { method: 'GET', path: () => '/admin/mails', access: 'admin', alsoAllowed: [404] },
   { method: 'POST', path: (f) => `/admin/mails/${f.taskId}/resend`, access: 'admin', alsoAllowed: [404] },
@@ -233,6 +254,8 @@ function routePattern(route: Route): string {
     .replace(/\/(auth-vault|auth-spare)\b/, '/:key')
     .replace('/no-such-incident/', '/:incidentId/')
     .replace('/entities/Vault/', '/entities/:type/')
+    .replace(NO_WEBHOOK, ':id')
+    .replace(NO_DELIVERY, ':deliveryId')
     .replace(/:\w+/g, ':p');
 }
 

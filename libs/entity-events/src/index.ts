@@ -8,3 +8,4 @@ export * from './outbound/checkpoint-store';
 export * from './outbound/outbox-relay';
 export * from './kafka/codecs';
 export * from './kafka/topics';
+export * from './trace-context';

@@ -5,6 +5,8 @@ export interface EventMetadataIn {
   causationId: string;
   actor: string;
   at: string;
+  /** The W3C trace context the event was recorded in (`00-<trace id>-<span id>-<flags>`), when one came in. */
+  traceparent?: string;
 }
 
 /** An event to append. `id` is the caller's (deterministic) id: appending it twice is a no-op. */

@@ -1,5 +1,12 @@
 import { DomainError } from './errors';
-import type { DefinitionEvent, EntityEvent, InstanceEvent, LifelineEvent, LifelineEventType } from './events';
+import type {
+  DefinitionEvent,
+  EntityEvent,
+  InstanceEvent,
+  LifelineEvent,
+  LifelineEventType,
+  WebhookEvent,
+} from './events';
 
 /**
  * The one way stored events come back into the domain: the store keeps `{type, data}` untyped, and
@@ -17,7 +24,7 @@ export class MalformedEvent extends DomainError {
 }
 
 /** Each type of the catalogue and the kind of stream it lives on; a type added to the catalogue must be added here (the compiler says so). */
-const STREAM_OF_TYPE: Record<LifelineEventType, 'definition' | 'entity' | 'instance'> = {
+const STREAM_OF_TYPE: Record<LifelineEventType, 'definition' | 'entity' | 'instance' | 'webhook'> = {
   DefinitionPublished: 'definition',
   DefinitionActivated: 'definition',
   DefinitionDeactivated: 'definition',
@@ -47,6 +54,9 @@ const STREAM_OF_TYPE: Record<LifelineEventType, 'definition' | 'entity' | 'insta
   InstanceResumed: 'instance',
   InstanceTerminated: 'instance',
   InstanceCompleted: 'instance',
+  WebhookCreated: 'webhook',
+  WebhookDeleted: 'webhook',
+  WebhookRedeliveryRequested: 'webhook',
   JobCreated: 'instance',
   JobLocked: 'instance',
   JobLockExtended: 'instance',
@@ -98,6 +108,14 @@ export function decodeEntityEvent(stored: { type: string; data: unknown }): Enti
     throw new MalformedEvent(`${stored.type} is not an event of a record stream`);
   }
   return decodeEvent(stored) as EntityEvent;
+}
+
+/** An event of a `webhook-<id>` stream. */
+export function decodeWebhookEvent(stored: { type: string; data: unknown }): WebhookEvent {
+  if (STREAM_OF_TYPE[stored.type as LifelineEventType] !== 'webhook') {
+    throw new MalformedEvent(`${stored.type} is not an event of a webhook stream`);
+  }
+  return decodeEvent(stored) as WebhookEvent;
 }
 
 export const isInstanceEventType = (type: string): boolean => INSTANCE_TYPES.has(type);

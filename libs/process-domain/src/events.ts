@@ -290,7 +290,21 @@ export type InstanceEvent =
   | InstanceCompleted
   | JobEvent;
 
-export type LifelineEvent = DefinitionEvent | EntityEvent | InstanceEvent;
+// ---- webhook-<id> ----
+/** An admin subscribed a URL to Lifeline's events; `secret` (whsec_…) signs every delivery. */
+export type WebhookCreated = Ev<
+  'WebhookCreated',
+  { webhookId: string; url: string; events: string[]; secret: string; description?: string }
+>;
+export type WebhookDeleted = Ev<'WebhookDeleted', { webhookId: string; by: string }>;
+/** An admin asked for a delivery (its id is the message id) to be sent again, dead or not. */
+export type WebhookRedeliveryRequested = Ev<
+  'WebhookRedeliveryRequested',
+  { webhookId: string; deliveryId: string; by: string }
+>;
+export type WebhookEvent = WebhookCreated | WebhookDeleted | WebhookRedeliveryRequested;
+
+export type LifelineEvent = DefinitionEvent | EntityEvent | InstanceEvent | WebhookEvent;
 export type LifelineEventType = LifelineEvent['type'];
 
 /** Stream names (docs/architecture.md, "Streams and events"). */
@@ -298,6 +312,7 @@ export const streams = {
   definition: (key: string) => `definition-${key}`,
   entity: (entityType: string, entityId: string) => `entity-${entityType}-${entityId}`,
   instance: (instanceId: string) => `instance-${instanceId}`,
+  webhook: (webhookId: string) => `webhook-${webhookId}`,
 } as const;
 
-export const STREAM_PREFIXES = ['definition-', 'entity-', 'instance-'] as const;
+export const STREAM_PREFIXES = ['definition-', 'entity-', 'instance-', 'webhook-'] as const;

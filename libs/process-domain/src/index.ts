@@ -26,3 +26,4 @@ export * from './reactions/reaction-book';
 export * from './codec';
 export * from './entity/record-stream';
 export * from './reactions/start-reactions';
+export * from './webhooks/webhook-stream';

@@ -12,5 +12,8 @@ export * from './entity-timeline/entity-timeline.projection';
 export * from './entity-timeline/entity-timeline.queries';
 export * from './start-failures/start-failures.projection';
 export * from './start-failures/start-failures.queries';
+export * from './webhooks/webhooks.projection';
+export * from './webhooks/webhooks.queries';
+export * from './metrics.queries';
 export * from './jobs/jobs.projection';
 export * from './jobs/jobs.queries';

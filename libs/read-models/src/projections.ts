@@ -5,6 +5,7 @@ import { processGridProjection } from './process-grid/process-grid.projection';
 import type { Projection } from './read-model-db';
 import { startFailuresProjection } from './start-failures/start-failures.projection';
 import { taskListProjection } from './task-list/task-list.projection';
+import { webhooksProjection } from './webhooks/webhooks.projection';
 
 /** Every read model the API serves, in one file. */
 export function allProjections(): Projection[] {
@@ -14,6 +15,7 @@ export function allProjections(): Projection[] {
     instancesProjection,
     entityTimelineProjection,
     startFailuresProjection,
+    webhooksProjection,
     jobsProjection,
   ];
 }

@@ -79,6 +79,7 @@ describe('projector', () => {
       { name: 'process-grid', position: 1 },
       { name: 'start-failures', position: 1 },
       { name: 'task-list', position: 1 },
+      { name: 'webhooks', position: 1 },
     ]);
     db.close();
   });

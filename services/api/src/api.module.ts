@@ -2,7 +2,7 @@ import { MailsController } from './mails/mails.controller';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import type { ReadModels } from '@lifeline/read-models';
-import { EngineRuntime, type Clock } from '@lifeline/engine';
+import { EngineRuntime, type Clock, type OidcConfig } from '@lifeline/engine';
 import type { Logger } from 'pino';
 import { AuthGuard } from './auth/auth.guard';
 import { TokenVerifier } from './auth/jwt';
@@ -22,6 +22,7 @@ import { DemoUsers, DemoUsersController, type DemoUser } from './auth/demo-users
 import { JobBroker } from './jobs/job-broker';
 import { JobsController } from './jobs/jobs.controller';
 import { StartFailuresController } from './start-failures/start-failures.controller';
+import { WebhooksController } from './webhooks/webhooks.controller';
 import { AsOfPool } from '../../../libs/audit/src';
 
 export interface ApiDependencies {
@@ -29,6 +30,8 @@ export interface ApiDependencies {
   jwtSecret: string;
   /** The longest a token may live, in seconds (LIFELINE_TOKEN_MAX_LIFETIME). */
   tokenMaxLifetimeSeconds?: number;
+  /** An identity provider whose RS256/ES256 tokens are accepted besides HS256 ones. */
+  oidc?: OidcConfig;
   /** The clock tokens are checked against (the system clock outside tests). */
   authClock?: Clock;
   logger: Logger;
@@ -55,6 +58,7 @@ export class ApiModule {
         ReadModelsAdminController,
         DemoUsersController,
         StartFailuresController,
+        WebhooksController,
         MailsController,
         JobsController,
       ],
@@ -69,9 +73,14 @@ export class ApiModule {
           useValue: new TokenVerifier(deps.jwtSecret, {
             maxLifetimeSeconds: deps.tokenMaxLifetimeSeconds,
             clock: deps.authClock,
+            oidc: deps.oidc,
           }),
         },
-        { provide: Metrics, useValue: deps.metrics ?? new Metrics() },
+        {
+          provide: Metrics,
+          useFactory: (engine: EngineRuntime) => deps.metrics ?? new Metrics(engine.metrics),
+          inject: [EngineRuntime],
+        },
         { provide: DemoUsers, useValue: new DemoUsers(deps.demoUsers) },
         { provide: AsOfPool, useValue: deps.asOf },
         JobBroker,

@@ -17,6 +17,7 @@ import { ENVELOPE_SCHEMA } from './entity-events/envelope.schema';
 import type { DemoUser } from './auth/demo-users.controller';
 import { completeDocument } from './http/openapi';
 import { methodNotAllowed } from './http/method-not-allowed';
+import { traceRequests } from './http/origin';
 import { unsupportedMediaType } from './http/media-type';
 import { AsOfPool } from '../../../libs/audit/src';
 
@@ -110,7 +111,7 @@ export async function createLifelineApp(
   const readModels = ReadModels.open(servedReadModelsFile(config.dataDir), {
     onError: (err) => engine.logger.error({ err }, 'read-model projection failed'),
   });
-  const metrics = new Metrics();
+  const metrics = Metrics.forApi(engine.metrics, readModels, engine.clock);
   // As-of rebuilds replay the whole log: off the event loop, on threads that open the store themselves.
   const asOf = new AsOfPool({ store: config.eventStore, ...config.asOf });
   @Module({
@@ -120,6 +121,7 @@ export async function createLifelineApp(
         readModels,
         jwtSecret: config.jwtSecret,
         tokenMaxLifetimeSeconds: config.tokenMaxLifetimeSeconds,
+        oidc: config.oidc,
         authClock: deps.authClock,
         logger: engine.logger,
         metrics,
@@ -134,6 +136,8 @@ export async function createLifelineApp(
     logger: ['error', 'warn'],
   });
   app.disable('x-powered-by');
+  app.use(metrics.middleware());
+  if (engine.tracing.enabled) app.use(traceRequests(engine.tracing));
   app.use(
     express.json({
       limit: MAX_BODY,
@@ -186,7 +190,6 @@ export async function createLifelineApp(
     overdueBetween: (after, upTo, limit) => tasksFallingDue(readModels.db, after, upTo, limit),
   });
   await engine.start();
-  metrics.register(() => engine.counters());
   if (deps.listen !== false) await app.listen(config.port, config.host);
   const address = deps.listen !== false ? app.getHttpServer().address() : null;
   const port = address && typeof address === 'object' ? address.port : config.port;

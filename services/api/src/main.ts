@@ -1,5 +1,6 @@
 import { loadConfig } from '@lifeline/engine';
 import { createLifelineApp } from './lifeline-app';
+import { generateSecret } from './auth/jwt';
 
 /**
  * The API alone (distributed mode): queries over its read models, task actions and definition
@@ -7,8 +8,11 @@ import { createLifelineApp } from './lifeline-app';
  */
 async function main(): Promise<void> {
   const config = loadConfig(process.env, { engine: false, api: true });
-  if (!config.jwtSecret) throw new Error('LIFELINE_JWT_SECRET is required when the API runs on its own');
-  const lifeline = await createLifelineApp({ ...config, jwtSecret: config.jwtSecret });
+  if (!config.jwtSecret && !config.oidc) {
+    throw new Error('LIFELINE_JWT_SECRET or LIFELINE_OIDC_ISSUER is required when the API runs on its own');
+  }
+  // With an identity provider only, HS256 tokens are checked against a secret nobody holds: none passes.
+  const lifeline = await createLifelineApp({ ...config, jwtSecret: config.jwtSecret ?? generateSecret() });
   lifeline.engine.logger.info({ url: lifeline.url }, 'api running');
   const stop = async () => {
     await lifeline.close();

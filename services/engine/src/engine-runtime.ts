@@ -33,6 +33,13 @@ import { KafkaIngest } from './ingest/kafka-ingest';
 import { Outbound } from './outbound/outbound';
 import { MailNotifier, type TaskLookup } from './mail/mail-notifier';
 import { AuditAnchors } from './audit/audit-anchors';
+import { LifelineMetrics } from './shared/metrics';
+import { createTracing, type Tracing } from './shared/tracing';
+import { WebhookCommands, type CreatedWebhook } from './webhooks/webhook-commands';
+import { WebhookDeliveries } from './webhooks/webhook-deliveries';
+
+/** The outbox backlog metric reads at most this many events per scrape. */
+const OUTBOX_BACKLOG_CAP = 1000;
 
 /** The record as the reactor's state has it: the latest data recorded for it, and from which envelope. */
 class ReactorRecords implements LatestRecords {
@@ -64,7 +71,14 @@ export class EngineRuntime {
   private taskLookup: TaskLookup | undefined;
   /** Signed anchors of the global chain; present when LIFELINE_AUDIT_KEY is set. */
   readonly anchors: AuditAnchors | undefined;
+  /** Prometheus metrics of this process (the API adds its own to the same registry). */
+  readonly metrics = new LifelineMetrics();
+  /** Spans over OTLP when configured; a pass-through otherwise. */
+  readonly tracing: Tracing;
+  /** The webhook outbox: deliveries and their status (sent by the engine role). */
+  readonly webhookDeliveries: WebhookDeliveries;
 
+  private readonly webhookCommands: WebhookCommands;
   private readonly instanceCommands: InstanceCommands;
   private readonly definitionCommands: DefinitionCommands;
   private readonly ingestCommands: RecordEntityEvents;
@@ -78,8 +92,19 @@ export class EngineRuntime {
     readonly engineDb: EngineDb,
     readonly clock: Clock,
     readonly logger: Logger,
+    wallClock: Clock,
   ) {
     this.anchors = AuditAnchors.create(config, store, clock, logger);
+    this.tracing = createTracing(config.tracing, logger);
+    this.webhookCommands = new WebhookCommands(clock);
+    this.webhookDeliveries = new WebhookDeliveries(
+      join(config.dataDir, 'webhooks.db'),
+      store,
+      config.webhooks,
+      wallClock,
+      logger,
+      this.tracing,
+    );
     const sidecar = sidecarOf(store);
     // On the embedded store the reactor's state lives in the store's own file, in the units' transaction.
     this.reactorState = sidecar
@@ -109,7 +134,13 @@ export class EngineRuntime {
 
   static async create(
     config: LifelineConfig,
-    deps: { clock?: Clock; logger?: Logger; store?: EventStore } = {},
+    deps: {
+      clock?: Clock;
+      logger?: Logger;
+      store?: EventStore;
+      /** What webhook retries wait on: wall time, also when a test drives the engine's clock. */
+      wallClock?: Clock;
+    } = {},
   ): Promise<EngineRuntime> {
     mkdirSync(config.dataDir, { recursive: true });
     const store = deps.store ?? (await openEventStore(config.eventStore));
@@ -122,6 +153,7 @@ export class EngineRuntime {
         engineDb,
         deps.clock ?? new SystemClock(),
         deps.logger ?? createLogger(config.logLevel),
+        deps.wallClock ?? new SystemClock(),
       );
     } catch (error) {
       // A misplaced audit key stops the start: release what was opened.
@@ -130,6 +162,7 @@ export class EngineRuntime {
       throw error;
     }
     await runtime.adoptEarlierReactions();
+    runtime.registerMetrics();
     return runtime;
   }
 
@@ -145,6 +178,74 @@ export class EngineRuntime {
     this.logger.info({ folded }, 'reactor state rebuilt from the log up to the earlier process manager checkpoint');
   }
 
+  /** What /metrics reads when scraped: positions, backlogs, due timers, the Kafka source's counters and lag. */
+  private registerMetrics(): void {
+    const m = this.metrics;
+    m.gauge('lifeline_log_head_position', "The global log's last position", [], () => this.store.headPosition());
+    m.gauge('lifeline_reactions_position', 'The last log position the reactions handled', [], () =>
+      this.reactions.position(),
+    );
+    m.gauge('lifeline_timers_due', 'Timers due now and not fired yet (a growing number: timers fall behind)', [], () =>
+      this.config.runEngine ? this.reactorState.countDue(this.clock.nowIso()) : [],
+    );
+    m.gauge(
+      'lifeline_outbox_backlog_events',
+      `Instance events the outbox relay has not published yet (counted up to ${OUTBOX_BACKLOG_CAP})`,
+      [],
+      async () => {
+        const relay = this.outbound?.relay;
+        if (!relay) return [];
+        return (await this.store.readAll(relay.checkpoint(), OUTBOX_BACKLOG_CAP, ['instance-'])).length;
+      },
+    );
+    m.gauge('lifeline_webhook_deliveries_backlog', 'Webhook deliveries not delivered, by status', ['status'], () => {
+      const { pending, dead } = this.webhookDeliveries.backlog();
+      return [
+        [{ status: 'pending' }, pending],
+        [{ status: 'dead' }, dead],
+      ];
+    });
+    m.gauge('lifeline_mail_backlog', 'Task e-mails waiting to be sent', [], () =>
+      this.mail ? this.mail.outbox.backlog() : [],
+    );
+    const kafka = () => this.kafka?.counters() ?? {};
+    const labelled = (prefix: string, label: string) => (): [Record<string, string>, number][] =>
+      Object.entries(kafka())
+        .filter(([name]) => name.startsWith(`${prefix}{${label}="`))
+        .map(([name, value]) => [{ [label]: name.slice(prefix.length + label.length + 3, -2) }, value]);
+    m.counter('lifeline_dead_letters_total', 'Kafka entity events sent to the dead-letter topic', [], () =>
+      this.kafka ? (kafka().lifeline_dead_letters_total ?? 0) : [],
+    );
+    m.counter(
+      'lifeline_entity_events_dead_lettered_total',
+      'Kafka entity events sent to the dead-letter topic, by reason',
+      ['reason'],
+      labelled('lifeline_dead_letters_total', 'reason'),
+    );
+    for (const [name, help] of [
+      ['lifeline_entity_events_id_conflict_total', 'Kafka envelopes whose id was already recorded for another record'],
+      ['lifeline_kafka_undecodable_batches_total', 'Kafka batches that could not be decompressed'],
+      ['lifeline_kafka_consumer_crashes_total', 'Kafka consumer crashes (each followed by a restart)'],
+    ] as const) {
+      m.counter(name, help, [], () => (this.kafka ? (kafka()[name] ?? 0) : []));
+    }
+    m.gauge('lifeline_kafka_stuck_partitions', 'Partitions paused on a batch this process cannot decode', [], () =>
+      this.kafka ? (kafka().lifeline_kafka_stuck_partitions ?? 0) : [],
+    );
+    m.counter(
+      'lifeline_kafka_decompressed_batches_total',
+      'Kafka batches decompressed, by codec',
+      ['codec'],
+      labelled('lifeline_kafka_decompressed_batches_total', 'codec'),
+    );
+    m.gauge(
+      'lifeline_kafka_consumer_lag',
+      'Messages of a partition not consumed yet (high watermark − next offset), as of its last batch',
+      ['topic', 'partition'],
+      () => (this.kafka?.lag() ?? []).map(({ topic, partition, lag }) => [{ topic, partition }, lag]),
+    );
+  }
+
   // ---- the commands, each one unit of work ----
 
   readonly definitions = {
@@ -154,14 +255,18 @@ export class EngineRuntime {
       actor: string,
       origin?: CommandOrigin,
     ): Promise<DefinitionCommandResult> =>
-      this.writes.run((tx) => this.definitionCommands.publish(tx, text, contentType, actor, origin)),
+      this.metrics.time('PublishDefinition', () =>
+        this.writes.run((tx) => this.definitionCommands.publish(tx, text, contentType, actor, origin)),
+      ),
     execute: (
       key: string,
       command: DefinitionCommand,
       actor: string,
       origin?: CommandOrigin,
     ): Promise<DefinitionCommandResult> =>
-      this.writes.run((tx) => this.definitionCommands.execute(tx, key, command, actor, origin)),
+      this.metrics.time(command.type, () =>
+        this.writes.run((tx) => this.definitionCommands.execute(tx, key, command, actor, origin)),
+      ),
   };
 
   readonly instances = {
@@ -172,17 +277,56 @@ export class EngineRuntime {
       origin: CommandOrigin,
       options?: InstanceCommandOptions,
     ): Promise<InstanceCommandResult> =>
-      this.writes.run((tx) => this.instanceCommands.execute(tx, instanceId, command, actor, origin, options)),
+      this.metrics.time(command.type, () =>
+        this.writes.run((tx) => this.instanceCommands.execute(tx, instanceId, command, actor, origin, options)),
+      ),
   };
 
   readonly ingest = {
-    record: (batch: EntityEventToRecord[], actor?: string): Promise<RecordOutcome> =>
-      this.writes.run((tx) => this.ingestCommands.record(tx, batch, actor)),
+    record: async (batch: EntityEventToRecord[], actor?: string): Promise<RecordOutcome> => {
+      const outcome = await this.metrics.time('RecordEntityEvents', () =>
+        this.writes.run((tx) => this.ingestCommands.record(tx, batch, actor)),
+      );
+      const source = batch[0]?.source.kind ?? 'http';
+      if (outcome.recorded > 0) this.metrics.entityEventsRecorded.inc({ source }, outcome.recorded);
+      if (outcome.duplicates > 0) this.metrics.entityEventsDuplicate.inc({ source }, outcome.duplicates);
+      return outcome;
+    },
+  };
+
+  readonly webhooks = {
+    create: (
+      request: { url: string; events: string[]; description?: string },
+      actor: string,
+      origin: CommandOrigin,
+    ): Promise<CreatedWebhook> =>
+      this.metrics.time('CreateWebhook', () =>
+        this.writes.run((tx) => this.webhookCommands.create(tx, request, actor, origin)),
+      ),
+    delete: (webhookId: string, actor: string, origin: CommandOrigin): Promise<number> =>
+      this.metrics.time('DeleteWebhook', () =>
+        this.writes.run((tx) =>
+          this.webhookCommands.execute(tx, { type: 'DeleteWebhook', webhookId, by: actor }, actor, origin),
+        ),
+      ),
+    redeliver: (webhookId: string, deliveryId: string, actor: string, origin: CommandOrigin): Promise<number> =>
+      this.metrics.time('RedeliverWebhookDelivery', () =>
+        this.writes.run((tx) =>
+          this.webhookCommands.execute(
+            tx,
+            { type: 'RedeliverWebhookDelivery', webhookId, deliveryId, by: actor },
+            actor,
+            origin,
+          ),
+        ),
+      ),
   };
 
   readonly starts = {
     retry: (entity: EntityRef, failureId: string, actor: Actor, origin: CommandOrigin): Promise<StartRetryResult> =>
-      this.writes.run((tx) => this.startReactions.retry(tx, entity, failureId, actor, origin)),
+      this.metrics.time('RetryStart', () =>
+        this.writes.run((tx) => this.startReactions.retry(tx, entity, failureId, actor, origin)),
+      ),
   };
 
   /** The latest version of a definition and whether it is enabled (outside a unit: committed data). */
@@ -210,6 +354,7 @@ export class EngineRuntime {
   async start(): Promise<void> {
     if (!this.config.runEngine) return;
     this.reactions.start();
+    if (this.config.webhooks.send) this.webhookDeliveries.start();
     this.outbound = new Outbound(this.config, this.store, this.logger);
     await this.outbound.start();
     const topic = this.config.audit.anchorsTopic;
@@ -249,9 +394,12 @@ export class EngineRuntime {
     // Before the outbound and the store close: the last anchor reads the one and publishes through the other.
     if (this.config.runEngine) await this.anchors?.stop();
     await this.outbound?.stop();
+    await this.webhookDeliveries.stop();
     await this.mail?.stop();
     await this.reactions.stop();
     await this.store.close();
     this.engineDb.close();
+    this.webhookDeliveries.close();
+    await this.tracing.shutdown();
   }
 }

@@ -12,7 +12,10 @@ async function main(): Promise<void> {
   await engine.start();
   const server = createServer((request, response) => {
     void (async () => {
-      if (request.url === '/health') {
+      if (request.url === '/health/live') {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ ok: true }));
+      } else if (request.url === '/health' || request.url === '/health/ready') {
         const { ok, reactions, kafka } = engine.health();
         response.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
         response.end(
@@ -22,18 +25,22 @@ async function main(): Promise<void> {
             head: await engine.store.headPosition(),
             reactions,
             ...(kafka ? { kafka } : {}),
-            counters: engine.counters(),
+            counters: await engine.metrics.counters(),
           }),
         );
       } else if (request.url === '/metrics') {
-        response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-        const lines = Object.entries(engine.counters()).map(([k, v]) => `${k} ${v}`);
-        lines.push(`lifeline_reactions_position ${engine.reactions.position()}`);
-        response.end(lines.join('\n') + '\n');
+        const text = await engine.metrics.text();
+        response.writeHead(200, { 'content-type': engine.metrics.contentType });
+        response.end(text);
       } else {
         response.writeHead(404, { 'content-type': 'application/json' });
         response.end(
-          JSON.stringify({ error: { code: 'NOT_FOUND', message: 'The engine serves /health and /metrics only' } }),
+          JSON.stringify({
+            error: {
+              code: 'NOT_FOUND',
+              message: 'The engine serves /health, /health/live, /health/ready and /metrics only',
+            },
+          }),
         );
       }
     })().catch((err: unknown) => {

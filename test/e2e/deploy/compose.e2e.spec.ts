@@ -26,6 +26,13 @@ describe('docker-compose.yml', () => {
       LIFELINE_ENTITY_SOURCE: 'kafka',
       KAFKA_GROUP_ID: 'lifeline-engine',
     });
+    // The same environment on engine-2, but only engine-1 sends webhook deliveries.
+    expect(doc.services['engine-2'].environment).toMatchObject({
+      LIFELINE_EVENT_STORE: 'eventstoredb',
+      KAFKA_GROUP_ID: 'lifeline-engine',
+      LIFELINE_WEBHOOKS_SEND: 'false',
+    });
+    expect(doc.services['engine-1'].environment?.LIFELINE_WEBHOOKS_SEND).toBeUndefined();
   });
 
   (composeAvailable ? it : it.skip)(

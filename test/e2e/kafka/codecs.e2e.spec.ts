@@ -114,7 +114,7 @@ describeKafka('Entity events compressed by a plain producer (kcat -z), on a real
     },
   );
 
-  it('reports a batch it cannot decode on /health and /metrics, and keeps consuming the other partitions', async () => {
+  it('reports a batch it cannot decode on /health, /health/ready and /metrics, and keeps consuming the other partitions', async () => {
     const restore = replaceKafkaCodec('zstd', undefined);
     try {
       const lines = Array.from({ length: 6 }, (_, n) => ({
@@ -149,6 +149,12 @@ describeKafka('Entity events compressed by a plain producer (kcat -z), on a real
         ],
       });
       expect(health.reactions.ok).toBe(true);
+      // Not ready (send no traffic), yet alive (no restart: a restart would not read the batch either).
+      expect(await lifeline.call(null, 'GET', '/health/ready')).toEqual({
+        status: 503,
+        body: { ok: false, checks: { store: true, reactions: true, kafka: false } },
+      });
+      expect((await lifeline.call(null, 'GET', '/health/live')).status).toBe(200);
       expect(await metric('lifeline_kafka_undecodable_batches_total')).toBe(1);
       expect(await metric('lifeline_kafka_stuck_partitions')).toBe(1);
       await eventually(

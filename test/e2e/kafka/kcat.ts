@@ -5,10 +5,11 @@ export function kcatProduce(
   broker: string,
   topic: string,
   lines: { key: string; value: string }[],
-  options: { compression?: string; partition?: number } = {},
+  options: { compression?: string; partition?: number; headers?: Record<string, string> } = {},
 ): void {
   const input = lines.map((l) => `${l.key}\t${l.value}`).join('\n') + '\n';
   const args = ['-P', '-b', broker, '-t', topic, '-K', '\t'];
+  for (const [name, value] of Object.entries(options.headers ?? {})) args.push('-H', `${name}=${value}`);
   // librdkafka sends a batch uncompressed when that is smaller: callers send enough to compress.
   if (options.compression) args.push('-z', options.compression, '-X', 'linger.ms=200');
   if (options.partition !== undefined) args.push('-p', String(options.partition));

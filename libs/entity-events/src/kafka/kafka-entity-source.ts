@@ -20,11 +20,14 @@ import { DLQ_HEADERS, DeadLetterReason, deadLetterTopic, type DeadLetterCounter 
 import { SURVIVE_BROKER_RESTART_RETRY, kafkaLogCreator } from './kafkajs-logging';
 import { registerKafkaCodecs, undecodableBatch, type UndecodableBatch } from './codecs';
 import { ensureKafkaTopics, type KafkaTopicSettings } from './topics';
+import { validTraceparent } from '../trace-context';
 
 /** One received envelope and where it came from, ready to be recorded. */
 export interface RecordedEntityEvent {
   envelope: EntityEventEnvelope;
   source: EntityEventSource;
+  /** The message's W3C `traceparent` header, when valid. */
+  traceparent?: string;
 }
 
 /** Where valid envelopes go: one store transaction per call, idempotent by `envelope.id`. */
@@ -91,6 +94,7 @@ export class KafkaEntityEventSource {
   private restartTimer: NodeJS.Timeout | undefined;
   private starting: AbortController | undefined;
   private readonly stuck = new Map<string, StuckPartition>();
+  private readonly lags = new Map<string, { topic: string; partition: number; lag: number }>();
   /** Batches found undecodable (each detection; a restart finds the same batch again). */
   undecodableBatches = 0;
   /** Consumer crashes kafkajs reported (a broker gone too long, a fetch response it could not use). */
@@ -243,6 +247,11 @@ export class KafkaEntityEventSource {
         }
       }
       const lastOffset = chunk[chunk.length - 1].offset;
+      this.lags.set(`${topic}/${partition}`, {
+        topic,
+        partition,
+        lag: Math.max(0, Number(batch.highWatermark) - Number(lastOffset) - 1),
+      });
       resolveOffset(lastOffset);
       await commitOffsetsIfNecessary();
       await heartbeat();
@@ -252,6 +261,11 @@ export class KafkaEntityEventSource {
       this.reportUndecodable(topic, partition, message.offset, undecodableBatch(message) as UndecodableBatch);
       pause();
     }
+  }
+
+  /** Each partition's lag (high watermark − next offset to consume) as of its last batch here. */
+  lag(): { topic: string; partition: number; lag: number }[] {
+    return [...this.lags.values()];
   }
 
   /** Ok unless a partition is stuck on a batch this process cannot decode. */
@@ -271,6 +285,9 @@ export class KafkaEntityEventSource {
 
   /** A stuck partition moved to another engine is that engine's to report (and resumes if it comes back). */
   private forgetUnassigned(consumer: Consumer, assignment: Record<string, number[]>): void {
+    for (const [key, { topic, partition }] of this.lags) {
+      if (!assignment[topic]?.includes(partition)) this.lags.delete(key);
+    }
     for (const [key, { topic, partition }] of this.stuck) {
       if (assignment[topic]?.includes(partition)) continue;
       this.stuck.delete(key);
@@ -319,7 +336,15 @@ export class KafkaEntityEventSource {
           : `the key '${key}' does not match the envelope; expected '${expectedKey}'`,
       );
     }
-    return { ok: true, event: { envelope, source: { kind: 'kafka', topic, partition, offset: message.offset } } };
+    const traceparent = validTraceparent(message.headers?.traceparent);
+    return {
+      ok: true,
+      event: {
+        envelope,
+        source: { kind: 'kafka', topic, partition, offset: message.offset },
+        ...(traceparent ? { traceparent } : {}),
+      },
+    };
   }
 
   private async sendDeadLetters(topic: string, partition: number, rejected: DeadLetter[]): Promise<void> {

@@ -37,8 +37,16 @@ interface MessageEmittedData {
 export function toOutboundMessages(event: StoredEvent): OutboundMessage[] {
   if (!event.streamId.startsWith(INSTANCE_STREAM_PREFIX)) return [];
   const instanceId = event.streamId.slice(INSTANCE_STREAM_PREFIX.length);
-  const { messageId, correlationId, causationId, actor, at } = event.metadata;
-  const headers = { messageId, correlationId, causationId, actor, eventType: event.type };
+  const { messageId, correlationId, causationId, actor, at, traceparent } = event.metadata;
+  // The trace the event was recorded in goes on with it (W3C trace context over Kafka headers).
+  const headers: Record<string, string> = {
+    messageId,
+    correlationId,
+    causationId,
+    actor,
+    eventType: event.type,
+    ...(traceparent ? { traceparent } : {}),
+  };
 
   if (event.type === 'MessageEmitted') {
     const data = messageEmittedData(event);

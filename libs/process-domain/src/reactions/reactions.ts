@@ -33,6 +33,8 @@ export interface LoggedEvent {
   /** When it was recorded (metadata.at). */
   at: string;
   correlationId: string;
+  /** The W3C trace context it was recorded in: the reactions it causes carry it on. */
+  traceparent?: string;
   event: LifelineEvent;
 }
 
@@ -43,6 +45,7 @@ export interface ReactionOrigin {
   correlationId: string;
   /** The recorded time the ids of what it appends derive from (the causing event's, or a timer's due time). */
   idTime: string;
+  traceparent?: string;
 }
 
 export type Reaction =
@@ -143,7 +146,13 @@ export function decideReactions(logged: LoggedEvent, state: ReactionState, conte
 }
 
 function origin(commandId: string, logged: LoggedEvent): ReactionOrigin {
-  return { commandId, causationId: logged.id, correlationId: logged.correlationId, idTime: logged.at };
+  return {
+    commandId,
+    causationId: logged.id,
+    correlationId: logged.correlationId,
+    idTime: logged.at,
+    ...(logged.traceparent !== undefined ? { traceparent: logged.traceparent } : {}),
+  };
 }
 
 function onEntityEvent(

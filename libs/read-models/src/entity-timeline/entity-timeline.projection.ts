@@ -228,6 +228,9 @@ export const entityTimelineProjection: Projection = {
       case 'DefinitionActivated':
       case 'DefinitionDeactivated':
       case 'ExecutionOrderChanged':
+      case 'WebhookCreated':
+      case 'WebhookDeleted':
+      case 'WebhookRedeliveryRequested':
         return;
       default: {
         const instanceId = instanceIdOf(stored.streamId);

@@ -1,9 +1,11 @@
-import jwt from 'jsonwebtoken';
+import jwt, { type JwtPayload } from 'jsonwebtoken';
+import { decodeProtectedHeader } from 'jose';
 import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { userIdProblem } from '@lifeline/process-domain';
 // The engine's config and clock files, not its index: the CLI signs tokens without loading the engine.
 import { SystemClock, type Clock } from '../../../engine/src/shared/clock';
-import { DEFAULT_TOKEN_MAX_LIFETIME_SECONDS } from '../../../engine/src/shared/config';
+import { DEFAULT_TOKEN_MAX_LIFETIME_SECONDS, type OidcConfig } from '../../../engine/src/shared/config';
+import { claimAt, OIDC_ALGORITHMS, OidcTokenRefused, OidcVerifier } from './oidc';
 
 /** Who calls: the token's `sub` and `roles`. */
 export interface Caller {
@@ -32,46 +34,74 @@ const ROLE = /^[A-Za-z0-9_.:-]{1,100}$/;
 export const CLOCK_SKEW_SECONDS = 60;
 
 /**
- * HS256 only: a token signed with another algorithm, or `alg: none`, is refused. A token must carry
- * `exp`, live at most `maxLifetimeSeconds`, name no critical extension (`crit`: we implement none)
- * and have a user id as `sub` (never the engine's own name).
+ * HS256 tokens signed with the configured secret, and, when an identity provider is configured, its
+ * RS256/ES256 tokens (services/api/src/auth/oidc.ts); any other algorithm, or `alg: none`, is refused.
+ * Both kinds follow the same rules: a token must carry `exp`, live at most `maxLifetimeSeconds`, name
+ * no critical extension (`crit`: we implement none) and have a user id as `sub` (never the engine's).
  */
 export class TokenVerifier {
   /** Built once: handing jsonwebtoken the string makes it build a key object on every request. */
   private readonly key: KeyObject;
   readonly maxLifetimeSeconds: number;
   readonly clock: Clock;
+  private readonly oidc: OidcVerifier | undefined;
 
-  constructor(secret: string, options: { maxLifetimeSeconds?: number; clock?: Clock } = {}) {
+  constructor(secret: string, options: { maxLifetimeSeconds?: number; clock?: Clock; oidc?: OidcConfig } = {}) {
     this.key = createSecretKey(Buffer.from(secret, 'utf8'));
     this.maxLifetimeSeconds = options.maxLifetimeSeconds ?? DEFAULT_TOKEN_MAX_LIFETIME_SECONDS;
     this.clock = options.clock ?? new SystemClock();
+    this.oidc = options.oidc ? new OidcVerifier(options.oidc, this.clock) : undefined;
   }
 
-  verify(header: string | undefined): Caller {
-    return this.verifyToken(header).caller;
+  async verify(header: string | undefined): Promise<Caller> {
+    return (await this.verifyToken(header)).caller;
   }
 
-  verifyToken(header: string | undefined): VerifiedToken {
+  async verifyToken(header: string | undefined): Promise<VerifiedToken> {
     if (!header) throw new AuthError('AUTH.MISSING_TOKEN', 'Send Authorization: Bearer <token>');
     const match = /^Bearer ([A-Za-z0-9_.-]+)$/.exec(header.trim());
     if (!match) throw new AuthError('AUTH.INVALID_TOKEN', 'Authorization must be "Bearer <token>"');
-    const now = Math.floor(this.clock.now().getTime() / 1000);
-    let decoded: jwt.Jwt;
+    const token = match[1]!;
+    let protectedHeader: { alg?: unknown; kid?: unknown; crit?: unknown };
     try {
-      decoded = jwt.verify(match[1], this.key, { algorithms: ['HS256'], complete: true, clockTimestamp: now });
-    } catch (error) {
-      if (error instanceof jwt.TokenExpiredError) throw new AuthError('AUTH.EXPIRED_TOKEN', 'The token has expired');
+      protectedHeader = decodeProtectedHeader(token);
+    } catch {
       throw new AuthError('AUTH.INVALID_TOKEN', 'The token is not valid');
     }
-    if ((decoded.header as { crit?: unknown }).crit !== undefined) {
+    if (protectedHeader.crit !== undefined) {
       throw new AuthError(
         'AUTH.INVALID_TOKEN',
         'The token names critical header extensions (crit) this server does not implement',
       );
     }
+    const now = Math.floor(this.clock.now().getTime() / 1000);
+    if (this.oidc && (OIDC_ALGORITHMS as readonly unknown[]).includes(protectedHeader.alg)) {
+      let claims: JwtPayload;
+      try {
+        const kid = typeof protectedHeader.kid === 'string' ? protectedHeader.kid : undefined;
+        claims = (await this.oidc.verify(token, kid)) as JwtPayload;
+      } catch (error) {
+        if (error instanceof OidcTokenRefused) {
+          throw new AuthError(error.expired ? 'AUTH.EXPIRED_TOKEN' : 'AUTH.INVALID_TOKEN', error.message);
+        }
+        throw error;
+      }
+      return this.checked(claims, now, claimAt(claims, this.oidc.config.rolesClaim));
+    }
+    let decoded: jwt.Jwt;
+    try {
+      decoded = jwt.verify(token, this.key, { algorithms: ['HS256'], complete: true, clockTimestamp: now });
+    } catch (error) {
+      if (error instanceof jwt.TokenExpiredError) throw new AuthError('AUTH.EXPIRED_TOKEN', 'The token has expired');
+      throw new AuthError('AUTH.INVALID_TOKEN', 'The token is not valid');
+    }
     const claims = decoded.payload;
     if (typeof claims === 'string') throw new AuthError('AUTH.INVALID_TOKEN', 'The token has no claims');
+    return this.checked(claims, now, claims.roles);
+  }
+
+  /** The rules every token keeps, whoever signed it: exp, the lifetime cap, the subject; then its roles. */
+  private checked(claims: JwtPayload, now: number, rolesClaim: unknown): VerifiedToken {
     const { exp, iat } = claims;
     if (typeof exp !== 'number' || !Number.isFinite(exp)) {
       throw new AuthError('AUTH.INVALID_TOKEN', 'The token has no expiry (exp)');
@@ -94,8 +124,8 @@ export class TokenVerifier {
     }
     const problem = userIdProblem(claims.sub);
     if (problem) throw new AuthError('AUTH.INVALID_TOKEN', `The token's subject is refused: ${problem}`);
-    const roles = Array.isArray(claims.roles)
-      ? claims.roles.filter((r): r is string => typeof r === 'string' && ROLE.test(r))
+    const roles = Array.isArray(rolesClaim)
+      ? rolesClaim.filter((r): r is string => typeof r === 'string' && ROLE.test(r))
       : [];
     return { caller: { id: claims.sub, roles, admin: roles.includes('admin') }, expiresAt: exp * 1000 };
   }

@@ -18,9 +18,9 @@ describe('TokenVerifier', () => {
       header: { alg: 'HS256', ...header },
     });
   /** The code and message of the refusal, or 'accepted'. */
-  const outcome = (token: string, v = verifier) => {
+  const outcome = async (token: string, v = verifier) => {
     try {
-      v.verify(`Bearer ${token}`);
+      await v.verify(`Bearer ${token}`);
       return 'accepted';
     } catch (error) {
       if (!(error instanceof AuthError)) throw error;
@@ -28,16 +28,16 @@ describe('TokenVerifier', () => {
     }
   };
 
-  it('accepts a token within the 24 h default and says when it expires', () => {
+  it('accepts a token within the 24 h default and says when it expires', async () => {
     const token = sign({ sub: 'bob', roles: ['accounting'], iat: NOW, exp: NOW + DAY });
-    expect(verifier.verifyToken(`Bearer ${token}`)).toEqual({
+    expect(await verifier.verifyToken(`Bearer ${token}`)).toEqual({
       caller: { id: 'bob', roles: ['accounting'], admin: false },
       expiresAt: (NOW + DAY) * 1000,
     });
   });
 
-  it('refuses a token without exp', () => {
-    expect(outcome(sign({ sub: 'bob', roles: [], iat: NOW }))).toBe(
+  it('refuses a token without exp', async () => {
+    expect(await outcome(sign({ sub: 'bob', roles: [], iat: NOW }))).toBe(
       'AUTH.INVALID_TOKEN: The token has no expiry (exp)',
     );
   });
@@ -48,40 +48,40 @@ describe('TokenVerifier', () => {
     ['decades away without iat', { exp: NOW + 30 * 365 * DAY }],
     ['two days away without iat', { exp: NOW + 2 * DAY }],
     ['an hour long, but issued ten years ahead', { iat: NOW + 3650 * DAY, exp: NOW + 3650 * DAY + HOUR }],
-  ])('refuses a token living longer than the cap: %s', (_name, times) => {
-    expect(outcome(sign({ sub: 'bob', roles: [], ...times }))).toBe(
+  ])('refuses a token living longer than the cap: %s', async (_name, times) => {
+    expect(await outcome(sign({ sub: 'bob', roles: [], ...times }))).toBe(
       'AUTH.INVALID_TOKEN: The token lives longer than the 86400 s this server allows (LIFELINE_TOKEN_MAX_LIFETIME)',
     );
   });
 
-  it('accepts a token without iat that expires within the cap', () => {
-    expect(outcome(sign({ sub: 'bob', roles: [], exp: NOW + HOUR }))).toBe('accepted');
+  it('accepts a token without iat that expires within the cap', async () => {
+    expect(await outcome(sign({ sub: 'bob', roles: [], exp: NOW + HOUR }))).toBe('accepted');
   });
 
-  it('applies a configured cap', () => {
+  it('applies a configured cap', async () => {
     const strict = new TokenVerifier(SECRET, { clock, maxLifetimeSeconds: HOUR });
-    expect(outcome(sign({ sub: 'bob', iat: NOW, exp: NOW + HOUR }), strict)).toBe('accepted');
-    expect(outcome(sign({ sub: 'bob', iat: NOW, exp: NOW + 2 * HOUR }), strict)).toMatch(
+    expect(await outcome(sign({ sub: 'bob', iat: NOW, exp: NOW + HOUR }), strict)).toBe('accepted');
+    expect(await outcome(sign({ sub: 'bob', iat: NOW, exp: NOW + 2 * HOUR }), strict)).toMatch(
       /lives longer than the 3600 s/,
     );
   });
 
-  it('checks expiry against its clock', () => {
+  it('checks expiry against its clock', async () => {
     const later = new FakeClock('2026-11-21T10:00:00Z');
     const v = new TokenVerifier(SECRET, { clock: later });
     const token = sign({ sub: 'bob', iat: NOW, exp: NOW + 2 });
-    expect(outcome(token, v)).toBe('accepted');
+    expect(await outcome(token, v)).toBe('accepted');
     later.advance(2000);
-    expect(outcome(token, v)).toBe('AUTH.EXPIRED_TOKEN: The token has expired');
+    expect(await outcome(token, v)).toBe('AUTH.EXPIRED_TOKEN: The token has expired');
   });
 
-  it('refuses a token naming critical header extensions, known or not', () => {
+  it('refuses a token naming critical header extensions, known or not', async () => {
     const claims = { sub: 'bob', iat: NOW, exp: NOW + HOUR };
-    expect(outcome(sign(claims, { crit: ['x-unknown'], 'x-unknown': true }))).toBe(
+    expect(await outcome(sign(claims, { crit: ['x-unknown'], 'x-unknown': true }))).toBe(
       'AUTH.INVALID_TOKEN: The token names critical header extensions (crit) this server does not implement',
     );
-    expect(outcome(sign(claims, { crit: ['b64'], b64: true }))).toMatch(/^AUTH.INVALID_TOKEN: .*crit/);
-    expect(outcome(sign(claims))).toBe('accepted');
+    expect(await outcome(sign(claims, { crit: ['b64'], b64: true }))).toMatch(/^AUTH.INVALID_TOKEN: .*crit/);
+    expect(await outcome(sign(claims))).toBe('accepted');
   });
 
   it.each([
@@ -96,21 +96,21 @@ describe('TokenVerifier', () => {
     ['a blank', '   ', "AUTH.INVALID_TOKEN: The token's subject is refused: a user id must be a non-blank string"],
     ['an edge blank', 'bob ', expect.stringContaining('blanks')],
     ['nothing', '', 'AUTH.INVALID_TOKEN: The token has no subject'],
-  ])('refuses a subject that is %s', (_name, sub, expected) => {
-    expect(outcome(sign({ sub, roles: ['admin'], iat: NOW, exp: NOW + HOUR }))).toEqual(expected);
+  ])('refuses a subject that is %s', async (_name, sub, expected) => {
+    expect(await outcome(sign({ sub, roles: ['admin'], iat: NOW, exp: NOW + HOUR }))).toEqual(expected);
   });
 
-  it('grants admin rights for the admin role only', () => {
+  it('grants admin rights for the admin role only', async () => {
     const caller = (roles: string[]) =>
       verifier.verify(`Bearer ${sign({ sub: 'eve', roles, iat: NOW, exp: NOW + HOUR })}`);
-    expect(caller(['admin']).admin).toBe(true);
-    expect(caller(['system']).admin).toBe(false);
-    expect(caller([]).admin).toBe(false);
+    expect((await caller(['admin'])).admin).toBe(true);
+    expect((await caller(['system'])).admin).toBe(false);
+    expect((await caller([])).admin).toBe(false);
   });
 });
 
 describe('signToken', () => {
-  it('signs for 24 h by default, or the lifetime given', () => {
+  it('signs for 24 h by default, or the lifetime given', async () => {
     const claims = (token: string) => jwt.decode(token) as { iat: number; exp: number };
     const daily = claims(signToken(SECRET, 'bob', ['accounting']));
     expect(daily.exp - daily.iat).toBe(DAY);
@@ -118,7 +118,7 @@ describe('signToken', () => {
     expect(short.exp - short.iat).toBe(600);
   });
 
-  it('refuses to sign for the engine or an id hiding characters', () => {
+  it('refuses to sign for the engine or an id hiding characters', async () => {
     expect(() => signToken(SECRET, 'system', [])).toThrow('"system" is reserved for the engine');
     expect(() => signToken(SECRET, 'bob\u202e', [])).toThrow(/bidi-override/);
   });

@@ -1,4 +1,5 @@
-import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
+import type { Request } from 'express';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { validateEnvelope, type ValidationIssue } from '@lifeline/process-domain';
@@ -7,6 +8,7 @@ import { CurrentCaller, RequireRoles } from '../auth/auth.guard';
 import type { Caller } from '../auth/jwt';
 import { RequestInvalid } from '../http/api-errors';
 import { Metrics } from '../health/metrics';
+import { traceparentOf } from '../http/origin';
 import { ApiAnswer, ApiErrors, Authenticated, WithBody } from '../http/openapi';
 
 /** The most envelopes one request may carry. */
@@ -41,7 +43,11 @@ export class RecordEntityEventsController {
   @ApiAnswer(202, 'RecordOutcome', 'Recorded (or already recorded): the position of the last event')
   @ApiErrors(403, 409)
   @WithBody()
-  async record(@Body() body: unknown, @CurrentCaller() caller: Caller): Promise<RecordOutcome> {
+  async record(
+    @Body() body: unknown,
+    @CurrentCaller() caller: Caller,
+    @Req() request: Request,
+  ): Promise<RecordOutcome> {
     const items = Array.isArray(body) ? body : [body];
     if (items.length === 0) throw new RequestInvalid('ENTITY_EVENT.EMPTY_BATCH', 'Send at least one envelope');
     if (items.length > MAX_BATCH) {
@@ -61,21 +67,20 @@ export class RecordEntityEventsController {
       return [];
     });
     if (issues.length > 0) {
-      this.metrics.increment('lifeline_entity_events_refused_total', items.length);
+      this.metrics.refused('http', items.length);
       throw new RequestInvalid(
         'ENTITY_EVENT.INVALID',
         `The entity event is invalid: ${issues.length} problem(s); nothing was recorded`,
         issues,
       );
     }
+    const traceparent = traceparentOf(request);
     const outcome: RecordOutcome = await this.commands.execute(
       new RecordEntityEventsCommand(
-        envelopes.map((envelope) => ({ envelope, source: { kind: 'http' } })),
+        envelopes.map((envelope) => ({ envelope, source: { kind: 'http' }, ...(traceparent ? { traceparent } : {}) })),
         caller.id,
       ),
     );
-    this.metrics.increment('lifeline_entity_events_recorded_total', outcome.recorded);
-    this.metrics.increment('lifeline_entity_events_duplicate_total', outcome.duplicates);
     return outcome;
   }
 }

@@ -1,4 +1,5 @@
-import { Controller, Get, Header } from '@nestjs/common';
+import { Controller, Get, Header, Res } from '@nestjs/common';
+import type { Response } from 'express';
 import { ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ApiAnswer } from '../http/openapi';
 import { EngineRuntime } from '@lifeline/engine';
@@ -30,25 +31,55 @@ export class HealthController {
       readModels: this.read.models.position(),
       reactions,
       ...(kafka ? { kafka } : {}),
-      counters: this.metrics.snapshot(),
+      counters: await this.metrics.counters(),
     };
+  }
+
+  @Get('health/live')
+  @Public()
+  @ApiOperation({ summary: 'Liveness: the process answers (restart it when this fails)' })
+  @ApiAnswer(200, 'Liveness')
+  live() {
+    return { ok: true };
+  }
+
+  @Get('health/ready')
+  @Public()
+  @ApiOperation({
+    summary:
+      'Readiness: the store answers, the reactions run and no Kafka partition is stuck (503 otherwise: send no traffic)',
+  })
+  @ApiAnswer(200, 'Readiness')
+  @ApiResponse({
+    status: 503,
+    description: 'Not ready: what is not',
+    schema: { $ref: '#/components/schemas/Readiness' },
+  })
+  async ready(@Res({ passthrough: true }) response: Response) {
+    const { ok, reactions, kafka } = this.engine.health();
+    let store = true;
+    try {
+      await this.engine.store.headPosition();
+    } catch {
+      store = false;
+    }
+    const checks = { store, reactions: reactions.ok, kafka: kafka?.ok ?? true };
+    const ready = ok && store;
+    if (!ready) response.status(503);
+    return { ok: ready, checks };
   }
 
   @Get('metrics')
   @Public()
-  @Header('content-type', 'text/plain; version=0.0.4')
-  @ApiOperation({ summary: 'Counters in the Prometheus text format' })
+  @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
+  @ApiOperation({ summary: 'Metrics in the Prometheus text format, with HELP and TYPE' })
   @ApiProduces('text/plain')
   @ApiResponse({
     status: 200,
     description: 'Prometheus text',
     content: { 'text/plain': { schema: { type: 'string' } } },
   })
-  async prometheus(): Promise<string> {
-    const lines = Object.entries(this.metrics.snapshot()).map(([k, v]) => `${k} ${v}`);
-    lines.push(`lifeline_log_head_position ${await this.engine.store.headPosition()}`);
-    lines.push(`lifeline_read_models_position ${this.read.models.position()}`);
-    lines.push(`lifeline_reactions_position ${this.engine.reactions.position()}`);
-    return lines.join('\n') + '\n';
+  prometheus(): Promise<string> {
+    return this.metrics.text();
   }
 }

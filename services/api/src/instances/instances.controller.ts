@@ -234,6 +234,7 @@ export class InstancesController {
         messageId: e.id,
         correlationId: e.metadata.correlationId,
         causationId: e.metadata.causationId,
+        ...(e.metadata.traceparent ? { traceparent: e.metadata.traceparent } : {}),
         data: e.data,
       })),
     };

@@ -38,8 +38,12 @@ export class LiveController {
     content: { 'text/event-stream': { schema: { type: 'string' } } },
   })
   @ApiErrors(401)
-  stream(@Req() request: Request, @Res() response: Response, @Query('access_token') token?: string): void {
-    const { expiresAt } = this.verifier.verifyToken(
+  async stream(
+    @Req() request: Request,
+    @Res() response: Response,
+    @Query('access_token') token?: string,
+  ): Promise<void> {
+    const { expiresAt } = await this.verifier.verifyToken(
       request.headers.authorization ?? (token ? `Bearer ${token}` : undefined),
     );
     const expired = () => this.verifier.clock.now().getTime() >= expiresAt;

@@ -74,6 +74,11 @@ export class KafkaIngest {
     return this.source.health();
   }
 
+  /** Each assigned partition's lag as of its last batch. */
+  lag(): { topic: string; partition: number; lag: number }[] {
+    return this.source.lag();
+  }
+
   counters(): Record<string, number> {
     const counters: Record<string, number> = {
       lifeline_dead_letters_total: this.deadLetters.total(),

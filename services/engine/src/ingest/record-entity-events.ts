@@ -13,6 +13,8 @@ import { handleCommand } from '../pipeline/handle';
 export interface EntityEventToRecord {
   envelope: EntityEventEnvelope;
   source: EntityEventSource;
+  /** The W3C trace context it arrived in (an HTTP or Kafka `traceparent` header). */
+  traceparent?: string;
 }
 
 export interface RecordOutcome {
@@ -35,7 +37,7 @@ export class RecordEntityEvents {
     let position = 0;
     let duplicates = 0;
     // One append per envelope: each is idempotent on its own id, and order within a record is kept.
-    for (const { envelope, source } of batch) {
+    for (const { envelope, source, traceparent } of batch) {
       const id = entityEventStoreId(envelope.id);
       const outcome = await handleCommand(tx, {
         streamId: streams.entity(envelope.entityType, envelope.entityId),
@@ -43,7 +45,7 @@ export class RecordEntityEvents {
         command: { type: 'RecordEntityEvent', envelope, source },
         context: () => undefined,
         decode: decodeEntityEvent,
-        origin: { commandId: id, correlationId: id, causationId: id },
+        origin: { commandId: id, correlationId: id, causationId: id, ...(traceparent ? { traceparent } : {}) },
         actor,
         at,
         expectedRevision: 'any',

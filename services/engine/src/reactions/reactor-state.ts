@@ -135,6 +135,11 @@ export class ReactorState {
     this.s.deleteTimer.run(timerId);
   }
 
+  /** How many timers are due at `now` and not yet fired (a metric). */
+  countDue(now: string): number {
+    return this.s.countDue.get(now)?.count ?? 0;
+  }
+
   /** When the next timer is due (for metrics and tests). */
   nextDue(): string | undefined {
     return this.s.nextDue.get()?.due_at ?? undefined;
@@ -195,6 +200,9 @@ function prepare(db: Database.Database) {
     deleteTimer: db.prepare<[string]>('DELETE FROM reactor_timers WHERE timer_id = ?'),
     dueTimers: db.prepare<[string, number], { timer_id: string; record_key: string }>(
       'SELECT timer_id, record_key FROM reactor_timers WHERE paused = 0 AND due_at <= ? ORDER BY due_at, timer_id LIMIT ?',
+    ),
+    countDue: db.prepare<[string], { count: number }>(
+      'SELECT COUNT(*) AS count FROM reactor_timers WHERE paused = 0 AND due_at <= ?',
     ),
     nextDue: db.prepare<[], { due_at: string | null }>(
       'SELECT MIN(due_at) AS due_at FROM reactor_timers WHERE paused = 0',

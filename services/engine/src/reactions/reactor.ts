@@ -163,6 +163,7 @@ export class Reactor {
       streamId: stored.streamId,
       at: stored.metadata.at,
       correlationId: stored.metadata.correlationId,
+      ...(stored.metadata.traceparent !== undefined ? { traceparent: stored.metadata.traceparent } : {}),
       event,
     };
     if (

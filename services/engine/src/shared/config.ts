@@ -40,8 +40,46 @@ export interface LifelineConfig {
   audit: AuditConfig;
   /** As-of queries (`?asOf=`) rebuild read models from the log on worker threads: how many, and how many may wait. */
   asOf: { workers: number; queue: number; queueTimeoutMs: number };
+  /** Tokens of an identity provider, besides the HS256 secret; absent: HS256 only. */
+  oidc?: OidcConfig;
+  /** How webhook deliveries are sent and retried (README: Webhooks). */
+  webhooks: WebhookSettings;
+  /** Spans over OTLP/HTTP when a URL is set (README: Traces); off otherwise. */
+  tracing: { otlpTracesUrl?: string; serviceName: string };
   /** E-mail about tasks over SMTP; absent (nothing sent) unless LIFELINE_SMTP_URL is set. */
   mail?: MailConfig;
+}
+
+/** Webhook deliveries: retried with a doubling backoff from `retryInitialMs` up to `retryMaxMs`, dead after `maxAttempts`. */
+export interface WebhookSettings {
+  /** LIFELINE_WEBHOOKS_SEND: whether this engine process sends deliveries (in a distributed run, one engine does). */
+  send: boolean;
+  /** LIFELINE_WEBHOOK_RETRY_MS: the wait after the first failed attempt. */
+  retryInitialMs: number;
+  /** LIFELINE_WEBHOOK_RETRY_MAX_MS: the longest wait between two attempts. */
+  retryMaxMs: number;
+  /** LIFELINE_WEBHOOK_MAX_ATTEMPTS: attempts before a delivery is dead (an admin may redeliver it). */
+  maxAttempts: number;
+  /** LIFELINE_WEBHOOK_TIMEOUT_MS: how long a receiver may take to answer. */
+  timeoutMs: number;
+  /** LIFELINE_WEBHOOK_POLL_MS: how often the log is looked at for events written by another process. */
+  pollMs: number;
+}
+
+/** An OpenID Connect identity provider whose RS256/ES256 tokens the API accepts (README: Identity provider). */
+export interface OidcConfig {
+  /** LIFELINE_OIDC_ISSUER: the `iss` tokens must carry. */
+  issuer: string;
+  /** LIFELINE_OIDC_AUDIENCE: the `aud` tokens must name. */
+  audience: string;
+  /** LIFELINE_OIDC_JWKS_URL; absent: the issuer's discovery document names it. */
+  jwksUrl?: string;
+  /** LIFELINE_OIDC_ROLES_CLAIM: a dotted path to the roles array (`realm_access.roles`). */
+  rolesClaim: string;
+  /** LIFELINE_OIDC_JWKS_MAX_AGE (seconds): how long a fetched key set is used before it is fetched again. */
+  jwksMaxAgeMs: number;
+  /** LIFELINE_OIDC_JWKS_COOLDOWN (seconds): a token naming an unknown key fetches again at most this often. */
+  jwksCooldownMs: number;
 }
 
 /** Signed anchors of the global chain (docs/decisions/0005-tamper-evidence.md); nothing is signed without a key. */
@@ -94,6 +132,10 @@ export function tokenMaxLifetime(text: string | undefined): number {
   return seconds;
 }
 
+/** `{ [key]: value }` when the value is there, `{}` otherwise (optional config sections). */
+const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
+  (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+
 const list = (value: string | undefined, fallback: string[]): string[] =>
   value
     ? value
@@ -111,6 +153,64 @@ function whole(env: NodeJS.ProcessEnv, name: string, fallback: number, min: numb
     throw new ConfigInvalid(`${name} must be a whole number of at least ${min}, not ${text}`);
   }
   return value;
+}
+
+/** `true` or `false` from the environment; absent: the fallback. */
+function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const text = env[name]?.trim();
+  if (text === undefined || text === '') return fallback;
+  if (text !== 'true' && text !== 'false') throw new ConfigInvalid(`${name} must be true or false, not ${text}`);
+  return text === 'true';
+}
+
+const httpUrl = (name: string, text: string): string => {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigInvalid(`${name} must be an http(s) URL, not ${text}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigInvalid(`${name} must be an http(s) URL, not ${text}`);
+  }
+  return text;
+};
+
+/** Where spans go: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as it is, or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces. */
+export function otlpTracesUrl(env: NodeJS.ProcessEnv): string | undefined {
+  const traces = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
+  if (traces) return httpUrl('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', traces);
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  if (base) return httpUrl('OTEL_EXPORTER_OTLP_ENDPOINT', base).replace(/\/+$/, '') + '/v1/traces';
+  return undefined;
+}
+
+/** The identity provider, when LIFELINE_OIDC_ISSUER is set; its audience is then required. */
+export function oidcConfig(env: NodeJS.ProcessEnv): OidcConfig | undefined {
+  const issuer = env.LIFELINE_OIDC_ISSUER?.trim();
+  if (!issuer) {
+    const stray = ['LIFELINE_OIDC_AUDIENCE', 'LIFELINE_OIDC_JWKS_URL', 'LIFELINE_OIDC_ROLES_CLAIM'].find((n) => env[n]);
+    if (stray) throw new ConfigInvalid(`${stray} is set but LIFELINE_OIDC_ISSUER is not`);
+    return undefined;
+  }
+  const audience = env.LIFELINE_OIDC_AUDIENCE?.trim();
+  if (!audience)
+    throw new ConfigInvalid('LIFELINE_OIDC_ISSUER needs LIFELINE_OIDC_AUDIENCE (the aud tokens must name)');
+  const rolesClaim = env.LIFELINE_OIDC_ROLES_CLAIM?.trim() || 'roles';
+  if (!/^[A-Za-z0-9_:/-]+(\.[A-Za-z0-9_:/-]+)*$/.test(rolesClaim)) {
+    throw new ConfigInvalid(
+      `LIFELINE_OIDC_ROLES_CLAIM must be a dotted claim path (realm_access.roles), not ${rolesClaim}`,
+    );
+  }
+  const jwksUrl = env.LIFELINE_OIDC_JWKS_URL?.trim();
+  return {
+    issuer,
+    audience,
+    ...(jwksUrl ? { jwksUrl: httpUrl('LIFELINE_OIDC_JWKS_URL', jwksUrl) } : {}),
+    rolesClaim,
+    jwksMaxAgeMs: whole(env, 'LIFELINE_OIDC_JWKS_MAX_AGE', 600, 1) * 1000,
+    jwksCooldownMs: whole(env, 'LIFELINE_OIDC_JWKS_COOLDOWN', 30, 0) * 1000,
+  };
 }
 
 export function loadConfig(
@@ -195,6 +295,16 @@ export function loadConfig(
       queue: whole(env, 'LIFELINE_AS_OF_QUEUE', 8, 0),
       queueTimeoutMs: whole(env, 'LIFELINE_AS_OF_WAIT_MS', 30_000, 1),
     },
+    ...optional('oidc', oidcConfig(env)),
+    webhooks: {
+      send: flag(env, 'LIFELINE_WEBHOOKS_SEND', true),
+      retryInitialMs: whole(env, 'LIFELINE_WEBHOOK_RETRY_MS', 5_000, 1),
+      retryMaxMs: whole(env, 'LIFELINE_WEBHOOK_RETRY_MAX_MS', 3_600_000, 1),
+      maxAttempts: whole(env, 'LIFELINE_WEBHOOK_MAX_ATTEMPTS', 12, 1),
+      timeoutMs: whole(env, 'LIFELINE_WEBHOOK_TIMEOUT_MS', 10_000, 1),
+      pollMs: whole(env, 'LIFELINE_WEBHOOK_POLL_MS', 1_000, 1),
+    },
+    tracing: { ...optional('otlpTracesUrl', otlpTracesUrl(env)), serviceName: env.OTEL_SERVICE_NAME || 'lifeline' },
     ...(mail ? { mail } : {}),
   };
 }

@@ -1,4 +1,4 @@
-import { ConfigInvalid, DEFAULT_TOKEN_MAX_LIFETIME_SECONDS, loadConfig, parseLifetime } from './config';
+import { ConfigInvalid, DEFAULT_TOKEN_MAX_LIFETIME_SECONDS, loadConfig, oidcConfig, parseLifetime } from './config';
 
 describe('token lifetime configuration', () => {
   it.each([
@@ -80,5 +80,59 @@ describe('loadConfig: the as-of worker pool', () => {
     ['LIFELINE_AS_OF_WAIT_MS', '1.5'],
   ])('refuses %s=%s with CONFIG.INVALID', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigInvalid);
+  });
+});
+
+describe('oidcConfig', () => {
+  it('is absent without an issuer, and refuses its other settings alone', () => {
+    expect(oidcConfig({})).toBeUndefined();
+    expect(() => oidcConfig({ LIFELINE_OIDC_AUDIENCE: 'api' })).toThrow(
+      'LIFELINE_OIDC_AUDIENCE is set but LIFELINE_OIDC_ISSUER is not',
+    );
+  });
+
+  it('needs an audience, and reads the roles path, the JWKS URL and the cache times', () => {
+    expect(() => oidcConfig({ LIFELINE_OIDC_ISSUER: 'https://idp' })).toThrow(/needs LIFELINE_OIDC_AUDIENCE/);
+    expect(
+      oidcConfig({
+        LIFELINE_OIDC_ISSUER: 'https://idp/realms/x',
+        LIFELINE_OIDC_AUDIENCE: 'lifeline',
+        LIFELINE_OIDC_JWKS_URL: 'https://idp/certs',
+        LIFELINE_OIDC_ROLES_CLAIM: 'realm_access.roles',
+        LIFELINE_OIDC_JWKS_MAX_AGE: '60',
+      }),
+    ).toEqual({
+      issuer: 'https://idp/realms/x',
+      audience: 'lifeline',
+      jwksUrl: 'https://idp/certs',
+      rolesClaim: 'realm_access.roles',
+      jwksMaxAgeMs: 60_000,
+      jwksCooldownMs: 30_000,
+    });
+    expect(oidcConfig({ LIFELINE_OIDC_ISSUER: 'https://idp', LIFELINE_OIDC_AUDIENCE: 'a' })?.rolesClaim).toBe('roles');
+  });
+
+  it.each([
+    [{ LIFELINE_OIDC_JWKS_URL: 'file:///etc/keys' }, /must be an http\(s\) URL/],
+    [{ LIFELINE_OIDC_ROLES_CLAIM: 'realm_access..roles' }, /dotted claim path/],
+    [{ LIFELINE_OIDC_JWKS_MAX_AGE: '0' }, /LIFELINE_OIDC_JWKS_MAX_AGE must be a whole number of at least 1/],
+  ])('refuses %j', (extra, message) => {
+    expect(() => oidcConfig({ LIFELINE_OIDC_ISSUER: 'https://idp', LIFELINE_OIDC_AUDIENCE: 'a', ...extra })).toThrow(
+      message,
+    );
+  });
+});
+
+describe('webhook and tracing configuration', () => {
+  it('exports traces only with an OTLP endpoint; webhook settings are checked', () => {
+    expect(loadConfig({}).tracing).toEqual({ serviceName: 'lifeline' });
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }).tracing.otlpTracesUrl).toBe(
+      'http://collector:4318/v1/traces',
+    );
+    expect(() => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow('OTEL_EXPORTER_OTLP_ENDPOINT');
+    expect(() => loadConfig({ LIFELINE_WEBHOOK_MAX_ATTEMPTS: '0' })).toThrow('LIFELINE_WEBHOOK_MAX_ATTEMPTS');
+    expect(loadConfig({}).webhooks.send).toBe(true);
+    expect(loadConfig({ LIFELINE_WEBHOOKS_SEND: 'false' }).webhooks.send).toBe(false);
+    expect(() => loadConfig({ LIFELINE_WEBHOOKS_SEND: 'no' })).toThrow('LIFELINE_WEBHOOKS_SEND must be true or false');
   });
 });

@@ -11,6 +11,8 @@ export interface CommandOrigin {
    * (the causing event's time); without it, the command's own time (a user's command is never repeated).
    */
   idTime?: string;
+  /** The W3C trace context (`traceparent`) the command arrived in; kept in the metadata of what it appends. */
+  traceparent?: string;
 }
 
 export const metadataFor = (origin: CommandOrigin, actor: string, at: string): EventMetadataIn => ({
@@ -18,4 +20,5 @@ export const metadataFor = (origin: CommandOrigin, actor: string, at: string): E
   causationId: origin.causationId,
   actor,
   at,
+  ...(origin.traceparent !== undefined ? { traceparent: origin.traceparent } : {}),
 });
