@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BuiltServer } from './built-server';
 import { SmtpSink } from '../support/smtp-sink';
 
@@ -35,6 +38,12 @@ describe('task mails from the built server to a real SMTP server', () => {
   let server: BuiltServer;
   beforeAll(async () => {
     sink = await SmtpSink.start();
+    const contacts = join(mkdtempSync(join(tmpdir(), 'lifeline-mail-e2e-')), 'escalation.json');
+    // The task is a user's (no role): the contacts for any role (`*`) hear of its escalation.
+    writeFileSync(
+      contacts,
+      JSON.stringify({ accounting: 'finance-lead@example.com', '*': 'purchasing-lead@example.com' }),
+    );
     server = await BuiltServer.start({
       LIFELINE_DEMO: 'false',
       LIFELINE_SMTP_URL: sink.url,
@@ -43,6 +52,8 @@ describe('task mails from the built server to a real SMTP server', () => {
       LIFELINE_PUBLIC_URL: 'https://tasks.example.com',
       LIFELINE_MAIL_POLL_MS: '100',
       LIFELINE_MAIL_OVERDUE_CHECK_MS: '200',
+      LIFELINE_MAIL_ESCALATE_AFTER: 'PT2S',
+      LIFELINE_MAIL_ESCALATION: contacts,
     });
   });
   afterAll(async () => {
@@ -81,26 +92,35 @@ describe('task mails from the built server to a real SMTP server', () => {
       ['alice@example.com', 'Overdue: Approve purchase order'],
     ]);
 
+    // Still open 2 s past its due time: escalated to its assignee and the contacts for any role.
+    const escalated = (await sink.waitFor(4)).slice(2);
+    expect(escalated.map((m) => [m.to[0], m.parsed.subject]).sort()).toEqual([
+      ['alice@example.com', 'Escalated: Approve purchase order'],
+      ['purchasing-lead@example.com', 'Escalated: Approve purchase order'],
+    ]);
+
     expect((await server.call(admin, 'POST', `/tasks/${taskId}/reassign`, { user: 'bob' })).status).toBe(200);
-    const all = await sink.waitFor(3);
-    expect(all[2]!.to).toEqual(['bob@example.com']);
-    expect(all[2]!.parsed.subject).toBe('Task for you: Approve purchase order');
-    expect(all[2]!.parsed.text).toContain('admin assigned a task to you');
+    const all = await sink.waitFor(5);
+    expect(all[4]!.to).toEqual(['bob@example.com']);
+    expect(all[4]!.parsed.subject).toBe('Task for you: Approve purchase order');
+    expect(all[4]!.parsed.text).toContain('admin assigned a task to you');
 
     const listed = await server.until(
       () => server.call(admin, 'GET', '/admin/mails'),
-      (answer) => answer.body?.items?.filter((m: { status: string }) => m.status === 'sent').length === 3,
+      (answer) => answer.body?.items?.filter((m: { status: string }) => m.status === 'sent').length === 5,
     );
     expect(
       listed.body.items.map((m: { kind: string; user: string; status: string }) => [m.kind, m.user, m.status]).sort(),
     ).toEqual([
       ['task-assigned', 'alice', 'sent'],
       ['task-assigned', 'bob', 'sent'],
+      ['task-escalated', 'alice', 'sent'],
+      ['task-escalated', 'contact:*', 'sent'],
       ['task-overdue', 'alice', 'sent'],
     ]);
     // Nothing is sent twice.
     await new Promise((r) => setTimeout(r, 500));
-    expect(await sink.messages()).toHaveLength(3);
+    expect(await sink.messages()).toHaveLength(5);
   });
 
   it('shows the mail queue to admins only, and refuses bad filters with a code', async () => {

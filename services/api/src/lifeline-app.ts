@@ -187,7 +187,7 @@ export async function createLifelineApp(
       const task = getTask(readModels.db, taskId);
       return task ? { title: task.title, dueAt: task.dueAt, entity: task.entity } : undefined;
     },
-    overdueBetween: (after, upTo, limit) => tasksFallingDue(readModels.db, after, upTo, limit),
+    fallingDue: (after, upTo, limit, assignedOnly) => tasksFallingDue(readModels.db, after, upTo, limit, assignedOnly),
   });
   await engine.start();
   if (deps.listen !== false) await app.listen(config.port, config.host);

@@ -10,8 +10,8 @@ export const TASK_LIST_QUERY_INDEXES = [
   'CREATE INDEX IF NOT EXISTS tasks_by_assignee ON tasks (assignee, open, created_at)',
   // A role's unassigned page: role = ? AND assignee IS NULL AND open = 1, ordered.
   'CREATE INDEX IF NOT EXISTS tasks_by_role ON tasks (role, assignee, open, created_at)',
-  // Assigned tasks falling due (the mail notifier's overdue look); only rows with a due time and an assignee.
-  'CREATE INDEX IF NOT EXISTS tasks_falling_due ON tasks (due_at, id) WHERE open = 1 AND assignee IS NOT NULL AND due_at IS NOT NULL',
+  // Open tasks falling due (the mail notifier's overdue and escalation looks); only rows with a due time.
+  'CREATE INDEX IF NOT EXISTS tasks_open_due ON tasks (due_at, id) WHERE open = 1 AND due_at IS NOT NULL',
 ];
 
 export const TASK_LIST_SCHEMA = [

@@ -389,36 +389,39 @@ export function viewerHasTaskForRecord(
   );
 }
 
-/** An open, assigned task whose due time came (what an overdue notice needs). */
+/** An open task whose due time came (what an overdue notice or an escalation needs). */
 export interface FallingDueTask {
   id: string;
   title: string;
-  assignee: string;
+  assignee: string | null;
+  role: string | null;
   dueAt: string;
   instanceId: string;
   entity: EntityRef | null;
 }
 
 /**
- * Open tasks with an assignee due after the cursor (by due time, then id) and at or before `upTo`,
- * oldest first: each look at the task list continues where the last one stopped.
+ * Open tasks (only assigned ones with `assignedOnly`) due after the cursor (by due time, then id)
+ * and at or before `upTo`, oldest first: each look at the task list continues where the last stopped.
  */
 export function tasksFallingDue(
   db: Sql,
   after: { dueAt: string; id: string },
   upTo: string,
   limit: number,
+  assignedOnly: boolean,
 ): FallingDueTask[] {
   const rows = cachedStatement(
     db,
-    `SELECT id, title, assignee, due_at, instance_id, entity_type, entity_id FROM tasks INDEXED BY tasks_falling_due
-      WHERE open = 1 AND assignee IS NOT NULL AND due_at IS NOT NULL
+    `SELECT id, title, assignee, role, due_at, instance_id, entity_type, entity_id FROM tasks INDEXED BY tasks_open_due
+      WHERE open = 1 AND due_at IS NOT NULL AND (? = 0 OR assignee IS NOT NULL)
         AND (due_at > ? OR (due_at = ? AND id > ?)) AND due_at <= ?
       ORDER BY due_at, id LIMIT ?`,
-  ).all(after.dueAt, after.dueAt, after.id, upTo, limit) as {
+  ).all(assignedOnly ? 1 : 0, after.dueAt, after.dueAt, after.id, upTo, limit) as {
     id: string;
     title: string;
-    assignee: string;
+    assignee: string | null;
+    role: string | null;
     due_at: string;
     instance_id: string;
     entity_type: string | null;
@@ -428,6 +431,7 @@ export function tasksFallingDue(
     id: r.id,
     title: r.title,
     assignee: r.assignee,
+    role: r.role,
     dueAt: r.due_at,
     instanceId: r.instance_id,
     entity: r.entity_type !== null && r.entity_id !== null ? { type: r.entity_type, id: r.entity_id } : null,

@@ -301,7 +301,7 @@ export const COMPONENT_SCHEMAS: Record<string, SchemaObject> = {
   }),
   Mail: object({
     id: string,
-    kind: { type: 'string', enum: ['task-assigned', 'task-overdue'] },
+    kind: { type: 'string', enum: ['task-assigned', 'task-overdue', 'task-escalated'] },
     taskId: string,
     user: string,
     address: nullable(string),

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parseDuration } from '@lifeline/process-domain';
 import { loadTemplates, type MailTemplates } from './templates';
 
 /** How a setting that cannot be used is reported (the configuration's own error, CONFIG.INVALID). */
@@ -26,6 +27,10 @@ export interface MailConfig {
   retryMs: number;
   /** After this many failed attempts a mail is given up (status `failed`). */
   maxAttempts: number;
+  /** LIFELINE_MAIL_ESCALATE_AFTER: a task still open this long past its due time is escalated by mail. */
+  escalateAfterMs?: number;
+  /** LIFELINE_MAIL_ESCALATION: role (or `*` for any) → the addresses an escalation goes to. */
+  escalation: Record<string, string[]>;
 }
 
 /** An address nodemailer may put in a header: one mailbox, no spaces, no line breaks, no list. */
@@ -84,23 +89,67 @@ export function loadMailConfig(env: NodeJS.ProcessEnv, fail: Fail): MailConfig |
     overdueCheckMs: wholeMs(env, 'LIFELINE_MAIL_OVERDUE_CHECK_MS', 60_000, 10, fail),
     retryMs: wholeMs(env, 'LIFELINE_MAIL_RETRY_MS', 30_000, 1, fail),
     maxAttempts: wholeMs(env, 'LIFELINE_MAIL_MAX_ATTEMPTS', 10, 1, fail),
+    ...escalateAfter(env.LIFELINE_MAIL_ESCALATE_AFTER, fail),
+    escalation: loadEscalation(env.LIFELINE_MAIL_ESCALATION, fail),
   };
 }
 
-/** LIFELINE_MAIL_ADDRESSES: the path of a JSON object mapping user ids to addresses. */
-function loadAddresses(file: string | undefined, fail: Fail): Record<string, string> {
+/** LIFELINE_MAIL_ESCALATE_AFTER: an ISO-8601 duration of days and time (`P1D`, `PT4H`). */
+function escalateAfter(text: string | undefined, fail: Fail): { escalateAfterMs?: number } {
+  if (text === undefined || text.trim() === '') return {};
+  const d = parseDuration(text.trim());
+  const ms =
+    d && d.years === 0 && d.months === 0
+      ? (((d.weeks * 7 + d.days) * 24 + d.hours) * 3600 + d.minutes * 60 + d.seconds) * 1000
+      : undefined;
+  if (ms === undefined || !(ms > 0) || !Number.isSafeInteger(Math.round(ms))) {
+    throw fail(`LIFELINE_MAIL_ESCALATE_AFTER must be an ISO-8601 duration of days and time (P1D, PT4H), not ${text}`);
+  }
+  return { escalateAfterMs: Math.round(ms) };
+}
+
+/** LIFELINE_MAIL_ESCALATION: the path of a JSON object mapping a role (or `*`) to an address or a list of them. */
+function loadEscalation(file: string | undefined, fail: Fail): Record<string, string[]> {
+  const parsed = readJsonObject('LIFELINE_MAIL_ESCALATION', file, fail);
+  const out = Object.create(null) as Record<string, string[]>;
+  for (const [role, value] of Object.entries(parsed)) {
+    const list = Array.isArray(value) ? value : [value];
+    if (list.length === 0 || !list.every((a) => typeof a === 'string' && isMailAddress(a))) {
+      throw fail(`LIFELINE_MAIL_ESCALATION: the contacts of ${JSON.stringify(role)} are not addresses`);
+    }
+    out[role] = list as string[];
+  }
+  return out;
+}
+
+/** Where an escalation of a task of `role` goes: that role's contacts, else those of `*`. */
+export function escalationContacts(config: Pick<MailConfig, 'escalation'>, role: string | null): string[] {
+  const own =
+    role !== null && Object.prototype.hasOwnProperty.call(config.escalation, role)
+      ? config.escalation[role]
+      : undefined;
+  return own ?? config.escalation['*'] ?? [];
+}
+
+function readJsonObject(name: string, file: string | undefined, fail: Fail): Record<string, unknown> {
   if (!file) return {};
   const path = resolve(file);
-  if (!existsSync(path)) throw fail(`LIFELINE_MAIL_ADDRESSES: no file at ${path}`);
+  if (!existsSync(path)) throw fail(`${name}: no file at ${path}`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw fail(`LIFELINE_MAIL_ADDRESSES: ${path} is not JSON (${(error as Error).message})`);
+    throw fail(`${name}: ${path} is not JSON (${(error as Error).message})`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw fail(`LIFELINE_MAIL_ADDRESSES: ${path} must hold an object of user id → address`);
+    throw fail(`${name}: ${path} must hold an object`);
   }
+  return parsed as Record<string, unknown>;
+}
+
+/** LIFELINE_MAIL_ADDRESSES: the path of a JSON object mapping user ids to addresses. */
+function loadAddresses(file: string | undefined, fail: Fail): Record<string, string> {
+  const parsed = readJsonObject('LIFELINE_MAIL_ADDRESSES', file, fail);
   const out: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const [user, address] of Object.entries(parsed)) {
     if (typeof address !== 'string' || !isMailAddress(address)) {

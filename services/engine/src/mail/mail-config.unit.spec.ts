@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigInvalid, loadConfig } from '../shared/config';
-import { addressOf, isMailAddress, loadMailConfig } from './mail-config';
+import { addressOf, escalationContacts, isMailAddress, loadMailConfig } from './mail-config';
 import { render } from './templates';
 
 const fail = (message: string) => new ConfigInvalid(message);
@@ -41,6 +41,12 @@ describe('mail configuration', () => {
     [{ LIFELINE_MAIL_RETRY_MS: '1e3' }, /LIFELINE_MAIL_RETRY_MS must be a whole number/],
     [{ LIFELINE_MAIL_ADDRESSES: '/nowhere/addresses.json' }, /LIFELINE_MAIL_ADDRESSES: no file at/],
     [{ LIFELINE_MAIL_TEMPLATES: '/nowhere/templates' }, /LIFELINE_MAIL_TEMPLATES: no directory at/],
+    [
+      { LIFELINE_MAIL_ESCALATE_AFTER: 'P1M' },
+      /LIFELINE_MAIL_ESCALATE_AFTER must be an ISO-8601 duration of days and time/,
+    ],
+    [{ LIFELINE_MAIL_ESCALATE_AFTER: '3600' }, /LIFELINE_MAIL_ESCALATE_AFTER must be an ISO-8601 duration/],
+    [{ LIFELINE_MAIL_ESCALATION: '/nowhere/escalation.json' }, /LIFELINE_MAIL_ESCALATION: no file at/],
   ])('refuses %j with CONFIG.INVALID', (env, message) => {
     expect(() => loadConfig({ ...base, ...env })).toThrow(message);
     try {
@@ -76,6 +82,25 @@ describe('mail configuration', () => {
       writeFileSync(file, content);
       expect(() => loadMailConfig({ ...base, LIFELINE_MAIL_ADDRESSES: file }, fail)).toThrow(why);
     }
+  });
+
+  it('reads the escalation span and contacts', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lifeline-mail-config-'));
+    const file = join(dir, 'escalation.json');
+    writeFileSync(file, JSON.stringify({ accounting: ['lead@corp.example'], '*': 'ops@corp.example' }));
+    const config = loadMailConfig(
+      { ...base, LIFELINE_MAIL_ESCALATE_AFTER: 'P1DT2H', LIFELINE_MAIL_ESCALATION: file },
+      fail,
+    )!;
+    expect(config.escalateAfterMs).toBe(26 * 3_600_000);
+    expect(escalationContacts(config, 'accounting')).toEqual(['lead@corp.example']);
+    expect(escalationContacts(config, 'support')).toEqual(['ops@corp.example']);
+    expect(escalationContacts(config, null)).toEqual(['ops@corp.example']);
+    expect(escalationContacts({ escalation: {} }, 'support')).toEqual([]);
+    writeFileSync(file, JSON.stringify({ accounting: [] }));
+    expect(() => loadMailConfig({ ...base, LIFELINE_MAIL_ESCALATION: file }, fail)).toThrow(
+      /the contacts of "accounting" are not addresses/,
+    );
   });
 
   it('knows an address from what is not one', () => {

@@ -1,11 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { SqliteEventStore } from '@lifeline/event-store';
 import { FakeClock } from '../shared/clock';
 import { loadMailConfig, type MailConfig } from './mail-config';
-import { MailNotifier, type OverdueTask, type TaskLookup } from './mail-notifier';
+import { MailNotifier, type DueTask, type TaskLookup } from './mail-notifier';
 import { SmtpSink } from '../../../../test/support/smtp-sink';
 
 jest.setTimeout(30_000);
@@ -15,13 +15,14 @@ const meta = (actor: string, at: string) => ({ correlationId: 'c', causationId: 
 
 /** A task list the notifier asks: what the read model would answer (the store and SMTP are real). */
 class Tasks implements TaskLookup {
-  readonly rows = new Map<string, OverdueTask>();
+  readonly rows = new Map<string, DueTask>();
   task(taskId: string) {
     const row = this.rows.get(taskId);
     return row ? { title: row.title, dueAt: row.dueAt, entity: row.entity } : undefined;
   }
-  overdueBetween(after: { dueAt: string; id: string }, upTo: string, limit: number): OverdueTask[] {
+  fallingDue(after: { dueAt: string; id: string }, upTo: string, limit: number, assignedOnly: boolean): DueTask[] {
     return [...this.rows.values()]
+      .filter((t) => !assignedOnly || t.assignee !== null)
       .filter((t) => (t.dueAt > after.dueAt || (t.dueAt === after.dueAt && t.id > after.id)) && t.dueAt <= upTo)
       .sort((a, b) => (a.dueAt === b.dueAt ? (a.id < b.id ? -1 : 1) : a.dueAt < b.dueAt ? -1 : 1))
       .slice(0, limit);
@@ -196,10 +197,11 @@ describe('MailNotifier (a real SQLite store, a real SMTP server process, a fake 
 
   it('notices each assigned task once when it falls due, and again for a new due time; not those due before it was switched on', async () => {
     sink = await SmtpSink.start();
-    const due = (id: string, dueAt: string, assignee = 'alice'): OverdueTask => ({
+    const due = (id: string, dueAt: string, assignee: string | null = 'alice'): DueTask => ({
       id,
       title: `Task ${id}`,
       assignee,
+      role: 'accounting',
       dueAt,
       instanceId: 'i1',
       entity: { type: 'Invoice', id: 'INV-1' },
@@ -225,5 +227,48 @@ describe('MailNotifier (a real SQLite store, a real SMTP server process, a fake 
       ['bob@example.com', 'Overdue: Task b'],
     ]);
     expect(mails[0]!.parsed.text).toContain('Record: Invoice INV-1');
+  });
+
+  it("escalates a task still open past its due time by the configured span: its assignee and its role's contacts hear, once", async () => {
+    sink = await SmtpSink.start();
+    const contacts = join(dir, 'escalation.json');
+    writeFileSync(
+      contacts,
+      JSON.stringify({ accounting: ['lead@example.com', 'cfo@example.com'], '*': 'ops@example.com' }),
+    );
+    const n = await start({ LIFELINE_MAIL_ESCALATE_AFTER: 'PT1H', LIFELINE_MAIL_ESCALATION: contacts });
+    const task = (id: string, assignee: string | null, role: string | null): DueTask => ({
+      id,
+      title: `Task ${id}`,
+      assignee,
+      role,
+      dueAt: '2026-11-30T10:05:00.000Z',
+      instanceId: 'i1',
+      entity: { type: 'Invoice', id: 'INV-1' },
+    });
+    tasks.rows.set('mine', task('mine', 'alice', 'accounting'));
+    tasks.rows.set('queued', task('queued', null, 'support'));
+    clock.set('2026-11-30T11:04:59.999Z');
+    expect(n.checkEscalations()).toBe(0);
+    clock.set('2026-11-30T11:05:00.000Z');
+    expect(n.checkEscalations()).toBe(4);
+    expect(n.checkEscalations()).toBe(0);
+    await n.sendDue();
+    const mails = await sink.waitFor(4);
+    expect(mails.map((m) => [m.to[0], m.parsed.subject]).sort()).toEqual([
+      ['alice@example.com', 'Escalated: Task mine'],
+      ['cfo@example.com', 'Escalated: Task mine'],
+      ['lead@example.com', 'Escalated: Task mine'],
+      ['ops@example.com', 'Escalated: Task queued'],
+    ]);
+    const ops = mails.find((m) => m.to[0] === 'ops@example.com')!;
+    expect(ops.parsed.text).toContain('With: role support');
+    expect(ops.parsed.text).toContain('due time (2026-11-30T10:05:00.000Z)');
+    // Without LIFELINE_MAIL_ESCALATE_AFTER nothing escalates.
+    await stop();
+    const off = await start();
+    clock.advance(86_400_000);
+    tasks.rows.set('later', task('later', 'bob', 'accounting'));
+    expect(off.checkEscalations()).toBe(0);
   });
 });

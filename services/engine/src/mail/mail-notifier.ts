@@ -3,7 +3,7 @@ import { createTransport, type Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
 import type { EventStore, StoredEvent, Subscription } from '@lifeline/event-store';
 import type { Clock } from '../shared/clock';
-import { addressOf, type MailConfig } from './mail-config';
+import { addressOf, escalationContacts, type MailConfig } from './mail-config';
 import { MailOutbox, type NewMail } from './mail-outbox';
 import { render, type MailKind, type TemplateValues } from './templates';
 
@@ -14,11 +14,12 @@ export interface TaskFacts {
   entity: { type: string; id: string } | null;
 }
 
-/** An open task with an assignee whose due time passed. */
-export interface OverdueTask {
+/** An open task whose due time passed. */
+export interface DueTask {
   id: string;
   title: string;
-  assignee: string;
+  assignee: string | null;
+  role: string | null;
   dueAt: string;
   instanceId: string;
   entity: { type: string; id: string } | null;
@@ -27,8 +28,11 @@ export interface OverdueTask {
 /** Read side the notifier asks (the task list read model, where the process serves one). */
 export interface TaskLookup {
   task(taskId: string): TaskFacts | undefined;
-  /** Open tasks with an assignee due after the cursor (by due time, then id) and at or before `upTo`, at most `limit`. */
-  overdueBetween(after: { dueAt: string; id: string }, upTo: string, limit: number): OverdueTask[];
+  /**
+   * Open tasks (with an assignee only, if `assignedOnly`) due after the cursor (by due time, then id)
+   * and at or before `upTo`, at most `limit`.
+   */
+  fallingDue(after: { dueAt: string; id: string }, upTo: string, limit: number, assignedOnly: boolean): DueTask[];
 }
 
 const INSTANCE_PREFIX = 'instance-';
@@ -85,8 +89,10 @@ export class MailNotifier {
       from = await this.store.headPosition();
       this.outbox.enqueue([], this.clock.nowIso(), { name: 'log', value: from });
     }
-    if (this.outbox.meta('overdue') === undefined) {
-      this.outbox.enqueue([], this.clock.nowIso(), { name: 'overdue', value: this.clock.now().getTime() });
+    for (const look of ['overdue', 'escalation'] as const) {
+      if (this.outbox.meta(look) === undefined) {
+        this.outbox.enqueue([], this.clock.nowIso(), { name: look, value: this.clock.now().getTime() });
+      }
     }
     this.subscribe(from);
     this.timers.push(setInterval(() => void this.sendDue(), this.config.pollMs));
@@ -95,6 +101,7 @@ export class MailNotifier {
         setInterval(() => {
           try {
             this.checkOverdue();
+            this.checkEscalations();
           } catch (err) {
             this.logger.error({ err }, 'mail notifier: looking for overdue tasks failed');
           }
@@ -149,32 +156,87 @@ export class MailNotifier {
 
   /** Tasks whose due time passed since the last look: one notice each to its assignee. */
   checkOverdue(): number {
+    return this.look('overdue', 0, true, (task) => [
+      this.mail('task-overdue', `overdue:${task.id}:${task.dueAt}`, task.id, task.assignee!, null, this.values(task)),
+    ]);
+  }
+
+  /**
+   * Tasks still open `escalateAfter` past their due time since the last look: the assignee hears that
+   * it was escalated, and so do the escalation contacts of its role (assigned or not).
+   */
+  checkEscalations(): number {
+    const after = this.config.escalateAfterMs;
+    if (after === undefined) return 0;
+    return this.look('escalation', after, false, (task) => {
+      const values = this.values(task);
+      const holder = task.assignee ?? (task.role ? `role ${task.role}` : 'nobody');
+      const mails = task.assignee
+        ? [
+            this.mail(
+              'task-escalated',
+              `escalated:${task.id}:${task.dueAt}:${task.assignee}`,
+              task.id,
+              task.assignee,
+              null,
+              { ...values, by: holder },
+            ),
+          ]
+        : [];
+      for (const address of escalationContacts(this.config, task.role)) {
+        mails.push(
+          this.mail(
+            'task-escalated',
+            `escalated:${task.id}:${task.dueAt}:${address}`,
+            task.id,
+            `contact:${task.role ?? '*'}`,
+            null,
+            { ...values, by: holder },
+            address,
+          ),
+        );
+      }
+      return mails;
+    });
+  }
+
+  /**
+   * One look at the task list: tasks whose due time plus `lateBy` passed since this look's watermark,
+   * in pages; the watermark moves only once every task up to now is queued (a crash looks again; ids dedupe).
+   */
+  private look(
+    name: 'overdue' | 'escalation',
+    lateBy: number,
+    assignedOnly: boolean,
+    mailsOf: (task: DueTask) => NewMail[],
+  ): number {
     if (!this.lookup) return 0;
-    const since = this.outbox.meta('overdue') ?? this.clock.now().getTime();
-    const upTo = this.clock.nowIso();
-    let cursor = { dueAt: new Date(since).toISOString(), id: '\uffff' };
+    const now = this.clock.now().getTime();
+    const since = this.outbox.meta(name) ?? now;
+    const upTo = new Date(now - lateBy).toISOString();
+    let cursor = { dueAt: new Date(since - lateBy).toISOString(), id: '\uffff' };
     let queued = 0;
     for (;;) {
-      const tasks = this.lookup.overdueBetween(cursor, upTo, OVERDUE_BATCH);
-      const mails = tasks.map((task) =>
-        this.mail('task-overdue', `overdue:${task.id}:${task.dueAt}`, task.id, task.assignee, null, {
-          title: task.title,
-          dueAt: task.dueAt,
-          instanceId: task.instanceId,
-          record: task.entity ? `${task.entity.type} ${task.entity.id}` : '',
-          instructions: '',
-          by: '',
-        }),
-      );
+      const tasks = this.lookup.fallingDue(cursor, upTo, OVERDUE_BATCH, assignedOnly);
       const done = tasks.length < OVERDUE_BATCH;
-      // The watermark moves only when every task up to now is queued; a crash in between looks again (ids dedupe).
-      queued += this.outbox.enqueue(mails, upTo, { name: 'overdue', value: done ? Date.parse(upTo) : since });
+      queued += this.outbox.enqueue(tasks.flatMap(mailsOf), this.clock.nowIso(), { name, value: done ? now : since });
       if (done) break;
       const last = tasks[tasks.length - 1]!;
       cursor = { dueAt: last.dueAt, id: last.id };
     }
     if (queued > 0) void this.sendDue();
     return queued;
+  }
+
+  private values(task: DueTask): Omit<TemplateValues, 'user' | 'link'> {
+    return {
+      title: task.title,
+      dueAt: task.dueAt,
+      instanceId: task.instanceId,
+      record: task.entity ? `${task.entity.type} ${task.entity.id}` : '',
+      instructions: '',
+      by: '',
+    };
   }
 
   /** Sends what is due; a call while sending makes the running one go round once more. */
@@ -305,9 +367,10 @@ export class MailNotifier {
     user: string,
     position: number | null,
     values: Omit<TemplateValues, 'user' | 'link'>,
+    address = addressOf(this.config, user),
   ): NewMail {
     const link = `${this.config.publicUrl}/#/tasks/${encodeURIComponent(taskId)}`;
     const { subject, text, html } = render(this.config.templates[kind], { ...values, user, link });
-    return { id, kind, taskId, user, address: addressOf(this.config, user) ?? null, subject, text, html, position };
+    return { id, kind, taskId, user, address: address ?? null, subject, text, html, position };
   }
 }

@@ -51,6 +51,9 @@ interface StoredRow {
   sent_at: string | null;
 }
 
+/** Where the notifier has read up to: the log (a position), the overdue and escalation looks (epoch ms). */
+export type MetaName = 'log' | 'overdue' | 'escalation';
+
 export type DueMail = Pick<StoredRow, 'id' | 'address' | 'subject' | 'text' | 'html' | 'attempts'>;
 
 const SCHEMA = `
@@ -122,12 +125,12 @@ export class MailOutbox {
     return new MailOutbox(new Database(file));
   }
 
-  meta(name: 'log' | 'overdue'): number | undefined {
+  meta(name: MetaName): number | undefined {
     return this.s.getMeta.get(name)?.value;
   }
 
   /** Stores the mails of one step and where that step read up to, together. Returns how many are new. */
-  enqueue(mails: readonly NewMail[], at: string, checkpoint: { name: 'log' | 'overdue'; value: number }): number {
+  enqueue(mails: readonly NewMail[], at: string, checkpoint: { name: MetaName; value: number }): number {
     return this.db.transaction(() => {
       let added = 0;
       for (const mail of mails) {
