@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { createTransport, type Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
+import { decodeEvent } from '@lifeline/process-domain';
 import type { EventStore, StoredEvent, Subscription } from '@lifeline/event-store';
 import type { Clock } from '../shared/clock';
 import { addressOf, escalationContacts, type MailConfig } from './mail-config';
@@ -302,62 +303,28 @@ export class MailNotifier {
     }
   }
 
-  private mailsOf(event: StoredEvent): NewMail[] {
-    const instanceId = event.streamId.slice(INSTANCE_PREFIX.length);
-    const by = String(event.metadata.actor ?? '');
-    if (event.type === 'TaskCreated') {
-      const data = event.data as {
-        taskId: string;
-        title: string;
-        instructions?: string;
-        assignee?: { user?: string };
-        dueAt?: string;
-      };
-      const user = data.assignee?.user;
-      if (!user) return [];
-      return [this.assigned(event, data.taskId, user, data.title, data.instructions, data.dueAt, instanceId, by)];
-    }
-    if (event.type === 'TaskReassigned') {
-      const data = event.data as { taskId: string; to?: { user?: string } };
-      const user = data.to?.user;
-      if (!user) return [];
-      // The title and due time are the task's own: the reassignment does not repeat them.
-      const facts = this.lookup?.task(data.taskId);
-      return [
-        this.assigned(
-          event,
-          data.taskId,
-          user,
-          facts?.title ?? 'a task',
-          undefined,
-          facts?.dueAt ?? undefined,
-          instanceId,
-          by,
-        ),
-      ];
-    }
-    return [];
-  }
-
-  private assigned(
-    event: StoredEvent,
-    taskId: string,
-    user: string,
-    title: string,
-    instructions: string | undefined,
-    dueAt: string | undefined,
-    instanceId: string,
-    by: string,
-  ): NewMail {
-    const entity = this.lookup?.task(taskId)?.entity;
-    return this.mail('task-assigned', `assigned:${event.id}`, taskId, user, event.position, {
-      title,
-      instructions: instructions ?? '',
-      dueAt: dueAt ?? 'no due date',
-      instanceId,
-      record: entity ? `${entity.type} ${entity.id}` : '',
-      by: by === 'system' ? 'Lifeline' : by,
-    });
+  private mailsOf(stored: StoredEvent): NewMail[] {
+    if (stored.type !== 'TaskCreated' && stored.type !== 'TaskReassigned') return [];
+    // Through the codec, as every reader of stored events: checked and upcast, never cast.
+    const event = decodeEvent(stored);
+    if (event.type !== 'TaskCreated' && event.type !== 'TaskReassigned') return [];
+    const assignedTo = event.type === 'TaskCreated' ? event.data.assignee.user : event.data.to.user;
+    if (!assignedTo) return [];
+    const taskId = event.data.taskId;
+    const facts = this.lookup?.task(taskId);
+    // A reassignment does not repeat the task's title and due time: the task list has them.
+    const created = event.type === 'TaskCreated' ? event.data : undefined;
+    const by = stored.metadata.actor;
+    return [
+      this.mail('task-assigned', `assigned:${stored.id}`, taskId, assignedTo, stored.position, {
+        title: created?.title ?? facts?.title ?? 'a task',
+        instructions: created?.instructions ?? '',
+        dueAt: (created ? created.dueAt : facts?.dueAt) ?? 'no due date',
+        instanceId: stored.streamId.slice(INSTANCE_PREFIX.length),
+        record: facts?.entity ? `${facts.entity.type} ${facts.entity.id}` : '',
+        by: by === 'system' ? 'Lifeline' : by,
+      }),
+    ];
   }
 
   private mail(
