@@ -32,6 +32,8 @@ export class AuthError extends Error {
 const ROLE = /^[A-Za-z0-9_.:-]{1,100}$/;
 /** How far the signer's clock may run ahead of ours before a fresh token looks too long-lived. */
 export const CLOCK_SKEW_SECONDS = 60;
+/** How many HS256 tokens whose signature held are remembered (a client sends the same token on every request). */
+export const VERIFIED_TOKENS_KEPT = 1024;
 
 /**
  * HS256 tokens signed with the configured secret, and, when an identity provider is configured, its
@@ -45,6 +47,12 @@ export class TokenVerifier {
   readonly maxLifetimeSeconds: number;
   readonly clock: Clock;
   private readonly oidc: OidcVerifier | undefined;
+  /**
+   * The claims of HS256 tokens whose signature and header already held, by token text: checking the
+   * signature again is most of what a request's authentication costs. Time rules (nbf, exp, the
+   * lifetime cap) are checked again on every request. Oldest first, at most VERIFIED_TOKENS_KEPT.
+   */
+  private readonly verified = new Map<string, JwtPayload>();
 
   constructor(secret: string, options: { maxLifetimeSeconds?: number; clock?: Clock; oidc?: OidcConfig } = {}) {
     this.key = createSecretKey(Buffer.from(secret, 'utf8'));
@@ -62,6 +70,18 @@ export class TokenVerifier {
     const match = /^Bearer ([A-Za-z0-9_.-]+)$/.exec(header.trim());
     if (!match) throw new AuthError('AUTH.INVALID_TOKEN', 'Authorization must be "Bearer <token>"');
     const token = match[1]!;
+    const now = Math.floor(this.clock.now().getTime() / 1000);
+    const known = this.verified.get(token);
+    if (known !== undefined) {
+      // What jsonwebtoken checks against the clock, as it checks it; the signature held when the token was first seen.
+      if (typeof known.nbf === 'number' && known.nbf > now) {
+        throw new AuthError('AUTH.INVALID_TOKEN', 'The token is not valid');
+      }
+      if (typeof known.exp === 'number' && now >= known.exp) {
+        throw new AuthError('AUTH.EXPIRED_TOKEN', 'The token has expired');
+      }
+      return this.checked(known, now, known.roles);
+    }
     let protectedHeader: { alg?: unknown; kid?: unknown; crit?: unknown };
     try {
       protectedHeader = decodeProtectedHeader(token);
@@ -74,7 +94,6 @@ export class TokenVerifier {
         'The token names critical header extensions (crit) this server does not implement',
       );
     }
-    const now = Math.floor(this.clock.now().getTime() / 1000);
     if (this.oidc && (OIDC_ALGORITHMS as readonly unknown[]).includes(protectedHeader.alg)) {
       let claims: JwtPayload;
       try {
@@ -97,7 +116,11 @@ export class TokenVerifier {
     }
     const claims = decoded.payload;
     if (typeof claims === 'string') throw new AuthError('AUTH.INVALID_TOKEN', 'The token has no claims');
-    return this.checked(claims, now, claims.roles);
+    const verified = this.checked(claims, now, claims.roles);
+    // Remembered only once every rule held: a refused token is checked in full each time it comes back.
+    if (this.verified.size >= VERIFIED_TOKENS_KEPT) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, claims);
+    return verified;
   }
 
   /** The rules every token keeps, whoever signed it: exp, the lifetime cap, the subject; then its roles. */

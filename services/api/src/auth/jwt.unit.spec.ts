@@ -1,6 +1,6 @@
 import jwt from 'jsonwebtoken';
 import { FakeClock } from '../../../engine/src/shared/clock';
-import { AuthError, signToken, TokenVerifier } from './jwt';
+import { AuthError, signToken, TokenVerifier, VERIFIED_TOKENS_KEPT } from './jwt';
 
 const SECRET = 'unit-secret-0123456789abcdef0123456789';
 const NOW = Math.floor(Date.parse('2026-11-21T10:00:00Z') / 1000);
@@ -73,6 +73,44 @@ describe('TokenVerifier', () => {
     expect(await outcome(token, v)).toBe('accepted');
     later.advance(2000);
     expect(await outcome(token, v)).toBe('AUTH.EXPIRED_TOKEN: The token has expired');
+  });
+
+  it('checks the signature of a token once, and its times on every request', async () => {
+    const at = new FakeClock('2026-11-21T10:00:00Z');
+    const v = new TokenVerifier(SECRET, { clock: at });
+    const token = sign({ sub: 'bob', roles: ['accounting'], iat: NOW, nbf: NOW + 10, exp: NOW + 20 });
+    const verify = jest.spyOn(jwt, 'verify');
+    try {
+      expect(await outcome(token, v)).toBe('AUTH.INVALID_TOKEN: The token is not valid');
+      at.advance(10_000);
+      expect(await outcome(token, v)).toBe('accepted');
+      expect(await outcome(token, v)).toBe('accepted');
+      expect(verify).toHaveBeenCalledTimes(2);
+      // The same claims under another signature are not the remembered token.
+      const [head, body] = token.split('.');
+      expect(await outcome(`${head}.${body}.${'A'.repeat(43)}`, v)).toBe('AUTH.INVALID_TOKEN: The token is not valid');
+      at.advance(10_000);
+      expect(await outcome(token, v)).toBe('AUTH.EXPIRED_TOKEN: The token has expired');
+    } finally {
+      verify.mockRestore();
+    }
+  });
+
+  it('keeps at most VERIFIED_TOKENS_KEPT tokens and still verifies those it let go', async () => {
+    const v = new TokenVerifier(SECRET, { clock });
+    const tokens = Array.from({ length: VERIFIED_TOKENS_KEPT + 5 }, (_, i) =>
+      sign({ sub: `user-${i}`, iat: NOW, exp: NOW + HOUR }),
+    );
+    for (const token of tokens) expect(await outcome(token, v)).toBe('accepted');
+    const verify = jest.spyOn(jwt, 'verify');
+    try {
+      expect((await v.verify(`Bearer ${tokens[0]}`)).id).toBe('user-0');
+      expect((await v.verify(`Bearer ${tokens.at(-1)}`)).id).toBe(`user-${VERIFIED_TOKENS_KEPT + 4}`);
+      // The first was let go (verified again), the last is remembered.
+      expect(verify).toHaveBeenCalledTimes(1);
+    } finally {
+      verify.mockRestore();
+    }
   });
 
   it('refuses a token naming critical header extensions, known or not', async () => {
