@@ -148,6 +148,17 @@ describe('ClaimTask', () => {
       .when({ type: 'ClaimTask', taskId: 'nope' }, ctx({ actor: bob }))
       .thenThrows(TaskNotFound);
   });
+  it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty'])(
+    'a task id named like a property every object has (%s) is not found, also for an admin',
+    (taskId) => {
+      given(...atReview)
+        .when({ type: 'ClaimTask', taskId }, ctx({ actor: admin }))
+        .thenThrows(TaskNotFound);
+      given(...atReview)
+        .when({ type: 'CompleteTask', taskId, result: 'Approve' }, ctx({ actor: admin }))
+        .thenThrows(TaskNotFound);
+    },
+  );
   it('an unknown instance is not found', () => {
     given()
       .when({ type: 'ClaimTask', taskId: 'x' }, ctx({ actor: bob }))
