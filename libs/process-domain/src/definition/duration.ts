@@ -88,6 +88,16 @@ export function isWithinMaxDuration(duration: Duration): boolean {
  * throws a DomainError (DURATION.INVALID, INSTANT.INVALID, DURATION.OUT_OF_RANGE), never a RangeError.
  */
 export function addDuration(instantIso: string, duration: string): string {
+  // The starts of one moment ask for the same instant and duration (a task's dueIn): computed once.
+  if (lastAdded && instantIso === lastAdded.instant && duration === lastAdded.duration) return lastAdded.result;
+  const result = addDurationNow(instantIso, duration);
+  lastAdded = { instant: instantIso, duration, result };
+  return result;
+}
+
+let lastAdded: { instant: string; duration: string; result: string } | undefined;
+
+function addDurationNow(instantIso: string, duration: string): string {
   const parsed = parseDuration(duration);
   if (!parsed) throw new InvalidDuration(duration);
   if (typeof instantIso !== 'string' || !isIsoDateTimeWithZone(instantIso)) throw new InvalidInstant(instantIso);
