@@ -24,6 +24,7 @@ export const DEFAULT_ENVELOPE_LIMITS: EnvelopeLimits = {
 export type EnvelopeValidation = { ok: true; envelope: EntityEventEnvelope } | { ok: false; issues: ValidationIssue[] };
 
 const ENVELOPE_KEYS = ['id', 'entityType', 'entityId', 'kind', 'occurredAt', 'data', 'changed'] as const;
+const KNOWN_KEYS: ReadonlySet<string> = new Set(ENVELOPE_KEYS);
 const REQUIRED_KEYS = ['id', 'entityType', 'entityId', 'kind', 'occurredAt', 'data'] as const;
 const KINDS: readonly EntityEventKind[] = ['created', 'updated', 'deleted'];
 const ENTITY_TYPE = /^[A-Za-z][A-Za-z0-9_]{0,99}$/;
@@ -75,9 +76,8 @@ export function validateEnvelope(input: unknown, limits: EnvelopeLimits = DEFAUL
     };
   }
   const issues: ValidationIssue[] = [];
-  const known = new Set<string>(ENVELOPE_KEYS);
   for (const key of Object.keys(input)) {
-    if (!known.has(key)) issues.push({ path: key, message: `unknown key '${key}'` });
+    if (!KNOWN_KEYS.has(key)) issues.push({ path: key, message: `unknown key '${key}'` });
   }
   for (const key of REQUIRED_KEYS) {
     if (!Object.prototype.hasOwnProperty.call(input, key)) issues.push({ path: key, message: 'is required' });
