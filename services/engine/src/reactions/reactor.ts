@@ -6,6 +6,7 @@ import {
   definitionsStateOf,
   evolveDefinitionsWith,
   evolveRecord,
+  readsRecordData,
   recordKeyOf,
   type DefinitionsState,
   type LoggedEvent,
@@ -227,8 +228,8 @@ export class Reactor {
     }
     const recordKey = recordKeyOf(logged) ?? this.instanceRecord(stored.streamId);
     if (recordKey === undefined) return;
-    // The record as it was before this event (its data read from the log up to the event before).
-    const record = this.state.record(recordKey, stored.position - 1);
+    // The record as it was before this event (its data read from the log up to the event before, if it is read).
+    const record = this.state.record(recordKey, stored.position - 1, readsRecordData(event));
     const reactions = react ? decideReactions(logged, { definitions: this.definitions, record }, context) : [];
     const next = evolveRecord(record, logged);
     if (next !== undefined && next !== record) this.saveRecord(recordKey, record, next);
