@@ -9,6 +9,17 @@ export interface Decider<State, Command, Event, Context> {
   evolve(state: State, event: Event): State;
   /** The events to append; [] when the command changes nothing (a repeat after a crash, say). */
   decide(state: State, command: Command, context: Context): Event[];
+  /**
+   * `decide`, with the state its events lead to, for a decider that folds them while deciding: the
+   * state must equal `foldEvents(decider, events, state)`, which callers then need not compute again.
+   */
+  decideState?(state: State, command: Command, context: Context): Decision<State, Event>;
+}
+
+/** The events a command decided and the state they lead to. */
+export interface Decision<State, Event> {
+  events: Event[];
+  state: State;
 }
 
 /** Folds events into a decider's state. */

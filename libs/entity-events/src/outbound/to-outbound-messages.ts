@@ -36,35 +36,56 @@ interface MessageEmittedData {
 /** The messages one stored event publishes: an emitted command, a process event, or nothing. */
 export function toOutboundMessages(event: StoredEvent): OutboundMessage[] {
   if (!event.streamId.startsWith(INSTANCE_STREAM_PREFIX)) return [];
+  const emitted = event.type === 'MessageEmitted';
+  if (!emitted && !PUBLISHED_PROCESS_EVENTS.has(event.type)) return [];
   const instanceId = event.streamId.slice(INSTANCE_STREAM_PREFIX.length);
   const { messageId, correlationId, causationId, actor, at, traceparent } = event.metadata;
   // The trace the event was recorded in goes on with it (W3C trace context over Kafka headers).
-  const headers: Record<string, string> = {
-    messageId,
-    correlationId,
-    causationId,
-    actor,
-    eventType: event.type,
-    ...(traceparent ? { traceparent } : {}),
-  };
+  const headers: Record<string, string> = { messageId, correlationId, causationId, actor, eventType: event.type };
+  if (traceparent) headers.traceparent = traceparent;
 
-  if (event.type === 'MessageEmitted') {
+  if (emitted) {
     const data = messageEmittedData(event);
-    const value = {
-      type: data.messageType,
-      payload: data.payload,
-      instanceId,
-      activityId: data.activityId,
-      messageId,
-      at,
-    };
-    return [{ topic: data.topic, key: instanceId, value: JSON.stringify(value), headers }];
+    return [
+      lazyMessage(data.topic, instanceId, headers, () =>
+        JSON.stringify({
+          type: data.messageType,
+          payload: data.payload,
+          instanceId,
+          activityId: data.activityId,
+          messageId,
+          at,
+        }),
+      ),
+    ];
   }
-  if (PUBLISHED_PROCESS_EVENTS.has(event.type)) {
-    const value = { type: event.type, instanceId, data: event.data, messageId, at, position: event.position };
-    return [{ topic: PROCESS_EVENTS_TOPIC, key: instanceId, value: JSON.stringify(value), headers }];
-  }
-  return [];
+  const { type, data, position } = event;
+  return [
+    lazyMessage(PROCESS_EVENTS_TOPIC, instanceId, headers, () =>
+      JSON.stringify({ type, instanceId, data, messageId, at, position }),
+    ),
+  ];
+}
+
+/**
+ * A message whose value is written when first read (then kept): a publisher that keeps messages
+ * nobody reads (in process, without a broker) does not pay for serialising every event.
+ */
+function lazyMessage(
+  topic: string,
+  key: string,
+  headers: Record<string, string>,
+  write: () => string,
+): OutboundMessage {
+  let value: string | undefined;
+  return {
+    topic,
+    key,
+    get value(): string {
+      return (value ??= write());
+    },
+    headers,
+  };
 }
 
 function messageEmittedData(event: StoredEvent): MessageEmittedData {

@@ -86,4 +86,21 @@ describe('toOutboundMessages', () => {
     const event = stored('MessageEmitted', { activityId: 'a', messageType: 'X', payload: {} });
     expect(() => toOutboundMessages(event)).toThrow(OutboundEventInvalid);
   });
+
+  it('given a published event, then its message is a plain object whose value is exactly the JSON text (read once or many times)', () => {
+    const event = stored('TaskCreated', { taskId: 't-1', by: 'alice' });
+    const [message] = toOutboundMessages({ ...event, metadata: { ...metadata, traceparent: '00-abc-def-01' } });
+    const text =
+      '{"type":"TaskCreated","instanceId":"i-42","data":{"taskId":"t-1","by":"alice"},"messageId":"m-1","at":"2026-11-21T10:00:00.000Z","position":17}';
+    expect(message!.value).toBe(text);
+    expect(message!.value).toBe(text);
+    expect(Object.keys(message!)).toEqual(['topic', 'key', 'value', 'headers']);
+    expect(JSON.parse(JSON.stringify(message))).toEqual({
+      topic: PROCESS_EVENTS_TOPIC,
+      key: 'i-42',
+      value: text,
+      headers: { ...expectedHeaders('TaskCreated'), traceparent: '00-abc-def-01' },
+    });
+    expect({ ...message }.value).toBe(text);
+  });
 });

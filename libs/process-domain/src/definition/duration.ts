@@ -30,8 +30,21 @@ export const MAX_DURATION = { text: 'P100Y', years: 100, ms: 100 * MS_PER_NOMINA
 /** The last instant addDuration may produce: later ones do not print as a four-digit-year ISO instant. */
 const LATEST_INSTANT_MS = Date.parse('9999-12-31T23:59:59.999Z');
 
+/** Durations come from definitions, so few texts recur: their parses are kept (frozen, as they are shared). */
+const parsed = new Map<string, Duration | undefined>();
+
 export function parseDuration(text: string): Duration | undefined {
   if (typeof text !== 'string') return undefined;
+  if (parsed.has(text)) return parsed.get(text);
+  const duration = parseDurationText(text);
+  // A valid duration is short: longer texts are answered without being kept.
+  if (text.length > 100) return duration;
+  if (parsed.size >= 1_000) parsed.clear();
+  parsed.set(text, duration && Object.freeze(duration));
+  return duration;
+}
+
+function parseDurationText(text: string): Duration | undefined {
   const m = DURATION.exec(text);
   // "P" alone, or a "T" with no time part after it, names no amount of time.
   if (!m || text === 'P' || text.endsWith('T')) return undefined;
@@ -75,6 +88,16 @@ export function isWithinMaxDuration(duration: Duration): boolean {
  * throws a DomainError (DURATION.INVALID, INSTANT.INVALID, DURATION.OUT_OF_RANGE), never a RangeError.
  */
 export function addDuration(instantIso: string, duration: string): string {
+  // The starts of one moment ask for the same instant and duration (a task's dueIn): computed once.
+  if (lastAdded && instantIso === lastAdded.instant && duration === lastAdded.duration) return lastAdded.result;
+  const result = addDurationNow(instantIso, duration);
+  lastAdded = { instant: instantIso, duration, result };
+  return result;
+}
+
+let lastAdded: { instant: string; duration: string; result: string } | undefined;
+
+function addDurationNow(instantIso: string, duration: string): string {
   const parsed = parseDuration(duration);
   if (!parsed) throw new InvalidDuration(duration);
   if (typeof instantIso !== 'string' || !isIsoDateTimeWithZone(instantIso)) throw new InvalidInstant(instantIso);

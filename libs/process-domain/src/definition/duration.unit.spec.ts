@@ -84,6 +84,15 @@ describe('addDuration', () => {
     expect(thrown).toMatchObject({ code: 'DURATION.INVALID', family: 'validation' });
   });
 
+  it('given the same sum asked again, or after another one, then each answer is its own (and an invalid one still throws)', () => {
+    expect(addDuration('2026-11-21T10:00:00Z', 'P2D')).toBe('2026-11-23T10:00:00.000Z');
+    expect(addDuration('2026-11-21T10:00:00Z', 'P2D')).toBe('2026-11-23T10:00:00.000Z');
+    expect(addDuration('2026-11-21T10:00:00Z', 'P3D')).toBe('2026-11-24T10:00:00.000Z');
+    expect(addDuration('2026-11-22T10:00:00Z', 'P3D')).toBe('2026-11-25T10:00:00.000Z');
+    expect(() => addDuration('', '')).toThrow(InvalidDuration);
+    expect(() => addDuration('', '')).toThrow(InvalidDuration);
+  });
+
   it('given an invalid instant, when a duration is added, then InvalidInstant is thrown', () => {
     expect(() => addDuration('yesterday', 'P1D')).toThrow(InvalidInstant);
   });

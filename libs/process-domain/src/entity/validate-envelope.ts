@@ -24,6 +24,7 @@ export const DEFAULT_ENVELOPE_LIMITS: EnvelopeLimits = {
 export type EnvelopeValidation = { ok: true; envelope: EntityEventEnvelope } | { ok: false; issues: ValidationIssue[] };
 
 const ENVELOPE_KEYS = ['id', 'entityType', 'entityId', 'kind', 'occurredAt', 'data', 'changed'] as const;
+const KNOWN_KEYS: ReadonlySet<string> = new Set(ENVELOPE_KEYS);
 const REQUIRED_KEYS = ['id', 'entityType', 'entityId', 'kind', 'occurredAt', 'data'] as const;
 const KINDS: readonly EntityEventKind[] = ['created', 'updated', 'deleted'];
 const ENTITY_TYPE = /^[A-Za-z][A-Za-z0-9_]{0,99}$/;
@@ -41,23 +42,29 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return proto === Object.prototype || proto === null;
 }
 
+let lastValidDateTime = '';
+
 /** An ISO-8601 date-time with a zone, on a real calendar day (Date.parse alone accepts Feb 30). */
 export function isIsoDateTimeWithZone(text: string): boolean {
+  // The instant most calls of one moment share (a batch's time, the clock's now).
+  if (text === lastValidDateTime) return true;
   const m = ISO_DATE_TIME.exec(text);
   if (!m) return false;
-  const [year, month, day, hour, minute, second, zoneHour, zoneMinute] = m
-    .slice(1)
-    .map((p) => (p === undefined ? 0 : Number(p)));
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return false;
-  if (hour > 23 || minute > 59 || second > 59 || zoneHour > 23 || zoneMinute > 59) return false;
-  return !Number.isNaN(Date.parse(text));
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(Number(m[1]), month)) return false;
+  if (Number(m[4]) > 23 || Number(m[5]) > 59) return false;
+  if ((m[6] !== undefined && Number(m[6]) > 59) || (m[7] !== undefined && Number(m[7]) > 23)) return false;
+  if (m[8] !== undefined && Number(m[8]) > 59) return false;
+  if (Number.isNaN(Date.parse(text))) return false;
+  lastValidDateTime = text;
+  return true;
 }
 
+/** Days of a month (1–12) of the proleptic Gregorian calendar Date uses: year 0 is a leap year, 1900 is not. */
 function daysInMonth(year: number, month: number): number {
-  // setUTCFullYear, not Date.UTC: Date.UTC reads years 0–99 as 1900–1999 (year 0 is a leap year, 1900 is not).
-  const lastDay = new Date(0);
-  lastDay.setUTCFullYear(year, month, 0);
-  return lastDay.getUTCDate();
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
 
 /** Checks an untrusted value against the envelope contract; lists every problem, by path. */
@@ -69,9 +76,8 @@ export function validateEnvelope(input: unknown, limits: EnvelopeLimits = DEFAUL
     };
   }
   const issues: ValidationIssue[] = [];
-  const known = new Set<string>(ENVELOPE_KEYS);
   for (const key of Object.keys(input)) {
-    if (!known.has(key)) issues.push({ path: key, message: `unknown key '${key}'` });
+    if (!KNOWN_KEYS.has(key)) issues.push({ path: key, message: `unknown key '${key}'` });
   }
   for (const key of REQUIRED_KEYS) {
     if (!Object.prototype.hasOwnProperty.call(input, key)) issues.push({ path: key, message: 'is required' });

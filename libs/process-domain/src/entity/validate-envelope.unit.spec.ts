@@ -95,6 +95,45 @@ describe('validateEnvelope', () => {
     expect(isIsoDateTimeWithZone(text)).toBe(valid);
   });
 
+  it('given date-times around month ends, leap years, and the edges of each field, then the answer is the calendar’s (as Date counts days)', () => {
+    /** The first version: days from setUTCFullYear, which follows the proleptic Gregorian calendar. */
+    const reference = (text: string): boolean => {
+      const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/.exec(
+        text,
+      );
+      if (!m) return false;
+      const [year, month, day, hour, minute, second, zoneHour, zoneMinute] = m
+        .slice(1)
+        .map((p) => (p === undefined ? 0 : Number(p)));
+      const lastDay = new Date(0);
+      lastDay.setUTCFullYear(year!, month!, 0);
+      if (month! < 1 || month! > 12 || day! < 1 || day! > lastDay.getUTCDate()) return false;
+      if (hour! > 23 || minute! > 59 || second! > 59 || zoneHour! > 23 || zoneMinute! > 59) return false;
+      return !Number.isNaN(Date.parse(text));
+    };
+    const texts: string[] = [];
+    for (const year of ['0000', '0004', '0100', '0400', '1900', '2000', '2024', '2026', '2100', '9999']) {
+      for (const month of ['00', '01', '02', '04', '12', '13']) {
+        for (const day of ['00', '01', '28', '29', '30', '31', '32']) texts.push(`${year}-${month}-${day}T10:00:00Z`);
+      }
+    }
+    for (const time of [
+      '23:59:59.999999999Z',
+      '24:00Z',
+      '12:60Z',
+      '12:00:60Z',
+      '00:00+23:59',
+      '00:00-24:00',
+      '00:00+05:60',
+    ]) {
+      texts.push(`2026-11-21T${time}`);
+    }
+    for (const text of texts) expect([text, isIsoDateTimeWithZone(text)]).toEqual([text, reference(text)]);
+    // Asked again in another order, a text once valid does not make another one pass.
+    for (const text of [...texts].reverse())
+      expect([text, isIsoDateTimeWithZone(text)]).toEqual([text, reference(text)]);
+  });
+
   it('given data that is an array or null, when validated, then data is refused', () => {
     expect(pathsOf({ ...anInvoiceUpdate(), data: [1] })).toEqual(['data']);
     expect(pathsOf({ ...anInvoiceUpdate(), data: null })).toEqual(['data']);

@@ -137,10 +137,15 @@ function staticBudgetProblem(expression: string): string | undefined {
 
 /** Evaluates one FEEL expression; never throws. `now` (ISO instant) is what now() and today() answer. */
 export function evaluateFeel(expression: string, context: FeelContext, now: string): FeelOutcome {
+  return evaluateWith(expression, context, now, hasSpacedKeys(context));
+}
+
+/** `evaluateFeel` for a context already walked for names with spaces (`spaced`). */
+function evaluateWith(expression: string, context: FeelContext, now: string, spaced: boolean): FeelOutcome {
   if (
     typeof expression === 'string' &&
     expression.length <= FEEL_LIMITS.maxExpressionLength &&
-    !hasSpacedKeys(context) &&
+    !spaced &&
     isValidNow(now)
   ) {
     const simple = compileSimple(expression);
@@ -150,7 +155,7 @@ export function evaluateFeel(expression: string, context: FeelContext, now: stri
     }
   }
   // feelin walks the whole context for every parse; give it only what the expression reads.
-  const input = hasSpacedKeys(context) ? context : pruneTo(context, referencedPaths(expression, context));
+  const input = spaced ? context : pruneTo(context, referencedPathsWith(expression, context, false));
   const prepared = prepare(expression, input, now);
   if (!prepared.ok) return prepared;
   const problem = checkFeel(expression);
@@ -187,10 +192,12 @@ export function evaluateFeel(expression: string, context: FeelContext, now: stri
  * `seen` holds the value of every path the expression reads (`entity.status`, `review.result`), the audit's "why".
  */
 export function evaluateCondition(expression: string, context: FeelContext, now: string): ConditionOutcome {
-  const outcome = evaluateFeel(expression, context, now);
+  // The context is walked for names with spaces once, for the evaluation and for `seen`.
+  const spaced = hasSpacedKeys(context);
+  const outcome = evaluateWith(expression, context, now, spaced);
   if (!outcome.ok) return outcome;
   const seen: Record<string, unknown> = {};
-  for (const path of referencedPaths(expression, context)) seen[path] = resolvePath(context, path);
+  for (const path of referencedPathsWith(expression, context, spaced)) seen[path] = resolvePath(context, path);
   return { ok: true, value: outcome.value === true, seen };
 }
 
@@ -200,7 +207,11 @@ export function evaluateCondition(expression: string, context: FeelContext, now:
  * parameters, filter items) and called function names are left out.
  */
 export function referencedPaths(expression: string, context: FeelContext = {}): string[] {
-  if (hasSpacedKeys(context)) return referencedPathsUncached(expression, context);
+  return referencedPathsWith(expression, context, hasSpacedKeys(context));
+}
+
+function referencedPathsWith(expression: string, context: FeelContext, spaced: boolean): string[] {
+  if (spaced) return referencedPathsUncached(expression, context);
   // Filter predicates read top-level names differently, so the top-level keys are part of the key.
   const key = `${expression}\u0000${Object.keys(context).sort().join(',')}`;
   const memo = pathsMemo.get(key);

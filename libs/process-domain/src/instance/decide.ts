@@ -39,13 +39,14 @@ import {
   TaskNotReleasable,
 } from './instance-errors';
 import { evolve, initialState, type InstanceState, type LiveInstance, type TaskState } from './state';
-import type { Decider } from '../decider';
+import { foldEvents, type Decider, type Decision } from '../decider';
 
 /** The instance stream's decider, for the command pipeline. */
 export const instanceDecider: Decider<InstanceState, InstanceCommand, InstanceEvent, DecideContext> = {
   initialState,
   evolve,
   decide: (state, command, context) => decide(state, command, context),
+  decideState: (state, command, context) => decideState(state, command, context),
 };
 
 /** Everything a decision needs from outside: time, who acts, the definition version, the record. */
@@ -58,6 +59,24 @@ export interface DecideContext extends FlowContext {
  * Commands the process manager repeats after a crash (start, check wait, timeout) answer [] once applied.
  */
 export function decide(state: InstanceState, command: InstanceCommand, ctx: DecideContext): InstanceEvent[] {
+  return decideState(state, command, ctx).events;
+}
+
+/** The decision's events can no longer change the instance: the state they lead to is this one. */
+const unchanged = (state: InstanceState): Decision<InstanceState, InstanceEvent> => ({ events: [], state });
+
+/** Events decided without a Recorder, and the state they lead to. */
+const folded = (state: InstanceState, events: InstanceEvent[]): Decision<InstanceState, InstanceEvent> => ({
+  events,
+  state: foldEvents({ evolve }, events, state),
+});
+
+/** `decide`, with the state its events lead to (the Recorder folded them already: the pipeline need not again). */
+export function decideState(
+  state: InstanceState,
+  command: InstanceCommand,
+  ctx: DecideContext,
+): Decision<InstanceState, InstanceEvent> {
   if (command.type === 'StartInstance') return start(state, command, ctx);
   if (state.status === 'none') throw new InstanceNotFound('No such instance');
   if (state.definitionVersion !== ctx.definitionVersion || state.definitionKey !== ctx.definition.key) {
@@ -67,13 +86,13 @@ export function decide(state: InstanceState, command: InstanceCommand, ctx: Deci
   }
   switch (command.type) {
     case 'ClaimTask':
-      return claim(state, command, ctx);
+      return folded(state, claim(state, command, ctx));
     case 'ReleaseTask':
-      return release(state, command, ctx);
+      return folded(state, release(state, command, ctx));
     case 'ReassignTask':
-      return reassign(state, command, ctx);
+      return folded(state, reassign(state, command, ctx));
     case 'PostponeTask':
-      return postpone(state, command, ctx);
+      return folded(state, postpone(state, command, ctx));
     case 'CompleteTask':
       return complete(state, command, ctx);
     case 'CheckWait':
@@ -82,24 +101,24 @@ export function decide(state: InstanceState, command: InstanceCommand, ctx: Deci
       return fireTimeout(state, command, ctx);
     case 'SuspendInstance':
       if (state.status !== 'running') throw new InstanceNotRunning(`Instance is ${state.status}`);
-      return [
+      return folded(state, [
         {
           type: 'InstanceSuspended',
           data: { by: ctx.actor.id, ...(command.reason ? { reason: command.reason } : {}) },
         },
-      ];
+      ]);
     case 'ResumeInstance':
       return resume(state, ctx);
     case 'TerminateInstance':
       if (state.status !== 'running' && state.status !== 'suspended') {
         throw new InstanceNotRunning(`Instance is ${state.status}`);
       }
-      return [
+      return folded(state, [
         {
           type: 'InstanceTerminated',
           data: { by: ctx.actor.id, ...(command.reason ? { reason: command.reason } : {}) },
         },
-      ];
+      ]);
     case 'RetryIncident':
       return retry(state, command, ctx);
     case 'LockJob':
@@ -108,7 +127,7 @@ export function decide(state: InstanceState, command: InstanceCommand, ctx: Deci
     case 'FailJob':
     case 'ThrowJobError':
     case 'FireJobRetry':
-      return decideJob(state, command, ctx);
+      return folded(state, decideJob(state, command, ctx));
     default: {
       const unknown: never = command;
       throw new Error(`Unknown command ${JSON.stringify(unknown)}`);
@@ -116,8 +135,12 @@ export function decide(state: InstanceState, command: InstanceCommand, ctx: Deci
   }
 }
 
-function start(state: InstanceState, command: StartInstance, ctx: DecideContext): InstanceEvent[] {
-  if (state.status !== 'none') return []; // already started: the process manager repeated itself
+function start(
+  state: InstanceState,
+  command: StartInstance,
+  ctx: DecideContext,
+): Decision<InstanceState, InstanceEvent> {
+  if (state.status !== 'none') return unchanged(state); // already started: the process manager repeated itself
   if (command.definitionKey !== ctx.definition.key || command.definitionVersion !== ctx.definitionVersion) {
     throw new DefinitionVersionMismatch('The command names another definition version than the context');
   }
@@ -135,7 +158,7 @@ function start(state: InstanceState, command: StartInstance, ctx: DecideContext)
     },
   });
   runFrom(rec, ctx.definition.start, ctx);
-  return rec.events;
+  return rec.decision();
 }
 
 function requireRunning(state: LiveInstance): void {
@@ -273,7 +296,11 @@ function checkAnswers(task: TaskState, answers: string[] | undefined): void {
   }
 }
 
-function complete(state: LiveInstance, command: CompleteTask, ctx: DecideContext): InstanceEvent[] {
+function complete(
+  state: LiveInstance,
+  command: CompleteTask,
+  ctx: DecideContext,
+): Decision<InstanceState, InstanceEvent> {
   const task = openTask(state, command.taskId, ctx.actor);
   const rec = new Recorder(state);
   if (task.user !== undefined) requireHolder(task, ctx.actor);
@@ -309,13 +336,17 @@ function complete(state: LiveInstance, command: CompleteTask, ctx: DecideContext
           : undefined;
     if (next !== undefined) runFrom(rec, next, ctx);
   }
-  return rec.events;
+  return rec.decision();
 }
 
-function checkWait(state: LiveInstance, command: CheckWait, ctx: DecideContext): InstanceEvent[] {
+function checkWait(
+  state: LiveInstance,
+  command: CheckWait,
+  ctx: DecideContext,
+): Decision<InstanceState, InstanceEvent> {
   const wait = state.wait;
-  if (state.status !== 'running' || !wait || wait.until === undefined) return [];
-  if (Object.keys(state.incidents).length > 0) return [];
+  if (state.status !== 'running' || !wait || wait.until === undefined) return unchanged(state);
+  if (Object.keys(state.incidents).length > 0) return unchanged(state);
   const outcome = evaluateCondition(wait.until, feelContext(state, ctx.entityData), ctx.now);
   const rec = new Recorder(state);
   if (!outcome.ok) {
@@ -329,9 +360,9 @@ function checkWait(state: LiveInstance, command: CheckWait, ctx: DecideContext):
         expression: wait.until,
       },
     });
-    return rec.events;
+    return rec.decision();
   }
-  if (!outcome.value) return [];
+  if (!outcome.value) return unchanged(state);
   rec.record({
     type: 'WaitSatisfied',
     data: {
@@ -345,16 +376,20 @@ function checkWait(state: LiveInstance, command: CheckWait, ctx: DecideContext):
   });
   const activity = ctx.definition.activities[wait.activityId];
   if (activity?.type === 'wait') runFrom(rec, activity.next, ctx);
-  return rec.events;
+  return rec.decision();
 }
 
-function fireTimeout(state: LiveInstance, command: FireWaitTimeout, ctx: DecideContext): InstanceEvent[] {
+function fireTimeout(
+  state: LiveInstance,
+  command: FireWaitTimeout,
+  ctx: DecideContext,
+): Decision<InstanceState, InstanceEvent> {
   const wait = state.wait;
-  if (state.status !== 'running' || !wait || wait.timeoutAt === undefined) return [];
-  if (wait.activityId !== command.activityId || wait.visit !== command.visit) return []; // a stale timer
-  if (Date.parse(wait.timeoutAt) > Date.parse(ctx.now)) return []; // not due yet
+  if (state.status !== 'running' || !wait || wait.timeoutAt === undefined) return unchanged(state);
+  if (wait.activityId !== command.activityId || wait.visit !== command.visit) return unchanged(state); // a stale timer
+  if (Date.parse(wait.timeoutAt) > Date.parse(ctx.now)) return unchanged(state); // not due yet
   const activity = ctx.definition.activities[wait.activityId];
-  if (activity?.type !== 'wait') return [];
+  if (activity?.type !== 'wait') return unchanged(state);
   const next = activity.onTimeout ?? activity.next;
   const rec = new Recorder(state);
   rec.record({
@@ -362,30 +397,34 @@ function fireTimeout(state: LiveInstance, command: FireWaitTimeout, ctx: DecideC
     data: { activityId: wait.activityId, visit: wait.visit, timeoutAt: wait.timeoutAt, next },
   });
   runFrom(rec, next, ctx);
-  return rec.events;
+  return rec.decision();
 }
 
-function resume(state: LiveInstance, ctx: DecideContext): InstanceEvent[] {
+function resume(state: LiveInstance, ctx: DecideContext): Decision<InstanceState, InstanceEvent> {
   if (state.status !== 'suspended') throw new InstanceNotSuspended(`Instance is ${state.status}`);
   const rec = new Recorder(state);
   rec.record({ type: 'InstanceResumed', data: { by: ctx.actor.id } });
   // What happened while it was suspended takes effect now: a due timeout, or a record that changed.
   const wait = state.wait;
   if (wait?.timeoutAt !== undefined && Date.parse(wait.timeoutAt) <= Date.parse(ctx.now)) {
-    const events = fireTimeout(
+    const { events } = fireTimeout(
       rec.live(),
       { type: 'FireWaitTimeout', activityId: wait.activityId, visit: wait.visit },
       ctx,
     );
     events.forEach((e) => rec.record(e));
   } else if (wait?.until !== undefined) {
-    const events = checkWait(rec.live(), { type: 'CheckWait' }, ctx);
+    const { events } = checkWait(rec.live(), { type: 'CheckWait' }, ctx);
     events.forEach((e) => rec.record(e));
   }
-  return rec.events;
+  return rec.decision();
 }
 
-function retry(state: LiveInstance, command: RetryIncident, ctx: DecideContext): InstanceEvent[] {
+function retry(
+  state: LiveInstance,
+  command: RetryIncident,
+  ctx: DecideContext,
+): Decision<InstanceState, InstanceEvent> {
   const incident = state.incidents[command.incidentId];
   if (!incident) throw new IncidentNotFound(`No open incident ${command.incidentId}`);
   requireRunning(state);
@@ -403,7 +442,7 @@ function retry(state: LiveInstance, command: RetryIncident, ctx: DecideContext):
       runFrom(rec, next, ctx);
     }
   }
-  return rec.events;
+  return rec.decision();
 }
 
 /**

@@ -18,12 +18,14 @@ import {
   incidentForFailure,
   InvalidReassign,
   decide,
+  decideState,
   evolveAll,
   isAdmin,
   type Actor,
   parseDefinition,
   type DecideContext,
   type HumanActivity,
+  type InstanceCommand,
   type InstanceEvent,
   type WaitActivity,
   type ProcessDefinition,
@@ -146,6 +148,17 @@ describe('ClaimTask', () => {
       .when({ type: 'ClaimTask', taskId: 'nope' }, ctx({ actor: bob }))
       .thenThrows(TaskNotFound);
   });
+  it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty'])(
+    'a task id named like a property every object has (%s) is not found, also for an admin',
+    (taskId) => {
+      given(...atReview)
+        .when({ type: 'ClaimTask', taskId }, ctx({ actor: admin }))
+        .thenThrows(TaskNotFound);
+      given(...atReview)
+        .when({ type: 'CompleteTask', taskId, result: 'Approve' }, ctx({ actor: admin }))
+        .thenThrows(TaskNotFound);
+    },
+  );
   it('an unknown instance is not found', () => {
     given()
       .when({ type: 'ClaimTask', taskId: 'x' }, ctx({ actor: bob }))
@@ -760,5 +773,74 @@ describe('FEEL record: the record identity everywhere FEEL runs', () => {
         'TaskCreated',
       ]);
     expect(events[5].data).toMatchObject({ payload: { customerId: 'CUST-1', dataId: 'app-7' } });
+  });
+});
+
+describe('decideState: the state it hands over is its events folded (the pipeline caches it instead of folding again)', () => {
+  const startCommand = {
+    type: 'StartInstance' as const,
+    instanceId: 'i1',
+    definitionKey: 'invoice-approval',
+    definitionVersion: 1,
+    entity: { type: 'Invoice', id: 'INV-7' },
+    variables: {},
+    cause: { kind: 'trigger' as const, entityEventId: 'evt-1', triggerIndex: 0, delayed: false },
+  };
+  const approve = { type: 'CompleteTask' as const, taskId: 'i1.review.1', result: 'Approve' };
+  const waiting = given(...atReview, claimedByBob)
+    .when(approve, ctx({ actor: bob }))
+    .events();
+  const withIncident = given(...atReview, claimedByBob)
+    .when(approve, ctx({ actor: bob, entityData: { ...invoice, status: 'ClearedForPayment', ownerId: null } }))
+    .events();
+  const suspended: InstanceEvent = { type: 'InstanceSuspended', data: { by: 'root' } };
+
+  it.each<[string, InstanceEvent[], InstanceCommand, DecideContext]>([
+    ['a start', [], startCommand, ctx()],
+    ['a start repeated', atReview, startCommand, ctx()],
+    ['a claim', atReview, { type: 'ClaimTask', taskId: 'i1.review.1' }, ctx({ actor: bob })],
+    ['a release', [...atReview, claimedByBob], { type: 'ReleaseTask', taskId: 'i1.review.1' }, ctx({ actor: bob })],
+    [
+      'a reassignment',
+      [...atReview, claimedByBob],
+      { type: 'ReassignTask', taskId: 'i1.review.1', to: { user: 'carol' } },
+      ctx({ actor: bob }),
+    ],
+    ['a postponement', atReview, { type: 'PostponeTask', taskId: 'i1.review.1', until: at(DAY) }, ctx({ actor: bob })],
+    ['a completion into a wait', [...atReview, claimedByBob], approve, ctx({ actor: bob })],
+    ['a completion to the end', [...atReview, claimedByBob], { ...approve, result: 'Reject' }, ctx({ actor: bob })],
+    [
+      'a wait satisfied',
+      [...atReview, claimedByBob, ...waiting],
+      { type: 'CheckWait', entityEventId: 'evt-9' },
+      ctx({ entityData: { ...invoice, status: 'ClearedForPayment' } }),
+    ],
+    ['a wait still waiting', [...atReview, claimedByBob, ...waiting], { type: 'CheckWait' }, ctx()],
+    [
+      'a timeout',
+      [...atReview, claimedByBob, ...waiting],
+      { type: 'FireWaitTimeout', activityId: 'awaitClearance', visit: 1 },
+      ctx({ now: at(30 * DAY) }),
+    ],
+    ['a suspension', atReview, { type: 'SuspendInstance' }, ctx({ actor: admin })],
+    [
+      'a resumption that fires a timeout',
+      [...atReview, claimedByBob, ...waiting, suspended],
+      { type: 'ResumeInstance' },
+      ctx({ actor: admin, now: at(31 * DAY) }),
+    ],
+    ['a termination', atReview, { type: 'TerminateInstance', reason: 'done' }, ctx({ actor: admin })],
+    [
+      'an incident retried',
+      [...atReview, claimedByBob, ...withIncident],
+      { type: 'RetryIncident', incidentId: 'pay-1' },
+      ctx({ actor: admin, entityData: { ...invoice, ownerId: 'erin' } }),
+    ],
+  ])('given %s, then its events are decide’s and its state is theirs folded', (_name, history, command, context) => {
+    const before = evolveAll(history);
+    const decision = decideState(before, command, context);
+    expect(decision.events).toEqual(decide(before, command, context));
+    expect(decision.events.length > 0 || decision.state === before).toBe(true);
+    expect(decision.state).toEqual(evolveAll(decision.events, before));
   });
 });

@@ -3,6 +3,7 @@ import { addDuration } from '../definition/duration';
 import { DomainError } from '../errors';
 import type { EntityRef, InstanceEvent } from '../events';
 import { evaluateCondition, evaluateFeel } from '../feel/feel';
+import type { Decision } from '../decider';
 import { evolve, type InstanceState, type LiveInstance } from './state';
 import { userIdProblem } from './user-id';
 
@@ -45,6 +46,10 @@ export class Recorder {
   live(): LiveInstance {
     if (this.state.status === 'none') throw new Error('Instance not started');
     return this.state;
+  }
+  /** The events recorded and the state they led to. */
+  decision(): Decision<InstanceState, InstanceEvent> {
+    return { events: this.events, state: this.state };
   }
 }
 

@@ -95,33 +95,42 @@ const assertNever = (value: never): never => {
   throw new Error(`Unhandled event: ${JSON.stringify(value)}`);
 };
 
+/**
+ * A map keyed by ids (tasks, jobs), without a prototype: V8 keeps such an object as a hash table,
+ * where an object literal with a new id as a key makes a hidden class for every id (and keeps it).
+ */
+const idMap = <V>(): Record<string, V> => Object.create(null) as Record<string, V>;
+
+/** A copy of an id-keyed map with each entry passed through `change`, and `key` set to `value` when given. */
+function copyIdMap<V>(entries: Readonly<Record<string, V>>, change?: (value: V) => V): Record<string, V> {
+  const copy = idMap<V>();
+  for (const key of Object.keys(entries)) copy[key] = change ? change(entries[key]!) : entries[key]!;
+  return copy;
+}
+
+function withEntry<V>(entries: Readonly<Record<string, V>>, key: string, value: V): Record<string, V> {
+  const copy = copyIdMap(entries);
+  copy[key] = value;
+  return copy;
+}
+
 const updateTask = (state: LiveInstance, taskId: string, change: Partial<TaskState>): LiveInstance => {
   const task = state.tasks[taskId];
   if (!task) return state;
-  return { ...state, tasks: { ...state.tasks, [taskId]: { ...task, ...change } } };
+  return { ...state, tasks: withEntry(state.tasks, taskId, { ...task, ...change }) };
 };
 
 const updateJob = (state: LiveInstance, jobId: string, change: Partial<JobState>): LiveInstance => {
   const job = state.jobs[jobId];
   if (!job) return state;
-  return { ...state, jobs: { ...state.jobs, [jobId]: { ...job, ...change } } };
+  return { ...state, jobs: withEntry(state.jobs, jobId, { ...job, ...change }) };
 };
 
 const closeOpenJobs = (state: LiveInstance): Record<string, JobState> =>
-  Object.fromEntries(
-    Object.entries(state.jobs).map(([id, job]) => [
-      id,
-      job.status === 'open' ? { ...job, status: 'cancelled' as const } : job,
-    ]),
-  );
+  copyIdMap(state.jobs, (job) => (job.status === 'open' ? { ...job, status: 'cancelled' as const } : job));
 
 const closeOpenTasks = (state: LiveInstance): Record<string, TaskState> =>
-  Object.fromEntries(
-    Object.entries(state.tasks).map(([id, task]) => [
-      id,
-      task.status === 'open' ? { ...task, status: 'cancelled' as const } : task,
-    ]),
-  );
+  copyIdMap(state.tasks, (task) => (task.status === 'open' ? { ...task, status: 'cancelled' as const } : task));
 
 /** Folds one event into the state. Accepts every event ever written; never throws on known events. */
 export function evolve(state: InstanceState, event: InstanceEvent): InstanceState {
@@ -137,11 +146,11 @@ export function evolve(state: InstanceState, event: InstanceEvent): InstanceStat
       cause: d.cause,
       variables: { ...d.variables },
       visits: {},
-      tasks: {},
+      tasks: idMap(),
       outcomes: {},
       incidents: {},
       incidentsRaised: 0,
-      jobs: {},
+      jobs: idMap(),
     };
   }
   if (state.status === 'none') return state;
@@ -169,7 +178,7 @@ export function evolve(state: InstanceState, event: InstanceEvent): InstanceStat
         form: d.form,
         question: d.question,
       };
-      return { ...state, tasks: { ...state.tasks, [d.taskId]: task } };
+      return { ...state, tasks: withEntry(state.tasks, d.taskId, task) };
     }
     case 'TaskClaimed':
       return updateTask(state, event.data.taskId, { user: event.data.user, claimed: true });
@@ -271,7 +280,7 @@ export function evolve(state: InstanceState, event: InstanceEvent): InstanceStat
         status: 'open',
         retries: d.retries,
       };
-      return { ...state, jobs: { ...state.jobs, [d.jobId]: job } };
+      return { ...state, jobs: withEntry(state.jobs, d.jobId, job) };
     }
     case 'JobLocked':
     case 'JobLockExtended':

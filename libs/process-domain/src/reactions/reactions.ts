@@ -494,6 +494,15 @@ export function concernsReactions(event: LifelineEvent): boolean {
   }
 }
 
+/**
+ * Whether deciding on and folding this event reads the record's data as it was before it. An entity
+ * event replaces the data (and the rest of the record is its waits and timers), so a runner that
+ * reads the data from the log need not read it for one.
+ */
+export function readsRecordData(event: LifelineEvent): boolean {
+  return event.type !== 'EntityEventRecorded';
+}
+
 /** The record an event concerns, when its stream or payload names it. Instance events need the runner's index. */
 export function recordKeyOf(logged: LoggedEvent): string | undefined {
   if (logged.streamId.startsWith('entity-')) return logged.streamId;

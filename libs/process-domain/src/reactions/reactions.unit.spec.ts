@@ -1,12 +1,16 @@
 import { invoiceApproval, T0, at, MINUTE, DAY } from '@lifeline/testing';
 import {
+  decideReactions,
   decideTimer,
   dueTimers,
+  evolveRecord,
+  readsRecordData,
   ReactionBook,
   type LifelineEvent,
   type LoggedEvent,
   type ProcessDefinition,
   type Reaction,
+  type RecordState,
 } from '@lifeline/process-domain';
 
 /** given(logged events).when(logged event).then(reactions): the reactions decider's specs. */
@@ -448,5 +452,44 @@ describe('reactions: matching cost does not grow with definitions that cannot ma
     const kind = book.definitions.index.byType.get('Invoice')!.get('created')!;
     expect(kind.always).toEqual([]);
     expect(kind.byField.get('region')!.size).toBe(200);
+  });
+});
+
+describe('readsRecordData: what a runner must load of a record before an event', () => {
+  const withWait = (data: Record<string, unknown>, lastEntityEventId?: string): RecordState => ({
+    entity: { type: 'Invoice', id: 'INV-7' },
+    data,
+    kind: 'updated',
+    ...(lastEntityEventId !== undefined ? { lastEntityEventId } : {}),
+    waits: { i1: { activityId: 'awaitClearance', visit: 1, until: 'entity.status = "ClearedForPayment"' } },
+    timers: {},
+  });
+  const definitions = given(published(invoiceApproval())).book.definitions;
+
+  it('given an entity event, then its reactions and the record after it are the same whatever the data before it', () => {
+    const update = recorded('evt-9', 'updated', { ...invoice, status: 'ClearedForPayment' }, { changed: ['status'] });
+    expect(readsRecordData(update.event)).toBe(false);
+    const known = withWait(invoice, 'evt-1');
+    const unread = { ...withWait({}), kind: undefined };
+    delete unread.kind;
+    expect(decideReactions(update, { definitions, record: unread }, context)).toEqual(
+      decideReactions(update, { definitions, record: known }, context),
+    );
+    expect(evolveRecord(unread, update)).toEqual(evolveRecord(known, update));
+    // A record without waits or timers: read or not, the event makes the same record.
+    const created = recorded('evt-2', 'created', invoice, { entityId: 'INV-8' });
+    expect(evolveRecord(undefined, created)).toEqual(
+      evolveRecord(
+        { ...withWait({ old: true }, 'evt-0'), entity: { type: 'Invoice', id: 'INV-8' }, waits: {} },
+        created,
+      ),
+    );
+  });
+
+  it('given a WaitStarted, then the data before it matters (the wait is checked against it), so it is read', () => {
+    const started = waitStarted('i1', { seenEntityEventId: 'evt-1' });
+    expect(readsRecordData(started.event)).toBe(true);
+    expect(decideReactions(started, { definitions, record: withWait(invoice, 'evt-2') }, context)).toHaveLength(1);
+    expect(decideReactions(started, { definitions, record: withWait({}, 'evt-1') }, context)).toEqual([]);
   });
 });

@@ -99,7 +99,10 @@ export async function handleCommand<S, C, E extends { type: string; data: unknow
       request.expectedRevision === 'any' || assumeNew
         ? { state: decider.initialState(), revision: -1, position: 0 }
         : await loadStream(tx, request);
-    const events = decider.decide(loaded.state, command, await request.context(loaded.state));
+    const context = await request.context(loaded.state);
+    // A decider that folded its events while deciding hands over the state they lead to.
+    const decision = decider.decideState?.(loaded.state, command, context);
+    const events = decision ? decision.events : decider.decide(loaded.state, command, context);
     if (events.length === 0) return { events, ...loaded, duplicate: false };
     const firstRevision = loaded.revision + 1;
     const ids =
@@ -113,7 +116,7 @@ export async function handleCommand<S, C, E extends { type: string; data: unknow
         events: events.map((event, i) => ({ id: ids[i]!, type: event.type, data: event.data, metadata })),
       });
       if (result.duplicate) return { events: [], ...loaded, position: result.position, duplicate: true };
-      const state = foldEvents(decider, events, loaded.state);
+      const state = decision ? decision.state : foldEvents(decider, events, loaded.state);
       const cache = request.cache;
       if (cache)
         tx.onCommit(() => cache.set(streamId, { state, revision: result.nextRevision, position: result.position }));

@@ -94,11 +94,12 @@ export class EngineReactionEffects implements ReactionEffects {
   }
 
   async failed(tx: StoreTx, reaction: Reaction, error: unknown): Promise<void> {
+    // Counted once the unit commits: a pass of reactions that is undone and run again counts once.
     if (reaction.type === 'RunInstanceCommand') {
       const raised = await this.instances.raiseIncident(tx, reaction.instanceId, error, reaction.origin);
-      if (raised) this.failures.recorded++;
+      if (raised) tx.onCommit(() => this.failures.recorded++);
       else {
-        this.failures.unrecorded++;
+        tx.onCommit(() => this.failures.unrecorded++);
         this.logger.warn(
           { err: error, instanceId: reaction.instanceId, commandId: reaction.origin.commandId },
           'a command on an ended instance failed; nothing to attach an incident to',
@@ -108,7 +109,7 @@ export class EngineReactionEffects implements ReactionEffects {
     }
     const start = failedStart(reaction);
     await this.starts.recordFailure(tx, start, error, reaction.origin.commandId, reaction.origin);
-    this.failures.recorded++;
+    tx.onCommit(() => this.failures.recorded++);
   }
 
   private async onRecord(tx: StoreTx, streamId: string, command: RecordCommand, origin: CommandOrigin): Promise<void> {

@@ -70,12 +70,15 @@ export class ReactorState {
     return revision;
   }
 
-  /** A record's state as of the log up to `upTo` (the data part, when read from the log). */
-  record(key: string, upTo = Number.MAX_SAFE_INTEGER): RecordState | undefined {
+  /**
+   * A record's state as of the log up to `upTo` (the data part, when read from the log). Without
+   * `withData`, the data is not read from the log (left `{}`): for an event that replaces it.
+   */
+  record(key: string, upTo = Number.MAX_SAFE_INTEGER, withData = true): RecordState | undefined {
     const row = this.s.getRecord.get(key);
     if (!this.latestEnvelope) return row === undefined ? undefined : (JSON.parse(row.state) as RecordState);
     const persisted = row === undefined ? undefined : (JSON.parse(row.state) as PersistedRecord);
-    const latest = this.latestEnvelope.get(key, upTo);
+    const latest = withData ? this.latestEnvelope.get(key, upTo) : undefined;
     if (latest === undefined) {
       return persisted === undefined ? undefined : { ...persisted, data: {} };
     }
@@ -99,6 +102,8 @@ export class ReactorState {
 
   /** Stores a record's new state and keeps the instance and timer indexes in step with it. */
   saveRecord(key: string, before: RecordState | undefined, after: RecordState): void {
+    // Most records never have a wait or a timer: with their data in the log there is nothing to write.
+    if (this.latestEnvelope && persistedOf(before) === undefined && persistedOf(after) === undefined) return;
     if (this.latestEnvelope) {
       const had = persistedOf(before);
       const has = persistedOf(after);
@@ -152,9 +157,14 @@ export class ReactorState {
 
 /** The part of a record's state the log does not hold; undefined when there is nothing to keep. */
 function persistedOf(state: RecordState | undefined): PersistedRecord | undefined {
-  if (!state) return undefined;
-  if (Object.keys(state.waits).length === 0 && Object.keys(state.timers).length === 0) return undefined;
+  if (!state || (isEmpty(state.waits) && isEmpty(state.timers))) return undefined;
   return { entity: state.entity, waits: state.waits, timers: state.timers };
+}
+
+/** No own key, without listing the keys. */
+function isEmpty(entries: object): boolean {
+  for (const key in entries) if (Object.prototype.hasOwnProperty.call(entries, key)) return false;
+  return true;
 }
 
 const pausedOf = (timer: RecordTimer): number => (timer.kind === 'wait-timeout' && timer.paused ? 1 : 0);

@@ -6,6 +6,7 @@ import {
   definitionsStateOf,
   evolveDefinitionsWith,
   evolveRecord,
+  readsRecordData,
   recordKeyOf,
   type DefinitionsState,
   type LoggedEvent,
@@ -28,6 +29,20 @@ export interface ReactionEffects {
 export type IsInfrastructureError = (error: unknown) => boolean;
 
 const context = { idFor: timeOrderedUuid };
+
+/**
+ * How a pass applies its reactions: `each` in a savepoint of its own (a failure is recorded and the
+ * others go on); `pass` all in the pass's one savepoint, for the common case where none fails.
+ */
+type Isolation = 'each' | 'pass';
+
+/** A reaction failed in a pass without savepoints of its own: the pass is undone and runs again, `each`. */
+class FailedInPass extends Error {
+  constructor(readonly reason: unknown) {
+    super('a reaction failed in a pass without savepoints of its own');
+    this.name = 'FailedInPass';
+  }
+}
 
 /** How many catch-up events one unit handles at most, so a long catch-up never holds the write lock for long. */
 const CATCH_UP_PER_UNIT = 2_000;
@@ -64,14 +79,22 @@ export class Reactor {
    */
   async catchUp(tx: StoreTx): Promise<boolean> {
     this.refreshDefinitions();
-    let checkpoint = this.state.checkpoint();
     const head = await tx.headPosition();
+    if (this.state.checkpoint() >= head) {
+      this.state.setCheckpoint(this.state.checkpoint());
+      return true;
+    }
+    return this.inOnePass(tx, (isolation) => this.catchUpTo(tx, head, isolation));
+  }
+
+  private async catchUpTo(tx: StoreTx, head: number, isolation: Isolation): Promise<boolean> {
+    let checkpoint = this.state.checkpoint();
     let budget = CATCH_UP_PER_UNIT;
     while (checkpoint < head && budget > 0) {
       const events = await tx.readAll(checkpoint, Math.min(budget, 500));
       if (events.length === 0) break;
       for (const event of events) {
-        await this.handle(tx, event);
+        await this.handle(tx, event, isolation);
         checkpoint = event.position;
       }
       budget -= events.length;
@@ -86,6 +109,10 @@ export class Reactor {
    * is read back.
    */
   async drain(tx: StoreTx): Promise<void> {
+    await this.inOnePass(tx, (isolation) => this.drainWith(tx, isolation));
+  }
+
+  private async drainWith(tx: StoreTx, isolation: Isolation): Promise<void> {
     let checkpoint = this.state.checkpoint();
     const appended = tx.appended;
     for (let i = 0; i < appended.length; i++) {
@@ -93,7 +120,7 @@ export class Reactor {
       if (event.position <= checkpoint) continue;
       // Not caught up with others' events yet: these wait for the catch-up, in order.
       if (event.position !== checkpoint + 1) break;
-      await this.handle(tx, event);
+      await this.handle(tx, event, isolation);
       checkpoint = event.position;
     }
     this.state.setCheckpoint(checkpoint);
@@ -147,7 +174,7 @@ export class Reactor {
       if (events.length === 0) break;
       for (const event of events) {
         if (event.position > upTo) break;
-        await this.handle(tx, event, false);
+        await this.handle(tx, event, 'each', false);
         checkpoint = event.position;
       }
     }
@@ -155,7 +182,26 @@ export class Reactor {
     return checkpoint;
   }
 
-  private async handle(tx: StoreTx, stored: StoredEvent, react = true): Promise<void> {
+  /**
+   * Runs a pass of reactions (a drain, a catch-up) in one savepoint instead of one per reaction,
+   * which SQLite makes costly (each savepoint journals the pages it touches again). If a reaction
+   * fails, the whole pass is undone and runs again with a savepoint per reaction, exactly as it
+   * always did, so the failure is recorded and nothing it half-wrote stays.
+   */
+  private async inOnePass<T>(tx: StoreTx, pass: (isolation: Isolation) => Promise<T>): Promise<T> {
+    const { definitions, definitionsRevision } = this;
+    try {
+      return await tx.attempt(() => pass('pass'));
+    } catch (error) {
+      // What the undone pass changed in memory goes back with what it wrote.
+      this.definitions = definitions;
+      this.definitionsRevision = definitionsRevision;
+      if (!(error instanceof FailedInPass)) throw error;
+      return pass('each');
+    }
+  }
+
+  private async handle(tx: StoreTx, stored: StoredEvent, isolation: Isolation = 'each', react = true): Promise<void> {
     const event = decodeEvent(stored);
     if (!concernsReactions(event)) return;
     const logged: LoggedEvent = {
@@ -182,12 +228,12 @@ export class Reactor {
     }
     const recordKey = recordKeyOf(logged) ?? this.instanceRecord(stored.streamId);
     if (recordKey === undefined) return;
-    // The record as it was before this event (its data read from the log up to the event before).
-    const record = this.state.record(recordKey, stored.position - 1);
+    // The record as it was before this event (its data read from the log up to the event before, if it is read).
+    const record = this.state.record(recordKey, stored.position - 1, readsRecordData(event));
     const reactions = react ? decideReactions(logged, { definitions: this.definitions, record }, context) : [];
     const next = evolveRecord(record, logged);
     if (next !== undefined && next !== record) this.saveRecord(recordKey, record, next);
-    for (const reaction of reactions) await this.apply(tx, reaction);
+    for (const reaction of reactions) await this.apply(tx, reaction, isolation);
   }
 
   private instanceRecord(streamId: string): string | undefined {
@@ -201,7 +247,16 @@ export class Reactor {
   }
 
   /** One reaction in its own savepoint: a failure is recorded and the others go on (unless the store failed). */
-  private async apply(tx: StoreTx, reaction: Reaction): Promise<void> {
+  private async apply(tx: StoreTx, reaction: Reaction, isolation: Isolation = 'each'): Promise<void> {
+    if (isolation === 'pass') {
+      try {
+        await this.effects.apply(tx, reaction);
+        return;
+      } catch (error) {
+        if (this.isInfrastructureError(error)) throw error;
+        throw new FailedInPass(error);
+      }
+    }
     try {
       await tx.attempt(() => this.effects.apply(tx, reaction));
     } catch (error) {

@@ -7,8 +7,21 @@ export abstract class Clock {
 }
 
 export class SystemClock extends Clock {
+  private lastMs = Number.NaN;
+  private lastIso = '';
+
   now(): Date {
     return new Date();
+  }
+
+  /** The same text for the same millisecond: commands of one unit mostly run within one. */
+  override nowIso(): string {
+    const ms = Date.now();
+    if (ms !== this.lastMs) {
+      this.lastIso = new Date(ms).toISOString();
+      this.lastMs = ms;
+    }
+    return this.lastIso;
   }
 }
 
