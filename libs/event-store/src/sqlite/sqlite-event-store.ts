@@ -356,47 +356,64 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
     }
   }
 
-  /** One transaction for the batch; each unit in a savepoint of its own. */
+  /**
+   * One transaction for the batch; each unit in a savepoint of its own, except a unit that starts
+   * the transaction: if it throws, the whole transaction rolls back (it holds nothing else) and the
+   * next unit begins another. A savepoint copies every page the unit touches to the sub-journal.
+   */
   private async commitUnits(batch: QueuedUnit[]): Promise<void> {
     if (!this.db.open) {
       for (const unit of batch) unit.reject(new EventStoreClosed());
       return;
     }
-    try {
-      // BEGIN IMMEDIATE takes the write lock up front, so the revisions checked are the ones written after.
-      this.control('BEGIN IMMEDIATE');
-      // Events reference their stream's row, which an append writes last (with its new hash).
-      this.control('PRAGMA defer_foreign_keys = ON');
-      this.chain.beginTransaction();
-    } catch (error) {
-      for (const unit of batch) unit.reject(error);
-      return;
-    }
     const outcomes: { unit: QueuedUnit; view: SqliteUnit; ok: boolean; value?: unknown; error?: unknown }[] = [];
-    for (const unit of batch) {
+    /** Whether the open transaction holds a unit yet; undefined while no transaction is open. */
+    let holdsUnit: boolean | undefined;
+    for (let i = 0; i < batch.length; i++) {
+      const unit = batch[i]!;
+      if (holdsUnit === undefined) {
+        try {
+          this.beginUnits();
+        } catch (error) {
+          for (const rest of batch.slice(i))
+            outcomes.push({ unit: rest, view: new SqliteUnit(this), ok: false, error });
+          break;
+        }
+        holdsUnit = false;
+      }
       const view = new SqliteUnit(this);
-      this.control('SAVEPOINT unit');
+      const savepoint = holdsUnit;
+      if (savepoint) this.control('SAVEPOINT unit');
       const mark = this.chain.mark();
       try {
         const value = await unit.work(view);
-        this.control('RELEASE unit');
+        if (savepoint) this.control('RELEASE unit');
         outcomes.push({ unit, view, ok: true, value });
+        holdsUnit = true;
       } catch (error) {
-        // The unit's rows go back to before it, and so do the chain's tail and the AUTOINCREMENT counter.
-        this.control('ROLLBACK TO unit');
-        this.control('RELEASE unit');
-        this.chain.restore(mark);
+        if (savepoint) {
+          // The unit's rows go back to before it, and so do the chain's tail and the AUTOINCREMENT counter.
+          this.control('ROLLBACK TO unit');
+          this.control('RELEASE unit');
+          this.chain.restore(mark);
+        } else {
+          if (this.db.inTransaction) this.db.exec('ROLLBACK');
+          this.chain.rolledBack();
+          holdsUnit = undefined;
+        }
         outcomes.push({ unit, view, ok: false, error });
       }
     }
-    try {
-      this.control('COMMIT');
-      this.chain.committed();
-    } catch (error) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
-      this.chain.rolledBack();
-      for (const { unit } of outcomes) unit.reject(error);
-      return;
+    if (holdsUnit !== undefined) {
+      try {
+        this.control('COMMIT');
+        this.chain.committed();
+      } catch (error) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        this.chain.rolledBack();
+        for (const { unit } of outcomes) unit.reject(error);
+        return;
+      }
     }
     const committed: StoredEvent[] = [];
     for (const { view, ok } of outcomes) {
@@ -418,6 +435,19 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
     for (const { unit, ok, value, error } of outcomes) {
       if (ok) unit.resolve(value);
       else unit.reject(error);
+    }
+  }
+
+  /** BEGIN IMMEDIATE takes the write lock up front, so the revisions checked are the ones written after. */
+  private beginUnits(): void {
+    this.control('BEGIN IMMEDIATE');
+    try {
+      // Events reference their stream's row, which an append writes last (with its new hash).
+      this.control('PRAGMA defer_foreign_keys = ON');
+      this.chain.beginTransaction();
+    } catch (error) {
+      this.db.exec('ROLLBACK');
+      throw error;
     }
   }
 

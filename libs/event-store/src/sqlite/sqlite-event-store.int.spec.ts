@@ -1,0 +1,86 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { NewEvent, StoreTx } from '../event-store';
+import { SqliteEventStore } from './sqlite-event-store';
+
+const newEvent = (type: string): NewEvent => ({
+  id: randomUUID(),
+  type,
+  data: { n: 1 },
+  metadata: { correlationId: 'c', causationId: 'c', actor: 'alice', at: '2026-11-21T10:00:00.000Z' },
+});
+
+describe('SqliteEventStore: units of work on a real file', () => {
+  let dir: string;
+  let store: SqliteEventStore;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'lifeline-sqlite-units-'));
+    store = SqliteEventStore.open(join(dir, 'events.db'));
+    store.sidecar.exec('CREATE TABLE side (v TEXT NOT NULL)');
+  });
+
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A unit that writes a sidecar row and appends one event, then throws if asked to. */
+  const unit = (name: string, fail = false) =>
+    store.unitOfWork(async (tx: StoreTx) => {
+      store.sidecar.prepare('INSERT INTO side (v) VALUES (?)').run(name);
+      const result = await tx.append({
+        streamId: `s-${name}`,
+        events: [newEvent(name)],
+        expectedRevision: 'no-stream',
+      });
+      if (fail) throw new Error(`${name} fails`);
+      return result;
+    });
+
+  const sideRows = () => store.sidecar.prepare('SELECT v FROM side ORDER BY rowid').pluck().all();
+  const links = async () => (await store.readLogLinks(0, 100)).map((l) => [l.position, l.prevPosition]);
+
+  it('a unit alone in its commit that throws leaves neither events nor sidecar rows, and the next takes its position', async () => {
+    await unit('a');
+    await expect(unit('b', true)).rejects.toThrow('b fails');
+    const c = await unit('c');
+    expect(c.position).toBe(2);
+    expect(sideRows()).toEqual(['a', 'c']);
+    expect((await store.readAll(0, 10)).map((e) => e.type)).toEqual(['a', 'c']);
+    expect(await links()).toEqual([
+      [1, 0],
+      [2, 1],
+    ]);
+  });
+
+  it('in one commit, a failing first unit rolls back alone and the units after it commit', async () => {
+    const outcomes = await Promise.allSettled([unit('a', true), unit('b'), unit('c', true), unit('d')]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'fulfilled', 'rejected', 'fulfilled']);
+    expect(sideRows()).toEqual(['b', 'd']);
+    expect((await store.readAll(0, 10)).map((e) => [e.type, e.position])).toEqual([
+      ['b', 1],
+      ['d', 2],
+    ]);
+    expect(await links()).toEqual([
+      [1, 0],
+      [2, 1],
+    ]);
+  });
+
+  it('in one commit, a failing unit after a committed one is undone alone (its savepoint)', async () => {
+    const outcomes = await Promise.allSettled([unit('a'), unit('b', true), unit('c')]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(sideRows()).toEqual(['a', 'c']);
+    expect((await store.readAll(0, 10)).map((e) => [e.type, e.position])).toEqual([
+      ['a', 1],
+      ['c', 2],
+    ]);
+    expect(await links()).toEqual([
+      [1, 0],
+      [2, 1],
+    ]);
+  });
+});
