@@ -5,11 +5,13 @@
  * Not a test. Run: `npm run -s build && node dist/bench/event-store.bench.js`.
  *
  *   BENCH_STORE_ROWS=throughput,engine   which rows to run (both by default)
- *   BENCH_STORE_BASE=<another build's dist/libs/event-store/src/sqlite/sqlite-event-store.js>
- *     runs the engine-shaped row against that build too, in alternating rounds (a before/after in one run)
+ *   BENCH_STORE_BASE=<other builds' dist/libs/event-store/src/sqlite/sqlite-event-store.js, comma-separated>
+ *     runs the engine-shaped row against those builds too, in alternating rounds (a before/after in one run)
  *   BENCH_STORE_N=20000 entity events per round, BENCH_STORE_ROUNDS=5
+ *   BENCH_STORE_SPLIT=1 prints each round's user and system CPU, of the process and of its main thread (Linux)
+ *   BENCH_STORE_TOGETHER=1 units submitted at once (they share a commit: 2 is two ingest posts in flight)
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -178,10 +180,16 @@ async function engineUnit(tx: StoreTx, writes: EntityEventWrites[]): Promise<voi
   }
 }
 
+/** The main thread's user and system CPU, in clock ticks (Linux): what the store costs without the checkpoint worker. */
+function mainThreadTicks(): [number, number] {
+  const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return [Number(fields[11]), Number(fields[12])];
+}
+
 type OpenStore = (file: string) => EventStore;
 
 /** CPU microseconds per entity event over `n` entity events, 500 per unit of work (one ingest post each). */
-async function engineShaped(open: OpenStore, run: string, n: number): Promise<number> {
+async function engineShaped(open: OpenStore, run: string, n: number, together: number): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'lifeline-bench-'));
   const store = open(join(dir, 'events.db'));
   try {
@@ -192,8 +200,18 @@ async function engineShaped(open: OpenStore, run: string, n: number): Promise<nu
       units.push(Array.from({ length: 500 }, (_, i) => entityEventWrites(run, u * 500 + i, at, ms)));
     }
     const cpu = process.cpuUsage();
-    for (const unit of units) await store.unitOfWork((tx) => engineUnit(tx, unit));
+    const main0 = mainThreadTicks();
+    // Units submitted together share a commit (as two ingest posts in flight do), each after the first in a savepoint.
+    for (let u = 0; u < units.length; u += together) {
+      await Promise.all(units.slice(u, u + together).map((unit) => store.unitOfWork((tx) => engineUnit(tx, unit))));
+    }
     const used = process.cpuUsage(cpu);
+    if (process.env.BENCH_STORE_SPLIT) {
+      const main = mainThreadTicks();
+      console.log(
+        `user ${(used.user / n).toFixed(1)} sys ${(used.system / n).toFixed(1)} main-thread user ${(((main[0] - main0[0]) * 1e4) / n).toFixed(1)} sys ${(((main[1] - main0[1]) * 1e4) / n).toFixed(1)}`,
+      );
+    }
     return Math.round(((used.user + used.system) / n) * 10) / 10;
   } finally {
     await store.close();
@@ -204,20 +222,25 @@ async function engineShaped(open: OpenStore, run: string, n: number): Promise<nu
 async function engineRows(): Promise<void> {
   const n = Number(process.env.BENCH_STORE_N ?? 20_000);
   const rounds = Number(process.env.BENCH_STORE_ROUNDS ?? 5);
+  const together = Number(process.env.BENCH_STORE_TOGETHER ?? 1);
   const builds: { build: string; open: OpenStore }[] = [
     { build: 'this build', open: (file) => SqliteEventStore.open(file) },
   ];
-  const base = process.env.BENCH_STORE_BASE;
-  if (base !== undefined) {
+  // Other builds (comma-separated) run first, in the order given.
+  const bases = (process.env.BENCH_STORE_BASE ?? '').split(',').filter(Boolean);
+  for (const base of bases.reverse()) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const other = require(base) as { SqliteEventStore: typeof SqliteEventStore };
-    builds.unshift({ build: base, open: (file) => other.SqliteEventStore.open(file) });
+    builds.unshift({
+      build: base.replace(/\/dist\/libs\/event-store\/.*$/, ''),
+      open: (file) => other.SqliteEventStore.open(file),
+    });
   }
   // A warm-up round each (JIT), then alternating rounds so neighbours' load falls on every build alike.
-  for (const { open } of builds) await engineShaped(open, 'warm', 5_000);
+  for (const { open } of builds) await engineShaped(open, 'warm', 5_000, together);
   const samples = builds.map(() => [] as number[]);
   for (let r = 0; r < rounds; r++) {
-    for (let b = 0; b < builds.length; b++) samples[b]!.push(await engineShaped(builds[b]!.open, `r${r}`, n));
+    for (let b = 0; b < builds.length; b++) samples[b]!.push(await engineShaped(builds[b]!.open, `r${r}`, n, together));
   }
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   console.table(
@@ -225,8 +248,11 @@ async function engineRows(): Promise<void> {
       build,
       entityEvents: n,
       perUnit: 500,
+      unitsPerCommit: together,
       cpuMicrosPerEntityEvent: median(samples[b]!),
       min: Math.min(...samples[b]!),
+      // Each round's ratio to the first build's round beside it: robust to the machine's load drifting.
+      vsFirst: median(samples[b]!.map((v, r) => v / samples[0]![r]!)).toFixed(3),
       rounds: samples[b]!.join(' '),
     })),
   );

@@ -83,4 +83,22 @@ describe('SqliteEventStore: units of work on a real file', () => {
       [2, 1],
     ]);
   });
+
+  it('every event has its stream row, with the last revision and hash, though the foreign key is not enforced on appends', async () => {
+    await Promise.allSettled([unit('a'), unit('b', true), unit('c')]);
+    await store.append({ streamId: 's-a', events: [newEvent('a2'), newEvent('a3')], expectedRevision: 0 });
+    const db = store.sidecar;
+    expect(db.pragma('foreign_key_check')).toEqual([]);
+    const heads = db
+      .prepare(
+        `SELECT s.stream_id AS streamId, s.revision, s.hash = json_extract(e.metadata, '$.hash') AS hashMatches
+           FROM streams s JOIN events e ON e.stream_id = s.stream_id
+          WHERE e.revision = (SELECT MAX(revision) FROM events WHERE stream_id = s.stream_id) ORDER BY s.stream_id`,
+      )
+      .all();
+    expect(heads).toEqual([
+      { streamId: 's-a', revision: 2, hashMatches: 1 },
+      { streamId: 's-c', revision: 0, hashMatches: 1 },
+    ]);
+  });
 });

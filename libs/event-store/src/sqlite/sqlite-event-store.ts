@@ -217,7 +217,9 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
       db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${options.synchronous === 'FULL' ? 'FULL' : 'NORMAL'}`);
       db.pragma(`busy_timeout = ${busyTimeout}`);
-      db.pragma('foreign_keys = ON');
+      // Every append writes its stream's row itself, in the same transaction: enforcing the foreign key
+      // (a look-up per event and per new stream, a deferred count per commit) checks what never fails.
+      db.pragma('foreign_keys = OFF');
       // Checkpoints run on a worker (wal-checkpointer.ts); without one, less often writes each hot page once per checkpoint.
       db.pragma(
         `wal_autocheckpoint = ${options.backgroundCheckpoints === false ? 10_000 : FALLBACK_AUTOCHECKPOINT_PAGES}`,
@@ -441,14 +443,7 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
   /** BEGIN IMMEDIATE takes the write lock up front, so the revisions checked are the ones written after. */
   private beginUnits(): void {
     this.control('BEGIN IMMEDIATE');
-    try {
-      // Events reference their stream's row, which an append writes last (with its new hash).
-      this.control('PRAGMA defer_foreign_keys = ON');
-      this.chain.beginTransaction();
-    } catch (error) {
-      this.db.exec('ROLLBACK');
-      throw error;
-    }
+    this.chain.beginTransaction();
   }
 
   private savepoints = 0;
@@ -517,7 +512,7 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
       prevHash = written.hash;
       position = written.position;
     }
-    // After the events (foreign keys are checked at commit): the row then carries the last hash.
+    // After the events: the row carries the last hash.
     this.upsertStream.run(streamId, nextRevision, prevHash);
     return { duplicate: false, nextRevision, position };
   }
