@@ -75,6 +75,41 @@ function canonicalOrUndefined(value: unknown): string | undefined {
   return out + '}';
 }
 
+/**
+ * canonicalJson({ ...record without the `skip` keys, [key]: value }) for string values, split around
+ * the value: `head + quote(value) + tail`. The events of one append share their metadata object, so
+ * its fields are canonicalised once and only the event id changes. Undefined when the record is one
+ * canonicalJson treats otherwise (a toJSON of its own).
+ */
+export function canonicalAround(
+  record: Readonly<Record<string, unknown>>,
+  key: string,
+  skip: ReadonlySet<string>,
+): { head: string; tail: string } | undefined {
+  const keys = Object.keys(record).filter((k) => !skip.has(k));
+  if (keys.includes('toJSON')) return undefined;
+  keys.push(key);
+  keys.sort();
+  let head = '{';
+  let tail = '';
+  let after = false;
+  for (const k of keys) {
+    if (k === key) {
+      head += head.length === 1 ? quotedKey(k) : ',' + quotedKey(k);
+      after = true;
+      continue;
+    }
+    const text = canonicalOrUndefined(record[k]);
+    if (text === undefined) continue;
+    if (after) tail += ',' + quotedKey(k) + text;
+    else head += head.length === 1 ? quotedKey(k) + text : ',' + quotedKey(k) + text;
+  }
+  return { head, tail: tail + '}' };
+}
+
+/** The quoted JSON string of `text`, as canonicalJson writes it. */
+export const quoteJson = (text: string): string => quote(text);
+
 /** Metadata fields the store writes itself; the hash never covers the chain fields. */
 const chainFields = new Set(['prevHash', 'hash']);
 

@@ -1,4 +1,6 @@
 import { canonicalJson, computeEventHash } from './hash-chain';
+import { OwnMetadataText, ownMetadata } from './store-rules';
+import type { EventMetadataIn } from './event-store';
 
 /** canonicalJson as it was first written (before the quoted-key cache): the text every stored hash covers. */
 function referenceCanonicalJson(value: unknown): string {
@@ -147,6 +149,22 @@ describe('canonicalJson', () => {
       referenceCanonicalJson({ ['k'.repeat(100)]: 1, ['\ud800'.repeat(80)]: 2 }),
     );
     expect(() => canonicalJson({ a: 1n })).toThrow(TypeError);
+  });
+
+  it('OwnMetadataText gives canonicalJson(ownMetadata(id, metadata)) for every event of an append', () => {
+    const next = seeded(34);
+    const fieldNames = ['correlationId', 'causationId', 'actor', 'at', 'traceparent', 'messageId', 'hash', 'prevHash'];
+    for (let i = 0; i < 5_000; i++) {
+      const metadata: Record<string, unknown> = {};
+      for (const name of [...fieldNames, ...awkwardStrings].filter(() => next() < 0.4)) {
+        metadata[name] = next() < 0.7 ? `v${i}` : randomValue(next, 2);
+      }
+      const texts = new OwnMetadataText();
+      for (const id of ['01a22bc9-ab1f-7998-b387-274f5753250e', 'é"\\ud800', '']) {
+        const meta = metadata as unknown as EventMetadataIn;
+        expect(outcome(() => texts.of(id, meta))).toBe(outcome(() => canonicalJson(ownMetadata(id, meta))));
+      }
+    }
   });
 
   it('gives the same text whatever the key order', () => {

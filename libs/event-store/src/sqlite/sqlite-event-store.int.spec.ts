@@ -101,4 +101,34 @@ describe('SqliteEventStore: units of work on a real file', () => {
       { streamId: 's-c', revision: 0, hashMatches: 1 },
     ]);
   });
+
+  it('an id already stored in another stream is a conflict whatever the expected revision, and a caught conflict takes no position', async () => {
+    const taken = newEvent('a');
+    await store.append({ streamId: 's-a', events: [taken], expectedRevision: 'no-stream' });
+    for (const expectedRevision of ['no-stream', 'any', -1, 0] as const) {
+      await expect(store.append({ streamId: 's-new', events: [{ ...taken }], expectedRevision })).rejects.toMatchObject(
+        { code: 'STORE.EVENT_ID_CONFLICT', eventId: taken.id, streamId: 's-new' },
+      );
+    }
+    await expect(
+      store.append({ streamId: 's-new', events: [newEvent('x')], expectedRevision: 0 }),
+    ).rejects.toMatchObject({ code: 'STORE.WRONG_EXPECTED_REVISION' });
+    expect(await store.append({ streamId: 's-a', events: [{ ...taken }], expectedRevision: 'any' })).toEqual({
+      duplicate: true,
+      nextRevision: 0,
+      position: 1,
+    });
+    // Caught inside its unit: the next append still follows the last written event.
+    const next = await store.unitOfWork(async (tx) => {
+      await expect(
+        tx.append({ streamId: 's-new', events: [{ ...taken }], expectedRevision: 'no-stream' }),
+      ).rejects.toMatchObject({ code: 'STORE.EVENT_ID_CONFLICT' });
+      return tx.append({ streamId: 's-b', events: [newEvent('b')], expectedRevision: 'no-stream' });
+    });
+    expect(next.position).toBe(2);
+    expect(await links()).toEqual([
+      [1, 0],
+      [2, 1],
+    ]);
+  });
 });
