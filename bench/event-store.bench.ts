@@ -1,13 +1,21 @@
 /**
  * Append throughput of the SQLite event store: one event or 100 events per transaction, events/s
- * and CPU microseconds per event (each event is hashed into its stream chain and the global chain).
+ * and CPU microseconds per event (each event is hashed into its stream chain and the global chain);
+ * and the engine-shaped row: CPU microseconds per entity event, appended as the engine appends it.
  * Not a test. Run: `npm run -s build && node dist/bench/event-store.bench.js`.
+ *
+ *   BENCH_STORE_ROWS=throughput,engine   which rows to run (both by default)
+ *   BENCH_STORE_BASE=<other builds' dist/libs/event-store/src/sqlite/sqlite-event-store.js, comma-separated>
+ *     runs the engine-shaped row against those builds too, in alternating rounds (a before/after in one run)
+ *   BENCH_STORE_N=20000 entity events per round, BENCH_STORE_ROUNDS=5
+ *   BENCH_STORE_SPLIT=1 prints each round's user and system CPU, of the process and of its main thread (Linux)
+ *   BENCH_STORE_TOGETHER=1 units submitted at once (they share a commit: 2 is two ingest posts in flight)
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
-import type { NewEvent } from '../libs/event-store/src/event-store';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { EventStore, NewEvent, StoreTx } from '../libs/event-store/src/event-store';
 import { SqliteEventStore } from '../libs/event-store/src/sqlite/sqlite-event-store';
 
 type EventIds = 'random' | 'ordered';
@@ -60,7 +68,197 @@ async function appendThroughput(
   }
 }
 
-async function main(): Promise<void> {
+/** Metadata as the engine builds it (services/engine/src/shared/metadata.ts): the same object for a command's events. */
+const metadataOf = (correlationId: string, causationId: string, actor: string, at: string) => ({
+  correlationId,
+  causationId,
+  actor,
+  at,
+});
+
+/** A v7-layout id: milliseconds, then random bits (the engine's timeOrderedUuid, whose tail is a hash). */
+function timeOrderedId(ms: number): string {
+  const hex = ms.toString(16).padStart(12, '0') + randomBytes(10).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7${hex.slice(13, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+interface EntityEventWrites {
+  entity: { streamId: string; event: NewEvent };
+  instance: { streamId: string; events: NewEvent[] };
+}
+
+/**
+ * What the engine appends for one entity event that starts the seed definition `invoice-approval`:
+ * EntityEventRecorded on `entity-Invoice-<id>`, and InstanceStarted, ActivityEntered, TaskCreated on
+ * `instance-<uuid>`, with data objects built in the engine's key order (not sorted).
+ */
+function entityEventWrites(run: string, i: number, at: string, ms: number): EntityEventWrites {
+  const entityEventId = randomUUID();
+  const entityId = `${run}-INV-${i}`;
+  const instanceId = timeOrderedId(ms);
+  const systemMetadata = metadataOf(entityEventId, entityEventId, 'system', at);
+  const dueAt = new Date(ms + 2 * 86_400_000).toISOString();
+  return {
+    entity: {
+      streamId: `entity-Invoice-${entityId}`,
+      event: {
+        id: entityEventId,
+        type: 'EntityEventRecorded',
+        data: {
+          envelope: {
+            id: `${run}-${i}`,
+            entityType: 'Invoice',
+            entityId,
+            kind: 'created',
+            occurredAt: at,
+            data: { number: `INV-${i}`, amount: 100 + (i % 1000), status: 'New', ownerId: 'alice' },
+          },
+          source: { kind: 'http' },
+        },
+        metadata: metadataOf(entityEventId, entityEventId, 'bench-app', at),
+      },
+    },
+    instance: {
+      streamId: `instance-${instanceId}`,
+      events: [
+        {
+          id: timeOrderedId(ms),
+          type: 'InstanceStarted',
+          data: {
+            instanceId,
+            definitionKey: 'invoice-approval',
+            definitionVersion: 1,
+            definitionName: 'Invoice approval',
+            entity: { type: 'Invoice', id: entityId },
+            variables: {},
+            cause: { kind: 'trigger', triggerIndex: 0, entityEventId: `${run}-${i}`, delayed: false },
+          },
+          metadata: systemMetadata,
+        },
+        {
+          id: timeOrderedId(ms),
+          type: 'ActivityEntered',
+          data: { activityId: 'review', activityType: 'human', visit: 1 },
+          metadata: systemMetadata,
+        },
+        {
+          id: timeOrderedId(ms),
+          type: 'TaskCreated',
+          data: {
+            taskId: `${instanceId}.review.1`,
+            activityId: 'review',
+            title: 'Review the invoice',
+            instructions: 'Check the supplier and the amount.',
+            hint: 'Invoices above 10000 need a second look.',
+            assignee: { role: 'accounting' },
+            startAt: at,
+            dueAt,
+            results: ['Approve', 'Reject'],
+            form: [{ name: 'comment', type: 'text', required: false }],
+            rule: { role: 'accounting' },
+          },
+          metadata: systemMetadata,
+        },
+      ],
+    },
+  };
+}
+
+/**
+ * One ingest post as the engine writes it (services/engine/src/ingest, reactions/reactor.ts): one
+ * unit of work; a 1-event append per entity event, then each start reaction in a nested savepoint
+ * (tx.attempt) appending 3 events to a new instance stream.
+ */
+async function engineUnit(tx: StoreTx, writes: EntityEventWrites[]): Promise<void> {
+  for (const { entity } of writes) {
+    await tx.append({ streamId: entity.streamId, events: [entity.event], expectedRevision: 'any' });
+  }
+  for (const { instance } of writes) {
+    await tx.attempt(() =>
+      tx.append({ streamId: instance.streamId, events: instance.events, expectedRevision: 'no-stream' }),
+    );
+  }
+}
+
+/** The main thread's user and system CPU, in clock ticks (Linux): what the store costs without the checkpoint worker. */
+function mainThreadTicks(): [number, number] {
+  const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return [Number(fields[11]), Number(fields[12])];
+}
+
+type OpenStore = (file: string) => EventStore;
+
+/** CPU microseconds per entity event over `n` entity events, 500 per unit of work (one ingest post each). */
+async function engineShaped(open: OpenStore, run: string, n: number, together: number): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'lifeline-bench-'));
+  const store = open(join(dir, 'events.db'));
+  try {
+    const at = new Date().toISOString();
+    const ms = Date.parse(at);
+    const units: EntityEventWrites[][] = [];
+    for (let u = 0; u < n / 500; u++) {
+      units.push(Array.from({ length: 500 }, (_, i) => entityEventWrites(run, u * 500 + i, at, ms)));
+    }
+    const cpu = process.cpuUsage();
+    const main0 = mainThreadTicks();
+    // Units submitted together share a commit (as two ingest posts in flight do), each after the first in a savepoint.
+    for (let u = 0; u < units.length; u += together) {
+      await Promise.all(units.slice(u, u + together).map((unit) => store.unitOfWork((tx) => engineUnit(tx, unit))));
+    }
+    const used = process.cpuUsage(cpu);
+    if (process.env.BENCH_STORE_SPLIT) {
+      const main = mainThreadTicks();
+      console.log(
+        `user ${(used.user / n).toFixed(1)} sys ${(used.system / n).toFixed(1)} main-thread user ${(((main[0] - main0[0]) * 1e4) / n).toFixed(1)} sys ${(((main[1] - main0[1]) * 1e4) / n).toFixed(1)}`,
+      );
+    }
+    return Math.round(((used.user + used.system) / n) * 10) / 10;
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function engineRows(): Promise<void> {
+  const n = Number(process.env.BENCH_STORE_N ?? 20_000);
+  const rounds = Number(process.env.BENCH_STORE_ROUNDS ?? 5);
+  const together = Number(process.env.BENCH_STORE_TOGETHER ?? 1);
+  const builds: { build: string; open: OpenStore }[] = [
+    { build: 'this build', open: (file) => SqliteEventStore.open(file) },
+  ];
+  // Other builds (comma-separated) run first, in the order given.
+  const bases = (process.env.BENCH_STORE_BASE ?? '').split(',').filter(Boolean);
+  for (const base of bases.reverse()) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const other = require(base) as { SqliteEventStore: typeof SqliteEventStore };
+    builds.unshift({
+      build: base.replace(/\/dist\/libs\/event-store\/.*$/, ''),
+      open: (file) => other.SqliteEventStore.open(file),
+    });
+  }
+  // A warm-up round each (JIT), then alternating rounds so neighbours' load falls on every build alike.
+  for (const { open } of builds) await engineShaped(open, 'warm', 5_000, together);
+  const samples = builds.map(() => [] as number[]);
+  for (let r = 0; r < rounds; r++) {
+    for (let b = 0; b < builds.length; b++) samples[b]!.push(await engineShaped(builds[b]!.open, `r${r}`, n, together));
+  }
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  console.table(
+    builds.map(({ build }, b) => ({
+      build,
+      entityEvents: n,
+      perUnit: 500,
+      unitsPerCommit: together,
+      cpuMicrosPerEntityEvent: median(samples[b]!),
+      min: Math.min(...samples[b]!),
+      // Each round's ratio to the first build's round beside it: robust to the machine's load drifting.
+      vsFirst: median(samples[b]!.map((v, r) => v / samples[0]![r]!)).toFixed(3),
+      rounds: samples[b]!.join(' '),
+    })),
+  );
+}
+
+async function throughputRows(): Promise<void> {
   const rows: {
     store: string;
     synchronous: string;
@@ -79,6 +277,12 @@ async function main(): Promise<void> {
     }
   }
   console.table(rows);
+}
+
+async function main(): Promise<void> {
+  const rows = (process.env.BENCH_STORE_ROWS ?? 'throughput,engine').split(',');
+  if (rows.includes('throughput')) await throughputRows();
+  if (rows.includes('engine')) await engineRows();
 }
 
 void main();

@@ -100,16 +100,22 @@ export class SqliteGlobalChain {
     this.committedTail = undefined;
   }
 
-  /** The position and link of the next event appended in this transaction, given its per-stream hash. */
+  /**
+   * The position and link of the next event appended in this transaction, given its per-stream hash.
+   * The tail moves on only with `advance`, once the event's row is written (an insert that fails takes no position).
+   */
   next(eventHash: string): LogLink {
     const tail = (this.tail ??= this.startingTail());
-    const link: LogLink = {
+    return {
       position: tail.nextPosition,
       prevPosition: tail.position,
       hash: logLinkHash(tail.hash, tail.nextPosition, tail.position, eventHash),
     };
+  }
+
+  /** The link `next` gave is written: the next event follows it. */
+  advance(link: LogLink): void {
     this.tail = { nextPosition: link.position + 1, position: link.position, hash: link.hash };
-    return link;
   }
 
   links(afterPosition: number, upToPosition: number): LogLink[] {

@@ -15,7 +15,7 @@ import {
 } from '../event-store';
 import { canonicalEventText, canonicalJson, eventHash } from '../hash-chain';
 import type { LogLink, StoredLogChain } from '../log-chain';
-import { EventStoreClosed, checkExpectedRevision, ownMetadata } from '../store-rules';
+import { EventStoreClosed, OwnMetadataText, checkExpectedRevision, ownMetadata } from '../store-rules';
 import { SqliteGlobalChain, globalChainMigration } from './global-chain';
 import { PollingSubscription } from './polling-subscription';
 import { FALLBACK_AUTOCHECKPOINT_PAGES, WalCheckpointer } from './wal-checkpointer';
@@ -71,16 +71,11 @@ const migrations: readonly string[] = [
 
 const appendedSignal = 'appended';
 
-/** How many recently appended events are kept parsed for subscriptions (the live tail). */
+/** How many recently appended events are kept for subscriptions (the live tail): the objects appended. */
 const RECENT_LIMIT = 4_096;
 
 /** How many units at most share one commit (bounds how long the write lock is held). */
 const MAX_UNITS_PER_COMMIT = 256;
-
-interface RecentEvent {
-  row: EventRow;
-  parsed?: StoredEvent;
-}
 
 interface QueuedUnit {
   work: (tx: StoreTx) => Promise<unknown>;
@@ -125,7 +120,6 @@ function prepareReads(db: Database.Database): ReadStatements {
 /** One unit's view of the open transaction: what it appended, and what runs once it committed. */
 class SqliteUnit implements StoreTx {
   readonly appended: StoredEvent[] = [];
-  readonly recent: RecentEvent[] = [];
   readonly commitListeners: (() => void)[] = [];
 
   constructor(private readonly store: SqliteEventStore) {}
@@ -171,7 +165,7 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
    * The events this process appended last, in position order, shared by every subscription (they
    * read the same tail). Only committed events enter it.
    */
-  private readonly recent: RecentEvent[] = [];
+  private readonly recent: StoredEvent[] = [];
   private readonly queue: QueuedUnit[] = [];
   private draining = false;
   private drained: Promise<void> = Promise.resolve();
@@ -217,7 +211,9 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
       db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${options.synchronous === 'FULL' ? 'FULL' : 'NORMAL'}`);
       db.pragma(`busy_timeout = ${busyTimeout}`);
-      db.pragma('foreign_keys = ON');
+      // Every append writes its stream's row itself, in the same transaction: enforcing the foreign key
+      // (a look-up per event and per new stream, a deferred count per commit) checks what never fails.
+      db.pragma('foreign_keys = OFF');
       // Checkpoints run on a worker (wal-checkpointer.ts); without one, less often writes each hot page once per checkpoint.
       db.pragma(
         `wal_autocheckpoint = ${options.backgroundCheckpoints === false ? 10_000 : FALLBACK_AUTOCHECKPOINT_PAGES}`,
@@ -356,53 +352,72 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
     }
   }
 
-  /** One transaction for the batch; each unit in a savepoint of its own. */
+  /**
+   * One transaction for the batch; each unit in a savepoint of its own, except a unit that starts
+   * the transaction: if it throws, the whole transaction rolls back (it holds nothing else) and the
+   * next unit begins another. A savepoint copies every page the unit touches to the sub-journal.
+   */
   private async commitUnits(batch: QueuedUnit[]): Promise<void> {
     if (!this.db.open) {
       for (const unit of batch) unit.reject(new EventStoreClosed());
       return;
     }
-    try {
-      // BEGIN IMMEDIATE takes the write lock up front, so the revisions checked are the ones written after.
-      this.control('BEGIN IMMEDIATE');
-      // Events reference their stream's row, which an append writes last (with its new hash).
-      this.control('PRAGMA defer_foreign_keys = ON');
-      this.chain.beginTransaction();
-    } catch (error) {
-      for (const unit of batch) unit.reject(error);
-      return;
-    }
     const outcomes: { unit: QueuedUnit; view: SqliteUnit; ok: boolean; value?: unknown; error?: unknown }[] = [];
-    for (const unit of batch) {
+    /** Whether the open transaction holds a unit yet; undefined while no transaction is open. */
+    let holdsUnit: boolean | undefined;
+    for (let i = 0; i < batch.length; i++) {
+      const unit = batch[i]!;
+      if (holdsUnit === undefined) {
+        try {
+          this.beginUnits();
+        } catch (error) {
+          for (const rest of batch.slice(i))
+            outcomes.push({ unit: rest, view: new SqliteUnit(this), ok: false, error });
+          break;
+        }
+        holdsUnit = false;
+      }
       const view = new SqliteUnit(this);
-      this.control('SAVEPOINT unit');
+      const savepoint = holdsUnit;
+      if (savepoint) this.control('SAVEPOINT unit');
       const mark = this.chain.mark();
       try {
         const value = await unit.work(view);
-        this.control('RELEASE unit');
+        if (savepoint) this.control('RELEASE unit');
         outcomes.push({ unit, view, ok: true, value });
+        holdsUnit = true;
       } catch (error) {
-        // The unit's rows go back to before it, and so do the chain's tail and the AUTOINCREMENT counter.
-        this.control('ROLLBACK TO unit');
-        this.control('RELEASE unit');
-        this.chain.restore(mark);
+        if (savepoint) {
+          // The unit's rows go back to before it, and so do the chain's tail and the AUTOINCREMENT counter.
+          this.control('ROLLBACK TO unit');
+          this.control('RELEASE unit');
+          this.chain.restore(mark);
+        } else {
+          if (this.db.inTransaction) this.db.exec('ROLLBACK');
+          this.chain.rolledBack();
+          holdsUnit = undefined;
+        }
         outcomes.push({ unit, view, ok: false, error });
       }
     }
-    try {
-      this.control('COMMIT');
-      this.chain.committed();
-    } catch (error) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
-      this.chain.rolledBack();
-      for (const { unit } of outcomes) unit.reject(error);
-      return;
+    if (holdsUnit !== undefined) {
+      try {
+        this.control('COMMIT');
+        this.chain.committed();
+      } catch (error) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        this.chain.rolledBack();
+        for (const { unit } of outcomes) unit.reject(error);
+        return;
+      }
     }
     const committed: StoredEvent[] = [];
     for (const { view, ok } of outcomes) {
       if (!ok) continue;
-      for (const event of view.recent) this.remember(event);
-      for (const event of view.appended) committed.push(event);
+      for (const event of view.appended) {
+        this.remember(event);
+        committed.push(event);
+      }
       for (const listener of view.commitListeners) listener();
     }
     if (committed.length > 0) {
@@ -421,13 +436,18 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
     }
   }
 
+  /** BEGIN IMMEDIATE takes the write lock up front, so the revisions checked are the ones written after. */
+  private beginUnits(): void {
+    this.control('BEGIN IMMEDIATE');
+    this.chain.beginTransaction();
+  }
+
   private savepoints = 0;
 
   /** A nested savepoint inside a unit: undone, with the unit's record of it, if `work` throws. */
   async attemptWithin<T>(unit: SqliteUnit, work: () => Promise<T>): Promise<T> {
     const name = `attempt${++this.savepoints}`;
     const appended = unit.appended.length;
-    const recent = unit.recent.length;
     const listeners = unit.commitListeners.length;
     this.control(`SAVEPOINT ${name}`);
     const mark = this.chain.mark();
@@ -442,7 +462,6 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
         this.chain.restore(mark);
       }
       unit.appended.length = appended;
-      unit.recent.length = recent;
       unit.commitListeners.length = listeners;
       throw error;
     } finally {
@@ -468,7 +487,9 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
     const { streamId, events, expectedRevision } = request;
     const head = this.writes.findStreamHead.get(streamId);
     const current = head?.revision ?? -1;
-    if (events.length > 0) {
+    // A first event already stored is a retry (same stream) or a conflict. Without a stream row, an
+    // append the expected revision admits needs no look-up: its insert meets the unique id instead.
+    if (events.length > 0 && (head !== undefined || !admitsNewStream(expectedRevision))) {
       const existing = this.writes.findEventById.get(events[0]!.id);
       if (existing !== undefined) {
         if (existing.stream_id !== streamId) throw new EventIdConflict(events[0]!.id, streamId);
@@ -482,12 +503,13 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
     const nextRevision = current + events.length;
     let prevHash = head === undefined ? '' : (head.hash ?? this.writes.findLegacyStreamHash.get(streamId)?.hash ?? '');
     let position = 0;
+    const metadataText = new OwnMetadataText();
     for (let i = 0; i < events.length; i++) {
-      const written = this.writeEvent(unit, events[i]!, streamId, current + 1 + i, prevHash);
+      const written = this.writeEvent(unit, events[i]!, streamId, current + 1 + i, prevHash, metadataText);
       prevHash = written.hash;
       position = written.position;
     }
-    // After the events (foreign keys are checked at commit): the row then carries the last hash.
+    // After the events: the row carries the last hash.
     this.upsertStream.run(streamId, nextRevision, prevHash);
     return { duplicate: false, nextRevision, position };
   }
@@ -498,10 +520,10 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
     streamId: string,
     revision: number,
     prevHash: string,
+    metadataText: OwnMetadataText,
   ): { hash: string; position: number } {
     const data = canonicalJson(event.data);
-    const owned = ownMetadata(event.id, event.metadata);
-    const metadata = canonicalJson(owned);
+    const metadata = metadataText.of(event.id, event.metadata);
     const hash = eventHash(prevHash, canonicalEventText(event.id, streamId, revision, event.type, data, metadata));
     // Metadata always holds messageId, so it is a non-empty object: splice the chain fields in at the end.
     const storedMetadata = `${metadata.slice(0, -1)},"hash":"${hash}","prevHash":"${prevHash}"}`;
@@ -523,27 +545,21 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
       if (isUniqueViolation(error, 'events.id')) throw new EventIdConflict(event.id, streamId);
       throw error;
     }
-    const row: EventRow = {
-      position,
-      id: event.id,
-      stream_id: streamId,
-      revision,
-      type: event.type,
-      data,
-      metadata: storedMetadata,
-    };
+    this.chain.advance(link);
     // The appended objects are the stored event: nothing parses back what was just written.
+    const owned = ownMetadata(event.id, event.metadata);
+    owned.hash = hash;
+    owned.prevHash = prevHash;
     const stored: StoredEvent = {
       id: event.id,
       type: event.type,
       data: event.data,
-      metadata: { ...owned, hash, prevHash } as StoredEvent['metadata'],
+      metadata: owned as unknown as StoredEvent['metadata'],
       streamId,
       revision,
       position,
     };
     withDataText(stored, data);
-    unit.recent.push({ row, parsed: stored });
     unit.appended.push(stored);
     return { hash, position };
   }
@@ -565,10 +581,10 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
 
   // ---- reads ----
 
-  private remember(event: RecentEvent): void {
+  private remember(event: StoredEvent): void {
     const last = this.recent[this.recent.length - 1];
     // Another process appended in between: the tail is no longer contiguous, start it again.
-    if (last !== undefined && event.row.position !== last.row.position + 1) this.recent.length = 0;
+    if (last !== undefined && event.position !== last.position + 1) this.recent.length = 0;
     this.recent.push(event);
     if (this.recent.length > RECENT_LIMIT * 2) this.recent.splice(0, this.recent.length - RECENT_LIMIT);
   }
@@ -583,14 +599,13 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
     const first = this.recent[0];
     const last = this.recent[this.recent.length - 1];
     if (first === undefined || last === undefined) return undefined;
-    if (fromPosition + 1 < first.row.position || fromPosition > last.row.position) return undefined;
-    if (this.headWith(connection) !== last.row.position) return undefined;
+    if (fromPosition + 1 < first.position || fromPosition > last.position) return undefined;
+    if (this.headWith(connection) !== last.position) return undefined;
     const out: StoredEvent[] = [];
-    for (let i = fromPosition + 1 - first.row.position; i < this.recent.length && out.length < maxCount; i++) {
+    for (let i = fromPosition + 1 - first.position; i < this.recent.length && out.length < maxCount; i++) {
       const event = this.recent[i]!;
-      if (prefixes !== undefined && !prefixes.some((p) => event.row.stream_id.startsWith(p))) continue;
-      event.parsed ??= toStoredEvent(event.row);
-      out.push(event.parsed);
+      if (prefixes !== undefined && !prefixes.some((p) => event.streamId.startsWith(p))) continue;
+      out.push(event);
     }
     return out;
   }
@@ -673,6 +688,11 @@ function toStoredEvent(row: EventRow): StoredEvent {
     },
     row.data,
   );
+}
+
+/** Whether an append with this expected revision may create its stream. */
+function admitsNewStream(expected: AppendRequest['expectedRevision']): boolean {
+  return expected === 'any' || expected === 'no-stream' || expected === -1;
 }
 
 function isUniqueViolation(error: unknown, column: string): boolean {

@@ -1,0 +1,134 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { NewEvent, StoreTx } from '../event-store';
+import { SqliteEventStore } from './sqlite-event-store';
+
+const newEvent = (type: string): NewEvent => ({
+  id: randomUUID(),
+  type,
+  data: { n: 1 },
+  metadata: { correlationId: 'c', causationId: 'c', actor: 'alice', at: '2026-11-21T10:00:00.000Z' },
+});
+
+describe('SqliteEventStore: units of work on a real file', () => {
+  let dir: string;
+  let store: SqliteEventStore;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'lifeline-sqlite-units-'));
+    store = SqliteEventStore.open(join(dir, 'events.db'));
+    store.sidecar.exec('CREATE TABLE side (v TEXT NOT NULL)');
+  });
+
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A unit that writes a sidecar row and appends one event, then throws if asked to. */
+  const unit = (name: string, fail = false) =>
+    store.unitOfWork(async (tx: StoreTx) => {
+      store.sidecar.prepare('INSERT INTO side (v) VALUES (?)').run(name);
+      const result = await tx.append({
+        streamId: `s-${name}`,
+        events: [newEvent(name)],
+        expectedRevision: 'no-stream',
+      });
+      if (fail) throw new Error(`${name} fails`);
+      return result;
+    });
+
+  const sideRows = () => store.sidecar.prepare('SELECT v FROM side ORDER BY rowid').pluck().all();
+  const links = async () => (await store.readLogLinks(0, 100)).map((l) => [l.position, l.prevPosition]);
+
+  it('a unit alone in its commit that throws leaves neither events nor sidecar rows, and the next takes its position', async () => {
+    await unit('a');
+    await expect(unit('b', true)).rejects.toThrow('b fails');
+    const c = await unit('c');
+    expect(c.position).toBe(2);
+    expect(sideRows()).toEqual(['a', 'c']);
+    expect((await store.readAll(0, 10)).map((e) => e.type)).toEqual(['a', 'c']);
+    expect(await links()).toEqual([
+      [1, 0],
+      [2, 1],
+    ]);
+  });
+
+  it('in one commit, a failing first unit rolls back alone and the units after it commit', async () => {
+    const outcomes = await Promise.allSettled([unit('a', true), unit('b'), unit('c', true), unit('d')]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'fulfilled', 'rejected', 'fulfilled']);
+    expect(sideRows()).toEqual(['b', 'd']);
+    expect((await store.readAll(0, 10)).map((e) => [e.type, e.position])).toEqual([
+      ['b', 1],
+      ['d', 2],
+    ]);
+    expect(await links()).toEqual([
+      [1, 0],
+      [2, 1],
+    ]);
+  });
+
+  it('in one commit, a failing unit after a committed one is undone alone (its savepoint)', async () => {
+    const outcomes = await Promise.allSettled([unit('a'), unit('b', true), unit('c')]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(sideRows()).toEqual(['a', 'c']);
+    expect((await store.readAll(0, 10)).map((e) => [e.type, e.position])).toEqual([
+      ['a', 1],
+      ['c', 2],
+    ]);
+    expect(await links()).toEqual([
+      [1, 0],
+      [2, 1],
+    ]);
+  });
+
+  it('every event has its stream row, with the last revision and hash, though the foreign key is not enforced on appends', async () => {
+    await Promise.allSettled([unit('a'), unit('b', true), unit('c')]);
+    await store.append({ streamId: 's-a', events: [newEvent('a2'), newEvent('a3')], expectedRevision: 0 });
+    const db = store.sidecar;
+    expect(db.pragma('foreign_key_check')).toEqual([]);
+    const heads = db
+      .prepare(
+        `SELECT s.stream_id AS streamId, s.revision, s.hash = json_extract(e.metadata, '$.hash') AS hashMatches
+           FROM streams s JOIN events e ON e.stream_id = s.stream_id
+          WHERE e.revision = (SELECT MAX(revision) FROM events WHERE stream_id = s.stream_id) ORDER BY s.stream_id`,
+      )
+      .all();
+    expect(heads).toEqual([
+      { streamId: 's-a', revision: 2, hashMatches: 1 },
+      { streamId: 's-c', revision: 0, hashMatches: 1 },
+    ]);
+  });
+
+  it('an id already stored in another stream is a conflict whatever the expected revision, and a caught conflict takes no position', async () => {
+    const taken = newEvent('a');
+    await store.append({ streamId: 's-a', events: [taken], expectedRevision: 'no-stream' });
+    for (const expectedRevision of ['no-stream', 'any', -1, 0] as const) {
+      await expect(store.append({ streamId: 's-new', events: [{ ...taken }], expectedRevision })).rejects.toMatchObject(
+        { code: 'STORE.EVENT_ID_CONFLICT', eventId: taken.id, streamId: 's-new' },
+      );
+    }
+    await expect(
+      store.append({ streamId: 's-new', events: [newEvent('x')], expectedRevision: 0 }),
+    ).rejects.toMatchObject({ code: 'STORE.WRONG_EXPECTED_REVISION' });
+    expect(await store.append({ streamId: 's-a', events: [{ ...taken }], expectedRevision: 'any' })).toEqual({
+      duplicate: true,
+      nextRevision: 0,
+      position: 1,
+    });
+    // Caught inside its unit: the next append still follows the last written event.
+    const next = await store.unitOfWork(async (tx) => {
+      await expect(
+        tx.append({ streamId: 's-new', events: [{ ...taken }], expectedRevision: 'no-stream' }),
+      ).rejects.toMatchObject({ code: 'STORE.EVENT_ID_CONFLICT' });
+      return tx.append({ streamId: 's-b', events: [newEvent('b')], expectedRevision: 'no-stream' });
+    });
+    expect(next.position).toBe(2);
+    expect(await links()).toEqual([
+      [1, 0],
+      [2, 1],
+    ]);
+  });
+});
