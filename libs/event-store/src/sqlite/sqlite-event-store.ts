@@ -71,6 +71,9 @@ const migrations: readonly string[] = [
 
 const appendedSignal = 'appended';
 
+/** The page size of a new store file. */
+export const PAGE_SIZE = 16_384;
+
 /** How many recently appended events are kept for subscriptions (the live tail): the objects appended. */
 const RECENT_LIMIT = 4_096;
 
@@ -208,6 +211,9 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
         db.pragma(`busy_timeout = ${busyTimeout}`);
         return new SqliteEventStore(db, db, options.pollIntervalMs ?? 100, undefined);
       }
+      // Only a new, empty file takes it (an existing one keeps its page size). Rows of about 1 KB appended
+      // in batches cost about a quarter less CPU in 16 KiB pages than in 4 KiB ones (fewer splits, fewer pages).
+      db.pragma(`page_size = ${PAGE_SIZE}`);
       db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${options.synchronous === 'FULL' ? 'FULL' : 'NORMAL'}`);
       db.pragma(`busy_timeout = ${busyTimeout}`);
