@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { NewEvent, StoreTx } from '../event-store';
-import { SqliteEventStore } from './sqlite-event-store';
+import { PAGE_SIZE, SqliteEventStore } from './sqlite-event-store';
 
 const newEvent = (type: string): NewEvent => ({
   id: randomUUID(),
@@ -130,5 +130,37 @@ describe('SqliteEventStore: units of work on a real file', () => {
       [1, 0],
       [2, 1],
     ]);
+  });
+});
+
+describe('SqliteEventStore: page size', () => {
+  it('makes new files with 16 KiB pages and keeps the page size of a file written before', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lifeline-sqlite-pages-'));
+    try {
+      const fresh = SqliteEventStore.open(join(dir, 'new.db'));
+      expect(fresh.sidecar.pragma('page_size', { simple: true })).toBe(PAGE_SIZE);
+      await fresh.close();
+      // A store file made with SQLite's default pages, as every version before this one wrote them.
+      const older = join(dir, 'older.db');
+      const first = SqliteEventStore.open(older);
+      await first.close();
+      const Database = (await import('better-sqlite3')).default;
+      const rewrite = new Database(older);
+      rewrite.pragma('journal_mode = DELETE');
+      rewrite.pragma('page_size = 4096');
+      rewrite.exec('VACUUM');
+      expect(rewrite.pragma('page_size', { simple: true })).toBe(4096);
+      rewrite.close();
+      const reopened = SqliteEventStore.open(older);
+      try {
+        expect(reopened.sidecar.pragma('page_size', { simple: true })).toBe(4096);
+        await reopened.append({ streamId: 's-1', events: [newEvent('A')], expectedRevision: 'no-stream' });
+        expect((await reopened.readStream('s-1')).map((e) => e.type)).toEqual(['A']);
+      } finally {
+        await reopened.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
