@@ -125,7 +125,9 @@ async function latencyAtRate(
   server: LifelineProcess,
   run: string,
 ): Promise<Row> {
+  const cpuBefore = server.cpuSeconds();
   const samples = await fixedRate(rate, seconds, produce, server, run);
+  const cpuMsPerEvent = ((server.cpuSeconds() - cpuBefore) * 1000) / (rate * seconds);
   const latencies = samples.map((s) => s.latencyMs);
   return {
     path,
@@ -136,6 +138,7 @@ async function latencyAtRate(
     p50ms: percentile(latencies, 50),
     p99ms: percentile(latencies, 99),
     peakRssMiB: server.peakRssMiB(),
+    cpuMsPerEvent,
   };
 }
 
