@@ -1,5 +1,5 @@
 import { dataTextOf, type StoredEvent } from '../../../event-store/src/event-store';
-import type { InstanceEvent, StartFailed, StartRetried } from '../../../process-domain/src/events';
+import type { InstanceEvent, LifelineEvent, StartFailed, StartRetried } from '../../../process-domain/src/events';
 import { asLifelineEvent, instanceIdOf, json } from '../events';
 import { preparedFor, type Projection, type Sql } from '../read-model-db';
 
@@ -153,9 +153,9 @@ export const entityTimelineProjection: Projection = {
   tables: ['timeline', 'timeline_causes', 'timeline_instances'],
   schema: ENTITY_TIMELINE_SCHEMA,
   queryIndexes: ENTITY_TIMELINE_QUERY_INDEXES,
-  apply(db: Sql, stored: StoredEvent): void {
+  apply(db: Sql, stored: StoredEvent, decoded?: LifelineEvent): void {
     const s = statements(db);
-    const event = asLifelineEvent(stored);
+    const event = decoded ?? asLifelineEvent(stored);
     const { position, metadata } = stored;
     const write = (
       entity: { type: string; id: string },

@@ -1,3 +1,4 @@
+import type { LifelineEvent } from '../../../process-domain/src/events';
 import type { StoredEvent } from '../../../event-store/src/event-store';
 import { asLifelineEvent, instanceIdOf, json } from '../events';
 import { preparedFor, type Projection, type Sql } from '../read-model-db';
@@ -72,11 +73,11 @@ export const instancesProjection: Projection = {
   name: 'instances',
   schema: INSTANCES_SCHEMA,
   queryIndexes: INSTANCES_QUERY_INDEXES,
-  apply(db: Sql, stored: StoredEvent): void {
+  apply(db: Sql, stored: StoredEvent, decoded?: LifelineEvent): void {
     const id = instanceIdOf(stored.streamId);
     if (id === undefined) return;
     const s = statements(db);
-    const event = asLifelineEvent(stored);
+    const event = decoded ?? asLifelineEvent(stored);
     const { position } = stored;
     const at = stored.metadata.at;
 

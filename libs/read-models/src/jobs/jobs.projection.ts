@@ -1,3 +1,4 @@
+import type { LifelineEvent } from '../../../process-domain/src/events';
 import type { StoredEvent } from '../../../event-store/src/event-store';
 import { JOB_RETRIES_EXHAUSTED, JOB_UNHANDLED_ERROR } from '../../../process-domain/src/instance/jobs';
 import { asLifelineEvent, instanceIdOf, json } from '../events';
@@ -112,10 +113,10 @@ export const jobsProjection: Projection = {
   tables: ['jobs'],
   schema: JOBS_SCHEMA,
   queryIndexes: JOBS_QUERY_INDEXES,
-  apply(db: Sql, stored: StoredEvent): void {
+  apply(db: Sql, stored: StoredEvent, decoded?: LifelineEvent): void {
     const instanceId = instanceIdOf(stored.streamId);
     if (instanceId === undefined) return;
-    const event = asLifelineEvent(stored);
+    const event = decoded ?? asLifelineEvent(stored);
     const s = statements(db);
     const { position } = stored;
     const at = stored.metadata.at;

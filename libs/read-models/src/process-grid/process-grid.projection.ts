@@ -1,3 +1,4 @@
+import type { LifelineEvent } from '../../../process-domain/src/events';
 import type { StoredEvent } from '../../../event-store/src/event-store';
 import { asLifelineEvent, instanceIdOf, json } from '../events';
 import { preparedFor, type Projection, type Sql } from '../read-model-db';
@@ -66,7 +67,31 @@ const statements = preparedFor((db: Sql) => ({
   instanceTasks: db.prepare('UPDATE process_grid_instances SET open_tasks = open_tasks + ? WHERE instance_id = ?'),
   instanceEnded: db.prepare('UPDATE process_grid_instances SET ended = 1, open_tasks = 0 WHERE instance_id = ?'),
   instanceTasksClosed: db.prepare('DELETE FROM process_grid_open_tasks WHERE instance_id = ?'),
+  /** Per definition: changes to its running and open-task counts, written once at the end of the batch. */
+  counts: new Map<string, { running: number; openTasks: number }>(),
 }));
+
+/** Counting into the batch's totals rewrites the definition's row (which carries its whole document) once a batch. */
+function count(
+  counts: Map<string, { running: number; openTasks: number }>,
+  key: string,
+  running: number,
+  openTasks: number,
+) {
+  const total = counts.get(key);
+  if (total) {
+    total.running += running;
+    total.openTasks += openTasks;
+  } else counts.set(key, { running, openTasks });
+}
+
+function writeCounts(db: Sql): void {
+  const s = statements(db);
+  for (const [key, { running, openTasks }] of s.counts) {
+    if (running !== 0 || openTasks !== 0) s.running.run(running, openTasks, key);
+  }
+  s.counts.clear();
+}
 
 interface GridInstance {
   definition_key: string;
@@ -78,13 +103,19 @@ interface GridInstance {
 export const processGridProjection: Projection = {
   name: 'process-grid',
   schema: PROCESS_GRID_SCHEMA,
-  apply(db: Sql, stored: StoredEvent): void {
+  startBatch(db: Sql): void {
+    statements(db).counts.clear();
+  },
+  endBatch: writeCounts,
+  apply(db: Sql, stored: StoredEvent, decoded?: LifelineEvent): void {
     const s = statements(db);
-    const event = asLifelineEvent(stored);
+    const event = decoded ?? asLifelineEvent(stored);
     const { position } = stored;
     const at = stored.metadata.at;
     switch (event.type) {
       case 'DefinitionPublished': {
+        // A count for a definition not yet in the grid is lost, as it was when counts were written per event.
+        writeCounts(db);
         const { key, version, definition } = event.data;
         s.published.run({
           key,
@@ -113,7 +144,7 @@ export const processGridProjection: Projection = {
       case 'InstanceStarted': {
         const instanceId = instanceIdOf(stored.streamId) ?? event.data.instanceId;
         if (s.instanceStarted.run(instanceId, event.data.definitionKey).changes === 1) {
-          s.running.run(1, 0, event.data.definitionKey);
+          count(s.counts, event.data.definitionKey, 1, 0);
         }
         return;
       }
@@ -129,7 +160,7 @@ export const processGridProjection: Projection = {
             : -s.taskClosed.run(event.data.taskId).changes;
         if (changed === 0) return;
         s.instanceTasks.run(changed, instanceId);
-        s.running.run(0, changed, instance.definition_key);
+        count(s.counts, instance.definition_key, 0, changed);
         return;
       }
       case 'InstanceTerminated':
@@ -140,7 +171,7 @@ export const processGridProjection: Projection = {
         if (!instance || instance.ended === 1) return;
         s.instanceEnded.run(instanceId);
         s.instanceTasksClosed.run(instanceId);
-        s.running.run(-1, -instance.open_tasks, instance.definition_key);
+        count(s.counts, instance.definition_key, -1, -instance.open_tasks);
         return;
       }
       default:

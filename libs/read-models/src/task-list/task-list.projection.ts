@@ -1,3 +1,4 @@
+import type { LifelineEvent } from '../../../process-domain/src/events';
 import type { StoredEvent } from '../../../event-store/src/event-store';
 import { asLifelineEvent, instanceIdOf, json } from '../events';
 import { preparedFor, type Projection, type Sql } from '../read-model-db';
@@ -102,11 +103,11 @@ export const taskListProjection: Projection = {
   name: 'task-list',
   schema: TASK_LIST_SCHEMA,
   queryIndexes: TASK_LIST_QUERY_INDEXES,
-  apply(db: Sql, stored: StoredEvent): void {
+  apply(db: Sql, stored: StoredEvent, decoded?: LifelineEvent): void {
     const instanceId = instanceIdOf(stored.streamId);
     if (instanceId === undefined) return;
     const s = statements(db);
-    const event = asLifelineEvent(stored);
+    const event = decoded ?? asLifelineEvent(stored);
     const { position } = stored;
     switch (event.type) {
       case 'InstanceStarted': {
