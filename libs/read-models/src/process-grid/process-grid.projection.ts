@@ -64,11 +64,12 @@ const statements = preparedFor((db: Sql) => ({
   running: db.prepare('UPDATE definitions SET running = running + ?, open_tasks = open_tasks + ? WHERE key = ?'),
   taskOpened: db.prepare('INSERT OR IGNORE INTO process_grid_open_tasks (task_id, instance_id) VALUES (?, ?)'),
   taskClosed: db.prepare('DELETE FROM process_grid_open_tasks WHERE task_id = ?'),
-  instanceTasks: db.prepare('UPDATE process_grid_instances SET open_tasks = open_tasks + ? WHERE instance_id = ?'),
-  instanceEnded: db.prepare('UPDATE process_grid_instances SET ended = 1, open_tasks = 0 WHERE instance_id = ?'),
+  instanceCounts: db.prepare('UPDATE process_grid_instances SET ended = ?, open_tasks = ? WHERE instance_id = ?'),
   instanceTasksClosed: db.prepare('DELETE FROM process_grid_open_tasks WHERE instance_id = ?'),
   /** Per definition: changes to its running and open-task counts, written once at the end of the batch. */
   counts: new Map<string, { running: number; openTasks: number }>(),
+  /** The instances this batch read or changed, as their rows now stand; changed ones are written at its end. */
+  instances: new Map<string, BatchInstance>(),
 }));
 
 /** Counting into the batch's totals rewrites the definition's row (which carries its whole document) once a batch. */
@@ -99,14 +100,38 @@ interface GridInstance {
   open_tasks: number;
 }
 
+interface BatchInstance extends GridInstance {
+  changed: boolean;
+}
+
+function instanceOf(s: ReturnType<typeof statements>, instanceId: string): BatchInstance | undefined {
+  let instance = s.instances.get(instanceId);
+  if (instance === undefined) {
+    const row = s.instance.get(instanceId) as GridInstance | undefined;
+    if (row === undefined) return undefined;
+    instance = { definition_key: row.definition_key, ended: row.ended, open_tasks: row.open_tasks, changed: false };
+    s.instances.set(instanceId, instance);
+  }
+  return instance;
+}
+
 /** The process grid: one row per definition, with live counts of running instances and open tasks. */
 export const processGridProjection: Projection = {
   name: 'process-grid',
   schema: PROCESS_GRID_SCHEMA,
   startBatch(db: Sql): void {
-    statements(db).counts.clear();
+    const s = statements(db);
+    s.counts.clear();
+    s.instances.clear();
   },
-  endBatch: writeCounts,
+  endBatch(db: Sql): void {
+    const s = statements(db);
+    for (const [id, instance] of s.instances) {
+      if (instance.changed) s.instanceCounts.run(instance.ended, instance.open_tasks, id);
+    }
+    s.instances.clear();
+    writeCounts(db);
+  },
   apply(db: Sql, stored: StoredEvent, decoded?: LifelineEvent): void {
     const s = statements(db);
     const event = decoded ?? asLifelineEvent(stored);
@@ -144,6 +169,12 @@ export const processGridProjection: Projection = {
       case 'InstanceStarted': {
         const instanceId = instanceIdOf(stored.streamId) ?? event.data.instanceId;
         if (s.instanceStarted.run(instanceId, event.data.definitionKey).changes === 1) {
+          s.instances.set(instanceId, {
+            definition_key: event.data.definitionKey,
+            ended: 0,
+            open_tasks: 0,
+            changed: false,
+          });
           count(s.counts, event.data.definitionKey, 1, 0);
         }
         return;
@@ -152,14 +183,15 @@ export const processGridProjection: Projection = {
       case 'TaskCompleted': {
         const instanceId = instanceIdOf(stored.streamId);
         if (instanceId === undefined) return;
-        const instance = s.instance.get(instanceId) as GridInstance | undefined;
+        const instance = instanceOf(s, instanceId);
         if (!instance || instance.ended === 1) return;
         const changed =
           event.type === 'TaskCreated'
             ? s.taskOpened.run(event.data.taskId, instanceId).changes
             : -s.taskClosed.run(event.data.taskId).changes;
         if (changed === 0) return;
-        s.instanceTasks.run(changed, instanceId);
+        instance.open_tasks += changed;
+        instance.changed = true;
         count(s.counts, instance.definition_key, 0, changed);
         return;
       }
@@ -167,11 +199,13 @@ export const processGridProjection: Projection = {
       case 'InstanceCompleted': {
         const instanceId = instanceIdOf(stored.streamId);
         if (instanceId === undefined) return;
-        const instance = s.instance.get(instanceId) as GridInstance | undefined;
+        const instance = instanceOf(s, instanceId);
         if (!instance || instance.ended === 1) return;
-        s.instanceEnded.run(instanceId);
         s.instanceTasksClosed.run(instanceId);
         count(s.counts, instance.definition_key, -1, -instance.open_tasks);
+        instance.ended = 1;
+        instance.open_tasks = 0;
+        instance.changed = true;
         return;
       }
       default:
