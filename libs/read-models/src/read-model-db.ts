@@ -26,6 +26,8 @@ export interface Projection {
   startBatch?(db: Sql): void;
   /** After a batch's last event, inside its transaction: writes what `apply` gathered over the batch. */
   endBatch?(db: Sql): void;
+  /** After a batch was rolled back (a projection or the commit failed): forgets what it kept from that batch. */
+  rolledBack?(db: Sql): void;
   /**
    * Bumped when the schema or the meaning of the rows changes: a file built by another version has
    * this projection's `tables` dropped and the projection rebuilt from the log (the others stay).
@@ -201,7 +203,12 @@ export class Projector {
   applyBatch(events: StoredEvent[]): void {
     if (events.length === 0) return;
     const next = new Map(this.positions);
-    this.applyInTransaction(events, next);
+    try {
+      this.applyInTransaction(events, next);
+    } catch (error) {
+      for (const projection of this.projections) projection.rolledBack?.(this.db.sql);
+      throw error;
+    }
     // Only a committed batch moves the in-memory checkpoint.
     this.positions = next;
     const position = this.checkpoint();

@@ -45,10 +45,9 @@ const statements = preparedFor((db: Sql) => ({
   instance: db.prepare('SELECT entity_type, entity_id FROM timeline_instances WHERE instance_id = ?'),
   /**
    * Which record each recent instance is about, as timeline_instances says (a row never changes once written).
-   * Dropped after a batch that did not finish, whose rows were rolled back.
+   * Dropped when a batch is rolled back.
    */
   instances: new Map<string, Entity>(),
-  inBatch: false,
 }));
 
 interface Entity {
@@ -196,11 +195,10 @@ export const entityTimelineProjection: Projection = {
   queryIndexes: ENTITY_TIMELINE_QUERY_INDEXES,
   startBatch(db: Sql): void {
     const s = statements(db);
-    if (s.inBatch || s.instances.size > CACHED_INSTANCES) s.instances.clear();
-    s.inBatch = true;
+    if (s.instances.size > CACHED_INSTANCES) s.instances.clear();
   },
-  endBatch(db: Sql): void {
-    statements(db).inBatch = false;
+  rolledBack(db: Sql): void {
+    statements(db).instances.clear();
   },
   apply(db: Sql, stored: StoredEvent, decoded?: LifelineEvent): void {
     const s = statements(db);

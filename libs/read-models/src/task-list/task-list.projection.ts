@@ -91,10 +91,9 @@ const statements = preparedFor((db: Sql) => ({
   ),
   /**
    * What task_list_instances says of each recent instance (rewritten only by a repeated InstanceStarted, which
-   * updates it here too). Dropped after a batch that did not finish, whose rows were rolled back.
+   * updates it here too). Dropped when a batch is rolled back.
    */
   instances: new Map<string, InstanceRow>(),
-  inBatch: false,
 }));
 
 interface InstanceRow {
@@ -113,11 +112,10 @@ export const taskListProjection: Projection = {
   queryIndexes: TASK_LIST_QUERY_INDEXES,
   startBatch(db: Sql): void {
     const s = statements(db);
-    if (s.inBatch || s.instances.size > CACHED_INSTANCES) s.instances.clear();
-    s.inBatch = true;
+    if (s.instances.size > CACHED_INSTANCES) s.instances.clear();
   },
-  endBatch(db: Sql): void {
-    statements(db).inBatch = false;
+  rolledBack(db: Sql): void {
+    statements(db).instances.clear();
   },
   apply(db: Sql, stored: StoredEvent, decoded?: LifelineEvent): void {
     const instanceId = instanceIdOf(stored.streamId);
