@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { entityTimeline } from './entity-timeline/entity-timeline.queries';
+import { getInstance } from './instances/instances.queries';
 import { listDefinitions } from './process-grid/process-grid.queries';
 import { getTask } from './task-list/task-list.queries';
 import { allProjections } from './projections';
@@ -120,6 +121,30 @@ describe('projector', () => {
     expect(getTask(db.sql, 't-1')).toMatchObject({ definitionKey: null, entity: null });
     expect(entityTimeline(db.sql, 'Invoice', 'i-1')).toEqual([]);
     expect(listDefinitions(db.sql)[0]).toMatchObject({ running: 0, openTasks: 0 });
+    db.close();
+  });
+
+  it('forgets an instance state a rolled-back batch changed', () => {
+    publish();
+    startInstance('i-1');
+    const failing: Projection = {
+      name: 'failing',
+      schema: [],
+      apply: (_db, event) => {
+        if (event.type === 'InstanceSuspended') throw new Error('cannot project');
+      },
+    };
+    const db = ReadModelDb.open(rm.file('state.sqlite'));
+    const projector = new Projector(db, [...allProjections(), failing]);
+    projector.applyBatch(rm.log.events);
+    const suspended = rm.log.instance('i-1', { type: 'InstanceSuspended', data: { by: 'root' } });
+    const incident = rm.log.instance('i-1', {
+      type: 'IncidentRaised',
+      data: { incidentId: 'inc-1', activityId: 'review', code: 'FEEL.ERROR', message: 'no such field' },
+    });
+    expect(() => projector.applyBatch([suspended])).toThrow('cannot project');
+    projector.applyBatch([incident]);
+    expect(getInstance(db.sql, 'i-1')).toMatchObject({ status: 'incident' });
     db.close();
   });
 

@@ -68,7 +68,17 @@ const statements = preparedFor((db: Sql) => ({
    * decisions only move these, so an instance's row is written once a batch, or with its next other change.
    */
   moves: new Map<string, Move>(),
+  /** Recent instances' lifecycle and incidents as their rows stand (only this file writes them). */
+  states: new Map<string, StateRow>(),
 }));
+
+interface StateRow {
+  lifecycle: InstanceLifecycle;
+  incidents: string;
+}
+
+/** Enough for the instances of the last few batches; past it the cache starts again from empty. */
+const CACHED_INSTANCES = 20_000;
 
 interface Move {
   position: number;
@@ -101,7 +111,12 @@ export const instancesProjection: Projection = {
   schema: INSTANCES_SCHEMA,
   queryIndexes: INSTANCES_QUERY_INDEXES,
   startBatch(db: Sql): void {
-    statements(db).moves.clear();
+    const s = statements(db);
+    s.moves.clear();
+    if (s.states.size > CACHED_INSTANCES) s.states.clear();
+  },
+  rolledBack(db: Sql): void {
+    statements(db).states.clear();
   },
   endBatch(db: Sql): void {
     const s = statements(db);
@@ -127,17 +142,23 @@ export const instancesProjection: Projection = {
         currentActivity?: string;
       },
     ): void => {
-      const row = s.state.get(id) as { lifecycle: InstanceLifecycle; incidents: string } | undefined;
-      if (!row) return;
+      let row = s.states.get(id);
+      if (row === undefined) {
+        row = s.state.get(id) as StateRow | undefined;
+        if (!row) return;
+        s.states.set(id, row);
+      }
       const next = change(row.lifecycle, JSON.parse(row.incidents) as OpenIncident[]);
       // This update writes the position too, and the activity entered unless the change names one.
       const pending = s.moves.get(id);
       s.moves.delete(id);
+      const incidents = json(next.incidents) ?? '[]';
+      s.states.set(id, { lifecycle: next.lifecycle, incidents });
       s.setState.run({
         id,
         lifecycle: next.lifecycle,
         status: statusOf(next.lifecycle, next.incidents),
-        incidents: json(next.incidents) ?? '[]',
+        incidents,
         incidentCount: next.incidents.length,
         endedAt: next.endedAt ?? null,
         currentActivity: next.currentActivity ?? pending?.activity ?? null,
@@ -149,7 +170,7 @@ export const instancesProjection: Projection = {
       case 'InstanceStarted': {
         const d = event.data;
         writeMove(s, id);
-        s.started.run({
+        const inserted = s.started.run({
           id,
           definitionKey: d.definitionKey,
           definitionVersion: d.definitionVersion,
@@ -161,6 +182,7 @@ export const instancesProjection: Projection = {
           cause: json(d.cause),
           position,
         });
+        if (inserted.changes === 1) s.states.set(id, { lifecycle: 'running', incidents: '[]' });
         return;
       }
       case 'ActivityEntered':

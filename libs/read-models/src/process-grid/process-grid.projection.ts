@@ -68,8 +68,13 @@ const statements = preparedFor((db: Sql) => ({
   instanceTasksClosed: db.prepare('DELETE FROM process_grid_open_tasks WHERE instance_id = ?'),
   /** Per definition: changes to its running and open-task counts, written once at the end of the batch. */
   counts: new Map<string, { running: number; openTasks: number }>(),
-  /** The instances this batch read or changed, as their rows now stand; changed ones are written at its end. */
+  /**
+   * Recent instances as their rows stand in this batch; changed ones are written at its end. Dropped when a
+   * batch is rolled back.
+   */
   instances: new Map<string, BatchInstance>(),
+  /** The instances this batch changed, to write at its end. */
+  changed: [] as string[],
 }));
 
 /** Counting into the batch's totals rewrites the definition's row (which carries its whole document) once a batch. */
@@ -104,6 +109,15 @@ interface BatchInstance extends GridInstance {
   changed: boolean;
 }
 
+/** Enough for the instances of the last few batches; past it the cache starts again from empty. */
+const CACHED_INSTANCES = 20_000;
+
+function markChanged(s: ReturnType<typeof statements>, instanceId: string, instance: BatchInstance): void {
+  if (instance.changed) return;
+  instance.changed = true;
+  s.changed.push(instanceId);
+}
+
 function instanceOf(s: ReturnType<typeof statements>, instanceId: string): BatchInstance | undefined {
   let instance = s.instances.get(instanceId);
   if (instance === undefined) {
@@ -122,15 +136,21 @@ export const processGridProjection: Projection = {
   startBatch(db: Sql): void {
     const s = statements(db);
     s.counts.clear();
-    s.instances.clear();
+    s.changed.length = 0;
+    if (s.instances.size > CACHED_INSTANCES) s.instances.clear();
   },
   endBatch(db: Sql): void {
     const s = statements(db);
-    for (const [id, instance] of s.instances) {
-      if (instance.changed) s.instanceCounts.run(instance.ended, instance.open_tasks, id);
+    for (const id of s.changed) {
+      const instance = s.instances.get(id)!;
+      s.instanceCounts.run(instance.ended, instance.open_tasks, id);
+      instance.changed = false;
     }
-    s.instances.clear();
+    s.changed.length = 0;
     writeCounts(db);
+  },
+  rolledBack(db: Sql): void {
+    statements(db).instances.clear();
   },
   apply(db: Sql, stored: StoredEvent, decoded?: LifelineEvent): void {
     const s = statements(db);
@@ -191,7 +211,7 @@ export const processGridProjection: Projection = {
             : -s.taskClosed.run(event.data.taskId).changes;
         if (changed === 0) return;
         instance.open_tasks += changed;
-        instance.changed = true;
+        markChanged(s, instanceId, instance);
         count(s.counts, instance.definition_key, 0, changed);
         return;
       }
@@ -205,7 +225,7 @@ export const processGridProjection: Projection = {
         count(s.counts, instance.definition_key, -1, -instance.open_tasks);
         instance.ended = 1;
         instance.open_tasks = 0;
-        instance.changed = true;
+        markChanged(s, instanceId, instance);
         return;
       }
       default:
