@@ -1,5 +1,8 @@
 import { join } from 'node:path';
+import { entityTimeline } from './entity-timeline/entity-timeline.queries';
+import { getInstance } from './instances/instances.queries';
 import { listDefinitions } from './process-grid/process-grid.queries';
+import { getTask } from './task-list/task-list.queries';
 import { allProjections } from './projections';
 import { Projector, ReadModelDb, type Projection } from './read-model-db';
 import { ReadModels } from './read-models';
@@ -81,6 +84,67 @@ describe('projector', () => {
       { name: 'task-list', position: 1 },
       { name: 'webhooks', position: 1 },
     ]);
+    db.close();
+  });
+
+  it('keeps nothing of a failed batch in memory: a later batch reads only what was committed', () => {
+    publish();
+    const failing: Projection = {
+      name: 'failing',
+      schema: [],
+      apply: (_db, event) => {
+        if (event.type === 'InstanceStarted') throw new Error('cannot project');
+      },
+    };
+    const db = ReadModelDb.open(rm.file('failed.sqlite'));
+    const projector = new Projector(db, [...allProjections(), failing]);
+    projector.applyBatch(rm.log.events);
+    const started = startInstance('i-1');
+    rm.log.instance('i-1', {
+      type: 'ActivityEntered',
+      data: { activityId: 'review', activityType: 'human', visit: 1 },
+    });
+    const task = rm.log.instance('i-1', {
+      type: 'TaskCreated',
+      data: {
+        taskId: 't-1',
+        activityId: 'review',
+        title: 'Review',
+        assignee: { role: 'accounting' },
+        startAt: rm.log.now(),
+        rule: { role: 'accounting' },
+      },
+    });
+    expect(() => projector.applyBatch([started])).toThrow('cannot project');
+    // Delivered without the start that was rolled back: the projections see an instance they never heard of.
+    projector.applyBatch([task]);
+    expect(getTask(db.sql, 't-1')).toMatchObject({ definitionKey: null, entity: null });
+    expect(entityTimeline(db.sql, 'Invoice', 'i-1')).toEqual([]);
+    expect(listDefinitions(db.sql)[0]).toMatchObject({ running: 0, openTasks: 0 });
+    db.close();
+  });
+
+  it('forgets an instance state a rolled-back batch changed', () => {
+    publish();
+    startInstance('i-1');
+    const failing: Projection = {
+      name: 'failing',
+      schema: [],
+      apply: (_db, event) => {
+        if (event.type === 'InstanceSuspended') throw new Error('cannot project');
+      },
+    };
+    const db = ReadModelDb.open(rm.file('state.sqlite'));
+    const projector = new Projector(db, [...allProjections(), failing]);
+    projector.applyBatch(rm.log.events);
+    const suspended = rm.log.instance('i-1', { type: 'InstanceSuspended', data: { by: 'root' } });
+    const incident = rm.log.instance('i-1', {
+      type: 'IncidentRaised',
+      data: { incidentId: 'inc-1', activityId: 'review', code: 'FEEL.ERROR', message: 'no such field' },
+    });
+    expect(() => projector.applyBatch([suspended])).toThrow('cannot project');
+    projector.applyBatch([incident]);
+    expect(getInstance(db.sql, 'i-1')).toMatchObject({ status: 'incident' });
     db.close();
   });
 

@@ -1,7 +1,9 @@
 import Database from 'better-sqlite3';
 import { rmSync } from 'node:fs';
 import type { EventStore, StoredEvent, Subscription } from '../../event-store/src/event-store';
+import type { LifelineEvent } from '../../process-domain/src/events';
 import { FALLBACK_AUTOCHECKPOINT_PAGES, WalCheckpointer } from '../../event-store/src/sqlite/wal-checkpointer';
+import { asLifelineEvent } from './events';
 
 export type Sql = Database.Database;
 
@@ -15,8 +17,17 @@ export interface Projection {
    * much faster than keeping them up to date row by row.
    */
   queryIndexes?: string[];
-  /** Runs inside the Projector's batch transaction; must not start its own. */
-  apply(db: Sql, event: StoredEvent): void;
+  /**
+   * Runs inside the Projector's batch transaction; must not start its own. `decoded` is `asLifelineEvent(event)`,
+   * decoded once per event for every projection (read it from `event` when called without it).
+   */
+  apply(db: Sql, event: StoredEvent, decoded?: LifelineEvent): void;
+  /** Before a batch's first event, inside its transaction: drops what an earlier (maybe rolled back) batch kept. */
+  startBatch?(db: Sql): void;
+  /** After a batch's last event, inside its transaction: writes what `apply` gathered over the batch. */
+  endBatch?(db: Sql): void;
+  /** After a batch was rolled back (a projection or the commit failed): forgets what it kept from that batch. */
+  rolledBack?(db: Sql): void;
   /**
    * Bumped when the schema or the meaning of the rows changes: a file built by another version has
    * this projection's `tables` dropped and the projection rebuilt from the log (the others stay).
@@ -164,15 +175,19 @@ export class Projector {
         'ON CONFLICT (name) DO UPDATE SET position = excluded.position, version = excluded.version',
     );
     this.applyInTransaction = sql.transaction((events: StoredEvent[], positions: Map<string, number>) => {
+      const decoded = events.map(asLifelineEvent);
       for (const projection of projections) {
         const from = positions.get(projection.name) ?? 0;
         let last = from;
-        for (const event of events) {
+        projection.startBatch?.(sql);
+        for (let i = 0; i < events.length; i++) {
+          const event = events[i]!;
           // A redelivered event (after a crash or an overlapping batch) is skipped, not re-applied.
           if (event.position <= last) continue;
-          projection.apply(sql, event);
+          projection.apply(sql, event, decoded[i]);
           last = event.position;
         }
+        projection.endBatch?.(sql);
         if (last !== from) {
           saveCheckpoint.run(projection.name, last, versions.get(projection.name) ?? 1);
           positions.set(projection.name, last);
@@ -190,7 +205,12 @@ export class Projector {
   applyBatch(events: StoredEvent[]): void {
     if (events.length === 0) return;
     const next = new Map(this.positions);
-    this.applyInTransaction(events, next);
+    try {
+      this.applyInTransaction(events, next);
+    } catch (error) {
+      for (const projection of this.projections) projection.rolledBack?.(this.db.sql);
+      throw error;
+    }
     // Only a committed batch moves the in-memory checkpoint.
     this.positions = next;
     const position = this.checkpoint();

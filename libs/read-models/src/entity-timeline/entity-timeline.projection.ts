@@ -1,5 +1,6 @@
+import type { Statement } from 'better-sqlite3';
 import { dataTextOf, type StoredEvent } from '../../../event-store/src/event-store';
-import type { InstanceEvent, StartFailed, StartRetried } from '../../../process-domain/src/events';
+import type { InstanceEvent, LifelineEvent, StartFailed, StartRetried } from '../../../process-domain/src/events';
 import { asLifelineEvent, instanceIdOf, json } from '../events';
 import { preparedFor, type Projection, type Sql } from '../read-model-db';
 
@@ -42,7 +43,20 @@ const statements = preparedFor((db: Sql) => ({
     'INSERT OR IGNORE INTO timeline_instances (instance_id, entity_type, entity_id) VALUES (?, ?, ?)',
   ),
   instance: db.prepare('SELECT entity_type, entity_id FROM timeline_instances WHERE instance_id = ?'),
+  /**
+   * Which record each recent instance is about, as timeline_instances says (a row never changes once written).
+   * Dropped when a batch is rolled back.
+   */
+  instances: new Map<string, Entity>(),
 }));
+
+interface Entity {
+  type: string;
+  id: string;
+}
+
+/** Enough for the instances of the last few batches; past it the cache starts again from empty. */
+const CACHED_INSTANCES = 20_000;
 
 const ENTITY_PREFIX = 'entity-';
 
@@ -145,6 +159,32 @@ function summarizeStartEvent(event: StartFailed | StartRetried): string {
     : `Failed start of ${event.data.definitionKey} retried by ${event.data.by}: ${event.data.outcome} (version ${event.data.definitionVersion})`;
 }
 
+function writeEntry(
+  entry: Statement,
+  stored: StoredEvent,
+  kind: string,
+  entity: Entity,
+  instanceId: string | null,
+  taskId: string | null,
+  summary: string,
+): void {
+  const { metadata } = stored;
+  entry.run(
+    entity.type,
+    entity.id,
+    stored.position,
+    metadata.at,
+    kind,
+    metadata.actor,
+    instanceId,
+    taskId,
+    summary,
+    dataTextOf(stored) ?? json(stored.data) ?? 'null',
+    metadata.causationId,
+    stored.id,
+  );
+}
+
 /** Everything that happened about one record: its own events and those of every instance about it. */
 export const entityTimelineProjection: Projection = {
   name: 'entity-timeline',
@@ -153,36 +193,24 @@ export const entityTimelineProjection: Projection = {
   tables: ['timeline', 'timeline_causes', 'timeline_instances'],
   schema: ENTITY_TIMELINE_SCHEMA,
   queryIndexes: ENTITY_TIMELINE_QUERY_INDEXES,
-  apply(db: Sql, stored: StoredEvent): void {
+  startBatch(db: Sql): void {
     const s = statements(db);
-    const event = asLifelineEvent(stored);
-    const { position, metadata } = stored;
-    const write = (
-      entity: { type: string; id: string },
-      instanceId: string | null,
-      taskId: string | null,
-      summary: string,
-    ): void => {
-      s.entry.run(
-        entity.type,
-        entity.id,
-        position,
-        metadata.at,
-        event.type,
-        metadata.actor,
-        instanceId,
-        taskId,
-        summary,
-        dataTextOf(stored) ?? json(stored.data) ?? 'null',
-        metadata.causationId,
-        stored.id,
-      );
-    };
+    if (s.instances.size > CACHED_INSTANCES) s.instances.clear();
+  },
+  rolledBack(db: Sql): void {
+    statements(db).instances.clear();
+  },
+  apply(db: Sql, stored: StoredEvent, decoded?: LifelineEvent): void {
+    const s = statements(db);
+    const event = decoded ?? asLifelineEvent(stored);
     switch (event.type) {
       case 'EntityEventRecorded': {
         const { envelope } = event.data;
         const changed = envelope.changed?.length ? ` (${envelope.changed.join(', ')})` : '';
-        write(
+        writeEntry(
+          s.entry,
+          stored,
+          event.type,
           { type: envelope.entityType, id: envelope.entityId },
           null,
           null,
@@ -193,7 +221,10 @@ export const entityTimelineProjection: Projection = {
       case 'DelayedStartScheduled': {
         const entity = entityOfStream(stored.streamId);
         if (!entity) return;
-        write(
+        writeEntry(
+          s.entry,
+          stored,
+          event.type,
           entity,
           event.data.instanceId,
           null,
@@ -205,7 +236,10 @@ export const entityTimelineProjection: Projection = {
       case 'StartRetried': {
         const entity = entityOfStream(stored.streamId);
         if (!entity) return;
-        write(
+        writeEntry(
+          s.entry,
+          stored,
+          event.type,
           entity,
           event.type === 'StartRetried' ? (event.data.instanceId ?? null) : null,
           null,
@@ -216,7 +250,10 @@ export const entityTimelineProjection: Projection = {
       case 'DelayedStartSkipped': {
         const entity = entityOfStream(stored.streamId);
         if (!entity) return;
-        write(
+        writeEntry(
+          s.entry,
+          stored,
+          event.type,
           entity,
           event.data.instanceId,
           null,
@@ -235,17 +272,31 @@ export const entityTimelineProjection: Projection = {
       default: {
         const instanceId = instanceIdOf(stored.streamId);
         if (instanceId === undefined) return;
-        let entity: { type: string; id: string } | undefined;
+        let entity: Entity | undefined;
         if (event.type === 'InstanceStarted') {
           entity = event.data.entity;
-          s.instanceStarted.run(instanceId, entity.type, entity.id);
+          if (s.instanceStarted.run(instanceId, entity.type, entity.id).changes === 1) {
+            s.instances.set(instanceId, entity);
+          }
         } else {
-          const row = s.instance.get(instanceId) as { entity_type: string; entity_id: string } | undefined;
-          entity = row && { type: row.entity_type, id: row.entity_id };
+          entity = s.instances.get(instanceId);
+          if (entity === undefined) {
+            const row = s.instance.get(instanceId) as { entity_type: string; entity_id: string } | undefined;
+            entity = row && { type: row.entity_type, id: row.entity_id };
+            if (entity) s.instances.set(instanceId, entity);
+          }
         }
         if (!entity) return;
         const data = event.data as { taskId?: unknown };
-        write(entity, instanceId, typeof data.taskId === 'string' ? data.taskId : null, summarizeInstanceEvent(event));
+        writeEntry(
+          s.entry,
+          stored,
+          event.type,
+          entity,
+          instanceId,
+          typeof data.taskId === 'string' ? data.taskId : null,
+          summarizeInstanceEvent(event),
+        );
         return;
       }
     }

@@ -1,3 +1,4 @@
+import type { LifelineEvent } from '../../../process-domain/src/events';
 import type { StoredEvent } from '../../../event-store/src/event-store';
 import { asLifelineEvent, instanceIdOf, json } from '../events';
 import { preparedFor, type Projection, type Sql } from '../read-model-db';
@@ -50,8 +51,9 @@ const statements = preparedFor((db: Sql) => ({
      VALUES (@id, @definitionKey, @definitionVersion, @definitionName, @entityType, @entityId,
        'running', 'running', @variables, '[]', @at, @cause, @position)`,
   ),
-  touched: db.prepare('UPDATE instances SET last_position = ? WHERE id = ?'),
-  entered: db.prepare('UPDATE instances SET current_activity = ?, last_position = ? WHERE id = ?'),
+  moved: db.prepare(
+    'UPDATE instances SET current_activity = COALESCE(?, current_activity), last_position = ? WHERE id = ?',
+  ),
   variables: db.prepare('SELECT variables FROM instances WHERE id = ?'),
   setVariables: db.prepare('UPDATE instances SET variables = ?, last_position = ? WHERE id = ?'),
   state: db.prepare('SELECT lifecycle, incidents FROM instances WHERE id = ?'),
@@ -61,7 +63,43 @@ const statements = preparedFor((db: Sql) => ({
        current_activity = COALESCE(@currentActivity, current_activity), last_position = @position
      WHERE id = @id`,
   ),
+  /**
+   * Per instance: its last position and activity entered in this batch, not yet written. Tasks, waits and
+   * decisions only move these, so an instance's row is written once a batch, or with its next other change.
+   */
+  moves: new Map<string, Move>(),
+  /** Recent instances' lifecycle and incidents as their rows stand (only this file writes them). */
+  states: new Map<string, StateRow>(),
 }));
+
+interface StateRow {
+  lifecycle: InstanceLifecycle;
+  incidents: string;
+}
+
+/** Enough for the instances of the last few batches; past it the cache starts again from empty. */
+const CACHED_INSTANCES = 20_000;
+
+interface Move {
+  position: number;
+  activity: string | null;
+}
+
+function writeMove(s: ReturnType<typeof statements>, id: string): void {
+  const move = s.moves.get(id);
+  if (move === undefined) return;
+  s.moves.delete(id);
+  s.moved.run(move.activity, move.position, id);
+}
+
+function move(s: ReturnType<typeof statements>, id: string, position: number, activity: string | null): void {
+  const pending = s.moves.get(id);
+  if (pending === undefined) s.moves.set(id, { position, activity });
+  else {
+    pending.position = position;
+    if (activity !== null) pending.activity = activity;
+  }
+}
 
 function statusOf(lifecycle: InstanceLifecycle, incidents: OpenIncident[]): InstanceStatus {
   return lifecycle === 'running' && incidents.length > 0 ? 'incident' : lifecycle;
@@ -72,11 +110,24 @@ export const instancesProjection: Projection = {
   name: 'instances',
   schema: INSTANCES_SCHEMA,
   queryIndexes: INSTANCES_QUERY_INDEXES,
-  apply(db: Sql, stored: StoredEvent): void {
+  startBatch(db: Sql): void {
+    const s = statements(db);
+    s.moves.clear();
+    if (s.states.size > CACHED_INSTANCES) s.states.clear();
+  },
+  rolledBack(db: Sql): void {
+    statements(db).states.clear();
+  },
+  endBatch(db: Sql): void {
+    const s = statements(db);
+    for (const [id, { activity, position }] of s.moves) s.moved.run(activity, position, id);
+    s.moves.clear();
+  },
+  apply(db: Sql, stored: StoredEvent, decoded?: LifelineEvent): void {
     const id = instanceIdOf(stored.streamId);
     if (id === undefined) return;
     const s = statements(db);
-    const event = asLifelineEvent(stored);
+    const event = decoded ?? asLifelineEvent(stored);
     const { position } = stored;
     const at = stored.metadata.at;
 
@@ -91,17 +142,26 @@ export const instancesProjection: Projection = {
         currentActivity?: string;
       },
     ): void => {
-      const row = s.state.get(id) as { lifecycle: InstanceLifecycle; incidents: string } | undefined;
-      if (!row) return;
+      let row = s.states.get(id);
+      if (row === undefined) {
+        row = s.state.get(id) as StateRow | undefined;
+        if (!row) return;
+        s.states.set(id, row);
+      }
       const next = change(row.lifecycle, JSON.parse(row.incidents) as OpenIncident[]);
+      // This update writes the position too, and the activity entered unless the change names one.
+      const pending = s.moves.get(id);
+      s.moves.delete(id);
+      const incidents = json(next.incidents) ?? '[]';
+      s.states.set(id, { lifecycle: next.lifecycle, incidents });
       s.setState.run({
         id,
         lifecycle: next.lifecycle,
         status: statusOf(next.lifecycle, next.incidents),
-        incidents: json(next.incidents) ?? '[]',
+        incidents,
         incidentCount: next.incidents.length,
         endedAt: next.endedAt ?? null,
-        currentActivity: next.currentActivity ?? null,
+        currentActivity: next.currentActivity ?? pending?.activity ?? null,
         position,
       });
     };
@@ -109,7 +169,8 @@ export const instancesProjection: Projection = {
     switch (event.type) {
       case 'InstanceStarted': {
         const d = event.data;
-        s.started.run({
+        writeMove(s, id);
+        const inserted = s.started.run({
           id,
           definitionKey: d.definitionKey,
           definitionVersion: d.definitionVersion,
@@ -121,16 +182,18 @@ export const instancesProjection: Projection = {
           cause: json(d.cause),
           position,
         });
+        if (inserted.changes === 1) s.states.set(id, { lifecycle: 'running', incidents: '[]' });
         return;
       }
       case 'ActivityEntered':
-        s.entered.run(event.data.activityId, position, id);
+        move(s, id, position, event.data.activityId);
         return;
       // A worker's variables join the process like an automatic activity's (job events are newer than any
       // file without this case, so no rebuild is needed).
       case 'JobCompleted':
       case 'JobErrorThrown':
       case 'VariablesSet': {
+        writeMove(s, id);
         const row = s.variables.get(id) as { variables: string } | undefined;
         if (!row) return;
         const merged = { ...(JSON.parse(row.variables) as Record<string, unknown>), ...event.data.variables };
@@ -178,7 +241,7 @@ export const instancesProjection: Projection = {
         return;
       default:
         // Tasks, waits, decisions and messages only move the instance's position.
-        s.touched.run(position, id);
+        move(s, id, position, null);
         return;
     }
   },

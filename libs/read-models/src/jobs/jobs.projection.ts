@@ -1,3 +1,4 @@
+import type { LifelineEvent } from '../../../process-domain/src/events';
 import type { StoredEvent } from '../../../event-store/src/event-store';
 import { JOB_RETRIES_EXHAUSTED, JOB_UNHANDLED_ERROR } from '../../../process-domain/src/instance/jobs';
 import { asLifelineEvent, instanceIdOf, json } from '../events';
@@ -50,6 +51,19 @@ export const JOBS_QUERY_INDEXES = [
   'CREATE INDEX IF NOT EXISTS jobs_offered ON jobs (job_type, offered_from) WHERE offered_from IS NOT NULL',
 ];
 
+/** Enough for the instances of the last few batches; past it the cache starts again from empty. */
+const CACHED_INSTANCES = 20_000;
+
+/** Events whose statements only touch the jobs of their own instance (a job's own events name it by id). */
+const INSTANCE_SCOPED = new Set<string>([
+  'IncidentRaised',
+  'IncidentResolved',
+  'InstanceSuspended',
+  'InstanceResumed',
+  'InstanceTerminated',
+  'InstanceCompleted',
+]);
+
 const JOB_INCIDENT_CODES = new Set([JOB_RETRIES_EXHAUSTED, JOB_UNHANDLED_ERROR]);
 
 /** When a job is offered, from its other columns: SQL, so suspending and resuming an instance is one UPDATE. */
@@ -57,6 +71,11 @@ const OFFERED_FROM = `CASE WHEN suspended = 1 THEN NULL WHEN state = 'available'
   WHEN state = 'locked' THEN lock_expires_at ELSE NULL END`;
 
 const statements = preparedFor((db: Sql) => ({
+  /**
+   * Instances known to have no job row: started (revision 0, so nothing earlier on their stream) with no
+   * JobCreated since. Their ends, suspensions and incidents change no row here. Dropped when a batch is rolled back.
+   */
+  jobless: new Set<string>(),
   created: db.prepare(
     `INSERT OR IGNORE INTO jobs (job_id, instance_id, activity_id, job_type, state, retries, inputs, entity_type,
        entity_id, created_at, available_since, offered_from, updated_at, position)
@@ -112,11 +131,26 @@ export const jobsProjection: Projection = {
   tables: ['jobs'],
   schema: JOBS_SCHEMA,
   queryIndexes: JOBS_QUERY_INDEXES,
-  apply(db: Sql, stored: StoredEvent): void {
+  startBatch(db: Sql): void {
+    const { jobless } = statements(db);
+    if (jobless.size > CACHED_INSTANCES) jobless.clear();
+  },
+  rolledBack(db: Sql): void {
+    statements(db).jobless.clear();
+  },
+  apply(db: Sql, stored: StoredEvent, decoded?: LifelineEvent): void {
     const instanceId = instanceIdOf(stored.streamId);
     if (instanceId === undefined) return;
-    const event = asLifelineEvent(stored);
+    const event = decoded ?? asLifelineEvent(stored);
     const s = statements(db);
+    if (event.type === 'InstanceStarted') {
+      if (stored.revision === 0) s.jobless.add(instanceId);
+      return;
+    }
+    if (s.jobless.has(instanceId)) {
+      if (event.type === 'JobCreated') s.jobless.delete(instanceId);
+      else if (INSTANCE_SCOPED.has(event.type)) return;
+    }
     const { position } = stored;
     const at = stored.metadata.at;
     const noChange = { workerId: null, lastError: null, errorCode: null, retries: null };

@@ -127,4 +127,25 @@ describe('process grid', () => {
     rm.project();
     expect(listDefinitions(rm.sql)[0]).toMatchObject({ running: 0, openTasks: 0 });
   });
+
+  it('counts a batch as it would count each event alone: one for definitions not yet published is lost', () => {
+    start('i-0', 'later');
+    publish('invoice-approval', 1);
+    publish('later', 1);
+    start('i-1');
+    task('i-1', 't-1');
+    start('i-2');
+    task('i-2', 't-2');
+    rm.log.instance('i-2', {
+      type: 'TaskCompleted',
+      data: { taskId: 't-2', activityId: 'review', user: 'bob', fields: {} },
+    });
+    rm.log.instance('i-2', { type: 'InstanceCompleted', data: { endActivityId: 'done' } });
+    start('i-3', 'later');
+    rm.project();
+    expect(listDefinitions(rm.sql).map((d) => [d.key, d.running, d.openTasks])).toEqual([
+      ['invoice-approval', 1, 1],
+      ['later', 1, 0],
+    ]);
+  });
 });

@@ -1,3 +1,4 @@
+import type { LifelineEvent } from '../../../process-domain/src/events';
 import type { StoredEvent } from '../../../event-store/src/event-store';
 import { asLifelineEvent, instanceIdOf, json } from '../events';
 import { preparedFor, type Projection, type Sql } from '../read-model-db';
@@ -63,10 +64,40 @@ const statements = preparedFor((db: Sql) => ({
   running: db.prepare('UPDATE definitions SET running = running + ?, open_tasks = open_tasks + ? WHERE key = ?'),
   taskOpened: db.prepare('INSERT OR IGNORE INTO process_grid_open_tasks (task_id, instance_id) VALUES (?, ?)'),
   taskClosed: db.prepare('DELETE FROM process_grid_open_tasks WHERE task_id = ?'),
-  instanceTasks: db.prepare('UPDATE process_grid_instances SET open_tasks = open_tasks + ? WHERE instance_id = ?'),
-  instanceEnded: db.prepare('UPDATE process_grid_instances SET ended = 1, open_tasks = 0 WHERE instance_id = ?'),
+  instanceCounts: db.prepare('UPDATE process_grid_instances SET ended = ?, open_tasks = ? WHERE instance_id = ?'),
   instanceTasksClosed: db.prepare('DELETE FROM process_grid_open_tasks WHERE instance_id = ?'),
+  /** Per definition: changes to its running and open-task counts, written once at the end of the batch. */
+  counts: new Map<string, { running: number; openTasks: number }>(),
+  /**
+   * Recent instances as their rows stand in this batch; changed ones are written at its end. Dropped when a
+   * batch is rolled back.
+   */
+  instances: new Map<string, BatchInstance>(),
+  /** The instances this batch changed, to write at its end. */
+  changed: [] as string[],
 }));
+
+/** Counting into the batch's totals rewrites the definition's row (which carries its whole document) once a batch. */
+function count(
+  counts: Map<string, { running: number; openTasks: number }>,
+  key: string,
+  running: number,
+  openTasks: number,
+) {
+  const total = counts.get(key);
+  if (total) {
+    total.running += running;
+    total.openTasks += openTasks;
+  } else counts.set(key, { running, openTasks });
+}
+
+function writeCounts(db: Sql): void {
+  const s = statements(db);
+  for (const [key, { running, openTasks }] of s.counts) {
+    if (running !== 0 || openTasks !== 0) s.running.run(running, openTasks, key);
+  }
+  s.counts.clear();
+}
 
 interface GridInstance {
   definition_key: string;
@@ -74,17 +105,62 @@ interface GridInstance {
   open_tasks: number;
 }
 
+interface BatchInstance extends GridInstance {
+  changed: boolean;
+}
+
+/** Enough for the instances of the last few batches; past it the cache starts again from empty. */
+const CACHED_INSTANCES = 20_000;
+
+function markChanged(s: ReturnType<typeof statements>, instanceId: string, instance: BatchInstance): void {
+  if (instance.changed) return;
+  instance.changed = true;
+  s.changed.push(instanceId);
+}
+
+function instanceOf(s: ReturnType<typeof statements>, instanceId: string): BatchInstance | undefined {
+  let instance = s.instances.get(instanceId);
+  if (instance === undefined) {
+    const row = s.instance.get(instanceId) as GridInstance | undefined;
+    if (row === undefined) return undefined;
+    instance = { definition_key: row.definition_key, ended: row.ended, open_tasks: row.open_tasks, changed: false };
+    s.instances.set(instanceId, instance);
+  }
+  return instance;
+}
+
 /** The process grid: one row per definition, with live counts of running instances and open tasks. */
 export const processGridProjection: Projection = {
   name: 'process-grid',
   schema: PROCESS_GRID_SCHEMA,
-  apply(db: Sql, stored: StoredEvent): void {
+  startBatch(db: Sql): void {
     const s = statements(db);
-    const event = asLifelineEvent(stored);
+    s.counts.clear();
+    s.changed.length = 0;
+    if (s.instances.size > CACHED_INSTANCES) s.instances.clear();
+  },
+  endBatch(db: Sql): void {
+    const s = statements(db);
+    for (const id of s.changed) {
+      const instance = s.instances.get(id)!;
+      s.instanceCounts.run(instance.ended, instance.open_tasks, id);
+      instance.changed = false;
+    }
+    s.changed.length = 0;
+    writeCounts(db);
+  },
+  rolledBack(db: Sql): void {
+    statements(db).instances.clear();
+  },
+  apply(db: Sql, stored: StoredEvent, decoded?: LifelineEvent): void {
+    const s = statements(db);
+    const event = decoded ?? asLifelineEvent(stored);
     const { position } = stored;
     const at = stored.metadata.at;
     switch (event.type) {
       case 'DefinitionPublished': {
+        // A count for a definition not yet in the grid is lost, as it was when counts were written per event.
+        writeCounts(db);
         const { key, version, definition } = event.data;
         s.published.run({
           key,
@@ -113,7 +189,13 @@ export const processGridProjection: Projection = {
       case 'InstanceStarted': {
         const instanceId = instanceIdOf(stored.streamId) ?? event.data.instanceId;
         if (s.instanceStarted.run(instanceId, event.data.definitionKey).changes === 1) {
-          s.running.run(1, 0, event.data.definitionKey);
+          s.instances.set(instanceId, {
+            definition_key: event.data.definitionKey,
+            ended: 0,
+            open_tasks: 0,
+            changed: false,
+          });
+          count(s.counts, event.data.definitionKey, 1, 0);
         }
         return;
       }
@@ -121,26 +203,29 @@ export const processGridProjection: Projection = {
       case 'TaskCompleted': {
         const instanceId = instanceIdOf(stored.streamId);
         if (instanceId === undefined) return;
-        const instance = s.instance.get(instanceId) as GridInstance | undefined;
+        const instance = instanceOf(s, instanceId);
         if (!instance || instance.ended === 1) return;
         const changed =
           event.type === 'TaskCreated'
             ? s.taskOpened.run(event.data.taskId, instanceId).changes
             : -s.taskClosed.run(event.data.taskId).changes;
         if (changed === 0) return;
-        s.instanceTasks.run(changed, instanceId);
-        s.running.run(0, changed, instance.definition_key);
+        instance.open_tasks += changed;
+        markChanged(s, instanceId, instance);
+        count(s.counts, instance.definition_key, 0, changed);
         return;
       }
       case 'InstanceTerminated':
       case 'InstanceCompleted': {
         const instanceId = instanceIdOf(stored.streamId);
         if (instanceId === undefined) return;
-        const instance = s.instance.get(instanceId) as GridInstance | undefined;
+        const instance = instanceOf(s, instanceId);
         if (!instance || instance.ended === 1) return;
-        s.instanceEnded.run(instanceId);
         s.instanceTasksClosed.run(instanceId);
-        s.running.run(-1, -instance.open_tasks, instance.definition_key);
+        count(s.counts, instance.definition_key, -1, -instance.open_tasks);
+        instance.ended = 1;
+        instance.open_tasks = 0;
+        markChanged(s, instanceId, instance);
         return;
       }
       default:

@@ -1,3 +1,4 @@
+import type { LifelineEvent } from '../../../process-domain/src/events';
 import type { StoredEvent } from '../../../event-store/src/event-store';
 import { asLifelineEvent, json } from '../events';
 import { preparedFor, type Projection, type Sql } from '../read-model-db';
@@ -44,9 +45,9 @@ export const startFailuresProjection: Projection = {
   name: 'start-failures',
   schema: START_FAILURES_SCHEMA,
   queryIndexes: START_FAILURES_QUERY_INDEXES,
-  apply(db: Sql, stored: StoredEvent): void {
+  apply(db: Sql, stored: StoredEvent, decoded?: LifelineEvent): void {
     if (!stored.streamId.startsWith(ENTITY_PREFIX)) return;
-    const event = asLifelineEvent(stored);
+    const event = decoded ?? asLifelineEvent(stored);
     if (event.type === 'StartFailed') {
       // `entity-<Type>-<id>`: entity types have no dash, so the first dash after the prefix splits.
       const rest = stored.streamId.slice(ENTITY_PREFIX.length);

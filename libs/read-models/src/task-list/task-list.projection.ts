@@ -1,3 +1,4 @@
+import type { LifelineEvent } from '../../../process-domain/src/events';
 import type { StoredEvent } from '../../../event-store/src/event-store';
 import { asLifelineEvent, instanceIdOf, json } from '../events';
 import { preparedFor, type Projection, type Sql } from '../read-model-db';
@@ -66,8 +67,7 @@ const statements = preparedFor((db: Sql) => ({
   created: db.prepare(
     `INSERT OR IGNORE INTO tasks (id, instance_id, definition_key, activity_id, title, instructions, hint, status, open,
        assignee, role, entity_type, entity_id, created_at, start_at, due_at, results, form, question, position)
-     VALUES (@id, @instanceId, @definitionKey, @activityId, @title, @instructions, @hint, 'new', 1,
-       @assignee, @role, @entityType, @entityId, @createdAt, @startAt, @dueAt, @results, @form, @question, @position)`,
+     VALUES (?, ?, ?, ?, ?, ?, ?, 'new', 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ),
   claimed: db.prepare("UPDATE tasks SET status = 'ongoing', assignee = ?, position = ? WHERE id = ? AND open = 1"),
   released: db.prepare(
@@ -83,12 +83,17 @@ const statements = preparedFor((db: Sql) => ({
     'UPDATE tasks SET start_at = ?, due_at = COALESCE(?, due_at), position = ? WHERE id = ? AND open = 1',
   ),
   completed: db.prepare(
-    `UPDATE tasks SET status = 'completed', open = 0, completed_at = @at, completed_by = @user, result = @result,
-       fields = @fields, answers = @answers, position = @position WHERE id = @id AND open = 1`,
+    `UPDATE tasks SET status = 'completed', open = 0, completed_at = ?, completed_by = ?, result = ?,
+       fields = ?, answers = ?, position = ? WHERE id = ? AND open = 1`,
   ),
   instanceEnded: db.prepare(
     "UPDATE tasks SET status = 'cancelled', open = 0, completed_at = ?, position = ? WHERE instance_id = ? AND open = 1",
   ),
+  /**
+   * What task_list_instances says of each recent instance (rewritten only by a repeated InstanceStarted, which
+   * updates it here too). Dropped when a batch is rolled back.
+   */
+  instances: new Map<string, InstanceRow>(),
 }));
 
 interface InstanceRow {
@@ -97,46 +102,61 @@ interface InstanceRow {
   entity_id: string;
 }
 
+/** Enough for the instances of the last few batches; past it the cache starts again from empty. */
+const CACHED_INSTANCES = 20_000;
+
 /** The Taskbox: one row per human task, with who may see it and where it stands. */
 export const taskListProjection: Projection = {
   name: 'task-list',
   schema: TASK_LIST_SCHEMA,
   queryIndexes: TASK_LIST_QUERY_INDEXES,
-  apply(db: Sql, stored: StoredEvent): void {
+  startBatch(db: Sql): void {
+    const s = statements(db);
+    if (s.instances.size > CACHED_INSTANCES) s.instances.clear();
+  },
+  rolledBack(db: Sql): void {
+    statements(db).instances.clear();
+  },
+  apply(db: Sql, stored: StoredEvent, decoded?: LifelineEvent): void {
     const instanceId = instanceIdOf(stored.streamId);
     if (instanceId === undefined) return;
     const s = statements(db);
-    const event = asLifelineEvent(stored);
+    const event = decoded ?? asLifelineEvent(stored);
     const { position } = stored;
     switch (event.type) {
       case 'InstanceStarted': {
         const { definitionKey, entity } = event.data;
         s.instanceStarted.run(instanceId, definitionKey, entity.type, entity.id);
+        s.instances.set(instanceId, { definition_key: definitionKey, entity_type: entity.type, entity_id: entity.id });
         return;
       }
       case 'TaskCreated': {
         const d = event.data;
-        const instance = s.instance.get(instanceId) as InstanceRow | undefined;
-        s.created.run({
-          id: d.taskId,
+        let instance = s.instances.get(instanceId);
+        if (instance === undefined) {
+          instance = s.instance.get(instanceId) as InstanceRow | undefined;
+          if (instance) s.instances.set(instanceId, instance);
+        }
+        s.created.run(
+          d.taskId,
           instanceId,
-          definitionKey: instance?.definition_key ?? null,
-          activityId: d.activityId,
-          title: d.title,
-          instructions: d.instructions ?? null,
-          hint: d.hint ?? null,
-          assignee: d.assignee.user ?? null,
-          role: d.assignee.role ?? null,
-          entityType: instance?.entity_type ?? null,
-          entityId: instance?.entity_id ?? null,
-          createdAt: stored.metadata.at,
-          startAt: d.startAt,
-          dueAt: d.dueAt ?? null,
-          results: json(d.results),
-          form: json(d.form),
-          question: json(d.question),
+          instance?.definition_key ?? null,
+          d.activityId,
+          d.title,
+          d.instructions ?? null,
+          d.hint ?? null,
+          d.assignee.user ?? null,
+          d.assignee.role ?? null,
+          instance?.entity_type ?? null,
+          instance?.entity_id ?? null,
+          stored.metadata.at,
+          d.startAt,
+          d.dueAt ?? null,
+          json(d.results),
+          json(d.form),
+          json(d.question),
           position,
-        });
+        );
         return;
       }
       case 'TaskClaimed':
@@ -156,15 +176,15 @@ export const taskListProjection: Projection = {
         return;
       case 'TaskCompleted': {
         const d = event.data;
-        s.completed.run({
-          id: d.taskId,
-          at: stored.metadata.at,
-          user: d.user,
-          result: d.result ?? null,
-          fields: json(d.fields),
-          answers: json(d.answers),
+        s.completed.run(
+          stored.metadata.at,
+          d.user,
+          d.result ?? null,
+          json(d.fields),
+          json(d.answers),
           position,
-        });
+          d.taskId,
+        );
         return;
       }
       case 'InstanceTerminated':

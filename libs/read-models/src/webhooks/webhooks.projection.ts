@@ -1,3 +1,4 @@
+import type { LifelineEvent } from '../../../process-domain/src/events';
 import type { StoredEvent } from '../../../event-store/src/event-store';
 import { asLifelineEvent, json } from '../events';
 import { preparedFor, type Projection, type Sql } from '../read-model-db';
@@ -36,9 +37,9 @@ export const webhooksProjection: Projection = {
   name: 'webhooks',
   schema: WEBHOOKS_SCHEMA,
   tables: ['webhooks'],
-  apply(db: Sql, stored: StoredEvent): void {
+  apply(db: Sql, stored: StoredEvent, decoded?: LifelineEvent): void {
     if (!stored.streamId.startsWith('webhook-')) return;
-    const event = asLifelineEvent(stored);
+    const event = decoded ?? asLifelineEvent(stored);
     if (event.type === 'WebhookCreated') {
       const d = event.data;
       statements(db).created.run({
