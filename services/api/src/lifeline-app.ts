@@ -136,6 +136,9 @@ export async function createLifelineApp(
     logger: ['error', 'warn'],
   });
   app.disable('x-powered-by');
+  // No ETag on API answers: hashing every body cost about a tenth of a small request, and no client sends
+  // If-None-Match to the API (the web UI's static assets keep their own ETags).
+  app.set('etag', false);
   app.use(metrics.middleware());
   if (engine.tracing.enabled) app.use(traceRequests(engine.tracing));
   app.use(
