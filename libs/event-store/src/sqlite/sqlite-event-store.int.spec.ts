@@ -84,6 +84,18 @@ describe('SqliteEventStore: units of work on a real file', () => {
     ]);
   });
 
+  it('an append whose later event cannot be stored writes none of its events, even when the unit goes on and commits', async () => {
+    await store.unitOfWork(async (tx: StoreTx) => {
+      const unstorable: NewEvent = { ...newEvent('B'), data: { amount: 10n } };
+      await expect(
+        tx.append({ streamId: 's-half', events: [newEvent('A'), unstorable], expectedRevision: 'no-stream' }),
+      ).rejects.toThrow('bigint');
+      await tx.append({ streamId: 's-after', events: [newEvent('C')], expectedRevision: 'no-stream' });
+    });
+    expect((await store.readAll(0, 10)).map((e) => [e.streamId, e.type, e.position])).toEqual([['s-after', 'C', 1]]);
+    expect(await links()).toEqual([[1, 0]]);
+  });
+
   it('every event has its stream row, with the last revision and hash, though the foreign key is not enforced on appends', async () => {
     await Promise.allSettled([unit('a'), unit('b', true), unit('c')]);
     await store.append({ streamId: 's-a', events: [newEvent('a2'), newEvent('a3')], expectedRevision: 0 });

@@ -510,8 +510,13 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
     let prevHash = head === undefined ? '' : (head.hash ?? this.writes.findLegacyStreamHash.get(streamId)?.hash ?? '');
     let position = 0;
     const metadataText = new OwnMetadataText();
+    // Every event's text first: one that cannot be stored as JSON (a bigint, a cycle) fails the append before any row.
+    const texts = events.map((event) => ({
+      data: canonicalJson(event.data),
+      metadata: metadataText.of(event.id, event.metadata),
+    }));
     for (let i = 0; i < events.length; i++) {
-      const written = this.writeEvent(unit, events[i]!, streamId, current + 1 + i, prevHash, metadataText);
+      const written = this.writeEvent(unit, events[i]!, streamId, current + 1 + i, prevHash, texts[i]!);
       prevHash = written.hash;
       position = written.position;
     }
@@ -526,10 +531,9 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
     streamId: string,
     revision: number,
     prevHash: string,
-    metadataText: OwnMetadataText,
+    text: { data: string; metadata: string },
   ): { hash: string; position: number } {
-    const data = canonicalJson(event.data);
-    const metadata = metadataText.of(event.id, event.metadata);
+    const { data, metadata } = text;
     const hash = eventHash(prevHash, canonicalEventText(event.id, streamId, revision, event.type, data, metadata));
     // Metadata always holds messageId, so it is a non-empty object: splice the chain fields in at the end.
     const storedMetadata = `${metadata.slice(0, -1)},"hash":"${hash}","prevHash":"${prevHash}"}`;
