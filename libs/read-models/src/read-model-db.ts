@@ -119,6 +119,17 @@ function addVersionColumn(sql: Sql): void {
   }
 }
 
+/** How many instances a projection's cache keeps across batches; past it the cache starts again from empty. */
+export const CACHED_INSTANCES = 20_000;
+
+/**
+ * Call at the start of a batch: a projection's cache of recent instances (written through, dropped on a
+ * rollback) stays bounded by starting again from empty once it holds more than CACHED_INSTANCES.
+ */
+export function boundCache(cache: { readonly size: number; clear(): void }): void {
+  if (cache.size > CACHED_INSTANCES) cache.clear();
+}
+
 /**
  * Prepared statements built once per connection: projections are plain objects shared by every
  * file, and preparing a statement per event would cost more than running it.

@@ -2,7 +2,7 @@ import type { Statement } from 'better-sqlite3';
 import { dataTextOf, type StoredEvent } from '../../../event-store/src/event-store';
 import type { InstanceEvent, LifelineEvent, StartFailed, StartRetried } from '../../../process-domain/src/events';
 import { asLifelineEvent, instanceIdOf, json } from '../events';
-import { preparedFor, type Projection, type Sql } from '../read-model-db';
+import { boundCache, preparedFor, type Projection, type Sql } from '../read-model-db';
 
 export const ENTITY_TIMELINE_QUERY_INDEXES = [
   // Carries the rowid (position) last, so one record's entries come out in log order without a sort.
@@ -54,9 +54,6 @@ interface Entity {
   type: string;
   id: string;
 }
-
-/** Enough for the instances of the last few batches; past it the cache starts again from empty. */
-const CACHED_INSTANCES = 20_000;
 
 const ENTITY_PREFIX = 'entity-';
 
@@ -195,7 +192,7 @@ export const entityTimelineProjection: Projection = {
   queryIndexes: ENTITY_TIMELINE_QUERY_INDEXES,
   startBatch(db: Sql): void {
     const s = statements(db);
-    if (s.instances.size > CACHED_INSTANCES) s.instances.clear();
+    boundCache(s.instances);
   },
   rolledBack(db: Sql): void {
     statements(db).instances.clear();

@@ -1,7 +1,7 @@
 import type { LifelineEvent } from '../../../process-domain/src/events';
 import type { StoredEvent } from '../../../event-store/src/event-store';
 import { asLifelineEvent, instanceIdOf, json } from '../events';
-import { preparedFor, type Projection, type Sql } from '../read-model-db';
+import { boundCache, preparedFor, type Projection, type Sql } from '../read-model-db';
 
 /** Where an instance is in its life; `incident` is shown while a running instance has open incidents. */
 export type InstanceLifecycle = 'running' | 'suspended' | 'completed' | 'terminated';
@@ -77,9 +77,6 @@ interface StateRow {
   incidents: string;
 }
 
-/** Enough for the instances of the last few batches; past it the cache starts again from empty. */
-const CACHED_INSTANCES = 20_000;
-
 interface Move {
   position: number;
   activity: string | null;
@@ -113,7 +110,7 @@ export const instancesProjection: Projection = {
   startBatch(db: Sql): void {
     const s = statements(db);
     s.moves.clear();
-    if (s.states.size > CACHED_INSTANCES) s.states.clear();
+    boundCache(s.states);
   },
   rolledBack(db: Sql): void {
     statements(db).states.clear();

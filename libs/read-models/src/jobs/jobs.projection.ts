@@ -2,7 +2,7 @@ import type { LifelineEvent } from '../../../process-domain/src/events';
 import type { StoredEvent } from '../../../event-store/src/event-store';
 import { JOB_RETRIES_EXHAUSTED, JOB_UNHANDLED_ERROR } from '../../../process-domain/src/instance/jobs';
 import { asLifelineEvent, instanceIdOf, json } from '../events';
-import { preparedFor, type Projection, type Sql } from '../read-model-db';
+import { boundCache, preparedFor, type Projection, type Sql } from '../read-model-db';
 
 /**
  * Where a job stands: `available` and `locked` are open (a lock past its expiry is offered again),
@@ -50,9 +50,6 @@ export const JOBS_QUERY_INDEXES = [
   // Fetching: the jobs of a type offered by now, the longest offered first; nothing else is in this index.
   'CREATE INDEX IF NOT EXISTS jobs_offered ON jobs (job_type, offered_from) WHERE offered_from IS NOT NULL',
 ];
-
-/** Enough for the instances of the last few batches; past it the cache starts again from empty. */
-const CACHED_INSTANCES = 20_000;
 
 /** Events whose statements only touch the jobs of their own instance (a job's own events name it by id). */
 const INSTANCE_SCOPED = new Set<string>([
@@ -132,8 +129,7 @@ export const jobsProjection: Projection = {
   schema: JOBS_SCHEMA,
   queryIndexes: JOBS_QUERY_INDEXES,
   startBatch(db: Sql): void {
-    const { jobless } = statements(db);
-    if (jobless.size > CACHED_INSTANCES) jobless.clear();
+    boundCache(statements(db).jobless);
   },
   rolledBack(db: Sql): void {
     statements(db).jobless.clear();

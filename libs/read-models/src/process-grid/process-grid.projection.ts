@@ -1,7 +1,7 @@
 import type { LifelineEvent } from '../../../process-domain/src/events';
 import type { StoredEvent } from '../../../event-store/src/event-store';
 import { asLifelineEvent, instanceIdOf, json } from '../events';
-import { preparedFor, type Projection, type Sql } from '../read-model-db';
+import { boundCache, preparedFor, type Projection, type Sql } from '../read-model-db';
 
 export const PROCESS_GRID_SCHEMA = [
   `CREATE TABLE IF NOT EXISTS definitions (
@@ -109,9 +109,6 @@ interface BatchInstance extends GridInstance {
   changed: boolean;
 }
 
-/** Enough for the instances of the last few batches; past it the cache starts again from empty. */
-const CACHED_INSTANCES = 20_000;
-
 function markChanged(s: ReturnType<typeof statements>, instanceId: string, instance: BatchInstance): void {
   if (instance.changed) return;
   instance.changed = true;
@@ -137,7 +134,7 @@ export const processGridProjection: Projection = {
     const s = statements(db);
     s.counts.clear();
     s.changed.length = 0;
-    if (s.instances.size > CACHED_INSTANCES) s.instances.clear();
+    boundCache(s.instances);
   },
   endBatch(db: Sql): void {
     const s = statements(db);

@@ -1,7 +1,7 @@
 import type { LifelineEvent } from '../../../process-domain/src/events';
 import type { StoredEvent } from '../../../event-store/src/event-store';
 import { asLifelineEvent, instanceIdOf, json } from '../events';
-import { preparedFor, type Projection, type Sql } from '../read-model-db';
+import { boundCache, preparedFor, type Projection, type Sql } from '../read-model-db';
 
 /** Stored task statuses; `postponed` is not one of them: it is `start_at > now` at query time. */
 export type StoredTaskStatus = 'new' | 'ongoing' | 'completed' | 'cancelled';
@@ -102,17 +102,13 @@ interface InstanceRow {
   entity_id: string;
 }
 
-/** Enough for the instances of the last few batches; past it the cache starts again from empty. */
-const CACHED_INSTANCES = 20_000;
-
 /** The Taskbox: one row per human task, with who may see it and where it stands. */
 export const taskListProjection: Projection = {
   name: 'task-list',
   schema: TASK_LIST_SCHEMA,
   queryIndexes: TASK_LIST_QUERY_INDEXES,
   startBatch(db: Sql): void {
-    const s = statements(db);
-    if (s.instances.size > CACHED_INSTANCES) s.instances.clear();
+    boundCache(statements(db).instances);
   },
   rolledBack(db: Sql): void {
     statements(db).instances.clear();
