@@ -1,13 +1,15 @@
 /**
  * Append throughput of the SQLite event store: one event or 100 events per transaction, events/s
  * and CPU microseconds per event (each event is hashed into its stream chain and the global chain);
- * and the engine-shaped row: CPU microseconds per entity event, appended as the engine appends it.
+ * and the engine-shaped rows: CPU microseconds per entity event, appended as the engine appends it,
+ * 500 entity events per unit of work (a big ingest post) or 10 per unit, each unit its own commit
+ * (a small post at a fixed rate: the commit is most of the cost).
  * Not a test. Run: `npm run -s build && node dist/bench/event-store.bench.js`.
  *
- *   BENCH_STORE_ROWS=throughput,engine   which rows to run (both by default)
+ *   BENCH_STORE_ROWS=throughput,engine,small   which rows to run (all by default)
  *   BENCH_STORE_BASE=<other builds' dist/libs/event-store/src/sqlite/sqlite-event-store.js, comma-separated>
- *     runs the engine-shaped row against those builds too, in alternating rounds (a before/after in one run)
- *   BENCH_STORE_N=20000 entity events per round, BENCH_STORE_ROUNDS=5
+ *     runs the engine-shaped rows against those builds too, in alternating rounds (a before/after in one run)
+ *   BENCH_STORE_N=20000 entity events per round (5000 in the small row), BENCH_STORE_ROUNDS=5
  *   BENCH_STORE_SPLIT=1 prints each round's user and system CPU, of the process and of its main thread (Linux)
  *   BENCH_STORE_TOGETHER=1 units submitted at once (they share a commit: 2 is two ingest posts in flight)
  */
@@ -188,16 +190,22 @@ function mainThreadTicks(): [number, number] {
 
 type OpenStore = (file: string) => EventStore;
 
-/** CPU microseconds per entity event over `n` entity events, 500 per unit of work (one ingest post each). */
-async function engineShaped(open: OpenStore, run: string, n: number, together: number): Promise<number> {
+/** CPU microseconds per entity event over `n` entity events, `perUnit` per unit of work (one ingest post each). */
+async function engineShaped(
+  open: OpenStore,
+  run: string,
+  n: number,
+  together: number,
+  perUnit: number,
+): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'lifeline-bench-'));
   const store = open(join(dir, 'events.db'));
   try {
     const at = new Date().toISOString();
     const ms = Date.parse(at);
     const units: EntityEventWrites[][] = [];
-    for (let u = 0; u < n / 500; u++) {
-      units.push(Array.from({ length: 500 }, (_, i) => entityEventWrites(run, u * 500 + i, at, ms)));
+    for (let u = 0; u < n / perUnit; u++) {
+      units.push(Array.from({ length: perUnit }, (_, i) => entityEventWrites(run, u * perUnit + i, at, ms)));
     }
     const cpu = process.cpuUsage();
     const main0 = mainThreadTicks();
@@ -219,8 +227,8 @@ async function engineShaped(open: OpenStore, run: string, n: number, together: n
   }
 }
 
-async function engineRows(): Promise<void> {
-  const n = Number(process.env.BENCH_STORE_N ?? 20_000);
+async function engineRows(perUnit: number, defaultN: number): Promise<void> {
+  const n = Number(process.env.BENCH_STORE_N ?? defaultN);
   const rounds = Number(process.env.BENCH_STORE_ROUNDS ?? 5);
   const together = Number(process.env.BENCH_STORE_TOGETHER ?? 1);
   const builds: { build: string; open: OpenStore }[] = [
@@ -237,17 +245,18 @@ async function engineRows(): Promise<void> {
     });
   }
   // A warm-up round each (JIT), then alternating rounds so neighbours' load falls on every build alike.
-  for (const { open } of builds) await engineShaped(open, 'warm', 5_000, together);
+  for (const { open } of builds) await engineShaped(open, 'warm', 5_000, together, perUnit);
   const samples = builds.map(() => [] as number[]);
   for (let r = 0; r < rounds; r++) {
-    for (let b = 0; b < builds.length; b++) samples[b]!.push(await engineShaped(builds[b]!.open, `r${r}`, n, together));
+    for (let b = 0; b < builds.length; b++)
+      samples[b]!.push(await engineShaped(builds[b]!.open, `r${r}`, n, together, perUnit));
   }
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   console.table(
     builds.map(({ build }, b) => ({
       build,
       entityEvents: n,
-      perUnit: 500,
+      perUnit,
       unitsPerCommit: together,
       cpuMicrosPerEntityEvent: median(samples[b]!),
       min: Math.min(...samples[b]!),
@@ -280,9 +289,11 @@ async function throughputRows(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const rows = (process.env.BENCH_STORE_ROWS ?? 'throughput,engine').split(',');
+  const rows = (process.env.BENCH_STORE_ROWS ?? 'throughput,engine,small').split(',');
   if (rows.includes('throughput')) await throughputRows();
-  if (rows.includes('engine')) await engineRows();
+  if (rows.includes('engine')) await engineRows(500, 20_000);
+  // Posts of 10 entity events, each its own commit (the fixed-rate latency regime).
+  if (rows.includes('small')) await engineRows(10, 5_000);
 }
 
 void main();
