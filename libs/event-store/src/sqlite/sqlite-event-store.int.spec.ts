@@ -96,6 +96,10 @@ describe('SqliteEventStore: units of work on a real file', () => {
     expect(await links()).toEqual([[1, 0]]);
   });
 
+  it('keeps the savepoint journals of units and attempts in memory, not in a temp file per commit', () => {
+    expect(store.sidecar.pragma('temp_store', { simple: true })).toBe(2);
+  });
+
   it('every event has its stream row, with the last revision and hash, though the foreign key is not enforced on appends', async () => {
     await Promise.allSettled([unit('a'), unit('b', true), unit('c')]);
     await store.append({ streamId: 's-a', events: [newEvent('a2'), newEvent('a3')], expectedRevision: 0 });

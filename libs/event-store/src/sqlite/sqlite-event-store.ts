@@ -226,6 +226,8 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
       );
       // ... and a larger cache keeps those pages in memory between commits.
       db.pragma('cache_size = -65536');
+      // Savepoint journals in memory: past 64 KiB (4 pages) SQLite spills one to a temp file it makes and deletes per commit.
+      db.pragma('temp_store = MEMORY');
       migrate(db);
     } catch (error) {
       db.close();
