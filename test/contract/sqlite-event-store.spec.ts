@@ -55,7 +55,7 @@ describe('SqliteEventStore — beyond the contract', () => {
     const Database = (await import('better-sqlite3')).default;
     const db = new Database(file, { readonly: true });
     try {
-      expect(db.prepare('SELECT version FROM schema_version').all()).toEqual([{ version: 3 }]);
+      expect(db.prepare('SELECT version FROM schema_version').all()).toEqual([{ version: 4 }]);
     } finally {
       db.close();
     }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { NewEvent, StoreTx } from '../event-store';
+import { verifyStream } from '../hash-chain';
 import { PAGE_SIZE, SqliteEventStore } from './sqlite-event-store';
 
 const newEvent = (type: string): NewEvent => ({
@@ -100,22 +101,20 @@ describe('SqliteEventStore: units of work on a real file', () => {
     expect(store.sidecar.pragma('temp_store', { simple: true })).toBe(2);
   });
 
-  it('every event has its stream row, with the last revision and hash, though the foreign key is not enforced on appends', async () => {
+  it('keeps no row per stream: an append reads its stream head (revision, hash) from the last event', async () => {
     await Promise.allSettled([unit('a'), unit('b', true), unit('c')]);
     await store.append({ streamId: 's-a', events: [newEvent('a2'), newEvent('a3')], expectedRevision: 0 });
-    const db = store.sidecar;
-    expect(db.pragma('foreign_key_check')).toEqual([]);
-    const heads = db
-      .prepare(
-        `SELECT s.stream_id AS streamId, s.revision, s.hash = json_extract(e.metadata, '$.hash') AS hashMatches
-           FROM streams s JOIN events e ON e.stream_id = s.stream_id
-          WHERE e.revision = (SELECT MAX(revision) FROM events WHERE stream_id = s.stream_id) ORDER BY s.stream_id`,
-      )
-      .all();
-    expect(heads).toEqual([
-      { streamId: 's-a', revision: 2, hashMatches: 1 },
-      { streamId: 's-c', revision: 0, hashMatches: 1 },
+    expect(store.sidecar.prepare('SELECT COUNT(*) FROM streams').pluck().get()).toBe(0);
+    await expect(
+      store.append({ streamId: 's-a', events: [newEvent('stale')], expectedRevision: 1 }),
+    ).rejects.toMatchObject({ code: 'STORE.WRONG_EXPECTED_REVISION' });
+    const stream = await store.readStream('s-a');
+    expect(stream.map((e) => [e.revision, e.type])).toEqual([
+      [0, 'a'],
+      [1, 'a2'],
+      [2, 'a3'],
     ]);
+    expect(verifyStream(stream)).toEqual({ ok: true });
   });
 
   it('an id already stored in another stream is a conflict whatever the expected revision, and a caught conflict takes no position', async () => {
@@ -172,6 +171,43 @@ describe('SqliteEventStore: page size', () => {
         expect(reopened.sidecar.pragma('page_size', { simple: true })).toBe(4096);
         await reopened.append({ streamId: 's-1', events: [newEvent('A')], expectedRevision: 'no-stream' });
         expect((await reopened.readStream('s-1')).map((e) => e.type)).toEqual(['A']);
+      } finally {
+        await reopened.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('SqliteEventStore: a file of schema version 3 (a streams table beside the events)', () => {
+  it('empties the streams table and goes on with each stream from its last event', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lifeline-sqlite-v3-'));
+    const file = join(dir, 'events.db');
+    try {
+      const writer = SqliteEventStore.open(file);
+      await writer.append({ streamId: 's-1', events: [newEvent('A'), newEvent('B')], expectedRevision: 'no-stream' });
+      await writer.close();
+      // The file as version 3 left it: a row per stream with its last revision and hash (NULL when written before the column).
+      const Database = (await import('better-sqlite3')).default;
+      const older = new Database(file);
+      older.exec(`INSERT INTO streams (stream_id, revision, hash) VALUES ('s-1', 1, NULL);
+        UPDATE schema_version SET version = 3;`);
+      older.close();
+
+      const reopened = SqliteEventStore.open(file);
+      try {
+        expect(reopened.sidecar.prepare('SELECT COUNT(*) FROM streams').pluck().get()).toBe(0);
+        expect(reopened.sidecar.prepare('SELECT version FROM schema_version').pluck().get()).toBe(4);
+        await expect(
+          reopened.append({ streamId: 's-1', events: [newEvent('stale')], expectedRevision: 0 }),
+        ).rejects.toMatchObject({ code: 'STORE.WRONG_EXPECTED_REVISION' });
+        const next = await reopened.append({ streamId: 's-1', events: [newEvent('C')], expectedRevision: 1 });
+        expect(next.nextRevision).toBe(2);
+        const stream = await reopened.readStream('s-1');
+        expect(stream.map((e) => e.type)).toEqual(['A', 'B', 'C']);
+        expect(stream[2]!.metadata.prevHash).toBe(stream[1]!.metadata.hash);
+        expect(verifyStream(stream)).toEqual({ ok: true });
       } finally {
         await reopened.close();
       }

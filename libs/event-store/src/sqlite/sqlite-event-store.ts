@@ -45,6 +45,7 @@ interface EventRow {
 
 interface StreamHeadRow {
   revision: number;
+  /** The stream hash in the last event's metadata. */
   hash: string | null;
 }
 
@@ -67,6 +68,10 @@ const migrations: readonly string[] = [
   globalChainMigration,
   // The hash of a stream's last event beside its revision: an append reads it without parsing metadata.
   'ALTER TABLE streams ADD COLUMN hash TEXT;',
+  // A stream's head is its last event, found by the (stream_id, revision) index: a row per stream beside it
+  // cost an upsert per append into a B-tree of random keys (about a third of the pages a small commit writes).
+  // The table stays, empty, because the events' foreign key names it (connections that enforce keys need it).
+  'DELETE FROM streams;',
 ];
 
 const appendedSignal = 'appended';
@@ -91,8 +96,6 @@ type Connection = 'reader' | 'writer';
 interface ReadStatements {
   findEventById: Database.Statement<[string], { stream_id: string; position: number }>;
   findStreamHead: Database.Statement<[string], StreamHeadRow>;
-  /** Streams last written before `streams.hash` existed keep their hash in the last event's metadata only. */
-  findLegacyStreamHash: Database.Statement<[string], { hash: string | null }>;
   selectStreamForwards: Database.Statement<[string, number, number], EventRow>;
   selectStreamBackwards: Database.Statement<[string, number, number], EventRow>;
   selectAll: Database.Statement<[number, number], EventRow>;
@@ -103,10 +106,9 @@ interface ReadStatements {
 function prepareReads(db: Database.Database): ReadStatements {
   return {
     findEventById: db.prepare('SELECT stream_id, position FROM events WHERE id = ?'),
-    findStreamHead: db.prepare('SELECT revision, hash FROM streams WHERE stream_id = ?'),
-    findLegacyStreamHash: db.prepare(
-      `SELECT json_extract(e.metadata, '$.hash') AS hash FROM streams s
-         JOIN events e ON e.stream_id = s.stream_id AND e.revision = s.revision WHERE s.stream_id = ?`,
+    findStreamHead: db.prepare(
+      `SELECT revision, json_extract(metadata, '$.hash') AS hash FROM events
+        WHERE stream_id = ? ORDER BY revision DESC LIMIT 1`,
     ),
     selectStreamForwards: db.prepare(
       'SELECT * FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision ASC LIMIT ?',
@@ -175,7 +177,6 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
 
   private readonly reads: ReadStatements;
   private readonly writes: ReadStatements;
-  private readonly upsertStream: Database.Statement<[string, number, string]>;
   private readonly insertEvent: Database.Statement<
     [number, string, string, number, string, string, string, number, string]
   >;
@@ -191,10 +192,6 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
     this.appended.setMaxListeners(0);
     this.writes = prepareReads(db);
     this.reads = prepareReads(reader);
-    this.upsertStream = db.prepare(
-      `INSERT INTO streams (stream_id, revision, hash) VALUES (?, ?, ?)
-       ON CONFLICT (stream_id) DO UPDATE SET revision = excluded.revision, hash = excluded.hash`,
-    );
     this.insertEvent = db.prepare(
       `INSERT INTO events (position, id, stream_id, revision, type, data, metadata, chain_prev, chain_hash)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -509,7 +506,7 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
       return { duplicate: false, nextRevision: current, position: this.streamLastPosition(streamId, current) };
     }
     const nextRevision = current + events.length;
-    let prevHash = head === undefined ? '' : (head.hash ?? this.writes.findLegacyStreamHash.get(streamId)?.hash ?? '');
+    let prevHash = head === undefined ? '' : (head.hash ?? '');
     let position = 0;
     const metadataText = new OwnMetadataText();
     // Every event's text first: one that cannot be stored as JSON (a bigint, a cycle) fails the append before any row.
@@ -522,8 +519,6 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
       prevHash = written.hash;
       position = written.position;
     }
-    // After the events: the row carries the last hash.
-    this.upsertStream.run(streamId, nextRevision, prevHash);
     return { duplicate: false, nextRevision, position };
   }
 
