@@ -149,11 +149,12 @@ describe('SqliteEventStore: units of work on a real file', () => {
 });
 
 describe('SqliteEventStore: page size', () => {
-  it('makes new files with 16 KiB pages and keeps the page size of a file written before', async () => {
+  it('makes new files with 8 KiB pages and keeps the page size of a file written before', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lifeline-sqlite-pages-'));
     try {
       const fresh = SqliteEventStore.open(join(dir, 'new.db'));
-      expect(fresh.sidecar.pragma('page_size', { simple: true })).toBe(PAGE_SIZE);
+      expect(fresh.sidecar.pragma('page_size', { simple: true })).toBe(8192);
+      expect(PAGE_SIZE).toBe(8192);
       await fresh.close();
       // A store file made with SQLite's default pages, as every version before this one wrote them.
       const older = join(dir, 'older.db');
