@@ -211,18 +211,15 @@ export function rawAppend(
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('wal_autocheckpoint = 10000');
-    db.pragma('foreign_keys = ON');
+    // As Lifeline's writer: the events' foreign key names the streams table, which it no longer writes.
+    db.pragma('foreign_keys = OFF');
     for (const sql of schema) db.exec(sql);
     const insertEvent = db.prepare(
       `INSERT INTO events (position, id, stream_id, revision, type, data, metadata, chain_prev, chain_hash)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    const upsertStream = db.prepare(
-      'INSERT INTO streams (stream_id, revision) VALUES (?, ?) ON CONFLICT (stream_id) DO UPDATE SET revision = excluded.revision',
-    );
     const append = db.transaction((chunk: EventRow[]) => {
       for (const r of chunk) {
-        upsertStream.run(r.stream_id, r.revision);
         // The rows as Lifeline wrote them, global-chain link included (its hashing is Lifeline's work, not SQLite's).
         insertEvent.run(
           r.position,
