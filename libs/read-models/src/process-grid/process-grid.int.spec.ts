@@ -165,7 +165,8 @@ describe('process grid', () => {
       type: 'TaskCompleted',
       data: { taskId: 't-2', activityId: 'review', user: 'bob', fields: {} },
     });
-    // A completion of a task that is not open (unknown, or already completed) counts nothing.
+    // A start repeated for a known instance, and a completion of a task that is not open, count nothing.
+    start('i-1');
     rm.log.instance('i-1', {
       type: 'TaskCompleted',
       data: { taskId: 't-2', activityId: 'review', user: 'bob', fields: {} },
@@ -190,13 +191,19 @@ describe('process grid', () => {
     // What version 1 left in the file: its own table of open tasks, and its checkpoint's version.
     rm.sql.exec('CREATE TABLE IF NOT EXISTS process_grid_open_tasks (task_id TEXT PRIMARY KEY, instance_id TEXT)');
     rm.sql.prepare("UPDATE projections_checkpoint SET version = 1 WHERE name = 'process-grid'").run();
+    const file = rm.db.file;
+    rm.db.close();
 
-    const projector = new Projector(rm.db, allProjections());
+    const reopened = ReadModelDb.open(file);
+    const projector = new Projector(reopened, allProjections());
     expect(projector.checkpoint()).toBe(0);
     projector.applyBatch(rm.log.events);
-    expect(listDefinitions(rm.sql)[0]).toMatchObject({ running: 1, openTasks: 1 });
-    const tables = rm.sql.prepare("SELECT name FROM sqlite_master WHERE name LIKE 'process_grid%'").all();
+    expect(listDefinitions(reopened.sql)[0]).toMatchObject({ running: 1, openTasks: 1 });
+    const tables = reopened.sql.prepare("SELECT name FROM sqlite_master WHERE name LIKE 'process_grid%'").all();
     expect(tables).toEqual([{ name: 'process_grid_instances' }]);
-    expect(rm.sql.prepare('SELECT open_tasks FROM process_grid_instances').all()).toEqual([{ open_tasks: '["t-1"]' }]);
+    expect(reopened.sql.prepare('SELECT open_tasks FROM process_grid_instances').all()).toEqual([
+      { open_tasks: '["t-1"]' },
+    ]);
+    reopened.close();
   });
 });

@@ -53,7 +53,7 @@ const statements = preparedFor((db: Sql) => ({
   enabled: db.prepare('UPDATE definitions SET enabled = ?, updated_at = ?, position = ? WHERE key = ?'),
   executionOrder: db.prepare('UPDATE definitions SET execution_order = ?, updated_at = ?, position = ? WHERE key = ?'),
   instanceStarted: db.prepare(
-    'INSERT OR IGNORE INTO process_grid_instances (instance_id, definition_key) VALUES (?, ?)',
+    'INSERT INTO process_grid_instances (instance_id, definition_key, ended, open_tasks) VALUES (?, ?, ?, ?)',
   ),
   instance: db.prepare('SELECT definition_key, ended, open_tasks FROM process_grid_instances WHERE instance_id = ?'),
   running: db.prepare('UPDATE definitions SET running = running + ?, open_tasks = open_tasks + ? WHERE key = ?'),
@@ -103,6 +103,8 @@ interface BatchInstance {
   /** Its open tasks' ids (rarely more than one or two). */
   openTasks: string[];
   changed: boolean;
+  /** False while started in this batch and not yet inserted (written whole at the batch's end). */
+  stored: boolean;
 }
 
 function markChanged(s: ReturnType<typeof statements>, instanceId: string, instance: BatchInstance): void {
@@ -121,6 +123,7 @@ function instanceOf(s: ReturnType<typeof statements>, instanceId: string): Batch
       ended: row.ended,
       openTasks: JSON.parse(row.open_tasks) as string[],
       changed: false,
+      stored: true,
     };
     s.instances.set(instanceId, instance);
   }
@@ -144,8 +147,11 @@ export const processGridProjection: Projection = {
     const s = statements(db);
     for (const id of s.changed) {
       const instance = s.instances.get(id)!;
-      s.instanceCounts.run(instance.ended, JSON.stringify(instance.openTasks), id);
+      const openTasks = JSON.stringify(instance.openTasks);
+      if (instance.stored) s.instanceCounts.run(instance.ended, openTasks, id);
+      else s.instanceStarted.run(id, instance.definition_key, instance.ended, openTasks);
       instance.changed = false;
+      instance.stored = true;
     }
     s.changed.length = 0;
     writeCounts(db);
@@ -189,15 +195,18 @@ export const processGridProjection: Projection = {
         return;
       case 'InstanceStarted': {
         const instanceId = instanceIdOf(stored.streamId) ?? event.data.instanceId;
-        if (s.instanceStarted.run(instanceId, event.data.definitionKey).changes === 1) {
-          s.instances.set(instanceId, {
-            definition_key: event.data.definitionKey,
-            ended: 0,
-            openTasks: [],
-            changed: false,
-          });
-          count(s.counts, event.data.definitionKey, 1, 0);
-        }
+        // A start repeated for a known instance changes nothing; a new one is inserted at the batch's end.
+        if (instanceOf(s, instanceId) !== undefined) return;
+        const instance: BatchInstance = {
+          definition_key: event.data.definitionKey,
+          ended: 0,
+          openTasks: [],
+          changed: false,
+          stored: false,
+        };
+        s.instances.set(instanceId, instance);
+        markChanged(s, instanceId, instance);
+        count(s.counts, event.data.definitionKey, 1, 0);
         return;
       }
       case 'TaskCreated':
