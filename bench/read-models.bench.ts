@@ -1,15 +1,16 @@
 /**
  * CPU per entity event spent projecting: real stored events (the built server's, from records posted and
- * their tasks completed) applied through the Projector in batches of 2,000 into a fresh read-model file,
- * per projection and all together, for the start phase (EntityEventRecorded, InstanceStarted, ActivityEntered,
- * TaskCreated) and the complete phase (TaskCompleted … InstanceCompleted). Not a test. Run:
+ * their tasks completed) applied through the Projector in batches of 2,000 and of 40 (each a commit) into a fresh
+ * read-model file, per projection and all together, for the start phase (EntityEventRecorded, InstanceStarted,
+ * ActivityEntered, TaskCreated) and the complete phase (TaskCompleted … InstanceCompleted). Not a test. Run:
  *   npm run -s build && node dist/bench/read-models.bench.js
  * Settings: BENCH_RM_N (records, 10000), BENCH_RM_ROUNDS (3; the median is printed),
  * BENCH_RM_STORE=<an events file> (skip the server run; a kept `LIFELINE_DATA_DIR`'s store),
  * BENCH_RM_SAVE=<path> (keep the server run's events file there, for BENCH_RM_STORE next time),
  * BENCH_RM_BASELINE=<another checkout's dist dir> (its projections measured in the same run, rounds alternating),
  * BENCH_RM_ONLY=<projection names, comma separated> (the rows to run; `all` is every projection at once),
- * BENCH_RM_BATCH (2000 events a batch; 6 is one task completion a batch, as the server commits them).
+ * BENCH_RM_BATCH (batch sizes, comma separated: 2000,40 — 500 entity events posted at once, and 10 per post, each
+ * its own read-model commit as the server makes them; 6 is one task completion a batch).
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,7 +26,7 @@ import { REVIEWERS, resultOf } from './peers/scenario';
 
 const N = Number(process.env.BENCH_RM_N ?? 10_000);
 const ROUNDS = Number(process.env.BENCH_RM_ROUNDS ?? 3);
-const BATCH = Number(process.env.BENCH_RM_BATCH ?? 2_000);
+const BATCHES = (process.env.BENCH_RM_BATCH ?? '2000,40').split(',').map(Number);
 const REVIEWER = bearer('bench-reviewer', [REVIEWERS]);
 
 /** What the bench needs of a build's read-models library (this one, or a baseline's dist). */
@@ -105,7 +106,12 @@ function phases(events: StoredEvent[]): Phase[] {
 }
 
 /** CPU µs (user + system) spent in applyBatch, and in the WAL checkpoints every 2,000 events (timed apart). */
-function run(lib: ReadModelsLib, names: string[] | 'all', list: Phase[]): { apply: number[]; checkpoint: number } {
+function run(
+  lib: ReadModelsLib,
+  names: string[] | 'all',
+  list: Phase[],
+  batchSize: number,
+): { apply: number[]; checkpoint: number } {
   const dir = mkdtempSync(join(tmpdir(), 'lifeline-rm-bench-'));
   const db = lib.ReadModelDb.open(join(dir, 'read-models.db'));
   // The server checkpoints on a worker thread: here every 2,000 events, timed apart.
@@ -117,8 +123,8 @@ function run(lib: ReadModelsLib, names: string[] | 'all', list: Phase[]): { appl
   try {
     for (const phase of list) {
       let spent = 0;
-      for (let i = 0; i < phase.events.length; i += BATCH) {
-        const batch = phase.events.slice(i, i + BATCH);
+      for (let i = 0; i < phase.events.length; i += batchSize) {
+        const batch = phase.events.slice(i, i + batchSize);
         const before = process.cpuUsage();
         projector.applyBatch(batch);
         const used = process.cpuUsage(before);
@@ -174,25 +180,29 @@ async function main(): Promise<void> {
     run(
       lib,
       'all',
-      list.map((p) => ({ ...p, events: p.events.slice(0, 4 * BATCH) })),
+      list.map((p) => ({ ...p, events: p.events.slice(0, 8_000) })),
+      2_000,
     );
-  console.log(`| projection | build | start µs/entity event | complete µs/entity event | checkpoint µs/entity event |`);
-  console.log(`| --- | --- | ---: | ---: | ---: |`);
-  for (const names of rows) {
-    const samples = new Map(libs.map(([label]) => [label, [] as { apply: number[]; checkpoint: number }[]]));
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const [label, lib] of libs) samples.get(label)!.push(run(lib, names, list));
+  console.log(
+    `| projection | batch | build | start µs/entity event | complete µs/entity event | checkpoint µs/entity event |`,
+  );
+  console.log(`| --- | ---: | --- | ---: | ---: | ---: |`);
+  for (const batch of BATCHES)
+    for (const names of rows) {
+      const samples = new Map(libs.map(([label]) => [label, [] as { apply: number[]; checkpoint: number }[]]));
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const [label, lib] of libs) samples.get(label)!.push(run(lib, names, list, batch));
+      }
+      for (const [label] of libs) {
+        const s = samples.get(label)!;
+        const cells = list.map((phase, i) => (phase.records ? median(s.map((x) => x.apply[i]!)) / phase.records : 0));
+        const records = list.reduce((sum, p) => sum + p.records, 0);
+        const checkpoint = median(s.map((x) => x.checkpoint)) / Math.max(records, 1);
+        console.log(
+          `| ${names === 'all' ? 'all' : names.join(',')} | ${batch} | ${label} | ${cells.map((c) => c.toFixed(1)).join(' | ')} | ${checkpoint.toFixed(1)} |`,
+        );
+      }
     }
-    for (const [label] of libs) {
-      const s = samples.get(label)!;
-      const cells = list.map((phase, i) => (phase.records ? median(s.map((x) => x.apply[i]!)) / phase.records : 0));
-      const records = list.reduce((sum, p) => sum + p.records, 0);
-      const checkpoint = median(s.map((x) => x.checkpoint)) / Math.max(records, 1);
-      console.log(
-        `| ${names === 'all' ? 'all' : names.join(',')} | ${label} | ${cells.map((c) => c.toFixed(1)).join(' | ')} | ${checkpoint.toFixed(1)} |`,
-      );
-    }
-  }
 }
 
 main().catch((error: unknown) => {

@@ -181,12 +181,17 @@ export class Projector {
     if (!options.deferQueryIndexes) this.createQueryIndexes();
     this.positions = new Map(projections.map((p) => [p.name, byName.get(p.name)?.position ?? 0]));
     const versions = new Map(projections.map((p) => [p.name, p.version ?? 1]));
-    const saveCheckpoint = sql.prepare(
-      'INSERT INTO projections_checkpoint (name, position, version) VALUES (?, ?, ?) ' +
-        'ON CONFLICT (name) DO UPDATE SET position = excluded.position, version = excluded.version',
-    );
+    // Every checkpoint a batch moved is saved by one statement (one per count of moved checkpoints).
+    const saveCheckpoints: Database.Statement[] = [];
+    const saveStatement = (count: number): Database.Statement =>
+      (saveCheckpoints[count] ??= sql.prepare(
+        'INSERT INTO projections_checkpoint (name, position, version) VALUES ' +
+          Array<string>(count).fill('(?, ?, ?)').join(', ') +
+          ' ON CONFLICT (name) DO UPDATE SET position = excluded.position, version = excluded.version',
+      ));
     this.applyInTransaction = sql.transaction((events: StoredEvent[], positions: Map<string, number>) => {
       const decoded = events.map(asLifelineEvent);
+      const moved: (string | number)[] = [];
       for (const projection of projections) {
         const from = positions.get(projection.name) ?? 0;
         let last = from;
@@ -200,10 +205,11 @@ export class Projector {
         }
         projection.endBatch?.(sql);
         if (last !== from) {
-          saveCheckpoint.run(projection.name, last, versions.get(projection.name) ?? 1);
+          moved.push(projection.name, last, versions.get(projection.name) ?? 1);
           positions.set(projection.name, last);
         }
       }
+      if (moved.length > 0) saveStatement(moved.length / 3).run(moved);
     });
   }
 

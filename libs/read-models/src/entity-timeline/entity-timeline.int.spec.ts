@@ -1,5 +1,7 @@
+import { allProjections } from '../projections';
+import { Projector, ReadModelDb } from '../read-model-db';
 import { ReadModelFixture } from '../testing/read-model-fixture';
-import { entityTimeline } from './entity-timeline.queries';
+import { entityTimeline, latestRecordData } from './entity-timeline.queries';
 
 describe('entity timeline', () => {
   let rm: ReadModelFixture;
@@ -110,5 +112,50 @@ describe('entity timeline', () => {
       'InstanceStarted',
     ]);
     expect(entityTimeline(rm.sql, 'Invoice', 'INV-7', { afterPosition: 7 }).map((e) => e.position)).toEqual([8, 9]);
+  });
+
+  it('reads the latest record data, and nothing for a record without a timeline', () => {
+    recorded('INV-7', 'created');
+    recorded('INV-8', 'created');
+    recorded('INV-7', 'updated', ['status']);
+    rm.project();
+    expect(latestRecordData(rm.sql, 'Invoice', 'INV-7')).toEqual({ data: { number: 'INV-7' }, entityEventId: 'e-2' });
+    expect(latestRecordData(rm.sql, 'Invoice', 'INV-9')).toEqual({ data: {} });
+    expect(entityTimeline(rm.sql, 'Invoice', 'INV-9')).toEqual([]);
+    expect(entityTimeline(rm.sql, 'Order', 'INV-7')).toEqual([]);
+  });
+
+  it('rebuilds a timeline written by version 2 (entries naming type and id) into numbered records, same entries', () => {
+    recorded('INV-7', 'created');
+    recorded('INV-8', 'created');
+    rm.log.instance('i-1', {
+      type: 'InstanceStarted',
+      data: {
+        instanceId: 'i-1',
+        definitionKey: 'invoice-approval',
+        definitionVersion: 1,
+        definitionName: 'Invoice approval',
+        entity: { type: 'Invoice', id: 'INV-7' },
+        variables: {},
+        cause: { kind: 'api' },
+      },
+    });
+    rm.project();
+    const before = entityTimeline(rm.sql, 'Invoice', 'INV-7');
+    rm.sql.prepare("UPDATE projections_checkpoint SET version = 2 WHERE name = 'entity-timeline'").run();
+    const file = rm.db.file;
+    rm.db.close();
+
+    const reopened = ReadModelDb.open(file);
+    const projector = new Projector(reopened, allProjections());
+    expect(projector.checkpoint()).toBe(0);
+    projector.applyBatch(rm.log.events);
+    expect(entityTimeline(reopened.sql, 'Invoice', 'INV-7')).toEqual(before);
+    expect(before.map((e) => e.kind)).toEqual(['EntityEventRecorded', 'InstanceStarted']);
+    expect(reopened.sql.prepare('SELECT entity, entity_type, entity_id FROM timeline_entities').all()).toEqual([
+      { entity: 1, entity_type: 'Invoice', entity_id: 'INV-7' },
+      { entity: 2, entity_type: 'Invoice', entity_id: 'INV-8' },
+    ]);
+    reopened.close();
   });
 });

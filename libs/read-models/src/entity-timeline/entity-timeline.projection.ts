@@ -1,4 +1,3 @@
-import type { Statement } from 'better-sqlite3';
 import { dataTextOf, type StoredEvent } from '../../../event-store/src/event-store';
 import type { InstanceEvent, LifelineEvent, StartFailed, StartRetried } from '../../../process-domain/src/events';
 import { asLifelineEvent, instanceIdOf, json } from '../events';
@@ -6,15 +5,15 @@ import { boundCache, preparedFor, type Projection, type Sql } from '../read-mode
 
 export const ENTITY_TIMELINE_QUERY_INDEXES = [
   // Carries the rowid (position) last, so one record's entries come out in log order without a sort.
-  'CREATE INDEX IF NOT EXISTS timeline_by_entity ON timeline (entity_type, entity_id)',
+  'CREATE INDEX IF NOT EXISTS timeline_by_entity ON timeline (entity)',
 ];
 
 export const ENTITY_TIMELINE_SCHEMA = [
   // One row per event at most, so the global position is the rowid: inserts append at the table's end.
   `CREATE TABLE IF NOT EXISTS timeline (
     position INTEGER PRIMARY KEY,
-    entity_type TEXT NOT NULL,
-    entity_id TEXT NOT NULL,
+    -- the record's number in timeline_entities: a small integer key is cheaper to index than its type and id
+    entity INTEGER NOT NULL,
     at TEXT NOT NULL,
     kind TEXT NOT NULL,
     actor TEXT NOT NULL,
@@ -26,33 +25,54 @@ export const ENTITY_TIMELINE_SCHEMA = [
     -- the entry's own event id: a later entry's causation id names it (resolved per record when read)
     event_id TEXT NOT NULL
   )`,
-  // Which record each instance is about, learnt from its InstanceStarted.
+  // Every record with a timeline, numbered in the order of its first entry.
+  `CREATE TABLE IF NOT EXISTS timeline_entities (
+    entity INTEGER PRIMARY KEY,
+    entity_type TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    UNIQUE (entity_type, entity_id)
+  )`,
+  // Which record each instance is about (its number), learnt from its InstanceStarted.
   `CREATE TABLE IF NOT EXISTS timeline_instances (
     instance_id TEXT PRIMARY KEY,
-    entity_type TEXT NOT NULL,
-    entity_id TEXT NOT NULL
+    entity INTEGER NOT NULL
   ) WITHOUT ROWID`,
 ];
 
 const statements = preparedFor((db: Sql) => ({
   entry: db.prepare(
-    `INSERT OR IGNORE INTO timeline (entity_type, entity_id, position, at, kind, actor, instance_id, task_id, summary,
-       data, causation_id, event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT OR IGNORE INTO timeline (entity, position, at, kind, actor, instance_id, task_id, summary, data,
+       causation_id, event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ),
-  instanceStarted: db.prepare(
-    'INSERT OR IGNORE INTO timeline_instances (instance_id, entity_type, entity_id) VALUES (?, ?, ?)',
-  ),
-  instance: db.prepare('SELECT entity_type, entity_id FROM timeline_instances WHERE instance_id = ?'),
+  entity: db.prepare('SELECT entity FROM timeline_entities WHERE entity_type = ? AND entity_id = ?').pluck(),
+  newEntity: db.prepare('INSERT INTO timeline_entities (entity_type, entity_id) VALUES (?, ?)'),
+  instanceStarted: db.prepare('INSERT OR IGNORE INTO timeline_instances (instance_id, entity) VALUES (?, ?)'),
+  instance: db.prepare('SELECT entity FROM timeline_instances WHERE instance_id = ?').pluck(),
   /**
    * Which record each recent instance is about, as timeline_instances says (a row never changes once written).
    * Dropped when a batch is rolled back.
    */
-  instances: new Map<string, Entity>(),
+  instances: new Map<string, number>(),
+  /** The numbers of recent records (`type`, NUL, `id`), as timeline_entities says. Dropped on a rollback. */
+  entities: new Map<string, number>(),
 }));
 
 interface Entity {
   type: string;
   id: string;
+}
+
+/** The record's number, numbering it when it is new. */
+function entityNumber(s: ReturnType<typeof statements>, entity: Entity): number {
+  const key = `${entity.type}\u0000${entity.id}`;
+  let number = s.entities.get(key);
+  if (number === undefined) {
+    number =
+      (s.entity.get(entity.type, entity.id) as number | undefined) ??
+      Number(s.newEntity.run(entity.type, entity.id).lastInsertRowid);
+    s.entities.set(key, number);
+  }
+  return number;
 }
 
 const ENTITY_PREFIX = 'entity-';
@@ -157,18 +177,17 @@ function summarizeStartEvent(event: StartFailed | StartRetried): string {
 }
 
 function writeEntry(
-  entry: Statement,
+  s: ReturnType<typeof statements>,
   stored: StoredEvent,
   kind: string,
-  entity: Entity,
+  entity: Entity | number,
   instanceId: string | null,
   taskId: string | null,
   summary: string,
 ): void {
   const { metadata } = stored;
-  entry.run(
-    entity.type,
-    entity.id,
+  s.entry.run(
+    typeof entity === 'number' ? entity : entityNumber(s, entity),
     stored.position,
     metadata.at,
     kind,
@@ -186,16 +205,20 @@ function writeEntry(
 export const entityTimelineProjection: Projection = {
   name: 'entity-timeline',
   // 2: causes resolved per record from the entries' own event ids (no timeline_causes table).
-  version: 2,
-  tables: ['timeline', 'timeline_causes', 'timeline_instances'],
+  // 3: entries name their record by its number in timeline_entities.
+  version: 3,
+  tables: ['timeline', 'timeline_causes', 'timeline_instances', 'timeline_entities'],
   schema: ENTITY_TIMELINE_SCHEMA,
   queryIndexes: ENTITY_TIMELINE_QUERY_INDEXES,
   startBatch(db: Sql): void {
     const s = statements(db);
     boundCache(s.instances);
+    boundCache(s.entities);
   },
   rolledBack(db: Sql): void {
-    statements(db).instances.clear();
+    const s = statements(db);
+    s.instances.clear();
+    s.entities.clear();
   },
   apply(db: Sql, stored: StoredEvent, decoded?: LifelineEvent): void {
     const s = statements(db);
@@ -205,7 +228,7 @@ export const entityTimelineProjection: Projection = {
         const { envelope } = event.data;
         const changed = envelope.changed?.length ? ` (${envelope.changed.join(', ')})` : '';
         writeEntry(
-          s.entry,
+          s,
           stored,
           event.type,
           { type: envelope.entityType, id: envelope.entityId },
@@ -219,7 +242,7 @@ export const entityTimelineProjection: Projection = {
         const entity = entityOfStream(stored.streamId);
         if (!entity) return;
         writeEntry(
-          s.entry,
+          s,
           stored,
           event.type,
           entity,
@@ -234,7 +257,7 @@ export const entityTimelineProjection: Projection = {
         const entity = entityOfStream(stored.streamId);
         if (!entity) return;
         writeEntry(
-          s.entry,
+          s,
           stored,
           event.type,
           entity,
@@ -248,7 +271,7 @@ export const entityTimelineProjection: Projection = {
         const entity = entityOfStream(stored.streamId);
         if (!entity) return;
         writeEntry(
-          s.entry,
+          s,
           stored,
           event.type,
           entity,
@@ -269,24 +292,21 @@ export const entityTimelineProjection: Projection = {
       default: {
         const instanceId = instanceIdOf(stored.streamId);
         if (instanceId === undefined) return;
-        let entity: Entity | undefined;
+        let entity: number | undefined;
         if (event.type === 'InstanceStarted') {
-          entity = event.data.entity;
-          if (s.instanceStarted.run(instanceId, entity.type, entity.id).changes === 1) {
-            s.instances.set(instanceId, entity);
-          }
+          entity = entityNumber(s, event.data.entity);
+          if (s.instanceStarted.run(instanceId, entity).changes === 1) s.instances.set(instanceId, entity);
         } else {
           entity = s.instances.get(instanceId);
           if (entity === undefined) {
-            const row = s.instance.get(instanceId) as { entity_type: string; entity_id: string } | undefined;
-            entity = row && { type: row.entity_type, id: row.entity_id };
-            if (entity) s.instances.set(instanceId, entity);
+            entity = s.instance.get(instanceId) as number | undefined;
+            if (entity !== undefined) s.instances.set(instanceId, entity);
           }
         }
-        if (!entity) return;
+        if (entity === undefined) return;
         const data = event.data as { taskId?: unknown };
         writeEntry(
-          s.entry,
+          s,
           stored,
           event.type,
           entity,

@@ -1,6 +1,9 @@
 import type { Sql } from '../read-model-db';
 import { cachedStatement } from '../statement-cache';
 
+/** The number of the record (type, id) whose entries are read. */
+const ENTITY = 'SELECT entity FROM timeline_entities WHERE entity_type = ? AND entity_id = ?';
+
 export interface TimelineEntry {
   position: number;
   at: string;
@@ -40,7 +43,7 @@ export function entityTimeline(db: Sql, type: string, id: string, options: Timel
   const records = cachedStatement(
     db,
     `SELECT position, at, kind, actor, instance_id, task_id, summary, data, causation_id, event_id
-       FROM timeline WHERE entity_type = ? AND entity_id = ? AND position > ? ORDER BY position LIMIT ?`,
+       FROM timeline WHERE entity = (${ENTITY}) AND position > ? ORDER BY position LIMIT ?`,
   ).all(type, id, options.afterPosition ?? 0, Math.max(Math.trunc(options.limit ?? 1000), 1)) as TimelineRecord[];
   const causes = causesOf(db, type, id, records);
   return records.map((r) => {
@@ -77,7 +80,7 @@ function causesOf(
     const rows = db
       .prepare(
         `SELECT event_id, kind, position FROM timeline
-          WHERE entity_type = ? AND entity_id = ? AND event_id IN (${chunk.map(() => '?').join(', ')})`,
+          WHERE entity = (${ENTITY}) AND event_id IN (${chunk.map(() => '?').join(', ')})`,
       )
       .all(type, id, ...chunk) as { event_id: string; kind: string; position: number }[];
     for (const row of rows) found.set(row.event_id, { kind: row.kind, position: row.position });
@@ -93,7 +96,7 @@ export function latestRecordData(
 ): { data: Record<string, unknown>; entityEventId?: string } {
   const row = db
     .prepare(
-      `SELECT data FROM timeline WHERE entity_type = ? AND entity_id = ? AND kind = 'EntityEventRecorded'
+      `SELECT data FROM timeline WHERE entity = (${ENTITY}) AND kind = 'EntityEventRecorded'
         ORDER BY position DESC LIMIT 1`,
     )
     .get(type, id) as { data: string } | undefined;

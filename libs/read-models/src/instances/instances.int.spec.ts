@@ -133,4 +133,39 @@ describe('instances', () => {
     expect(listInstances(rm.sql, { limit: 1, offset: 1 }).map((i) => i.id)).toEqual(['i-2']);
     expect(getInstance(rm.sql, 'nope')).toBeUndefined();
   });
+
+  it('gives the same rows whether a batch holds the starts and their changes or each event comes alone', () => {
+    start('i-1', 'INV-1');
+    start('i-2', 'INV-2');
+    rm.log.instance('i-2', {
+      type: 'ActivityEntered',
+      data: { activityId: 'review', activityType: 'human', visit: 1 },
+    });
+    rm.log.instance('i-1', { type: 'VariablesSet', data: { activityId: 'calc', variables: { total: 5 } } });
+    start('i-3', 'INV-3');
+    // A start repeated for an instance already started is ignored; what follows it still applies.
+    start('i-1', 'INV-9');
+    rm.log.instance('i-1', { type: 'ActivityEntered', data: { activityId: 'check', activityType: 'human', visit: 1 } });
+    rm.log.instance('i-3', {
+      type: 'IncidentRaised',
+      data: { incidentId: 'inc-1', activityId: 'calc', code: 'X', message: 'no' },
+    });
+    rm.log.instance('i-2', { type: 'InstanceCompleted', data: { endActivityId: 'done' } });
+    rm.project();
+
+    const alone = new ReadModelFixture();
+    try {
+      for (const event of rm.log.events) alone.projector.applyBatch([event]);
+      expect(listInstances(rm.sql)).toEqual(listInstances(alone.sql));
+      expect(listInstances(rm.sql).map((i) => [i.id, i.entity.id, i.status, i.currentActivity])).toEqual([
+        ['i-3', 'INV-3', 'incident', null],
+        ['i-2', 'INV-2', 'completed', 'done'],
+        ['i-1', 'INV-1', 'running', 'check'],
+      ]);
+      expect(getInstance(rm.sql, 'i-1')?.variables).toEqual({ amount: 1200, total: 5 });
+      expect(getInstance(rm.sql, 'i-1')?.lastPosition).toBe(7);
+    } finally {
+      alone.dispose();
+    }
+  });
 });

@@ -47,9 +47,8 @@ export const INSTANCES_SCHEMA = [
 const statements = preparedFor((db: Sql) => ({
   started: db.prepare(
     `INSERT OR IGNORE INTO instances (id, definition_key, definition_version, definition_name, entity_type, entity_id,
-       lifecycle, status, variables, incidents, started_at, cause, last_position)
-     VALUES (@id, @definitionKey, @definitionVersion, @definitionName, @entityType, @entityId,
-       'running', 'running', @variables, '[]', @at, @cause, @position)`,
+       lifecycle, status, variables, incidents, started_at, cause, current_activity, last_position)
+     VALUES (?, ?, ?, ?, ?, ?, 'running', 'running', ?, '[]', ?, ?, ?, ?)`,
   ),
   moved: db.prepare(
     'UPDATE instances SET current_activity = COALESCE(?, current_activity), last_position = ? WHERE id = ?',
@@ -64,8 +63,9 @@ const statements = preparedFor((db: Sql) => ({
      WHERE id = @id`,
   ),
   /**
-   * Per instance: its last position and activity entered in this batch, not yet written. Tasks, waits and
-   * decisions only move these, so an instance's row is written once a batch, or with its next other change.
+   * Per instance: its last position and activity entered in this batch, not yet written, and its start when
+   * this batch started it. Tasks, waits and decisions only move these, so an instance's row is written once a
+   * batch (inserted whole when it started in the batch), or with its next other change.
    */
   moves: new Map<string, Move>(),
   /** Recent instances' lifecycle and incidents as their rows stand (only this file writes them). */
@@ -80,12 +80,35 @@ interface StateRow {
 interface Move {
   position: number;
   activity: string | null;
+  /** The InstanceStarted's columns (id … cause) when this batch started the instance, not yet inserted. */
+  start?: unknown[];
 }
 
 function writeMove(s: ReturnType<typeof statements>, id: string): void {
   const move = s.moves.get(id);
   if (move === undefined) return;
+  if (move.start !== undefined) return writeStarts(s);
   s.moves.delete(id);
+  flushMove(s, id, move);
+}
+
+/** Inserts every start pending in this batch, in log order, so rows keep their order (seq) however batches fall. */
+function writeStarts(s: ReturnType<typeof statements>): void {
+  for (const [id, move] of s.moves) {
+    if (move.start === undefined) continue;
+    s.moves.delete(id);
+    flushMove(s, id, move);
+  }
+}
+
+function flushMove(s: ReturnType<typeof statements>, id: string, move: Move): void {
+  if (move.start !== undefined) {
+    // A start repeated for an existing row is ignored, as before; the moves that followed it still apply.
+    if (s.started.run(...move.start, move.activity, move.position).changes === 1) {
+      s.states.set(id, { lifecycle: 'running', incidents: '[]' });
+      return;
+    }
+  }
   s.moved.run(move.activity, move.position, id);
 }
 
@@ -117,7 +140,7 @@ export const instancesProjection: Projection = {
   },
   endBatch(db: Sql): void {
     const s = statements(db);
-    for (const [id, { activity, position }] of s.moves) s.moved.run(activity, position, id);
+    for (const [id, pending] of s.moves) flushMove(s, id, pending);
     s.moves.clear();
   },
   apply(db: Sql, stored: StoredEvent, decoded?: LifelineEvent): void {
@@ -139,6 +162,8 @@ export const instancesProjection: Projection = {
         currentActivity?: string;
       },
     ): void => {
+      // A start still pending in this batch is inserted first (with its moves), so the row can be read.
+      if (s.moves.get(id)?.start !== undefined) writeStarts(s);
       let row = s.states.get(id);
       if (row === undefined) {
         row = s.state.get(id) as StateRow | undefined;
@@ -167,19 +192,22 @@ export const instancesProjection: Projection = {
       case 'InstanceStarted': {
         const d = event.data;
         writeMove(s, id);
-        const inserted = s.started.run({
-          id,
-          definitionKey: d.definitionKey,
-          definitionVersion: d.definitionVersion,
-          definitionName: d.definitionName,
-          entityType: d.entity.type,
-          entityId: d.entity.id,
-          variables: json(d.variables ?? {}),
-          at,
-          cause: json(d.cause),
+        // Inserted at the batch's end (or before the instance's next other change), with the activity entered.
+        s.moves.set(id, {
           position,
+          activity: null,
+          start: [
+            id,
+            d.definitionKey,
+            d.definitionVersion,
+            d.definitionName,
+            d.entity.type,
+            d.entity.id,
+            json(d.variables ?? {}),
+            at,
+            json(d.cause),
+          ],
         });
-        if (inserted.changes === 1) s.states.set(id, { lifecycle: 'running', incidents: '[]' });
         return;
       }
       case 'ActivityEntered':

@@ -1,3 +1,5 @@
+import { allProjections } from '../projections';
+import { Projector, ReadModelDb } from '../read-model-db';
 import { invoiceApproval } from '../testing/event-log';
 import { ReadModelFixture } from '../testing/read-model-fixture';
 import { getDefinition, listDefinitions } from './process-grid.queries';
@@ -147,5 +149,61 @@ describe('process grid', () => {
       ['invoice-approval', 1, 1],
       ['later', 1, 0],
     ]);
+  });
+
+  it('counts a task completed in a later batch, after the file is reopened, from the open tasks on its instance', () => {
+    publish('invoice-approval', 1);
+    start('i-1');
+    task('i-1', 't-1');
+    task('i-1', 't-2');
+    rm.project();
+    const file = rm.db.file;
+    rm.db.close();
+    const reopened = ReadModelDb.open(file);
+    const projector = new Projector(reopened, allProjections());
+    rm.log.instance('i-1', {
+      type: 'TaskCompleted',
+      data: { taskId: 't-2', activityId: 'review', user: 'bob', fields: {} },
+    });
+    // A start repeated for a known instance, and a completion of a task that is not open, count nothing.
+    start('i-1');
+    rm.log.instance('i-1', {
+      type: 'TaskCompleted',
+      data: { taskId: 't-2', activityId: 'review', user: 'bob', fields: {} },
+    });
+    rm.log.instance('i-1', {
+      type: 'TaskCompleted',
+      data: { taskId: 't-9', activityId: 'review', user: 'bob', fields: {} },
+    });
+    projector.applyBatch(rm.log.events);
+    expect(listDefinitions(reopened.sql)[0]).toMatchObject({ running: 1, openTasks: 1 });
+    rm.log.instance('i-1', { type: 'InstanceTerminated', data: { by: 'root' } });
+    projector.applyBatch(rm.log.events);
+    expect(listDefinitions(reopened.sql)[0]).toMatchObject({ running: 0, openTasks: 0 });
+    reopened.close();
+  });
+
+  it('rebuilds a grid written by its first layout (a table of open tasks) into one row per instance', () => {
+    publish('invoice-approval', 1);
+    start('i-1');
+    task('i-1', 't-1');
+    rm.project();
+    // What version 1 left in the file: its own table of open tasks, and its checkpoint's version.
+    rm.sql.exec('CREATE TABLE IF NOT EXISTS process_grid_open_tasks (task_id TEXT PRIMARY KEY, instance_id TEXT)');
+    rm.sql.prepare("UPDATE projections_checkpoint SET version = 1 WHERE name = 'process-grid'").run();
+    const file = rm.db.file;
+    rm.db.close();
+
+    const reopened = ReadModelDb.open(file);
+    const projector = new Projector(reopened, allProjections());
+    expect(projector.checkpoint()).toBe(0);
+    projector.applyBatch(rm.log.events);
+    expect(listDefinitions(reopened.sql)[0]).toMatchObject({ running: 1, openTasks: 1 });
+    const tables = reopened.sql.prepare("SELECT name FROM sqlite_master WHERE name LIKE 'process_grid%'").all();
+    expect(tables).toEqual([{ name: 'process_grid_instances' }]);
+    expect(reopened.sql.prepare('SELECT open_tasks FROM process_grid_instances').all()).toEqual([
+      { open_tasks: '["t-1"]' },
+    ]);
+    reopened.close();
   });
 });

@@ -26,19 +26,14 @@ export const PROCESS_GRID_SCHEMA = [
     definition TEXT NOT NULL,
     PRIMARY KEY (key, version)
   ) WITHOUT ROWID`,
-  // Per instance: its definition and open task count, so ending it corrects the grid's counters.
+  // Per instance: its definition and open tasks (a JSON array of task ids), so ending it corrects the grid's
+  // counters and a completion counts once even if delivered for an unknown or closed task.
   `CREATE TABLE IF NOT EXISTS process_grid_instances (
     instance_id TEXT PRIMARY KEY,
     definition_key TEXT NOT NULL,
     ended INTEGER NOT NULL DEFAULT 0,
-    open_tasks INTEGER NOT NULL DEFAULT 0
+    open_tasks TEXT NOT NULL DEFAULT '[]'
   ) WITHOUT ROWID`,
-  // Open tasks only, so a completion counts once even if delivered for an unknown or closed task.
-  `CREATE TABLE IF NOT EXISTS process_grid_open_tasks (
-    task_id TEXT PRIMARY KEY,
-    instance_id TEXT NOT NULL
-  ) WITHOUT ROWID`,
-  'CREATE INDEX IF NOT EXISTS process_grid_open_tasks_by_instance ON process_grid_open_tasks (instance_id)',
 ];
 
 const statements = preparedFor((db: Sql) => ({
@@ -58,14 +53,11 @@ const statements = preparedFor((db: Sql) => ({
   enabled: db.prepare('UPDATE definitions SET enabled = ?, updated_at = ?, position = ? WHERE key = ?'),
   executionOrder: db.prepare('UPDATE definitions SET execution_order = ?, updated_at = ?, position = ? WHERE key = ?'),
   instanceStarted: db.prepare(
-    'INSERT OR IGNORE INTO process_grid_instances (instance_id, definition_key) VALUES (?, ?)',
+    'INSERT INTO process_grid_instances (instance_id, definition_key, ended, open_tasks) VALUES (?, ?, ?, ?)',
   ),
   instance: db.prepare('SELECT definition_key, ended, open_tasks FROM process_grid_instances WHERE instance_id = ?'),
   running: db.prepare('UPDATE definitions SET running = running + ?, open_tasks = open_tasks + ? WHERE key = ?'),
-  taskOpened: db.prepare('INSERT OR IGNORE INTO process_grid_open_tasks (task_id, instance_id) VALUES (?, ?)'),
-  taskClosed: db.prepare('DELETE FROM process_grid_open_tasks WHERE task_id = ?'),
   instanceCounts: db.prepare('UPDATE process_grid_instances SET ended = ?, open_tasks = ? WHERE instance_id = ?'),
-  instanceTasksClosed: db.prepare('DELETE FROM process_grid_open_tasks WHERE instance_id = ?'),
   /** Per definition: changes to its running and open-task counts, written once at the end of the batch. */
   counts: new Map<string, { running: number; openTasks: number }>(),
   /**
@@ -102,11 +94,17 @@ function writeCounts(db: Sql): void {
 interface GridInstance {
   definition_key: string;
   ended: number;
-  open_tasks: number;
+  open_tasks: string;
 }
 
-interface BatchInstance extends GridInstance {
+interface BatchInstance {
+  definition_key: string;
+  ended: number;
+  /** Its open tasks' ids (rarely more than one or two). */
+  openTasks: string[];
   changed: boolean;
+  /** False while started in this batch and not yet inserted (written whole at the batch's end). */
+  stored: boolean;
 }
 
 function markChanged(s: ReturnType<typeof statements>, instanceId: string, instance: BatchInstance): void {
@@ -120,7 +118,13 @@ function instanceOf(s: ReturnType<typeof statements>, instanceId: string): Batch
   if (instance === undefined) {
     const row = s.instance.get(instanceId) as GridInstance | undefined;
     if (row === undefined) return undefined;
-    instance = { definition_key: row.definition_key, ended: row.ended, open_tasks: row.open_tasks, changed: false };
+    instance = {
+      definition_key: row.definition_key,
+      ended: row.ended,
+      openTasks: JSON.parse(row.open_tasks) as string[],
+      changed: false,
+      stored: true,
+    };
     s.instances.set(instanceId, instance);
   }
   return instance;
@@ -129,6 +133,9 @@ function instanceOf(s: ReturnType<typeof statements>, instanceId: string): Batch
 /** The process grid: one row per definition, with live counts of running instances and open tasks. */
 export const processGridProjection: Projection = {
   name: 'process-grid',
+  // 2: an instance's open task ids on its own row (no process_grid_open_tasks table and index to write per task).
+  version: 2,
+  tables: ['definitions', 'definition_versions', 'process_grid_instances', 'process_grid_open_tasks'],
   schema: PROCESS_GRID_SCHEMA,
   startBatch(db: Sql): void {
     const s = statements(db);
@@ -140,8 +147,11 @@ export const processGridProjection: Projection = {
     const s = statements(db);
     for (const id of s.changed) {
       const instance = s.instances.get(id)!;
-      s.instanceCounts.run(instance.ended, instance.open_tasks, id);
+      const openTasks = JSON.stringify(instance.openTasks);
+      if (instance.stored) s.instanceCounts.run(instance.ended, openTasks, id);
+      else s.instanceStarted.run(id, instance.definition_key, instance.ended, openTasks);
       instance.changed = false;
+      instance.stored = true;
     }
     s.changed.length = 0;
     writeCounts(db);
@@ -185,15 +195,18 @@ export const processGridProjection: Projection = {
         return;
       case 'InstanceStarted': {
         const instanceId = instanceIdOf(stored.streamId) ?? event.data.instanceId;
-        if (s.instanceStarted.run(instanceId, event.data.definitionKey).changes === 1) {
-          s.instances.set(instanceId, {
-            definition_key: event.data.definitionKey,
-            ended: 0,
-            open_tasks: 0,
-            changed: false,
-          });
-          count(s.counts, event.data.definitionKey, 1, 0);
-        }
+        // A start repeated for a known instance changes nothing; a new one is inserted at the batch's end.
+        if (instanceOf(s, instanceId) !== undefined) return;
+        const instance: BatchInstance = {
+          definition_key: event.data.definitionKey,
+          ended: 0,
+          openTasks: [],
+          changed: false,
+          stored: false,
+        };
+        s.instances.set(instanceId, instance);
+        markChanged(s, instanceId, instance);
+        count(s.counts, event.data.definitionKey, 1, 0);
         return;
       }
       case 'TaskCreated':
@@ -202,12 +215,18 @@ export const processGridProjection: Projection = {
         if (instanceId === undefined) return;
         const instance = instanceOf(s, instanceId);
         if (!instance || instance.ended === 1) return;
-        const changed =
-          event.type === 'TaskCreated'
-            ? s.taskOpened.run(event.data.taskId, instanceId).changes
-            : -s.taskClosed.run(event.data.taskId).changes;
-        if (changed === 0) return;
-        instance.open_tasks += changed;
+        const { taskId } = event.data;
+        const open = instance.openTasks.indexOf(taskId);
+        let changed: number;
+        if (event.type === 'TaskCreated') {
+          if (open >= 0) return;
+          instance.openTasks.push(taskId);
+          changed = 1;
+        } else {
+          if (open < 0) return;
+          instance.openTasks.splice(open, 1);
+          changed = -1;
+        }
         markChanged(s, instanceId, instance);
         count(s.counts, instance.definition_key, 0, changed);
         return;
@@ -218,10 +237,9 @@ export const processGridProjection: Projection = {
         if (instanceId === undefined) return;
         const instance = instanceOf(s, instanceId);
         if (!instance || instance.ended === 1) return;
-        s.instanceTasksClosed.run(instanceId);
-        count(s.counts, instance.definition_key, -1, -instance.open_tasks);
+        count(s.counts, instance.definition_key, -1, -instance.openTasks.length);
         instance.ended = 1;
-        instance.open_tasks = 0;
+        instance.openTasks = [];
         markChanged(s, instanceId, instance);
         return;
       }

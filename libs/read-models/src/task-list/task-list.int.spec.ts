@@ -200,6 +200,40 @@ describe('task list', () => {
     });
   });
 
+  it('gives the same rows whether a claim and a completion share a batch or come one by one', () => {
+    startInstance('i-1');
+    createTask('i-1', 't-1');
+    createTask('i-1', 't-2');
+    createTask('i-1', 't-3');
+    const complete = (taskId: string, user: string) =>
+      rm.log.instance(
+        'i-1',
+        { type: 'TaskCompleted', data: { taskId, activityId: 'review', user, result: 'Approve', fields: {} } },
+        user,
+      );
+    rm.log.instance('i-1', { type: 'TaskClaimed', data: { taskId: 't-1', user: 'alice' } }, 'alice');
+    complete('t-1', 'alice');
+    // A claim followed by another task's event is written on its own; a claim of a closed task changes nothing.
+    rm.log.instance('i-1', { type: 'TaskClaimed', data: { taskId: 't-2', user: 'bob' } }, 'bob');
+    complete('t-3', 'carol');
+    rm.log.instance('i-1', { type: 'TaskClaimed', data: { taskId: 't-1', user: 'bob' } }, 'bob');
+    complete('t-1', 'bob');
+    rm.log.instance('i-1', { type: 'TaskClaimed', data: { taskId: 't-2', user: 'carol' } }, 'carol');
+    rm.project();
+
+    const alone = new ReadModelFixture();
+    try {
+      for (const event of rm.log.events) alone.projector.applyBatch([event]);
+      for (const id of ['t-1', 't-2', 't-3']) expect(getTask(rm.sql, id)).toEqual(getTask(alone.sql, id));
+      expect(getTask(rm.sql, 't-1')).toMatchObject({ status: 'completed', assignee: 'alice', completedBy: 'alice' });
+      expect(getTask(rm.sql, 't-2')).toMatchObject({ status: 'ongoing', assignee: 'carol' });
+      expect(getTask(rm.sql, 't-3')).toMatchObject({ status: 'completed', assignee: null, completedBy: 'carol' });
+      expect(ids(admin, { status: 'all', assignee: 'alice' })).toEqual(['t-1:completed']);
+    } finally {
+      alone.dispose();
+    }
+  });
+
   it('terminating an instance cancels its open tasks and leaves completed ones alone', () => {
     startInstance('i-1');
     createTask('i-1', 't-1');

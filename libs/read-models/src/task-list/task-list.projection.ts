@@ -70,6 +70,16 @@ const statements = preparedFor((db: Sql) => ({
      VALUES (?, ?, ?, ?, ?, ?, ?, 'new', 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ),
   claimed: db.prepare("UPDATE tasks SET status = 'ongoing', assignee = ?, position = ? WHERE id = ? AND open = 1"),
+  claimedAndCompleted: db.prepare(
+    `UPDATE tasks SET status = 'completed', open = 0, assignee = ?, completed_at = ?, completed_by = ?, result = ?,
+       fields = ?, answers = ?, position = ? WHERE id = ? AND open = 1`,
+  ),
+  /**
+   * A claim not yet written: completing an unclaimed task records TaskClaimed then TaskCompleted, and both are
+   * written as one UPDATE (claiming never closes a task, so the pair applies exactly when the claim would).
+   * Written before any other event of an instance, and at the batch's end.
+   */
+  claim: undefined as { taskId: string; user: string; position: number } | undefined,
   released: db.prepare(
     "UPDATE tasks SET status = 'new', assignee = NULL, role = COALESCE(?, role), position = ? WHERE id = ? AND open = 1",
   ),
@@ -102,16 +112,30 @@ interface InstanceRow {
   entity_id: string;
 }
 
+function writeClaim(s: ReturnType<typeof statements>): void {
+  const { claim } = s;
+  if (claim === undefined) return;
+  s.claim = undefined;
+  s.claimed.run(claim.user, claim.position, claim.taskId);
+}
+
 /** The Taskbox: one row per human task, with who may see it and where it stands. */
 export const taskListProjection: Projection = {
   name: 'task-list',
   schema: TASK_LIST_SCHEMA,
   queryIndexes: TASK_LIST_QUERY_INDEXES,
   startBatch(db: Sql): void {
-    boundCache(statements(db).instances);
+    const s = statements(db);
+    s.claim = undefined;
+    boundCache(s.instances);
+  },
+  endBatch(db: Sql): void {
+    writeClaim(statements(db));
   },
   rolledBack(db: Sql): void {
-    statements(db).instances.clear();
+    const s = statements(db);
+    s.claim = undefined;
+    s.instances.clear();
   },
   apply(db: Sql, stored: StoredEvent, decoded?: LifelineEvent): void {
     const instanceId = instanceIdOf(stored.streamId);
@@ -119,6 +143,25 @@ export const taskListProjection: Projection = {
     const s = statements(db);
     const event = decoded ?? asLifelineEvent(stored);
     const { position } = stored;
+    if (s.claim !== undefined) {
+      const { claim } = s;
+      if (event.type === 'TaskCompleted' && event.data.taskId === claim.taskId) {
+        const d = event.data;
+        s.claim = undefined;
+        s.claimedAndCompleted.run(
+          claim.user,
+          stored.metadata.at,
+          d.user,
+          d.result ?? null,
+          json(d.fields),
+          json(d.answers),
+          position,
+          d.taskId,
+        );
+        return;
+      }
+      writeClaim(s);
+    }
     switch (event.type) {
       case 'InstanceStarted': {
         const { definitionKey, entity } = event.data;
@@ -156,7 +199,7 @@ export const taskListProjection: Projection = {
         return;
       }
       case 'TaskClaimed':
-        s.claimed.run(event.data.user, position, event.data.taskId);
+        s.claim = { taskId: event.data.taskId, user: event.data.user, position };
         return;
       case 'TaskReleased':
         s.released.run(event.data.role ?? null, position, event.data.taskId);
