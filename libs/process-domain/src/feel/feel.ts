@@ -201,6 +201,16 @@ export function evaluateCondition(expression: string, context: FeelContext, now:
   return { ok: true, value: outcome.value === true, seen };
 }
 
+/** `evaluateCondition` without `seen`, for a caller that only needs whether it holds (a trigger). */
+export function testCondition(
+  expression: string,
+  context: FeelContext,
+  now: string,
+): { ok: true; value: boolean } | { ok: false; code: string; message: string } {
+  const outcome = evaluateWith(expression, context, now, hasSpacedKeys(context));
+  return outcome.ok ? { ok: true, value: outcome.value === true } : outcome;
+}
+
 /**
  * The dotted paths an expression reads from its context, outermost first-seen order, e.g.
  * `entity.status`, `review.result`. Names bound inside the expression (for, some/every, function
