@@ -167,6 +167,15 @@ describe('evaluateCondition', () => {
   });
 });
 
+describe('names with spaces', () => {
+  it.each([
+    ['entity.unit price * 2', { entity: { 'unit price': 5 } }],
+    ['entity.line.unit price * 2', { entity: { line: { 'unit price': 5 } } }],
+  ])('given %p and a context with that name, when evaluated, then it reads the name', (expression, context) => {
+    expect(evaluateFeel(expression, context, NOW)).toEqual({ ok: true, value: 10 });
+  });
+});
+
 describe('testCondition', () => {
   const context = { entity: invoice, review: { result: 'Approve' }, vars: {}, 'odd key': 1 };
 
