@@ -105,6 +105,7 @@ export function validateEnvelope(input: unknown, limits: EnvelopeLimits = DEFAUL
     });
   }
   let dataCopy: Record<string, unknown> | undefined;
+  let dataBound = 0;
   if (data !== undefined) {
     if (!isPlainObject(data)) {
       issues.push({
@@ -114,6 +115,7 @@ export function validateEnvelope(input: unknown, limits: EnvelopeLimits = DEFAUL
     } else {
       const walk = new DataWalk(limits, issues);
       dataCopy = walk.copyObject(data, 'data', 1);
+      dataBound = walk.jsonBound;
     }
   }
   let changedCopy: string[] | undefined;
@@ -147,8 +149,9 @@ export function validateEnvelope(input: unknown, limits: EnvelopeLimits = DEFAUL
     }
   }
 
-  if (issues.length === 0) {
-    // Over HTTP the envelope arrives parsed: measure it as the JSON text a Kafka value would be.
+  // Over HTTP the envelope arrives parsed: measure it as the JSON text a Kafka value would be, once
+  // a bound of that size says it could be too large (valid fields are strings, `changed` strings).
+  if (issues.length === 0 && dataBound + stringsBound(input) > limits.maxBytes) {
     const bytes = utf8Length(JSON.stringify(input), limits.maxBytes);
     if (bytes > limits.maxBytes)
       issues.push({ path: '', message: `the envelope is larger than ${limits.maxBytes} bytes (${bytes} bytes)` });
@@ -205,6 +208,25 @@ export function checkRecordData(
   return issues;
 }
 
+/**
+ * A bound of the UTF-8 size of a string's JSON text: each UTF-16 unit becomes at most 6 bytes (an
+ * escape `\u001f`; a character takes at most 3, a surrogate pair 4), and the quotes.
+ */
+const stringBound = (text: string): number => 6 * text.length + 2;
+
+/** A bound of the JSON size of a valid envelope without its data: its string fields, `changed`, punctuation. */
+function stringsBound(input: Record<string, unknown>): number {
+  let bound = 2;
+  for (const key of Object.keys(input)) {
+    const value = input[key];
+    bound += stringBound(key) + 2;
+    if (typeof value === 'string') bound += stringBound(value);
+    else if (Array.isArray(value)) for (const item of value) bound += stringBound(item as string) + 1;
+    bound += 2;
+  }
+  return bound;
+}
+
 /** UTF-8 byte length; cheap bounds first so a huge text is refused without encoding all of it. */
 function utf8Length(text: string, maxBytes: number): number {
   // Every UTF-16 unit encodes to at least 1 and at most 3 UTF-8 bytes.
@@ -228,10 +250,22 @@ function checkIdentifierString(path: string, value: unknown, issues: ValidationI
   }
 }
 
-/** Copies `data` while checking it; stops descending where a limit is already broken. */
+/** The longest JSON text of a finite number is 24 characters (`-1.7976931348623157e+308`); room to spare. */
+const NUMBER_BOUND = 32;
+
+/** An issue's path: a key of an object, an index of an array. */
+const pathOf = (parent: string, key: string | number): string =>
+  typeof key === 'number' ? `${parent}[${key}]` : `${parent}.${key}`;
+
+/**
+ * Copies `data` while checking it; stops descending where a limit is already broken. Paths are
+ * made only for an issue or a nested value, and a bound of the JSON size is summed on the way.
+ */
 class DataWalk {
   private entries = 0;
   private tooManyReported = false;
+  /** At least the UTF-8 size of the JSON text of what was copied. */
+  jsonBound = 0;
 
   constructor(
     private readonly limits: EnvelopeLimits,
@@ -240,12 +274,12 @@ class DataWalk {
 
   copyObject(source: Record<string, unknown>, path: string, depth: number): Record<string, unknown> {
     const copy: Record<string, unknown> = {};
+    this.jsonBound += 2;
     for (const key of Object.keys(source)) {
       if (!this.countEntry(path)) break;
-      const childPath = `${path}.${key}`;
       if (FORBIDDEN_KEYS.has(key)) {
         this.issues.push({
-          path: childPath,
+          path: pathOf(path, key),
           message: `the key '${key}' is not allowed`,
         });
         continue;
@@ -257,28 +291,39 @@ class DataWalk {
         });
         continue;
       }
-      copy[key] = this.copyValue(source[key], childPath, depth);
+      this.jsonBound += stringBound(key) + 2;
+      copy[key] = this.copyValue(source[key], path, key, depth);
     }
     return copy;
   }
 
-  private copyValue(value: unknown, path: string, parentDepth: number): unknown {
-    if (value === null || typeof value === 'boolean') return value;
+  /** Checks and copies the value at `key` of the object or array at `parent`. */
+  private copyValue(value: unknown, parent: string, key: string | number, parentDepth: number): unknown {
+    if (value === null || typeof value === 'boolean') {
+      this.jsonBound += 5;
+      return value;
+    }
     if (typeof value === 'number') {
-      if (!Number.isFinite(value)) this.issues.push({ path, message: 'must be a finite number' });
+      if (!Number.isFinite(value)) this.issues.push({ path: pathOf(parent, key), message: 'must be a finite number' });
+      this.jsonBound += NUMBER_BOUND;
       return value;
     }
     if (typeof value === 'string') {
       if (value.length > this.limits.maxStringLength) {
         this.issues.push({
-          path,
+          path: pathOf(parent, key),
           message: `is longer than ${this.limits.maxStringLength} characters`,
         });
       } else if (LONE_SURROGATE.test(value)) {
-        this.issues.push({ path, message: 'must be well-formed Unicode (a lone surrogate was found)' });
+        this.issues.push({
+          path: pathOf(parent, key),
+          message: 'must be well-formed Unicode (a lone surrogate was found)',
+        });
       }
+      this.jsonBound += stringBound(value);
       return value;
     }
+    const path = pathOf(parent, key);
     const depth = parentDepth + 1;
     if (Array.isArray(value) || isPlainObject(value)) {
       if (depth > this.limits.maxDepth) {
@@ -290,9 +335,11 @@ class DataWalk {
       }
       if (Array.isArray(value)) {
         const copy: unknown[] = [];
+        this.jsonBound += 2;
         for (let index = 0; index < value.length; index++) {
           if (!this.countEntry(path)) break;
-          copy.push(this.copyValue(value[index], `${path}[${index}]`, depth));
+          this.jsonBound += 1;
+          copy.push(this.copyValue(value[index], path, index, depth));
         }
         return copy;
       }

@@ -187,6 +187,29 @@ describe('validateEnvelope', () => {
     expect(pathsOf({ ...anInvoiceUpdate(), data })).toEqual(['data.when', 'data.f', 'data.n']);
   });
 
+  it('given a parsed envelope whose JSON text is larger than maxBytes, when validated, then it is refused with its size', () => {
+    const envelope = anInvoiceUpdate();
+    const exact = Buffer.byteLength(JSON.stringify(envelope), 'utf8');
+    expect(validateEnvelope(envelope, { ...DEFAULT_ENVELOPE_LIMITS, maxBytes: exact }).ok).toBe(true);
+    expect(issuesOf(envelope, { ...DEFAULT_ENVELOPE_LIMITS, maxBytes: exact - 1 })).toEqual([
+      { path: '', message: `the envelope is larger than ${exact - 1} bytes (${exact} bytes)` },
+    ]);
+  });
+
+  it.each([
+    ['escaped control characters', '\u0001'.repeat(50_000), 300_000],
+    ['three-byte characters', '€'.repeat(50_000), 150_000],
+    ['surrogate pairs', '😀'.repeat(25_000), 100_000],
+  ])('given data of %s, when validated, then its size is what its JSON text takes in UTF-8', (_, text, bytes) => {
+    const envelope = { ...anInvoiceUpdate(), data: { text, list: [text.slice(0, 10), 1.5e-7, true, null] } };
+    const exact = Buffer.byteLength(JSON.stringify(envelope), 'utf8');
+    expect(exact).toBeGreaterThan(bytes);
+    expect(validateEnvelope(envelope, { ...DEFAULT_ENVELOPE_LIMITS, maxBytes: exact }).ok).toBe(true);
+    expect(issuesOf(envelope, { ...DEFAULT_ENVELOPE_LIMITS, maxBytes: exact - 1 })).toEqual([
+      { path: '', message: `the envelope is larger than ${exact - 1} bytes (${exact} bytes)` },
+    ]);
+  });
+
   it('given an accepted envelope, when the input is mutated afterwards, then the envelope does not change', () => {
     const input = anInvoiceUpdate();
     const result = validateEnvelope(input);

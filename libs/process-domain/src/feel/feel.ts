@@ -53,13 +53,19 @@ const remember = <V>(memo: Map<string, V>, key: string, value: V): V => {
   return value;
 };
 
+/** A name FEEL reads the same in every context. One object: a literal in the loop would make one per key. */
+const PLAIN_NAME = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
 /** Names with spaces change how FEEL parses; without them the parse is the same for every context. */
 function hasSpacedKeys(value: unknown, depth = 0): boolean {
   if (depth > 4 || value === null || typeof value !== 'object') return false;
   if (Array.isArray(value)) return false;
-  for (const [key, item] of Object.entries(value)) {
-    if (!/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key)) return true;
-    if (hasSpacedKeys(item, depth + 1)) return true;
+  // Keys, not entries: no [key, value] pair allocated per key of every object walked.
+  const keys = Object.keys(value);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    if (!PLAIN_NAME.test(key)) return true;
+    if (hasSpacedKeys((value as Record<string, unknown>)[key], depth + 1)) return true;
   }
   return false;
 }
@@ -199,6 +205,16 @@ export function evaluateCondition(expression: string, context: FeelContext, now:
   const seen: Record<string, unknown> = {};
   for (const path of referencedPathsWith(expression, context, spaced)) seen[path] = resolvePath(context, path);
   return { ok: true, value: outcome.value === true, seen };
+}
+
+/** `evaluateCondition` without `seen`, for a caller that only needs whether it holds (a trigger). */
+export function testCondition(
+  expression: string,
+  context: FeelContext,
+  now: string,
+): { ok: true; value: boolean } | { ok: false; code: string; message: string } {
+  const outcome = evaluateWith(expression, context, now, hasSpacedKeys(context));
+  return outcome.ok ? { ok: true, value: outcome.value === true } : outcome;
 }
 
 /**

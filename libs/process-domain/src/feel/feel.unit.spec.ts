@@ -1,4 +1,4 @@
-import { checkFeel, evaluateCondition, evaluateFeel, FEEL_LIMITS, referencedPaths } from './feel';
+import { checkFeel, evaluateCondition, evaluateFeel, FEEL_LIMITS, referencedPaths, testCondition } from './feel';
 
 const NOW = '2026-11-21T10:00:00Z';
 const invoice = { number: 'INV-7', amount: 1200, status: 'Cleared', ownerId: 'alice', lines: [{ qty: 2 }, { qty: 5 }] };
@@ -164,6 +164,34 @@ describe('evaluateCondition', () => {
       NOW,
     );
     expect(outcome).toEqual({ ok: true, value: true, seen: { 'entity.lines': invoice.lines } });
+  });
+});
+
+describe('names with spaces', () => {
+  it.each([
+    ['entity.unit price * 2', { entity: { 'unit price': 5 } }],
+    ['entity.line.unit price * 2', { entity: { line: { 'unit price': 5 } } }],
+  ])('given %p and a context with that name, when evaluated, then it reads the name', (expression, context) => {
+    expect(evaluateFeel(expression, context, NOW)).toEqual({ ok: true, value: 10 });
+  });
+});
+
+describe('testCondition', () => {
+  const context = { entity: invoice, review: { result: 'Approve' }, vars: {}, 'odd key': 1 };
+
+  it.each([
+    'entity.status = "Cleared" and review.result = "Approve"',
+    'pay.answers = "Card"',
+    'entity.amount',
+    'null',
+    'entity.amount > "x"',
+    'count(entity.lines[qty > 1]) = 2',
+    'entity.amount >',
+    'matches(entity.number, "(a+)+$")',
+  ])('given %p, when tested, then it answers what evaluateCondition answers, without seen', (expression) => {
+    const full = evaluateCondition(expression, context, NOW);
+    const { seen: _seen, ...expected } = full as typeof full & { seen?: unknown };
+    expect(testCondition(expression, context, NOW)).toEqual(expected);
   });
 });
 

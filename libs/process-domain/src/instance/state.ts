@@ -114,16 +114,59 @@ function withEntry<V>(entries: Readonly<Record<string, V>>, key: string, value: 
   return copy;
 }
 
+/**
+ * A copy of a live state, every field written out: V8 makes `{ ...state, field }` for a field the
+ * state lacks (`current`, `wait`) in a slow path costing microseconds, an explicit literal in nanoseconds.
+ */
+function copyOf(state: LiveInstance): LiveInstance {
+  const copy: { [K in keyof Required<LiveInstance>]: LiveInstance[K] } = {
+    status: state.status,
+    instanceId: state.instanceId,
+    definitionKey: state.definitionKey,
+    definitionVersion: state.definitionVersion,
+    entity: state.entity,
+    cause: state.cause,
+    variables: state.variables,
+    current: state.current,
+    visits: state.visits,
+    tasks: state.tasks,
+    wait: state.wait,
+    outcomes: state.outcomes,
+    incidents: state.incidents,
+    incidentsRaised: state.incidentsRaised,
+    jobs: state.jobs,
+  };
+  return copy;
+}
+
+/** A copy of a plain map with `key` set to `value` (a computed key after a spread takes the slow path too). */
+function withKey<V>(entries: Readonly<Record<string, V>>, key: string, value: V): Record<string, V> {
+  const copy = { ...entries };
+  copy[key] = value;
+  return copy;
+}
+
+/** The state with `outcomes[activityId]` set. */
+function withOutcome(state: LiveInstance, activityId: string, outcome: ActivityOutcome): LiveInstance {
+  const next = copyOf(state);
+  next.outcomes = withKey(state.outcomes, activityId, outcome);
+  return next;
+}
+
 const updateTask = (state: LiveInstance, taskId: string, change: Partial<TaskState>): LiveInstance => {
   const task = state.tasks[taskId];
   if (!task) return state;
-  return { ...state, tasks: withEntry(state.tasks, taskId, { ...task, ...change }) };
+  const next = copyOf(state);
+  next.tasks = withEntry(state.tasks, taskId, { ...task, ...change });
+  return next;
 };
 
 const updateJob = (state: LiveInstance, jobId: string, change: Partial<JobState>): LiveInstance => {
   const job = state.jobs[jobId];
   if (!job) return state;
-  return { ...state, jobs: withEntry(state.jobs, jobId, { ...job, ...change }) };
+  const next = copyOf(state);
+  next.jobs = withEntry(state.jobs, jobId, { ...job, ...change });
+  return next;
 };
 
 const closeOpenJobs = (state: LiveInstance): Record<string, JobState> =>
@@ -131,6 +174,16 @@ const closeOpenJobs = (state: LiveInstance): Record<string, JobState> =>
 
 const closeOpenTasks = (state: LiveInstance): Record<string, TaskState> =>
   copyIdMap(state.tasks, (task) => (task.status === 'open' ? { ...task, status: 'cancelled' as const } : task));
+
+/** The instance ended (`completed`, `terminated`): no wait, its open tasks and jobs cancelled. */
+function ended(state: LiveInstance, status: 'completed' | 'terminated'): LiveInstance {
+  const next = copyOf(state);
+  next.status = status;
+  next.wait = undefined;
+  next.tasks = closeOpenTasks(state);
+  next.jobs = closeOpenJobs(state);
+  return next;
+}
 
 /** Folds one event into the state. Accepts every event ever written; never throws on known events. */
 export function evolve(state: InstanceState, event: InstanceEvent): InstanceState {
@@ -157,11 +210,10 @@ export function evolve(state: InstanceState, event: InstanceEvent): InstanceStat
   switch (event.type) {
     case 'ActivityEntered': {
       const { activityId, activityType, visit } = event.data;
-      return {
-        ...state,
-        current: { activityId, activityType, visit },
-        visits: { ...state.visits, [activityId]: visit },
-      };
+      const next = copyOf(state);
+      next.current = { activityId, activityType, visit };
+      next.visits = withKey(state.visits, activityId, visit);
+      return next;
     }
     case 'TaskCreated': {
       const d = event.data;
@@ -178,7 +230,9 @@ export function evolve(state: InstanceState, event: InstanceEvent): InstanceStat
         form: d.form,
         question: d.question,
       };
-      return { ...state, tasks: withEntry(state.tasks, d.taskId, task) };
+      const next = copyOf(state);
+      next.tasks = withEntry(state.tasks, d.taskId, task);
+      return next;
     }
     case 'TaskClaimed':
       return updateTask(state, event.data.taskId, { user: event.data.user, claimed: true });
@@ -204,72 +258,61 @@ export function evolve(state: InstanceState, event: InstanceEvent): InstanceStat
     case 'TaskCompleted': {
       const d = event.data;
       const next = updateTask(state, d.taskId, { status: 'completed', user: d.user });
-      return {
-        ...next,
-        outcomes: {
-          ...next.outcomes,
-          [d.activityId]: { result: d.result, fields: d.fields, answers: d.answers, completedBy: d.user },
-        },
-      };
+      return withOutcome(next, d.activityId, {
+        result: d.result,
+        fields: d.fields,
+        answers: d.answers,
+        completedBy: d.user,
+      });
     }
     case 'WaitStarted': {
       const { activityId, visit, until, timeoutAt } = event.data;
-      return { ...state, wait: { activityId, visit, until, timeoutAt } };
+      const next = copyOf(state);
+      next.wait = { activityId, visit, until, timeoutAt };
+      return next;
     }
     case 'WaitSatisfied':
-      return {
-        ...state,
-        wait: undefined,
-        outcomes: { ...state.outcomes, [event.data.activityId]: { satisfied: true, timedOut: false } },
-      };
-    case 'WaitTimedOut':
-      return {
-        ...state,
-        wait: undefined,
-        outcomes: { ...state.outcomes, [event.data.activityId]: { satisfied: false, timedOut: true } },
-      };
+    case 'WaitTimedOut': {
+      const satisfied = event.type === 'WaitSatisfied';
+      const next = withOutcome(state, event.data.activityId, { satisfied, timedOut: !satisfied });
+      next.wait = undefined;
+      return next;
+    }
     case 'DecisionTaken':
-      return {
-        ...state,
-        outcomes: { ...state.outcomes, [event.data.activityId]: { branch: event.data.branch } },
-      };
-    case 'VariablesSet':
-      return { ...state, variables: { ...state.variables, ...event.data.variables } };
+      return withOutcome(state, event.data.activityId, { branch: event.data.branch });
+    case 'VariablesSet': {
+      const next = copyOf(state);
+      next.variables = { ...state.variables, ...event.data.variables };
+      return next;
+    }
     case 'MessageEmitted':
       return state;
     case 'IncidentRaised': {
       const { incidentId, activityId, code, message } = event.data;
-      return {
-        ...state,
-        incidents: { ...state.incidents, [incidentId]: { incidentId, activityId, code, message } },
-        incidentsRaised: state.incidentsRaised + 1,
-      };
+      const next = copyOf(state);
+      next.incidents = withKey(state.incidents, incidentId, { incidentId, activityId, code, message });
+      next.incidentsRaised = state.incidentsRaised + 1;
+      return next;
     }
     case 'IncidentResolved': {
-      const incidents = { ...state.incidents };
-      delete incidents[event.data.incidentId];
-      return { ...state, incidents };
+      const next = copyOf(state);
+      next.incidents = { ...state.incidents };
+      delete next.incidents[event.data.incidentId];
+      return next;
     }
     case 'InstanceSuspended':
-      return state.status === 'running' ? { ...state, status: 'suspended' } : state;
-    case 'InstanceResumed':
-      return state.status === 'suspended' ? { ...state, status: 'running' } : state;
+    case 'InstanceResumed': {
+      const [from, to] =
+        event.type === 'InstanceSuspended' ? (['running', 'suspended'] as const) : (['suspended', 'running'] as const);
+      if (state.status !== from) return state;
+      const next = copyOf(state);
+      next.status = to;
+      return next;
+    }
     case 'InstanceTerminated':
-      return {
-        ...state,
-        status: 'terminated',
-        wait: undefined,
-        tasks: closeOpenTasks(state),
-        jobs: closeOpenJobs(state),
-      };
+      return ended(state, 'terminated');
     case 'InstanceCompleted':
-      return {
-        ...state,
-        status: 'completed',
-        wait: undefined,
-        tasks: closeOpenTasks(state),
-        jobs: closeOpenJobs(state),
-      };
+      return ended(state, 'completed');
     case 'JobCreated': {
       const d = event.data;
       const job: JobState = {
@@ -280,7 +323,9 @@ export function evolve(state: InstanceState, event: InstanceEvent): InstanceStat
         status: 'open',
         retries: d.retries,
       };
-      return { ...state, jobs: withEntry(state.jobs, d.jobId, job) };
+      const next = copyOf(state);
+      next.jobs = withEntry(state.jobs, d.jobId, job);
+      return next;
     }
     case 'JobLocked':
     case 'JobLockExtended':
@@ -290,12 +335,11 @@ export function evolve(state: InstanceState, event: InstanceEvent): InstanceStat
       });
     case 'JobCompleted': {
       const d = event.data;
-      const next = updateJob(state, d.jobId, { status: 'completed', workerId: d.workerId });
-      return {
-        ...next,
-        variables: { ...next.variables, ...d.variables },
-        outcomes: { ...next.outcomes, [d.activityId]: { completedBy: d.workerId } },
-      };
+      const next = withOutcome(updateJob(state, d.jobId, { status: 'completed', workerId: d.workerId }), d.activityId, {
+        completedBy: d.workerId,
+      });
+      next.variables = { ...next.variables, ...d.variables };
+      return next;
     }
     case 'JobFailed': {
       const d = event.data;
@@ -312,12 +356,12 @@ export function evolve(state: InstanceState, event: InstanceEvent): InstanceStat
       return updateJob(state, event.data.jobId, { retryAt: undefined });
     case 'JobErrorThrown': {
       const d = event.data;
-      const next = updateJob(state, d.jobId, { status: 'errored', workerId: d.workerId });
-      return {
-        ...next,
-        variables: { ...next.variables, ...d.variables },
-        outcomes: { ...next.outcomes, [d.activityId]: { errorCode: d.code, completedBy: d.workerId } },
-      };
+      const next = withOutcome(updateJob(state, d.jobId, { status: 'errored', workerId: d.workerId }), d.activityId, {
+        errorCode: d.code,
+        completedBy: d.workerId,
+      });
+      next.variables = { ...next.variables, ...d.variables };
+      return next;
     }
     default:
       return assertNever(event);

@@ -1,6 +1,6 @@
 import type { ProcessDefinition } from '../definition/definition';
 import type { EntityEventEnvelope } from '../entity/envelope';
-import { evaluateCondition } from '../feel/feel';
+import { testCondition } from '../feel/feel';
 
 /** A published definition as the process manager sees it, with its grid settings. */
 export interface ActiveDefinition {
@@ -46,7 +46,8 @@ export function matchTriggers(
       if (trigger.on !== envelope.kind) continue;
       if (trigger.fields !== undefined && !changedAny(envelope.changed, trigger.fields)) continue;
       if (trigger.when !== undefined) {
-        const outcome = evaluateCondition(trigger.when, context, now);
+        // What the condition read (`seen`) is not kept for a trigger: only whether it holds.
+        const outcome = testCondition(trigger.when, context, now);
         if (!outcome.ok) {
           errors.push({ definitionKey: definition.key, triggerIndex, code: outcome.code, message: outcome.message });
           continue;

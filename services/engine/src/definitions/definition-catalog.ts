@@ -18,8 +18,13 @@ export interface LatestDefinition {
 export class DefinitionCatalog {
   private readonly versions = new Map<string, ProcessDefinition>();
 
+  /** A version already read durably, without reading anything (undefined: call `version`). */
+  cached(key: string, version: number): ProcessDefinition | undefined {
+    return this.versions.get(`${key}@${version}`);
+  }
+
   async version(io: StreamReader, key: string, version: number): Promise<ProcessDefinition> {
-    const cached = this.versions.get(`${key}@${version}`);
+    const cached = this.cached(key, version);
     if (cached) return cached;
     const found = (await this.read(io, key)).get(version);
     if (!found) throw new DefinitionNotFound(`No definition ${key} version ${version}`);

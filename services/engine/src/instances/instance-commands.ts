@@ -81,18 +81,43 @@ export class InstanceCommands {
     return { instanceId, position: outcome.position, events: outcome.events };
   }
 
-  private async context(
+  /** The decision's context; at once (no promise) when the definition is cached and the record data given. */
+  private context(
     tx: StoreTx,
     state: InstanceState,
     command: InstanceCommand,
     actor: Actor,
     now: string,
     options: InstanceCommandOptions,
-  ): Promise<DecideContext> {
+  ): DecideContext | Promise<DecideContext> {
     const started = command.type === 'StartInstance' ? command : undefined;
-    if (state.status === 'none' && !started) throw new InstanceNotFound('No such instance');
+    if (state.status === 'none' && !started) return Promise.reject(new InstanceNotFound('No such instance'));
     const key = started?.definitionKey ?? (state.status !== 'none' ? state.definitionKey : '');
     const version = started?.definitionVersion ?? (state.status !== 'none' ? state.definitionVersion : 0);
+    const definition = this.definitions.cached(key, version);
+    if (definition !== undefined && options.entityData !== undefined) {
+      return {
+        now,
+        actor,
+        definition,
+        definitionVersion: version,
+        entityData: options.entityData,
+        ...(options.entityEventId !== undefined ? { entityEventId: options.entityEventId } : {}),
+      };
+    }
+    return this.contextRead(tx, state, started, key, version, actor, now, options);
+  }
+
+  private async contextRead(
+    tx: StoreTx,
+    state: InstanceState,
+    started: Extract<InstanceCommand, { type: 'StartInstance' }> | undefined,
+    key: string,
+    version: number,
+    actor: Actor,
+    now: string,
+    options: InstanceCommandOptions,
+  ): Promise<DecideContext> {
     const entity = started?.entity ?? (state.status !== 'none' ? state.entity : undefined);
     const definition = await this.definitions.version(tx, key, version);
     let entityData = options.entityData;

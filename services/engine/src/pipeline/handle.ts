@@ -99,7 +99,9 @@ export async function handleCommand<S, C, E extends { type: string; data: unknow
       request.expectedRevision === 'any' || assumeNew
         ? { state: decider.initialState(), revision: -1, position: 0 }
         : await loadStream(tx, request);
-    const context = await request.context(loaded.state);
+    // Most contexts are at hand (a record, a cached definition): no await, no microtask turn, for those.
+    const pending = request.context(loaded.state);
+    const context = pending instanceof Promise ? await pending : pending;
     // A decider that folded its events while deciding hands over the state they lead to.
     const decision = decider.decideState?.(loaded.state, command, context);
     const events = decision ? decision.events : decider.decide(loaded.state, command, context);

@@ -80,10 +80,8 @@ export class Reactor {
   async catchUp(tx: StoreTx): Promise<boolean> {
     this.refreshDefinitions();
     const head = await tx.headPosition();
-    if (this.state.checkpoint() >= head) {
-      this.state.setCheckpoint(this.state.checkpoint());
-      return true;
-    }
+    // Caught up: the checkpoint stays as it is (no write of the same value in every unit).
+    if (this.state.checkpoint() >= head) return true;
     return this.inOnePass(tx, (isolation) => this.catchUpTo(tx, head, isolation));
   }
 
@@ -113,7 +111,8 @@ export class Reactor {
   }
 
   private async drainWith(tx: StoreTx, isolation: Isolation): Promise<void> {
-    let checkpoint = this.state.checkpoint();
+    const from = this.state.checkpoint();
+    let checkpoint = from;
     const appended = tx.appended;
     for (let i = 0; i < appended.length; i++) {
       const event = appended[i]!;
@@ -123,7 +122,8 @@ export class Reactor {
       await this.handle(tx, event, isolation);
       checkpoint = event.position;
     }
-    this.state.setCheckpoint(checkpoint);
+    // A unit that appended nothing (a read, a caught-up poll) writes nothing.
+    if (checkpoint !== from) this.state.setCheckpoint(checkpoint);
   }
 
   /** A batch delivered by a subscription (EventStoreDB): reactions are sent, their events come back later. */

@@ -5,6 +5,15 @@ const NAMESPACE = 'lifeline/v1';
 /** The SHA-1 of a name in the namespace, as 40 hex digits (hex output: no Buffer to allocate and convert). */
 const digestHex = (name: string): string => hash('sha1', `${NAMESPACE}\u0000${name}`, 'hex');
 
+/**
+ * The id as one flat string: a template of seven parts is a tree of V8 cons strings, each a heap
+ * object kept as long as the id is; reading a character flattens it once, here, not at every use.
+ */
+function flat(id: string): string {
+  id.charCodeAt(0);
+  return id;
+}
+
 /** The RFC 4122 variant nibble (10xx) from a hex digit: its low two bits kept. */
 const VARIANT: Readonly<Record<string, string>> = Object.fromEntries(
   [...'0123456789abcdef'].map((digit, value) => [digit, (8 | (value & 3)).toString(16)]),
@@ -16,7 +25,9 @@ const VARIANT: Readonly<Record<string, string>> = Object.fromEntries(
  */
 export function deterministicUuid(name: string): string {
   const h = digestHex(name);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${VARIANT[h[16]!]}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  return flat(
+    `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${VARIANT[h[16]!]}${h.slice(17, 20)}-${h.slice(20, 32)}`,
+  );
 }
 
 /** The last time turned into an id prefix: the ids of one command (and one batch) share it. */
@@ -44,7 +55,7 @@ function timePrefix(at: string | number): string {
  */
 export function timeOrderedUuid(name: string, at: string | number): string {
   const h = digestHex(name);
-  return `${timePrefix(at)}7${h.slice(13, 16)}-${VARIANT[h[16]!]}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  return flat(`${timePrefix(at)}7${h.slice(13, 16)}-${VARIANT[h[16]!]}${h.slice(17, 20)}-${h.slice(20, 32)}`);
 }
 
 export const newUuid = (): string => randomUUID();
