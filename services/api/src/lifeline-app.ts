@@ -11,6 +11,7 @@ import type { EventStore } from '@lifeline/event-store';
 import { findDuplicateKey } from '@lifeline/process-domain';
 import { ApiModule } from './api.module';
 import { RequestInvalid } from './http/api-errors';
+import { LifelineExpressAdapter } from './http/express-adapter';
 import { servedReadModelsFile } from './http/read-models-file';
 import { Metrics } from './health/metrics';
 import { ENVELOPE_SCHEMA } from './entity-events/envelope.schema';
@@ -131,10 +132,11 @@ export async function createLifelineApp(
     ],
   })
   class LifelineModule {}
-  const app = await NestFactory.create<NestExpressApplication>(LifelineModule as unknown as DynamicModule, {
-    bodyParser: false,
-    logger: ['error', 'warn'],
-  });
+  const app = await NestFactory.create<NestExpressApplication>(
+    LifelineModule as unknown as DynamicModule,
+    new LifelineExpressAdapter(),
+    { bodyParser: false, logger: ['error', 'warn'] },
+  );
   app.disable('x-powered-by');
   // No ETag on API answers: hashing every body cost about a tenth of a small request, and no client sends
   // If-None-Match to the API (the web UI's static assets keep their own ETags).
