@@ -5,7 +5,8 @@
  * `{"ok":true}` (the floor). CPU is the server process's own (/proc/<pid>/stat), so the load's CPU and the
  * neighbours' do not count. Not a test. Run:
  *   npm run -s build && node dist/bench/http-request.bench.js
- * Settings: BENCH_HTTP_N (requests per kind and round, 1000), BENCH_HTTP_ROUNDS (10; the median is printed),
+ * Settings: BENCH_HTTP_N (requests per kind and round, 250), BENCH_HTTP_ROUNDS (30; the median is printed, and
+ * with a baseline the ratio of the two builds' totals: short alternating rounds see the same neighbours),
  * BENCH_HTTP_CONCURRENCY (4 in flight), BENCH_HTTP_KINDS (raw,live,probe,post10,claim,complete),
  * BENCH_HTTP_BASELINE=<another build's dist/services/embedded/src/main.js> (measured in the same run, alternating).
  */
@@ -13,8 +14,8 @@ import { spawn } from 'node:child_process';
 import { bearer, LifelineProcess } from './lib/lifeline-server';
 import { cpuSecondsOf, inParallel, markdownTable, sleep } from './lib/measure';
 
-const N = Number(process.env.BENCH_HTTP_N ?? 1_000);
-const ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? 10);
+const N = Number(process.env.BENCH_HTTP_N ?? 250);
+const ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? 30);
 const CONCURRENCY = Number(process.env.BENCH_HTTP_CONCURRENCY ?? 4);
 const KINDS = (process.env.BENCH_HTTP_KINDS ?? 'raw,live,probe,post10,claim,complete').split(',');
 const BASELINE = process.env.BENCH_HTTP_BASELINE;
@@ -158,8 +159,10 @@ const REQUESTS: Record<string, { prepare?: (target: Target) => Promise<void>; re
 
 async function measure(target: Target, kind: string): Promise<number> {
   const { prepare, request } = REQUESTS[kind]!;
-  await prepare?.(target);
-  await sleep(200); // the server's work for the preparation settles first
+  if (prepare) {
+    await prepare(target);
+    await sleep(200); // the server's work for the preparation settles first
+  }
   const before = target.cpuSeconds();
   await inParallel(
     Array.from({ length: N }, (_, i) => i),
@@ -200,23 +203,19 @@ async function main(): Promise<void> {
     for (const t of targets) await t.stop();
     await floor?.stop();
   }
-  // Paired: each round's two figures were taken one right after the other.
+  // The builds' rounds alternate, so both saw the same neighbours: the ratio of their totals.
   const ratio = (kind: string) => {
-    const [a, b] = [results.get(`${kind}\tthis build`) ?? [], results.get(`${kind}\tbaseline`) ?? []];
-    return median(a.map((v, i) => v / b[i]!)).toFixed(3);
+    const sum = (name: string) => (results.get(`${kind}\t${name}`) ?? []).reduce((a, b) => a + b, 0);
+    return (sum('this build') / sum('baseline')).toFixed(3);
   };
   const cell = (kind: string, name: string) => {
     const values = results.get(`${kind}\t${name}`);
-    return values ? `${median(values).toFixed(0)} (${values.map((v) => v.toFixed(0)).join(', ')})` : '';
+    return values ? median(values).toFixed(0) : '';
   };
   process.stdout.write(
-    `\nServer CPU µs per request, median of ${ROUNDS} rounds (each round's), ${N} requests, ${CONCURRENCY} in flight\n\n` +
+    `\nServer CPU µs per request, median of ${ROUNDS} rounds of ${N} requests, ${CONCURRENCY} in flight\n\n` +
       markdownTable(
-        [
-          'request',
-          ...targets.map((t) => t.name),
-          ...(targets.length > 1 ? ['this / baseline, median of rounds'] : []),
-        ],
+        ['request', ...targets.map((t) => t.name), ...(targets.length > 1 ? ['this / baseline, all rounds'] : [])],
         ['l', ...targets.map(() => 'r' as const), ...(targets.length > 1 ? ['r' as const] : [])],
         KINDS.map((kind) => [
           kind,
