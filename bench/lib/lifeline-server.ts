@@ -37,12 +37,15 @@ export class LifelineProcess {
   url = '';
   readonly dataDir = mkdtempSync(join(tmpdir(), 'lifeline-peers-bench-'));
 
+  /** `main`: another build's embedded main.js (a before/after in one run); BENCH_SERVER_MAIN or this build's by default. */
+  constructor(private readonly main: string = MAIN) {}
+
   async start(env: Record<string, string> = {}): Promise<void> {
     const port = await freePort();
     this.url = `http://127.0.0.1:${port}`;
     // BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server, not the load.
     const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    this.child = spawn(process.execPath, [...nodeArgs, MAIN], {
+    this.child = spawn(process.execPath, [...nodeArgs, this.main], {
       env: {
         ...process.env,
         PORT: String(port),
@@ -62,7 +65,7 @@ export class LifelineProcess {
       }
       await sleep(100);
     }
-    throw new LifelineServerFailed(`the embedded server at ${MAIN} did not start (run npm run build first)`);
+    throw new LifelineServerFailed(`the embedded server at ${this.main} did not start (run npm run build first)`);
   }
 
   get pid(): number {

@@ -11,6 +11,7 @@ import type { EventStore } from '@lifeline/event-store';
 import { findDuplicateKey } from '@lifeline/process-domain';
 import { ApiModule } from './api.module';
 import { RequestInvalid } from './http/api-errors';
+import { LifelineExpressAdapter } from './http/express-adapter';
 import { servedReadModelsFile } from './http/read-models-file';
 import { Metrics } from './health/metrics';
 import { ENVELOPE_SCHEMA } from './entity-events/envelope.schema';
@@ -19,6 +20,7 @@ import { completeDocument } from './http/openapi';
 import { methodNotAllowed } from './http/method-not-allowed';
 import { traceRequests } from './http/origin';
 import { unsupportedMediaType } from './http/media-type';
+import { inOrder } from './http/in-order';
 import { AsOfPool } from '../../../libs/audit/src';
 
 /** The web UI's built assets (copied beside the compiled code by the build). */
@@ -131,36 +133,18 @@ export async function createLifelineApp(
     ],
   })
   class LifelineModule {}
-  const app = await NestFactory.create<NestExpressApplication>(LifelineModule as unknown as DynamicModule, {
-    bodyParser: false,
-    logger: ['error', 'warn'],
-  });
+  const app = await NestFactory.create<NestExpressApplication>(
+    LifelineModule as unknown as DynamicModule,
+    new LifelineExpressAdapter(),
+    {
+      bodyParser: false,
+      logger: ['error', 'warn'],
+    },
+  );
   app.disable('x-powered-by');
   // No ETag on API answers: hashing every body cost about a tenth of a small request, and no client sends
   // If-None-Match to the API (the web UI's static assets keep their own ETags).
   app.set('etag', false);
-  app.use(metrics.middleware());
-  if (engine.tracing.enabled) app.use(traceRequests(engine.tracing));
-  app.use(
-    express.json({
-      limit: MAX_BODY,
-      strict: false,
-      type: ['application/json', 'application/*+json'],
-      verify: keepRawJson,
-    }),
-  );
-  app.use(refuseDeepBodies);
-  app.use(refuseDuplicateKeys);
-  app.use(
-    express.text({ limit: MAX_BODY, type: ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'] }),
-  );
-  // The web UI is index.html and assets/: only those paths look for a file (the API's own requests never stat the disk).
-  const web = express.static(WEB_DIR, { index: 'index.html', fallthrough: true, maxAge: 0 });
-  app.use((request: express.Request, response: express.Response, next: express.NextFunction) => {
-    const asset = request.path === '/' || request.path === '/index.html' || request.path.startsWith('/assets/');
-    if (asset && (request.method === 'GET' || request.method === 'HEAD')) return web(request, response, next);
-    next();
-  });
   const document = completeDocument(
     SwaggerModule.createDocument(
       app,
@@ -173,8 +157,32 @@ export async function createLifelineApp(
     ),
     { EntityEventEnvelope: ENVELOPE_SCHEMA },
   );
-  app.use(methodNotAllowed(document));
-  app.use(unsupportedMediaType(document));
+  // The web UI is index.html and assets/: only those paths look for a file (the API's own requests never stat the disk).
+  const web = express.static(WEB_DIR, { index: 'index.html', fallthrough: true, maxAge: 0 });
+  const webAssets = (request: express.Request, response: express.Response, next: express.NextFunction) => {
+    const asset = request.path === '/' || request.path === '/index.html' || request.path.startsWith('/assets/');
+    if (asset && (request.method === 'GET' || request.method === 'HEAD')) return web(request, response, next);
+    next();
+  };
+  // Every request passes these, in this order: one Express layer for all of them.
+  app.use(
+    inOrder(
+      metrics.middleware(),
+      ...(engine.tracing.enabled ? [traceRequests(engine.tracing)] : []),
+      express.json({
+        limit: MAX_BODY,
+        strict: false,
+        type: ['application/json', 'application/*+json'],
+        verify: keepRawJson,
+      }),
+      refuseDeepBodies,
+      refuseDuplicateKeys,
+      express.text({ limit: MAX_BODY, type: ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'] }),
+      webAssets,
+      methodNotAllowed(document),
+      unsupportedMediaType(document),
+    ),
+  );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
   // The write path's own commits reach the read models before their callers are answered.
   engine.store.onCommitted((events) => readModels.applyCommitted(events));

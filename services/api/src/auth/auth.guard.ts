@@ -14,26 +14,49 @@ export const RequireRoles = (...roles: string[]) => SetMetadata(ROLES, roles);
 
 export type AuthenticatedRequest = Request & { caller?: Caller };
 
+interface Access {
+  public: boolean;
+  roles: string[] | undefined;
+}
+
 @Injectable()
 export class AuthGuard implements CanActivate {
+  /** By controller class and handler: decorators are fixed once the classes are loaded, so each is read once. */
+  private readonly access = new WeakMap<object, WeakMap<object, Access>>();
+
   constructor(
     private readonly verifier: TokenVerifier,
     private readonly reflector: Reflector,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(PUBLIC, targets)) return true;
+    const { public: open, roles } = this.accessOf(context);
+    if (open) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const caller = await this.verifier.verify(request.headers.authorization);
     request.caller = caller;
-    const roles = this.reflector.getAllAndOverride<string[] | undefined>(ROLES, targets);
     if (roles && !caller.admin && !roles.some((r) => caller.roles.includes(r))) {
       throw new Forbidden(
         `This needs one of the roles: ${['admin', ...roles.filter((r) => r !== 'admin')].join(', ')}`,
       );
     }
     return true;
+  }
+
+  private accessOf(context: ExecutionContext): Access {
+    const [handler, controller] = [context.getHandler(), context.getClass()];
+    let handlers = this.access.get(controller);
+    if (handlers === undefined) this.access.set(controller, (handlers = new WeakMap()));
+    let access = handlers.get(handler);
+    if (access === undefined) {
+      const targets = [handler, controller];
+      access = {
+        public: Boolean(this.reflector.getAllAndOverride<boolean>(PUBLIC, targets)),
+        roles: this.reflector.getAllAndOverride<string[] | undefined>(ROLES, targets),
+      };
+      handlers.set(handler, access);
+    }
+    return access;
   }
 }
 

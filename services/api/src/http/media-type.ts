@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { OpenAPIObject } from '@nestjs/swagger';
-import { METHODS, patternOf } from './method-not-allowed';
+import { byFirstSegment, METHODS, patternOf } from './method-not-allowed';
 
 interface BodyOperation {
   method: string;
@@ -19,16 +19,20 @@ const hasBody = (request: Request): boolean =>
  * The accepted types are the OpenAPI document's, so what is documented is what is enforced.
  */
 export function unsupportedMediaType(document: OpenAPIObject) {
-  const operations: BodyOperation[] = Object.entries(document.paths).flatMap(([template, item]) =>
-    METHODS.flatMap((method) => {
-      const body = item[method]?.requestBody;
-      if (!body || !('content' in body)) return [];
-      return [{ method: method.toUpperCase(), pattern: patternOf(template), accepted: Object.keys(body.content) }];
-    }),
+  const operations = byFirstSegment(
+    Object.entries(document.paths).flatMap(([template, item]) =>
+      METHODS.flatMap((method): [string, BodyOperation][] => {
+        const body = item[method]?.requestBody;
+        if (!body || !('content' in body)) return [];
+        const accepted = Object.keys(body.content);
+        return [[template, { method: method.toUpperCase(), pattern: patternOf(template), accepted }]];
+      }),
+    ),
   );
   return (request: Request, response: Response, next: NextFunction): void => {
     if (!hasBody(request)) return next();
-    const operation = operations.find((o) => o.method === request.method && o.pattern.test(request.path));
+    const path = request.path;
+    const operation = operations(path).find((o) => o.method === request.method && o.pattern.test(path));
     if (!operation) return next();
     const header = request.headers['content-type'];
     const type = (header ?? '').split(';')[0]!.trim().toLowerCase();
