@@ -313,6 +313,12 @@ async function steadyLoad(rate: number, seconds: number): Promise<{ row: Row; li
     `steady load: ${rate}/s for ${seconds} s (posting took ${postedSeconds.toFixed(1)} s), ${visible} of ${rate * seconds} tasks visible at the end`,
     `  post → task visible, first ${window} s: p50 ${percentile(first, 50).toFixed(1)} ms, p99 ${percentile(first, 99).toFixed(1)} ms; last ${window} s: p50 ${percentile(last, 50).toFixed(1)} ms, p99 ${percentile(last, 99).toFixed(1)} ms (ratio of p50s ${(percentile(last, 50) / percentile(first, 50)).toFixed(2)})`,
     `  /health: ${health.length} probes, p50 ${percentile(healthMs, 50).toFixed(1)} ms, p99 ${percentile(healthMs, 99).toFixed(1)} ms, max ${Math.max(...healthMs).toFixed(1)} ms`,
+    // When the slowest probes were sent: a stall at start-up and one that recurs with the load are different faults.
+    `  slowest /health probes: ${[...health]
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, 3)
+      .map((h) => `${h.ms.toFixed(0)} ms at ${h.at.toFixed(1)} s`)
+      .join(', ')}`,
     `  server RSS ${rssStart} → ${server.rssMiB()} MiB`,
   ];
   const all = samples.map((s) => s.latencyMs);
