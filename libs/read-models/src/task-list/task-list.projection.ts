@@ -112,6 +112,12 @@ interface InstanceRow {
   entity_id: string;
 }
 
+type TaskCompleted = Extract<LifelineEvent, { type: 'TaskCompleted' }>;
+
+/** What `completed` binds, in order; `claimedAndCompleted` binds the claiming user before it. */
+const completion = (d: TaskCompleted['data'], at: string, position: number) =>
+  [at, d.user, d.result ?? null, json(d.fields), json(d.answers), position, d.taskId] as const;
+
 function writeClaim(s: ReturnType<typeof statements>): void {
   const { claim } = s;
   if (claim === undefined) return;
@@ -146,18 +152,8 @@ export const taskListProjection: Projection = {
     if (s.claim !== undefined) {
       const { claim } = s;
       if (event.type === 'TaskCompleted' && event.data.taskId === claim.taskId) {
-        const d = event.data;
         s.claim = undefined;
-        s.claimedAndCompleted.run(
-          claim.user,
-          stored.metadata.at,
-          d.user,
-          d.result ?? null,
-          json(d.fields),
-          json(d.answers),
-          position,
-          d.taskId,
-        );
+        s.claimedAndCompleted.run(claim.user, ...completion(event.data, stored.metadata.at, position));
         return;
       }
       writeClaim(s);
@@ -213,19 +209,9 @@ export const taskListProjection: Projection = {
       case 'TaskPostponed':
         s.postponed.run(event.data.until, event.data.dueAt ?? null, position, event.data.taskId);
         return;
-      case 'TaskCompleted': {
-        const d = event.data;
-        s.completed.run(
-          stored.metadata.at,
-          d.user,
-          d.result ?? null,
-          json(d.fields),
-          json(d.answers),
-          position,
-          d.taskId,
-        );
+      case 'TaskCompleted':
+        s.completed.run(...completion(event.data, stored.metadata.at, position));
         return;
-      }
       case 'InstanceTerminated':
       case 'InstanceCompleted':
         s.instanceEnded.run(stored.metadata.at, position, instanceId);
