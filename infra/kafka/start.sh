@@ -24,6 +24,8 @@ BROKER="127.0.0.1:$KAFKA_PORT"
 
 log() { echo "[kafka:$KAFKA_PORT] $*" >&2; }
 
+partitions() { find "$KAFKA_DATA_DIR/data" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | wc -l; }
+
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 if port_open "$KAFKA_PORT"; then
@@ -82,7 +84,7 @@ PROPS
       || { cat "$KAFKA_DATA_DIR/logs/format.log" >&2; exit 1; }
   fi
 
-  log "starting Kafka $KAFKA_VERSION from $KAFKA_DATA_DIR"
+  log "starting Kafka $KAFKA_VERSION from $KAFKA_DATA_DIR ($(partitions) partitions on disk)"
   # shellcheck disable=SC2086 # KAFKA_HEAP_OPTS holds several JVM options on purpose
   nohup java $KAFKA_HEAP_OPTS -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
     -Dkafka.logs.dir="$KAFKA_DATA_DIR/logs" -Dlog4j.configuration="file:$HERE/log4j.properties" \
@@ -100,7 +102,9 @@ until port_open "$KAFKA_PORT" && node "$HERE/broker-ready.js" "$BROKER" >/dev/nu
     exit 1
   fi
   if ((SECONDS >= deadline)); then
-    log "no answer from $BROKER after ${KAFKA_START_TIMEOUT}s; log: $KAFKA_DATA_DIR/logs/server.log"
+    log "no answer from $BROKER after ${KAFKA_START_TIMEOUT}s; last lines of $KAFKA_DATA_DIR/logs/server.log:"
+    tail -n 30 "$KAFKA_DATA_DIR/logs/server.log" >&2 2>/dev/null || true
+    log "a data dir that holds many partitions recovers them one by one on start: $(partitions) here"
     exit 1
   fi
   sleep 0.5
