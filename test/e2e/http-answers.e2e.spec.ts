@@ -1,4 +1,4 @@
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import { BuiltServer } from './built-server';
 
 /**
@@ -31,6 +31,34 @@ describe('HTTP answers: headers and status of the built server', () => {
       req.end();
     });
   const auth = (sub: string, roles: string[]) => ({ authorization: `Bearer ${server.token(sub, roles)}` });
+
+  it('keeps an idle keep-alive connection open past 5 s, and says for how long', async () => {
+    // Node closes idle sockets after 5 s by default: a client reusing one as it closes gets "other side closed".
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const get = () =>
+      new Promise<{ status: number; reused: boolean; keepAlive: string | undefined }>((done, fail) => {
+        const req = request(server.url + '/health/live', { agent }, (response) => {
+          response.resume();
+          response.on('end', () =>
+            done({
+              status: response.statusCode!,
+              reused: req.reusedSocket,
+              keepAlive: response.headers['keep-alive'] as string | undefined,
+            }),
+          );
+        });
+        req.on('error', fail);
+        req.end();
+      });
+    try {
+      const first = await get();
+      expect(first).toEqual({ status: 200, reused: false, keepAlive: 'timeout=65' });
+      await new Promise((done) => setTimeout(done, 5_600));
+      expect(await get()).toEqual({ status: 200, reused: true, keepAlive: 'timeout=65' });
+    } finally {
+      agent.destroy();
+    }
+  }, 20_000);
 
   it('a JSON answer: content-type with charset, exact content-length, no ETag, no X-Powered-By', async () => {
     const live = await ask('GET', '/health/live');

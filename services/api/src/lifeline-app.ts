@@ -5,6 +5,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import express from 'express';
 import { join } from 'node:path';
+import type { Server } from 'node:http';
 import { getTask, latestRecordData, ReadModels, tasksFallingDue } from '@lifeline/read-models';
 import { EngineModule, EngineRuntime, type Clock, type LifelineConfig } from '@lifeline/engine';
 import type { EventStore } from '@lifeline/event-store';
@@ -201,6 +202,7 @@ export async function createLifelineApp(
     fallingDue: (after, upTo, limit, assignedOnly) => tasksFallingDue(readModels.db, after, upTo, limit, assignedOnly),
   });
   await engine.start();
+  keepIdleConnections(app.getHttpServer() as Server);
   if (deps.listen !== false) await app.listen(config.port, config.host);
   const address = deps.listen !== false ? app.getHttpServer().address() : null;
   const port = address && typeof address === 'object' ? address.port : config.port;
@@ -219,4 +221,17 @@ export async function createLifelineApp(
       await engine.close();
     },
   };
+}
+
+/**
+ * How long an idle keep-alive connection stays open: longer than the idle timeouts of the clients and proxies in
+ * front (60 s is the common one). Node's 5 s closes first, and a client that sends its next request on the socket
+ * as the server closes it gets "other side closed" (a proxy answers 502).
+ */
+export const HTTP_KEEP_ALIVE_MS = 65_000;
+
+function keepIdleConnections(server: Server): void {
+  server.keepAliveTimeout = HTTP_KEEP_ALIVE_MS;
+  // Must exceed keepAliveTimeout, or a request arriving late on an idle socket is cut off mid-headers.
+  server.headersTimeout = HTTP_KEEP_ALIVE_MS + 1_000;
 }
