@@ -4,7 +4,8 @@ import { getInstance } from './instances/instances.queries';
 import { listDefinitions } from './process-grid/process-grid.queries';
 import { getTask } from './task-list/task-list.queries';
 import { allProjections } from './projections';
-import { Projector, ReadModelDb, type Projection } from './read-model-db';
+import Database from 'better-sqlite3';
+import { Projector, ReadModelDb, readTogether, type Projection } from './read-model-db';
 import { ReadModels } from './read-models';
 import { invoiceApproval } from './testing/event-log';
 import { ReadModelFixture } from './testing/read-model-fixture';
@@ -210,5 +211,32 @@ describe('read models position', () => {
     expect(settled).toBeUndefined();
     jest.advanceTimersByTime(1);
     await expect(waiting).resolves.toBe(false);
+  });
+});
+
+describe('readTogether', () => {
+  it('reads one snapshot while another process commits between its queries', () => {
+    const rm = new ReadModelFixture();
+    const reader = ReadModelDb.open(rm.file('shared.sqlite'));
+    const writer = new Database(reader.file);
+    try {
+      reader.sql.exec('CREATE TABLE t (n INTEGER)');
+      reader.sql.exec('INSERT INTO t VALUES (1)');
+      const count = () => (reader.sql.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n;
+      const twoReads = () => {
+        const first = count();
+        writer.exec('INSERT INTO t VALUES (2)');
+        return [first, count()];
+      };
+      // Statement by statement, the second read sees the other connection's commit.
+      expect(twoReads()).toEqual([1, 2]);
+      expect(readTogether(reader.sql, twoReads)).toEqual([2, 2]);
+      expect(count()).toBe(3);
+      expect(reader.sql.inTransaction).toBe(false);
+    } finally {
+      writer.close();
+      reader.close();
+      rm.dispose();
+    }
   });
 });

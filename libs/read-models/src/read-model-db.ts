@@ -7,6 +7,21 @@ import { asLifelineEvent } from './events';
 
 export type Sql = Database.Database;
 
+const readTransactions = new WeakMap<Sql, (read: () => unknown) => unknown>();
+
+/**
+ * Runs several queries in one read transaction: they see one snapshot (another process may commit between two
+ * statements otherwise), and the file's read locks are taken and dropped once instead of once per statement.
+ */
+export function readTogether<T>(db: Sql, read: () => T): T {
+  let run = readTransactions.get(db);
+  if (run === undefined) {
+    run = db.transaction((r: () => unknown) => r());
+    readTransactions.set(db, run);
+  }
+  return run(read) as T;
+}
+
 /** A read model over the global log: its tables, and how one event changes its rows. */
 export interface Projection {
   name: string;

@@ -313,6 +313,31 @@ describe('task list', () => {
     expect(listTasks(rm.sql, viewer, { role: 'legal' }, rm.log.now()).map((t) => t.id)).toEqual(['t-2', 't-5']);
   });
 
+  it("pages one record's tasks across the viewer's branches like the whole list does", () => {
+    const viewer: TaskViewer = { user: 'alice', roles: ['accounting', 'legal'], admin: false };
+    startInstance('i-1', 'INV-7');
+    startInstance('i-2', 'INV-8');
+    for (let i = 1; i <= 7; i += 1) {
+      rm.log.advance(1000);
+      const assignee = i % 3 === 0 ? { user: 'alice' } : i % 3 === 1 ? { role: 'accounting' } : { role: 'legal' };
+      createTask(i === 4 ? 'i-2' : 'i-1', `t-${i}`, { assignee });
+    }
+    createTask('i-1', 't-bob', { assignee: { user: 'bob' } });
+    rm.project();
+    const now = rm.log.now();
+    const page = (filter: TaskFilter) => listTasks(rm.sql, viewer, filter, now).map((t) => t.id);
+    const all = page({ entityId: 'INV-7', status: 'all' });
+    expect(all).toEqual(['t-1', 't-2', 't-3', 't-5', 't-6', 't-7']);
+    expect(all).toEqual(page({ status: 'all', limit: 500 }).filter((id) => id !== 't-4'));
+    expect(page({ entityId: 'INV-7', status: 'all', limit: 2 })).toEqual(['t-1', 't-2']);
+    expect(page({ entityId: 'INV-7', status: 'all', limit: 2, offset: 2 })).toEqual(['t-3', 't-5']);
+    expect(page({ entityId: 'INV-7', status: 'all', limit: 2, offset: 4 })).toEqual(['t-6', 't-7']);
+    expect(page({ entityId: 'INV-7', status: 'all', limit: 2, offset: 6 })).toEqual([]);
+    expect(page({ entityId: 'INV-7', role: 'legal', offset: 1 })).toEqual(['t-5']);
+    expect(page({ entityId: 'INV-7', assignee: 'alice' })).toEqual(['t-3', 't-6']);
+    expect(listTasks(rm.sql, admin, { entityId: 'INV-7', assignee: 'bob' }, now).map((t) => t.id)).toEqual(['t-bob']);
+  });
+
   it('filters by record, definition, search and due date, and flags overdue tasks', () => {
     startInstance('i-1', 'INV-7');
     createTask('i-1', 't-1', { title: 'Review the invoice', dueAt: '2026-11-21T09:00:00.000Z' });
@@ -445,6 +470,17 @@ describe('task list', () => {
       .join('\n');
     expect(record).toContain('USING INDEX tasks_by_record (entity_id=?)');
     expect(record).not.toContain('tasks_by_role');
+    // Sorted by SQLite's sorter: with a LIMIT it sorts into a temporary b-tree, which cost several times the read.
+    const recordQuery = taskListQuery(
+      { user: 'alice', roles: ['accounting', 'legal'], admin: false },
+      { entityId: 'INV-7', status: 'all', limit: 1 },
+      rm.log.now(),
+    )!;
+    const opcodes = (rm.sql.prepare(`EXPLAIN ${recordQuery.text}`).all(recordQuery.params) as { opcode: string }[]).map(
+      (r) => r.opcode,
+    );
+    expect(opcodes).toContain('SorterSort');
+    expect(opcodes).not.toContain('OpenEphemeral');
     const countQuery = taskCountQuery(
       { user: 'alice', roles: ['accounting'], admin: false },
       { entityId: 'INV-7' },

@@ -113,6 +113,84 @@ describe('TokenVerifier', () => {
     }
   });
 
+  describe('what it remembers of a verified token cannot be used to pass another', () => {
+    const at = new FakeClock('2026-11-21T10:00:00Z');
+    const bobToken = () => sign({ sub: 'bob', roles: ['accounting'], iat: NOW, exp: NOW + HOUR });
+    const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as object;
+    const withClaims = (token: string, claims: object) => {
+      const [head, , signature] = token.split('.');
+      return `${head}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${signature}`;
+    };
+
+    it('refuses a remembered signature under changed claims (roles, subject, expiry)', async () => {
+      const v = new TokenVerifier(SECRET, { clock: at });
+      const token = bobToken();
+      expect(await outcome(token, v)).toBe('accepted');
+      expect(await outcome(token, v)).toBe('accepted');
+      for (const changed of [
+        { ...claimsOf(token), roles: ['admin'] },
+        { ...claimsOf(token), sub: 'alice' },
+        { ...claimsOf(token), exp: NOW + 2 * HOUR },
+      ]) {
+        expect(await outcome(withClaims(token, changed), v)).toBe('AUTH.INVALID_TOKEN: The token is not valid');
+      }
+      expect((await v.verify(`Bearer ${token}`)).roles).toEqual(['accounting']);
+    });
+
+    it('refuses a token signed with another secret, and a new secret refuses tokens the old one remembered', async () => {
+      const v = new TokenVerifier(SECRET, { clock: at });
+      const token = bobToken();
+      expect(await outcome(token, v)).toBe('accepted');
+      const forged = jwt.sign(
+        { sub: 'bob', roles: ['admin'], iat: NOW, exp: NOW + HOUR },
+        'another-secret-0123456789abcdef',
+        {
+          algorithm: 'HS256',
+        },
+      );
+      expect(await outcome(forged, v)).toBe('AUTH.INVALID_TOKEN: The token is not valid');
+      // A rotated secret is a new verifier: nothing the old one remembered passes it.
+      const rotated = new TokenVerifier('rotated-secret-0123456789abcdef012345', { clock: at });
+      expect(await outcome(token, rotated)).toBe('AUTH.INVALID_TOKEN: The token is not valid');
+      expect(await outcome(token, rotated)).toBe('AUTH.INVALID_TOKEN: The token is not valid');
+    });
+
+    it('answers each remembered token with its own caller', async () => {
+      const v = new TokenVerifier(SECRET, { clock: at });
+      const bob = bobToken();
+      const carol = sign({ sub: 'carol', roles: ['support', 'admin'], iat: NOW, exp: NOW + HOUR });
+      for (let i = 0; i < 3; i += 1) {
+        expect(await v.verify(`Bearer ${bob}`)).toEqual({ id: 'bob', roles: ['accounting'], admin: false });
+        expect(await v.verify(`Bearer ${carol}`)).toEqual({ id: 'carol', roles: ['support', 'admin'], admin: true });
+      }
+    });
+
+    it('remembers nothing of a refused token: it is refused again once its signature would hold', async () => {
+      const v = new TokenVerifier(SECRET, { clock: at, maxLifetimeSeconds: HOUR });
+      const tooLong = sign({ sub: 'bob', roles: [], iat: NOW, exp: NOW + 2 * HOUR });
+      expect(await outcome(tooLong, v)).toMatch(/lives longer than the 3600 s/);
+      const verify = jest.spyOn(jwt, 'verify');
+      try {
+        expect(await outcome(tooLong, v)).toMatch(/lives longer than the 3600 s/);
+        expect(verify).toHaveBeenCalledTimes(1);
+      } finally {
+        verify.mockRestore();
+      }
+    });
+
+    it('refuses a remembered token from the second it expires', async () => {
+      const later = new FakeClock('2026-11-21T10:00:00Z');
+      const v = new TokenVerifier(SECRET, { clock: later });
+      const token = sign({ sub: 'bob', roles: [], exp: NOW + HOUR });
+      expect(await outcome(token, v)).toBe('accepted');
+      later.advance(HOUR * 1000 - 1000);
+      expect(await outcome(token, v)).toBe('accepted');
+      later.advance(1000);
+      expect(await outcome(token, v)).toBe('AUTH.EXPIRED_TOKEN: The token has expired');
+      expect(await outcome(token, v)).toBe('AUTH.EXPIRED_TOKEN: The token has expired');
+    });
+  });
+
   it('refuses a token naming critical header extensions, known or not', async () => {
     const claims = { sub: 'bob', iat: NOW, exp: NOW + HOUR };
     expect(await outcome(sign(claims, { crit: ['x-unknown'], 'x-unknown': true }))).toBe(

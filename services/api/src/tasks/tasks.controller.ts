@@ -17,6 +17,7 @@ import {
   countTasks,
   getTask,
   listTasks,
+  readTogether,
   type Sql,
   type TaskDetails,
   type TaskFilter,
@@ -207,10 +208,12 @@ export class TasksController {
   private listIn(db: Sql, query: ListTasksQuery, caller: Caller, position: number, now: string) {
     const viewer = { user: caller.id, roles: caller.roles, admin: caller.admin };
     const filter = filterOf(query);
-    const items = listTasks(db, viewer, filter, now);
     const { limit: _limit, offset: _offset, status: _status, ...filters } = filter;
-    // The counts describe the same list as the items, one count per status.
-    return { position, counts: countTasks(db, viewer, filters, now), items };
+    // The counts describe the same list as the items, one count per status, from the same snapshot.
+    return readTogether(db, () => {
+      const items = listTasks(db, viewer, filter, now);
+      return { position, counts: countTasks(db, viewer, filters, now), items };
+    });
   }
 
   @Get(':id')
