@@ -5,7 +5,7 @@ import { listDefinitions } from './process-grid/process-grid.queries';
 import { getTask } from './task-list/task-list.queries';
 import { allProjections } from './projections';
 import Database from 'better-sqlite3';
-import { Projector, ReadModelDb, readTogether, type Projection } from './read-model-db';
+import { Projector, READ_MODEL_PAGE_SIZE, ReadModelDb, readTogether, type Projection } from './read-model-db';
 import { ReadModels } from './read-models';
 import { invoiceApproval } from './testing/event-log';
 import { ReadModelFixture } from './testing/read-model-fixture';
@@ -237,6 +237,42 @@ describe('readTogether', () => {
       writer.close();
       reader.close();
       rm.dispose();
+    }
+  });
+});
+
+describe('read-model file: page size', () => {
+  let rm: ReadModelFixture;
+  beforeEach(() => {
+    rm = new ReadModelFixture();
+  });
+  afterEach(() => rm.dispose());
+
+  it('makes new files with 8 KiB pages and keeps the page size of a file written before', () => {
+    const fresh = ReadModelDb.open(join(rm.dir, 'new.sqlite'));
+    expect(fresh.sql.pragma('page_size', { simple: true })).toBe(8192);
+    expect(READ_MODEL_PAGE_SIZE).toBe(8192);
+    fresh.close();
+    // A file made with 16 KiB pages, as the versions before this one wrote them.
+    const older = join(rm.dir, 'older.sqlite');
+    const first = ReadModelDb.open(older);
+    first.sql.pragma('journal_mode = DELETE');
+    first.sql.pragma('page_size = 16384');
+    first.sql.exec('VACUUM');
+    expect(first.sql.pragma('page_size', { simple: true })).toBe(16384);
+    first.close();
+    const reopened = ReadModelDb.open(older);
+    try {
+      expect(reopened.sql.pragma('page_size', { simple: true })).toBe(16384);
+      const projector = new Projector(reopened, allProjections());
+      rm.log.append('definition-invoice-approval', {
+        type: 'DefinitionPublished',
+        data: { key: 'invoice-approval', version: 1, definition: invoiceApproval() },
+      });
+      projector.applyBatch(rm.log.events);
+      expect(listDefinitions(reopened.sql).map((d) => d.key)).toEqual(['invoice-approval']);
+    } finally {
+      reopened.close();
     }
   });
 });
