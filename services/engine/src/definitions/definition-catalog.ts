@@ -2,7 +2,10 @@ import { decodeDefinitionEvent, DefinitionNotFound, streams, type ProcessDefinit
 import type { StoreTx } from '@lifeline/event-store';
 
 /** Where the catalog reads a definition stream: a unit of work (sees its own appends) or the store. */
-export type StreamReader = Pick<StoreTx, 'readStream'> & { onCommit?(listener: () => void): void };
+export type StreamReader = Pick<StoreTx, 'readStream'> & {
+  onCommit?(listener: () => void): void;
+  readonly appended?: StoreTx['appended'];
+};
 
 export interface LatestDefinition {
   definition: ProcessDefinition;
@@ -17,6 +20,13 @@ export interface LatestDefinition {
  */
 export class DefinitionCatalog {
   private readonly versions = new Map<string, ProcessDefinition>();
+  /**
+   * Versions a unit has read and that join `versions` when it commits, so its later starts do not read the stream
+   * again (a first post of 500 after a start-up or a publish read it 500 times). Only versions the unit did not
+   * append itself: a nested savepoint can undo the unit's own appends while the unit goes on; what another unit
+   * of the same transaction appended goes only with the whole transaction, and this unit with it.
+   */
+  private readonly pending = new WeakMap<StreamReader, Map<string, ProcessDefinition>>();
 
   /** A version already read durably, without reading anything (undefined: call `version`). */
   cached(key: string, version: number): ProcessDefinition | undefined {
@@ -24,7 +34,7 @@ export class DefinitionCatalog {
   }
 
   async version(io: StreamReader, key: string, version: number): Promise<ProcessDefinition> {
-    const cached = this.cached(key, version);
+    const cached = this.cached(key, version) ?? this.pending.get(io)?.get(`${key}@${version}`);
     if (cached) return cached;
     const found = (await this.read(io, key)).get(version);
     if (!found) throw new DefinitionNotFound(`No definition ${key} version ${version}`);
@@ -67,7 +77,12 @@ export class DefinitionCatalog {
     const add = () => {
       for (const [version, definition] of found) this.versions.set(`${key}@${version}`, definition);
     };
-    if (io.onCommit) io.onCommit(add);
-    else add();
+    if (!io.onCommit) return add();
+    io.onCommit(add);
+    const stream = streams.definition(key);
+    if (io.appended?.some((event) => event.streamId === stream) !== false) return;
+    let pending = this.pending.get(io);
+    if (pending === undefined) this.pending.set(io, (pending = new Map()));
+    for (const [version, definition] of found) pending.set(`${key}@${version}`, definition);
   }
 }
