@@ -107,6 +107,8 @@ export async function createLifelineApp(
     listen?: boolean;
     /** Embedded mode with a development secret: the sign-in picker's users, with tokens issued on each call. */
     demoUsers?: () => DemoUser[];
+    /** Work the first request must find done (the embedded start's demo definitions): runs after the engine starts, before listening. */
+    beforeListen?: (engine: EngineRuntime) => Promise<void>;
   } = {},
 ): Promise<LifelineApp> {
   const engine = await EngineRuntime.create(config, { clock: deps.clock, store: deps.store });
@@ -201,6 +203,7 @@ export async function createLifelineApp(
     fallingDue: (after, upTo, limit, assignedOnly) => tasksFallingDue(readModels.db, after, upTo, limit, assignedOnly),
   });
   await engine.start();
+  await deps.beforeListen?.(engine);
   if (deps.listen !== false) await app.listen(config.port, config.host);
   const address = deps.listen !== false ? app.getHttpServer().address() : null;
   const port = address && typeof address === 'object' ? address.port : config.port;
