@@ -21,6 +21,7 @@ import { methodNotAllowed } from './http/method-not-allowed';
 import { traceRequests } from './http/origin';
 import { unsupportedMediaType } from './http/media-type';
 import { inOrder } from './http/in-order';
+import { loadBodyCodecs } from './http/body-codecs';
 import { AsOfPool } from '../../../libs/audit/src';
 
 /** The web UI's built assets (copied beside the compiled code by the build). */
@@ -166,6 +167,7 @@ export async function createLifelineApp(
     if (asset && (request.method === 'GET' || request.method === 'HEAD')) return web(request, response, next);
     next();
   };
+  loadBodyCodecs();
   // Every request passes these, in this order: one Express layer for all of them.
   app.use(
     inOrder(
