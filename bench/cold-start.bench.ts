@@ -3,7 +3,8 @@
  * then the wall-clock time of a fresh server's first requests, one at a time as a first client sends them:
  * `GET /health`, 25 × (`POST /entity-events` of 10 envelopes, the bench's probe `GET /tasks?…&entityId=…`), then
  * claim and complete of two tasks. Each round starts a new server per build; rounds alternate which build goes
- * first. Prints the median over rounds of each request's time (the first one and the median of the later ones).
+ * first. Prints the median over rounds of each request's time (the first one and the median of the later ones), and
+ * the server's CPU over the first ten posts with their probes against the next ten.
  * Not a test. Run:
  *   npm run -s build && node dist/bench/cold-start.bench.js
  * Settings: BENCH_COLD_ROUNDS (5), BENCH_COLD_BASELINE=<another build's dist/services/embedded/src/main.js>
@@ -48,7 +49,14 @@ async function round(main: string | undefined): Promise<Figures> {
     figures.set('GET /health, first', (await timed(server, 'GET', '/health', '')).ms);
     const posts: number[] = [];
     const probes: number[] = [];
+    let cpu = server.cpuSeconds();
     for (let p = 0; p < POSTS; p++) {
+      // Server CPU (robust to the neighbours' load): the first ten posts with their probes, and the next ten.
+      if (p === 10 || p === 20) {
+        const now = server.cpuSeconds();
+        figures.set(`server CPU ms, posts ${p - 9}–${p} with their probes`, (now - cpu) * 1000);
+        cpu = now;
+      }
       const run = `r${p}`;
       const batch = Array.from({ length: 10 }, (_, j) => envelope(run, j));
       posts.push((await timed(server, 'POST', '/entity-events', APP, batch)).ms);
