@@ -124,11 +124,13 @@ async function latencyAtRate(
   produce: (batch: Envelope[]) => Promise<void>,
   server: LifelineProcess,
   run: string,
+  notes: string[],
 ): Promise<Row> {
   const cpuBefore = server.cpuSeconds();
   const samples = await fixedRate(rate, seconds, produce, server, run);
   const cpuMsPerEvent = ((server.cpuSeconds() - cpuBefore) * 1000) / (rate * seconds);
   const latencies = samples.map((s) => s.latencyMs);
+  notes.push(...whenSlow(`${path} ${rate}/s for ${seconds} s`, samples));
   return {
     path,
     scenario: `${rate}/s for ${seconds} s: post → task visible`,
@@ -146,6 +148,25 @@ interface Sample {
   /** Seconds since the run started. */
   at: number;
   latencyMs: number;
+}
+
+/**
+ * When the slowest samples were posted, and the first second against the rest: a cold process meeting the load
+ * and a stall that recurs with it are different faults.
+ */
+function whenSlow(name: string, samples: Sample[]): string[] {
+  const summary = (values: number[]) =>
+    values.length === 0
+      ? 'no samples'
+      : `${values.length} samples, p50 ${percentile(values, 50).toFixed(1)} ms, p99 ${percentile(values, 99).toFixed(1)} ms, max ${Math.max(...values).toFixed(1)} ms`;
+  return [
+    `${name}: slowest samples ${[...samples]
+      .sort((a, b) => b.latencyMs - a.latencyMs)
+      .slice(0, 5)
+      .map((s) => `${s.latencyMs.toFixed(0)} ms at ${s.at.toFixed(1)} s`)
+      .join(', ')}`,
+    `  posted in the first second: ${summary(samples.filter((s) => s.at < 1).map((s) => s.latencyMs))}; from 2 s on: ${summary(samples.filter((s) => s.at >= 2).map((s) => s.latencyMs))}`,
+  ];
 }
 
 /**
@@ -337,7 +358,7 @@ async function steadyLoad(rate: number, seconds: number): Promise<{ row: Row; li
   return { row, lines };
 }
 
-async function kafkaRows(ns: number[], rate: number, latencySeconds: number): Promise<Row[]> {
+async function kafkaRows(ns: number[], rate: number, latencySeconds: number, notes: string[]): Promise<Row[]> {
   const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
   const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
@@ -390,7 +411,7 @@ async function kafkaRows(ns: number[], rate: number, latencySeconds: number): Pr
         cpuMsPerEvent: ((server.cpuSeconds() - cpuBefore) * 1000) / n,
       });
     } else {
-      rows.push(await latencyAtRate('Kafka', rate, latencySeconds, produce, server, run));
+      rows.push(await latencyAtRate('Kafka', rate, latencySeconds, produce, server, run, notes));
     }
     await producer.disconnect();
     await server.stop();
@@ -419,7 +440,7 @@ async function main(): Promise<void> {
     const server = new LifelineProcess();
     await server.start();
     rows.push(
-      await latencyAtRate('HTTP', rate, latencySeconds, (batch) => post(server, batch), server, `l${++serial}`),
+      await latencyAtRate('HTTP', rate, latencySeconds, (batch) => post(server, batch), server, `l${++serial}`, notes),
     );
     await server.stop();
   }
@@ -430,7 +451,7 @@ async function main(): Promise<void> {
     notes.push(...steady.lines);
   }
   if (wanted.has('kafka') && process.env.BENCH_KAFKA !== 'off')
-    rows.push(...(await kafkaRows(ns, rate, latencySeconds)));
+    rows.push(...(await kafkaRows(ns, rate, latencySeconds, notes)));
 
   console.log(
     `machine: ${cpus().length} cores; load average at the end ${loadavg()

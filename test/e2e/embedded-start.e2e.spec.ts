@@ -25,8 +25,11 @@ interface Started {
   server: ChildProcess;
 }
 
-/** The built `npm start` server on a data dir; resolves once its start banner is out. */
-async function start(dataDir: string, env: Record<string, string>): Promise<Started> {
+/** The built `npm start` server on a data dir, just spawned; `banner` resolves once its start banner is out. */
+async function spawnServer(
+  dataDir: string,
+  env: Record<string, string>,
+): Promise<{ url: string; server: ChildProcess; banner: Promise<string> }> {
   if (!existsSync(MAIN)) throw new Error(`Build first (npm run build): ${MAIN} is missing`);
   const port = await freePort();
   const { LIFELINE_JWT_SECRET: _secret, LIFELINE_TOKEN_MAX_LIFETIME: _cap, ...inherited } = process.env;
@@ -34,15 +37,32 @@ async function start(dataDir: string, env: Record<string, string>): Promise<Star
     env: { ...inherited, PORT: String(port), LIFELINE_DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  let banner = '';
-  await new Promise<void>((ready, fail) => {
+  let text = '';
+  const banner = new Promise<string>((ready, fail) => {
     server.stdout?.on('data', (chunk: Buffer) => {
-      banner += chunk.toString();
-      if (/Lifeline is running[\s\S]*\n\n$/.test(banner)) ready();
+      text += chunk.toString();
+      if (/Lifeline is running[\s\S]*\n\n$/.test(text)) ready(text);
     });
-    server.once('exit', (code) => fail(new Error(`server exited with ${code}: ${banner}`)));
+    server.once('exit', (code) => fail(new Error(`server exited with ${code}: ${text}`)));
   });
-  return { url: `http://127.0.0.1:${port}`, banner, server };
+  banner.catch(() => undefined);
+  return { url: `http://127.0.0.1:${port}`, server, banner };
+}
+
+/** The built `npm start` server on a data dir; resolves once its start banner is out. */
+async function start(dataDir: string, env: Record<string, string>): Promise<Started> {
+  const { url, server, banner } = await spawnServer(dataDir, env);
+  return { url, banner: await banner, server };
+}
+
+/** Asks `/health` every few milliseconds from the spawn on: the first answer a client can get. */
+async function firstAnswer(url: string, server: ChildProcess): Promise<{ head: number }> {
+  while (server.exitCode === null) {
+    const answered = await fetch(`${url}/health`).catch(() => undefined);
+    if (answered?.ok) return (await answered.json()) as { head: number };
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  throw new Error(`server exited with ${server.exitCode}`);
 }
 
 const stop = (server: ChildProcess) =>
@@ -90,6 +110,20 @@ describe('the embedded start and demo tokens', () => {
     expect(running.banner).not.toMatch(JWT);
     expect(running.banner).not.toContain('removed');
     expect(existsSync(stale)).toBe(false);
+  });
+
+  it('publishes the demo definitions before it answers its first request', async () => {
+    const { url, server, banner } = await spawnServer(dataDir, { LIFELINE_JWT_SECRET: SECRET });
+    running = { url, server, banner: '' };
+    const first = await firstAnswer(url, server);
+    await banner;
+    const admin = jwt.sign({ sub: 'ops', roles: ['admin'] }, SECRET, { expiresIn: '1h' });
+    const listed = await fetch(`${url}/definitions`, { headers: { authorization: `Bearer ${admin}` } });
+    const { items } = (await listed.json()) as { items: { key: string }[] };
+    expect(items.map((d) => d.key).sort()).toEqual(['complaint-handling', 'customer-onboarding', 'invoice-approval']);
+    // The start's own writes were all done before its first answer.
+    const later = (await (await fetch(`${url}/health`)).json()) as { head: number };
+    expect(first.head).toBe(later.head);
   });
 
   it('with the development secret, issues demo tokens within the lifetime cap, and the picker issues fresh ones', async () => {

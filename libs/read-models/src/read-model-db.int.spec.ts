@@ -7,7 +7,7 @@ import { allProjections } from './projections';
 import Database from 'better-sqlite3';
 import { Projector, READ_MODEL_PAGE_SIZE, ReadModelDb, readTogether, type Projection } from './read-model-db';
 import { ReadModels } from './read-models';
-import { invoiceApproval } from './testing/event-log';
+import { invoiceApproval, syntheticLog } from './testing/event-log';
 import { ReadModelFixture } from './testing/read-model-fixture';
 
 describe('projector', () => {
@@ -55,6 +55,21 @@ describe('projector', () => {
     expect(listDefinitions(reopened.sql)[0]?.running).toBe(2);
     expect(projector.checkpoint()).toBe(3);
     reopened.close();
+  });
+
+  it("prepares every projection's statements when the file opens: applying events prepares none", () => {
+    const db = ReadModelDb.open(rm.file('prepared.sqlite'));
+    try {
+      const projector = new Projector(db, allProjections());
+      const prepare = jest.spyOn(db.sql, 'prepare');
+      const log = syntheticLog(400);
+      projector.applyBatch(log.events.slice(0, 200));
+      projector.applyBatch(log.events.slice(200));
+      expect(prepare).not.toHaveBeenCalled();
+      expect(projector.checkpoint()).toBe(400);
+    } finally {
+      db.close();
+    }
   });
 
   it('commits nothing of a batch when one projection fails on it', () => {

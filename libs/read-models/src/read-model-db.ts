@@ -40,6 +40,8 @@ export interface Projection {
    * decoded once per event for every projection (read it from `event` when called without it).
    */
   apply(db: Sql, event: StoredEvent, decoded?: LifelineEvent): void;
+  /** Prepares the statements `apply` uses, when the file opens: the first events applied must not pay for them. */
+  prepare?(db: Sql): unknown;
   /** Before a batch's first event, inside its transaction: drops what an earlier (maybe rolled back) batch kept. */
   startBatch?(db: Sql): void;
   /** After a batch's last event, inside its transaction: writes what `apply` gathered over the batch. */
@@ -208,6 +210,9 @@ export class Projector {
           Array<string>(count).fill('(?, ?, ?)').join(', ') +
           ' ON CONFLICT (name) DO UPDATE SET position = excluded.position, version = excluded.version',
       ));
+    // Prepared now, not on the first batch: every projection, and the checkpoint save of a batch that moves them all.
+    for (const projection of projections) projection.prepare?.(sql);
+    saveStatement(projections.length);
     this.applyInTransaction = sql.transaction((events: StoredEvent[], positions: Map<string, number>) => {
       const decoded = events.map(asLifelineEvent);
       const moved: (string | number)[] = [];

@@ -22,6 +22,7 @@ import { methodNotAllowed } from './http/method-not-allowed';
 import { traceRequests } from './http/origin';
 import { unsupportedMediaType } from './http/media-type';
 import { inOrder } from './http/in-order';
+import { loadBodyCodecs } from './http/body-codecs';
 import { AsOfPool } from '../../../libs/audit/src';
 
 /** The web UI's built assets (copied beside the compiled code by the build). */
@@ -108,6 +109,8 @@ export async function createLifelineApp(
     listen?: boolean;
     /** Embedded mode with a development secret: the sign-in picker's users, with tokens issued on each call. */
     demoUsers?: () => DemoUser[];
+    /** Work the first request must find done (the embedded start's demo definitions): runs after the engine starts, before listening. */
+    beforeListen?: (engine: EngineRuntime) => Promise<void>;
   } = {},
 ): Promise<LifelineApp> {
   const engine = await EngineRuntime.create(config, { clock: deps.clock, store: deps.store });
@@ -165,6 +168,7 @@ export async function createLifelineApp(
     if (asset && (request.method === 'GET' || request.method === 'HEAD')) return web(request, response, next);
     next();
   };
+  loadBodyCodecs();
   // Every request passes these, in this order: one Express layer for all of them.
   app.use(
     inOrder(
@@ -203,6 +207,7 @@ export async function createLifelineApp(
   });
   await engine.start();
   keepIdleConnections(app.getHttpServer() as Server);
+  await deps.beforeListen?.(engine);
   if (deps.listen !== false) await app.listen(config.port, config.host);
   const address = deps.listen !== false ? app.getHttpServer().address() : null;
   const port = address && typeof address === 'object' ? address.port : config.port;

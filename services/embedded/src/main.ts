@@ -36,13 +36,18 @@ async function main(): Promise<void> {
   const tokens = development ? demoTokens(devSecret, config.dataDir, lifetime) : undefined;
   const lifeline = await createLifelineApp(
     { ...config, jwtSecret: secret },
-    { demoUsers: development ? () => issueDemoUsers(devSecret, lifetime) : undefined },
+    {
+      demoUsers: development ? () => issueDemoUsers(devSecret, lifetime) : undefined,
+      // Before listening: a record posted as soon as the server answers must meet the demo definitions.
+      beforeListen: config.loadDemo
+        ? async (engine) => {
+            const published = await loadDemoDefinitions(engine);
+            engine.logger.info({ published }, 'demo definitions loaded');
+          }
+        : undefined,
+    },
   );
   const log = lifeline.engine.logger;
-  if (config.loadDemo) {
-    const published = await loadDemoDefinitions(lifeline.engine);
-    log.info({ published }, 'demo definitions loaded');
-  }
   const auth = tokens
     ? [
         `  development JWT secret (set LIFELINE_JWT_SECRET to use your own): ${secret}`,

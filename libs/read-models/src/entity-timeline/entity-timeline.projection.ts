@@ -204,6 +204,7 @@ function writeEntry(
 /** Everything that happened about one record: its own events and those of every instance about it. */
 export const entityTimelineProjection: Projection = {
   name: 'entity-timeline',
+  prepare: statements,
   // 2: causes resolved per record from the entries' own event ids (no timeline_causes table).
   // 3: entries name their record by its number in timeline_entities.
   version: 3,

@@ -128,6 +128,7 @@ function statusOf(lifecycle: InstanceLifecycle, incidents: OpenIncident[]): Inst
 /** One row per process instance: where it stands, its variables and its open incidents. */
 export const instancesProjection: Projection = {
   name: 'instances',
+  prepare: statements,
   schema: INSTANCES_SCHEMA,
   queryIndexes: INSTANCES_QUERY_INDEXES,
   startBatch(db: Sql): void {

@@ -124,6 +124,7 @@ const statements = preparedFor((db: Sql) => ({
  */
 export const jobsProjection: Projection = {
   name: 'jobs',
+  prepare: statements,
   version: 1,
   tables: ['jobs'],
   schema: JOBS_SCHEMA,

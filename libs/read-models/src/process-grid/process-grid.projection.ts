@@ -133,6 +133,7 @@ function instanceOf(s: ReturnType<typeof statements>, instanceId: string): Batch
 /** The process grid: one row per definition, with live counts of running instances and open tasks. */
 export const processGridProjection: Projection = {
   name: 'process-grid',
+  prepare: statements,
   // 2: an instance's open task ids on its own row (no process_grid_open_tasks table and index to write per task).
   version: 2,
   tables: ['definitions', 'definition_versions', 'process_grid_instances', 'process_grid_open_tasks'],

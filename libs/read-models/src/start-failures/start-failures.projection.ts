@@ -43,6 +43,7 @@ const ENTITY_PREFIX = 'entity-';
 /** Failed starts of every record, open or retried: the admins' list (`GET /start-failures`). */
 export const startFailuresProjection: Projection = {
   name: 'start-failures',
+  prepare: statements,
   schema: START_FAILURES_SCHEMA,
   queryIndexes: START_FAILURES_QUERY_INDEXES,
   apply(db: Sql, stored: StoredEvent, decoded?: LifelineEvent): void {

@@ -128,6 +128,7 @@ function writeClaim(s: ReturnType<typeof statements>): void {
 /** The Taskbox: one row per human task, with who may see it and where it stands. */
 export const taskListProjection: Projection = {
   name: 'task-list',
+  prepare: statements,
   schema: TASK_LIST_SCHEMA,
   queryIndexes: TASK_LIST_QUERY_INDEXES,
   startBatch(db: Sql): void {

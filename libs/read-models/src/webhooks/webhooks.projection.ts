@@ -35,6 +35,7 @@ const statements = preparedFor((db: Sql) => ({
 /** Webhook subscriptions, active or deleted: the admins' list (`GET /webhooks`). */
 export const webhooksProjection: Projection = {
   name: 'webhooks',
+  prepare: statements,
   schema: WEBHOOKS_SCHEMA,
   tables: ['webhooks'],
   apply(db: Sql, stored: StoredEvent, decoded?: LifelineEvent): void {
