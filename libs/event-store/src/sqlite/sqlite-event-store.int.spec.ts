@@ -85,6 +85,34 @@ describe('SqliteEventStore: units of work on a real file', () => {
     ]);
   });
 
+  it('a backlog of units commits in turns of its time budget, and the event loop runs between two commits', async () => {
+    const budgeted = SqliteEventStore.open(join(dir, 'budgeted.db'), { commitBudgetMs: 5 });
+    const commits: string[][] = [];
+    budgeted.onCommitted((events) => commits.push(events.map((e) => e.type)));
+    const ran: string[] = [];
+    /** A unit that keeps the event loop busy for 3 ms, as a cold or large post does. */
+    const busy = (name: string) =>
+      budgeted.unitOfWork(async (tx: StoreTx) => {
+        ran.push(name);
+        const until = performance.now() + 3;
+        while (performance.now() < until);
+        return tx.append({ streamId: `s-${name}`, events: [newEvent(name)], expectedRevision: 'no-stream' });
+      });
+    try {
+      const names = ['a', 'b', 'c', 'd', 'e', 'f'];
+      const all = Promise.all(names.map(busy));
+      // A request that arrives meanwhile (a /health probe): its turn comes after the first commit, not after all.
+      setImmediate(() => ran.push('turn'));
+      expect((await all).map((r) => r.position)).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(commits.flat()).toEqual(names);
+      for (const commit of commits) expect(commit.length).toBeLessThanOrEqual(2);
+      expect(ran.indexOf('turn')).toBeGreaterThan(0);
+      expect(ran.indexOf('turn')).toBeLessThan(ran.indexOf('f'));
+    } finally {
+      await budgeted.close();
+    }
+  });
+
   it('an append whose later event cannot be stored writes none of its events, even when the unit goes on and commits', async () => {
     await store.unitOfWork(async (tx: StoreTx) => {
       const unstorable: NewEvent = { ...newEvent('B'), data: { amount: 10n } };

@@ -31,6 +31,11 @@ export interface SqliteEventStoreOptions {
   backgroundCheckpoints?: boolean;
   /** A reader beside the writer (an as-of worker thread): no schema change, appends fail, the file must exist. */
   readonly?: boolean;
+  /**
+   * How long units may keep adding to one shared transaction (group commit) before it commits and the event loop
+   * gets a turn (default 10 ms). A unit is never split: one that runs longer commits alone.
+   */
+  commitBudgetMs?: number;
 }
 
 interface EventRow {
@@ -84,6 +89,14 @@ const RECENT_LIMIT = 4_096;
 
 /** How many units at most share one commit (bounds how long the write lock is held). */
 const MAX_UNITS_PER_COMMIT = 256;
+
+/**
+ * How long the units of one commit may run before it commits. The units and the read models' application of
+ * what they committed run without a turn of the event loop in between: a backlog of posts (sixteen cold ones at
+ * start-up, or those a pause let pile up) shared one transaction and held every other request, /health included,
+ * for the whole of it.
+ */
+const DEFAULT_COMMIT_BUDGET_MS = 10;
 
 interface QueuedUnit {
   work: (tx: StoreTx) => Promise<unknown>;
@@ -235,8 +248,12 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
     reader.pragma(`busy_timeout = ${busyTimeout}`);
     reader.pragma('cache_size = -32768');
     const checkpointer = options.backgroundCheckpoints === false ? undefined : WalCheckpointer.start(file);
-    return new SqliteEventStore(db, reader, options.pollIntervalMs ?? 100, checkpointer);
+    const store = new SqliteEventStore(db, reader, options.pollIntervalMs ?? 100, checkpointer);
+    store.commitBudgetMs = options.commitBudgetMs ?? DEFAULT_COMMIT_BUDGET_MS;
+    return store;
   }
+
+  private commitBudgetMs = DEFAULT_COMMIT_BUDGET_MS;
 
   /**
    * The writer connection, for state that must commit in the same transaction as the events (the
@@ -352,6 +369,8 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
     try {
       while (this.queue.length > 0) {
         await this.commitUnits(this.queue.splice(0, MAX_UNITS_PER_COMMIT));
+        // A turn of the event loop between two commits: requests waiting for one (a /health probe) are answered.
+        if (this.queue.length > 0) await new Promise((next) => setImmediate(next));
       }
     } finally {
       this.draining = false;
@@ -371,9 +390,16 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
     const outcomes: { unit: QueuedUnit; view: SqliteUnit; ok: boolean; value?: unknown; error?: unknown }[] = [];
     /** Whether the open transaction holds a unit yet; undefined while no transaction is open. */
     let holdsUnit: boolean | undefined;
+    let began = 0;
     for (let i = 0; i < batch.length; i++) {
       const unit = batch[i]!;
+      if (holdsUnit && performance.now() - began >= this.commitBudgetMs) {
+        // Over budget: commit what ran, and the rest goes first into the next transaction, after a turn of the loop.
+        this.queue.unshift(...batch.slice(i));
+        break;
+      }
       if (holdsUnit === undefined) {
+        began = performance.now();
         try {
           this.beginUnits();
         } catch (error) {
