@@ -129,6 +129,12 @@ async function latencyAtRate(
   const samples = await fixedRate(rate, seconds, produce, server, run);
   const cpuMsPerEvent = ((server.cpuSeconds() - cpuBefore) * 1000) / (rate * seconds);
   const latencies = samples.map((s) => s.latencyMs);
+  // The slowest samples and when they were posted: a cold start shows as slow samples near 0 s.
+  const slowest = [...samples]
+    .sort((a, b) => b.latencyMs - a.latencyMs)
+    .slice(0, 5)
+    .map((s) => `${s.latencyMs.toFixed(0)} ms @${s.at.toFixed(1)} s`)
+    .join(', ');
   return {
     path,
     scenario: `${rate}/s for ${seconds} s: post → task visible`,
@@ -139,6 +145,7 @@ async function latencyAtRate(
     p99ms: percentile(latencies, 99),
     peakRssMiB: server.peakRssMiB(),
     cpuMsPerEvent,
+    note: `slowest: ${slowest}`,
   };
 }
 
