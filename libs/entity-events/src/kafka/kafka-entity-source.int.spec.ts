@@ -260,6 +260,23 @@ describeKafka('KafkaEntityEventSource (real broker)', () => {
     );
   });
 
+  it('commits recorded offsets on its own cadence, not after each batch, and every recorded one on stop', async () => {
+    const topic = uniqueTopic('entity-events');
+    await createTopics(admin, [{ topic, numPartitions: 1 }]);
+    const sink = new CollectingSink();
+    // An interval no run reaches: only stop commits.
+    const source = await startSource(topic, sink, undefined, { commitIntervalMs: 3_600_000 });
+    for (let seq = 0; seq < 3; seq++) {
+      await producer.send({ topic, messages: [asMessage(envelope('INV-25', seq))] });
+      await waitFor(() => sink.recorded.length > seq, 30_000, `event ${seq} recorded`);
+    }
+    expect(sink.calls).toBe(3);
+    expect(await committedOffset(admin, `group-${topic}`, topic)).toBe('-1');
+
+    await source.stop();
+    expect(await committedOffset(admin, `group-${topic}`, topic)).toBe('3');
+  });
+
   it('commits nothing while the sink fails, so another consumer of the group gets the messages again', async () => {
     const topic = uniqueTopic('entity-events');
     await createTopics(admin, [{ topic, numPartitions: 1 }]);

@@ -55,6 +55,8 @@ export interface KafkaSourceOptions {
   restartDelayMs?: number;
   /** How the topics it reads and dead-letters to are created when missing. */
   topicSettings?: KafkaTopicSettings;
+  /** How long recorded offsets may wait for their commit (default 250 ms); stop commits them at once. */
+  commitIntervalMs?: number;
 }
 
 /** A partition paused on a batch this process cannot decode; it stays so until the process restarts. */
@@ -77,6 +79,13 @@ interface DeadLetter {
 
 type Verdict = { ok: true; event: RecordedEntityEvent } | { ok: false; deadLetter: DeadLetter };
 
+/** Commits the offsets resolved so far (those of recorded batches) of one consumer run. */
+interface PendingCommit {
+  consumer: Consumer;
+  commit: EachBatchPayload['commitOffsetsIfNecessary'];
+  uncommitted: EachBatchPayload['uncommittedOffsets'];
+}
+
 /**
  * Reads entity-event envelopes from Kafka and records them through the sink, at least once:
  * invalid messages go to `<topic>.dlq` first, the valid ones are recorded, and only then is the
@@ -88,6 +97,9 @@ export class KafkaEntityEventSource {
   private readonly maxMessageBytes: number;
   private readonly maxRecordBatch: number;
   private readonly restartDelayMs: number;
+  private readonly commitIntervalMs: number;
+  private commitTimer: NodeJS.Timeout | undefined;
+  private pendingCommit: PendingCommit | undefined;
   private producer: Producer | undefined;
   private consumer: Consumer | undefined;
   private stopping = false;
@@ -111,6 +123,7 @@ export class KafkaEntityEventSource {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_ENVELOPE_LIMITS.maxBytes;
     this.maxRecordBatch = options.maxRecordBatch ?? 500;
     this.restartDelayMs = options.restartDelayMs ?? 2_000;
+    this.commitIntervalMs = options.commitIntervalMs ?? 250;
     registerKafkaCodecs();
     this.kafka = new Kafka({
       clientId: options.clientId ?? 'lifeline-engine',
@@ -146,8 +159,10 @@ export class KafkaEntityEventSource {
     this.stopping = true;
     this.starting?.abort();
     if (this.restartTimer) clearTimeout(this.restartTimer);
+    await this.commitResolved();
     await this.consumer?.disconnect();
     await this.producer?.disconnect();
+    this.pendingCommit = undefined;
     this.consumer = undefined;
     this.producer = undefined;
     this.stuck.clear();
@@ -178,14 +193,13 @@ export class KafkaEntityEventSource {
     await consumer.connect();
     await consumer.subscribe({ topics: this.options.topics, fromBeginning: this.options.fromBeginning ?? true });
     await consumer.run({
-      // Only offsets resolved after their batch was recorded are committed, at most every 250 ms:
-      // at-least-once as before, without a broker round trip per batch on the hot path.
-      autoCommit: true,
-      autoCommitInterval: 250,
+      // kafkajs's auto-commit commits after every batch, a broker round trip the next fetch waits for;
+      // commitResolved commits the offsets resolved after their batch was recorded, on a timer instead.
+      autoCommit: false,
       eachBatchAutoResolve: false,
       // Every partition of a fetch at once: their batches then share one commit of the store (group commit).
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 16,
-      eachBatch: (payload) => this.handleBatch(payload),
+      eachBatch: (payload) => this.handleBatch(consumer, payload),
     });
   }
 
@@ -195,6 +209,7 @@ export class KafkaEntityEventSource {
       const old = this.consumer;
       void (async () => {
         try {
+          await this.commitResolved();
           await old?.disconnect();
           if (this.stopping) return;
           await this.startConsumer();
@@ -210,15 +225,19 @@ export class KafkaEntityEventSource {
     }, this.restartDelayMs);
   }
 
-  private async handleBatch({
-    batch,
-    resolveOffset,
-    heartbeat,
-    commitOffsetsIfNecessary,
-    isRunning,
-    isStale,
-    pause,
-  }: EachBatchPayload): Promise<void> {
+  private async handleBatch(
+    consumer: Consumer,
+    {
+      batch,
+      resolveOffset,
+      heartbeat,
+      commitOffsetsIfNecessary,
+      isRunning,
+      isStale,
+      pause,
+      uncommittedOffsets,
+    }: EachBatchPayload,
+  ): Promise<void> {
     const { topic, partition } = batch;
     // Messages before an undecodable batch are recorded as usual; the partition then stops there.
     const undecodableAt = batch.messages.findIndex((m) => undecodableBatch(m) !== undefined);
@@ -253,13 +272,44 @@ export class KafkaEntityEventSource {
         lag: Math.max(0, Number(batch.highWatermark) - Number(lastOffset) - 1),
       });
       resolveOffset(lastOffset);
-      await commitOffsetsIfNecessary();
+      this.scheduleCommit({
+        consumer,
+        commit: commitOffsetsIfNecessary,
+        uncommitted: uncommittedOffsets,
+      });
       await heartbeat();
     }
     if (undecodableAt >= 0 && isRunning() && !isStale()) {
       const message = batch.messages[undecodableAt];
       this.reportUndecodable(topic, partition, message.offset, undecodableBatch(message) as UndecodableBatch);
       pause();
+    }
+  }
+
+  /** Commits what is resolved within `commitIntervalMs`, off the path of the batches. */
+  private scheduleCommit(pending: PendingCommit): void {
+    this.pendingCommit = pending;
+    this.commitTimer ??= setTimeout(() => {
+      this.commitTimer = undefined;
+      void this.commitResolved();
+    }, this.commitIntervalMs);
+  }
+
+  /** Commits the offsets of the batches recorded so far; a failed commit is tried again later. */
+  private async commitResolved(): Promise<void> {
+    if (this.commitTimer) clearTimeout(this.commitTimer);
+    this.commitTimer = undefined;
+    const pending = this.pendingCommit;
+    if (!pending) return;
+    const offsets = pending.uncommitted();
+    if (offsets.topics.length === 0) return;
+    try {
+      await pending.commit(offsets);
+    } catch (error) {
+      // A rebalance or a broker away: the next owner or the next commit goes on from the last committed offset.
+      this.logger.warn({ ...errorFields(error), groupId: this.groupId }, 'committing kafka offsets failed');
+      if (!this.stopping && this.pendingCommit === pending && this.consumer === pending.consumer)
+        this.scheduleCommit(pending);
     }
   }
 
