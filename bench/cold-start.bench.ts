@@ -11,6 +11,7 @@
  * (measured in the same run, alternating), BENCH_COLD_POSTS (25).
  */
 import { bearer, LifelineProcess } from './lib/lifeline-server';
+import { invoiceEnvelope } from './lib/invoice-envelope';
 import { markdownTable } from './lib/measure';
 
 const ROUNDS = Number(process.env.BENCH_COLD_ROUNDS ?? 5);
@@ -20,14 +21,7 @@ const BASELINE = process.env.BENCH_COLD_BASELINE;
 const APP = bearer('bench-app', ['ingest']);
 const ALICE = bearer('alice', ['accounting']);
 
-const envelope = (run: string, i: number) => ({
-  id: `${run}-${i}`,
-  entityType: 'Invoice',
-  entityId: `${run}-INV-${i}`,
-  kind: 'created' as const,
-  occurredAt: new Date().toISOString(),
-  data: { number: `INV-${i}`, amount: 100 + (i % 1000), status: 'New', ownerId: 'alice' },
-});
+const envelope = (run: string, i: number) => invoiceEnvelope(run, i);
 
 /** One request's wall-clock milliseconds, after checking it succeeded. */
 async function timed<T>(server: LifelineProcess, method: 'GET' | 'POST', path: string, auth: string, body?: unknown) {

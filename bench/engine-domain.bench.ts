@@ -22,6 +22,7 @@ import {
 import { INVOICE_APPROVAL_YAML } from '../libs/process-domain/src/definition/fixtures/invoice-approval';
 import { eventIdsFor, timeOrderedUuid } from '../services/engine/src/shared/ids';
 import { markdownTable } from './lib/measure';
+import { invoiceEnvelope } from './lib/invoice-envelope';
 
 const definition = parseDefinition(INVOICE_APPROVAL_YAML, 'application/yaml');
 const definitions = definitionsStateOf([
@@ -30,14 +31,7 @@ const definitions = definitionsStateOf([
 const context = { idFor: timeOrderedUuid };
 
 const envelopeText = (run: string, i: number): string =>
-  JSON.stringify({
-    id: `${run}-${i}`,
-    entityType: 'Invoice',
-    entityId: `${run}-INV-${i}`,
-    kind: 'created',
-    occurredAt: '2026-11-30T12:00:00.000Z',
-    data: { number: `INV-${i}`, amount: 100 + (i % 1000), status: 'New', ownerId: 'alice' },
-  });
+  JSON.stringify(invoiceEnvelope(run, i, {}, '2026-11-30T12:00:00.000Z'));
 
 type Step = (i: number) => unknown;
 

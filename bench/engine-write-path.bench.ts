@@ -13,18 +13,12 @@ import { INVOICE_APPROVAL_YAML } from '../libs/process-domain/src/definition/fix
 import { validateEnvelope } from '../libs/process-domain/src/entity/validate-envelope';
 import { EngineRuntime } from '../services/engine/src/engine-runtime';
 import { loadConfig } from '../services/engine/src/shared/config';
+import { invoiceEnvelope } from './lib/invoice-envelope';
 import { markdownTable } from './lib/measure';
 
 const BATCH = 500;
 
-const envelope = (run: string, i: number) => ({
-  id: `${run}-${i}`,
-  entityType: 'Invoice',
-  entityId: `${run}-INV-${i}`,
-  kind: 'created',
-  occurredAt: new Date().toISOString(),
-  data: { number: `INV-${i}`, amount: 100 + (i % 1000), status: 'New', ownerId: 'alice' },
-});
+const envelope = (run: string, i: number) => invoiceEnvelope(run, i);
 
 async function round(n: number, run: string): Promise<{ cpuMicrosPerEvent: number; eventsPerSecond: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'lifeline-engine-bench-'));

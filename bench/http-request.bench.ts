@@ -12,6 +12,7 @@
  */
 import { spawn } from 'node:child_process';
 import { bearer, LifelineProcess } from './lib/lifeline-server';
+import { invoiceEnvelope } from './lib/invoice-envelope';
 import { cpuSecondsOf, inParallel, markdownTable, sleep } from './lib/measure';
 
 const N = Number(process.env.BENCH_HTTP_N ?? 250);
@@ -48,14 +49,7 @@ async function send(url: string, method: string, auth: string | undefined, body?
   return text;
 }
 
-const envelope = (run: string, i: number) => ({
-  id: `${run}-${i}`,
-  entityType: 'Invoice',
-  entityId: `${run}-INV-${i}`,
-  kind: 'created' as const,
-  occurredAt: new Date().toISOString(),
-  data: { number: `INV-${i}`, amount: 100 + (i % 1000), status: 'New', ownerId: 'alice' },
-});
+const envelope = (run: string, i: number) => invoiceEnvelope(run, i);
 
 async function lifeline(name: string, main?: string): Promise<Target> {
   const server = new LifelineProcess(main);

@@ -14,6 +14,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { bearer, LifelineProcess, ROOT } from './lib/lifeline-server';
+import { invoiceEnvelope } from './lib/invoice-envelope';
 import { markdownTable, percentile, sleep } from './lib/measure';
 
 const APP = bearer('bench-app', ['ingest']);
@@ -36,14 +37,7 @@ interface Row {
 
 let serial = 0;
 type Envelope = ReturnType<typeof envelope>;
-const envelope = (run: string, i: number, data: Record<string, unknown> = {}) => ({
-  id: `${run}-${i}`,
-  entityType: 'Invoice',
-  entityId: `${run}-INV-${i}`,
-  kind: 'created' as const,
-  occurredAt: new Date().toISOString(),
-  data: { number: `INV-${i}`, amount: 100 + (i % 1000), status: 'New', ownerId: 'alice', ...data },
-});
+const envelope = invoiceEnvelope;
 
 async function post(server: LifelineProcess, batch: unknown[]): Promise<void> {
   await server.request('POST', '/entity-events', APP, batch);
