@@ -80,7 +80,7 @@ export class DefinitionCatalog {
     if (!io.onCommit) return add();
     io.onCommit(add);
     const stream = streams.definition(key);
-    if (io.appended?.some((event) => event.streamId === stream) !== false) return;
+    if (io.appended === undefined || io.appended.some((event) => event.streamId === stream)) return;
     let pending = this.pending.get(io);
     if (pending === undefined) this.pending.set(io, (pending = new Map()));
     for (const [version, definition] of found) pending.set(`${key}@${version}`, definition);
