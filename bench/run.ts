@@ -16,20 +16,22 @@ import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { bearer, LifelineProcess, ROOT } from './lib/lifeline-server';
 import { invoiceEnvelope } from './lib/invoice-envelope';
 import { markdownTable, percentile, sleep } from './lib/measure';
+import { rowFloor, snapshotKeys, type RowFloor } from './lib/row-floor';
 
 const APP = bearer('bench-app', ['ingest']);
 const VIEWER = bearer('bench-viewer', ['accounting']);
 const ADMIN = bearer('bench-admin', ['admin']);
 
 interface Row {
-  path: 'HTTP' | 'Kafka';
+  /** SQLite: the storage floor of the HTTP row before it (its rows stored by plain better-sqlite3). */
+  path: 'HTTP' | 'Kafka' | 'SQLite';
   scenario: string;
   n: number;
   seconds: number;
   eventsPerSecond: number;
   p50ms?: number;
   p99ms?: number;
-  peakRssMiB: number;
+  peakRssMiB?: number;
   /** Server CPU milliseconds per event: what the engine costs, whatever else the machine is doing. */
   cpuMsPerEvent?: number;
   note?: string;
@@ -69,12 +71,17 @@ async function openTasks(server: LifelineProcess, auth = VIEWER): Promise<number
   return body.counts.open + body.counts.completed + body.counts.postponed;
 }
 
-/** N envelopes posted 500 per request, 2 requests in flight, until the last record's task is visible. */
-async function httpThroughput(n: number): Promise<Row> {
+/**
+ * N envelopes posted 500 per request, 2 requests in flight, until the last record's task is visible; then the
+ * storage floor of what it wrote (bench/lib/row-floor.ts): every row it inserted, stored again by plain
+ * better-sqlite3 in as many transactions.
+ */
+async function httpThroughput(n: number): Promise<Row[]> {
   const server = new LifelineProcess();
   await server.start();
   const run = `h${++serial}`;
   const batchSize = 500;
+  const before = snapshotKeys(server.dataDir);
   const cpuBefore = server.cpuSeconds();
   const started = performance.now();
   for (let i = 0; i < n; i += batchSize * 2) {
@@ -103,8 +110,35 @@ async function httpThroughput(n: number): Promise<Row> {
     cpuMsPerEvent,
     ...(visible !== n ? { note: `only ${visible} tasks visible` } : {}),
   };
-  await server.stop();
-  return row;
+  await server.stop({ keepData: true });
+  try {
+    return [row, floorRow(rowFloor(server.dataDir, before, Math.ceil(n / batchSize)), n)];
+  } finally {
+    server.removeData();
+  }
+}
+
+/** The floor as a row: CPU and one-thread rate of storing the rows alone; the note says which rows. */
+function floorRow(floor: RowFloor, n: number): Row {
+  // Tables with a row or more per entity event (a checkpoint row or two is not the floor's story).
+  const rows = floor.files.flatMap((f) =>
+    Object.entries(f.rows)
+      .filter(([, count]) => count >= n / 10)
+      .map(([table, count]) => `${table} ${+(count / n).toFixed(2)}`),
+  );
+  const bTrees = floor.files.reduce((sum, f) => sum + f.bTreeWrites, 0);
+  return {
+    path: 'SQLite',
+    scenario: 'the rows of the row above, stored by plain better-sqlite3 (the floor)',
+    n,
+    seconds: floor.seconds,
+    eventsPerSecond: n / floor.seconds,
+    cpuMsPerEvent: (floor.cpuSeconds * 1000) / n,
+    note:
+      `per entity event: ${rows.join(', ')}; ${(bTrees / n).toFixed(1)} B-tree writes; CPU ms per file: ` +
+      `${floor.files.map((f) => `${f.file} ${((f.cpuSeconds * 1000) / n).toFixed(3)}`).join(', ')}; ` +
+      `${((floor.cpuSecondsWithDigests * 1000) / n).toFixed(3)} ms with a SHA-256 per stored event`,
+  };
 }
 
 /**
@@ -426,7 +460,7 @@ async function main(): Promise<void> {
   const notes: string[] = [];
   if (wanted.has('http')) {
     for (const n of ns) {
-      rows.push(await httpThroughput(n));
+      rows.push(...(await httpThroughput(n)));
       console.error(`HTTP ${n}: done`);
     }
   }
@@ -475,7 +509,7 @@ async function main(): Promise<void> {
         String(Math.round(r.eventsPerSecond)),
         r.p50ms?.toFixed(1) ?? '',
         r.p99ms?.toFixed(1) ?? '',
-        String(r.peakRssMiB),
+        r.peakRssMiB === undefined ? '' : String(r.peakRssMiB),
         r.cpuMsPerEvent?.toFixed(3) ?? '',
         r.note ?? '',
       ]),
