@@ -91,7 +91,13 @@ interface Copy {
 }
 
 /** Opens a fresh copy of one store file: same schema, the rows that were there before the run, the writers' pragmas. */
-function prepareCopy(source: Database.Database, file: string, before: Map<string, Set<string>>, dir: string): Copy {
+function prepareCopy(
+  source: Database.Database,
+  file: string,
+  before: Map<string, Set<string>>,
+  until: Map<string, Set<string>> | undefined,
+  dir: string,
+): Copy {
   const target = new Database(join(dir, file));
   // As Lifeline's writers open their files (event store and read models).
   target.pragma('page_size = 8192');
@@ -127,7 +133,10 @@ function prepareCopy(source: Database.Database, file: string, before: Map<string
     target.transaction(() => {
       for (const row of old) insert.run(values(row));
     })();
-    const rows = all.filter((r) => !had.has(keyOf(r, info.key)));
+    const upTo = until?.get(info.name);
+    const rows = all.filter(
+      (r) => !had.has(keyOf(r, info.key)) && (until === undefined || upTo?.has(keyOf(r, info.key))),
+    );
     if (rows.length === 0) continue;
     copy.tables.push({ info, insert, rows });
     copy.bTreeWrites += rows.length * (1 + indexes(info.name) + autoIndexes(info.name));
@@ -137,16 +146,17 @@ function prepareCopy(source: Database.Database, file: string, before: Map<string
 
 /**
  * Stores again, with plain better-sqlite3, every row the run inserted into `dataDir`'s store files (those not in
- * `before`), in `transactions` transactions per file. Run it after the server has stopped.
+ * `before`, and when `until` is given, in it: one phase of a longer run), in `transactions` transactions per file.
+ * Run it after the server has stopped.
  */
-export function rowFloor(dataDir: string, before: KeySnapshot, transactions: number): RowFloor {
+export function rowFloor(dataDir: string, before: KeySnapshot, transactions: number, until?: KeySnapshot): RowFloor {
   const dir = mkdtempSync(join(tmpdir(), 'lifeline-row-floor-'));
   const copies: Copy[] = [];
   try {
     for (const file of dbFiles(dataDir)) {
       const source = new Database(join(dataDir, file), { readonly: true, fileMustExist: true });
       try {
-        const copy = prepareCopy(source, file, before.get(file) ?? new Map(), dir);
+        const copy = prepareCopy(source, file, before.get(file) ?? new Map(), until?.get(file), dir);
         if (copy.tables.length > 0) copies.push(copy);
         else copy.target.close();
       } finally {

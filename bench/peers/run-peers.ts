@@ -145,8 +145,8 @@ export function peersTable(result: PeersResult): string {
     ]),
   );
   const limits = markdownTable(
-    ['limit', 'N', 'Lifeline /s', 'machine /s', 'Lifeline share'],
-    ['l', 'r', 'r', 'r', 'r'],
+    ['limit', 'N', 'Lifeline /s', 'machine /s', 'Lifeline share', 'share if storing its rows were all it did'],
+    ['l', 'r', 'r', 'r', 'r', 'r'],
     [
       ...result.rawAppends.map((a) => [
         `SQLite: the ${a.phase} phase's ${a.rows} event rows in ${a.transactions} transactions (plain better-sqlite3)`,
@@ -154,6 +154,7 @@ export function peersTable(result: PeersResult): string {
         fixed(a.lifelineRowsPerSecond),
         fixed(a.rawRowsPerSecond),
         `${((100 * a.lifelineRowsPerSecond) / a.rawRowsPerSecond).toFixed(1)} %`,
+        a.floorRowsPerSecond === undefined ? '' : `${((100 * a.floorRowsPerSecond) / a.rawRowsPerSecond).toFixed(1)} %`,
       ]),
       ...(result.kafka
         ? [
@@ -163,9 +164,10 @@ export function peersTable(result: PeersResult): string {
               fixed(result.kafka.lifelinePerSecond),
               fixed(result.kafka.rawConsumePerSecond),
               `${((100 * result.kafka.lifelinePerSecond) / result.kafka.rawConsumePerSecond).toFixed(1)} %`,
+              '',
             ],
           ]
-        : [['Kafka: skipped (no broker; run infra/kafka/start.sh)', '', '', '', '']]),
+        : [['Kafka: skipped (no broker; run infra/kafka/start.sh)', '', '', '', '', '']]),
     ],
   );
   const notes = result.rows.filter((r) => r.note).map((r) => `- ${r.engine}: ${r.note}`);
