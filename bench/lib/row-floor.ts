@@ -21,6 +21,7 @@ interface TableInfo {
   /** The primary key's columns, or rowid for a rowid table without an integer primary key. */
   key: string[];
   columns: string[];
+  withoutRowid: boolean;
 }
 
 export interface FloorFile {
@@ -55,7 +56,12 @@ function tablesOf(db: Database.Database): TableInfo[] {
       .sort((a, b) => a.pk - b.pk)
       .map((c) => c.name);
     const withoutRowid = /WITHOUT\s+ROWID/i.test(sql);
-    return { name, key: pk.length > 0 || withoutRowid ? pk : ['rowid'], columns: info.map((c) => c.name) };
+    return {
+      name,
+      key: pk.length > 0 || withoutRowid ? pk : ['rowid'],
+      columns: info.map((c) => c.name),
+      withoutRowid,
+    };
   });
 }
 
@@ -112,10 +118,12 @@ function prepareCopy(
     .all() as { type: string; name: string; tbl_name: string; sql: string }[];
   for (const { sql } of schema) target.exec(sql);
   const indexes = (table: string) => schema.filter((s) => s.type === 'index' && s.tbl_name === table).length;
-  // Implicit indexes (UNIQUE constraints, a text primary key of a rowid table) are B-trees written too.
-  const autoIndexes = (table: string) =>
-    (source.prepare(`PRAGMA index_list("${table}")`).all() as { origin: string }[]).filter((i) => i.origin !== 'c')
-      .length;
+  // Implicit indexes (UNIQUE constraints, a text primary key of a rowid table) are B-trees written too; the primary
+  // key of a WITHOUT ROWID table is the table itself.
+  const autoIndexes = (table: TableInfo) =>
+    (source.prepare(`PRAGMA index_list("${table.name}")`).all() as { origin: string }[]).filter(
+      (i) => i.origin === 'u' || (i.origin === 'pk' && !table.withoutRowid),
+    ).length;
   const copy: Copy = { file, target, tables: [], bTreeWrites: 0 };
   for (const info of tablesOf(source)) {
     const had = before.get(info.name) ?? new Set<string>();
@@ -139,7 +147,7 @@ function prepareCopy(
     );
     if (rows.length === 0) continue;
     copy.tables.push({ info, insert, rows });
-    copy.bTreeWrites += rows.length * (1 + indexes(info.name) + autoIndexes(info.name));
+    copy.bTreeWrites += rows.length * (1 + indexes(info.name) + autoIndexes(info));
   }
   return copy;
 }
