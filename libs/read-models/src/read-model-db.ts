@@ -174,7 +174,11 @@ export function preparedFor<T>(build: (db: Sql) => T): (db: Sql) => T {
 export class Projector {
   private positions: Map<string, number>;
   private readonly listeners = new Set<(position: number) => void>();
-  private readonly applyInTransaction: (events: StoredEvent[], positions: Map<string, number>) => void;
+  private readonly applyInTransaction: (
+    events: StoredEvent[],
+    positions: Map<string, number>,
+    onlyFollowing: boolean,
+  ) => void;
 
   constructor(
     readonly db: ReadModelDb,
@@ -213,28 +217,34 @@ export class Projector {
     // Prepared now, not on the first batch: every projection, and the checkpoint save of a batch that moves them all.
     for (const projection of projections) projection.prepare?.(sql);
     saveStatement(projections.length);
-    this.applyInTransaction = sql.transaction((events: StoredEvent[], positions: Map<string, number>) => {
-      const decoded = events.map(asLifelineEvent);
-      const moved: (string | number)[] = [];
-      for (const projection of projections) {
-        const from = positions.get(projection.name) ?? 0;
-        let last = from;
-        projection.startBatch?.(sql);
-        for (let i = 0; i < events.length; i++) {
-          const event = events[i]!;
-          // A redelivered event (after a crash or an overlapping batch) is skipped, not re-applied.
-          if (event.position <= last) continue;
-          projection.apply(sql, event, decoded[i]);
-          last = event.position;
+    this.applyInTransaction = sql.transaction(
+      (events: StoredEvent[], positions: Map<string, number>, onlyFollowing: boolean) => {
+        const decoded = events.map(asLifelineEvent);
+        const moved: (string | number)[] = [];
+        const first = events[0]!.position;
+        for (const projection of projections) {
+          const from = positions.get(projection.name) ?? 0;
+          // Events just committed skip a projection still behind them (being rebuilt from the log): its subscription
+          // brings them in order, and applying them now would leave a gap in it.
+          if (onlyFollowing && from < first - 1) continue;
+          let last = from;
+          projection.startBatch?.(sql);
+          for (let i = 0; i < events.length; i++) {
+            const event = events[i]!;
+            // A redelivered event (after a crash or an overlapping batch) is skipped, not re-applied.
+            if (event.position <= last) continue;
+            projection.apply(sql, event, decoded[i]);
+            last = event.position;
+          }
+          projection.endBatch?.(sql);
+          if (last !== from) {
+            moved.push(projection.name, last, versions.get(projection.name) ?? 1);
+            positions.set(projection.name, last);
+          }
         }
-        projection.endBatch?.(sql);
-        if (last !== from) {
-          moved.push(projection.name, last, versions.get(projection.name) ?? 1);
-          positions.set(projection.name, last);
-        }
-      }
-      if (moved.length > 0) saveStatement(moved.length / 3).run(moved);
-    });
+        if (moved.length > 0) saveStatement(moved.length / 3).run(moved);
+      },
+    );
   }
 
   createQueryIndexes(): void {
@@ -243,11 +253,15 @@ export class Projector {
     }
   }
 
-  applyBatch(events: StoredEvent[]): void {
+  /**
+   * Applies a batch to every projection (events a projection already has are skipped). `onlyFollowing`: only to
+   * the projections whose checkpoint the batch follows directly (events just committed, while one is rebuilt).
+   */
+  applyBatch(events: StoredEvent[], options: { onlyFollowing?: boolean } = {}): void {
     if (events.length === 0) return;
     const next = new Map(this.positions);
     try {
-      this.applyInTransaction(events, next);
+      this.applyInTransaction(events, next, options.onlyFollowing === true);
     } catch (error) {
       for (const projection of this.projections) projection.rolledBack?.(this.db.sql);
       throw error;
@@ -256,6 +270,17 @@ export class Projector {
     this.positions = next;
     const position = this.checkpoint();
     for (const listener of this.listeners) listener(position);
+  }
+
+  /** The position one projection has reached (0 for a name it does not run). */
+  positionOf(name: string): number {
+    return this.positions.get(name) ?? 0;
+  }
+
+  /** Whether a batch starting at `position` follows some projection's checkpoint directly (it can apply it now). */
+  follows(position: number): boolean {
+    for (const at of this.positions.values()) if (at === position - 1) return true;
+    return false;
   }
 
   /** The position every projection has reached (the smallest of their checkpoints). */

@@ -14,11 +14,38 @@ export class ReadModelsNotCaughtUp extends Error {
   }
 }
 
+/** A view that is still being built from the log after start-up (a new layout, a new or deleted file). */
+export interface ViewCatchingUp {
+  view: string;
+  /** The last event it has applied, and the log's head when the process started: it is served once it gets there. */
+  position: number;
+  target: number;
+}
+
+/**
+ * A query on a view that is still being built from the log: its rows would be missing, not wrong, so it is
+ * answered 503 with how far the view has got instead of with a partial answer.
+ */
+export class ReadModelCatchingUp extends Error {
+  readonly code = 'READ_MODEL.CATCHING_UP';
+  readonly retryAfterSeconds = 2;
+  constructor(readonly views: ViewCatchingUp[]) {
+    super(
+      `Still building ${views
+        .map((v) => `${v.view} from the log (event ${v.position} of ${v.target})`)
+        .join(', ')}; try again shortly`,
+    );
+    this.name = 'ReadModelCatchingUp';
+  }
+}
+
 export interface ReadModelsOptions {
   projections?: Projection[];
   batchSize?: number;
   /** How long switchTo waits for a rebuilt file to catch up with the log's head. */
   catchUpTimeoutMs?: number;
+  /** How long start waits for the views to reach the log's head before it returns with some still catching up. */
+  startCatchUpWaitMs?: number;
   onError?: (error: unknown) => void;
 }
 
@@ -31,6 +58,8 @@ interface Served {
 
 interface Waiter {
   position: number;
+  /** The projections waited for; all of them when absent. */
+  views?: readonly string[];
   resolve: (caughtUp: boolean) => void;
   timer: NodeJS.Timeout;
 }
@@ -44,6 +73,9 @@ export class ReadModels {
   private store?: EventStore;
   private readonly waiters = new Set<Waiter>();
   private readonly projections: Projection[];
+  /** The log's head when the read models started, and the views that had not reached it yet. */
+  private catchUpTarget = 0;
+  private readonly behind = new Set<string>();
 
   private constructor(
     file: string,
@@ -75,13 +107,26 @@ export class ReadModels {
     return this.served.projector.checkpoint();
   }
 
-  /** Resolves true once the read models reach `position`, false after `timeoutMs` (read-your-writes). */
-  waitForPosition(position: number, timeoutMs: number): Promise<boolean> {
-    if (this.position() >= position) return Promise.resolve(true);
+  /** The position `views` (projection names) have all reached; every read model's when none are named. */
+  positionOf(views?: readonly string[]): number {
+    if (views === undefined || views.length === 0) return this.position();
+    const projector = this.served.projector;
+    let min = Number.POSITIVE_INFINITY;
+    for (const view of views) min = Math.min(min, projector.positionOf(view));
+    return min;
+  }
+
+  /**
+   * Resolves true once the read models reach `position`, false after `timeoutMs` (read-your-writes). With `views`,
+   * only those projections need to: one being rebuilt from the log does not hold up queries of the others.
+   */
+  waitForPosition(position: number, timeoutMs: number, views?: readonly string[]): Promise<boolean> {
+    if (this.positionOf(views) >= position) return Promise.resolve(true);
     if (timeoutMs <= 0) return Promise.resolve(false);
     return new Promise((resolve) => {
       const waiter: Waiter = {
         position,
+        ...(views !== undefined ? { views } : {}),
         resolve,
         timer: setTimeout(() => {
           this.waiters.delete(waiter);
@@ -101,19 +146,51 @@ export class ReadModels {
     const first = events[0];
     if (first === undefined) return true;
     const projector = this.served.projector;
-    if (first.position !== projector.checkpoint() + 1) return false;
-    projector.applyBatch(events as StoredEvent[]);
+    // Projections at the checkpoint just before these apply them; one being rebuilt catches up on its own.
+    if (!projector.follows(first.position)) return false;
+    projector.applyBatch(events as StoredEvent[], { onlyFollowing: true });
     return true;
+  }
+
+  /**
+   * The views still being built from the log since start-up: a projection whose layout changed (rebuilt from
+   * position 0), a read-model file that is new or was deleted, or one far behind the log. Once a view reaches the
+   * head the log had at start, it stays served (later lag is what `minPosition` is for).
+   */
+  catchingUp(): ViewCatchingUp[] {
+    if (this.behind.size === 0) return [];
+    const projector = this.served.projector;
+    return [...this.behind].map((view) => ({
+      view,
+      position: projector.positionOf(view),
+      target: this.catchUpTarget,
+    }));
+  }
+
+  /** Throws ReadModelCatchingUp when one of `views` (projection names) is still being built from the log. */
+  assertServed(...views: string[]): void {
+    if (this.behind.size === 0) return;
+    const waiting = this.catchingUp().filter((v) => views.includes(v.view));
+    if (waiting.length > 0) throw new ReadModelCatchingUp(waiting);
   }
 
   /** Keeps the served file current from the store's log. */
   async start(store: EventStore): Promise<void> {
     if (this.store) return;
     this.store = store;
+    // Read before subscribing: whatever the subscription applies after this is at or past it.
+    this.catchUpTarget = await store.headPosition();
+    this.markServed(this.served.projector);
     this.served.subscription = await runProjector(store, this.served.projector, {
       batchSize: this.options.batchSize,
       onError: this.options.onError,
     });
+    // The few events a restart finds unapplied are applied before the caller goes on (and the API listens); a
+    // view rebuilt from the whole log goes on catching up behind, reported by catchingUp().
+    if (this.behind.size > 0) {
+      await this.served.subscription.caughtUpTo(this.catchUpTarget, this.options.startCatchUpWaitMs ?? 2_000);
+      this.markServed(this.served.projector);
+    }
   }
 
   /**
@@ -138,6 +215,8 @@ export class ReadModels {
     }
     const previous = this.served;
     this.served = next;
+    // A switched-to file has caught up with the head before it is served.
+    this.behind.clear();
     await this.retire(previous);
     this.notify(this.position());
   }
@@ -157,9 +236,19 @@ export class ReadModels {
     const projector = new Projector(db, this.projections);
     const unlisten = projector.onCheckpoint((position) => {
       // A file being caught up before a switch must not wake readers of the served one.
-      if (this.served?.projector === projector) this.notify(position);
+      if (this.served?.projector !== projector) return;
+      if (this.behind.size > 0) this.markServed(projector);
+      this.notify(position);
     });
     return { db, projector, unlisten };
+  }
+
+  /** Keeps in `behind` the views of `projector` that have not reached the start's target yet. */
+  private markServed(projector: Projector): void {
+    for (const projection of this.projections) {
+      if (projector.positionOf(projection.name) >= this.catchUpTarget) this.behind.delete(projection.name);
+      else this.behind.add(projection.name);
+    }
   }
 
   private async retire(served: Served): Promise<void> {
@@ -170,7 +259,7 @@ export class ReadModels {
 
   private notify(position: number): void {
     for (const waiter of this.waiters) {
-      if (waiter.position <= position) {
+      if (waiter.position <= (waiter.views === undefined ? position : this.positionOf(waiter.views))) {
         clearTimeout(waiter.timer);
         this.waiters.delete(waiter);
         waiter.resolve(true);

@@ -116,6 +116,7 @@ export async function createLifelineApp(
   const engine = await EngineRuntime.create(config, { clock: deps.clock, store: deps.store });
   const readModels = ReadModels.open(servedReadModelsFile(config.dataDir), {
     onError: (err) => engine.logger.error({ err }, 'read-model projection failed'),
+    startCatchUpWaitMs: config.readModelsStartWaitMs,
   });
   const metrics = Metrics.forApi(engine.metrics, readModels, engine.clock);
   // As-of rebuilds replay the whole log: off the event loop, on threads that open the store themselves.
@@ -198,6 +199,13 @@ export async function createLifelineApp(
     });
   }
   await readModels.start(engine.store);
+  const catchingUp = readModels.catchingUp();
+  if (catchingUp.length > 0) {
+    engine.logger.warn(
+      { views: catchingUp },
+      'read models still being built from the log: their queries answer 503 READ_MODEL.CATCHING_UP until done',
+    );
+  }
   engine.useTaskLookup({
     task: (taskId) => {
       const task = getTask(readModels.db, taskId);

@@ -16,6 +16,9 @@ export interface PollingSubscriptionOptions {
   onError?: (error: unknown) => void;
 }
 
+/** How long a catch-up runs before it lets other work (requests, timers) take a turn of the event loop. */
+const CATCH_UP_TURN_MS = 20;
+
 interface CatchUpWaiter {
   position: number;
   settle(caughtUp: boolean): void;
@@ -35,6 +38,8 @@ export class PollingSubscription implements Subscription {
   private unlisten: (() => void) | undefined;
   private loop: Promise<void> = Promise.resolve();
   private readonly waiters = new Set<CatchUpWaiter>();
+  /** When the loop last let the event loop take a turn. */
+  private lastTurn = performance.now();
 
   constructor(
     private readonly source: PollingSource,
@@ -77,6 +82,15 @@ export class PollingSubscription implements Subscription {
     });
   }
 
+  private nextTurn(): Promise<void> {
+    return new Promise((resolve) =>
+      setImmediate(() => {
+        this.lastTurn = performance.now();
+        resolve();
+      }),
+    );
+  }
+
   private async run(): Promise<void> {
     const { batchSize } = this.options;
     while (!this.stopped) {
@@ -104,8 +118,14 @@ export class PollingSubscription implements Subscription {
         this.cursor = Math.max(this.cursor, head);
       }
       this.markHandled(this.cursor);
-      if (batch.length >= batchSize || this.signalled || this.stopped) continue;
+      if (batch.length >= batchSize || this.signalled || this.stopped) {
+        // Reads and handlers of this store are synchronous: a long catch-up (a view rebuilt from the whole log)
+        // would otherwise run in microtasks alone and hold every request, /health included, until it ends.
+        if (performance.now() - this.lastTurn >= CATCH_UP_TURN_MS) await this.nextTurn();
+        continue;
+      }
       await this.sleep();
+      this.lastTurn = performance.now();
     }
   }
 

@@ -245,3 +245,54 @@ describe('SqliteEventStore: a file of schema version 3 (a streams table beside t
     }
   });
 });
+
+describe('SqliteEventStore: a long catch-up', () => {
+  let dir: string;
+  let store: SqliteEventStore;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'lifeline-sqlite-catch-up-'));
+    store = SqliteEventStore.open(join(dir, 'events.db'));
+  });
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('lets timers and requests take turns while a subscription works through a backlog', async () => {
+    await store.appendMany(
+      Array.from({ length: 2000 }, (_, i) => ({
+        streamId: `s-${i}`,
+        events: [newEvent('Backlog')],
+        expectedRevision: 'no-stream' as const,
+      })),
+    );
+    const seen: string[] = [];
+    let handled = 0;
+    const subscription = await store.subscribe(
+      async (events) => {
+        // A handler as synchronous as the projector's: about a millisecond of work per batch of 10.
+        for (const started = performance.now(); performance.now() - started < 1;);
+        handled += events.length;
+        if (handled === 2000) seen.push('caught up');
+      },
+      { fromPosition: 0, batchSize: 10 },
+    );
+    const timer = new Promise<void>((resolve) =>
+      setTimeout(() => {
+        seen.push(`timer after ${handled} events`);
+        resolve();
+      }, 0),
+    );
+    try {
+      await expect(subscription.caughtUpTo(2000, 10_000)).resolves.toBe(true);
+      await timer;
+      // The timer ran while the backlog was being worked through, not after it.
+      expect(seen).toHaveLength(2);
+      expect(seen[1]).toBe('caught up');
+      expect(seen[0]).toMatch(/^timer after \d+ events$/);
+      expect(Number(/\d+/.exec(seen[0]!)![0])).toBeLessThan(2000);
+    } finally {
+      await subscription.stop();
+    }
+  });
+});

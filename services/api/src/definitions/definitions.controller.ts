@@ -81,7 +81,7 @@ export class DefinitionsController {
     schema: { type: 'string', pattern: PATTERNS.optionalEntityType },
   })
   @ApiAnswer(200, 'DefinitionList')
-  @ApiErrors(400)
+  @ApiErrors(400, 503)
   async list(@Query('minPosition') minPosition?: string, @Query('relatedEntity') relatedEntity?: string) {
     if (
       relatedEntity !== undefined &&
@@ -89,7 +89,7 @@ export class DefinitionsController {
     ) {
       throw new RequestInvalid('QUERY.INVALID', 'relatedEntity must be a record type');
     }
-    const { position } = await this.read.atLeast(minPosition);
+    const { position } = await this.read.atLeast(minPosition, ['process-grid']);
     return { position, items: listDefinitions(this.read.db, relatedEntity ? { relatedEntity } : {}) };
   }
 
@@ -98,9 +98,9 @@ export class DefinitionsController {
   @DefinitionKeyParam()
   @MinPositionQuery()
   @ApiAnswer(200, 'DefinitionDetails')
-  @ApiErrors(400, 404)
+  @ApiErrors(400, 404, 503)
   async get(@Param('key') key: string, @Query('minPosition') minPosition?: string) {
-    await this.read.atLeast(minPosition);
+    await this.read.atLeast(minPosition, ['process-grid']);
     const found = getDefinition(this.read.db, checkKey(key));
     if (!found) throw new NotFound('DEFINITION.NOT_FOUND', `No definition ${key}`);
     return found;

@@ -28,7 +28,7 @@ export class EntitiesController {
   })
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000 } })
   @ApiAnswer(200, 'EntityTimeline')
-  @ApiErrors(400, 404)
+  @ApiErrors(400, 404, 503)
   async timeline(
     @Param('type') type: string,
     @Param('id') id: string,
@@ -54,7 +54,7 @@ export class EntitiesController {
     ) {
       throw new RequestInvalid('QUERY.INVALID', 'after must be an integer and limit 1..1000');
     }
-    const { position } = await this.read.atLeast(minPosition);
+    const { position } = await this.read.atLeast(minPosition, ['entity-timeline', 'task-list']);
     // Need to know: without an overview role (admin, auditor), only those with a task about the record read
     // it; to anyone else the record answers as one Lifeline never heard of.
     if (

@@ -29,6 +29,7 @@ export class HealthController {
       ok,
       head,
       readModels: this.read.models.position(),
+      viewsCatchingUp: this.read.models.catchingUp(),
       reactions,
       ...(kafka ? { kafka } : {}),
       counters: await this.metrics.counters(),

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { DomainError } from '@lifeline/process-domain';
 import { EventIdConflict, WrongExpectedRevision } from '@lifeline/event-store';
 import { AuthError } from '../auth/jwt';
+import { ReadModelCatchingUp } from '@lifeline/read-models';
 import { AsOfUnavailable } from '../../../../libs/audit/src';
 
 const STATUS: Record<DomainError['family'], number> = {
@@ -26,11 +27,12 @@ export class ErrorFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<Response>();
     const [status, body] = this.describe(exception);
-    // Refused for load (503 AUDIT.BUSY…) is expected under load, not a fault.
-    if (exception instanceof AsOfUnavailable) this.logger.warn({ code: exception.code }, 'as-of query refused');
+    // Refused for load (503 AUDIT.BUSY…) or while a view is built from the log: expected, not a fault.
+    const refused = exception instanceof AsOfUnavailable || exception instanceof ReadModelCatchingUp;
+    if (refused) this.logger.warn({ code: exception.code }, 'query refused for now');
     else if (status >= 500) this.logger.error({ err: exception }, 'request failed');
     if (response.headersSent) return;
-    if (exception instanceof AsOfUnavailable) response.setHeader('Retry-After', String(exception.retryAfterSeconds));
+    if (refused) response.setHeader('Retry-After', String(exception.retryAfterSeconds));
     response.status(status).json(body);
   }
 
@@ -43,6 +45,9 @@ export class ErrorFilter implements ExceptionFilter {
     }
     if (exception instanceof AuthError) return [401, body(exception.code, exception.message)];
     if (exception instanceof AsOfUnavailable) return [503, body(exception.code, exception.message)];
+    if (exception instanceof ReadModelCatchingUp) {
+      return [503, body(exception.code, exception.message, { views: exception.views })];
+    }
     if (exception instanceof WrongExpectedRevision)
       return [409, body('CONFLICT.CONCURRENT_CHANGE', 'Someone else changed this at the same time; try again')];
     if (exception instanceof EventIdConflict) {

@@ -381,12 +381,17 @@ export const COMPONENT_SCHEMAS: Record<string, SchemaObject> = {
       ok: { type: 'boolean' },
       head: integer,
       readModels: integer,
+      // Views still being built from the log since start-up (a changed layout, a new or deleted read-model file).
+      viewsCatchingUp: {
+        type: 'array',
+        items: object({ view: string, position: integer, target: integer }, ['view', 'position', 'target']),
+      },
       reactions: { type: 'object' },
       // With the Kafka source: { ok, stuckPartitions: [{ topic, partition, codec, error, firstOffset, … }] }.
       kafka: { type: 'object' },
       counters: { type: 'object', additionalProperties: { type: 'number' } },
     },
-    ['ok', 'head', 'readModels', 'reactions', 'counters'],
+    ['ok', 'head', 'readModels', 'viewsCatchingUp', 'reactions', 'counters'],
   ),
   Webhook: object(
     {
@@ -486,6 +491,7 @@ const ERRORS = {
   409: 'Conflict or wrong state (a concurrent change, a task already completed, …)',
   413: 'The body is larger than 1 MiB (REQUEST.TOO_LARGE)',
   415: 'The body is of a media type this operation does not accept (REQUEST.UNSUPPORTED_MEDIA_TYPE, the accepted ones in details), or in an unsupported encoding or charset (REQUEST.UNSUPPORTED_ENCODING)',
+  503: 'A view this reads is still being built from the log after start-up, e.g. after an upgrade changed its layout (READ_MODEL.CATCHING_UP, each view with the event it reached and the one it must reach in details); try again after Retry-After',
 } as const;
 export type ErrorStatus = keyof typeof ERRORS;
 
@@ -500,7 +506,7 @@ export const AsOfUnavailableAnswer = () =>
   ApiResponse({
     status: 503,
     description:
-      'Every as-of worker is busy and the queue is full (AUDIT.BUSY), the query waited too long for one (AUDIT.AS_OF_TIMEOUT), or the server is stopping (AUDIT.AS_OF_CLOSED); try again after Retry-After',
+      'Every as-of worker is busy and the queue is full (AUDIT.BUSY), the query waited too long for one (AUDIT.AS_OF_TIMEOUT), the server is stopping (AUDIT.AS_OF_CLOSED), or a view this reads is still being built from the log after start-up (READ_MODEL.CATCHING_UP, progress in details); try again after Retry-After',
     headers: {
       'Retry-After': { description: 'seconds to wait before asking again', schema: { type: 'integer', minimum: 1 } },
     },

@@ -1,5 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import type { ReadModels } from '@lifeline/read-models';
+
+/** The projections queries read (each query names the ones whose rows it needs). */
+export type ViewName =
+  'task-list' | 'process-grid' | 'instances' | 'entity-timeline' | 'start-failures' | 'webhooks' | 'jobs';
 import { RequestInvalid } from './api-errors';
 import { POSITION } from './openapi';
 
@@ -19,15 +23,25 @@ export class ReadSide {
     return this.models.db;
   }
 
-  /** Waits (bounded) until the read models reached `minPosition`; returns the position served. */
-  async atLeast(minPosition: unknown): Promise<{ position: number; caughtUp: boolean }> {
-    if (minPosition === undefined || minPosition === '') return { position: this.models.position(), caughtUp: true };
+  /** Refuses (503 READ_MODEL.CATCHING_UP) when one of `views`, the projections a query reads, is still being built. */
+  served(views: readonly ViewName[]): void {
+    this.models.assertServed(...views);
+  }
+
+  /**
+   * Refuses (503 READ_MODEL.CATCHING_UP) when one of `views` is still being built from the log, then waits (bounded)
+   * until the read models reached `minPosition`; returns the position served.
+   */
+  async atLeast(minPosition: unknown, views: readonly ViewName[]): Promise<{ position: number; caughtUp: boolean }> {
+    this.served(views);
+    if (minPosition === undefined || minPosition === '')
+      return { position: this.models.positionOf(views), caughtUp: true };
     if (typeof minPosition !== 'string' || !POSITION.test(minPosition)) {
       throw new RequestInvalid('QUERY.INVALID_MIN_POSITION', 'minPosition must be a non-negative integer');
     }
     const target = Number(minPosition);
-    if (this.head && target > (await this.head())) return { position: this.models.position(), caughtUp: false };
-    const caughtUp = await this.models.waitForPosition(target, MIN_POSITION_WAIT_MS);
-    return { position: this.models.position(), caughtUp };
+    if (this.head && target > (await this.head())) return { position: this.models.positionOf(views), caughtUp: false };
+    const caughtUp = await this.models.waitForPosition(target, MIN_POSITION_WAIT_MS, views);
+    return { position: this.models.positionOf(views), caughtUp };
   }
 }

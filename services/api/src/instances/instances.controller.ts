@@ -160,9 +160,9 @@ export class InstancesController {
   @Get()
   @ApiOperation({ summary: 'Instances, filtered by definition, record, status or open incidents' })
   @ApiAnswer(200, 'InstanceList')
-  @ApiErrors(400)
+  @ApiErrors(400, 503)
   async list(@Query() query: ListInstancesQuery, @CurrentCaller() caller: Caller) {
-    const { position } = await this.read.atLeast(query.minPosition);
+    const { position } = await this.read.atLeast(query.minPosition, ['instances', 'task-list']);
     const items = listInstances(this.read.db, {
       definitionKey: query.definition,
       entityType: query.entityType,
@@ -208,7 +208,7 @@ export class InstancesController {
       if (!past.instance) throw new NotFound('INSTANCE.NOT_FOUND', 'No such instance at that point');
       return { ...past.instance, asOf: { position: past.position, at: past.at } };
     }
-    await this.read.atLeast(minPosition);
+    await this.read.atLeast(minPosition, ['instances']);
     const found = getInstance(this.read.db, id);
     if (!found) throw new NotFound('INSTANCE.NOT_FOUND', 'No such instance');
     return found;
@@ -218,7 +218,7 @@ export class InstancesController {
   @ApiOperation({ summary: "The instance's events in order: position, type, at, actor, data" })
   @InstanceIdParam()
   @ApiAnswer(200, 'InstanceHistory')
-  @ApiErrors(400, 404)
+  @ApiErrors(400, 404, 503)
   async history(@Param('id') id: string, @CurrentCaller() caller: Caller) {
     this.requireNeedToKnow(caller, checkInstanceId(id));
     const events = await this.engine.store.readStream(streams.instance(checkInstanceId(id)));
@@ -246,6 +246,7 @@ export class InstancesController {
    */
   private requireNeedToKnow(caller: Caller, instanceId: string): void {
     if (hasOverview(caller)) return;
+    this.read.served(['task-list']);
     if (!viewerHasTaskInInstance(this.read.db, { user: caller.id, roles: caller.roles }, instanceId)) {
       throw new NotFound('INSTANCE.NOT_FOUND', 'No such instance');
     }

@@ -88,6 +88,8 @@ export class JobBroker implements OnModuleDestroy {
     origin: CommandOrigin,
     gone?: AbortSignal,
   ): Promise<LockedJob[]> {
+    // Jobs are offered from the jobs view: while it is being built from the log, offering none would be a lie.
+    this.read.served(['jobs']);
     const deadline = Date.now() + request.timeoutMs;
     // One listener per fetch, however often its wait wakes up.
     const hungUp =

@@ -231,7 +231,7 @@ export class JobsController {
   })
   @ApiBody({ type: FetchAndLockDto })
   @ApiAnswer(200, 'LockedJobs', 'The jobs now locked by this worker (an empty list when the wait ran out)')
-  @ApiErrors(403)
+  @ApiErrors(403, 503)
   @WithBody()
   async fetchAndLock(
     @Body() body: FetchAndLockDto,
@@ -405,9 +405,9 @@ export class JobsController {
   @RequireRoles('admin', 'auditor')
   @ApiOperation({ summary: 'Jobs, the most recently changed first: by state, type, instance, worker or open incident' })
   @ApiAnswer(200, 'JobList')
-  @ApiErrors(400, 403)
+  @ApiErrors(400, 403, 503)
   async list(@Query() query: ListJobsQuery) {
-    const { position } = await this.read.atLeast(query.minPosition);
+    const { position } = await this.read.atLeast(query.minPosition, ['jobs']);
     const items = listJobs(this.read.db, {
       state: query.state,
       jobType: query.type,
@@ -426,10 +426,10 @@ export class JobsController {
   @JobIdParam()
   @MinPositionQuery()
   @ApiAnswer(200, 'Job')
-  @ApiErrors(400, 403, 404)
+  @ApiErrors(400, 403, 404, 503)
   async get(@Param('jobId') jobId: string, @Query('minPosition') minPosition?: string) {
     instanceOf(jobId);
-    await this.read.atLeast(minPosition);
+    await this.read.atLeast(minPosition, ['jobs']);
     const job = getJob(this.read.db, jobId);
     if (!job) throw noSuchJob();
     return job;
@@ -444,9 +444,10 @@ export class JobsController {
   })
   @JobIdParam()
   @ApiAnswer(200, 'InstanceCommandResult')
-  @ApiErrors(403, 404, 409)
+  @ApiErrors(403, 404, 409, 503)
   async retry(@Param('jobId') jobId: string, @CurrentCaller() caller: Caller, @Req() request: Request) {
     instanceOf(jobId);
+    this.read.served(['jobs']);
     const job = getJob(this.read.db, jobId);
     if (!job) throw noSuchJob();
     if (!job.incident?.open) {

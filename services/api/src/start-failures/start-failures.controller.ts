@@ -50,9 +50,9 @@ export class StartFailuresController {
   @RequireRoles('admin', 'auditor')
   @ApiOperation({ summary: 'Failed starts, newest first: what failed, its code and message, and whether retried' })
   @ApiAnswer(200, 'StartFailureList')
-  @ApiErrors(400, 403)
+  @ApiErrors(400, 403, 503)
   async list(@Query() query: ListStartFailuresQuery) {
-    const { position } = await this.read.atLeast(query.minPosition);
+    const { position } = await this.read.atLeast(query.minPosition, ['start-failures']);
     const items = listStartFailures(this.read.db, {
       status: query.status,
       definitionKey: query.definition,
@@ -77,12 +77,13 @@ export class StartFailuresController {
     schema: { type: 'string', pattern: FAILURE_ID.source },
   })
   @ApiAnswer(200, 'StartRetryResult', 'Retried: started, scheduled again, or closed because nothing matches any more')
-  @ApiErrors(403, 404, 409)
+  @ApiErrors(403, 404, 409, 503)
   async retry(
     @Param('id') id: string,
     @CurrentCaller() caller: Caller,
     @Req() request: Request,
   ): Promise<StartRetryResult> {
+    this.read.served(['start-failures']);
     const failure = FAILURE_ID.test(id) ? getStartFailure(this.read.db, id) : undefined;
     if (!failure) throw new NotFound('START_FAILURE.NOT_FOUND', 'No such failed start');
     return this.commands.execute(

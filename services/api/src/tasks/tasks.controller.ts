@@ -186,7 +186,7 @@ export class TasksController {
   @AsOfUnavailableAnswer()
   async list(@Query() query: ListTasksQuery, @CurrentCaller() caller: Caller) {
     if (query.asOf !== undefined) return this.listAsOf(query.asOf, query, caller);
-    const { position } = await this.read.atLeast(query.minPosition);
+    const { position } = await this.read.atLeast(query.minPosition, ['task-list']);
     return this.listIn(this.read.db, query, caller, position, this.engine.clock.nowIso());
   }
 
@@ -221,10 +221,10 @@ export class TasksController {
   @TaskIdParam()
   @MinPositionQuery()
   @ApiAnswer(200, 'TaskDetails')
-  @ApiErrors(400, 404)
+  @ApiErrors(400, 404, 503)
   async get(@Param('id') id: string, @CurrentCaller() caller: Caller, @Query('minPosition') minPosition?: string) {
     instanceOfTask(id);
-    await this.read.atLeast(minPosition);
+    await this.read.atLeast(minPosition, ['task-list']);
     const task = getTask(this.read.db, id, this.engine.clock.nowIso());
     if (!task || !mayView(task, caller)) throw noSuchTask();
     const entity = task.entity ? await this.engine.latestRecord(task.entity) : {};

@@ -78,8 +78,9 @@ export class WebhooksController {
   @RequireRoles('admin', 'auditor')
   @ApiOperation({ summary: 'Webhooks, oldest first (secrets are never shown again, only their first characters)' })
   @ApiAnswer(200, 'WebhookList')
-  @ApiErrors(403)
+  @ApiErrors(403, 503)
   list() {
+    this.read.served(['webhooks']);
     return { position: this.read.models.position(), items: listWebhooks(this.read.db) };
   }
 
@@ -88,7 +89,7 @@ export class WebhooksController {
   @ApiOperation({ summary: 'One webhook' })
   @WebhookIdParam()
   @ApiAnswer(200, 'Webhook')
-  @ApiErrors(403, 404)
+  @ApiErrors(403, 404, 503)
   get(@Param('id') id: string) {
     return this.webhook(id);
   }
@@ -99,7 +100,7 @@ export class WebhooksController {
   @ApiOperation({ summary: 'Delete a webhook: nothing more is sent to it, its pending deliveries end' })
   @WebhookIdParam()
   @ApiAnswer(200, 'Webhook')
-  @ApiErrors(403, 404)
+  @ApiErrors(403, 404, 503)
   async delete(@Param('id') id: string, @CurrentCaller() caller: Caller, @Req() request: Request) {
     this.webhook(id);
     await this.engine.webhooks.delete(id, caller.id, originOf(request));
@@ -111,7 +112,7 @@ export class WebhooksController {
   @ApiOperation({ summary: "A webhook's deliveries, newest first: status, attempts, the last answer or error" })
   @WebhookIdParam()
   @ApiAnswer(200, 'WebhookDeliveryList')
-  @ApiErrors(400, 403, 404)
+  @ApiErrors(400, 403, 404, 503)
   deliveries(@Param('id') id: string, @Query() query: ListDeliveriesQuery) {
     this.webhook(id);
     return { items: this.engine.webhookDeliveries.list(id, { status: query.status, limit: query.limit }) };
@@ -124,7 +125,7 @@ export class WebhooksController {
   @WebhookIdParam()
   @ApiParam({ name: 'deliveryId', schema: { type: 'string', pattern: DELIVERY_ID.source } })
   @ApiAnswer(202, 'WebhookRedelivery', 'Asked for: the delivery is pending again, with the same id')
-  @ApiErrors(403, 404)
+  @ApiErrors(403, 404, 503)
   async redeliver(
     @Param('id') id: string,
     @Param('deliveryId') deliveryId: string,
@@ -140,6 +141,7 @@ export class WebhooksController {
   }
 
   private webhook(id: string) {
+    this.read.served(['webhooks']);
     const webhook = UUID.test(id) ? getWebhook(this.read.db, id) : undefined;
     if (!webhook) throw new NotFound('WEBHOOK.NOT_FOUND', 'No such webhook');
     return webhook;

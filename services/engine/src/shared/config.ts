@@ -40,6 +40,11 @@ export interface LifelineConfig {
   audit: AuditConfig;
   /** As-of queries (`?asOf=`) rebuild read models from the log on worker threads: how many, and how many may wait. */
   asOf: { workers: number; queue: number; queueTimeoutMs: number };
+  /**
+   * LIFELINE_READ_MODELS_START_WAIT_MS: how long start-up waits for the read models to reach the log's head before
+   * it listens; a view still being built after that answers 503 READ_MODEL.CATCHING_UP until it is.
+   */
+  readModelsStartWaitMs: number;
   /** Tokens of an identity provider, besides the HS256 secret; absent: HS256 only. */
   oidc?: OidcConfig;
   /** How webhook deliveries are sent and retried (README: Webhooks). */
@@ -295,6 +300,7 @@ export function loadConfig(
       queue: whole(env, 'LIFELINE_AS_OF_QUEUE', 8, 0),
       queueTimeoutMs: whole(env, 'LIFELINE_AS_OF_WAIT_MS', 30_000, 1),
     },
+    readModelsStartWaitMs: whole(env, 'LIFELINE_READ_MODELS_START_WAIT_MS', 2_000, 0),
     ...optional('oidc', oidcConfig(env)),
     webhooks: {
       send: flag(env, 'LIFELINE_WEBHOOKS_SEND', true),

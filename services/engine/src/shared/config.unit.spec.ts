@@ -83,6 +83,18 @@ describe('loadConfig: the as-of worker pool', () => {
   });
 });
 
+describe('loadConfig: the read models at start-up', () => {
+  it('waits 2 s for them by default, and LIFELINE_READ_MODELS_START_WAIT_MS sets it (0: listen at once)', () => {
+    expect(loadConfig({}).readModelsStartWaitMs).toBe(2_000);
+    expect(loadConfig({ LIFELINE_READ_MODELS_START_WAIT_MS: '0' }).readModelsStartWaitMs).toBe(0);
+    expect(loadConfig({ LIFELINE_READ_MODELS_START_WAIT_MS: '600000' }).readModelsStartWaitMs).toBe(600_000);
+  });
+
+  it.each(['-1', '1.5', 'soon'])('refuses LIFELINE_READ_MODELS_START_WAIT_MS=%j with CONFIG.INVALID', (value) => {
+    expect(() => loadConfig({ LIFELINE_READ_MODELS_START_WAIT_MS: value })).toThrow(ConfigInvalid);
+  });
+});
+
 describe('oidcConfig', () => {
   it('is absent without an issuer, and refuses its other settings alone', () => {
     expect(oidcConfig({})).toBeUndefined();
