@@ -95,6 +95,11 @@ describe('a view rebuilt after an upgrade', () => {
     expect(view).toMatchObject({ view: 'entity-timeline', target: RECORDS * 4 + 3 });
     expect(view.position).toBeLessThan(view.target);
 
+    // Bad input is still bad input: 400 before 503.
+    const bad = await call(url, ALICE, 'GET', '/entities/Invoice/INV-U-7/timeline?minPosition=soon');
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('QUERY.INVALID_MIN_POSITION');
+
     const health = await call(url, null, 'GET', '/health');
     expect(health.status).toBe(200);
     expect(health.body.viewsCatchingUp.map((v: { view: string }) => v.view)).toEqual(['entity-timeline']);

@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import type { ReadModels } from '@lifeline/read-models';
+import { RequestInvalid } from './api-errors';
+import { POSITION } from './openapi';
 
 /** The projections queries read (each query names the ones whose rows it needs). */
 export type ViewName =
   'task-list' | 'process-grid' | 'instances' | 'entity-timeline' | 'start-failures' | 'webhooks' | 'jobs';
-import { RequestInvalid } from './api-errors';
-import { POSITION } from './openapi';
 
 /** How long a query waits for `minPosition` before answering with what it has. */
 export const MIN_POSITION_WAIT_MS = 5_000;
@@ -33,12 +33,15 @@ export class ReadSide {
    * until the read models reached `minPosition`; returns the position served.
    */
   async atLeast(minPosition: unknown, views: readonly ViewName[]): Promise<{ position: number; caughtUp: boolean }> {
+    if (minPosition !== undefined && minPosition !== '') {
+      if (typeof minPosition !== 'string' || !POSITION.test(minPosition)) {
+        throw new RequestInvalid('QUERY.INVALID_MIN_POSITION', 'minPosition must be a non-negative integer');
+      }
+    }
+    // Bad input is answered 400 first; a view still being built, 503.
     this.served(views);
     if (minPosition === undefined || minPosition === '')
       return { position: this.models.positionOf(views), caughtUp: true };
-    if (typeof minPosition !== 'string' || !POSITION.test(minPosition)) {
-      throw new RequestInvalid('QUERY.INVALID_MIN_POSITION', 'minPosition must be a non-negative integer');
-    }
     const target = Number(minPosition);
     if (this.head && target > (await this.head())) return { position: this.models.positionOf(views), caughtUp: false };
     const caughtUp = await this.models.waitForPosition(target, MIN_POSITION_WAIT_MS, views);
