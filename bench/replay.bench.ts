@@ -15,18 +15,7 @@ import { Projector, ReadModelDb } from '../libs/read-models/src/read-model-db';
 import { rebuildReadModels } from '../libs/read-models/src/rebuild';
 import { listTasks, type TaskViewer } from '../libs/read-models/src/task-list/task-list.queries';
 import { syntheticLog } from '../libs/read-models/src/testing/event-log';
-
-async function appendAll(store: SqliteEventStore, events: StoredEvent[]): Promise<void> {
-  for (let i = 0; i < events.length; i += 1000) {
-    await store.appendMany(
-      events.slice(i, i + 1000).map((e) => ({
-        streamId: e.streamId,
-        expectedRevision: 'any' as const,
-        events: [{ id: e.id, type: e.type, data: e.data, metadata: e.metadata }],
-      })),
-    );
-  }
-}
+import { appendToStore } from '../libs/read-models/src/testing/append-log';
 
 /** A user with `count` open tasks of their own, plus role tasks, then the time to read pages of 50. */
 function pageLatency(dir: string, count: number): { pageMs: number; lastPageMs: number; ownTasks: number } {
@@ -124,7 +113,7 @@ async function main(): Promise<void> {
     });
 
     const store = SqliteEventStore.open(join(dir, 'events.sqlite'));
-    await appendAll(store, log.events);
+    await appendToStore(store, log.events, 1000);
     cpu = process.cpuUsage();
     const fromStore = await rebuildReadModels(store, join(dir, 'from-store.sqlite'));
     rows.push({

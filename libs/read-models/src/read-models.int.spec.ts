@@ -7,18 +7,7 @@ import type { StoredEvent } from '../../event-store/src/event-store';
 import { ReadModelCatchingUp, ReadModels } from './read-models';
 import { entityTimeline } from './entity-timeline/entity-timeline.queries';
 import { syntheticLog } from './testing/event-log';
-
-async function appendAll(store: SqliteEventStore, events: StoredEvent[]): Promise<void> {
-  for (let i = 0; i < events.length; i += 500) {
-    await store.appendMany(
-      events.slice(i, i + 500).map((e) => ({
-        streamId: e.streamId,
-        expectedRevision: 'any' as const,
-        events: [{ id: e.id, type: e.type, data: e.data, metadata: e.metadata }],
-      })),
-    );
-  }
-}
+import { appendToStore } from './testing/append-log';
 
 /** A record the synthetic log wrote to, for a timeline query. */
 function someRecord(events: StoredEvent[]): { type: string; id: string } {
@@ -41,7 +30,7 @@ describe('read models at start-up', () => {
 
   it('reports a view whose layout changed as catching up, refuses its queries, and serves it once rebuilt', async () => {
     const log = syntheticLog(3000, 5);
-    await appendAll(store, log.events);
+    await appendToStore(store, log.events);
     const first = ReadModels.open(file());
     await first.start(store);
     // Nothing was behind the log's head by the time start returned: a normal start serves every view.
@@ -84,7 +73,7 @@ describe('read models at start-up', () => {
       expect(entityTimeline(models.db, record.type, record.id, { limit: 1000 })).toEqual(timeline);
 
       // Served once caught up: later events the view has not applied yet are lag, not a rebuild.
-      await appendAll(store, syntheticLog(3100, 5).events.slice(3000));
+      await appendToStore(store, syntheticLog(3100, 5).events.slice(3000));
       expect(models.catchingUp()).toEqual([]);
       await expect(models.waitForPosition(3100, 10_000)).resolves.toBe(true);
     } finally {
@@ -94,7 +83,7 @@ describe('read models at start-up', () => {
 
   it('keeps the other views live while one is rebuilt: the write path applies to them, and their waits do not wait for it', async () => {
     const log = syntheticLog(3010, 6);
-    await appendAll(store, log.events.slice(0, 3000));
+    await appendToStore(store, log.events.slice(0, 3000));
     const first = ReadModels.open(file());
     await first.start(store);
     await first.close();
@@ -107,7 +96,7 @@ describe('read models at start-up', () => {
     store.onCommitted((events) => models.applyCommitted(events));
     try {
       await models.start(store);
-      await appendAll(store, log.events.slice(3000));
+      await appendToStore(store, log.events.slice(3000));
       // Applied inline to every view but the one being rebuilt, which has not got there yet.
       expect(models.positionOf(['task-list', 'instances', 'process-grid', 'jobs'])).toBe(3010);
       expect(models.positionOf(['entity-timeline'])).toBeLessThan(3000);
@@ -137,7 +126,7 @@ describe('read models at start-up', () => {
 
   it('reports every view of a new file for a log that already has events, and waits for a short catch-up', async () => {
     const log = syntheticLog(3000, 9);
-    await appendAll(store, log.events);
+    await appendToStore(store, log.events);
     const models = ReadModels.open(file(), { startCatchUpWaitMs: 5_000 });
     try {
       await models.start(store);

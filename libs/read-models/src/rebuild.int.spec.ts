@@ -2,13 +2,13 @@ import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteEventStore } from '../../event-store/src/sqlite/sqlite-event-store';
-import type { StoredEvent } from '../../event-store/src/event-store';
 import { getTask } from './task-list/task-list.queries';
 import { ReadModels } from './read-models';
 import { rebuildReadModels } from './rebuild';
 import { Projector, ReadModelDb, type Sql } from './read-model-db';
 import { allProjections } from './projections';
 import { syntheticLog } from './testing/event-log';
+import { appendToStore } from './testing/append-log';
 
 /** Every row of every table, so two files can be compared whole. */
 function dump(sql: Sql): Record<string, unknown[]> {
@@ -21,18 +21,6 @@ function dump(sql: Sql): Record<string, unknown[]> {
       return [name, sql.prepare(`SELECT * FROM "${name}" ORDER BY ${columns.join(', ')}`).all()];
     }),
   );
-}
-
-async function appendAll(store: SqliteEventStore, events: StoredEvent[]): Promise<void> {
-  for (let i = 0; i < events.length; i += 500) {
-    await store.appendMany(
-      events.slice(i, i + 500).map((e) => ({
-        streamId: e.streamId,
-        expectedRevision: 'any' as const,
-        events: [{ id: e.id, type: e.type, data: e.data, metadata: e.metadata }],
-      })),
-    );
-  }
 }
 
 describe('rebuild', () => {
@@ -49,7 +37,7 @@ describe('rebuild', () => {
 
   it('rebuilds the same rows the live projector built in many small batches', async () => {
     const log = syntheticLog(4000, 7);
-    await appendAll(store, log.events);
+    await appendToStore(store, log.events);
 
     const live = ReadModelDb.open(join(dir, 'live.sqlite'));
     const projector = new Projector(live, allProjections());
@@ -94,7 +82,7 @@ describe('rebuild', () => {
 
   it('switches the served file to a rebuilt one that catches up with the log', async () => {
     const log = syntheticLog(600, 3);
-    await appendAll(store, log.events.slice(0, 400));
+    await appendToStore(store, log.events.slice(0, 400));
     const models = ReadModels.open(join(dir, 'served-1.sqlite'), { batchSize: 50 });
     try {
       await models.start(store);
@@ -102,7 +90,7 @@ describe('rebuild', () => {
 
       await rebuildReadModels(store, join(dir, 'served-2.sqlite'));
       // Appended after the rebuild read the log: the switch must catch these up first.
-      await appendAll(store, log.events.slice(400));
+      await appendToStore(store, log.events.slice(400));
       const oldDb = models.db;
       await models.switchTo(join(dir, 'served-2.sqlite'));
 
@@ -114,7 +102,7 @@ describe('rebuild', () => {
 
       // The new file stays live.
       const more = syntheticLog(700, 3).events.slice(600);
-      await appendAll(store, more);
+      await appendToStore(store, more);
       await expect(models.waitForPosition(700, 5000)).resolves.toBe(true);
     } finally {
       await models.close();
