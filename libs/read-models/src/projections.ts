@@ -7,6 +7,19 @@ import { startFailuresProjection } from './start-failures/start-failures.project
 import { taskListProjection } from './task-list/task-list.projection';
 import { webhooksProjection } from './webhooks/webhooks.projection';
 
+/** The name of every read model in allProjections(): what a query names when it says which ones it reads. */
+export const VIEW_NAMES = [
+  'task-list',
+  'process-grid',
+  'instances',
+  'entity-timeline',
+  'start-failures',
+  'webhooks',
+  'jobs',
+] as const;
+
+export type ViewName = (typeof VIEW_NAMES)[number];
+
 /** Every read model the API serves, in one file. */
 export function allProjections(): Projection[] {
   return [

@@ -1,11 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import type { ReadModels } from '@lifeline/read-models';
+import type { ReadModels, ViewName } from '@lifeline/read-models';
 import { RequestInvalid } from './api-errors';
 import { POSITION } from './openapi';
-
-/** The projections queries read (each query names the ones whose rows it needs). */
-export type ViewName =
-  'task-list' | 'process-grid' | 'instances' | 'entity-timeline' | 'start-failures' | 'webhooks' | 'jobs';
 
 /** How long a query waits for `minPosition` before answering with what it has. */
 export const MIN_POSITION_WAIT_MS = 5_000;
