@@ -7,6 +7,8 @@ import type { StoredEvent } from '../../event-store/src/event-store';
 import { ReadModelCatchingUp, ReadModels } from './read-models';
 import { entityTimeline } from './entity-timeline/entity-timeline.queries';
 import { syntheticLog } from './testing/event-log';
+import { allProjections, VIEW_NAMES } from './projections';
+import type { Projection } from './read-model-db';
 import { appendToStore } from './testing/append-log';
 
 /** A record the synthetic log wrote to, for a timeline query. */
@@ -91,7 +93,19 @@ describe('read models at start-up', () => {
     raw.prepare("UPDATE projections_checkpoint SET version = version + 1 WHERE name = 'entity-timeline'").run();
     raw.close();
 
-    const models = ReadModels.open(file(), { batchSize: 20, startCatchUpWaitMs: 0 });
+    // The timeline's rebuild takes at least 1.5 s (0.5 ms an event), so the write below surely lands while it runs.
+    const projections = allProjections().map((p): Projection =>
+      p.name !== 'entity-timeline'
+        ? p
+        : {
+            ...p,
+            apply(db, event, decoded) {
+              for (const started = performance.now(); performance.now() - started < 0.5;);
+              p.apply(db, event, decoded);
+            },
+          },
+    );
+    const models = ReadModels.open(file(), { batchSize: 20, startCatchUpWaitMs: 0, projections });
     // As the API wires the write path: what this process commits is applied before its callers are answered.
     store.onCommitted((events) => models.applyCommitted(events));
     try {
@@ -149,6 +163,10 @@ describe('read models at start-up', () => {
     } finally {
       await rebuilding.close();
     }
+  });
+
+  it('names every read model it serves in VIEW_NAMES, the names queries give', () => {
+    expect(allProjections().map((p) => p.name)).toEqual([...VIEW_NAMES]);
   });
 
   it('serves an empty log at once', async () => {
