@@ -117,7 +117,42 @@ export type InstanceStarted = Ev<
     cause: InstanceCause;
   }
 >;
-export type ActivityEntered = Ev<'ActivityEntered', { activityId: string; activityType: string; visit: number }>;
+/**
+ * Which line of the flow an event moves. Absent: the main line (every event written before parallel
+ * branches existed); otherwise a branch `<forkActivity>.<visit>.<index>` made by `BranchesForked`.
+ */
+export type OnToken = { token?: string };
+export type ActivityEntered = Ev<
+  'ActivityEntered',
+  { activityId: string; activityType: string; visit: number } & OnToken
+>;
+/**
+ * A fork (a `parallel` or `inclusive` activity, or a `next` that lists several) started these branches;
+ * the line that reached it rests until they meet at a join.
+ */
+export type BranchesForked = Ev<
+  'BranchesForked',
+  {
+    activityId: string;
+    visit: number;
+    /** `<activityId>.<visit>`: one per entry of the fork, what its join counts arrivals against. */
+    forkId: string;
+    branches: { token: string; next: string }[];
+    /** An inclusive fork: the conditions that held (`otherwise`: none) and the values they saw (the audit's "why"). */
+    expressions?: string[];
+    seen?: Record<string, unknown>;
+  } & OnToken
+>;
+/** Every branch of one fork entry still running reached the join: they end and the line that forked goes on. */
+export type BranchesJoined = Ev<
+  'BranchesJoined',
+  { activityId: string; visit: number; forkId: string; tokens: string[]; next: string | string[] } & OnToken
+>;
+/** Every branch of one fork entry ended at an end before any join: the line that forked ends with them. */
+export type BranchesEnded = Ev<
+  'BranchesEnded',
+  { activityId: string; forkId: string; endActivityId: string } & OnToken
+>;
 export type TaskCreated = Ev<
   'TaskCreated',
   {
@@ -135,7 +170,7 @@ export type TaskCreated = Ev<
     question?: Question;
     /** The definition's assignee rule, kept for the audit. */
     rule: Assignee;
-  }
+  } & OnToken
 >;
 export type TaskClaimed = Ev<'TaskClaimed', { taskId: string; user: string }>;
 export type TaskReleased = Ev<'TaskReleased', { taskId: string; user: string; role?: string }>;
@@ -165,7 +200,7 @@ export type WaitStarted = Ev<
     entity: EntityRef;
     /** The envelope whose data `until` was evaluated against on entry (absent: none, or written before it was kept). */
     seenEntityEventId?: string;
-  }
+  } & OnToken
 >;
 export type WaitSatisfied = Ev<
   'WaitSatisfied',
@@ -180,7 +215,10 @@ export type WaitSatisfied = Ev<
     entitySource?: EntityEventSource;
   }
 >;
-export type WaitTimedOut = Ev<'WaitTimedOut', { activityId: string; visit: number; timeoutAt: string; next: string }>;
+export type WaitTimedOut = Ev<
+  'WaitTimedOut',
+  { activityId: string; visit: number; timeoutAt: string; next: string | string[] }
+>;
 export type DecisionTaken = Ev<
   'DecisionTaken',
   {
@@ -199,7 +237,7 @@ export type MessageEmitted = Ev<
 >;
 export type IncidentRaised = Ev<
   'IncidentRaised',
-  { incidentId: string; activityId: string; code: string; message: string; expression?: string }
+  { incidentId: string; activityId: string; code: string; message: string; expression?: string } & OnToken
 >;
 export type IncidentResolved = Ev<'IncidentResolved', { incidentId: string; activityId: string; by: string }>;
 export type InstanceSuspended = Ev<'InstanceSuspended', { by: string; reason?: string }>;
@@ -222,7 +260,7 @@ export type JobCreated = Ev<
     /** What the worker gets: the activity's `inputs`, evaluated, or the process variables. */
     inputs: Record<string, unknown>;
     entity: EntityRef;
-  }
+  } & OnToken
 >;
 /** A worker took the job until `lockExpiresAt`; after that it is offered again, and the next lock supersedes this one. */
 export type JobLocked = Ev<'JobLocked', { jobId: string; workerId: string; lockExpiresAt: string }>;
@@ -270,6 +308,9 @@ export type JobEvent =
 export type InstanceEvent =
   | InstanceStarted
   | ActivityEntered
+  | BranchesForked
+  | BranchesJoined
+  | BranchesEnded
   | TaskCreated
   | TaskClaimed
   | TaskReleased

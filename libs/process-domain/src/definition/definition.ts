@@ -12,6 +12,12 @@ export interface Trigger {
   delay?: string;
 }
 
+/**
+ * Where the flow goes after an activity: one activity, or several at once (`next: [a, b]` forks the
+ * token into parallel branches that meet again at a `join`).
+ */
+export type Next = string | string[];
+
 export type Assignee = { user: string } | { role: string } | { userFrom: string };
 
 export interface FormField {
@@ -39,8 +45,8 @@ export interface HumanActivity {
   results?: string[];
   form?: FormField[];
   question?: Question;
-  /** Either one activity, or one per result (every result must be mapped). */
-  next: string | Record<string, string>;
+  /** One activity (or a fork into several), or one per result (every result must be mapped). */
+  next: Next | Record<string, string>;
 }
 
 export interface AutomaticActivity {
@@ -48,7 +54,7 @@ export interface AutomaticActivity {
   /** Process variables: name → FEEL expression. */
   set?: Record<string, string>;
   emit?: Emit;
-  next: string;
+  next: Next;
 }
 
 export interface Emit {
@@ -66,7 +72,7 @@ export interface WaitActivity {
   timeout?: string;
   /** Where to go when the timeout fires; defaults to `next`. */
   onTimeout?: string;
-  next: string;
+  next: Next;
 }
 
 export interface DecisionBranch {
@@ -96,15 +102,50 @@ export interface ServiceActivity {
   inputs?: Record<string, string>;
   /** A business error code a worker may report → the activity it leads to. */
   errors?: Record<string, string>;
-  next: string;
+  next: Next;
 }
 
+/**
+ * Ends the branch that reaches it; the instance completes when no branch is left. `terminate: true`
+ * completes the instance at once, cancelling the other branches' tasks, waits and jobs.
+ */
 export interface EndActivity {
   type: 'end';
+  terminate?: boolean;
+}
+
+/** Forks into every branch at once; the branches meet again at a `join`. */
+export interface ParallelActivity {
+  type: 'parallel';
+  branches: string[];
+}
+
+/** Forks into every branch whose condition holds (`otherwise` when none does); they meet again at a `join`. */
+export interface InclusiveActivity {
+  type: 'inclusive';
+  branches: DecisionBranch[];
+  otherwise: string;
+}
+
+/**
+ * Waits for exactly the branches the fork took (counted per entry of the fork, so a fork inside a loop
+ * waits for the branches of that round), then goes on with the line that forked.
+ */
+export interface JoinActivity {
+  type: 'join';
+  next: Next;
 }
 
 export type Activity =
-  HumanActivity | AutomaticActivity | WaitActivity | DecisionActivity | ServiceActivity | EndActivity;
+  | HumanActivity
+  | AutomaticActivity
+  | WaitActivity
+  | DecisionActivity
+  | ServiceActivity
+  | EndActivity
+  | ParallelActivity
+  | InclusiveActivity
+  | JoinActivity;
 export type ActivityType = Activity['type'];
 
 export interface ProcessDefinition {

@@ -11,6 +11,10 @@ import type {
   EntityEventKind,
   FormField,
   HumanActivity,
+  InclusiveActivity,
+  JoinActivity,
+  Next,
+  ParallelActivity,
   ProcessDefinition,
   Question,
   ServiceActivity,
@@ -28,6 +32,8 @@ export const DEFINITION_RULES = {
   maxTextLength: 10_000,
   maxNameLength: 200,
   defaultExecutionOrder: 100,
+  /** Branches one fork may start. */
+  maxBranches: 50,
 };
 
 const DEFINITION_KEY = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -55,7 +61,10 @@ const ACTIVITY_KEYS: Record<Activity['type'], readonly string[]> = {
   wait: ['type', 'until', 'timeout', 'onTimeout', 'next'],
   decision: ['type', 'branches', 'otherwise'],
   service: ['type', 'jobType', 'retries', 'retryBackoff', 'inputs', 'errors', 'next'],
-  end: ['type'],
+  end: ['type', 'terminate'],
+  parallel: ['type', 'branches'],
+  inclusive: ['type', 'branches', 'otherwise'],
+  join: ['type', 'next'],
 };
 /** Failures a job may have before an incident, unless its activity says otherwise. */
 export const DEFAULT_JOB_RETRIES = 3;
@@ -348,7 +357,7 @@ function readActivity(r: Reader, value: unknown, id: string, path: string, edges
   if (!raw) return undefined;
   const type = raw.type;
   if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(ACTIVITY_KEYS, type)) {
-    r.issue(join(path, 'type'), 'must be one of human, automatic, wait, decision, service, end');
+    r.issue(join(path, 'type'), `must be one of ${Object.keys(ACTIVITY_KEYS).join(', ')}`);
     return undefined;
   }
   const activityType = type as Activity['type'];
@@ -358,17 +367,35 @@ function readActivity(r: Reader, value: unknown, id: string, path: string, edges
     if (target !== undefined) edges.push({ from: id, to: target, path: at });
     return target;
   };
-  const requiredNext = (): string | undefined => {
+  /** The targets of a fork: at least two distinct activities. */
+  const targets = (value: unknown, at: string): string[] | undefined => {
+    if (!Array.isArray(value) || value.length < 2 || value.length > DEFINITION_RULES.maxBranches) {
+      r.issue(at, `must list from 2 to ${DEFINITION_RULES.maxBranches} activities`);
+      return undefined;
+    }
+    const out: string[] = [];
+    value.forEach((item: unknown, index) => {
+      const target = next(item, `${at}[${index}]`);
+      if (target === undefined) return;
+      if (out.includes(target)) r.issue(`${at}[${index}]`, `'${target}' is listed twice`);
+      else out.push(target);
+    });
+    return out.length === value.length ? out : undefined;
+  };
+  /** One activity, or a list of them: the flow forks into parallel branches there. */
+  const nextOrFork = (value: unknown, at: string): Next | undefined =>
+    Array.isArray(value) ? targets(value, at) : next(value, at);
+  const requiredNext = (): Next | undefined => {
     if (raw.next === undefined || raw.next === null) {
       r.issue(join(path, 'next'), 'is required');
       return undefined;
     }
-    return next(raw.next, join(path, 'next'));
+    return nextOrFork(raw.next, join(path, 'next'));
   };
 
   switch (activityType) {
     case 'human':
-      return readHuman(r, raw, path, next);
+      return readHuman(r, raw, path, next, nextOrFork);
     case 'automatic': {
       const activity: AutomaticActivity = { type: 'automatic', next: '' };
       if (raw.set !== undefined && raw.set !== null) {
@@ -405,11 +432,14 @@ function readActivity(r: Reader, value: unknown, id: string, path: string, edges
       activity.next = requiredNext() ?? '';
       return reorder(activity, ['type', 'until', 'timeout', 'onTimeout', 'next']);
     }
-    case 'decision': {
+    case 'decision':
+    case 'inclusive': {
       const branches: DecisionBranch[] = [];
       const branchesPath = join(path, 'branches');
       if (!Array.isArray(raw.branches) || raw.branches.length === 0) {
         r.issue(branchesPath, 'must be a non-empty list of { when, next }');
+      } else if (raw.branches.length > DEFINITION_RULES.maxBranches) {
+        r.issue(branchesPath, `must have at most ${DEFINITION_RULES.maxBranches} branches`);
       } else {
         raw.branches.forEach((item: unknown, index) => {
           const at = `${branchesPath}[${index}]`;
@@ -426,13 +456,26 @@ function readActivity(r: Reader, value: unknown, id: string, path: string, edges
       let otherwise = '';
       if (raw.otherwise === undefined || raw.otherwise === null) r.issue(join(path, 'otherwise'), 'is required');
       else otherwise = next(raw.otherwise, join(path, 'otherwise')) ?? '';
-      const activity: DecisionActivity = { type: 'decision', branches, otherwise };
+      return activityType === 'decision'
+        ? ({ type: 'decision', branches, otherwise } satisfies DecisionActivity)
+        : ({ type: 'inclusive', branches, otherwise } satisfies InclusiveActivity);
+    }
+    case 'parallel': {
+      const branches = targets(raw.branches, join(path, 'branches')) ?? [];
+      return { type: 'parallel', branches } satisfies ParallelActivity;
+    }
+    case 'join': {
+      const activity: JoinActivity = { type: 'join', next: requiredNext() ?? '' };
       return activity;
     }
     case 'service':
       return readService(r, raw, path, next, requiredNext);
-    case 'end':
-      return { type: 'end' };
+    case 'end': {
+      if (raw.terminate !== undefined && raw.terminate !== null && typeof raw.terminate !== 'boolean') {
+        r.issue(join(path, 'terminate'), 'must be true or false');
+      }
+      return raw.terminate === true ? { type: 'end', terminate: true } : { type: 'end' };
+    }
     default: {
       const unreachable: never = activityType;
       throw new Error(`unknown activity type ${String(unreachable)}`);
@@ -445,6 +488,7 @@ function readHuman(
   raw: Record<string, unknown>,
   path: string,
   next: (to: unknown, at: string) => string | undefined,
+  nextOrFork: (to: unknown, at: string) => Next | undefined,
 ): HumanActivity {
   const title = r.string(raw, 'title', path, { required: true, max: DEFINITION_RULES.maxNameLength }) ?? '';
   const activity: HumanActivity = { type: 'human', title, assignee: { role: '' }, next: '' };
@@ -495,7 +539,7 @@ function readHuman(
     }
     activity.next = byResult;
   } else {
-    activity.next = next(raw.next, nextPath) ?? '';
+    activity.next = nextOrFork(raw.next, nextPath) ?? '';
   }
   return reorder(activity, [
     'type',
@@ -516,7 +560,7 @@ function readService(
   raw: Record<string, unknown>,
   path: string,
   next: (to: unknown, at: string) => string | undefined,
-  requiredNext: () => string | undefined,
+  requiredNext: () => Next | undefined,
 ): ServiceActivity {
   const jobType =
     r.string(raw, 'jobType', path, {
@@ -674,6 +718,15 @@ function checkGraph(
     }
   }
   const ids = Object.keys(activities);
+  const forks = ids.some((id) => {
+    const a = activities[id];
+    return a.type === 'parallel' || a.type === 'inclusive' || ('next' in a && Array.isArray(a.next));
+  });
+  for (const id of ids) {
+    if (activities[id].type === 'join' && !forks) {
+      r.issue(`activities.${id}`, 'a join needs a fork: a parallel or inclusive activity, or a next that lists several');
+    }
+  }
   const ends = ids.filter((id) => activities[id].type === 'end');
   if (ends.length === 0 && soundSoFar) r.issue('activities', 'needs at least one end activity');
   // Reachability on a broken document would only repeat the problems already listed.

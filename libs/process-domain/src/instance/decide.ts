@@ -16,7 +16,7 @@ import type {
 } from './commands';
 import { isAdmin } from './commands';
 import { userIdProblem } from './user-id';
-import { execute, feelContext, Recorder, runFrom, type FlowContext } from './flow';
+import { continueFrom, execute, feelContext, raiseIncident, Recorder, runFrom, type FlowContext } from './flow';
 import { decideJob } from './jobs';
 import {
   DefinitionVersionMismatch,
@@ -38,7 +38,16 @@ import {
   TaskNotFound,
   TaskNotReleasable,
 } from './instance-errors';
-import { evolve, initialState, type InstanceState, type LiveInstance, type TaskState } from './state';
+import {
+  evolve,
+  initialState,
+  openWaits,
+  waitAt,
+  type InstanceState,
+  type LiveInstance,
+  type OpenWait,
+  type TaskState,
+} from './state';
 import { foldEvents, type Decider, type Decision } from '../decider';
 
 /** The instance stream's decider, for the command pipeline. */
@@ -302,7 +311,7 @@ function complete(
   ctx: DecideContext,
 ): Decision<InstanceState, InstanceEvent> {
   const task = openTask(state, command.taskId, ctx.actor);
-  const rec = new Recorder(state);
+  const rec = new Recorder(state, task.token);
   if (task.user !== undefined) requireHolder(task, ctx.actor);
   if (task.results && task.results.length > 0) {
     if (command.result === undefined || !task.results.includes(command.result)) {
@@ -329,54 +338,60 @@ function complete(
   const activity = ctx.definition.activities[task.activityId] as HumanActivity | undefined;
   if (activity) {
     const next =
-      typeof activity.next === 'string'
+      typeof activity.next === 'string' || Array.isArray(activity.next)
         ? activity.next
         : command.result !== undefined
           ? activity.next[command.result]
           : undefined;
-    if (next !== undefined) runFrom(rec, next, ctx);
+    if (next !== undefined) continueFrom(rec, task.activityId, task.visit, next, ctx);
   }
   return rec.decision();
 }
 
+/** Has the line `token` an open incident (it stays where it stopped until the incident is resolved)? */
+const stopped = (state: LiveInstance, token: string): boolean =>
+  Object.values(state.incidents).some((incident) => incident.token === token);
+
+/** The record changed: every open wait whose `until` now holds goes on, each on its own line. */
 function checkWait(
   state: LiveInstance,
   command: CheckWait,
   ctx: DecideContext,
 ): Decision<InstanceState, InstanceEvent> {
-  const wait = state.wait;
-  if (state.status !== 'running' || !wait || wait.until === undefined) return unchanged(state);
-  if (Object.keys(state.incidents).length > 0) return unchanged(state);
-  const outcome = evaluateCondition(wait.until, feelContext(state, ctx.entityData), ctx.now);
+  if (state.status !== 'running') return unchanged(state);
   const rec = new Recorder(state);
-  if (!outcome.ok) {
-    rec.record({
-      type: 'IncidentRaised',
-      data: {
-        incidentId: `${wait.activityId}-${state.incidentsRaised + 1}`,
-        activityId: wait.activityId,
-        code: outcome.code,
-        message: outcome.message,
-        expression: wait.until,
-      },
-    });
-    return rec.decision();
+  for (const wait of openWaits(state)) {
+    const now = rec.live();
+    // An earlier wait's path may have ended the instance, or cancelled this wait.
+    if (now.status !== 'running' || !waitAt(now, wait.activityId, wait.visit)) continue;
+    if (wait.until === undefined || stopped(now, wait.token)) continue;
+    checkOneWait(rec, wait, command, ctx);
   }
-  if (!outcome.value) return unchanged(state);
+  return rec.decision();
+}
+
+function checkOneWait(rec: Recorder, wait: OpenWait, command: CheckWait, ctx: DecideContext): void {
+  const until = wait.until!;
+  rec.token = wait.token;
+  const outcome = evaluateCondition(until, feelContext(rec.live(), ctx.entityData), ctx.now);
+  if (!outcome.ok) {
+    raiseIncident(rec, wait.activityId, outcome.code, outcome.message, until);
+    return;
+  }
+  if (!outcome.value) return;
   rec.record({
     type: 'WaitSatisfied',
     data: {
       activityId: wait.activityId,
       visit: wait.visit,
-      expression: wait.until,
+      expression: until,
       seen: outcome.seen,
       ...(command.entityEventId !== undefined ? { entityEventId: command.entityEventId } : {}),
       ...(command.entitySource !== undefined ? { entitySource: command.entitySource } : {}),
     },
   });
   const activity = ctx.definition.activities[wait.activityId];
-  if (activity?.type === 'wait') runFrom(rec, activity.next, ctx);
-  return rec.decision();
+  if (activity?.type === 'wait') continueFrom(rec, wait.activityId, wait.visit, activity.next, ctx);
 }
 
 function fireTimeout(
@@ -384,19 +399,19 @@ function fireTimeout(
   command: FireWaitTimeout,
   ctx: DecideContext,
 ): Decision<InstanceState, InstanceEvent> {
-  const wait = state.wait;
-  if (state.status !== 'running' || !wait || wait.timeoutAt === undefined) return unchanged(state);
-  if (wait.activityId !== command.activityId || wait.visit !== command.visit) return unchanged(state); // a stale timer
+  if (state.status !== 'running') return unchanged(state);
+  const wait = waitAt(state, command.activityId, command.visit);
+  if (!wait || wait.timeoutAt === undefined) return unchanged(state); // a stale timer
   if (Date.parse(wait.timeoutAt) > Date.parse(ctx.now)) return unchanged(state); // not due yet
   const activity = ctx.definition.activities[wait.activityId];
   if (activity?.type !== 'wait') return unchanged(state);
   const next = activity.onTimeout ?? activity.next;
-  const rec = new Recorder(state);
+  const rec = new Recorder(state, wait.token);
   rec.record({
     type: 'WaitTimedOut',
     data: { activityId: wait.activityId, visit: wait.visit, timeoutAt: wait.timeoutAt, next },
   });
-  runFrom(rec, next, ctx);
+  continueFrom(rec, wait.activityId, wait.visit, next, ctx);
   return rec.decision();
 }
 
@@ -404,19 +419,17 @@ function resume(state: LiveInstance, ctx: DecideContext): Decision<InstanceState
   if (state.status !== 'suspended') throw new InstanceNotSuspended(`Instance is ${state.status}`);
   const rec = new Recorder(state);
   rec.record({ type: 'InstanceResumed', data: { by: ctx.actor.id } });
-  // What happened while it was suspended takes effect now: a due timeout, or a record that changed.
-  const wait = state.wait;
-  if (wait?.timeoutAt !== undefined && Date.parse(wait.timeoutAt) <= Date.parse(ctx.now)) {
-    const { events } = fireTimeout(
-      rec.live(),
-      { type: 'FireWaitTimeout', activityId: wait.activityId, visit: wait.visit },
-      ctx,
-    );
-    events.forEach((e) => rec.record(e));
-  } else if (wait?.until !== undefined) {
-    const { events } = checkWait(rec.live(), { type: 'CheckWait' }, ctx);
-    events.forEach((e) => rec.record(e));
+  // What happened while it was suspended takes effect now: due timeouts, then a record that changed.
+  const apply = (decision: Decision<InstanceState, InstanceEvent>) => decision.events.forEach((e) => rec.record(e));
+  for (const wait of openWaits(state)) {
+    if (wait.timeoutAt !== undefined && Date.parse(wait.timeoutAt) <= Date.parse(ctx.now)) {
+      const now = rec.live();
+      if (now.status !== 'running') break;
+      apply(fireTimeout(now, { type: 'FireWaitTimeout', activityId: wait.activityId, visit: wait.visit }, ctx));
+    }
   }
+  const now = rec.live();
+  if (now.status === 'running') apply(checkWait(now, { type: 'CheckWait' }, ctx));
   return rec.decision();
 }
 
@@ -428,19 +441,20 @@ function retry(
   const incident = state.incidents[command.incidentId];
   if (!incident) throw new IncidentNotFound(`No open incident ${command.incidentId}`);
   requireRunning(state);
-  const rec = new Recorder(state);
+  const rec = new Recorder(state, incident.token);
   rec.record({
     type: 'IncidentResolved',
     data: { incidentId: incident.incidentId, activityId: incident.activityId, by: ctx.actor.id },
   });
   const activity = ctx.definition.activities[incident.activityId];
-  const visit = state.visits[incident.activityId] ?? 1;
+  const line = state.tokens[incident.token];
+  const visit = line?.activityId === incident.activityId ? line.visit : (state.visits[incident.activityId] ?? 1);
   if (activity) {
     // Retry the activity where it stopped; what it produces next runs on as usual.
     const next = execute(rec, incident.activityId, activity, visit, ctx);
-    if (next !== undefined && rec.live().status === 'running' && Object.keys(rec.live().incidents).length === 0) {
-      runFrom(rec, next, ctx);
-    }
+    if (next !== undefined && rec.live().status === 'running' && !stopped(rec.live(), rec.token)) {
+      continueFrom(rec, incident.activityId, visit, next, ctx);
+    } else runFrom(rec, undefined, ctx);
   }
   return rec.decision();
 }
@@ -455,7 +469,7 @@ export function incidentForFailure(
   failure: { code: string; message: string },
 ): IncidentRaised | undefined {
   if (state.status !== 'running' && state.status !== 'suspended') return undefined;
-  const activityId = state.wait?.activityId ?? state.current?.activityId;
+  const activityId = openWaits(state)[0]?.activityId ?? state.current?.activityId;
   if (activityId === undefined) return undefined;
   return {
     type: 'IncidentRaised',

@@ -1,10 +1,10 @@
-import type { Activity, ProcessDefinition } from '../definition/definition';
+import type { Activity, Next, ProcessDefinition } from '../definition/definition';
 import { addDuration } from '../definition/duration';
 import { DomainError } from '../errors';
 import type { EntityRef, InstanceEvent } from '../events';
 import { evaluateCondition, evaluateFeel } from '../feel/feel';
 import type { Decision } from '../decider';
-import { evolve, type InstanceState, type LiveInstance } from './state';
+import { evolve, MAIN_TOKEN, type ForkEntry, type InstanceState, type LiveInstance } from './state';
 import { userIdProblem } from './user-id';
 
 /** Steps one command may take through automatic activities and decisions before we call it a loop. */
@@ -38,7 +38,17 @@ function recordOf(entity: EntityRef): { type: string; id: string } {
 /** Collects events while keeping the state they lead to, so each step sees the previous ones. */
 export class Recorder {
   readonly events: InstanceEvent[] = [];
-  constructor(public state: InstanceState) {}
+  /** Branches a fork started, each run once the line moving now rests. */
+  readonly pending: { token: string; activityId: string }[] = [];
+  /** @param token the line of the flow the events move (the main line unless a branch does). */
+  constructor(
+    public state: InstanceState,
+    public token: string = MAIN_TOKEN,
+  ) {}
+  /** `{ token }` for an event of a branch; nothing for the main line (the shape of every older event). */
+  onToken(): { token?: string } {
+    return this.token === MAIN_TOKEN ? {} : { token: this.token };
+  }
   record(event: InstanceEvent): void {
     this.events.push(event);
     this.state = evolve(this.state, event);
@@ -69,6 +79,7 @@ export function raiseIncident(
       code,
       message,
       ...(expression !== undefined ? { expression } : {}),
+      ...rec.onToken(),
     },
   });
 }
@@ -91,22 +102,52 @@ function instantAfter(rec: Recorder, activityId: string, now: string, duration: 
 }
 
 /**
- * Enters `activityId` and runs the flow until it rests: at a task, a wait, an incident or the end.
- * Automatic activities and decisions run within the same command (one append, one stream).
+ * Enters `activityId` with the line `rec.token` and runs the flow until it rests (at a task, a wait, an
+ * incident, a join or an end), then runs each branch a fork started the same way. Automatic activities,
+ * decisions and forks run within the same command (one append, one stream). Without `activityId`, it only
+ * runs the branches already pending.
  */
-export function runFrom(rec: Recorder, activityId: string, ctx: FlowContext): void {
-  let next: string | undefined = activityId;
+export function runFrom(rec: Recorder, activityId: string | undefined, ctx: FlowContext): void {
+  if (activityId !== undefined) rec.pending.unshift({ token: rec.token, activityId });
   let steps = 0;
-  while (next !== undefined) {
-    if (++steps > MAX_STEPS_PER_COMMAND) {
-      raiseIncident(rec, next, 'FLOW.LOOP', `More than ${MAX_STEPS_PER_COMMAND} steps without a rest`);
-      return;
+  while (rec.pending.length > 0) {
+    const { token, activityId: first } = rec.pending.shift()!;
+    rec.token = token;
+    let next: string | undefined = first;
+    while (next !== undefined) {
+      // An end with `terminate` (or the last line ending) completed the instance: nothing else moves.
+      if (rec.live().status !== 'running') {
+        rec.pending.length = 0;
+        return;
+      }
+      if (++steps > MAX_STEPS_PER_COMMAND) {
+        raiseIncident(rec, next, 'FLOW.LOOP', `More than ${MAX_STEPS_PER_COMMAND} steps without a rest`);
+        rec.pending.length = 0;
+        return;
+      }
+      next = enter(rec, next, ctx);
     }
-    next = enter(rec, next, ctx);
   }
 }
 
-/** Enters one activity; returns the next activity to enter, or undefined when the flow rests. */
+/**
+ * Goes on from a finished activity (`from`, at its entry `visit`) to `next`: one activity, or a fork into
+ * several when `next` lists them.
+ */
+export function continueFrom(rec: Recorder, from: string, visit: number, next: Next, ctx: FlowContext): void {
+  if (typeof next === 'string') runFrom(rec, next, ctx);
+  else {
+    fork(
+      rec,
+      from,
+      visit,
+      next.map((to) => ({ next: to })),
+    );
+    runFrom(rec, undefined, ctx);
+  }
+}
+
+/** Enters one activity; returns the next activity to enter, or undefined when the line rests. */
 function enter(rec: Recorder, activityId: string, ctx: FlowContext): string | undefined {
   const activity: Activity | undefined = ctx.definition.activities[activityId];
   if (!activity) {
@@ -114,8 +155,147 @@ function enter(rec: Recorder, activityId: string, ctx: FlowContext): string | un
     return undefined;
   }
   const visit = (rec.live().visits[activityId] ?? 0) + 1;
-  rec.record({ type: 'ActivityEntered', data: { activityId, activityType: activity.type, visit } });
-  return execute(rec, activityId, activity, visit, ctx);
+  rec.record({
+    type: 'ActivityEntered',
+    data: { activityId, activityType: activity.type, visit, ...rec.onToken() },
+  });
+  const next = execute(rec, activityId, activity, visit, ctx);
+  return typeof next === 'string' || next === undefined ? next : forkTo(rec, activityId, visit, next);
+}
+
+function forkTo(rec: Recorder, activityId: string, visit: number, next: readonly string[]): undefined {
+  fork(
+    rec,
+    activityId,
+    visit,
+    next.map((to) => ({ next: to })),
+  );
+  return undefined;
+}
+
+/**
+ * A fork: one new line per branch taken, each run once the line moving now rests; the forking line rests
+ * at the fork until the branches join. `<activityId>.<visit>` names this entry of the fork, so a fork
+ * inside a loop starts new branches each round, and its join counts only those.
+ */
+function fork(
+  rec: Recorder,
+  activityId: string,
+  visit: number,
+  taken: readonly { next: string; expression?: string }[],
+  seen?: Record<string, unknown>,
+): void {
+  const forkId = `${activityId}.${visit}`;
+  const branches = taken.map((branch, index) => ({ token: `${forkId}.${index}`, next: branch.next }));
+  rec.record({
+    type: 'BranchesForked',
+    data: {
+      activityId,
+      visit,
+      forkId,
+      branches,
+      ...(seen !== undefined
+        ? { expressions: taken.flatMap((b) => (b.expression !== undefined ? [b.expression] : [])), seen }
+        : {}),
+      ...rec.onToken(),
+    },
+  });
+  for (const branch of branches) rec.pending.push({ token: branch.token, activityId: branch.next });
+}
+
+/** The fork entry whose branch `token` is, if any. */
+function forkOf(state: LiveInstance, token: string): ForkEntry | undefined {
+  const forkId = state.tokens[token]?.forkId;
+  if (forkId !== undefined) return state.forks[forkId];
+  for (const forkEntry of Object.values(state.forks)) if (forkEntry.tokens.includes(token)) return forkEntry;
+  return undefined;
+}
+
+/** The branches of a fork entry still running (the others ended at an end). */
+const liveBranches = (state: LiveInstance, entry: ForkEntry): string[] =>
+  entry.tokens.filter((token) => token in state.tokens);
+
+/**
+ * When every live branch of `entry` rests at one join, they join there: the branches end and the line
+ * that forked goes on (returned: the join's next, with `rec.token` the forking line). Otherwise undefined.
+ */
+function joinIfComplete(rec: Recorder, entry: ForkEntry, ctx: FlowContext): string | undefined {
+  const state = rec.live();
+  const live = liveBranches(state, entry);
+  if (live.length === 0) return undefined;
+  const at = state.tokens[live[0]!]!;
+  const arrived = (t: string): boolean => {
+    const line = state.tokens[t]!;
+    return line.activityType === 'join' && line.forked === undefined && line.activityId === at.activityId;
+  };
+  if (!live.every(arrived)) return undefined;
+  const activity = ctx.definition.activities[at.activityId];
+  if (activity?.type !== 'join') return undefined;
+  rec.record({
+    type: 'BranchesJoined',
+    data: {
+      activityId: at.activityId,
+      visit: state.visits[at.activityId] ?? at.visit,
+      forkId: entry.forkId,
+      tokens: live,
+      next: activity.next,
+      ...(entry.parent === MAIN_TOKEN ? {} : { token: entry.parent }),
+    },
+  });
+  rec.token = entry.parent;
+  const { next } = activity;
+  return typeof next === 'string' ? next : forkTo(rec, at.activityId, state.visits[at.activityId] ?? at.visit, next);
+}
+
+/**
+ * A line reached a join: it rests there until every branch of its fork entry still running has arrived,
+ * then they end and the line that forked goes on. A line outside any fork passes through.
+ */
+function join(rec: Recorder, activityId: string, next: Next, ctx: FlowContext): Next | undefined {
+  const state = rec.live();
+  const entry = forkOf(state, rec.token);
+  if (!entry) return next;
+  const elsewhere = liveBranches(state, entry)
+    .map((token) => state.tokens[token]!)
+    .find((t) => t.activityType === 'join' && t.forked === undefined && t.activityId !== activityId);
+  if (elsewhere) {
+    raiseIncident(
+      rec,
+      activityId,
+      'FLOW.JOIN_MISMATCH',
+      `Branches of ${entry.activityId} reached two joins: ${elsewhere.activityId} and ${activityId}`,
+    );
+    return undefined;
+  }
+  return joinIfComplete(rec, entry, ctx);
+}
+
+/**
+ * The line `rec.token` ended at an end. When it was a fork's last running branch, the line that forked
+ * ends too (and so on up); when the other branches of its fork all rest at their join, they join; when no
+ * line is left, the instance completes.
+ */
+function lineEnded(rec: Recorder, endActivityId: string, ctx: FlowContext): string | undefined {
+  for (;;) {
+    const state = rec.live();
+    const entry = forkOf(state, rec.token);
+    if (!entry) break;
+    if (liveBranches(state, entry).length > 0) return joinIfComplete(rec, entry, ctx);
+    rec.record({
+      type: 'BranchesEnded',
+      data: {
+        activityId: entry.activityId,
+        forkId: entry.forkId,
+        endActivityId,
+        ...(entry.parent === MAIN_TOKEN ? {} : { token: entry.parent }),
+      },
+    });
+    rec.token = entry.parent;
+  }
+  if (Object.keys(rec.live().tokens).length === 0) {
+    rec.record({ type: 'InstanceCompleted', data: { endActivityId } });
+  }
+  return undefined;
 }
 
 /** Runs an entered activity (also used to retry one after an incident). */
@@ -125,7 +305,7 @@ export function execute(
   activity: Activity,
   visit: number,
   ctx: FlowContext,
-): string | undefined {
+): Next | undefined {
   const state = rec.live();
   const context = () => feelContext(rec.live(), ctx.entityData);
   switch (activity.type) {
@@ -173,6 +353,7 @@ export function execute(
           ...(activity.form !== undefined ? { form: activity.form } : {}),
           ...(activity.question !== undefined ? { question: activity.question } : {}),
           rule: activity.assignee,
+          ...rec.onToken(),
         },
       });
       return undefined;
@@ -244,6 +425,7 @@ export function execute(
           ...(activity.until !== undefined && ctx.entityEventId !== undefined
             ? { seenEntityEventId: ctx.entityEventId }
             : {}),
+          ...rec.onToken(),
         },
       });
       return undefined;
@@ -295,13 +477,44 @@ export function execute(
           retries: activity.retries,
           inputs,
           entity: state.entity,
+          ...rec.onToken(),
         },
       });
       return undefined;
     }
     case 'end':
-      rec.record({ type: 'InstanceCompleted', data: { endActivityId: activityId } });
+      if (activity.terminate === true) {
+        rec.record({ type: 'InstanceCompleted', data: { endActivityId: activityId } });
+        return undefined;
+      }
+      return lineEnded(rec, activityId, ctx);
+    case 'parallel':
+      fork(
+        rec,
+        activityId,
+        visit,
+        activity.branches.map((next) => ({ next })),
+      );
       return undefined;
+    case 'inclusive': {
+      const taken: { next: string; expression?: string }[] = [];
+      const seen: Record<string, unknown> = {};
+      for (const [index, branch] of activity.branches.entries()) {
+        const outcome = evaluateCondition(branch.when, context(), ctx.now);
+        if (!outcome.ok) {
+          raiseIncident(rec, activityId, outcome.code, `branches[${index}]: ${outcome.message}`, branch.when);
+          return undefined;
+        }
+        Object.assign(seen, outcome.seen);
+        if (outcome.value) taken.push({ next: branch.next, expression: branch.when });
+      }
+      // None held: the otherwise path, still as a branch, so the join after it counts it like any other.
+      if (taken.length === 0) taken.push({ next: activity.otherwise });
+      fork(rec, activityId, visit, taken, seen);
+      return undefined;
+    }
+    case 'join':
+      return join(rec, activityId, activity.next, ctx);
     default: {
       const unknown: never = activity;
       throw new Error(`Unknown activity ${JSON.stringify(unknown)}`);

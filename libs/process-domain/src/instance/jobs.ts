@@ -13,7 +13,7 @@ import type {
   LockJob,
   ThrowJobError,
 } from './commands';
-import { raiseIncident, Recorder, runFrom, type FlowContext } from './flow';
+import { continueFrom, raiseIncident, Recorder, runFrom, type FlowContext } from './flow';
 import {
   InstanceNotRunning,
   InstanceSuspendedError,
@@ -140,7 +140,7 @@ function complete(state: LiveInstance, command: CompleteJob, ctx: JobContext): I
   // The same worker saying it again (its answer was lost): done already, nothing more.
   if (done?.status === 'completed' && done.workerId === command.workerId) return [];
   const job = heldJob(state, command.jobId, command.workerId);
-  const rec = new Recorder(state);
+  const rec = new Recorder(state, job.token);
   rec.record({
     type: 'JobCompleted',
     data: {
@@ -151,7 +151,7 @@ function complete(state: LiveInstance, command: CompleteJob, ctx: JobContext): I
     },
   });
   const activity = activityOf(ctx, job);
-  if (activity) runFrom(rec, activity.next, ctx);
+  if (activity) continueFrom(rec, job.activityId, job.visit, activity.next, ctx);
   return rec.events;
 }
 
@@ -184,7 +184,7 @@ function fail(state: LiveInstance, command: FailJob, ctx: JobContext): InstanceE
       throw new InvalidJobBackoff(`${backoff}: ${error.message}`);
     }
   }
-  const rec = new Recorder(state);
+  const rec = new Recorder(state, job.token);
   rec.record({
     type: 'JobFailed',
     data: {
@@ -213,7 +213,7 @@ function throwError(state: LiveInstance, command: ThrowJobError, ctx: JobContext
   const job = heldJob(state, command.jobId, command.workerId);
   const errors = activityOf(ctx, job)?.errors ?? {};
   const next = Object.prototype.hasOwnProperty.call(errors, command.code) ? errors[command.code] : undefined;
-  const rec = new Recorder(state);
+  const rec = new Recorder(state, job.token);
   rec.record({
     type: 'JobErrorThrown',
     data: {

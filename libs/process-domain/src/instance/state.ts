@@ -1,9 +1,16 @@
 import type { FormField, Question } from '../definition/definition';
 import type { EntityRef, InstanceCause, InstanceEvent } from '../events';
 
+/** The main line of an instance: every event without a `token` moves it. */
+export const MAIN_TOKEN = 'main';
+
 export interface TaskState {
   taskId: string;
   activityId: string;
+  /** The line of the flow whose task it is (the main line for tasks created before branches existed). */
+  token: string;
+  /** The entry of its activity that created it. */
+  visit: number;
   status: 'open' | 'completed' | 'cancelled';
   user?: string;
   role?: string;
@@ -21,6 +28,8 @@ export interface JobState {
   jobId: string;
   activityId: string;
   visit: number;
+  /** The line of the flow whose job it is. */
+  token: string;
   jobType: string;
   /** `open` until completed, failed for good (an incident), ended by a business error, or cancelled with its instance. */
   status: 'open' | 'completed' | 'failed' | 'errored' | 'cancelled';
@@ -52,6 +61,31 @@ export interface OpenWait {
   visit: number;
   until?: string;
   timeoutAt?: string;
+  token: string;
+}
+
+/** One line of the flow where it rests or passes: the main line, or a branch of a fork. */
+export interface TokenState {
+  token: string;
+  activityId: string;
+  activityType: string;
+  visit: number;
+  /** The fork entry that made it (absent: the main line, or a line restored by its join). */
+  forkId?: string;
+  /** It rests at a fork (`activityId`) until the branches of this fork entry join. */
+  forked?: string;
+  /** Its open wait, when it rests at one. */
+  wait?: OpenWait;
+}
+
+/** One entry of a fork: the branches it started and the line that goes on once they join. */
+export interface ForkEntry {
+  forkId: string;
+  activityId: string;
+  /** The line that reached the fork; it rests there and goes on from the join. */
+  parent: string;
+  /** Every branch it started; those no longer in `tokens` ended (at an end) before the join. */
+  tokens: string[];
 }
 
 export interface OpenIncident {
@@ -59,6 +93,7 @@ export interface OpenIncident {
   activityId: string;
   code: string;
   message: string;
+  token: string;
 }
 
 export interface InstanceData {
@@ -68,11 +103,14 @@ export interface InstanceData {
   entity: EntityRef;
   cause: InstanceCause;
   variables: Record<string, unknown>;
-  /** The activity the token is at (a task, a wait, an incident, or the end). */
+  /** The activity entered last, by any line (a task, a wait, an incident, or the end). */
   current?: { activityId: string; activityType: string; visit: number };
   visits: Record<string, number>;
   tasks: Record<string, TaskState>;
-  wait?: OpenWait;
+  /** token → where that line is; several while branches run, none once the instance ended. */
+  tokens: Record<string, TokenState>;
+  /** fork id → a fork entry whose branches have not joined yet. */
+  forks: Record<string, ForkEntry>;
   outcomes: Record<string, ActivityOutcome>;
   incidents: Record<string, OpenIncident>;
   incidentsRaised: number;
@@ -130,7 +168,8 @@ function copyOf(state: LiveInstance): LiveInstance {
     current: state.current,
     visits: state.visits,
     tasks: state.tasks,
-    wait: state.wait,
+    tokens: state.tokens,
+    forks: state.forks,
     outcomes: state.outcomes,
     incidents: state.incidents,
     incidentsRaised: state.incidentsRaised,
@@ -175,11 +214,41 @@ const closeOpenJobs = (state: LiveInstance): Record<string, JobState> =>
 const closeOpenTasks = (state: LiveInstance): Record<string, TaskState> =>
   copyIdMap(state.tasks, (task) => (task.status === 'open' ? { ...task, status: 'cancelled' as const } : task));
 
-/** The instance ended (`completed`, `terminated`): no wait, its open tasks and jobs cancelled. */
+/** Every open wait, in token order (deterministic). */
+export function openWaits(state: LiveInstance): OpenWait[] {
+  const waits: OpenWait[] = [];
+  for (const token of Object.keys(state.tokens).sort()) {
+    const wait = state.tokens[token]!.wait;
+    if (wait) waits.push(wait);
+  }
+  return waits;
+}
+
+/** The open wait at this entry of an activity (entries are unique: visits count per instance). */
+export function waitAt(state: LiveInstance, activityId: string, visit: number): OpenWait | undefined {
+  for (const token of Object.keys(state.tokens)) {
+    const wait = state.tokens[token]!.wait;
+    if (wait && wait.activityId === activityId && wait.visit === visit) return wait;
+  }
+  return undefined;
+}
+
+/** The state without the open wait at this entry (its line stays where it is until it moves on). */
+function withoutWait(state: LiveInstance, activityId: string, visit: number): LiveInstance {
+  const wait = waitAt(state, activityId, visit);
+  if (!wait) return state;
+  const at = state.tokens[wait.token]!;
+  const next = copyOf(state);
+  next.tokens = withEntry<TokenState>(state.tokens, wait.token, { ...at, wait: undefined });
+  return next;
+}
+
+/** The instance ended (`completed`, `terminated`): no line left, its open tasks and jobs cancelled. */
 function ended(state: LiveInstance, status: 'completed' | 'terminated'): LiveInstance {
   const next = copyOf(state);
   next.status = status;
-  next.wait = undefined;
+  next.tokens = idMap();
+  next.forks = idMap();
   next.tasks = closeOpenTasks(state);
   next.jobs = closeOpenJobs(state);
   return next;
@@ -200,6 +269,8 @@ export function evolve(state: InstanceState, event: InstanceEvent): InstanceStat
       variables: { ...d.variables },
       visits: {},
       tasks: idMap(),
+      tokens: idMap(),
+      forks: idMap(),
       outcomes: {},
       incidents: {},
       incidentsRaised: 0,
@@ -210,9 +281,78 @@ export function evolve(state: InstanceState, event: InstanceEvent): InstanceStat
   switch (event.type) {
     case 'ActivityEntered': {
       const { activityId, activityType, visit } = event.data;
+      const token = event.data.token ?? MAIN_TOKEN;
       const next = copyOf(state);
       next.current = { activityId, activityType, visit };
       next.visits = withKey(state.visits, activityId, visit);
+      if (activityType === 'end') {
+        // The line ends here (the instance completes when it was the last one: InstanceCompleted follows).
+        if (token in state.tokens) {
+          next.tokens = copyIdMap(state.tokens);
+          delete next.tokens[token];
+        }
+        return next;
+      }
+      const forkId = state.tokens[token]?.forkId;
+      next.tokens = withEntry(
+        state.tokens,
+        token,
+        forkId !== undefined
+          ? { token, activityId, activityType, visit, forkId }
+          : { token, activityId, activityType, visit },
+      );
+      return next;
+    }
+    case 'BranchesForked': {
+      const d = event.data;
+      const parentId = d.token ?? MAIN_TOKEN;
+      const parent = state.tokens[parentId];
+      const next = copyOf(state);
+      next.tokens = copyIdMap(state.tokens);
+      next.tokens[parentId] = {
+        token: parentId,
+        activityId: d.activityId,
+        activityType: parent?.activityType ?? 'parallel',
+        visit: d.visit,
+        ...(parent?.forkId !== undefined ? { forkId: parent.forkId } : {}),
+        forked: d.forkId,
+      };
+      for (const branch of d.branches) {
+        next.tokens[branch.token] = {
+          token: branch.token,
+          activityId: d.activityId,
+          activityType: parent?.activityType ?? 'parallel',
+          visit: d.visit,
+          forkId: d.forkId,
+        };
+      }
+      next.forks = withEntry(state.forks, d.forkId, {
+        forkId: d.forkId,
+        activityId: d.activityId,
+        parent: parentId,
+        tokens: d.branches.map((b) => b.token),
+      });
+      return next;
+    }
+    case 'BranchesJoined':
+    case 'BranchesEnded': {
+      const d = event.data;
+      const forkEntry = state.forks[d.forkId];
+      const parentId = d.token ?? MAIN_TOKEN;
+      const parent = state.tokens[parentId];
+      const next = copyOf(state);
+      next.tokens = copyIdMap(state.tokens);
+      for (const token of forkEntry?.tokens ?? []) delete next.tokens[token];
+      if (event.type === 'BranchesEnded') delete next.tokens[parentId];
+      else {
+        const { activityId, visit } = event.data;
+        next.tokens[parentId] =
+          parent?.forkId !== undefined
+            ? { token: parentId, activityId, activityType: 'join', visit, forkId: parent.forkId }
+            : { token: parentId, activityId, activityType: 'join', visit };
+      }
+      next.forks = copyIdMap(state.forks);
+      delete next.forks[d.forkId];
       return next;
     }
     case 'TaskCreated': {
@@ -220,6 +360,8 @@ export function evolve(state: InstanceState, event: InstanceEvent): InstanceStat
       const task: TaskState = {
         taskId: d.taskId,
         activityId: d.activityId,
+        token: d.token ?? MAIN_TOKEN,
+        visit: state.tokens[d.token ?? MAIN_TOKEN]?.visit ?? state.visits[d.activityId] ?? 1,
         status: 'open',
         user: d.assignee.user,
         role: d.assignee.role,
@@ -267,16 +409,22 @@ export function evolve(state: InstanceState, event: InstanceEvent): InstanceStat
     }
     case 'WaitStarted': {
       const { activityId, visit, until, timeoutAt } = event.data;
+      const token = event.data.token ?? MAIN_TOKEN;
+      const at = state.tokens[token] ?? { token, activityId, activityType: 'wait', visit };
       const next = copyOf(state);
-      next.wait = { activityId, visit, until, timeoutAt };
+      next.tokens = withEntry<TokenState>(state.tokens, token, {
+        ...at,
+        wait: { activityId, visit, until, timeoutAt, token },
+      });
       return next;
     }
     case 'WaitSatisfied':
     case 'WaitTimedOut': {
       const satisfied = event.type === 'WaitSatisfied';
-      const next = withOutcome(state, event.data.activityId, { satisfied, timedOut: !satisfied });
-      next.wait = undefined;
-      return next;
+      return withOutcome(withoutWait(state, event.data.activityId, event.data.visit), event.data.activityId, {
+        satisfied,
+        timedOut: !satisfied,
+      });
     }
     case 'DecisionTaken':
       return withOutcome(state, event.data.activityId, { branch: event.data.branch });
@@ -289,8 +437,9 @@ export function evolve(state: InstanceState, event: InstanceEvent): InstanceStat
       return state;
     case 'IncidentRaised': {
       const { incidentId, activityId, code, message } = event.data;
+      const token = event.data.token ?? MAIN_TOKEN;
       const next = copyOf(state);
-      next.incidents = withKey(state.incidents, incidentId, { incidentId, activityId, code, message });
+      next.incidents = withKey(state.incidents, incidentId, { incidentId, activityId, code, message, token });
       next.incidentsRaised = state.incidentsRaised + 1;
       return next;
     }
@@ -319,6 +468,7 @@ export function evolve(state: InstanceState, event: InstanceEvent): InstanceStat
         jobId: d.jobId,
         activityId: d.activityId,
         visit: d.visit,
+        token: d.token ?? MAIN_TOKEN,
         jobType: d.jobType,
         status: 'open',
         retries: d.retries,

@@ -71,6 +71,8 @@ describe('evolve', () => {
         'i-1.review.1': {
           taskId: 'i-1.review.1',
           activityId: 'review',
+          token: 'main',
+          visit: 1,
           status: 'completed',
           user: 'alice',
           role: 'approver',
@@ -83,6 +85,8 @@ describe('evolve', () => {
         await: { satisfied: true, timedOut: false },
         route: { branch: 0 },
       },
+      tokens: {},
+      forks: {},
       incidents: {},
       incidentsRaised: 1,
       jobs: {},

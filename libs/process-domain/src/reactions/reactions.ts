@@ -9,7 +9,10 @@ import {
   delayedStartTimerId,
   evolveDefinitions,
   initialRecordState,
+  instanceOfWaitKey,
   jobRetryTimerId,
+  recordWaitKey,
+  waitingInstances,
   waitTimeoutTimerId,
   type DefinitionsState,
   type RecordState,
@@ -234,7 +237,7 @@ function onEntityEvent(
     });
   }
   // The instances already waiting on this record see the new version of it.
-  for (const instanceId of Object.keys(state.record?.waits ?? {}).sort()) {
+  for (const instanceId of waitingInstances(state.record)) {
     reactions.push({
       type: 'RunInstanceCommand',
       instanceId,
@@ -370,7 +373,10 @@ export function evolveRecord(state: RecordState | undefined, logged: LoggedEvent
       const base = state ?? initialRecordState(d.entity);
       const waits =
         d.until !== undefined
-          ? { ...base.waits, [instanceId]: { activityId: d.activityId, visit: d.visit, until: d.until } }
+          ? {
+              ...base.waits,
+              [recordWaitKey(instanceId, d.token)]: { activityId: d.activityId, visit: d.visit, until: d.until },
+            }
           : base.waits;
       if (d.timeoutAt === undefined) return { ...base, waits };
       const timerId = waitTimeoutTimerId(instanceId, d.activityId, d.visit);
@@ -397,12 +403,13 @@ export function evolveRecord(state: RecordState | undefined, logged: LoggedEvent
     case 'WaitTimedOut': {
       if (!state || !instanceId) return state;
       const { activityId, visit } = event.data;
-      const wait = state.waits[instanceId];
       let next = withoutTimer(state, waitTimeoutTimerId(instanceId, activityId, visit));
-      if (wait && wait.activityId === activityId && wait.visit === visit) {
-        const waits = { ...next.waits };
-        delete waits[instanceId];
-        next = { ...next, waits };
+      for (const [key, wait] of Object.entries(state.waits)) {
+        if (instanceOfWaitKey(key) === instanceId && wait.activityId === activityId && wait.visit === visit) {
+          const waits = { ...next.waits };
+          delete waits[key];
+          next = { ...next, waits };
+        }
       }
       return next;
     }
@@ -446,8 +453,8 @@ export function evolveRecord(state: RecordState | undefined, logged: LoggedEvent
     case 'InstanceCompleted':
     case 'InstanceTerminated': {
       if (!state || !instanceId) return state;
-      const waits = { ...state.waits };
-      delete waits[instanceId];
+      const waits: RecordState['waits'] = {};
+      for (const [key, wait] of Object.entries(state.waits)) if (instanceOfWaitKey(key) !== instanceId) waits[key] = wait;
       const timers: RecordState['timers'] = {};
       for (const [id, timer] of Object.entries(state.timers)) if (timer.instanceId !== instanceId) timers[id] = timer;
       return { ...state, waits, timers };

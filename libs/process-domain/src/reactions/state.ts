@@ -91,6 +91,23 @@ export interface RecordWait {
   until?: string;
 }
 
+/**
+ * The key of a wait in `RecordState.waits`: the instance id for its main line (as every state persisted
+ * before branches existed has it), `<instanceId>#<token>` for a branch's (several waits of one instance).
+ */
+export const recordWaitKey = (instanceId: string, token: string | undefined): string =>
+  token === undefined ? instanceId : `${instanceId}#${token}`;
+
+/** The instance a `waits` key belongs to. */
+export const instanceOfWaitKey = (key: string): string => {
+  const hash = key.indexOf('#');
+  return hash < 0 ? key : key.slice(0, hash);
+};
+
+/** The instances with an open wait on the record, each once, in order. */
+export const waitingInstances = (state: RecordState | undefined): string[] =>
+  [...new Set(Object.keys(state?.waits ?? {}).map(instanceOfWaitKey))].sort();
+
 export type RecordTimer = DelayedStartTimer | WaitTimeoutTimer | JobRetryTimer;
 
 /** Start a definition for the record once `dueAt` has come (a trigger with a delay). */
@@ -141,7 +158,7 @@ export interface RecordState {
   kind?: EntityEventKind;
   /** The id of the envelope `data` comes from. */
   lastEntityEventId?: string;
-  /** instance id → its open wait on this record. */
+  /** `recordWaitKey(instance, token)` → an open wait of an instance on this record. */
   waits: Record<string, RecordWait>;
   /** timer id → a pending timer of this record or one of its instances. */
   timers: Record<string, RecordTimer>;
@@ -159,7 +176,7 @@ export const jobRetryTimerId = (jobId: string): string => `job:${jobId}`;
 export function instancesOf(state: RecordState | undefined): Set<string> {
   const out = new Set<string>();
   if (!state) return out;
-  for (const id of Object.keys(state.waits)) out.add(id);
+  for (const key of Object.keys(state.waits)) out.add(instanceOfWaitKey(key));
   for (const timer of Object.values(state.timers)) out.add(timer.instanceId);
   return out;
 }

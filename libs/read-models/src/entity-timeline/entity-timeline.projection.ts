@@ -95,6 +95,12 @@ export function summarizeInstanceEvent(event: InstanceEvent): string {
       return `Process "${event.data.definitionName}" started (version ${event.data.definitionVersion})`;
     case 'ActivityEntered':
       return `Entered ${event.data.activityId}`;
+    case 'BranchesForked':
+      return `Forked at ${event.data.activityId} into ${event.data.branches.map((b) => b.next).join(', ')}`;
+    case 'BranchesJoined':
+      return `Branches of ${event.data.forkId.replace(/\.\d+$/, '')} joined at ${event.data.activityId}`;
+    case 'BranchesEnded':
+      return `Every branch of ${event.data.activityId} ended (last at ${event.data.endActivityId})`;
     case 'TaskCreated':
       return `Task "${event.data.title}" created for ${who(event.data.assignee)}`;
     case 'TaskClaimed':
