@@ -724,7 +724,10 @@ function checkGraph(
   });
   for (const id of ids) {
     if (activities[id].type === 'join' && !forks) {
-      r.issue(`activities.${id}`, 'a join needs a fork: a parallel or inclusive activity, or a next that lists several');
+      r.issue(
+        `activities.${id}`,
+        'a join needs a fork: a parallel or inclusive activity, or a next that lists several',
+      );
     }
   }
   const ends = ids.filter((id) => activities[id].type === 'end');

@@ -454,7 +454,8 @@ export function evolveRecord(state: RecordState | undefined, logged: LoggedEvent
     case 'InstanceTerminated': {
       if (!state || !instanceId) return state;
       const waits: RecordState['waits'] = {};
-      for (const [key, wait] of Object.entries(state.waits)) if (instanceOfWaitKey(key) !== instanceId) waits[key] = wait;
+      for (const [key, wait] of Object.entries(state.waits))
+        if (instanceOfWaitKey(key) !== instanceId) waits[key] = wait;
       const timers: RecordState['timers'] = {};
       for (const [id, timer] of Object.entries(state.timers)) if (timer.instanceId !== instanceId) timers[id] = timer;
       return { ...state, waits, timers };

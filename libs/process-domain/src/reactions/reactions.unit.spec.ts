@@ -280,6 +280,56 @@ describe('reactions: waits on the record', () => {
   });
 });
 
+describe('reactions: waits of parallel branches on the record', () => {
+  const branchWait = (activityId: string, visit: number, token: string) =>
+    logged('instance-i1', {
+      type: 'WaitStarted',
+      data: { activityId, visit, until: 'entity.paid', entity: { type: 'Invoice', id: 'INV-7' }, token },
+    });
+  const satisfied = (activityId: string, visit: number) =>
+    logged('instance-i1', { type: 'WaitSatisfied', data: { activityId, visit, expression: 'entity.paid', seen: {} } });
+  const checks = (reactions: Reaction[]) =>
+    reactions.map((r) => (r.type === 'RunInstanceCommand' ? `${r.instanceId}:${r.command.type}` : r.type));
+
+  it('given one instance waiting on two lines, when the record changes, then the instance is checked once (its decider checks every wait)', () => {
+    const { when } = given(
+      recorded('evt-1', 'created', invoice),
+      branchWait('paid', 1, 'split.1.0'),
+      branchWait('packed', 1, 'split.1.1'),
+    );
+    expect(checks(when(recorded('evt-2', 'updated', invoice)).reactions())).toEqual(['i1:CheckWait']);
+  });
+
+  it('given one line’s wait satisfied, when the record changes, then the other line’s wait is still checked', () => {
+    const book = given(
+      recorded('evt-1', 'created', invoice),
+      branchWait('paid', 1, 'split.1.0'),
+      branchWait('packed', 1, 'split.1.1'),
+      satisfied('paid', 1),
+    );
+    expect(Object.keys(book.book.records.get('entity-Invoice-INV-7')!.waits)).toEqual(['i1#split.1.1']);
+    expect(checks(book.when(recorded('evt-3', 'updated', invoice)).reactions())).toEqual(['i1:CheckWait']);
+  });
+
+  it('given both lines’ waits satisfied, or the instance ended, then nothing is checked any more', () => {
+    const done = given(
+      recorded('evt-1', 'created', invoice),
+      branchWait('paid', 1, 'split.1.0'),
+      branchWait('packed', 1, 'split.1.1'),
+      satisfied('paid', 1),
+      satisfied('packed', 1),
+    );
+    expect(checks(done.when(recorded('evt-4', 'updated', invoice)).reactions())).toEqual([]);
+    const ended = given(
+      recorded('evt-1', 'created', invoice),
+      branchWait('paid', 1, 'split.1.0'),
+      branchWait('packed', 1, 'split.1.1'),
+      logged('instance-i1', { type: 'InstanceCompleted', data: { endActivityId: 'halt' } }),
+    );
+    expect(checks(ended.when(recorded('evt-5', 'updated', invoice)).reactions())).toEqual([]);
+  });
+});
+
 describe('reactions: timers are state, due timers are decided', () => {
   it('given a wait with a timeout, when the timeout is due, then the timeout fires with the record as last recorded', () => {
     const started = waitStarted('i1', { seenEntityEventId: 'evt-1', timeoutAt: at(30 * DAY) });
