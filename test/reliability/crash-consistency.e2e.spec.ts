@@ -67,6 +67,21 @@ activities:
     next: done
   done: { type: end }
 `,
+  // Parallel branches: one line runs through at once, the other waits for Ready; they join, once.
+  `
+key: crash-parallel
+name: Parcel labelling
+relatedEntity: Parcel
+executionOrder: 3
+triggers: [{ on: created }]
+start: split
+activities:
+  split: { type: parallel, branches: [label, ready] }
+  label: { type: automatic, set: { labelled: 'true' }, next: both }
+  ready: { type: wait, until: entity.status = "Ready", next: both }
+  both: { type: join, next: done }
+  done: { type: end }
+`,
 ];
 
 interface Envelope {
@@ -314,8 +329,26 @@ async function checkConsistency(
       .filter((e) => e.type === 'InstanceStarted')
       .map((e) => e.data as { definitionKey: string; entity: { id: string } });
     const startsPerProcess = countBy(started, (s) => `${s.definitionKey}/${s.entity.id}`);
-    expect(started).toHaveLength(2 * RECORDS);
+    expect(started).toHaveLength(3 * RECORDS);
     expect([...startsPerProcess.values()].filter((n) => n !== 1)).toEqual([]);
+
+    // The parallel process: the Ready parcels' branches joined once and their instance completed once.
+    const parallel = new Set(
+      log
+        .filter(
+          (e) =>
+            e.type === 'InstanceStarted' && (e.data as { definitionKey: string }).definitionKey === 'crash-parallel',
+        )
+        .map((e) => e.streamId),
+    );
+    const joins = countBy(
+      log.filter((e) => e.type === 'BranchesJoined'),
+      (e) => e.streamId,
+    );
+    const parallelCompleted = log.filter((e) => e.type === 'InstanceCompleted' && parallel.has(e.streamId));
+    expect(joins.size).toBe(Math.ceil(RECORDS / 2));
+    expect([...joins.values()].filter((n) => n !== 1)).toEqual([]);
+    expect(parallelCompleted.map((e) => e.streamId).sort()).toEqual([...joins.keys()].sort());
 
     // Open tasks: created, neither completed nor ended with their instance.
     const open = new Set<string>();
@@ -366,6 +399,7 @@ async function checkConsistency(
     return {
       entityEvents: recorded.length,
       instancesStarted: started.length,
+      branchesJoined: joins.size,
       openTasks: openInStore.length,
       messagesEmitted: emitted.length,
       kafkaMessages: onKafka.length,
