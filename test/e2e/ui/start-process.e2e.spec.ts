@@ -49,6 +49,9 @@ describeInBrowser('Start a process by hand in a browser (startableBy)', () => {
     await screenshot(page, 'start-process-taskbox');
     await panel.getByRole('link', { name: 'Answer the query' }).click();
     await page.locator('.task-detail h2', { hasText: 'Answer the query' }).waitFor();
+    // The instance page says who started it (he may see it: he has a task in it).
+    await page.goto(`${ui.lifeline.url}/#/instances/${instanceId}`);
+    await page.locator('.started-cause', { hasText: 'started by hand by bob' }).waitFor();
 
     const instance = await ui.lifeline.call('admin', 'GET', `/instances/${instanceId}`);
     expect(instance.body).toMatchObject({
