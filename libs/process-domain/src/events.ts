@@ -103,7 +103,9 @@ export type EntityEvent =
 
 // ---- instance-<id> ----
 export type InstanceCause =
-  { kind: 'trigger'; entityEventId: string; triggerIndex: number; delayed: boolean } | { kind: 'api' };
+  | { kind: 'trigger'; entityEventId: string; triggerIndex: number; delayed: boolean }
+  /** Started by hand (POST /instances); `by`: who (absent in events written before it was kept). */
+  | { kind: 'api'; by?: string };
 
 export type InstanceStarted = Ev<
   'InstanceStarted',
