@@ -40,6 +40,7 @@ const STREAM_OF_TYPE: Record<LifelineEventType, 'definition' | 'entity' | 'insta
   BranchesJoined: 'instance',
   BranchesEnded: 'instance',
   RecordDeleted: 'instance',
+  ConditionalBranchStarted: 'instance',
   BoundaryEventsArmed: 'instance',
   BoundaryEventsDisarmed: 'instance',
   BoundaryTriggered: 'instance',

@@ -119,6 +119,20 @@ export type InstanceStarted = Ev<
     cause: InstanceCause;
     /** The definition's `onRecordDeleted` when it is not `continue`: the reactions then watch the record for it. */
     onRecordDeleted?: 'terminate' | { next: string };
+    /** The definition has conditional starts: every entity event of the record reaches the instance. */
+    watchesRecord?: true;
+  }
+>;
+/** A conditional start's `when` held for an entity event of the record: a new line starts at `next`. */
+export type ConditionalBranchStarted = Ev<
+  'ConditionalBranchStarted',
+  {
+    index: number;
+    token: string;
+    next: string;
+    expression: string;
+    seen: Record<string, unknown>;
+    entityEventId?: string;
   }
 >;
 /**
@@ -370,6 +384,7 @@ export type InstanceEvent =
   | BranchesJoined
   | BranchesEnded
   | RecordDeleted
+  | ConditionalBranchStarted
   | BoundaryEventsArmed
   | BoundaryEventsDisarmed
   | BoundaryTriggered

@@ -185,6 +185,11 @@ export interface ProcessDefinition {
    * cut short unless the definition says so), `terminate`, or leave every activity and go to `next`.
    */
   onRecordDeleted?: 'continue' | 'terminate' | { next: string };
+  /**
+   * Branches a running instance starts when an entity event of its record meets `when` (OutSystems BPT's
+   * Conditional Start): each such event starts a new line at `next` while the rest of the instance goes on.
+   */
+  conditionalStarts?: { when: string; next: string }[];
 }
 
 /** A published version of a definition, as the engine uses it. */

@@ -254,6 +254,7 @@ export function validateDefinition(doc: unknown): DefinitionValidation {
     'activities',
     'startableBy',
     'onRecordDeleted',
+    'conditionalStarts',
   ]);
   if (!top) return { ok: false, issues: r.issues };
 
@@ -277,6 +278,7 @@ export function validateDefinition(doc: unknown): DefinitionValidation {
   const declared = new Set<string>();
   const activities = readActivities(r, top.activities, edges, declared);
   const onRecordDeleted = readOnRecordDeleted(r, top.onRecordDeleted, start, edges);
+  const conditionalStarts = readConditionalStarts(r, top.conditionalStarts, start, edges);
 
   if (activities) checkGraph(r, activities, declared, start, edges);
   const startableBy = readStartableBy(r, top.startableBy);
@@ -295,8 +297,34 @@ export function validateDefinition(doc: unknown): DefinitionValidation {
       activities: activities as Record<string, Activity>,
       ...(startableBy ? { startableBy } : {}),
       ...(onRecordDeleted !== undefined && onRecordDeleted !== 'continue' ? { onRecordDeleted } : {}),
+      ...(conditionalStarts ? { conditionalStarts } : {}),
     },
   };
+}
+
+/** `conditionalStarts`: `{ when, next }` pairs; each `next` is reachable as if from the start. */
+function readConditionalStarts(
+  r: Reader,
+  value: unknown,
+  start: string | undefined,
+  edges: Edge[],
+): { when: string; next: string }[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || value.length === 0 || value.length > DEFINITION_RULES.maxBoundaries) {
+    r.issue('conditionalStarts', `must be a list of 1 to ${DEFINITION_RULES.maxBoundaries} { when, next }`);
+    return undefined;
+  }
+  const out: { when: string; next: string }[] = [];
+  value.forEach((item: unknown, index) => {
+    const at = `conditionalStarts[${index}]`;
+    const raw = r.object(item, at, ['when', 'next']);
+    if (!raw) return;
+    const when = r.feel(raw, 'when', at, true);
+    const next = r.string(raw, 'next', at, { required: true, max: DEFINITION_RULES.maxNameLength });
+    if (next !== undefined && start !== undefined) edges.push({ from: start, to: next, path: `${at}.next` });
+    if (when !== undefined && next !== undefined) out.push({ when, next });
+  });
+  return out.length === value.length ? out : undefined;
 }
 
 /** `onRecordDeleted`: continue (the default, left out of the stored definition), terminate, or `{ next }`. */

@@ -52,6 +52,7 @@ import {
 import {
   evolve,
   initialState,
+  MAIN_TOKEN,
   openWaits,
   waitAt,
   type InstanceState,
@@ -180,6 +181,7 @@ function start(
       ...(ctx.definition.onRecordDeleted !== undefined && ctx.definition.onRecordDeleted !== 'continue'
         ? { onRecordDeleted: ctx.definition.onRecordDeleted }
         : {}),
+      ...(ctx.definition.conditionalStarts !== undefined ? { watchesRecord: true as const } : {}),
     },
   });
   runFrom(rec, ctx.definition.start, ctx);
@@ -388,6 +390,7 @@ function checkWait(
   const rec = new Recorder(state);
   // A record condition on a task or wait interrupts it before its own `until` is looked at.
   checkBoundaryConditions(rec, ctx, command.entityEventId);
+  if (command.entityEventId !== undefined) startConditionalBranches(rec, command.entityEventId, ctx);
   for (const wait of openWaits(state)) {
     const now = rec.live();
     // An earlier wait's path may have ended the instance, or cancelled this wait.
@@ -396,6 +399,27 @@ function checkWait(
     checkOneWait(rec, wait, command, ctx);
   }
   return rec.decision();
+}
+
+/** An entity event of the record: each conditional start whose `when` holds starts a new line (README). */
+function startConditionalBranches(rec: Recorder, entityEventId: string, ctx: DecideContext): void {
+  for (const [index, start] of (ctx.definition.conditionalStarts ?? []).entries()) {
+    if (rec.live().status !== 'running') return;
+    rec.token = MAIN_TOKEN;
+    const outcome = evaluateCondition(start.when, feelContext(rec.live(), ctx.entityData), ctx.now);
+    if (!outcome.ok) {
+      raiseIncident(rec, start.next, outcome.code, `conditionalStarts[${index}]: ${outcome.message}`, start.when);
+      continue;
+    }
+    if (!outcome.value) continue;
+    const token = `on.${(rec.live().conditionalStarted ?? 0) + 1}`;
+    rec.record({
+      type: 'ConditionalBranchStarted',
+      data: { index, token, next: start.next, expression: start.when, seen: outcome.seen, entityEventId },
+    });
+    rec.token = token;
+    runFrom(rec, start.next, ctx);
+  }
 }
 
 /** The record was deleted: the definition's `onRecordDeleted`, unless it is `continue` (then undefined). */

@@ -122,6 +122,8 @@ export interface InstanceData {
   boundaryFired?: Record<string, string>;
   /** Where the flow goes on when resumed: the record was deleted while the instance was suspended. */
   resumeAt?: string;
+  /** Lines started by conditional starts so far (their tokens are `on.<n>`). */
+  conditionalStarted?: number;
 }
 
 export type InstanceState =
@@ -182,6 +184,7 @@ function copyOf(state: LiveInstance): LiveInstance {
     jobs: state.jobs,
     boundaryFired: state.boundaryFired,
     resumeAt: state.resumeAt,
+    conditionalStarted: state.conditionalStarted,
   };
   return copy;
 }
@@ -437,6 +440,13 @@ export function evolve(state: InstanceState, event: InstanceEvent): InstanceStat
     case 'BoundaryEventsArmed':
     case 'BoundaryEventsDisarmed':
       return state;
+    case 'ConditionalBranchStarted': {
+      const { token, next: activityId } = event.data;
+      const next = copyOf(state);
+      next.conditionalStarted = (state.conditionalStarted ?? 0) + 1;
+      next.tokens = withEntry<TokenState>(state.tokens, token, { token, activityId, activityType: 'start', visit: 0 });
+      return next;
+    }
     case 'RecordDeleted': {
       if (event.data.policy !== 'next') return state;
       // Every line is left: no position, no wait, open tasks and jobs cancelled; the instance itself goes on.

@@ -10,6 +10,7 @@ import {
   boundaryWatchKey,
   deletionWatchKey,
   delayedStartTimerId,
+  recordWatchKey,
   evolveDefinitions,
   initialRecordState,
   instanceOfWaitKey,
@@ -397,10 +398,13 @@ export function evolveRecord(state: RecordState | undefined, logged: LoggedEvent
       if (!instanceId) return state;
       const onDelete = event.data.onRecordDeleted;
       const after = state ? withoutTimer(state, delayedStartTimerId(instanceId)) : state;
-      if (onDelete === undefined) return after;
-      // Its definition says what a deletion does: the record's entity events reach it.
+      if (onDelete === undefined && event.data.watchesRecord === undefined) return after;
+      // Its definition says what a deletion does, or starts branches on entity events: the record's events reach it.
       const base = after ?? initialRecordState(event.data.entity);
-      return { ...base, waits: { ...base.waits, [deletionWatchKey(instanceId)]: { activityId: '', visit: 0 } } };
+      const waits = { ...base.waits };
+      if (onDelete !== undefined) waits[deletionWatchKey(instanceId)] = { activityId: '', visit: 0 };
+      if (event.data.watchesRecord) waits[recordWatchKey(instanceId)] = { activityId: '', visit: 0 };
+      return { ...base, waits };
     }
     case 'RecordDeleted': {
       if (!state || !instanceId || !(deletionWatchKey(instanceId) in state.waits)) return state;
@@ -617,7 +621,9 @@ export function concernsReactions(event: LifelineEvent): boolean {
     case 'InstanceStarted':
       // Only a delayed start has a timer to remove, and only a declared onRecordDeleted watches the record.
       return (
-        (event.data.cause.kind === 'trigger' && event.data.cause.delayed) || event.data.onRecordDeleted !== undefined
+        (event.data.cause.kind === 'trigger' && event.data.cause.delayed) ||
+        event.data.onRecordDeleted !== undefined ||
+        event.data.watchesRecord === true
       );
     case 'JobFailed':
       // Only a backoff has a timer.

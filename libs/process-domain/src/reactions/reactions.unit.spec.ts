@@ -655,3 +655,29 @@ describe('reactions: a definition that says what a deleted record does', () => {
     expect(commands(when(recorded('evt-3', 'deleted', invoice)).reactions())).toEqual([]);
   });
 });
+
+describe('reactions: an instance with conditional starts', () => {
+  it('given an instance whose definition has conditional starts, then every entity event of its record reaches it', () => {
+    const { when } = given(
+      recorded('evt-1', 'created', invoice),
+      logged('instance-i1', {
+        type: 'InstanceStarted',
+        data: {
+          instanceId: 'i1',
+          definitionKey: 'k',
+          definitionVersion: 1,
+          definitionName: 'K',
+          entity: { type: 'Invoice', id: 'INV-7' },
+          variables: {},
+          cause: { kind: 'api' },
+          watchesRecord: true,
+        },
+      }),
+    );
+    expect(
+      when(recorded('evt-2', 'updated', invoice))
+        .reactions()
+        .map((r) => (r.type === 'RunInstanceCommand' ? `${r.instanceId}:${r.command.type}` : r.type)),
+    ).toEqual(['i1:CheckWait']);
+  });
+});

@@ -196,6 +196,8 @@ export const boundaryTimerId = (instanceId: string, activityId: string, visit: n
   `boundary:${instanceId}:${activityId}:${visit}:${index}`;
 /** The `waits` key of an instance whose definition declares `onRecordDeleted`: a deletion reaches it. */
 export const deletionWatchKey = (instanceId: string): string => `${instanceId}#deleted`;
+/** The `waits` key of an instance whose definition has conditional starts: every entity event reaches it. */
+export const recordWatchKey = (instanceId: string): string => `${instanceId}#record`;
 /** The `waits` key of an activity's boundary conditions: the record's updates reach its instance. */
 export const boundaryWatchKey = (instanceId: string, activityId: string, visit: number): string =>
   `${instanceId}#boundary:${activityId}.${visit}`;

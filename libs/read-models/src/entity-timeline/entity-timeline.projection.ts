@@ -114,6 +114,8 @@ export function summarizeInstanceEvent(event: InstanceEvent): string {
       if (d.reassign !== undefined) return `${what}: reassigned to ${who(d.reassign)}`;
       return `${what}: reminder` + (d.nextDueAt !== undefined ? `, next at ${d.nextDueAt}` : '');
     }
+    case 'ConditionalBranchStarted':
+      return `Conditional start ${event.data.index} (${event.data.expression}): a branch starts at ${event.data.next}`;
     case 'RecordDeleted':
       return event.data.policy === 'terminate'
         ? 'The record was deleted: the process is terminated'
