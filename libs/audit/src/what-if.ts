@@ -250,7 +250,12 @@ class Simulation {
     }
   }
 
-  private run(instanceId: string, command: InstanceCommand, entityData: Record<string, unknown>, now: string): void {
+  private run(
+    instanceId: string,
+    command: InstanceCommand,
+    entityData: Record<string, unknown> = {},
+    now: string,
+  ): void {
     const state = this.instances.get(instanceId) ?? initialState();
     let events: InstanceEvent[];
     try {
@@ -260,6 +265,8 @@ class Simulation {
         definitionVersion: 0,
         entityData,
         actor: SYSTEM,
+        // Children are named, not started: the simulation runs one definition (their starts count as refused).
+        childInstanceId: (name) => `what-if-child:${name}`,
       });
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;

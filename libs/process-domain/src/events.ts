@@ -105,7 +105,18 @@ export type EntityEvent =
 export type InstanceCause =
   | { kind: 'trigger'; entityEventId: string; triggerIndex: number; delayed: boolean }
   /** Started by hand (POST /instances); `by`: who (absent in events written before it was kept). */
-  | { kind: 'api'; by?: string };
+  | { kind: 'api'; by?: string }
+  /** A sub-process: started by its parent's `subprocess` activity. */
+  | { kind: 'parent'; instanceId: string; activityId: string; visit: number };
+
+/** A child instance's parent, on the child's events its parent reacts to (completed, terminated, incidents). */
+export interface ParentRef {
+  instanceId: string;
+  activityId: string;
+  visit: number;
+}
+/** On a child's events: its parent, and its own record (where the reactions find its waits and timers). */
+export type OfChild = { parent?: ParentRef; entity?: EntityRef };
 
 export type InstanceStarted = Ev<
   'InstanceStarted',
@@ -309,13 +320,58 @@ export type MessageEmitted = Ev<
 >;
 export type IncidentRaised = Ev<
   'IncidentRaised',
-  { incidentId: string; activityId: string; code: string; message: string; expression?: string } & OnToken
+  {
+    incidentId: string;
+    activityId: string;
+    code: string;
+    message: string;
+    expression?: string;
+    /** A parent's incident that mirrors one of its child's (retried on the child). */
+    child?: { instanceId: string; incidentId: string };
+  } & OnToken &
+    OfChild
 >;
-export type IncidentResolved = Ev<'IncidentResolved', { incidentId: string; activityId: string; by: string }>;
+export type IncidentResolved = Ev<'IncidentResolved', { incidentId: string; activityId: string; by: string } & OfChild>;
 export type InstanceSuspended = Ev<'InstanceSuspended', { by: string; reason?: string }>;
 export type InstanceResumed = Ev<'InstanceResumed', { by: string }>;
-export type InstanceTerminated = Ev<'InstanceTerminated', { by: string; reason?: string }>;
-export type InstanceCompleted = Ev<'InstanceCompleted', { endActivityId: string }>;
+export type InstanceTerminated = Ev<'InstanceTerminated', { by: string; reason?: string } & OfChild>;
+export type InstanceCompleted = Ev<
+  'InstanceCompleted',
+  {
+    endActivityId: string;
+    /** A child's variables as it ended, for its parent's `outputs`. */
+    variables?: Record<string, unknown>;
+  } & OfChild
+>;
+/** A `subprocess` activity started a child instance (the reactions start it). */
+export type SubprocessStarted = Ev<
+  'SubprocessStarted',
+  {
+    activityId: string;
+    visit: number;
+    childInstanceId: string;
+    definitionKey: string;
+    /** Pinned by the activity; absent: the latest when the child starts. */
+    definitionVersion?: number;
+    entity: EntityRef;
+    variables: Record<string, unknown>;
+  } & OnToken
+>;
+/** The child completed: its outputs are the parent's variables now, and the line goes on. */
+export type SubprocessCompleted = Ev<
+  'SubprocessCompleted',
+  { activityId: string; visit: number; childInstanceId: string; variables: Record<string, unknown> } & OnToken
+>;
+/** The child could not start or was terminated: an incident at the activity follows; a retry starts a new child. */
+export type SubprocessFailed = Ev<
+  'SubprocessFailed',
+  { activityId: string; visit: number; childInstanceId: string; code: string; message: string } & OnToken
+>;
+/** The parent ended (or left the activity) while the child ran: the child is terminated. */
+export type SubprocessCancelled = Ev<
+  'SubprocessCancelled',
+  { activityId: string; childInstanceId: string; entity: EntityRef; reason: string }
+>;
 
 // ---- jobs of service activities (docs/decisions/0007-jobs.md) ----
 /** A service activity's job: offered to workers of its type until one locks it. */
@@ -385,6 +441,10 @@ export type InstanceEvent =
   | BranchesEnded
   | RecordDeleted
   | ConditionalBranchStarted
+  | SubprocessStarted
+  | SubprocessCompleted
+  | SubprocessFailed
+  | SubprocessCancelled
   | BoundaryEventsArmed
   | BoundaryEventsDisarmed
   | BoundaryTriggered

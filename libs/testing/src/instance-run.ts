@@ -23,7 +23,14 @@ export class InstanceRun {
     public entityData: Record<string, unknown> = {},
   ) {}
   ctx(actor: Actor, now = T0): DecideContext {
-    return { now, definition: this.definition, definitionVersion: 1, entityData: this.entityData, actor };
+    return {
+      now,
+      definition: this.definition,
+      definitionVersion: 1,
+      entityData: this.entityData,
+      actor,
+      childInstanceId: (name) => `child(${name})`,
+    };
   }
   /** Decides and applies a command; returns the events it appended. */
   when(command: InstanceCommand, actor: Actor = SYSTEM, now = T0): InstanceEvent[] {

@@ -135,6 +135,25 @@ export interface EndActivity {
   terminate?: boolean;
 }
 
+/**
+ * Runs another definition as a child instance ("Execute Process") and waits for it to end: for the same record, or
+ * the one `record` names; `inputs` become the child's variables, `outputs` the parent's when the child completes.
+ */
+export interface SubprocessActivity {
+  type: 'subprocess';
+  /** The child's definition key. */
+  process: string;
+  /** A pinned version; absent: the latest version when the activity is entered. */
+  version?: number;
+  /** Another record: its entity type, and FEEL for its id (over the parent's context). Absent: the same record. */
+  record?: { type: string; id: string };
+  /** The child's variables: name → FEEL over the parent's context. */
+  inputs?: Record<string, string>;
+  /** The parent's variables when the child completes: name → FEEL, where `child` holds the child's variables. */
+  outputs?: Record<string, string>;
+  next: Next;
+}
+
 /** Forks into every branch at once; the branches meet again at a `join`. */
 export interface ParallelActivity {
   type: 'parallel';
@@ -166,7 +185,8 @@ export type Activity =
   | EndActivity
   | ParallelActivity
   | InclusiveActivity
-  | JoinActivity;
+  | JoinActivity
+  | SubprocessActivity;
 export type ActivityType = Activity['type'];
 
 export interface ProcessDefinition {

@@ -17,6 +17,7 @@ import type {
   Next,
   ParallelActivity,
   ProcessDefinition,
+  SubprocessActivity,
   Question,
   ServiceActivity,
   Trigger,
@@ -84,6 +85,7 @@ const ACTIVITY_KEYS: Record<Activity['type'], readonly string[]> = {
   parallel: ['type', 'branches'],
   inclusive: ['type', 'branches', 'otherwise'],
   join: ['type', 'next'],
+  subprocess: ['type', 'process', 'version', 'record', 'inputs', 'outputs', 'next'],
 };
 /** Failures a job may have before an incident, unless its activity says otherwise. */
 export const DEFAULT_JOB_RETRIES = 3;
@@ -575,6 +577,43 @@ function readActivity(r: Reader, value: unknown, id: string, path: string, edges
     case 'join': {
       const activity: JoinActivity = { type: 'join', next: requiredNext() ?? '' };
       return activity;
+    }
+    case 'subprocess': {
+      const process = r.string(raw, 'process', path, {
+        required: true,
+        pattern: DEFINITION_KEY,
+        patternText: 'a definition key (lower-case letters, digits and dashes)',
+      });
+      const activity: SubprocessActivity = { type: 'subprocess', process: process ?? '', next: '' };
+      if (raw.version !== undefined && raw.version !== null) {
+        const version = raw.version;
+        if (typeof version !== 'number' || !Number.isInteger(version) || version < 1 || version > 1_000_000) {
+          r.issue(join(path, 'version'), 'must be a version number (a whole number from 1)');
+        } else activity.version = version;
+      }
+      if (raw.record !== undefined && raw.record !== null) {
+        const recordPath = join(path, 'record');
+        const record = r.object(raw.record, recordPath, ['type', 'id']);
+        if (record) {
+          const type = r.string(record, 'type', recordPath, {
+            required: true,
+            pattern: ENTITY_TYPE,
+            patternText: 'an entity type name ([A-Za-z][A-Za-z0-9_]*, at most 100)',
+          });
+          const id = r.feel(record, 'id', recordPath, true);
+          if (type !== undefined && id !== undefined) activity.record = { type, id };
+        }
+      }
+      if (raw.inputs !== undefined && raw.inputs !== null) {
+        const inputs = r.expressionMap(raw.inputs, join(path, 'inputs'));
+        if (inputs) activity.inputs = inputs;
+      }
+      if (raw.outputs !== undefined && raw.outputs !== null) {
+        const outputs = r.expressionMap(raw.outputs, join(path, 'outputs'));
+        if (outputs) activity.outputs = outputs;
+      }
+      activity.next = requiredNext() ?? '';
+      return reorder(activity, ['type', 'process', 'version', 'record', 'inputs', 'outputs', 'next']);
     }
     case 'service':
       return readService(r, raw, path, next, requiredNext);

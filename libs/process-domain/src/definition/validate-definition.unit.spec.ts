@@ -241,7 +241,7 @@ describe('validateDefinition, activities', () => {
   it('given an unknown activity type and an unknown key on an end, then both are reported', () => {
     const doc = withActivities({ a: { type: 'script', next: 'b' }, b: { type: 'end', next: 'a' } });
     expect(issuesOf(doc).map((i) => `${i.path}: ${i.message}`)).toEqual([
-      'activities.a.type: must be one of human, automatic, wait, decision, service, end, parallel, inclusive, join',
+      'activities.a.type: must be one of human, automatic, wait, decision, service, end, parallel, inclusive, join, subprocess',
       'activities.b.next: unknown key',
     ]);
   });

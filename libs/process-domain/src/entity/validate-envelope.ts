@@ -235,6 +235,13 @@ function utf8Length(text: string, maxBytes: number): number {
   return new TextEncoder().encode(text).length;
 }
 
+/** Why `value` cannot be a record's id (as an envelope's `entityId` would be refused), or undefined. */
+export function entityIdProblem(value: unknown): string | undefined {
+  const issues: ValidationIssue[] = [];
+  checkIdentifierString('entityId', value, issues, true);
+  return issues[0]?.message;
+}
+
 function checkIdentifierString(path: string, value: unknown, issues: ValidationIssue[], refuseControl: boolean): void {
   if (typeof value !== 'string' || value.length === 0) {
     issues.push({ path, message: 'must be a non-empty string' });

@@ -40,9 +40,30 @@ export type FireBoundaryTimer = {
   /** The due time of the timer that fired: a repeat fires each due time once. */
   dueAt: string;
 };
+// ---- a sub-process's child reports to its parent (sent by the reactions) ----
+export type CompleteSubprocess = {
+  type: 'CompleteSubprocess';
+  childInstanceId: string;
+  variables: Record<string, unknown>;
+};
+export type FailSubprocess = { type: 'FailSubprocess'; childInstanceId: string; code: string; message: string };
+/** A child's incident was raised (or resolved): the parent shows (or clears) it at its activity. */
+export type MirrorChildIncident = {
+  type: 'MirrorChildIncident';
+  childInstanceId: string;
+  incidentId: string;
+  code: string;
+  message: string;
+  resolved: boolean;
+};
 export type SuspendInstance = { type: 'SuspendInstance'; reason?: string };
 export type ResumeInstance = { type: 'ResumeInstance' };
-export type TerminateInstance = { type: 'TerminateInstance'; reason?: string };
+export type TerminateInstance = {
+  type: 'TerminateInstance';
+  reason?: string;
+  /** The engine ending a child with its parent: an instance that ended already is left as it is (no error). */
+  ifRunning?: true;
+};
 export type RetryIncident = { type: 'RetryIncident'; incidentId: string };
 // ---- jobs of service activities: a worker acts under its `workerId` (docs/decisions/0007-jobs.md) ----
 export type LockJob = { type: 'LockJob'; jobId: string; workerId: string; lockDurationMs: number };
@@ -85,6 +106,9 @@ export type InstanceCommand =
   | CheckWait
   | FireWaitTimeout
   | FireBoundaryTimer
+  | CompleteSubprocess
+  | FailSubprocess
+  | MirrorChildIncident
   | SuspendInstance
   | ResumeInstance
   | TerminateInstance

@@ -1,9 +1,12 @@
 import type { HumanActivity } from '../definition/definition';
 import type { IncidentRaised, InstanceEvent } from '../events';
-import { evaluateCondition } from '../feel/feel';
+import { evaluateCondition, evaluateFeel } from '../feel/feel';
 import type {
   Actor,
   CheckWait,
+  CompleteSubprocess,
+  FailSubprocess,
+  MirrorChildIncident,
   ClaimTask,
   CompleteTask,
   FireWaitTimeout,
@@ -17,6 +20,7 @@ import type {
 import { isAdmin } from './commands';
 import { userIdProblem } from './user-id';
 import {
+  cancelChildren,
   continueFrom,
   disarmBoundaries,
   execute,
@@ -24,6 +28,7 @@ import {
   raiseIncident,
   Recorder,
   runFrom,
+  SUBPROCESS_FAILED,
   type FlowContext,
 } from './flow';
 import { decideJob } from './jobs';
@@ -31,6 +36,7 @@ import { checkBoundaryConditions, fireBoundaryTimer } from './boundary';
 import {
   DefinitionVersionMismatch,
   IncidentNotFound,
+  IncidentOnChild,
   InstanceNotFound,
   InstanceNotRunning,
   InstanceNotSuspended,
@@ -50,6 +56,7 @@ import {
   TaskNotReleasable,
 } from './instance-errors';
 import {
+  asChildEvent,
   evolve,
   initialState,
   MAIN_TOKEN,
@@ -132,16 +139,25 @@ export function decideState(
       ]);
     case 'ResumeInstance':
       return resume(state, ctx);
-    case 'TerminateInstance':
+    case 'TerminateInstance': {
       if (state.status !== 'running' && state.status !== 'suspended') {
+        if (command.ifRunning === true) return unchanged(state);
         throw new InstanceNotRunning(`Instance is ${state.status}`);
       }
-      return folded(state, [
-        {
-          type: 'InstanceTerminated',
-          data: { by: ctx.actor.id, ...(command.reason ? { reason: command.reason } : {}) },
-        },
-      ]);
+      const rec = new Recorder(state);
+      cancelChildren(rec, 'the parent was terminated');
+      rec.record({
+        type: 'InstanceTerminated',
+        data: { by: ctx.actor.id, ...(command.reason ? { reason: command.reason } : {}) },
+      });
+      return rec.decision();
+    }
+    case 'CompleteSubprocess':
+      return completeSubprocess(state, command, ctx);
+    case 'FailSubprocess':
+      return failSubprocess(state, command);
+    case 'MirrorChildIncident':
+      return mirrorChildIncident(state, command);
     case 'RetryIncident':
       return retry(state, command, ctx);
     case 'LockJob':
@@ -433,6 +449,7 @@ function recordDeleted(
   if (state.status !== 'running' && state.status !== 'suspended') return unchanged(state);
   const rec = new Recorder(state);
   const cause = command.entityEventId !== undefined ? { entityEventId: command.entityEventId } : {};
+  cancelChildren(rec, 'the record was deleted');
   if (policy === 'terminate') {
     rec.record({ type: 'RecordDeleted', data: { ...cause, policy: 'terminate' } });
     rec.record({ type: 'InstanceTerminated', data: { by: ctx.actor.id, reason: 'the record was deleted' } });
@@ -499,6 +516,15 @@ function resume(state: LiveInstance, ctx: DecideContext): Decision<InstanceState
     runFrom(rec, state.resumeAt, ctx);
     return rec.decision();
   }
+  // Children that completed while it was suspended: their lines go on now.
+  for (const child of Object.values(state.children ?? {})) {
+    const line = rec.live().tokens[child.token];
+    if (child.status !== 'completed' || line?.activityId !== child.activityId || line.visit !== child.visit) continue;
+    const activity = ctx.definition.activities[child.activityId];
+    if (activity?.type !== 'subprocess' || rec.live().status !== 'running') continue;
+    rec.token = child.token;
+    continueFrom(rec, child.activityId, child.visit, activity.next, ctx);
+  }
   // What happened while it was suspended takes effect now: due timeouts, then a record that changed.
   const apply = (decision: Decision<InstanceState, InstanceEvent>) => decision.events.forEach((e) => rec.record(e));
   for (const wait of openWaits(state)) {
@@ -520,6 +546,12 @@ function retry(
 ): Decision<InstanceState, InstanceEvent> {
   const incident = state.incidents[command.incidentId];
   if (!incident) throw new IncidentNotFound(`No open incident ${command.incidentId}`);
+  if (incident.child !== undefined) {
+    throw new IncidentOnChild(`Retry it on the child instance ${incident.child.instanceId}; it clears here with it`, {
+      childInstanceId: incident.child.instanceId,
+      incidentId: incident.child.incidentId,
+    });
+  }
   requireRunning(state);
   const rec = new Recorder(state, incident.token);
   rec.record({
@@ -551,7 +583,7 @@ export function incidentForFailure(
   if (state.status !== 'running' && state.status !== 'suspended') return undefined;
   const activityId = openWaits(state)[0]?.activityId ?? state.current?.activityId;
   if (activityId === undefined) return undefined;
-  return {
+  return asChildEvent(state, {
     type: 'IncidentRaised',
     data: {
       incidentId: `${activityId}-${state.incidentsRaised + 1}`,
@@ -559,5 +591,108 @@ export function incidentForFailure(
       code: failure.code,
       message: failure.message,
     },
-  };
+  }) as IncidentRaised;
+}
+
+/** A child completed: its outputs become the parent's variables and the line goes on (when resumed, if suspended). */
+function completeSubprocess(
+  state: LiveInstance,
+  command: CompleteSubprocess,
+  ctx: DecideContext,
+): Decision<InstanceState, InstanceEvent> {
+  const child = state.children?.[command.childInstanceId];
+  // Told twice, or about a child the parent no longer waits for (cancelled, failed, ended with the parent).
+  if (!child || child.status !== 'running') return unchanged(state);
+  if (state.status !== 'running' && state.status !== 'suspended') return unchanged(state);
+  const activity = ctx.definition.activities[child.activityId];
+  if (activity?.type !== 'subprocess') return unchanged(state);
+  const rec = new Recorder(state, child.token);
+  const context = { ...feelContext(state, ctx.entityData), child: command.variables };
+  const variables: Record<string, unknown> = {};
+  for (const [name, expression] of Object.entries(activity.outputs ?? {})) {
+    const outcome = evaluateFeel(expression, context, ctx.now);
+    if (!outcome.ok) {
+      rec.record({
+        type: 'SubprocessFailed',
+        data: {
+          activityId: child.activityId,
+          visit: child.visit,
+          childInstanceId: child.childInstanceId,
+          code: outcome.code,
+          message: `outputs.${name}: ${outcome.message}`,
+          ...rec.onToken(),
+        },
+      });
+      raiseIncident(rec, child.activityId, outcome.code, `outputs.${name}: ${outcome.message}`, expression);
+      return rec.decision();
+    }
+    variables[name] = outcome.value;
+  }
+  rec.record({
+    type: 'SubprocessCompleted',
+    data: {
+      activityId: child.activityId,
+      visit: child.visit,
+      childInstanceId: child.childInstanceId,
+      variables,
+      ...rec.onToken(),
+    },
+  });
+  if (state.status === 'running') continueFrom(rec, child.activityId, child.visit, activity.next, ctx);
+  return rec.decision();
+}
+
+/** The child could not start, or was terminated: an incident at the activity; retrying it starts a new child. */
+function failSubprocess(state: LiveInstance, command: FailSubprocess): Decision<InstanceState, InstanceEvent> {
+  const child = state.children?.[command.childInstanceId];
+  if (!child || child.status !== 'running') return unchanged(state);
+  if (state.status !== 'running' && state.status !== 'suspended') return unchanged(state);
+  const rec = new Recorder(state, child.token);
+  rec.record({
+    type: 'SubprocessFailed',
+    data: {
+      activityId: child.activityId,
+      visit: child.visit,
+      childInstanceId: child.childInstanceId,
+      code: command.code,
+      message: command.message,
+      ...rec.onToken(),
+    },
+  });
+  raiseIncident(rec, child.activityId, SUBPROCESS_FAILED, `${command.code}: ${command.message}`);
+  return rec.decision();
+}
+
+/** A child's incident shows on the parent, at the activity that started it, until the child's is resolved. */
+function mirrorChildIncident(
+  state: LiveInstance,
+  command: MirrorChildIncident,
+): Decision<InstanceState, InstanceEvent> {
+  const child = state.children?.[command.childInstanceId];
+  if (!child || (state.status !== 'running' && state.status !== 'suspended')) return unchanged(state);
+  const mirrored = Object.values(state.incidents).find(
+    (i) => i.child?.instanceId === command.childInstanceId && i.child.incidentId === command.incidentId,
+  );
+  const rec = new Recorder(state, child.token);
+  if (command.resolved) {
+    if (!mirrored) return unchanged(state);
+    rec.record({
+      type: 'IncidentResolved',
+      data: { incidentId: mirrored.incidentId, activityId: mirrored.activityId, by: 'system' },
+    });
+    return rec.decision();
+  }
+  if (mirrored || child.status !== 'running') return unchanged(state);
+  rec.record({
+    type: 'IncidentRaised',
+    data: {
+      incidentId: `${child.activityId}-${state.incidentsRaised + 1}`,
+      activityId: child.activityId,
+      code: 'SUBPROCESS.INCIDENT',
+      message: `The child ${command.childInstanceId} has an incident: ${command.code}: ${command.message}`,
+      child: { instanceId: command.childInstanceId, incidentId: command.incidentId },
+      ...rec.onToken(),
+    },
+  });
+  return rec.decision();
 }

@@ -4,6 +4,7 @@ import type {
   HumanActivity,
   Next,
   ProcessDefinition,
+  SubprocessActivity,
   WaitActivity,
 } from '../definition/definition';
 import { addDuration } from '../definition/duration';
@@ -11,7 +12,16 @@ import { DomainError } from '../errors';
 import type { EntityRef, InstanceEvent } from '../events';
 import { evaluateCondition, evaluateFeel } from '../feel/feel';
 import type { Decision } from '../decider';
-import { evolve, MAIN_TOKEN, waitAt, type ForkEntry, type InstanceState, type LiveInstance } from './state';
+import {
+  asChildEvent,
+  evolve,
+  MAIN_TOKEN,
+  waitAt,
+  type ForkEntry,
+  type InstanceState,
+  type LiveInstance,
+} from './state';
+import { entityIdProblem } from '../entity/validate-envelope';
 import { userIdProblem } from './user-id';
 import { SYSTEM } from './commands';
 
@@ -30,6 +40,11 @@ export interface FlowContext {
   entityData: Record<string, unknown>;
   /** The envelope `entityData` comes from, when known: a wait remembers which version of the record it saw. */
   entityEventId?: string;
+  /**
+   * The id of a child instance a `subprocess` activity starts, from a name unique to it (the engine derives a
+   * UUID, so a command repeated after a crash names the same child). Absent: sub-processes cannot start here.
+   */
+  childInstanceId?: (name: string) => string;
 }
 
 /**
@@ -61,8 +76,9 @@ export class Recorder {
     return this.token === MAIN_TOKEN ? {} : { token: this.token };
   }
   record(event: InstanceEvent): void {
-    this.events.push(event);
-    this.state = evolve(this.state, event);
+    const recorded = asChildEvent(this.state, event);
+    this.events.push(recorded);
+    this.state = evolve(this.state, recorded);
   }
   live(): LiveInstance {
     if (this.state.status === 'none') throw new Error('Instance not started');
@@ -495,6 +511,7 @@ export function execute(
     }
     case 'end':
       if (activity.terminate === true) {
+        cancelChildren(rec, 'the parent completed at a terminate end');
         rec.record({ type: 'InstanceCompleted', data: { endActivityId: activityId } });
         return undefined;
       }
@@ -526,6 +543,8 @@ export function execute(
     }
     case 'join':
       return join(rec, activityId, activity.next, ctx);
+    case 'subprocess':
+      return startChild(rec, activityId, activity, visit, ctx);
     default: {
       const unknown: never = activity;
       throw new Error(`Unknown activity ${JSON.stringify(unknown)}`);
@@ -695,4 +714,83 @@ export function interrupt(
     });
   }
   return next;
+}
+
+// ---- sub-processes ("Execute Process"; the child's side and its reports: decide.ts, the reactions) ----
+
+/** Incident codes of `subprocess` activities. */
+export const SUBPROCESS_FAILED = 'SUBPROCESS.FAILED';
+
+/** Starts the child of a `subprocess` activity: its inputs, its record, its id; the line rests until it ends. */
+function startChild(
+  rec: Recorder,
+  activityId: string,
+  activity: SubprocessActivity,
+  visit: number,
+  ctx: FlowContext,
+): undefined {
+  const state = rec.live();
+  if (ctx.childInstanceId === undefined) {
+    raiseIncident(rec, activityId, 'SUBPROCESS.UNAVAILABLE', 'Sub-processes cannot start in this run');
+    return undefined;
+  }
+  const context = feelContext(state, ctx.entityData);
+  const variables: Record<string, unknown> = {};
+  for (const [name, expression] of Object.entries(activity.inputs ?? {})) {
+    const outcome = evaluateFeel(expression, context, ctx.now);
+    if (!outcome.ok) {
+      raiseIncident(rec, activityId, outcome.code, `inputs.${name}: ${outcome.message}`, expression);
+      return undefined;
+    }
+    variables[name] = outcome.value;
+  }
+  let entity = state.entity;
+  if (activity.record !== undefined) {
+    const outcome = evaluateFeel(activity.record.id, context, ctx.now);
+    if (!outcome.ok) {
+      raiseIncident(rec, activityId, outcome.code, `record.id: ${outcome.message}`, activity.record.id);
+      return undefined;
+    }
+    const id = typeof outcome.value === 'number' ? String(outcome.value) : outcome.value;
+    const problem = entityIdProblem(id);
+    if (problem !== undefined) {
+      raiseIncident(
+        rec,
+        activityId,
+        'SUBPROCESS.RECORD_UNRESOLVED',
+        `record.id gave ${JSON.stringify(outcome.value)}: ${problem}`,
+        activity.record.id,
+      );
+      return undefined;
+    }
+    entity = { type: activity.record.type, id: id as string };
+  }
+  const attempt =
+    Object.values(state.children ?? {}).filter((c) => c.activityId === activityId && c.visit === visit).length + 1;
+  rec.record({
+    type: 'SubprocessStarted',
+    data: {
+      activityId,
+      visit,
+      childInstanceId: ctx.childInstanceId(`${state.instanceId}/${activityId}/${visit}/${attempt}`),
+      definitionKey: activity.process,
+      ...(activity.version !== undefined ? { definitionVersion: activity.version } : {}),
+      entity,
+      variables,
+      ...rec.onToken(),
+    },
+  });
+  return undefined;
+}
+
+/** The instance is ending (or leaving every activity): its running children are terminated by the reactions. */
+export function cancelChildren(rec: Recorder, reason: string): void {
+  const state = rec.live();
+  for (const child of Object.values(state.children ?? {})) {
+    if (child.status !== 'running') continue;
+    rec.record({
+      type: 'SubprocessCancelled',
+      data: { activityId: child.activityId, childInstanceId: child.childInstanceId, entity: child.entity, reason },
+    });
+  }
 }

@@ -74,6 +74,11 @@ export class InvalidReassign extends DomainError {
   readonly code = 'TASK.INVALID_REASSIGN';
   readonly family = 'validation' as const;
 }
+/** A parent's incident that mirrors its child's: it is retried on the child, and clears with it. */
+export class IncidentOnChild extends DomainError {
+  readonly code = 'INCIDENT.ON_CHILD';
+  readonly family = 'conflict' as const;
+}
 export class IncidentNotFound extends DomainError {
   readonly code = 'INCIDENT.NOT_FOUND';
   readonly family = 'not-found' as const;

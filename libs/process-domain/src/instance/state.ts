@@ -96,6 +96,8 @@ export interface OpenIncident {
   code: string;
   message: string;
   token: string;
+  /** It mirrors this incident of a child instance. */
+  child?: { instanceId: string; incidentId: string };
 }
 
 export interface InstanceData {
@@ -124,6 +126,41 @@ export interface InstanceData {
   resumeAt?: string;
   /** Lines started by conditional starts so far (their tokens are `on.<n>`). */
   conditionalStarted?: number;
+  /** child instance id → a sub-process this instance started. */
+  children?: Record<string, ChildState>;
+}
+
+/** A child instance started by a `subprocess` activity, as its parent knows it. */
+export interface ChildState {
+  childInstanceId: string;
+  activityId: string;
+  visit: number;
+  token: string;
+  /** The child's record. */
+  entity: EntityRef;
+  status: 'running' | 'completed' | 'failed' | 'cancelled';
+}
+
+/**
+ * A child instance's events its parent reacts to carry the parent and the child's record (`OfChild`): the
+ * reactions route them without a lookup. A completion also carries the child's variables for `outputs`.
+ */
+export function asChildEvent(state: InstanceState, event: InstanceEvent): InstanceEvent {
+  if (state.status === 'none' || state.cause.kind !== 'parent') return event;
+  const { instanceId, activityId, visit } = state.cause;
+  const ofChild = { parent: { instanceId, activityId, visit }, entity: state.entity };
+  switch (event.type) {
+    case 'InstanceCompleted':
+      return { type: event.type, data: { ...event.data, variables: state.variables, ...ofChild } };
+    case 'InstanceTerminated':
+      return { type: event.type, data: { ...event.data, ...ofChild } };
+    case 'IncidentRaised':
+      return { type: event.type, data: { ...event.data, ...ofChild } };
+    case 'IncidentResolved':
+      return { type: event.type, data: { ...event.data, ...ofChild } };
+    default:
+      return event;
+  }
 }
 
 export type InstanceState =
@@ -185,6 +222,7 @@ function copyOf(state: LiveInstance): LiveInstance {
     boundaryFired: state.boundaryFired,
     resumeAt: state.resumeAt,
     conditionalStarted: state.conditionalStarted,
+    children: state.children,
   };
   return copy;
 }
@@ -440,6 +478,35 @@ export function evolve(state: InstanceState, event: InstanceEvent): InstanceStat
     case 'BoundaryEventsArmed':
     case 'BoundaryEventsDisarmed':
       return state;
+    case 'SubprocessStarted': {
+      const d = event.data;
+      const next = copyOf(state);
+      next.children = withKey<ChildState>(state.children ?? {}, d.childInstanceId, {
+        childInstanceId: d.childInstanceId,
+        activityId: d.activityId,
+        visit: d.visit,
+        token: d.token ?? MAIN_TOKEN,
+        entity: d.entity,
+        status: 'running' as const,
+      });
+      return next;
+    }
+    case 'SubprocessCompleted':
+    case 'SubprocessFailed':
+    case 'SubprocessCancelled': {
+      const d = event.data;
+      const child = state.children?.[d.childInstanceId];
+      if (!child) return state;
+      const status =
+        event.type === 'SubprocessCompleted' ? 'completed' : event.type === 'SubprocessFailed' ? 'failed' : 'cancelled';
+      const next = copyOf(state);
+      next.children = withKey<ChildState>(state.children ?? {}, d.childInstanceId, { ...child, status });
+      if (event.type === 'SubprocessCompleted') {
+        next.variables = { ...state.variables, ...event.data.variables };
+        next.outcomes = withKey<ActivityOutcome>(state.outcomes, d.activityId, { completedBy: d.childInstanceId });
+      }
+      return next;
+    }
     case 'ConditionalBranchStarted': {
       const { token, next: activityId } = event.data;
       const next = copyOf(state);
@@ -480,10 +547,16 @@ export function evolve(state: InstanceState, event: InstanceEvent): InstanceStat
     case 'MessageEmitted':
       return state;
     case 'IncidentRaised': {
-      const { incidentId, activityId, code, message } = event.data;
+      const { incidentId, activityId, code, message, child } = event.data;
       const token = event.data.token ?? MAIN_TOKEN;
       const next = copyOf(state);
-      next.incidents = withKey(state.incidents, incidentId, { incidentId, activityId, code, message, token });
+      next.incidents = withKey<OpenIncident>(
+        state.incidents,
+        incidentId,
+        child !== undefined
+          ? { incidentId, activityId, code, message, token, child }
+          : { incidentId, activityId, code, message, token },
+      );
       next.incidentsRaised = state.incidentsRaised + 1;
       return next;
     }

@@ -1,6 +1,16 @@
 import type { EntityEventEnvelope, EntityEventSource } from '../entity/envelope';
 import type { DelayedStartScheduled, LifelineEvent } from '../events';
-import type { CheckWait, FireBoundaryTimer, FireJobRetry, FireWaitTimeout, StartInstance } from '../instance/commands';
+import type {
+  CheckWait,
+  CompleteSubprocess,
+  FailSubprocess,
+  FireBoundaryTimer,
+  FireJobRetry,
+  FireWaitTimeout,
+  MirrorChildIncident,
+  StartInstance,
+  TerminateInstance,
+} from '../instance/commands';
 import { matchTriggers } from '../triggers/match-triggers';
 import { candidateDefinitions } from '../triggers/trigger-index';
 import { delayedStartAt } from './start-reactions';
@@ -68,8 +78,17 @@ export type Reaction =
   | {
       type: 'RunInstanceCommand';
       instanceId: string;
-      command: CheckWait | FireWaitTimeout | FireJobRetry | FireBoundaryTimer;
-      entityData: Record<string, unknown>;
+      command:
+        | CheckWait
+        | FireWaitTimeout
+        | FireJobRetry
+        | FireBoundaryTimer
+        | TerminateInstance
+        | CompleteSubprocess
+        | FailSubprocess
+        | MirrorChildIncident;
+      /** The record as the command sees it; absent: the runner reads the instance's record (a child's report to its parent). */
+      entityData?: Record<string, unknown>;
       entityEventId?: string;
       origin: ReactionOrigin;
     }
@@ -128,6 +147,25 @@ export function decideReactions(logged: LoggedEvent, state: ReactionState, conte
   switch (event.type) {
     case 'EntityEventRecorded':
       return onEntityEvent(logged, event.data.envelope, event.data.source, state, context);
+    case 'SubprocessStarted':
+      return startChild(logged, event, state);
+    case 'SubprocessCancelled': {
+      const record = state.record;
+      return [
+        {
+          type: 'RunInstanceCommand',
+          instanceId: event.data.childInstanceId,
+          command: { type: 'TerminateInstance', reason: event.data.reason, ifRunning: true },
+          entityData: record?.data ?? {},
+          origin: origin(`cancel-child:${logged.id}`, logged),
+        },
+      ];
+    }
+    case 'InstanceCompleted':
+    case 'InstanceTerminated':
+    case 'IncidentRaised':
+    case 'IncidentResolved':
+      return reportToParent(logged, event);
     case 'WaitStarted': {
       const instanceId = instanceIdOf(logged.streamId);
       const record = state.record;
@@ -147,6 +185,95 @@ export function decideReactions(logged: LoggedEvent, state: ReactionState, conte
         },
       ];
     }
+    default:
+      return [];
+  }
+}
+
+/** A `subprocess` activity started a child: start it (latest or pinned version), or tell the parent why not. */
+function startChild(
+  logged: LoggedEvent,
+  event: Extract<LifelineEvent, { type: 'SubprocessStarted' }>,
+  state: ReactionState,
+): Reaction[] {
+  const parent = instanceIdOf(logged.streamId);
+  if (!parent) return [];
+  const d = event.data;
+  const entry = state.definitions.byKey[d.definitionKey];
+  const refuse = (code: string, message: string): Reaction[] => [
+    {
+      type: 'RunInstanceCommand',
+      instanceId: parent,
+      command: { type: 'FailSubprocess', childInstanceId: d.childInstanceId, code, message },
+      origin: origin(`child-refused:${logged.id}`, logged),
+    },
+  ];
+  if (!entry) return refuse('SUBPROCESS.UNKNOWN_DEFINITION', `No definition ${d.definitionKey} is published`);
+  if (d.definitionVersion === undefined && !entry.enabled) {
+    return refuse('SUBPROCESS.DEFINITION_DISABLED', `${d.definitionKey} is deactivated (pin a version to run it)`);
+  }
+  if (d.definitionVersion !== undefined && d.definitionVersion > entry.version) {
+    return refuse('SUBPROCESS.UNKNOWN_VERSION', `${d.definitionKey} has no version ${d.definitionVersion}`);
+  }
+  if (entry.definition.relatedEntity !== d.entity.type) {
+    return refuse(
+      'SUBPROCESS.WRONG_RECORD_TYPE',
+      `${d.definitionKey} runs for ${entry.definition.relatedEntity} records, not ${d.entity.type}`,
+    );
+  }
+  const record = state.record;
+  return [
+    {
+      type: 'StartInstance',
+      command: {
+        type: 'StartInstance',
+        instanceId: d.childInstanceId,
+        definitionKey: d.definitionKey,
+        definitionVersion: d.definitionVersion ?? entry.version,
+        entity: d.entity,
+        variables: d.variables,
+        cause: { kind: 'parent', instanceId: parent, activityId: d.activityId, visit: d.visit },
+      },
+      entityData: record?.data ?? {},
+      ...(record?.lastEntityEventId !== undefined ? { entityEventId: record.lastEntityEventId } : {}),
+      origin: origin(`start-child:${logged.id}`, logged),
+    },
+  ];
+}
+
+/** A child's completion, termination or incident goes to its parent (whose record the runner reads itself). */
+function reportToParent(logged: LoggedEvent, event: LifelineEvent): Reaction[] {
+  const child = instanceIdOf(logged.streamId);
+  const parent = (event.data as { parent?: { instanceId: string } }).parent;
+  if (!child || !parent) return [];
+  const to = (command: CompleteSubprocess | FailSubprocess | MirrorChildIncident): Reaction[] => [
+    {
+      type: 'RunInstanceCommand',
+      instanceId: parent.instanceId,
+      command,
+      origin: origin(`to-parent:${logged.id}`, logged),
+    },
+  ];
+  switch (event.type) {
+    case 'InstanceCompleted':
+      return to({ type: 'CompleteSubprocess', childInstanceId: child, variables: event.data.variables ?? {} });
+    case 'InstanceTerminated':
+      return to({
+        type: 'FailSubprocess',
+        childInstanceId: child,
+        code: 'SUBPROCESS.TERMINATED',
+        message: `the child was terminated by ${event.data.by}${event.data.reason ? `: ${event.data.reason}` : ''}`,
+      });
+    case 'IncidentRaised':
+    case 'IncidentResolved':
+      return to({
+        type: 'MirrorChildIncident',
+        childInstanceId: child,
+        incidentId: event.data.incidentId,
+        code: event.type === 'IncidentRaised' ? event.data.code : '',
+        message: event.type === 'IncidentRaised' ? event.data.message : '',
+        resolved: event.type === 'IncidentResolved',
+      });
     default:
       return [];
   }
@@ -628,6 +755,13 @@ export function concernsReactions(event: LifelineEvent): boolean {
     case 'JobFailed':
       // Only a backoff has a timer.
       return event.data.retryAt !== undefined;
+    case 'SubprocessStarted':
+    case 'SubprocessCancelled':
+      return true;
+    case 'IncidentRaised':
+    case 'IncidentResolved':
+      // Only a child's: its parent mirrors it.
+      return event.data.parent !== undefined;
     default:
       return INSTANCE_TYPES_OF_INTEREST.has(event.type);
   }
@@ -650,10 +784,15 @@ export function recordKeyOf(logged: LoggedEvent): string | undefined {
     event.type === 'InstanceStarted' ||
     event.type === 'WaitStarted' ||
     event.type === 'JobFailed' ||
-    event.type === 'BoundaryEventsArmed'
+    event.type === 'BoundaryEventsArmed' ||
+    event.type === 'SubprocessStarted' ||
+    event.type === 'SubprocessCancelled'
   ) {
     return `entity-${event.data.entity.type}-${event.data.entity.id}`;
   }
+  // A child's events its parent reacts to name the child's record.
+  const data = event.data as { parent?: unknown; entity?: { type: string; id: string } };
+  if (data.parent !== undefined && data.entity !== undefined) return `entity-${data.entity.type}-${data.entity.id}`;
   return undefined;
 }
 

@@ -114,6 +114,17 @@ export function summarizeInstanceEvent(event: InstanceEvent): string {
       if (d.reassign !== undefined) return `${what}: reassigned to ${who(d.reassign)}`;
       return `${what}: reminder` + (d.nextDueAt !== undefined ? `, next at ${d.nextDueAt}` : '');
     }
+    case 'SubprocessStarted':
+      return `Sub-process ${event.data.definitionKey} started at ${event.data.activityId} for ${event.data.entity.type} ${event.data.entity.id}: instance ${event.data.childInstanceId}`;
+    case 'SubprocessCompleted':
+      return (
+        `Sub-process ${event.data.childInstanceId} completed` +
+        (Object.keys(event.data.variables).length > 0 ? `: ${Object.keys(event.data.variables).join(', ')} set` : '')
+      );
+    case 'SubprocessFailed':
+      return `Sub-process ${event.data.childInstanceId} failed: ${event.data.code}: ${event.data.message}`;
+    case 'SubprocessCancelled':
+      return `Sub-process ${event.data.childInstanceId} cancelled: ${event.data.reason}`;
     case 'ConditionalBranchStarted':
       return `Conditional start ${event.data.index} (${event.data.expression}): a branch starts at ${event.data.next}`;
     case 'RecordDeleted':

@@ -17,7 +17,10 @@ import {
 import { WrongExpectedRevision, type StoreTx } from '@lifeline/event-store';
 import type { Clock } from '../shared/clock';
 import type { DefinitionCatalog } from '../definitions/definition-catalog';
-import { eventIdsFor } from '../shared/ids';
+import { deterministicUuid, eventIdsFor } from '../shared/ids';
+
+/** A sub-process's child id from its name (parent, activity, entry, attempt): the same after a crash. */
+const childInstanceId = (name: string): string => deterministicUuid(`child:${name}`);
 import { describeFailure } from '../shared/failure-policy';
 import { metadataFor, type CommandOrigin } from '../shared/metadata';
 import { handleCommand, loadStream, StateCache } from '../pipeline/handle';
@@ -131,6 +134,7 @@ export class InstanceCommands {
         definitionVersion: version,
         entityData: options.entityData,
         ...(options.entityEventId !== undefined ? { entityEventId: options.entityEventId } : {}),
+        childInstanceId,
       };
     }
     return this.contextRead(tx, state, started, key, version, actor, now, options);
@@ -162,6 +166,7 @@ export class InstanceCommands {
       definitionVersion: version,
       entityData,
       ...(entityEventId !== undefined ? { entityEventId } : {}),
+      childInstanceId,
     };
   }
 
