@@ -279,7 +279,7 @@ export const COMPONENT_SCHEMAS: Record<string, SchemaObject> = {
     definitionKey: string,
     definitionVersion: integer,
     entityEventId: string,
-    stage: { type: 'string', enum: ['trigger', 'schedule', 'start', 'delayed-start'] },
+    stage: { type: 'string', enum: ['trigger', 'schedule', 'start', 'delayed-start', 'scheduled-start'] },
     instanceId: string,
     code: string,
     message: string,
