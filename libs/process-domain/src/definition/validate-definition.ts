@@ -24,7 +24,7 @@ import type {
   WaitActivity,
 } from './definition';
 import { isWithinMaxDuration, MAX_DURATION, parseDuration } from './duration';
-import { DEFAULT_TIME_ZONE, scheduleProblem } from './schedule';
+import { DEFAULT_TIME_ZONE, MAX_CRON_LENGTH, scheduleProblem } from './schedule';
 import { userIdProblem } from '../instance/user-id';
 
 export type DefinitionValidation =
@@ -297,11 +297,11 @@ function readTriggers(r: Reader, value: unknown): Trigger[] {
   value.forEach((item: unknown, index) => {
     const path = `triggers[${index}]`;
     if (isPlainObject(item) && item.on === 'schedule') {
-      const trigger = readScheduleTrigger(r, item, path);
       // One schedule per definition: its state (the last tick fired) is kept per definition.
       if (scheduleAt !== undefined) {
         r.issue(join(path, 'on'), `only one schedule trigger per definition (${scheduleAt} is one)`, SCHEDULE_TWICE);
       } else scheduleAt = path;
+      const trigger = readScheduleTrigger(r, item, path);
       if (trigger) triggers.push(trigger);
       return;
     }
@@ -339,6 +339,11 @@ function readScheduleTrigger(r: Reader, raw: Record<string, unknown>, path: stri
     if (key === 'fields' || key === 'when' || key === 'delay') {
       r.issue(join(path, key), `is not allowed with on: schedule`, SCHEDULE_KEY_NOT_ALLOWED);
     } else r.issue(join(path, key), 'unknown key');
+  }
+  // Refused before any parsing, with the cron's own code: a megabyte of cron text is no expression.
+  if (typeof raw.cron === 'string' && raw.cron.length > MAX_CRON_LENGTH) {
+    r.issue(join(path, 'cron'), `must be at most ${MAX_CRON_LENGTH} characters`, 'DEFINITION.SCHEDULE_CRON_INVALID');
+    return undefined;
   }
   const cron = r.string(raw, 'cron', path, { required: true });
   const timeZone =
