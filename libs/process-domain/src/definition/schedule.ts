@@ -19,9 +19,7 @@ const CRON_TEXT = /^[\x20-\x7e]+$/;
 const NEVER_PROBE_FROM = new Date('2000-01-01T00:00:00.000Z');
 
 export type ScheduleProblemCode =
-  | 'DEFINITION.SCHEDULE_CRON_INVALID'
-  | 'DEFINITION.SCHEDULE_CRON_NEVER_FIRES'
-  | 'DEFINITION.SCHEDULE_TIME_ZONE_UNKNOWN';
+  'DEFINITION.SCHEDULE_CRON_INVALID' | 'DEFINITION.SCHEDULE_CRON_NEVER_FIRES' | 'DEFINITION.SCHEDULE_TIME_ZONE_UNKNOWN';
 
 export interface ScheduleProblem {
   code: ScheduleProblemCode;
@@ -45,35 +43,37 @@ export function timeZoneProblem(timeZone: string): ScheduleProblem | undefined {
   }
 }
 
-/** What is wrong with a schedule, if anything: the time zone first (the cron is read in it). */
-export function scheduleProblem(cron: string, timeZone: string): ScheduleProblem | undefined {
+/** What is wrong with a schedule: the time zone, then the cron (read in UTC when the zone is unknown). */
+export function scheduleProblems(cron: string, timeZone: string): ScheduleProblem[] {
   const zone = timeZoneProblem(timeZone);
-  if (zone) return zone;
+  const problems = zone ? [zone] : [];
   if (cron.length > MAX_CRON_LENGTH || !CRON_TEXT.test(cron)) {
-    return {
+    problems.push({
       code: 'DEFINITION.SCHEDULE_CRON_INVALID',
       path: 'cron',
       message: `must be a cron expression of printable characters, at most ${MAX_CRON_LENGTH}`,
-    };
+    });
+    return problems;
   }
   let job: Cron;
   try {
-    job = cronOf({ cron, timeZone });
+    job = cronOf({ cron, timeZone: zone ? DEFAULT_TIME_ZONE : timeZone });
   } catch (error) {
-    return {
+    problems.push({
       code: 'DEFINITION.SCHEDULE_CRON_INVALID',
       path: 'cron',
       message: `'${cron}' is not a cron expression (5 fields, or 6 with seconds first): ${(error as Error).message}`,
-    };
+    });
+    return problems;
   }
   if (job.nextRun(NEVER_PROBE_FROM) === null) {
-    return {
+    problems.push({
       code: 'DEFINITION.SCHEDULE_CRON_NEVER_FIRES',
       path: 'cron',
       message: `'${cron}' matches no date (such as 30 February): it would never start anything`,
-    };
+    });
   }
-  return undefined;
+  return problems;
 }
 
 /** The first tick strictly after `at`; undefined when there is none. */

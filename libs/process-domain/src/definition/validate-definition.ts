@@ -24,7 +24,7 @@ import type {
   WaitActivity,
 } from './definition';
 import { isWithinMaxDuration, MAX_DURATION, parseDuration } from './duration';
-import { DEFAULT_TIME_ZONE, MAX_CRON_LENGTH, scheduleProblem } from './schedule';
+import { DEFAULT_TIME_ZONE, MAX_CRON_LENGTH, scheduleProblems } from './schedule';
 import { userIdProblem } from '../instance/user-id';
 
 export type DefinitionValidation =
@@ -351,11 +351,9 @@ function readScheduleTrigger(r: Reader, raw: Record<string, unknown>, path: stri
       ? DEFAULT_TIME_ZONE
       : r.string(raw, 'timeZone', path, { max: 64 });
   if (cron === undefined || timeZone === undefined) return undefined;
-  const problem = scheduleProblem(cron, timeZone);
-  if (problem) {
-    r.issue(join(path, problem.path), problem.message, problem.code);
-    return undefined;
-  }
+  const problems = scheduleProblems(cron, timeZone);
+  for (const problem of problems) r.issue(join(path, problem.path), problem.message, problem.code);
+  if (problems.length > 0) return undefined;
   return valid ? { on: 'schedule', cron, timeZone } : undefined;
 }
 

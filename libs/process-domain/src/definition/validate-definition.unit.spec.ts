@@ -236,6 +236,13 @@ describe('validateDefinition, schedule triggers', () => {
     ]);
   });
 
+  it('given an unknown time zone and a bad cron, then both are named', () => {
+    expect(problems(scheduled({ on: 'schedule', cron: '0 7 * * FUNDAY', timeZone: 'Europe/Atlantis' }))).toEqual([
+      { path: 'triggers[0].timeZone', code: 'DEFINITION.SCHEDULE_TIME_ZONE_UNKNOWN' },
+      { path: 'triggers[0].cron', code: 'DEFINITION.SCHEDULE_CRON_INVALID' },
+    ]);
+  });
+
   it('given a hostile cron (huge, or a long list of steps), then it is refused quickly with the cron code', () => {
     const huge = '*/1,'.repeat(250_000) + '* * * * *';
     const listy = Array.from({ length: 30 }, (_, i) => `${i}-59/1`).join(',') + ' * * * *';
