@@ -107,10 +107,12 @@ export const COMPONENT_SCHEMAS: Record<string, SchemaObject> = {
           type: 'object',
           required: ['on'],
           properties: {
-            on: { type: 'string', enum: ['created', 'updated', 'deleted'] },
+            on: { type: 'string', enum: ['created', 'updated', 'deleted', 'schedule'] },
             fields: { type: 'array', items: string },
             when: { type: 'string', description: 'FEEL' },
             delay: { type: 'string', description: 'ISO-8601 duration' },
+            cron: { type: 'string', description: 'on: schedule only; 5 fields, or 6 with seconds first' },
+            timeZone: { type: 'string', description: 'on: schedule only; an IANA time zone, default UTC' },
           },
         },
       },
