@@ -234,4 +234,53 @@ describe('schedule triggers on the SQLite store', () => {
       ['schedule:weekly-audit:2026-11-30T08:00:00.000Z', 2],
     ]);
   });
+
+  it('given a scheduled start that failed, when retried after a fix, then it starts the tick’s instance, caused by the schedule', async () => {
+    const engine = await open();
+    // Stored before validation caught it (no assignee): the start throws, a bug-shaped failure.
+    const broken = {
+      ...weeklyAudit(),
+      executionOrder: 100,
+      enabled: true,
+      activities: { check: { type: 'human', title: 'Audit', next: 'done' }, done: { type: 'end' } },
+    };
+    await engine.store.append({
+      streamId: 'definition-weekly-audit',
+      expectedRevision: 'no-stream',
+      events: [
+        {
+          id: eventIdsFor('legacy:weekly-audit', 1)[0]!,
+          type: 'DefinitionPublished',
+          data: { key: 'weekly-audit', version: 1, definition: broken },
+          metadata: { correlationId: 'legacy', causationId: 'legacy', actor: 'root', at: SUNDAY },
+        },
+      ],
+    });
+    await at(engine, TICK_1);
+    const record = `schedule:weekly-audit:${TICK_1}`;
+    const failed = (await engine.store.readStream(`entity-Audit-${record}`)).find((e) => e.type === 'StartFailed');
+    expect(failed?.data).toMatchObject({ stage: 'scheduled-start', definitionKey: 'weekly-audit', triggerIndex: 0 });
+    expect(await starts(engine)).toEqual([]);
+
+    await publish(engine);
+    const { failureId } = failed!.data as { failureId: string };
+    const retried = await engine.starts.retry(
+      { type: 'Audit', id: record },
+      failureId,
+      { id: 'root', roles: ['admin'] },
+      {
+        commandId: 'retry-1',
+        causationId: 'retry-1',
+        correlationId: 'retry-1',
+      },
+    );
+    expect(retried).toMatchObject({ outcome: 'started', definitionVersion: 2 });
+    expect(await starts(engine)).toEqual([
+      expect.objectContaining({
+        definitionVersion: 2,
+        entity: { type: 'Audit', id: record },
+        cause: { kind: 'schedule', tick: TICK_1, triggerIndex: 0 },
+      }),
+    ]);
+  });
 });
