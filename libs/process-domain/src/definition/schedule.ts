@@ -76,9 +76,9 @@ export function scheduleProblems(cron: string, timeZone: string): ScheduleProble
   return problems;
 }
 
-/** The first tick strictly after `at`; undefined when there is none. */
+/** The first tick strictly after `at`; undefined when there is none (or the expression was stored unchecked and is bad). */
 export function nextTickAfter(trigger: Pick<ScheduleTrigger, 'cron' | 'timeZone'>, at: string): string | undefined {
-  return cronOf(trigger).nextRun(new Date(at))?.toISOString();
+  return safely(() => cronOf(trigger).nextRun(new Date(at))?.toISOString());
 }
 
 /** The latest tick at or before `at` (one search back, however many ticks lie between). */
@@ -87,8 +87,20 @@ export function latestTickAtOrBefore(
   at: string,
 ): string | undefined {
   // previousRuns looks strictly before its reference; ticks are whole seconds, so 1 ms later includes `at`.
-  const [latest] = cronOf(trigger).previousRuns(1, new Date(Date.parse(at) + 1));
-  return latest?.toISOString();
+  return safely(() =>
+    cronOf(trigger)
+      .previousRuns(1, new Date(Date.parse(at) + 1))[0]
+      ?.toISOString(),
+  );
+}
+
+/** A definition stored before its schedule was validated must not stop the engine: it never ticks. */
+function safely(compute: () => string | undefined): string | undefined {
+  try {
+    return compute();
+  } catch {
+    return undefined;
+  }
 }
 
 /** Parsed jobs by expression and zone: the engine asks for the same few on every timer tick. */

@@ -222,4 +222,16 @@ describe('schedule triggers: which tick fires when', () => {
     );
     expect(book.book.react(created, context)).toEqual([]);
   });
+
+  it('a definition stored with a bad cron or time zone (before validation) folds without throwing and never ticks', () => {
+    for (const trigger of [
+      { on: 'schedule' as const, cron: 'not a cron', timeZone: 'UTC' },
+      { on: 'schedule' as const, cron: '0 7 * * MON', timeZone: 'Mars/Olympus_Mons' },
+    ]) {
+      const stored = { ...weekly(), triggers: [trigger] };
+      const book = given(published(stored, SUNDAY));
+      expect(book.book.definitions.byKey['weekly-audit']?.schedule?.nextTick).toBeUndefined();
+      expect(book.whenTheClockIs('2027-01-01T00:00:00.000Z')).toEqual([]);
+    }
+  });
 });
