@@ -285,7 +285,14 @@ export function instanceView(container, [id]) {
           h('dt', {}, 'Current activity'),
           h('dd', {}, instance.currentActivity ?? '—'),
           h('dt', {}, 'Started'),
-          h('dd', {}, time(instance.startedAt), ` (${instance.cause?.kind ?? 'unknown cause'})`),
+          h(
+            'dd',
+            {},
+            time(instance.startedAt),
+            instance.cause?.kind === 'schedule'
+              ? ` (schedule, the tick of ${instance.cause.tick})`
+              : ` (${instance.cause?.kind ?? 'unknown cause'})`,
+          ),
           h('dt', {}, 'Ended'),
           h('dd', {}, time(instance.endedAt)),
           h('dt', {}, 'Instance id'),
