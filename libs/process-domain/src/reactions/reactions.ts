@@ -570,7 +570,8 @@ export function evolveDefinitionsWith(state: DefinitionsState, logged: LoggedEve
       if (!entry || !current || (current.lastTick !== undefined && current.lastTick >= event.data.tick)) return state;
       const from = current.after > event.data.tick ? current.after : event.data.tick;
       const schedule = planSchedule(entry, from, event.data.tick, logged);
-      return schedule ? withEntry(state, { ...entry, schedule }) : state;
+      // The trigger index does not depend on the schedule: a tick keeps it.
+      return schedule ? { byKey: { ...state.byKey, [entry.key]: { ...entry, schedule } }, index: state.index } : state;
     }
     default:
       return state;
