@@ -195,6 +195,49 @@ export type TaskCreated = Ev<
     rule: Assignee;
   } & OnToken
 >;
+/**
+ * A task or wait with boundary events was entered: its timers are due at these instants, and with
+ * `watches` the record's updates are checked against its conditions (the reactions keep both on the record).
+ */
+export type BoundaryEventsArmed = Ev<
+  'BoundaryEventsArmed',
+  {
+    activityId: string;
+    visit: number;
+    entity: EntityRef;
+    /** `index` into the activity's `boundary` list. */
+    timers: { index: number; dueAt: string }[];
+    watches: boolean;
+  } & OnToken
+>;
+/** The activity was left (completed, satisfied, timed out, interrupted): its boundary timers and conditions end. */
+export type BoundaryEventsDisarmed = Ev<'BoundaryEventsDisarmed', { activityId: string; visit: number } & OnToken>;
+/**
+ * A boundary event happened. Interrupting (`next`): the task is cancelled (or the wait left) and the line goes
+ * on at `next`. Not interrupting: the task was reassigned or a reminder is due; `nextDueAt` when it repeats.
+ */
+export type BoundaryTriggered = Ev<
+  'BoundaryTriggered',
+  {
+    activityId: string;
+    visit: number;
+    index: number;
+    kind: 'timer' | 'condition';
+    interrupting: boolean;
+    next?: string;
+    reassign?: { user?: string; role?: string };
+    remind?: boolean;
+    /** The timer's due time that fired; the next one when it repeats. */
+    dueAt?: string;
+    nextDueAt?: string;
+    /** A condition: the expression, the values it saw and the entity event that made it true. */
+    expression?: string;
+    seen?: Record<string, unknown>;
+    entityEventId?: string;
+  } & OnToken
+>;
+/** The task ended without being done: a boundary event interrupted it. */
+export type TaskCancelled = Ev<'TaskCancelled', { taskId: string; activityId: string; reason: string }>;
 export type TaskClaimed = Ev<'TaskClaimed', { taskId: string; user: string }>;
 export type TaskReleased = Ev<'TaskReleased', { taskId: string; user: string; role?: string }>;
 export type TaskReassigned = Ev<
@@ -334,6 +377,10 @@ export type InstanceEvent =
   | BranchesForked
   | BranchesJoined
   | BranchesEnded
+  | BoundaryEventsArmed
+  | BoundaryEventsDisarmed
+  | BoundaryTriggered
+  | TaskCancelled
   | TaskCreated
   | TaskClaimed
   | TaskReleased

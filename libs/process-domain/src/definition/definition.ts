@@ -50,6 +50,19 @@ export interface Question {
   multiple: boolean;
 }
 
+/**
+ * An event attached to a human task or a wait while it is open (BPMN's boundary events):
+ * - a timer `after` the activity was entered that interrupts (`next`: the task is cancelled, or the wait
+ *   left, and the line goes on at `next`: an escalation), or that does not (`reassign` the task, or `remind`;
+ *   `every` repeats it while the activity is open);
+ * - a record condition `when` (FEEL, checked on entry and on every update of the record) that interrupts.
+ */
+export type Boundary =
+  | { after: string; next: string }
+  | { after: string; every?: string; reassign: { user: string } | { role: string } }
+  | { after: string; every?: string; remind: true }
+  | { when: string; next: string };
+
 export interface HumanActivity {
   type: 'human';
   title: string;
@@ -62,6 +75,7 @@ export interface HumanActivity {
   results?: string[];
   form?: FormField[];
   question?: Question;
+  boundary?: Boundary[];
   /** One activity (or a fork into several), or one per result (every result must be mapped). */
   next: Next | Record<string, string>;
 }
@@ -89,6 +103,8 @@ export interface WaitActivity {
   timeout?: string;
   /** Where to go when the timeout fires; defaults to `next`. */
   onTimeout?: string;
+  /** Interrupting boundaries only (`next`): a wait has no task to reassign or remind about. */
+  boundary?: Boundary[];
   next: Next;
 }
 

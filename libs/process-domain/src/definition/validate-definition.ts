@@ -5,6 +5,7 @@ import type {
   Activity,
   Assignee,
   AutomaticActivity,
+  Boundary,
   DecisionActivity,
   DecisionBranch,
   Emit,
@@ -23,8 +24,11 @@ import type {
   Trigger,
   WaitActivity,
 } from './definition';
-import { isWithinMaxDuration, MAX_DURATION, parseDuration } from './duration';
+import { isWithinMaxDuration, MAX_DURATION, nominalDurationMs, parseDuration } from './duration';
 import { DEFAULT_TIME_ZONE, MAX_CRON_LENGTH, scheduleProblems } from './schedule';
+
+/** The shortest repeat of a boundary timer: a reminder every second would flood the log. */
+const MIN_BOUNDARY_EVERY_MS = 60_000;
 import { userIdProblem } from '../instance/user-id';
 
 export type DefinitionValidation =
@@ -37,6 +41,8 @@ export const DEFINITION_RULES = {
   defaultExecutionOrder: 100,
   /** Branches one fork may start. */
   maxBranches: 50,
+  /** Boundary events on one activity. */
+  maxBoundaries: 10,
 };
 
 const DEFINITION_KEY = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -59,9 +65,21 @@ export const RESERVED_ACTIVITY_IDS: ReadonlySet<string> = new Set([
 const EVENT_KINDS: readonly EntityEventKind[] = ['created', 'updated', 'deleted'];
 const FIELD_TYPES: readonly FormField['type'][] = ['text', 'number', 'boolean', 'date'];
 const ACTIVITY_KEYS: Record<Activity['type'], readonly string[]> = {
-  human: ['type', 'title', 'instructions', 'hint', 'assignee', 'dueIn', 'results', 'form', 'question', 'next'],
+  human: [
+    'type',
+    'title',
+    'instructions',
+    'hint',
+    'assignee',
+    'dueIn',
+    'results',
+    'form',
+    'question',
+    'boundary',
+    'next',
+  ],
   automatic: ['type', 'set', 'emit', 'next'],
-  wait: ['type', 'until', 'timeout', 'onTimeout', 'next'],
+  wait: ['type', 'until', 'timeout', 'onTimeout', 'boundary', 'next'],
   decision: ['type', 'branches', 'otherwise'],
   service: ['type', 'jobType', 'retries', 'retryBackoff', 'inputs', 'errors', 'next'],
   end: ['type', 'terminate'],
@@ -473,8 +491,10 @@ function readActivity(r: Reader, value: unknown, id: string, path: string, edges
         const onTimeout = next(raw.onTimeout, join(path, 'onTimeout'));
         if (onTimeout !== undefined) activity.onTimeout = onTimeout;
       }
+      const boundary = readBoundaries(r, raw.boundary, join(path, 'boundary'), next, false);
+      if (boundary) activity.boundary = boundary;
       activity.next = requiredNext() ?? '';
-      return reorder(activity, ['type', 'until', 'timeout', 'onTimeout', 'next']);
+      return reorder(activity, ['type', 'until', 'timeout', 'onTimeout', 'boundary', 'next']);
     }
     case 'decision':
     case 'inclusive': {
@@ -559,6 +579,8 @@ function readHuman(
     const question = readQuestion(r, raw.question, join(path, 'question'));
     if (question) activity.question = question;
   }
+  const boundary = readBoundaries(r, raw.boundary, join(path, 'boundary'), next, true);
+  if (boundary) activity.boundary = boundary;
 
   const nextPath = join(path, 'next');
   if (raw.next === undefined || raw.next === null) {
@@ -595,8 +617,84 @@ function readHuman(
     'results',
     'form',
     'question',
+    'boundary',
     'next',
   ]);
+}
+
+/** A human task's or a wait's boundary events; `onTask`: reassign and remind are allowed (a wait has no task). */
+function readBoundaries(
+  r: Reader,
+  value: unknown,
+  path: string,
+  next: (to: unknown, at: string) => string | undefined,
+  onTask: boolean,
+): Boundary[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || value.length === 0 || value.length > DEFINITION_RULES.maxBoundaries) {
+    r.issue(path, `must be a list of 1 to ${DEFINITION_RULES.maxBoundaries} boundary events`);
+    return undefined;
+  }
+  const out: Boundary[] = [];
+  value.forEach((item: unknown, index) => {
+    const at = `${path}[${index}]`;
+    const raw = r.object(item, at, ['after', 'every', 'when', 'next', 'reassign', 'remind']);
+    if (!raw) return;
+    const has = (key: string) => raw[key] !== undefined && raw[key] !== null;
+    if (has('after') === has('when')) {
+      r.issue(at, 'needs exactly one of after (a timer) or when (a record condition)');
+      return;
+    }
+    const actions = ['next', 'reassign', 'remind'].filter(has);
+    if (actions.length !== 1) {
+      r.issue(at, onTask ? 'needs exactly one of next, reassign or remind' : 'needs next');
+      return;
+    }
+    if (!onTask && actions[0] !== 'next') {
+      r.issue(join(at, actions[0]!), 'a wait has no task: only next (interrupting) is allowed');
+      return;
+    }
+    if (has('when')) {
+      if (actions[0] !== 'next') {
+        r.issue(at, 'a record condition interrupts: it needs next');
+        return;
+      }
+      const when = r.feel(raw, 'when', at, true);
+      const to = next(raw.next, join(at, 'next'));
+      if (when !== undefined && to !== undefined) out.push({ when, next: to });
+      return;
+    }
+    const after = r.duration(raw, 'after', at);
+    if (after === undefined) return;
+    if (actions[0] === 'next') {
+      if (has('every'))
+        r.issue(join(at, 'every'), 'only a boundary that does not interrupt (reassign, remind) repeats');
+      const to = next(raw.next, join(at, 'next'));
+      if (to !== undefined) out.push({ after, next: to });
+      return;
+    }
+    const every = r.duration(raw, 'every', at);
+    if (every !== undefined && nominalDurationMs(parseDuration(every)!) < MIN_BOUNDARY_EVERY_MS) {
+      r.issue(join(at, 'every'), 'must be at least PT1M');
+      return;
+    }
+    if (actions[0] === 'remind') {
+      if (raw.remind !== true) {
+        r.issue(join(at, 'remind'), 'must be true');
+        return;
+      }
+      out.push(every !== undefined ? { after, every, remind: true } : { after, remind: true });
+      return;
+    }
+    const reassign = readAssignee(r, raw.reassign, join(at, 'reassign'));
+    if (!reassign) return;
+    if (!('user' in reassign) && !('role' in reassign)) {
+      r.issue(join(at, 'reassign'), 'must name a user or a role');
+      return;
+    }
+    out.push(every !== undefined ? { after, every, reassign } : { after, reassign });
+  });
+  return out.length === value.length ? out : undefined;
 }
 
 function readService(

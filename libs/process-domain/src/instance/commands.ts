@@ -25,6 +25,15 @@ export type CompleteTask = {
 /** The related record changed: a wait whose `until` now holds resumes. */
 export type CheckWait = { type: 'CheckWait'; entityEventId?: string; entitySource?: EntityEventSource };
 export type FireWaitTimeout = { type: 'FireWaitTimeout'; activityId: string; visit: number };
+/** A boundary event's timer on an open task or wait is due. */
+export type FireBoundaryTimer = {
+  type: 'FireBoundaryTimer';
+  activityId: string;
+  visit: number;
+  index: number;
+  /** The due time of the timer that fired: a repeat fires each due time once. */
+  dueAt: string;
+};
 export type SuspendInstance = { type: 'SuspendInstance'; reason?: string };
 export type ResumeInstance = { type: 'ResumeInstance' };
 export type TerminateInstance = { type: 'TerminateInstance'; reason?: string };
@@ -69,6 +78,7 @@ export type InstanceCommand =
   | CompleteTask
   | CheckWait
   | FireWaitTimeout
+  | FireBoundaryTimer
   | SuspendInstance
   | ResumeInstance
   | TerminateInstance

@@ -16,8 +16,18 @@ import type {
 } from './commands';
 import { isAdmin } from './commands';
 import { userIdProblem } from './user-id';
-import { continueFrom, execute, feelContext, raiseIncident, Recorder, runFrom, type FlowContext } from './flow';
+import {
+  continueFrom,
+  disarmBoundaries,
+  execute,
+  feelContext,
+  raiseIncident,
+  Recorder,
+  runFrom,
+  type FlowContext,
+} from './flow';
 import { decideJob } from './jobs';
+import { checkBoundaryConditions, fireBoundaryTimer } from './boundary';
 import {
   DefinitionVersionMismatch,
   IncidentNotFound,
@@ -33,6 +43,7 @@ import {
   RequiredFieldMissing,
   TaskAlreadyClaimed,
   TaskAlreadyCompleted,
+  TaskCancelledError,
   TaskNotAssignable,
   TaskNotClaimed,
   TaskNotFound,
@@ -108,6 +119,8 @@ export function decideState(
       return checkWait(state, command, ctx);
     case 'FireWaitTimeout':
       return fireTimeout(state, command, ctx);
+    case 'FireBoundaryTimer':
+      return fireBoundaryTimer(state, command, ctx);
     case 'SuspendInstance':
       if (state.status !== 'running') throw new InstanceNotRunning(`Instance is ${state.status}`);
       return folded(state, [
@@ -185,7 +198,12 @@ function openTask(state: LiveInstance, taskId: string, actor: Actor): TaskState 
   // One answer for "no such task" and "not yours to act on": the id tells an outsider nothing.
   if (!task || !eligible(task, actor)) throw new TaskNotFound('No such task');
   if (task.status === 'completed') throw new TaskAlreadyCompleted('The task is already completed');
-  if (task.status === 'cancelled') throw new InstanceNotRunning('The task was cancelled with its instance');
+  if (task.status === 'cancelled') {
+    if (state.status === 'running' || state.status === 'suspended') {
+      throw new TaskCancelledError('The task was cancelled by a boundary event (an escalation or a record condition)');
+    }
+    throw new InstanceNotRunning('The task was cancelled with its instance');
+  }
   requireRunning(state);
   return task;
 }
@@ -335,6 +353,7 @@ function complete(
       ...(command.answers !== undefined ? { answers: command.answers } : {}),
     },
   });
+  disarmBoundaries(rec, task.activityId, task.visit, ctx);
   const activity = ctx.definition.activities[task.activityId] as HumanActivity | undefined;
   if (activity) {
     const next =
@@ -360,6 +379,8 @@ function checkWait(
 ): Decision<InstanceState, InstanceEvent> {
   if (state.status !== 'running') return unchanged(state);
   const rec = new Recorder(state);
+  // A record condition on a task or wait interrupts it before its own `until` is looked at.
+  checkBoundaryConditions(rec, ctx, command.entityEventId);
   for (const wait of openWaits(state)) {
     const now = rec.live();
     // An earlier wait's path may have ended the instance, or cancelled this wait.
@@ -390,6 +411,7 @@ function checkOneWait(rec: Recorder, wait: OpenWait, command: CheckWait, ctx: De
       ...(command.entitySource !== undefined ? { entitySource: command.entitySource } : {}),
     },
   });
+  disarmBoundaries(rec, wait.activityId, wait.visit, ctx);
   const activity = ctx.definition.activities[wait.activityId];
   if (activity?.type === 'wait') continueFrom(rec, wait.activityId, wait.visit, activity.next, ctx);
 }
@@ -411,6 +433,7 @@ function fireTimeout(
     type: 'WaitTimedOut',
     data: { activityId: wait.activityId, visit: wait.visit, timeoutAt: wait.timeoutAt, next },
   });
+  disarmBoundaries(rec, wait.activityId, wait.visit, ctx);
   continueFrom(rec, wait.activityId, wait.visit, next, ctx);
   return rec.decision();
 }

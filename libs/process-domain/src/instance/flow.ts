@@ -1,10 +1,17 @@
-import type { Activity, Next, ProcessDefinition } from '../definition/definition';
+import type {
+  Activity,
+  Boundary,
+  HumanActivity,
+  Next,
+  ProcessDefinition,
+  WaitActivity,
+} from '../definition/definition';
 import { addDuration } from '../definition/duration';
 import { DomainError } from '../errors';
 import type { EntityRef, InstanceEvent } from '../events';
 import { evaluateCondition, evaluateFeel } from '../feel/feel';
 import type { Decision } from '../decider';
-import { evolve, MAIN_TOKEN, type ForkEntry, type InstanceState, type LiveInstance } from './state';
+import { evolve, MAIN_TOKEN, waitAt, type ForkEntry, type InstanceState, type LiveInstance } from './state';
 import { userIdProblem } from './user-id';
 
 /** Steps one command may take through automatic activities and decisions before we call it a loop. */
@@ -91,7 +98,7 @@ export const INVALID_DURATION = 'FLOW.INVALID_DURATION';
  * `now` plus the activity's duration, or an incident at the activity (and undefined) when that is no
  * valid instant: a definition stored before durations were bounded must stop its instance, not the engine.
  */
-function instantAfter(rec: Recorder, activityId: string, now: string, duration: string): string | undefined {
+export function instantAfter(rec: Recorder, activityId: string, now: string, duration: string): string | undefined {
   try {
     return addDuration(now, duration);
   } catch (error) {
@@ -356,7 +363,7 @@ export function execute(
           ...rec.onToken(),
         },
       });
-      return undefined;
+      return armBoundaries(rec, activityId, activity, visit, ctx);
     }
     case 'automatic': {
       if (activity.set) {
@@ -428,7 +435,7 @@ export function execute(
           ...rec.onToken(),
         },
       });
-      return undefined;
+      return armBoundaries(rec, activityId, activity, visit, ctx);
     }
     case 'decision': {
       for (const [index, branch] of activity.branches.entries()) {
@@ -520,4 +527,126 @@ export function execute(
       throw new Error(`Unknown activity ${JSON.stringify(unknown)}`);
     }
   }
+}
+
+// ---- boundary events (README, "Boundary events"; the timers and the record's updates: boundary.ts) ----
+
+export type WithBoundary = HumanActivity | WaitActivity;
+
+export const boundariesOf = (activity: unknown): Boundary[] =>
+  (activity as { boundary?: Boundary[] } | undefined)?.boundary ?? [];
+
+/** The line resting at this entry of an activity, and its open task (a human activity) if any. */
+export function openEntry(
+  state: LiveInstance,
+  activityId: string,
+  visit: number,
+): { token: string; taskId?: string; user?: string; role?: string } | undefined {
+  for (const task of Object.values(state.tasks)) {
+    if (task.activityId === activityId && task.visit === visit && task.status === 'open') {
+      return { token: task.token, taskId: task.taskId, user: task.user, role: task.role };
+    }
+  }
+  const wait = waitAt(state, activityId, visit);
+  return wait ? { token: wait.token } : undefined;
+}
+
+/**
+ * Arms an entered task's or wait's boundary events. A record condition that already holds interrupts at
+ * once: the returned activity is where the line goes; undefined, it rests.
+ */
+export function armBoundaries(
+  rec: Recorder,
+  activityId: string,
+  activity: WithBoundary,
+  visit: number,
+  ctx: FlowContext,
+): string | undefined {
+  const boundary = activity.boundary;
+  if (!boundary || boundary.length === 0) return undefined;
+  const timers: { index: number; dueAt: string }[] = [];
+  let watches = false;
+  for (const [index, b] of boundary.entries()) {
+    if ('when' in b) {
+      watches = true;
+      continue;
+    }
+    const dueAt = instantAfter(rec, activityId, ctx.now, b.after);
+    if (dueAt === undefined) return undefined;
+    timers.push({ index, dueAt });
+  }
+  rec.record({
+    type: 'BoundaryEventsArmed',
+    data: { activityId, visit, entity: rec.live().entity, timers, watches, ...rec.onToken() },
+  });
+  return watches ? conditionHolds(rec, activityId, activity, visit, ctx) : undefined;
+}
+
+/** The activity was left: its boundary events end (only activities that have some record it). */
+export function disarmBoundaries(rec: Recorder, activityId: string, visit: number, ctx: FlowContext): void {
+  if (boundariesOf(ctx.definition.activities[activityId]).length === 0) return;
+  rec.record({ type: 'BoundaryEventsDisarmed', data: { activityId, visit, ...rec.onToken() } });
+}
+
+/**
+ * Checks an open entry's record conditions against the record; the first that holds interrupts (returned:
+ * where its line goes). One that cannot be evaluated raises an incident on the line.
+ */
+export function conditionHolds(
+  rec: Recorder,
+  activityId: string,
+  activity: WithBoundary,
+  visit: number,
+  ctx: FlowContext,
+  entityEventId?: string,
+): string | undefined {
+  for (const [index, b] of (activity.boundary ?? []).entries()) {
+    if (!('when' in b)) continue;
+    const outcome = evaluateCondition(b.when, feelContext(rec.live(), ctx.entityData), ctx.now);
+    if (!outcome.ok) {
+      raiseIncident(rec, activityId, outcome.code, `boundary[${index}]: ${outcome.message}`, b.when);
+      return undefined;
+    }
+    if (!outcome.value) continue;
+    return interrupt(rec, activityId, visit, index, b.next, {
+      kind: 'condition',
+      expression: b.when,
+      seen: outcome.seen,
+      ...(entityEventId !== undefined ? { entityEventId } : {}),
+    });
+  }
+  return undefined;
+}
+
+/** An interrupting boundary event: the task is cancelled (or the wait left); returns where the line goes. */
+export function interrupt(
+  rec: Recorder,
+  activityId: string,
+  visit: number,
+  index: number,
+  next: string,
+  extra: {
+    kind: 'timer' | 'condition';
+    dueAt?: string;
+    expression?: string;
+    seen?: Record<string, unknown>;
+    entityEventId?: string;
+  },
+): string {
+  const open = openEntry(rec.live(), activityId, visit);
+  rec.record({
+    type: 'BoundaryTriggered',
+    data: { activityId, visit, index, interrupting: true, next, ...extra, ...rec.onToken() },
+  });
+  if (open?.taskId !== undefined) {
+    rec.record({
+      type: 'TaskCancelled',
+      data: {
+        taskId: open.taskId,
+        activityId,
+        reason: extra.kind === 'timer' ? `boundary timer ${index}` : `boundary condition ${index}: ${extra.expression}`,
+      },
+    });
+  }
+  return next;
 }

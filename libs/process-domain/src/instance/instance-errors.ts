@@ -33,6 +33,11 @@ export class TaskAlreadyCompleted extends DomainError {
   readonly code = 'TASK.ALREADY_COMPLETED';
   readonly family = 'conflict' as const;
 }
+/** A boundary event interrupted the task (an escalation, the record was cancelled): nobody can act on it any more. */
+export class TaskCancelledError extends DomainError {
+  readonly code = 'TASK.CANCELLED';
+  readonly family = 'conflict' as const;
+}
 export class TaskAlreadyClaimed extends DomainError {
   readonly code = 'TASK.ALREADY_CLAIMED';
   readonly family = 'conflict' as const;

@@ -1,16 +1,5 @@
-import { T0, at, DAY } from '@lifeline/testing';
-import {
-  decideState,
-  parseDefinition,
-  SYSTEM,
-  type Actor,
-  type DecideContext,
-  type InstanceCommand,
-  type InstanceEvent,
-  type InstanceState,
-  type LiveInstance,
-  type ProcessDefinition,
-} from '@lifeline/process-domain';
+import { InstanceRun as Run, eventShape as shape, at, DAY } from '@lifeline/testing';
+import { parseDefinition, SYSTEM, type Actor } from '@lifeline/process-domain';
 import { validateDefinition } from '../definition/validate-definition';
 
 /**
@@ -35,63 +24,6 @@ activities:
   mark: { type: automatic, set: { approvedBy: '"both"' }, next: done }
   done: { type: end }
 `);
-
-class Run {
-  state: InstanceState = { status: 'none' };
-  readonly log: InstanceEvent[] = [];
-  constructor(
-    readonly definition: ProcessDefinition,
-    public entityData: Record<string, unknown> = {},
-  ) {}
-  ctx(actor: Actor, now = T0): DecideContext {
-    return { now, definition: this.definition, definitionVersion: 1, entityData: this.entityData, actor };
-  }
-  /** Decides and applies a command; returns the events it appended. */
-  when(command: InstanceCommand, actor: Actor = SYSTEM, now = T0): InstanceEvent[] {
-    const decision = decideState(this.state, command, this.ctx(actor, now));
-    this.state = decision.state;
-    this.log.push(...decision.events);
-    return decision.events;
-  }
-  start(): InstanceEvent[] {
-    return this.when({
-      type: 'StartInstance',
-      instanceId: 'i1',
-      definitionKey: this.definition.key,
-      definitionVersion: 1,
-      entity: { type: this.definition.relatedEntity, id: 'R-1' },
-      variables: {},
-      cause: { kind: 'api' },
-    });
-  }
-  live(): LiveInstance {
-    if (this.state.status === 'none') throw new Error('not started');
-    return this.state;
-  }
-  /** Where the visible lines rest: `activityId@token`, sorted. */
-  positions(): string[] {
-    return Object.values(this.live().tokens)
-      .filter((t) => t.forked === undefined)
-      .map((t) => `${t.activityId}@${t.token}`)
-      .sort();
-  }
-  openTasks(): string[] {
-    return Object.values(this.live().tasks)
-      .filter((t) => t.status === 'open')
-      .map((t) => t.taskId)
-      .sort();
-  }
-  complete(taskId: string, actor: Actor, result?: string): InstanceEvent[] {
-    return this.when({ type: 'CompleteTask', taskId, ...(result !== undefined ? { result } : {}) }, actor);
-  }
-}
-
-/** `Type(activity@token)` per event: the shape of a step, readable in a failure. */
-const shape = (events: InstanceEvent[]): string[] =>
-  events.map((e) => {
-    const d = e.data as { activityId?: string; token?: string };
-    return `${e.type}${d.activityId !== undefined ? `(${d.activityId}${d.token !== undefined ? `@${d.token}` : ''})` : ''}`;
-  });
 
 describe('parallel: all branches', () => {
   it('given a parallel fork, when started, then both reviews are open on their own lines and the main line rests at the fork', () => {

@@ -54,6 +54,8 @@ export interface ActivityOutcome {
   branch?: number;
   /** A service activity ended by a worker's business error. */
   errorCode?: string;
+  /** The boundary event (its index) that interrupted the activity. */
+  boundary?: number;
 }
 
 export interface OpenWait {
@@ -116,6 +118,8 @@ export interface InstanceData {
   incidentsRaised: number;
   /** The jobs of service activities, open or not. */
   jobs: Record<string, JobState>;
+  /** `<activityId>.<visit>.<index>` → the due time a repeating boundary timer last fired for (each fires once). */
+  boundaryFired?: Record<string, string>;
 }
 
 export type InstanceState =
@@ -174,6 +178,7 @@ function copyOf(state: LiveInstance): LiveInstance {
     incidents: state.incidents,
     incidentsRaised: state.incidentsRaised,
     jobs: state.jobs,
+    boundaryFired: state.boundaryFired,
   };
   return copy;
 }
@@ -426,6 +431,21 @@ export function evolve(state: InstanceState, event: InstanceEvent): InstanceStat
         timedOut: !satisfied,
       });
     }
+    case 'BoundaryEventsArmed':
+    case 'BoundaryEventsDisarmed':
+      return state;
+    case 'BoundaryTriggered': {
+      const d = event.data;
+      if (!d.interrupting) {
+        if (d.dueAt === undefined) return state;
+        const next = copyOf(state);
+        next.boundaryFired = withKey(state.boundaryFired ?? {}, `${d.activityId}.${d.visit}.${d.index}`, d.dueAt);
+        return next;
+      }
+      return withOutcome(withoutWait(state, d.activityId, d.visit), d.activityId, { boundary: d.index });
+    }
+    case 'TaskCancelled':
+      return updateTask(state, event.data.taskId, { status: 'cancelled' });
     case 'DecisionTaken':
       return withOutcome(state, event.data.activityId, { branch: event.data.branch });
     case 'VariablesSet': {

@@ -2,12 +2,14 @@ import type { EntityEventEnvelope, EntityEventSource } from '../entity/envelope'
 import { isScheduleTrigger, type ScheduleTrigger } from '../definition/definition';
 import { latestTickAtOrBefore, nextTickAfter } from '../definition/schedule';
 import type { DelayedStartScheduled, LifelineEvent, ScheduleTicked } from '../events';
-import type { CheckWait, FireJobRetry, FireWaitTimeout, StartInstance } from '../instance/commands';
+import type { CheckWait, FireBoundaryTimer, FireJobRetry, FireWaitTimeout, StartInstance } from '../instance/commands';
 import { matchTriggers } from '../triggers/match-triggers';
 import { candidateDefinitions } from '../triggers/trigger-index';
 import { delayedStartAt } from './start-reactions';
 import {
   activeOf,
+  boundaryTimerId,
+  boundaryWatchKey,
   definitionsStateOf,
   delayedStartTimerId,
   evolveDefinitions,
@@ -69,7 +71,7 @@ export type Reaction =
   | {
       type: 'RunInstanceCommand';
       instanceId: string;
-      command: CheckWait | FireWaitTimeout | FireJobRetry;
+      command: CheckWait | FireWaitTimeout | FireJobRetry | FireBoundaryTimer;
       entityData: Record<string, unknown>;
       entityEventId?: string;
       origin: ReactionOrigin;
@@ -310,6 +312,24 @@ export function decideTimer(timer: RecordTimer, state: ReactionState & { record:
       },
     ];
   }
+  if (timer.kind === 'boundary') {
+    return [
+      {
+        type: 'RunInstanceCommand',
+        instanceId: timer.instanceId,
+        command: {
+          type: 'FireBoundaryTimer',
+          activityId: timer.activityId,
+          visit: timer.visit,
+          index: timer.index,
+          dueAt: timer.dueAt,
+        },
+        entityData: record.data,
+        ...(record.lastEntityEventId !== undefined ? { entityEventId: record.lastEntityEventId } : {}),
+        origin: timerOrigin,
+      },
+    ];
+  }
   if (timer.kind === 'job-retry') {
     return [
       {
@@ -450,6 +470,60 @@ export function evolveRecord(state: RecordState | undefined, logged: LoggedEvent
     }
     case 'JobRetryDue':
       return state ? withoutTimer(state, jobRetryTimerId(event.data.jobId)) : state;
+    case 'BoundaryEventsArmed': {
+      if (!instanceId) return state;
+      const d = event.data;
+      const base = state ?? initialRecordState(d.entity);
+      const timers = { ...base.timers };
+      for (const { index, dueAt } of d.timers) {
+        const timerId = boundaryTimerId(instanceId, d.activityId, d.visit, index);
+        timers[timerId] = {
+          kind: 'boundary',
+          timerId,
+          dueAt: new Date(Date.parse(dueAt)).toISOString(),
+          instanceId,
+          activityId: d.activityId,
+          visit: d.visit,
+          index,
+          paused: false,
+          causationId: logged.id,
+          correlationId: logged.correlationId,
+        };
+      }
+      const waits = d.watches
+        ? {
+            ...base.waits,
+            [boundaryWatchKey(instanceId, d.activityId, d.visit)]: { activityId: d.activityId, visit: d.visit },
+          }
+        : base.waits;
+      return { ...base, waits, timers };
+    }
+    case 'BoundaryTriggered': {
+      if (!state || !instanceId) return state;
+      const d = event.data;
+      if (d.interrupting) return withoutBoundaries(state, instanceId, d.activityId, d.visit);
+      if (d.kind !== 'timer') return state;
+      const timerId = boundaryTimerId(instanceId, d.activityId, d.visit, d.index);
+      const timer = state.timers[timerId];
+      if (!timer) return state;
+      if (d.nextDueAt === undefined) return withoutTimer(state, timerId);
+      return {
+        ...state,
+        timers: {
+          ...state.timers,
+          [timerId]: {
+            ...timer,
+            dueAt: new Date(Date.parse(d.nextDueAt)).toISOString(),
+            causationId: logged.id,
+            correlationId: logged.correlationId,
+          },
+        },
+      };
+    }
+    case 'BoundaryEventsDisarmed':
+      return state && instanceId
+        ? withoutBoundaries(state, instanceId, event.data.activityId, event.data.visit)
+        : state;
     case 'InstanceSuspended':
     case 'InstanceResumed': {
       if (!state || !instanceId) return state;
@@ -457,7 +531,11 @@ export function evolveRecord(state: RecordState | undefined, logged: LoggedEvent
       let changed = false;
       const timers: RecordState['timers'] = {};
       for (const [id, timer] of Object.entries(state.timers)) {
-        if (timer.kind === 'wait-timeout' && timer.instanceId === instanceId && timer.paused !== paused) {
+        if (
+          (timer.kind === 'wait-timeout' || timer.kind === 'boundary') &&
+          timer.instanceId === instanceId &&
+          timer.paused !== paused
+        ) {
           timers[id] = { ...timer, paused };
           changed = true;
         } else timers[id] = timer;
@@ -479,6 +557,19 @@ export function evolveRecord(state: RecordState | undefined, logged: LoggedEvent
   }
 }
 
+/** The record state without an activity entry's boundary timers and conditions. */
+function withoutBoundaries(state: RecordState, instanceId: string, activityId: string, visit: number): RecordState {
+  const watch = boundaryWatchKey(instanceId, activityId, visit);
+  const prefix = `boundary:${instanceId}:${activityId}:${visit}:`;
+  const stale = Object.keys(state.timers).filter((id) => id.startsWith(prefix));
+  if (stale.length === 0 && !(watch in state.waits)) return state;
+  const timers = { ...state.timers };
+  for (const id of stale) delete timers[id];
+  const waits = { ...state.waits };
+  delete waits[watch];
+  return { ...state, timers, waits };
+}
+
 function withoutTimer(state: RecordState, timerId: string): RecordState {
   if (!(timerId in state.timers)) return state;
   const timers = { ...state.timers };
@@ -496,6 +587,9 @@ const INSTANCE_TYPES_OF_INTEREST = new Set([
   'InstanceCompleted',
   'InstanceTerminated',
   'JobRetryDue',
+  'BoundaryEventsArmed',
+  'BoundaryEventsDisarmed',
+  'BoundaryTriggered',
 ]);
 
 /**
@@ -537,7 +631,12 @@ export function readsRecordData(event: LifelineEvent): boolean {
 export function recordKeyOf(logged: LoggedEvent): string | undefined {
   if (logged.streamId.startsWith('entity-')) return logged.streamId;
   const { event } = logged;
-  if (event.type === 'InstanceStarted' || event.type === 'WaitStarted' || event.type === 'JobFailed') {
+  if (
+    event.type === 'InstanceStarted' ||
+    event.type === 'WaitStarted' ||
+    event.type === 'JobFailed' ||
+    event.type === 'BoundaryEventsArmed'
+  ) {
     return `entity-${event.data.entity.type}-${event.data.entity.id}`;
   }
   return undefined;

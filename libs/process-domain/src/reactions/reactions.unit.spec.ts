@@ -330,6 +330,86 @@ describe('reactions: waits of parallel branches on the record', () => {
   });
 });
 
+describe('reactions: boundary events on the record', () => {
+  const armed = (timers: { index: number; dueAt: string }[], watches: boolean) =>
+    logged('instance-i1', {
+      type: 'BoundaryEventsArmed',
+      data: { activityId: 'review', visit: 1, entity: { type: 'Invoice', id: 'INV-7' }, timers, watches },
+    });
+  const triggered = (index: number, extra: Record<string, unknown>) =>
+    logged('instance-i1', {
+      type: 'BoundaryTriggered',
+      data: { activityId: 'review', visit: 1, index, kind: 'timer', ...extra } as never,
+    });
+
+  it('given a task with a reminder and an escalation, when they fall due, then each fires its own command with its due time', () => {
+    const { book } = given(
+      recorded('evt-1', 'created', invoice),
+      armed(
+        [
+          { index: 0, dueAt: at(DAY) },
+          { index: 1, dueAt: at(3 * DAY) },
+        ],
+        false,
+      ),
+    );
+    const record = book.records.get('entity-Invoice-INV-7')!;
+    const due = dueTimers(record, at(3 * DAY));
+    expect(due.map((t) => t.timerId)).toEqual(['boundary:i1:review:1:0', 'boundary:i1:review:1:1']);
+    const fired = decideTimer(due[1]!, { definitions: book.definitions, record });
+    expect(fired).toMatchObject([
+      {
+        type: 'RunInstanceCommand',
+        instanceId: 'i1',
+        command: { type: 'FireBoundaryTimer', activityId: 'review', visit: 1, index: 1, dueAt: at(3 * DAY) },
+        entityData: invoice,
+      },
+    ]);
+    expect(dueTimers(record, at(DAY - MINUTE))).toEqual([]);
+  });
+
+  it('given a repeating reminder, when it fires, then its timer moves to the next due time; once not repeating, it is gone', () => {
+    const { book } = given(
+      recorded('evt-1', 'created', invoice),
+      armed([{ index: 0, dueAt: at(DAY) }], false),
+      triggered(0, { interrupting: false, remind: true, dueAt: at(DAY), nextDueAt: at(2 * DAY) }),
+    );
+    expect(book.records.get('entity-Invoice-INV-7')!.timers['boundary:i1:review:1:0']).toMatchObject({
+      dueAt: at(2 * DAY),
+    });
+    book.fold(triggered(0, { interrupting: false, remind: true, dueAt: at(2 * DAY) }));
+    expect(book.records.get('entity-Invoice-INV-7')!.timers).toEqual({});
+  });
+
+  it('given a record condition, then the record’s updates reach the instance until the activity is left', () => {
+    const watching = given(recorded('evt-1', 'created', invoice), armed([{ index: 1, dueAt: at(DAY) }], true));
+    const update = watching.when(recorded('evt-2', 'updated', { ...invoice, status: 'Cancelled' })).reactions();
+    expect(update.map((r) => (r.type === 'RunInstanceCommand' ? r.command : r.type))).toEqual([
+      { type: 'CheckWait', entityEventId: 'evt-2', entitySource: { kind: 'http' } },
+    ]);
+    watching.book.fold(
+      logged('instance-i1', { type: 'BoundaryEventsDisarmed', data: { activityId: 'review', visit: 1 } }),
+    );
+    expect(watching.book.records.get('entity-Invoice-INV-7')).toMatchObject({ waits: {}, timers: {} });
+    expect(watching.when(recorded('evt-3', 'updated', invoice)).reactions()).toEqual([]);
+  });
+
+  it('given an interrupting boundary event, then every boundary timer and watch of that activity entry is gone', () => {
+    const { book } = given(
+      recorded('evt-1', 'created', invoice),
+      armed(
+        [
+          { index: 0, dueAt: at(DAY) },
+          { index: 1, dueAt: at(3 * DAY) },
+        ],
+        true,
+      ),
+      triggered(1, { interrupting: true, next: 'escalate', dueAt: at(3 * DAY) }),
+    );
+    expect(book.records.get('entity-Invoice-INV-7')).toMatchObject({ waits: {}, timers: {} });
+  });
+});
+
 describe('reactions: timers are state, due timers are decided', () => {
   it('given a wait with a timeout, when the timeout is due, then the timeout fires with the record as last recorded', () => {
     const started = waitStarted('i1', { seenEntityEventId: 'evt-1', timeoutAt: at(30 * DAY) });

@@ -127,7 +127,22 @@ export const instanceOfWaitKey = (key: string): string => {
 export const waitingInstances = (state: RecordState | undefined): string[] =>
   [...new Set(Object.keys(state?.waits ?? {}).map(instanceOfWaitKey))].sort();
 
-export type RecordTimer = DelayedStartTimer | WaitTimeoutTimer | JobRetryTimer;
+export type RecordTimer = DelayedStartTimer | WaitTimeoutTimer | JobRetryTimer | BoundaryTimer;
+
+/** A boundary event's timer on an open task or wait (`index` into its activity's `boundary`). */
+export interface BoundaryTimer {
+  kind: 'boundary';
+  timerId: string;
+  dueAt: string;
+  instanceId: string;
+  activityId: string;
+  visit: number;
+  index: number;
+  /** Suspended instances keep their timers but do not fire them. */
+  paused: boolean;
+  causationId: string;
+  correlationId: string;
+}
 
 /** Start a definition for the record once `dueAt` has come (a trigger with a delay). */
 export interface DelayedStartTimer {
@@ -190,6 +205,11 @@ export const waitTimeoutTimerId = (instanceId: string, activityId: string, visit
   `wait:${instanceId}:${activityId}:${visit}`;
 
 export const jobRetryTimerId = (jobId: string): string => `job:${jobId}`;
+export const boundaryTimerId = (instanceId: string, activityId: string, visit: number, index: number): string =>
+  `boundary:${instanceId}:${activityId}:${visit}:${index}`;
+/** The `waits` key of an activity's boundary conditions: the record's updates reach its instance. */
+export const boundaryWatchKey = (instanceId: string, activityId: string, visit: number): string =>
+  `${instanceId}#boundary:${activityId}.${visit}`;
 
 /** The instances this record state holds something for (a wait or a timer). */
 export function instancesOf(state: RecordState | undefined): Set<string> {
@@ -204,6 +224,6 @@ export function instancesOf(state: RecordState | undefined): Set<string> {
 export function dueTimers(state: RecordState, now: string): RecordTimer[] {
   const at = Date.parse(now);
   return Object.values(state.timers)
-    .filter((t) => !(t.kind === 'wait-timeout' && t.paused) && Date.parse(t.dueAt) <= at)
+    .filter((t) => !((t.kind === 'wait-timeout' || t.kind === 'boundary') && t.paused) && Date.parse(t.dueAt) <= at)
     .sort((a, b) => Date.parse(a.dueAt) - Date.parse(b.dueAt) || (a.timerId < b.timerId ? -1 : 1));
 }

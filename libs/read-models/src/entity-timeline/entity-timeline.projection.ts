@@ -99,6 +99,23 @@ export function summarizeInstanceEvent(event: InstanceEvent): string {
       return `Forked at ${event.data.activityId} into ${event.data.branches.map((b) => b.next).join(', ')}`;
     case 'BranchesJoined':
       return `Branches of ${event.data.forkId.replace(/\.\d+$/, '')} joined at ${event.data.activityId}`;
+    case 'BoundaryEventsArmed':
+      return (
+        `Boundary events armed at ${event.data.activityId}` +
+        (event.data.timers.length > 0 ? `: timers due ${event.data.timers.map((t) => t.dueAt).join(', ')}` : '') +
+        (event.data.watches ? (event.data.timers.length > 0 ? '; ' : ': ') + 'watching the record' : '')
+      );
+    case 'BoundaryEventsDisarmed':
+      return `Boundary events of ${event.data.activityId} ended`;
+    case 'BoundaryTriggered': {
+      const d = event.data;
+      const what = d.kind === 'timer' ? `Timer of ${d.activityId}` : `Condition on ${d.activityId} (${d.expression})`;
+      if (d.interrupting) return `${what} interrupted it, going to ${d.next}`;
+      if (d.reassign !== undefined) return `${what}: reassigned to ${who(d.reassign)}`;
+      return `${what}: reminder` + (d.nextDueAt !== undefined ? `, next at ${d.nextDueAt}` : '');
+    }
+    case 'TaskCancelled':
+      return `Task ${event.data.activityId} cancelled: ${event.data.reason}`;
     case 'BranchesEnded':
       return `Every branch of ${event.data.activityId} ended (last at ${event.data.endActivityId})`;
     case 'TaskCreated':

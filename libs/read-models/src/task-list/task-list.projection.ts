@@ -96,6 +96,10 @@ const statements = preparedFor((db: Sql) => ({
     `UPDATE tasks SET status = 'completed', open = 0, completed_at = ?, completed_by = ?, result = ?,
        fields = ?, answers = ?, position = ? WHERE id = ? AND open = 1`,
   ),
+  /** A boundary event interrupted the task. */
+  cancelled: db.prepare(
+    "UPDATE tasks SET status = 'cancelled', open = 0, completed_at = ?, position = ? WHERE id = ? AND open = 1",
+  ),
   instanceEnded: db.prepare(
     "UPDATE tasks SET status = 'cancelled', open = 0, completed_at = ?, position = ? WHERE instance_id = ? AND open = 1",
   ),
@@ -212,6 +216,9 @@ export const taskListProjection: Projection = {
         return;
       case 'TaskCompleted':
         s.completed.run(...completion(event.data, stored.metadata.at, position));
+        return;
+      case 'TaskCancelled':
+        s.cancelled.run(stored.metadata.at, position, event.data.taskId);
         return;
       case 'InstanceTerminated':
       case 'InstanceCompleted':

@@ -122,7 +122,8 @@ export class ReactorState {
     const previous = before?.timers ?? {};
     for (const [id, timer] of Object.entries(after.timers)) {
       const old = previous[id];
-      if (old === undefined) this.s.saveTimer.run(id, key, timer.dueAt, pausedOf(timer));
+      // A repeating timer (a boundary's `every`) keeps its id and moves its due time.
+      if (old === undefined || old.dueAt !== timer.dueAt) this.s.saveTimer.run(id, key, timer.dueAt, pausedOf(timer));
       else if (pausedOf(old) !== pausedOf(timer)) this.s.pauseTimer.run(pausedOf(timer), id);
     }
     for (const id of Object.keys(previous)) if (!(id in after.timers)) this.s.deleteTimer.run(id);
@@ -169,7 +170,8 @@ function isEmpty(entries: object): boolean {
   return true;
 }
 
-const pausedOf = (timer: RecordTimer): number => (timer.kind === 'wait-timeout' && timer.paused ? 1 : 0);
+const pausedOf = (timer: RecordTimer): number =>
+  (timer.kind === 'wait-timeout' || timer.kind === 'boundary') && timer.paused ? 1 : 0;
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS reactor_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
