@@ -177,3 +177,74 @@ describe('boundary events over HTTP on the embedded default', () => {
     expect(completing.status).toBe(409);
   });
 });
+
+describe('a task its record completes, over HTTP', () => {
+  let lifeline: RunningLifeline;
+  beforeEach(async () => {
+    lifeline = await startLifeline({ demo: false });
+    const published = await lifeline.call(
+      'admin',
+      'POST',
+      '/definitions',
+      `
+key: supplier-details
+name: Supplier details
+relatedEntity: Supplier
+triggers: [{ on: created }]
+start: fill
+activities:
+  fill:
+    type: human
+    title: Fill in the bank details
+    assignee: { role: accounting }
+    completeWhen: entity.iban != null and entity.address != null
+    next: done
+  done: { type: end }
+`,
+      { 'content-type': 'application/yaml' },
+    );
+    expect(published.status).toBe(201);
+  });
+  afterEach(async () => {
+    await lifeline.stop();
+  });
+
+  it('the task closes when the application saves the record with the required fields', async () => {
+    const post = (id: string, kind: 'created' | 'updated', data: Record<string, unknown>) =>
+      lifeline.call('app', 'POST', '/entity-events', {
+        id,
+        entityType: 'Supplier',
+        entityId: 'S-1',
+        kind,
+        occurredAt: '2026-11-21T10:00:00Z',
+        data,
+        ...(kind === 'updated' ? { changed: Object.keys(data) } : {}),
+      });
+    await post('s-1-created', 'created', { name: 'ACME' });
+    await lifeline.settle();
+    const [task] = (await lifeline.call('bob', 'GET', '/tasks')).body.items as Item[];
+    expect(task).toMatchObject({ title: 'Fill in the bank details' });
+
+    const partial = await post('s-1-iban', 'updated', { name: 'ACME', iban: 'NL91ABNA0417164300' });
+    expect((await lifeline.call('bob', 'GET', `/tasks?minPosition=${partial.body.position}`)).body.items).toHaveLength(
+      1,
+    );
+
+    const complete = await post('s-1-address', 'updated', {
+      name: 'ACME',
+      iban: 'NL91ABNA0417164300',
+      address: 'Main St 1',
+    });
+    expect((await lifeline.call('bob', 'GET', `/tasks?minPosition=${complete.body.position}`)).body.items).toEqual([]);
+    const instance = (await lifeline.call('admin', 'GET', `/instances/${task!.instanceId}`)).body;
+    expect(instance.status).toBe('completed');
+    const history = (await lifeline.call('admin', 'GET', `/instances/${task!.instanceId}/history`)).body.items as {
+      type: string;
+      data: Record<string, unknown>;
+    }[];
+    expect(history.find((e) => e.type === 'TaskCompleted')?.data).toMatchObject({
+      user: 'system',
+      byRecord: { entityEventId: 's-1-address' },
+    });
+  });
+});

@@ -49,7 +49,14 @@ executionOrder: 1
 triggers: [{ on: created }]
 start: review
 activities:
-  review: { type: human, title: Review the parcel, assignee: { role: logistics }, results: [Done], next: done }
+  review:
+    type: human
+    title: Review the parcel
+    assignee: { role: logistics }
+    results: [Done]
+    # A boundary timer: each review's reminder fires once, whatever the kills.
+    boundary: [{ after: PT1S, remind: true }]
+    next: done
   done: { type: end }
 `,
   `
@@ -314,7 +321,25 @@ async function checkConsistency(
   await caughtUp(server);
   const store = SqliteEventStore.open(join(dataDir, 'events.db'));
   try {
+    // The reviews' reminders fall due a second after their task: wait for the last ones, then for what they appended.
+    await eventually(
+      async () => {
+        const reminders = (await readLog(store)).filter((e) => e.type === 'BoundaryTriggered').length;
+        return reminders >= RECORDS ? reminders : undefined;
+      },
+      60_000,
+      'every review reminder to fire',
+    );
+    await caughtUp(server);
     const log = await readLog(store);
+
+    // Every review's boundary timer fired exactly once.
+    const reminders = countBy(
+      log.filter((e) => e.type === 'BoundaryTriggered'),
+      (e) => e.streamId,
+    );
+    expect(reminders.size).toBe(RECORDS);
+    expect([...reminders.values()].filter((n) => n !== 1)).toEqual([]);
 
     // Every entity event recorded exactly once.
     const recorded = log
@@ -400,6 +425,7 @@ async function checkConsistency(
       entityEvents: recorded.length,
       instancesStarted: started.length,
       branchesJoined: joins.size,
+      remindersFired: reminders.size,
       openTasks: openInStore.length,
       messagesEmitted: emitted.length,
       kafkaMessages: onKafka.length,

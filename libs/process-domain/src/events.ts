@@ -254,6 +254,8 @@ export type TaskCompleted = Ev<
     result?: string;
     fields: Record<string, unknown>;
     answers?: string[];
+    /** Completed by its record (`completeWhen`): the condition, the values it saw, and the entity event that made it true. */
+    byRecord?: { expression: string; seen: Record<string, unknown>; entityEventId?: string };
   }
 >;
 export type WaitStarted = Ev<

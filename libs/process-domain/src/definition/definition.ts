@@ -75,6 +75,11 @@ export interface HumanActivity {
   results?: string[];
   form?: FormField[];
   question?: Question;
+  /**
+   * FEEL over the record: the task completes itself when an update of its record (or the record as it is on
+   * entry) satisfies it (Creatio's "fill out the record page"). Only with a `next` that needs no result.
+   */
+  completeWhen?: string;
   boundary?: Boundary[];
   /** One activity (or a fork into several), or one per result (every result must be mapped). */
   next: Next | Record<string, string>;

@@ -75,6 +75,7 @@ const ACTIVITY_KEYS: Record<Activity['type'], readonly string[]> = {
     'results',
     'form',
     'question',
+    'completeWhen',
     'boundary',
     'next',
   ],
@@ -579,6 +580,12 @@ function readHuman(
     const question = readQuestion(r, raw.question, join(path, 'question'));
     if (question) activity.question = question;
   }
+  const completeWhen = r.feel(raw, 'completeWhen', path);
+  if (completeWhen !== undefined) {
+    if (raw.results !== undefined && raw.results !== null) {
+      r.issue(join(path, 'completeWhen'), 'a task its record completes has no result to give: leave out results');
+    } else activity.completeWhen = completeWhen;
+  }
   const boundary = readBoundaries(r, raw.boundary, join(path, 'boundary'), next, true);
   if (boundary) activity.boundary = boundary;
 
@@ -617,6 +624,7 @@ function readHuman(
     'results',
     'form',
     'question',
+    'completeWhen',
     'boundary',
     'next',
   ]);

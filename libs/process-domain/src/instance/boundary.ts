@@ -5,6 +5,7 @@ import type { FireBoundaryTimer } from './commands';
 import {
   boundariesOf,
   conditionHolds,
+  continueFrom,
   interrupt,
   openEntry,
   Recorder,
@@ -33,12 +34,13 @@ export function checkBoundaryConditions(rec: Recorder, ctx: FlowContext, entityE
     const line = now.tokens[token];
     if (!line || line.forked !== undefined) continue;
     const activity = ctx.definition.activities[line.activityId];
-    if (!boundariesOf(activity).some((b) => 'when' in b)) continue;
+    const completeWhen = activity?.type === 'human' ? activity.completeWhen : undefined;
+    if (!boundariesOf(activity).some((b) => 'when' in b) && completeWhen === undefined) continue;
     if (!openEntry(now, line.activityId, line.visit)) continue;
     if (Object.values(now.incidents).some((incident) => incident.token === token)) continue;
     rec.token = token;
     const next = conditionHolds(rec, line.activityId, activity as WithBoundary, line.visit, ctx, entityEventId);
-    if (next !== undefined) runFrom(rec, next, ctx);
+    if (next !== undefined) continueFrom(rec, line.activityId, line.visit, next, ctx);
   }
 }
 

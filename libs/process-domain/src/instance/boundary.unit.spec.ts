@@ -352,3 +352,87 @@ describe('validation of boundary events', () => {
     ]);
   });
 });
+
+describe('a task its record completes (completeWhen)', () => {
+  const definition = parseDefinition(`
+key: supplier-details
+name: Supplier details
+relatedEntity: Supplier
+triggers: [{ on: created }]
+start: fill
+activities:
+  fill:
+    type: human
+    title: Fill in the bank details
+    assignee: { role: purchasing }
+    completeWhen: entity.iban != null and entity.address != null
+    next: check
+  check: { type: human, title: Check the supplier, assignee: { role: purchasing }, next: done }
+  done: { type: end }
+`);
+  const buyer: Actor = { id: 'pia', roles: ['purchasing'] };
+
+  it('given the task open, when the application saves the record with the required fields, then the task completes with that entity event as cause', () => {
+    const run = new Run(definition, { name: 'ACME' });
+    expect(shape(run.start()).slice(-2)).toEqual(['TaskCreated(fill)', 'BoundaryEventsArmed(fill)']);
+    run.entityData = { name: 'ACME', iban: 'NL91ABNA0417164300' };
+    expect(run.when({ type: 'CheckWait', entityEventId: 'evt-2' })).toEqual([]);
+    run.entityData = { name: 'ACME', iban: 'NL91ABNA0417164300', address: 'Main St 1' };
+    const events = run.when({ type: 'CheckWait', entityEventId: 'evt-3' });
+    expect(shape(events)).toEqual([
+      'TaskCompleted(fill)',
+      'BoundaryEventsDisarmed(fill)',
+      'ActivityEntered(check)',
+      'TaskCreated(check)',
+    ]);
+    expect(events[0]!.data).toEqual({
+      taskId: 'i1.fill.1',
+      activityId: 'fill',
+      user: 'system',
+      fields: {},
+      byRecord: {
+        expression: 'entity.iban != null and entity.address != null',
+        seen: { 'entity.iban': 'NL91ABNA0417164300', 'entity.address': 'Main St 1' },
+        entityEventId: 'evt-3',
+      },
+    });
+    expect(run.live().outcomes.fill).toMatchObject({ completedBy: 'system' });
+  });
+
+  it('given a record that is complete already on entry, then the task completes at once', () => {
+    const run = new Run(definition, { iban: 'X', address: 'Y' });
+    expect(shape(run.start()).slice(2)).toEqual([
+      'TaskCreated(fill)',
+      'BoundaryEventsArmed(fill)',
+      'TaskCompleted(fill)',
+      'BoundaryEventsDisarmed(fill)',
+      'ActivityEntered(check)',
+      'TaskCreated(check)',
+    ]);
+  });
+
+  it('given the task completed by a person first, then the record no longer completes anything', () => {
+    const run = new Run(definition, {});
+    run.start();
+    expect(shape(run.complete('i1.fill.1', buyer))).toContain('BoundaryEventsDisarmed(fill)');
+    run.entityData = { iban: 'X', address: 'Y' };
+    expect(run.when({ type: 'CheckWait', entityEventId: 'evt-4' })).toEqual([]);
+  });
+
+  it('refuses completeWhen on a task with results', () => {
+    const result = validateDefinition({
+      key: 'k',
+      name: 'K',
+      relatedEntity: 'Order',
+      triggers: [{ on: 'created' }],
+      start: 'a',
+      activities: {
+        a: { type: 'human', title: 'T', assignee: { role: 'r' }, results: ['ok'], completeWhen: 'true', next: 'done' },
+        done: { type: 'end' },
+      },
+    });
+    expect(result.ok ? [] : result.issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
+      'activities.a.completeWhen: a task its record completes has no result to give: leave out results',
+    ]);
+  });
+});

@@ -13,6 +13,10 @@ import { evaluateCondition, evaluateFeel } from '../feel/feel';
 import type { Decision } from '../decider';
 import { evolve, MAIN_TOKEN, waitAt, type ForkEntry, type InstanceState, type LiveInstance } from './state';
 import { userIdProblem } from './user-id';
+import { SYSTEM } from './commands';
+
+/** Who completes a task its record completed: the engine (a reserved id no token can hold). */
+const SYSTEM_ID = SYSTEM.id;
 
 /** Steps one command may take through automatic activities and decisions before we call it a loop. */
 export const MAX_STEPS_PER_COMMAND = 1000;
@@ -561,11 +565,12 @@ export function armBoundaries(
   activity: WithBoundary,
   visit: number,
   ctx: FlowContext,
-): string | undefined {
-  const boundary = activity.boundary;
-  if (!boundary || boundary.length === 0) return undefined;
+): Next | undefined {
+  const boundary = activity.boundary ?? [];
+  const completeWhen = activity.type === 'human' ? activity.completeWhen : undefined;
+  if (boundary.length === 0 && completeWhen === undefined) return undefined;
   const timers: { index: number; dueAt: string }[] = [];
-  let watches = false;
+  let watches = completeWhen !== undefined;
   for (const [index, b] of boundary.entries()) {
     if ('when' in b) {
       watches = true;
@@ -584,7 +589,9 @@ export function armBoundaries(
 
 /** The activity was left: its boundary events end (only activities that have some record it). */
 export function disarmBoundaries(rec: Recorder, activityId: string, visit: number, ctx: FlowContext): void {
-  if (boundariesOf(ctx.definition.activities[activityId]).length === 0) return;
+  const activity = ctx.definition.activities[activityId];
+  const completeWhen = activity?.type === 'human' ? activity.completeWhen : undefined;
+  if (boundariesOf(activity).length === 0 && completeWhen === undefined) return;
   rec.record({ type: 'BoundaryEventsDisarmed', data: { activityId, visit, ...rec.onToken() } });
 }
 
@@ -599,7 +606,7 @@ export function conditionHolds(
   visit: number,
   ctx: FlowContext,
   entityEventId?: string,
-): string | undefined {
+): Next | undefined {
   for (const [index, b] of (activity.boundary ?? []).entries()) {
     if (!('when' in b)) continue;
     const outcome = evaluateCondition(b.when, feelContext(rec.live(), ctx.entityData), ctx.now);
@@ -615,7 +622,46 @@ export function conditionHolds(
       ...(entityEventId !== undefined ? { entityEventId } : {}),
     });
   }
+  if (activity.type === 'human' && activity.completeWhen !== undefined) {
+    return completedByRecord(rec, activityId, activity, visit, ctx, entityEventId);
+  }
   return undefined;
+}
+
+/**
+ * A task the record completes (`completeWhen`): when the record satisfies the condition, the engine completes
+ * the task with that entity event as its cause, and the line goes on.
+ */
+function completedByRecord(
+  rec: Recorder,
+  activityId: string,
+  activity: HumanActivity,
+  visit: number,
+  ctx: FlowContext,
+  entityEventId: string | undefined,
+): Next | undefined {
+  const expression = activity.completeWhen!;
+  const outcome = evaluateCondition(expression, feelContext(rec.live(), ctx.entityData), ctx.now);
+  if (!outcome.ok) {
+    raiseIncident(rec, activityId, outcome.code, `completeWhen: ${outcome.message}`, expression);
+    return undefined;
+  }
+  if (!outcome.value) return undefined;
+  const open = openEntry(rec.live(), activityId, visit);
+  if (open?.taskId === undefined) return undefined;
+  rec.record({
+    type: 'TaskCompleted',
+    data: {
+      taskId: open.taskId,
+      activityId,
+      user: SYSTEM_ID,
+      fields: {},
+      byRecord: { expression, seen: outcome.seen, ...(entityEventId !== undefined ? { entityEventId } : {}) },
+    },
+  });
+  disarmBoundaries(rec, activityId, visit, ctx);
+  // Validation allows completeWhen only with a next that needs no result.
+  return typeof activity.next === 'string' || Array.isArray(activity.next) ? activity.next : undefined;
 }
 
 /** An interrupting boundary event: the task is cancelled (or the wait left); returns where the line goes. */
