@@ -416,7 +416,8 @@ describe('authorization matrix: every route × every caller is allowed or refuse
       const code = (JSON.parse(text) as { error?: { code?: string } }).error?.code;
       const codes = {
         401: /^AUTH\./,
-        403: /^AUTH\.FORBIDDEN$|^TASK\.NOT_ASSIGNABLE$/,
+        // INSTANCE.START_FORBIDDEN: POST /instances for a definition whose startableBy names none of the caller's roles.
+        403: /^AUTH\.FORBIDDEN$|^TASK\.NOT_ASSIGNABLE$|^INSTANCE\.START_FORBIDDEN$/,
         404: /^(TASK|INSTANCE|ENTITY)\.NOT_FOUND$/,
         409: /^TASK\.ALREADY_CLAIMED$/,
       };

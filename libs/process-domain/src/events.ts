@@ -124,7 +124,8 @@ export type EntityEvent =
 // ---- instance-<id> ----
 export type InstanceCause =
   | { kind: 'trigger'; entityEventId: string; triggerIndex: number; delayed: boolean }
-  | { kind: 'api' }
+  /** Started by hand (POST /instances); `by`: who (absent in events written before it was kept). */
+  | { kind: 'api'; by?: string }
   /** A tick of the definition's schedule trigger (the ScheduleTicked event on the instance's record). */
   | { kind: 'schedule'; tick: string; triggerIndex: number; skippedFrom?: string };
 

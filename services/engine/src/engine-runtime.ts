@@ -7,6 +7,7 @@ import {
   type DefinitionCommand,
   type EntityRef,
   type InstanceCommand,
+  type ManualStart,
 } from '@lifeline/process-domain';
 import type { Logger } from 'pino';
 import { DefinitionCatalog, type LatestDefinition } from './definitions/definition-catalog';
@@ -279,6 +280,11 @@ export class EngineRuntime {
     ): Promise<InstanceCommandResult> =>
       this.metrics.time(command.type, () =>
         this.writes.run((tx) => this.instanceCommands.execute(tx, instanceId, command, actor, origin, options)),
+      ),
+    /** A start by hand for a record (POST /instances): the actor needs one of the definition's startableBy roles. */
+    launch: (request: ManualStart, actor: Actor, origin: CommandOrigin): Promise<InstanceCommandResult> =>
+      this.metrics.time('StartInstance', () =>
+        this.writes.run((tx) => this.instanceCommands.launch(tx, request, actor, origin)),
       ),
   };
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import type { Actor, DefinitionCommand, EntityRef, InstanceCommand } from '@lifeline/process-domain';
+import type { Actor, DefinitionCommand, EntityRef, InstanceCommand, ManualStart } from '@lifeline/process-domain';
 import { EngineRuntime } from './engine-runtime';
 import type { EntityEventToRecord, RecordOutcome } from './ingest/record-entity-events';
 import type { InstanceCommandResult } from './instances/instance-commands';
@@ -13,6 +13,15 @@ export class RunInstanceCommand {
   constructor(
     readonly instanceId: string,
     readonly command: InstanceCommand,
+    readonly actor: Actor,
+    readonly origin: CommandOrigin,
+  ) {}
+}
+
+/** Someone starts a process by hand for a record; the engine decides whether they may (startableBy). */
+export class LaunchInstanceCommand {
+  constructor(
+    readonly request: ManualStart,
     readonly actor: Actor,
     readonly origin: CommandOrigin,
   ) {}
@@ -63,6 +72,15 @@ export class RunInstanceCommandHandler implements ICommandHandler<RunInstanceCom
 }
 
 @Injectable()
+@CommandHandler(LaunchInstanceCommand)
+export class LaunchInstanceCommandHandler implements ICommandHandler<LaunchInstanceCommand, InstanceCommandResult> {
+  constructor(private readonly engine: EngineRuntime) {}
+  execute(c: LaunchInstanceCommand): Promise<InstanceCommandResult> {
+    return this.engine.instances.launch(c.request, c.actor, c.origin);
+  }
+}
+
+@Injectable()
 @CommandHandler(PublishDefinitionCommand)
 export class PublishDefinitionHandler implements ICommandHandler<PublishDefinitionCommand, DefinitionCommandResult> {
   constructor(private readonly engine: EngineRuntime) {}
@@ -100,6 +118,7 @@ export class RetryStartHandler implements ICommandHandler<RetryStartCommand, Sta
 
 export const ENGINE_COMMAND_HANDLERS = [
   RunInstanceCommandHandler,
+  LaunchInstanceCommandHandler,
   RetryStartHandler,
   PublishDefinitionHandler,
   ChangeDefinitionHandler,

@@ -195,6 +195,8 @@ export interface ProcessDefinition {
   triggers: Trigger[];
   start: string;
   activities: Record<string, Activity>;
+  /** Roles that may start it by hand for a record (POST /instances); absent: admins only. */
+  startableBy?: string[];
 }
 
 /** A published version of a definition, as the engine uses it. */

@@ -255,6 +255,7 @@ export function validateDefinition(doc: unknown): DefinitionValidation {
     'triggers',
     'start',
     'activities',
+    'startableBy',
   ]);
   if (!top) return { ok: false, issues: r.issues };
 
@@ -279,6 +280,7 @@ export function validateDefinition(doc: unknown): DefinitionValidation {
   const activities = readActivities(r, top.activities, edges, declared);
 
   if (activities) checkGraph(r, activities, declared, start, edges);
+  const startableBy = readStartableBy(r, top.startableBy);
 
   if (r.issues.length > 0) return { ok: false, issues: r.issues };
   return {
@@ -292,8 +294,40 @@ export function validateDefinition(doc: unknown): DefinitionValidation {
       triggers,
       start: start as string,
       activities: activities as Record<string, Activity>,
+      ...(startableBy ? { startableBy } : {}),
     },
   };
+}
+
+/** Roles a definition may name in `startableBy`. */
+export const MAX_STARTABLE_ROLES = 50;
+// The role names a token may carry (services/api/src/auth/jwt.ts): any other name could never match a caller.
+const ROLE = /^[A-Za-z0-9_.:-]{1,100}$/;
+
+/** `startableBy`: distinct role names; absent (or null) means admins only, so an empty list is refused as a likely slip. */
+function readStartableBy(r: Reader, value: unknown): string[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || value.length === 0) {
+    r.issue('startableBy', 'must be a non-empty list of role names (leave it out to let only admins start it)');
+    return undefined;
+  }
+  if (value.length > MAX_STARTABLE_ROLES) {
+    r.issue('startableBy', `must name at most ${MAX_STARTABLE_ROLES} roles (has ${value.length})`);
+    return undefined;
+  }
+  const roles = new Set<string>();
+  value.forEach((item: unknown, index) => {
+    const at = `startableBy[${index}]`;
+    const role = r.text(item, at, {
+      max: 100,
+      pattern: ROLE,
+      patternText: 'a role name ([A-Za-z0-9_.:-], at most 100)',
+    });
+    if (role === undefined) return;
+    if (roles.has(role)) r.issue(at, `the role '${role}' is listed twice`);
+    roles.add(role);
+  });
+  return [...roles];
 }
 
 function readExecutionOrder(r: Reader, value: unknown): number {

@@ -69,6 +69,7 @@ describe('process grid', () => {
       updatedAt: '2026-11-21T11:00:00.000Z',
       version: 2,
       triggers: [{ on: 'updated', fields: ['status'] }],
+      startableBy: [],
       running: 0,
       openTasks: 0,
     });

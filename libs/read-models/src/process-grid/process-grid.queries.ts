@@ -1,4 +1,6 @@
 import type { ProcessDefinition, Trigger } from '../../../process-domain/src/definition/definition';
+import type { Actor } from '../../../process-domain/src/instance/commands';
+import { mayStartByHand } from '../../../process-domain/src/instance/manual-start';
 import type { Sql } from '../read-model-db';
 import { cachedStatement } from '../statement-cache';
 
@@ -12,6 +14,8 @@ export interface DefinitionRow {
   updatedAt: string;
   version: number;
   triggers: Trigger[];
+  /** Roles that may start it by hand for a record (besides admins); empty: admins only. */
+  startableBy: string[];
   /** Instances not yet completed or terminated (running, suspended or with an incident). */
   running: number;
   openTasks: number;
@@ -31,6 +35,8 @@ export interface DefinitionDetails extends DefinitionRow {
 export interface DefinitionFilter {
   relatedEntity?: string;
   enabled?: boolean;
+  /** Only those this actor may start by hand now (enabled, and a startableBy role or admin). */
+  startableBy?: Actor;
 }
 
 interface DefinitionRecord {
@@ -44,6 +50,7 @@ interface DefinitionRecord {
   version: number;
   triggers: string;
   definition: string;
+  startable_by: string | null;
   running: number;
   open_tasks: number;
 }
@@ -59,6 +66,7 @@ function toRow(record: DefinitionRecord): DefinitionRow {
     updatedAt: record.updated_at,
     version: record.version,
     triggers: JSON.parse(record.triggers) as Trigger[],
+    startableBy: record.startable_by === null ? [] : (JSON.parse(record.startable_by) as string[]),
     running: record.running,
     openTasks: record.open_tasks,
   };
@@ -72,20 +80,27 @@ export function listDefinitions(db: Sql, filter: DefinitionFilter = {}): Definit
     where.push('related_entity = @relatedEntity');
     params.relatedEntity = filter.relatedEntity;
   }
-  if (filter.enabled !== undefined) {
+  // A deactivated definition cannot be started by hand.
+  const enabled = filter.startableBy !== undefined ? true : filter.enabled;
+  if (enabled !== undefined) {
     where.push('enabled = @enabled');
-    params.enabled = filter.enabled ? 1 : 0;
+    params.enabled = enabled ? 1 : 0;
   }
   const text =
-    'SELECT * FROM definitions' +
+    `SELECT *, ${STARTABLE_BY} FROM definitions` +
     (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
     ' ORDER BY execution_order, key';
-  return (cachedStatement(db, text).all(params) as DefinitionRecord[]).map(toRow);
+  const rows = (cachedStatement(db, text).all(params) as DefinitionRecord[]).map(toRow);
+  const actor = filter.startableBy;
+  return actor ? rows.filter((row) => mayStartByHand(row, actor)) : rows;
 }
+
+/** The latest document's startableBy, read from the stored document (no column of its own, so no rebuild). */
+const STARTABLE_BY = "json_extract(definition, '$.startableBy') AS startable_by";
 
 /** One definition with its latest document and every published version (oldest first). */
 export function getDefinition(db: Sql, key: string): DefinitionDetails | undefined {
-  const record = cachedStatement(db, 'SELECT * FROM definitions WHERE key = ?').get(key) as
+  const record = cachedStatement(db, `SELECT *, ${STARTABLE_BY} FROM definitions WHERE key = ?`).get(key) as
     DefinitionRecord | undefined;
   if (!record) return undefined;
   const versions = cachedStatement(

@@ -80,17 +80,35 @@ export class DefinitionsController {
     required: false,
     schema: { type: 'string', pattern: PATTERNS.optionalEntityType },
   })
+  @ApiQuery({
+    name: 'startable',
+    required: false,
+    description: 'true: only the enabled definitions the caller may start by hand (admin, or a startableBy role)',
+    schema: { type: 'string', enum: ['true', 'false'] },
+  })
   @ApiAnswer(200, 'DefinitionList')
   @ApiErrors(400, 503)
-  async list(@Query('minPosition') minPosition?: string, @Query('relatedEntity') relatedEntity?: string) {
+  async list(
+    @CurrentCaller() caller: Caller,
+    @Query('minPosition') minPosition?: string,
+    @Query('relatedEntity') relatedEntity?: string,
+    @Query('startable') startable?: string,
+  ) {
     if (
       relatedEntity !== undefined &&
       (typeof relatedEntity !== 'string' || !OPTIONAL_ENTITY_TYPE.test(relatedEntity))
     ) {
       throw new RequestInvalid('QUERY.INVALID', 'relatedEntity must be a record type');
     }
+    if (startable !== undefined && startable !== 'true' && startable !== 'false') {
+      throw new RequestInvalid('QUERY.INVALID', 'startable must be true or false');
+    }
     const { position } = await this.read.atLeast(minPosition, ['process-grid']);
-    return { position, items: listDefinitions(this.read.db, relatedEntity ? { relatedEntity } : {}) };
+    const filter = {
+      ...(relatedEntity ? { relatedEntity } : {}),
+      ...(startable === 'true' ? { startableBy: { id: caller.id, roles: caller.roles } } : {}),
+    };
+    return { position, items: listDefinitions(this.read.db, filter) };
   }
 
   @Get(':key')

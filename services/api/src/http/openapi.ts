@@ -117,6 +117,14 @@ export const COMPONENT_SCHEMAS: Record<string, SchemaObject> = {
         },
       },
       start: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+      startableBy: {
+        type: 'array',
+        minItems: 1,
+        maxItems: 50,
+        uniqueItems: true,
+        description: 'roles that may start it by hand for a record (POST /instances); absent: admins only',
+        items: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,100}$' },
+      },
       activities: {
         type: 'object',
         additionalProperties: {
@@ -150,6 +158,7 @@ export const COMPONENT_SCHEMAS: Record<string, SchemaObject> = {
     updatedAt: string,
     version: integer,
     triggers: { type: 'array', items: { type: 'object' } },
+    startableBy: { type: 'array', items: string, description: 'roles that may start it by hand; empty: admins only' },
     running: integer,
     openTasks: integer,
   }),
@@ -488,7 +497,7 @@ export function completeDocument(document: OpenAPIObject, extra: Record<string, 
 const ERRORS = {
   400: 'Invalid request: REQUEST.INVALID and friends, with every problem by path',
   401: 'No token, or an invalid or expired one (AUTH.*)',
-  403: 'The token lacks the role (AUTH.FORBIDDEN), or a task you can see is not yours to do this to',
+  403: 'The token lacks the role (AUTH.FORBIDDEN), a task you can see is not yours to do this to, or a process you may not start (INSTANCE.START_FORBIDDEN)',
   404: 'Nothing with this id, or nothing you may see: both answer alike (…NOT_FOUND)',
   409: 'Conflict or wrong state (a concurrent change, a task already completed, …)',
   413: 'The body is larger than 1 MiB (REQUEST.TOO_LARGE)',

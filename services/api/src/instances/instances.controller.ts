@@ -16,10 +16,10 @@ import { randomUUID } from 'node:crypto';
 import { getInstance, listInstances, viewerHasTaskInInstance, type InstanceStatus } from '@lifeline/read-models';
 import { AsOfPool, parseAsOf } from '../../../../libs/audit/src';
 import { checkRecordData, streams, type Actor, type InstanceCommand } from '@lifeline/process-domain';
-import { EngineRuntime, RunInstanceCommand, type InstanceCommandResult } from '@lifeline/engine';
+import { EngineRuntime, LaunchInstanceCommand, RunInstanceCommand, type InstanceCommandResult } from '@lifeline/engine';
 import { CurrentCaller, RequireRoles } from '../auth/auth.guard';
 import { hasOverview, type Caller } from '../auth/jwt';
-import { Conflict, NotFound, RequestInvalid } from '../http/api-errors';
+import { NotFound, RequestInvalid } from '../http/api-errors';
 import { originOf } from '../http/origin';
 import { ReadSide } from '../http/read-side';
 import {
@@ -112,43 +112,33 @@ export class InstancesController {
 
   @Post()
   @HttpCode(201)
-  @RequireRoles('admin')
-  @ApiOperation({ summary: 'Launch an instance of the latest version of a definition for a record' })
+  @ApiOperation({
+    summary:
+      'Start the latest version of a definition by hand for a record: admins, and the roles its startableBy names',
+  })
   @ApiBody({ type: LaunchInstanceDto })
   @ApiAnswer(201, 'InstanceCommandResult', 'Launched: the new instance id and the position of its last event')
-  @ApiErrors(403, 404, 409)
+  @ApiErrors(400, 403, 404, 409)
   @WithBody()
   async launch(
     @Body() body: LaunchInstanceDto,
     @CurrentCaller() caller: Caller,
     @Req() request: Request,
   ): Promise<InstanceCommandResult & { instanceId: string }> {
-    const latest = await this.engine.latestDefinition(body.definitionKey);
-    if (!latest) throw new NotFound('DEFINITION.NOT_FOUND', `No definition ${body.definitionKey}`);
-    if (latest.definition.relatedEntity !== body.entity.type) {
-      // The request is well formed; it disagrees with the stored definition, so it is a conflict (409), not a malformed request.
-      throw new Conflict(
-        'INSTANCE.WRONG_ENTITY_TYPE',
-        `${body.definitionKey} is about ${latest.definition.relatedEntity}, not ${body.entity.type}`,
-      );
-    }
     if (JSON.stringify(body.variables ?? {}).length > 64 * 1024)
       throw new RequestInvalid('INSTANCE.VARIABLES_TOO_LARGE', 'variables are limited to 64 KiB');
     const issues = body.variables ? checkRecordData(body.variables, 'variables') : [];
     if (issues.length > 0)
       throw new RequestInvalid('REQUEST.INVALID', 'variables are not plain, well-formed data', issues);
     const instanceId = randomUUID();
+    // Who may start it, and whether it may start now, is the engine's decision (decideManualStart).
     const result: InstanceCommandResult = await this.commands.execute(
-      new RunInstanceCommand(
-        instanceId,
+      new LaunchInstanceCommand(
         {
-          type: 'StartInstance',
           instanceId,
           definitionKey: body.definitionKey,
-          definitionVersion: latest.version,
           entity: { type: body.entity.type, id: body.entity.id },
           variables: body.variables ?? {},
-          cause: { kind: 'api' },
         },
         actorOf(caller),
         originOf(request),

@@ -285,14 +285,7 @@ export function instanceView(container, [id]) {
           h('dt', {}, 'Current activity'),
           h('dd', {}, instance.currentActivity ?? '—'),
           h('dt', {}, 'Started'),
-          h(
-            'dd',
-            {},
-            time(instance.startedAt),
-            instance.cause?.kind === 'schedule'
-              ? ` (schedule, the tick of ${instance.cause.tick})`
-              : ` (${instance.cause?.kind ?? 'unknown cause'})`,
-          ),
+          h('dd', { class: 'started-cause' }, time(instance.startedAt), ` (${causeText(instance.cause)})`),
           h('dt', {}, 'Ended'),
           h('dd', {}, time(instance.endedAt)),
           h('dt', {}, 'Instance id'),
@@ -463,4 +456,11 @@ function jobsSection(jobs, instance, retryJob) {
         )
       : h('p', { class: 'muted' }, 'No jobs yet.'),
   ];
+}
+
+/** How an instance began: a trigger, or by hand (and by whom, where the start recorded it). */
+function causeText(cause) {
+  if (cause?.kind === 'api') return cause.by ? `started by hand by ${cause.by}` : 'started by hand';
+  if (cause?.kind === 'schedule') return `schedule, the tick of ${cause.tick}`;
+  return cause?.kind ?? 'unknown cause';
 }

@@ -2,6 +2,7 @@
 import { get, query } from './api.js';
 import { h, replace, time, errorBox, badge } from './dom.js';
 import { startFailuresSection } from './failures.js';
+import { startProcessPanel } from './start.js';
 
 export function recordView(container, [type, id]) {
   let position = 0;
@@ -10,6 +11,8 @@ export function recordView(container, [type, id]) {
   const status = h('p', { class: 'list-status', role: 'status', 'aria-live': 'polite' });
   // Starts that failed for this record, open or retried (admins and auditors; admins may retry).
   const failures = startFailuresSection({ entityType: type, entityId: id }, { showRecord: false });
+  // The processes the user may start by hand for this record (hidden when there are none).
+  const starter = startProcessPanel({ record: { type, id }, onStarted: (result) => load(result.position) });
   replace(
     container,
     h('h1', { tabindex: '-1' }, `${type} ${id}`),
@@ -24,6 +27,7 @@ export function recordView(container, [type, id]) {
       ),
     ),
     errors.el,
+    starter.el,
     failures.el,
     h('h2', {}, 'Timeline'),
     status,

@@ -14,6 +14,7 @@ import {
   recordLink,
   fieldList,
 } from './dom.js';
+import { startProcessPanel } from './start.js';
 
 const STATUS_LABELS = {
   new: 'New',
@@ -82,9 +83,13 @@ export function taskboxView(container, [taskId]) {
     control.addEventListener('change', onFilter);
   searchInput.addEventListener('input', debounce(onFilter, 250));
 
+  // Shown only to those who may start a process by hand (a startableBy role, or admin).
+  const starter = startProcessPanel({ onStarted: (result) => refreshList(result.position) });
+
   replace(
     container,
     h('h1', { tabindex: '-1' }, 'Taskbox'),
+    starter.el,
     h(
       'div',
       { class: `taskbox${openId ? ' has-open-task' : ''}` },

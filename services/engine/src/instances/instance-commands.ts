@@ -1,4 +1,6 @@
 import {
+  checkManualStart,
+  decideManualStart,
   decodeInstanceEvent,
   incidentForFailure,
   instanceDecider,
@@ -10,6 +12,7 @@ import {
   type InstanceCommand,
   type InstanceEvent,
   type InstanceState,
+  type ManualStart,
 } from '@lifeline/process-domain';
 import { WrongExpectedRevision, type StoreTx } from '@lifeline/event-store';
 import type { Clock } from '../shared/clock';
@@ -57,6 +60,15 @@ export class InstanceCommands {
     this.records = records;
   }
 
+  /**
+   * Starts a process by hand for a record, on the latest version of its definition, if the actor may
+   * (docs: README, "Defining a process", startableBy). Refused before anything is written.
+   */
+  async launch(tx: StoreTx, request: ManualStart, actor: Actor, origin: CommandOrigin): Promise<InstanceCommandResult> {
+    const latest = await this.definitions.latest(tx, request.definitionKey);
+    return this.run(tx, request.instanceId, decideManualStart(latest, request, actor), actor, origin, {});
+  }
+
   async execute(
     tx: StoreTx,
     instanceId: string,
@@ -64,6 +76,22 @@ export class InstanceCommands {
     actor: Actor,
     origin: CommandOrigin,
     options: InstanceCommandOptions = {},
+  ): Promise<InstanceCommandResult> {
+    if (command.type === 'StartInstance' && command.cause.kind === 'api') {
+      // A start by hand obeys the same rule whichever way it comes in.
+      const latest = await this.definitions.latest(tx, command.definitionKey);
+      return this.run(tx, instanceId, checkManualStart(latest, command, actor), actor, origin, options);
+    }
+    return this.run(tx, instanceId, command, actor, origin, options);
+  }
+
+  private async run(
+    tx: StoreTx,
+    instanceId: string,
+    command: InstanceCommand,
+    actor: Actor,
+    origin: CommandOrigin,
+    options: InstanceCommandOptions,
   ): Promise<InstanceCommandResult> {
     const now = this.clock.nowIso();
     const outcome = await handleCommand(tx, {
