@@ -248,3 +248,69 @@ activities:
     });
   });
 });
+
+describe('a deleted record, over HTTP', () => {
+  let lifeline: RunningLifeline;
+  beforeEach(async () => {
+    lifeline = await startLifeline({ demo: false });
+  });
+  afterEach(async () => {
+    await lifeline.stop();
+  });
+
+  it('a definition that terminates on deletion ends its instance and its task; one without a policy goes on', async () => {
+    const publish = (key: string, policy: string) =>
+      lifeline.call(
+        'admin',
+        'POST',
+        '/definitions',
+        `
+key: ${key}
+name: ${key}
+relatedEntity: Complaint
+triggers: [{ on: created }]
+${policy}
+start: review
+activities:
+  review: { type: human, title: Review ${key}, assignee: { role: support }, next: done }
+  done: { type: end }
+`,
+        { 'content-type': 'application/yaml' },
+      );
+    expect((await publish('ends-with-record', 'onRecordDeleted: terminate')).status).toBe(201);
+    expect((await publish('outlives-record', '')).status).toBe(201);
+    const post = (id: string, kind: 'created' | 'deleted') =>
+      lifeline.call('app', 'POST', '/entity-events', {
+        id,
+        entityType: 'Complaint',
+        entityId: 'C-9',
+        kind,
+        occurredAt: '2026-11-21T10:00:00Z',
+        data: { status: 'Open' },
+      });
+    await post('c-9-created', 'created');
+    await lifeline.settle();
+    expect(((await lifeline.call('carol', 'GET', '/tasks')).body.items as Item[]).map((t) => t.title).sort()).toEqual([
+      'Review ends-with-record',
+      'Review outlives-record',
+    ]);
+    const deleted = await post('c-9-deleted', 'deleted');
+    expect(deleted.status).toBe(202);
+    const left = (await lifeline.call('carol', 'GET', `/tasks?minPosition=${deleted.body.position}`)).body
+      .items as Item[];
+    expect(left.map((t) => t.title)).toEqual(['Review outlives-record']);
+    const instances = (await lifeline.call('admin', 'GET', '/instances?definition=ends-with-record')).body.items as {
+      id: string;
+      status: string;
+    }[];
+    expect(instances.map((i) => i.status)).toEqual(['terminated']);
+    const history = (await lifeline.call('admin', 'GET', `/instances/${instances[0]!.id}/history`)).body.items as {
+      type: string;
+      data: Record<string, unknown>;
+    }[];
+    expect(history.slice(-2).map((e) => [e.type, e.data])).toEqual([
+      ['RecordDeleted', { entityEventId: 'c-9-deleted', policy: 'terminate' }],
+      ['InstanceTerminated', { by: 'system', reason: 'the record was deleted' }],
+    ]);
+  });
+});

@@ -40,6 +40,7 @@ const STREAM_OF_TYPE: Record<LifelineEventType, 'definition' | 'entity' | 'insta
   BranchesForked: 'instance',
   BranchesJoined: 'instance',
   BranchesEnded: 'instance',
+  RecordDeleted: 'instance',
   BoundaryEventsArmed: 'instance',
   BoundaryEventsDisarmed: 'instance',
   BoundaryTriggered: 'instance',

@@ -139,7 +139,18 @@ export type InstanceStarted = Ev<
     entity: EntityRef;
     variables: Record<string, unknown>;
     cause: InstanceCause;
+    /** The definition's `onRecordDeleted` when it is not `continue`: the reactions then watch the record for it. */
+    onRecordDeleted?: 'terminate' | { next: string };
   }
+>;
+/**
+ * The instance's record was deleted and its definition says what follows: `terminate` (InstanceTerminated follows),
+ * or `next`: every line is left (open tasks and jobs cancelled, waits ended) and the flow goes on at `next`, at once
+ * or, for a suspended instance, when it is resumed.
+ */
+export type RecordDeleted = Ev<
+  'RecordDeleted',
+  { entityEventId?: string; policy: 'terminate' | 'next'; next?: string }
 >;
 /**
  * Which line of the flow an event moves. Absent: the main line (every event written before parallel
@@ -380,6 +391,7 @@ export type InstanceEvent =
   | BranchesForked
   | BranchesJoined
   | BranchesEnded
+  | RecordDeleted
   | BoundaryEventsArmed
   | BoundaryEventsDisarmed
   | BoundaryTriggered

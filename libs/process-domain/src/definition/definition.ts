@@ -197,6 +197,11 @@ export interface ProcessDefinition {
   activities: Record<string, Activity>;
   /** Roles that may start it by hand for a record (POST /instances); absent: admins only. */
   startableBy?: string[];
+  /**
+   * What a running instance does when its record is deleted: go on (`continue`, the default: nothing recorded is
+   * cut short unless the definition says so), `terminate`, or leave every activity and go to `next`.
+   */
+  onRecordDeleted?: 'continue' | 'terminate' | { next: string };
 }
 
 /** A published version of a definition, as the engine uses it. */

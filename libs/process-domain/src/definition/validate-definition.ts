@@ -256,6 +256,7 @@ export function validateDefinition(doc: unknown): DefinitionValidation {
     'start',
     'activities',
     'startableBy',
+    'onRecordDeleted',
   ]);
   if (!top) return { ok: false, issues: r.issues };
 
@@ -278,6 +279,7 @@ export function validateDefinition(doc: unknown): DefinitionValidation {
   const edges: Edge[] = [];
   const declared = new Set<string>();
   const activities = readActivities(r, top.activities, edges, declared);
+  const onRecordDeleted = readOnRecordDeleted(r, top.onRecordDeleted, start, edges);
 
   if (activities) checkGraph(r, activities, declared, start, edges);
   const startableBy = readStartableBy(r, top.startableBy);
@@ -295,8 +297,31 @@ export function validateDefinition(doc: unknown): DefinitionValidation {
       start: start as string,
       activities: activities as Record<string, Activity>,
       ...(startableBy ? { startableBy } : {}),
+      ...(onRecordDeleted !== undefined && onRecordDeleted !== 'continue' ? { onRecordDeleted } : {}),
     },
   };
+}
+
+/** `onRecordDeleted`: continue (the default, left out of the stored definition), terminate, or `{ next }`. */
+function readOnRecordDeleted(
+  r: Reader,
+  value: unknown,
+  start: string | undefined,
+  edges: Edge[],
+): ProcessDefinition['onRecordDeleted'] {
+  if (value === undefined || value === null) return undefined;
+  if (value === 'continue' || value === 'terminate') return value;
+  if (isPlainObject(value)) {
+    const raw = r.object(value, 'onRecordDeleted', ['next']);
+    if (!raw) return undefined;
+    const next = r.string(raw, 'next', 'onRecordDeleted', { required: true, max: DEFINITION_RULES.maxNameLength });
+    if (next === undefined) return undefined;
+    // The path is taken from wherever the instance is: reachable as if from the start.
+    if (start !== undefined) edges.push({ from: start, to: next, path: 'onRecordDeleted.next' });
+    return { next };
+  }
+  r.issue('onRecordDeleted', 'must be continue, terminate or { next: <activity> }');
+  return undefined;
 }
 
 /** Roles a definition may name in `startableBy`. */

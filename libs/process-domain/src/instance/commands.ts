@@ -23,7 +23,13 @@ export type CompleteTask = {
   answers?: string[];
 };
 /** The related record changed: a wait whose `until` now holds resumes. */
-export type CheckWait = { type: 'CheckWait'; entityEventId?: string; entitySource?: EntityEventSource };
+export type CheckWait = {
+  type: 'CheckWait';
+  entityEventId?: string;
+  entitySource?: EntityEventSource;
+  /** The entity event deletes the record: the definition's `onRecordDeleted` applies. */
+  recordDeleted?: true;
+};
 export type FireWaitTimeout = { type: 'FireWaitTimeout'; activityId: string; visit: number };
 /** A boundary event's timer on an open task or wait is due. */
 export type FireBoundaryTimer = {

@@ -177,6 +177,9 @@ function start(
       entity: command.entity,
       variables: command.variables,
       cause: command.cause,
+      ...(ctx.definition.onRecordDeleted !== undefined && ctx.definition.onRecordDeleted !== 'continue'
+        ? { onRecordDeleted: ctx.definition.onRecordDeleted }
+        : {}),
     },
   });
   runFrom(rec, ctx.definition.start, ctx);
@@ -377,6 +380,10 @@ function checkWait(
   command: CheckWait,
   ctx: DecideContext,
 ): Decision<InstanceState, InstanceEvent> {
+  if (command.recordDeleted === true) {
+    const deleted = recordDeleted(state, command, ctx);
+    if (deleted) return deleted;
+  }
   if (state.status !== 'running') return unchanged(state);
   const rec = new Recorder(state);
   // A record condition on a task or wait interrupts it before its own `until` is looked at.
@@ -388,6 +395,27 @@ function checkWait(
     if (wait.until === undefined || stopped(now, wait.token)) continue;
     checkOneWait(rec, wait, command, ctx);
   }
+  return rec.decision();
+}
+
+/** The record was deleted: the definition's `onRecordDeleted`, unless it is `continue` (then undefined). */
+function recordDeleted(
+  state: LiveInstance,
+  command: CheckWait,
+  ctx: DecideContext,
+): Decision<InstanceState, InstanceEvent> | undefined {
+  const policy = ctx.definition.onRecordDeleted;
+  if (policy === undefined || policy === 'continue') return undefined;
+  if (state.status !== 'running' && state.status !== 'suspended') return unchanged(state);
+  const rec = new Recorder(state);
+  const cause = command.entityEventId !== undefined ? { entityEventId: command.entityEventId } : {};
+  if (policy === 'terminate') {
+    rec.record({ type: 'RecordDeleted', data: { ...cause, policy: 'terminate' } });
+    rec.record({ type: 'InstanceTerminated', data: { by: ctx.actor.id, reason: 'the record was deleted' } });
+    return rec.decision();
+  }
+  rec.record({ type: 'RecordDeleted', data: { ...cause, policy: 'next', next: policy.next } });
+  if (state.status === 'running') runFrom(rec, policy.next, ctx);
   return rec.decision();
 }
 
@@ -442,6 +470,11 @@ function resume(state: LiveInstance, ctx: DecideContext): Decision<InstanceState
   if (state.status !== 'suspended') throw new InstanceNotSuspended(`Instance is ${state.status}`);
   const rec = new Recorder(state);
   rec.record({ type: 'InstanceResumed', data: { by: ctx.actor.id } });
+  // The record was deleted while it was suspended: the definition's path starts now.
+  if (state.resumeAt !== undefined) {
+    runFrom(rec, state.resumeAt, ctx);
+    return rec.decision();
+  }
   // What happened while it was suspended takes effect now: due timeouts, then a record that changed.
   const apply = (decision: Decision<InstanceState, InstanceEvent>) => decision.events.forEach((e) => rec.record(e));
   for (const wait of openWaits(state)) {

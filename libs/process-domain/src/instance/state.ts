@@ -120,6 +120,8 @@ export interface InstanceData {
   jobs: Record<string, JobState>;
   /** `<activityId>.<visit>.<index>` → the due time a repeating boundary timer last fired for (each fires once). */
   boundaryFired?: Record<string, string>;
+  /** Where the flow goes on when resumed: the record was deleted while the instance was suspended. */
+  resumeAt?: string;
 }
 
 export type InstanceState =
@@ -179,6 +181,7 @@ function copyOf(state: LiveInstance): LiveInstance {
     incidentsRaised: state.incidentsRaised,
     jobs: state.jobs,
     boundaryFired: state.boundaryFired,
+    resumeAt: state.resumeAt,
   };
   return copy;
 }
@@ -434,6 +437,17 @@ export function evolve(state: InstanceState, event: InstanceEvent): InstanceStat
     case 'BoundaryEventsArmed':
     case 'BoundaryEventsDisarmed':
       return state;
+    case 'RecordDeleted': {
+      if (event.data.policy !== 'next') return state;
+      // Every line is left: no position, no wait, open tasks and jobs cancelled; the instance itself goes on.
+      const next = copyOf(state);
+      next.tokens = idMap();
+      next.forks = idMap();
+      next.tasks = closeOpenTasks(state);
+      next.jobs = closeOpenJobs(state);
+      if (state.status === 'suspended') next.resumeAt = event.data.next;
+      return next;
+    }
     case 'BoundaryTriggered': {
       const d = event.data;
       if (!d.interrupting) {
@@ -476,6 +490,7 @@ export function evolve(state: InstanceState, event: InstanceEvent): InstanceStat
       if (state.status !== from) return state;
       const next = copyOf(state);
       next.status = to;
+      if (event.type === 'InstanceResumed') next.resumeAt = undefined;
       return next;
     }
     case 'InstanceTerminated':

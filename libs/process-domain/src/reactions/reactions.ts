@@ -11,6 +11,7 @@ import {
   boundaryTimerId,
   boundaryWatchKey,
   definitionsStateOf,
+  deletionWatchKey,
   delayedStartTimerId,
   evolveDefinitions,
   initialRecordState,
@@ -253,11 +254,18 @@ function onEntityEvent(
     });
   }
   // The instances already waiting on this record see the new version of it.
-  for (const instanceId of waitingInstances(state.record)) {
+  // An instance that only watches for a deletion is not woken by other entity events.
+  const deleting = envelope.kind === 'deleted';
+  for (const instanceId of waitingInstances(state.record, deleting)) {
     reactions.push({
       type: 'RunInstanceCommand',
       instanceId,
-      command: { type: 'CheckWait', entityEventId: envelope.id, entitySource: source },
+      command: {
+        type: 'CheckWait',
+        entityEventId: envelope.id,
+        entitySource: source,
+        ...(envelope.kind === 'deleted' ? { recordDeleted: true as const } : {}),
+      },
       entityData: envelope.data,
       entityEventId: envelope.id,
       origin: origin(`check-wait:${instanceId}:${logged.id}`, logged),
@@ -399,8 +407,21 @@ export function evolveRecord(state: RecordState | undefined, logged: LoggedEvent
     }
     case 'DelayedStartSkipped':
       return state ? withoutTimer(state, delayedStartTimerId(event.data.instanceId)) : state;
-    case 'InstanceStarted':
-      return state && instanceId ? withoutTimer(state, delayedStartTimerId(instanceId)) : state;
+    case 'InstanceStarted': {
+      if (!instanceId) return state;
+      const onDelete = event.data.onRecordDeleted;
+      const after = state ? withoutTimer(state, delayedStartTimerId(instanceId)) : state;
+      if (onDelete === undefined) return after;
+      // Its definition says what a deletion does: the record's entity events reach it.
+      const base = after ?? initialRecordState(event.data.entity);
+      return { ...base, waits: { ...base.waits, [deletionWatchKey(instanceId)]: { activityId: '', visit: 0 } } };
+    }
+    case 'RecordDeleted': {
+      if (!state || !instanceId || !(deletionWatchKey(instanceId) in state.waits)) return state;
+      const waits = { ...state.waits };
+      delete waits[deletionWatchKey(instanceId)];
+      return { ...state, waits };
+    }
     case 'WaitStarted': {
       if (!instanceId) return state;
       const d = event.data;
@@ -590,6 +611,7 @@ const INSTANCE_TYPES_OF_INTEREST = new Set([
   'BoundaryEventsArmed',
   'BoundaryEventsDisarmed',
   'BoundaryTriggered',
+  'RecordDeleted',
 ]);
 
 /**
@@ -608,8 +630,10 @@ export function concernsReactions(event: LifelineEvent): boolean {
     case 'ExecutionOrderChanged':
       return true;
     case 'InstanceStarted':
-      // Only a delayed start has a timer to remove.
-      return event.data.cause.kind === 'trigger' && event.data.cause.delayed;
+      // Only a delayed start has a timer to remove, and only a declared onRecordDeleted watches the record.
+      return (
+        (event.data.cause.kind === 'trigger' && event.data.cause.delayed) || event.data.onRecordDeleted !== undefined
+      );
     case 'JobFailed':
       // Only a backoff has a timer.
       return event.data.retryAt !== undefined;

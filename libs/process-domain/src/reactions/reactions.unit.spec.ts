@@ -623,3 +623,35 @@ describe('readsRecordData: what a runner must load of a record before an event',
     expect(decideReactions(started, { definitions, record: withWait({}, 'evt-1') }, context)).toEqual([]);
   });
 });
+
+describe('reactions: a definition that says what a deleted record does', () => {
+  const startedWith = (onRecordDeleted?: 'terminate') =>
+    logged('instance-i1', {
+      type: 'InstanceStarted',
+      data: {
+        instanceId: 'i1',
+        definitionKey: 'k',
+        definitionVersion: 1,
+        definitionName: 'K',
+        entity: { type: 'Invoice', id: 'INV-7' },
+        variables: {},
+        cause: { kind: 'api' },
+        ...(onRecordDeleted ? { onRecordDeleted } : {}),
+      },
+    });
+  const commands = (reactions: Reaction[]) =>
+    reactions.map((r) => (r.type === 'RunInstanceCommand' ? r.command : r.type));
+
+  it('given an instance whose definition terminates on deletion, then only the deletion reaches it, marked as one', () => {
+    const { when } = given(recorded('evt-1', 'created', invoice), startedWith('terminate'));
+    expect(commands(when(recorded('evt-2', 'updated', invoice)).reactions())).toEqual([]);
+    expect(commands(when(recorded('evt-3', 'deleted', invoice)).reactions())).toEqual([
+      { type: 'CheckWait', entityEventId: 'evt-3', entitySource: { kind: 'http' }, recordDeleted: true },
+    ]);
+  });
+
+  it('given an instance whose definition goes on (the default), then a deletion reaches nothing', () => {
+    const { when } = given(recorded('evt-1', 'created', invoice), startedWith());
+    expect(commands(when(recorded('evt-3', 'deleted', invoice)).reactions())).toEqual([]);
+  });
+});

@@ -123,9 +123,15 @@ export const instanceOfWaitKey = (key: string): string => {
   return hash < 0 ? key : key.slice(0, hash);
 };
 
-/** The instances with an open wait on the record, each once, in order. */
-export const waitingInstances = (state: RecordState | undefined): string[] =>
-  [...new Set(Object.keys(state?.waits ?? {}).map(instanceOfWaitKey))].sort();
+/** The instances with an open wait on the record, each once, in order (with `deleting`, those watching for a deletion too). */
+export const waitingInstances = (state: RecordState | undefined, deleting = false): string[] =>
+  [
+    ...new Set(
+      Object.keys(state?.waits ?? {})
+        .filter((key) => deleting || !key.endsWith('#deleted'))
+        .map(instanceOfWaitKey),
+    ),
+  ].sort();
 
 export type RecordTimer = DelayedStartTimer | WaitTimeoutTimer | JobRetryTimer | BoundaryTimer;
 
@@ -207,6 +213,8 @@ export const waitTimeoutTimerId = (instanceId: string, activityId: string, visit
 export const jobRetryTimerId = (jobId: string): string => `job:${jobId}`;
 export const boundaryTimerId = (instanceId: string, activityId: string, visit: number, index: number): string =>
   `boundary:${instanceId}:${activityId}:${visit}:${index}`;
+/** The `waits` key of an instance whose definition declares `onRecordDeleted`: a deletion reaches it. */
+export const deletionWatchKey = (instanceId: string): string => `${instanceId}#deleted`;
 /** The `waits` key of an activity's boundary conditions: the record's updates reach its instance. */
 export const boundaryWatchKey = (instanceId: string, activityId: string, visit: number): string =>
   `${instanceId}#boundary:${activityId}.${visit}`;

@@ -114,6 +114,10 @@ export function summarizeInstanceEvent(event: InstanceEvent): string {
       if (d.reassign !== undefined) return `${what}: reassigned to ${who(d.reassign)}`;
       return `${what}: reminder` + (d.nextDueAt !== undefined ? `, next at ${d.nextDueAt}` : '');
     }
+    case 'RecordDeleted':
+      return event.data.policy === 'terminate'
+        ? 'The record was deleted: the process is terminated'
+        : `The record was deleted: every open activity is left, going to ${event.data.next}`;
     case 'TaskCancelled':
       return `Task ${event.data.activityId} cancelled: ${event.data.reason}`;
     case 'BranchesEnded':

@@ -239,6 +239,9 @@ export const jobsProjection: Projection = {
         s.suspended.run({ instanceId, suspended: event.type === 'InstanceSuspended' ? 1 : 0, at, position });
         s.offeredOfInstance.run(instanceId);
         return;
+      case 'RecordDeleted':
+        if (event.data.policy === 'next') s.cancelled.run({ instanceId, at, position });
+        return;
       case 'InstanceTerminated':
       case 'InstanceCompleted':
         s.cancelled.run({ instanceId, at, position });

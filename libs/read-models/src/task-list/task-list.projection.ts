@@ -220,6 +220,10 @@ export const taskListProjection: Projection = {
       case 'TaskCancelled':
         s.cancelled.run(stored.metadata.at, position, event.data.taskId);
         return;
+      case 'RecordDeleted':
+        // Taking the definition's path leaves every open task, as the end of the instance does.
+        if (event.data.policy === 'next') s.instanceEnded.run(stored.metadata.at, position, instanceId);
+        return;
       case 'InstanceTerminated':
       case 'InstanceCompleted':
         s.instanceEnded.run(stored.metadata.at, position, instanceId);
