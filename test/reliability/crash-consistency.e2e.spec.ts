@@ -85,8 +85,20 @@ start: split
 activities:
   split: { type: parallel, branches: [label, ready] }
   label: { type: automatic, set: { labelled: 'true' }, next: both }
-  ready: { type: wait, until: entity.status = "Ready", next: both }
+  ready: { type: subprocess, process: crash-ready, inputs: { parcel: entity.number }, outputs: { readyFor: child.parcel }, next: both }
   both: { type: join, next: done }
+  done: { type: end }
+`,
+  // The sub-process of the parallel one: it waits for Ready on the same record.
+  `
+key: crash-ready
+name: Parcel ready
+relatedEntity: Parcel
+executionOrder: 4
+triggers: []
+start: ready
+activities:
+  ready: { type: wait, until: entity.status = "Ready", next: done }
   done: { type: end }
 `,
 ];
@@ -354,8 +366,21 @@ async function checkConsistency(
       .filter((e) => e.type === 'InstanceStarted')
       .map((e) => e.data as { definitionKey: string; entity: { id: string } });
     const startsPerProcess = countBy(started, (s) => `${s.definitionKey}/${s.entity.id}`);
-    expect(started).toHaveLength(3 * RECORDS);
+    expect(started).toHaveLength(4 * RECORDS);
     expect([...startsPerProcess.values()].filter((n) => n !== 1)).toEqual([]);
+
+    // The sub-process: one child per parallel instance, linked both ways, and a Ready parcel's child completed once.
+    const childrenStarted = log.filter((e) => e.type === 'SubprocessStarted');
+    expect(childrenStarted).toHaveLength(RECORDS);
+    const childIds = new Set(
+      childrenStarted.map((e) => `instance-${(e.data as { childInstanceId: string }).childInstanceId}`),
+    );
+    const childStarts = log.filter(
+      (e) => e.type === 'InstanceStarted' && (e.data as { cause: { kind: string } }).cause.kind === 'parent',
+    );
+    expect(childStarts.map((e) => e.streamId).sort()).toEqual([...childIds].sort());
+    const childrenCompleted = log.filter((e) => e.type === 'SubprocessCompleted');
+    expect(childrenCompleted).toHaveLength(Math.ceil(RECORDS / 2));
 
     // The parallel process: the Ready parcels' branches joined once and their instance completed once.
     const parallel = new Set(

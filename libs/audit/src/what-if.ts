@@ -243,6 +243,9 @@ class Simulation {
       case 'TriggerFailed':
         bump(this.refused, reaction.code);
         return;
+      case 'RecordScheduleTick':
+        // Never decided here: what-if replays entity events, and a schedule's ticks are not among them.
+        return;
       default: {
         const unknown: never = reaction;
         throw new Error(`Unknown reaction ${JSON.stringify(unknown)}`);

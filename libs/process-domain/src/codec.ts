@@ -34,6 +34,7 @@ const STREAM_OF_TYPE: Record<LifelineEventType, 'definition' | 'entity' | 'insta
   DelayedStartSkipped: 'entity',
   StartFailed: 'entity',
   StartRetried: 'entity',
+  ScheduleTicked: 'entity',
   InstanceStarted: 'instance',
   ActivityEntered: 'instance',
   BranchesForked: 'instance',

@@ -20,6 +20,8 @@ export abstract class DomainError extends Error {
 export interface ValidationIssue {
   path: string;
   message: string;
+  /** A stable code for the problems a client may want to tell apart (e.g. `DEFINITION.SCHEDULE_CRON_INVALID`). */
+  code?: string;
 }
 
 export class DefinitionInvalid extends DomainError {

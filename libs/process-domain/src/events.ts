@@ -54,7 +54,7 @@ export type DelayedStartScheduled = Ev<
   }
 >;
 /** Where starting a process for a record went wrong (docs/decisions/0004-failed-reactions.md). */
-export type StartStage = 'trigger' | 'schedule' | 'start' | 'delayed-start';
+export type StartStage = 'trigger' | 'schedule' | 'start' | 'delayed-start' | 'scheduled-start';
 /** A start the process manager could not make; it stays open until retried (`POST /start-failures/:id/retry`). */
 export type StartFailed = Ev<
   'StartFailed',
@@ -98,14 +98,36 @@ export type DelayedStartSkipped = Ev<
     startAt?: string;
   }
 >;
+/**
+ * A tick of a definition's schedule trigger fired, on the record of its own the instance starts for
+ * (`<relatedEntity>` `schedule:<key>:<tick>`). What the schedule remembers: the last tick fired.
+ */
+export type ScheduleTicked = Ev<
+  'ScheduleTicked',
+  {
+    definitionKey: string;
+    definitionVersion: number;
+    triggerIndex: number;
+    /** The tick that fired (ISO-8601, UTC). */
+    tick: string;
+    /** The instance it starts. */
+    instanceId: string;
+    /** Ticks were missed (no engine ran): the first of them; every tick from it up to `tick` (excluded) was skipped. */
+    skippedFrom?: string;
+    /** The tick planned after this one (absent: the expression has no further tick). */
+    nextTick?: string;
+  }
+>;
 export type EntityEvent =
-  EntityEventRecorded | DelayedStartScheduled | StartFailed | StartRetried | DelayedStartSkipped;
+  EntityEventRecorded | DelayedStartScheduled | StartFailed | StartRetried | DelayedStartSkipped | ScheduleTicked;
 
 // ---- instance-<id> ----
 export type InstanceCause =
   | { kind: 'trigger'; entityEventId: string; triggerIndex: number; delayed: boolean }
   /** Started by hand (POST /instances); `by`: who (absent in events written before it was kept). */
   | { kind: 'api'; by?: string }
+  /** A tick of the definition's schedule trigger (the ScheduleTicked event on the instance's record). */
+  | { kind: 'schedule'; tick: string; triggerIndex: number; skippedFrom?: string }
   /** A sub-process: started by its parent's `subprocess` activity. */
   | { kind: 'parent'; instanceId: string; activityId: string; visit: number };
 

@@ -2,6 +2,7 @@ export * from './errors';
 export * from './events';
 export * from './definition/definition';
 export * from './definition/duration';
+export * from './definition/schedule';
 export * from './definition/parse-definition';
 export * from './definition/validate-definition';
 export * from './entity/envelope';

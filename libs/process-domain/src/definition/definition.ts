@@ -2,7 +2,10 @@
 
 export type EntityEventKind = 'created' | 'updated' | 'deleted';
 
-export interface Trigger {
+/** A trigger: an event of the related record (`on: created|updated|deleted`), or a schedule (`on: schedule`). */
+export type Trigger = EntityTrigger | ScheduleTrigger;
+
+export interface EntityTrigger {
   on: EntityEventKind;
   /** Only when one of these fields changed (per the envelope's `changed`). */
   fields?: string[];
@@ -17,6 +20,20 @@ export interface Trigger {
  * token into parallel branches that meet again at a `join`).
  */
 export type Next = string | string[];
+
+/**
+ * Starts one instance per tick of a cron expression, on a record of its own (README, "Scheduled starts").
+ * Ticks missed while no engine ran fire once, as the latest of them.
+ */
+export interface ScheduleTrigger {
+  on: 'schedule';
+  /** A cron expression: 5 fields, or 6 with seconds first (croner syntax). */
+  cron: string;
+  /** The IANA time zone the expression is read in (default UTC). */
+  timeZone: string;
+}
+
+export const isScheduleTrigger = (trigger: Trigger): trigger is ScheduleTrigger => trigger.on === 'schedule';
 
 export type Assignee = { user: string } | { role: string } | { userFrom: string };
 

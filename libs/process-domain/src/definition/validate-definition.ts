@@ -10,6 +10,7 @@ import type {
   DecisionBranch,
   Emit,
   EntityEventKind,
+  EntityTrigger,
   FormField,
   HumanActivity,
   InclusiveActivity,
@@ -19,11 +20,13 @@ import type {
   ProcessDefinition,
   SubprocessActivity,
   Question,
+  ScheduleTrigger,
   ServiceActivity,
   Trigger,
   WaitActivity,
 } from './definition';
 import { isWithinMaxDuration, MAX_DURATION, nominalDurationMs, parseDuration } from './duration';
+import { DEFAULT_TIME_ZONE, MAX_CRON_LENGTH, scheduleProblems } from './schedule';
 
 /** The shortest repeat of a boundary timer: a reminder every second would flood the log. */
 const MIN_BOUNDARY_EVERY_MS = 60_000;
@@ -104,8 +107,8 @@ const join = (path: string, key: string) => (path === '' ? key : `${path}.${key}
 class Reader {
   readonly issues: ValidationIssue[] = [];
 
-  issue(path: string, message: string): void {
-    this.issues.push({ path, message });
+  issue(path: string, message: string, code?: string): void {
+    this.issues.push(code === undefined ? { path, message } : { path, message, code });
   }
 
   /** An object whose keys are all in `allowed`; unknown keys are reported. */
@@ -398,15 +401,25 @@ function readTriggers(r: Reader, value: unknown): Trigger[] {
     return [];
   }
   const triggers: Trigger[] = [];
+  let scheduleAt: string | undefined;
   value.forEach((item: unknown, index) => {
     const path = `triggers[${index}]`;
+    if (isPlainObject(item) && item.on === 'schedule') {
+      // One schedule per definition: its state (the last tick fired) is kept per definition.
+      if (scheduleAt !== undefined) {
+        r.issue(join(path, 'on'), `only one schedule trigger per definition (${scheduleAt} is one)`, SCHEDULE_TWICE);
+      } else scheduleAt = path;
+      const trigger = readScheduleTrigger(r, item, path);
+      if (trigger) triggers.push(trigger);
+      return;
+    }
     const raw = r.object(item, path, ['on', 'fields', 'when', 'delay']);
     if (!raw) return;
     const on = r.string(raw, 'on', path, { required: true });
     if (on !== undefined && !(EVENT_KINDS as readonly string[]).includes(on)) {
-      r.issue(join(path, 'on'), 'must be one of created, updated, deleted');
+      r.issue(join(path, 'on'), 'must be one of created, updated, deleted, schedule');
     }
-    const trigger: Trigger = { on: on as EntityEventKind };
+    const trigger: EntityTrigger = { on: on as EntityEventKind };
     if (raw.fields !== undefined && raw.fields !== null) {
       if (on !== 'updated') r.issue(join(path, 'fields'), 'is only allowed with on: updated');
       const fields = r.uniqueStrings(raw.fields, join(path, 'fields'));
@@ -419,6 +432,37 @@ function readTriggers(r: Reader, value: unknown): Trigger[] {
     triggers.push(trigger);
   });
   return triggers;
+}
+
+const SCHEDULE_KEYS = ['on', 'cron', 'timeZone'];
+const SCHEDULE_KEY_NOT_ALLOWED = 'DEFINITION.SCHEDULE_KEY_NOT_ALLOWED';
+const SCHEDULE_TWICE = 'DEFINITION.SCHEDULE_TWICE';
+
+/** `{ on: schedule, cron, timeZone? }`: no `fields`, `when` or `delay` (there is no record event to test or delay). */
+function readScheduleTrigger(r: Reader, raw: Record<string, unknown>, path: string): ScheduleTrigger | undefined {
+  let valid = true;
+  for (const key of Object.keys(raw)) {
+    if (SCHEDULE_KEYS.includes(key)) continue;
+    valid = false;
+    if (key === 'fields' || key === 'when' || key === 'delay') {
+      r.issue(join(path, key), `is not allowed with on: schedule`, SCHEDULE_KEY_NOT_ALLOWED);
+    } else r.issue(join(path, key), 'unknown key');
+  }
+  // Refused before any parsing, with the cron's own code: a megabyte of cron text is no expression.
+  if (typeof raw.cron === 'string' && raw.cron.length > MAX_CRON_LENGTH) {
+    r.issue(join(path, 'cron'), `must be at most ${MAX_CRON_LENGTH} characters`, 'DEFINITION.SCHEDULE_CRON_INVALID');
+    return undefined;
+  }
+  const cron = r.string(raw, 'cron', path, { required: true });
+  const timeZone =
+    raw.timeZone === undefined || raw.timeZone === null
+      ? DEFAULT_TIME_ZONE
+      : r.string(raw, 'timeZone', path, { max: 64 });
+  if (cron === undefined || timeZone === undefined) return undefined;
+  const problems = scheduleProblems(cron, timeZone);
+  for (const problem of problems) r.issue(join(path, problem.path), problem.message, problem.code);
+  if (problems.length > 0) return undefined;
+  return valid ? { on: 'schedule', cron, timeZone } : undefined;
 }
 
 function readActivities(

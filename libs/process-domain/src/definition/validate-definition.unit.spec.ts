@@ -176,11 +176,82 @@ describe('validateDefinition, triggers', () => {
     expect(issuesOf(doc).map((i) => `${i.path}: ${i.message}`)).toEqual([
       'triggers[0].fields: is only allowed with on: updated',
       expect.stringMatching(/^triggers\[1\]\.when: invalid FEEL: incomplete/),
-      'triggers[2].on: must be one of created, updated, deleted',
+      'triggers[2].on: must be one of created, updated, deleted, schedule',
       "triggers[2].delay: '10 minutes' is not an ISO-8601 duration such as P2D or PT10M",
       'triggers[3].if: unknown key',
       'triggers[3].fields: must be a non-empty list',
     ]);
+  });
+});
+
+describe('validateDefinition, schedule triggers', () => {
+  const scheduled = (...triggers: unknown[]) => ({ ...minimal(), triggers });
+  const problems = (doc: unknown) => issuesOf(doc).map((i) => ({ path: i.path, code: i.code }));
+
+  it('given a weekly cron in a time zone, then it is kept; without a time zone, UTC', () => {
+    const accepted = validateDefinition(
+      scheduled(
+        { on: 'schedule', cron: '0 7 * * MON', timeZone: 'Europe/Amsterdam' },
+        { on: 'created', when: 'entity.amount > 0' },
+      ),
+    );
+    expect(accepted.ok && accepted.definition.triggers).toEqual([
+      { on: 'schedule', cron: '0 7 * * MON', timeZone: 'Europe/Amsterdam' },
+      { on: 'created', when: 'entity.amount > 0' },
+    ]);
+    const utc = validateDefinition(scheduled({ on: 'schedule', cron: '*/15 * * * *' }));
+    expect(utc.ok && utc.definition.triggers).toEqual([{ on: 'schedule', cron: '*/15 * * * *', timeZone: 'UTC' }]);
+  });
+
+  it('given a bad cron, an unknown time zone, or keys of entity triggers, then each is named by path and code', () => {
+    expect(
+      problems(
+        scheduled(
+          { on: 'schedule', cron: '0 7 * *' },
+          { on: 'schedule', cron: '0 61 * * *' },
+          { on: 'schedule', cron: '0 7 * * MON', timeZone: 'Mars/Olympus_Mons' },
+          { on: 'schedule', cron: '0 7 * * MON', timeZone: '+01:00' },
+          { on: 'schedule', cron: '0 0 30 2 *' },
+          { on: 'schedule', cron: '0 7 * * MON', when: 'true', delay: 'PT1M', fields: ['a'], every: 'week' },
+          { on: 'schedule' },
+        ),
+      ),
+    ).toEqual([
+      { path: 'triggers[0].cron', code: 'DEFINITION.SCHEDULE_CRON_INVALID' },
+      { path: 'triggers[1].on', code: 'DEFINITION.SCHEDULE_TWICE' },
+      { path: 'triggers[1].cron', code: 'DEFINITION.SCHEDULE_CRON_INVALID' },
+      { path: 'triggers[2].on', code: 'DEFINITION.SCHEDULE_TWICE' },
+      { path: 'triggers[2].timeZone', code: 'DEFINITION.SCHEDULE_TIME_ZONE_UNKNOWN' },
+      { path: 'triggers[3].on', code: 'DEFINITION.SCHEDULE_TWICE' },
+      { path: 'triggers[3].timeZone', code: 'DEFINITION.SCHEDULE_TIME_ZONE_UNKNOWN' },
+      { path: 'triggers[4].on', code: 'DEFINITION.SCHEDULE_TWICE' },
+      { path: 'triggers[4].cron', code: 'DEFINITION.SCHEDULE_CRON_NEVER_FIRES' },
+      { path: 'triggers[5].on', code: 'DEFINITION.SCHEDULE_TWICE' },
+      { path: 'triggers[5].when', code: 'DEFINITION.SCHEDULE_KEY_NOT_ALLOWED' },
+      { path: 'triggers[5].delay', code: 'DEFINITION.SCHEDULE_KEY_NOT_ALLOWED' },
+      { path: 'triggers[5].fields', code: 'DEFINITION.SCHEDULE_KEY_NOT_ALLOWED' },
+      { path: 'triggers[5].every', code: undefined },
+      { path: 'triggers[6].on', code: 'DEFINITION.SCHEDULE_TWICE' },
+      { path: 'triggers[6].cron', code: undefined },
+    ]);
+  });
+
+  it('given an unknown time zone and a bad cron, then both are named', () => {
+    expect(problems(scheduled({ on: 'schedule', cron: '0 7 * * FUNDAY', timeZone: 'Europe/Atlantis' }))).toEqual([
+      { path: 'triggers[0].timeZone', code: 'DEFINITION.SCHEDULE_TIME_ZONE_UNKNOWN' },
+      { path: 'triggers[0].cron', code: 'DEFINITION.SCHEDULE_CRON_INVALID' },
+    ]);
+  });
+
+  it('given a hostile cron (huge, or a long list of steps), then it is refused quickly with the cron code', () => {
+    const huge = '*/1,'.repeat(250_000) + '* * * * *';
+    const listy = Array.from({ length: 30 }, (_, i) => `${i}-59/1`).join(',') + ' * * * *';
+    const control = '0 7 * * MON\u0000';
+    for (const cron of [huge, listy, control, '0 7 * * MON '.repeat(20)]) {
+      expect(problems(scheduled({ on: 'schedule', cron }))).toEqual([
+        { path: 'triggers[0].cron', code: 'DEFINITION.SCHEDULE_CRON_INVALID' },
+      ]);
+    }
   });
 });
 

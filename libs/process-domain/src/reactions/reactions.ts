@@ -1,5 +1,7 @@
 import type { EntityEventEnvelope, EntityEventSource } from '../entity/envelope';
-import type { DelayedStartScheduled, LifelineEvent } from '../events';
+import { isScheduleTrigger, type ScheduleTrigger } from '../definition/definition';
+import { latestTickAtOrBefore, nextTickAfter } from '../definition/schedule';
+import type { DelayedStartScheduled, LifelineEvent, ScheduleTicked } from '../events';
 import type {
   CheckWait,
   CompleteSubprocess,
@@ -18,6 +20,7 @@ import {
   activeOf,
   boundaryTimerId,
   boundaryWatchKey,
+  definitionsStateOf,
   deletionWatchKey,
   delayedStartTimerId,
   recordWatchKey,
@@ -28,9 +31,11 @@ import {
   recordWaitKey,
   waitingInstances,
   waitTimeoutTimerId,
+  type DefinitionEntry,
   type DefinitionsState,
   type RecordState,
   type RecordTimer,
+  type ScheduleState,
 } from './state';
 
 /**
@@ -108,6 +113,13 @@ export type Reaction =
       origin: ReactionOrigin;
     }
   | {
+      /** A tick of a definition's schedule is due: append `ScheduleTicked` to the tick's record; its start follows from that event. */
+      type: 'RecordScheduleTick';
+      streamId: string;
+      data: ScheduleTicked['data'];
+      origin: ReactionOrigin;
+    }
+  | {
       /** A trigger could not be evaluated (or its delay computed) for this envelope; nothing started. */
       type: 'TriggerFailed';
       stage: 'trigger' | 'schedule';
@@ -166,6 +178,8 @@ export function decideReactions(logged: LoggedEvent, state: ReactionState, conte
     case 'IncidentRaised':
     case 'IncidentResolved':
       return reportToParent(logged, event);
+    case 'ScheduleTicked':
+      return startForTick(logged, event);
     case 'WaitStarted': {
       const instanceId = instanceIdOf(logged.streamId);
       const record = state.record;
@@ -740,6 +754,7 @@ export function concernsReactions(event: LifelineEvent): boolean {
     case 'EntityEventRecorded':
     case 'DelayedStartScheduled':
     case 'DelayedStartSkipped':
+    case 'ScheduleTicked':
     case 'DefinitionPublished':
     case 'DefinitionActivated':
     case 'DefinitionDeactivated':
@@ -796,18 +811,150 @@ export function recordKeyOf(logged: LoggedEvent): string | undefined {
   return undefined;
 }
 
-/** Folds a definition stream's event; other events leave the definitions as they are. */
+/**
+ * Folds a definition stream's event, and a ScheduleTicked, into the definitions (with their schedules);
+ * other events leave them as they are.
+ */
 export function evolveDefinitionsWith(state: DefinitionsState, logged: LoggedEvent): DefinitionsState {
   const { event } = logged;
   switch (event.type) {
     case 'DefinitionPublished':
-    case 'DefinitionActivated':
+    case 'DefinitionActivated': {
+      const next = evolveDefinitions(state, event);
+      const entry = next.byKey[event.data.key];
+      if (!entry || next === state) return next;
+      // A new version plans from its own cron; an activation resumes at the next tick after it (no burst).
+      const before = state.byKey[event.data.key]?.schedule;
+      const schedule = planSchedule(entry, logged.at, before?.lastTick, logged);
+      return schedule ? withEntry(next, { ...entry, schedule }) : next;
+    }
     case 'DefinitionDeactivated':
     case 'ExecutionOrderChanged':
       return evolveDefinitions(state, event);
+    case 'ScheduleTicked': {
+      const entry = state.byKey[event.data.definitionKey];
+      const current = entry?.schedule;
+      // Folded once when fired and again when read back: a tick at or before the last one changes nothing.
+      if (!entry || !current || (current.lastTick !== undefined && current.lastTick >= event.data.tick)) return state;
+      const from = current.after > event.data.tick ? current.after : event.data.tick;
+      const schedule = planSchedule(entry, from, event.data.tick, logged);
+      // The trigger index does not depend on the schedule: a tick keeps it.
+      return schedule ? { byKey: { ...state.byKey, [entry.key]: { ...entry, schedule } }, index: state.index } : state;
+    }
     default:
       return state;
   }
+}
+
+function withEntry(state: DefinitionsState, entry: DefinitionEntry): DefinitionsState {
+  return definitionsStateOf(Object.values({ ...state.byKey, [entry.key]: entry }));
+}
+
+/** The schedule of `entry` planned from `from` (ticks strictly after it and after the last tick fired). */
+function planSchedule(
+  entry: DefinitionEntry,
+  from: string,
+  lastTick: string | undefined,
+  logged: Pick<LoggedEvent, 'id' | 'correlationId'>,
+): ScheduleState | undefined {
+  const found = scheduleTriggerOf(entry);
+  if (!found) return undefined;
+  const after = lastTick !== undefined && lastTick > from ? lastTick : from;
+  const nextTick = nextTickAfter(found.trigger, after);
+  return {
+    triggerIndex: found.index,
+    after,
+    ...(lastTick !== undefined ? { lastTick } : {}),
+    ...(nextTick !== undefined ? { nextTick } : {}),
+    causationId: logged.id,
+    correlationId: logged.correlationId,
+  };
+}
+
+function scheduleTriggerOf(entry: DefinitionEntry): { trigger: ScheduleTrigger; index: number } | undefined {
+  const index = entry.definition.triggers.findIndex(isScheduleTrigger);
+  const trigger = entry.definition.triggers[index];
+  return trigger && isScheduleTrigger(trigger) ? { trigger, index } : undefined;
+}
+
+/** The record a scheduled start is about: one per definition and tick, so each tick has its own timeline. */
+export const scheduledRecordId = (definitionKey: string, tick: string): string => `schedule:${definitionKey}:${tick}`;
+
+/**
+ * The ticks due at `now`, one reaction per enabled definition whose next tick has come. After downtime
+ * only the latest tick due fires; the ones before it are skipped (named by `skippedFrom`), so a
+ * schedule never fires a burst. Pure: the same definitions and `now` always give the same reactions.
+ */
+export function decideScheduleTicks(definitions: DefinitionsState, now: string, context: ReactionContext): Reaction[] {
+  const reactions: Reaction[] = [];
+  const keys = Object.keys(definitions.byKey).sort();
+  for (const key of keys) {
+    const entry = definitions.byKey[key]!;
+    const schedule = entry.schedule;
+    if (!entry.enabled || !schedule || schedule.nextTick === undefined || schedule.nextTick > now) continue;
+    const found = scheduleTriggerOf(entry);
+    if (!found) continue;
+    const latest = latestTickAtOrBefore(found.trigger, now);
+    const tick = latest !== undefined && latest > schedule.nextTick ? latest : schedule.nextTick;
+    const nextTick = nextTickAfter(found.trigger, tick);
+    const recordId = scheduledRecordId(key, tick);
+    reactions.push({
+      type: 'RecordScheduleTick',
+      streamId: `entity-${entry.definition.relatedEntity}-${recordId}`,
+      data: {
+        definitionKey: key,
+        definitionVersion: entry.version,
+        triggerIndex: found.index,
+        tick,
+        instanceId: context.idFor(startedInstanceName(key, recordId), tick),
+        ...(tick !== schedule.nextTick ? { skippedFrom: schedule.nextTick } : {}),
+        ...(nextTick !== undefined ? { nextTick } : {}),
+      },
+      origin: {
+        commandId: `schedule:${key}:${tick}`,
+        causationId: schedule.causationId,
+        correlationId: schedule.correlationId,
+        idTime: tick,
+      },
+    });
+  }
+  return reactions;
+}
+
+/** A recorded tick starts its instance, on the tick's own record (which has no data). */
+function startForTick(logged: LoggedEvent, event: ScheduleTicked): Reaction[] {
+  const entity = entityOfRecordStream(logged.streamId);
+  if (!entity) return [];
+  const d = event.data;
+  return [
+    {
+      type: 'StartInstance',
+      command: {
+        type: 'StartInstance',
+        instanceId: d.instanceId,
+        definitionKey: d.definitionKey,
+        definitionVersion: d.definitionVersion,
+        entity,
+        variables: {},
+        cause: {
+          kind: 'schedule',
+          tick: d.tick,
+          triggerIndex: d.triggerIndex,
+          ...(d.skippedFrom !== undefined ? { skippedFrom: d.skippedFrom } : {}),
+        },
+      },
+      entityData: {},
+      origin: { ...origin(`start:${d.definitionKey}:schedule:${d.tick}`, logged), idTime: d.tick },
+    },
+  ];
+}
+
+/** `entity-<Type>-<id>`: entity types have no dash, so the first dash after the prefix splits. */
+function entityOfRecordStream(streamId: string): { type: string; id: string } | undefined {
+  if (!streamId.startsWith('entity-')) return undefined;
+  const rest = streamId.slice('entity-'.length);
+  const dash = rest.indexOf('-');
+  return dash < 1 ? undefined : { type: rest.slice(0, dash), id: rest.slice(dash + 1) };
 }
 
 export { activeOf };

@@ -1,3 +1,4 @@
+import { isScheduleTrigger } from '../definition/definition';
 import { addDuration } from '../definition/duration';
 import type { EntityEventEnvelope } from '../entity/envelope';
 import { DomainError } from '../errors';
@@ -109,6 +110,18 @@ export function planStartRetry(
   if (!latest) throw new DefinitionDisabled(`The definition ${failure.failure.definitionKey} no longer exists`);
   if (!latest.enabled) {
     throw new DefinitionDisabled(`The definition ${failure.failure.definitionKey} is deactivated; activate it first`);
+  }
+  // A scheduled start has no entity event to match: its tick came; the latest version starts it if it still has a schedule.
+  if (failure.failure.stage === 'scheduled-start') {
+    const triggerIndex = latest.definition.triggers.findIndex(isScheduleTrigger);
+    if (triggerIndex < 0) return { kind: 'no-match' };
+    const match: TriggerMatch = {
+      definitionKey: latest.definition.key,
+      definitionVersion: latest.version,
+      triggerIndex,
+      executionOrder: latest.executionOrder,
+    };
+    return { kind: 'start', match };
   }
   const { matches, errors } = matchTriggers([latest], envelope, recordedAt);
   const error = errors[0];

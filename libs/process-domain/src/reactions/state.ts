@@ -20,6 +20,25 @@ export interface DefinitionEntry {
   definition: ProcessDefinition;
   enabled: boolean;
   executionOrder: number;
+  /** The plan of the definition's schedule trigger, when it has one. */
+  schedule?: ScheduleState;
+}
+
+/**
+ * Where a definition's schedule stands, folded from the log: publishing or activating plans from
+ * that moment (no tick before it fires), each ScheduleTicked moves it past the tick it fired.
+ */
+export interface ScheduleState {
+  triggerIndex: number;
+  /** Only ticks after this instant fire: the publish or activation time, or the last tick fired. */
+  after: string;
+  /** The last tick fired, if any. */
+  lastTick?: string;
+  /** The first tick after `after`; absent when the expression has none left. */
+  nextTick?: string;
+  /** The event that planned it (publish, activation, tick): the cause of the next tick. */
+  causationId: string;
+  correlationId: string;
 }
 
 export interface DefinitionsState {

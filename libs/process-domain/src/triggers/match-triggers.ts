@@ -1,4 +1,4 @@
-import type { ProcessDefinition } from '../definition/definition';
+import { isScheduleTrigger, type ProcessDefinition } from '../definition/definition';
 import type { EntityEventEnvelope } from '../entity/envelope';
 import { testCondition } from '../feel/feel';
 
@@ -43,7 +43,7 @@ export function matchTriggers(
     const { definition } = active;
     if (!active.enabled || definition.relatedEntity !== envelope.entityType) continue;
     for (const [triggerIndex, trigger] of definition.triggers.entries()) {
-      if (trigger.on !== envelope.kind) continue;
+      if (isScheduleTrigger(trigger) || trigger.on !== envelope.kind) continue;
       if (trigger.fields !== undefined && !changedAny(envelope.changed, trigger.fields)) continue;
       if (trigger.when !== undefined) {
         // What the condition read (`seen`) is not kept for a trigger: only whether it holds.

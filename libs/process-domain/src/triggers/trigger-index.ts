@@ -1,6 +1,6 @@
 import { parseExpression } from 'feelin';
 import type { SyntaxNode } from '@lezer/common';
-import type { EntityEventKind } from '../definition/definition';
+import { isScheduleTrigger, type EntityEventKind } from '../definition/definition';
 import type { EntityEventEnvelope } from '../entity/envelope';
 import { FORBIDDEN_KEYS } from '../entity/validate-envelope';
 import type { ActiveDefinition } from './match-triggers';
@@ -42,6 +42,8 @@ export function buildTriggerIndex(definitions: readonly ActiveDefinition[]): Tri
     // A definition is filed once per place, however many of its triggers land there.
     const filed = new Set<string>();
     for (const trigger of definition.triggers) {
+      // A schedule starts on its ticks, never on an entity event.
+      if (isScheduleTrigger(trigger)) continue;
       let kind = kinds.get(trigger.on);
       if (!kind) kinds.set(trigger.on, (kind = { always: [], byField: new Map() }));
       const narrowing = trigger.when === undefined ? undefined : equalityConjunct(trigger.when);

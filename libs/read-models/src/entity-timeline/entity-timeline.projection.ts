@@ -322,6 +322,22 @@ export const entityTimelineProjection: Projection = {
         );
         return;
       }
+      case 'ScheduleTicked': {
+        const entity = entityOfStream(stored.streamId);
+        if (!entity) return;
+        const skipped =
+          event.data.skippedFrom !== undefined ? `; ticks missed from ${event.data.skippedFrom} were skipped` : '';
+        writeEntry(
+          s,
+          stored,
+          event.type,
+          entity,
+          event.data.instanceId,
+          null,
+          `Scheduled start of ${event.data.definitionKey} for the tick at ${event.data.tick}${skipped}`,
+        );
+        return;
+      }
       case 'DefinitionPublished':
       case 'DefinitionActivated':
       case 'DefinitionDeactivated':

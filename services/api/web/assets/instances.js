@@ -461,5 +461,6 @@ function jobsSection(jobs, instance, retryJob) {
 /** How an instance began: a trigger, or by hand (and by whom, where the start recorded it). */
 function causeText(cause) {
   if (cause?.kind === 'api') return cause.by ? `started by hand by ${cause.by}` : 'started by hand';
+  if (cause?.kind === 'schedule') return `schedule, the tick of ${cause.tick}`;
   return cause?.kind ?? 'unknown cause';
 }

@@ -260,8 +260,16 @@ export function processesView(container, [key]) {
                     'tr',
                     {},
                     h('td', {}, t.on),
-                    h('td', {}, t.fields?.join(', ') ?? 'any'),
-                    h('td', {}, t.when ? h('code', {}, t.when) : 'always'),
+                    h('td', {}, t.on === 'schedule' ? '' : (t.fields?.join(', ') ?? 'any')),
+                    h(
+                      'td',
+                      {},
+                      t.on === 'schedule'
+                        ? h('code', {}, `${t.cron} (${t.timeZone})`)
+                        : t.when
+                          ? h('code', {}, t.when)
+                          : 'always',
+                    ),
                     h('td', {}, t.delay ?? 'none'),
                   ),
                 ),

@@ -82,6 +82,10 @@ export class EngineReactionEffects implements ReactionEffects {
         );
         return;
       }
+      case 'RecordScheduleTick':
+        // The tick's event id derives from the definition and the tick: two engines firing it append it once.
+        await this.onRecord(tx, reaction.streamId, { type: 'RecordScheduleTick', data: reaction.data }, reaction.origin);
+        return;
       case 'TriggerFailed':
         // Not an exception: the decider found it. It is recorded all the same.
         await this.failed(tx, reaction, new ReactionFailure(reaction.code, reaction.message));
@@ -134,6 +138,17 @@ function failedStart(reaction: Exclude<Reaction, { type: 'RunInstanceCommand' }>
     case 'StartInstance': {
       const { command } = reaction;
       const cause = command.cause.kind === 'trigger' ? command.cause : undefined;
+      if (command.cause.kind === 'schedule') {
+        return {
+          entity: command.entity,
+          definitionKey: command.definitionKey,
+          definitionVersion: command.definitionVersion,
+          entityEventId: '',
+          triggerIndex: command.cause.triggerIndex,
+          stage: 'scheduled-start',
+          instanceId: command.instanceId,
+        };
+      }
       return {
         entity: command.entity,
         definitionKey: command.definitionKey,
@@ -163,6 +178,16 @@ function failedStart(reaction: Exclude<Reaction, { type: 'RunInstanceCommand' }>
         triggerIndex: reaction.timer.triggerIndex,
         stage: 'delayed-start',
         instanceId: reaction.timer.instanceId,
+      };
+    case 'RecordScheduleTick':
+      return {
+        entity: entityOfStream(reaction.streamId),
+        definitionKey: reaction.data.definitionKey,
+        definitionVersion: reaction.data.definitionVersion,
+        entityEventId: '',
+        triggerIndex: reaction.data.triggerIndex,
+        stage: 'scheduled-start',
+        instanceId: reaction.data.instanceId,
       };
     case 'TriggerFailed':
       return {

@@ -101,7 +101,7 @@ export class ReactionsRunner {
   }
 
   /**
-   * Fires due timers and (inline) catches up with others' appends, now. The scheduler calls it on
+   * Fires due timers and schedule ticks and (inline) catches up with others' appends, now. The scheduler calls it on
    * each tick; tests call it after advancing the clock.
    */
   tick(): Promise<void> {
@@ -121,11 +121,13 @@ export class ReactionsRunner {
       if (this.inline) {
         await this.writes.run(async (tx) => {
           await this.reactor.fireDueTimers(tx, now);
+          await this.reactor.fireDueSchedules(tx, now);
         });
       } else {
         await this.inStateTransaction(() =>
           this.store.unitOfWork(async (tx) => {
             await this.reactor.fireDueTimers(tx, now);
+            await this.reactor.fireDueSchedules(tx, now);
           }),
         );
       }

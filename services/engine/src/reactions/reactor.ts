@@ -1,6 +1,7 @@
 import {
   concernsReactions,
   decideReactions,
+  decideScheduleTicks,
   decideTimer,
   decodeEvent,
   definitionsStateOf,
@@ -15,7 +16,7 @@ import {
 } from '@lifeline/process-domain';
 import type { StoreTx, StoredEvent } from '@lifeline/event-store';
 import type { Logger } from 'pino';
-import { timeOrderedUuid } from '../shared/ids';
+import { eventIdsFor, timeOrderedUuid } from '../shared/ids';
 import type { ReactorState } from './reactor-state';
 
 /** What applying a reaction means: the commands the reactions decider asks for, sent in a unit. */
@@ -156,6 +157,50 @@ export class Reactor {
     return fired;
   }
 
+  /**
+   * Fires the schedule ticks due at `now`: each is recorded as ScheduleTicked on its own record, and
+   * the start follows from that event (inline: in this same unit). The tick is folded at once, so a
+   * timer tick before its event comes back (a subscription) does not decide it again.
+   */
+  async fireDueSchedules(tx: StoreTx, now: string): Promise<number> {
+    this.refreshDefinitions();
+    const reactions = decideScheduleTicks(this.definitions, now, context);
+    for (const reaction of reactions) {
+      await this.apply(tx, reaction);
+      if (reaction.type !== 'RecordScheduleTick') continue;
+      const { origin } = reaction;
+      this.foldDefinitions({
+        // The id the effect appended it under (reaction-effects `onRecord`).
+        id: eventIdsFor(origin.commandId, 1, 0, origin.idTime)[0]!,
+        streamId: reaction.streamId,
+        at: now,
+        correlationId: origin.correlationId,
+        event: { type: 'ScheduleTicked', data: reaction.data },
+      });
+    }
+    return reactions.length;
+  }
+
+  /** The next schedule tick planned of an enabled definition (for tests and metrics). */
+  nextScheduleTick(): string | undefined {
+    let next: string | undefined;
+    for (const entry of Object.values(this.definitions.byKey)) {
+      const tick = entry.enabled ? entry.schedule?.nextTick : undefined;
+      if (tick !== undefined && (next === undefined || tick < next)) next = tick;
+    }
+    return next;
+  }
+
+  private foldDefinitions(logged: LoggedEvent): void {
+    const definitions = evolveDefinitionsWith(this.definitions, logged);
+    if (definitions === this.definitions) return;
+    this.definitions = definitions;
+    const key = logged.event.type === 'ScheduleTicked' ? logged.event.data.definitionKey : undefined;
+    const keyOf = key ?? (logged.event.data as { key?: string }).key;
+    const entry = keyOf !== undefined ? definitions.byKey[keyOf] : undefined;
+    if (entry) this.definitionsRevision = this.state.saveDefinition(entry);
+  }
+
   private refreshDefinitions(): void {
     const revision = this.state.definitionsRevision();
     if (revision === this.definitionsRevision) return;
@@ -218,14 +263,11 @@ export class Reactor {
       event.type === 'DefinitionDeactivated' ||
       event.type === 'ExecutionOrderChanged'
     ) {
-      const definitions = evolveDefinitionsWith(this.definitions, logged);
-      const entry = definitions.byKey[event.data.key];
-      if (definitions !== this.definitions && entry) {
-        this.definitions = definitions;
-        this.definitionsRevision = this.state.saveDefinition(entry);
-      }
+      this.foldDefinitions(logged);
       return;
     }
+    // A tick moves its definition's schedule on, and starts its instance below.
+    if (event.type === 'ScheduleTicked') this.foldDefinitions(logged);
     const recordKey = recordKeyOf(logged) ?? this.instanceRecord(stored.streamId);
     if (recordKey === undefined) return;
     // The record as it was before this event (its data read from the log up to the event before, if it is read).

@@ -10,6 +10,7 @@ import {
   type EntityEvent,
   type EntityEventEnvelope,
   type EntityRef,
+  type ScheduleTicked,
   type StartFailed,
   type StartRetried,
   type StartStage,
@@ -112,10 +113,13 @@ export class StartReactions {
       const failures = startFailuresOf(stored.map((e) => ({ event: asEntityEvent(e), at: e.metadata.at })));
       const failure = failures.get(failureId);
       const recorded = failure && findEnvelope(stored, failure.failure.entityEventId);
+      // A scheduled start has no envelope: the tick recorded on its record stands in for it.
+      const tick =
+        failure?.failure.stage === 'scheduled-start' ? findTick(stored, failure.failure.instanceId) : undefined;
       const latest = failure && (await this.catalog.latest(tx, failure.failure.definitionKey));
       const active = latest && { ...latest, executionOrder: latest.definition.executionOrder };
       const plan = planStartRetry(
-        failure && recorded ? failure : undefined,
+        failure && (recorded || tick) ? failure : undefined,
         active,
         recorded?.envelope ?? emptyEnvelope,
         recorded?.at ?? '',
@@ -149,16 +153,23 @@ export class StartReactions {
             definitionVersion: version,
             entity,
             variables: {},
-            cause: {
-              kind: 'trigger',
-              entityEventId: open.entityEventId,
-              triggerIndex: plan.match.triggerIndex,
-              delayed: false,
-            },
+            cause: tick
+              ? {
+                  kind: 'schedule',
+                  tick: tick.tick,
+                  triggerIndex: plan.match.triggerIndex,
+                  ...(tick.skippedFrom !== undefined ? { skippedFrom: tick.skippedFrom } : {}),
+                }
+              : {
+                  kind: 'trigger',
+                  entityEventId: open.entityEventId,
+                  triggerIndex: plan.match.triggerIndex,
+                  delayed: false,
+                },
           },
           actor,
           { ...origin, commandId: `retry-start:${failureId}` },
-          { entityData: recorded!.envelope.data },
+          { entityData: recorded?.envelope.data ?? {} },
         );
         events.push(retried('started', open.instanceId));
       } else if (plan.kind === 'schedule') {
@@ -211,6 +222,14 @@ const emptyEnvelope: EntityEventEnvelope = {
   occurredAt: '',
   data: {},
 };
+
+function findTick(stored: StoredEvent[], instanceId: string): ScheduleTicked['data'] | undefined {
+  for (const e of stored) {
+    const event = decodeEvent(e);
+    if (event.type === 'ScheduleTicked' && event.data.instanceId === instanceId) return event.data;
+  }
+  return undefined;
+}
 
 function findEnvelope(
   stored: StoredEvent[],
