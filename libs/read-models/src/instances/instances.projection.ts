@@ -218,6 +218,7 @@ export const instancesProjection: Projection = {
       // file without this case, so no rebuild is needed).
       case 'JobCompleted':
       case 'JobErrorThrown':
+      case 'SubprocessCompleted':
       case 'VariablesSet': {
         writeMove(s, id);
         const row = s.variables.get(id) as { variables: string } | undefined;
