@@ -129,7 +129,7 @@ export type InstanceCause =
   /** A tick of the definition's schedule trigger (the ScheduleTicked event on the instance's record). */
   | { kind: 'schedule'; tick: string; triggerIndex: number; skippedFrom?: string }
   /** A sub-process: started by its parent's `subprocess` activity. */
-  | { kind: 'parent'; instanceId: string; activityId: string; visit: number };
+  | { kind: 'parent'; instanceId: string; activityId: string; visit: number; depth?: number };
 
 /** A child instance's parent, on the child's events its parent reacts to (completed, terminated, incidents). */
 export interface ParentRef {
@@ -377,6 +377,8 @@ export type SubprocessStarted = Ev<
     definitionVersion?: number;
     entity: EntityRef;
     variables: Record<string, unknown>;
+    /** How deep the child is: 1 for a child of a top-level instance. */
+    depth: number;
   } & OnToken
 >;
 /** The child completed: its outputs are the parent's variables now, and the line goes on. */

@@ -720,6 +720,8 @@ export function interrupt(
 
 /** Incident codes of `subprocess` activities. */
 export const SUBPROCESS_FAILED = 'SUBPROCESS.FAILED';
+/** Children of children at most this deep: a definition that calls itself stops with an incident, not a flood. */
+export const MAX_SUBPROCESS_DEPTH = 10;
 
 /** Starts the child of a `subprocess` activity: its inputs, its record, its id; the line rests until it ends. */
 function startChild(
@@ -765,6 +767,16 @@ function startChild(
     }
     entity = { type: activity.record.type, id: id as string };
   }
+  const depth = (state.cause.kind === 'parent' ? (state.cause.depth ?? 1) : 0) + 1;
+  if (depth > MAX_SUBPROCESS_DEPTH) {
+    raiseIncident(
+      rec,
+      activityId,
+      'SUBPROCESS.TOO_DEEP',
+      `A sub-process may start children at most ${MAX_SUBPROCESS_DEPTH} deep (does ${activity.process} call itself?)`,
+    );
+    return undefined;
+  }
   const attempt =
     Object.values(state.children ?? {}).filter((c) => c.activityId === activityId && c.visit === visit).length + 1;
   rec.record({
@@ -777,6 +789,7 @@ function startChild(
       ...(activity.version !== undefined ? { definitionVersion: activity.version } : {}),
       entity,
       variables,
+      depth,
       ...rec.onToken(),
     },
   });

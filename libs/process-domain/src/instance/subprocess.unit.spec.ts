@@ -39,6 +39,7 @@ describe('a subprocess activity', () => {
       definitionVersion: 2,
       entity: { type: 'Supplier', id: 'S-1' },
       variables: { orderNumber: 'PO-7' },
+      depth: 1,
       token: 'split.1.0',
     });
     expect(run.positions()).toEqual(['both@split.1.1', 'onboard@split.1.0']);

@@ -246,7 +246,7 @@ function startChild(
         definitionVersion: d.definitionVersion ?? entry.version,
         entity: d.entity,
         variables: d.variables,
-        cause: { kind: 'parent', instanceId: parent, activityId: d.activityId, visit: d.visit },
+        cause: { kind: 'parent', instanceId: parent, activityId: d.activityId, visit: d.visit, depth: d.depth },
       },
       entityData: record?.data ?? {},
       ...(record?.lastEntityEventId !== undefined ? { entityEventId: record.lastEntityEventId } : {}),

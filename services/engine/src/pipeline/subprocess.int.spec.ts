@@ -225,4 +225,31 @@ describe('sub-processes through the engine on a SQLite store', () => {
     ]);
     expect(await read(await childOf(parent))).toEqual([]);
   });
+
+  it('given a definition that calls itself, then ten generations start and the eleventh is an incident, not a flood', async () => {
+    await engine.definitions.publish(
+      `
+key: recursive
+name: Recursive
+relatedEntity: Order
+triggers: [{ on: created }]
+start: again
+activities:
+  again: { type: subprocess, process: recursive, next: done }
+  done: { type: end }
+`,
+      'application/yaml',
+      'root',
+    );
+    await engine.ingest.record([{ envelope: envelope('rec-1', 'Order', 'O-2', {}), source: http }]);
+    const all = await engine.store.readAll(0, 100_000);
+    const starts = all.filter(
+      (e) => e.type === 'InstanceStarted' && (e.data as { definitionKey: string }).definitionKey === 'recursive',
+    );
+    expect(starts).toHaveLength(11);
+    const tooDeep = all.filter(
+      (e) => e.type === 'IncidentRaised' && (e.data as { code: string }).code === 'SUBPROCESS.TOO_DEEP',
+    );
+    expect(tooDeep).toHaveLength(1);
+  });
 });
