@@ -144,4 +144,44 @@ describe('parallel branches through the engine on a SQLite store, driven by a Fa
     expect(events.filter((e) => e.type === 'WaitTimedOut')).toHaveLength(1);
     expect(events.at(-1)).toMatchObject({ type: 'InstanceCompleted', data: { endActivityId: 'done' } });
   });
+
+  it('given two parallel tasks, when two people complete them at the same moment, then the join fires once', async () => {
+    await engine.definitions.publish(
+      `
+key: approvals
+name: Approvals
+relatedEntity: Order
+triggers: [{ on: created }]
+start: split
+activities:
+  split: { type: parallel, branches: [finance, legal] }
+  finance: { type: human, title: Finance, assignee: { role: finance }, next: both }
+  legal: { type: human, title: Legal, assignee: { role: legal }, next: both }
+  both: { type: join, next: done }
+  done: { type: end }
+`,
+      'application/yaml',
+      'root',
+    );
+    await engine.ingest.record([{ envelope: { ...order('evt-9', 'created', {}), entityId: 'O-9' }, source: http }]);
+    const recorded = (await engine.store.readStream('entity-Order-O-9')).find((e) => e.type === 'EntityEventRecorded')!;
+    const id = instanceIdFor('evt-9', 'approvals', recorded.metadata.at);
+    const complete = (activity: string, user: string, role: string) =>
+      engine.instances.execute(
+        id,
+        { type: 'CompleteTask', taskId: `${id}.${activity}.1` },
+        { id: user, roles: [role] },
+        { commandId: `complete-${activity}`, correlationId: 'c', causationId: 'c' },
+      );
+    await Promise.all([complete('finance', 'fiona', 'finance'), complete('legal', 'leo', 'legal')]);
+    const events = (await engine.store.readStream(streams.instance(id))).map(decodeInstanceEvent);
+    expect(events.filter((e) => e.type === 'BranchesJoined')).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'InstanceCompleted')).toHaveLength(1);
+    expect(
+      events
+        .filter((e) => e.type === 'TaskCompleted')
+        .map((e) => e.data.activityId)
+        .sort(),
+    ).toEqual(['finance', 'legal']);
+  });
 });
