@@ -209,7 +209,7 @@ export async function createLifelineApp(
   engine.useTaskLookup({
     task: (taskId) => {
       const task = getTask(readModels.db, taskId);
-      return task ? { title: task.title, dueAt: task.dueAt, entity: task.entity } : undefined;
+      return task ? { title: task.title, dueAt: task.dueAt, entity: task.entity, assignee: task.assignee } : undefined;
     },
     fallingDue: (after, upTo, limit, assignedOnly) => tasksFallingDue(readModels.db, after, upTo, limit, assignedOnly),
   });

@@ -18,7 +18,7 @@ class Tasks implements TaskLookup {
   readonly rows = new Map<string, DueTask>();
   task(taskId: string) {
     const row = this.rows.get(taskId);
-    return row ? { title: row.title, dueAt: row.dueAt, entity: row.entity } : undefined;
+    return row ? { title: row.title, dueAt: row.dueAt, entity: row.entity, assignee: row.assignee } : undefined;
   }
   fallingDue(after: { dueAt: string; id: string }, upTo: string, limit: number, assignedOnly: boolean): DueTask[] {
     return [...this.rows.values()]
@@ -131,6 +131,60 @@ describe('MailNotifier (a real SQLite store, a real SMTP server process, a fake 
     await again.caughtUpTo(position + 1);
     await again.sendDue();
     expect(await sink.messages()).toHaveLength(1);
+  });
+
+  it('mails a boundary event’s reminder to whoever holds the task now, once per reminder; a role’s unclaimed task mails nobody', async () => {
+    sink = await SmtpSink.start();
+    const n = await start();
+    const base = {
+      instanceId: 'i1',
+      title: 'Review the invoice',
+      role: 'accounting',
+      dueAt: '2026-12-02T10:00:00.000Z',
+    };
+    tasks.rows.set('i1.review.1', {
+      ...base,
+      id: 'i1.review.1',
+      assignee: 'bob',
+      entity: { type: 'Invoice', id: 'INV-7' },
+    });
+    tasks.rows.set('i1.review.2', { ...base, id: 'i1.review.2', assignee: null, entity: null });
+    const remind = async (visit: number, n: number) => {
+      const at = clock.nowIso();
+      const result = await store.append({
+        streamId: 'instance-i1',
+        expectedRevision: revision < 0 ? 'no-stream' : revision,
+        events: [
+          {
+            id: `00000000-0000-7000-9000-${String(n).padStart(12, '0')}`,
+            type: 'BoundaryTriggered',
+            data: {
+              activityId: 'review',
+              visit,
+              index: 0,
+              kind: 'timer',
+              interrupting: false,
+              remind: true,
+              dueAt: at,
+            },
+            metadata: meta('system', at),
+          },
+        ],
+      });
+      revision = result.nextRevision;
+      return result.position;
+    };
+    await remind(1, 1);
+    const last = await remind(2, 2);
+    expect(await n.caughtUpTo(last)).toBe(true);
+    await n.sendDue();
+    const [mail, ...more] = await sink.waitFor(1);
+    expect(more).toEqual([]);
+    expect(mail!.to).toEqual(['bob@example.com']);
+    expect(mail!.parsed.subject).toBe('Reminder: Review the invoice');
+    expect(mail!.parsed.text).toContain('Record: Invoice INV-7');
+    expect(mail!.parsed.text).toContain('https://lifeline.example.com/#/tasks/i1.review.1');
+    expect(n.outbox.list({ limit: 10, offset: 0 }).map((m) => [m.kind, m.user])).toEqual([['task-reminder', 'bob']]);
   });
 
   it('retries a transient refusal (451) with a growing wait on the clock, and the mail arrives once', async () => {

@@ -13,6 +13,8 @@ export interface TaskFacts {
   title: string;
   dueAt: string | null;
   entity: { type: string; id: string } | null;
+  /** The user who holds it now (none: a role's task nobody has claimed). */
+  assignee?: string | null;
 }
 
 /** An open task whose due time passed. */
@@ -304,6 +306,7 @@ export class MailNotifier {
   }
 
   private mailsOf(stored: StoredEvent): NewMail[] {
+    if (stored.type === 'BoundaryTriggered') return this.reminderOf(stored);
     if (stored.type !== 'TaskCreated' && stored.type !== 'TaskReassigned') return [];
     // Through the codec, as every reader of stored events: checked and upcast, never cast.
     const event = decodeEvent(stored);
@@ -323,6 +326,26 @@ export class MailNotifier {
         instanceId: stored.streamId.slice(INSTANCE_PREFIX.length),
         record: facts?.entity ? `${facts.entity.type} ${facts.entity.id}` : '',
         by: by === 'system' ? 'Lifeline' : by,
+      }),
+    ];
+  }
+
+  /** A boundary event's reminder (`remind: true`): a mail to whoever holds the task now, once per reminder. */
+  private reminderOf(stored: StoredEvent): NewMail[] {
+    const event = decodeEvent(stored);
+    if (event.type !== 'BoundaryTriggered' || event.data.remind !== true) return [];
+    const instanceId = stored.streamId.slice(INSTANCE_PREFIX.length);
+    const taskId = `${instanceId}.${event.data.activityId}.${event.data.visit}`;
+    const facts = this.lookup?.task(taskId);
+    if (!facts?.assignee) return [];
+    return [
+      this.mail('task-reminder', `reminder:${stored.id}`, taskId, facts.assignee, stored.position, {
+        title: facts.title,
+        instructions: '',
+        dueAt: facts.dueAt ?? 'no due date',
+        instanceId,
+        record: facts.entity ? `${facts.entity.type} ${facts.entity.id}` : '',
+        by: 'Lifeline',
       }),
     ];
   }

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The mails Lifeline sends, one template each. */
-export const MAIL_KINDS = ['task-assigned', 'task-overdue', 'task-escalated'] as const;
+export const MAIL_KINDS = ['task-assigned', 'task-overdue', 'task-escalated', 'task-reminder'] as const;
 export type MailKind = (typeof MAIL_KINDS)[number];
 
 /** What a template may use as `{{name}}`. */
@@ -62,6 +62,24 @@ const DEFAULTS: MailTemplates = {
       '<p>Hello {{user}},</p>',
       '<p>A task is still open well past its due time ({{dueAt}}) and has been escalated: <strong>{{title}}</strong></p>',
       '<p>Record: {{record}}<br>With: {{by}}</p>',
+      '<p><a href="{{link}}">Open the task</a></p>',
+    ].join('\n'),
+  },
+  'task-reminder': {
+    subject: 'Reminder: {{title}}',
+    text: [
+      'Hello {{user}},',
+      '',
+      'A reminder: your task is still open: {{title}}',
+      'Record: {{record}}',
+      'Due: {{dueAt}}',
+      '',
+      'Open it: {{link}}',
+    ].join('\n'),
+    html: [
+      '<p>Hello {{user}},</p>',
+      '<p>A reminder: your task is still open: <strong>{{title}}</strong></p>',
+      '<p>Record: {{record}}<br>Due: {{dueAt}}</p>',
       '<p><a href="{{link}}">Open the task</a></p>',
     ].join('\n'),
   },
