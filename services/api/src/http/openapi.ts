@@ -130,7 +130,43 @@ export const COMPONENT_SCHEMAS: Record<string, SchemaObject> = {
         additionalProperties: {
           type: 'object',
           required: ['type'],
-          properties: { type: { type: 'string', enum: ['human', 'automatic', 'wait', 'decision', 'service', 'end'] } },
+          properties: {
+            type: {
+              type: 'string',
+              enum: [
+                'human',
+                'automatic',
+                'wait',
+                'decision',
+                'service',
+                'end',
+                'parallel',
+                'inclusive',
+                'join',
+                'subprocess',
+              ],
+            },
+          },
+        },
+      },
+      onRecordDeleted: {
+        description:
+          'what a running instance does when its record is deleted: continue (default), terminate, or { next }',
+        oneOf: [
+          { type: 'string', enum: ['continue', 'terminate'] },
+          { type: 'object', additionalProperties: false, required: ['next'], properties: { next: string } },
+        ],
+      },
+      conditionalStarts: {
+        type: 'array',
+        minItems: 1,
+        maxItems: 10,
+        description: 'branches a running instance starts when an entity event of its record meets `when` (FEEL)',
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['when', 'next'],
+          properties: { when: string, next: string },
         },
       },
     },
