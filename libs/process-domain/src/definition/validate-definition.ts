@@ -65,6 +65,7 @@ export const RESERVED_ACTIVITY_IDS: ReadonlySet<string> = new Set([
 ]);
 const EVENT_KINDS: readonly EntityEventKind[] = ['created', 'updated', 'deleted'];
 const FIELD_TYPES: readonly FormField['type'][] = ['text', 'number', 'boolean', 'date'];
+/** The keys of each activity type, in the order a normalised definition stores them. */
 const ACTIVITY_KEYS: Record<Activity['type'], readonly string[]> = {
   human: [
     'type',
@@ -565,7 +566,7 @@ function readActivity(r: Reader, value: unknown, id: string, path: string, edges
         r.issue(path, 'an automatic activity needs set, emit or both');
       }
       activity.next = requiredNext() ?? '';
-      return reorder(activity, ['type', 'set', 'emit', 'next']);
+      return reorder(activity, ACTIVITY_KEYS.automatic as readonly (keyof AutomaticActivity)[]);
     }
     case 'wait': {
       const activity: WaitActivity = { type: 'wait', next: '' };
@@ -584,7 +585,7 @@ function readActivity(r: Reader, value: unknown, id: string, path: string, edges
       const boundary = readBoundaries(r, raw.boundary, join(path, 'boundary'), next, false);
       if (boundary) activity.boundary = boundary;
       activity.next = requiredNext() ?? '';
-      return reorder(activity, ['type', 'until', 'timeout', 'onTimeout', 'boundary', 'next']);
+      return reorder(activity, ACTIVITY_KEYS.wait as readonly (keyof WaitActivity)[]);
     }
     case 'decision':
     case 'inclusive': {
@@ -657,7 +658,7 @@ function readActivity(r: Reader, value: unknown, id: string, path: string, edges
         if (outputs) activity.outputs = outputs;
       }
       activity.next = requiredNext() ?? '';
-      return reorder(activity, ['type', 'process', 'version', 'record', 'inputs', 'outputs', 'next']);
+      return reorder(activity, ACTIVITY_KEYS.subprocess as readonly (keyof SubprocessActivity)[]);
     }
     case 'service':
       return readService(r, raw, path, next, requiredNext);
@@ -740,20 +741,7 @@ function readHuman(
   } else {
     activity.next = nextOrFork(raw.next, nextPath) ?? '';
   }
-  return reorder(activity, [
-    'type',
-    'title',
-    'instructions',
-    'hint',
-    'assignee',
-    'dueIn',
-    'results',
-    'form',
-    'question',
-    'completeWhen',
-    'boundary',
-    'next',
-  ]);
+  return reorder(activity, ACTIVITY_KEYS.human as readonly (keyof HumanActivity)[]);
 }
 
 /** A human task's or a wait's boundary events; `onTask`: reassign and remind are allowed (a wait has no task). */
@@ -875,7 +863,7 @@ function readService(
     }
   }
   activity.next = requiredNext() ?? '';
-  return reorder(activity, ['type', 'jobType', 'retries', 'retryBackoff', 'inputs', 'errors', 'next']);
+  return reorder(activity, ACTIVITY_KEYS.service as readonly (keyof ServiceActivity)[]);
 }
 
 function readAssignee(r: Reader, value: unknown, path: string): Assignee | undefined {
