@@ -84,7 +84,12 @@ export class EngineReactionEffects implements ReactionEffects {
       }
       case 'RecordScheduleTick':
         // The tick's event id derives from the definition and the tick: two engines firing it append it once.
-        await this.onRecord(tx, reaction.streamId, { type: 'RecordScheduleTick', data: reaction.data }, reaction.origin);
+        await this.onRecord(
+          tx,
+          reaction.streamId,
+          { type: 'RecordScheduleTick', data: reaction.data },
+          reaction.origin,
+        );
         return;
       case 'TriggerFailed':
         // Not an exception: the decider found it. It is recorded all the same.
