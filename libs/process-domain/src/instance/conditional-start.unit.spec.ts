@@ -66,3 +66,26 @@ describe('conditional starts', () => {
     expect(run.when({ type: 'CheckWait' })).toEqual([]);
   });
 });
+
+describe('lines of one instance are bounded', () => {
+  it('given an application that keeps meeting a conditional start, then the lines stop at the bound with one incident, and the instance still answers', () => {
+    const run = new Run(order, { priority: 'high' });
+    run.start();
+    for (let i = 1; i < 1000; i++) run.when({ type: 'CheckWait', entityEventId: `evt-${i}` });
+    expect(Object.keys(run.live().tokens)).toHaveLength(1000);
+    const refused = run.when({ type: 'CheckWait', entityEventId: 'evt-1000' });
+    expect(refused).toEqual([
+      {
+        type: 'IncidentRaised',
+        data: {
+          incidentId: 'alert-1',
+          activityId: 'alert',
+          code: 'FLOW.TOO_MANY_LINES',
+          message: '1 more line(s) would make 1001; an instance may have at most 1000 at once',
+        },
+      },
+    ]);
+    run.complete('i1.review.1', sales);
+    expect(Object.keys(run.live().tokens)).toHaveLength(999);
+  });
+});

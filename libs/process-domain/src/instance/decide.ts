@@ -27,6 +27,7 @@ import {
   feelContext,
   raiseIncident,
   Recorder,
+  roomForLines,
   runFrom,
   SUBPROCESS_FAILED,
   type FlowContext,
@@ -428,6 +429,7 @@ function startConditionalBranches(rec: Recorder, entityEventId: string, ctx: Dec
       continue;
     }
     if (!outcome.value) continue;
+    if (!roomForLines(rec, start.next, 1)) return;
     const token = `on.${(rec.live().conditionalStarted ?? 0) + 1}`;
     rec.record({
       type: 'ConditionalBranchStarted',

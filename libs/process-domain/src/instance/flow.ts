@@ -30,6 +30,21 @@ const SYSTEM_ID = SYSTEM.id;
 
 /** Steps one command may take through automatic activities and decisions before we call it a loop. */
 export const MAX_STEPS_PER_COMMAND = 1000;
+/** Lines of the flow one instance may have at once: a fork or a conditional start beyond it is an incident. */
+export const MAX_LINES = 1000;
+
+/** Whether `more` new lines fit in the instance; if not, an incident at `activityId` says so. */
+export function roomForLines(rec: Recorder, activityId: string, more: number): boolean {
+  const lines = Object.keys(rec.live().tokens).length;
+  if (lines + more <= MAX_LINES) return true;
+  raiseIncident(
+    rec,
+    activityId,
+    'FLOW.TOO_MANY_LINES',
+    `${more} more line(s) would make ${lines + more}; an instance may have at most ${MAX_LINES} at once`,
+  );
+  return false;
+}
 
 export interface FlowContext {
   now: string;
@@ -212,6 +227,7 @@ function fork(
   taken: readonly { next: string; expression?: string }[],
   seen?: Record<string, unknown>,
 ): void {
+  if (!roomForLines(rec, activityId, taken.length)) return;
   const forkId = `${activityId}.${visit}`;
   const branches = taken.map((branch, index) => ({ token: `${forkId}.${index}`, next: branch.next }));
   rec.record({
