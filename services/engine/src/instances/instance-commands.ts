@@ -124,6 +124,9 @@ export class InstanceCommands {
     const started = command.type === 'StartInstance' ? command : undefined;
     if (state.status === 'none' && !started) return Promise.reject(new InstanceNotFound('No such instance'));
     const key = started?.definitionKey ?? (state.status !== 'none' ? state.definitionKey : '');
+    if (command.type === 'MigrateInstance' && state.status !== 'none') {
+      return this.migrationContext(tx, state, command.toVersion, actor, now);
+    }
     const version = started?.definitionVersion ?? (state.status !== 'none' ? state.definitionVersion : 0);
     const definition = this.definitions.cached(key, version);
     if (definition !== undefined && options.entityData !== undefined) {
@@ -138,6 +141,27 @@ export class InstanceCommands {
       };
     }
     return this.contextRead(tx, state, started, key, version, actor, now, options);
+  }
+
+  /** A migration is decided against both versions: the target as `definition`, the one it runs as `fromDefinition`. */
+  private async migrationContext(
+    tx: StoreTx,
+    state: Exclude<InstanceState, { status: 'none' }>,
+    toVersion: number,
+    actor: Actor,
+    now: string,
+  ): Promise<DecideContext> {
+    const definition = await this.definitions.version(tx, state.definitionKey, toVersion);
+    const fromDefinition = await this.definitions.version(tx, state.definitionKey, state.definitionVersion);
+    return {
+      now,
+      actor,
+      definition,
+      definitionVersion: toVersion,
+      fromDefinition,
+      entityData: {},
+      childInstanceId,
+    };
   }
 
   private async contextRead(
