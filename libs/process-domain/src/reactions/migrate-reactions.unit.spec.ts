@@ -76,7 +76,10 @@ describe('reactions: a migrated instance', () => {
 
     // The timeout taken on the new activity removes its timer: it does not fire again.
     book.fold(
-      logged('instance-i1', { type: 'WaitTimedOut', data: { activityId: 'awaitPayment', visit: 1, next: 'done' } }),
+      logged('instance-i1', {
+        type: 'WaitTimedOut',
+        data: { activityId: 'awaitPayment', visit: 1, timeoutAt: at(DAY), next: 'done' },
+      }),
     );
     expect(Object.keys(book.records.get('entity-Invoice-INV-7')!.timers)).toEqual(['wait:i2:awaitPay:1']);
   });

@@ -13,6 +13,7 @@ import {
   type InstanceEvent,
   type InstanceState,
   type ManualStart,
+  type MigrateInstance,
 } from '@lifeline/process-domain';
 import { WrongExpectedRevision, type StoreTx } from '@lifeline/event-store';
 import type { Clock } from '../shared/clock';
@@ -192,6 +193,18 @@ export class InstanceCommands {
       ...(entityEventId !== undefined ? { entityEventId } : {}),
       childInstanceId,
     };
+  }
+
+  /** A migration decided on the instance as it stands, nothing written (a dry run): throws its refusal. */
+  async decideMigration(tx: StoreTx, instanceId: string, command: MigrateInstance, actor: Actor): Promise<void> {
+    const { state } = await loadStream(tx, {
+      streamId: streams.instance(instanceId),
+      decider: instanceDecider,
+      decode: decodeInstanceEvent,
+      cache: this.cache,
+    });
+    const context = await this.context(tx, state, command, actor, this.clock.nowIso(), {});
+    instanceDecider.decideState!(state, command, context);
   }
 
   /**
