@@ -56,12 +56,17 @@ const ACTIVITY_ID = '^[A-Za-z_][A-Za-z0-9_]{0,99}$';
 const MAX_MAPPING_ENTRIES = 500;
 
 export class MigrateInstancesDto {
-  @ApiProperty({ type: 'integer', minimum: 1, description: 'the version whose running and suspended instances move' })
+  @ApiProperty({
+    type: 'integer',
+    minimum: 1,
+    maximum: 1_000_000_000,
+    description: 'the version whose running and suspended instances move',
+  })
   @IsInt()
   @Min(1)
   @Max(1_000_000_000)
   fromVersion!: number;
-  @ApiProperty({ type: 'integer', minimum: 1, description: 'the version they move to' })
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: 1_000_000_000, description: 'the version they move to' })
   @IsInt()
   @Min(1)
   @Max(1_000_000_000)
@@ -70,7 +75,7 @@ export class MigrateInstancesDto {
     type: 'object',
     additionalProperties: { type: 'string', pattern: ACTIVITY_ID },
     maxProperties: MAX_MAPPING_ENTRIES,
-    description: 'activity of fromVersion → activity of toVersion; an activity not named keeps its id',
+    description: `activity of fromVersion → activity of toVersion (both ${ACTIVITY_ID}); an activity not named keeps its id`,
   })
   @IsObject()
   mapping!: Record<string, string>;
