@@ -155,6 +155,23 @@ describe('migrating a waiting instance through the engine (SQLite store, FakeClo
     expect(await engine.store.headPosition()).toBe(head);
   });
 
+  it('given two admins migrating the same instance at once, then one moves it and the other finds it already on v2', async () => {
+    const id = await instanceId();
+    const root: Actor = { id: 'root', roles: ['admin'] };
+    const [a, b] = await Promise.all([
+      engine.migrations.run(await request(false), admin, origin('a')),
+      engine.migrations.run(await request(false), root, origin('b')),
+    ]);
+    const answers = [a, b].map((r) => (r.dryRun ? [] : [r.moved.length, r.cannotMove.map((c) => c.code)]));
+    expect(answers.sort()).toEqual([
+      [0, ['MIGRATION.ALREADY_ON_VERSION']],
+      [1, []],
+    ]);
+    const migrated = (await history()).filter((e) => e.type === 'InstanceMigrated');
+    expect(migrated).toHaveLength(1);
+    expect(migrated[0]!.actor).toBe(!a.dryRun && a.moved.includes(id) ? 'ada' : 'root');
+  });
+
   it('given a mapping to an activity v2 lacks, then the instance cannot move, with the reason by activity', async () => {
     const id = await instanceId();
     const bad = { ...(await request(false)), mapping: { awaitPay: 'nowhere' } };
