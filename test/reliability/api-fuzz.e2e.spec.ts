@@ -21,6 +21,8 @@ const MIN_REQUESTS = 2000;
 // refuse it with 400 and a code.
 const SEMANTICALLY_CHECKED = [
   'POST /definitions',
+  // The versions named must exist (404) and differ (400).
+  'POST /definitions/{key}/migrate',
   'POST /tasks/{id}/complete',
   'POST /tasks/{id}/postpone',
   'POST /tasks/{id}/reassign',

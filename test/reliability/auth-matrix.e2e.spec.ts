@@ -150,6 +150,14 @@ const ROUTES: Route[] = [
   { method: 'PATCH', path: () => '/definitions/auth-spare', access: 'admin', body: () => ({ executionOrder: 7 }) },
   {
     method: 'POST',
+    path: () => '/definitions/auth-spare/migrate',
+    access: 'admin',
+    body: () => ({ fromVersion: 1, toVersion: 2, mapping: {}, dryRun: true }),
+    // auth-spare has one version: an admin is let in and told v2 does not exist.
+    alsoAllowed: [404],
+  },
+  {
+    method: 'POST',
     path: () => '/entity-events',
     access: 'ingest',
     body: () => ({

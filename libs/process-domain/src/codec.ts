@@ -66,6 +66,7 @@ const STREAM_OF_TYPE: Record<LifelineEventType, 'definition' | 'entity' | 'insta
   IncidentResolved: 'instance',
   InstanceSuspended: 'instance',
   InstanceResumed: 'instance',
+  InstanceMigrated: 'instance',
   InstanceTerminated: 'instance',
   InstanceCompleted: 'instance',
   WebhookCreated: 'webhook',

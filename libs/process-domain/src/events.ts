@@ -356,6 +356,21 @@ export type IncidentRaised = Ev<
 export type IncidentResolved = Ev<'IncidentResolved', { incidentId: string; activityId: string; by: string } & OfChild>;
 export type InstanceSuspended = Ev<'InstanceSuspended', { by: string; reason?: string }>;
 export type InstanceResumed = Ev<'InstanceResumed', { by: string }>;
+/**
+ * An admin moved the instance to another version of its definition (README, "Migrating running instances"):
+ * every line, task, job, wait and incident at a `mapping` key now rests at its value; ids stay as they were.
+ */
+export type InstanceMigrated = Ev<
+  'InstanceMigrated',
+  {
+    fromVersion: number;
+    toVersion: number;
+    /** Only the entries used, and only those that rename (an activity kept as it is is not listed). */
+    mapping: Record<string, string>;
+    by: string;
+    entity: EntityRef;
+  }
+>;
 export type InstanceTerminated = Ev<'InstanceTerminated', { by: string; reason?: string } & OfChild>;
 export type InstanceCompleted = Ev<
   'InstanceCompleted',
@@ -489,6 +504,7 @@ export type InstanceEvent =
   | IncidentResolved
   | InstanceSuspended
   | InstanceResumed
+  | InstanceMigrated
   | InstanceTerminated
   | InstanceCompleted
   | JobEvent;

@@ -18,6 +18,7 @@ export * from './instance/flow';
 export * from './instance/decide';
 export * from './instance/jobs';
 export * from './instance/manual-start';
+export * from './instance/migrate';
 export * from './definition-stream/definition-stream';
 export * from './definition/definition-errors';
 export * from './decider';

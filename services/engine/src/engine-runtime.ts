@@ -11,6 +11,7 @@ import {
 } from '@lifeline/process-domain';
 import type { Logger } from 'pino';
 import { DefinitionCatalog, type LatestDefinition } from './definitions/definition-catalog';
+import { migrateInstances, type MigrationRequest, type MigrationResult } from './instances/migrate-instances';
 import { DefinitionCommands, type DefinitionCommandResult } from './definitions/definition-commands';
 import { RecordEntityEvents, type EntityEventToRecord, type RecordOutcome } from './ingest/record-entity-events';
 import {
@@ -285,6 +286,26 @@ export class EngineRuntime {
     launch: (request: ManualStart, actor: Actor, origin: CommandOrigin): Promise<InstanceCommandResult> =>
       this.metrics.time('StartInstance', () =>
         this.writes.run((tx) => this.instanceCommands.launch(tx, request, actor, origin)),
+      ),
+  };
+
+  /** POST /definitions/:key/migrate: each selected instance moved (or, in a dry run, decided) on its own. */
+  readonly migrations = {
+    run: (request: MigrationRequest, actor: Actor, origin: CommandOrigin): Promise<MigrationResult> =>
+      migrateInstances(
+        {
+          requireVersion: async (key, version) => {
+            await this.writes.run((tx) => this.catalog.version(tx, key, version));
+          },
+          decideOnly: (instanceId, command, who) =>
+            this.writes.run((tx) => this.instanceCommands.decideMigration(tx, instanceId, command, who)),
+          migrate: async (instanceId, command, who, own) => {
+            await this.instances.execute(instanceId, command, who, own);
+          },
+        },
+        request,
+        actor,
+        origin,
       ),
   };
 

@@ -4,6 +4,7 @@ import type { Actor, DefinitionCommand, EntityRef, InstanceCommand, ManualStart 
 import { EngineRuntime } from './engine-runtime';
 import type { EntityEventToRecord, RecordOutcome } from './ingest/record-entity-events';
 import type { InstanceCommandResult } from './instances/instance-commands';
+import type { MigrationRequest, MigrationResult } from './instances/migrate-instances';
 import type { DefinitionCommandResult } from './definitions/definition-commands';
 import type { CommandOrigin } from './shared/metadata';
 import type { StartRetryResult } from './reactions/start-reactions';
@@ -60,6 +61,24 @@ export class RetryStartCommand {
     readonly actor: Actor,
     readonly origin: CommandOrigin,
   ) {}
+}
+
+/** An admin migrates the selected instances of a version to another (README, "Migrating running instances"). */
+export class MigrateInstancesCommand {
+  constructor(
+    readonly request: MigrationRequest,
+    readonly actor: Actor,
+    readonly origin: CommandOrigin,
+  ) {}
+}
+
+@Injectable()
+@CommandHandler(MigrateInstancesCommand)
+export class MigrateInstancesHandler implements ICommandHandler<MigrateInstancesCommand, MigrationResult> {
+  constructor(private readonly engine: EngineRuntime) {}
+  execute(c: MigrateInstancesCommand): Promise<MigrationResult> {
+    return this.engine.migrations.run(c.request, c.actor, c.origin);
+  }
 }
 
 @Injectable()
@@ -123,4 +142,5 @@ export const ENGINE_COMMAND_HANDLERS = [
   PublishDefinitionHandler,
   ChangeDefinitionHandler,
   RecordEntityEventsHandler,
+  MigrateInstancesHandler,
 ];

@@ -9,6 +9,7 @@ export * from './definitions/definition-catalog';
 export * from './definitions/definition-commands';
 export * from './ingest/record-entity-events';
 export * from './instances/instance-commands';
+export * from './instances/migrate-instances';
 export * from './reactions/reactor';
 export * from './reactions/reactor-state';
 export * from './reactions/reactions-runner';

@@ -64,6 +64,17 @@ export type TerminateInstance = {
   /** The engine ending a child with its parent: an instance that ended already is left as it is (no error). */
   ifRunning?: true;
 };
+/**
+ * Move the instance to `toVersion` of its definition (decided against both versions, instance/migrate.ts):
+ * `mapping` names where each resting activity goes; one absent keeps its id.
+ */
+export type MigrateInstance = {
+  type: 'MigrateInstance';
+  toVersion: number;
+  mapping: Record<string, string>;
+  /** The version the caller selected the instance on: another one means someone else moved it first. */
+  fromVersion?: number;
+};
 export type RetryIncident = { type: 'RetryIncident'; incidentId: string };
 // ---- jobs of service activities: a worker acts under its `workerId` (docs/decisions/0007-jobs.md) ----
 export type LockJob = { type: 'LockJob'; jobId: string; workerId: string; lockDurationMs: number };
@@ -113,6 +124,7 @@ export type InstanceCommand =
   | ResumeInstance
   | TerminateInstance
   | RetryIncident
+  | MigrateInstance
   | JobCommand;
 
 /** Who acts: a user (from a token), or the engine itself. */

@@ -1,4 +1,4 @@
-import type { HumanActivity } from '../definition/definition';
+import type { HumanActivity, ProcessDefinition } from '../definition/definition';
 import type { IncidentRaised, InstanceEvent } from '../events';
 import { evaluateCondition, evaluateFeel } from '../feel/feel';
 import type {
@@ -33,6 +33,7 @@ import {
   type FlowContext,
 } from './flow';
 import { decideJob } from './jobs';
+import { decideMigration } from './migrate';
 import { checkBoundaryConditions, fireBoundaryTimer } from './boundary';
 import {
   DefinitionVersionMismatch,
@@ -81,6 +82,8 @@ export const instanceDecider: Decider<InstanceState, InstanceCommand, InstanceEv
 /** Everything a decision needs from outside: time, who acts, the definition version, the record. */
 export interface DecideContext extends FlowContext {
   actor: Actor;
+  /** For MigrateInstance only: the version the instance runs (`definition` is then the target). */
+  fromDefinition?: ProcessDefinition;
 }
 
 /**
@@ -108,6 +111,8 @@ export function decideState(
 ): Decision<InstanceState, InstanceEvent> {
   if (command.type === 'StartInstance') return start(state, command, ctx);
   if (state.status === 'none') throw new InstanceNotFound('No such instance');
+  // Decided against both versions, so before the check that the context names the instance's own.
+  if (command.type === 'MigrateInstance') return decideMigration(state, command, ctx);
   if (state.definitionVersion !== ctx.definitionVersion || state.definitionKey !== ctx.definition.key) {
     throw new DefinitionVersionMismatch(
       `Instance runs ${state.definitionKey} v${state.definitionVersion}, not ${ctx.definition.key} v${ctx.definitionVersion}`,

@@ -115,3 +115,28 @@ export class InvalidJobRetries extends DomainError {
   readonly code = 'JOB.INVALID_RETRIES';
   readonly family = 'validation' as const;
 }
+// ---- migrating an instance to another version (instance/migrate.ts) ----
+/** Why one resting activity cannot move: `activityId` of the current version, `to` the target's, when known. */
+export interface MigrationReason {
+  activityId: string;
+  to?: string;
+  problem:
+    'NO_TARGET' | 'UNKNOWN_ACTIVITY' | 'TYPE_MISMATCH' | 'BOUNDARY_MISMATCH' | 'RESULTS_MISMATCH' | 'JOIN_CHANGED';
+  message: string;
+}
+/** Some resting activity has no place in the target version; `details` lists the reasons by activity. */
+export class MigrationNotPossible extends DomainError {
+  readonly code = 'MIGRATION.NOT_POSSIBLE';
+  readonly family = 'conflict' as const;
+  constructor(
+    message: string,
+    readonly reasons: MigrationReason[],
+  ) {
+    super(message, reasons);
+  }
+}
+/** The instance runs the target version already (moved by someone else first, or never needed it). */
+export class MigrationAlreadyOnVersion extends DomainError {
+  readonly code = 'MIGRATION.ALREADY_ON_VERSION';
+  readonly family = 'conflict' as const;
+}

@@ -1,5 +1,5 @@
 import type { FormField, Question } from '../definition/definition';
-import type { EntityRef, InstanceCause, InstanceEvent } from '../events';
+import type { EntityRef, InstanceCause, InstanceEvent, InstanceMigrated } from '../events';
 
 /** The main line of an instance: every event without a `token` moves it. */
 export const MAIN_TOKEN = 'main';
@@ -576,6 +576,8 @@ export function evolve(state: InstanceState, event: InstanceEvent): InstanceStat
       if (event.type === 'InstanceResumed') next.resumeAt = undefined;
       return next;
     }
+    case 'InstanceMigrated':
+      return migrated(state, event.data);
     case 'InstanceTerminated':
       return ended(state, 'terminated');
     case 'InstanceCompleted':
@@ -634,6 +636,65 @@ export function evolve(state: InstanceState, event: InstanceEvent): InstanceStat
     default:
       return assertNever(event);
   }
+}
+
+/** The state once migrated: the version moves, every resting activity in `mapping` is renamed; ids stay. */
+export function migrated(state: InstanceState, data: InstanceMigrated['data']): InstanceState {
+  if (state.status === 'none') return state;
+  const rename = (activityId: string): string =>
+    Object.prototype.hasOwnProperty.call(data.mapping, activityId) ? data.mapping[activityId]! : activityId;
+  const renameWait = (wait: OpenWait | undefined): OpenWait | undefined =>
+    wait === undefined ? undefined : { ...wait, activityId: rename(wait.activityId) };
+  const tokens: LiveInstance['tokens'] = Object.create(null) as LiveInstance['tokens'];
+  for (const [token, line] of Object.entries(state.tokens)) {
+    const wait = renameWait(line.wait);
+    tokens[token] = { ...line, activityId: rename(line.activityId), ...(wait !== undefined ? { wait } : {}) };
+  }
+  const forks: LiveInstance['forks'] = Object.create(null) as LiveInstance['forks'];
+  for (const [forkId, entry] of Object.entries(state.forks)) {
+    forks[forkId] = { ...entry, activityId: rename(entry.activityId) };
+  }
+  const tasks: LiveInstance['tasks'] = Object.create(null) as LiveInstance['tasks'];
+  for (const [id, task] of Object.entries(state.tasks)) {
+    tasks[id] = task.status === 'open' ? { ...task, activityId: rename(task.activityId) } : task;
+  }
+  const jobs: LiveInstance['jobs'] = Object.create(null) as LiveInstance['jobs'];
+  for (const [id, job] of Object.entries(state.jobs)) {
+    jobs[id] = job.status === 'open' ? { ...job, activityId: rename(job.activityId) } : job;
+  }
+  const incidents: LiveInstance['incidents'] = {};
+  for (const [id, incident] of Object.entries(state.incidents)) {
+    incidents[id] = { ...incident, activityId: rename(incident.activityId) };
+  }
+  const children: NonNullable<LiveInstance['children']> = {};
+  for (const [id, child] of Object.entries(state.children ?? {})) {
+    children[id] = child.status === 'running' ? { ...child, activityId: rename(child.activityId) } : child;
+  }
+  // The renamed activity's entries count on from the entry moved to it: a later entry gets a new visit (and ids).
+  const visits = { ...state.visits };
+  for (const [source, target] of Object.entries(data.mapping)) {
+    visits[target] = Math.max(state.visits[target] ?? 0, state.visits[source] ?? 0);
+  }
+  const boundaryFired: Record<string, string> = {};
+  for (const [key, dueAt] of Object.entries(state.boundaryFired ?? {})) {
+    // `<activityId>.<visit>.<index>`: the activity is all before the last two dots.
+    const dot = key.lastIndexOf('.', key.lastIndexOf('.') - 1);
+    boundaryFired[dot < 0 ? key : `${rename(key.slice(0, dot))}${key.slice(dot)}`] = dueAt;
+  }
+  return {
+    ...state,
+    definitionVersion: data.toVersion,
+    current:
+      state.current !== undefined ? { ...state.current, activityId: rename(state.current.activityId) } : undefined,
+    visits,
+    tokens,
+    forks,
+    tasks,
+    jobs,
+    incidents,
+    ...(state.children !== undefined ? { children } : {}),
+    ...(state.boundaryFired !== undefined ? { boundaryFired } : {}),
+  };
 }
 
 export const evolveAll = (events: readonly InstanceEvent[], from: InstanceState = initialState()): InstanceState =>

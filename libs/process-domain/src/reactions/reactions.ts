@@ -694,6 +694,8 @@ export function evolveRecord(state: RecordState | undefined, logged: LoggedEvent
       }
       return changed ? { ...state, timers } : state;
     }
+    case 'InstanceMigrated':
+      return state && instanceId ? migratedRecord(state, instanceId, event.data.mapping) : state;
     case 'InstanceCompleted':
     case 'InstanceTerminated': {
       if (!state || !instanceId) return state;
@@ -707,6 +709,49 @@ export function evolveRecord(state: RecordState | undefined, logged: LoggedEvent
     default:
       return state;
   }
+}
+
+/**
+ * An instance moved to another version: its waits and timers name the new activities (timer ids too, rebuilt
+ * with the same visit and index), so each still fires once, now for the activity the instance rests at.
+ */
+function migratedRecord(state: RecordState, instanceId: string, mapping: Record<string, string>): RecordState {
+  const rename = (activityId: string): string =>
+    Object.prototype.hasOwnProperty.call(mapping, activityId) ? mapping[activityId]! : activityId;
+  let changed = false;
+  const waits: RecordState['waits'] = {};
+  for (const [key, wait] of Object.entries(state.waits)) {
+    const to = rename(wait.activityId);
+    if (instanceOfWaitKey(key) !== instanceId || to === wait.activityId) {
+      waits[key] = wait;
+      continue;
+    }
+    changed = true;
+    const renamedKey =
+      key === boundaryWatchKey(instanceId, wait.activityId, wait.visit)
+        ? boundaryWatchKey(instanceId, to, wait.visit)
+        : key;
+    waits[renamedKey] = { ...wait, activityId: to };
+  }
+  const timers: RecordState['timers'] = {};
+  for (const [id, timer] of Object.entries(state.timers)) {
+    if (timer.instanceId !== instanceId || (timer.kind !== 'wait-timeout' && timer.kind !== 'boundary')) {
+      timers[id] = timer;
+      continue;
+    }
+    const to = rename(timer.activityId);
+    if (to === timer.activityId) {
+      timers[id] = timer;
+      continue;
+    }
+    changed = true;
+    const timerId =
+      timer.kind === 'wait-timeout'
+        ? waitTimeoutTimerId(instanceId, to, timer.visit)
+        : boundaryTimerId(instanceId, to, timer.visit, timer.index);
+    timers[timerId] = { ...timer, timerId, activityId: to };
+  }
+  return changed ? { ...state, waits, timers } : state;
 }
 
 /** The record state without an activity entry's boundary timers and conditions. */
@@ -736,6 +781,7 @@ const INSTANCE_TYPES_OF_INTEREST = new Set([
   'WaitTimedOut',
   'InstanceSuspended',
   'InstanceResumed',
+  'InstanceMigrated',
   'InstanceCompleted',
   'InstanceTerminated',
   'JobRetryDue',
@@ -801,7 +847,8 @@ export function recordKeyOf(logged: LoggedEvent): string | undefined {
     event.type === 'JobFailed' ||
     event.type === 'BoundaryEventsArmed' ||
     event.type === 'SubprocessStarted' ||
-    event.type === 'SubprocessCancelled'
+    event.type === 'SubprocessCancelled' ||
+    event.type === 'InstanceMigrated'
   ) {
     return `entity-${event.data.entity.type}-${event.data.entity.id}`;
   }

@@ -172,6 +172,13 @@ export function summarizeInstanceEvent(event: InstanceEvent): string {
       return `Process suspended by ${event.data.by}` + (event.data.reason ? `: ${event.data.reason}` : '');
     case 'InstanceResumed':
       return `Process resumed by ${event.data.by}`;
+    case 'InstanceMigrated': {
+      const renames = Object.entries(event.data.mapping).map(([from, to]) => `${from} → ${to}`);
+      return (
+        `Process migrated from v${event.data.fromVersion} to v${event.data.toVersion} by ${event.data.by}` +
+        (renames.length > 0 ? `: ${renames.join(', ')}` : '')
+      );
+    }
     case 'InstanceTerminated':
       return `Process terminated by ${event.data.by}` + (event.data.reason ? `: ${event.data.reason}` : '');
     case 'InstanceCompleted':

@@ -54,6 +54,8 @@ const statements = preparedFor((db: Sql) => ({
     'UPDATE instances SET current_activity = COALESCE(?, current_activity), last_position = ? WHERE id = ?',
   ),
   variables: db.prepare('SELECT variables FROM instances WHERE id = ?'),
+  currentActivity: db.prepare('SELECT current_activity FROM instances WHERE id = ?').pluck(),
+  migrated: db.prepare('UPDATE instances SET definition_version = ? WHERE id = ?'),
   setVariables: db.prepare('UPDATE instances SET variables = ?, last_position = ? WHERE id = ?'),
   state: db.prepare('SELECT lifecycle, incidents FROM instances WHERE id = ?'),
   setState: db.prepare(
@@ -249,6 +251,24 @@ export const instancesProjection: Projection = {
           incidents: incidents.filter((i) => i.incidentId !== event.data.incidentId),
         }));
         return;
+      case 'InstanceMigrated': {
+        // The row shows the new version, and its activity and incidents under their new ids.
+        const { mapping, toVersion } = event.data;
+        writeMove(s, id);
+        const current = s.currentActivity.get(id) as string | null | undefined;
+        s.migrated.run(toVersion, id);
+        changeState((lifecycle, incidents) => ({
+          lifecycle,
+          incidents: incidents.map((i) => ({
+            ...i,
+            activityId: Object.hasOwn(mapping, i.activityId) ? mapping[i.activityId]! : i.activityId,
+          })),
+          ...(typeof current === 'string' && Object.hasOwn(mapping, current)
+            ? { currentActivity: mapping[current] }
+            : {}),
+        }));
+        return;
+      }
       case 'InstanceSuspended':
         changeState((_, incidents) => ({ lifecycle: 'suspended', incidents }));
         return;

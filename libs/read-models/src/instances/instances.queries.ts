@@ -110,3 +110,35 @@ export function getInstance(db: Sql, id: string): InstanceRow | undefined {
   const record = cachedStatement(db, 'SELECT * FROM instances WHERE id = ?').get(id) as InstanceRecord | undefined;
   return record ? toRow(record) : undefined;
 }
+
+/** What POST /definitions/:key/migrate moves: the running and suspended instances of one version. */
+export interface MigrationSelection {
+  definitionKey: string;
+  definitionVersion: number;
+  /** Only those whose activity entered last is this one. */
+  activity?: string;
+  entityType?: string;
+}
+
+/** The ids of the instances a migration selects, oldest first. */
+export function instancesToMigrate(db: Sql, selection: MigrationSelection): string[] {
+  const where = [
+    'definition_key = @definitionKey',
+    'definition_version = @definitionVersion',
+    "lifecycle IN ('running', 'suspended')",
+  ];
+  const params: Record<string, unknown> = {
+    definitionKey: selection.definitionKey,
+    definitionVersion: selection.definitionVersion,
+  };
+  if (selection.activity !== undefined) {
+    where.push('current_activity = @activity');
+    params.activity = selection.activity;
+  }
+  if (selection.entityType !== undefined) {
+    where.push('entity_type = @entityType');
+    params.entityType = selection.entityType;
+  }
+  const text = `SELECT id FROM instances WHERE ${where.join(' AND ')} ORDER BY seq`;
+  return cachedStatement(db, text).pluck().all(params) as string[];
+}

@@ -57,6 +57,7 @@ const INSTANCE_SCOPED = new Set<string>([
   'IncidentResolved',
   'InstanceSuspended',
   'InstanceResumed',
+  'InstanceMigrated',
   'InstanceTerminated',
   'InstanceCompleted',
 ]);
@@ -112,6 +113,10 @@ const statements = preparedFor((db: Sql) => ({
     `UPDATE jobs SET incident_open = 0, position = @position WHERE instance_id = @instanceId AND incident_id = @incidentId`,
   ),
   incidentPending: db.prepare('UPDATE jobs SET incident_pending = 1 WHERE job_id = ?'),
+  openOfInstance: db.prepare(
+    "SELECT job_id, activity_id FROM jobs WHERE instance_id = ? AND state IN ('available', 'locked', 'backoff')",
+  ),
+  activityMoved: db.prepare('UPDATE jobs SET activity_id = ?, updated_at = ?, position = ? WHERE job_id = ?'),
   cancelled: db.prepare(
     `UPDATE jobs SET state = 'cancelled', lock_expires_at = NULL, offered_from = NULL, updated_at = @at,
        position = @position WHERE instance_id = @instanceId AND state IN ('available', 'locked', 'backoff')`,
@@ -242,6 +247,15 @@ export const jobsProjection: Projection = {
       case 'RecordDeleted':
         if (event.data.policy === 'next') s.cancelled.run({ instanceId, at, position });
         return;
+      case 'InstanceMigrated': {
+        // Open jobs show the activity they rest at in the new version, as the instance decides them (ids stay).
+        const { mapping } = event.data;
+        for (const job of s.openOfInstance.all(instanceId) as { job_id: string; activity_id: string }[]) {
+          if (Object.hasOwn(mapping, job.activity_id))
+            s.activityMoved.run(mapping[job.activity_id], at, position, job.job_id);
+        }
+        return;
+      }
       case 'InstanceTerminated':
       case 'InstanceCompleted':
         s.cancelled.run({ instanceId, at, position });

@@ -100,6 +100,8 @@ const statements = preparedFor((db: Sql) => ({
   cancelled: db.prepare(
     "UPDATE tasks SET status = 'cancelled', open = 0, completed_at = ?, position = ? WHERE id = ? AND open = 1",
   ),
+  openTasksOf: db.prepare('SELECT id, activity_id FROM tasks WHERE instance_id = ? AND open = 1'),
+  activityMoved: db.prepare('UPDATE tasks SET activity_id = ?, position = ? WHERE id = ?'),
   instanceEnded: db.prepare(
     "UPDATE tasks SET status = 'cancelled', open = 0, completed_at = ?, position = ? WHERE instance_id = ? AND open = 1",
   ),
@@ -224,6 +226,16 @@ export const taskListProjection: Projection = {
         // Taking the definition's path leaves every open task, as the end of the instance does.
         if (event.data.policy === 'next') s.instanceEnded.run(stored.metadata.at, position, instanceId);
         return;
+      case 'InstanceMigrated': {
+        // Open tasks show the activity they rest at in the new version (their ids stay).
+        const { mapping } = event.data;
+        const open = s.openTasksOf.all(instanceId) as { id: string; activity_id: string }[];
+        for (const task of open) {
+          if (Object.hasOwn(mapping, task.activity_id))
+            s.activityMoved.run(mapping[task.activity_id], position, task.id);
+        }
+        return;
+      }
       case 'InstanceTerminated':
       case 'InstanceCompleted':
         s.instanceEnded.run(stored.metadata.at, position, instanceId);

@@ -1,14 +1,30 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Patch, Post, Query, Req } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBody, ApiConsumes, ApiExtraModels, ApiOperation, ApiProperty, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { IsInt, Max, Min } from 'class-validator';
+import {
+  ApiBody,
+  ApiConsumes,
+  ApiExtraModels,
+  ApiOperation,
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiQuery,
+  ApiTags,
+} from '@nestjs/swagger';
+import { IsBoolean, IsInt, IsObject, IsString, Matches, Max, Min } from 'class-validator';
 import type { Request } from 'express';
-import { getDefinition, listDefinitions } from '@lifeline/read-models';
-import { ChangeDefinitionCommand, PublishDefinitionCommand, type DefinitionCommandResult } from '@lifeline/engine';
+import { getDefinition, instancesToMigrate, listDefinitions } from '@lifeline/read-models';
+import {
+  ChangeDefinitionCommand,
+  MigrateInstancesCommand,
+  PublishDefinitionCommand,
+  type DefinitionCommandResult,
+  type MigrationResult,
+} from '@lifeline/engine';
 import { CurrentCaller, RequireRoles } from '../auth/auth.guard';
 import type { Caller } from '../auth/jwt';
 import { NotFound, RequestInvalid } from '../http/api-errors';
 import { originOf } from '../http/origin';
+import { Absent } from '../http/validation';
 import { ReadSide } from '../http/read-side';
 import {
   ApiAnswer,
@@ -35,9 +51,71 @@ export class ChangeExecutionOrderDto {
   executionOrder!: number;
 }
 
+/** An activity id, as definitions name them. */
+const ACTIVITY_ID = '^[A-Za-z_][A-Za-z0-9_]{0,99}$';
+const MAX_MAPPING_ENTRIES = 500;
+
+export class MigrateInstancesDto {
+  @ApiProperty({
+    type: 'integer',
+    minimum: 1,
+    maximum: 1_000_000_000,
+    description: 'the version whose running and suspended instances move',
+  })
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000_000)
+  fromVersion!: number;
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: 1_000_000_000, description: 'the version they move to' })
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000_000)
+  toVersion!: number;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'string', pattern: ACTIVITY_ID },
+    maxProperties: MAX_MAPPING_ENTRIES,
+    description: `activity of fromVersion → activity of toVersion (both ${ACTIVITY_ID}); an activity not named keeps its id`,
+  })
+  @IsObject()
+  mapping!: Record<string, string>;
+  @ApiPropertyOptional({
+    pattern: ACTIVITY_ID,
+    description: 'only the instances whose activity entered last is this one',
+  })
+  @Absent()
+  @IsString()
+  @Matches(new RegExp(ACTIVITY_ID))
+  activity?: string;
+  @ApiPropertyOptional({ pattern: PATTERNS.entityType, description: 'only the instances about records of this type' })
+  @Absent()
+  @IsString()
+  @Matches(new RegExp(PATTERNS.entityType))
+  entityType?: string;
+  @ApiProperty({ type: 'boolean', description: 'true: answer which would move and which cannot, and move none' })
+  @IsBoolean()
+  dryRun!: boolean;
+}
+
+/** The mapping's entries are activity ids on both sides, and not too many. */
+function checkMapping(mapping: Record<string, unknown>): Record<string, string> {
+  const entries = Object.entries(mapping);
+  if (entries.length > MAX_MAPPING_ENTRIES) {
+    throw new RequestInvalid('MIGRATION.INVALID_MAPPING', `mapping has more than ${MAX_MAPPING_ENTRIES} entries`);
+  }
+  const id = new RegExp(ACTIVITY_ID);
+  const problems = entries
+    .filter(([from, to]) => !id.test(from) || typeof to !== 'string' || !id.test(to))
+    .map(([from]) => ({ path: `mapping.${from.slice(0, 100)}`, message: 'must map an activity id to an activity id' }));
+  if (problems.length > 0) {
+    throw new RequestInvalid('MIGRATION.INVALID_MAPPING', 'mapping must map activity ids to activity ids', problems);
+  }
+  return Object.fromEntries(entries) as Record<string, string>;
+}
+
 @ApiTags('definitions')
 @Authenticated()
-@ApiExtraModels(ChangeExecutionOrderDto)
+@ApiExtraModels(ChangeExecutionOrderDto, MigrateInstancesDto)
 @Controller('definitions')
 export class DefinitionsController {
   constructor(
@@ -177,6 +255,56 @@ export class DefinitionsController {
         checkKey(key),
         { type: 'ChangeExecutionOrder', key, executionOrder: body.executionOrder },
         caller.id,
+        originOf(request),
+      ),
+    );
+  }
+
+  @Post(':key/migrate')
+  @HttpCode(200)
+  @RequireRoles('admin')
+  @ApiOperation({
+    summary:
+      'Migrate the running and suspended instances of one version to another (README, "Migrating running instances"); a dry run moves none',
+  })
+  @DefinitionKeyParam()
+  @ApiBody({ type: MigrateInstancesDto })
+  @ApiAnswer(
+    200,
+    'MigrationResult',
+    'Which moved (or, in a dry run, would move), and which cannot with the reasons by activity',
+  )
+  @ApiErrors(403, 404)
+  @WithBody()
+  async migrate(
+    @Param('key') key: string,
+    @Body() body: MigrateInstancesDto,
+    @CurrentCaller() caller: Caller,
+    @Req() request: Request,
+  ): Promise<MigrationResult> {
+    checkKey(key);
+    const mapping = checkMapping(body.mapping);
+    if (body.fromVersion === body.toVersion) {
+      throw new RequestInvalid('MIGRATION.SAME_VERSION', 'fromVersion and toVersion must differ');
+    }
+    await this.read.atLeast(undefined, ['instances']);
+    const instanceIds = instancesToMigrate(this.read.db, {
+      definitionKey: key,
+      definitionVersion: body.fromVersion,
+      ...(body.activity !== undefined ? { activity: body.activity } : {}),
+      ...(body.entityType !== undefined ? { entityType: body.entityType } : {}),
+    });
+    return this.commands.execute(
+      new MigrateInstancesCommand(
+        {
+          definitionKey: key,
+          fromVersion: body.fromVersion,
+          toVersion: body.toVersion,
+          mapping,
+          instanceIds,
+          dryRun: body.dryRun,
+        },
+        { id: caller.id, roles: caller.roles },
         originOf(request),
       ),
     );

@@ -179,6 +179,45 @@ export const COMPONENT_SCHEMAS: Record<string, SchemaObject> = {
     position: integer,
     changed: { type: 'boolean' },
   }),
+  MigrationResult: {
+    type: 'object',
+    required: ['dryRun', 'cannotMove'],
+    properties: {
+      dryRun: { type: 'boolean' },
+      moved: { type: 'array', items: string, description: 'the instances moved (not in a dry run)' },
+      movable: { type: 'array', items: string, description: 'the instances that would move (a dry run)' },
+      cannotMove: {
+        type: 'array',
+        items: object({
+          instanceId: string,
+          code: { ...string, example: 'MIGRATION.NOT_POSSIBLE' },
+          message: string,
+          reasons: {
+            type: 'array',
+            items: object(
+              {
+                activityId: string,
+                to: string,
+                problem: {
+                  type: 'string',
+                  enum: [
+                    'NO_TARGET',
+                    'UNKNOWN_ACTIVITY',
+                    'TYPE_MISMATCH',
+                    'BOUNDARY_MISMATCH',
+                    'RESULTS_MISMATCH',
+                    'JOIN_CHANGED',
+                  ],
+                },
+                message: string,
+              },
+              ['activityId', 'problem', 'message'],
+            ),
+          },
+        }),
+      },
+    },
+  },
   InstanceCommandResult: object({
     instanceId: string,
     position: integer,

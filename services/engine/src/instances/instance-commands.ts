@@ -13,6 +13,7 @@ import {
   type InstanceEvent,
   type InstanceState,
   type ManualStart,
+  type MigrateInstance,
 } from '@lifeline/process-domain';
 import { WrongExpectedRevision, type StoreTx } from '@lifeline/event-store';
 import type { Clock } from '../shared/clock';
@@ -124,6 +125,9 @@ export class InstanceCommands {
     const started = command.type === 'StartInstance' ? command : undefined;
     if (state.status === 'none' && !started) return Promise.reject(new InstanceNotFound('No such instance'));
     const key = started?.definitionKey ?? (state.status !== 'none' ? state.definitionKey : '');
+    if (command.type === 'MigrateInstance' && state.status !== 'none') {
+      return this.migrationContext(tx, state, command.toVersion, actor, now);
+    }
     const version = started?.definitionVersion ?? (state.status !== 'none' ? state.definitionVersion : 0);
     const definition = this.definitions.cached(key, version);
     if (definition !== undefined && options.entityData !== undefined) {
@@ -138,6 +142,27 @@ export class InstanceCommands {
       };
     }
     return this.contextRead(tx, state, started, key, version, actor, now, options);
+  }
+
+  /** A migration is decided against both versions: the target as `definition`, the one it runs as `fromDefinition`. */
+  private async migrationContext(
+    tx: StoreTx,
+    state: Exclude<InstanceState, { status: 'none' }>,
+    toVersion: number,
+    actor: Actor,
+    now: string,
+  ): Promise<DecideContext> {
+    const definition = await this.definitions.version(tx, state.definitionKey, toVersion);
+    const fromDefinition = await this.definitions.version(tx, state.definitionKey, state.definitionVersion);
+    return {
+      now,
+      actor,
+      definition,
+      definitionVersion: toVersion,
+      fromDefinition,
+      entityData: {},
+      childInstanceId,
+    };
   }
 
   private async contextRead(
@@ -168,6 +193,18 @@ export class InstanceCommands {
       ...(entityEventId !== undefined ? { entityEventId } : {}),
       childInstanceId,
     };
+  }
+
+  /** A migration decided on the instance as it stands, nothing written (a dry run): throws its refusal. */
+  async decideMigration(tx: StoreTx, instanceId: string, command: MigrateInstance, actor: Actor): Promise<void> {
+    const { state } = await loadStream(tx, {
+      streamId: streams.instance(instanceId),
+      decider: instanceDecider,
+      decode: decodeInstanceEvent,
+      cache: this.cache,
+    });
+    const context = await this.context(tx, state, command, actor, this.clock.nowIso(), {});
+    instanceDecider.decideState!(state, command, context);
   }
 
   /**
