@@ -1,4 +1,5 @@
 import { BuiltServer, type Answer } from './built-server';
+import { PARALLEL_PURCHASE_ORDER, purchaseOrderCreated } from './helpers/parallel-purchase-order';
 
 jest.setTimeout(90_000);
 
@@ -6,34 +7,6 @@ const APP = { sub: 'erp', roles: ['ingest'] };
 const ADMIN = { sub: 'ops', roles: ['admin'] };
 const FRANK = { sub: 'frank', roles: ['finance'] };
 const LENA = { sub: 'lena', roles: ['legal'] };
-
-/** Finance and legal review a purchase order at once; it is approved once both have. */
-export const PARALLEL_PURCHASE_ORDER = {
-  key: 'purchase-order-parallel',
-  name: 'Purchase order, parallel reviews',
-  relatedEntity: 'PurchaseOrder',
-  executionOrder: 10,
-  enabled: true,
-  triggers: [{ on: 'created' }],
-  start: 'reviews',
-  activities: {
-    reviews: { type: 'parallel', branches: ['financeReview', 'legalReview'] },
-    financeReview: { type: 'human', title: 'Finance review', assignee: { role: 'finance' }, next: 'reviewed' },
-    legalReview: { type: 'human', title: 'Legal review', assignee: { role: 'legal' }, next: 'reviewed' },
-    reviewed: { type: 'join', next: 'approve' },
-    approve: { type: 'automatic', set: { approved: 'true' }, next: 'done' },
-    done: { type: 'end' },
-  },
-};
-
-export const purchaseOrderCreated = (id: string) => ({
-  id: `evt-${id}`,
-  entityType: 'PurchaseOrder',
-  entityId: id,
-  kind: 'created',
-  occurredAt: '2026-11-30T10:00:00.000Z',
-  data: { number: id, amount: 25_000, supplier: 'Acme' },
-});
 
 type Position = { token: string; activityId: string; activityType: string; since: string };
 const where = (answer: Answer): string[] =>
