@@ -74,6 +74,13 @@ describe('a purchase order approved by finance and legal in parallel (built serv
       variables: { approved: true },
     });
 
+    // The past, as it was: both reviews open right after the fork; the legal review and the join after finance.
+    const then = await server.call(ADMIN, 'GET', `/instances/${instanceId}?asOf=${forked.body.lastPosition}`);
+    expect(then.status).toBe(200);
+    expect(where(then)).toEqual(['financeReview:human', 'legalReview:human']);
+    const afterFinance = await server.call(ADMIN, 'GET', `/instances/${instanceId}?asOf=${financeDone.body.position}`);
+    expect(where(afterFinance)).toEqual(['legalReview:human', 'reviewed:join']);
+
     const timeline = await server.call(ADMIN, 'GET', '/entities/PurchaseOrder/PO-1/timeline');
     expect(timeline.status).toBe(200);
     const kinds = (timeline.body.items as { kind: string }[]).map((e) => e.kind);
