@@ -155,6 +155,8 @@ const MOVES_LINES = new Set<string>([
   'BranchesJoined',
   'BranchesEnded',
   'WaitStarted',
+  'ConditionalBranchStarted',
+  'RecordDeleted',
   'InstanceCompleted',
   'InstanceTerminated',
 ]);
@@ -269,6 +271,8 @@ export const instancesProjection: Projection = {
       case 'BranchesJoined':
       case 'BranchesEnded':
       case 'WaitStarted':
+      case 'ConditionalBranchStarted':
+      case 'RecordDeleted':
         move(s, id, position, null, lines);
         return;
       // A worker's variables join the process like an automatic activity's (job events are newer than any

@@ -1,5 +1,11 @@
 import { evolveAll, type InstanceEvent } from '../../../process-domain/src';
-import { Driven, notifyAndReview, purchaseOrder } from '../testing/parallel-instances';
+import {
+  archivedWhenDeleted,
+  conditionalOrder,
+  Driven,
+  notifyAndReview,
+  purchaseOrder,
+} from '../testing/parallel-instances';
 import { ReadModelFixture } from '../testing/read-model-fixture';
 import { rebuildReadModels } from '../rebuild';
 import { Projector, ReadModelDb } from '../read-model-db';
@@ -62,9 +68,37 @@ describe('instances: positions of parallel branches', () => {
     expect(getInstance(rm.sql, 'po-2')).toMatchObject({ status: 'completed', positions: [], currentActivity: 'done' });
   });
 
+  it('adds the line a conditional start begins, and leaves every line when the deleted record sends the flow elsewhere', () => {
+    const order = new Driven(rm, 'po-3', conditionalOrder).start();
+    order.entityData = { ...order.entityData, priority: 'high' };
+    order.recordChanged('evt-2');
+    const complaint = new Driven(rm, 'po-4', archivedWhenDeleted).start();
+    rm.project();
+    expect(withoutSince(getInstance(rm.sql, 'po-3')?.positions)).toEqual([
+      { token: 'main', activityId: 'review', activityType: 'human' },
+      { token: 'on.1', activityId: 'alert', activityType: 'human' },
+    ]);
+    expect(withoutSince(getInstance(rm.sql, 'po-4')?.positions)).toEqual([
+      { token: 'split.1.0', activityId: 'review', activityType: 'human' },
+      { token: 'split.1.1', activityId: 'answer', activityType: 'wait' },
+    ]);
+    complaint.recordChanged('evt-3', true);
+    rm.project();
+    expect(withoutSince(getInstance(rm.sql, 'po-4')?.positions)).toEqual([
+      { token: 'main', activityId: 'archive', activityType: 'human' },
+    ]);
+    expect(getInstance(rm.sql, 'po-4')?.status).toBe('running');
+  });
+
   it('moves the positions as the domain moves its lines after every single event', () => {
     new Driven(rm, 'po-1', purchaseOrder).start().complete('finance').complete('legal');
     new Driven(rm, 'po-2', notifyAndReview).start().complete('review');
+    const order = new Driven(rm, 'po-3', conditionalOrder).start();
+    order.entityData = { ...order.entityData, priority: 'high' };
+    order.recordChanged('evt-2').complete('alert').complete('review');
+    new Driven(rm, 'po-4', archivedWhenDeleted).start().recordChanged('evt-3', true).complete('archive');
+    const suspended = new Driven(rm, 'po-5', archivedWhenDeleted).start().run({ type: 'SuspendInstance' });
+    suspended.recordChanged('evt-4', true).run({ type: 'ResumeInstance' });
     const byInstance = new Map<string, InstanceEvent[]>();
     const checked: string[] = [];
     for (const stored of rm.log.events) {
@@ -85,7 +119,16 @@ describe('instances: positions of parallel branches', () => {
       });
       checked.push(stored.type);
     }
-    expect(checked).toEqual(expect.arrayContaining(['BranchesForked', 'BranchesJoined', 'BranchesEnded']));
+    expect(checked).toEqual(
+      expect.arrayContaining([
+        'BranchesForked',
+        'BranchesJoined',
+        'BranchesEnded',
+        'ConditionalBranchStarted',
+        'RecordDeleted',
+        'InstanceResumed',
+      ]),
+    );
   });
 
   it('rebuilds positions from the log and lists them with the instance', async () => {

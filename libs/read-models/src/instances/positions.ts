@@ -80,6 +80,14 @@ export function moveLines(lines: readonly Line[], event: LifelineEvent, at: stri
         ),
       );
     }
+    case 'ConditionalBranchStarted': {
+      // A conditional start's new line, at its first activity until it enters it.
+      const { token, next: activityId } = event.data;
+      return put(lines, { token, activityId, activityType: 'start', since: at });
+    }
+    case 'RecordDeleted':
+      // `next`: every line is left (the flow goes on from `next` with the events that follow); `terminate`: the instance ends.
+      return event.data.policy === 'next' && lines.length > 0 ? [] : undefined;
     case 'WaitStarted': {
       // A wait keeps its line where it is; a line not seen before (none should be) rests at the wait.
       const token = event.data.token ?? MAIN_TOKEN;

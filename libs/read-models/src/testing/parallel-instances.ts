@@ -51,9 +51,54 @@ export const notifyAndReview = parseDefinition(
   }),
 );
 
+/** A conditional start: every update of the order with a high priority starts a line of its own. */
+export const conditionalOrder = parseDefinition(
+  JSON.stringify({
+    key: 'order',
+    name: 'Order',
+    relatedEntity: 'PurchaseOrder',
+    executionOrder: 30,
+    enabled: true,
+    triggers: [{ on: 'created' }],
+    conditionalStarts: [{ when: 'entity.priority = "high"', next: 'alert' }],
+    start: 'review',
+    activities: {
+      review: { type: 'human', title: 'Review', assignee: { role: 'finance' }, next: 'done' },
+      alert: { type: 'human', title: 'Urgent order', assignee: { role: 'legal' }, next: 'alertDone' },
+      alertDone: { type: 'end' },
+      done: { type: 'end' },
+    },
+  }),
+);
+
+/** Parallel review and wait; a deleted record leaves both lines and goes on at `archive`. */
+export const archivedWhenDeleted = parseDefinition(
+  JSON.stringify({
+    key: 'complaint',
+    name: 'Complaint',
+    relatedEntity: 'PurchaseOrder',
+    executionOrder: 40,
+    enabled: true,
+    triggers: [{ on: 'created' }],
+    onRecordDeleted: { next: 'archive' },
+    start: 'split',
+    activities: {
+      split: { type: 'parallel', branches: ['review', 'answer'] },
+      review: { type: 'human', title: 'Review', assignee: { role: 'finance' }, next: 'both' },
+      answer: { type: 'wait', until: 'entity.answered = true', next: 'both' },
+      both: { type: 'join', next: 'done' },
+      done: { type: 'end' },
+      archive: { type: 'human', title: 'Archive', assignee: { role: 'finance' }, next: 'gone' },
+      gone: { type: 'end' },
+    },
+  }),
+);
+
 /** An instance driven by the domain's own decider, its events appended to the fixture's log. */
 export class Driven {
   private events: InstanceEvent[] = [];
+  /** The record as the next command sees it. */
+  entityData: Record<string, unknown> = { number: 'PO-1', amount: 5000 };
   constructor(
     private readonly rm: ReadModelFixture,
     readonly instanceId: string,
@@ -69,7 +114,7 @@ export class Driven {
       now: this.rm.log.now(),
       definition: this.definition,
       definitionVersion: 1,
-      entityData: { number: 'PO-1', amount: 5000 },
+      entityData: this.entityData,
       actor: SYSTEM,
     });
     for (const event of events) this.rm.log.instance(this.instanceId, event);
@@ -92,6 +137,11 @@ export class Driven {
 
   complete(activityId: string): this {
     return this.run({ type: 'CompleteTask', taskId: `${this.instanceId}.${activityId}.1` });
+  }
+
+  /** An entity event of the record reached the instance (`deleted`: it deleted the record). */
+  recordChanged(entityEventId: string, deleted = false): this {
+    return this.run({ type: 'CheckWait', entityEventId, ...(deleted ? { recordDeleted: true } : {}) });
   }
 
   /** Where the domain's own state says each visible line rests: what the projection must show. */
