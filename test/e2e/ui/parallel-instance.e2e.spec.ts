@@ -86,7 +86,7 @@ describeInBrowser('A parallel instance in a browser: every position highlighted,
     await expect(row.innerText()).resolves.toContain('financeReview, legalReview');
   });
 
-  it('a fork into four branches of different lengths, an inclusive fork, a fork from a next list and a terminating end stay readable', async () => {
+  it('a fork into four branches of different lengths, an inclusive fork, a fork from a next list, a terminating end, a boundary timer and a conditional start stay readable', async () => {
     const definition = {
       key: 'purchase-order-checks',
       name: 'Purchase order checks',
@@ -94,8 +94,11 @@ describeInBrowser('A parallel instance in a browser: every position highlighted,
       executionOrder: 90,
       enabled: false,
       triggers: [{ on: 'created' }],
+      conditionalStarts: [{ when: 'entity.urgent = true', next: 'hotline' }],
       start: 'triage',
       activities: {
+        hotline: { type: 'human', title: 'Call the buyer', assignee: { role: 'finance' }, next: 'hotlineDone' },
+        hotlineDone: { type: 'end' },
         triage: { type: 'automatic', set: { triaged: 'true' }, next: ['notifyBuyer', 'checks'] },
         notifyBuyer: { type: 'automatic', set: { notified: 'true' }, next: 'notified' },
         notified: { type: 'end' },
@@ -119,6 +122,7 @@ describeInBrowser('A parallel instance in a browser: every position highlighted,
           title: 'Board approval',
           assignee: { role: 'legal' },
           results: ['Approve', 'Reject'],
+          boundary: [{ after: 'P2D', next: 'cancelled' }],
           next: 'decided',
         },
         expedite: { type: 'automatic', set: { expedited: 'true' }, next: 'decided' },
@@ -155,7 +159,7 @@ describeInBrowser('A parallel instance in a browser: every position highlighted,
     const edges = await flow
       .locator('g.edge')
       .evaluateAll((els) => els.map((e) => [(e as SVGGElement).dataset.from!, (e as SVGGElement).dataset.to!]));
-    expect(edges).toHaveLength(22);
+    expect(edges).toHaveLength(24);
     for (const [from, to] of edges)
       expect({ from, to, forward: at(from!).x + at(from!).w < at(to!).x }).toEqual({ from, to, forward: true });
     // The four branches share one column, in the order listed; the join comes after the longest of them.
@@ -183,6 +187,11 @@ describeInBrowser('A parallel instance in a browser: every position highlighted,
       flow.locator('g.node[data-activity="cancelled"][data-terminate="true"] .terminate-marker').count(),
     ).resolves.toBe(1);
     await expect(flow.locator('g.node[data-activity="done"] .terminate-marker').count()).resolves.toBe(0);
+    // A conditional start's line begins in the first column; a boundary timer's arrow leaves its task.
+    expect(at('hotline').x).toBe(at('triage').x);
+    await expect(
+      flow.locator('g.edge-boundary[data-from="board"][data-to="cancelled"] .edge-label').textContent(),
+    ).resolves.toBe('after P2D');
     // The fork from triage's next list: each of its arrows starts with the fork mark.
     await expect(flow.locator('g.edge-fork[data-from="triage"] path[marker-start="url(#fork)"]').count()).resolves.toBe(
       2,

@@ -65,12 +65,27 @@ export function edgesOf(id, activity) {
     default:
       break;
   }
+  // Boundary events that interrupt a task or a wait take the line elsewhere.
+  for (const boundary of activity.boundary ?? []) {
+    if (boundary.next)
+      add(boundary.next, boundary.after ? `after ${boundary.after}` : `when ${boundary.when}`, 'boundary');
+  }
   return edges;
 }
 
+/** Where lines begin: `start`, then each conditional start's and a deleted record's first activity. */
+const entriesOf = (definition) => [
+  definition.start,
+  ...(definition.conditionalStarts ?? []).map((c) => c.next),
+  ...(typeof definition.onRecordDeleted === 'object' && definition.onRecordDeleted
+    ? [definition.onRecordDeleted.next]
+    : []),
+];
+
 /**
- * Columns of activity ids. An activity's column is its longest path from `start` over the arrows that
- * do not close a loop, so a join sits after every branch that leads to it, however long; loops go back.
+ * Columns of activity ids. An activity's column is its longest path from an entry (`start`, a conditional
+ * start's or a deleted record's first activity) over the arrows that do not close a loop, so a join sits
+ * after every branch that leads to it, however long; loops go back.
  * In a column, activities follow the rows of those that lead to them (branches keep their order).
  * Unreachable activities come after the deepest column.
  */
@@ -80,7 +95,7 @@ export function layers(definition) {
   const targets = new Map(
     ids.map((id) => [id, [...new Set(edgesOf(id, activities[id]).map((e) => e.to))].filter((to) => activities[to])]),
   );
-  // Depth-first from start: an arrow to an activity on the current path closes a loop.
+  // Depth-first from the entries: an arrow to an activity on the current path closes a loop.
   const onPath = new Set();
   const seen = new Set();
   const postorder = [];
@@ -95,11 +110,12 @@ export function layers(definition) {
     onPath.delete(id);
     postorder.push(id);
   };
-  if (activities[definition.start]) visit(definition.start);
+  const entries = entriesOf(definition).filter((id) => activities[id]);
+  for (const id of entries) if (!seen.has(id)) visit(id);
   const forward = (from, to) => !back.has(`${from}\u0000${to}`);
   const depth = new Map();
   const topological = postorder.reverse();
-  if (topological.length) depth.set(topological[0], 0);
+  for (const id of entries) depth.set(id, 0);
   for (const id of topological) {
     for (const to of targets.get(id)) {
       if (forward(id, to)) depth.set(to, Math.max(depth.get(to) ?? 0, depth.get(id) + 1));
