@@ -113,12 +113,12 @@ function writeStarts(s: ReturnType<typeof statements>): void {
 function flushMove(s: ReturnType<typeof statements>, id: string, move: Move): void {
   if (move.start !== undefined) {
     // A start repeated for an existing row is ignored, as before; the moves that followed it still apply.
-    if (s.started.run(...move.start, move.activity, json(move.lines ?? []), move.position).changes === 1) {
+    if (s.started.run(...move.start, move.activity, linesJson(move.lines ?? []), move.position).changes === 1) {
       s.states.set(id, { lifecycle: 'running', incidents: '[]' });
       return;
     }
   }
-  s.moved.run(move.activity, json(move.lines), move.position, id);
+  s.moved.run(move.activity, linesJson(move.lines), move.position, id);
 }
 
 function move(
@@ -136,6 +136,9 @@ function move(
     if (lines !== undefined) pending.lines = lines;
   }
 }
+
+/** The lines as stored: built by `moveLines` alone, so their keys come in one order and need no sorting. */
+const linesJson = (lines: Line[] | undefined): string | null => (lines === undefined ? null : JSON.stringify(lines));
 
 /** The instance's lines as the events applied so far left them ([] for an instance this file does not hold). */
 function linesOf(s: ReturnType<typeof statements>, id: string): Line[] {
@@ -235,7 +238,7 @@ export const instancesProjection: Projection = {
         incidentCount: next.incidents.length,
         endedAt: next.endedAt ?? null,
         currentActivity: next.currentActivity ?? pending?.activity ?? null,
-        positions: json(lines ?? pending?.lines),
+        positions: linesJson(lines ?? pending?.lines),
         position,
       });
     };
