@@ -27,7 +27,7 @@ export interface WhatIfWindow {
 /** Counts of what a definition did (or would do) in a window. */
 export interface Outcome {
   started: number;
-  /** `activityId -> next` → how many times that branch was taken. */
+  /** `activityId -> next` → how many times that branch was taken (by a decision or a fork). */
   branches: Record<string, number>;
   /** `activityId: title` → tasks created. */
   tasks: Record<string, number>;
@@ -76,6 +76,10 @@ function count(outcome: Outcome, event: InstanceEvent): void {
       return;
     case 'DecisionTaken':
       bump(outcome.branches, `${event.data.activityId} -> ${event.data.next}`);
+      return;
+    // A fork takes several branches at once (an inclusive one those whose condition held): each counts.
+    case 'BranchesForked':
+      for (const branch of event.data.branches) bump(outcome.branches, `${event.data.activityId} -> ${branch.next}`);
       return;
     case 'TaskCreated':
       bump(outcome.tasks, `${event.data.activityId}: ${event.data.title}`);

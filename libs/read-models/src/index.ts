@@ -8,6 +8,7 @@ export * from './process-grid/process-grid.projection';
 export * from './process-grid/process-grid.queries';
 export * from './instances/instances.projection';
 export * from './instances/instances.queries';
+export * from './instances/positions';
 export * from './entity-timeline/entity-timeline.projection';
 export * from './entity-timeline/entity-timeline.queries';
 export * from './start-failures/start-failures.projection';

@@ -37,6 +37,38 @@ activities:
   done: { type: end }
 `;
 
+/** A version that forks: every invoice is reviewed, and large ones get a legal check at the same time. */
+const FORKING_VERSION = `
+key: invoice-approval
+name: Invoice approval
+relatedEntity: Invoice
+executionOrder: 10
+triggers:
+  - on: created
+    when: entity.amount > 100
+start: checks
+activities:
+  checks:
+    type: inclusive
+    branches:
+      - { when: entity.amount > 10000, next: legal }
+      - { when: entity.amount > 100, next: review }
+    otherwise: review
+  legal:
+    type: human
+    title: Legal check
+    assignee: { role: legal }
+    next: reviewed
+  review:
+    type: human
+    title: Review the invoice
+    assignee: { role: accounting }
+    results: [Approve, Reject]
+    next: reviewed
+  reviewed: { type: join, next: done }
+  done: { type: end }
+`;
+
 describe('lifeline what-if: a new definition against the recorded entity events of a window', () => {
   let lifeline: RunningLifeline;
   let clock: FakeClock;
@@ -121,6 +153,43 @@ describe('lifeline what-if: a new definition against the recorded entity events 
     expect(table.stdout).toMatch(/instances started\s+2\s+3/);
     expect(table.stdout).toMatch(/task secondLook: Second look\s+1\s+0/);
     expect(table.stdout).toContain('difference(s)');
+  });
+
+  it('counts the branches a fork takes and the tasks of every branch', async () => {
+    writeFileSync(definitionFile, FORKING_VERSION);
+    const from = lifeline.clock.nowIso();
+    await record(lifeline, invoice('INV-2', 'evt-2', 'created', { amount: 5000 }));
+    await record(lifeline, invoice('INV-3', 'evt-3', 'created', { amount: 20000 }));
+    const to = lifeline.clock.nowIso();
+
+    const json = await cli([
+      'what-if',
+      '--definition',
+      definitionFile,
+      '--from',
+      from,
+      '--to',
+      to,
+      '--json',
+      '--data-dir',
+      dataDir,
+    ]);
+    expect(json.code).toBe(0);
+    const report = JSON.parse(json.stdout);
+    expect(report.refused).toEqual({});
+    // INV-2 takes the review only; INV-3 the legal check and the review at once.
+    expect(report.whatIf).toMatchObject({
+      started: 2,
+      branches: { 'checks -> review': 2, 'checks -> legal': 1 },
+      tasks: { 'review: Review the invoice': 2, 'legal: Legal check': 1 },
+      incidents: 0,
+    });
+    expect(report.differences).toEqual(
+      expect.arrayContaining([
+        { what: 'branch checks -> legal', whatIf: 1, actual: 0 },
+        { what: 'task legal: Legal check', whatIf: 1, actual: 0 },
+      ]),
+    );
   });
 
   it('refuses an invalid definition with every issue by path, and a window that ends before it starts', async () => {

@@ -1,6 +1,7 @@
 import { allProjections } from '../projections';
 import { Projector, ReadModelDb } from '../read-model-db';
 import { ReadModelFixture } from '../testing/read-model-fixture';
+import { Driven, notifyAndReview, purchaseOrder } from '../testing/parallel-instances';
 import { entityTimeline, latestRecordData } from './entity-timeline.queries';
 
 describe('entity timeline', () => {
@@ -112,6 +113,67 @@ describe('entity timeline', () => {
       'InstanceStarted',
     ]);
     expect(entityTimeline(rm.sql, 'Invoice', 'INV-7', { afterPosition: 7 }).map((e) => e.position)).toEqual([8, 9]);
+  });
+
+  it("tells a parallel instance: the fork, each branch's task, the join, the branch that ended first", () => {
+    rm.log.append(
+      'entity-PurchaseOrder-PO-1',
+      {
+        type: 'EntityEventRecorded',
+        data: {
+          envelope: {
+            id: 'e-po',
+            entityType: 'PurchaseOrder',
+            entityId: 'PO-1',
+            kind: 'created',
+            occurredAt: rm.log.now(),
+            data: { number: 'PO-1' },
+          },
+          source: { kind: 'http' },
+        },
+      },
+      'ingest',
+    );
+    new Driven(rm, 'po-1', purchaseOrder).start().complete('finance').complete('legal');
+    new Driven(rm, 'po-2', notifyAndReview).start().complete('review');
+    rm.project();
+
+    const timeline = entityTimeline(rm.sql, 'PurchaseOrder', 'PO-1');
+    const shown = ['InstanceStarted', 'BranchesForked', 'TaskCreated', 'TaskCompleted', 'BranchesJoined'];
+    const flow = timeline.filter((e) => [...shown, 'BranchesEnded', 'InstanceCompleted'].includes(e.kind));
+    expect(flow.map((e) => [e.kind, e.instanceId, e.taskId, e.summary])).toEqual([
+      ['InstanceStarted', 'po-1', null, 'Process "Purchase order" started (version 1)'],
+      ['BranchesForked', 'po-1', null, 'Forked at reviews into finance, legal'],
+      ['TaskCreated', 'po-1', 'po-1.finance.1', 'Task "Finance review" created for role finance'],
+      ['TaskCreated', 'po-1', 'po-1.legal.1', 'Task "Legal review" created for role legal'],
+      ['TaskCompleted', 'po-1', 'po-1.finance.1', 'Task finance completed by system'],
+      ['TaskCompleted', 'po-1', 'po-1.legal.1', 'Task legal completed by system'],
+      ['BranchesJoined', 'po-1', null, 'Branches of reviews joined at reviewed'],
+      ['InstanceCompleted', 'po-1', null, 'Process completed at done'],
+      ['InstanceStarted', 'po-2', null, 'Process "Notify and review" started (version 1)'],
+      ['BranchesForked', 'po-2', null, 'Forked at both into notify, review'],
+      ['TaskCreated', 'po-2', 'po-2.review.1', 'Task "Review" created for role finance'],
+      ['TaskCompleted', 'po-2', 'po-2.review.1', 'Task review completed by system'],
+      ['BranchesEnded', 'po-2', null, 'Every branch of both ended (last at done)'],
+      ['InstanceCompleted', 'po-2', null, 'Process completed at done'],
+    ]);
+    // The branch that ended at its own end first: entered there, before the other branch's task.
+    const po2 = timeline.filter((e) => e.instanceId === 'po-2' && e.kind === 'ActivityEntered');
+    expect(po2.map((e) => e.summary)).toEqual([
+      'Entered both',
+      'Entered notify',
+      'Entered notified',
+      'Entered review',
+      'Entered done',
+    ]);
+    expect(flow[1]!.data).toMatchObject({
+      forkId: 'reviews.1',
+      branches: [
+        { token: 'reviews.1.0', next: 'finance' },
+        { token: 'reviews.1.1', next: 'legal' },
+      ],
+    });
+    expect(timeline.map((e) => e.position)).toEqual([...timeline.map((e) => e.position)].sort((a, b) => a - b));
   });
 
   it('reads the latest record data, and nothing for a record without a timeline', () => {

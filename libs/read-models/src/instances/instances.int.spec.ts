@@ -48,6 +48,8 @@ describe('instances', () => {
       entity: { type: 'Invoice', id: 'INV-7' },
       status: 'running',
       currentActivity: 'review',
+      // The wait started for another activity leaves the main line at the review, as the instance's state does.
+      positions: [{ token: 'main', activityId: 'review', activityType: 'human', since: '2026-11-21T10:00:00.000Z' }],
       variables: { amount: 1300, escalated: 'true' },
       incidents: [],
       startedAt: '2026-11-21T10:00:00.000Z',

@@ -2,6 +2,7 @@ import type { LifelineEvent } from '../../../process-domain/src/events';
 import type { StoredEvent } from '../../../event-store/src/event-store';
 import { asLifelineEvent, instanceIdOf, json } from '../events';
 import { boundCache, preparedFor, type Projection, type Sql } from '../read-model-db';
+import { moveLines, type Line } from './positions';
 
 /** Where an instance is in its life; `incident` is shown while a running instance has open incidents. */
 export type InstanceLifecycle = 'running' | 'suspended' | 'completed' | 'terminated';
@@ -34,6 +35,7 @@ export const INSTANCES_SCHEMA = [
     lifecycle TEXT NOT NULL,
     status TEXT NOT NULL,
     current_activity TEXT,
+    positions TEXT NOT NULL DEFAULT '[]',
     variables TEXT NOT NULL,
     incidents TEXT NOT NULL,
     incident_count INTEGER NOT NULL DEFAULT 0,
@@ -47,12 +49,14 @@ export const INSTANCES_SCHEMA = [
 const statements = preparedFor((db: Sql) => ({
   started: db.prepare(
     `INSERT OR IGNORE INTO instances (id, definition_key, definition_version, definition_name, entity_type, entity_id,
-       lifecycle, status, variables, incidents, started_at, cause, current_activity, last_position)
-     VALUES (?, ?, ?, ?, ?, ?, 'running', 'running', ?, '[]', ?, ?, ?, ?)`,
+       lifecycle, status, variables, incidents, started_at, cause, current_activity, positions, last_position)
+     VALUES (?, ?, ?, ?, ?, ?, 'running', 'running', ?, '[]', ?, ?, ?, ?, ?)`,
   ),
   moved: db.prepare(
-    'UPDATE instances SET current_activity = COALESCE(?, current_activity), last_position = ? WHERE id = ?',
+    `UPDATE instances SET current_activity = COALESCE(?, current_activity), positions = COALESCE(?, positions),
+       last_position = ? WHERE id = ?`,
   ),
+  positions: db.prepare('SELECT positions FROM instances WHERE id = ?'),
   variables: db.prepare('SELECT variables FROM instances WHERE id = ?'),
   currentActivity: db.prepare('SELECT current_activity FROM instances WHERE id = ?').pluck(),
   migrated: db.prepare('UPDATE instances SET definition_version = ? WHERE id = ?'),
@@ -61,7 +65,8 @@ const statements = preparedFor((db: Sql) => ({
   setState: db.prepare(
     `UPDATE instances SET lifecycle = @lifecycle, status = @status, incidents = @incidents,
        incident_count = @incidentCount, ended_at = COALESCE(@endedAt, ended_at),
-       current_activity = COALESCE(@currentActivity, current_activity), last_position = @position
+       current_activity = COALESCE(@currentActivity, current_activity),
+       positions = COALESCE(@positions, positions), last_position = @position
      WHERE id = @id`,
   ),
   /**
@@ -72,6 +77,8 @@ const statements = preparedFor((db: Sql) => ({
   moves: new Map<string, Move>(),
   /** Recent instances' lifecycle and incidents as their rows stand (only this file writes them). */
   states: new Map<string, StateRow>(),
+  /** Recent instances' lines as the events applied so far left them (written with their row's next write). */
+  lines: new Map<string, Line[]>(),
 }));
 
 interface StateRow {
@@ -82,6 +89,8 @@ interface StateRow {
 interface Move {
   position: number;
   activity: string | null;
+  /** Its lines when this batch moved them, not yet written. */
+  lines?: Line[];
   /** The InstanceStarted's columns (id … cause) when this batch started the instance, not yet inserted. */
   start?: unknown[];
 }
@@ -106,22 +115,56 @@ function writeStarts(s: ReturnType<typeof statements>): void {
 function flushMove(s: ReturnType<typeof statements>, id: string, move: Move): void {
   if (move.start !== undefined) {
     // A start repeated for an existing row is ignored, as before; the moves that followed it still apply.
-    if (s.started.run(...move.start, move.activity, move.position).changes === 1) {
+    if (s.started.run(...move.start, move.activity, linesJson(move.lines ?? []), move.position).changes === 1) {
       s.states.set(id, { lifecycle: 'running', incidents: '[]' });
       return;
     }
   }
-  s.moved.run(move.activity, move.position, id);
+  s.moved.run(move.activity, linesJson(move.lines), move.position, id);
 }
 
-function move(s: ReturnType<typeof statements>, id: string, position: number, activity: string | null): void {
+function move(
+  s: ReturnType<typeof statements>,
+  id: string,
+  position: number,
+  activity: string | null,
+  lines?: Line[],
+): void {
   const pending = s.moves.get(id);
-  if (pending === undefined) s.moves.set(id, { position, activity });
+  if (pending === undefined) s.moves.set(id, lines ? { position, activity, lines } : { position, activity });
   else {
     pending.position = position;
     if (activity !== null) pending.activity = activity;
+    if (lines !== undefined) pending.lines = lines;
   }
 }
+
+/** The lines as stored: built by `moveLines` alone, so their keys come in one order and need no sorting. */
+const linesJson = (lines: Line[] | undefined): string | null => (lines === undefined ? null : JSON.stringify(lines));
+
+/** The instance's lines as the events applied so far left them ([] for an instance this file does not hold). */
+function linesOf(s: ReturnType<typeof statements>, id: string): Line[] {
+  let lines = s.lines.get(id);
+  if (lines === undefined) {
+    const row = s.positions.get(id) as { positions: string } | undefined;
+    lines = row ? (JSON.parse(row.positions) as Line[]) : [];
+    s.lines.set(id, lines);
+  }
+  return lines;
+}
+
+/** The events that move an instance's lines (the others leave them where they are, unread). */
+const MOVES_LINES = new Set<string>([
+  'ActivityEntered',
+  'BranchesForked',
+  'BranchesJoined',
+  'BranchesEnded',
+  'WaitStarted',
+  'ConditionalBranchStarted',
+  'RecordDeleted',
+  'InstanceCompleted',
+  'InstanceTerminated',
+]);
 
 function statusOf(lifecycle: InstanceLifecycle, incidents: OpenIncident[]): InstanceStatus {
   return lifecycle === 'running' && incidents.length > 0 ? 'incident' : lifecycle;
@@ -131,15 +174,20 @@ function statusOf(lifecycle: InstanceLifecycle, incidents: OpenIncident[]): Inst
 export const instancesProjection: Projection = {
   name: 'instances',
   prepare: statements,
+  // 2: `positions`, where each line of the instance rests (parallel branches).
+  version: 2,
+  tables: ['instances'],
   schema: INSTANCES_SCHEMA,
   queryIndexes: INSTANCES_QUERY_INDEXES,
   startBatch(db: Sql): void {
     const s = statements(db);
     s.moves.clear();
     boundCache(s.states);
+    boundCache(s.lines);
   },
   rolledBack(db: Sql): void {
     statements(db).states.clear();
+    statements(db).lines.clear();
   },
   endBatch(db: Sql): void {
     const s = statements(db);
@@ -153,6 +201,11 @@ export const instancesProjection: Projection = {
     const event = decoded ?? asLifelineEvent(stored);
     const { position } = stored;
     const at = stored.metadata.at;
+    let lines: Line[] | undefined;
+    if (MOVES_LINES.has(event.type)) {
+      lines = moveLines(linesOf(s, id), event, at);
+      if (lines !== undefined) s.lines.set(id, lines);
+    }
 
     const changeState = (
       change: (
@@ -187,6 +240,7 @@ export const instancesProjection: Projection = {
         incidentCount: next.incidents.length,
         endedAt: next.endedAt ?? null,
         currentActivity: next.currentActivity ?? pending?.activity ?? null,
+        positions: linesJson(lines ?? pending?.lines),
         position,
       });
     };
@@ -195,6 +249,8 @@ export const instancesProjection: Projection = {
       case 'InstanceStarted': {
         const d = event.data;
         writeMove(s, id);
+        // A start repeated for an existing row keeps that row's lines: read them again when next moved.
+        s.lines.delete(id);
         // Inserted at the batch's end (or before the instance's next other change), with the activity entered.
         s.moves.set(id, {
           position,
@@ -214,7 +270,15 @@ export const instancesProjection: Projection = {
         return;
       }
       case 'ActivityEntered':
-        move(s, id, position, event.data.activityId);
+        move(s, id, position, event.data.activityId, lines);
+        return;
+      case 'BranchesForked':
+      case 'BranchesJoined':
+      case 'BranchesEnded':
+      case 'WaitStarted':
+      case 'ConditionalBranchStarted':
+      case 'RecordDeleted':
+        move(s, id, position, null, lines);
         return;
       // A worker's variables join the process like an automatic activity's (job events are newer than any
       // file without this case, so no rebuild is needed).

@@ -3,6 +3,7 @@ import type { Sql } from '../read-model-db';
 import { cachedStatement } from '../statement-cache';
 import { VIEWER_TASK_CONDITION } from '../task-list/task-list.queries';
 import type { InstanceStatus, OpenIncident } from './instances.projection';
+import { visiblePositions, type Line, type Position } from './positions';
 
 export interface InstanceFilter {
   definitionKey?: string;
@@ -23,7 +24,10 @@ export interface InstanceRow {
   definitionName: string;
   entity: EntityRef;
   status: InstanceStatus;
+  /** The activity entered last, by any line (kept for clients from before parallel branches). */
   currentActivity: string | null;
+  /** Where each line of the instance rests now: one while it runs in one line, none once it ended. */
+  positions: Position[];
   variables: Record<string, unknown>;
   incidents: OpenIncident[];
   startedAt: string;
@@ -42,6 +46,7 @@ interface InstanceRecord {
   entity_id: string;
   status: InstanceStatus;
   current_activity: string | null;
+  positions: string;
   variables: string;
   incidents: string;
   started_at: string;
@@ -62,6 +67,7 @@ function toRow(record: InstanceRecord): InstanceRow {
     entity: { type: record.entity_type, id: record.entity_id },
     status: record.status,
     currentActivity: record.current_activity,
+    positions: visiblePositions(JSON.parse(record.positions) as Line[]),
     variables: JSON.parse(record.variables) as Record<string, unknown>,
     incidents: JSON.parse(record.incidents) as OpenIncident[],
     startedAt: record.started_at,

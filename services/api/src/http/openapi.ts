@@ -254,6 +254,11 @@ export const COMPONENT_SCHEMAS: Record<string, SchemaObject> = {
     { incidentId: string, activityId: string, code: string, message: string, expression: string, raisedAt: string },
     ['incidentId', 'activityId', 'code', 'message', 'raisedAt'],
   ),
+  Position: {
+    ...object({ token: string, activityId: string, activityType: string, since: string }),
+    description:
+      'Where one line of the instance rests: its main line (`main`), or a branch of a fork (`<fork>.<visit>.<index>`)',
+  },
   InstanceRow: object({
     id: string,
     definitionKey: string,
@@ -261,7 +266,12 @@ export const COMPONENT_SCHEMAS: Record<string, SchemaObject> = {
     definitionName: string,
     entity: ref('EntityRef'),
     status: { type: 'string', enum: ['running', 'suspended', 'completed', 'terminated', 'incident'] },
-    currentActivity: nullable(string),
+    currentActivity: { ...nullable(string), description: 'the activity entered last, by any line' },
+    positions: {
+      type: 'array',
+      items: ref('Position'),
+      description: 'where each line rests now: several while parallel branches run, none once ended',
+    },
     variables: { type: 'object' },
     incidents: { type: 'array', items: ref('Incident') },
     startedAt: string,

@@ -26,6 +26,32 @@ const STATUSES = [
   ['terminated', 'Terminated'],
 ];
 
+/**
+ * The activities where an instance is: one per line of its flow (several while parallel branches run);
+ * once it ended, none rests anywhere, and the activity it ended at is shown.
+ */
+function currentActivities(instance) {
+  const positions = instance.positions ?? [];
+  if (positions.length) return positions.map((p) => p.activityId);
+  return instance.currentActivity ? [instance.currentActivity] : [];
+}
+
+function whereText(instance) {
+  const at = currentActivities(instance);
+  return at.length ? at.join(', ') : '—';
+}
+
+/** Each position with the time its line got there (a single one reads as before). */
+function wherePositions(instance) {
+  const positions = instance.positions ?? [];
+  if (positions.length < 2) return whereText(instance);
+  return h(
+    'ul',
+    { class: 'positions' },
+    positions.map((p) => h('li', { 'data-token': p.token }, h('code', {}, p.activityId), ' since ', time(p.since))),
+  );
+}
+
 export function instancesView(container, [search]) {
   const initial = new URLSearchParams(search ?? '');
   let position = 0;
@@ -148,7 +174,7 @@ export function instancesView(container, [search]) {
                 ? [' ', badge('incident', `${i.incidents.length} incident${i.incidents.length > 1 ? 's' : ''}`)]
                 : null,
             ),
-            h('td', {}, i.currentActivity ?? '—'),
+            h('td', {}, whereText(i)),
             h('td', {}, time(i.startedAt)),
             h('td', {}, time(i.endedAt)),
           ),
@@ -282,8 +308,8 @@ export function instanceView(container, [id]) {
             h('a', { href: `#/processes/${encodeURIComponent(instance.definitionKey)}` }, instance.definitionName),
             ` version ${instance.definitionVersion}`,
           ),
-          h('dt', {}, 'Current activity'),
-          h('dd', {}, instance.currentActivity ?? '—'),
+          h('dt', {}, (instance.positions ?? []).length > 1 ? 'Current positions' : 'Current activity'),
+          h('dd', {}, wherePositions(instance)),
           h('dt', {}, 'Started'),
           h('dd', { class: 'started-cause' }, time(instance.startedAt), ` (${causeText(instance.cause)})`),
           h('dt', {}, 'Ended'),
@@ -296,7 +322,7 @@ export function instanceView(container, [id]) {
           : null,
         h('h2', {}, 'Flow'),
         flowDiagram(definition, {
-          current: instance.currentActivity ?? undefined,
+          current: currentActivities(instance),
           visited,
           title: instance.definitionName,
         }),
