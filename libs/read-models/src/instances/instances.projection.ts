@@ -162,6 +162,7 @@ const MOVES_LINES = new Set<string>([
   'WaitStarted',
   'ConditionalBranchStarted',
   'RecordDeleted',
+  'InstanceMigrated',
   'InstanceCompleted',
   'InstanceTerminated',
 ]);

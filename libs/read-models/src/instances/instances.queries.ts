@@ -138,7 +138,8 @@ export function instancesToMigrate(db: Sql, selection: MigrationSelection): stri
     definitionVersion: selection.definitionVersion,
   };
   if (selection.activity !== undefined) {
-    where.push('current_activity = @activity');
+    // Any line resting there: a parallel instance is at several activities at once.
+    where.push("EXISTS (SELECT 1 FROM json_each(positions) WHERE json_extract(value, '$.activityId') = @activity)");
     params.activity = selection.activity;
   }
   if (selection.entityType !== undefined) {

@@ -71,6 +71,7 @@ describe('read models after InstanceMigrated', () => {
       currentActivity: 'collect',
       status: 'incident',
       incidents: [{ incidentId: 'charge-1', activityId: 'collect', code: 'X' }],
+      positions: [{ token: 'main', activityId: 'collect', activityType: 'service' }],
     });
     expect(getTask(rm.sql, 'i-1.review.1')).toMatchObject({ id: 'i-1.review.1', activityId: 'assess', status: 'new' });
     expect(getJob(rm.sql, 'j-1')).toMatchObject({ jobId: 'j-1', activityId: 'collect' });
@@ -106,12 +107,33 @@ describe('read models after InstanceMigrated', () => {
     task('i-3', 'review');
     start('i-4');
     rm.log.instance('i-4', { type: 'InstanceTerminated', data: { by: 'root' } });
+    // A parallel instance rests at two activities at once: selected by either, though it entered `legal` last.
+    start('i-5');
+    rm.log.instance('i-5', {
+      type: 'BranchesForked',
+      data: {
+        activityId: 'split',
+        visit: 1,
+        forkId: 'split.1',
+        branches: [
+          { token: 'split.1.0', next: 'review' },
+          { token: 'split.1.1', next: 'legal' },
+        ],
+      },
+    });
+    for (const [activityId, token] of [
+      ['review', 'split.1.0'],
+      ['legal', 'split.1.1'],
+    ] as const) {
+      rm.log.instance('i-5', { type: 'ActivityEntered', data: { activityId, activityType: 'human', visit: 1, token } });
+    }
     rm.project();
     const select = (extra: { activity?: string; entityType?: string } = {}) =>
       instancesToMigrate(rm.sql, { definitionKey: 'claim', definitionVersion: 1, ...extra });
-    expect(select()).toEqual(['i-1', 'i-2', 'i-3']);
-    expect(select({ activity: 'review' })).toEqual(['i-1', 'i-3']);
-    expect(select({ entityType: 'Claim' })).toEqual(['i-1', 'i-2']);
+    expect(select()).toEqual(['i-1', 'i-2', 'i-3', 'i-5']);
+    expect(select({ activity: 'review' })).toEqual(['i-1', 'i-3', 'i-5']);
+    expect(select({ activity: 'legal' })).toEqual(['i-5']);
+    expect(select({ entityType: 'Claim' })).toEqual(['i-1', 'i-2', 'i-5']);
     expect(select({ activity: 'review', entityType: 'Invoice' })).toEqual(['i-3']);
   });
 });

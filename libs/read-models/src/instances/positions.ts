@@ -94,6 +94,14 @@ export function moveLines(lines: readonly Line[], event: LifelineEvent, at: stri
       if (lines.some((l) => l.token === token)) return undefined;
       return [...lines, { token, activityId: event.data.activityId, activityType: 'wait', since: at }];
     }
+    case 'InstanceMigrated': {
+      // The lines stay where they are, under the activities' ids in the new version.
+      const { mapping } = event.data;
+      if (!lines.some((l) => Object.hasOwn(mapping, l.activityId))) return undefined;
+      return lines.map((l) =>
+        Object.hasOwn(mapping, l.activityId) ? { ...l, activityId: mapping[l.activityId]! } : l,
+      );
+    }
     case 'InstanceCompleted':
     case 'InstanceTerminated':
       return lines.length > 0 ? [] : undefined;
