@@ -17,13 +17,18 @@ const TYPE_LABELS = {
   parallel: 'Parallel fork',
   inclusive: 'Inclusive fork',
   join: 'Join',
+  subprocess: 'Sub-process',
   end: 'End',
 };
 const GATEWAYS = new Set(['parallel', 'inclusive', 'join']);
 
-/** What a node is called in labels: an end that terminates the instance says so. */
+/** What a node is called in labels: an end that terminates the instance says so; a sub-process names its process. */
 const typeLabel = (activity) =>
-  activity.type === 'end' && activity.terminate ? 'End (terminates)' : (TYPE_LABELS[activity.type] ?? activity.type);
+  activity.type === 'end' && activity.terminate
+    ? 'End (terminates)'
+    : activity.type === 'subprocess'
+      ? `Sub-process: ${activity.process}`
+      : (TYPE_LABELS[activity.type] ?? activity.type);
 
 /** Every arrow out of an activity: {to, label, kind}; a `next` that lists several activities forks (kind `fork`). */
 export function edgesOf(id, activity) {
@@ -205,6 +210,16 @@ function nodeShape(activity, x, y) {
       return s('rect', { class: cls, x, y, width: NODE_W, height: NODE_H, rx: 2 });
     case 'service':
       return s('rect', { class: cls, x, y, width: NODE_W, height: NODE_H, rx: 2, 'stroke-width': 3 });
+    case 'subprocess':
+      // BPMN's call activity: a thick box with a [+] marker at the bottom.
+      return [
+        s('rect', { class: cls, x, y, width: NODE_W, height: NODE_H, rx: 8, 'stroke-width': 3 }),
+        s('rect', { class: 'subprocess-marker', x: cx - 7, y: y + NODE_H - 15, width: 14, height: 12 }),
+        s('path', {
+          class: 'subprocess-marker',
+          d: `M${cx - 4},${y + NODE_H - 9} H${cx + 4} M${cx},${y + NODE_H - 13} V${y + NODE_H - 5}`,
+        }),
+      ];
     default:
       return s('rect', { class: cls, x, y, width: NODE_W, height: NODE_H, rx: 12 });
   }

@@ -316,6 +316,7 @@ export function instanceView(container, [id]) {
           h('dd', {}, time(instance.endedAt)),
           h('dt', {}, 'Instance id'),
           h('dd', {}, h('code', {}, instance.id)),
+          ...subprocessLinks(instance, history.items),
         ),
         actions.length
           ? h('div', { class: 'actions', role: 'group', 'aria-label': 'Instance operations' }, actions)
@@ -486,7 +487,38 @@ function jobsSection(jobs, instance, retryJob) {
 
 /** How an instance began: a trigger, or by hand (and by whom, where the start recorded it). */
 function causeText(cause) {
+  if (cause?.kind === 'parent') return `a sub-process, started at ${cause.activityId} of its parent`;
   if (cause?.kind === 'api') return cause.by ? `started by hand by ${cause.by}` : 'started by hand';
   if (cause?.kind === 'schedule') return `schedule, the tick of ${cause.tick}`;
   return cause?.kind ?? 'unknown cause';
+}
+
+/**
+ * The links between a sub-process and its parent: a child names its parent (its cause), a parent lists the
+ * children its history started (SubprocessStarted), with the activity that started each.
+ */
+function subprocessLinks(instance, history) {
+  const link = (id) => h('a', { href: `#/instances/${encodeURIComponent(id)}`, class: 'instance-link' }, id);
+  const out = [];
+  if (instance.cause?.kind === 'parent') {
+    out.push(h('dt', {}, 'Parent instance'), h('dd', { class: 'parent-instance' }, link(instance.cause.instanceId)));
+  }
+  const children = history.filter((e) => e.type === 'SubprocessStarted');
+  if (children.length > 0) {
+    out.push(
+      h('dt', {}, children.length > 1 ? 'Sub-processes' : 'Sub-process'),
+      h(
+        'dd',
+        { class: 'child-instances' },
+        h(
+          'ul',
+          {},
+          children.map((e) =>
+            h('li', {}, link(e.data.childInstanceId), ` (${e.data.definitionKey} at ${e.data.activityId})`),
+          ),
+        ),
+      ),
+    );
+  }
+  return out;
 }
