@@ -64,6 +64,7 @@ import {
   MAIN_TOKEN,
   openWaits,
   waitAt,
+  type ChildState,
   type InstanceState,
   type LiveInstance,
   type OpenWait,
@@ -619,18 +620,8 @@ function completeSubprocess(
   for (const [name, expression] of Object.entries(activity.outputs ?? {})) {
     const outcome = evaluateFeel(expression, context, ctx.now);
     if (!outcome.ok) {
-      rec.record({
-        type: 'SubprocessFailed',
-        data: {
-          activityId: child.activityId,
-          visit: child.visit,
-          childInstanceId: child.childInstanceId,
-          code: outcome.code,
-          message: `outputs.${name}: ${outcome.message}`,
-          ...rec.onToken(),
-        },
-      });
-      raiseIncident(rec, child.activityId, outcome.code, `outputs.${name}: ${outcome.message}`, expression);
+      const message = `outputs.${name}: ${outcome.message}`;
+      childFailed(rec, child, outcome.code, message, { code: outcome.code, message, expression });
       return rec.decision();
     }
     variables[name] = outcome.value;
@@ -655,19 +646,33 @@ function failSubprocess(state: LiveInstance, command: FailSubprocess): Decision<
   if (!child || child.status !== 'running') return unchanged(state);
   if (state.status !== 'running' && state.status !== 'suspended') return unchanged(state);
   const rec = new Recorder(state, child.token);
+  childFailed(rec, child, command.code, command.message, {
+    code: SUBPROCESS_FAILED,
+    message: `${command.code}: ${command.message}`,
+  });
+  return rec.decision();
+}
+
+/** The parent gives up on a child (`SubprocessFailed`) and stops its line with an incident a retry answers. */
+function childFailed(
+  rec: Recorder,
+  child: ChildState,
+  code: string,
+  message: string,
+  incident: { code: string; message: string; expression?: string },
+): void {
   rec.record({
     type: 'SubprocessFailed',
     data: {
       activityId: child.activityId,
       visit: child.visit,
       childInstanceId: child.childInstanceId,
-      code: command.code,
-      message: command.message,
+      code,
+      message,
       ...rec.onToken(),
     },
   });
-  raiseIncident(rec, child.activityId, SUBPROCESS_FAILED, `${command.code}: ${command.message}`);
-  return rec.decision();
+  raiseIncident(rec, child.activityId, incident.code, incident.message, incident.expression);
 }
 
 /** A child's incident shows on the parent, at the activity that started it, until the child's is resolved. */
