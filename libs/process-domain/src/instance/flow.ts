@@ -179,12 +179,7 @@ export function runFrom(rec: Recorder, activityId: string | undefined, ctx: Flow
 export function continueFrom(rec: Recorder, from: string, visit: number, next: Next, ctx: FlowContext): void {
   if (typeof next === 'string') runFrom(rec, next, ctx);
   else {
-    fork(
-      rec,
-      from,
-      visit,
-      next.map((to) => ({ next: to })),
-    );
+    forkTo(rec, from, visit, next);
     runFrom(rec, undefined, ctx);
   }
 }
@@ -205,6 +200,7 @@ function enter(rec: Recorder, activityId: string, ctx: FlowContext): string | un
   return typeof next === 'string' || next === undefined ? next : forkTo(rec, activityId, visit, next);
 }
 
+/** A fork into the activities a `next` lists, at this entry of `activityId`. */
 function forkTo(rec: Recorder, activityId: string, visit: number, next: readonly string[]): undefined {
   fork(
     rec,

@@ -128,7 +128,7 @@ export const waitingInstances = (state: RecordState | undefined, deleting = fals
   [
     ...new Set(
       Object.keys(state?.waits ?? {})
-        .filter((key) => deleting || !key.endsWith('#deleted'))
+        .filter((key) => deleting || key !== deletionWatchKey(instanceOfWaitKey(key)))
         .map(instanceOfWaitKey),
     ),
   ].sort();
