@@ -21,6 +21,14 @@ module.exports = {
       to: { path: '^(libs/(?!process-domain)|services/)' },
     },
     {
+      name: 'bpmn-depends-only-on-the-domain',
+      comment:
+        'libs/bpmn maps BPMN to definitions and back: it knows the domain and the moddle libraries, nothing else',
+      severity: 'error',
+      from: { path: '^libs/bpmn/src' },
+      to: { path: '^(libs/(?!(bpmn|process-domain)/)|services/)' },
+    },
+    {
       name: 'libs-do-not-import-services',
       severity: 'error',
       from: { path: '^libs/(?!testing)' },

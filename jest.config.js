@@ -8,6 +8,11 @@ const esmOnly = [
   'temporal-polyfill',
   'temporal-utils',
   'temporal-spec',
+  'bpmn-moddle',
+  'moddle',
+  'moddle-xml',
+  'saxen',
+  'bpmn-auto-layout',
 ];
 const swc = ['@swc/jest', JSON.parse(require('fs').readFileSync(__dirname + '/.swcrc', 'utf8'))];
 const moduleNameMapper = {
@@ -17,6 +22,7 @@ const moduleNameMapper = {
   '^@lifeline/read-models$': '<rootDir>/libs/read-models/src',
   '^@lifeline/testing$': '<rootDir>/libs/testing/src',
   '^@lifeline/job-worker$': '<rootDir>/libs/job-worker/src',
+  '^@lifeline/bpmn$': '<rootDir>/libs/bpmn/src',
   '^@lifeline/engine$': '<rootDir>/services/engine/src',
   '^@lifeline/api$': '<rootDir>/services/api/src',
   '^@lifeline/embedded/(.*)$': '<rootDir>/services/embedded/src/$1',

@@ -23,6 +23,7 @@ import { traceRequests } from './http/origin';
 import { unsupportedMediaType } from './http/media-type';
 import { inOrder } from './http/in-order';
 import { loadBodyCodecs } from './http/body-codecs';
+import { VENDOR_PREFIX, webVendor } from './http/web-vendor';
 import { AsOfPool } from '../../../libs/audit/src';
 
 /** The web UI's built assets (copied beside the compiled code by the build). */
@@ -164,9 +165,12 @@ export async function createLifelineApp(
   );
   // The web UI is index.html and assets/: only those paths look for a file (the API's own requests never stat the disk).
   const web = express.static(WEB_DIR, { index: 'index.html', fallthrough: true, maxAge: 0 });
+  const vendor = webVendor();
   const webAssets = (request: express.Request, response: express.Response, next: express.NextFunction) => {
+    if (request.method !== 'GET' && request.method !== 'HEAD') return next();
+    if (request.path.startsWith(VENDOR_PREFIX)) return vendor(request, response, next);
     const asset = request.path === '/' || request.path === '/index.html' || request.path.startsWith('/assets/');
-    if (asset && (request.method === 'GET' || request.method === 'HEAD')) return web(request, response, next);
+    if (asset) return web(request, response, next);
     next();
   };
   loadBodyCodecs();
