@@ -14,6 +14,7 @@ import { IsBoolean, IsInt, IsObject, IsString, Matches, Max, Min } from 'class-v
 import type { Request } from 'express';
 import { getDefinition, instancesToMigrate, listDefinitions } from '@lifeline/read-models';
 import {
+  BPMN_MEDIA_TYPES,
   ChangeDefinitionCommand,
   MigrateInstancesCommand,
   PublishDefinitionCommand,
@@ -97,6 +98,15 @@ export class MigrateInstancesDto {
   dryRun!: boolean;
 }
 
+/** A BPMN import option from the query: absent, or one value matching its pattern. */
+function importOption(name: string, value: unknown, pattern: string): Record<string, string> {
+  if (value === undefined) return {};
+  if (typeof value !== 'string' || !new RegExp(pattern).test(value)) {
+    throw new RequestInvalid('QUERY.INVALID', `${name} must match ${pattern}`);
+  }
+  return { [name]: value };
+}
+
 /** The mapping's entries are activity ids on both sides, and not too many. */
 function checkMapping(mapping: Record<string, unknown>): Record<string, string> {
   const entries = Object.entries(mapping);
@@ -127,12 +137,40 @@ export class DefinitionsController {
   @HttpCode(201)
   @RequireRoles('admin')
   @ApiOperation({
-    summary: 'Publish a definition (YAML or JSON body); an invalid one is refused with every error by path',
+    summary:
+      'Publish a definition (YAML, JSON, or BPMN 2.0 XML as Camunda Modeler draws it); an invalid one is refused with every error by path (and, for BPMN, by element)',
   })
-  @ApiConsumes('application/json', 'application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain')
+  @ApiConsumes(
+    'application/json',
+    'application/yaml',
+    'application/x-yaml',
+    'text/yaml',
+    'text/plain',
+    ...BPMN_MEDIA_TYPES,
+  )
   @ApiBody({
-    description: 'The definition (README, "Defining a process"): a JSON object, or its YAML text',
+    description:
+      'The definition (README, "Defining a process"): a JSON object, its YAML text, or a BPMN file (docs/decisions/0010-bpmn.md)',
     schema: { $ref: '#/components/schemas/ProcessDefinition' },
+  })
+  @ApiQuery({
+    name: 'key',
+    required: false,
+    description:
+      'BPMN only: the definition key when the file has no lifeline:definition key (else from the process id)',
+    schema: { type: 'string', pattern: PATTERNS.definitionKey },
+  })
+  @ApiQuery({
+    name: 'relatedEntity',
+    required: false,
+    description: 'BPMN only: the record type when the file has no lifeline:definition relatedEntity',
+    schema: { type: 'string', pattern: PATTERNS.entityType },
+  })
+  @ApiQuery({
+    name: 'processId',
+    required: false,
+    description: 'BPMN only: which executable process of the file to publish, when it has several',
+    schema: { type: 'string', pattern: PATTERNS.processId },
   })
   @ApiAnswer(201, 'DefinitionCommandResult', 'Published: the key and its new version')
   @ApiErrors(403, 409)
@@ -142,12 +180,22 @@ export class DefinitionsController {
     @Headers('content-type') contentType: string | undefined,
     @CurrentCaller() caller: Caller,
     @Req() request: Request,
+    @Query('key') key?: unknown,
+    @Query('relatedEntity') relatedEntity?: unknown,
+    @Query('processId') processId?: unknown,
   ): Promise<DefinitionCommandResult> {
     let text: string;
     if (typeof body === 'string') text = body;
     else if (body && typeof body === 'object' && Object.keys(body).length > 0) text = JSON.stringify(body);
-    else throw new RequestInvalid('DEFINITION.EMPTY', 'Send the definition as YAML or JSON in the body');
-    return this.commands.execute(new PublishDefinitionCommand(text, contentType, caller.id, originOf(request)));
+    else throw new RequestInvalid('DEFINITION.EMPTY', 'Send the definition as YAML, JSON or BPMN XML in the body');
+    const options = {
+      ...importOption('key', key, PATTERNS.definitionKey),
+      ...importOption('relatedEntity', relatedEntity, PATTERNS.entityType),
+      ...importOption('processId', processId, PATTERNS.processId),
+    };
+    return this.commands.execute(
+      new PublishDefinitionCommand(text, contentType, caller.id, originOf(request), options),
+    );
   }
 
   @Get()
