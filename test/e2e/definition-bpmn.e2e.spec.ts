@@ -1,5 +1,6 @@
 import type { ModdleElement } from 'bpmn-moddle';
 import { createModdle } from '@lifeline/bpmn';
+import { runCli, type CliIo } from '../../services/cli/src/cli';
 import { BuiltServer } from './built-server';
 
 const admin = { sub: 'ada', roles: ['admin'] };
@@ -80,5 +81,25 @@ describe('GET /definitions/:key/bpmn on the built server', () => {
     const tiny = await get('/definitions/tiny/bpmn?version=1');
     expect(tiny.status).toBe(200);
     expect(await tiny.text()).toContain('<bpmn:endEvent id="done"');
+  });
+
+  it('lifeline export --url prints what the server answers, and says what went wrong when it refuses', async () => {
+    const cli = async (argv: string[]) => {
+      let stdout = '';
+      let stderr = '';
+      const io: CliIo = { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env: {}, cwd: '.' };
+      return { code: await runCli(argv, io), stdout, stderr };
+    };
+    const token = server.token(clerk.sub, clerk.roles);
+    const printed = await cli(['export', 'invoice-approval', '--url', server.url, '--token', token]);
+    expect([printed.code, printed.stderr]).toEqual([0, '']);
+    expect(printed.stdout).toBe(await (await get('/definitions/invoice-approval/bpmn')).text());
+    const missing = await cli(['export', 'invoice-approval', '--version', '99', '--url', server.url, '--token', token]);
+    expect(missing).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `lifeline: ${server.url} answered 404 DEFINITION.VERSION_NOT_FOUND: No version 99 of definition invoice-approval\n`,
+    });
+    expect((await cli(['export', 'invoice-approval', '--url', server.url])).stderr).toContain('answered 401');
   });
 });
