@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Patch, Post, Query, Req } from '@nestjs/common';
+import { Body, Controller, Get, Header, Headers, HttpCode, Param, Patch, Post, Query, Req } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import {
   ApiBody,
@@ -8,11 +8,13 @@ import {
   ApiProperty,
   ApiPropertyOptional,
   ApiQuery,
+  ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
 import { IsBoolean, IsInt, IsObject, IsString, Matches, Max, Min } from 'class-validator';
 import type { Request } from 'express';
-import { getDefinition, instancesToMigrate, listDefinitions } from '@lifeline/read-models';
+import { exportBpmn } from '@lifeline/bpmn';
+import { getDefinition, getDefinitionVersion, instancesToMigrate, listDefinitions } from '@lifeline/read-models';
 import {
   BPMN_MEDIA_TYPES,
   ChangeDefinitionCommand,
@@ -39,6 +41,9 @@ import {
 } from '../http/openapi';
 
 const KEY = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** The media type of BPMN 2.0 XML (OMG). */
+const BPMN_MEDIA_TYPE = 'application/bpmn+xml';
+const VERSION_PATTERN = '^[1-9][0-9]{0,8}$';
 const checkKey = (key: string): string => {
   if (!KEY.test(key)) throw new NotFound('DEFINITION.NOT_FOUND', `No definition ${key.slice(0, 80)}`);
   return key;
@@ -248,6 +253,46 @@ export class DefinitionsController {
     const found = getDefinition(this.read.db, checkKey(key));
     if (!found) throw new NotFound('DEFINITION.NOT_FOUND', `No definition ${key}`);
     return found;
+  }
+
+  @Get(':key/bpmn')
+  @Header('content-type', `${BPMN_MEDIA_TYPE}; charset=utf-8`)
+  @ApiOperation({
+    summary:
+      'A version as BPMN 2.0 XML with its diagram (docs/decisions/0010-bpmn.md): the XML it was published as, else an export with an automatic layout',
+  })
+  @DefinitionKeyParam()
+  @ApiQuery({
+    name: 'version',
+    required: false,
+    description: 'the version; absent: the latest',
+    schema: { type: 'string', pattern: VERSION_PATTERN },
+  })
+  @MinPositionQuery()
+  @ApiResponse({
+    status: 200,
+    description: 'BPMN 2.0 XML (Camunda 8 and Lifeline extension elements, diagram interchange)',
+    content: { [BPMN_MEDIA_TYPE]: { schema: { type: 'string' } } },
+  })
+  @ApiErrors(400, 404, 503)
+  async bpmn(
+    @Param('key') key: string,
+    @Query('version') version?: string,
+    @Query('minPosition') minPosition?: string,
+  ): Promise<string> {
+    checkKey(key);
+    if (version !== undefined && (typeof version !== 'string' || !new RegExp(VERSION_PATTERN).test(version))) {
+      throw new RequestInvalid('QUERY.INVALID', 'version must be a version number (a whole number from 1)');
+    }
+    await this.read.atLeast(minPosition, ['process-grid']);
+    const found = getDefinitionVersion(this.read.db, key, version === undefined ? undefined : Number(version));
+    if (!found) {
+      if (version === undefined || !getDefinitionVersion(this.read.db, key)) {
+        throw new NotFound('DEFINITION.NOT_FOUND', `No definition ${key}`);
+      }
+      throw new NotFound('DEFINITION.VERSION_NOT_FOUND', `No version ${version} of definition ${key}`);
+    }
+    return found.bpmn ?? (await exportBpmn(found.definition));
   }
 
   @Post(':key/activate')
