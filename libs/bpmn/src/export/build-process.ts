@@ -96,6 +96,7 @@ class ProcessBuilder {
     const definitionsId = this.uniqueId('definitions');
     this.startEvents();
     for (const [id, activity] of Object.entries(d.activities)) this.activity(id, activity);
+    this.mergeBeforeForks();
     for (const { source, target, props } of this.pending) this.link(source, target, props);
 
     const process = this.create('bpmn:Process', {
@@ -164,6 +165,24 @@ class ProcessBuilder {
 
   private flow(source: string, target: string, props: FlowProps = {}): void {
     this.pending.push({ source, target, props });
+  }
+
+  /**
+   * A parallel or inclusive gateway with several incoming flows would wait for all of them in BPMN: a fork reached
+   * from several places (a loop back to it, or two paths) gets an exclusive merge gateway in front of it instead.
+   */
+  private mergeBeforeForks(): void {
+    const forks = Object.entries(this.definition.activities)
+      .filter(([, activity]) => activity.type === 'parallel' || activity.type === 'inclusive')
+      .map(([id]) => id);
+    for (const fork of forks) {
+      const incoming = this.pending.filter((flow) => flow.target === fork);
+      if (incoming.length < 2) continue;
+      const merge = this.uniqueId(`${fork}-merge`);
+      this.node('gateway', 'bpmn:ExclusiveGateway', { id: merge });
+      for (const flow of incoming) flow.target = merge;
+      this.pending.push({ source: merge, target: fork, props: {} });
+    }
   }
 
   private link(source: string, target: string, props: FlowProps): void {

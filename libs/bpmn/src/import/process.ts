@@ -32,7 +32,16 @@ const REFUSED: Record<string, string> = {
     'receive tasks (message catch) are not supported: wait on the record with a conditional event instead',
   'bpmn:ComplexGateway': 'complex gateways are not supported: use an exclusive, inclusive or parallel gateway',
 };
-const RESULT_CONDITION = /^([A-Za-z_][A-Za-z0-9_.-]*)\.result\s*=\s*"([^"\\]+)"$/;
+const RESULT_CONDITION = /^([A-Za-z_][A-Za-z0-9_.-]*)\.result\s*=\s*"((?:[^"\\]|\\.)+)"$/;
+
+/** The text of a FEEL string literal's body: its escapes (`\"`, `\\`, `\n`, `\r`, `\t`, `\uXXXX`) read back. */
+function unescapeFeelString(body: string): string {
+  return body.replace(/\\(u[0-9A-Fa-f]{4}|.)/g, (_all, escape: string) => {
+    if (escape.length === 5) return String.fromCharCode(parseInt(escape.slice(1), 16));
+    return ({ n: '\n', r: '\r', t: '\t' } as Record<string, string>)[escape] ?? escape;
+  });
+}
+
 const DUE_DATE = /^now\(\)\s*\+\s*duration\(\s*"([^"]+)"\s*\)$/;
 const EVENT_KINDS = ['created', 'updated', 'deleted'] as const;
 
@@ -567,7 +576,7 @@ export class ProcessReader {
         );
         continue;
       }
-      const result = match[2];
+      const result = unescapeFeelString(match[2]);
       if (Object.prototype.hasOwnProperty.call(byResult, result)) {
         this.issues.refuse(flow, `two flows for the result ${result}: one flow per result`);
         continue;
