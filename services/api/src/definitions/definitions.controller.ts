@@ -12,7 +12,14 @@ import {
 } from '@nestjs/swagger';
 import { IsBoolean, IsInt, IsObject, IsString, Matches, Max, Min } from 'class-validator';
 import type { Request } from 'express';
-import { getDefinition, instancesToMigrate, listDefinitions } from '@lifeline/read-models';
+import {
+  activityHeatmap,
+  getDefinition,
+  instancesToMigrate,
+  listDefinitions,
+  publishedVersions,
+  readTogether,
+} from '@lifeline/read-models';
 import {
   ChangeDefinitionCommand,
   MigrateInstancesCommand,
@@ -38,6 +45,9 @@ import {
 } from '../http/openapi';
 
 const KEY = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** A version in a query: a positive integer (absent or empty: the latest). */
+const VERSION_PATTERN = '^([1-9][0-9]{0,8})?$';
+const VERSION = new RegExp(VERSION_PATTERN);
 const checkKey = (key: string): string => {
   if (!KEY.test(key)) throw new NotFound('DEFINITION.NOT_FOUND', `No definition ${key.slice(0, 80)}`);
   return key;
@@ -200,6 +210,41 @@ export class DefinitionsController {
     const found = getDefinition(this.read.db, checkKey(key));
     if (!found) throw new NotFound('DEFINITION.NOT_FOUND', `No definition ${key}`);
     return found;
+  }
+
+  @Get(':key/heatmap')
+  @ApiOperation({
+    summary:
+      'Per activity of one version: the instances there now (each parallel line counts), open incidents there, how many entered it, and how long they stayed (count, mean and max of the stays that ended)',
+  })
+  @DefinitionKeyParam()
+  @ApiQuery({
+    name: 'version',
+    required: false,
+    description: 'the version (absent or empty: the latest)',
+    schema: { type: 'string', pattern: VERSION_PATTERN },
+  })
+  @MinPositionQuery()
+  @ApiAnswer(200, 'ActivityHeatmap')
+  @ApiErrors(400, 404, 503)
+  async heatmap(
+    @Param('key') key: string,
+    @Query('version') version?: string,
+    @Query('minPosition') minPosition?: string,
+  ) {
+    if (version !== undefined && (typeof version !== 'string' || !VERSION.test(version))) {
+      throw new RequestInvalid('QUERY.INVALID', 'version must be a positive integer');
+    }
+    const { position } = await this.read.atLeast(minPosition, ['process-grid', 'activity-heatmap']);
+    return readTogether(this.read.db, () => {
+      const versions = publishedVersions(this.read.db, checkKey(key));
+      if (versions.length === 0) throw new NotFound('DEFINITION.NOT_FOUND', `No definition ${key}`);
+      const wanted = version ? Number(version) : versions[versions.length - 1]!;
+      if (!versions.includes(wanted)) {
+        throw new NotFound('DEFINITION.VERSION_NOT_FOUND', `${key} has no version ${wanted}`);
+      }
+      return { position, ...activityHeatmap(this.read.db, key, wanted) };
+    });
   }
 
   @Post(':key/activate')
