@@ -300,7 +300,7 @@ export function processHeatmap({ key, version, definition, title }) {
     );
     legend.replaceChildren(
       h('span', { class: 'legend-title' }, `Heat by ${MEASURES[measure].label.toLowerCase()}:`),
-      ranges.length
+      ...(ranges.length
         ? ranges.map(({ level, min, max }) =>
             h(
               'span',
@@ -308,7 +308,7 @@ export function processHeatmap({ key, version, definition, title }) {
               min === max ? text(min) : `${text(min)} – ${text(max)}`,
             ),
           )
-        : h('span', { class: 'muted' }, 'no figures yet'),
+        : [h('span', { class: 'muted' }, 'no figures yet')]),
       h('span', { class: 'legend-item legend-here' }, 'instances there now'),
       h('span', { class: 'legend-item legend-incidents' }, 'open incidents'),
       h('span', { class: 'legend-item legend-mean' }, 'mean time spent'),
