@@ -52,7 +52,7 @@ describeInBrowser('Process grid in a browser: sort, filter, details, activate an
     await expect(detail.locator('.bpmn-canvas .djs-label').allTextContents()).resolves.toEqual(
       expect.arrayContaining(['Verified', 'Rejected', 'after P3D']),
     );
-    await expect(detail.locator('table').innerText()).resolves.toContain('created');
+    await expect(detail.locator('table').first().innerText()).resolves.toContain('created');
     await screenshot(page, 'c-process-deactivated');
 
     await ui.lifeline.call(
