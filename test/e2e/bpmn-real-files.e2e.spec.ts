@@ -15,12 +15,14 @@ const CORPUS = join(__dirname, '../corpus/bpmn');
 type Step =
   | { start: { recordId: string } }
   | { job: string; variables?: Record<string, unknown> }
+  /** A user of the role the import gave the task (`unassignedRole`) claims and completes it from the Taskbox. */
+  | { task: string; as: { sub: string; roles: string[] } }
   | { advance: number }
   | { ended: string };
 
 interface Expectation {
   why: string;
-  import: { relatedEntity: string; key?: string; processId?: string };
+  import: { relatedEntity: string; key?: string; processId?: string; unassignedRole?: string };
   requires?: string[];
   definition?: { key: string };
   run?: Step[];
@@ -101,6 +103,19 @@ async function run(server: Server, file: string, e: Expectation): Promise<void> 
         workerId: 'corpus-worker',
         ...(step.variables ? { variables: step.variables } : {}),
       });
+      expect(completed.status).toBe(200);
+      position = completed.body.position;
+    } else if ('task' in step) {
+      const listed = await until(
+        () => server.call(step.as, 'GET', `/tasks?minPosition=${position}`),
+        (a) => (a.body?.items ?? []).some((t: { instanceId: string }) => t.instanceId === instanceId),
+      );
+      const task = (listed.body.items as { id: string; instanceId: string; activityId: string; role: string }[]).find(
+        (t) => t.instanceId === instanceId,
+      )!;
+      expect(task).toMatchObject({ activityId: step.task, role: e.import.unassignedRole });
+      expect((await server.call(step.as, 'POST', `/tasks/${task.id}/claim`)).status).toBe(200);
+      const completed = await server.call(step.as, 'POST', `/tasks/${task.id}/complete`, {});
       expect(completed.status).toBe(200);
       position = completed.body.position;
     } else if ('advance' in step) {

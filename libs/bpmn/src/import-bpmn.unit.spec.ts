@@ -646,6 +646,18 @@ describe('importBpmn, refusals (one issue per element, with what to do instead)'
     expect(codesAndElements(await refusal(xml, { processId: 'Nope' }))).toEqual([['BPMN.NO_PROCESS', undefined]]);
   });
 
+  it('given a user task without an assignee and the unassignedRole option, then the task goes to that role (and only then)', async () => {
+    const xml = around(userTask('X', ''));
+    expect(codesAndElements(await refusal(xml))).toEqual([['BPMN.NO_ASSIGNEE', 'X']]);
+    const { document } = await importBpmn(xml, { unassignedRole: 'clerk' });
+    expect((document.activities as Record<string, unknown>).X).toMatchObject({
+      type: 'human',
+      assignee: { role: 'clerk' },
+    });
+    const own = await importBpmn(around(userTask('X', assigned)), { unassignedRole: 'clerk' });
+    expect((own.document.activities as Record<string, unknown>).X).toMatchObject({ assignee: { user: 'alice' } });
+  });
+
   it('given a file without a process (a collaboration of empty pools), then BPMN.NO_PROCESS', async () => {
     const xml = `<bpmn:definitions ${NS} id="D"><bpmn:collaboration id="C"><bpmn:participant id="P" name="Customer" /></bpmn:collaboration></bpmn:definitions>`;
     expect(codesAndElements(await refusal(xml))).toEqual([['BPMN.NO_PROCESS', undefined]]);

@@ -15,6 +15,11 @@ export interface BpmnImportOptions {
   relatedEntity?: string;
   /** Which executable process of a collaboration to import (its id), when there is more than one. */
   processId?: string;
+  /**
+   * The role a user task without an assignee or candidate group goes to (Camunda's Tasklist shows such a task to
+   * everyone; Lifeline names who may take it). Without it, such a task is refused with BPMN.NO_ASSIGNEE.
+   */
+  unassignedRole?: string;
 }
 
 /**

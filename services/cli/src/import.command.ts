@@ -8,6 +8,7 @@ interface ImportOptions {
   key?: string;
   relatedEntity?: string;
   processId?: string;
+  unassignedRole?: string;
   url?: string;
   token?: string;
 }
@@ -30,6 +31,10 @@ export function registerImport(program: Command, io: CliIo, run: Run): void {
     .option('--key <key>', 'the definition key when the file has no lifeline:definition key (else from the process id)')
     .option('--related-entity <type>', 'the record type when the file has no lifeline:definition relatedEntity')
     .option('--process-id <id>', 'which executable process of the file to publish, when it has several')
+    .option(
+      '--unassigned-role <role>',
+      'the role a user task without an assignee or candidate group goes to (else such a task is refused)',
+    )
     .option('--url <url>', 'the server (default: LIFELINE_URL or http://localhost:3000)')
     .option(
       '--token <token>',
@@ -58,6 +63,7 @@ export function registerImport(program: Command, io: CliIo, run: Run): void {
         if (options.key !== undefined) url.searchParams.set('key', options.key);
         if (options.relatedEntity !== undefined) url.searchParams.set('relatedEntity', options.relatedEntity);
         if (options.processId !== undefined) url.searchParams.set('processId', options.processId);
+        if (options.unassignedRole !== undefined) url.searchParams.set('unassignedRole', options.unassignedRole);
         let response: Response;
         try {
           response = await fetch(url, {

@@ -503,9 +503,10 @@ export class ProcessReader {
       }
       return { role: list[0] };
     }
+    if (this.options.unassignedRole !== undefined) return { role: this.options.unassignedRole };
     this.issues.refuse(
       node,
-      'a user task needs an assignee (zeebe:assignmentDefinition assignee, a user or =expression) or one candidate group (a role)',
+      'a user task needs an assignee (zeebe:assignmentDefinition assignee, a user or =expression) or one candidate group (a role), or import with the unassignedRole option',
       'BPMN.NO_ASSIGNEE',
     );
     return undefined;

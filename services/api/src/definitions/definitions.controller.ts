@@ -194,6 +194,13 @@ export class DefinitionsController {
     description: 'BPMN only: which executable process of the file to publish, when it has several',
     schema: { type: 'string', pattern: PATTERNS.processId },
   })
+  @ApiQuery({
+    name: 'unassignedRole',
+    required: false,
+    description:
+      'BPMN only: the role a user task without an assignee or candidate group goes to (else such a task is refused)',
+    schema: { type: 'string', pattern: PATTERNS.role },
+  })
   @ApiAnswer(201, 'DefinitionCommandResult', 'Published: the key and its new version')
   @ApiErrors(403, 409)
   @WithBody()
@@ -205,6 +212,7 @@ export class DefinitionsController {
     @Query('key') key?: unknown,
     @Query('relatedEntity') relatedEntity?: unknown,
     @Query('processId') processId?: unknown,
+    @Query('unassignedRole') unassignedRole?: unknown,
   ): Promise<DefinitionCommandResult> {
     let text: string;
     if (typeof body === 'string') text = body;
@@ -214,6 +222,7 @@ export class DefinitionsController {
       ...importOption('key', key, PATTERNS.definitionKey),
       ...importOption('relatedEntity', relatedEntity, PATTERNS.entityType),
       ...importOption('processId', processId, PATTERNS.processId),
+      ...importOption('unassignedRole', unassignedRole, PATTERNS.role),
     };
     return this.commands.execute(
       new PublishDefinitionCommand(text, contentType, caller.id, originOf(request), options),

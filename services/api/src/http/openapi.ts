@@ -17,6 +17,8 @@ export const PATTERNS = {
   definitionKey: '^[a-z0-9][a-z0-9-]{0,62}$',
   /** A BPMN process id (an XML NCName, ASCII letters). */
   processId: '^[A-Za-z_][A-Za-z0-9_.-]{0,199}$',
+  /** A role name as tokens carry it. */
+  role: '^[A-Za-z0-9_.:-]{1,100}$',
   entityType: '^[A-Za-z][A-Za-z0-9_]{0,99}$',
   /** A filter: empty means "all", as before. */
   optionalEntityType: '^([A-Za-z][A-Za-z0-9_]{0,99})?$',
