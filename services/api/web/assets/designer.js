@@ -343,7 +343,7 @@ export function designerView(container, [param]) {
   }
 
   /** A list of names: rename in place (empty removes), Remove, and an input with Add. */
-  function listField(id, legend, names, commit, { addLabel, hint } = {}) {
+  function listField(id, legend, names, commit, { addLabel, addButton = 'Add', hint } = {}) {
     const addInput = h('input', { type: 'text', id: `prop-${id}-new`, autocomplete: 'off' });
     const add = () => {
       const name = addInput.value.trim();
@@ -395,7 +395,12 @@ export function designerView(container, [param]) {
           );
         }),
       ),
-      h('div', { class: 'list-add' }, field(addLabel, addInput), h('button', { type: 'button', onClick: add }, 'Add')),
+      h(
+        'div',
+        { class: 'list-add' },
+        field(addLabel, addInput),
+        h('button', { type: 'button', onClick: add }, addButton),
+      ),
     );
   }
 
@@ -774,7 +779,11 @@ export function designerView(container, [param]) {
         results,
         (names) =>
           putTask({ results: names.map((name) => service('bpmnFactory').create('lifeline:Result', { name })) }),
-        { addLabel: 'New result', hint: 'The buttons that complete the task, e.g. Approve, Reject' },
+        {
+          addLabel: 'New result',
+          addButton: 'Add result',
+          hint: 'The buttons that complete the task, e.g. Approve, Reject',
+        },
       ),
       formFieldsEditor(element, fields, question),
       h(
@@ -789,6 +798,7 @@ export function designerView(container, [param]) {
           (options) => writeForm(element, fields, { ...q, options }),
           {
             addLabel: 'New option',
+            addButton: 'Add option',
           },
         ),
         checkField('question-multiple', 'Several answers allowed', q.multiple, (multiple) =>
