@@ -118,9 +118,6 @@ describeInBrowser('Designer in a browser: draw, publish, run; the server problem
     );
     expect(xml).toMatch(/<zeebe:formDefinition formKey="camunda-forms:bpmn:UserTaskForm_\w+" \/>/);
     expect(xml).toContain('=managerReview.result = "Approve"');
-    await page.getByRole('link', { name: 'Open the process' }).click();
-    await page.locator('.process-detail h2', { hasText: 'Expense approval' }).waitFor();
-
     const published = await ui.lifeline.call('admin', 'GET', '/definitions/expense-approval');
     expect(published.body).toMatchObject({ version: 1, relatedEntity: 'Expense', triggers: [{ on: 'created' }] });
     expect(published.body.definition.activities.managerReview).toMatchObject({
@@ -131,6 +128,22 @@ describeInBrowser('Designer in a browser: draw, publish, run; the server problem
       results: ['Approve', 'Reject'],
       form: [{ name: 'comment', type: 'text', required: false, label: 'Comment' }],
     });
+
+    await page.getByRole('link', { name: 'Open the process' }).click();
+    await page.locator('.process-detail h2', { hasText: 'Expense approval' }).waitFor();
+
+    // Reopened from the process page: the drawing as published; a change publishes version 2.
+    await page.getByRole('link', { name: 'Edit in designer' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Design expense-approval' }).waitFor();
+    await page.locator('.djs-element[data-element-id="managerReview"]').waitFor();
+    await pick(panel, 'User task: Manager approval');
+    await expect(panel.getByLabel(/^Role/).inputValue()).resolves.toBe('support');
+    await expect(panel.getByLabel('Results 2').inputValue()).resolves.toBe('Reject');
+    await type(panel, 'Due in', 'P3D');
+    await publish(page);
+    await page.locator('.publish-outcome', { hasText: 'Published Expense approval as version 2.' }).waitFor();
+    const second = await ui.lifeline.call('admin', 'GET', '/definitions/expense-approval');
+    expect(second.body.definition.activities.managerReview.dueIn).toBe('P3D');
 
     const posted = await ui.lifeline.call(
       'app',
