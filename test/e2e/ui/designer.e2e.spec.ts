@@ -93,7 +93,10 @@ describeInBrowser('Designer in a browser: draw, publish, run; the server problem
     await type(panel, /^Id/, 'financeReview');
     await type(panel, /^Title/, 'Finance approval');
     await type(panel, /^Role/, 'accounting');
-    await contextPad(page, 'append.end-event');
+    // The panel's Append, the keyboard's way to draw.
+    await panel.getByLabel('Append', { exact: true }).selectOption('bpmn:EndEvent');
+    await panel.getByRole('button', { name: 'Append', exact: true }).click();
+    await panel.locator('h3', { hasText: 'End' }).waitFor();
     await type(panel, /^Id/, 'paid');
     await type(panel, 'Name', 'Paid');
     await page.locator(`.djs-element[data-element-id="${gatewayId}"]`).click();

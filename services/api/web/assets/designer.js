@@ -40,6 +40,19 @@ const TYPE_LABELS = {
   'bpmn:SequenceFlow': 'Flow',
 };
 
+/** What "Append" offers: a type, and an event definition after a +. */
+const APPEND_KINDS = [
+  ['bpmn:UserTask', 'User task'],
+  ['bpmn:ServiceTask', 'Service task'],
+  ['bpmn:Task', 'Automatic step'],
+  ['bpmn:ExclusiveGateway', 'Decision'],
+  ['bpmn:ParallelGateway', 'Parallel gateway'],
+  ['bpmn:IntermediateCatchEvent+bpmn:ConditionalEventDefinition', 'Wait for a condition'],
+  ['bpmn:IntermediateCatchEvent+bpmn:TimerEventDefinition', 'Wait for a duration'],
+  ['bpmn:CallActivity', 'Sub-process'],
+  ['bpmn:EndEvent', 'End'],
+];
+
 const NEW_DIAGRAM = `<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" xmlns:di="http://www.omg.org/spec/DD/20100524/DI" id="Definitions_1" targetNamespace="http://bpmn.io/schema/bpmn">
   <bpmn:process id="Process_1" isExecutable="true">
@@ -100,7 +113,7 @@ export function designerView(container, [param]) {
   const errors = errorBox();
   const outcome = h('div', { class: 'publish-outcome', role: 'status', tabindex: '-1' });
   const issuesEl = h('section', { class: 'issues', 'aria-labelledby': 'issues-title', tabindex: '-1', hidden: true });
-  const canvasEl = h('div', { class: 'designer-canvas', 'aria-label': 'Process diagram' });
+  const canvasEl = h('div', { class: 'designer-canvas' });
   const panel = h('form', {
     class: 'designer-panel',
     'aria-label': 'Properties',
@@ -118,6 +131,12 @@ export function designerView(container, [param]) {
       ' ',
       publishButton,
     ),
+    h(
+      'p',
+      { class: 'field-hint', id: 'designer-help' },
+      'Draw with the palette and the shapes’ menus, or choose an element in the Element list and use Append and ',
+      'Connect in the panel. With the diagram focused, Ctrl+Z undoes and Delete removes what is selected.',
+    ),
     session.me?.admin ? null : h('p', { class: 'notice' }, 'Only admins may publish; you can draw and look.'),
     errors.el,
     outcome,
@@ -131,6 +150,9 @@ export function designerView(container, [param]) {
       if (destroyed) return;
       modeler = new BpmnJS({ container: canvasEl, moddleExtensions });
       modeler.get('commandStack').registerHandler('lifeline.batch', BatchHandler);
+      const svg = canvasEl.querySelector('svg');
+      svg?.setAttribute('aria-label', 'Process diagram');
+      svg?.setAttribute('aria-describedby', 'designer-help');
       modeler.on('selection.changed', ({ newSelection }) => {
         selected = newSelection.length === 1 ? newSelection[0] : null;
         renderPanel();
@@ -455,7 +477,72 @@ export function designerView(container, [param]) {
     if (isA(bo, 'bpmn:BoundaryEvent')) parts.push(...boundaryFields(element));
     if (isA(bo, 'bpmn:CallActivity')) parts.push(...callFields(element));
     if (isA(bo, 'bpmn:EndEvent')) parts.push(...endFields(element));
+    if (isA(bo, 'bpmn:FlowNode') && !isA(bo, 'bpmn:EndEvent')) parts.push(drawFields(element));
     return h('div', { class: 'panel-section' }, parts);
+  }
+
+  /** Append and connect without a mouse: what the canvas's context pad offers, as form controls. */
+  function drawFields(element) {
+    const kind = h(
+      'select',
+      { id: 'prop-append-kind' },
+      APPEND_KINDS.map(([value, label]) => h('option', { value }, label)),
+    );
+    const append = () => {
+      const [type, eventDefinitionType] = kind.value.split('+');
+      let shape = null;
+      update(() => {
+        shape = service('elementFactory').createShape({
+          type,
+          ...(eventDefinitionType ? { eventDefinitionType } : {}),
+        });
+        shape = service('autoPlace').append(element, shape);
+      });
+      reselect(shape);
+      announce(`Appended ${describe(shape)}`);
+      document.getElementById('prop-id')?.focus();
+    };
+    const targets = service('elementRegistry').filter(
+      (e) =>
+        e !== element &&
+        e.type !== 'label' &&
+        isA(e.businessObject, 'bpmn:FlowNode') &&
+        !isA(e.businessObject, 'bpmn:StartEvent') &&
+        !isA(e.businessObject, 'bpmn:BoundaryEvent') &&
+        !element.outgoing.some((c) => c.target === e),
+    );
+    const target = h(
+      'select',
+      { id: 'prop-connect-to' },
+      targets.map((e) => h('option', { value: e.id }, describe(e))),
+    );
+    const connect = () => {
+      const to = service('elementRegistry').get(target.value);
+      if (!to) return;
+      let flow = null;
+      update(() => (flow = service('modeling').connect(element, to)));
+      announce(`Connected to ${describe(to)}`);
+      reselect(flow);
+    };
+    return h(
+      'fieldset',
+      { class: 'draw' },
+      h('legend', {}, 'Draw from here'),
+      h(
+        'div',
+        { class: 'list-add' },
+        field('Append', kind),
+        h('button', { type: 'button', onClick: append }, 'Append'),
+      ),
+      targets.length
+        ? h(
+            'div',
+            { class: 'list-add' },
+            field('Connect to', target),
+            h('button', { type: 'button', onClick: connect }, 'Connect'),
+          )
+        : null,
+    );
   }
 
   function idField(element) {
