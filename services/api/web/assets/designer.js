@@ -1340,7 +1340,7 @@ export function designerView(container, [param]) {
       announce(`Published version ${result.version}`);
       outcome.focus();
     } catch (error) {
-      if (error.code === 'DEFINITION.INVALID' && Array.isArray(error.details)) showIssues(error.details);
+      if (error.status === 400 && Array.isArray(error.details) && error.details.length) showIssues(error.details);
       else errors.show(error);
     } finally {
       publishButton.disabled = false;
