@@ -113,9 +113,10 @@ describeInBrowser('Designer in a browser: draw, publish, run; the server problem
     // What the panel wrote, in the elements decision 0010 names.
     expect(xml).toContain('<lifeline:definition key="expense-approval" relatedEntity="Expense" />');
     expect(xml).toMatch(/<bpmn:message id="[^"]+" name="Expense\.created" \/>/);
-    expect(xml).toMatch(/<lifeline:trigger on="created" when="entity\.amount (&gt;|&#62;) 0" \/>/);
+    expect(xml).toMatch(/<lifeline:trigger on="created" when="=entity\.amount (&gt;|&#62;) 0" \/>/);
     expect(xml).toContain('<zeebe:assignmentDefinition candidateGroups="support" />');
     expect(xml).toContain('<zeebe:assignmentDefinition candidateGroups="accounting" />');
+    expect(xml).toContain('<zeebe:taskSchedule dueDate="=now() + duration(&#34;P2D&#34;)" />');
     expect(xml).toMatch(
       /<lifeline:task dueIn="P2D">\s*<lifeline:result name="Approve" \/>\s*<lifeline:result name="Reject" \/>/,
     );

@@ -95,6 +95,8 @@ function loadVendor() {
 
 const isA = (bo, type) => Boolean(bo && bo.$instanceOf && bo.$instanceOf(type));
 const stripFeel = (text) => (typeof text === 'string' ? text.replace(/^=\s*/, '') : '');
+/** Camunda's expression mark (decision 0010, "FEEL"): the import strips it, the export writes it. */
+const feel = (text) => (text ? `=${text}` : '');
 const emptyToUndefined = (value) => (value === '' || value === null ? undefined : value);
 const splitWords = (text) => (text ?? '').split(/[\s,]+/).filter(Boolean);
 
@@ -607,16 +609,16 @@ export function designerView(container, [param]) {
       isA(definition, 'bpmn:ConditionalEventDefinition')
         ? update(() =>
             service('modeling').updateModdleProperties(element, definition, {
-              condition: expression(when ? `=${when}` : ''),
+              condition: expression(feel(when)),
             }),
           )
-        : put({ when });
+        : put({ when: feel(when) });
     if (ENTITY_KINDS.includes(kind)) {
       fields.push(
         textField(
           'when',
           'Condition',
-          trigger?.when ?? stripFeel(definition?.condition?.body),
+          stripFeel(trigger?.when ?? definition?.condition?.body),
           (when) => setWhen(when),
           {
             hint: 'FEEL over entity and record, e.g. entity.amount > 100; empty: always',
@@ -728,6 +730,23 @@ export function designerView(container, [param]) {
     update(() =>
       putExt(element, element.businessObject, 'zeebe:AssignmentDefinition', { ...props, candidateUsers: undefined }),
     );
+  }
+
+  /** `zeebe:taskSchedule dueDate="=now() + duration(\"P2D\")"`, as the export writes it beside lifeline:task dueIn. */
+  function dueInOf(bo) {
+    const dueDate = findExt(bo, 'zeebe:TaskSchedule')?.dueDate ?? '';
+    return /duration\(\s*"([^"]+)"\s*\)/.exec(dueDate)?.[1] ?? '';
+  }
+
+  /** Both places say the same due time, so Camunda Modeler shows what Lifeline runs. */
+  function setDueIn(element, dueIn) {
+    const bo = element.businessObject;
+    update(() => {
+      putExt(element, bo, 'lifeline:Task', { dueIn });
+      putExt(element, bo, 'zeebe:TaskSchedule', {
+        dueDate: dueIn ? `=now() + duration(${JSON.stringify(dueIn)})` : undefined,
+      });
+    });
   }
 
   function readForm(bo) {
@@ -857,7 +876,7 @@ export function designerView(container, [param]) {
           { required: true, hint: assignee.kind === 'userFrom' ? 'e.g. entity.ownerId' : undefined },
         ),
       ),
-      textField('due-in', 'Due in', task?.dueIn, (dueIn) => putTask({ dueIn }), {
+      textField('due-in', 'Due in', task?.dueIn ?? dueInOf(bo), (dueIn) => setDueIn(element, dueIn), {
         hint: 'ISO-8601 duration, e.g. P2D',
       }),
       listField(
@@ -892,9 +911,15 @@ export function designerView(container, [param]) {
           writeForm(element, fields, { ...q, multiple }),
         ),
       ),
-      textField('complete-when', 'Complete when', task?.completeWhen, (completeWhen) => putTask({ completeWhen }), {
-        hint: 'FEEL over the record: the task completes itself when it holds',
-      }),
+      textField(
+        'complete-when',
+        'Complete when',
+        stripFeel(task?.completeWhen),
+        (completeWhen) => putTask({ completeWhen: feel(completeWhen) }),
+        {
+          hint: 'FEEL over the record: the task completes itself when it holds',
+        },
+      ),
       textField('hint', 'Hint', task?.hint, (hint) => putTask({ hint })),
     ];
   }
@@ -981,9 +1006,7 @@ export function designerView(container, [param]) {
   const targetName = (flow) => flow.businessObject.targetRef?.name || flow.businessObject.targetRef?.id;
 
   function setCondition(flow, text) {
-    update(() =>
-      service('modeling').updateProperties(flow, { conditionExpression: expression(text ? `=${text}` : '') }),
-    );
+    update(() => service('modeling').updateProperties(flow, { conditionExpression: expression(feel(text)) }));
   }
 
   function setDefault(gateway, flow) {
@@ -1101,7 +1124,7 @@ export function designerView(container, [param]) {
         (c) =>
           update(() =>
             service('modeling').updateModdleProperties(element, definition, {
-              condition: expression(c ? `=${c}` : ''),
+              condition: expression(feel(c)),
             }),
           ),
         { required: true, hint: 'FEEL over the record, checked on entry and on every update' },
@@ -1209,7 +1232,9 @@ export function designerView(container, [param]) {
       textField('called-record-type', 'Record type', call?.recordType, (recordType) => putCall({ recordType }), {
         hint: 'Empty: the same record',
       }),
-      textField('called-record-id', 'Record id (FEEL)', call?.recordId, (recordId) => putCall({ recordId })),
+      textField('called-record-id', 'Record id (FEEL)', stripFeel(call?.recordId), (recordId) =>
+        putCall({ recordId: feel(recordId) }),
+      ),
     ];
   }
 
