@@ -208,16 +208,19 @@ describe('bad input gets a 4xx with a stable code, and nothing partial is record
 
   it('a body of a type the operation does not take: 415 naming the accepted types, nothing recorded', async () => {
     const head = await lifeline.engine.store.headPosition();
-    const bpmn = await lifeline.call('admin', 'POST', '/definitions', '<bpmn:definitions id="d"/>', {
-      'content-type': 'application/xml',
+    const csv = await lifeline.call('admin', 'POST', '/definitions', 'key,name\ninvoice,Invoice', {
+      'content-type': 'text/csv',
     });
-    expectError(bpmn, 415, 'REQUEST.UNSUPPORTED_MEDIA_TYPE');
-    expect(bpmn.body.error.details.accepted).toEqual([
+    expectError(csv, 415, 'REQUEST.UNSUPPORTED_MEDIA_TYPE');
+    expect(csv.body.error.details.accepted).toEqual([
       'application/json',
       'application/yaml',
       'application/x-yaml',
       'text/yaml',
       'text/plain',
+      'application/bpmn+xml',
+      'application/xml',
+      'text/xml',
     ]);
     const form = await lifeline.call('app', 'POST', '/entity-events', 'id=1&kind=created', {
       'content-type': 'application/x-www-form-urlencoded',

@@ -16,12 +16,22 @@ export abstract class DomainError extends Error {
   }
 }
 
+/** The element of a drawing (a BPMN file) an issue concerns, so an editor can show the problem on it. */
+export interface IssueElement {
+  id: string;
+  name?: string;
+  /** The element's type, e.g. `bpmn:UserTask`. */
+  type: string;
+}
+
 /** One problem found in a document, named by its JSON path (`activities.review.next`). */
 export interface ValidationIssue {
   path: string;
   message: string;
   /** A stable code for the problems a client may want to tell apart (e.g. `DEFINITION.SCHEDULE_CRON_INVALID`). */
   code?: string;
+  /** For a document read from BPMN: the element the problem is on. */
+  element?: IssueElement;
 }
 
 export class DefinitionInvalid extends DomainError {

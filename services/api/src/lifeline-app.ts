@@ -7,7 +7,7 @@ import express from 'express';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { getTask, latestRecordData, ReadModels, tasksFallingDue } from '@lifeline/read-models';
-import { EngineModule, EngineRuntime, type Clock, type LifelineConfig } from '@lifeline/engine';
+import { BPMN_MEDIA_TYPES, EngineModule, EngineRuntime, type Clock, type LifelineConfig } from '@lifeline/engine';
 import type { EventStore } from '@lifeline/event-store';
 import { findDuplicateKey } from '@lifeline/process-domain';
 import { ApiModule } from './api.module';
@@ -187,7 +187,10 @@ export async function createLifelineApp(
       }),
       refuseDeepBodies,
       refuseDuplicateKeys,
-      express.text({ limit: MAX_BODY, type: ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'] }),
+      express.text({
+        limit: MAX_BODY,
+        type: ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain', ...BPMN_MEDIA_TYPES],
+      }),
       webAssets,
       methodNotAllowed(document),
       unsupportedMediaType(document),

@@ -2,6 +2,8 @@ import { Command, CommanderError } from 'commander';
 import { DomainError } from '@lifeline/process-domain';
 import { registerAudit } from './audit.command';
 import { registerCopyHistory } from './copy-history.command';
+import { registerExport } from './export.command';
+import { registerImport } from './import.command';
 import { CliUsageError, processIo, type CliIo } from './io';
 import { registerReplay } from './replay.command';
 import { registerToken } from './token.command';
@@ -20,7 +22,7 @@ export async function runCli(argv: string[], io: CliIo = processIo()): Promise<n
     exitCode = await work();
   };
   const program = new Command('lifeline')
-    .description('Lifeline from the command line: audit, replay, what-if, history copy, tokens')
+    .description('Lifeline from the command line: audit, replay, what-if, history copy, tokens, BPMN import and export')
     .option(
       '--data-dir <dir>',
       'the data dir (default: LIFELINE_DATA_DIR or ./data); EventStoreDB with LIFELINE_EVENT_STORE=eventstoredb and EVENTSTORE_URL',
@@ -33,6 +35,8 @@ export async function runCli(argv: string[], io: CliIo = processIo()): Promise<n
   registerWhatIf(program, io, run);
   registerCopyHistory(program, io, run);
   registerToken(program, io, run);
+  registerImport(program, io, run);
+  registerExport(program, io, run);
   for (const command of allCommands(program))
     command.exitOverride().configureOutput({ writeOut: (t) => io.stdout(t), writeErr: (t) => io.stderr(t) });
   try {

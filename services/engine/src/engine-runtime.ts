@@ -10,9 +10,11 @@ import {
   type ManualStart,
 } from '@lifeline/process-domain';
 import type { Logger } from 'pino';
+import type { BpmnImportOptions } from '@lifeline/bpmn';
 import { DefinitionCatalog, type LatestDefinition } from './definitions/definition-catalog';
 import { migrateInstances, type MigrationRequest, type MigrationResult } from './instances/migrate-instances';
 import { DefinitionCommands, type DefinitionCommandResult } from './definitions/definition-commands';
+import { readDefinition } from './definitions/read-definition';
 import { RecordEntityEvents, type EntityEventToRecord, type RecordOutcome } from './ingest/record-entity-events';
 import {
   InstanceCommands,
@@ -251,15 +253,18 @@ export class EngineRuntime {
   // ---- the commands, each one unit of work ----
 
   readonly definitions = {
+    /** YAML, JSON or BPMN XML (`options`: what a BPMN file has no place for); read before the unit of work. */
     publish: (
       text: string,
       contentType: string | undefined,
       actor: string,
       origin?: CommandOrigin,
+      options?: BpmnImportOptions,
     ): Promise<DefinitionCommandResult> =>
-      this.metrics.time('PublishDefinition', () =>
-        this.writes.run((tx) => this.definitionCommands.publish(tx, text, contentType, actor, origin)),
-      ),
+      this.metrics.time('PublishDefinition', async () => {
+        const definition = await readDefinition(text, contentType, options);
+        return this.writes.run((tx) => this.definitionCommands.publishRead(tx, definition, text, actor, origin));
+      }),
     execute: (
       key: string,
       command: DefinitionCommand,

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import type { BpmnImportOptions } from '@lifeline/bpmn';
 import type { Actor, DefinitionCommand, EntityRef, InstanceCommand, ManualStart } from '@lifeline/process-domain';
 import { EngineRuntime } from './engine-runtime';
 import type { EntityEventToRecord, RecordOutcome } from './ingest/record-entity-events';
@@ -34,6 +35,8 @@ export class PublishDefinitionCommand {
     readonly contentType: string | undefined,
     readonly actor: string,
     readonly origin: CommandOrigin,
+    /** For a BPMN file: the key, record type or process it has no place for (query parameters, CLI flags). */
+    readonly options: BpmnImportOptions = {},
   ) {}
 }
 
@@ -104,7 +107,7 @@ export class LaunchInstanceCommandHandler implements ICommandHandler<LaunchInsta
 export class PublishDefinitionHandler implements ICommandHandler<PublishDefinitionCommand, DefinitionCommandResult> {
   constructor(private readonly engine: EngineRuntime) {}
   execute(c: PublishDefinitionCommand): Promise<DefinitionCommandResult> {
-    return this.engine.definitions.publish(c.text, c.contentType, c.actor, c.origin);
+    return this.engine.definitions.publish(c.text, c.contentType, c.actor, c.origin, c.options);
   }
 }
 

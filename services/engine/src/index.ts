@@ -7,6 +7,7 @@ export * from './shared/metadata';
 export * from './shared/engine-db';
 export * from './definitions/definition-catalog';
 export * from './definitions/definition-commands';
+export * from './definitions/read-definition';
 export * from './ingest/record-entity-events';
 export * from './instances/instance-commands';
 export * from './instances/migrate-instances';

@@ -2,7 +2,7 @@ import { allProjections } from '../projections';
 import { Projector, ReadModelDb } from '../read-model-db';
 import { invoiceApproval } from '../testing/event-log';
 import { ReadModelFixture } from '../testing/read-model-fixture';
-import { getDefinition, listDefinitions } from './process-grid.queries';
+import { getDefinition, getDefinitionVersion, listDefinitions } from './process-grid.queries';
 
 describe('process grid', () => {
   let rm: ReadModelFixture;
@@ -47,6 +47,34 @@ describe('process grid', () => {
         rule: { role: 'accounting' },
       },
     });
+
+  it('keeps a version published as BPMN with its XML, and a YAML or JSON one without its text', () => {
+    const published = (version: number, source: string) =>
+      rm.log.append(
+        'definition-invoice-approval',
+        {
+          type: 'DefinitionPublished',
+          data: { key: 'invoice-approval', version, definition: invoiceApproval({ name: `v${version}` }), source },
+        },
+        'root',
+      );
+    published(1, '  <?xml version="1.0"?><bpmn:definitions/>');
+    published(2, 'key: invoice-approval\n');
+    rm.project();
+
+    expect(getDefinitionVersion(rm.sql, 'invoice-approval', 1)).toEqual({
+      version: 1,
+      definition: invoiceApproval({ name: 'v1' }),
+      bpmn: '  <?xml version="1.0"?><bpmn:definitions/>',
+    });
+    expect(getDefinitionVersion(rm.sql, 'invoice-approval', 2)).toEqual({
+      version: 2,
+      definition: invoiceApproval({ name: 'v2' }),
+    });
+    expect(getDefinitionVersion(rm.sql, 'invoice-approval')?.version).toBe(2);
+    expect(getDefinitionVersion(rm.sql, 'invoice-approval', 3)).toBeUndefined();
+    expect(getDefinitionVersion(rm.sql, 'other')).toBeUndefined();
+  });
 
   it('shows the latest version and keeps the first publication as created-at', () => {
     publish('invoice-approval', 1);

@@ -2,6 +2,7 @@ import type { LifelineEvent } from '../../../process-domain/src/events';
 import type { StoredEvent } from '../../../event-store/src/event-store';
 import { asLifelineEvent, instanceIdOf, json } from '../events';
 import { boundCache, preparedFor, type Projection, type Sql } from '../read-model-db';
+import { isBpmnText } from './process-grid.queries';
 
 export const PROCESS_GRID_SCHEMA = [
   `CREATE TABLE IF NOT EXISTS definitions (
@@ -24,6 +25,8 @@ export const PROCESS_GRID_SCHEMA = [
     version INTEGER NOT NULL,
     published_at TEXT NOT NULL,
     definition TEXT NOT NULL,
+    -- The published text when it was BPMN (decision 0010: the drawing is given back as drawn), else NULL.
+    source TEXT,
     PRIMARY KEY (key, version)
   ) WITHOUT ROWID`,
   // Per instance: its definition and open tasks (a JSON array of task ids), so ending it corrects the grid's
@@ -48,7 +51,7 @@ const statements = preparedFor((db: Sql) => ({
      WHERE excluded.version >= definitions.version`,
   ),
   version: db.prepare(
-    'INSERT OR IGNORE INTO definition_versions (key, version, published_at, definition) VALUES (?, ?, ?, ?)',
+    'INSERT OR IGNORE INTO definition_versions (key, version, published_at, definition, source) VALUES (?, ?, ?, ?, ?)',
   ),
   enabled: db.prepare('UPDATE definitions SET enabled = ?, updated_at = ?, position = ? WHERE key = ?'),
   executionOrder: db.prepare('UPDATE definitions SET execution_order = ?, updated_at = ?, position = ? WHERE key = ?'),
@@ -135,7 +138,8 @@ export const processGridProjection: Projection = {
   name: 'process-grid',
   prepare: statements,
   // 2: an instance's open task ids on its own row (no process_grid_open_tasks table and index to write per task).
-  version: 2,
+  // 3: a version's BPMN source (definition_versions.source).
+  version: 3,
   tables: ['definitions', 'definition_versions', 'process_grid_instances', 'process_grid_open_tasks'],
   schema: PROCESS_GRID_SCHEMA,
   startBatch(db: Sql): void {
@@ -169,7 +173,7 @@ export const processGridProjection: Projection = {
       case 'DefinitionPublished': {
         // A count for a definition not yet in the grid is lost, as it was when counts were written per event.
         writeCounts(db);
-        const { key, version, definition } = event.data;
+        const { key, version, definition, source } = event.data;
         s.published.run({
           key,
           name: definition.name,
@@ -182,7 +186,7 @@ export const processGridProjection: Projection = {
           definition: json(definition),
           position,
         });
-        s.version.run(key, version, at, json(definition));
+        s.version.run(key, version, at, json(definition), source !== undefined && isBpmnText(source) ? source : null);
         return;
       }
       case 'DefinitionActivated':

@@ -32,6 +32,17 @@ export interface DefinitionDetails extends DefinitionRow {
   versions: DefinitionVersionRow[];
 }
 
+/** One published version as the BPMN export needs it: the definition, and the BPMN text it was published as. */
+export interface DefinitionVersionSource {
+  version: number;
+  definition: ProcessDefinition;
+  /** The published XML when the version was published as BPMN; absent for YAML or JSON. */
+  bpmn?: string;
+}
+
+/** A published text is BPMN when it is XML (YAML and JSON never start with `<`). */
+export const isBpmnText = (text: string): boolean => text.trimStart().startsWith('<');
+
 export interface DefinitionFilter {
   relatedEntity?: string;
   enabled?: boolean;
@@ -99,6 +110,27 @@ export function listDefinitions(db: Sql, filter: DefinitionFilter = {}): Definit
 const STARTABLE_BY = "json_extract(definition, '$.startableBy') AS startable_by";
 
 /** One definition with its latest document and every published version (oldest first). */
+/** A version of a definition (the latest when `version` is absent); undefined: no such definition or version. */
+export function getDefinitionVersion(db: Sql, key: string, version?: number): DefinitionVersionSource | undefined {
+  const row = (
+    version === undefined
+      ? cachedStatement(
+          db,
+          'SELECT version, definition, source FROM definition_versions WHERE key = ? ORDER BY version DESC LIMIT 1',
+        ).get(key)
+      : cachedStatement(
+          db,
+          'SELECT version, definition, source FROM definition_versions WHERE key = ? AND version = ?',
+        ).get(key, version)
+  ) as { version: number; definition: string; source: string | null } | undefined;
+  if (!row) return undefined;
+  return {
+    version: row.version,
+    definition: JSON.parse(row.definition) as ProcessDefinition,
+    ...(row.source !== null ? { bpmn: row.source } : {}),
+  };
+}
+
 export function getDefinition(db: Sql, key: string): DefinitionDetails | undefined {
   const record = cachedStatement(db, `SELECT *, ${STARTABLE_BY} FROM definitions WHERE key = ?`).get(key) as
     DefinitionRecord | undefined;

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Patch, Post, Query, Req } from '@nestjs/common';
+import { Body, Controller, Get, Header, Headers, HttpCode, Param, Patch, Post, Query, Req } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import {
   ApiBody,
@@ -8,12 +8,15 @@ import {
   ApiProperty,
   ApiPropertyOptional,
   ApiQuery,
+  ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
 import { IsBoolean, IsInt, IsObject, IsString, Matches, Max, Min } from 'class-validator';
 import type { Request } from 'express';
-import { getDefinition, instancesToMigrate, listDefinitions } from '@lifeline/read-models';
+import { exportBpmn } from '@lifeline/bpmn';
+import { getDefinition, getDefinitionVersion, instancesToMigrate, listDefinitions } from '@lifeline/read-models';
 import {
+  BPMN_MEDIA_TYPES,
   ChangeDefinitionCommand,
   MigrateInstancesCommand,
   PublishDefinitionCommand,
@@ -38,6 +41,9 @@ import {
 } from '../http/openapi';
 
 const KEY = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** The media type of BPMN 2.0 XML (OMG). */
+const BPMN_MEDIA_TYPE = 'application/bpmn+xml';
+const VERSION_PATTERN = '^[1-9][0-9]{0,8}$';
 const checkKey = (key: string): string => {
   if (!KEY.test(key)) throw new NotFound('DEFINITION.NOT_FOUND', `No definition ${key.slice(0, 80)}`);
   return key;
@@ -97,6 +103,15 @@ export class MigrateInstancesDto {
   dryRun!: boolean;
 }
 
+/** A BPMN import option from the query: absent, or one value matching its pattern. */
+function importOption(name: string, value: unknown, pattern: string): Record<string, string> {
+  if (value === undefined) return {};
+  if (typeof value !== 'string' || !new RegExp(pattern).test(value)) {
+    throw new RequestInvalid('QUERY.INVALID', `${name} must match ${pattern}`);
+  }
+  return { [name]: value };
+}
+
 /** The mapping's entries are activity ids on both sides, and not too many. */
 function checkMapping(mapping: Record<string, unknown>): Record<string, string> {
   const entries = Object.entries(mapping);
@@ -127,12 +142,40 @@ export class DefinitionsController {
   @HttpCode(201)
   @RequireRoles('admin')
   @ApiOperation({
-    summary: 'Publish a definition (YAML or JSON body); an invalid one is refused with every error by path',
+    summary:
+      'Publish a definition (YAML, JSON, or BPMN 2.0 XML as Camunda Modeler draws it); an invalid one is refused with every error by path (and, for BPMN, by element)',
   })
-  @ApiConsumes('application/json', 'application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain')
+  @ApiConsumes(
+    'application/json',
+    'application/yaml',
+    'application/x-yaml',
+    'text/yaml',
+    'text/plain',
+    ...BPMN_MEDIA_TYPES,
+  )
   @ApiBody({
-    description: 'The definition (README, "Defining a process"): a JSON object, or its YAML text',
+    description:
+      'The definition (README, "Defining a process"): a JSON object, its YAML text, or a BPMN file (docs/decisions/0010-bpmn.md)',
     schema: { $ref: '#/components/schemas/ProcessDefinition' },
+  })
+  @ApiQuery({
+    name: 'key',
+    required: false,
+    description:
+      'BPMN only: the definition key when the file has no lifeline:definition key (else from the process id)',
+    schema: { type: 'string', pattern: PATTERNS.definitionKey },
+  })
+  @ApiQuery({
+    name: 'relatedEntity',
+    required: false,
+    description: 'BPMN only: the record type when the file has no lifeline:definition relatedEntity',
+    schema: { type: 'string', pattern: PATTERNS.entityType },
+  })
+  @ApiQuery({
+    name: 'processId',
+    required: false,
+    description: 'BPMN only: which executable process of the file to publish, when it has several',
+    schema: { type: 'string', pattern: PATTERNS.processId },
   })
   @ApiAnswer(201, 'DefinitionCommandResult', 'Published: the key and its new version')
   @ApiErrors(403, 409)
@@ -142,12 +185,22 @@ export class DefinitionsController {
     @Headers('content-type') contentType: string | undefined,
     @CurrentCaller() caller: Caller,
     @Req() request: Request,
+    @Query('key') key?: unknown,
+    @Query('relatedEntity') relatedEntity?: unknown,
+    @Query('processId') processId?: unknown,
   ): Promise<DefinitionCommandResult> {
     let text: string;
     if (typeof body === 'string') text = body;
     else if (body && typeof body === 'object' && Object.keys(body).length > 0) text = JSON.stringify(body);
-    else throw new RequestInvalid('DEFINITION.EMPTY', 'Send the definition as YAML or JSON in the body');
-    return this.commands.execute(new PublishDefinitionCommand(text, contentType, caller.id, originOf(request)));
+    else throw new RequestInvalid('DEFINITION.EMPTY', 'Send the definition as YAML, JSON or BPMN XML in the body');
+    const options = {
+      ...importOption('key', key, PATTERNS.definitionKey),
+      ...importOption('relatedEntity', relatedEntity, PATTERNS.entityType),
+      ...importOption('processId', processId, PATTERNS.processId),
+    };
+    return this.commands.execute(
+      new PublishDefinitionCommand(text, contentType, caller.id, originOf(request), options),
+    );
   }
 
   @Get()
@@ -200,6 +253,46 @@ export class DefinitionsController {
     const found = getDefinition(this.read.db, checkKey(key));
     if (!found) throw new NotFound('DEFINITION.NOT_FOUND', `No definition ${key}`);
     return found;
+  }
+
+  @Get(':key/bpmn')
+  @Header('content-type', `${BPMN_MEDIA_TYPE}; charset=utf-8`)
+  @ApiOperation({
+    summary:
+      'A version as BPMN 2.0 XML with its diagram (docs/decisions/0010-bpmn.md): the XML it was published as, else an export with an automatic layout',
+  })
+  @DefinitionKeyParam()
+  @ApiQuery({
+    name: 'version',
+    required: false,
+    description: 'the version; absent: the latest',
+    schema: { type: 'string', pattern: VERSION_PATTERN },
+  })
+  @MinPositionQuery()
+  @ApiResponse({
+    status: 200,
+    description: 'BPMN 2.0 XML (Camunda 8 and Lifeline extension elements, diagram interchange)',
+    content: { [BPMN_MEDIA_TYPE]: { schema: { type: 'string' } } },
+  })
+  @ApiErrors(400, 404, 503)
+  async bpmn(
+    @Param('key') key: string,
+    @Query('version') version?: string,
+    @Query('minPosition') minPosition?: string,
+  ): Promise<string> {
+    checkKey(key);
+    if (version !== undefined && (typeof version !== 'string' || !new RegExp(VERSION_PATTERN).test(version))) {
+      throw new RequestInvalid('QUERY.INVALID', 'version must be a version number (a whole number from 1)');
+    }
+    await this.read.atLeast(minPosition, ['process-grid']);
+    const found = getDefinitionVersion(this.read.db, key, version === undefined ? undefined : Number(version));
+    if (!found) {
+      if (version === undefined || !getDefinitionVersion(this.read.db, key)) {
+        throw new NotFound('DEFINITION.NOT_FOUND', `No definition ${key}`);
+      }
+      throw new NotFound('DEFINITION.VERSION_NOT_FOUND', `No version ${version} of definition ${key}`);
+    }
+    return found.bpmn ?? (await exportBpmn(found.definition));
   }
 
   @Post(':key/activate')

@@ -15,6 +15,8 @@ const TIME_WITH_ZONE =
 
 export const PATTERNS = {
   definitionKey: '^[a-z0-9][a-z0-9-]{0,62}$',
+  /** A BPMN process id (an XML NCName, ASCII letters). */
+  processId: '^[A-Za-z_][A-Za-z0-9_.-]{0,199}$',
   entityType: '^[A-Za-z][A-Za-z0-9_]{0,99}$',
   /** A filter: empty means "all", as before. */
   optionalEntityType: '^([A-Za-z][A-Za-z0-9_]{0,99})?$',
@@ -68,7 +70,10 @@ export const COMPONENT_SCHEMAS: Record<string, SchemaObject> = {
         properties: {
           code: { type: 'string', description: 'stable, e.g. TASK.NOT_ASSIGNABLE', example: 'TASK.NOT_FOUND' },
           message: string,
-          details: { description: 'the problems by path, when there are several' },
+          details: {
+            description:
+              'the problems by path, when there are several: `{ path, message, code? }`; for a BPMN file each also names its `element: { id, name?, type }`',
+          },
         },
       },
     },

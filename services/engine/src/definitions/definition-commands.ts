@@ -1,15 +1,17 @@
+import type { BpmnImportOptions } from '@lifeline/bpmn';
 import {
   decodeDefinitionEvent,
   definitionDecider,
-  parseDefinition,
   streams,
   type DefinitionCommand,
+  type ProcessDefinition,
 } from '@lifeline/process-domain';
 import type { StoreTx } from '@lifeline/event-store';
 import type { Clock } from '../shared/clock';
 import { newUuid } from '../shared/ids';
 import type { CommandOrigin } from '../shared/metadata';
 import { handleCommand } from '../pipeline/handle';
+import { readDefinition } from './read-definition';
 
 export interface DefinitionCommandResult {
   key: string;
@@ -23,16 +25,31 @@ export interface DefinitionCommandResult {
 export class DefinitionCommands {
   constructor(private readonly clock: Clock) {}
 
-  /** Parses and validates the document first: an invalid one is refused with every issue by path. */
+  /**
+   * Parses and validates the document first (YAML, JSON, or BPMN XML read by the import with `options`): an invalid
+   * one is refused with every issue by path (and, for BPMN, by element). The text is kept as the version's source.
+   */
   async publish(
     tx: StoreTx,
     text: string,
     contentType: string | undefined,
     actor: string,
     origin?: CommandOrigin,
+    options?: BpmnImportOptions,
   ): Promise<DefinitionCommandResult> {
-    const definition = parseDefinition(text, contentType);
-    return this.execute(tx, definition.key, { type: 'PublishDefinition', definition, source: text }, actor, origin);
+    const definition = await readDefinition(text, contentType, options);
+    return this.publishRead(tx, definition, text, actor, origin);
+  }
+
+  /** Publishes a definition already read from `source` (the engine reads outside the unit of work). */
+  publishRead(
+    tx: StoreTx,
+    definition: ProcessDefinition,
+    source: string,
+    actor: string,
+    origin?: CommandOrigin,
+  ): Promise<DefinitionCommandResult> {
+    return this.execute(tx, definition.key, { type: 'PublishDefinition', definition, source }, actor, origin);
   }
 
   async execute(
