@@ -5,7 +5,6 @@ jest.setTimeout(90_000);
 
 /** Opens the designer on a new drawing from the Processes page, as an admin does. */
 async function openNewDesign(page: Page, url: string): Promise<Locator> {
-  page.on('console', (m) => console.log('CONSOLE', m.text()));
   await signInAs(page, url, 'admin');
   await page.getByRole('link', { name: 'Processes', exact: true }).click();
   await page.getByRole('link', { name: 'New process' }).click();
