@@ -47,6 +47,19 @@ describe('a purchase order approved by finance and legal in parallel (built serv
     expect(where(forked)).toEqual(['financeReview:human', 'legalReview:human']);
     expect(new Set(forked.body.positions.map((p: Position) => p.token)).size).toBe(2);
 
+    // The heatmap counts each line where it rests: one at each review, none at the fork it left.
+    const heat = await server.call(
+      FRANK,
+      'GET',
+      `/definitions/purchase-order-parallel/heatmap?version=1&minPosition=${forked.body.lastPosition}`,
+    );
+    expect(heat.status).toBe(200);
+    expect(heat.body).toMatchObject({ definitionKey: 'purchase-order-parallel', version: 1 });
+    const here = (heat.body.activities as { activityId: string; instances: number; entered: number }[]).map(
+      (a) => `${a.activityId}:${a.instances}/${a.entered}`,
+    );
+    expect(here).toEqual(['financeReview:1/1', 'legalReview:1/1', 'reviews:0/1']);
+
     expect((await server.call(FRANK, 'POST', `/tasks/${finance.id}/claim`)).status).toBe(200);
     const financeDone = await server.call(FRANK, 'POST', `/tasks/${finance.id}/complete`, {});
     expect(financeDone.status).toBe(200);
@@ -97,5 +110,25 @@ describe('a purchase order approved by finance and legal in parallel (built serv
       'Forked at reviews into financeReview, legalReview',
       'Branches of reviews joined at reviewed',
     ]);
+  });
+
+  it('answers the heatmap of the latest version without one, 400 for a version that is no number, 404 for an unknown version or process', async () => {
+    const latest = await server.call(FRANK, 'GET', '/definitions/purchase-order-parallel/heatmap');
+    expect(latest.status).toBe(200);
+    expect(latest.body.version).toBe(1);
+    const bad = await server.call(FRANK, 'GET', '/definitions/purchase-order-parallel/heatmap?version=one');
+    expect({ status: bad.status, code: bad.body.error.code }).toEqual({ status: 400, code: 'QUERY.INVALID' });
+    const zero = await server.call(FRANK, 'GET', '/definitions/purchase-order-parallel/heatmap?version=0');
+    expect({ status: zero.status, code: zero.body.error.code }).toEqual({ status: 400, code: 'QUERY.INVALID' });
+    const missing = await server.call(FRANK, 'GET', '/definitions/purchase-order-parallel/heatmap?version=7');
+    expect({ status: missing.status, code: missing.body.error.code }).toEqual({
+      status: 404,
+      code: 'DEFINITION.VERSION_NOT_FOUND',
+    });
+    const unknown = await server.call(FRANK, 'GET', '/definitions/no-such-process/heatmap');
+    expect({ status: unknown.status, code: unknown.body.error.code }).toEqual({
+      status: 404,
+      code: 'DEFINITION.NOT_FOUND',
+    });
   });
 });

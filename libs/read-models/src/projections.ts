@@ -1,3 +1,4 @@
+import { activityHeatmapProjection } from './activity-heatmap/activity-heatmap.projection';
 import { entityTimelineProjection } from './entity-timeline/entity-timeline.projection';
 import { jobsProjection } from './jobs/jobs.projection';
 import { instancesProjection } from './instances/instances.projection';
@@ -16,6 +17,7 @@ export const VIEW_NAMES = [
   'start-failures',
   'webhooks',
   'jobs',
+  'activity-heatmap',
 ] as const;
 
 export type ViewName = (typeof VIEW_NAMES)[number];
@@ -30,5 +32,6 @@ export function allProjections(): Projection[] {
     startFailuresProjection,
     webhooksProjection,
     jobsProjection,
+    activityHeatmapProjection,
   ];
 }

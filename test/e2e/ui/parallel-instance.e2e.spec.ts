@@ -24,58 +24,49 @@ describeInBrowser('A parallel instance in a browser: every position highlighted,
     const page = await ui.newPage();
     await signInAs(page, ui.lifeline.url, 'admin');
     await page.goto(`${ui.lifeline.url}/#/instances/${instance.id}`);
-    const flow = page.locator('svg.flow');
-    await flow.locator('g.node.is-current').first().waitFor();
+    const flow = page.locator('.instance-diagram');
+    const shape = (id: string) => flow.locator(`.bpmn-canvas g.djs-element[data-element-id="${id}"]`);
+    await flow.locator('g.djs-element.lifeline-current').first().waitFor();
     const current = await flow
-      .locator('g.node.is-current')
-      .evaluateAll((nodes) => nodes.map((n) => (n as SVGGElement).dataset.activity).sort());
+      .locator('g.djs-element.lifeline-current')
+      .evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-element-id')).sort());
     expect(current).toEqual(['financeReview', 'legalReview']);
-    await expect(flow.getAttribute('aria-label')).resolves.toMatch(
+    await expect(flow.locator('.bpmn-canvas').getAttribute('aria-label')).resolves.toMatch(
       /current: (financeReview, legalReview|legalReview, financeReview)$/,
     );
+    // One "here" badge per line.
+    await expect(
+      flow
+        .locator('.position-badge')
+        .evaluateAll((els) => els.map((el) => el.closest('[data-activity]')!.getAttribute('data-activity')).sort()),
+    ).resolves.toEqual(['financeReview', 'legalReview']);
 
-    // The fork and the join are gateway diamonds: + on the parallel fork, + on the join.
-    const gateways = await flow.locator('g.node.gateway').evaluateAll((nodes) =>
-      nodes.map((n) => ({
-        id: (n as SVGGElement).dataset.activity,
-        type: (n as SVGGElement).dataset.type,
-        shape: n.querySelector('.node-shape')?.tagName,
-        points: n.querySelector('.node-shape')?.getAttribute('points')?.split(' ').length,
-        marker: n.querySelector('.gateway-marker')?.tagName,
-      })),
-    );
-    expect(gateways).toEqual([
-      { id: 'reviews', type: 'parallel', shape: 'polygon', points: 4, marker: 'path' },
-      { id: 'reviewed', type: 'join', shape: 'polygon', points: 4, marker: 'path' },
-    ]);
-    // Each branch has its own arrow out of the fork and into the join; the reviews share a column, one above the other.
-    for (const [from, to] of [
-      ['reviews', 'financeReview'],
-      ['reviews', 'legalReview'],
-      ['financeReview', 'reviewed'],
-      ['legalReview', 'reviewed'],
-    ]) {
-      await expect(flow.locator(`g.edge[data-from="${from}"][data-to="${to}"]`).count()).resolves.toBe(1);
+    // The fork and the join are gateway diamonds (a polygon) with the parallel marker (a path).
+    for (const id of ['reviews', 'reviewed']) {
+      await expect(shape(id).locator('.djs-visual > polygon').count()).resolves.toBe(1);
+      await expect(shape(id).locator('.djs-visual > path').count()).resolves.toBe(1);
     }
-    const box = async (id: string) => (await flow.locator(`g.node[data-activity="${id}"] .node-shape`).boundingBox())!;
+    // The fork stands before both reviews, the join after them; the reviews share a column, one above the other.
+    const box = async (id: string) => (await shape(id).locator('.djs-visual > :first-child').boundingBox())!;
     const [fork, finance, legal, join] = await Promise.all(
       ['reviews', 'financeReview', 'legalReview', 'reviewed'].map(box),
     );
     expect(finance.x).toBe(legal.x);
-    expect(finance.y + finance.height).toBeLessThan(legal.y);
+    expect(Math.abs(finance.y - legal.y)).toBeGreaterThan(finance.height);
     expect(fork!.x + fork!.width).toBeLessThan(finance!.x);
     expect(join!.x).toBeGreaterThan(finance!.x + finance!.width);
-    // The join sits between the two branches.
-    expect(join!.y + join!.height / 2).toBeGreaterThan(finance!.y + finance!.height / 2);
-    expect(join!.y + join!.height / 2).toBeLessThan(legal!.y + legal!.height / 2);
 
-    // The summary lists both positions; the legend names the gateways.
+    // The summary lists both positions; the text version says where each activity stands.
     await expect(page.locator('ul.positions li').allTextContents()).resolves.toEqual([
       expect.stringContaining('financeReview'),
       expect.stringContaining('legalReview'),
     ]);
-    await expect(page.locator('figcaption.legend').innerText()).resolves.toMatch(
-      /Parallel fork[\s\S]*Join[\s\S]*Current positions/,
+    await expect(flow.locator('figcaption.legend').innerText()).resolves.toMatch(/Current positions/);
+    await expect(flow.locator('table.activity-states tr[data-activity="reviews"]').textContent()).resolves.toContain(
+      'Parallel fork',
+    );
+    await expect(flow.locator('table.activity-states tr[data-activity="reviewed"]').textContent()).resolves.toContain(
+      'Join',
     );
     await screenshot(page, 'parallel-instance');
 
@@ -143,32 +134,42 @@ describeInBrowser('A parallel instance in a browser: every position highlighted,
     const page = await ui.newPage({ width: 1600, height: 900 });
     await signInAs(page, ui.lifeline.url, 'admin');
     await page.goto(`${ui.lifeline.url}/#/processes/purchase-order-checks`);
-    const flow = page.locator('.process-detail svg.flow');
-    await flow.waitFor();
-    const nodes = await flow.locator('g.node').evaluateAll((els) =>
+    const flow = page.locator('.process-detail .bpmn-canvas');
+    await flow.locator('g.djs-element[data-element-id="triage"]').waitFor();
+    const ids = Object.keys(definition.activities);
+    const nodes = await flow.locator('g.djs-element.djs-shape').evaluateAll((els) =>
       Object.fromEntries(
         els.map((n) => {
-          const r = n.querySelector('.node-shape')!.getBoundingClientRect();
-          return [(n as SVGGElement).dataset.activity, { x: r.x, y: r.y, w: r.width, h: r.height }];
+          const r = n.querySelector('.djs-visual > :first-child')!.getBoundingClientRect();
+          return [n.getAttribute('data-element-id'), { x: r.x, y: r.y, w: r.width, h: r.height }];
         }),
       ),
     );
     type Box = { x: number; y: number; w: number; h: number };
     const at = (id: string): Box => nodes[id] as Box;
-    // Every arrow but none here goes forward: each activity stands left of those it leads to.
-    const edges = await flow
-      .locator('g.edge')
-      .evaluateAll((els) => els.map((e) => [(e as SVGGElement).dataset.from!, (e as SVGGElement).dataset.to!]));
-    expect(edges).toHaveLength(24);
-    for (const [from, to] of edges)
-      expect({ from, to, forward: at(from!).x + at(from!).w < at(to!).x }).toEqual({ from, to, forward: true });
-    // The four branches share one column, in the order listed; the join comes after the longest of them.
+    // Every activity is drawn, under its own id.
+    expect(ids.filter((id) => nodes[id] === undefined)).toEqual([]);
+    // Each activity stands left of those it leads to (no arrow here goes back).
+    const arrows: [string, string][] = [
+      ['triage', 'checks'],
+      ['checks', 'credit'],
+      ['stock', 'stockArrives'],
+      ['stockArrives', 'checked'],
+      ['credit', 'checked'],
+      ['checked', 'route'],
+      ['route', 'board'],
+      ['board', 'decided'],
+      ['decided', 'outcome'],
+      ['outcome', 'done'],
+      ['hotline', 'hotlineDone'],
+    ];
+    for (const [from, to] of arrows)
+      expect({ from, to, forward: at(from).x + at(from).w < at(to).x }).toEqual({ from, to, forward: true });
+    // The four branches share one column; the join comes after the longest of them.
     const branches = ['credit', 'stock', 'fraud', 'compliance'].map(at);
     expect(new Set(branches.map((b) => b.x)).size).toBe(1);
-    expect(branches.map((b) => b.y)).toEqual([...branches.map((b) => b.y)].sort((a, b) => a - b));
     expect(at('checked').x).toBeGreaterThan(at('stockArrives').x);
     // No two activities overlap.
-    const ids = Object.keys(nodes);
     for (const a of ids)
       for (const b of ids) {
         if (a >= b) continue;
@@ -176,29 +177,28 @@ describeInBrowser('A parallel instance in a browser: every position highlighted,
         const overlap = p.x < q.x + q.w && q.x < p.x + p.w && p.y < q.y + q.h && q.y < p.y + p.h;
         expect({ a, b, overlap }).toEqual({ a, b, overlap: false });
       }
-    // Gateways: + for the parallel fork and the joins, o for the inclusive fork; the terminating end is marked.
-    const kinds = await flow
-      .locator('g.node.gateway')
-      .evaluateAll((els) =>
-        els.map((n) => `${(n as SVGGElement).dataset.activity}:${n.querySelector('.gateway-marker')!.tagName}`).sort(),
-      );
-    expect(kinds).toEqual(['checked:path', 'checks:path', 'decided:path', 'route:circle']);
-    await expect(
-      flow.locator('g.node[data-activity="cancelled"][data-terminate="true"] .terminate-marker').count(),
-    ).resolves.toBe(1);
-    await expect(flow.locator('g.node[data-activity="done"] .terminate-marker').count()).resolves.toBe(0);
-    // A conditional start's line begins in the first column; a boundary timer's arrow leaves its task.
-    expect(at('hotline').x).toBe(at('triage').x);
-    await expect(
-      flow.locator('g.edge-boundary[data-from="board"][data-to="cancelled"] .edge-label').textContent(),
-    ).resolves.toBe('after P2D');
-    // The fork from triage's next list: each of its arrows starts with the fork mark.
-    await expect(flow.locator('g.edge-fork[data-from="triage"] path[marker-start="url(#fork)"]').count()).resolves.toBe(
+    // The terminating end is drawn as one (a filled inner circle), the plain end is not.
+    await expect(flow.locator('g.djs-element[data-element-id="cancelled"] .djs-visual > circle').count()).resolves.toBe(
       2,
     );
-    await expect(page.locator('figcaption.legend').innerText()).resolves.toMatch(
-      /Inclusive fork[\s\S]*End \(terminates\)/,
-    );
+    await expect(flow.locator('g.djs-element[data-element-id="done"] .djs-visual > circle').count()).resolves.toBe(1);
+    // The boundary timer on the board approval carries its label.
+    await expect(flow.locator('.djs-label').allTextContents()).resolves.toEqual(expect.arrayContaining(['after P2D']));
+    // The text version names every activity with its kind.
+    const kinds = await page
+      .locator('table.activity-figures tbody tr')
+      .evaluateAll((rows) =>
+        Object.fromEntries(rows.map((r) => [(r as HTMLElement).dataset.activity, r.querySelector('td')!.textContent])),
+      );
+    expect(kinds).toMatchObject({
+      checks: 'Parallel fork',
+      route: 'Inclusive fork',
+      checked: 'Join',
+      cancelled: 'End (terminates)',
+      done: 'End',
+      stockArrives: 'Wait',
+      fraud: 'Service task',
+    });
     await screenshot(page, 'parallel-definition');
   });
 });

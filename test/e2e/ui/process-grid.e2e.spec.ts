@@ -44,11 +44,15 @@ describeInBrowser('Process grid in a browser: sort, filter, details, activate an
     await onboarding.getByRole('link', { name: 'Customer onboarding', exact: true }).click();
     const detail = page.locator('.process-detail');
     await detail.getByRole('heading', { level: 2 }).filter({ hasText: 'Customer onboarding' }).waitFor();
-    await expect(detail.locator('svg.flow g.node').count()).resolves.toBe(7);
-    await expect(detail.locator('svg.flow .edge-label').allTextContents()).resolves.toEqual(
-      expect.arrayContaining(['Verified', 'Rejected', 'timeout P3D']),
+    // bpmn-js draws each of the 7 activities; the result flows and the wait's timeout carry their labels.
+    await detail.locator('.bpmn-canvas g.djs-element[data-element-id="verify"]').waitFor();
+    await expect(detail.locator('table.activity-figures tbody tr').count()).resolves.toBe(7);
+    for (const id of ['verify', 'createAccount', 'awaitActive', 'followUp', 'welcome', 'declined', 'done'])
+      await expect(detail.locator(`.bpmn-canvas g.djs-element[data-element-id="${id}"]`).count()).resolves.toBe(1);
+    await expect(detail.locator('.bpmn-canvas .djs-label').allTextContents()).resolves.toEqual(
+      expect.arrayContaining(['Verified', 'Rejected', 'after P3D']),
     );
-    await expect(detail.locator('table').innerText()).resolves.toContain('created');
+    await expect(detail.locator('table').first().innerText()).resolves.toContain('created');
     await screenshot(page, 'c-process-deactivated');
 
     await ui.lifeline.call(
@@ -125,9 +129,9 @@ describeInBrowser('Process grid in a browser: sort, filter, details, activate an
     const page = await ui.newPage();
     await signInAs(page, ui.lifeline.url, 'admin');
     await page.goto(`${ui.lifeline.url}/#/instances/${instanceId}`);
-    const current = page.locator('svg.flow g.node.is-current');
+    const current = page.locator('.bpmn-canvas g.djs-element.lifeline-current');
     await current.waitFor();
-    await expect(current.getAttribute('data-activity')).resolves.toBe('review');
+    await expect(current.getAttribute('data-element-id')).resolves.toBe('review');
     await expect(page.locator('table.history').innerText()).resolves.toContain('TaskCreated');
     await page.getByRole('button', { name: 'Suspend' }).click();
     await page.getByRole('button', { name: 'Resume' }).waitFor();
@@ -153,8 +157,8 @@ describeInBrowser('Process grid in a browser: sort, filter, details, activate an
     const page = await ui.newPage({ width: 1280, height: 900 });
     await signInAs(page, ui.lifeline.url, 'admin');
     await page.goto(`${ui.lifeline.url}/#/processes/invoice-approval`);
-    await page.locator('.process-detail svg.flow').waitFor();
-    await expect(page.locator('.process-detail svg.flow g.node').count()).resolves.toBe(7);
+    await page.locator('.process-detail .bpmn-canvas g.djs-element').first().waitFor();
+    await expect(page.locator('.process-detail table.activity-figures tbody tr').count()).resolves.toBe(7);
     await screenshot(page, 'process-grid', join(ROOT, 'docs', 'screenshots', 'process-grid.png'));
   });
 });

@@ -14,7 +14,15 @@ import {
 import { IsBoolean, IsInt, IsObject, IsString, Matches, Max, Min } from 'class-validator';
 import type { Request } from 'express';
 import { exportBpmn } from '@lifeline/bpmn';
-import { getDefinition, getDefinitionVersion, instancesToMigrate, listDefinitions } from '@lifeline/read-models';
+import {
+  activityHeatmap,
+  getDefinition,
+  getDefinitionVersion,
+  instancesToMigrate,
+  listDefinitions,
+  publishedVersions,
+  readTogether,
+} from '@lifeline/read-models';
 import {
   BPMN_MEDIA_TYPES,
   ChangeDefinitionCommand,
@@ -43,7 +51,16 @@ import {
 const KEY = /^[a-z0-9][a-z0-9-]{0,62}$/;
 /** The media type of BPMN 2.0 XML (OMG). */
 const BPMN_MEDIA_TYPE = 'application/bpmn+xml';
-const VERSION_PATTERN = '^[1-9][0-9]{0,8}$';
+/** A version in a query: a positive integer (absent or empty: the latest). */
+const VERSION_PATTERN = '^([1-9][0-9]{0,8})?$';
+const VERSION = new RegExp(VERSION_PATTERN);
+/** The version a query asks for: undefined for the latest; QUERY.INVALID for anything but a positive integer. */
+function versionQuery(version: unknown): number | undefined {
+  if (version !== undefined && (typeof version !== 'string' || !VERSION.test(version))) {
+    throw new RequestInvalid('QUERY.INVALID', 'version must be a version number (a whole number from 1)');
+  }
+  return version ? Number(version) : undefined;
+}
 const checkKey = (key: string): string => {
   if (!KEY.test(key)) throw new NotFound('DEFINITION.NOT_FOUND', `No definition ${key.slice(0, 80)}`);
   return key;
@@ -265,7 +282,7 @@ export class DefinitionsController {
   @ApiQuery({
     name: 'version',
     required: false,
-    description: 'the version; absent: the latest',
+    description: 'the version (absent or empty: the latest)',
     schema: { type: 'string', pattern: VERSION_PATTERN },
   })
   @MinPositionQuery()
@@ -281,18 +298,49 @@ export class DefinitionsController {
     @Query('minPosition') minPosition?: string,
   ): Promise<string> {
     checkKey(key);
-    if (version !== undefined && (typeof version !== 'string' || !new RegExp(VERSION_PATTERN).test(version))) {
-      throw new RequestInvalid('QUERY.INVALID', 'version must be a version number (a whole number from 1)');
-    }
+    const wanted = versionQuery(version);
     await this.read.atLeast(minPosition, ['process-grid']);
-    const found = getDefinitionVersion(this.read.db, key, version === undefined ? undefined : Number(version));
+    const found = getDefinitionVersion(this.read.db, key, wanted);
     if (!found) {
-      if (version === undefined || !getDefinitionVersion(this.read.db, key)) {
+      if (wanted === undefined || !getDefinitionVersion(this.read.db, key)) {
         throw new NotFound('DEFINITION.NOT_FOUND', `No definition ${key}`);
       }
       throw new NotFound('DEFINITION.VERSION_NOT_FOUND', `No version ${version} of definition ${key}`);
     }
     return found.bpmn ?? (await exportBpmn(found.definition));
+  }
+
+  @Get(':key/heatmap')
+  @ApiOperation({
+    summary:
+      'Per activity of one version: the instances there now (each parallel line counts), open incidents there, how many entered it, and how long they stayed (count, mean and max of the stays that ended)',
+  })
+  @DefinitionKeyParam()
+  @ApiQuery({
+    name: 'version',
+    required: false,
+    description: 'the version (absent or empty: the latest)',
+    schema: { type: 'string', pattern: VERSION_PATTERN },
+  })
+  @MinPositionQuery()
+  @ApiAnswer(200, 'ActivityHeatmap')
+  @ApiErrors(400, 404, 503)
+  async heatmap(
+    @Param('key') key: string,
+    @Query('version') version?: string,
+    @Query('minPosition') minPosition?: string,
+  ) {
+    const asked = versionQuery(version);
+    const { position } = await this.read.atLeast(minPosition, ['process-grid', 'activity-heatmap']);
+    return readTogether(this.read.db, () => {
+      const versions = publishedVersions(this.read.db, checkKey(key));
+      if (versions.length === 0) throw new NotFound('DEFINITION.NOT_FOUND', `No definition ${key}`);
+      const wanted = asked ?? versions[versions.length - 1]!;
+      if (!versions.includes(wanted)) {
+        throw new NotFound('DEFINITION.VERSION_NOT_FOUND', `${key} has no version ${wanted}`);
+      }
+      return { position, ...activityHeatmap(this.read.db, key, wanted) };
+    });
   }
 
   @Post(':key/activate')

@@ -255,6 +255,29 @@ export const COMPONENT_SCHEMAS: Record<string, SchemaObject> = {
       }),
     ],
   },
+  ActivityHeatmap: {
+    ...object({
+      position: integer,
+      definitionKey: string,
+      version: integer,
+      activities: {
+        type: 'array',
+        description: 'the activities some instance has reached, by id',
+        items: object({
+          activityId: string,
+          instances: { type: 'integer', description: 'lines resting there now (each parallel line counts)' },
+          incidents: { type: 'integer', description: 'open incidents there, of instances not ended' },
+          entered: { type: 'integer', description: 'how many times a line entered it' },
+          stays: object({
+            count: { type: 'integer', description: 'stays that ended (moved on, or the instance ended)' },
+            meanMs: nullable(integer),
+            maxMs: nullable(integer),
+          }),
+        }),
+      },
+    }),
+    description: "Per activity of one version of a definition, from its instances' events",
+  },
   Incident: object(
     { incidentId: string, activityId: string, code: string, message: string, expression: string, raisedAt: string },
     ['incidentId', 'activityId', 'code', 'message', 'raisedAt'],

@@ -14,7 +14,7 @@ import {
   fieldList,
   serialized,
 } from './dom.js';
-import { flowDiagram } from './diagram.js';
+import { instanceDiagram } from './bpmn-viewer.js';
 import { startFailuresSection } from './failures.js';
 
 const STATUSES = [
@@ -34,6 +34,15 @@ function currentActivities(instance) {
   const positions = instance.positions ?? [];
   if (positions.length) return positions.map((p) => p.activityId);
   return instance.currentActivity ? [instance.currentActivity] : [];
+}
+
+/** Where each line rests; once it ended, the activity it ended at (a position of no line). */
+function positionsOf(instance) {
+  const positions = instance.positions ?? [];
+  if (positions.length) return positions;
+  return instance.currentActivity && (instance.status === 'completed' || instance.status === 'terminated')
+    ? []
+    : currentActivities(instance).map((activityId) => ({ token: 'main', activityId }));
 }
 
 function whereText(instance) {
@@ -198,6 +207,8 @@ export function instancesView(container, [search]) {
 export function instanceView(container, [id]) {
   let lastPosition = 0;
   let definitions = new Map();
+  /** The diagram of the instance's version, kept across re-renders (the drawing stays, its marks move). */
+  let diagram = null;
   const errors = errorBox();
   const body = h('div', { class: 'instance' });
   replace(
@@ -216,6 +227,31 @@ export function instanceView(container, [id]) {
       definitions.set(cacheKey, version ? version.definition : d.definition);
     }
     return definitions.get(cacheKey);
+  }
+
+  /** Its version's drawing with its positions (one per line), finished activities and sub-process instances. */
+  function diagramFor(instance, definition, visited, history) {
+    const version = instance.definitionVersion;
+    if (diagram?.key !== instance.definitionKey || diagram.version !== version) {
+      diagram = {
+        key: instance.definitionKey,
+        version,
+        component: instanceDiagram({
+          key: instance.definitionKey,
+          version,
+          definition,
+          title: instance.definitionName,
+        }),
+      };
+    }
+    diagram.component.update({
+      positions: positionsOf(instance),
+      visited,
+      children: history
+        .filter((e) => e.type === 'SubprocessStarted')
+        .map((e) => ({ activityId: e.data.activityId, instanceId: e.data.childInstanceId })),
+    });
+    return diagram.component.el;
   }
 
   async function operate(button, verb, minPositionDone) {
@@ -322,11 +358,7 @@ export function instanceView(container, [id]) {
           ? h('div', { class: 'actions', role: 'group', 'aria-label': 'Instance operations' }, actions)
           : null,
         h('h2', {}, 'Flow'),
-        flowDiagram(definition, {
-          current: currentActivities(instance),
-          visited,
-          title: instance.definitionName,
-        }),
+        diagramFor(instance, definition, visited, history.items),
         h('h2', {}, 'Incidents'),
         instance.incidents.length
           ? h(

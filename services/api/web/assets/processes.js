@@ -1,7 +1,8 @@
-// The process grid: every definition, sortable and filterable; one definition's triggers, versions and flow.
+// The process grid: every definition, sortable and filterable; one definition's triggers, versions, and its diagram
+// with a heatmap of its instances.
 import { get, post, query, session } from './api.js';
-import { h, replace, time, badge, announce, field, errorBox, serialized } from './dom.js';
-import { flowDiagram } from './diagram.js';
+import { h, replace, time, badge, announce, field, errorBox, serialized, select } from './dom.js';
+import { processHeatmap } from './bpmn-viewer.js';
 
 const COLUMNS = [
   { key: 'name', label: 'Name' },
@@ -20,6 +21,8 @@ export function processesView(container, [key]) {
   let filterText = '';
   let openKey = key;
   let detailSignature = '';
+  /** The open definition's diagram: its key, the version shown, and the heatmap laid over it. */
+  let diagram = null;
   const errors = errorBox();
   const table = h('table', { class: 'grid' });
   const status = h('p', { class: 'list-status', role: 'status', 'aria-live': 'polite' });
@@ -207,6 +210,7 @@ export function processesView(container, [key]) {
       // The details re-render only when the definition itself changed, not its counters.
       if (open && `${open.updatedAt}|${open.enabled}|${open.version}` !== detailSignature)
         await showDetail(openKey, minPosition, false);
+      else await loadHeat(minPosition);
     } catch (error) {
       errors.show(error);
     }
@@ -217,6 +221,7 @@ export function processesView(container, [key]) {
     for (const tr of table.querySelectorAll('tbody tr')) tr.classList.toggle('is-open', tr.dataset.key === k);
     if (!k) {
       detailSignature = '';
+      diagram = null;
       detail.replaceChildren();
       return;
     }
@@ -284,8 +289,8 @@ export function processesView(container, [key]) {
               ),
             )
           : h('p', { class: 'muted' }, 'No triggers: launched only through the API.'),
-        h('h3', {}, 'Flow'),
-        flowDiagram(d.definition),
+        h('h3', {}, 'Flow and heatmap'),
+        diagramSection(d, minPosition),
         h('h3', {}, 'Versions'),
         h(
           'ul',
@@ -294,6 +299,46 @@ export function processesView(container, [key]) {
         ),
       );
       if (focus) detail.querySelector('h2')?.focus();
+    } catch (error) {
+      errors.show(error);
+    }
+  }
+
+  /** The version chosen (the latest unless a reader picked another) drawn with its heatmap. */
+  function diagramSection(d, minPosition) {
+    const shown = diagram?.key === d.key && d.versions.some((v) => v.version === diagram.version);
+    const version = shown ? diagram.version : d.version;
+    const holder = h('div', { class: 'diagram-holder' });
+    const show = (v, atLeast) => {
+      const definition = d.versions.find((x) => x.version === v)?.definition ?? d.definition;
+      const component = processHeatmap({ key: d.key, version: v, definition, title: d.name });
+      diagram = { key: d.key, version: v, component };
+      replace(holder, component.el);
+      loadHeat(atLeast);
+    };
+    const versions = [...d.versions].reverse();
+    const picker =
+      versions.length > 1
+        ? select(
+            'version',
+            versions.map((v) => [String(v.version), `Version ${v.version}`]),
+            String(version),
+          )
+        : null;
+    picker?.addEventListener('change', () => show(Number(picker.value)));
+    show(version, minPosition);
+    return [picker ? h('div', { class: 'filters' }, field('Version', picker)) : null, holder];
+  }
+
+  /** Lays the open version's current figures over its diagram. */
+  async function loadHeat(minPosition) {
+    const shown = diagram;
+    if (!shown) return;
+    try {
+      const heat = await get(
+        `/definitions/${encodeURIComponent(shown.key)}/heatmap${query({ version: shown.version, minPosition })}`,
+      );
+      if (diagram === shown) shown.component.update(heat);
     } catch (error) {
       errors.show(error);
     }
