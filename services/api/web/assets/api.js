@@ -22,17 +22,23 @@ export const session = {
   me: null,
 };
 
-export async function api(method, path, body) {
-  const headers = { accept: 'application/json' };
+/**
+ * A request with a JSON body and answer; `contentType` sends `body` as that text instead (a BPMN file), and
+ * `accept` other than JSON answers the text (an exported BPMN file). Errors are JSON either way.
+ */
+export async function api(method, path, body, { contentType, accept = 'application/json' } = {}) {
+  const headers = { accept };
   if (session.token) headers.authorization = `Bearer ${session.token}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (body !== undefined) headers['content-type'] = contentType ?? 'application/json';
+  const payload = body === undefined ? undefined : contentType ? body : JSON.stringify(body);
   let response;
   try {
-    response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    response = await fetch(path, { method, headers, body: payload });
   } catch {
     throw new ApiError(0, 'NETWORK', 'The server cannot be reached. Check your connection and try again.');
   }
   const text = await response.text();
+  if (response.ok && accept !== 'application/json') return text;
   let data = null;
   try {
     data = text ? JSON.parse(text) : null;

@@ -5,6 +5,7 @@ import { taskboxView } from './taskbox.js';
 import { processesView } from './processes.js';
 import { instancesView, instanceView } from './instances.js';
 import { recordView } from './records.js';
+import { designerView } from './designer.js';
 
 const main = document.getElementById('main');
 const top = document.getElementById('top');
@@ -15,6 +16,7 @@ const routes = [
   { pattern: /^#\/instances(?:\?(.*))?$/, view: instancesView, nav: 'instances' },
   { pattern: /^#\/instances\/([^/]+)$/, view: instanceView, nav: 'instances' },
   { pattern: /^#\/records\/([^/]+)\/(.+)$/, view: recordView, nav: null },
+  { pattern: /^#\/design\/([^/]+)$/, view: designerView, nav: 'processes' },
 ];
 
 let current = null; // { view, instance }

@@ -41,6 +41,7 @@ export function processesView(container, [key]) {
   replace(
     container,
     h('h1', { tabindex: '-1' }, 'Processes'),
+    session.me.admin ? h('p', {}, h('a', { class: 'button-link', href: '#/design/new' }, 'New process')) : null,
     h(
       'form',
       { class: 'filters', role: 'search', 'aria-label': 'Filter processes', onSubmit: (e) => e.preventDefault() },
@@ -243,6 +244,13 @@ export function processesView(container, [key]) {
           `${d.key} · version ${d.version} · about ${d.relatedEntity} · execution order ${d.executionOrder} · `,
           h('a', { href: `#/instances?definition=${encodeURIComponent(d.key)}` }, 'see its instances'),
         ),
+        session.me.admin
+          ? h(
+              'p',
+              {},
+              h('a', { class: 'button-link', href: `#/design/${encodeURIComponent(d.key)}` }, 'Edit in designer'),
+            )
+          : null,
         h('h3', {}, 'Triggers'),
         d.triggers.length
           ? h(
