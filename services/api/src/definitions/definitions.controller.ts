@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Header, Headers, HttpCode, Param, Patch, Post, Query, Req } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import {
   ApiBody,
@@ -12,7 +12,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { IsBoolean, IsInt, IsObject, IsString, Matches, Max, Min } from 'class-validator';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import { exportBpmn } from '@lifeline/bpmn';
 import {
   activityHeatmap,
@@ -282,7 +282,6 @@ export class DefinitionsController {
   }
 
   @Get(':key/bpmn')
-  @Header('content-type', `${BPMN_MEDIA_TYPE}; charset=utf-8`)
   @ApiOperation({
     summary:
       'A version as BPMN 2.0 XML with its diagram (docs/decisions/0010-bpmn.md): the XML it was published as, else an export with an automatic layout',
@@ -303,8 +302,9 @@ export class DefinitionsController {
   @ApiErrors(400, 404, 503)
   async bpmn(
     @Param('key') key: string,
-    @Query('version') version?: string,
-    @Query('minPosition') minPosition?: string,
+    @Query('version') version: string | undefined,
+    @Query('minPosition') minPosition: string | undefined,
+    @Res({ passthrough: true }) response: Response,
   ): Promise<string> {
     checkKey(key);
     const wanted = versionQuery(version);
@@ -316,7 +316,10 @@ export class DefinitionsController {
       }
       throw new NotFound('DEFINITION.VERSION_NOT_FOUND', `No version ${version} of definition ${key}`);
     }
-    return found.bpmn ?? (await exportBpmn(found.definition));
+    const xml = found.bpmn ?? (await exportBpmn(found.definition));
+    // Set here, not by a decorator: an error answer of this route is JSON like every other.
+    response.setHeader('content-type', `${BPMN_MEDIA_TYPE}; charset=utf-8`);
+    return xml;
   }
 
   @Get(':key/heatmap')
