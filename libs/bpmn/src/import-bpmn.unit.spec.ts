@@ -658,6 +658,19 @@ describe('importBpmn, refusals (one issue per element, with what to do instead)'
     expect((own.document.activities as Record<string, unknown>).X).toMatchObject({ assignee: { user: 'alice' } });
   });
 
+  it('given a parallel gateway that joins two flows and forks into two, then it is a join whose next forks', async () => {
+    const fork = `<bpmn:parallelGateway id="Split" />${flow('S1', 'Split', 'A')}${flow('S2', 'Split', 'B')}`;
+    const tasks = `${task('A', 'Both')}${task('B', 'Both')}`;
+    const both = `<bpmn:parallelGateway id="Both" />${flow('J1', 'Both', 'C')}${flow('J2', 'Both', 'D')}`;
+    const after = `${task('C', 'Done')}${task('D', 'Done')}${end()}`;
+    const xml = bpmn(`${DEFINITION}${start('Split')}${fork}${tasks}${both}${after}`);
+    const { document } = await importBpmn(xml);
+    expect((document.activities as Record<string, unknown>).Both).toEqual({ type: 'join', next: ['C', 'D'] });
+    const conditioned = `<bpmn:inclusiveGateway id="Both" />${flow('J1', 'Both', 'C', '=true')}${flow('J2', 'Both', 'D', '=false')}`;
+    const refused = bpmn(`${DEFINITION}${start('Split')}${fork}${tasks}${conditioned}${after}`);
+    expect(codesAndElements(await refusal(refused))).toEqual([['BPMN.UNSUPPORTED', 'Both']]);
+  });
+
   it('given a file without a process (a collaboration of empty pools), then BPMN.NO_PROCESS', async () => {
     const xml = `<bpmn:definitions ${NS} id="D"><bpmn:collaboration id="C"><bpmn:participant id="P" name="Customer" /></bpmn:collaboration></bpmn:definitions>`;
     expect(codesAndElements(await refusal(xml))).toEqual([['BPMN.NO_PROCESS', undefined]]);

@@ -830,7 +830,14 @@ export class ProcessReader {
       return undefined;
     }
     if (inclusive && (this.incoming.get(node)?.length ?? 0) > 1) {
-      this.issues.refuse(node, 'a gateway that both joins and forks: draw a joining gateway, then a forking one');
+      // Joins, then takes every outgoing flow: a join whose next forks. Conditions after a join need a gateway of their own.
+      if (flows.every((flow) => bodyOf(child(flow, 'conditionExpression')) === undefined) && !node.default) {
+        return this.join(node);
+      }
+      this.issues.refuse(
+        node,
+        'a gateway that joins and then chooses by conditions: draw a joining gateway, then a deciding one',
+      );
       return undefined;
     }
     const fallback = child(node, 'default');
@@ -863,11 +870,8 @@ export class ProcessReader {
   private parallel(node: El): Doc | undefined {
     this.allowExtensions(node, []);
     const flows = this.outgoing.get(node) ?? [];
-    if (flows.length === 1) return this.join(node);
-    if ((this.incoming.get(node)?.length ?? 0) > 1) {
-      this.issues.refuse(node, 'a gateway that both joins and forks: draw a joining gateway, then a forking one');
-      return undefined;
-    }
+    // Several incoming flows: it joins them, then forks into every outgoing one (a join whose next forks).
+    if (flows.length === 1 || (this.incoming.get(node)?.length ?? 0) > 1) return this.join(node);
     const next = this.next(node, 'a parallel gateway');
     if (next === undefined) return undefined;
     return { type: 'parallel', branches: Array.isArray(next) ? next : [next] };

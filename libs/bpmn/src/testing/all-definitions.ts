@@ -259,6 +259,22 @@ const WRITTEN_HERE: Record<string, Record<string, unknown>> = {
       end: { type: 'end' },
     },
   },
+  'a join whose next forks again (a gateway that joins, then forks)': {
+    key: 'two-rounds',
+    name: 'Two rounds',
+    relatedEntity: 'Case',
+    start: 'first',
+    activities: {
+      first: { type: 'parallel', branches: ['a', 'b'] },
+      a: { type: 'human', title: 'A', assignee: { role: 'r' }, next: 'met' },
+      b: { type: 'human', title: 'B', assignee: { role: 'r' }, next: 'met' },
+      met: { type: 'join', next: ['c', 'd'] },
+      c: { type: 'human', title: 'C', assignee: { role: 'r' }, next: 'again' },
+      d: { type: 'human', title: 'D', assignee: { role: 'r' }, next: 'again' },
+      again: { type: 'join', next: 'done' },
+      done: { type: 'end' },
+    },
+  },
   'the key is an activity id': {
     key: 'review',
     name: 'Review',
