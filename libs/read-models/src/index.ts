@@ -18,5 +18,5 @@ export * from './webhooks/webhooks.queries';
 export * from './metrics.queries';
 export * from './jobs/jobs.projection';
 export * from './jobs/jobs.queries';
-export * from './activity-heatmap/activity-heatmap.projection';
+export * from './activity-heatmap/heat';
 export * from './activity-heatmap/activity-heatmap.queries';

@@ -1,4 +1,3 @@
-import { activityHeatmapProjection } from './activity-heatmap/activity-heatmap.projection';
 import { entityTimelineProjection } from './entity-timeline/entity-timeline.projection';
 import { jobsProjection } from './jobs/jobs.projection';
 import { instancesProjection } from './instances/instances.projection';
@@ -17,7 +16,6 @@ export const VIEW_NAMES = [
   'start-failures',
   'webhooks',
   'jobs',
-  'activity-heatmap',
 ] as const;
 
 export type ViewName = (typeof VIEW_NAMES)[number];
@@ -32,6 +30,5 @@ export function allProjections(): Projection[] {
     startFailuresProjection,
     webhooksProjection,
     jobsProjection,
-    activityHeatmapProjection,
   ];
 }

@@ -91,7 +91,6 @@ describe('projector', () => {
     expect(projector.checkpoint()).toBe(1);
     const stored = db.sql.prepare('SELECT name, position FROM projections_checkpoint ORDER BY name').all();
     expect(stored).toEqual([
-      { name: 'activity-heatmap', position: 1 },
       { name: 'entity-timeline', position: 1 },
       { name: 'failing', position: 1 },
       { name: 'instances', position: 1 },

@@ -2,6 +2,7 @@ import type { LifelineEvent } from '../../../process-domain/src/events';
 import type { StoredEvent } from '../../../event-store/src/event-store';
 import { asLifelineEvent, instanceIdOf, json } from '../events';
 import { boundCache, preparedFor, type Projection, type Sql } from '../read-model-db';
+import { ACTIVITY_HEATMAP_SCHEMA, HEAT_UPSERT, HeatDeltas, type HeatOwner } from '../activity-heatmap/heat';
 import { moveLines, type Line } from './positions';
 
 /** Where an instance is in its life; `incident` is shown while a running instance has open incidents. */
@@ -56,7 +57,7 @@ const statements = preparedFor((db: Sql) => ({
     `UPDATE instances SET current_activity = COALESCE(?, current_activity), positions = COALESCE(?, positions),
        last_position = ? WHERE id = ?`,
   ),
-  positions: db.prepare('SELECT positions FROM instances WHERE id = ?'),
+  positions: db.prepare('SELECT positions, definition_key, definition_version FROM instances WHERE id = ?'),
   variables: db.prepare('SELECT variables FROM instances WHERE id = ?'),
   currentActivity: db.prepare('SELECT current_activity FROM instances WHERE id = ?').pluck(),
   migrated: db.prepare('UPDATE instances SET definition_version = ? WHERE id = ?'),
@@ -78,8 +79,17 @@ const statements = preparedFor((db: Sql) => ({
   /** Recent instances' lifecycle and incidents as their rows stand (only this file writes them). */
   states: new Map<string, StateRow>(),
   /** Recent instances' lines as the events applied so far left them (written with their row's next write). */
-  lines: new Map<string, Line[]>(),
+  lines: new Map<string, Held>(),
+  /** The batch's changes to the activity heatmap, from the lines and incidents this projection moves anyway. */
+  heat: new HeatDeltas(),
+  heatUpsert: db.prepare(HEAT_UPSERT),
 }));
+
+/** An instance's lines, and the definition version its heatmap figures count under (none: an instance not held). */
+interface Held {
+  lines: Line[];
+  owner?: HeatOwner;
+}
 
 interface StateRow {
   lifecycle: InstanceLifecycle;
@@ -143,15 +153,27 @@ function move(
 const linesJson = (lines: Line[] | undefined): string | null => (lines === undefined ? null : JSON.stringify(lines));
 
 /** The instance's lines as the events applied so far left them ([] for an instance this file does not hold). */
-function linesOf(s: ReturnType<typeof statements>, id: string): Line[] {
-  let lines = s.lines.get(id);
-  if (lines === undefined) {
-    const row = s.positions.get(id) as { positions: string } | undefined;
-    lines = row ? (JSON.parse(row.positions) as Line[]) : [];
-    s.lines.set(id, lines);
+function heldOf(s: ReturnType<typeof statements>, id: string): Held {
+  let held = s.lines.get(id);
+  if (held === undefined) {
+    const row = s.positions.get(id) as
+      { positions: string; definition_key: string; definition_version: number } | undefined;
+    const start = s.moves.get(id)?.start;
+    held = row
+      ? {
+          lines: JSON.parse(row.positions) as Line[],
+          owner: { key: row.definition_key, version: row.definition_version },
+        }
+      : // Started in this batch, not inserted yet: no lines, and the version its start names.
+        { lines: [], ...(start ? { owner: { key: start[1] as string, version: start[2] as number } } : {}) };
+    s.lines.set(id, held);
   }
-  return lines;
+  return held;
 }
+
+/** The activities of the incidents that count on the heatmap: those of an instance not ended. */
+const countedIncidents = (lifecycle: InstanceLifecycle, incidents: OpenIncident[]): string[] =>
+  lifecycle === 'completed' || lifecycle === 'terminated' ? [] : incidents.map((i) => i.activityId);
 
 /** The events that move an instance's lines (the others leave them where they are, unread). */
 const MOVES_LINES = new Set<string>([
@@ -175,25 +197,28 @@ function statusOf(lifecycle: InstanceLifecycle, incidents: OpenIncident[]): Inst
 export const instancesProjection: Projection = {
   name: 'instances',
   prepare: statements,
-  // 2: `positions`, where each line of the instance rests (parallel branches).
-  version: 2,
-  tables: ['instances'],
-  schema: INSTANCES_SCHEMA,
+  // 2: `positions`, where each line of the instance rests (parallel branches). 3: the activity heatmap.
+  version: 3,
+  tables: ['instances', 'activity_heatmap'],
+  schema: [...INSTANCES_SCHEMA, ...ACTIVITY_HEATMAP_SCHEMA],
   queryIndexes: INSTANCES_QUERY_INDEXES,
   startBatch(db: Sql): void {
     const s = statements(db);
     s.moves.clear();
+    s.heat.clear();
     boundCache(s.states);
     boundCache(s.lines);
   },
   rolledBack(db: Sql): void {
     statements(db).states.clear();
     statements(db).lines.clear();
+    statements(db).heat.clear();
   },
   endBatch(db: Sql): void {
     const s = statements(db);
     for (const [id, pending] of s.moves) flushMove(s, id, pending);
     s.moves.clear();
+    s.heat.write(s.heatUpsert);
   },
   apply(db: Sql, stored: StoredEvent, decoded?: LifelineEvent): void {
     const id = instanceIdOf(stored.streamId);
@@ -203,9 +228,20 @@ export const instancesProjection: Projection = {
     const { position } = stored;
     const at = stored.metadata.at;
     let lines: Line[] | undefined;
+    /** The version the instance's figures counted under before this event (a migration moves them). */
+    let ownerBefore: HeatOwner | undefined;
     if (MOVES_LINES.has(event.type)) {
-      lines = moveLines(linesOf(s, id), event, at);
-      if (lines !== undefined) s.lines.set(id, lines);
+      const held = heldOf(s, id);
+      lines = moveLines(held.lines, event, at);
+      const from = (ownerBefore = held.owner);
+      if (from !== undefined) {
+        const migrated = event.type === 'InstanceMigrated';
+        const to = migrated ? { key: from.key, version: event.data.toVersion } : from;
+        if (lines !== undefined || migrated) s.heat.linesMoved(from, held.lines, to, lines ?? held.lines, at, migrated);
+        if (event.type === 'ActivityEntered') s.heat.entered(to, event.data.activityId);
+        held.owner = to;
+      }
+      if (lines !== undefined) held.lines = lines;
     }
 
     const changeState = (
@@ -227,7 +263,14 @@ export const instancesProjection: Projection = {
         if (!row) return;
         s.states.set(id, row);
       }
-      const next = change(row.lifecycle, JSON.parse(row.incidents) as OpenIncident[]);
+      const before = JSON.parse(row.incidents) as OpenIncident[];
+      const next = change(row.lifecycle, before);
+      const owner = heldOf(s, id).owner;
+      if (owner !== undefined) {
+        const was = countedIncidents(row.lifecycle, before);
+        const is = countedIncidents(next.lifecycle, next.incidents);
+        if (was.length > 0 || is.length > 0) s.heat.incidentsMoved(ownerBefore ?? owner, was, owner, is);
+      }
       // This update writes the position too, and the activity entered unless the change names one.
       const pending = s.moves.get(id);
       s.moves.delete(id);
@@ -250,7 +293,8 @@ export const instancesProjection: Projection = {
       case 'InstanceStarted': {
         const d = event.data;
         writeMove(s, id);
-        // A start repeated for an existing row keeps that row's lines: read them again when next moved.
+        // A start repeated for an existing row keeps that row's lines: read them again when next moved (a new
+        // instance's row is not there yet: it has no lines, and counts under the version this start names).
         s.lines.delete(id);
         // Inserted at the batch's end (or before the instance's next other change), with the activity entered.
         s.moves.set(id, {

@@ -17,6 +17,11 @@ export interface Position {
 export interface Line extends Position {
   forkId?: string;
   forked?: string;
+  /**
+   * The line rests there without having entered the activity (a fork's new branch, a joined line, a conditional
+   * start, a wait first seen): its time there is no stay on the heatmap.
+   */
+  placeholder?: true;
 }
 
 /** The lines a user sees: every line but those resting at a fork while its branches run. */
@@ -60,7 +65,14 @@ export function moveLines(lines: readonly Line[], event: LifelineEvent, at: stri
         forked: d.forkId,
       });
       for (const branch of d.branches) {
-        next = put(next, { token: branch.token, activityId: d.activityId, activityType, since: at, forkId: d.forkId });
+        next = put(next, {
+          token: branch.token,
+          activityId: d.activityId,
+          activityType,
+          since: at,
+          forkId: d.forkId,
+          placeholder: true,
+        });
       }
       return next;
     }
@@ -75,7 +87,7 @@ export function moveLines(lines: readonly Line[], event: LifelineEvent, at: stri
       return put(
         next,
         withFork(
-          { token: parentId, activityId: event.data.activityId, activityType: 'join', since: at },
+          { token: parentId, activityId: event.data.activityId, activityType: 'join', since: at, placeholder: true },
           parent?.forkId,
         ),
       );
@@ -83,7 +95,7 @@ export function moveLines(lines: readonly Line[], event: LifelineEvent, at: stri
     case 'ConditionalBranchStarted': {
       // A conditional start's new line, at its first activity until it enters it.
       const { token, next: activityId } = event.data;
-      return put(lines, { token, activityId, activityType: 'start', since: at });
+      return put(lines, { token, activityId, activityType: 'start', since: at, placeholder: true });
     }
     case 'RecordDeleted':
       // `next`: every line is left (the flow goes on from `next` with the events that follow); `terminate`: the instance ends.
@@ -92,7 +104,10 @@ export function moveLines(lines: readonly Line[], event: LifelineEvent, at: stri
       // A wait keeps its line where it is; a line not seen before (none should be) rests at the wait.
       const token = event.data.token ?? MAIN_TOKEN;
       if (lines.some((l) => l.token === token)) return undefined;
-      return [...lines, { token, activityId: event.data.activityId, activityType: 'wait', since: at }];
+      return [
+        ...lines,
+        { token, activityId: event.data.activityId, activityType: 'wait', since: at, placeholder: true },
+      ];
     }
     case 'InstanceMigrated': {
       // The lines stay where they are, under the activities' ids in the new version.

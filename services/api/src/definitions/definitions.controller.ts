@@ -343,7 +343,7 @@ export class DefinitionsController {
     @Query('minPosition') minPosition?: string,
   ) {
     const asked = versionQuery(version);
-    const { position } = await this.read.atLeast(minPosition, ['process-grid', 'activity-heatmap']);
+    const { position } = await this.read.atLeast(minPosition, ['process-grid', 'instances']);
     return readTogether(this.read.db, () => {
       const versions = publishedVersions(this.read.db, checkKey(key));
       if (versions.length === 0) throw new NotFound('DEFINITION.NOT_FOUND', `No definition ${key}`);
