@@ -159,4 +159,48 @@ describe('the activity heatmap, kept inline from the engine’s events on SQLite
       db.close();
     }
   });
+
+  it('given instances migrated to a version that renames their activity, then their lines and incidents count under the new version and id, and their stays end there', async () => {
+    await created('M1', 1); // T0, at triage
+    await created('M2', 100_000_000); // T0, at triage
+    clock.advance(10 * MINUTE);
+    await complete('M2', 'triage'); // T0+10: M2 has an incident at size
+    clock.advance(5 * MINUTE);
+    await engine.definitions.publish(
+      claim
+        .replace(/triage/g, 'screen')
+        .replace('size: { type: automatic', 'weigh: { type: automatic')
+        .replace('next: size', 'next: weigh'),
+      'application/yaml',
+      'root',
+    );
+    const result = await engine.migrations.run(
+      {
+        definitionKey: 'claim',
+        fromVersion: 1,
+        toVersion: 2,
+        mapping: { triage: 'screen', size: 'weigh' },
+        instanceIds: [instanceOf('M1'), instanceOf('M2')],
+        dryRun: false,
+      },
+      { id: 'root', roles: ['admin'] },
+      { commandId: 'migrate', correlationId: 'c', causationId: 'c' },
+    );
+    expect(result).toMatchObject({ dryRun: false, cannotMove: [] });
+    expect((result as { moved: string[] }).moved).toHaveLength(2);
+    // Under v1: only what ended before the move (M2's 10 min at triage, its pass through size is under way).
+    expect(activityHeatmap(readModels.db, 'claim', 1).activities).toEqual([
+      heat('size', 0, 0, 1, 0, null, null),
+      heat('triage', 0, 0, 2, 1, 10 * MINUTE, 10 * MINUTE),
+    ]);
+    expect(activityHeatmap(readModels.db, 'claim', 2).activities).toEqual([
+      heat('screen', 1, 0, 0, 0, null, null),
+      heat('weigh', 1, 1, 0, 0, null, null),
+    ]);
+    // M1 leaves screen 20 min after it entered triage: the stay counts under v2's activity.
+    clock.advance(5 * MINUTE);
+    await complete('M1', 'triage'); // the task keeps the id it was created with
+    const v2 = activityHeatmap(readModels.db, 'claim', 2).activities;
+    expect(v2.find((a) => a.activityId === 'screen')).toEqual(heat('screen', 0, 0, 0, 1, 20 * MINUTE, 20 * MINUTE));
+  });
 });
