@@ -13,7 +13,6 @@ import {
 } from '@nestjs/swagger';
 import { IsBoolean, IsInt, IsObject, IsString, Matches, Max, Min } from 'class-validator';
 import type { Request, Response } from 'express';
-import { exportBpmn } from '@lifeline/bpmn';
 import {
   activityHeatmap,
   getDefinition,
@@ -316,7 +315,8 @@ export class DefinitionsController {
       }
       throw new NotFound('DEFINITION.VERSION_NOT_FOUND', `No version ${version} of definition ${key}`);
     }
-    const xml = found.bpmn ?? (await exportBpmn(found.definition));
+    // The export is loaded on first use: a server nobody asks for BPMN does not carry the moddle libraries.
+    const xml = found.bpmn ?? (await (await import('@lifeline/bpmn')).exportBpmn(found.definition));
     // Set here, not by a decorator: an error answer of this route is JSON like every other.
     response.setHeader('content-type', `${BPMN_MEDIA_TYPE}; charset=utf-8`);
     return xml;

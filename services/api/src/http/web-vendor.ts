@@ -1,6 +1,5 @@
 import { dirname, join } from 'node:path';
 import express from 'express';
-import { MODDLE_EXTENSIONS } from '@lifeline/bpmn';
 
 /** Where the web UI finds what it does not ship itself: bpmn-js's browser bundles and the moddle descriptors. */
 export const VENDOR_PREFIX = '/assets/vendor/';
@@ -16,17 +15,24 @@ export function webVendor(): express.RequestHandler {
     index: false,
     maxAge: '1h',
   });
-  const descriptors = new Map<string, string>(
-    Object.entries(MODDLE_EXTENSIONS).map(([name, descriptor]) => [`${name}.json`, JSON.stringify(descriptor)]),
-  );
+  // Loaded with the first request for one (the designer's), so a server nobody designs on does not carry them.
+  let descriptors: Promise<Map<string, string>> | undefined;
+  const loadDescriptors = () =>
+    (descriptors ??= import('@lifeline/bpmn').then(
+      ({ MODDLE_EXTENSIONS }) =>
+        new Map(Object.entries(MODDLE_EXTENSIONS).map(([name, d]) => [`${name}.json`, JSON.stringify(d)])),
+    ));
   return (request, response, next) => {
     const rest = request.path.slice(VENDOR_PREFIX.length);
     if (rest.startsWith('bpmn-js/')) {
       request.url = request.url.slice(VENDOR_PREFIX.length + 'bpmn-js'.length);
       return bpmnJs(request, response, next);
     }
-    const descriptor = rest.startsWith('moddle/') ? descriptors.get(rest.slice('moddle/'.length)) : undefined;
-    if (descriptor === undefined) return next();
-    response.type('application/json').send(descriptor);
+    if (!rest.startsWith('moddle/')) return next();
+    loadDescriptors().then((all) => {
+      const descriptor = all.get(rest.slice('moddle/'.length));
+      if (descriptor === undefined) return next();
+      response.type('application/json').send(descriptor);
+    }, next);
   };
 }

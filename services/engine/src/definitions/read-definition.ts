@@ -1,4 +1,4 @@
-import { importBpmn, type BpmnImportOptions } from '@lifeline/bpmn';
+import type { BpmnImportOptions } from '@lifeline/bpmn';
 import {
   DefinitionInvalid,
   parseDefinition,
@@ -27,6 +27,8 @@ export async function readDefinition(
   options: BpmnImportOptions = {},
 ): Promise<ProcessDefinition> {
   if (typeof text !== 'string' || !isBpmnText(text, contentType)) return parseDefinition(text, contentType);
+  // Loaded on the first BPMN publish: a server that never sees BPMN does not carry the moddle libraries.
+  const { importBpmn } = await import('@lifeline/bpmn');
   const { document, elementOf } = await importBpmn(text.replace(/^\uFEFF/, ''), options);
   const result = validateDefinition(document);
   if (result.ok) return result.definition;
