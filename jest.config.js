@@ -12,7 +12,6 @@ const esmOnly = [
   'moddle',
   'moddle-xml',
   'saxen',
-  'bpmn-auto-layout',
 ];
 const swc = ['@swc/jest', JSON.parse(require('fs').readFileSync(__dirname + '/.swcrc', 'utf8'))];
 const moduleNameMapper = {

@@ -1,4 +1,4 @@
-// bpmn-moddle and bpmn-auto-layout ship no declarations for their entry points: the parts Lifeline uses.
+// bpmn-moddle ships no declarations for its entry point: the parts Lifeline uses.
 declare module 'bpmn-moddle' {
   /** A moddle element: its `$type` (e.g. `bpmn:UserTask`) and its properties by name. */
   export interface ModdleElement {
@@ -31,9 +31,4 @@ declare module 'bpmn-moddle' {
     create(type: string, properties?: Record<string, unknown>): ModdleElement;
     getType(type: string): unknown;
   }
-}
-
-declare module 'bpmn-auto-layout' {
-  /** Lays out the first process of a BPMN document that has no diagram interchange; answers the XML with DI. */
-  export function layoutProcess(xml: string): Promise<string>;
 }
