@@ -53,6 +53,29 @@ const BPMN_MEDIA_TYPE = 'application/bpmn+xml';
 /** A version in a query: a positive integer (absent or empty: the latest). */
 const VERSION_PATTERN = '^([1-9][0-9]{0,8})?$';
 const VERSION = new RegExp(VERSION_PATTERN);
+/** The `version` query parameter of the routes that answer about one version. */
+const VersionQuery = () =>
+  ApiQuery({
+    name: 'version',
+    required: false,
+    description: 'the version (absent or empty: the latest)',
+    schema: { type: 'string', pattern: VERSION_PATTERN },
+  });
+
+/**
+ * The published version a query names (`asked`; undefined: the latest), or 404: DEFINITION.NOT_FOUND for an unknown
+ * key, DEFINITION.VERSION_NOT_FOUND for a version it does not have.
+ */
+function publishedVersion(db: Parameters<typeof publishedVersions>[0], key: string, asked: number | undefined): number {
+  const versions = publishedVersions(db, key);
+  if (versions.length === 0) throw new NotFound('DEFINITION.NOT_FOUND', `No definition ${key}`);
+  const wanted = asked ?? versions[versions.length - 1]!;
+  if (!versions.includes(wanted)) {
+    throw new NotFound('DEFINITION.VERSION_NOT_FOUND', `No version ${wanted} of definition ${key}`);
+  }
+  return wanted;
+}
+
 /** The version a query asks for: undefined for the latest; QUERY.INVALID for anything but a positive integer. */
 function versionQuery(version: unknown): number | undefined {
   if (version !== undefined && (typeof version !== 'string' || !VERSION.test(version))) {
@@ -286,12 +309,7 @@ export class DefinitionsController {
       'A version as BPMN 2.0 XML with its diagram (docs/decisions/0010-bpmn.md): the XML it was published as, else an export with an automatic layout',
   })
   @DefinitionKeyParam()
-  @ApiQuery({
-    name: 'version',
-    required: false,
-    description: 'the version (absent or empty: the latest)',
-    schema: { type: 'string', pattern: VERSION_PATTERN },
-  })
+  @VersionQuery()
   @MinPositionQuery()
   @ApiResponse({
     status: 200,
@@ -306,15 +324,11 @@ export class DefinitionsController {
     @Res({ passthrough: true }) response: Response,
   ): Promise<string> {
     checkKey(key);
-    const wanted = versionQuery(version);
+    const asked = versionQuery(version);
     await this.read.atLeast(minPosition, ['process-grid']);
-    const found = getDefinitionVersion(this.read.db, key, wanted);
-    if (!found) {
-      if (wanted === undefined || !getDefinitionVersion(this.read.db, key)) {
-        throw new NotFound('DEFINITION.NOT_FOUND', `No definition ${key}`);
-      }
-      throw new NotFound('DEFINITION.VERSION_NOT_FOUND', `No version ${version} of definition ${key}`);
-    }
+    const found = readTogether(this.read.db, () =>
+      getDefinitionVersion(this.read.db, key, publishedVersion(this.read.db, key, asked)),
+    )!;
     // The export is loaded on first use: a server nobody asks for BPMN does not carry the moddle libraries.
     const xml = found.bpmn ?? (await (await import('@lifeline/bpmn')).exportBpmn(found.definition));
     // Set here, not by a decorator: an error answer of this route is JSON like every other.
@@ -328,12 +342,7 @@ export class DefinitionsController {
       'Per activity of one version: the instances there now (each parallel line counts), open incidents there, how many entered it, and how long they stayed (count, mean and max of the stays that ended)',
   })
   @DefinitionKeyParam()
-  @ApiQuery({
-    name: 'version',
-    required: false,
-    description: 'the version (absent or empty: the latest)',
-    schema: { type: 'string', pattern: VERSION_PATTERN },
-  })
+  @VersionQuery()
   @MinPositionQuery()
   @ApiAnswer(200, 'ActivityHeatmap')
   @ApiErrors(400, 404, 503)
@@ -344,15 +353,10 @@ export class DefinitionsController {
   ) {
     const asked = versionQuery(version);
     const { position } = await this.read.atLeast(minPosition, ['process-grid', 'instances']);
-    return readTogether(this.read.db, () => {
-      const versions = publishedVersions(this.read.db, checkKey(key));
-      if (versions.length === 0) throw new NotFound('DEFINITION.NOT_FOUND', `No definition ${key}`);
-      const wanted = asked ?? versions[versions.length - 1]!;
-      if (!versions.includes(wanted)) {
-        throw new NotFound('DEFINITION.VERSION_NOT_FOUND', `${key} has no version ${wanted}`);
-      }
-      return { position, ...activityHeatmap(this.read.db, key, wanted) };
-    });
+    return readTogether(this.read.db, () => ({
+      position,
+      ...activityHeatmap(this.read.db, key, publishedVersion(this.read.db, checkKey(key), asked)),
+    }));
   }
 
   @Post(':key/activate')

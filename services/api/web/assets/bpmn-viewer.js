@@ -1,7 +1,7 @@
 // Process diagrams drawn by bpmn-js (served locally from /assets/vendor/), with Lifeline's figures laid over them:
 // per activity the instances there, incidents and time spent (the process page), or where an instance is (its page).
 // A canvas is not read by screen readers: each diagram comes with a table of the same figures.
-import { ApiError, query, session } from './api.js';
+import { ApiError, api, query } from './api.js';
 import { h } from './dom.js';
 
 const VENDOR = '/assets/vendor/';
@@ -57,40 +57,14 @@ const xmlCache = new Map();
 export function fetchDefinitionBpmn(key, version) {
   const cacheKey = `${key}@${version ?? ''}`;
   if (!xmlCache.has(cacheKey)) {
-    const pending = fetchText(`/definitions/${encodeURIComponent(key)}/bpmn${query({ version })}`);
+    const pending = api('GET', `/definitions/${encodeURIComponent(key)}/bpmn${query({ version })}`, undefined, {
+      accept: 'application/bpmn+xml',
+    });
     // A failure is not kept: the next render asks again.
     pending.catch(() => xmlCache.delete(cacheKey));
     xmlCache.set(cacheKey, pending);
   }
   return xmlCache.get(cacheKey);
-}
-
-async function fetchText(path) {
-  const headers = { accept: 'application/bpmn+xml, application/json' };
-  if (session.token) headers.authorization = `Bearer ${session.token}`;
-  let response;
-  try {
-    response = await fetch(path, { headers });
-  } catch {
-    throw new ApiError(0, 'NETWORK', 'The server cannot be reached. Check your connection and try again.');
-  }
-  const text = await response.text();
-  if (response.ok) return text;
-  let error = {};
-  try {
-    error = JSON.parse(text)?.error ?? {};
-  } catch {
-    error = {};
-  }
-  const failure = new ApiError(
-    response.status,
-    error.code ?? `HTTP.${response.status}`,
-    error.message ?? (response.statusText || 'Request failed'),
-    error.details,
-  );
-  if (response.status === 401 && session.me)
-    window.dispatchEvent(new CustomEvent('lifeline:unauthorized', { detail: failure }));
-  throw failure;
 }
 
 /** A NavigatedViewer in `container` (attached to the page) showing `xml`, fitted to its width. */
