@@ -18,8 +18,8 @@ const ROOT = join(__dirname, '..', '..', '..', '..');
 
 /**
  * Every example and test definition: the README's definition blocks, the embedded demo, the domain's fixtures,
- * the read models' parallel instances, the valid YAML definitions written inline in the domain's unit specs and the
- * engine's int specs (read from their source, so a new one is covered at once), and a few written here for what no
+ * the read models' parallel instances, the valid YAML definitions written inline in any spec of libs, services and
+ * test (read from their source, so a new one is covered at once), and a few written here for what no
  * other covers (every construct and its options at once). The BPMN export and round-trip specs run over all of them.
  */
 export function allDefinitions(): NamedDefinition[] {
@@ -41,7 +41,7 @@ export function allDefinitions(): NamedDefinition[] {
   add('parallel-instances notifyAndReview', notifyAndReview);
   add('parallel-instances conditionalOrder', conditionalOrder);
   add('parallel-instances archivedWhenDeleted', archivedWhenDeleted);
-  for (const dir of ['libs/process-domain/src', 'services/engine/src']) {
+  for (const dir of ['libs', 'services', 'test']) {
     for (const file of specFiles(join(ROOT, dir))) {
       for (const { line, text } of inlineYamlDefinitions(readFileSync(file, 'utf8'))) {
         const result = validateDefinition(safeParse(text));
@@ -60,7 +60,7 @@ function yamlBlocks(markdown: string): string[] {
 
 function specFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((entry) => entry.isFile() && /\.(unit|int)\.spec\.ts$/.test(entry.name))
+    .filter((entry) => entry.isFile() && /\.spec\.ts$/.test(entry.name))
     .map((entry) => join(entry.parentPath, entry.name))
     .sort();
 }
