@@ -44,6 +44,15 @@ async function publish(page: Page): Promise<string> {
   return request.postData() ?? '';
 }
 
+/** Whether the page's beforeunload handlers ask the browser to confirm leaving. */
+async function asksBeforeUnload(page: Page): Promise<boolean> {
+  return page.evaluate(() => {
+    const event = new Event('beforeunload', { cancelable: true });
+    window.dispatchEvent(event);
+    return event.defaultPrevented;
+  });
+}
+
 describeInBrowser('Designer in a browser: draw, publish, run; the server problems on their elements', () => {
   const harness = useUi();
   let ui: UiHarness;
@@ -174,7 +183,7 @@ describeInBrowser('Designer in a browser: draw, publish, run; the server problem
     await screenshot(alice, 'designer-second-task');
   });
 
-  it('a user task without an assignee is refused, and the problem shows on that task', async () => {
+  it('a user task without an assignee is refused, the problem shows on that task, and giving it an assignee clears its marker', async () => {
     const page = await ui.newPage({ width: 1440, height: 900 });
     const panel = await openNewDesign(page, ui.lifeline.url);
     await type(panel, /^Key/, 'unassigned-review');
@@ -198,6 +207,7 @@ describeInBrowser('Designer in a browser: draw, publish, run; the server problem
       'lifeline-has-issue',
     );
     await screenshot(page, 'designer-invalid');
+    await expect(page.locator('.lifeline-issue-overlay').count()).resolves.toBe(1);
 
     // The list names the element; choosing it selects the task and shows its problem in the panel.
     await page.locator('.djs-element[data-element-id="StartEvent_1"]').click();
@@ -207,5 +217,72 @@ describeInBrowser('Designer in a browser: draw, publish, run; the server problem
     await expect(panel.locator('.panel-issues').innerText()).resolves.toMatch(/assignee/i);
     const definitions = await ui.lifeline.call('admin', 'GET', '/definitions/unassigned-review');
     expect(definitions.status).toBe(404);
+
+    // Given an assignee, the task's marker and overlay go; its entry says it changed since.
+    await type(panel, /^Role/, 'support');
+    await page.locator('.lifeline-issue-overlay').waitFor({ state: 'detached' });
+    await expect(page.locator('.djs-element[data-element-id="review"]').getAttribute('class')).resolves.not.toContain(
+      'lifeline-has-issue',
+    );
+    await expect(panel.locator('.panel-issues').count()).resolves.toBe(0);
+    await expect(issues.locator('.issue-link[data-element="review"]').innerText()).resolves.toMatch(
+      /assignee.*\(changed since\)$/i,
+    );
+    await publish(page);
+    await page.locator('.publish-outcome', { hasText: 'Published Unassigned review as version 1.' }).waitFor();
+    await expect(issues.isHidden()).resolves.toBe(true);
+  });
+
+  it('leaving the designer with unpublished changes asks first; cancelling keeps the drawing, after a publish nothing is asked', async () => {
+    const page = await ui.newPage({ width: 1440, height: 900 });
+    const dialogs: string[] = [];
+    let answer: 'accept' | 'dismiss' = 'dismiss';
+    page.on('dialog', (dialog) => {
+      dialogs.push(`${dialog.type()}: ${dialog.message()}`);
+      void (answer === 'accept' ? dialog.accept() : dialog.dismiss());
+    });
+    let panel = await openNewDesign(page, ui.lifeline.url);
+    await expect(asksBeforeUnload(page)).resolves.toBe(false);
+    await type(panel, /^Key/, 'guarded-review');
+    await expect(asksBeforeUnload(page)).resolves.toBe(true);
+
+    // Cancelled: still the same designer, same drawing, same address.
+    const asked = page.waitForEvent('dialog');
+    await page.getByRole('link', { name: 'Processes', exact: true }).click();
+    await asked;
+    expect(dialogs).toHaveLength(1);
+    expect(dialogs[0]).toMatch(/^confirm: .*unpublished changes.*Leave the designer\?$/);
+    await expect(page.evaluate(() => location.hash)).resolves.toBe('#/design/new');
+    await page.getByRole('heading', { level: 1, name: 'New process' }).waitFor();
+    await expect(panel.getByLabel(/^Key/).inputValue()).resolves.toBe('guarded-review');
+    await expect(page.locator('main .view').count()).resolves.toBe(1);
+
+    // Accepted: the Processes page.
+    answer = 'accept';
+    await page.getByRole('link', { name: 'Processes', exact: true }).click();
+    await page.getByRole('heading', { level: 1, name: 'Processes' }).waitFor();
+    expect(dialogs).toHaveLength(2);
+    await expect(asksBeforeUnload(page)).resolves.toBe(false);
+
+    // Published: leaving asks nothing.
+    await page.getByRole('link', { name: 'New process' }).click();
+    await page.locator('.djs-element[data-element-id="StartEvent_1"]').waitFor();
+    panel = page.locator('form.designer-panel');
+    await type(panel, /^Key/, 'guarded-review');
+    await type(panel, 'Name', 'Guarded review');
+    await type(panel, /^Related entity/, 'Expense');
+    await page.locator('.djs-element[data-element-id="StartEvent_1"]').click();
+    await contextPad(page, 'append.append-task');
+    await makeUserTask(page);
+    await type(panel, /^Id/, 'review');
+    await type(panel, /^Title/, 'Review');
+    await type(panel, /^Role/, 'support');
+    await contextPad(page, 'append.end-event');
+    await publish(page);
+    await page.locator('.publish-outcome', { hasText: 'Published Guarded review as version 1.' }).waitFor();
+    await expect(asksBeforeUnload(page)).resolves.toBe(false);
+    await page.getByRole('link', { name: 'Processes', exact: true }).click();
+    await page.getByRole('heading', { level: 1, name: 'Processes' }).waitFor();
+    expect(dialogs).toHaveLength(2);
   });
 });

@@ -44,8 +44,7 @@ function signOut(message) {
   session.token = null;
   session.me = null;
   disconnectLive();
-  current?.instance?.unmount?.();
-  current = null;
+  unmountCurrent();
   top.hidden = true;
   renderSignIn(message);
 }
@@ -129,28 +128,57 @@ async function renderSignIn(message) {
   heading.focus();
 }
 
+/** A view may answer `leaveGuard()` with a question (unsaved work) before it is left; no answer lets it go. */
+function mayLeave() {
+  const question = current?.instance?.leaveGuard?.();
+  return !question || window.confirm(question);
+}
+
+/** The browser asks before a reload or a close while the current view has something to lose. */
+function guardUnload(event) {
+  const question = current?.instance?.leaveGuard?.();
+  if (!question) return;
+  event.preventDefault();
+  event.returnValue = question;
+}
+
+function unmountCurrent() {
+  window.removeEventListener('beforeunload', guardUnload);
+  current?.instance?.unmount?.();
+  current = null;
+}
+
 function route() {
   if (!session.me) return;
   const hash = location.hash || '#/tasks';
   const match = routes.map((r) => ({ r, m: r.pattern.exec(hash) })).find((x) => x.m);
-  for (const link of document.querySelectorAll('[data-nav]')) {
-    if (match && link.dataset.nav === match.r.nav) link.setAttribute('aria-current', 'page');
-    else link.removeAttribute('aria-current');
-  }
   if (!match) {
     location.replace('#/tasks');
     return;
   }
   const params = match.m.slice(1).map((p) => (p === undefined ? undefined : decodeURIComponent(p)));
+  const stays = current && current.view === match.r.view && current.instance.update;
+  if (!stays && current && !mayLeave()) {
+    // Back to the view's own address without a hashchange, so it is neither re-rendered nor lost.
+    history.replaceState(history.state, '', current.hash);
+    return;
+  }
+  for (const link of document.querySelectorAll('[data-nav]')) {
+    if (link.dataset.nav === match.r.nav) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
   // Moving within one view (another task in the Taskbox) keeps its list and filters.
-  if (current && current.view === match.r.view && current.instance.update) {
+  if (stays) {
+    current.hash = hash;
     current.instance.update(params);
     return;
   }
-  current?.instance?.unmount?.();
+  unmountCurrent();
   const container = h('div', { class: 'view' });
   replace(main, container);
-  current = { view: match.r.view, instance: match.r.view(container, params, { livePosition: () => livePosition }) };
+  const instance = match.r.view(container, params, { livePosition: () => livePosition });
+  current = { view: match.r.view, instance, hash };
+  if (instance?.leaveGuard) window.addEventListener('beforeunload', guardUnload);
   // Focus the new view's heading so screen readers and keyboards start at the top of it.
   requestAnimationFrame(() => container.querySelector('h1')?.focus());
 }
@@ -158,6 +186,7 @@ function route() {
 window.addEventListener('hashchange', route);
 window.addEventListener('lifeline:unauthorized', () => signOut('Your session has ended. Sign in again.'));
 document.getElementById('sign-out').addEventListener('click', () => {
+  if (!mayLeave()) return;
   signOut('You are signed out.');
   announce('Signed out');
 });

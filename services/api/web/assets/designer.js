@@ -107,8 +107,11 @@ export function designerView(container, [param]) {
   /** Set once a drawing is imported: bpmn-js fires its events during the import too. */
   let ready = false;
   let selected = null;
-  /** Issues of the last refused publish, by element id. */
+  /** Issues of the last refused publish, by element id; an element changed since leaves it. */
   let issuesByElement = new Map();
+  /** Commands run since the drawing was opened, and how many of them the server has (loaded or published). */
+  let revision = 0;
+  let publishedRevision = 0;
   /** The assignee kind chosen for a task whose assignee is still empty (nothing to read it from). */
   const assigneeKinds = new Map();
 
@@ -159,8 +162,12 @@ export function designerView(container, [param]) {
         selected = newSelection.length === 1 ? newSelection[0] : null;
         renderPanel();
       });
+      modeler.on('elements.changed', ({ elements }) => {
+        if (ready) settleIssues(elements);
+      });
       modeler.on('commandStack.changed', () => {
         if (!ready) return;
+        revision += 1;
         if (selected && !service('elementRegistry').get(selected.id)) selected = null;
         renderPanel();
       });
@@ -178,6 +185,7 @@ export function designerView(container, [param]) {
       const { warnings } = await modeler.importXML(xml);
       if (warnings?.length) console.warn('BPMN import warnings', warnings);
       ready = true;
+      publishedRevision = revision;
       service('canvas').zoom('fit-viewport', 'auto');
       renderPanel();
     } catch (error) {
@@ -1268,6 +1276,26 @@ export function designerView(container, [param]) {
     issuesEl.replaceChildren();
   }
 
+  /** An element changed since the refused publish loses its marker; its entry in the list says so. */
+  function settleIssues(elements) {
+    for (const element of elements) {
+      if (!issuesByElement.has(element.id)) continue;
+      issuesByElement.delete(element.id);
+      const el = service('elementRegistry').get(element.id);
+      // A removed element's overlays went with it (and an unknown id would match every overlay).
+      if (el) {
+        service('canvas').removeMarker(el, 'lifeline-has-issue');
+        service('overlays').remove({ element: el, type: 'lifeline-issue' });
+      }
+      for (const link of issuesEl.querySelectorAll(`.issue-link[data-element="${CSS.escape(element.id)}"]`)) {
+        link.classList.add('issue-changed');
+        if (!el) link.disabled = true;
+        if (!link.querySelector('.issue-changed-note'))
+          link.append(h('span', { class: 'issue-changed-note' }, ' (changed since)'));
+      }
+    }
+  }
+
   function showIssues(issues) {
     clearIssues();
     const root = service('canvas').getRootElement();
@@ -1316,8 +1344,11 @@ export function designerView(container, [param]) {
                 class: 'quiet issue-link',
                 'data-element': el.id,
                 onClick: () => {
-                  reselect(el);
-                  service('canvas').scrollToElement(el);
+                  // The element may have been replaced (same id) since.
+                  const now = service('elementRegistry').get(el.id);
+                  if (!now) return;
+                  reselect(now);
+                  service('canvas').scrollToElement(now);
                   document.getElementById('properties-title')?.focus();
                 },
               },
@@ -1342,12 +1373,14 @@ export function designerView(container, [param]) {
     publishButton.disabled = true;
     try {
       const { xml } = await modeler.saveXML({ format: true });
+      const saved = revision;
       const result = await api(
         'POST',
         `/definitions${query({ relatedEntity: process.relatedEntity, key: process.key })}`,
         xml,
         { contentType: 'application/bpmn+xml' },
       );
+      publishedRevision = saved;
       clearIssues();
       renderPanel();
       const name = process.name || result.key;
@@ -1373,6 +1406,12 @@ export function designerView(container, [param]) {
   }
 
   return {
+    /** The router asks before the designer is left (another route, a reload, closing the tab). */
+    leaveGuard() {
+      return revision !== publishedRevision
+        ? 'This drawing has unpublished changes; they will be lost. Leave the designer?'
+        : null;
+    },
     unmount() {
       destroyed = true;
       modeler?.destroy();
