@@ -139,6 +139,8 @@ const ROUTES: Route[] = [
   },
   { method: 'GET', path: () => '/definitions', access: 'signed-in' },
   { method: 'GET', path: () => '/definitions/auth-vault', access: 'signed-in' },
+  { method: 'GET', path: () => '/definitions/auth-vault/bpmn', access: 'signed-in' },
+  { method: 'GET', path: () => '/definitions/auth-vault/heatmap', access: 'signed-in' },
   {
     method: 'POST',
     path: () => '/definitions',
