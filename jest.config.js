@@ -16,14 +16,20 @@ const esmOnly = [
 const swc = ['@swc/jest', JSON.parse(require('fs').readFileSync(__dirname + '/.swcrc', 'utf8'))];
 const moduleNameMapper = {
   '^@lifeline/process-domain$': '<rootDir>/libs/process-domain/src',
+  '^@lifeline/process-domain/testing$': '<rootDir>/libs/process-domain/src/testing',
   '^@lifeline/event-store$': '<rootDir>/libs/event-store/src',
   '^@lifeline/entity-events$': '<rootDir>/libs/entity-events/src',
+  '^@lifeline/entity-events/testing$': '<rootDir>/libs/entity-events/src/testing',
   '^@lifeline/read-models$': '<rootDir>/libs/read-models/src',
+  '^@lifeline/read-models/testing$': '<rootDir>/libs/read-models/src/testing',
+  '^@lifeline/audit$': '<rootDir>/libs/audit/src',
   '^@lifeline/testing$': '<rootDir>/libs/testing/src',
   '^@lifeline/job-worker$': '<rootDir>/libs/job-worker/src',
   '^@lifeline/bpmn$': '<rootDir>/libs/bpmn/src',
+  '^@lifeline/bpmn/testing$': '<rootDir>/libs/bpmn/src/testing',
   '^@lifeline/engine$': '<rootDir>/services/engine/src',
   '^@lifeline/api$': '<rootDir>/services/api/src',
+  '^@lifeline/cli$': '<rootDir>/services/cli/src',
   '^@lifeline/embedded/(.*)$': '<rootDir>/services/embedded/src/$1',
 };
 const base = {

@@ -18,9 +18,9 @@ import {
   validateEnvelope,
   type LoggedEvent,
   type Reaction,
-} from '../libs/process-domain/src';
-import { INVOICE_APPROVAL_YAML } from '../libs/process-domain/src/definition/fixtures/invoice-approval';
-import { eventIdsFor, timeOrderedUuid } from '../services/engine/src/shared/ids';
+} from '@lifeline/process-domain';
+import { INVOICE_APPROVAL_YAML } from '@lifeline/process-domain/testing';
+import { eventIdsFor, timeOrderedUuid } from '@lifeline/engine';
 import { markdownTable } from './lib/measure';
 import { invoiceEnvelope } from './lib/invoice-envelope';
 

@@ -9,10 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { INVOICE_APPROVAL_YAML } from '../libs/process-domain/src/definition/fixtures/invoice-approval';
-import { validateEnvelope } from '../libs/process-domain/src/entity/validate-envelope';
-import { EngineRuntime } from '../services/engine/src/engine-runtime';
-import { loadConfig } from '../services/engine/src/shared/config';
+import { INVOICE_APPROVAL_YAML } from '@lifeline/process-domain/testing';
+import { validateEnvelope } from '@lifeline/process-domain';
+import { EngineRuntime, loadConfig } from '@lifeline/engine';
 import { invoiceEnvelope } from './lib/invoice-envelope';
 import { markdownTable } from './lib/measure';
 

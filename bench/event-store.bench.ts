@@ -17,8 +17,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { EventStore, NewEvent, StoreTx } from '../libs/event-store/src/event-store';
-import { SqliteEventStore } from '../libs/event-store/src/sqlite/sqlite-event-store';
+import { type EventStore, type NewEvent, type StoreTx, SqliteEventStore } from '@lifeline/event-store';
 
 type EventIds = 'random' | 'ordered';
 

@@ -8,7 +8,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { evaluateFeel, FEEL_BUDGET } from '../libs/process-domain/src/feel/feel';
+import { evaluateFeel, FEEL_BUDGET } from '@lifeline/process-domain';
 import { ROOT } from './lib/lifeline-server';
 import { markdownTable } from './lib/measure';
 

@@ -5,7 +5,7 @@
  * runs when the counts differ. Not a test. Run: npm run -s build && node dist/bench/json-duplicate-keys.bench.js
  */
 import { performance } from 'node:perf_hooks';
-import { findDuplicateKey } from '../libs/process-domain/src/entity/duplicate-keys';
+import { findDuplicateKey } from '@lifeline/process-domain';
 import { markdownTable } from './lib/measure';
 
 const MiB = 1024 * 1024;

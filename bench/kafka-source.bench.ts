@@ -9,8 +9,7 @@
  * dist/libs/entity-events/src/kafka/kafka-entity-source.js> (measured in the same run, alternating).
  */
 import { Kafka, Partitioners, logLevel, type Consumer } from 'kafkajs';
-import { DeadLetterCounter } from '../libs/entity-events/src/kafka/dead-letters';
-import { KafkaEntityEventSource, type EntityEventSink } from '../libs/entity-events/src/kafka/kafka-entity-source';
+import { DeadLetterCounter, KafkaEntityEventSource, type EntityEventSink } from '@lifeline/entity-events';
 import { markdownTable, sleep } from './lib/measure';
 
 const RATE = Number(process.env.BENCH_RATE ?? 1000);

@@ -8,9 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { SqliteEventStore } from '../libs/event-store/src/sqlite/sqlite-event-store';
-import { syntheticLog } from '../libs/read-models/src/testing/event-log';
-import { runCli } from '../services/cli/src/cli';
+import { SqliteEventStore } from '@lifeline/event-store';
+import { syntheticLog } from '@lifeline/read-models/testing';
+import { runCli } from '@lifeline/cli';
 
 async function main(): Promise<void> {
   const count = Number(process.argv[2] ?? 200_000);

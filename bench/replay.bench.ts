@@ -8,14 +8,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { StoredEvent } from '../libs/event-store/src/event-store';
-import { SqliteEventStore } from '../libs/event-store/src/sqlite/sqlite-event-store';
-import { allProjections } from '../libs/read-models/src/projections';
-import { Projector, ReadModelDb } from '../libs/read-models/src/read-model-db';
-import { rebuildReadModels } from '../libs/read-models/src/rebuild';
-import { listTasks, type TaskViewer } from '../libs/read-models/src/task-list/task-list.queries';
-import { syntheticLog } from '../libs/read-models/src/testing/event-log';
-import { appendToStore } from '../libs/read-models/src/testing/append-log';
+import { type StoredEvent, SqliteEventStore } from '@lifeline/event-store';
+import {
+  allProjections,
+  Projector,
+  ReadModelDb,
+  rebuildReadModels,
+  listTasks,
+  type TaskViewer,
+} from '@lifeline/read-models';
+import { syntheticLog, appendToStore } from '@lifeline/read-models/testing';
 
 /** A user with `count` open tasks of their own, plus role tasks, then the time to read pages of 50. */
 function pageLatency(dir: string, count: number): { pageMs: number; lastPageMs: number; ownTasks: number } {

@@ -10,12 +10,16 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { StoredEvent } from '../../libs/event-store/src/event-store';
-import { allProjections } from '../../libs/read-models/src/projections';
-import { Projector, ReadModelDb } from '../../libs/read-models/src/read-model-db';
-import { rebuildReadModels } from '../../libs/read-models/src/rebuild';
-import { listTasks, type TaskViewer } from '../../libs/read-models/src/task-list/task-list.queries';
-import { syntheticLog } from '../../libs/read-models/src/testing/event-log';
+import type { StoredEvent } from '@lifeline/event-store';
+import {
+  allProjections,
+  Projector,
+  ReadModelDb,
+  rebuildReadModels,
+  listTasks,
+  type TaskViewer,
+} from '@lifeline/read-models';
+import { syntheticLog } from '@lifeline/read-models/testing';
 import { bearer, LifelineProcess, ROOT } from '../lib/lifeline-server';
 import { markdownTable, percentile, sleep } from '../lib/measure';
 import { postRecords, publishDefinition } from './lifeline-peer';

@@ -6,8 +6,8 @@ import {
   type NewEvent,
   type StoredEvent,
   type Subscription,
-} from '../../libs/event-store/src/event-store';
-import { verifyStream } from '../../libs/event-store/src/hash-chain';
+  verifyStream,
+} from '@lifeline/event-store';
 
 export interface EventStoreCapabilities {
   /** appendMany is one transaction (SQLite). Otherwise it is stream by stream and stops at the first failure. */

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
-import { EventStoreDbEventStore } from '../../libs/event-store/src/eventstoredb/eventstoredb-event-store';
+import { EventStoreDbEventStore } from '@lifeline/event-store';
 import { eventStoreContract } from './event-store.contract';
 
 const image = 'eventstore/eventstore:24.10';

@@ -1,4 +1,4 @@
-import { InMemoryEventStore } from '../../libs/event-store/src/memory/in-memory-event-store';
+import { InMemoryEventStore } from '@lifeline/event-store';
 import { eventStoreContract } from './event-store.contract';
 
 // Each test opens the store again over the same events, as reopening a file would.

@@ -1,9 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqliteEventStore } from '../../libs/event-store/src/sqlite/sqlite-event-store';
-import type { StoredEvent } from '../../libs/event-store/src/event-store';
-import { currentChainHead, DerivedLogChain, logLinkHash } from '../../libs/event-store/src/log-chain';
+import {
+  SqliteEventStore,
+  type StoredEvent,
+  currentChainHead,
+  DerivedLogChain,
+  logLinkHash,
+} from '@lifeline/event-store';
 import { eventStoreContract, newEvent } from './event-store.contract';
 
 const dir = mkdtempSync(join(tmpdir(), 'lifeline-event-store-contract-'));

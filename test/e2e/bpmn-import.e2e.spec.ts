@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli, type CliIo } from '../../services/cli/src/cli';
+import { runCli, type CliIo } from '@lifeline/cli';
 import { BuiltServer } from './built-server';
 
 jest.setTimeout(90_000);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { exportBpmn } from '@lifeline/bpmn';
-import { allDefinitions } from '../../libs/bpmn/src/testing/all-definitions';
+import { allDefinitions } from '@lifeline/bpmn/testing';
 
 /**
  * Every example and test definition, exported as BPMN, is valid against the OMG BPMN 2.0 schema as Camunda's own BPMN

@@ -1,6 +1,6 @@
 import type { ModdleElement } from 'bpmn-moddle';
 import { createModdle } from '@lifeline/bpmn';
-import { runCli, type CliIo } from '../../services/cli/src/cli';
+import { runCli, type CliIo } from '@lifeline/cli';
 import { BuiltServer } from './built-server';
 
 const admin = { sub: 'ada', roles: ['admin'] };

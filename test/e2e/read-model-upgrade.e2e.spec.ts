@@ -2,8 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { createLifelineApp, signToken, type LifelineApp } from '@lifeline/api';
-import { servedReadModelsFile } from '../../services/api/src/http/read-models-file';
+import { createLifelineApp, signToken, type LifelineApp, servedReadModelsFile } from '@lifeline/api';
 import { loadConfig } from '@lifeline/engine';
 import { startLifeline, TEST_SECRET } from '@lifeline/testing';
 

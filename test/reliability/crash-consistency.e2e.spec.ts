@@ -8,7 +8,7 @@ import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { signToken } from '@lifeline/api';
 import { SqliteEventStore, type StoredEvent } from '@lifeline/event-store';
 import { rebuildReadModels } from '@lifeline/read-models';
-import { describeKafka, kafkaBrokers, uniqueTopic } from '../../libs/entity-events/src/kafka/testing/broker';
+import { describeKafka, kafkaBrokers, uniqueTopic } from '@lifeline/entity-events/testing';
 import { eventually } from '../e2e/kafka/kcat';
 
 /**

@@ -3,7 +3,7 @@ import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteEventStore } from '@lifeline/event-store';
 import type { TaskViewer } from '@lifeline/read-models';
-import { syntheticLog } from '../../read-models/src/testing/event-log';
+import { syntheticLog } from '@lifeline/read-models/testing';
 import { answerAsOf } from './as-of-query';
 import { AsOfPool } from './as-of-pool';
 import { AsOfBusy, AsOfPoolClosed, AsOfQueueTimeout, AsOfTooLarge, AsOfWorkerFailed } from './errors';

@@ -1,7 +1,5 @@
-import type { StoredEvent } from '../../event-store/src/event-store';
-import { canonicalJson } from '../../event-store/src/hash-chain';
-import type { LifelineEvent } from '../../process-domain/src/events';
-import { decodeEvent, EVENT_TYPES } from '../../process-domain/src/codec';
+import { type StoredEvent, canonicalJson } from '@lifeline/event-store';
+import { type LifelineEvent, decodeEvent, EVENT_TYPES } from '@lifeline/process-domain';
 
 /** The stored event read as the catalogue's union (the store keeps `data` untyped). */
 export function asLifelineEvent(event: StoredEvent): LifelineEvent {

@@ -1,8 +1,13 @@
 import Database from 'better-sqlite3';
 import { rmSync } from 'node:fs';
-import type { EventStore, StoredEvent, Subscription } from '../../event-store/src/event-store';
-import type { LifelineEvent } from '../../process-domain/src/events';
-import { FALLBACK_AUTOCHECKPOINT_PAGES, WalCheckpointer } from '../../event-store/src/sqlite/wal-checkpointer';
+import {
+  type EventStore,
+  type StoredEvent,
+  type Subscription,
+  FALLBACK_AUTOCHECKPOINT_PAGES,
+  WalCheckpointer,
+} from '@lifeline/event-store';
+import type { LifelineEvent } from '@lifeline/process-domain';
 import { asLifelineEvent } from './events';
 
 export type Sql = Database.Database;

@@ -1,4 +1,4 @@
-import type { EventStore, StoredEvent, Subscription } from '../../event-store/src/event-store';
+import type { EventStore, StoredEvent, Subscription } from '@lifeline/event-store';
 import { allProjections } from './projections';
 import { Projector, ReadModelDb, runProjector, type Projection, type Sql } from './read-model-db';
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqliteEventStore } from '../../event-store/src/sqlite/sqlite-event-store';
+import { SqliteEventStore } from '@lifeline/event-store';
 import { getTask } from './task-list/task-list.queries';
 import { ReadModels } from './read-models';
 import { rebuildReadModels } from './rebuild';

@@ -1,6 +1,6 @@
 import { renameSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import type { EventStore, StoredEvent } from '../../event-store/src/event-store';
+import type { EventStore, StoredEvent } from '@lifeline/event-store';
 import { allProjections } from './projections';
 import { Projector, ReadModelDb, type Projection } from './read-model-db';
 

@@ -23,7 +23,7 @@ import { JobBroker } from './jobs/job-broker';
 import { JobsController } from './jobs/jobs.controller';
 import { StartFailuresController } from './start-failures/start-failures.controller';
 import { WebhooksController } from './webhooks/webhooks.controller';
-import { AsOfPool } from '../../../libs/audit/src';
+import { AsOfPool } from '@lifeline/audit';
 
 export interface ApiDependencies {
   readModels: ReadModels;

@@ -24,7 +24,7 @@ import { unsupportedMediaType } from './http/media-type';
 import { inOrder } from './http/in-order';
 import { loadBodyCodecs } from './http/body-codecs';
 import { VENDOR_PREFIX, webVendor } from './http/web-vendor';
-import { AsOfPool } from '../../../libs/audit/src';
+import { AsOfPool } from '@lifeline/audit';
 
 /** The web UI's built assets (copied beside the compiled code by the build). */
 export const WEB_DIR = join(__dirname, '..', 'web');

@@ -21,7 +21,7 @@ import {
   type ExportSubject,
   type HistoryVerification,
   type VerifyOptions,
-} from '../../../libs/audit/src';
+} from '@lifeline/audit';
 import { CliUsageError, ProgressBar, type CliIo } from './io';
 import { dataDirOf, openConfiguredStore, withStore } from './store';
 import type { Run } from './run';

@@ -2,7 +2,7 @@ import { existsSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { ReadModelDb } from '@lifeline/read-models';
-import { rebuildReadModelFile, readModelNames } from '../../../libs/audit/src';
+import { rebuildReadModelFile, readModelNames } from '@lifeline/audit';
 import { CliUsageError, ProgressBar, type CliIo } from './io';
 import { dataDirOf, openConfiguredStore, withStore } from './store';
 import type { Run } from './run';

@@ -2,8 +2,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { userIdProblem } from '@lifeline/process-domain';
-import { ConfigInvalid, parseLifetime, tokenMaxLifetime } from '../../engine/src/shared/config';
-import { signToken } from '../../api/src/auth/jwt';
 import { CliUsageError, type CliIo } from './io';
 import { dataDirOf } from './store';
 import type { Run } from './run';
@@ -25,9 +23,12 @@ export function registerToken(program: Command, io: CliIo, run: Run): void {
     )
     .action((sub: string, options: { roles: string; secret?: string; expiresIn?: string }, command: Command) =>
       run(async () => {
+        // Loaded here, not at the top: every other command would otherwise load the whole API and engine.
+        const [{ signToken }, engine] = await Promise.all([import('@lifeline/api'), import('@lifeline/engine')]);
+        const { parseLifetime } = engine;
         const problem = userIdProblem(sub);
         if (problem) throw new CliUsageError(`Cannot sign a token for ${JSON.stringify(sub)}: ${problem}`);
-        const cap = maxLifetime(io.env);
+        const cap = maxLifetime(io.env, engine);
         const lifetime = options.expiresIn === undefined ? cap : parseLifetime(options.expiresIn);
         if (lifetime === undefined) {
           throw new CliUsageError(
@@ -55,7 +56,10 @@ export function registerToken(program: Command, io: CliIo, run: Run): void {
 }
 
 /** The server's cap, read from the same variable by the same rule (README: Configuration). */
-function maxLifetime(env: NodeJS.ProcessEnv): number {
+function maxLifetime(
+  env: NodeJS.ProcessEnv,
+  { tokenMaxLifetime, ConfigInvalid }: Pick<typeof import('@lifeline/engine'), 'tokenMaxLifetime' | 'ConfigInvalid'>,
+): number {
   try {
     return tokenMaxLifetime(env.LIFELINE_TOKEN_MAX_LIFETIME);
   } catch (error) {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { parseDefinition } from '@lifeline/process-domain';
-import { formatWhatIf, parseAsOf, whatIf } from '../../../libs/audit/src';
+import { formatWhatIf, parseAsOf, whatIf } from '@lifeline/audit';
 import { CliUsageError, type CliIo } from './io';
 import { dataDirOf, openConfiguredStore, withStore } from './store';
 import type { Run } from './run';

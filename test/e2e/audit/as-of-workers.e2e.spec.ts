@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { startLifeline, type RunningLifeline } from '@lifeline/testing';
 import { SqliteEventStore } from '@lifeline/event-store';
 import { countTasks, listTasks } from '@lifeline/read-models';
-import { readModelsAsOf } from '../../../libs/audit/src';
+import { readModelsAsOf } from '@lifeline/audit';
 
 /**
  * As-of queries replay the whole log on worker threads: the server keeps answering meanwhile, only

@@ -1,6 +1,5 @@
 import type { RunningLifeline } from '@lifeline/testing';
-import type { CliIo } from '../../../services/cli/src/cli';
-import { runCli } from '../../../services/cli/src/cli';
+import { type CliIo, runCli } from '@lifeline/cli';
 
 export const invoice = (
   entityId: string,

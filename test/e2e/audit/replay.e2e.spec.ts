@@ -3,8 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLifeline, type RunningLifeline } from '@lifeline/testing';
-import { ReadModelsAdminController } from '../../../services/api/src/admin/read-models-admin.controller';
-import { ReadSide } from '../../../services/api/src/http/read-side';
+import { ReadModelsAdminController, ReadSide } from '@lifeline/api';
 import { cli, invoice, record } from './fixtures';
 
 /** Every row of every read-model table, keyed by table, in a stable order. */

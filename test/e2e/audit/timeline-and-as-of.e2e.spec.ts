@@ -2,7 +2,7 @@ import { startLifeline, type RunningLifeline } from '@lifeline/testing';
 import { FakeClock } from '@lifeline/engine';
 import { SqliteEventStore } from '@lifeline/event-store';
 import { join } from 'node:path';
-import { AsOfTooLarge, readModelsAsOf } from '../../../libs/audit/src';
+import { AsOfTooLarge, readModelsAsOf } from '@lifeline/audit';
 import { invoice, record } from './fixtures';
 
 const HOUR = 60 * 60 * 1000;

@@ -1,6 +1,6 @@
 import { KafkaOutboundPublisher, replaceKafkaCodec } from '@lifeline/entity-events';
 import { startLifeline, type RunningLifeline } from '@lifeline/testing';
-import { describeKafka, kafkaBrokers, uniqueTopic } from '../../../libs/entity-events/src/kafka/testing/broker';
+import { describeKafka, kafkaBrokers, uniqueTopic } from '@lifeline/entity-events/testing';
 import { eventually, kcatConsume, kcatProduce } from './kcat';
 
 jest.setTimeout(120_000);

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLifeline, type RunningLifeline } from '@lifeline/testing';
-import { LocalKafkaBroker, describeKafka, uniqueTopic } from '../../../libs/entity-events/src/kafka/testing/broker';
+import { LocalKafkaBroker, describeKafka, uniqueTopic } from '@lifeline/entity-events/testing';
 import { eventually, kcatConsume, kcatPartitions, kcatProduce } from './kcat';
 
 jest.setTimeout(180_000);

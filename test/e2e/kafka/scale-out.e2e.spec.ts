@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { SqliteEventStore } from '@lifeline/event-store';
 import { DefinitionCommands, SystemClock } from '@lifeline/engine';
-import { describeKafka, kafkaBrokers, uniqueTopic } from '../../../libs/entity-events/src/kafka/testing/broker';
+import { describeKafka, kafkaBrokers, uniqueTopic } from '@lifeline/entity-events/testing';
 import { eventually } from './kcat';
 
 jest.setTimeout(240_000);

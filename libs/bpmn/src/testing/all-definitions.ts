@@ -1,13 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseDefinition, validateDefinition, type ProcessDefinition } from '@lifeline/process-domain';
-import { INVOICE_APPROVAL_YAML } from '../../../process-domain/src/definition/fixtures/invoice-approval';
-import {
-  archivedWhenDeleted,
-  conditionalOrder,
-  notifyAndReview,
-  purchaseOrder,
-} from '../../../read-models/src/testing/parallel-instances';
+import { INVOICE_APPROVAL_YAML } from '@lifeline/process-domain/testing';
+import { archivedWhenDeleted, conditionalOrder, notifyAndReview, purchaseOrder } from '@lifeline/read-models/testing';
 
 export interface NamedDefinition {
   name: string;

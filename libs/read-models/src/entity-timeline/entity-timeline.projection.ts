@@ -1,5 +1,5 @@
-import { dataTextOf, type StoredEvent } from '../../../event-store/src/event-store';
-import type { InstanceEvent, LifelineEvent, StartFailed, StartRetried } from '../../../process-domain/src/events';
+import { dataTextOf, type StoredEvent } from '@lifeline/event-store';
+import type { InstanceEvent, LifelineEvent, StartFailed, StartRetried } from '@lifeline/process-domain';
 import { asLifelineEvent, instanceIdOf, json } from '../events';
 import { boundCache, preparedFor, type Projection, type Sql } from '../read-model-db';
 

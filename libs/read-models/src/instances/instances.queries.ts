@@ -1,4 +1,4 @@
-import type { EntityRef, InstanceCause } from '../../../process-domain/src/events';
+import type { EntityRef, InstanceCause } from '@lifeline/process-domain';
 import type { Sql } from '../read-model-db';
 import { cachedStatement } from '../statement-cache';
 import { VIEWER_TASK_CONDITION } from '../task-list/task-list.queries';

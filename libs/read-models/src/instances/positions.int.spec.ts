@@ -1,4 +1,4 @@
-import { evolveAll, type InstanceEvent } from '../../../process-domain/src';
+import { evolveAll, type InstanceEvent } from '@lifeline/process-domain';
 import {
   archivedWhenDeleted,
   conditionalOrder,

@@ -1,5 +1,4 @@
-import type { LifelineEvent } from '../../../process-domain/src/events';
-import { MAIN_TOKEN } from '../../../process-domain/src/instance/state';
+import { type LifelineEvent, MAIN_TOKEN } from '@lifeline/process-domain';
 
 /** Where one line of an instance (its main line, or a branch of a fork) rests now. */
 export interface Position {

@@ -1,4 +1,4 @@
-import type { InstanceEvent } from '../../../process-domain/src/events';
+import type { InstanceEvent } from '@lifeline/process-domain';
 import { jobsProjection } from './jobs.projection';
 import { ReadModelFixture } from '../testing/read-model-fixture';
 import { getJob, jobsOfInstance, listJobs, nextOfferAfter, offeredJobs } from './jobs.queries';

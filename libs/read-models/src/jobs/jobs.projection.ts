@@ -1,6 +1,5 @@
-import type { LifelineEvent } from '../../../process-domain/src/events';
-import type { StoredEvent } from '../../../event-store/src/event-store';
-import { JOB_RETRIES_EXHAUSTED, JOB_UNHANDLED_ERROR } from '../../../process-domain/src/instance/jobs';
+import { type LifelineEvent, JOB_RETRIES_EXHAUSTED, JOB_UNHANDLED_ERROR } from '@lifeline/process-domain';
+import type { StoredEvent } from '@lifeline/event-store';
 import { asLifelineEvent, instanceIdOf, json } from '../events';
 import { boundCache, preparedFor, type Projection, type Sql } from '../read-model-db';
 

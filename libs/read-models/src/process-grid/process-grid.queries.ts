@@ -1,6 +1,4 @@
-import type { ProcessDefinition, Trigger } from '../../../process-domain/src/definition/definition';
-import type { Actor } from '../../../process-domain/src/instance/commands';
-import { mayStartByHand } from '../../../process-domain/src/instance/manual-start';
+import { type ProcessDefinition, type Trigger, type Actor, mayStartByHand } from '@lifeline/process-domain';
 import type { Sql } from '../read-model-db';
 import { cachedStatement } from '../statement-cache';
 

@@ -1,4 +1,4 @@
-import type { EntityRef, StartRetried, StartStage } from '../../../process-domain/src/events';
+import type { EntityRef, StartRetried, StartStage } from '@lifeline/process-domain';
 import type { Sql } from '../read-model-db';
 import { cachedStatement } from '../statement-cache';
 

@@ -1,4 +1,4 @@
-import type { TaskCreated } from '../../../process-domain/src/events';
+import type { TaskCreated } from '@lifeline/process-domain';
 import { ReadModelFixture } from '../testing/read-model-fixture';
 import {
   countTasks,

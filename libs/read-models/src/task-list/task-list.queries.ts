@@ -1,5 +1,4 @@
-import type { FormField, Question } from '../../../process-domain/src/definition/definition';
-import type { EntityRef } from '../../../process-domain/src/events';
+import type { FormField, Question, EntityRef } from '@lifeline/process-domain';
 import { parseJson } from '../events';
 import type { Sql } from '../read-model-db';
 import { cachedStatement } from '../statement-cache';

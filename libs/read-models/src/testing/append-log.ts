@@ -1,5 +1,4 @@
-import type { StoredEvent } from '../../../event-store/src/event-store';
-import type { SqliteEventStore } from '../../../event-store/src/sqlite/sqlite-event-store';
+import type { StoredEvent, SqliteEventStore } from '@lifeline/event-store';
 
 /** Appends hand-built events (an EventLog's) to a real store, in order, `perUnit` to a unit of work. */
 export async function appendToStore(

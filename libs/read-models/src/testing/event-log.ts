@@ -1,6 +1,5 @@
-import type { StoredEvent } from '../../../event-store/src/event-store';
-import type { ProcessDefinition } from '../../../process-domain/src/definition/definition';
-import type { LifelineEvent } from '../../../process-domain/src/events';
+import type { StoredEvent } from '@lifeline/event-store';
+import type { ProcessDefinition, LifelineEvent } from '@lifeline/process-domain';
 import type { GlobalLog } from '../rebuild';
 
 /**

@@ -7,7 +7,7 @@ import {
   type InstanceEvent,
   type InstanceState,
   type ProcessDefinition,
-} from '../../../process-domain/src';
+} from '@lifeline/process-domain';
 import type { ReadModelFixture } from './read-model-fixture';
 
 /** Finance and legal review a purchase order at once (a parallel fork and its join). */

@@ -1,5 +1,5 @@
-import type { LifelineEvent } from '../../../process-domain/src/events';
-import type { StoredEvent } from '../../../event-store/src/event-store';
+import type { LifelineEvent } from '@lifeline/process-domain';
+import type { StoredEvent } from '@lifeline/event-store';
 import { asLifelineEvent, json } from '../events';
 import { preparedFor, type Projection, type Sql } from '../read-model-db';
 

@@ -10,7 +10,7 @@ import { EngineRuntime } from '@lifeline/engine';
 import { RequireRoles } from '../auth/auth.guard';
 import { Conflict } from '../http/api-errors';
 import { ReadSide } from '../http/read-side';
-import { readModelNames, rebuildReadModelFile } from '../../../../libs/audit/src';
+import { readModelNames, rebuildReadModelFile } from '@lifeline/audit';
 
 export class RebuildReadModelsDto {
   /** Only this read model (`task-list`, `process-grid`, `instances`, `entity-timeline`); all when absent. */

@@ -3,8 +3,7 @@ import { decodeProtectedHeader } from 'jose';
 import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { userIdProblem } from '@lifeline/process-domain';
 // The engine's config and clock files, not its index: the CLI signs tokens without loading the engine.
-import { SystemClock, type Clock } from '../../../engine/src/shared/clock';
-import { DEFAULT_TOKEN_MAX_LIFETIME_SECONDS, type OidcConfig } from '../../../engine/src/shared/config';
+import { SystemClock, type Clock, DEFAULT_TOKEN_MAX_LIFETIME_SECONDS, type OidcConfig } from '@lifeline/engine';
 import { claimAt, OIDC_ALGORITHMS, OidcTokenRefused, OidcVerifier } from './oidc';
 
 /** Who calls: the token's `sub` and `roles`. */

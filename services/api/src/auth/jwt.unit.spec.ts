@@ -1,5 +1,5 @@
 import jwt from 'jsonwebtoken';
-import { FakeClock } from '../../../engine/src/shared/clock';
+import { FakeClock } from '@lifeline/engine';
 import { AuthError, signToken, TokenVerifier, VERIFIED_TOKENS_KEPT } from './jwt';
 
 const SECRET = 'unit-secret-0123456789abcdef0123456789';

@@ -1,6 +1,5 @@
 import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import type { Clock } from '../../../engine/src/shared/clock';
-import type { OidcConfig } from '../../../engine/src/shared/config';
+import type { Clock, OidcConfig } from '@lifeline/engine';
 
 /** Asymmetric algorithms an identity provider signs with; HS256 stays for the embedded default's secret. */
 export const OIDC_ALGORITHMS = ['RS256', 'ES256'] as const;

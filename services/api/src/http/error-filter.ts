@@ -5,7 +5,7 @@ import { DomainError } from '@lifeline/process-domain';
 import { EventIdConflict, WrongExpectedRevision } from '@lifeline/event-store';
 import { AuthError } from '../auth/jwt';
 import { ReadModelCatchingUp } from '@lifeline/read-models';
-import { AsOfUnavailable } from '../../../../libs/audit/src';
+import { AsOfUnavailable } from '@lifeline/audit';
 
 const STATUS: Record<DomainError['family'], number> = {
   validation: 400,

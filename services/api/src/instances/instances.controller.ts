@@ -14,7 +14,7 @@ import { IsIn, IsObject, IsOptional, IsString, Matches, MaxLength, ValidateNeste
 import type { Request } from 'express';
 import { randomUUID } from 'node:crypto';
 import { getInstance, listInstances, viewerHasTaskInInstance, type InstanceStatus } from '@lifeline/read-models';
-import { AsOfPool, parseAsOf } from '../../../../libs/audit/src';
+import { AsOfPool, parseAsOf } from '@lifeline/audit';
 import { checkRecordData, streams, type Actor, type InstanceCommand } from '@lifeline/process-domain';
 import { EngineRuntime, LaunchInstanceCommand, RunInstanceCommand, type InstanceCommandResult } from '@lifeline/engine';
 import { CurrentCaller, RequireRoles } from '../auth/auth.guard';

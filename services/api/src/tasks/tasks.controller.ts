@@ -23,7 +23,7 @@ import {
   type TaskFilter,
   type TaskStatusFilter,
 } from '@lifeline/read-models';
-import { AsOfPool, parseAsOf } from '../../../../libs/audit/src';
+import { AsOfPool, parseAsOf } from '@lifeline/audit';
 import { checkRecordData, InstanceNotFound, type InstanceCommand } from '@lifeline/process-domain';
 import { EngineRuntime, RunInstanceCommand, type InstanceCommandResult } from '@lifeline/engine';
 import { CurrentCaller } from '../auth/auth.guard';

@@ -11,7 +11,7 @@ import {
   signAnchor,
   type Anchor,
   type AuditKey,
-} from '../../../../libs/audit/src/anchors';
+} from '@lifeline/audit';
 import type { Clock } from '../shared/clock';
 import type { LifelineConfig } from '../shared/config';
 

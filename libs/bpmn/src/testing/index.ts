@@ -1,0 +1,2 @@
+// Test helpers tests use (`@lifeline/bpmn/testing`).
+export * from './all-definitions';

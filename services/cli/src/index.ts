@@ -1,0 +1,2 @@
+// `@lifeline/cli`: the command line, runnable in-process (tests and benchmarks call it).
+export { runCli, type CliIo } from './cli';
