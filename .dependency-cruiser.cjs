@@ -1,4 +1,62 @@
-/** Layers (docs/architecture.md, "Layers"): the domain is pure; libraries never reach into services. */
+/**
+ * Layers (docs/architecture.md, "Layers"): the domain is pure; each library and service uses only the packages listed
+ * below, and only through their alias (`@lifeline/x`, which resolves to `src/index.ts`) or, from test code, their
+ * `@lifeline/x/testing` (`src/testing/index.ts`).
+ */
+
+// What each package's code may import of ours; `tests` is what its specs and testing helpers may use besides.
+const packages = {
+  'libs/process-domain': { uses: [], tests: ['libs/testing'] },
+  'libs/event-store': { uses: [] },
+  'libs/job-worker': { uses: [] },
+  'libs/read-models': { uses: ['libs/process-domain', 'libs/event-store'] },
+  'libs/entity-events': { uses: ['libs/process-domain', 'libs/event-store'] },
+  'libs/audit': { uses: ['libs/process-domain', 'libs/event-store', 'libs/read-models'] },
+  // BPMN maps BPMN to definitions and back; its test helper gathers the read models' example definitions too.
+  'libs/bpmn': { uses: ['libs/process-domain'], tests: ['libs/read-models'] },
+  // The test-support library starts the real server, so it is the one library that uses services.
+  'libs/testing': { uses: ['libs/process-domain', 'services/engine', 'services/api', 'services/embedded'] },
+  'services/engine': {
+    uses: ['libs/process-domain', 'libs/event-store', 'libs/entity-events', 'libs/bpmn', 'libs/audit'],
+    tests: ['libs/testing'],
+  },
+  'services/api': {
+    uses: ['libs/process-domain', 'libs/event-store', 'libs/read-models', 'libs/bpmn', 'libs/audit', 'services/engine'],
+    tests: ['libs/testing'],
+  },
+  'services/cli': {
+    uses: [
+      'libs/process-domain',
+      'libs/event-store',
+      'libs/read-models',
+      'libs/bpmn',
+      'libs/audit',
+      'services/engine',
+      'services/api',
+    ],
+  },
+  'services/embedded': { uses: ['services/engine', 'services/api'] },
+};
+
+const TEST_CODE = ['\\.spec\\.ts$', '/testing/'];
+const escape = (path) => path.replace(/[-/]/g, (c) => `\\${c}`);
+
+/** One rule per package (two when its tests may use more): anything of ours outside its list is an error. */
+const packageRules = Object.entries(packages).flatMap(([name, { uses, tests = [] }]) => {
+  const rule = (suffix, from, list) => ({
+    name: `${name.split('/')[1]}-uses-only${suffix}`,
+    comment: `${name} may use ${list.length ? list.join(', ') : 'nothing of ours'} (.dependency-cruiser.cjs, packages)`,
+    severity: 'error',
+    from,
+    to: { path: `^(libs|services)/`, pathNot: `^(${[name, ...list].map(escape).join('|')})/` },
+  });
+  if (!tests.length) return [rule('', { path: `^${escape(name)}/` }, uses)];
+  return [
+    rule('', { path: `^${escape(name)}/`, pathNot: TEST_CODE }, uses),
+    rule('-in-tests', { path: `^${escape(name)}/.*(${TEST_CODE.join('|')})` }, [...uses, ...tests]),
+  ];
+});
+
 module.exports = {
   forbidden: [
     {
@@ -15,26 +73,25 @@ module.exports = {
       },
     },
     {
-      name: 'domain-depends-on-nothing-of-ours',
-      severity: 'error',
-      from: { path: '^libs/process-domain/src', pathNot: '\\.spec\\.ts$' },
-      to: { path: '^(libs/(?!process-domain)|services/)' },
-    },
-    {
-      name: 'bpmn-depends-only-on-the-domain',
+      name: 'only-through-the-public-index',
       comment:
-        'libs/bpmn maps BPMN to definitions and back: it knows the domain and the moddle libraries, nothing else',
+        "another package's files are reached only through its alias (src/index.ts) or, for test fixtures, " +
+        '@lifeline/x/testing (src/testing/index.ts); within a package, import relatively',
       severity: 'error',
-      // Its test helper gathers every example definition, the read models' test fixtures too.
-      from: { path: '^libs/bpmn/src', pathNot: '^libs/bpmn/src/testing/' },
-      to: { path: '^(libs/(?!(bpmn|process-domain)/)|services/)' },
+      from: { path: '^((libs|services)/[^/]+|test|bench)/' },
+      to: {
+        path: '^(libs|services)/',
+        pathNot: ['^$1/', '^(libs|services)/[^/]+/src/index\\.ts$', '^libs/[^/]+/src/testing/index\\.ts$'],
+      },
     },
     {
-      name: 'libs-do-not-import-services',
+      name: 'every-package-is-listed',
+      comment: 'a new library or service gets its entry in `packages` (.dependency-cruiser.cjs) with what it may use',
       severity: 'error',
-      from: { path: '^libs/(?!testing)' },
-      to: { path: '^services/' },
+      from: { path: '^(libs|services)/', pathNot: `^(${Object.keys(packages).map(escape).join('|')})/` },
+      to: { path: '^(libs|services)/' },
     },
+    ...packageRules,
     {
       name: 'no-circular',
       severity: 'error',

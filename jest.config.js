@@ -30,7 +30,7 @@ const moduleNameMapper = {
   '^@lifeline/engine$': '<rootDir>/services/engine/src',
   '^@lifeline/api$': '<rootDir>/services/api/src',
   '^@lifeline/cli$': '<rootDir>/services/cli/src',
-  '^@lifeline/embedded/(.*)$': '<rootDir>/services/embedded/src/$1',
+  '^@lifeline/embedded$': '<rootDir>/services/embedded/src',
 };
 const base = {
   rootDir: __dirname,

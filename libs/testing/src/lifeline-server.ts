@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLifelineApp, DEMO_USERS, signToken, type LifelineApp } from '@lifeline/api';
 import { FakeClock, loadConfig, type Clock } from '@lifeline/engine';
-import { loadDemoDefinitions } from '@lifeline/embedded/demo';
+import { loadDemoDefinitions } from '@lifeline/embedded';
 
 export const TEST_SECRET = 'test-secret-for-lifeline-e2e-0123456789';
 
