@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { EventStore, NewEvent, StoreTx } from '../libs/event-store/src/event-store';
 import { SqliteEventStore } from '../libs/event-store/src/sqlite/sqlite-event-store';
+import { invoiceEnvelope } from './lib/invoice-envelope';
 
 type EventIds = 'random' | 'ordered';
 
@@ -107,14 +108,7 @@ function entityEventWrites(run: string, i: number, at: string, ms: number): Enti
         id: entityEventId,
         type: 'EntityEventRecorded',
         data: {
-          envelope: {
-            id: `${run}-${i}`,
-            entityType: 'Invoice',
-            entityId,
-            kind: 'created',
-            occurredAt: at,
-            data: { number: `INV-${i}`, amount: 100 + (i % 1000), status: 'New', ownerId: 'alice' },
-          },
+          envelope: invoiceEnvelope(run, i, {}, at),
           source: { kind: 'http' },
         },
         metadata: metadataOf(entityEventId, entityEventId, 'bench-app', at),

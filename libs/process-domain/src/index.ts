@@ -30,4 +30,4 @@ export * from './codec';
 export * from './entity/record-stream';
 export * from './reactions/start-reactions';
 export * from './webhooks/webhook-stream';
-export { invoiceApproval, INVOICE_APPROVAL_YAML } from './definition/fixtures/invoice-approval';
+export { invoiceApproval, invoiceEnvelope, INVOICE_APPROVAL_YAML } from './definition/fixtures/invoice-approval';
