@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { type EventStore, type NewEvent, type StoreTx, SqliteEventStore } from '@lifeline/event-store';
+import { invoiceEnvelope } from './lib/invoice-envelope';
 
 type EventIds = 'random' | 'ordered';
 
@@ -106,14 +107,7 @@ function entityEventWrites(run: string, i: number, at: string, ms: number): Enti
         id: entityEventId,
         type: 'EntityEventRecorded',
         data: {
-          envelope: {
-            id: `${run}-${i}`,
-            entityType: 'Invoice',
-            entityId,
-            kind: 'created',
-            occurredAt: at,
-            data: { number: `INV-${i}`, amount: 100 + (i % 1000), status: 'New', ownerId: 'alice' },
-          },
+          envelope: invoiceEnvelope(run, i, {}, at),
           source: { kind: 'http' },
         },
         metadata: metadataOf(entityEventId, entityEventId, 'bench-app', at),

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { invoiceEnvelope } from '@lifeline/process-domain';
 import { BuiltServer } from './built-server';
 
 jest.setTimeout(90_000);
@@ -10,14 +11,7 @@ const ALICE = { sub: 'alice', roles: ['accounting'] };
 const ADMIN = { sub: 'ops', roles: ['admin'] };
 
 const envelopes = (run: string) =>
-  Array.from({ length: 10 }, (_, i) => ({
-    id: `${run}-${i}`,
-    entityType: 'Invoice',
-    entityId: `${run}-INV-${i}`,
-    kind: 'created',
-    occurredAt: '2026-11-30T10:00:00.000Z',
-    data: { number: `INV-${i}`, amount: 100 + i, status: 'New', ownerId: 'alice' },
-  }));
+  Array.from({ length: 10 }, (_, i) => invoiceEnvelope(run, i, {}, '2026-11-30T10:00:00.000Z'));
 
 const ORDER_REVIEW = [
   'key: order-review',

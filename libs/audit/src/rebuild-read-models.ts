@@ -1,11 +1,6 @@
 import Database from 'better-sqlite3';
-import { renameSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
-import type { StoredEvent } from '@lifeline/event-store';
 import {
   allProjections,
-  Projector,
-  ReadModelDb,
   rebuildReadModels,
   type GlobalLog,
   type RebuildProgress,
@@ -40,47 +35,15 @@ export async function rebuildReadModelFile(log: GlobalLog, request: ReadModelReb
   if (!projection) throw new UnknownReadModel(request.readModel, readModelNames());
   if (request.current === undefined)
     throw new Error('Rebuilding one read model needs the current file to copy the others from');
-  const building = `${request.targetFile}.building`;
-  ReadModelDb.remove(building);
-  const started = performance.now();
-  copyDatabase(request.current, building);
-  const db = ReadModelDb.open(building, { bulk: true });
-  let events = 0;
-  let position = 0;
-  try {
-    dropTables(db.sql, projection.schema);
-    db.sql.prepare('DELETE FROM projections_checkpoint WHERE name = ?').run(projection.name);
-    // Every projection: the others skip what they have, and catch up on what arrived since the copy.
-    const projector = new Projector(db, allProjections());
-    const total = await log.headPosition();
-    const batchSize = request.batchSize ?? 20_000;
-    for (;;) {
-      const batch: StoredEvent[] = await log.readAll(position, batchSize);
-      if (batch.length === 0) break;
-      projector.applyBatch(batch);
-      events += batch.length;
-      position = batch[batch.length - 1]!.position;
-      const elapsed = performance.now() - started;
-      request.onProgress?.(
-        position,
-        Math.max(total, position),
-        position >= total ? 0 : Math.round((elapsed / position) * (total - position)),
-      );
-    }
-    db.finishBulk();
-  } finally {
-    db.close();
-  }
-  ReadModelDb.remove(request.targetFile);
-  renameSync(building, request.targetFile);
-  const elapsedMs = performance.now() - started;
-  return {
-    file: request.targetFile,
-    position,
-    events,
-    elapsedMs,
-    eventsPerSecond: elapsedMs > 0 ? Math.round((events / elapsedMs) * 1000) : events,
-  };
+  const current = request.current;
+  return rebuildReadModels(log, request.targetFile, request.onProgress, {
+    batchSize: request.batchSize,
+    seed: (building) => copyDatabase(current, building),
+    prepare: (db) => {
+      dropTables(db.sql, projection.schema);
+      db.sql.prepare('DELETE FROM projections_checkpoint WHERE name = ?').run(projection.name);
+    },
+  });
 }
 
 function copyDatabase(source: string | Sql, target: string): void {

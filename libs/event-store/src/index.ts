@@ -6,6 +6,7 @@ export * from './event-store';
 export * from './hash-chain';
 export * from './log-chain';
 export { EventStoreClosed } from './store-rules';
+export { PositionWaiters } from './position-waiters';
 export { SqliteEventStore, type SqliteEventStoreOptions } from './sqlite/sqlite-event-store';
 export { EventStoreDbEventStore } from './eventstoredb/eventstoredb-event-store';
 export { InMemoryEventStore } from './memory/in-memory-event-store';

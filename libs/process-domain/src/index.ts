@@ -30,3 +30,4 @@ export * from './codec';
 export * from './entity/record-stream';
 export * from './reactions/start-reactions';
 export * from './webhooks/webhook-stream';
+export { invoiceApproval, invoiceEnvelope, INVOICE_APPROVAL_YAML } from './definition/fixtures/invoice-approval';

@@ -1,4 +1,4 @@
-import type { EventStore, StoredEvent, Subscription } from '@lifeline/event-store';
+import { PositionWaiters, type EventStore, type StoredEvent, type Subscription } from '@lifeline/event-store';
 import { allProjections } from './projections';
 import { Projector, ReadModelDb, runProjector, type Projection, type Sql } from './read-model-db';
 
@@ -56,14 +56,6 @@ interface Served {
   subscription?: Subscription;
 }
 
-interface Waiter {
-  position: number;
-  /** The projections waited for; all of them when absent. */
-  views?: readonly string[];
-  resolve: (caughtUp: boolean) => void;
-  timer: NodeJS.Timeout;
-}
-
 /**
  * The read-model file the API queries, and the projector that keeps it current. It can switch to
  * a rebuilt file in one step: queries see the old rows until the new file has caught up.
@@ -71,7 +63,7 @@ interface Waiter {
 export class ReadModels {
   private served: Served;
   private store?: EventStore;
-  private readonly waiters = new Set<Waiter>();
+  private readonly waiters = new PositionWaiters();
   private readonly projections: Projection[];
   /** The log's head when the read models started, and the views that had not reached it yet. */
   private catchUpTarget = 0;
@@ -123,18 +115,7 @@ export class ReadModels {
   waitForPosition(position: number, timeoutMs: number, views?: readonly string[]): Promise<boolean> {
     if (this.positionOf(views) >= position) return Promise.resolve(true);
     if (timeoutMs <= 0) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const waiter: Waiter = {
-        position,
-        ...(views !== undefined ? { views } : {}),
-        resolve,
-        timer: setTimeout(() => {
-          this.waiters.delete(waiter);
-          resolve(false);
-        }, timeoutMs),
-      };
-      this.waiters.add(waiter);
-    });
+    return this.waiters.wait(position, timeoutMs, views === undefined ? undefined : () => this.positionOf(views));
   }
 
   /**
@@ -218,16 +199,12 @@ export class ReadModels {
     // A switched-to file has caught up with the head before it is served.
     this.behind.clear();
     await this.retire(previous);
-    this.notify(this.position());
+    this.waiters.reached(this.position());
   }
 
   async close(): Promise<void> {
     await this.retire(this.served);
-    for (const waiter of this.waiters) {
-      clearTimeout(waiter.timer);
-      waiter.resolve(false);
-    }
-    this.waiters.clear();
+    this.waiters.cancel();
     this.store = undefined;
   }
 
@@ -238,7 +215,7 @@ export class ReadModels {
       // A file being caught up before a switch must not wake readers of the served one.
       if (this.served?.projector !== projector) return;
       if (this.behind.size > 0) this.markServed(projector);
-      this.notify(position);
+      this.waiters.reached(position);
     });
     return { db, projector, unlisten };
   }
@@ -255,15 +232,5 @@ export class ReadModels {
     served.unlisten();
     await served.subscription?.stop();
     await served.db.closeAndWait();
-  }
-
-  private notify(position: number): void {
-    for (const waiter of this.waiters) {
-      if (waiter.position <= (waiter.views === undefined ? position : this.positionOf(waiter.views))) {
-        clearTimeout(waiter.timer);
-        this.waiters.delete(waiter);
-        waiter.resolve(true);
-      }
-    }
   }
 }

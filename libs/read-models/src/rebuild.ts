@@ -13,6 +13,10 @@ export type RebuildProgress = (done: number, total: number, etaMs: number) => vo
 export interface RebuildOptions {
   batchSize?: number;
   projections?: Projection[];
+  /** Writes the file to build on at `building` (a copy of the served one) instead of starting from an empty one. */
+  seed?: (building: string) => void;
+  /** Runs on the opened file before the log is projected (drops the tables of the read model to rebuild). */
+  prepare?: (db: ReadModelDb) => void;
 }
 
 export interface RebuildResult {
@@ -26,7 +30,8 @@ export interface RebuildResult {
 /**
  * Builds a complete read-model file from the whole global log. It is written beside the target
  * and renamed onto it only when complete, so nobody ever opens a half-built file. The target must
- * not be the file being served: build a new name, then `ReadModels.switchTo` it.
+ * not be the file being served: build a new name, then `ReadModels.switchTo` it. On a `seed`ed file,
+ * each projection skips what its checkpoint says it has.
  */
 export async function rebuildReadModels(
   store: GlobalLog,
@@ -38,10 +43,12 @@ export async function rebuildReadModels(
   const building = `${targetFile}.building`;
   ReadModelDb.remove(building);
   const started = performance.now();
+  options.seed?.(building);
   const db = ReadModelDb.open(building, { bulk: true });
   let events = 0;
   let position = 0;
   try {
+    options.prepare?.(db);
     const projector = new Projector(db, options.projections ?? allProjections(), { deferQueryIndexes: true });
     const total = await store.headPosition();
     let next: Promise<StoredEvent[]> = store.readAll(0, batchSize);

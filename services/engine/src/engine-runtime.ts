@@ -37,7 +37,7 @@ import { KafkaIngest } from './ingest/kafka-ingest';
 import { Outbound } from './outbound/outbound';
 import { MailNotifier, type TaskLookup } from './mail/mail-notifier';
 import { AuditAnchors } from './audit/audit-anchors';
-import { LifelineMetrics } from './shared/metrics';
+import { LifelineMetrics, type Reading } from './shared/metrics';
 import { createTracing, type Tracing } from './shared/tracing';
 import { WebhookCommands, type CreatedWebhook } from './webhooks/webhook-commands';
 import { WebhookDeliveries } from './webhooks/webhook-deliveries';
@@ -212,35 +212,36 @@ export class EngineRuntime {
     m.gauge('lifeline_mail_backlog', 'Task e-mails waiting to be sent', [], () =>
       this.mail ? this.mail.outbox.backlog() : [],
     );
-    const kafka = () => this.kafka?.counters() ?? {};
-    const labelled = (prefix: string, label: string) => (): [Record<string, string>, number][] =>
-      Object.entries(kafka())
-        .filter(([name]) => name.startsWith(`${prefix}{${label}="`))
-        .map(([name, value]) => [{ [label]: name.slice(prefix.length + label.length + 3, -2) }, value]);
-    m.counter('lifeline_dead_letters_total', 'Kafka entity events sent to the dead-letter topic', [], () =>
-      this.kafka ? (kafka().lifeline_dead_letters_total ?? 0) : [],
-    );
-    m.counter(
-      'lifeline_entity_events_dead_lettered_total',
-      'Kafka entity events sent to the dead-letter topic, by reason',
-      ['reason'],
-      labelled('lifeline_dead_letters_total', 'reason'),
-    );
-    for (const [name, help] of [
-      ['lifeline_entity_events_id_conflict_total', 'Kafka envelopes whose id was already recorded for another record'],
-      ['lifeline_kafka_undecodable_batches_total', 'Kafka batches that could not be decompressed'],
-      ['lifeline_kafka_consumer_crashes_total', 'Kafka consumer crashes (each followed by a restart)'],
+    // Without a Kafka source these read no series (a family with HELP and TYPE only).
+    const kafka = (name: string) => (): Reading => this.kafka?.counters()[name] ?? [];
+    for (const [name, help, labels] of [
+      ['lifeline_dead_letters_total', 'Kafka entity events sent to the dead-letter topic', []],
+      [
+        'lifeline_entity_events_dead_lettered_total',
+        'Kafka entity events sent to the dead-letter topic, by reason',
+        ['reason'],
+      ],
+      [
+        'lifeline_entity_events_id_conflict_total',
+        'Kafka envelopes whose id was already recorded for another record',
+        [],
+      ],
+      ['lifeline_kafka_undecodable_batches_total', 'Kafka batches that could not be decompressed', []],
+      ['lifeline_kafka_consumer_crashes_total', 'Kafka consumer crashes (each followed by a restart)', []],
     ] as const) {
-      m.counter(name, help, [], () => (this.kafka ? (kafka()[name] ?? 0) : []));
+      m.counter(name, help, [...labels], kafka(name));
     }
-    m.gauge('lifeline_kafka_stuck_partitions', 'Partitions paused on a batch this process cannot decode', [], () =>
-      this.kafka ? (kafka().lifeline_kafka_stuck_partitions ?? 0) : [],
+    m.gauge(
+      'lifeline_kafka_stuck_partitions',
+      'Partitions paused on a batch this process cannot decode',
+      [],
+      kafka('lifeline_kafka_stuck_partitions'),
     );
     m.counter(
       'lifeline_kafka_decompressed_batches_total',
       'Kafka batches decompressed, by codec',
       ['codec'],
-      labelled('lifeline_kafka_decompressed_batches_total', 'codec'),
+      kafka('lifeline_kafka_decompressed_batches_total'),
     );
     m.gauge(
       'lifeline_kafka_consumer_lag',
@@ -415,10 +416,6 @@ export class EngineRuntime {
     const reactions = this.reactions.health();
     const kafka = this.kafka?.health();
     return { ok: reactions.ok && (kafka?.ok ?? true), reactions, ...(kafka ? { kafka } : {}) };
-  }
-
-  counters(): Record<string, number> {
-    return this.kafka?.counters() ?? {};
   }
 
   async close(): Promise<void> {

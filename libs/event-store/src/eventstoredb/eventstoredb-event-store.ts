@@ -31,6 +31,7 @@ import {
 } from '../event-store';
 import { canonicalEventText, canonicalJson, eventHash } from '../hash-chain';
 import { EventStoreClosed, checkExpectedRevision, ownMetadata } from '../store-rules';
+import { PositionWaiters } from '../position-waiters';
 
 /** How far back from a stream's end a retried batch is looked for (ESDB has no event-id index). */
 const duplicateWindow = 64;
@@ -298,11 +299,6 @@ function decodeJson(value: unknown): unknown {
   return value;
 }
 
-interface CatchUpWaiter {
-  position: number;
-  settle(caughtUp: boolean): void;
-}
-
 /**
  * A catch-up subscription to $all that batches events for the handler, tracks the last position it
  * handled, and re-subscribes from there when the connection is lost.
@@ -319,7 +315,7 @@ class EventStoreDbSubscription implements Subscription {
   private stopped = false;
   private reconnectDelayMs = 500;
   private reconnectTimer: NodeJS.Timeout | undefined;
-  private readonly waiters = new Set<CatchUpWaiter>();
+  private readonly waiters = new PositionWaiters();
   private readonly batchSize: number;
 
   constructor(
@@ -369,18 +365,7 @@ class EventStoreDbSubscription implements Subscription {
   caughtUpTo(position: number, timeoutMs = 5000): Promise<boolean> {
     if (this.handledUpTo >= position) return Promise.resolve(true);
     if (this.stopped) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const waiter: CatchUpWaiter = {
-        position,
-        settle: (caughtUp) => {
-          clearTimeout(timer);
-          this.waiters.delete(waiter);
-          resolve(caughtUp);
-        },
-      };
-      const timer = setTimeout(() => waiter.settle(false), timeoutMs);
-      this.waiters.add(waiter);
-    });
+    return this.waiters.wait(position, timeoutMs);
   }
 
   private receive(resolved: AllStreamResolvedEvent): void {
@@ -434,9 +419,7 @@ class EventStoreDbSubscription implements Subscription {
   private markHandled(position: number): void {
     if (position <= this.handledUpTo) return;
     this.handledUpTo = position;
-    for (const waiter of [...this.waiters]) {
-      if (waiter.position <= position) waiter.settle(true);
-    }
+    this.waiters.reached(position);
   }
 
   private fail(error: unknown): void {
@@ -455,7 +438,7 @@ class EventStoreDbSubscription implements Subscription {
 
   private finish(): void {
     this.buffer = [];
-    for (const waiter of [...this.waiters]) waiter.settle(false);
+    this.waiters.cancel();
     this.onStopped(this);
   }
 }

@@ -1,4 +1,5 @@
 import type { StoredEvent, Subscription } from '../event-store';
+import { PositionWaiters } from '../position-waiters';
 
 /** What a polling subscription needs from its store: synchronous reads and an in-process signal. */
 export interface PollingSource {
@@ -19,11 +20,6 @@ export interface PollingSubscriptionOptions {
 /** How long a catch-up runs before it lets other work (requests, timers) take a turn of the event loop. */
 const CATCH_UP_TURN_MS = 20;
 
-interface CatchUpWaiter {
-  position: number;
-  settle(caughtUp: boolean): void;
-}
-
 /**
  * Catch-up then live delivery over a log read by position: reads in batches, sleeps when caught
  * up, and wakes on an in-process append signal or after pollIntervalMs (appends by other processes).
@@ -37,7 +33,7 @@ export class PollingSubscription implements Subscription {
   private wake: (() => void) | undefined;
   private unlisten: (() => void) | undefined;
   private loop: Promise<void> = Promise.resolve();
-  private readonly waiters = new Set<CatchUpWaiter>();
+  private readonly waiters = new PositionWaiters();
   /** When the loop last let the event loop take a turn. */
   private lastTurn = performance.now();
 
@@ -68,18 +64,7 @@ export class PollingSubscription implements Subscription {
   caughtUpTo(position: number, timeoutMs = 5000): Promise<boolean> {
     if (this.handledUpTo >= position) return Promise.resolve(true);
     if (this.stopped) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const waiter: CatchUpWaiter = {
-        position,
-        settle: (caughtUp) => {
-          clearTimeout(timer);
-          this.waiters.delete(waiter);
-          resolve(caughtUp);
-        },
-      };
-      const timer = setTimeout(() => waiter.settle(false), timeoutMs);
-      this.waiters.add(waiter);
-    });
+    return this.waiters.wait(position, timeoutMs);
   }
 
   private nextTurn(): Promise<void> {
@@ -143,9 +128,7 @@ export class PollingSubscription implements Subscription {
 
   private markHandled(position: number): void {
     this.handledUpTo = position;
-    for (const waiter of [...this.waiters]) {
-      if (waiter.position <= position) waiter.settle(true);
-    }
+    this.waiters.reached(position);
   }
 
   private fail(error: unknown): void {
@@ -161,7 +144,7 @@ export class PollingSubscription implements Subscription {
   private finish(): void {
     this.unlisten?.();
     this.unlisten = undefined;
-    for (const waiter of [...this.waiters]) waiter.settle(false);
+    this.waiters.cancel();
     this.source.onStopped(this);
   }
 }

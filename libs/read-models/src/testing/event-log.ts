@@ -1,5 +1,10 @@
 import type { StoredEvent } from '@lifeline/event-store';
-import type { ProcessDefinition, LifelineEvent } from '@lifeline/process-domain';
+import {
+  invoiceApproval as readmeInvoiceApproval,
+  type HumanActivity,
+  type LifelineEvent,
+  type ProcessDefinition,
+} from '@lifeline/process-domain';
 import type { GlobalLog } from '../rebuild';
 
 /**
@@ -62,29 +67,14 @@ export class EventLog implements GlobalLog {
   }
 }
 
+/** The README's invoice approval cut to its review task (then done), started by created invoices only. */
 export function invoiceApproval(overrides: Partial<ProcessDefinition> = {}): ProcessDefinition {
+  const readme = readmeInvoiceApproval();
+  const review = readme.activities.review as HumanActivity;
   return {
-    key: 'invoice-approval',
-    name: 'Invoice approval',
-    relatedEntity: 'Invoice',
-    executionOrder: 10,
-    enabled: true,
-    triggers: [{ on: 'created', when: 'entity.amount > 0' }],
-    start: 'review',
-    activities: {
-      review: {
-        type: 'human',
-        title: 'Review the invoice',
-        instructions: 'Check the supplier and the amount.',
-        hint: 'Invoices above 10000 need a second look.',
-        assignee: { role: 'accounting' },
-        dueIn: 'P2D',
-        results: ['Approve', 'Reject'],
-        form: [{ name: 'comment', type: 'text', required: false }],
-        next: 'done',
-      },
-      done: { type: 'end' },
-    },
+    ...readme,
+    triggers: readme.triggers.slice(0, 1),
+    activities: { review: { ...review, next: 'done' }, done: { type: 'end' } },
     ...overrides,
   };
 }

@@ -9,6 +9,7 @@ import {
 import { EventIdConflict } from '@lifeline/event-store';
 import type { Logger } from 'pino';
 import type { LifelineConfig } from '../shared/config';
+import type { Reading } from '../shared/metrics';
 import type { EntityEventToRecord, RecordOutcome } from './record-entity-events';
 
 /**
@@ -79,20 +80,22 @@ export class KafkaIngest {
     return this.source.lag();
   }
 
-  counters(): Record<string, number> {
-    const counters: Record<string, number> = {
+  /** The source's counters by metric name, as /metrics reads them: one value, or one per label. */
+  counters(): Record<string, Reading> {
+    return {
       lifeline_dead_letters_total: this.deadLetters.total(),
+      lifeline_entity_events_dead_lettered_total: Object.entries(this.deadLetters.snapshot()).map(([reason, count]) => [
+        { reason },
+        count,
+      ]),
       lifeline_entity_events_id_conflict_total: this.idConflicts.count,
       lifeline_kafka_undecodable_batches_total: this.source.undecodableBatches,
       lifeline_kafka_stuck_partitions: this.source.health().stuckPartitions.length,
       lifeline_kafka_consumer_crashes_total: this.source.consumerCrashes,
+      lifeline_kafka_decompressed_batches_total: Object.entries(decompressedBatchCounts()).map(([codec, count]) => [
+        { codec },
+        count,
+      ]),
     };
-    for (const [codec, count] of Object.entries(decompressedBatchCounts())) {
-      counters[`lifeline_kafka_decompressed_batches_total{codec="${codec}"}`] = count;
-    }
-    for (const [reason, count] of Object.entries(this.deadLetters.snapshot())) {
-      counters[`lifeline_dead_letters_total{reason="${reason}"}`] = count;
-    }
-    return counters;
   }
 }
