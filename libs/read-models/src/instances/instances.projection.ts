@@ -62,7 +62,9 @@ const statements = preparedFor((db: Sql) => ({
   currentActivity: db.prepare('SELECT current_activity FROM instances WHERE id = ?').pluck(),
   migrated: db.prepare('UPDATE instances SET definition_version = ? WHERE id = ?'),
   setVariables: db.prepare('UPDATE instances SET variables = ?, last_position = ? WHERE id = ?'),
-  state: db.prepare('SELECT lifecycle, incidents FROM instances WHERE id = ?'),
+  state: db.prepare(
+    'SELECT lifecycle, incidents, positions, definition_key, definition_version FROM instances WHERE id = ?',
+  ),
   setState: db.prepare(
     `UPDATE instances SET lifecycle = @lifecycle, status = @status, incidents = @incidents,
        incident_count = @incidentCount, ended_at = COALESCE(@endedAt, ended_at),
@@ -156,20 +158,28 @@ const linesJson = (lines: Line[] | undefined): string | null => (lines === undef
 function heldOf(s: ReturnType<typeof statements>, id: string): Held {
   let held = s.lines.get(id);
   if (held === undefined) {
-    const row = s.positions.get(id) as
-      { positions: string; definition_key: string; definition_version: number } | undefined;
+    const row = s.positions.get(id) as HeldRow | undefined;
     const start = s.moves.get(id)?.start;
     held = row
-      ? {
-          lines: JSON.parse(row.positions) as Line[],
-          owner: { key: row.definition_key, version: row.definition_version },
-        }
+      ? heldFrom(row)
       : // Started in this batch, not inserted yet: no lines, and the version its start names.
         { lines: [], ...(start ? { owner: { key: start[1] as string, version: start[2] as number } } : {}) };
     s.lines.set(id, held);
   }
   return held;
 }
+
+/** The columns an instance's lines and heatmap owner are read from. */
+interface HeldRow {
+  positions: string;
+  definition_key: string;
+  definition_version: number;
+}
+
+const heldFrom = (row: HeldRow): Held => ({
+  lines: JSON.parse(row.positions) as Line[],
+  owner: { key: row.definition_key, version: row.definition_version },
+});
 
 /** The activities of the incidents that count on the heatmap: those of an instance not ended. */
 const countedIncidents = (lifecycle: InstanceLifecycle, incidents: OpenIncident[]): string[] =>
@@ -259,9 +269,12 @@ export const instancesProjection: Projection = {
       if (s.moves.get(id)?.start !== undefined) writeStarts(s);
       let row = s.states.get(id);
       if (row === undefined) {
-        row = s.state.get(id) as StateRow | undefined;
-        if (!row) return;
+        const read = s.state.get(id) as (StateRow & HeldRow) | undefined;
+        if (!read) return;
+        row = { lifecycle: read.lifecycle, incidents: read.incidents };
         s.states.set(id, row);
+        // The same read gives its lines and version, so the heatmap's owner below needs no second one.
+        if (!s.lines.has(id)) s.lines.set(id, heldFrom(read));
       }
       const before = JSON.parse(row.incidents) as OpenIncident[];
       const next = change(row.lifecycle, before);
