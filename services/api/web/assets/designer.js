@@ -3,13 +3,9 @@
 // server's BPMN import reads; Publish posts it as a new version and shows the server's problems on their elements.
 import { api, get, query, session } from './api.js';
 import { h, replace, field, errorBox, announce, setFieldError } from './dom.js';
+import { loadBpmnJs } from './bpmn-viewer.js';
 
 const VENDOR = '/assets/vendor';
-const STYLES = [
-  'bpmn-js/assets/diagram-js.css',
-  'bpmn-js/assets/bpmn-js.css',
-  'bpmn-js/assets/bpmn-font/css/bpmn-embedded.css',
-];
 const ELEMENT_ID = /^[A-Za-z_][A-Za-z0-9_]{0,99}$/;
 const ENTITY_KINDS = ['created', 'updated', 'deleted'];
 const FORM_PREFIX = 'camunda-forms:bpmn:';
@@ -71,23 +67,13 @@ const NEW_DIAGRAM = `<?xml version="1.0" encoding="UTF-8"?>
 let vendor = null;
 /** bpmn-js's bundle, its styles and the two moddle descriptors, loaded once on the first visit. */
 function loadVendor() {
+  // The bundle and its styles through the viewer's loader, which keeps the viewer's and the modeler's BpmnJS apart.
   vendor ??= (async () => {
-    for (const href of STYLES) {
-      if (!document.querySelector(`link[data-vendor="${href}"]`))
-        document.head.append(h('link', { rel: 'stylesheet', href: `${VENDOR}/${href}`, 'data-vendor': href }));
-    }
-    if (!window.BpmnJS) {
-      await new Promise((resolve, reject) => {
-        const script = h('script', { src: `${VENDOR}/bpmn-js/bpmn-modeler.production.min.js` });
-        script.addEventListener('load', resolve);
-        script.addEventListener('error', () => reject(new Error('The diagram editor could not be loaded')));
-        document.head.append(script);
-      });
-    }
-    const [zeebe, lifeline] = await Promise.all(
-      ['zeebe', 'lifeline'].map((name) => get(`${VENDOR}/moddle/${name}.json`)),
-    );
-    return { BpmnJS: window.BpmnJS, moddleExtensions: { zeebe, lifeline } };
+    const [BpmnJS, zeebe, lifeline] = await Promise.all([
+      loadBpmnJs('modeler'),
+      ...['zeebe', 'lifeline'].map((name) => get(`${VENDOR}/moddle/${name}.json`)),
+    ]);
+    return { BpmnJS, moddleExtensions: { zeebe, lifeline } };
   })();
   vendor.catch(() => (vendor = null));
   return vendor;
