@@ -7,6 +7,8 @@ export * from './definition/parse-definition';
 export * from './definition/validate-definition';
 export * from './entity/envelope';
 export * from './entity/validate-envelope';
+export * from './entity/record-data';
+export * from './contract/names';
 export * from './entity/duplicate-keys';
 export * from './feel/feel';
 export * from './triggers/match-triggers';

@@ -1,6 +1,8 @@
 /** The process definition format, v1 (docs/architecture.md, "Definition format"; examples in the README). A validated, normalised document. */
 
-export type EntityEventKind = 'created' | 'updated' | 'deleted';
+import type { EntityEventKind } from '../contract/names';
+
+export type { EntityEventKind };
 
 /** A trigger: an event of the related record (`on: created|updated|deleted`), or a schedule (`on: schedule`). */
 export type Trigger = EntityTrigger | ScheduleTrigger;
