@@ -21,7 +21,7 @@ export {
 export type EnvelopeValidation = { ok: true; envelope: EntityEventEnvelope } | { ok: false; issues: ValidationIssue[] };
 
 const REQUIRED_KEYS = ['id', 'entityType', 'entityId', 'kind', 'occurredAt', 'data'];
-const unknownKey = (key: string) => `unknown key '${key}'`;
+const unknownKey = (key: string) => ({ message: `unknown key '${key}'` });
 
 /** Checks an untrusted value against the envelope contract (entityEventEnvelopeSchema); lists every problem, by path. */
 export function validateEnvelope(input: unknown, limits: EnvelopeLimits = DEFAULT_ENVELOPE_LIMITS): EnvelopeValidation {
