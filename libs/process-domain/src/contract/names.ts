@@ -11,8 +11,14 @@ export const ENTITY_EVENT_KINDS = ['created', 'updated', 'deleted'] as const;
 export const entityEventKindSchema = z.enum(ENTITY_EVENT_KINDS);
 export type EntityEventKind = z.infer<typeof entityEventKindSchema>;
 
-/** The message of a value that is missing (undefined or null), else `message`: zod's `error` option. */
+/** The message of a value that is missing (undefined, or null unless `nullIsMissing` is false), else `message`: zod's `error` option. */
 export const requiredOr =
-  (message: string) =>
+  (message: string, nullIsMissing = true) =>
   (issue: { input?: unknown }): string =>
-    issue.input === undefined || issue.input === null ? 'is required' : message;
+    issue.input === undefined || (nullIsMissing && issue.input === null) ? 'is required' : message;
+
+/** Runs a check only while its value has no issue yet: the first problem of a value is the one reported. */
+export const clean = (payload: { issues: unknown[] }): boolean => payload.issues.length === 0;
+// Zod runs `when` on every check (its types list it for refinements only); `abort` would also stop list-wide checks.
+export const first = <E extends string | ((issue: { input?: unknown }) => string)>(error: E) =>
+  ({ error, when: clean }) as { error: E };

@@ -4,7 +4,15 @@
  * What reads across activities (references, reachability) is validate-definition's.
  */
 import { z } from 'zod';
-import { DEFINITION_KEY, ENTITY_EVENT_KINDS, ENTITY_TYPE, type EntityEventKind, requiredOr } from '../contract/names';
+import {
+  clean,
+  DEFINITION_KEY,
+  ENTITY_EVENT_KINDS,
+  ENTITY_TYPE,
+  type EntityEventKind,
+  first,
+  requiredOr,
+} from '../contract/names';
 import { FORBIDDEN_KEYS, isPlainObject } from '../entity/record-data';
 import { checkFeel } from '../feel/feel';
 import { userIdProblem } from '../instance/user-id';
@@ -51,13 +59,13 @@ const ROLE = /^[A-Za-z0-9_.:-]{1,100}$/;
 // ---- The pieces: every message is the contract's (clients and tests read them). ----
 
 const NON_EMPTY = 'must be a non-empty string';
-/** Runs a check only while its value has no issue yet: the first problem of a value is the one reported. */
-const clean = (payload: { issues: unknown[] }) => payload.issues.length === 0;
 const CLEAN = { when: clean };
-// Zod runs `when` on every check (its types list it for refinements only); `abort` would also stop ALWAYS checks.
-const first = (error: string) => ({ error, when: clean }) as { error: string };
 /** Runs a check of a whole list or object even when some of its items have issues. */
 const ALWAYS = { when: () => true };
+/** Object checks that read several fields: only once those fields are valid (unknown keys aside). */
+const FIELDS_READ = {
+  when: (payload: { issues: { code?: string }[] }) => payload.issues.every((i) => i.code === 'unrecognized_keys'),
+};
 export const ACTIVITY_TYPES = [
   'human',
   'automatic',
@@ -80,7 +88,8 @@ const text = (max = DEFINITION_RULES.maxTextLength, missing = requiredOr(NON_EMP
     .max(max, first(`must be at most ${max} characters`));
 /** An item of a list or a reference, where nothing is `required`. */
 const itemText = (max = DEFINITION_RULES.maxNameLength) => text(max, () => NON_EMPTY);
-const matching = (pattern: RegExp, what: string, max?: number) => text(max).regex(pattern, first(`must match ${what}`));
+const matching = (pattern: RegExp, what: string, max?: number, missing?: (issue: { input?: unknown }) => string) =>
+  text(max, missing).regex(pattern, first(`must match ${what}`));
 /** A reference to an activity (checked against the activities by validate-definition). */
 const target = itemText();
 
@@ -100,6 +109,7 @@ const feelText = (missing?: (issue: { input?: unknown }) => string) =>
     }, CLEAN),
   );
 const feel = feelText();
+const feelValue = feelText(() => NON_EMPTY);
 
 /** An ISO-8601 duration of at most MAX_DURATION, so that every date computed from it is a valid instant (README, Limits). */
 const duration = text().check(
@@ -167,7 +177,7 @@ const expressions = keyedMap(
     .string()
     .regex(IDENTIFIER, NAME_KEY)
     .refine((name) => !FORBIDDEN_KEYS.has(name), NAME_KEY),
-  feel,
+  feelValue,
   NAME_KEY,
 );
 
@@ -178,9 +188,14 @@ const expressions = keyedMap(
 function oneOf<const T extends readonly [z.ZodType, ...z.ZodType[]]>(
   options: T,
   pick: (input: unknown) => z.ZodType | string | { message: string; at: string },
+  keys?: readonly string[],
 ) {
   return z.preprocess((input, ctx) => {
     const chosen = pick(input);
+    const unknown = keys && isPlainObject(input) ? Object.keys(input).filter((key) => !keys.includes(key)) : [];
+    // A message instead of an option: the unknown keys (of the union's, `keys`) are named too, before it.
+    if (!(chosen instanceof z.ZodType) && unknown.length > 0)
+      ctx.issues.push({ code: 'unrecognized_keys', keys: unknown, input } as never);
     if (typeof chosen === 'string') ctx.issues.push({ code: 'custom', message: chosen, input });
     else if ('at' in chosen) ctx.issues.push({ code: 'custom', message: chosen.message, input, path: [chosen.at] });
     else {
@@ -198,7 +213,12 @@ const has = (input: unknown, key: string) => isPlainObject(input) && input[key] 
 const entityTriggerSchema = z
   .strictObject(
     {
-      on: z.enum(ENTITY_EVENT_KINDS, { error: requiredOr('must be one of created, updated, deleted, schedule') }),
+      on: z.enum(ENTITY_EVENT_KINDS, {
+        // Read as text first: a value that is no text gets the text's message.
+        error: (issue) =>
+          text().safeParse(issue.input).error?.issues[0]?.message ??
+          'must be one of created, updated, deleted, schedule',
+      }),
       /** Only when one of these fields changed (per the envelope's `changed`). */
       fields: opt(names),
       /** FEEL boolean expression over `{ entity }`. */
@@ -210,7 +230,7 @@ const entityTriggerSchema = z
   )
   .check(
     z.superRefine((trigger, ctx) => {
-      if (trigger.fields !== undefined && trigger.on !== 'updated')
+      if (isPlainObject(trigger) && trigger.fields !== undefined && trigger.on !== 'updated')
         ctx.addIssue({ code: 'custom', message: 'is only allowed with on: updated', path: ['fields'] });
     }, ALWAYS),
   );
@@ -235,10 +255,12 @@ const scheduleTriggerSchema = z
     /** The IANA time zone the expression is read in (default UTC). */
     timeZone: orDefault(text(64), DEFAULT_TIME_ZONE),
   })
-  .superRefine((trigger, ctx) => {
-    for (const { path, message, code } of scheduleProblems(trigger.cron, trigger.timeZone))
-      ctx.addIssue({ code: 'custom', message, path: [path], params: { code } });
-  });
+  .check(
+    z.superRefine((trigger, ctx) => {
+      for (const { path, message, code } of scheduleProblems(trigger.cron, trigger.timeZone))
+        ctx.addIssue({ code: 'custom', message, path: [path], params: { code } });
+    }, FIELDS_READ),
+  );
 
 export const triggerSchema = oneOf([scheduleTriggerSchema, entityTriggerSchema], (input) =>
   isPlainObject(input) && input.on === 'schedule' ? scheduleTriggerSchema : entityTriggerSchema,
@@ -250,7 +272,7 @@ export const triggerSchema = oneOf([scheduleTriggerSchema, entityTriggerSchema],
 const fork = z
   .array(target, { error: `must list from 2 to ${DEFINITION_RULES.maxBranches} activities` })
   .min(2, first(`must list from 2 to ${DEFINITION_RULES.maxBranches} activities`))
-  .max(DEFINITION_RULES.maxBranches, { error: `must list from 2 to ${DEFINITION_RULES.maxBranches} activities` })
+  .max(DEFINITION_RULES.maxBranches, first(`must list from 2 to ${DEFINITION_RULES.maxBranches} activities`))
   .check(
     z.superRefine(
       listedTwice(
@@ -275,13 +297,17 @@ const byRole = z.strictObject({ role: text(DEFINITION_RULES.maxNameLength) });
 const byUserFrom = z.strictObject({ userFrom: feel });
 const ASSIGNEE_KEYS = ['user', 'role', 'userFrom'] as const;
 /** Who a task goes to: a user, a role, or FEEL naming a user. */
-const assigneeSchema = oneOf([byUser, byRole, byUserFrom], (input) => {
-  if (input === undefined || input === null) return 'is required: { user }, { role } or { userFrom }';
-  if (!isPlainObject(input)) return 'must be an object';
-  const given = ASSIGNEE_KEYS.filter((key) => key in input);
-  if (given.length !== 1) return 'must have exactly one of user, role, userFrom';
-  return given[0] === 'user' ? byUser : given[0] === 'role' ? byRole : byUserFrom;
-});
+const assigneeSchema = oneOf(
+  [byUser, byRole, byUserFrom],
+  (input) => {
+    if (input === undefined || input === null) return 'is required: { user }, { role } or { userFrom }';
+    if (!isPlainObject(input)) return 'must be an object';
+    const given = ASSIGNEE_KEYS.filter((key) => key in input);
+    if (given.length !== 1) return 'must have exactly one of user, role, userFrom';
+    return given[0] === 'user' ? byUser : given[0] === 'role' ? byRole : byUserFrom;
+  },
+  ASSIGNEE_KEYS,
+);
 
 /**
  * An event attached to a human task or a wait while it is open (BPMN's boundary events):
@@ -301,12 +327,16 @@ const interrupting = z.strictObject({ after: duration, next: target });
 const reassigning = z.strictObject({
   after: duration,
   every: opt(every),
-  reassign: oneOf([byUser, byRole], (input) => {
-    if (!isPlainObject(input)) return 'must be an object';
-    const given = ASSIGNEE_KEYS.filter((key) => key in input);
-    if (given.length !== 1) return 'must have exactly one of user, role, userFrom';
-    return given[0] === 'user' ? byUser : given[0] === 'role' ? byRole : 'must name a user or a role';
-  }),
+  reassign: oneOf(
+    [byUser, byRole],
+    (input) => {
+      if (!isPlainObject(input)) return 'must be an object';
+      const given = ASSIGNEE_KEYS.filter((key) => key in input);
+      if (given.length !== 1) return 'must have exactly one of user, role, userFrom';
+      return given[0] === 'user' ? byUser : given[0] === 'role' ? byRole : 'must name a user or a role';
+    },
+    ASSIGNEE_KEYS,
+  ),
 });
 const reminding = z.strictObject({
   after: duration,
@@ -321,27 +351,31 @@ const ACTIONS = ['next', 'reassign', 'remind'] as const;
 const boundaries = (onTask: boolean) =>
   z
     .array(
-      oneOf([interrupting, reassigning, reminding, onCondition], (input) => {
-        if (!isPlainObject(input)) return 'must be an object';
-        if (Object.keys(input).some((key) => !BOUNDARY_KEYS.includes(key))) return interrupting;
-        if (has(input, 'after') === has(input, 'when'))
-          return 'needs exactly one of after (a timer) or when (a record condition)';
-        const actions = ACTIONS.filter((key) => has(input, key));
-        if (actions.length !== 1) return onTask ? 'needs exactly one of next, reassign or remind' : 'needs next';
-        if (!onTask && actions[0] !== 'next')
-          return { message: 'a wait has no task: only next (interrupting) is allowed', at: actions[0]! };
-        if (has(input, 'when'))
-          return actions[0] === 'next' ? onCondition : 'a record condition interrupts: it needs next';
-        if (actions[0] === 'next' && has(input, 'every'))
-          return { message: 'only a boundary that does not interrupt (reassign, remind) repeats', at: 'every' };
-        return actions[0] === 'next' ? interrupting : actions[0] === 'reassign' ? reassigning : reminding;
-      }),
+      oneOf(
+        [interrupting, reassigning, reminding, onCondition],
+        (input) => {
+          if (!isPlainObject(input)) return 'must be an object';
+          if (has(input, 'after') === has(input, 'when'))
+            return 'needs exactly one of after (a timer) or when (a record condition)';
+          const actions = ACTIONS.filter((key) => has(input, key));
+          if (actions.length !== 1) return onTask ? 'needs exactly one of next, reassign or remind' : 'needs next';
+          if (!onTask && actions[0] !== 'next')
+            return { message: 'a wait has no task: only next (interrupting) is allowed', at: actions[0]! };
+          if (has(input, 'when'))
+            return actions[0] === 'next' ? onCondition : 'a record condition interrupts: it needs next';
+          if (actions[0] === 'next' && has(input, 'every'))
+            return { message: 'only a boundary that does not interrupt (reassign, remind) repeats', at: 'every' };
+          return actions[0] === 'next' ? interrupting : actions[0] === 'reassign' ? reassigning : reminding;
+        },
+        BOUNDARY_KEYS,
+      ),
       { error: `must be a list of 1 to ${DEFINITION_RULES.maxBoundaries} boundary events` },
     )
     .min(1, first(`must be a list of 1 to ${DEFINITION_RULES.maxBoundaries} boundary events`))
-    .max(DEFINITION_RULES.maxBoundaries, {
-      error: `must be a list of 1 to ${DEFINITION_RULES.maxBoundaries} boundary events`,
-    });
+    .max(
+      DEFINITION_RULES.maxBoundaries,
+      first(`must be a list of 1 to ${DEFINITION_RULES.maxBoundaries} boundary events`),
+    );
 
 const formFieldSchema = z.strictObject(
   {
@@ -408,24 +442,26 @@ const humanActivitySchema = z
             : target,
     ),
   })
-  .superRefine((activity, ctx) => {
-    const results = activity.results;
-    if (activity.completeWhen !== undefined && results !== undefined) {
-      const message = 'a task its record completes has no result to give: leave out results';
-      ctx.addIssue({ code: 'custom', message, path: ['completeWhen'] });
-    }
-    if (typeof activity.next !== 'object' || Array.isArray(activity.next)) return;
-    if (results === undefined)
-      ctx.addIssue({ code: 'custom', message: 'a next per result needs results', path: ['next'] });
-    for (const result of Object.keys(activity.next)) {
-      if (results && !results.includes(result))
-        ctx.addIssue({ code: 'custom', message: `'${result}' is not one of the results`, path: ['next', result] });
-    }
-    for (const result of results ?? []) {
-      if (!Object.prototype.hasOwnProperty.call(activity.next, result))
-        ctx.addIssue({ code: 'custom', message: `the result '${result}' has no next`, path: ['next'] });
-    }
-  });
+  .check(
+    z.superRefine((activity, ctx) => {
+      const results = activity.results;
+      if (activity.completeWhen !== undefined && results !== undefined) {
+        const message = 'a task its record completes has no result to give: leave out results';
+        ctx.addIssue({ code: 'custom', message, path: ['completeWhen'] });
+      }
+      if (typeof activity.next !== 'object' || Array.isArray(activity.next)) return;
+      if (results === undefined)
+        ctx.addIssue({ code: 'custom', message: 'a next per result needs results', path: ['next'] });
+      for (const result of Object.keys(activity.next)) {
+        if (results && !results.includes(result))
+          ctx.addIssue({ code: 'custom', message: `'${result}' is not one of the results`, path: ['next', result] });
+      }
+      for (const result of results ?? []) {
+        if (!Object.prototype.hasOwnProperty.call(activity.next, result))
+          ctx.addIssue({ code: 'custom', message: `the result '${result}' has no next`, path: ['next'] });
+      }
+    }, FIELDS_READ),
+  );
 
 export const emitSchema = z.strictObject(
   {
@@ -447,7 +483,7 @@ const automaticActivitySchema = z
           .string()
           .regex(IDENTIFIER, NAME_KEY)
           .refine((name) => !FORBIDDEN_KEYS.has(name), NAME_KEY),
-        feel,
+        feelValue,
         NAME_KEY,
         'must set at least one variable',
       ),
@@ -457,7 +493,7 @@ const automaticActivitySchema = z
   })
   .check(
     z.superRefine((activity, ctx) => {
-      if (activity.set === undefined && activity.emit === undefined)
+      if (isPlainObject(activity) && activity.set === undefined && activity.emit === undefined)
         ctx.addIssue({ code: 'custom', message: 'an automatic activity needs set, emit or both', path: [] });
     }, ALWAYS),
   );
@@ -477,6 +513,7 @@ const waitActivitySchema = z
   })
   .check(
     z.superRefine((activity, ctx) => {
+      if (!isPlainObject(activity)) return;
       if (activity.until === undefined && activity.timeout === undefined)
         ctx.addIssue({ code: 'custom', message: 'a wait needs until, timeout or both', path: [] });
       if (activity.onTimeout !== undefined && activity.timeout === undefined)
@@ -491,7 +528,7 @@ const branchSchema = z.strictObject(
 const branches = z
   .array(branchSchema, { error: 'must be a non-empty list of { when, next }' })
   .min(1, first('must be a non-empty list of { when, next }'))
-  .max(DEFINITION_RULES.maxBranches, { error: `must have at most ${DEFINITION_RULES.maxBranches} branches` });
+  .max(DEFINITION_RULES.maxBranches, first(`must have at most ${DEFINITION_RULES.maxBranches} branches`));
 
 /** The first branch whose condition holds, else `otherwise`. */
 const decisionActivitySchema = z.strictObject({
@@ -512,8 +549,8 @@ const serviceActivitySchema = z.strictObject({
   retries: orDefault(
     z
       .int({ error: `must be a whole number from 1 to ${MAX_JOB_RETRIES}` })
-      .min(1, { error: `must be a whole number from 1 to ${MAX_JOB_RETRIES}` })
-      .max(MAX_JOB_RETRIES, { error: `must be a whole number from 1 to ${MAX_JOB_RETRIES}` }),
+      .min(1, first(`must be a whole number from 1 to ${MAX_JOB_RETRIES}`))
+      .max(MAX_JOB_RETRIES, first(`must be a whole number from 1 to ${MAX_JOB_RETRIES}`)),
     DEFAULT_JOB_RETRIES,
   ),
   /** ISO-8601 duration a failed job waits before it is offered again; none: at once. */
@@ -560,8 +597,8 @@ const subprocessActivitySchema = z.strictObject({
   version: opt(
     z
       .int({ error: 'must be a version number (a whole number from 1)' })
-      .min(1, { error: 'must be a version number (a whole number from 1)' })
-      .max(1_000_000, { error: 'must be a version number (a whole number from 1)' }),
+      .min(1, first('must be a version number (a whole number from 1)'))
+      .max(1_000_000, first('must be a version number (a whole number from 1)')),
   ),
   /** Another record: its entity type, and FEEL for its id (over the parent's context). Absent: the same record. */
   record: opt(
@@ -640,14 +677,17 @@ const activities = z.preprocess(
 );
 
 const startableBy = z
-  .array(matching(ROLE, 'a role name ([A-Za-z0-9_.:-], at most 100)', 100), {
-    error: 'must be a non-empty list of role names (leave it out to let only admins start it)',
-  })
+  .array(
+    matching(ROLE, 'a role name ([A-Za-z0-9_.:-], at most 100)', 100, () => NON_EMPTY),
+    {
+      error: 'must be a non-empty list of role names (leave it out to let only admins start it)',
+    },
+  )
   .min(1, first('must be a non-empty list of role names (leave it out to let only admins start it)'))
-  .max(MAX_STARTABLE_ROLES, {
-    error: (issue) => `must name at most ${MAX_STARTABLE_ROLES} roles (has ${(issue.input as unknown[]).length})`,
-    abort: true,
-  })
+  .max(
+    MAX_STARTABLE_ROLES,
+    first((issue) => `must name at most ${MAX_STARTABLE_ROLES} roles (has ${(issue.input as unknown[]).length})`),
+  )
   .check(
     z.superRefine(
       listedTwice(
@@ -671,10 +711,10 @@ const conditionalStarts = z
     error: `must be a list of 1 to ${DEFINITION_RULES.maxBoundaries} { when, next }`,
   })
   .min(1, first(`must be a list of 1 to ${DEFINITION_RULES.maxBoundaries} { when, next }`))
-  .max(DEFINITION_RULES.maxBoundaries, {
-    error: `must be a list of 1 to ${DEFINITION_RULES.maxBoundaries} { when, next }`,
-    abort: true,
-  });
+  .max(
+    DEFINITION_RULES.maxBoundaries,
+    first(`must be a list of 1 to ${DEFINITION_RULES.maxBoundaries} { when, next }`),
+  );
 
 const SCHEDULE_TWICE = 'DEFINITION.SCHEDULE_TWICE';
 

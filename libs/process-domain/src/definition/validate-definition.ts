@@ -53,13 +53,10 @@ export function validateDefinition(doc: unknown): DefinitionValidation {
   checkGraph(doc, issues);
   issues.push(...found.filter((issue) => issue.path.startsWith('startableBy')));
   if (issues.length > 0 || !result.success) return { ok: false, issues };
-  const { onRecordDeleted, ...definition } = withoutAbsentKeys(result.data);
+  const definition = withoutAbsentKeys(result.data);
   // `continue` is the default: left out of the stored definition.
-  return {
-    ok: true,
-    definition:
-      onRecordDeleted === undefined || onRecordDeleted === 'continue' ? definition : { ...definition, onRecordDeleted },
-  };
+  if (definition.onRecordDeleted === 'continue') delete definition.onRecordDeleted;
+  return { ok: true, definition };
 }
 
 /** The parsed document without the keys zod keeps for optional values left out (undefined), at any depth. */

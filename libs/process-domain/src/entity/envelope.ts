@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ENTITY_EVENT_KINDS, ENTITY_TYPE, requiredOr } from '../contract/names';
+import { clean, ENTITY_EVENT_KINDS, ENTITY_TYPE, first, requiredOr } from '../contract/names';
 import type { ValidationIssue } from '../errors';
 import {
   DataWalk,
@@ -54,24 +54,27 @@ export function withEnvelopeLimits<T>(active: EnvelopeLimits, parse: () => T): T
   }
 }
 
+const CLEAN = { when: clean };
 const ENTITY_TYPE_TEXT = `must match ${String(ENTITY_TYPE)}`;
 const OCCURRED_AT = 'must be an ISO-8601 date-time with a zone, e.g. 2026-11-21T10:00:00Z';
+// An envelope's null is a wrong value, not a missing one.
+const present = (message: string) => requiredOr(message, false);
 const NON_EMPTY = 'must be a non-empty string';
 const WELL_FORMED = 'must be well-formed Unicode (a lone surrogate was found)';
 const wellFormed = (text: string) => !LONE_SURROGATE.test(text);
 const identifier = z
-  .string({ error: requiredOr(NON_EMPTY) })
-  .min(1, { error: NON_EMPTY, abort: true })
-  .max(MAX_ID_LENGTH, { error: `must be at most ${MAX_ID_LENGTH} characters`, abort: true });
+  .string({ error: present(NON_EMPTY) })
+  .min(1, first(NON_EMPTY))
+  .max(MAX_ID_LENGTH, first(`must be at most ${MAX_ID_LENGTH} characters`));
 
 /** A record's id: what an envelope's `entityId` accepts. */
 export const entityIdSchema = identifier
-  .regex(NO_CONTROL_CHARACTER, { error: 'must not contain control characters', abort: true })
-  .refine(wellFormed, WELL_FORMED);
+  .regex(NO_CONTROL_CHARACTER, first('must not contain control characters'))
+  .refine(wellFormed, first(WELL_FORMED));
 
 /** Record data: a plain JSON object within the limits, copied while it is checked (hand-written: the limits). */
 const recordDataSchema = z
-  .custom<Record<string, unknown>>(isPlainObject, { error: requiredOr('must be an object (not an array, not null)') })
+  .custom<Record<string, unknown>>(isPlainObject, { error: present('must be an object (not an array, not null)') })
   .transform((data, ctx) => {
     const issues: ValidationIssue[] = [];
     const walk = new DataWalk(limits, issues);
@@ -84,10 +87,14 @@ const recordDataSchema = z
 
 const fieldName = z
   .string({ error: NON_EMPTY })
-  .min(1, { error: NON_EMPTY, abort: true })
-  .refine((field) => field.length <= limits.maxStringLength, {
-    error: () => `must be at most ${limits.maxStringLength} characters`,
-  });
+  .min(1, first(NON_EMPTY))
+  .check(
+    z.superRefine((field: string, ctx) => {
+      // The message now: zod words its issues after the parse, when these limits are no longer set.
+      if (field.length > limits.maxStringLength)
+        ctx.addIssue({ code: 'custom', message: `must be at most ${limits.maxStringLength} characters` });
+    }, CLEAN),
+  );
 
 const changedSchema = z.preprocess(
   (value, ctx) => {
@@ -104,15 +111,15 @@ const changedSchema = z.preprocess(
 export const entityEventEnvelopeSchema = z
   .strictObject(
     {
-      id: identifier.refine(wellFormed, WELL_FORMED).meta({
+      id: identifier.refine(wellFormed, first(WELL_FORMED)).meta({
         description: 'unique per producer event: the same id twice is recorded once',
       }),
+      entityType: z.string({ error: present(ENTITY_TYPE_TEXT) }).regex(ENTITY_TYPE, ENTITY_TYPE_TEXT),
       entityId: entityIdSchema,
-      entityType: z.string({ error: requiredOr(ENTITY_TYPE_TEXT) }).regex(ENTITY_TYPE, ENTITY_TYPE_TEXT),
-      kind: z.enum(ENTITY_EVENT_KINDS, { error: requiredOr('must be one of created, updated, deleted') }),
+      kind: z.enum(ENTITY_EVENT_KINDS, { error: present('must be one of created, updated, deleted') }),
       occurredAt: z
-        .string({ error: requiredOr(OCCURRED_AT) })
-        .refine(isIsoDateTimeWithZone, OCCURRED_AT)
+        .string({ error: present(OCCURRED_AT) })
+        .refine(isIsoDateTimeWithZone, first(OCCURRED_AT))
         .meta({ format: 'date-time', description: 'ISO-8601 date-time with a zone' }),
       data: recordDataSchema,
       changed: changedSchema.optional(),

@@ -21,6 +21,8 @@ export {
 export type EnvelopeValidation = { ok: true; envelope: EntityEventEnvelope } | { ok: false; issues: ValidationIssue[] };
 
 const REQUIRED_KEYS = ['id', 'entityType', 'entityId', 'kind', 'occurredAt', 'data'];
+// The values are checked in this order (the envelope keeps its keys in the schema's).
+const VALUE_ORDER = ['id', 'entityId', 'entityType', 'kind', 'occurredAt', 'data', 'changed'];
 const unknownKey = (key: string) => ({ message: `unknown key '${key}'` });
 
 /** Checks an untrusted value against the envelope contract (entityEventEnvelopeSchema); lists every problem, by path. */
@@ -32,14 +34,14 @@ export function validateEnvelope(input: unknown, limits: EnvelopeLimits = DEFAUL
   return { ok: false, issues: inReadingOrder(validationIssues(result.error.issues, unknownKey)) };
 }
 
-/** Unknown keys first, then the missing ones (in the contract's order), then the wrong values. */
+/** Unknown keys first, then the missing ones, then the wrong values, each in the order the contract reads them. */
 function inReadingOrder(issues: ValidationIssue[]): ValidationIssue[] {
-  const rank = (issue: ValidationIssue) =>
-    issue.message.startsWith('unknown key')
-      ? 0
-      : issue.message === 'is required'
-        ? 1 + REQUIRED_KEYS.indexOf(issue.path)
-        : REQUIRED_KEYS.length + 1;
+  const rank = (issue: ValidationIssue) => {
+    if (issue.message.startsWith('unknown key')) return 0;
+    if (issue.message === 'is required') return 1 + REQUIRED_KEYS.indexOf(issue.path);
+    const field = /^[A-Za-z]*/.exec(issue.path)![0];
+    return 1 + REQUIRED_KEYS.length + (field === '' ? VALUE_ORDER.length : VALUE_ORDER.indexOf(field));
+  };
   return issues
     .map((issue, index) => ({ issue, index, rank: rank(issue) }))
     .sort((a, b) => a.rank - b.rank || a.index - b.index)
