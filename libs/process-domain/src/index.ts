@@ -33,3 +33,4 @@ export * from './entity/record-stream';
 export * from './reactions/start-reactions';
 export * from './webhooks/webhook-stream';
 export { invoiceApproval, invoiceEnvelope, INVOICE_APPROVAL_YAML } from './definition/fixtures/invoice-approval';
+export * from './contract/json-schema';
