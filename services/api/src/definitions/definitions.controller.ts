@@ -13,6 +13,7 @@ import {
 } from '@nestjs/swagger';
 import { IsBoolean, IsInt, IsObject, IsString, Matches, Max, Min } from 'class-validator';
 import type { Request, Response } from 'express';
+import { DEFINITION_KEY } from '@lifeline/process-domain';
 import {
   activityHeatmap,
   getDefinition,
@@ -47,7 +48,6 @@ import {
   WithBody,
 } from '../http/openapi';
 
-const KEY = /^[a-z0-9][a-z0-9-]{0,62}$/;
 /** The media type of BPMN 2.0 XML (OMG). */
 const BPMN_MEDIA_TYPE = 'application/bpmn+xml';
 /** A version in a query: a positive integer (absent or empty: the latest). */
@@ -84,7 +84,7 @@ function versionQuery(version: unknown): number | undefined {
   return version ? Number(version) : undefined;
 }
 const checkKey = (key: string): string => {
-  if (!KEY.test(key)) throw new NotFound('DEFINITION.NOT_FOUND', `No definition ${key.slice(0, 80)}`);
+  if (!DEFINITION_KEY.test(key)) throw new NotFound('DEFINITION.NOT_FOUND', `No definition ${key.slice(0, 80)}`);
   return key;
 };
 

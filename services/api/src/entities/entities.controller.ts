@@ -1,5 +1,6 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ENTITY_TYPE } from '@lifeline/process-domain';
 import { entityTimeline, viewerHasTaskForRecord } from '@lifeline/read-models';
 import { CurrentCaller } from '../auth/auth.guard';
 import { hasOverview, type Caller } from '../auth/jwt';
@@ -37,7 +38,7 @@ export class EntitiesController {
     @Query('after') after?: string,
     @Query('limit') limit?: string,
   ) {
-    if (!/^[A-Za-z][A-Za-z0-9_]{0,99}$/.test(type) || codePoints(id) > 200) {
+    if (!ENTITY_TYPE.test(type) || codePoints(id) > 200) {
       throw new RequestInvalid('ENTITY.INVALID_REF', 'The record type or id is not valid');
     }
     if (

@@ -1,4 +1,5 @@
 import { contractJsonSchemas } from '@lifeline/process-domain';
+import { PATTERNS } from '../http/openapi';
 
 const envelope = contractJsonSchemas().EntityEventEnvelope;
 const properties = envelope.properties as Record<string, Record<string, unknown>>;
@@ -8,6 +9,8 @@ export const ENVELOPE_SCHEMA = {
   ...envelope,
   properties: {
     ...properties,
+    // A real calendar day, as a pattern (the schema's own check is code): what fuzzers and clients can test.
+    occurredAt: { ...properties.occurredAt, pattern: PATTERNS.dateTime },
     // The document's own description of record data (any depth, no prototype keys).
     data: { allOf: [{ $ref: '#/components/schemas/RecordData' }], description: properties.data!.description as string },
   },
