@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { clean, ENTITY_EVENT_KINDS, ENTITY_TYPE, first, requiredOr } from '../contract/names';
+import { ENTITY_EVENT_KINDS, ENTITY_TYPE, requiredOr } from '../contract/names';
 import type { ValidationIssue } from '../errors';
 import {
   DataWalk,
@@ -54,23 +54,36 @@ export function withEnvelopeLimits<T>(active: EnvelopeLimits, parse: () => T): T
   }
 }
 
-const CLEAN = { when: clean };
 const ENTITY_TYPE_TEXT = `must match ${String(ENTITY_TYPE)}`;
 const OCCURRED_AT = 'must be an ISO-8601 date-time with a zone, e.g. 2026-11-21T10:00:00Z';
 // An envelope's null is a wrong value, not a missing one.
 const present = (message: string) => requiredOr(message, false);
 const NON_EMPTY = 'must be a non-empty string';
 const WELL_FORMED = 'must be well-formed Unicode (a lone surrogate was found)';
-const wellFormed = (text: string) => !LONE_SURROGATE.test(text);
-const identifier = z
-  .string({ error: present(NON_EMPTY) })
-  .min(1, first(NON_EMPTY))
-  .max(MAX_ID_LENGTH, first(`must be at most ${MAX_ID_LENGTH} characters`));
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+/**
+ * A string field's checks as one function (the envelope is read on every ingest: one check per field costs less
+ * than a chain of them); `json` is what its JSON Schema says of them.
+ */
+const checked = (problem: (text: string) => string | undefined, json: Record<string, unknown>) =>
+  z
+    .string({ error: present(NON_EMPTY) })
+    .check((ctx) => {
+      const message = problem(ctx.value);
+      if (message !== undefined) ctx.issues.push({ code: 'custom', message, input: ctx.value });
+    })
+    .meta(json);
+const identifierProblem = (refuseControl: boolean) => (text: string) => {
+  if (text.length === 0) return NON_EMPTY;
+  if (text.length > MAX_ID_LENGTH) return `must be at most ${MAX_ID_LENGTH} characters`;
+  if (refuseControl && CONTROL_CHARACTER.test(text)) return 'must not contain control characters';
+  if (LONE_SURROGATE.test(text)) return WELL_FORMED;
+  return undefined;
+};
+const ID_LENGTH = { minLength: 1, maxLength: MAX_ID_LENGTH };
 
 /** A record's id: what an envelope's `entityId` accepts. */
-export const entityIdSchema = identifier
-  .regex(NO_CONTROL_CHARACTER, first('must not contain control characters'))
-  .refine(wellFormed, first(WELL_FORMED));
+export const entityIdSchema = checked(identifierProblem(true), { ...ID_LENGTH, pattern: NO_CONTROL_CHARACTER.source });
 
 /** Record data: a plain JSON object within the limits, copied while it is checked (hand-written: the limits). */
 const recordDataSchema = z
@@ -87,14 +100,18 @@ const recordDataSchema = z
 
 const fieldName = z
   .string({ error: NON_EMPTY })
-  .min(1, first(NON_EMPTY))
-  .check(
-    z.superRefine((field: string, ctx) => {
-      // The message now: zod words its issues after the parse, when these limits are no longer set.
-      if (field.length > limits.maxStringLength)
-        ctx.addIssue({ code: 'custom', message: `must be at most ${limits.maxStringLength} characters` });
-    }, CLEAN),
-  );
+  .check((ctx) => {
+    // The message now: zod words its issues after the parse, when these limits are no longer set.
+    const field = ctx.value;
+    const message =
+      field.length === 0
+        ? NON_EMPTY
+        : field.length > limits.maxStringLength
+          ? `must be at most ${limits.maxStringLength} characters`
+          : undefined;
+    if (message !== undefined) ctx.issues.push({ code: 'custom', message, input: field });
+  })
+  .meta({ minLength: 1 });
 
 const changedSchema = z.preprocess(
   (value, ctx) => {
@@ -111,7 +128,8 @@ const changedSchema = z.preprocess(
 export const entityEventEnvelopeSchema = z
   .strictObject(
     {
-      id: identifier.refine(wellFormed, first(WELL_FORMED)).meta({
+      id: checked(identifierProblem(false), {
+        ...ID_LENGTH,
         description: 'unique per producer event: the same id twice is recorded once',
       }),
       entityType: z.string({ error: present(ENTITY_TYPE_TEXT) }).regex(ENTITY_TYPE, ENTITY_TYPE_TEXT),
@@ -119,7 +137,10 @@ export const entityEventEnvelopeSchema = z
       kind: z.enum(ENTITY_EVENT_KINDS, { error: present('must be one of created, updated, deleted') }),
       occurredAt: z
         .string({ error: present(OCCURRED_AT) })
-        .refine(isIsoDateTimeWithZone, first(OCCURRED_AT))
+        .check((ctx) => {
+          if (!isIsoDateTimeWithZone(ctx.value))
+            ctx.issues.push({ code: 'custom', message: OCCURRED_AT, input: ctx.value });
+        })
         .meta({ format: 'date-time', description: 'ISO-8601 date-time with a zone' }),
       data: recordDataSchema,
       changed: changedSchema.optional(),
