@@ -3,6 +3,7 @@ import { CurrentCaller } from './auth.guard';
 import type { Caller } from './jwt';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ApiAnswer, ApiErrors, Authenticated } from '../http/openapi';
+import { CALLER } from '../http/answers';
 import { Public } from './auth.guard';
 import { NotFound } from '../http/api-errors';
 
@@ -42,7 +43,7 @@ export class DemoUsersController {
   @Get('me')
   @ApiOperation({ summary: 'Who the token says you are' })
   @Authenticated()
-  @ApiAnswer(200, 'Caller')
+  @ApiAnswer(200, CALLER)
   me(@CurrentCaller() caller: Caller): Caller {
     return caller;
   }

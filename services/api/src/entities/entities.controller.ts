@@ -6,6 +6,7 @@ import { hasOverview, type Caller } from '../auth/jwt';
 import { ReadSide } from '../http/read-side';
 import { NotFound, RequestInvalid } from '../http/api-errors';
 import { ApiAnswer, ApiErrors, Authenticated, codePoints, MinPositionQuery, PATTERNS } from '../http/openapi';
+import { ENTITY_TIMELINE } from '../http/answers';
 
 const INTEGER = /^-?[0-9]{1,15}$/;
 
@@ -27,7 +28,7 @@ export class EntitiesController {
     schema: { type: 'integer', minimum: -999_999_999_999_999, maximum: 999_999_999_999_999 },
   })
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000 } })
-  @ApiAnswer(200, 'EntityTimeline')
+  @ApiAnswer(200, ENTITY_TIMELINE)
   @ApiErrors(400, 404, 503)
   async timeline(
     @Param('type') type: string,
