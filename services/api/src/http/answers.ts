@@ -164,6 +164,15 @@ export const INSTANCE_ROW = named(
     lastPosition: int,
   }),
 );
+export const INSTANCE_STATE = named(
+  'InstanceState',
+  INSTANCE_ROW.extend({
+    asOf: described(
+      z.object({ position: int, at: z.string() }),
+      'with ?asOf: the global position and time the state was rebuilt at',
+    ).optional(),
+  }),
+);
 export const INSTANCE_LIST = named('InstanceList', z.object({ position: int, items: z.array(INSTANCE_ROW) }));
 export const INSTANCE_HISTORY = named(
   'InstanceHistory',

@@ -159,16 +159,22 @@ export const AsOfUnavailableAnswer = () =>
     schema: refTo(ERROR),
   });
 
+/** `unknown` when an answer has no top-level field its schema lacks; else a type naming them (closed schemas refuse them). */
+type Undocumented<Answer, Documented> = Answer extends unknown ? Exclude<keyof Answer, keyof Documented> : never;
+type NoUndocumentedFields<Answer, Documented> = [Undocumented<Answer, Documented>] extends [never]
+  ? unknown
+  : { undocumentedFields: Undocumented<Answer, Documented> };
+
 /**
- * A success answer with a named schema; the method must return (a promise of) the schema's type, so a controller
- * and its documented answer cannot drift apart without the typecheck failing.
+ * A success answer with a named schema; the method must return (a promise of) the schema's type and no top-level field
+ * the schema lacks, so a controller and its documented answer cannot drift apart without the typecheck failing.
  */
 export const ApiAnswer =
   <S extends z.ZodType>(status: number, schema: S, description = 'OK') =>
   <M extends (...args: never[]) => z.output<S> | Promise<z.output<S>>>(
     target: object,
     key: string | symbol,
-    descriptor: TypedPropertyDescriptor<M>,
+    descriptor: TypedPropertyDescriptor<M> & NoUndocumentedFields<Awaited<ReturnType<M>>, z.output<S>>,
   ): void => {
     ApiResponse({ status, description, schema: refTo(schema) })(target, key, descriptor);
   };

@@ -27,7 +27,7 @@ import {
   PATTERNS,
   WithBody,
 } from '../http/openapi';
-import { INSTANCE_COMMAND_RESULT, INSTANCE_HISTORY, INSTANCE_LIST, INSTANCE_ROW } from '../http/answers';
+import { INSTANCE_COMMAND_RESULT, INSTANCE_HISTORY, INSTANCE_LIST, INSTANCE_STATE } from '../http/answers';
 import { absent, jsonObject, ValidBody, ValidQuery } from '../http/validation';
 import { PAGE_QUERY } from '../http/page-query';
 
@@ -147,7 +147,7 @@ export class InstancesController {
   @InstanceIdParam()
   @MinPositionQuery()
   @AsOfQuery()
-  @ApiAnswer(200, INSTANCE_ROW)
+  @ApiAnswer(200, INSTANCE_STATE)
   @ApiErrors(400, 404)
   @AsOfUnavailableAnswer()
   async get(
