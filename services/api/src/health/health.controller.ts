@@ -1,7 +1,7 @@
 import { Controller, Get, Header, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { ApiAnswer } from '../http/openapi';
+import { ApiAnswer, refTo } from '../http/openapi';
 import { HEALTH, LIVENESS, READINESS } from '../http/answers';
 import { EngineRuntime } from '@lifeline/engine';
 import { Public } from '../auth/auth.guard';
@@ -52,11 +52,7 @@ export class HealthController {
       'Readiness: the store answers, the reactions run and no Kafka partition is stuck (503 otherwise: send no traffic)',
   })
   @ApiAnswer(200, READINESS)
-  @ApiResponse({
-    status: 503,
-    description: 'Not ready: what is not',
-    schema: { $ref: '#/components/schemas/Readiness' },
-  })
+  @ApiResponse({ status: 503, description: 'Not ready: what is not', schema: refTo(READINESS) })
   async ready(@Res({ passthrough: true }) response: Response) {
     const { ok, reactions, kafka } = this.engine.health();
     let store = true;

@@ -390,7 +390,7 @@ export const DEMO_USER = named(
   'DemoUser',
   z.object({ id: z.string(), roles: z.array(z.string()), description: z.string(), token: z.string() }),
 );
-export const DEMO_USERS = z.array(DEMO_USER);
+export const DEMO_USERS = named('DemoUsers', z.array(DEMO_USER));
 
 export const HEALTH = named(
   'Health',

@@ -80,7 +80,15 @@ export const ERROR = named(
   }),
 );
 
-const JSON_SCHEMA_OPTIONS = { unrepresentable: 'any', uri: (id: string) => ref(id).$ref } as const;
+const JSON_SCHEMA_OPTIONS = {
+  unrepresentable: 'any',
+  uri: (id: string) => ref(id).$ref,
+  // z.int()'s own bounds (the safe integers) say nothing a client needs.
+  override: ({ jsonSchema }: { jsonSchema: { minimum?: number; maximum?: number } }) => {
+    if (jsonSchema.minimum === Number.MIN_SAFE_INTEGER) delete jsonSchema.minimum;
+    if (jsonSchema.maximum === Number.MAX_SAFE_INTEGER) delete jsonSchema.maximum;
+  },
+} as const;
 /** Plain JSON Schema 2020-12 (OpenAPI 3.1's), without the per-schema `$schema`/`$id` header. */
 const bare = (schema: object): object => {
   const { $schema: _schema, $id: _id, ...rest } = schema as Record<string, unknown>;
