@@ -1,17 +1,12 @@
 import { z } from 'zod';
-import type {
-  FormField,
-  InstanceCause,
-  ProcessDefinition,
-  Question,
-  StartStage,
-  Trigger,
-} from '@lifeline/process-domain';
+// The read models' query results, whose row types are z.infer of these schemas.
+import * as read from '@lifeline/read-models';
 import { external, named } from './openapi';
 
 /**
  * The answers of the API, one named schema each: the document's `components.schemas` are generated from them, and
  * every route's `ApiAnswer(status, schema)` makes the typecheck refuse a controller whose return type left its schema.
+ * Rows of the read models are the read models' own schemas (libs/read-models/src/results.ts).
  */
 
 /** A value of a domain type the document describes only roughly (`{ type: 'object' }`…): its type comes from the domain. */
@@ -23,7 +18,7 @@ const described = <S extends z.ZodType>(schema: S, description: string) => schem
 
 export const RECORD_DATA = external<Record<string, unknown>>('RecordData');
 
-export const ENTITY_REF = named('EntityRef', z.object({ type: z.string(), id: z.string() }));
+export const ENTITY_REF = named('EntityRef', read.ENTITY_REF_RESULT);
 
 export const RECORD_OUTCOME = named('RecordOutcome', z.object({ position: int, recorded: int, duplicates: int }));
 
@@ -69,101 +64,20 @@ export const INSTANCE_COMMAND_RESULT = named(
   z.object({ instanceId: z.string(), position: int, events: z.array(anyObject) }),
 );
 
-const TRIGGERS = opaque<Trigger[]>({ type: 'array', items: { type: 'object' } });
-export const DEFINITION_ROW = named(
-  'DefinitionRow',
-  z.object({
-    key: z.string(),
-    name: z.string(),
-    relatedEntity: z.string(),
-    executionOrder: int,
-    enabled: z.boolean(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
-    version: int,
-    triggers: TRIGGERS,
-    startableBy: described(z.array(z.string()), 'roles that may start it by hand; empty: admins only'),
-    running: int,
-    openTasks: int,
-  }),
-);
+export const DEFINITION_ROW = named('DefinitionRow', read.DEFINITION_ROW);
 export const DEFINITION_LIST = named('DefinitionList', z.object({ position: int, items: z.array(DEFINITION_ROW) }));
-const DEFINITION = opaque<ProcessDefinition>({ type: 'object' });
-export const DEFINITION_DETAILS = named(
-  'DefinitionDetails',
-  DEFINITION_ROW.extend({
-    definition: DEFINITION,
-    versions: z.array(z.object({ version: int, publishedAt: z.string(), definition: DEFINITION })),
-  }),
-);
+export const DEFINITION_DETAILS = named('DefinitionDetails', read.DEFINITION_DETAILS);
 
 export const ACTIVITY_HEATMAP = named(
   'ActivityHeatmap',
-  z
-    .object({
-      position: int,
-      definitionKey: z.string(),
-      version: int,
-      activities: described(
-        z.array(
-          z.object({
-            activityId: z.string(),
-            instances: described(int, 'lines resting there now (each parallel line counts)'),
-            incidents: described(int, 'open incidents there, of instances not ended'),
-            entered: described(int, 'how many times a line entered it'),
-            stays: z.object({
-              count: described(int, 'stays that ended (moved on, or the instance ended)'),
-              meanMs: int.nullable(),
-              maxMs: int.nullable(),
-            }),
-          }),
-        ),
-        'the activities some instance has reached, by id',
-      ),
-    })
-    .meta({ description: "Per activity of one version of a definition, from its instances' events" }),
+  read.ACTIVITY_HEATMAP_RESULT.extend({ position: int }).meta({
+    description: "Per activity of one version of a definition, from its instances' events",
+  }),
 );
 
-export const INCIDENT = named(
-  'Incident',
-  z.object({
-    incidentId: z.string(),
-    activityId: z.string(),
-    code: z.string(),
-    message: z.string(),
-    expression: z.string().optional(),
-    raisedAt: z.string(),
-  }),
-);
-export const POSITION_OF_LINE = named(
-  'Position',
-  z.object({ token: z.string(), activityId: z.string(), activityType: z.string(), since: z.string() }).meta({
-    description:
-      'Where one line of the instance rests: its main line (`main`), or a branch of a fork (`<fork>.<visit>.<index>`)',
-  }),
-);
-export const INSTANCE_ROW = named(
-  'InstanceRow',
-  z.object({
-    id: z.string(),
-    definitionKey: z.string(),
-    definitionVersion: int,
-    definitionName: z.string(),
-    entity: ENTITY_REF,
-    status: z.enum(['running', 'suspended', 'completed', 'terminated', 'incident']),
-    currentActivity: described(nullableString, 'the activity entered last, by any line'),
-    positions: described(
-      z.array(POSITION_OF_LINE),
-      'where each line rests now: several while parallel branches run, none once ended',
-    ),
-    variables: z.record(z.string(), z.unknown()),
-    incidents: z.array(INCIDENT),
-    startedAt: z.string(),
-    endedAt: nullableString,
-    cause: opaque<InstanceCause>({ type: 'object' }),
-    lastPosition: int,
-  }),
-);
+export const INCIDENT = named('Incident', read.OPEN_INCIDENT);
+export const POSITION_OF_LINE = named('Position', read.LINE_POSITION);
+export const INSTANCE_ROW = named('InstanceRow', read.INSTANCE_ROW);
 export const INSTANCE_STATE = named(
   'InstanceState',
   INSTANCE_ROW.extend({
@@ -195,103 +109,24 @@ export const INSTANCE_HISTORY = named(
   }),
 );
 
-export const TASK_ROW = named(
-  'TaskRow',
-  z.object({
-    id: z.string(),
-    title: z.string(),
-    status: z.enum(['new', 'ongoing', 'postponed', 'completed', 'cancelled']),
-    assignee: nullableString,
-    role: nullableString,
-    entity: ENTITY_REF.nullable(),
-    definitionKey: nullableString,
-    instanceId: z.string(),
-    activityId: z.string(),
-    createdAt: z.string(),
-    startAt: z.string(),
-    dueAt: nullableString,
-    overdue: z.boolean(),
-  }),
-);
-export const TASK_COUNTS = named(
-  'TaskCounts',
-  z.object({ new: int, ongoing: int, postponed: int, completed: int, cancelled: int, open: int, overdue: int }).meta({
-    description:
-      'How many tasks in each status match every filter of the request (role, assignee, definition, entityType, ' +
-      'entityId, search, due) except `status` itself, whose values these are; `open` = new + ongoing, ' +
-      '`overdue` = open tasks past their due date. Paging (limit, offset) does not apply.',
-  }),
-);
+export const TASK_ROW = named('TaskRow', read.TASK_ROW);
+export const TASK_COUNTS = named('TaskCounts', read.TASK_COUNTS);
 export const TASK_LIST = named('TaskList', z.object({ position: int, counts: TASK_COUNTS, items: z.array(TASK_ROW) }));
 export const TASK_DETAILS = named(
   'TaskDetails',
-  TASK_ROW.extend({
-    instructions: nullableString,
-    hint: nullableString,
-    completedAt: nullableString,
-    completedBy: nullableString,
-    result: nullableString,
-    results: z.array(z.string()).nullable(),
-    form: opaque<FormField[] | null>({ type: ['array', 'null'], items: { type: 'object' } }),
-    question: opaque<Question | null>({ type: ['object', 'null'] }),
-    fields: z.record(z.string(), z.unknown()).nullable(),
-    answers: z.array(z.string()).nullable(),
-    position: int,
+  read.TASK_DETAILS.extend({
     record: described(z.record(z.string(), z.unknown()), 'the related record as last recorded'),
   }),
 );
 
-export const TIMELINE_ENTRY = named(
-  'TimelineEntry',
-  z.object({
-    position: int,
-    at: z.string(),
-    kind: z.string(),
-    actor: z.string(),
-    instanceId: nullableString,
-    taskId: nullableString,
-    summary: z.string(),
-    data: z.unknown(),
-    causationId: z.string(),
-    cause: z.object({ id: z.string(), type: z.string(), position: int }).nullable(),
-  }),
-);
+export const TIMELINE_ENTRY = named('TimelineEntry', read.TIMELINE_ENTRY);
 export const ENTITY_TIMELINE = named(
   'EntityTimeline',
   z.object({ position: int, entity: ENTITY_REF, items: z.array(TIMELINE_ENTRY) }),
 );
 
 const RETRY_OUTCOME = z.enum(['started', 'scheduled', 'no-match']);
-export const START_FAILURE = named(
-  'StartFailure',
-  z.object({
-    failureId: z.string(),
-    position: int,
-    entity: ENTITY_REF,
-    definitionKey: z.string(),
-    definitionVersion: int,
-    entityEventId: z.string(),
-    stage: opaque<StartStage>({
-      type: 'string',
-      enum: ['trigger', 'schedule', 'start', 'delayed-start', 'scheduled-start'],
-    }),
-    instanceId: z.string(),
-    code: z.string(),
-    message: z.string(),
-    failedAt: z.string(),
-    status: z.enum(['open', 'retried']),
-    retry: z
-      .object({
-        by: z.string(),
-        at: z.string(),
-        outcome: RETRY_OUTCOME,
-        definitionKey: z.string(),
-        definitionVersion: int,
-        instanceId: z.string().optional(),
-      })
-      .nullable(),
-  }),
-);
+export const START_FAILURE = named('StartFailure', read.START_FAILURE_ROW);
 export const START_FAILURE_LIST = named('StartFailureList', z.object({ position: int, items: z.array(START_FAILURE) }));
 export const START_RETRY_RESULT = named(
   'StartRetryResult',
@@ -359,30 +194,7 @@ export const JOB_ERROR_RESULT = named(
   'JobErrorResult',
   JOB_COMMAND_RESULT.extend({ next: nullableString, incidentId: nullableString }),
 );
-export const JOB_STATES = ['available', 'locked', 'backoff', 'completed', 'failed', 'errored', 'cancelled'] as const;
-export const JOB = named(
-  'Job',
-  z.object({
-    jobId: z.string(),
-    instanceId: z.string(),
-    activityId: z.string(),
-    jobType: z.string(),
-    state: z.enum(JOB_STATES),
-    suspended: z.boolean(),
-    retries: int,
-    workerId: nullableString,
-    lockExpiresAt: nullableString,
-    retryAt: nullableString,
-    lastError: nullableString,
-    errorCode: nullableString,
-    incident: z.object({ incidentId: z.string(), open: z.boolean() }).nullable(),
-    inputs: RECORD_DATA,
-    entity: ENTITY_REF,
-    createdAt: z.string(),
-    updatedAt: z.string(),
-    position: int,
-  }),
-);
+export const JOB = named('Job', read.JOB_ROW);
 export const JOB_LIST = named('JobList', z.object({ position: int, items: z.array(JOB) }));
 
 export const CALLER = named('Caller', z.object({ id: z.string(), roles: z.array(z.string()), admin: z.boolean() }));
@@ -415,20 +227,7 @@ export const READINESS = named(
   }),
 );
 
-export const WEBHOOK = named(
-  'Webhook',
-  z.object({
-    id: z.string(),
-    url: z.string(),
-    events: z.array(z.string()),
-    description: nullableString,
-    secretPrefix: z.string(),
-    status: z.enum(['active', 'deleted']),
-    createdAt: z.string(),
-    createdBy: z.string(),
-    deletedAt: nullableString,
-  }),
-);
+export const WEBHOOK = named('Webhook', read.WEBHOOK_ROW);
 export const WEBHOOK_LIST = named('WebhookList', z.object({ position: int, items: z.array(WEBHOOK) }));
 export const WEBHOOK_CREATED = named(
   'WebhookCreated',

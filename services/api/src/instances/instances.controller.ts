@@ -4,7 +4,7 @@ import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import type { Request } from 'express';
 import { randomUUID } from 'node:crypto';
-import { getInstance, listInstances, viewerHasTaskInInstance } from '@lifeline/read-models';
+import { getInstance, INSTANCE_STATUSES, listInstances, viewerHasTaskInInstance } from '@lifeline/read-models';
 import { AsOfPool, parseAsOf } from '@lifeline/audit';
 import { checkRecordData, streams, type Actor, type InstanceCommand } from '@lifeline/process-domain';
 import { EngineRuntime, LaunchInstanceCommand, RunInstanceCommand, type InstanceCommandResult } from '@lifeline/engine';
@@ -67,7 +67,7 @@ const LIST_INSTANCES_QUERY = z.strictObject({
   definition: z.string().max(63).optional().meta({ description: 'a definition key' }),
   entityType: z.string().max(100).optional(),
   entityId: z.string().max(200).optional(),
-  status: z.enum(['running', 'suspended', 'completed', 'terminated', 'incident']).optional(),
+  status: z.enum(INSTANCE_STATUSES).optional(),
   incidents: z
     .enum(['true', 'false'])
     .optional()

@@ -18,7 +18,7 @@ import {
   type JobCommand,
   type JobFailed,
 } from '@lifeline/process-domain';
-import { getJob, listJobs } from '@lifeline/read-models';
+import { getJob, JOB_STATES, listJobs } from '@lifeline/read-models';
 import { RunInstanceCommand, type InstanceCommandResult } from '@lifeline/engine';
 import { CurrentCaller, RequireRoles } from '../auth/auth.guard';
 import type { Caller } from '../auth/jwt';
@@ -35,7 +35,6 @@ import {
   JOB_LIST,
   JOB_LOCK_RESULT,
   LOCKED_JOBS,
-  JOB_STATES,
 } from '../http/answers';
 import { absent, jsonObject, ValidBody, ValidQuery } from '../http/validation';
 import { PAGE_QUERY } from '../http/page-query';
