@@ -1,6 +1,6 @@
 import { MailsController } from './mails/mails.controller';
 import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import type { ReadModels } from '@lifeline/read-models';
 import { EngineRuntime, type Clock, type OidcConfig } from '@lifeline/engine';
 import type { Logger } from 'pino';
@@ -13,7 +13,6 @@ import { HealthController } from './health/health.controller';
 import { Metrics } from './health/metrics';
 import { ErrorFilter } from './http/error-filter';
 import { ReadSide } from './http/read-side';
-import { validationPipe } from './http/validation';
 import { InstancesController } from './instances/instances.controller';
 import { TasksController } from './tasks/tasks.controller';
 import { LiveController } from './live/live.controller';
@@ -86,7 +85,6 @@ export class ApiModule {
         JobBroker,
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useValue: new ErrorFilter(deps.logger) },
-        { provide: APP_PIPE, useValue: validationPipe },
       ],
       exports: [Metrics],
     };

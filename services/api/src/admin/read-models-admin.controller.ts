@@ -1,8 +1,9 @@
-import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiBody, ApiExtraModels, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { IsIn } from 'class-validator';
-import { ApiAnswer, ApiErrors, Authenticated, WithBody } from '../http/openapi';
-import { Absent } from '../http/validation';
+import { Controller, HttpCode, Post } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
+import { ApiAnswer, ApiErrors, Authenticated, named, WithBody } from '../http/openapi';
+import { REBUILD_RESULT } from '../http/answers';
+import { absent, ValidBody } from '../http/validation';
 import { basename, join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { READ_MODELS_POINTER } from '../http/read-models-file';
@@ -12,18 +13,19 @@ import { Conflict } from '../http/api-errors';
 import { ReadSide } from '../http/read-side';
 import { readModelNames, rebuildReadModelFile } from '@lifeline/audit';
 
-export class RebuildReadModelsDto {
-  /** Only this read model (`task-list`, `process-grid`, `instances`, `entity-timeline`); all when absent. */
-  @ApiPropertyOptional({ enum: readModelNames(), description: 'one read model; all when absent' })
-  @Absent()
-  @IsIn(readModelNames())
-  readModel?: string;
-}
+const REBUILD_READ_MODELS = named(
+  'RebuildReadModelsDto',
+  z.strictObject({
+    /** Only this read model (`task-list`, `process-grid`, `instances`, `entity-timeline`); all when absent. */
+    readModel: absent(z.enum(readModelNames() as [string, ...string[]])).meta({
+      description: 'one read model; all when absent',
+    }),
+  }),
+);
 
 /** Rebuilds the served read models from the global log and switches to the new file without a pause. */
 @ApiTags('admin')
 @Authenticated()
-@ApiExtraModels(RebuildReadModelsDto)
 @Controller('admin/read-models')
 export class ReadModelsAdminController {
   private running = false;
@@ -40,11 +42,10 @@ export class ReadModelsAdminController {
     summary:
       'Rebuild read models into a new file, then serve it once it has caught up (old rows are served until then)',
   })
-  @ApiBody({ type: RebuildReadModelsDto, required: false })
-  @ApiAnswer(200, 'RebuildResult')
+  @ApiAnswer(200, REBUILD_RESULT)
   @ApiErrors(403, 409)
   @WithBody()
-  async rebuild(@Body() body: RebuildReadModelsDto) {
+  async rebuild(@ValidBody(REBUILD_READ_MODELS, { required: false }) body: z.output<typeof REBUILD_READ_MODELS>) {
     if (this.running) throw new Conflict('READ_MODELS.REBUILD_RUNNING', 'A rebuild is already running');
     this.running = true;
     try {

@@ -1,17 +1,7 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import {
-  ApiBody,
-  ApiConsumes,
-  ApiExtraModels,
-  ApiOperation,
-  ApiProperty,
-  ApiPropertyOptional,
-  ApiQuery,
-  ApiResponse,
-  ApiTags,
-} from '@nestjs/swagger';
-import { IsBoolean, IsInt, IsObject, IsString, Matches, Max, Min } from 'class-validator';
+import { ApiBody, ApiConsumes, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
 import type { Request, Response } from 'express';
 import {
   activityHeatmap,
@@ -34,18 +24,28 @@ import { CurrentCaller, RequireRoles } from '../auth/auth.guard';
 import type { Caller } from '../auth/jwt';
 import { NotFound, RequestInvalid } from '../http/api-errors';
 import { originOf } from '../http/origin';
-import { Absent } from '../http/validation';
+import { absent, jsonObject, ValidBody } from '../http/validation';
 import { ReadSide } from '../http/read-side';
 import {
   ApiAnswer,
   ApiErrors,
   Authenticated,
   DefinitionKeyParam,
+  ApiQueryOf,
   MinPositionQuery,
+  minPosition,
+  named,
   OPTIONAL_ENTITY_TYPE,
   PATTERNS,
   WithBody,
 } from '../http/openapi';
+import {
+  ACTIVITY_HEATMAP,
+  DEFINITION_COMMAND_RESULT,
+  DEFINITION_DETAILS,
+  DEFINITION_LIST,
+  MIGRATION_RESULT,
+} from '../http/answers';
 
 const KEY = /^[a-z0-9][a-z0-9-]{0,62}$/;
 /** The media type of BPMN 2.0 XML (OMG). */
@@ -53,14 +53,16 @@ const BPMN_MEDIA_TYPE = 'application/bpmn+xml';
 /** A version in a query: a positive integer (absent or empty: the latest). */
 const VERSION_PATTERN = '^([1-9][0-9]{0,8})?$';
 const VERSION = new RegExp(VERSION_PATTERN);
-/** The `version` query parameter of the routes that answer about one version. */
+/** The `version` query parameter of the routes that answer about one version (checked by versionQuery). */
 const VersionQuery = () =>
-  ApiQuery({
-    name: 'version',
-    required: false,
-    description: 'the version (absent or empty: the latest)',
-    schema: { type: 'string', pattern: VERSION_PATTERN },
-  });
+  ApiQueryOf(
+    z.object({
+      version: z
+        .string()
+        .optional()
+        .meta({ pattern: VERSION_PATTERN, description: 'the version (absent or empty: the latest)' }),
+    }),
+  );
 
 /**
  * The published version a query names (`asked`; undefined: the latest), or 404: DEFINITION.NOT_FOUND for an unknown
@@ -88,59 +90,67 @@ const checkKey = (key: string): string => {
   return key;
 };
 
-export class ChangeExecutionOrderDto {
-  @ApiProperty({ type: 'integer', minimum: -1_000_000, maximum: 1_000_000, description: 'smaller starts first' })
-  @IsInt()
-  @Min(-1_000_000)
-  @Max(1_000_000)
-  executionOrder!: number;
-}
+const CHANGE_EXECUTION_ORDER = named(
+  'ChangeExecutionOrderDto',
+  z.strictObject({
+    executionOrder: z.number().int().min(-1_000_000).max(1_000_000).meta({ description: 'smaller starts first' }),
+  }),
+);
 
 /** An activity id, as definitions name them. */
 const ACTIVITY_ID = '^[A-Za-z_][A-Za-z0-9_]{0,99}$';
 const MAX_MAPPING_ENTRIES = 500;
+const version = (description: string) => z.number().int().min(1).max(1_000_000_000).meta({ description });
 
-export class MigrateInstancesDto {
-  @ApiProperty({
-    type: 'integer',
-    minimum: 1,
-    maximum: 1_000_000_000,
-    description: 'the version whose running and suspended instances move',
-  })
-  @IsInt()
-  @Min(1)
-  @Max(1_000_000_000)
-  fromVersion!: number;
-  @ApiProperty({ type: 'integer', minimum: 1, maximum: 1_000_000_000, description: 'the version they move to' })
-  @IsInt()
-  @Min(1)
-  @Max(1_000_000_000)
-  toVersion!: number;
-  @ApiProperty({
-    type: 'object',
-    additionalProperties: { type: 'string', pattern: ACTIVITY_ID },
-    maxProperties: MAX_MAPPING_ENTRIES,
-    description: `activity of fromVersion → activity of toVersion (both ${ACTIVITY_ID}); an activity not named keeps its id`,
-  })
-  @IsObject()
-  mapping!: Record<string, string>;
-  @ApiPropertyOptional({
-    pattern: ACTIVITY_ID,
-    description: 'only the instances whose activity entered last is this one',
-  })
-  @Absent()
-  @IsString()
-  @Matches(new RegExp(ACTIVITY_ID))
-  activity?: string;
-  @ApiPropertyOptional({ pattern: PATTERNS.entityType, description: 'only the instances about records of this type' })
-  @Absent()
-  @IsString()
-  @Matches(new RegExp(PATTERNS.entityType))
-  entityType?: string;
-  @ApiProperty({ type: 'boolean', description: 'true: answer which would move and which cannot, and move none' })
-  @IsBoolean()
-  dryRun!: boolean;
-}
+const MIGRATE_INSTANCES = named(
+  'MigrateInstancesDto',
+  z.strictObject({
+    fromVersion: version('the version whose running and suspended instances move'),
+    toVersion: version('the version they move to'),
+    // Its entries are checked by checkMapping, to answer MIGRATION.INVALID_MAPPING.
+    mapping: jsonObject(
+      `activity of fromVersion → activity of toVersion (both ${ACTIVITY_ID}); an activity not named keeps its id`,
+    ).meta({ additionalProperties: { type: 'string', pattern: ACTIVITY_ID }, maxProperties: MAX_MAPPING_ENTRIES }),
+    activity: absent(z.string().regex(new RegExp(ACTIVITY_ID))).meta({
+      description: 'only the instances whose activity entered last is this one',
+    }),
+    entityType: absent(z.string().regex(new RegExp(PATTERNS.entityType))).meta({
+      description: 'only the instances about records of this type',
+    }),
+    dryRun: z.boolean().meta({ description: 'true: answer which would move and which cannot, and move none' }),
+  }),
+);
+
+/** The BPMN import options (checked by importOption, to answer QUERY.INVALID). */
+const PUBLISH_QUERY = z.object({
+  key: z.string().optional().meta({
+    pattern: PATTERNS.definitionKey,
+    description:
+      'BPMN only: the definition key when the file has no lifeline:definition key (else from the process id)',
+  }),
+  relatedEntity: z.string().optional().meta({
+    pattern: PATTERNS.entityType,
+    description: 'BPMN only: the record type when the file has no lifeline:definition relatedEntity',
+  }),
+  processId: z.string().optional().meta({
+    pattern: PATTERNS.processId,
+    description: 'BPMN only: which executable process of the file to publish, when it has several',
+  }),
+  unassignedRole: z.string().optional().meta({
+    pattern: PATTERNS.role,
+    description:
+      'BPMN only: the role a user task without an assignee or candidate group goes to (else such a task is refused)',
+  }),
+});
+
+/** The process grid's filters (checked in the controller, to answer QUERY.INVALID). */
+const LIST_QUERY = z.object({
+  minPosition,
+  relatedEntity: z.string().optional().meta({ pattern: PATTERNS.optionalEntityType }),
+  startable: z.enum(['true', 'false']).optional().meta({
+    description: 'true: only the enabled definitions the caller may start by hand (admin, or a startableBy role)',
+  }),
+});
 
 /** A BPMN import option from the query: absent, or one value matching its pattern. */
 function importOption(name: string, value: unknown, pattern: string): Record<string, string> {
@@ -169,7 +179,6 @@ function checkMapping(mapping: Record<string, unknown>): Record<string, string> 
 
 @ApiTags('definitions')
 @Authenticated()
-@ApiExtraModels(ChangeExecutionOrderDto, MigrateInstancesDto)
 @Controller('definitions')
 export class DefinitionsController {
   constructor(
@@ -195,35 +204,10 @@ export class DefinitionsController {
   @ApiBody({
     description:
       'The definition (README, "Defining a process"): a JSON object, its YAML text, or a BPMN file (docs/decisions/0010-bpmn.md)',
-    schema: { $ref: '#/components/schemas/ProcessDefinition' },
+    schema: { $ref: '#/components/schemas/ProcessDefinition' }, // DOMAIN_SCHEMAS (http/domain-schemas.ts)
   })
-  @ApiQuery({
-    name: 'key',
-    required: false,
-    description:
-      'BPMN only: the definition key when the file has no lifeline:definition key (else from the process id)',
-    schema: { type: 'string', pattern: PATTERNS.definitionKey },
-  })
-  @ApiQuery({
-    name: 'relatedEntity',
-    required: false,
-    description: 'BPMN only: the record type when the file has no lifeline:definition relatedEntity',
-    schema: { type: 'string', pattern: PATTERNS.entityType },
-  })
-  @ApiQuery({
-    name: 'processId',
-    required: false,
-    description: 'BPMN only: which executable process of the file to publish, when it has several',
-    schema: { type: 'string', pattern: PATTERNS.processId },
-  })
-  @ApiQuery({
-    name: 'unassignedRole',
-    required: false,
-    description:
-      'BPMN only: the role a user task without an assignee or candidate group goes to (else such a task is refused)',
-    schema: { type: 'string', pattern: PATTERNS.role },
-  })
-  @ApiAnswer(201, 'DefinitionCommandResult', 'Published: the key and its new version')
+  @ApiQueryOf(PUBLISH_QUERY)
+  @ApiAnswer(201, DEFINITION_COMMAND_RESULT, 'Published: the key and its new version')
   @ApiErrors(403, 409)
   @WithBody()
   async publish(
@@ -253,19 +237,8 @@ export class DefinitionsController {
 
   @Get()
   @ApiOperation({ summary: 'The process grid' })
-  @MinPositionQuery()
-  @ApiQuery({
-    name: 'relatedEntity',
-    required: false,
-    schema: { type: 'string', pattern: PATTERNS.optionalEntityType },
-  })
-  @ApiQuery({
-    name: 'startable',
-    required: false,
-    description: 'true: only the enabled definitions the caller may start by hand (admin, or a startableBy role)',
-    schema: { type: 'string', enum: ['true', 'false'] },
-  })
-  @ApiAnswer(200, 'DefinitionList')
+  @ApiQueryOf(LIST_QUERY)
+  @ApiAnswer(200, DEFINITION_LIST)
   @ApiErrors(400, 503)
   async list(
     @CurrentCaller() caller: Caller,
@@ -294,7 +267,7 @@ export class DefinitionsController {
   @ApiOperation({ summary: 'A definition with its triggers and versions' })
   @DefinitionKeyParam()
   @MinPositionQuery()
-  @ApiAnswer(200, 'DefinitionDetails')
+  @ApiAnswer(200, DEFINITION_DETAILS)
   @ApiErrors(400, 404, 503)
   async get(@Param('key') key: string, @Query('minPosition') minPosition?: string) {
     await this.read.atLeast(minPosition, ['process-grid']);
@@ -344,7 +317,7 @@ export class DefinitionsController {
   @DefinitionKeyParam()
   @VersionQuery()
   @MinPositionQuery()
-  @ApiAnswer(200, 'ActivityHeatmap')
+  @ApiAnswer(200, ACTIVITY_HEATMAP)
   @ApiErrors(400, 404, 503)
   async heatmap(
     @Param('key') key: string,
@@ -364,7 +337,7 @@ export class DefinitionsController {
   @RequireRoles('admin')
   @ApiOperation({ summary: 'Enable: its triggers start instances again' })
   @DefinitionKeyParam()
-  @ApiAnswer(200, 'DefinitionCommandResult')
+  @ApiAnswer(200, DEFINITION_COMMAND_RESULT)
   @ApiErrors(400, 403, 404, 409)
   activate(
     @Param('key') key: string,
@@ -381,7 +354,7 @@ export class DefinitionsController {
   @RequireRoles('admin')
   @ApiOperation({ summary: 'Disable: its triggers start nothing until it is activated' })
   @DefinitionKeyParam()
-  @ApiAnswer(200, 'DefinitionCommandResult')
+  @ApiAnswer(200, DEFINITION_COMMAND_RESULT)
   @ApiErrors(400, 403, 404, 409)
   deactivate(
     @Param('key') key: string,
@@ -397,13 +370,12 @@ export class DefinitionsController {
   @RequireRoles('admin')
   @ApiOperation({ summary: 'Change the execution order' })
   @DefinitionKeyParam()
-  @ApiBody({ type: ChangeExecutionOrderDto })
-  @ApiAnswer(200, 'DefinitionCommandResult')
+  @ApiAnswer(200, DEFINITION_COMMAND_RESULT)
   @ApiErrors(403, 404, 409)
   @WithBody()
   changeOrder(
     @Param('key') key: string,
-    @Body() body: ChangeExecutionOrderDto,
+    @ValidBody(CHANGE_EXECUTION_ORDER) body: z.output<typeof CHANGE_EXECUTION_ORDER>,
     @CurrentCaller() caller: Caller,
     @Req() request: Request,
   ): Promise<DefinitionCommandResult> {
@@ -425,17 +397,16 @@ export class DefinitionsController {
       'Migrate the running and suspended instances of one version to another (README, "Migrating running instances"); a dry run moves none',
   })
   @DefinitionKeyParam()
-  @ApiBody({ type: MigrateInstancesDto })
   @ApiAnswer(
     200,
-    'MigrationResult',
+    MIGRATION_RESULT,
     'Which moved (or, in a dry run, would move), and which cannot with the reasons by activity',
   )
   @ApiErrors(403, 404)
   @WithBody()
   async migrate(
     @Param('key') key: string,
-    @Body() body: MigrateInstancesDto,
+    @ValidBody(MIGRATE_INSTANCES) body: z.output<typeof MIGRATE_INSTANCES>,
     @CurrentCaller() caller: Caller,
     @Req() request: Request,
   ): Promise<MigrationResult> {

@@ -1,7 +1,8 @@
 import { Controller, Get, Header, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { ApiAnswer } from '../http/openapi';
+import { ApiAnswer, refTo } from '../http/openapi';
+import { HEALTH, LIVENESS, READINESS } from '../http/answers';
 import { EngineRuntime } from '@lifeline/engine';
 import { Public } from '../auth/auth.guard';
 import { ReadSide } from '../http/read-side';
@@ -21,7 +22,7 @@ export class HealthController {
   @ApiOperation({
     summary: "Liveness and progress: the log's head, the read models' and the reactions' positions",
   })
-  @ApiAnswer(200, 'Health')
+  @ApiAnswer(200, HEALTH)
   async health() {
     const head = await this.engine.store.headPosition();
     const { ok, reactions, kafka } = this.engine.health();
@@ -39,7 +40,7 @@ export class HealthController {
   @Get('health/live')
   @Public()
   @ApiOperation({ summary: 'Liveness: the process answers (restart it when this fails)' })
-  @ApiAnswer(200, 'Liveness')
+  @ApiAnswer(200, LIVENESS)
   live() {
     return { ok: true };
   }
@@ -50,12 +51,8 @@ export class HealthController {
     summary:
       'Readiness: the store answers, the reactions run and no Kafka partition is stuck (503 otherwise: send no traffic)',
   })
-  @ApiAnswer(200, 'Readiness')
-  @ApiResponse({
-    status: 503,
-    description: 'Not ready: what is not',
-    schema: { $ref: '#/components/schemas/Readiness' },
-  })
+  @ApiAnswer(200, READINESS)
+  @ApiResponse({ status: 503, description: 'Not ready: what is not', schema: refTo(READINESS) })
   async ready(@Res({ passthrough: true }) response: Response) {
     const { ok, reactions, kafka } = this.engine.health();
     let store = true;

@@ -1,19 +1,10 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
+import { Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import {
-  ApiBody,
-  ApiExtraModels,
-  ApiOperation,
-  ApiParam,
-  ApiProperty,
-  ApiPropertyOptional,
-  ApiTags,
-} from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsObject, IsOptional, IsString, Matches, MaxLength, ValidateNested } from 'class-validator';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
 import type { Request } from 'express';
 import { randomUUID } from 'node:crypto';
-import { getInstance, listInstances, viewerHasTaskInInstance, type InstanceStatus } from '@lifeline/read-models';
+import { getInstance, INSTANCE_STATUSES, listInstances, viewerHasTaskInInstance } from '@lifeline/read-models';
 import { AsOfPool, parseAsOf } from '@lifeline/audit';
 import { checkRecordData, streams, type Actor, type InstanceCommand } from '@lifeline/process-domain';
 import { EngineRuntime, LaunchInstanceCommand, RunInstanceCommand, type InstanceCommandResult } from '@lifeline/engine';
@@ -32,11 +23,13 @@ import {
   Authenticated,
   InstanceIdParam,
   MinPositionQuery,
+  named,
   PATTERNS,
   WithBody,
 } from '../http/openapi';
-import { Absent } from '../http/validation';
-import { PageQuery } from '../http/page-query';
+import { INSTANCE_COMMAND_RESULT, INSTANCE_HISTORY, INSTANCE_LIST, INSTANCE_STATE } from '../http/answers';
+import { absent, jsonObject, ValidBody, ValidQuery } from '../http/validation';
+import { PAGE_QUERY } from '../http/page-query';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export const checkInstanceId = (id: string): string => {
@@ -47,60 +40,43 @@ const actorOf = (caller: Caller): Actor => ({ id: caller.id, roles: caller.roles
 
 const INCIDENT_ID = /^[A-Za-z_][A-Za-z0-9_]*-[0-9]{1,9}$/;
 
-export class EntityRefDto {
-  @ApiProperty({ pattern: PATTERNS.entityType }) @IsString() @Matches(new RegExp(PATTERNS.entityType)) type!: string;
-  @ApiProperty({ maxLength: 200, pattern: '^[^\\u0000-\\u001f]+$' })
-  @IsString()
-  @MaxLength(200)
-  @Matches(/^[^\u0000-\u001f]+$/)
-  id!: string;
-}
+const ENTITY_REF_BODY = named(
+  'EntityRefDto',
+  z.strictObject({
+    type: z.string().regex(new RegExp(PATTERNS.entityType)),
+    id: z
+      .string()
+      .max(200)
+      .regex(/^[^\u0000-\u001f]+$/),
+  }),
+);
 
-export class LaunchInstanceDto {
-  @ApiProperty({ pattern: PATTERNS.definitionKey })
-  @IsString()
-  @Matches(new RegExp(PATTERNS.definitionKey))
-  definitionKey!: string;
-  @ApiProperty({ type: () => EntityRefDto })
-  @IsObject()
-  @ValidateNested()
-  @Type(() => EntityRefDto)
-  entity!: EntityRefDto;
-  @ApiPropertyOptional({
-    type: 'object',
-    additionalProperties: true,
-    description: 'process variables (at most 64 KiB)',
-  })
-  @Absent()
-  @IsObject()
-  variables?: Record<string, unknown>;
-}
+const LAUNCH_INSTANCE = named(
+  'LaunchInstanceDto',
+  z.strictObject({
+    definitionKey: z.string().regex(new RegExp(PATTERNS.definitionKey)),
+    entity: ENTITY_REF_BODY,
+    variables: absent(jsonObject('process variables (at most 64 KiB)')),
+  }),
+);
 
-export class ReasonDto {
-  @ApiPropertyOptional({ maxLength: 1000 }) @Absent() @IsString() @MaxLength(1000) reason?: string;
-}
+const REASON = named('ReasonDto', z.strictObject({ reason: absent(z.string().max(1000)) }));
 
-export class ListInstancesQuery extends PageQuery {
-  @ApiPropertyOptional({ maxLength: 63, description: 'a definition key' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(63)
-  definition?: string;
-  @ApiPropertyOptional({ maxLength: 100 }) @IsOptional() @IsString() @MaxLength(100) entityType?: string;
-  @ApiPropertyOptional({ maxLength: 200 }) @IsOptional() @IsString() @MaxLength(200) entityId?: string;
-  @ApiPropertyOptional({ enum: ['running', 'suspended', 'completed', 'terminated', 'incident'] })
-  @IsOptional()
-  @IsIn(['running', 'suspended', 'completed', 'terminated', 'incident'])
-  status?: InstanceStatus;
-  @ApiPropertyOptional({ enum: ['true', 'false'], description: 'only instances with (or without) open incidents' })
-  @IsOptional()
-  @IsIn(['true', 'false'])
-  incidents?: string;
-}
+const LIST_INSTANCES_QUERY = z.strictObject({
+  ...PAGE_QUERY,
+  definition: z.string().max(63).optional().meta({ description: 'a definition key' }),
+  entityType: z.string().max(100).optional(),
+  entityId: z.string().max(200).optional(),
+  status: z.enum(INSTANCE_STATUSES).optional(),
+  incidents: z
+    .enum(['true', 'false'])
+    .optional()
+    .meta({ description: 'only instances with (or without) open incidents' }),
+});
+type ListInstancesQuery = z.output<typeof LIST_INSTANCES_QUERY>;
 
 @ApiTags('instances')
 @Authenticated()
-@ApiExtraModels(LaunchInstanceDto, EntityRefDto, ReasonDto)
 @Controller('instances')
 export class InstancesController {
   constructor(
@@ -116,12 +92,11 @@ export class InstancesController {
     summary:
       'Start the latest version of a definition by hand for a record: admins, and the roles its startableBy names',
   })
-  @ApiBody({ type: LaunchInstanceDto })
-  @ApiAnswer(201, 'InstanceCommandResult', 'Launched: the new instance id and the position of its last event')
+  @ApiAnswer(201, INSTANCE_COMMAND_RESULT, 'Launched: the new instance id and the position of its last event')
   @ApiErrors(400, 403, 404, 409)
   @WithBody()
   async launch(
-    @Body() body: LaunchInstanceDto,
+    @ValidBody(LAUNCH_INSTANCE) body: z.output<typeof LAUNCH_INSTANCE>,
     @CurrentCaller() caller: Caller,
     @Req() request: Request,
   ): Promise<InstanceCommandResult & { instanceId: string }> {
@@ -149,9 +124,9 @@ export class InstancesController {
 
   @Get()
   @ApiOperation({ summary: 'Instances, filtered by definition, record, status or open incidents' })
-  @ApiAnswer(200, 'InstanceList')
+  @ApiAnswer(200, INSTANCE_LIST)
   @ApiErrors(400, 503)
-  async list(@Query() query: ListInstancesQuery, @CurrentCaller() caller: Caller) {
+  async list(@ValidQuery(LIST_INSTANCES_QUERY) query: ListInstancesQuery, @CurrentCaller() caller: Caller) {
     const { position } = await this.read.atLeast(query.minPosition, ['instances', 'task-list']);
     const items = listInstances(this.read.db, {
       definitionKey: query.definition,
@@ -172,7 +147,7 @@ export class InstancesController {
   @InstanceIdParam()
   @MinPositionQuery()
   @AsOfQuery()
-  @ApiAnswer(200, 'InstanceRow')
+  @ApiAnswer(200, INSTANCE_STATE)
   @ApiErrors(400, 404)
   @AsOfUnavailableAnswer()
   async get(
@@ -207,7 +182,7 @@ export class InstancesController {
   @Get(':id/history')
   @ApiOperation({ summary: "The instance's events in order: position, type, at, actor, data" })
   @InstanceIdParam()
-  @ApiAnswer(200, 'InstanceHistory')
+  @ApiAnswer(200, INSTANCE_HISTORY)
   @ApiErrors(400, 404, 503)
   async history(@Param('id') id: string, @CurrentCaller() caller: Caller) {
     this.requireNeedToKnow(caller, checkInstanceId(id));
@@ -253,11 +228,15 @@ export class InstancesController {
   @RequireRoles('admin')
   @ApiOperation({ summary: 'Suspend: nothing moves until it is resumed' })
   @InstanceIdParam()
-  @ApiBody({ type: ReasonDto, required: false })
-  @ApiAnswer(200, 'InstanceCommandResult')
+  @ApiAnswer(200, INSTANCE_COMMAND_RESULT)
   @ApiErrors(403, 404, 409)
   @WithBody()
-  suspend(@Param('id') id: string, @Body() body: ReasonDto, @CurrentCaller() caller: Caller, @Req() request: Request) {
+  suspend(
+    @Param('id') id: string,
+    @ValidBody(REASON, { required: false }) body: z.output<typeof REASON>,
+    @CurrentCaller() caller: Caller,
+    @Req() request: Request,
+  ) {
     return this.run(id, { type: 'SuspendInstance', ...(body.reason ? { reason: body.reason } : {}) }, caller, request);
   }
 
@@ -266,7 +245,7 @@ export class InstancesController {
   @RequireRoles('admin')
   @ApiOperation({ summary: 'Resume a suspended instance' })
   @InstanceIdParam()
-  @ApiAnswer(200, 'InstanceCommandResult')
+  @ApiAnswer(200, INSTANCE_COMMAND_RESULT)
   @ApiErrors(400, 403, 404, 409)
   resume(@Param('id') id: string, @CurrentCaller() caller: Caller, @Req() request: Request) {
     return this.run(id, { type: 'ResumeInstance' }, caller, request);
@@ -277,13 +256,12 @@ export class InstancesController {
   @RequireRoles('admin')
   @ApiOperation({ summary: 'Terminate: the instance ends here and its open tasks are cancelled' })
   @InstanceIdParam()
-  @ApiBody({ type: ReasonDto, required: false })
-  @ApiAnswer(200, 'InstanceCommandResult')
+  @ApiAnswer(200, INSTANCE_COMMAND_RESULT)
   @ApiErrors(403, 404, 409)
   @WithBody()
   terminate(
     @Param('id') id: string,
-    @Body() body: ReasonDto,
+    @ValidBody(REASON, { required: false }) body: z.output<typeof REASON>,
     @CurrentCaller() caller: Caller,
     @Req() request: Request,
   ) {
@@ -305,7 +283,7 @@ export class InstancesController {
     description: '`<activityId>-<n>`',
     schema: { type: 'string', pattern: INCIDENT_ID.source },
   })
-  @ApiAnswer(200, 'InstanceCommandResult')
+  @ApiAnswer(200, INSTANCE_COMMAND_RESULT)
   @ApiErrors(400, 403, 404, 409)
   retry(
     @Param('id') id: string,

@@ -1,9 +1,9 @@
-import { Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
+import { Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiOperation, ApiParam, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
 import type { Request } from 'express';
-import { getStartFailure, listStartFailures, type StartFailureStatus } from '@lifeline/read-models';
+import { getStartFailure, listStartFailures } from '@lifeline/read-models';
 import { RetryStartCommand, type StartRetryResult } from '@lifeline/engine';
 import { CurrentCaller, RequireRoles } from '../auth/auth.guard';
 import type { Caller } from '../auth/jwt';
@@ -11,27 +11,19 @@ import { NotFound } from '../http/api-errors';
 import { originOf } from '../http/origin';
 import { ReadSide } from '../http/read-side';
 import { ApiAnswer, ApiErrors, Authenticated, PATTERNS } from '../http/openapi';
-import { PageQuery } from '../http/page-query';
+import { START_FAILURE_LIST, START_RETRY_RESULT } from '../http/answers';
+import { PAGE_QUERY } from '../http/page-query';
+import { ValidQuery } from '../http/validation';
 
 const FAILURE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-export class ListStartFailuresQuery extends PageQuery {
-  @ApiPropertyOptional({ enum: ['open', 'retried'] })
-  @IsOptional()
-  @IsIn(['open', 'retried'])
-  status?: StartFailureStatus;
-  @ApiPropertyOptional({ maxLength: 63, description: 'a definition key' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(63)
-  definition?: string;
-  @ApiPropertyOptional({ pattern: PATTERNS.entityType })
-  @IsOptional()
-  @IsString()
-  @Matches(new RegExp(PATTERNS.entityType))
-  entityType?: string;
-  @ApiPropertyOptional({ maxLength: 200 }) @IsOptional() @IsString() @MaxLength(200) entityId?: string;
-}
+const LIST_START_FAILURES_QUERY = z.strictObject({
+  ...PAGE_QUERY,
+  status: z.enum(['open', 'retried']).optional(),
+  definition: z.string().max(63).optional().meta({ description: 'a definition key' }),
+  entityType: z.string().regex(new RegExp(PATTERNS.entityType)).optional(),
+  entityId: z.string().max(200).optional(),
+});
 
 /**
  * Starts of processes the engine could not make for a record (a trigger condition that failed, a
@@ -49,9 +41,9 @@ export class StartFailuresController {
   @Get()
   @RequireRoles('admin', 'auditor')
   @ApiOperation({ summary: 'Failed starts, newest first: what failed, its code and message, and whether retried' })
-  @ApiAnswer(200, 'StartFailureList')
+  @ApiAnswer(200, START_FAILURE_LIST)
   @ApiErrors(400, 403, 503)
-  async list(@Query() query: ListStartFailuresQuery) {
+  async list(@ValidQuery(LIST_START_FAILURES_QUERY) query: z.output<typeof LIST_START_FAILURES_QUERY>) {
     const { position } = await this.read.atLeast(query.minPosition, ['start-failures']);
     const items = listStartFailures(this.read.db, {
       status: query.status,
@@ -76,7 +68,7 @@ export class StartFailuresController {
     description: 'the failure id (UUID)',
     schema: { type: 'string', pattern: FAILURE_ID.source },
   })
-  @ApiAnswer(200, 'StartRetryResult', 'Retried: started, scheduled again, or closed because nothing matches any more')
+  @ApiAnswer(200, START_RETRY_RESULT, 'Retried: started, scheduled again, or closed because nothing matches any more')
   @ApiErrors(403, 404, 409, 503)
   async retry(
     @Param('id') id: string,
