@@ -1,9 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { EngineRuntime } from './engine-runtime';
-import { ENGINE_COMMAND_HANDLERS } from './engine.commands';
 
-/** The engine's Nest shell: command handlers over the runtime. The runtime is built before Nest. */
+/** The engine's Nest shell: the runtime's own use cases as the CommandBus's handlers. The runtime is built before Nest. */
 @Module({})
 export class EngineModule {
   static forRuntime(runtime: EngineRuntime): DynamicModule {
@@ -11,7 +10,10 @@ export class EngineModule {
       module: EngineModule,
       global: true,
       imports: [CqrsModule.forRoot()],
-      providers: [{ provide: EngineRuntime, useValue: runtime }, ...ENGINE_COMMAND_HANDLERS],
+      providers: [
+        { provide: EngineRuntime, useValue: runtime },
+        ...runtime.commands.handlers().map((handler) => ({ provide: handler.constructor, useValue: handler })),
+      ],
       exports: [EngineRuntime, CqrsModule],
     };
   }

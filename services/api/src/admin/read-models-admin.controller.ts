@@ -3,14 +3,10 @@ import { ApiBody, ApiExtraModels, ApiOperation, ApiPropertyOptional, ApiTags } f
 import { IsIn } from 'class-validator';
 import { ApiAnswer, ApiErrors, Authenticated, WithBody } from '../http/openapi';
 import { Absent } from '../http/validation';
-import { basename, join } from 'node:path';
-import { writeFileSync } from 'node:fs';
-import { READ_MODELS_POINTER } from '../http/read-models-file';
-import { EngineRuntime } from '@lifeline/engine';
+import { CommandBus } from '@nestjs/cqrs';
 import { RequireRoles } from '../auth/auth.guard';
-import { Conflict } from '../http/api-errors';
-import { ReadSide } from '../http/read-side';
-import { readModelNames, rebuildReadModelFile } from '@lifeline/audit';
+import { readModelNames } from '@lifeline/audit';
+import { RebuildReadModelsCommand } from './read-models.use-cases';
 
 export class RebuildReadModelsDto {
   /** Only this read model (`task-list`, `process-grid`, `instances`, `entity-timeline`); all when absent. */
@@ -26,12 +22,7 @@ export class RebuildReadModelsDto {
 @ApiExtraModels(RebuildReadModelsDto)
 @Controller('admin/read-models')
 export class ReadModelsAdminController {
-  private running = false;
-
-  constructor(
-    private readonly read: ReadSide,
-    private readonly engine: EngineRuntime,
-  ) {}
+  constructor(private readonly commands: CommandBus) {}
 
   @Post('rebuild')
   @HttpCode(200)
@@ -44,30 +35,7 @@ export class ReadModelsAdminController {
   @ApiAnswer(200, 'RebuildResult')
   @ApiErrors(403, 409)
   @WithBody()
-  async rebuild(@Body() body: RebuildReadModelsDto) {
-    if (this.running) throw new Conflict('READ_MODELS.REBUILD_RUNNING', 'A rebuild is already running');
-    this.running = true;
-    try {
-      const stamp = new Date().toISOString().replace(/[-:.]/g, '');
-      const file = join(this.engine.config.dataDir, `read-models-${stamp}.db`);
-      const result = await rebuildReadModelFile(this.engine.store, {
-        targetFile: file,
-        readModel: body.readModel,
-        current: this.read.models.db,
-      });
-      await this.read.models.switchTo(file);
-      // A restart serves the rebuilt file too, not the one it replaced.
-      writeFileSync(join(this.engine.config.dataDir, READ_MODELS_POINTER), basename(file));
-      return {
-        file,
-        readModel: body.readModel ?? 'all',
-        events: result.events,
-        position: this.read.models.position(),
-        elapsedMs: Math.round(result.elapsedMs),
-        eventsPerSecond: result.eventsPerSecond,
-      };
-    } finally {
-      this.running = false;
-    }
+  rebuild(@Body() body: RebuildReadModelsDto) {
+    return this.commands.execute(new RebuildReadModelsCommand(body.readModel));
   }
 }

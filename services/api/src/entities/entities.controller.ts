@@ -1,11 +1,11 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { entityTimeline, viewerHasTaskForRecord } from '@lifeline/read-models';
+import { QueryBus } from '@nestjs/cqrs';
 import { CurrentCaller } from '../auth/auth.guard';
-import { hasOverview, type Caller } from '../auth/jwt';
-import { ReadSide } from '../http/read-side';
-import { NotFound, RequestInvalid } from '../http/api-errors';
+import type { Caller } from '../auth/jwt';
+import { RequestInvalid } from '../http/api-errors';
 import { ApiAnswer, ApiErrors, Authenticated, codePoints, MinPositionQuery, PATTERNS } from '../http/openapi';
+import { RecordTimelineQuery } from './entities.queries';
 
 const INTEGER = /^-?[0-9]{1,15}$/;
 
@@ -13,7 +13,7 @@ const INTEGER = /^-?[0-9]{1,15}$/;
 @Authenticated()
 @Controller('entities')
 export class EntitiesController {
-  constructor(private readonly read: ReadSide) {}
+  constructor(private readonly queries: QueryBus) {}
 
   @Get(':type/:id/timeline')
   @ApiOperation({ summary: 'Every recorded event, process, task and decision about one record, in order' })
@@ -29,7 +29,7 @@ export class EntitiesController {
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000 } })
   @ApiAnswer(200, 'EntityTimeline')
   @ApiErrors(400, 404, 503)
-  async timeline(
+  timeline(
     @Param('type') type: string,
     @Param('id') id: string,
     @CurrentCaller() caller: Caller,
@@ -54,19 +54,8 @@ export class EntitiesController {
     ) {
       throw new RequestInvalid('QUERY.INVALID', 'after must be an integer and limit 1..1000');
     }
-    const { position } = await this.read.atLeast(minPosition, ['entity-timeline', 'task-list']);
-    // Need to know: without an overview role (admin, auditor), only those with a task about the record read
-    // it; to anyone else the record answers as one Lifeline never heard of.
-    if (
-      !hasOverview(caller) &&
-      !viewerHasTaskForRecord(this.read.db, { user: caller.id, roles: caller.roles }, type, id)
-    ) {
-      throw new NotFound('ENTITY.NOT_FOUND', 'No such record');
-    }
-    return {
-      position,
-      entity: { type, id },
-      items: entityTimeline(this.read.db, type, id, { afterPosition, limit: pageSize }),
-    };
+    return this.queries.execute(
+      new RecordTimelineQuery({ type, id }, caller, { afterPosition, limit: pageSize }, minPosition),
+    );
   }
 }

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { CommandBus } from '@nestjs/cqrs';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import {
   ApiBody,
   ApiExtraModels,
@@ -27,29 +27,27 @@ import type { Request, Response } from 'express';
 import {
   checkRecordData,
   ERROR_CODE,
-  instanceOfJob,
   InstanceNotFound,
   JOB_ID,
   JOB_LOCK_BOUNDS,
   JOB_TYPE,
-  JobNotFound,
   MAX_JOB_RETRIES,
   type Actor,
   type IncidentRaised,
   type JobCommand,
   type JobFailed,
 } from '@lifeline/process-domain';
-import { getJob, listJobs, type JobStateName } from '@lifeline/read-models';
+import type { JobStateName } from '@lifeline/read-models';
 import { RunInstanceCommand, type InstanceCommandResult } from '@lifeline/engine';
 import { CurrentCaller, RequireRoles } from '../auth/auth.guard';
 import type { Caller } from '../auth/jwt';
-import { Conflict, RequestInvalid } from '../http/api-errors';
+import { RequestInvalid } from '../http/api-errors';
 import { originOf } from '../http/origin';
-import { ReadSide } from '../http/read-side';
 import { ApiAnswer, ApiErrors, Authenticated, MinPositionQuery, WithBody } from '../http/openapi';
 import { Absent } from '../http/validation';
 import { PageQuery } from '../http/page-query';
-import { JobBroker } from './job-broker';
+import { FetchAndLockJobsCommand } from './job-broker';
+import { instanceOf, JobIncidentQuery, JobListQuery, JobQuery, noSuchJob } from './jobs.queries';
 
 /** The role a worker's token carries (admins may act as workers too). */
 export const WORKER_ROLE = 'worker';
@@ -59,12 +57,6 @@ export const MAX_FETCH_TIMEOUT_MS = 60_000;
 export const MAX_FETCH_JOBS = 100;
 const MAX_VARIABLES_BYTES = 64 * 1024;
 
-const noSuchJob = () => new JobNotFound('No such job');
-const instanceOf = (jobId: string): string => {
-  const instanceId = instanceOfJob(jobId);
-  if (instanceId === undefined) throw noSuchJob();
-  return instanceId;
-};
 const actorOf = (caller: Caller): Actor => ({ id: caller.id, roles: caller.roles });
 
 /** Variables a worker hands back: plain data, bounded like an instance's. */
@@ -218,8 +210,7 @@ export class ListJobsQuery extends PageQuery {
 export class JobsController {
   constructor(
     private readonly commands: CommandBus,
-    private readonly read: ReadSide,
-    private readonly broker: JobBroker,
+    private readonly queries: QueryBus,
   ) {}
 
   @Post('fetch-and-lock')
@@ -244,17 +235,19 @@ export class JobsController {
     response.once('close', () => {
       if (!response.writableFinished) gone.abort();
     });
-    const jobs = await this.broker.fetchAndLock(
-      {
-        workerId: body.workerId,
-        types: body.types,
-        maxJobs: body.maxJobs ?? 10,
-        lockDurationMs: body.lockDurationMs,
-        timeoutMs: body.timeoutMs ?? 0,
-      },
-      actorOf(caller),
-      originOf(request),
-      gone.signal,
+    const jobs = await this.commands.execute(
+      new FetchAndLockJobsCommand(
+        {
+          workerId: body.workerId,
+          types: body.types,
+          maxJobs: body.maxJobs ?? 10,
+          lockDurationMs: body.lockDurationMs,
+          timeoutMs: body.timeoutMs ?? 0,
+        },
+        actorOf(caller),
+        originOf(request),
+        gone.signal,
+      ),
     );
     return { jobs };
   }
@@ -406,9 +399,8 @@ export class JobsController {
   @ApiOperation({ summary: 'Jobs, the most recently changed first: by state, type, instance, worker or open incident' })
   @ApiAnswer(200, 'JobList')
   @ApiErrors(400, 403, 503)
-  async list(@Query() query: ListJobsQuery) {
-    const { position } = await this.read.atLeast(query.minPosition, ['jobs']);
-    const items = listJobs(this.read.db, {
+  list(@Query() query: ListJobsQuery) {
+    const filter = {
       state: query.state,
       jobType: query.type,
       instanceId: query.instanceId,
@@ -416,8 +408,8 @@ export class JobsController {
       ...(query.incident !== undefined ? { openIncident: query.incident === 'open' } : {}),
       limit: query.limit,
       offset: query.offset,
-    });
-    return { position, items };
+    };
+    return this.queries.execute(new JobListQuery(filter, query.minPosition));
   }
 
   @Get(':jobId')
@@ -427,12 +419,8 @@ export class JobsController {
   @MinPositionQuery()
   @ApiAnswer(200, 'Job')
   @ApiErrors(400, 403, 404, 503)
-  async get(@Param('jobId') jobId: string, @Query('minPosition') minPosition?: string) {
-    instanceOf(jobId);
-    await this.read.atLeast(minPosition, ['jobs']);
-    const job = getJob(this.read.db, jobId);
-    if (!job) throw noSuchJob();
-    return job;
+  get(@Param('jobId') jobId: string, @Query('minPosition') minPosition?: string) {
+    return this.queries.execute(new JobQuery(jobId, minPosition));
   }
 
   @Post(':jobId/retry')
@@ -446,14 +434,8 @@ export class JobsController {
   @ApiAnswer(200, 'InstanceCommandResult')
   @ApiErrors(403, 404, 409, 503)
   async retry(@Param('jobId') jobId: string, @CurrentCaller() caller: Caller, @Req() request: Request) {
-    instanceOf(jobId);
-    this.read.served(['jobs']);
-    const job = getJob(this.read.db, jobId);
-    if (!job) throw noSuchJob();
-    if (!job.incident?.open) {
-      throw new Conflict('JOB.NO_OPEN_INCIDENT', `The job is ${job.state} and has no open incident to retry`);
-    }
-    return this.run(jobId, { type: 'RetryIncident', incidentId: job.incident.incidentId }, caller, request);
+    const incidentId = await this.queries.execute(new JobIncidentQuery(jobId));
+    return this.run(jobId, { type: 'RetryIncident', incidentId }, caller, request);
   }
 
   private async run(

@@ -1,11 +1,12 @@
 import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
-import { EngineRuntime, MAIL_STATUSES, type MailNotifier, type MailStatus } from '@lifeline/engine';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { MAIL_STATUSES, type MailStatus } from '@lifeline/engine';
 import { RequireRoles } from '../auth/auth.guard';
-import { Conflict, NotFound } from '../http/api-errors';
 import { ApiAnswer, ApiErrors, Authenticated } from '../http/openapi';
 import { PageQuery } from '../http/page-query';
+import { MailListQuery, ResendMailCommand } from './mails.use-cases';
 
 export class ListMailsQuery extends PageQuery {
   @ApiPropertyOptional({ enum: MAIL_STATUSES })
@@ -24,14 +25,10 @@ export class ListMailsQuery extends PageQuery {
 @Authenticated()
 @Controller('admin/mails')
 export class MailsController {
-  constructor(private readonly engine: EngineRuntime) {}
-
-  private notifier(): MailNotifier {
-    if (!this.engine.mail) {
-      throw new NotFound('MAIL.NOT_CONFIGURED', 'This process sends no mail (LIFELINE_SMTP_URL is not set)');
-    }
-    return this.engine.mail;
-  }
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly queries: QueryBus,
+  ) {}
 
   @Get()
   @RequireRoles('admin')
@@ -39,13 +36,8 @@ export class MailsController {
   @ApiAnswer(200, 'MailList')
   @ApiErrors(400, 403, 404)
   list(@Query() query: ListMailsQuery) {
-    const items = this.notifier().outbox.list({
-      status: query.status,
-      taskId: query.taskId,
-      limit: query.limit ?? 50,
-      offset: query.offset ?? 0,
-    });
-    return { items };
+    const filter = { status: query.status, taskId: query.taskId, limit: query.limit ?? 50, offset: query.offset ?? 0 };
+    return this.queries.execute(new MailListQuery(filter));
   }
 
   @Post(':id/resend')
@@ -55,14 +47,7 @@ export class MailsController {
   @ApiParam({ name: 'id', description: 'the mail id, as listed' })
   @ApiAnswer(200, 'MailList')
   @ApiErrors(403, 404, 409)
-  async resend(@Param('id') id: string) {
-    const notifier = this.notifier();
-    const [mail] = id.length <= 300 ? notifier.outbox.list({ id, limit: 1, offset: 0 }) : [];
-    if (!mail) throw new NotFound('MAIL.NOT_FOUND', 'No such mail');
-    if (!notifier.outbox.resend(id, this.engine.clock.nowIso())) {
-      throw new Conflict('MAIL.NOT_FAILED', `Only a mail that was given up is sent again; this one is ${mail.status}`);
-    }
-    void notifier.sendDue();
-    return { items: notifier.outbox.list({ id, limit: 1, offset: 0 }) };
+  resend(@Param('id') id: string) {
+    return this.commands.execute(new ResendMailCommand(id));
   }
 }

@@ -1,19 +1,16 @@
 import { Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
-import { CommandBus } from '@nestjs/cqrs';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiOperation, ApiParam, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import type { Request } from 'express';
-import { getStartFailure, listStartFailures, type StartFailureStatus } from '@lifeline/read-models';
+import type { StartFailureStatus } from '@lifeline/read-models';
 import { RetryStartCommand, type StartRetryResult } from '@lifeline/engine';
 import { CurrentCaller, RequireRoles } from '../auth/auth.guard';
 import type { Caller } from '../auth/jwt';
-import { NotFound } from '../http/api-errors';
 import { originOf } from '../http/origin';
-import { ReadSide } from '../http/read-side';
 import { ApiAnswer, ApiErrors, Authenticated, PATTERNS } from '../http/openapi';
 import { PageQuery } from '../http/page-query';
-
-const FAILURE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+import { FAILURE_ID, StartFailureListQuery, StartFailureQuery } from './start-failures.queries';
 
 export class ListStartFailuresQuery extends PageQuery {
   @ApiPropertyOptional({ enum: ['open', 'retried'] })
@@ -43,7 +40,7 @@ export class ListStartFailuresQuery extends PageQuery {
 export class StartFailuresController {
   constructor(
     private readonly commands: CommandBus,
-    private readonly read: ReadSide,
+    private readonly queries: QueryBus,
   ) {}
 
   @Get()
@@ -51,17 +48,16 @@ export class StartFailuresController {
   @ApiOperation({ summary: 'Failed starts, newest first: what failed, its code and message, and whether retried' })
   @ApiAnswer(200, 'StartFailureList')
   @ApiErrors(400, 403, 503)
-  async list(@Query() query: ListStartFailuresQuery) {
-    const { position } = await this.read.atLeast(query.minPosition, ['start-failures']);
-    const items = listStartFailures(this.read.db, {
+  list(@Query() query: ListStartFailuresQuery) {
+    const filter = {
       status: query.status,
       definitionKey: query.definition,
       entityType: query.entityType,
       entityId: query.entityId,
       limit: query.limit,
       offset: query.offset,
-    });
-    return { position, items };
+    };
+    return this.queries.execute(new StartFailureListQuery(filter, query.minPosition));
   }
 
   @Post(':id/retry')
@@ -83,9 +79,7 @@ export class StartFailuresController {
     @CurrentCaller() caller: Caller,
     @Req() request: Request,
   ): Promise<StartRetryResult> {
-    this.read.served(['start-failures']);
-    const failure = FAILURE_ID.test(id) ? getStartFailure(this.read.db, id) : undefined;
-    if (!failure) throw new NotFound('START_FAILURE.NOT_FOUND', 'No such failed start');
+    const failure = await this.queries.execute(new StartFailureQuery(id));
     return this.commands.execute(
       new RetryStartCommand(failure.entity, id, { id: caller.id, roles: caller.roles }, originOf(request)),
     );

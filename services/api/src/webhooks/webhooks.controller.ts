@@ -2,19 +2,27 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req } from
 import { ApiOperation, ApiParam, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import type { Request } from 'express';
-import { getWebhook, listWebhooks } from '@lifeline/read-models';
-import { EngineRuntime, type DeliveryStatus } from '@lifeline/engine';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import {
+  CreateWebhookCommand,
+  DeleteWebhookCommand,
+  RedeliverWebhookCommand,
+  type DeliveryStatus,
+} from '@lifeline/engine';
 import { MAX_WEBHOOK_URL, WEBHOOK_EVENT_TYPES } from '@lifeline/process-domain';
 import { CurrentCaller, RequireRoles } from '../auth/auth.guard';
 import type { Caller } from '../auth/jwt';
-import { NotFound } from '../http/api-errors';
 import { originOf } from '../http/origin';
-import { ReadSide } from '../http/read-side';
 import { ApiAnswer, ApiErrors, Authenticated, WithBody } from '../http/openapi';
 import { Absent, QueryInteger } from '../http/validation';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const DELIVERY_ID = /^msg_[0-9a-f]{32}$/;
+import {
+  DELIVERY_ID,
+  UUID,
+  WebhookDeliveriesQuery,
+  WebhookDeliveryQuery,
+  WebhookListQuery,
+  WebhookQuery,
+} from './webhooks.queries';
 
 export class CreateWebhookDto {
   @ApiProperty({ maxLength: MAX_WEBHOOK_URL, description: 'an http(s) URL without credentials' })
@@ -55,8 +63,8 @@ const WebhookIdParam = () =>
 @Controller('webhooks')
 export class WebhooksController {
   constructor(
-    private readonly engine: EngineRuntime,
-    private readonly read: ReadSide,
+    private readonly commands: CommandBus,
+    private readonly queries: QueryBus,
   ) {}
 
   @Post()
@@ -67,10 +75,12 @@ export class WebhooksController {
   @ApiErrors(403)
   @WithBody()
   create(@Body() body: CreateWebhookDto, @CurrentCaller() caller: Caller, @Req() request: Request) {
-    return this.engine.webhooks.create(
-      { url: body.url, events: body.events, ...(body.description ? { description: body.description } : {}) },
-      caller.id,
-      originOf(request),
+    return this.commands.execute(
+      new CreateWebhookCommand(
+        { url: body.url, events: body.events, ...(body.description ? { description: body.description } : {}) },
+        caller.id,
+        originOf(request),
+      ),
     );
   }
 
@@ -80,8 +90,7 @@ export class WebhooksController {
   @ApiAnswer(200, 'WebhookList')
   @ApiErrors(403, 503)
   list() {
-    this.read.served(['webhooks']);
-    return { position: this.read.models.position(), items: listWebhooks(this.read.db) };
+    return this.queries.execute(new WebhookListQuery());
   }
 
   @Get(':id')
@@ -91,7 +100,7 @@ export class WebhooksController {
   @ApiAnswer(200, 'Webhook')
   @ApiErrors(403, 404, 503)
   get(@Param('id') id: string) {
-    return this.webhook(id);
+    return this.queries.execute(new WebhookQuery(id));
   }
 
   @Delete(':id')
@@ -102,9 +111,9 @@ export class WebhooksController {
   @ApiAnswer(200, 'Webhook')
   @ApiErrors(403, 404, 503)
   async delete(@Param('id') id: string, @CurrentCaller() caller: Caller, @Req() request: Request) {
-    this.webhook(id);
-    await this.engine.webhooks.delete(id, caller.id, originOf(request));
-    return this.webhook(id);
+    await this.queries.execute(new WebhookQuery(id));
+    await this.commands.execute(new DeleteWebhookCommand(id, caller.id, originOf(request)));
+    return this.queries.execute(new WebhookQuery(id));
   }
 
   @Get(':id/deliveries')
@@ -114,8 +123,7 @@ export class WebhooksController {
   @ApiAnswer(200, 'WebhookDeliveryList')
   @ApiErrors(400, 403, 404, 503)
   deliveries(@Param('id') id: string, @Query() query: ListDeliveriesQuery) {
-    this.webhook(id);
-    return { items: this.engine.webhookDeliveries.list(id, { status: query.status, limit: query.limit }) };
+    return this.queries.execute(new WebhookDeliveriesQuery(id, { status: query.status, limit: query.limit }));
   }
 
   @Post(':id/deliveries/:deliveryId/redeliver')
@@ -132,18 +140,10 @@ export class WebhooksController {
     @CurrentCaller() caller: Caller,
     @Req() request: Request,
   ) {
-    const webhook = this.webhook(id);
-    if (!DELIVERY_ID.test(deliveryId) || !this.engine.webhookDeliveries.get(webhook.id, deliveryId)) {
-      throw new NotFound('WEBHOOK.DELIVERY_NOT_FOUND', 'No such delivery of this webhook');
-    }
-    const position = await this.engine.webhooks.redeliver(id, deliveryId, caller.id, originOf(request));
+    await this.queries.execute(new WebhookDeliveryQuery(id, deliveryId));
+    const position = await this.commands.execute(
+      new RedeliverWebhookCommand(id, deliveryId, caller.id, originOf(request)),
+    );
     return { id: deliveryId, webhookId: id, position };
-  }
-
-  private webhook(id: string) {
-    this.read.served(['webhooks']);
-    const webhook = UUID.test(id) ? getWebhook(this.read.db, id) : undefined;
-    if (!webhook) throw new NotFound('WEBHOOK.NOT_FOUND', 'No such webhook');
-    return webhook;
   }
 }
