@@ -7,7 +7,7 @@ import {
   InstancesToMigrateHandler,
 } from './definitions/definitions.queries';
 import { RecordTimelineHandler } from './entities/entities.queries';
-import { HealthHandler, ReadinessHandler } from './health/health.queries';
+import { HealthHandler, ReadinessHandler, ReadPositionHandler } from './health/health.queries';
 import { InstanceHandler, InstanceHistoryHandler, InstanceListHandler } from './instances/instances.queries';
 import { JobBroker } from './jobs/job-broker';
 import { JobHandler, JobIncidentHandler, JobListHandler } from './jobs/jobs.queries';
@@ -51,5 +51,6 @@ export const API_HANDLERS = [
   WebhookDeliveryHandler,
   HealthHandler,
   ReadinessHandler,
+  ReadPositionHandler,
   RebuildReadModelsHandler,
 ];

@@ -66,7 +66,7 @@ export class EngineRuntime {
   readonly reactor: Reactor;
   readonly reactions: ReactionsRunner;
   readonly writes: WritePath;
-  /** The use cases (engine.commands.ts): the Nest module hands these instances to the CommandBus. */
+  /** The use cases (engine.commands.ts) over this runtime's ports; the Nest module registers the same classes over the same ports. */
   readonly commands: EngineCommands;
   /** Present when entity events come from Kafka. */
   kafka?: KafkaIngest;

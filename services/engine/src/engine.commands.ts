@@ -1,3 +1,4 @@
+import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import type { BpmnImportOptions } from '@lifeline/bpmn';
 import type { Actor, DefinitionCommand, EntityRef, InstanceCommand, ManualStart } from '@lifeline/process-domain';
@@ -17,7 +18,7 @@ import type { CreatedWebhook, WebhookCommands } from './webhooks/webhook-command
 /**
  * The engine's use cases: one handler per command, each one unit of work through the write path. The HTTP API
  * reaches them through the CommandBus; the engine's own callers (Kafka ingest, the demo, specs) through
- * `EngineRuntime.commands`, the same instances.
+ * `EngineRuntime.commands`: the same classes over the same ports (stateless, so one code path).
  */
 export class RunInstanceCommand extends Command<InstanceCommandResult> {
   constructor(
@@ -131,6 +132,7 @@ export class RedeliverWebhookCommand extends Command<number> {
 }
 
 /** What the use cases run on: the write path, the per-stream command runners, the catalog, the metrics. */
+export const COMMAND_PORTS = 'CommandPorts';
 export interface CommandPorts {
   writes: WritePath;
   metrics: LifelineMetrics;
@@ -144,7 +146,7 @@ export interface CommandPorts {
 
 @CommandHandler(RunInstanceCommand)
 export class RunInstanceHandler implements ICommandHandler<RunInstanceCommand, InstanceCommandResult> {
-  constructor(private readonly p: CommandPorts) {}
+  constructor(@Inject(COMMAND_PORTS) private readonly p: CommandPorts) {}
   execute({ instanceId, command, actor, origin, options }: RunInstanceCommand): Promise<InstanceCommandResult> {
     return this.p.metrics.time(command.type, () =>
       this.p.writes.run((tx) => this.p.instances.execute(tx, instanceId, command, actor, origin, options)),
@@ -155,7 +157,7 @@ export class RunInstanceHandler implements ICommandHandler<RunInstanceCommand, I
 /** A start by hand (POST /instances): the actor needs one of the definition's startableBy roles. */
 @CommandHandler(LaunchInstanceCommand)
 export class LaunchInstanceHandler implements ICommandHandler<LaunchInstanceCommand, InstanceCommandResult> {
-  constructor(private readonly p: CommandPorts) {}
+  constructor(@Inject(COMMAND_PORTS) private readonly p: CommandPorts) {}
   execute({ request, actor, origin }: LaunchInstanceCommand): Promise<InstanceCommandResult> {
     const start = { ...request, instanceId: request.instanceId ?? newUuid() };
     return this.p.metrics.time('StartInstance', () =>
@@ -167,7 +169,7 @@ export class LaunchInstanceHandler implements ICommandHandler<LaunchInstanceComm
 /** YAML, JSON or BPMN XML (`options`: what a BPMN file has no place for); read before the unit of work. */
 @CommandHandler(PublishDefinitionCommand)
 export class PublishDefinitionHandler implements ICommandHandler<PublishDefinitionCommand, DefinitionCommandResult> {
-  constructor(private readonly p: CommandPorts) {}
+  constructor(@Inject(COMMAND_PORTS) private readonly p: CommandPorts) {}
   execute({ text, contentType, actor, origin, options }: PublishDefinitionCommand): Promise<DefinitionCommandResult> {
     return this.p.metrics.time('PublishDefinition', async () => {
       const definition = await readDefinition(text, contentType, options);
@@ -178,7 +180,7 @@ export class PublishDefinitionHandler implements ICommandHandler<PublishDefiniti
 
 @CommandHandler(ChangeDefinitionCommand)
 export class ChangeDefinitionHandler implements ICommandHandler<ChangeDefinitionCommand, DefinitionCommandResult> {
-  constructor(private readonly p: CommandPorts) {}
+  constructor(@Inject(COMMAND_PORTS) private readonly p: CommandPorts) {}
   execute({ key, command, actor, origin }: ChangeDefinitionCommand): Promise<DefinitionCommandResult> {
     return this.p.metrics.time(command.type, () =>
       this.p.writes.run((tx) => this.p.definitions.execute(tx, key, command, actor, origin)),
@@ -189,7 +191,7 @@ export class ChangeDefinitionHandler implements ICommandHandler<ChangeDefinition
 /** A batch of envelopes (HTTP or one Kafka batch) in one unit of work; counted by source. */
 @CommandHandler(RecordEntityEventsCommand)
 export class RecordEntityEventsHandler implements ICommandHandler<RecordEntityEventsCommand, RecordOutcome> {
-  constructor(private readonly p: CommandPorts) {}
+  constructor(@Inject(COMMAND_PORTS) private readonly p: CommandPorts) {}
   async execute({ batch, actor }: RecordEntityEventsCommand): Promise<RecordOutcome> {
     const outcome = await this.p.metrics.time('RecordEntityEvents', () =>
       this.p.writes.run((tx) => this.p.ingest.record(tx, batch, actor)),
@@ -203,7 +205,7 @@ export class RecordEntityEventsHandler implements ICommandHandler<RecordEntityEv
 
 @CommandHandler(RetryStartCommand)
 export class RetryStartHandler implements ICommandHandler<RetryStartCommand, StartRetryResult> {
-  constructor(private readonly p: CommandPorts) {}
+  constructor(@Inject(COMMAND_PORTS) private readonly p: CommandPorts) {}
   execute({ entity, failureId, actor, origin }: RetryStartCommand): Promise<StartRetryResult> {
     return this.p.metrics.time('RetryStart', () =>
       this.p.writes.run((tx) => this.p.starts.retry(tx, entity, failureId, actor, origin)),
@@ -215,7 +217,7 @@ export class RetryStartHandler implements ICommandHandler<RetryStartCommand, Sta
 @CommandHandler(MigrateInstancesCommand)
 export class MigrateInstancesHandler implements ICommandHandler<MigrateInstancesCommand, MigrationResult> {
   constructor(
-    private readonly p: CommandPorts,
+    @Inject(COMMAND_PORTS) private readonly p: CommandPorts,
     private readonly run: RunInstanceHandler,
   ) {}
   execute({ request, actor, origin }: MigrateInstancesCommand): Promise<MigrationResult> {
@@ -240,7 +242,7 @@ export class MigrateInstancesHandler implements ICommandHandler<MigrateInstances
 
 @CommandHandler(CreateWebhookCommand)
 export class CreateWebhookHandler implements ICommandHandler<CreateWebhookCommand, CreatedWebhook> {
-  constructor(private readonly p: CommandPorts) {}
+  constructor(@Inject(COMMAND_PORTS) private readonly p: CommandPorts) {}
   execute({ request, actor, origin }: CreateWebhookCommand): Promise<CreatedWebhook> {
     return this.p.metrics.time('CreateWebhook', () =>
       this.p.writes.run((tx) => this.p.webhooks.create(tx, request, actor, origin)),
@@ -251,7 +253,7 @@ export class CreateWebhookHandler implements ICommandHandler<CreateWebhookComman
 /** Answers the position of the event it appended. */
 @CommandHandler(DeleteWebhookCommand)
 export class DeleteWebhookHandler implements ICommandHandler<DeleteWebhookCommand, number> {
-  constructor(private readonly p: CommandPorts) {}
+  constructor(@Inject(COMMAND_PORTS) private readonly p: CommandPorts) {}
   execute({ webhookId, actor, origin }: DeleteWebhookCommand): Promise<number> {
     const command = { type: 'DeleteWebhook' as const, webhookId, by: actor };
     return this.p.metrics.time(command.type, () =>
@@ -263,7 +265,7 @@ export class DeleteWebhookHandler implements ICommandHandler<DeleteWebhookComman
 /** Answers the position of the event it appended. */
 @CommandHandler(RedeliverWebhookCommand)
 export class RedeliverWebhookHandler implements ICommandHandler<RedeliverWebhookCommand, number> {
-  constructor(private readonly p: CommandPorts) {}
+  constructor(@Inject(COMMAND_PORTS) private readonly p: CommandPorts) {}
   execute({ webhookId, deliveryId, actor, origin }: RedeliverWebhookCommand): Promise<number> {
     const command = { type: 'RedeliverWebhookDelivery' as const, webhookId, deliveryId, by: actor };
     return this.p.metrics.time(command.type, () =>
@@ -272,7 +274,21 @@ export class RedeliverWebhookHandler implements ICommandHandler<RedeliverWebhook
   }
 }
 
-/** Every use case of the engine, built once per runtime over its ports. */
+/** The handler classes: the Nest module registers them over the runtime's ports, as the runtime builds its own. */
+export const ENGINE_COMMAND_HANDLERS = [
+  RunInstanceHandler,
+  LaunchInstanceHandler,
+  PublishDefinitionHandler,
+  ChangeDefinitionHandler,
+  RecordEntityEventsHandler,
+  RetryStartHandler,
+  MigrateInstancesHandler,
+  CreateWebhookHandler,
+  DeleteWebhookHandler,
+  RedeliverWebhookHandler,
+];
+
+/** Every use case of the engine over one runtime's ports, for its in-process callers (Kafka ingest, the demo, specs). */
 export class EngineCommands {
   readonly runInstance: RunInstanceHandler;
   readonly launchInstance: LaunchInstanceHandler;
@@ -285,7 +301,7 @@ export class EngineCommands {
   readonly deleteWebhook: DeleteWebhookHandler;
   readonly redeliverWebhook: RedeliverWebhookHandler;
 
-  constructor(ports: CommandPorts) {
+  constructor(readonly ports: CommandPorts) {
     this.runInstance = new RunInstanceHandler(ports);
     this.launchInstance = new LaunchInstanceHandler(ports);
     this.publishDefinition = new PublishDefinitionHandler(ports);
@@ -296,10 +312,5 @@ export class EngineCommands {
     this.createWebhook = new CreateWebhookHandler(ports);
     this.deleteWebhook = new DeleteWebhookHandler(ports);
     this.redeliverWebhook = new RedeliverWebhookHandler(ports);
-  }
-
-  /** The handlers, for the CommandBus (the Nest module registers these instances). */
-  handlers(): ICommandHandler[] {
-    return Object.values(this) as ICommandHandler[];
   }
 }

@@ -13,6 +13,18 @@ export class ReadinessQuery extends Query<{
   checks: { store: boolean; reactions: boolean; kafka: boolean };
 }> {}
 
+/** The position the read models have reached (what the live stream announces). */
+export class ReadPositionQuery extends Query<number> {}
+
+@Injectable()
+@QueryHandler(ReadPositionQuery)
+export class ReadPositionHandler implements IQueryHandler<ReadPositionQuery, number> {
+  constructor(private readonly read: ReadSide) {}
+  async execute(): Promise<number> {
+    return this.read.models.position();
+  }
+}
+
 @Injectable()
 @QueryHandler(HealthQuery)
 export class HealthHandler implements IQueryHandler<HealthQuery> {
