@@ -93,6 +93,22 @@ module.exports = {
     },
     ...packageRules,
     {
+      name: 'controllers-go-through-the-buses',
+      comment:
+        'a controller translates HTTP to a command or query and back: it reads and writes through the CommandBus and ' +
+        'the QueryBus (docs/architecture.md, "Layers"), never the store, the read models or their handles (types are fine)',
+      severity: 'error',
+      from: { path: '^services/api/src/.+\\.controller\\.ts$' },
+      to: {
+        path: [
+          '^libs/(event-store|read-models)/',
+          '^services/api/src/http/read-side\\.ts$',
+          '^node_modules/better-sqlite3/',
+        ],
+        dependencyTypesNot: ['type-only'],
+      },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: { path: '^(libs|services)' },

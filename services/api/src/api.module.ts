@@ -18,11 +18,11 @@ import { TasksController } from './tasks/tasks.controller';
 import { LiveController } from './live/live.controller';
 import { ReadModelsAdminController } from './admin/read-models-admin.controller';
 import { DemoUsers, DemoUsersController, type DemoUser } from './auth/demo-users.controller';
-import { JobBroker } from './jobs/job-broker';
 import { JobsController } from './jobs/jobs.controller';
 import { StartFailuresController } from './start-failures/start-failures.controller';
 import { WebhooksController } from './webhooks/webhooks.controller';
 import { AsOfPool } from '@lifeline/audit';
+import { API_HANDLERS } from './use-cases';
 
 export interface ApiDependencies {
   readModels: ReadModels;
@@ -40,7 +40,7 @@ export interface ApiDependencies {
   asOf: AsOfPool;
 }
 
-/** The API's Nest shell: queries over the read models, commands through the CommandBus. */
+/** The API's Nest shell: controllers over the QueryBus and the CommandBus, and the handlers the API adds to them. */
 @Module({})
 export class ApiModule {
   static forDependencies(deps: ApiDependencies): DynamicModule {
@@ -82,7 +82,7 @@ export class ApiModule {
         },
         { provide: DemoUsers, useValue: new DemoUsers(deps.demoUsers) },
         { provide: AsOfPool, useValue: deps.asOf },
-        JobBroker,
+        ...API_HANDLERS,
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useValue: new ErrorFilter(deps.logger) },
       ],

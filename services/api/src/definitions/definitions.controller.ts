@@ -1,17 +1,8 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
-import { CommandBus } from '@nestjs/cqrs';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiBody, ApiConsumes, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import type { Request, Response } from 'express';
-import {
-  activityHeatmap,
-  getDefinition,
-  getDefinitionVersion,
-  instancesToMigrate,
-  listDefinitions,
-  publishedVersions,
-  readTogether,
-} from '@lifeline/read-models';
 import {
   BPMN_MEDIA_TYPES,
   ChangeDefinitionCommand,
@@ -22,10 +13,9 @@ import {
 } from '@lifeline/engine';
 import { CurrentCaller, RequireRoles } from '../auth/auth.guard';
 import type { Caller } from '../auth/jwt';
-import { NotFound, RequestInvalid } from '../http/api-errors';
+import { RequestInvalid } from '../http/api-errors';
 import { originOf } from '../http/origin';
 import { absent, jsonObject, ValidBody } from '../http/validation';
-import { ReadSide } from '../http/read-side';
 import {
   ApiAnswer,
   ApiErrors,
@@ -46,14 +36,19 @@ import {
   DEFINITION_LIST,
   MIGRATION_RESULT,
 } from '../http/answers';
+import {
+  ActivityHeatmapQuery,
+  checkKey,
+  DefinitionBpmnQuery,
+  DefinitionListQuery,
+  DefinitionQuery,
+  InstancesToMigrateQuery,
+  VERSION_PATTERN,
+} from './definitions.queries';
 
-const KEY = /^[a-z0-9][a-z0-9-]{0,62}$/;
 /** The media type of BPMN 2.0 XML (OMG). */
 const BPMN_MEDIA_TYPE = 'application/bpmn+xml';
-/** A version in a query: a positive integer (absent or empty: the latest). */
-const VERSION_PATTERN = '^([1-9][0-9]{0,8})?$';
-const VERSION = new RegExp(VERSION_PATTERN);
-/** The `version` query parameter of the routes that answer about one version (checked by versionQuery). */
+/** The `version` query parameter of the routes that answer about one version. */
 const VersionQuery = () =>
   ApiQueryOf(
     z.object({
@@ -63,32 +58,6 @@ const VersionQuery = () =>
         .meta({ pattern: VERSION_PATTERN, description: 'the version (absent or empty: the latest)' }),
     }),
   );
-
-/**
- * The published version a query names (`asked`; undefined: the latest), or 404: DEFINITION.NOT_FOUND for an unknown
- * key, DEFINITION.VERSION_NOT_FOUND for a version it does not have.
- */
-function publishedVersion(db: Parameters<typeof publishedVersions>[0], key: string, asked: number | undefined): number {
-  const versions = publishedVersions(db, key);
-  if (versions.length === 0) throw new NotFound('DEFINITION.NOT_FOUND', `No definition ${key}`);
-  const wanted = asked ?? versions[versions.length - 1]!;
-  if (!versions.includes(wanted)) {
-    throw new NotFound('DEFINITION.VERSION_NOT_FOUND', `No version ${wanted} of definition ${key}`);
-  }
-  return wanted;
-}
-
-/** The version a query asks for: undefined for the latest; QUERY.INVALID for anything but a positive integer. */
-function versionQuery(version: unknown): number | undefined {
-  if (version !== undefined && (typeof version !== 'string' || !VERSION.test(version))) {
-    throw new RequestInvalid('QUERY.INVALID', 'version must be a version number (a whole number from 1)');
-  }
-  return version ? Number(version) : undefined;
-}
-const checkKey = (key: string): string => {
-  if (!KEY.test(key)) throw new NotFound('DEFINITION.NOT_FOUND', `No definition ${key.slice(0, 80)}`);
-  return key;
-};
 
 const CHANGE_EXECUTION_ORDER = named(
   'ChangeExecutionOrderDto',
@@ -183,7 +152,7 @@ function checkMapping(mapping: Record<string, unknown>): Record<string, string> 
 export class DefinitionsController {
   constructor(
     private readonly commands: CommandBus,
-    private readonly read: ReadSide,
+    private readonly queries: QueryBus,
   ) {}
 
   @Post()
@@ -255,12 +224,11 @@ export class DefinitionsController {
     if (startable !== undefined && startable !== 'true' && startable !== 'false') {
       throw new RequestInvalid('QUERY.INVALID', 'startable must be true or false');
     }
-    const { position } = await this.read.atLeast(minPosition, ['process-grid']);
     const filter = {
       ...(relatedEntity ? { relatedEntity } : {}),
       ...(startable === 'true' ? { startableBy: { id: caller.id, roles: caller.roles } } : {}),
     };
-    return { position, items: listDefinitions(this.read.db, filter) };
+    return this.queries.execute(new DefinitionListQuery(filter, minPosition));
   }
 
   @Get(':key')
@@ -269,11 +237,8 @@ export class DefinitionsController {
   @MinPositionQuery()
   @ApiAnswer(200, DEFINITION_DETAILS)
   @ApiErrors(400, 404, 503)
-  async get(@Param('key') key: string, @Query('minPosition') minPosition?: string) {
-    await this.read.atLeast(minPosition, ['process-grid']);
-    const found = getDefinition(this.read.db, checkKey(key));
-    if (!found) throw new NotFound('DEFINITION.NOT_FOUND', `No definition ${key}`);
-    return found;
+  get(@Param('key') key: string, @Query('minPosition') minPosition?: string) {
+    return this.queries.execute(new DefinitionQuery(key, minPosition));
   }
 
   @Get(':key/bpmn')
@@ -296,14 +261,7 @@ export class DefinitionsController {
     @Query('minPosition') minPosition: string | undefined,
     @Res({ passthrough: true }) response: Response,
   ): Promise<string> {
-    checkKey(key);
-    const asked = versionQuery(version);
-    await this.read.atLeast(minPosition, ['process-grid']);
-    const found = readTogether(this.read.db, () =>
-      getDefinitionVersion(this.read.db, key, publishedVersion(this.read.db, key, asked)),
-    )!;
-    // The export is loaded on first use: a server nobody asks for BPMN does not carry the moddle libraries.
-    const xml = found.bpmn ?? (await (await import('@lifeline/bpmn')).exportBpmn(found.definition));
+    const xml = await this.queries.execute(new DefinitionBpmnQuery(key, version, minPosition));
     // Set here, not by a decorator: an error answer of this route is JSON like every other.
     response.setHeader('content-type', `${BPMN_MEDIA_TYPE}; charset=utf-8`);
     return xml;
@@ -319,17 +277,8 @@ export class DefinitionsController {
   @MinPositionQuery()
   @ApiAnswer(200, ACTIVITY_HEATMAP)
   @ApiErrors(400, 404, 503)
-  async heatmap(
-    @Param('key') key: string,
-    @Query('version') version?: string,
-    @Query('minPosition') minPosition?: string,
-  ) {
-    const asked = versionQuery(version);
-    const { position } = await this.read.atLeast(minPosition, ['process-grid', 'instances']);
-    return readTogether(this.read.db, () => ({
-      position,
-      ...activityHeatmap(this.read.db, key, publishedVersion(this.read.db, checkKey(key), asked)),
-    }));
+  heatmap(@Param('key') key: string, @Query('version') version?: string, @Query('minPosition') minPosition?: string) {
+    return this.queries.execute(new ActivityHeatmapQuery(key, version, minPosition));
   }
 
   @Post(':key/activate')
@@ -415,13 +364,14 @@ export class DefinitionsController {
     if (body.fromVersion === body.toVersion) {
       throw new RequestInvalid('MIGRATION.SAME_VERSION', 'fromVersion and toVersion must differ');
     }
-    await this.read.atLeast(undefined, ['instances']);
-    const instanceIds = instancesToMigrate(this.read.db, {
-      definitionKey: key,
-      definitionVersion: body.fromVersion,
-      ...(body.activity !== undefined ? { activity: body.activity } : {}),
-      ...(body.entityType !== undefined ? { entityType: body.entityType } : {}),
-    });
+    const instanceIds = await this.queries.execute(
+      new InstancesToMigrateQuery({
+        definitionKey: key,
+        definitionVersion: body.fromVersion,
+        ...(body.activity !== undefined ? { activity: body.activity } : {}),
+        ...(body.entityType !== undefined ? { entityType: body.entityType } : {}),
+      }),
+    );
     return this.commands.execute(
       new MigrateInstancesCommand(
         {

@@ -1,13 +1,13 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { QueryBus } from '@nestjs/cqrs';
 import { z } from 'zod';
-import { entityTimeline, viewerHasTaskForRecord } from '@lifeline/read-models';
 import { CurrentCaller } from '../auth/auth.guard';
-import { hasOverview, type Caller } from '../auth/jwt';
-import { ReadSide } from '../http/read-side';
-import { NotFound, RequestInvalid } from '../http/api-errors';
+import type { Caller } from '../auth/jwt';
+import { RequestInvalid } from '../http/api-errors';
 import { ApiAnswer, ApiErrors, ApiQueryOf, Authenticated, codePoints, minPosition, PATTERNS } from '../http/openapi';
 import { ENTITY_TIMELINE } from '../http/answers';
+import { RecordTimelineQuery } from './entities.queries';
 
 const INTEGER = /^-?[0-9]{1,15}$/;
 
@@ -27,7 +27,7 @@ const TIMELINE_QUERY = z.object({
 @Authenticated()
 @Controller('entities')
 export class EntitiesController {
-  constructor(private readonly read: ReadSide) {}
+  constructor(private readonly queries: QueryBus) {}
 
   @Get(':type/:id/timeline')
   @ApiOperation({ summary: 'Every recorded event, process, task and decision about one record, in order' })
@@ -36,7 +36,7 @@ export class EntitiesController {
   @ApiQueryOf(TIMELINE_QUERY)
   @ApiAnswer(200, ENTITY_TIMELINE)
   @ApiErrors(400, 404, 503)
-  async timeline(
+  timeline(
     @Param('type') type: string,
     @Param('id') id: string,
     @CurrentCaller() caller: Caller,
@@ -61,19 +61,8 @@ export class EntitiesController {
     ) {
       throw new RequestInvalid('QUERY.INVALID', 'after must be an integer and limit 1..1000');
     }
-    const { position } = await this.read.atLeast(minPosition, ['entity-timeline', 'task-list']);
-    // Need to know: without an overview role (admin, auditor), only those with a task about the record read
-    // it; to anyone else the record answers as one Lifeline never heard of.
-    if (
-      !hasOverview(caller) &&
-      !viewerHasTaskForRecord(this.read.db, { user: caller.id, roles: caller.roles }, type, id)
-    ) {
-      throw new NotFound('ENTITY.NOT_FOUND', 'No such record');
-    }
-    return {
-      position,
-      entity: { type, id },
-      items: entityTimeline(this.read.db, type, id, { afterPosition, limit: pageSize }),
-    };
+    return this.queries.execute(
+      new RecordTimelineQuery({ type, id }, caller, { afterPosition, limit: pageSize }, minPosition),
+    );
   }
 }

@@ -76,12 +76,11 @@ export class RecordEntityEventsController {
       );
     }
     const traceparent = traceparentOf(request);
-    const outcome: RecordOutcome = await this.commands.execute(
+    return this.commands.execute(
       new RecordEntityEventsCommand(
         envelopes.map((envelope) => ({ envelope, source: { kind: 'http' }, ...(traceparent ? { traceparent } : {}) })),
         caller.id,
       ),
     );
-    return outcome;
   }
 }

@@ -1,23 +1,17 @@
 import { Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
-import { CommandBus } from '@nestjs/cqrs';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import type { Request } from 'express';
-import { randomUUID } from 'node:crypto';
-import { getInstance, INSTANCE_STATUSES, listInstances, viewerHasTaskInInstance } from '@lifeline/read-models';
-import { AsOfPool, parseAsOf } from '@lifeline/audit';
-import { checkRecordData, streams, type Actor, type InstanceCommand } from '@lifeline/process-domain';
-import { EngineRuntime, LaunchInstanceCommand, RunInstanceCommand, type InstanceCommandResult } from '@lifeline/engine';
+import { checkRecordData, type Actor, type InstanceCommand } from '@lifeline/process-domain';
+import { LaunchInstanceCommand, RunInstanceCommand, type InstanceCommandResult } from '@lifeline/engine';
 import { CurrentCaller, RequireRoles } from '../auth/auth.guard';
-import { hasOverview, type Caller } from '../auth/jwt';
+import type { Caller } from '../auth/jwt';
 import { NotFound, RequestInvalid } from '../http/api-errors';
 import { originOf } from '../http/origin';
-import { ReadSide } from '../http/read-side';
 import {
-  POSITION,
   ApiAnswer,
   ApiErrors,
-  AS_OF,
   AsOfQuery,
   AsOfUnavailableAnswer,
   Authenticated,
@@ -27,15 +21,17 @@ import {
   PATTERNS,
   WithBody,
 } from '../http/openapi';
-import { INSTANCE_COMMAND_RESULT, INSTANCE_HISTORY, INSTANCE_LIST, INSTANCE_STATE } from '../http/answers';
+import {
+  INSTANCE_COMMAND_RESULT,
+  INSTANCE_HISTORY,
+  INSTANCE_LIST,
+  INSTANCE_ROW,
+  INSTANCE_STATE,
+} from '../http/answers';
 import { absent, jsonObject, ValidBody, ValidQuery } from '../http/validation';
 import { PAGE_QUERY } from '../http/page-query';
+import { checkInstanceId, InstanceHistoryQuery, InstanceListQuery, InstanceQuery } from './instances.queries';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-export const checkInstanceId = (id: string): string => {
-  if (!UUID.test(id)) throw new NotFound('INSTANCE.NOT_FOUND', 'No such instance');
-  return id;
-};
 const actorOf = (caller: Caller): Actor => ({ id: caller.id, roles: caller.roles });
 
 const INCIDENT_ID = /^[A-Za-z_][A-Za-z0-9_]*-[0-9]{1,9}$/;
@@ -67,7 +63,7 @@ const LIST_INSTANCES_QUERY = z.strictObject({
   definition: z.string().max(63).optional().meta({ description: 'a definition key' }),
   entityType: z.string().max(100).optional(),
   entityId: z.string().max(200).optional(),
-  status: z.enum(INSTANCE_STATUSES).optional(),
+  status: INSTANCE_ROW.shape.status.optional(),
   incidents: z
     .enum(['true', 'false'])
     .optional()
@@ -81,9 +77,7 @@ type ListInstancesQuery = z.output<typeof LIST_INSTANCES_QUERY>;
 export class InstancesController {
   constructor(
     private readonly commands: CommandBus,
-    private readonly read: ReadSide,
-    private readonly engine: EngineRuntime,
-    private readonly asOf: AsOfPool,
+    private readonly queries: QueryBus,
   ) {}
 
   @Post()
@@ -99,18 +93,16 @@ export class InstancesController {
     @ValidBody(LAUNCH_INSTANCE) body: z.output<typeof LAUNCH_INSTANCE>,
     @CurrentCaller() caller: Caller,
     @Req() request: Request,
-  ): Promise<InstanceCommandResult & { instanceId: string }> {
+  ): Promise<InstanceCommandResult> {
     if (JSON.stringify(body.variables ?? {}).length > 64 * 1024)
       throw new RequestInvalid('INSTANCE.VARIABLES_TOO_LARGE', 'variables are limited to 64 KiB');
     const issues = body.variables ? checkRecordData(body.variables, 'variables') : [];
     if (issues.length > 0)
       throw new RequestInvalid('REQUEST.INVALID', 'variables are not plain, well-formed data', issues);
-    const instanceId = randomUUID();
     // Who may start it, and whether it may start now, is the engine's decision (decideManualStart).
-    const result: InstanceCommandResult = await this.commands.execute(
+    return this.commands.execute(
       new LaunchInstanceCommand(
         {
-          instanceId,
           definitionKey: body.definitionKey,
           entity: { type: body.entity.type, id: body.entity.id },
           variables: body.variables ?? {},
@@ -119,16 +111,14 @@ export class InstancesController {
         originOf(request),
       ),
     );
-    return { ...result, instanceId };
   }
 
   @Get()
   @ApiOperation({ summary: 'Instances, filtered by definition, record, status or open incidents' })
   @ApiAnswer(200, INSTANCE_LIST)
   @ApiErrors(400, 503)
-  async list(@ValidQuery(LIST_INSTANCES_QUERY) query: ListInstancesQuery, @CurrentCaller() caller: Caller) {
-    const { position } = await this.read.atLeast(query.minPosition, ['instances', 'task-list']);
-    const items = listInstances(this.read.db, {
+  list(@ValidQuery(LIST_INSTANCES_QUERY) query: ListInstancesQuery, @CurrentCaller() caller: Caller) {
+    const filter = {
       definitionKey: query.definition,
       entityType: query.entityType,
       entityId: query.entityId,
@@ -136,10 +126,8 @@ export class InstancesController {
       hasIncident: query.incidents === undefined ? undefined : query.incidents === 'true',
       limit: query.limit,
       offset: query.offset,
-      // Need to know: without an overview role, only the instances one has a task in.
-      ...(hasOverview(caller) ? {} : { visibleTo: { user: caller.id, roles: caller.roles } }),
-    });
-    return { position, items };
+    };
+    return this.queries.execute(new InstanceListQuery(filter, caller, query.minPosition));
   }
 
   @Get(':id')
@@ -150,33 +138,13 @@ export class InstancesController {
   @ApiAnswer(200, INSTANCE_STATE)
   @ApiErrors(400, 404)
   @AsOfUnavailableAnswer()
-  async get(
+  get(
     @Param('id') id: string,
     @CurrentCaller() caller: Caller,
     @Query('minPosition') minPosition?: string,
     @Query('asOf') asOf?: string,
   ) {
-    checkInstanceId(id);
-    this.requireNeedToKnow(caller, id);
-    if (minPosition !== undefined && (typeof minPosition !== 'string' || !POSITION.test(minPosition))) {
-      throw new RequestInvalid('QUERY.INVALID_MIN_POSITION', 'minPosition must be a non-negative integer');
-    }
-    if (asOf !== undefined && (typeof asOf !== 'string' || !AS_OF.test(asOf))) {
-      throw new RequestInvalid(
-        'AUDIT.INVALID_AS_OF',
-        'asOf must be a global position (integer) or an ISO-8601 instant with a zone',
-      );
-    }
-    if (asOf !== undefined) {
-      // The instance as it was then, rebuilt from the log up to that point on a worker thread (docs/architecture.md, "Audit").
-      const past = await this.asOf.instance(parseAsOf(asOf), id);
-      if (!past.instance) throw new NotFound('INSTANCE.NOT_FOUND', 'No such instance at that point');
-      return { ...past.instance, asOf: { position: past.position, at: past.at } };
-    }
-    await this.read.atLeast(minPosition, ['instances']);
-    const found = getInstance(this.read.db, id);
-    if (!found) throw new NotFound('INSTANCE.NOT_FOUND', 'No such instance');
-    return found;
+    return this.queries.execute(new InstanceQuery(id, caller, minPosition, asOf));
   }
 
   @Get(':id/history')
@@ -184,37 +152,8 @@ export class InstancesController {
   @InstanceIdParam()
   @ApiAnswer(200, INSTANCE_HISTORY)
   @ApiErrors(400, 404, 503)
-  async history(@Param('id') id: string, @CurrentCaller() caller: Caller) {
-    this.requireNeedToKnow(caller, checkInstanceId(id));
-    const events = await this.engine.store.readStream(streams.instance(checkInstanceId(id)));
-    if (events.length === 0) throw new NotFound('INSTANCE.NOT_FOUND', 'No such instance');
-    return {
-      instanceId: id,
-      items: events.map((e) => ({
-        position: e.position,
-        revision: e.revision,
-        type: e.type,
-        at: e.metadata.at,
-        actor: e.metadata.actor,
-        messageId: e.id,
-        correlationId: e.metadata.correlationId,
-        causationId: e.metadata.causationId,
-        ...(e.metadata.traceparent ? { traceparent: e.metadata.traceparent } : {}),
-        data: e.data,
-      })),
-    };
-  }
-
-  /**
-   * Without an overview role (admin, auditor), an instance is readable only by those with a task in it;
-   * to anyone else it answers exactly as an instance that does not exist.
-   */
-  private requireNeedToKnow(caller: Caller, instanceId: string): void {
-    if (hasOverview(caller)) return;
-    this.read.served(['task-list']);
-    if (!viewerHasTaskInInstance(this.read.db, { user: caller.id, roles: caller.roles }, instanceId)) {
-      throw new NotFound('INSTANCE.NOT_FOUND', 'No such instance');
-    }
+  history(@Param('id') id: string, @CurrentCaller() caller: Caller) {
+    return this.queries.execute(new InstanceHistoryQuery(id, caller));
   }
 
   private run(id: string, command: InstanceCommand, caller: Caller, request: Request): Promise<InstanceCommandResult> {

@@ -1,30 +1,26 @@
 import { Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { CommandBus } from '@nestjs/cqrs';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import type { Request, Response } from 'express';
 import {
   checkRecordData,
   ERROR_CODE,
-  instanceOfJob,
   InstanceNotFound,
   JOB_ID,
   JOB_LOCK_BOUNDS,
   JOB_TYPE,
-  JobNotFound,
   MAX_JOB_RETRIES,
   type Actor,
   type IncidentRaised,
   type JobCommand,
   type JobFailed,
 } from '@lifeline/process-domain';
-import { getJob, JOB_STATES, listJobs } from '@lifeline/read-models';
 import { RunInstanceCommand, type InstanceCommandResult } from '@lifeline/engine';
 import { CurrentCaller, RequireRoles } from '../auth/auth.guard';
 import type { Caller } from '../auth/jwt';
-import { Conflict, RequestInvalid } from '../http/api-errors';
+import { RequestInvalid } from '../http/api-errors';
 import { originOf } from '../http/origin';
-import { ReadSide } from '../http/read-side';
 import { ApiAnswer, ApiErrors, Authenticated, MinPositionQuery, named, WithBody } from '../http/openapi';
 import {
   INSTANCE_COMMAND_RESULT,
@@ -38,7 +34,8 @@ import {
 } from '../http/answers';
 import { absent, jsonObject, ValidBody, ValidQuery } from '../http/validation';
 import { PAGE_QUERY } from '../http/page-query';
-import { JobBroker } from './job-broker';
+import { FetchAndLockJobsCommand } from './job-broker';
+import { instanceOf, JobIncidentQuery, JobListQuery, JobQuery, noSuchJob } from './jobs.queries';
 
 /** The role a worker's token carries (admins may act as workers too). */
 export const WORKER_ROLE = 'worker';
@@ -48,12 +45,6 @@ export const MAX_FETCH_TIMEOUT_MS = 60_000;
 export const MAX_FETCH_JOBS = 100;
 const MAX_VARIABLES_BYTES = 64 * 1024;
 
-const noSuchJob = () => new JobNotFound('No such job');
-const instanceOf = (jobId: string): string => {
-  const instanceId = instanceOfJob(jobId);
-  if (instanceId === undefined) throw noSuchJob();
-  return instanceId;
-};
 const actorOf = (caller: Caller): Actor => ({ id: caller.id, roles: caller.roles });
 
 /** Variables a worker hands back: plain data, bounded like an instance's. */
@@ -118,7 +109,7 @@ const JOB_ERROR = named(
 
 const LIST_JOBS_QUERY = z.strictObject({
   ...PAGE_QUERY,
-  state: z.enum(JOB_STATES).optional(),
+  state: JOB.shape.state.optional(),
   type: z.string().regex(JOB_TYPE).optional(),
   instanceId: z.string().max(36).optional(),
   workerId: z.string().regex(new RegExp(WORKER_ID)).optional(),
@@ -136,8 +127,7 @@ const LIST_JOBS_QUERY = z.strictObject({
 export class JobsController {
   constructor(
     private readonly commands: CommandBus,
-    private readonly read: ReadSide,
-    private readonly broker: JobBroker,
+    private readonly queries: QueryBus,
   ) {}
 
   @Post('fetch-and-lock')
@@ -161,17 +151,19 @@ export class JobsController {
     response.once('close', () => {
       if (!response.writableFinished) gone.abort();
     });
-    const jobs = await this.broker.fetchAndLock(
-      {
-        workerId: body.workerId,
-        types: body.types,
-        maxJobs: body.maxJobs ?? 10,
-        lockDurationMs: body.lockDurationMs,
-        timeoutMs: body.timeoutMs ?? 0,
-      },
-      actorOf(caller),
-      originOf(request),
-      gone.signal,
+    const jobs = await this.commands.execute(
+      new FetchAndLockJobsCommand(
+        {
+          workerId: body.workerId,
+          types: body.types,
+          maxJobs: body.maxJobs ?? 10,
+          lockDurationMs: body.lockDurationMs,
+          timeoutMs: body.timeoutMs ?? 0,
+        },
+        actorOf(caller),
+        originOf(request),
+        gone.signal,
+      ),
     );
     return { jobs };
   }
@@ -319,9 +311,8 @@ export class JobsController {
   @ApiOperation({ summary: 'Jobs, the most recently changed first: by state, type, instance, worker or open incident' })
   @ApiAnswer(200, JOB_LIST)
   @ApiErrors(400, 403, 503)
-  async list(@ValidQuery(LIST_JOBS_QUERY) query: z.output<typeof LIST_JOBS_QUERY>) {
-    const { position } = await this.read.atLeast(query.minPosition, ['jobs']);
-    const items = listJobs(this.read.db, {
+  list(@ValidQuery(LIST_JOBS_QUERY) query: z.output<typeof LIST_JOBS_QUERY>) {
+    const filter = {
       state: query.state,
       jobType: query.type,
       instanceId: query.instanceId,
@@ -329,8 +320,8 @@ export class JobsController {
       ...(query.incident !== undefined ? { openIncident: query.incident === 'open' } : {}),
       limit: query.limit,
       offset: query.offset,
-    });
-    return { position, items };
+    };
+    return this.queries.execute(new JobListQuery(filter, query.minPosition));
   }
 
   @Get(':jobId')
@@ -340,12 +331,8 @@ export class JobsController {
   @MinPositionQuery()
   @ApiAnswer(200, JOB)
   @ApiErrors(400, 403, 404, 503)
-  async get(@Param('jobId') jobId: string, @Query('minPosition') minPosition?: string) {
-    instanceOf(jobId);
-    await this.read.atLeast(minPosition, ['jobs']);
-    const job = getJob(this.read.db, jobId);
-    if (!job) throw noSuchJob();
-    return job;
+  get(@Param('jobId') jobId: string, @Query('minPosition') minPosition?: string) {
+    return this.queries.execute(new JobQuery(jobId, minPosition));
   }
 
   @Post(':jobId/retry')
@@ -359,14 +346,8 @@ export class JobsController {
   @ApiAnswer(200, INSTANCE_COMMAND_RESULT)
   @ApiErrors(403, 404, 409, 503)
   async retry(@Param('jobId') jobId: string, @CurrentCaller() caller: Caller, @Req() request: Request) {
-    instanceOf(jobId);
-    this.read.served(['jobs']);
-    const job = getJob(this.read.db, jobId);
-    if (!job) throw noSuchJob();
-    if (!job.incident?.open) {
-      throw new Conflict('JOB.NO_OPEN_INCIDENT', `The job is ${job.state} and has no open incident to retry`);
-    }
-    return this.run(jobId, { type: 'RetryIncident', incidentId: job.incident.incidentId }, caller, request);
+    const incidentId = await this.queries.execute(new JobIncidentQuery(jobId));
+    return this.run(jobId, { type: 'RetryIncident', incidentId }, caller, request);
   }
 
   private async run(

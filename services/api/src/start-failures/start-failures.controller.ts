@@ -1,21 +1,17 @@
 import { Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
-import { CommandBus } from '@nestjs/cqrs';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import type { Request } from 'express';
-import { getStartFailure, listStartFailures } from '@lifeline/read-models';
 import { RetryStartCommand, type StartRetryResult } from '@lifeline/engine';
 import { CurrentCaller, RequireRoles } from '../auth/auth.guard';
 import type { Caller } from '../auth/jwt';
-import { NotFound } from '../http/api-errors';
 import { originOf } from '../http/origin';
-import { ReadSide } from '../http/read-side';
 import { ApiAnswer, ApiErrors, Authenticated, PATTERNS } from '../http/openapi';
 import { START_FAILURE_LIST, START_RETRY_RESULT } from '../http/answers';
 import { PAGE_QUERY } from '../http/page-query';
 import { ValidQuery } from '../http/validation';
-
-const FAILURE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+import { FAILURE_ID, StartFailureListQuery, StartFailureQuery } from './start-failures.queries';
 
 const LIST_START_FAILURES_QUERY = z.strictObject({
   ...PAGE_QUERY,
@@ -35,7 +31,7 @@ const LIST_START_FAILURES_QUERY = z.strictObject({
 export class StartFailuresController {
   constructor(
     private readonly commands: CommandBus,
-    private readonly read: ReadSide,
+    private readonly queries: QueryBus,
   ) {}
 
   @Get()
@@ -43,17 +39,16 @@ export class StartFailuresController {
   @ApiOperation({ summary: 'Failed starts, newest first: what failed, its code and message, and whether retried' })
   @ApiAnswer(200, START_FAILURE_LIST)
   @ApiErrors(400, 403, 503)
-  async list(@ValidQuery(LIST_START_FAILURES_QUERY) query: z.output<typeof LIST_START_FAILURES_QUERY>) {
-    const { position } = await this.read.atLeast(query.minPosition, ['start-failures']);
-    const items = listStartFailures(this.read.db, {
+  list(@ValidQuery(LIST_START_FAILURES_QUERY) query: z.output<typeof LIST_START_FAILURES_QUERY>) {
+    const filter = {
       status: query.status,
       definitionKey: query.definition,
       entityType: query.entityType,
       entityId: query.entityId,
       limit: query.limit,
       offset: query.offset,
-    });
-    return { position, items };
+    };
+    return this.queries.execute(new StartFailureListQuery(filter, query.minPosition));
   }
 
   @Post(':id/retry')
@@ -75,9 +70,7 @@ export class StartFailuresController {
     @CurrentCaller() caller: Caller,
     @Req() request: Request,
   ): Promise<StartRetryResult> {
-    this.read.served(['start-failures']);
-    const failure = FAILURE_ID.test(id) ? getStartFailure(this.read.db, id) : undefined;
-    if (!failure) throw new NotFound('START_FAILURE.NOT_FOUND', 'No such failed start');
+    const failure = await this.queries.execute(new StartFailureQuery(id));
     return this.commands.execute(
       new RetryStartCommand(failure.entity, id, { id: caller.id, roles: caller.roles }, originOf(request)),
     );

@@ -1,29 +1,18 @@
 import { Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
-import { CommandBus } from '@nestjs/cqrs';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import type { Request } from 'express';
-import {
-  countTasks,
-  getTask,
-  listTasks,
-  readTogether,
-  type Sql,
-  type TaskDetails,
-  type TaskFilter,
-} from '@lifeline/read-models';
-import { AsOfPool, parseAsOf } from '@lifeline/audit';
+import type { TaskFilter } from '@lifeline/read-models';
 import { checkRecordData, InstanceNotFound, type InstanceCommand } from '@lifeline/process-domain';
-import { EngineRuntime, RunInstanceCommand, type InstanceCommandResult } from '@lifeline/engine';
+import { RunInstanceCommand, type InstanceCommandResult } from '@lifeline/engine';
 import { CurrentCaller } from '../auth/auth.guard';
-import { hasOverview, type Caller } from '../auth/jwt';
-import { Forbidden, NotFound, RequestInvalid } from '../http/api-errors';
+import type { Caller } from '../auth/jwt';
+import { RequestInvalid } from '../http/api-errors';
 import { originOf } from '../http/origin';
-import { ReadSide } from '../http/read-side';
 import {
   ApiAnswer,
   ApiErrors,
-  AS_OF,
   AsOfUnavailableAnswer,
   Authenticated,
   MinPositionQuery,
@@ -35,24 +24,7 @@ import {
 import { absent, jsonObject, ValidBody, ValidQuery } from '../http/validation';
 import { PAGE_QUERY } from '../http/page-query';
 import { INSTANCE_COMMAND_RESULT, TASK_DETAILS, TASK_LIST } from '../http/answers';
-
-/** Task ids are `<instanceId>.<activityId>.<visit>`: the instance is known without a lookup. */
-const TASK_ID = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([A-Za-z_][A-Za-z0-9_]*)\.(\d{1,9})$/;
-/**
- * The one answer for a task that does not exist and for one the caller may not see: task ids can be
- * computed from an envelope id, so a different answer would tell an outsider which tasks exist.
- */
-const noSuchTask = () => new NotFound('TASK.NOT_FOUND', 'No such task');
-export const instanceOfTask = (taskId: string): string => {
-  const match = TASK_ID.exec(taskId);
-  if (!match) throw noSuchTask();
-  return match[1];
-};
-
-export const mayView = (task: Pick<TaskDetails, 'assignee' | 'role'>, caller: Caller): boolean =>
-  caller.admin ||
-  task.assignee === caller.id ||
-  (task.assignee === null && task.role !== null && caller.roles.includes(task.role));
+import { instanceOfTask, noSuchTask, TaskListQuery, TaskQuery } from './tasks.queries';
 
 const TASK_STATUS_FILTERS = ['new', 'ongoing', 'postponed', 'open', 'completed', 'all'] as const;
 export const LIST_TASKS_QUERY = z.strictObject({
@@ -130,9 +102,7 @@ const filterOf = (query: ListTasksQuery): TaskFilter => ({
 export class TasksController {
   constructor(
     private readonly commands: CommandBus,
-    private readonly read: ReadSide,
-    private readonly engine: EngineRuntime,
-    private readonly asOf: AsOfPool,
+    private readonly queries: QueryBus,
   ) {}
 
   @Get()
@@ -143,36 +113,8 @@ export class TasksController {
   @ApiAnswer(200, TASK_LIST)
   @ApiErrors(400, 403)
   @AsOfUnavailableAnswer()
-  async list(@ValidQuery(LIST_TASKS_QUERY) query: ListTasksQuery, @CurrentCaller() caller: Caller) {
-    if (query.asOf !== undefined) return this.listAsOf(query.asOf, query, caller);
-    const { position } = await this.read.atLeast(query.minPosition, ['task-list']);
-    return this.listIn(this.read.db, query, caller, position, this.engine.clock.nowIso());
-  }
-
-  /** Every task as it was then: the same queries over read models rebuilt from the log, on a worker thread. */
-  private async listAsOf(asOf: string, query: ListTasksQuery, caller: Caller) {
-    if (!AS_OF.test(asOf)) {
-      throw new RequestInvalid(
-        'AUDIT.INVALID_AS_OF',
-        'asOf must be a global position (integer) or an ISO-8601 instant with a zone',
-      );
-    }
-    // It replays the whole log: an audit view of every task, not a user's own list.
-    if (!hasOverview(caller)) throw new Forbidden('The task list as of a past point needs the admin or auditor role');
-    const viewer = { user: caller.id, roles: caller.roles, admin: caller.admin, everyone: true };
-    const { position, counts, items } = await this.asOf.tasks(parseAsOf(asOf), viewer, filterOf(query));
-    return { position, counts, items };
-  }
-
-  private listIn(db: Sql, query: ListTasksQuery, caller: Caller, position: number, now: string) {
-    const viewer = { user: caller.id, roles: caller.roles, admin: caller.admin };
-    const filter = filterOf(query);
-    const { limit: _limit, offset: _offset, status: _status, ...filters } = filter;
-    // The counts describe the same list as the items, one count per status, from the same snapshot.
-    return readTogether(db, () => {
-      const items = listTasks(db, viewer, filter, now);
-      return { position, counts: countTasks(db, viewer, filters, now), items };
-    });
+  list(@ValidQuery(LIST_TASKS_QUERY) query: ListTasksQuery, @CurrentCaller() caller: Caller) {
+    return this.queries.execute(new TaskListQuery(filterOf(query), caller, query.minPosition, query.asOf));
   }
 
   @Get(':id')
@@ -181,13 +123,8 @@ export class TasksController {
   @MinPositionQuery()
   @ApiAnswer(200, TASK_DETAILS)
   @ApiErrors(400, 404, 503)
-  async get(@Param('id') id: string, @CurrentCaller() caller: Caller, @Query('minPosition') minPosition?: string) {
-    instanceOfTask(id);
-    await this.read.atLeast(minPosition, ['task-list']);
-    const task = getTask(this.read.db, id, this.engine.clock.nowIso());
-    if (!task || !mayView(task, caller)) throw noSuchTask();
-    const entity = task.entity ? await this.engine.latestRecord(task.entity) : {};
-    return { ...task, record: entity };
+  get(@Param('id') id: string, @CurrentCaller() caller: Caller, @Query('minPosition') minPosition?: string) {
+    return this.queries.execute(new TaskQuery(id, caller, minPosition));
   }
 
   private async run(

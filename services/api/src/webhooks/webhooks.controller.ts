@@ -2,20 +2,23 @@ import { Controller, Delete, Get, HttpCode, Param, Post, Req } from '@nestjs/com
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import type { Request } from 'express';
-import { getWebhook, listWebhooks } from '@lifeline/read-models';
-import { EngineRuntime } from '@lifeline/engine';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { CreateWebhookCommand, DeleteWebhookCommand, RedeliverWebhookCommand } from '@lifeline/engine';
 import { MAX_WEBHOOK_URL, WEBHOOK_EVENT_TYPES } from '@lifeline/process-domain';
 import { CurrentCaller, RequireRoles } from '../auth/auth.guard';
 import type { Caller } from '../auth/jwt';
-import { NotFound } from '../http/api-errors';
 import { originOf } from '../http/origin';
-import { ReadSide } from '../http/read-side';
 import { ApiAnswer, ApiErrors, Authenticated, named, WithBody } from '../http/openapi';
 import { WEBHOOK, WEBHOOK_CREATED, WEBHOOK_DELIVERY_LIST, WEBHOOK_LIST, WEBHOOK_REDELIVERY } from '../http/answers';
 import { absent, queryInteger, ValidBody, ValidQuery } from '../http/validation';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const DELIVERY_ID = /^msg_[0-9a-f]{32}$/;
+import {
+  DELIVERY_ID,
+  UUID,
+  WebhookDeliveriesQuery,
+  WebhookDeliveryQuery,
+  WebhookListQuery,
+  WebhookQuery,
+} from './webhooks.queries';
 
 const CREATE_WEBHOOK = named(
   'CreateWebhookDto',
@@ -47,8 +50,8 @@ const WebhookIdParam = () =>
 @Controller('webhooks')
 export class WebhooksController {
   constructor(
-    private readonly engine: EngineRuntime,
-    private readonly read: ReadSide,
+    private readonly commands: CommandBus,
+    private readonly queries: QueryBus,
   ) {}
 
   @Post()
@@ -63,10 +66,12 @@ export class WebhooksController {
     @CurrentCaller() caller: Caller,
     @Req() request: Request,
   ) {
-    return this.engine.webhooks.create(
-      { url: body.url, events: body.events, ...(body.description ? { description: body.description } : {}) },
-      caller.id,
-      originOf(request),
+    return this.commands.execute(
+      new CreateWebhookCommand(
+        { url: body.url, events: body.events, ...(body.description ? { description: body.description } : {}) },
+        caller.id,
+        originOf(request),
+      ),
     );
   }
 
@@ -76,8 +81,7 @@ export class WebhooksController {
   @ApiAnswer(200, WEBHOOK_LIST)
   @ApiErrors(403, 503)
   list() {
-    this.read.served(['webhooks']);
-    return { position: this.read.models.position(), items: listWebhooks(this.read.db) };
+    return this.queries.execute(new WebhookListQuery());
   }
 
   @Get(':id')
@@ -87,7 +91,7 @@ export class WebhooksController {
   @ApiAnswer(200, WEBHOOK)
   @ApiErrors(403, 404, 503)
   get(@Param('id') id: string) {
-    return this.webhook(id);
+    return this.queries.execute(new WebhookQuery(id));
   }
 
   @Delete(':id')
@@ -98,9 +102,9 @@ export class WebhooksController {
   @ApiAnswer(200, WEBHOOK)
   @ApiErrors(403, 404, 503)
   async delete(@Param('id') id: string, @CurrentCaller() caller: Caller, @Req() request: Request) {
-    this.webhook(id);
-    await this.engine.webhooks.delete(id, caller.id, originOf(request));
-    return this.webhook(id);
+    await this.queries.execute(new WebhookQuery(id));
+    await this.commands.execute(new DeleteWebhookCommand(id, caller.id, originOf(request)));
+    return this.queries.execute(new WebhookQuery(id));
   }
 
   @Get(':id/deliveries')
@@ -113,8 +117,7 @@ export class WebhooksController {
     @Param('id') id: string,
     @ValidQuery(LIST_DELIVERIES_QUERY) query: z.output<typeof LIST_DELIVERIES_QUERY>,
   ) {
-    this.webhook(id);
-    return { items: this.engine.webhookDeliveries.list(id, { status: query.status, limit: query.limit }) };
+    return this.queries.execute(new WebhookDeliveriesQuery(id, { status: query.status, limit: query.limit }));
   }
 
   @Post(':id/deliveries/:deliveryId/redeliver')
@@ -131,18 +134,10 @@ export class WebhooksController {
     @CurrentCaller() caller: Caller,
     @Req() request: Request,
   ) {
-    const webhook = this.webhook(id);
-    if (!DELIVERY_ID.test(deliveryId) || !this.engine.webhookDeliveries.get(webhook.id, deliveryId)) {
-      throw new NotFound('WEBHOOK.DELIVERY_NOT_FOUND', 'No such delivery of this webhook');
-    }
-    const position = await this.engine.webhooks.redeliver(id, deliveryId, caller.id, originOf(request));
+    await this.queries.execute(new WebhookDeliveryQuery(id, deliveryId));
+    const position = await this.commands.execute(
+      new RedeliverWebhookCommand(id, deliveryId, caller.id, originOf(request)),
+    );
     return { id: deliveryId, webhookId: id, position };
-  }
-
-  private webhook(id: string) {
-    this.read.served(['webhooks']);
-    const webhook = UUID.test(id) ? getWebhook(this.read.db, id) : undefined;
-    if (!webhook) throw new NotFound('WEBHOOK.NOT_FOUND', 'No such webhook');
-    return webhook;
   }
 }
