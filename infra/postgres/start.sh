@@ -49,7 +49,7 @@ fi
 # The socket lives in the data dir (Debian's /var/run/postgresql belongs to the system cluster).
 log "starting from $PG_DATA_DIR"
 as_owner "$PG_BIN/pg_ctl" -D "$PG_DATA_DIR" -l "$PG_DATA_DIR/server.log" -w -t "$PG_START_TIMEOUT" \
-  -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -c unix_socket_directories=$PG_DATA_DIR -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+  -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -c unix_socket_directories=$PG_DATA_DIR -c max_connections=200 -c synchronous_commit=off" \
   start >/dev/null || { tail -n 30 "$PG_DATA_DIR/server.log" >&2; exit 1; }
 
 psql_() { as_owner "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -qAt "$@"; }

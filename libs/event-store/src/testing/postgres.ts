@@ -34,3 +34,19 @@ export async function dropTestSchema(url: string, schema: string): Promise<void>
     await client.end();
   }
 }
+
+/**
+ * A describe that runs against PostgreSQL when one is reachable (testPostgresUrl), and otherwise is reported
+ * skipped with the reason in its title (scripts/test.mjs lists skipped tests by title).
+ */
+export function describePostgres(name: string, body: (url: string) => void): void {
+  const url = testPostgresUrl();
+  if (url !== undefined) {
+    describe(name, () => body(url));
+    return;
+  }
+  const reason = `${name} — skipped: no LIFELINE_POSTGRES_URL and no cluster at 127.0.0.1:54329 (infra/postgres/start.sh)`;
+  describe.skip(reason, () => {
+    it('runs against PostgreSQL', () => undefined);
+  });
+}

@@ -1,0 +1,146 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import type { AppendResult, NewEvent, StoredEvent, Subscription } from '../event-store';
+import { describePostgres, dropTestSchema, uniqueTestSchema } from '../testing/postgres';
+import { PostgresEventStore } from './postgres-event-store';
+
+const newEvent = (type: string): NewEvent => ({
+  id: randomUUID(),
+  type,
+  data: { type },
+  metadata: { correlationId: 'c', causationId: 'c', actor: 'alice', at: '2026-11-21T10:00:00.000Z' },
+});
+
+function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+describePostgres('PostgresEventStore: several writers on one database', (url) => {
+  const schema = uniqueTestSchema('int');
+  const stores: PostgresEventStore[] = [];
+  const subscriptions: Subscription[] = [];
+  let admin: pg.Client;
+
+  const open = async (): Promise<PostgresEventStore> => {
+    const store = await PostgresEventStore.connect(url, { schema, pollIntervalMs: 20 });
+    stores.push(store);
+    return store;
+  };
+
+  beforeAll(async () => {
+    admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+  });
+  afterEach(async () => {
+    await Promise.all(subscriptions.splice(0).map((s) => s.stop()));
+    await Promise.all(stores.splice(0).map((s) => s.close()));
+  });
+  afterAll(async () => {
+    await admin.end();
+    await dropTestSchema(url, schema);
+  });
+
+  /** Until `settled()` or a backend of this schema's store waits on a lock (polls the server, 10 s at most). */
+  async function untilSettledOrWaitingOnLock(settled: () => boolean): Promise<'settled' | 'waiting'> {
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      if (settled()) return 'settled';
+      const { rows } = await admin.query<{ n: string }>(
+        `SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND position($1 IN query) > 0`,
+        [schema],
+      );
+      if (Number(rows[0]!.n) > 0) return 'waiting';
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    throw new Error('the second writer neither finished nor waited on a lock');
+  }
+
+  it('a subscriber never skips an event whose transaction commits after a later position became visible', async () => {
+    const [first, second, reader] = [await open(), await open(), await open()];
+    const p = `trap${randomUUID().slice(0, 8)}`;
+    const start = await reader.headPosition();
+    const delivered: StoredEvent[] = [];
+    const subscription = reader.subscribe(async (events) => void delivered.push(...events), {
+      fromPosition: start,
+      prefixes: [p],
+    });
+    subscriptions.push(subscription);
+
+    // The first writer appends (it holds the lower position) and keeps its transaction open.
+    const appendedA = deferred<AppendResult>();
+    const commitA = deferred<void>();
+    const unitA = first.unitOfWork(async (tx) => {
+      const result = await tx.append({ streamId: `${p}-a`, events: [newEvent('A')], expectedRevision: 'no-stream' });
+      appendedA.resolve(result);
+      await commitA.promise;
+      return result;
+    });
+    const a = await appendedA.promise;
+
+    // The second writer appends meanwhile: a naive store gives it the next position and commits it first.
+    let bSettled = false;
+    const unitB = second
+      .append({ streamId: `${p}-b`, events: [newEvent('B')], expectedRevision: 'no-stream' })
+      .finally(() => (bSettled = true));
+    try {
+      await untilSettledOrWaitingOnLock(() => bSettled);
+      // Whatever is visible now, the subscriber handles it: nothing past A's position may be among it.
+      expect(await subscription.caughtUpTo(await reader.headPosition(), 5000)).toBe(true);
+      expect(delivered.filter((e) => e.position > a.position)).toEqual([]);
+    } finally {
+      // A failed expectation above must not leave A's transaction open (closing the store waits for it).
+      commitA.resolve();
+    }
+    const [doneA, doneB] = await Promise.all([unitA, unitB]);
+    expect(await subscription.caughtUpTo(Math.max(doneA.position, doneB.position), 5000)).toBe(true);
+    expect(delivered.map((e) => [e.type, e.position])).toEqual([
+      ['A', doneA.position],
+      ['B', doneB.position],
+    ]);
+    // The second writer's position is handed out once the first committed: the log has no gap.
+    expect(doneB.position).toBe(doneA.position + 1);
+  });
+
+  it('concurrent writers in several processes: a subscriber gets every event once, in position order, without gaps', async () => {
+    const writers = [await open(), await open(), await open()];
+    const reader = await open();
+    const p = `many${randomUUID().slice(0, 8)}`;
+    const start = await reader.headPosition();
+    const delivered: StoredEvent[] = [];
+    subscriptions.push(
+      reader.subscribe(async (events) => void delivered.push(...events), { fromPosition: start, prefixes: [p] }),
+    );
+    const results = await Promise.all(
+      writers.flatMap((writer, w) =>
+        Array.from({ length: 30 }, (_, i) =>
+          writer.append({ streamId: `${p}-${w}-${i % 3}`, events: [newEvent(`E${w}`)], expectedRevision: 'any' }),
+        ),
+      ),
+    );
+    const last = Math.max(...results.map((r) => r.position));
+    expect(await subscriptions[0]!.caughtUpTo(last, 10_000)).toBe(true);
+    expect(delivered.map((e) => e.position)).toEqual(Array.from({ length: 90 }, (_, i) => start + 1 + i));
+    expect(new Set(delivered.map((e) => e.id)).size).toBe(90);
+    // Each stream's revisions are 0..9 and its chain links up, although three processes appended to the log.
+    const stream = await reader.readStream(`${p}-1-2`);
+    expect(stream.map((e) => e.revision)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    expect(stream.every((e, i) => i === 0 || e.metadata.prevHash === stream[i - 1]!.metadata.hash)).toBe(true);
+  });
+
+  it('two processes appending to one stream with the same expected revision: one wins, the other gets the actual revision', async () => {
+    const [first, second] = [await open(), await open()];
+    const streamId = `race${randomUUID().slice(0, 8)}`;
+    await first.append({ streamId, events: [newEvent('A')], expectedRevision: 'no-stream' });
+    const attempts = await Promise.allSettled(
+      [first, second].map((store) => store.append({ streamId, events: [newEvent('B')], expectedRevision: 0 })),
+    );
+    expect(attempts.map((a) => a.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect((attempts.find((a) => a.status === 'rejected') as PromiseRejectedResult).reason).toMatchObject({
+      code: 'STORE.WRONG_EXPECTED_REVISION',
+      actual: 1,
+    });
+    expect((await first.readStream(streamId)).map((e) => e.type)).toEqual(['A', 'B']);
+  });
+});
