@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { AppendResult, NewEvent, StoredEvent, Subscription } from '../event-store';
+import { verifyStream } from '../hash-chain';
 import { describePostgres, dropTestSchema, uniqueTestSchema } from '../testing/postgres';
 import { PostgresEventStore } from './postgres-event-store';
 
@@ -17,7 +18,7 @@ function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
   return { promise, resolve };
 }
 
-describePostgres('PostgresEventStore: several writers on one database', (url) => {
+describePostgres('PostgresEventStore: writers, readers and units on a real database', (url) => {
   const schema = uniqueTestSchema('int');
   const stores: PostgresEventStore[] = [];
   const subscriptions: Subscription[] = [];
@@ -142,5 +143,65 @@ describePostgres('PostgresEventStore: several writers on one database', (url) =>
       actual: 1,
     });
     expect((await first.readStream(streamId)).map((e) => e.type)).toEqual(['A', 'B']);
+  });
+
+  it('units of one turn share one commit: a failing unit between two others, and an attempt that fails after one that held, undo only themselves', async () => {
+    const store = await open();
+    const p = `group${randomUUID().slice(0, 8)}`;
+    const start = await store.headPosition();
+    const commits: string[][] = [];
+    store.onCommitted((events) => commits.push(events.map((e) => e.type)));
+    const boom = new Error('boom');
+    const [first, second, third] = await Promise.allSettled([
+      store.unitOfWork(async (tx) => {
+        await tx.append({ streamId: `${p}-1`, events: [newEvent('U1')], expectedRevision: 'no-stream' });
+        await tx.attempt(() => tx.append({ streamId: `${p}-1`, events: [newEvent('Kept')], expectedRevision: 0 }));
+        await expect(
+          tx.attempt(async () => {
+            await tx.append({ streamId: `${p}-1`, events: [newEvent('Undone')], expectedRevision: 1 });
+            throw boom;
+          }),
+        ).rejects.toBe(boom);
+        return tx.append({ streamId: `${p}-1`, events: [newEvent('After')], expectedRevision: 1 });
+      }),
+      store.unitOfWork(async (tx) => {
+        await tx.append({ streamId: `${p}-2`, events: [newEvent('U2')], expectedRevision: 'no-stream' });
+        throw boom;
+      }),
+      store.unitOfWork((tx) =>
+        tx.append({ streamId: `${p}-3`, events: [newEvent('U3')], expectedRevision: 'no-stream' }),
+      ),
+    ]);
+    expect([first.status, second.status, third.status]).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(commits).toEqual([['U1', 'Kept', 'After', 'U3']]);
+    const log = await store.readAll(start, 100, [p]);
+    expect(log.map((e) => [e.type, e.position])).toEqual([
+      ['U1', start + 1],
+      ['Kept', start + 2],
+      ['After', start + 3],
+      ['U3', start + 4],
+    ]);
+    expect(await store.headPosition()).toBe(start + 4);
+  });
+
+  it("an append onto a stream another process moved on (this process's guess at its head is stale) chains onto the real head", async () => {
+    const [first, second] = [await open(), await open()];
+    const streamId = `stale${randomUUID().slice(0, 8)}`;
+    await first.append({ streamId, events: [newEvent('A')], expectedRevision: 'any' });
+    await second.append({ streamId, events: [newEvent('B')], expectedRevision: 'any' });
+    const result = await first.append({ streamId, events: [newEvent('C')], expectedRevision: 'any' });
+    expect(result).toMatchObject({ duplicate: false, nextRevision: 2 });
+    const stream = await first.readStream(streamId);
+    expect(stream.map((e) => [e.type, e.revision])).toEqual([
+      ['A', 0],
+      ['B', 1],
+      ['C', 2],
+    ]);
+    expect(verifyStream(stream)).toEqual({ ok: true });
+    // An exact expected revision is checked against the real head, not the guess.
+    await expect(first.append({ streamId, events: [newEvent('D')], expectedRevision: 0 })).rejects.toMatchObject({
+      code: 'STORE.WRONG_EXPECTED_REVISION',
+      actual: 2,
+    });
   });
 });

@@ -3,6 +3,7 @@ import pg from 'pg';
 import {
   EventIdConflict,
   WrongExpectedRevision,
+  dataTextOf,
   withDataText,
   type AppendRequest,
   type AppendResult,
@@ -36,13 +37,42 @@ interface EventRow {
   metadata: string;
 }
 
-/** How many units at most share one transaction (bounds how long the log's write lock is held). */
-const MAX_UNITS_PER_COMMIT = 256;
+/**
+ * How many units at most share one transaction: bounds how long the log's write lock is held, and the
+ * subtransactions (a savepoint per unit and per attempt) past PostgreSQL's cache of 64 per backend, beyond
+ * which every other session's snapshots look subtransactions up on disk while the transaction is open.
+ */
+const MAX_UNITS_PER_COMMIT = 32;
 
 /** A unique violation (SQLSTATE 23505). */
 const UNIQUE_VIOLATION = '23505';
 
 const appendedSignal = 'appended';
+
+/** How many stream heads are remembered for guesses (cleared when full: a guess is only ever a guess). */
+const HEAD_CACHE_LIMIT = 50_000;
+
+const NO_HEAD = { revision: -1, hash: '' };
+
+/** What the look-up before an append gives: the stream's head, the ids already stored, whether it inserted. */
+interface LookupRow {
+  kind: 'head' | 'id' | 'inserted';
+  revision: number | null;
+  hash: string | null;
+  id: string | null;
+  stream_id: string | null;
+  position: string | null;
+}
+
+interface AppendRows {
+  position: number[];
+  revision: number[];
+  metadata: string[];
+  hash: string[];
+  /** The stored events, as appended (not read back). */
+  stored: StoredEvent[];
+  nextRevision: number;
+}
 
 /**
  * Each entry migrates the schema from version (index) to version (index + 1). `%s` is the store's schema.
@@ -134,6 +164,9 @@ export class PostgresEventStore implements EventStore {
   private writerLost = false;
   private listener: pg.Client | undefined;
   private readonly t: { events: string; logHead: string };
+  private readonly sql: { lookup: string; lookupAndInsert: string; insert: string };
+  /** The last head this process wrote per stream: what the next append to it most likely finds. */
+  private readonly heads = new Map<string, { revision: number; hash: string }>();
   private readonly channel: string;
 
   private constructor(
@@ -145,6 +178,30 @@ export class PostgresEventStore implements EventStore {
     this.appended.setMaxListeners(0);
     this.t = { events: `${quoteIdent(schema)}.events`, logHead: `${quoteIdent(schema)}.log_head` };
     this.channel = `lifeline_events_${schema}`.slice(0, 63);
+    const events = this.t.events;
+    const insert = `INSERT INTO ${events} (position, id, stream_id, revision, type, data, metadata, hash)
+      SELECT p, i, $3, r, ty, d, m, h
+        FROM unnest($1::bigint[], $2::text[], $4::integer[], $5::text[], $6::text[], $7::text[], $8::text[])
+          AS e (p, i, r, ty, d, m, h)`;
+    const head = (stream: string): string =>
+      `SELECT revision, hash, position FROM ${events} WHERE stream_id = ${stream} ORDER BY revision DESC LIMIT 1`;
+    const stored = `SELECT id, stream_id, position FROM ${events} WHERE id = ANY($2::text[])`;
+    this.sql = {
+      insert,
+      lookup: `(SELECT 'head' AS kind, revision, hash, NULL AS id, NULL AS stream_id, position FROM (${head('$1')}) h)
+        UNION ALL SELECT 'id', NULL, NULL, id, stream_id, position FROM (${stored}) s`,
+      // The insert's parameters, then $9, $10: the guessed head's revision and hash. The rows go in only if the
+      // guess holds and no id is stored.
+      lookupAndInsert: `WITH head AS (${head('$3')}), stored AS (${stored}),
+        inserted AS (
+          ${insert}
+          WHERE COALESCE((SELECT revision FROM head), -1) = $9 AND COALESCE((SELECT hash FROM head), '') = $10
+            AND NOT EXISTS (SELECT 1 FROM stored)
+          RETURNING 1)
+        SELECT 'head' AS kind, revision, hash, NULL AS id, NULL AS stream_id, position FROM head
+        UNION ALL SELECT 'id', NULL, NULL, id, stream_id, position FROM stored
+        UNION ALL SELECT 'inserted', NULL, NULL, NULL, NULL, (SELECT count(*) FROM inserted)::bigint`,
+    };
   }
 
   /** Connects, creates the schema and tables when missing, and migrates them. */
@@ -277,7 +334,9 @@ export class PostgresEventStore implements EventStore {
 
   /**
    * One transaction for the batch, each unit in a savepoint: a unit that throws is rolled back to its
-   * savepoint (its positions are handed out again) and the others commit.
+   * savepoint (its positions are handed out again) and the others commit. A round trip costs more than
+   * the statements, so control statements travel together: BEGIN with the lock and the first savepoint,
+   * a unit's RELEASE with the next one's SAVEPOINT, the head's update with COMMIT (which releases the last).
    */
   private async commitUnits(batch: QueuedUnit[]): Promise<void> {
     const outcomes: { unit: QueuedUnit; view: PostgresUnit; ok: boolean; value?: unknown; error?: unknown }[] = [];
@@ -289,20 +348,31 @@ export class PostgresEventStore implements EventStore {
       for (const unit of batch) unit.reject(error);
       return;
     }
+    /** Whether savepoint `unit` holds a committed unit's work: the next unit needs a savepoint of its own. */
+    let holdsUnit = false;
     for (const unit of batch) {
+      if (holdsUnit) {
+        try {
+          await this.writerQuery('RELEASE unit; SAVEPOINT unit');
+        } catch (lost) {
+          await this.abort();
+          for (const rest of batch) rest.reject(lost);
+          return;
+        }
+        holdsUnit = false;
+      }
       const view = new PostgresUnit(this);
       const mark = this.txHead!;
       try {
-        await this.writerQuery('SAVEPOINT unit');
         const value = await unit.work(view);
         await this.appendChain.catch(() => undefined);
-        await this.writerQuery('RELEASE unit');
+        holdsUnit = true;
         outcomes.push({ unit, view, ok: true, value });
       } catch (error) {
         try {
           await this.appendChain.catch(() => undefined);
+          // The savepoint stays, empty again: the next unit uses it.
           await this.writerQuery('ROLLBACK TO unit');
-          await this.writerQuery('RELEASE unit');
           this.txHead = mark;
           outcomes.push({ unit, view, ok: false, error });
         } catch (lost) {
@@ -355,7 +425,7 @@ export class PostgresEventStore implements EventStore {
    */
   private async begin(): Promise<number> {
     const results = (await this.writerQuery(
-      `BEGIN; SELECT position FROM ${this.t.logHead} FOR UPDATE`,
+      `BEGIN; SELECT position FROM ${this.t.logHead} FOR UPDATE; SAVEPOINT unit`,
     )) as unknown as pg.QueryResult<{ position: string }>[];
     const head = Number(results[1]!.rows[0]!.position);
     this.txHead = head;
@@ -374,7 +444,10 @@ export class PostgresEventStore implements EventStore {
     return this.txHead;
   }
 
-  /** A nested savepoint inside a unit: undone, with the unit's record of it, if `work` throws. */
+  /**
+   * A nested savepoint inside a unit: undone, with the unit's record of it, if `work` throws. It is not
+   * released when `work` succeeds (a round trip saved): the unit's release or the commit releases it.
+   */
   async attemptWithin<T>(unit: PostgresUnit, work: () => Promise<T>): Promise<T> {
     const name = `attempt${++this.savepoints}`;
     const appended = unit.appended.length;
@@ -384,12 +457,11 @@ export class PostgresEventStore implements EventStore {
     try {
       const result = await work();
       await this.appendChain.catch(() => undefined);
-      await this.writerQuery(`RELEASE ${name}`);
       return result;
     } catch (error) {
       await this.appendChain.catch(() => undefined);
+      // The savepoint stays, empty; a later one of the same name shadows it.
       await this.writerQuery(`ROLLBACK TO ${name}`);
-      await this.writerQuery(`RELEASE ${name}`);
       this.txHead = mark;
       unit.appended.length = appended;
       unit.commitListeners.length = listeners;
@@ -416,24 +488,20 @@ export class PostgresEventStore implements EventStore {
       metadata: metadataText.of(event.id, event.metadata),
     }));
     const ids = events.map((event) => event.id);
-    // The stream's head and which of the ids are stored already, in one round trip.
-    const { rows } = await this.writerQuery<{
-      kind: 'head' | 'id';
-      revision: number | null;
-      hash: string | null;
-      id: string | null;
-      stream_id: string | null;
-      position: string | null;
-    }>(
-      `(SELECT 'head' AS kind, revision, hash, NULL AS id, NULL AS stream_id, position FROM ${this.t.events}
-         WHERE stream_id = $1 ORDER BY revision DESC LIMIT 1)
-       UNION ALL
-       SELECT 'id', NULL, NULL, id, stream_id, position FROM ${this.t.events} WHERE id = ANY($2::text[])`,
-      [streamId, ids],
+    // A guess at the stream's head lets the rows go with the look-up; the statement inserts them only if the
+    // guess was right and no id is stored, so a wrong guess costs a second round trip, never a wrong row.
+    const guess = this.guessHead(streamId, expectedRevision, events.length);
+    let rows = guess === undefined ? undefined : this.rowsOf(request, texts, guess.revision, guess.hash);
+    const { rows: found } = await this.writerQuery<LookupRow>(
+      rows === undefined ? this.sql.lookup : this.sql.lookupAndInsert,
+      rows === undefined ? [streamId, ids] : [...this.insertValues(request, rows), guess!.revision, guess!.hash],
     );
-    const head = rows.find((row) => row.kind === 'head');
+    if (rows !== undefined && found.some((row) => row.kind === 'inserted' && Number(row.position) > 0)) {
+      return this.recordAppend(unit, streamId, rows);
+    }
+    const head = found.find((row) => row.kind === 'head');
     const current = head?.revision ?? -1;
-    const stored = new Map(rows.filter((row) => row.kind === 'id').map((row) => [row.id!, row]));
+    const stored = new Map(found.filter((row) => row.kind === 'id').map((row) => [row.id!, row]));
     if (events.length > 0) {
       const first = stored.get(events[0]!.id);
       if (first !== undefined) {
@@ -448,32 +516,57 @@ export class PostgresEventStore implements EventStore {
     }
     const taken = events.find((event) => stored.has(event.id));
     if (taken !== undefined) throw new EventIdConflict(taken.id, streamId);
+    rows = this.rowsOf(request, texts, current, head?.hash ?? '');
+    try {
+      await this.writerQuery(this.sql.insert, this.insertValues(request, rows));
+    } catch (error) {
+      // Under the log's lock no other writer can be in between; an id repeated within the batch can.
+      if (isUniqueViolation(error, 'id')) throw new EventIdConflict(uniqueViolationValue(error) ?? ids[0]!, streamId);
+      if (isUniqueViolation(error, 'stream_id')) throw new WrongExpectedRevision(streamId, expectedRevision, current);
+      throw error;
+    }
+    return this.recordAppend(unit, streamId, rows);
+  }
 
-    let prevHash = head?.hash ?? '';
+  /** The head an append will most likely find: the last one this process wrote, or none for a new stream. */
+  private guessHead(
+    streamId: string,
+    expected: AppendRequest['expectedRevision'],
+    count: number,
+  ): { revision: number; hash: string } | undefined {
+    if (count === 0) return undefined;
+    const guess = this.heads.get(streamId) ?? (typeof expected === 'number' && expected >= 0 ? undefined : NO_HEAD);
+    if (guess === undefined) return undefined;
+    // Only a guess the expected revision admits: a refused one must be refused on the real head.
+    const wanted = expected === 'any' ? guess.revision : expected === 'no-stream' ? -1 : expected;
+    return wanted === guess.revision ? guess : undefined;
+  }
+
+  /** The rows of an append onto a head: revisions, positions from the transaction's head, the stream's chain. */
+  private rowsOf(
+    request: AppendRequest,
+    texts: { data: string; metadata: string }[],
+    current: number,
+    headHash: string,
+  ): AppendRows {
+    const { streamId, events } = request;
+    let prevHash = headHash;
     let position = this.transactionHead();
-    const columns = {
-      position: [] as number[],
-      revision: [] as number[],
-      data: [] as string[],
-      metadata: [] as string[],
-      hash: [] as string[],
-    };
-    const appended: StoredEvent[] = [];
+    const rows: AppendRows = { position: [], revision: [], metadata: [], hash: [], stored: [], nextRevision: 0 };
     events.forEach((event, i) => {
       const revision = current + 1 + i;
       const { data, metadata } = texts[i]!;
       const hash = eventHash(prevHash, canonicalEventText(event.id, streamId, revision, event.type, data, metadata));
       position++;
-      columns.position.push(position);
-      columns.revision.push(revision);
-      columns.data.push(data);
+      rows.position.push(position);
+      rows.revision.push(revision);
       // Metadata always holds messageId, so it is a non-empty object: splice the chain fields in at the end.
-      columns.metadata.push(`${metadata.slice(0, -1)},"hash":"${hash}","prevHash":"${prevHash}"}`);
-      columns.hash.push(hash);
+      rows.metadata.push(`${metadata.slice(0, -1)},"hash":"${hash}","prevHash":"${prevHash}"}`);
+      rows.hash.push(hash);
       const owned = ownMetadata(event.id, event.metadata);
       owned.hash = hash;
       owned.prevHash = prevHash;
-      appended.push(
+      rows.stored.push(
         withDataText(
           {
             id: event.id,
@@ -489,32 +582,31 @@ export class PostgresEventStore implements EventStore {
       );
       prevHash = hash;
     });
-    try {
-      await this.writerQuery(
-        `INSERT INTO ${this.t.events} (position, id, stream_id, revision, type, data, metadata, hash)
-         SELECT p, i, $3, r, ty, d, m, h
-           FROM unnest($1::bigint[], $2::text[], $4::integer[], $5::text[], $6::text[], $7::text[], $8::text[])
-             AS e (p, i, r, ty, d, m, h)`,
-        [
-          columns.position,
-          ids,
-          streamId,
-          columns.revision,
-          events.map((event) => event.type),
-          columns.data,
-          columns.metadata,
-          columns.hash,
-        ],
-      );
-    } catch (error) {
-      // Under the log's lock no other writer can be in between; an id repeated within the batch can.
-      if (isUniqueViolation(error, 'id')) throw new EventIdConflict(uniqueViolationValue(error) ?? ids[0]!, streamId);
-      if (isUniqueViolation(error, 'stream_id')) throw new WrongExpectedRevision(streamId, expectedRevision, current);
-      throw error;
-    }
-    this.txHead = position;
-    unit.appended.push(...appended);
-    return { duplicate: false, nextRevision: current + events.length, position };
+    rows.nextRevision = current + events.length;
+    return rows;
+  }
+
+  private insertValues(request: AppendRequest, rows: AppendRows): unknown[] {
+    return [
+      rows.position,
+      request.events.map((event) => event.id),
+      request.streamId,
+      rows.revision,
+      request.events.map((event) => event.type),
+      rows.stored.map((event) => dataTextOf(event)),
+      rows.metadata,
+      rows.hash,
+    ];
+  }
+
+  /** Records a written append: the unit's list, the transaction's head, the stream's head for the next guess. */
+  private recordAppend(unit: PostgresUnit, streamId: string, rows: AppendRows): AppendResult {
+    const last = rows.stored[rows.stored.length - 1]!;
+    this.txHead = last.position;
+    unit.appended.push(...rows.stored);
+    if (this.heads.size >= HEAD_CACHE_LIMIT) this.heads.clear();
+    this.heads.set(streamId, { revision: last.revision, hash: last.metadata.hash! });
+    return { duplicate: false, nextRevision: rows.nextRevision, position: last.position };
   }
 
   // ---- reads ----
