@@ -85,7 +85,10 @@ if (process.env.LIFELINE_POSTGRES_URL) {
     console.log(`[test] PostgreSQL already answers at 127.0.0.1:${pgPort}`);
   } else {
     console.log(`[test] no PostgreSQL at 127.0.0.1:${pgPort}: starting one with infra/postgres/start.sh`);
-    const start = spawnSync('bash', ['infra/postgres/start.sh'], { stdio: ['ignore', 'ignore', 'inherit'], env: pgEnv });
+    const start = spawnSync('bash', ['infra/postgres/start.sh'], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: pgEnv,
+    });
     if (start.status === 0) startedPostgres = true;
     else if (process.env.CI) {
       console.error('[test] could not start PostgreSQL, and CI needs it');
