@@ -204,4 +204,41 @@ describePostgres('PostgresEventStore: writers, readers and units on a real datab
       actual: 2,
     });
   });
+
+  it("the server dropping the store's connections: a subscription reads on over new ones, and the next append gets a new writer", async () => {
+    const store = await open();
+    const p = `lost${randomUUID().slice(0, 8)}`;
+    const start = await store.headPosition();
+    const delivered: StoredEvent[] = [];
+    const errors: unknown[] = [];
+    const subscription = store.subscribe(async (events) => void delivered.push(...events), {
+      fromPosition: start,
+      prefixes: [p],
+      onError: (error) => errors.push(error),
+    });
+    subscriptions.push(subscription);
+    const before = await store.append({ streamId: `${p}-a`, events: [newEvent('Before')], expectedRevision: 'any' });
+    expect(await subscription.caughtUpTo(before.position, 5000)).toBe(true);
+
+    // Every connection of this test's store (the admin connection excepted) is terminated by the server.
+    const terminated = await admin.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+        WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = ''
+          AND (position($1 IN query) > 0 OR query = 'LISTEN ' || quote_ident('lifeline_events_' || $1))`,
+      [schema],
+    );
+    // The writer and the subscription's read connection at least (the listener too, once it listens).
+    expect(terminated.rowCount).toBeGreaterThanOrEqual(2);
+    // The batch that meets the dead writer fails as a whole (nothing of it commits); the next one reconnects.
+    let after: AppendResult | undefined;
+    for (let attempt = 0; after === undefined && attempt < 2; attempt++) {
+      after = await store
+        .append({ streamId: `${p}-a`, events: [newEvent('After')], expectedRevision: 'any' })
+        .catch(() => undefined);
+    }
+    expect(after).toMatchObject({ duplicate: false, nextRevision: 1, position: before.position + 1 });
+    expect(await subscription.caughtUpTo(after!.position, 10_000)).toBe(true);
+    expect(delivered.map((e) => e.type)).toEqual(['Before', 'After']);
+    expect(errors).toEqual([]);
+  });
 });

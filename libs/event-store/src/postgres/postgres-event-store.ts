@@ -345,6 +345,8 @@ export class PostgresEventStore implements EventStore {
       if (this.writerLost) await this.openWriter();
       startHead = await this.begin();
     } catch (error) {
+      // BEGIN fails for a lost connection (the server restarted, dropped it): the next batch starts on a new one.
+      this.writerLost = true;
       for (const unit of batch) unit.reject(error);
       return;
     }

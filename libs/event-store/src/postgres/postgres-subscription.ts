@@ -17,6 +17,19 @@ export interface PostgresSubscriptionOptions {
   onError?: (error: unknown) => void;
 }
 
+/** The longest wait between two reads while the server cannot be reached. */
+const MAX_RETRY_MS = 5_000;
+
+/** A lost or refused connection, or the server shutting down (SQLSTATE classes 08 and 57P): worth a retry. */
+export function isConnectionLost(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === 'string') {
+    if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(code)) return true;
+    if (code.startsWith('08') || code.startsWith('57P')) return true;
+  }
+  return typeof message === 'string' && /Connection terminated/i.test(message);
+}
+
 /**
  * Catch-up then live delivery over the log read by position. It may move its cursor to the head it read
  * because positions commit in order (the log's lock, decision 0012): every event up to a committed head
@@ -32,6 +45,8 @@ export class PostgresSubscription implements Subscription {
   private unlisten: (() => void) | undefined;
   private loop: Promise<void> = Promise.resolve();
   private readonly waiters = new PositionWaiters();
+  /** How long the last retry after a lost connection waited (0: the last read went through). */
+  private lostFor = 0;
 
   constructor(
     private readonly source: PostgresSubscriptionSource,
@@ -75,9 +90,16 @@ export class PostgresSubscription implements Subscription {
         batch = await this.source.read(this.cursor, batchSize);
       } catch (error) {
         if (this.stopped) return;
-        this.fail(error);
-        return;
+        if (!isConnectionLost(error)) {
+          this.fail(error);
+          return;
+        }
+        // The server restarted or dropped the connection: read again from the cursor on a new one.
+        this.lostFor = Math.min(Math.max(this.lostFor * 2, this.options.pollIntervalMs), MAX_RETRY_MS);
+        await this.sleep(this.lostFor);
+        continue;
       }
+      this.lostFor = 0;
       if (this.stopped) return;
       if (batch.length > 0) {
         try {
@@ -97,14 +119,14 @@ export class PostgresSubscription implements Subscription {
     }
   }
 
-  private sleep(): Promise<void> {
+  private sleep(ms = this.options.pollIntervalMs): Promise<void> {
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
         this.wake = undefined;
         resolve();
       };
-      const timer = setTimeout(done, this.options.pollIntervalMs);
+      const timer = setTimeout(done, ms);
       this.wake = done;
     });
   }
