@@ -54,6 +54,9 @@ const HEAD_CACHE_LIMIT = 50_000;
 
 const NO_HEAD = { revision: -1, hash: '' };
 
+/** How long the writer's transaction may wait on this process between two statements before the server ends it. */
+const IDLE_IN_TRANSACTION_MS = 60_000;
+
 /** What the look-up before an append gives: the stream's head, the ids already stored, whether it inserted. */
 interface LookupRow {
   kind: 'head' | 'id' | 'inserted';
@@ -656,7 +659,12 @@ export class PostgresEventStore implements EventStore {
   // ---- connections ----
 
   private async openWriter(): Promise<void> {
-    const writer = new pg.Client({ connectionString: this.connectionString });
+    // A process that stops between two statements of a unit (frozen, not dead) would hold the log's lock for
+    // every writer: the server ends such a transaction after a minute.
+    const writer = new pg.Client({
+      connectionString: this.connectionString,
+      idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
+    });
     // A lost connection fails the batch in flight; the next batch opens a new one.
     writer.on('error', () => {
       if (this.writer === writer) this.writerLost = true;
