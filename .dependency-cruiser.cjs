@@ -66,7 +66,7 @@ module.exports = {
       from: { path: '^libs/process-domain/src' },
       to: {
         path: [
-          '^node_modules/(@nestjs|kafkajs|@eventstore|better-sqlite3|pino|express|class-validator|class-transformer)',
+          '^node_modules/(@nestjs|kafkajs|@eventstore|better-sqlite3|pg|pino|express|class-validator|class-transformer)',
           '^(fs|net|http|https|child_process|dgram|dns|tls|worker_threads|cluster|os|crypto)$',
         ],
         dependencyTypes: ['npm', 'npm-dev', 'core', 'unknown', 'local'],
