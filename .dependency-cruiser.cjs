@@ -66,7 +66,7 @@ module.exports = {
       from: { path: '^libs/process-domain/src' },
       to: {
         path: [
-          '^node_modules/(@nestjs|kafkajs|@eventstore|better-sqlite3|pino|express|class-validator|class-transformer)',
+          '^node_modules/(@nestjs|kafkajs|@eventstore|better-sqlite3|pg|pino|express|class-validator|class-transformer)',
           '^(fs|net|http|https|child_process|dgram|dns|tls|worker_threads|cluster|os|crypto)$',
         ],
         dependencyTypes: ['npm', 'npm-dev', 'core', 'unknown', 'local'],
@@ -92,6 +92,22 @@ module.exports = {
       to: { path: '^(libs|services)/' },
     },
     ...packageRules,
+    {
+      name: 'controllers-go-through-the-buses',
+      comment:
+        'a controller translates HTTP to a command or query and back: it reads and writes through the CommandBus and ' +
+        'the QueryBus (docs/architecture.md, "Layers"), never the store, the read models or their handles (types are fine)',
+      severity: 'error',
+      from: { path: '^services/api/src/.+\\.controller\\.ts$' },
+      to: {
+        path: [
+          '^libs/(event-store|read-models)/',
+          '^services/api/src/http/read-side\\.ts$',
+          '^node_modules/better-sqlite3/',
+        ],
+        dependencyTypesNot: ['type-only'],
+      },
+    },
     {
       name: 'no-circular',
       severity: 'error',

@@ -18,6 +18,7 @@ const moduleNameMapper = {
   '^@lifeline/process-domain$': '<rootDir>/libs/process-domain/src',
   '^@lifeline/process-domain/testing$': '<rootDir>/libs/process-domain/src/testing',
   '^@lifeline/event-store$': '<rootDir>/libs/event-store/src',
+  '^@lifeline/event-store/testing$': '<rootDir>/libs/event-store/src/testing',
   '^@lifeline/entity-events$': '<rootDir>/libs/entity-events/src',
   '^@lifeline/entity-events/testing$': '<rootDir>/libs/entity-events/src/testing',
   '^@lifeline/read-models$': '<rootDir>/libs/read-models/src',

@@ -12,12 +12,24 @@
  *   BENCH_STORE_N=20000 entity events per round (5000 in the small row), BENCH_STORE_ROUNDS=5
  *   BENCH_STORE_SPLIT=1 prints each round's user and system CPU, of the process and of its main thread (Linux)
  *   BENCH_STORE_TOGETHER=1 units submitted at once (they share a commit: 2 is two ingest posts in flight)
+ * The `stores` row puts SQLite and PostgreSQL side by side in one run: appends/s of one event each, awaited one by
+ * one (a commit each); units/s of engine-shaped units (an entity event and its instance's 3 events) submitted 32 at a
+ * time (group commit); readAll events/s in pages of 500. PostgreSQL is LIFELINE_POSTGRES_URL, else the cluster of
+ * infra/postgres/start.sh when it answers (skipped otherwise), in a schema of its own dropped afterwards.
+ *   BENCH_STORES_N=2000 single appends, BENCH_STORES_UNITS=4000 units
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { type EventStore, type NewEvent, type StoreTx, SqliteEventStore } from '@lifeline/event-store';
+import pg from 'pg';
+import {
+  type EventStore,
+  type NewEvent,
+  type StoreTx,
+  PostgresEventStore,
+  SqliteEventStore,
+} from '@lifeline/event-store';
 import { invoiceEnvelope } from './lib/invoice-envelope';
 
 type EventIds = 'random' | 'ordered';
@@ -281,8 +293,95 @@ async function throughputRows(): Promise<void> {
   console.table(rows);
 }
 
+/** One store's figures for the `stores` row: what each test of the contract does most, timed. */
+async function storeFigures(store: EventStore, run: string): Promise<Record<string, number>> {
+  const n = Number(process.env.BENCH_STORES_N ?? 2_000);
+  const unitCount = Number(process.env.BENCH_STORES_UNITS ?? 4_000);
+  const together = 32;
+  const at = new Date().toISOString();
+  const ms = Date.parse(at);
+  const metadata = metadataOf('c-1', 'c-1', 'system', at);
+  let started = performance.now();
+  for (let i = 0; i < n; i++) {
+    await store.append({
+      streamId: `${run}-single-${i % 100}`,
+      events: [{ id: randomUUID(), type: 'VariablesSet', data: { i, note: 'one event, one commit' }, metadata }],
+      expectedRevision: 'any',
+    });
+  }
+  const appendsPerSecond = n / ((performance.now() - started) / 1000);
+  const units = Array.from({ length: unitCount }, (_, i) => [entityEventWrites(run, i, at, ms)]);
+  started = performance.now();
+  for (let u = 0; u < units.length; u += together) {
+    await Promise.all(units.slice(u, u + together).map((unit) => store.unitOfWork((tx) => engineUnit(tx, unit))));
+  }
+  const unitsPerSecond = unitCount / ((performance.now() - started) / 1000);
+  started = performance.now();
+  let read = 0;
+  for (let from = 0; ;) {
+    const page = await store.readAll(from, 500);
+    if (page.length === 0) break;
+    read += page.length;
+    from = page[page.length - 1]!.position;
+  }
+  const readAllEventsPerSecond = read / ((performance.now() - started) / 1000);
+  return {
+    appendsPerSecond: Math.round(appendsPerSecond),
+    unitsPerSecondGrouped: Math.round(unitsPerSecond),
+    eventsPerSecondGrouped: Math.round(unitsPerSecond * 4),
+    readAllEventsPerSecond: Math.round(readAllEventsPerSecond),
+    eventsRead: read,
+  };
+}
+
+async function reachablePostgres(): Promise<string | undefined> {
+  const url =
+    process.env.LIFELINE_POSTGRES_URL || `postgres://postgres@127.0.0.1:${process.env.PG_PORT ?? 54329}/lifeline`;
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+    await client.end();
+    return url;
+  } catch {
+    return undefined;
+  }
+}
+
+async function storeRows(): Promise<void> {
+  const rows: Record<string, string | number>[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'lifeline-bench-'));
+  const sqlite = SqliteEventStore.open(join(dir, 'events.db'));
+  try {
+    rows.push({ store: 'sqlite (synchronous NORMAL)', ...(await storeFigures(sqlite, 'sqlite')) });
+  } finally {
+    await sqlite.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const url = await reachablePostgres();
+  if (url === undefined) {
+    console.log('stores: PostgreSQL skipped: no LIFELINE_POSTGRES_URL and no cluster at 127.0.0.1:54329');
+  } else {
+    const schema = `bench_${process.pid}_${randomBytes(4).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    const postgres = await PostgresEventStore.connect(url, { schema });
+    try {
+      // Whether a commit waits for its WAL flush decides the single-append figure: say which it was.
+      const { rows: setting } = await admin.query<{ synchronous_commit: string }>('SHOW synchronous_commit');
+      const label = `postgres (synchronous_commit ${setting[0]!.synchronous_commit}, localhost)`;
+      rows.push({ store: label, ...(await storeFigures(postgres, 'postgres')) });
+    } finally {
+      await postgres.close();
+      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await admin.end();
+    }
+  }
+  console.table(rows);
+}
+
 async function main(): Promise<void> {
-  const rows = (process.env.BENCH_STORE_ROWS ?? 'throughput,engine,small').split(',');
+  const rows = (process.env.BENCH_STORE_ROWS ?? 'throughput,engine,small,stores').split(',');
+  if (rows.includes('stores')) await storeRows();
   if (rows.includes('throughput')) await throughputRows();
   if (rows.includes('engine')) await engineRows(500, 20_000);
   // Posts of 10 entity events, each its own commit (the fixed-rate latency regime).

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: every test kind (unit, contract, int, e2e) against the real things. Starts a Kafka
-// broker (infra/kafka/start.sh) when none answers, and stops it afterwards if it started it. That broker is
+// broker (infra/kafka/start.sh) and a PostgreSQL cluster (infra/postgres/start.sh) when none answers, and stops
+// them afterwards if it started them (the PostgreSQL cluster is throw-away too: its data dir is removed). That broker is
 // throw-away: it starts from an empty data directory and the directory is removed after the run (a reused one
 // holds every topic earlier runs created, thousands of partitions that a restart recovers one by one: 85 s on
 // this machine after a few dozen runs, past start.sh's 90 s on a slower one).
@@ -14,7 +15,8 @@ import { join, relative } from 'node:path';
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',')[0];
 const [host, port] = brokers.split(':');
 
-const answers = () =>
+const answers = () => listening(host, port);
+const listening = (host, port) =>
   new Promise((resolve) => {
     const socket = net.connect({ host, port: Number(port) });
     socket.setTimeout(2000, () => (socket.destroy(), resolve(false)));
@@ -63,6 +65,40 @@ if (process.env.LIFELINE_SKIP_KAFKA === '1') {
 }
 if (await answers()) process.env.KAFKA_AVAILABLE = '1';
 
+// PostgreSQL (the second distributed event store): LIFELINE_POSTGRES_URL, else a cluster on PG_PORT, started here
+// when none answers. The specs that need it read LIFELINE_POSTGRES_URL; each run uses a schema of its own.
+let startedPostgres = false;
+const pgPort = process.env.PG_PORT ?? '54329';
+const pgEnv = {
+  ...process.env,
+  PG_PORT: pgPort,
+  PG_DATA_DIR: process.env.PG_DATA_DIR ?? join(tmpdir(), `lifeline-postgres-test-${pgPort}`),
+  // Only the data dir this runner made is removed; one named by PG_DATA_DIR is the caller's.
+  PG_REMOVE_DATA: process.env.PG_DATA_DIR === undefined ? '1' : '0',
+};
+if (process.env.LIFELINE_POSTGRES_URL) {
+  console.log('[test] PostgreSQL from LIFELINE_POSTGRES_URL');
+} else if (process.env.LIFELINE_SKIP_POSTGRES === '1') {
+  console.log('[test] LIFELINE_SKIP_POSTGRES=1: PostgreSQL suites will report themselves skipped');
+} else {
+  if (await listening('127.0.0.1', pgPort)) {
+    console.log(`[test] PostgreSQL already answers at 127.0.0.1:${pgPort}`);
+  } else {
+    console.log(`[test] no PostgreSQL at 127.0.0.1:${pgPort}: starting one with infra/postgres/start.sh`);
+    const start = spawnSync('bash', ['infra/postgres/start.sh'], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: pgEnv,
+    });
+    if (start.status === 0) startedPostgres = true;
+    else if (process.env.CI) {
+      console.error('[test] could not start PostgreSQL, and CI needs it');
+      process.exit(1);
+    } else console.warn('[test] could not start PostgreSQL: the PostgreSQL suites will say they were skipped');
+  }
+  if (await listening('127.0.0.1', pgPort))
+    process.env.LIFELINE_POSTGRES_URL = `postgres://postgres@127.0.0.1:${pgPort}/lifeline`;
+}
+
 mkdirSync('test-artifacts', { recursive: true });
 const jest = spawnSync(
   process.execPath,
@@ -77,6 +113,9 @@ const jest = spawnSync(
   { stdio: 'inherit', env: process.env },
 );
 
+if (startedPostgres && process.env.LIFELINE_KEEP_POSTGRES !== '1') {
+  spawnSync('bash', ['infra/postgres/stop.sh'], { stdio: 'inherit', env: pgEnv });
+}
 if (startedKafka && process.env.LIFELINE_KEEP_KAFKA !== '1') {
   spawnSync('bash', ['infra/kafka/stop.sh'], { stdio: 'inherit', env: kafkaEnv });
   removeKafkaData();

@@ -1,5 +1,6 @@
 import type { EventStore } from './event-store';
 import { EventStoreDbEventStore } from './eventstoredb/eventstoredb-event-store';
+import { PostgresEventStore } from './postgres/postgres-event-store';
 import { SqliteEventStore } from './sqlite/sqlite-event-store';
 
 export * from './event-store';
@@ -9,6 +10,7 @@ export { EventStoreClosed } from './store-rules';
 export { PositionWaiters } from './position-waiters';
 export { SqliteEventStore, type SqliteEventStoreOptions } from './sqlite/sqlite-event-store';
 export { EventStoreDbEventStore } from './eventstoredb/eventstoredb-event-store';
+export { PostgresEventStore, type PostgresEventStoreOptions } from './postgres/postgres-event-store';
 export { InMemoryEventStore } from './memory/in-memory-event-store';
 export { WalCheckpointer, FALLBACK_AUTOCHECKPOINT_PAGES } from './sqlite/wal-checkpointer';
 export {
@@ -19,7 +21,10 @@ export {
   type CopyHistoryResult,
 } from './copy-history';
 
-export type EventStoreConfig = { kind: 'sqlite'; file: string } | { kind: 'eventstoredb'; url: string };
+export type EventStoreConfig =
+  | { kind: 'sqlite'; file: string }
+  | { kind: 'eventstoredb'; url: string }
+  | { kind: 'postgres'; url: string; schema?: string };
 
 /** Opens the configured store (LIFELINE_EVENT_STORE picks the kind). */
 export async function openEventStore(config: EventStoreConfig): Promise<EventStore> {
@@ -28,6 +33,8 @@ export async function openEventStore(config: EventStoreConfig): Promise<EventSto
       return SqliteEventStore.open(config.file);
     case 'eventstoredb':
       return EventStoreDbEventStore.connect(config.url);
+    case 'postgres':
+      return PostgresEventStore.connect(config.url, config.schema === undefined ? {} : { schema: config.schema });
     default: {
       const unknown: never = config;
       throw new Error(`Unknown event store kind: ${JSON.stringify(unknown)}`);

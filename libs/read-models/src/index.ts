@@ -20,3 +20,4 @@ export * from './jobs/jobs.projection';
 export * from './jobs/jobs.queries';
 export * from './activity-heatmap/heat';
 export * from './activity-heatmap/activity-heatmap.queries';
+export * from './results';

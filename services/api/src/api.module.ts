@@ -1,6 +1,6 @@
 import { MailsController } from './mails/mails.controller';
 import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import type { ReadModels } from '@lifeline/read-models';
 import { EngineRuntime, type Clock, type OidcConfig } from '@lifeline/engine';
 import type { Logger } from 'pino';
@@ -13,17 +13,16 @@ import { HealthController } from './health/health.controller';
 import { Metrics } from './health/metrics';
 import { ErrorFilter } from './http/error-filter';
 import { ReadSide } from './http/read-side';
-import { validationPipe } from './http/validation';
 import { InstancesController } from './instances/instances.controller';
 import { TasksController } from './tasks/tasks.controller';
 import { LiveController } from './live/live.controller';
 import { ReadModelsAdminController } from './admin/read-models-admin.controller';
 import { DemoUsers, DemoUsersController, type DemoUser } from './auth/demo-users.controller';
-import { JobBroker } from './jobs/job-broker';
 import { JobsController } from './jobs/jobs.controller';
 import { StartFailuresController } from './start-failures/start-failures.controller';
 import { WebhooksController } from './webhooks/webhooks.controller';
 import { AsOfPool } from '@lifeline/audit';
+import { API_HANDLERS } from './use-cases';
 
 export interface ApiDependencies {
   readModels: ReadModels;
@@ -41,7 +40,7 @@ export interface ApiDependencies {
   asOf: AsOfPool;
 }
 
-/** The API's Nest shell: queries over the read models, commands through the CommandBus. */
+/** The API's Nest shell: controllers over the QueryBus and the CommandBus, and the handlers the API adds to them. */
 @Module({})
 export class ApiModule {
   static forDependencies(deps: ApiDependencies): DynamicModule {
@@ -83,10 +82,9 @@ export class ApiModule {
         },
         { provide: DemoUsers, useValue: new DemoUsers(deps.demoUsers) },
         { provide: AsOfPool, useValue: deps.asOf },
-        JobBroker,
+        ...API_HANDLERS,
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useValue: new ErrorFilter(deps.logger) },
-        { provide: APP_PIPE, useValue: validationPipe },
       ],
       exports: [Metrics],
     };

@@ -15,7 +15,7 @@ import { RequestInvalid } from './http/api-errors';
 import { LifelineExpressAdapter } from './http/express-adapter';
 import { servedReadModelsFile } from './http/read-models-file';
 import { Metrics } from './health/metrics';
-import { ENVELOPE_SCHEMA } from './entity-events/envelope.schema';
+import { DOMAIN_SCHEMAS } from './http/domain-schemas';
 import type { DemoUser } from './auth/demo-users.controller';
 import { completeDocument } from './http/openapi';
 import { methodNotAllowed } from './http/method-not-allowed';
@@ -161,7 +161,7 @@ export async function createLifelineApp(
         .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
         .build(),
     ),
-    { EntityEventEnvelope: ENVELOPE_SCHEMA },
+    DOMAIN_SCHEMAS,
   );
   // The web UI is index.html and assets/: only those paths look for a file (the API's own requests never stat the disk).
   const web = express.static(WEB_DIR, { index: 'index.html', fallthrough: true, maxAge: 0 });

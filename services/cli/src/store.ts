@@ -9,7 +9,8 @@ export const dataDirOf = (option: string | undefined, io: CliIo): string =>
 
 /**
  * The configured event store, as the server opens it: the embedded SQLite file of the data dir,
- * or EventStoreDB when LIFELINE_EVENT_STORE=eventstoredb (EVENTSTORE_URL).
+ * EventStoreDB when LIFELINE_EVENT_STORE=eventstoredb (EVENTSTORE_URL), or PostgreSQL when it is postgres
+ * (LIFELINE_POSTGRES_URL, LIFELINE_POSTGRES_SCHEMA).
  */
 export async function openConfiguredStore(dataDir: string, io: CliIo): Promise<EventStore> {
   const kind = io.env.LIFELINE_EVENT_STORE ?? 'sqlite';
@@ -17,14 +18,22 @@ export async function openConfiguredStore(dataDir: string, io: CliIo): Promise<E
     if (!io.env.EVENTSTORE_URL) throw new CliUsageError('LIFELINE_EVENT_STORE=eventstoredb needs EVENTSTORE_URL');
     return openEventStore({ kind: 'eventstoredb', url: io.env.EVENTSTORE_URL });
   }
-  if (kind !== 'sqlite') throw new CliUsageError(`LIFELINE_EVENT_STORE must be sqlite or eventstoredb, not ${kind}`);
+  if (kind === 'postgres') {
+    if (!io.env.LIFELINE_POSTGRES_URL)
+      throw new CliUsageError('LIFELINE_EVENT_STORE=postgres needs LIFELINE_POSTGRES_URL');
+    const schema = io.env.LIFELINE_POSTGRES_SCHEMA || undefined;
+    return openEventStore({ kind: 'postgres', url: io.env.LIFELINE_POSTGRES_URL, ...(schema ? { schema } : {}) });
+  }
+  if (kind !== 'sqlite') {
+    throw new CliUsageError(`LIFELINE_EVENT_STORE must be sqlite, eventstoredb or postgres, not ${kind}`);
+  }
   const file = join(dataDir, 'events.db');
   // Opening a missing file would create an empty store and report on nothing.
   if (!existsSync(file)) throw new CliUsageError(`No event store at ${file} (use --data-dir or LIFELINE_DATA_DIR)`);
   return SqliteEventStore.open(file);
 }
 
-/** `sqlite:<file>`, `esdb:<url>` or an `esdb://…` connection string. */
+/** `sqlite:<file>`, `esdb:<url>`, an `esdb://…` or a `postgres://…` connection string. */
 export async function openStoreSpec(spec: string, io: CliIo, mustExist: boolean): Promise<EventStore> {
   if (spec.startsWith('sqlite:')) {
     const file = resolve(io.cwd, spec.slice('sqlite:'.length));
@@ -33,7 +42,8 @@ export async function openStoreSpec(spec: string, io: CliIo, mustExist: boolean)
   }
   if (/^esdb(\+discover)?:\/\//.test(spec)) return openEventStore({ kind: 'eventstoredb', url: spec });
   if (spec.startsWith('esdb:')) return openEventStore({ kind: 'eventstoredb', url: spec.slice('esdb:'.length) });
-  throw new CliUsageError(`A store is sqlite:<file> or esdb:<url>, not ${spec}`);
+  if (/^postgres(ql)?:\/\//.test(spec)) return openEventStore({ kind: 'postgres', url: spec });
+  throw new CliUsageError(`A store is sqlite:<file>, esdb:<url> or postgres://…, not ${spec}`);
 }
 
 /** Runs `work` with the store open, and closes it whatever happens. */

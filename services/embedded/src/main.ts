@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   const lines = [
     '',
     `Lifeline is running at ${lifeline.url}  (API docs: ${lifeline.url}/docs, web UI: ${lifeline.url}/)`,
-    `  event store: ${config.eventStore.kind === 'sqlite' ? config.eventStore.file : config.eventStore.url}`,
+    `  event store: ${config.eventStore.kind === 'sqlite' ? config.eventStore.file : withoutPassword(config.eventStore.url)}`,
     `  entity events: ${config.entitySource === 'http' ? 'POST /entity-events' : `Kafka ${config.kafka.topics.join(',')}`}`,
     ...auth,
     '',
@@ -85,3 +85,8 @@ main().catch((error: unknown) => {
   );
   process.exit(1);
 });
+
+/** A connection URL as printed: a password in it (postgres://user:secret@host) is not shown. */
+function withoutPassword(url: string): string {
+  return url.replace(/^([a-z+]+:\/\/[^:/@]+):[^@/]*@/i, '$1:***@');
+}

@@ -7,26 +7,25 @@ import {
   type DefinitionCommand,
   type EntityRef,
   type InstanceCommand,
-  type ManualStart,
 } from '@lifeline/process-domain';
 import type { Logger } from 'pino';
 import type { BpmnImportOptions } from '@lifeline/bpmn';
-import { DefinitionCatalog, type LatestDefinition } from './definitions/definition-catalog';
-import { migrateInstances, type MigrationRequest, type MigrationResult } from './instances/migrate-instances';
-import { DefinitionCommands, type DefinitionCommandResult } from './definitions/definition-commands';
-import { readDefinition } from './definitions/read-definition';
-import { RecordEntityEvents, type EntityEventToRecord, type RecordOutcome } from './ingest/record-entity-events';
+import { DefinitionCatalog } from './definitions/definition-catalog';
+import { DefinitionCommands } from './definitions/definition-commands';
+import { RecordEntityEvents, type EntityEventToRecord } from './ingest/record-entity-events';
+import { InstanceCommands, type InstanceCommandOptions, type LatestRecords } from './instances/instance-commands';
 import {
-  InstanceCommands,
-  type InstanceCommandOptions,
-  type InstanceCommandResult,
-  type LatestRecords,
-} from './instances/instance-commands';
+  ChangeDefinitionCommand,
+  EngineCommands,
+  PublishDefinitionCommand,
+  RecordEntityEventsCommand,
+  RunInstanceCommand,
+} from './engine.commands';
 import { EngineReactionEffects } from './reactions/reaction-effects';
 import { Reactor } from './reactions/reactor';
 import { ReactorState } from './reactions/reactor-state';
 import { ReactionsRunner, WritePath, type ReactionsHealth } from './reactions/reactions-runner';
-import { StartReactions, type StartRetryResult } from './reactions/start-reactions';
+import { StartReactions } from './reactions/start-reactions';
 import { Clock, SystemClock } from './shared/clock';
 import type { LifelineConfig } from './shared/config';
 import { EngineDb } from './shared/engine-db';
@@ -39,7 +38,7 @@ import { MailNotifier, type TaskLookup } from './mail/mail-notifier';
 import { AuditAnchors } from './audit/audit-anchors';
 import { LifelineMetrics, type Reading } from './shared/metrics';
 import { createTracing, type Tracing } from './shared/tracing';
-import { WebhookCommands, type CreatedWebhook } from './webhooks/webhook-commands';
+import { WebhookCommands } from './webhooks/webhook-commands';
 import { WebhookDeliveries } from './webhooks/webhook-deliveries';
 
 /** The outbox backlog metric reads at most this many events per scrape. */
@@ -67,6 +66,8 @@ export class EngineRuntime {
   readonly reactor: Reactor;
   readonly reactions: ReactionsRunner;
   readonly writes: WritePath;
+  /** The use cases (engine.commands.ts) over this runtime's ports; the Nest module registers the same classes over the same ports. */
+  readonly commands: EngineCommands;
   /** Present when entity events come from Kafka. */
   kafka?: KafkaIngest;
   outbound?: Outbound;
@@ -82,10 +83,7 @@ export class EngineRuntime {
   /** The webhook outbox: deliveries and their status (sent by the engine role). */
   readonly webhookDeliveries: WebhookDeliveries;
 
-  private readonly webhookCommands: WebhookCommands;
   private readonly instanceCommands: InstanceCommands;
-  private readonly definitionCommands: DefinitionCommands;
-  private readonly ingestCommands: RecordEntityEvents;
   private readonly startReactions: StartReactions;
   private readonly reactorState: ReactorState;
   private records: LatestRecords;
@@ -100,7 +98,6 @@ export class EngineRuntime {
   ) {
     this.anchors = AuditAnchors.create(config, store, clock, logger);
     this.tracing = createTracing(config.tracing, logger);
-    this.webhookCommands = new WebhookCommands(clock);
     this.webhookDeliveries = new WebhookDeliveries(
       join(config.dataDir, 'webhooks.db'),
       store,
@@ -117,13 +114,21 @@ export class EngineRuntime {
     this.catalog = new DefinitionCatalog();
     this.records = new ReactorRecords(this.reactorState);
     this.instanceCommands = new InstanceCommands(this.catalog, this.records, clock);
-    this.definitionCommands = new DefinitionCommands(clock);
-    this.ingestCommands = new RecordEntityEvents(clock);
     this.startReactions = new StartReactions(this.catalog, this.instanceCommands, clock);
     const effects = new EngineReactionEffects(this.instanceCommands, this.startReactions, clock, logger);
     this.reactor = new Reactor(this.reactorState, effects, isInfrastructureError, logger);
     const inline = sidecar !== undefined && config.runEngine;
     this.writes = new WritePath(store, inline ? this.reactor : undefined);
+    this.commands = new EngineCommands({
+      writes: this.writes,
+      metrics: this.metrics,
+      catalog: this.catalog,
+      instances: this.instanceCommands,
+      definitions: new DefinitionCommands(clock),
+      ingest: new RecordEntityEvents(clock),
+      starts: this.startReactions,
+      webhooks: new WebhookCommands(clock),
+    });
     this.reactions = new ReactionsRunner(
       store,
       this.reactor,
@@ -251,30 +256,19 @@ export class EngineRuntime {
     );
   }
 
-  // ---- the commands, each one unit of work ----
+  // ---- the commands: the use cases in engine.commands.ts, called in process ----
 
   readonly definitions = {
-    /** YAML, JSON or BPMN XML (`options`: what a BPMN file has no place for); read before the unit of work. */
     publish: (
       text: string,
       contentType: string | undefined,
       actor: string,
       origin?: CommandOrigin,
       options?: BpmnImportOptions,
-    ): Promise<DefinitionCommandResult> =>
-      this.metrics.time('PublishDefinition', async () => {
-        const definition = await readDefinition(text, contentType, options);
-        return this.writes.run((tx) => this.definitionCommands.publishRead(tx, definition, text, actor, origin));
-      }),
-    execute: (
-      key: string,
-      command: DefinitionCommand,
-      actor: string,
-      origin?: CommandOrigin,
-    ): Promise<DefinitionCommandResult> =>
-      this.metrics.time(command.type, () =>
-        this.writes.run((tx) => this.definitionCommands.execute(tx, key, command, actor, origin)),
-      ),
+    ) =>
+      this.commands.publishDefinition.execute(new PublishDefinitionCommand(text, contentType, actor, origin, options)),
+    execute: (key: string, command: DefinitionCommand, actor: string, origin?: CommandOrigin) =>
+      this.commands.changeDefinition.execute(new ChangeDefinitionCommand(key, command, actor, origin)),
   };
 
   readonly instances = {
@@ -284,88 +278,13 @@ export class EngineRuntime {
       actor: Actor,
       origin: CommandOrigin,
       options?: InstanceCommandOptions,
-    ): Promise<InstanceCommandResult> =>
-      this.metrics.time(command.type, () =>
-        this.writes.run((tx) => this.instanceCommands.execute(tx, instanceId, command, actor, origin, options)),
-      ),
-    /** A start by hand for a record (POST /instances): the actor needs one of the definition's startableBy roles. */
-    launch: (request: ManualStart, actor: Actor, origin: CommandOrigin): Promise<InstanceCommandResult> =>
-      this.metrics.time('StartInstance', () =>
-        this.writes.run((tx) => this.instanceCommands.launch(tx, request, actor, origin)),
-      ),
-  };
-
-  /** POST /definitions/:key/migrate: each selected instance moved (or, in a dry run, decided) on its own. */
-  readonly migrations = {
-    run: (request: MigrationRequest, actor: Actor, origin: CommandOrigin): Promise<MigrationResult> =>
-      migrateInstances(
-        {
-          requireVersion: async (key, version) => {
-            await this.writes.run((tx) => this.catalog.version(tx, key, version));
-          },
-          decideOnly: (instanceId, command, who) =>
-            this.writes.run((tx) => this.instanceCommands.decideMigration(tx, instanceId, command, who)),
-          migrate: async (instanceId, command, who, own) => {
-            await this.instances.execute(instanceId, command, who, own);
-          },
-        },
-        request,
-        actor,
-        origin,
-      ),
+    ) => this.commands.runInstance.execute(new RunInstanceCommand(instanceId, command, actor, origin, options)),
   };
 
   readonly ingest = {
-    record: async (batch: EntityEventToRecord[], actor?: string): Promise<RecordOutcome> => {
-      const outcome = await this.metrics.time('RecordEntityEvents', () =>
-        this.writes.run((tx) => this.ingestCommands.record(tx, batch, actor)),
-      );
-      const source = batch[0]?.source.kind ?? 'http';
-      if (outcome.recorded > 0) this.metrics.entityEventsRecorded.inc({ source }, outcome.recorded);
-      if (outcome.duplicates > 0) this.metrics.entityEventsDuplicate.inc({ source }, outcome.duplicates);
-      return outcome;
-    },
+    record: (batch: EntityEventToRecord[], actor?: string) =>
+      this.commands.recordEntityEvents.execute(new RecordEntityEventsCommand(batch, actor)),
   };
-
-  readonly webhooks = {
-    create: (
-      request: { url: string; events: string[]; description?: string },
-      actor: string,
-      origin: CommandOrigin,
-    ): Promise<CreatedWebhook> =>
-      this.metrics.time('CreateWebhook', () =>
-        this.writes.run((tx) => this.webhookCommands.create(tx, request, actor, origin)),
-      ),
-    delete: (webhookId: string, actor: string, origin: CommandOrigin): Promise<number> =>
-      this.metrics.time('DeleteWebhook', () =>
-        this.writes.run((tx) =>
-          this.webhookCommands.execute(tx, { type: 'DeleteWebhook', webhookId, by: actor }, actor, origin),
-        ),
-      ),
-    redeliver: (webhookId: string, deliveryId: string, actor: string, origin: CommandOrigin): Promise<number> =>
-      this.metrics.time('RedeliverWebhookDelivery', () =>
-        this.writes.run((tx) =>
-          this.webhookCommands.execute(
-            tx,
-            { type: 'RedeliverWebhookDelivery', webhookId, deliveryId, by: actor },
-            actor,
-            origin,
-          ),
-        ),
-      ),
-  };
-
-  readonly starts = {
-    retry: (entity: EntityRef, failureId: string, actor: Actor, origin: CommandOrigin): Promise<StartRetryResult> =>
-      this.metrics.time('RetryStart', () =>
-        this.writes.run((tx) => this.startReactions.retry(tx, entity, failureId, actor, origin)),
-      ),
-  };
-
-  /** The latest version of a definition and whether it is enabled (outside a unit: committed data). */
-  latestDefinition(key: string): Promise<LatestDefinition | undefined> {
-    return this.catalog.latest(this.store, key);
-  }
 
   /** The record as last recorded (the API shows it beside a task). */
   async latestRecord(entity: EntityRef): Promise<Record<string, unknown>> {

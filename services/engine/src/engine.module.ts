@@ -1,9 +1,9 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { EngineRuntime } from './engine-runtime';
-import { ENGINE_COMMAND_HANDLERS } from './engine.commands';
+import { COMMAND_PORTS, ENGINE_COMMAND_HANDLERS } from './engine.commands';
 
-/** The engine's Nest shell: command handlers over the runtime. The runtime is built before Nest. */
+/** The engine's Nest shell: its use cases as the CommandBus's handlers, over the runtime's ports. The runtime is built before Nest. */
 @Module({})
 export class EngineModule {
   static forRuntime(runtime: EngineRuntime): DynamicModule {
@@ -11,7 +11,11 @@ export class EngineModule {
       module: EngineModule,
       global: true,
       imports: [CqrsModule.forRoot()],
-      providers: [{ provide: EngineRuntime, useValue: runtime }, ...ENGINE_COMMAND_HANDLERS],
+      providers: [
+        { provide: EngineRuntime, useValue: runtime },
+        { provide: COMMAND_PORTS, useValue: runtime.commands.ports },
+        ...ENGINE_COMMAND_HANDLERS,
+      ],
       exports: [EngineRuntime, CqrsModule],
     };
   }

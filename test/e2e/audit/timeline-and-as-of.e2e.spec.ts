@@ -1,4 +1,5 @@
 import { startLifeline, type RunningLifeline } from '@lifeline/testing';
+import { undocumentedFields, type OpenApiDocument } from '../helpers/documented';
 import { FakeClock } from '@lifeline/engine';
 import { SqliteEventStore } from '@lifeline/event-store';
 import { join } from 'node:path';
@@ -101,6 +102,10 @@ describe('audit over HTTP: the timeline says why, and the past can be queried as
       currentActivity: 'review',
       asOf: { position: afterCreated, at: createdAt },
     });
+    // The answer names nothing the OpenAPI document leaves out (its `asOf` was once undocumented).
+    const document = (await lifeline.call(null, 'GET', '/docs/openapi.json')).body as OpenApiDocument;
+    expect(undocumentedFields(document, '/instances/{id}', 'get', byPosition.body)).toEqual([]);
+    expect(undocumentedFields(document, '/instances/{id}', 'get', now.body)).toEqual([]);
 
     // Half an hour after the claim: claimed by alice, not yet completed.
     const halfPast = new Date(Date.parse(createdAt) + 1.5 * HOUR).toISOString();

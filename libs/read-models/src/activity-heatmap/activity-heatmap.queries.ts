@@ -1,31 +1,13 @@
+import type { z } from 'zod';
+import type { ACTIVITY_STAYS, ACTIVITY_HEAT, ACTIVITY_HEATMAP_RESULT } from '../results';
 import type { Sql } from '../read-model-db';
 import { cachedStatement } from '../statement-cache';
 
-/** How long lines stayed at an activity: the stays that ended there (moved on, or the instance ended). */
-export interface ActivityStays {
-  count: number;
-  /** Rounded to the millisecond; null when no stay has ended there. */
-  meanMs: number | null;
-  maxMs: number | null;
-}
+export type ActivityStays = z.infer<typeof ACTIVITY_STAYS>;
 
-export interface ActivityHeat {
-  activityId: string;
-  /** Lines resting there now (each line of a parallel instance counts). */
-  instances: number;
-  /** Open incidents there, of instances not ended. */
-  incidents: number;
-  /** How many times a line entered it. */
-  entered: number;
-  stays: ActivityStays;
-}
+export type ActivityHeat = z.infer<typeof ACTIVITY_HEAT>;
 
-export interface ActivityHeatmap {
-  definitionKey: string;
-  version: number;
-  /** Only the activities some line has reached, by activity id. */
-  activities: ActivityHeat[];
-}
+export type ActivityHeatmap = z.infer<typeof ACTIVITY_HEATMAP_RESULT>;
 
 interface HeatRecord {
   activity_id: string;

@@ -1,23 +1,12 @@
+import type { z } from 'zod';
+import type { TIMELINE_ENTRY } from '../results';
 import type { Sql } from '../read-model-db';
 import { cachedStatement } from '../statement-cache';
 
 /** The number of the record (type, id) whose entries are read. */
 const ENTITY = 'SELECT entity FROM timeline_entities WHERE entity_type = ? AND entity_id = ?';
 
-export interface TimelineEntry {
-  position: number;
-  at: string;
-  /** The event type (`EntityEventRecorded`, `TaskCompleted`, …). */
-  kind: string;
-  actor: string;
-  instanceId: string | null;
-  taskId: string | null;
-  summary: string;
-  data: unknown;
-  causationId: string;
-  /** The event that caused this one, when it is on the same timeline (else only `causationId` is known). */
-  cause: { id: string; type: string; position: number } | null;
-}
+export type TimelineEntry = z.infer<typeof TIMELINE_ENTRY>;
 
 export interface TimelineOptions {
   /** Only entries after this global position (paging forwards). */

@@ -1,3 +1,5 @@
+import type { z } from 'zod';
+import type { OPEN_INCIDENT } from '../results';
 import type { LifelineEvent } from '@lifeline/process-domain';
 import type { StoredEvent } from '@lifeline/event-store';
 import { asLifelineEvent, instanceIdOf, json } from '../events';
@@ -9,14 +11,7 @@ import { moveLines, type Line } from './positions';
 export type InstanceLifecycle = 'running' | 'suspended' | 'completed' | 'terminated';
 export type InstanceStatus = InstanceLifecycle | 'incident';
 
-export interface OpenIncident {
-  incidentId: string;
-  activityId: string;
-  code: string;
-  message: string;
-  expression?: string;
-  raisedAt: string;
-}
+export type OpenIncident = z.infer<typeof OPEN_INCIDENT>;
 
 export const INSTANCES_QUERY_INDEXES = [
   'CREATE INDEX IF NOT EXISTS instances_by_definition ON instances (definition_key, status)',

@@ -1,9 +1,11 @@
-import type { EntityRef, InstanceCause } from '@lifeline/process-domain';
+import type { z } from 'zod';
+import type { INSTANCE_ROW } from '../results';
+import type { InstanceCause } from '@lifeline/process-domain';
 import type { Sql } from '../read-model-db';
 import { cachedStatement } from '../statement-cache';
 import { VIEWER_TASK_CONDITION } from '../task-list/task-list.queries';
 import type { InstanceStatus, OpenIncident } from './instances.projection';
-import { visiblePositions, type Line, type Position } from './positions';
+import { visiblePositions, type Line } from './positions';
 
 export interface InstanceFilter {
   definitionKey?: string;
@@ -17,25 +19,7 @@ export interface InstanceFilter {
   offset?: number;
 }
 
-export interface InstanceRow {
-  id: string;
-  definitionKey: string;
-  definitionVersion: number;
-  definitionName: string;
-  entity: EntityRef;
-  status: InstanceStatus;
-  /** The activity entered last, by any line (kept for clients from before parallel branches). */
-  currentActivity: string | null;
-  /** Where each line of the instance rests now: one while it runs in one line, none once it ended. */
-  positions: Position[];
-  variables: Record<string, unknown>;
-  incidents: OpenIncident[];
-  startedAt: string;
-  endedAt: string | null;
-  cause: InstanceCause;
-  /** Global position of the last event of this instance. */
-  lastPosition: number;
-}
+export type InstanceRow = z.infer<typeof INSTANCE_ROW>;
 
 interface InstanceRecord {
   id: string;

@@ -1,13 +1,8 @@
+import type { z } from 'zod';
+import type { LINE_POSITION } from '../results';
 import { type LifelineEvent, MAIN_TOKEN } from '@lifeline/process-domain';
 
-/** Where one line of an instance (its main line, or a branch of a fork) rests now. */
-export interface Position {
-  token: string;
-  activityId: string;
-  activityType: string;
-  /** When the line got there. */
-  since: string;
-}
+export type Position = z.infer<typeof LINE_POSITION>;
 
 /**
  * One line as the projection keeps it: a position, plus what the instance's `evolve` keeps to move it

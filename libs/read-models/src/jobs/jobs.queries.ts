@@ -1,33 +1,10 @@
+import type { z } from 'zod';
+import type { JOB_ROW } from '../results';
 import type { Sql } from '../read-model-db';
 import { cachedStatement } from '../statement-cache';
 import type { JobStateName } from './jobs.projection';
 
-export interface JobRow {
-  jobId: string;
-  instanceId: string;
-  activityId: string;
-  jobType: string;
-  state: JobStateName;
-  /** The instance is suspended: the job is not offered until it resumes. */
-  suspended: boolean;
-  /** Failures it may still have. */
-  retries: number;
-  /** The worker holding it (locked), or the last one that did. */
-  workerId: string | null;
-  lockExpiresAt: string | null;
-  /** After a failure with a backoff: offered again then. */
-  retryAt: string | null;
-  lastError: string | null;
-  /** The business error code a worker ended it with. */
-  errorCode: string | null;
-  incident: { incidentId: string; open: boolean } | null;
-  inputs: Record<string, unknown>;
-  entity: { type: string; id: string };
-  createdAt: string;
-  updatedAt: string;
-  /** Global position of the last event that changed it. */
-  position: number;
-}
+export type JobRow = z.infer<typeof JOB_ROW>;
 
 /** A job a worker may try to lock now. */
 export interface OfferedJob {

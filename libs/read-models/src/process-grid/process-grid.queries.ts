@@ -1,34 +1,14 @@
+import type { z } from 'zod';
+import type { DEFINITION_ROW, DEFINITION_VERSION_ROW, DEFINITION_DETAILS } from '../results';
 import { type ProcessDefinition, type Trigger, type Actor, mayStartByHand } from '@lifeline/process-domain';
 import type { Sql } from '../read-model-db';
 import { cachedStatement } from '../statement-cache';
 
-export interface DefinitionRow {
-  key: string;
-  name: string;
-  relatedEntity: string;
-  executionOrder: number;
-  enabled: boolean;
-  createdAt: string;
-  updatedAt: string;
-  version: number;
-  triggers: Trigger[];
-  /** Roles that may start it by hand for a record (besides admins); empty: admins only. */
-  startableBy: string[];
-  /** Instances not yet completed or terminated (running, suspended or with an incident). */
-  running: number;
-  openTasks: number;
-}
+export type DefinitionRow = z.infer<typeof DEFINITION_ROW>;
 
-export interface DefinitionVersionRow {
-  version: number;
-  publishedAt: string;
-  definition: ProcessDefinition;
-}
+export type DefinitionVersionRow = z.infer<typeof DEFINITION_VERSION_ROW>;
 
-export interface DefinitionDetails extends DefinitionRow {
-  definition: ProcessDefinition;
-  versions: DefinitionVersionRow[];
-}
+export type DefinitionDetails = z.infer<typeof DEFINITION_DETAILS>;
 
 /** One published version as the BPMN export needs it: the definition, and the BPMN text it was published as. */
 export interface DefinitionVersionSource {

@@ -1,26 +1,12 @@
-import type { EntityRef, StartRetried, StartStage } from '@lifeline/process-domain';
+import type { z } from 'zod';
+import type { START_FAILURE_ROW } from '../results';
+import type { StartStage } from '@lifeline/process-domain';
 import type { Sql } from '../read-model-db';
 import { cachedStatement } from '../statement-cache';
 
 export type StartFailureStatus = 'open' | 'retried';
 
-export interface StartFailureRow {
-  failureId: string;
-  /** Global position of the StartFailed event. */
-  position: number;
-  entity: EntityRef;
-  definitionKey: string;
-  definitionVersion: number;
-  entityEventId: string;
-  stage: StartStage;
-  /** The instance the start would have created (and does create when a retry starts it). */
-  instanceId: string;
-  code: string;
-  message: string;
-  failedAt: string;
-  status: StartFailureStatus;
-  retry: (Omit<StartRetried['data'], 'failureId'> & { at: string }) | null;
-}
+export type StartFailureRow = z.infer<typeof START_FAILURE_ROW>;
 
 export interface StartFailureFilter {
   status?: StartFailureStatus;

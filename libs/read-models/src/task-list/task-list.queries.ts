@@ -1,3 +1,5 @@
+import type { z } from 'zod';
+import type { TASK_ROW, TASK_DETAILS } from '../results';
 import type { FormField, Question, EntityRef } from '@lifeline/process-domain';
 import { parseJson } from '../events';
 import type { Sql } from '../read-model-db';
@@ -32,36 +34,9 @@ export interface TaskFilter {
   offset?: number;
 }
 
-export interface TaskRow {
-  id: string;
-  title: string;
-  status: TaskStatus;
-  assignee: string | null;
-  role: string | null;
-  entity: EntityRef | null;
-  definitionKey: string | null;
-  instanceId: string;
-  activityId: string;
-  createdAt: string;
-  startAt: string;
-  dueAt: string | null;
-  overdue: boolean;
-}
+export type TaskRow = z.infer<typeof TASK_ROW>;
 
-export interface TaskDetails extends TaskRow {
-  instructions: string | null;
-  hint: string | null;
-  completedAt: string | null;
-  completedBy: string | null;
-  result: string | null;
-  results: string[] | null;
-  form: FormField[] | null;
-  question: Question | null;
-  fields: Record<string, unknown> | null;
-  answers: string[] | null;
-  /** Global position of the last event that changed this task. */
-  position: number;
-}
+export type TaskDetails = z.infer<typeof TASK_DETAILS>;
 
 export type TaskCounts = Record<TaskStatus, number> & { open: number; overdue: number };
 

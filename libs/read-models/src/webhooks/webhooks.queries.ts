@@ -1,18 +1,9 @@
+import type { z } from 'zod';
+import type { WEBHOOK_ROW } from '../results';
 import type { Sql } from '../read-model-db';
 import { cachedStatement } from '../statement-cache';
 
-export interface WebhookRow {
-  id: string;
-  url: string;
-  events: string[];
-  description: string | null;
-  /** The secret's first characters; the whole secret is shown once, when the webhook is created. */
-  secretPrefix: string;
-  status: 'active' | 'deleted';
-  createdAt: string;
-  createdBy: string;
-  deletedAt: string | null;
-}
+export type WebhookRow = z.infer<typeof WEBHOOK_ROW>;
 
 interface WebhookRecord {
   webhook_id: string;

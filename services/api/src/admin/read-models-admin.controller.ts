@@ -1,37 +1,30 @@
-import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiBody, ApiExtraModels, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { IsIn } from 'class-validator';
-import { ApiAnswer, ApiErrors, Authenticated, WithBody } from '../http/openapi';
-import { Absent } from '../http/validation';
-import { basename, join } from 'node:path';
-import { writeFileSync } from 'node:fs';
-import { READ_MODELS_POINTER } from '../http/read-models-file';
-import { EngineRuntime } from '@lifeline/engine';
+import { Controller, HttpCode, Post } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CommandBus } from '@nestjs/cqrs';
+import { z } from 'zod';
+import { ApiAnswer, ApiErrors, Authenticated, named, WithBody } from '../http/openapi';
+import { REBUILD_RESULT } from '../http/answers';
+import { absent, ValidBody } from '../http/validation';
 import { RequireRoles } from '../auth/auth.guard';
-import { Conflict } from '../http/api-errors';
-import { ReadSide } from '../http/read-side';
-import { readModelNames, rebuildReadModelFile } from '@lifeline/audit';
+import { readModelNames } from '@lifeline/audit';
+import { RebuildReadModelsCommand } from './read-models.use-cases';
 
-export class RebuildReadModelsDto {
-  /** Only this read model (`task-list`, `process-grid`, `instances`, `entity-timeline`); all when absent. */
-  @ApiPropertyOptional({ enum: readModelNames(), description: 'one read model; all when absent' })
-  @Absent()
-  @IsIn(readModelNames())
-  readModel?: string;
-}
+const REBUILD_READ_MODELS = named(
+  'RebuildReadModelsDto',
+  z.strictObject({
+    /** Only this read model (`task-list`, `process-grid`, `instances`, `entity-timeline`); all when absent. */
+    readModel: absent(z.enum(readModelNames() as [string, ...string[]])).meta({
+      description: 'one read model; all when absent',
+    }),
+  }),
+);
 
 /** Rebuilds the served read models from the global log and switches to the new file without a pause. */
 @ApiTags('admin')
 @Authenticated()
-@ApiExtraModels(RebuildReadModelsDto)
 @Controller('admin/read-models')
 export class ReadModelsAdminController {
-  private running = false;
-
-  constructor(
-    private readonly read: ReadSide,
-    private readonly engine: EngineRuntime,
-  ) {}
+  constructor(private readonly commands: CommandBus) {}
 
   @Post('rebuild')
   @HttpCode(200)
@@ -40,34 +33,10 @@ export class ReadModelsAdminController {
     summary:
       'Rebuild read models into a new file, then serve it once it has caught up (old rows are served until then)',
   })
-  @ApiBody({ type: RebuildReadModelsDto, required: false })
-  @ApiAnswer(200, 'RebuildResult')
+  @ApiAnswer(200, REBUILD_RESULT)
   @ApiErrors(403, 409)
   @WithBody()
-  async rebuild(@Body() body: RebuildReadModelsDto) {
-    if (this.running) throw new Conflict('READ_MODELS.REBUILD_RUNNING', 'A rebuild is already running');
-    this.running = true;
-    try {
-      const stamp = new Date().toISOString().replace(/[-:.]/g, '');
-      const file = join(this.engine.config.dataDir, `read-models-${stamp}.db`);
-      const result = await rebuildReadModelFile(this.engine.store, {
-        targetFile: file,
-        readModel: body.readModel,
-        current: this.read.models.db,
-      });
-      await this.read.models.switchTo(file);
-      // A restart serves the rebuilt file too, not the one it replaced.
-      writeFileSync(join(this.engine.config.dataDir, READ_MODELS_POINTER), basename(file));
-      return {
-        file,
-        readModel: body.readModel ?? 'all',
-        events: result.events,
-        position: this.read.models.position(),
-        elapsedMs: Math.round(result.elapsedMs),
-        eventsPerSecond: result.eventsPerSecond,
-      };
-    } finally {
-      this.running = false;
-    }
+  rebuild(@ValidBody(REBUILD_READ_MODELS, { required: false }) body: z.output<typeof REBUILD_READ_MODELS>) {
+    return this.commands.execute(new RebuildReadModelsCommand(body.readModel));
   }
 }

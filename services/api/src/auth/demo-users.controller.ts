@@ -1,8 +1,9 @@
 import { Controller, Get } from '@nestjs/common';
 import { CurrentCaller } from './auth.guard';
 import type { Caller } from './jwt';
-import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiAnswer, ApiErrors, Authenticated } from '../http/openapi';
+import { CALLER, DEMO_USERS } from '../http/answers';
 import { Public } from './auth.guard';
 import { NotFound } from '../http/api-errors';
 
@@ -26,11 +27,7 @@ export class DemoUsersController {
   @Get('demo-users')
   @Public()
   @ApiOperation({ summary: 'Demo users with ready tokens (embedded mode with a development secret only)' })
-  @ApiResponse({
-    status: 200,
-    description: 'the demo users',
-    schema: { type: 'array', items: { $ref: '#/components/schemas/DemoUser' } },
-  })
+  @ApiAnswer(200, DEMO_USERS, 'the demo users')
   @ApiErrors(404)
   list(): DemoUser[] {
     if (!this.demo.issue)
@@ -42,7 +39,7 @@ export class DemoUsersController {
   @Get('me')
   @ApiOperation({ summary: 'Who the token says you are' })
   @Authenticated()
-  @ApiAnswer(200, 'Caller')
+  @ApiAnswer(200, CALLER)
   me(@CurrentCaller() caller: Caller): Caller {
     return caller;
   }

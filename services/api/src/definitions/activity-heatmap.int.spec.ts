@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { SqliteEventStore } from '@lifeline/event-store';
-import { EngineRuntime, FakeClock, loadConfig } from '@lifeline/engine';
+import { EngineRuntime, FakeClock, loadConfig, MigrateInstancesCommand } from '@lifeline/engine';
 import {
   activityHeatmap,
   listInstances,
@@ -174,17 +174,19 @@ describe('the activity heatmap, kept inline from the engine’s events on SQLite
       'application/yaml',
       'root',
     );
-    const result = await engine.migrations.run(
-      {
-        definitionKey: 'claim',
-        fromVersion: 1,
-        toVersion: 2,
-        mapping: { triage: 'screen', size: 'weigh' },
-        instanceIds: [instanceOf('M1'), instanceOf('M2')],
-        dryRun: false,
-      },
-      { id: 'root', roles: ['admin'] },
-      { commandId: 'migrate', correlationId: 'c', causationId: 'c' },
+    const result = await engine.commands.migrateInstances.execute(
+      new MigrateInstancesCommand(
+        {
+          definitionKey: 'claim',
+          fromVersion: 1,
+          toVersion: 2,
+          mapping: { triage: 'screen', size: 'weigh' },
+          instanceIds: [instanceOf('M1'), instanceOf('M2')],
+          dryRun: false,
+        },
+        { id: 'root', roles: ['admin'] },
+        { commandId: 'migrate', correlationId: 'c', causationId: 'c' },
+      ),
     );
     expect(result).toMatchObject({ dryRun: false, cannotMove: [] });
     expect((result as { moved: string[] }).moved).toHaveLength(2);

@@ -1,28 +1,8 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
-import { CommandBus } from '@nestjs/cqrs';
-import {
-  ApiBody,
-  ApiConsumes,
-  ApiExtraModels,
-  ApiOperation,
-  ApiProperty,
-  ApiPropertyOptional,
-  ApiQuery,
-  ApiResponse,
-  ApiTags,
-} from '@nestjs/swagger';
-import { IsBoolean, IsInt, IsObject, IsString, Matches, Max, Min } from 'class-validator';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { ApiBody, ApiConsumes, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
 import type { Request, Response } from 'express';
-import { DEFINITION_KEY } from '@lifeline/process-domain';
-import {
-  activityHeatmap,
-  getDefinition,
-  getDefinitionVersion,
-  instancesToMigrate,
-  listDefinitions,
-  publishedVersions,
-  readTogether,
-} from '@lifeline/read-models';
 import {
   BPMN_MEDIA_TYPES,
   ChangeDefinitionCommand,
@@ -33,114 +13,113 @@ import {
 } from '@lifeline/engine';
 import { CurrentCaller, RequireRoles } from '../auth/auth.guard';
 import type { Caller } from '../auth/jwt';
-import { NotFound, RequestInvalid } from '../http/api-errors';
+import { RequestInvalid } from '../http/api-errors';
 import { originOf } from '../http/origin';
-import { Absent } from '../http/validation';
-import { ReadSide } from '../http/read-side';
+import { absent, jsonObject, ValidBody } from '../http/validation';
 import {
   ApiAnswer,
   ApiErrors,
   Authenticated,
   DefinitionKeyParam,
+  ApiQueryOf,
   MinPositionQuery,
+  minPosition,
+  named,
   OPTIONAL_ENTITY_TYPE,
   PATTERNS,
   WithBody,
 } from '../http/openapi';
+import {
+  ACTIVITY_HEATMAP,
+  DEFINITION_COMMAND_RESULT,
+  DEFINITION_DETAILS,
+  DEFINITION_LIST,
+  MIGRATION_RESULT,
+} from '../http/answers';
+import {
+  ActivityHeatmapQuery,
+  checkKey,
+  DefinitionBpmnQuery,
+  DefinitionListQuery,
+  DefinitionQuery,
+  InstancesToMigrateQuery,
+  VERSION_PATTERN,
+} from './definitions.queries';
 
 /** The media type of BPMN 2.0 XML (OMG). */
 const BPMN_MEDIA_TYPE = 'application/bpmn+xml';
-/** A version in a query: a positive integer (absent or empty: the latest). */
-const VERSION_PATTERN = '^([1-9][0-9]{0,8})?$';
-const VERSION = new RegExp(VERSION_PATTERN);
 /** The `version` query parameter of the routes that answer about one version. */
 const VersionQuery = () =>
-  ApiQuery({
-    name: 'version',
-    required: false,
-    description: 'the version (absent or empty: the latest)',
-    schema: { type: 'string', pattern: VERSION_PATTERN },
-  });
+  ApiQueryOf(
+    z.object({
+      version: z
+        .string()
+        .optional()
+        .meta({ pattern: VERSION_PATTERN, description: 'the version (absent or empty: the latest)' }),
+    }),
+  );
 
-/**
- * The published version a query names (`asked`; undefined: the latest), or 404: DEFINITION.NOT_FOUND for an unknown
- * key, DEFINITION.VERSION_NOT_FOUND for a version it does not have.
- */
-function publishedVersion(db: Parameters<typeof publishedVersions>[0], key: string, asked: number | undefined): number {
-  const versions = publishedVersions(db, key);
-  if (versions.length === 0) throw new NotFound('DEFINITION.NOT_FOUND', `No definition ${key}`);
-  const wanted = asked ?? versions[versions.length - 1]!;
-  if (!versions.includes(wanted)) {
-    throw new NotFound('DEFINITION.VERSION_NOT_FOUND', `No version ${wanted} of definition ${key}`);
-  }
-  return wanted;
-}
-
-/** The version a query asks for: undefined for the latest; QUERY.INVALID for anything but a positive integer. */
-function versionQuery(version: unknown): number | undefined {
-  if (version !== undefined && (typeof version !== 'string' || !VERSION.test(version))) {
-    throw new RequestInvalid('QUERY.INVALID', 'version must be a version number (a whole number from 1)');
-  }
-  return version ? Number(version) : undefined;
-}
-const checkKey = (key: string): string => {
-  if (!DEFINITION_KEY.test(key)) throw new NotFound('DEFINITION.NOT_FOUND', `No definition ${key.slice(0, 80)}`);
-  return key;
-};
-
-export class ChangeExecutionOrderDto {
-  @ApiProperty({ type: 'integer', minimum: -1_000_000, maximum: 1_000_000, description: 'smaller starts first' })
-  @IsInt()
-  @Min(-1_000_000)
-  @Max(1_000_000)
-  executionOrder!: number;
-}
+const CHANGE_EXECUTION_ORDER = named(
+  'ChangeExecutionOrderDto',
+  z.strictObject({
+    executionOrder: z.number().int().min(-1_000_000).max(1_000_000).meta({ description: 'smaller starts first' }),
+  }),
+);
 
 /** An activity id, as definitions name them. */
 const ACTIVITY_ID = '^[A-Za-z_][A-Za-z0-9_]{0,99}$';
 const MAX_MAPPING_ENTRIES = 500;
+const version = (description: string) => z.number().int().min(1).max(1_000_000_000).meta({ description });
 
-export class MigrateInstancesDto {
-  @ApiProperty({
-    type: 'integer',
-    minimum: 1,
-    maximum: 1_000_000_000,
-    description: 'the version whose running and suspended instances move',
-  })
-  @IsInt()
-  @Min(1)
-  @Max(1_000_000_000)
-  fromVersion!: number;
-  @ApiProperty({ type: 'integer', minimum: 1, maximum: 1_000_000_000, description: 'the version they move to' })
-  @IsInt()
-  @Min(1)
-  @Max(1_000_000_000)
-  toVersion!: number;
-  @ApiProperty({
-    type: 'object',
-    additionalProperties: { type: 'string', pattern: ACTIVITY_ID },
-    maxProperties: MAX_MAPPING_ENTRIES,
-    description: `activity of fromVersion → activity of toVersion (both ${ACTIVITY_ID}); an activity not named keeps its id`,
-  })
-  @IsObject()
-  mapping!: Record<string, string>;
-  @ApiPropertyOptional({
-    pattern: ACTIVITY_ID,
-    description: 'only the instances whose activity entered last is this one',
-  })
-  @Absent()
-  @IsString()
-  @Matches(new RegExp(ACTIVITY_ID))
-  activity?: string;
-  @ApiPropertyOptional({ pattern: PATTERNS.entityType, description: 'only the instances about records of this type' })
-  @Absent()
-  @IsString()
-  @Matches(new RegExp(PATTERNS.entityType))
-  entityType?: string;
-  @ApiProperty({ type: 'boolean', description: 'true: answer which would move and which cannot, and move none' })
-  @IsBoolean()
-  dryRun!: boolean;
-}
+const MIGRATE_INSTANCES = named(
+  'MigrateInstancesDto',
+  z.strictObject({
+    fromVersion: version('the version whose running and suspended instances move'),
+    toVersion: version('the version they move to'),
+    // Its entries are checked by checkMapping, to answer MIGRATION.INVALID_MAPPING.
+    mapping: jsonObject(
+      `activity of fromVersion → activity of toVersion (both ${ACTIVITY_ID}); an activity not named keeps its id`,
+    ).meta({ additionalProperties: { type: 'string', pattern: ACTIVITY_ID }, maxProperties: MAX_MAPPING_ENTRIES }),
+    activity: absent(z.string().regex(new RegExp(ACTIVITY_ID))).meta({
+      description: 'only the instances whose activity entered last is this one',
+    }),
+    entityType: absent(z.string().regex(new RegExp(PATTERNS.entityType))).meta({
+      description: 'only the instances about records of this type',
+    }),
+    dryRun: z.boolean().meta({ description: 'true: answer which would move and which cannot, and move none' }),
+  }),
+);
+
+/** The BPMN import options (checked by importOption, to answer QUERY.INVALID). */
+const PUBLISH_QUERY = z.object({
+  key: z.string().optional().meta({
+    pattern: PATTERNS.definitionKey,
+    description:
+      'BPMN only: the definition key when the file has no lifeline:definition key (else from the process id)',
+  }),
+  relatedEntity: z.string().optional().meta({
+    pattern: PATTERNS.entityType,
+    description: 'BPMN only: the record type when the file has no lifeline:definition relatedEntity',
+  }),
+  processId: z.string().optional().meta({
+    pattern: PATTERNS.processId,
+    description: 'BPMN only: which executable process of the file to publish, when it has several',
+  }),
+  unassignedRole: z.string().optional().meta({
+    pattern: PATTERNS.role,
+    description:
+      'BPMN only: the role a user task without an assignee or candidate group goes to (else such a task is refused)',
+  }),
+});
+
+/** The process grid's filters (checked in the controller, to answer QUERY.INVALID). */
+const LIST_QUERY = z.object({
+  minPosition,
+  relatedEntity: z.string().optional().meta({ pattern: PATTERNS.optionalEntityType }),
+  startable: z.enum(['true', 'false']).optional().meta({
+    description: 'true: only the enabled definitions the caller may start by hand (admin, or a startableBy role)',
+  }),
+});
 
 /** A BPMN import option from the query: absent, or one value matching its pattern. */
 function importOption(name: string, value: unknown, pattern: string): Record<string, string> {
@@ -169,12 +148,11 @@ function checkMapping(mapping: Record<string, unknown>): Record<string, string> 
 
 @ApiTags('definitions')
 @Authenticated()
-@ApiExtraModels(ChangeExecutionOrderDto, MigrateInstancesDto)
 @Controller('definitions')
 export class DefinitionsController {
   constructor(
     private readonly commands: CommandBus,
-    private readonly read: ReadSide,
+    private readonly queries: QueryBus,
   ) {}
 
   @Post()
@@ -195,35 +173,10 @@ export class DefinitionsController {
   @ApiBody({
     description:
       'The definition (README, "Defining a process"): a JSON object, its YAML text, or a BPMN file (docs/decisions/0010-bpmn.md)',
-    schema: { $ref: '#/components/schemas/ProcessDefinition' },
+    schema: { $ref: '#/components/schemas/ProcessDefinition' }, // DOMAIN_SCHEMAS (http/domain-schemas.ts)
   })
-  @ApiQuery({
-    name: 'key',
-    required: false,
-    description:
-      'BPMN only: the definition key when the file has no lifeline:definition key (else from the process id)',
-    schema: { type: 'string', pattern: PATTERNS.definitionKey },
-  })
-  @ApiQuery({
-    name: 'relatedEntity',
-    required: false,
-    description: 'BPMN only: the record type when the file has no lifeline:definition relatedEntity',
-    schema: { type: 'string', pattern: PATTERNS.entityType },
-  })
-  @ApiQuery({
-    name: 'processId',
-    required: false,
-    description: 'BPMN only: which executable process of the file to publish, when it has several',
-    schema: { type: 'string', pattern: PATTERNS.processId },
-  })
-  @ApiQuery({
-    name: 'unassignedRole',
-    required: false,
-    description:
-      'BPMN only: the role a user task without an assignee or candidate group goes to (else such a task is refused)',
-    schema: { type: 'string', pattern: PATTERNS.role },
-  })
-  @ApiAnswer(201, 'DefinitionCommandResult', 'Published: the key and its new version')
+  @ApiQueryOf(PUBLISH_QUERY)
+  @ApiAnswer(201, DEFINITION_COMMAND_RESULT, 'Published: the key and its new version')
   @ApiErrors(403, 409)
   @WithBody()
   async publish(
@@ -253,19 +206,8 @@ export class DefinitionsController {
 
   @Get()
   @ApiOperation({ summary: 'The process grid' })
-  @MinPositionQuery()
-  @ApiQuery({
-    name: 'relatedEntity',
-    required: false,
-    schema: { type: 'string', pattern: PATTERNS.optionalEntityType },
-  })
-  @ApiQuery({
-    name: 'startable',
-    required: false,
-    description: 'true: only the enabled definitions the caller may start by hand (admin, or a startableBy role)',
-    schema: { type: 'string', enum: ['true', 'false'] },
-  })
-  @ApiAnswer(200, 'DefinitionList')
+  @ApiQueryOf(LIST_QUERY)
+  @ApiAnswer(200, DEFINITION_LIST)
   @ApiErrors(400, 503)
   async list(
     @CurrentCaller() caller: Caller,
@@ -282,25 +224,21 @@ export class DefinitionsController {
     if (startable !== undefined && startable !== 'true' && startable !== 'false') {
       throw new RequestInvalid('QUERY.INVALID', 'startable must be true or false');
     }
-    const { position } = await this.read.atLeast(minPosition, ['process-grid']);
     const filter = {
       ...(relatedEntity ? { relatedEntity } : {}),
       ...(startable === 'true' ? { startableBy: { id: caller.id, roles: caller.roles } } : {}),
     };
-    return { position, items: listDefinitions(this.read.db, filter) };
+    return this.queries.execute(new DefinitionListQuery(filter, minPosition));
   }
 
   @Get(':key')
   @ApiOperation({ summary: 'A definition with its triggers and versions' })
   @DefinitionKeyParam()
   @MinPositionQuery()
-  @ApiAnswer(200, 'DefinitionDetails')
+  @ApiAnswer(200, DEFINITION_DETAILS)
   @ApiErrors(400, 404, 503)
-  async get(@Param('key') key: string, @Query('minPosition') minPosition?: string) {
-    await this.read.atLeast(minPosition, ['process-grid']);
-    const found = getDefinition(this.read.db, checkKey(key));
-    if (!found) throw new NotFound('DEFINITION.NOT_FOUND', `No definition ${key}`);
-    return found;
+  get(@Param('key') key: string, @Query('minPosition') minPosition?: string) {
+    return this.queries.execute(new DefinitionQuery(key, minPosition));
   }
 
   @Get(':key/bpmn')
@@ -323,14 +261,7 @@ export class DefinitionsController {
     @Query('minPosition') minPosition: string | undefined,
     @Res({ passthrough: true }) response: Response,
   ): Promise<string> {
-    checkKey(key);
-    const asked = versionQuery(version);
-    await this.read.atLeast(minPosition, ['process-grid']);
-    const found = readTogether(this.read.db, () =>
-      getDefinitionVersion(this.read.db, key, publishedVersion(this.read.db, key, asked)),
-    )!;
-    // The export is loaded on first use: a server nobody asks for BPMN does not carry the moddle libraries.
-    const xml = found.bpmn ?? (await (await import('@lifeline/bpmn')).exportBpmn(found.definition));
+    const xml = await this.queries.execute(new DefinitionBpmnQuery(key, version, minPosition));
     // Set here, not by a decorator: an error answer of this route is JSON like every other.
     response.setHeader('content-type', `${BPMN_MEDIA_TYPE}; charset=utf-8`);
     return xml;
@@ -344,19 +275,10 @@ export class DefinitionsController {
   @DefinitionKeyParam()
   @VersionQuery()
   @MinPositionQuery()
-  @ApiAnswer(200, 'ActivityHeatmap')
+  @ApiAnswer(200, ACTIVITY_HEATMAP)
   @ApiErrors(400, 404, 503)
-  async heatmap(
-    @Param('key') key: string,
-    @Query('version') version?: string,
-    @Query('minPosition') minPosition?: string,
-  ) {
-    const asked = versionQuery(version);
-    const { position } = await this.read.atLeast(minPosition, ['process-grid', 'instances']);
-    return readTogether(this.read.db, () => ({
-      position,
-      ...activityHeatmap(this.read.db, key, publishedVersion(this.read.db, checkKey(key), asked)),
-    }));
+  heatmap(@Param('key') key: string, @Query('version') version?: string, @Query('minPosition') minPosition?: string) {
+    return this.queries.execute(new ActivityHeatmapQuery(key, version, minPosition));
   }
 
   @Post(':key/activate')
@@ -364,7 +286,7 @@ export class DefinitionsController {
   @RequireRoles('admin')
   @ApiOperation({ summary: 'Enable: its triggers start instances again' })
   @DefinitionKeyParam()
-  @ApiAnswer(200, 'DefinitionCommandResult')
+  @ApiAnswer(200, DEFINITION_COMMAND_RESULT)
   @ApiErrors(400, 403, 404, 409)
   activate(
     @Param('key') key: string,
@@ -381,7 +303,7 @@ export class DefinitionsController {
   @RequireRoles('admin')
   @ApiOperation({ summary: 'Disable: its triggers start nothing until it is activated' })
   @DefinitionKeyParam()
-  @ApiAnswer(200, 'DefinitionCommandResult')
+  @ApiAnswer(200, DEFINITION_COMMAND_RESULT)
   @ApiErrors(400, 403, 404, 409)
   deactivate(
     @Param('key') key: string,
@@ -397,13 +319,12 @@ export class DefinitionsController {
   @RequireRoles('admin')
   @ApiOperation({ summary: 'Change the execution order' })
   @DefinitionKeyParam()
-  @ApiBody({ type: ChangeExecutionOrderDto })
-  @ApiAnswer(200, 'DefinitionCommandResult')
+  @ApiAnswer(200, DEFINITION_COMMAND_RESULT)
   @ApiErrors(403, 404, 409)
   @WithBody()
   changeOrder(
     @Param('key') key: string,
-    @Body() body: ChangeExecutionOrderDto,
+    @ValidBody(CHANGE_EXECUTION_ORDER) body: z.output<typeof CHANGE_EXECUTION_ORDER>,
     @CurrentCaller() caller: Caller,
     @Req() request: Request,
   ): Promise<DefinitionCommandResult> {
@@ -425,17 +346,16 @@ export class DefinitionsController {
       'Migrate the running and suspended instances of one version to another (README, "Migrating running instances"); a dry run moves none',
   })
   @DefinitionKeyParam()
-  @ApiBody({ type: MigrateInstancesDto })
   @ApiAnswer(
     200,
-    'MigrationResult',
+    MIGRATION_RESULT,
     'Which moved (or, in a dry run, would move), and which cannot with the reasons by activity',
   )
   @ApiErrors(403, 404)
   @WithBody()
   async migrate(
     @Param('key') key: string,
-    @Body() body: MigrateInstancesDto,
+    @ValidBody(MIGRATE_INSTANCES) body: z.output<typeof MIGRATE_INSTANCES>,
     @CurrentCaller() caller: Caller,
     @Req() request: Request,
   ): Promise<MigrationResult> {
@@ -444,13 +364,14 @@ export class DefinitionsController {
     if (body.fromVersion === body.toVersion) {
       throw new RequestInvalid('MIGRATION.SAME_VERSION', 'fromVersion and toVersion must differ');
     }
-    await this.read.atLeast(undefined, ['instances']);
-    const instanceIds = instancesToMigrate(this.read.db, {
-      definitionKey: key,
-      definitionVersion: body.fromVersion,
-      ...(body.activity !== undefined ? { activity: body.activity } : {}),
-      ...(body.entityType !== undefined ? { entityType: body.entityType } : {}),
-    });
+    const instanceIds = await this.queries.execute(
+      new InstancesToMigrateQuery({
+        definitionKey: key,
+        definitionVersion: body.fromVersion,
+        ...(body.activity !== undefined ? { activity: body.activity } : {}),
+        ...(body.entityType !== undefined ? { entityType: body.entityType } : {}),
+      }),
+    );
     return this.commands.execute(
       new MigrateInstancesCommand(
         {

@@ -1,36 +1,43 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
-import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { QueryBus } from '@nestjs/cqrs';
+import { z } from 'zod';
 import { ENTITY_TYPE } from '@lifeline/process-domain';
-import { entityTimeline, viewerHasTaskForRecord } from '@lifeline/read-models';
 import { CurrentCaller } from '../auth/auth.guard';
-import { hasOverview, type Caller } from '../auth/jwt';
-import { ReadSide } from '../http/read-side';
-import { NotFound, RequestInvalid } from '../http/api-errors';
-import { ApiAnswer, ApiErrors, Authenticated, codePoints, MinPositionQuery, PATTERNS } from '../http/openapi';
+import type { Caller } from '../auth/jwt';
+import { RequestInvalid } from '../http/api-errors';
+import { ApiAnswer, ApiErrors, ApiQueryOf, Authenticated, codePoints, minPosition, PATTERNS } from '../http/openapi';
+import { ENTITY_TIMELINE } from '../http/answers';
+import { RecordTimelineQuery } from './entities.queries';
 
 const INTEGER = /^-?[0-9]{1,15}$/;
+
+/** Checked in the controller, to answer QUERY.INVALID. */
+const TIMELINE_QUERY = z.object({
+  minPosition,
+  after: z
+    .int()
+    .min(-999_999_999_999_999)
+    .max(999_999_999_999_999)
+    .optional()
+    .meta({ description: 'only entries after this global position' }),
+  limit: z.int().min(1).max(1000).optional(),
+});
 
 @ApiTags('entities')
 @Authenticated()
 @Controller('entities')
 export class EntitiesController {
-  constructor(private readonly read: ReadSide) {}
+  constructor(private readonly queries: QueryBus) {}
 
   @Get(':type/:id/timeline')
   @ApiOperation({ summary: 'Every recorded event, process, task and decision about one record, in order' })
   @ApiParam({ name: 'type', description: 'the record type', schema: { type: 'string', pattern: PATTERNS.entityType } })
   @ApiParam({ name: 'id', description: 'the record id', schema: { type: 'string', minLength: 1, maxLength: 200 } })
-  @MinPositionQuery()
-  @ApiQuery({
-    name: 'after',
-    required: false,
-    description: 'only entries after this global position',
-    schema: { type: 'integer', minimum: -999_999_999_999_999, maximum: 999_999_999_999_999 },
-  })
-  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000 } })
-  @ApiAnswer(200, 'EntityTimeline')
+  @ApiQueryOf(TIMELINE_QUERY)
+  @ApiAnswer(200, ENTITY_TIMELINE)
   @ApiErrors(400, 404, 503)
-  async timeline(
+  timeline(
     @Param('type') type: string,
     @Param('id') id: string,
     @CurrentCaller() caller: Caller,
@@ -55,19 +62,8 @@ export class EntitiesController {
     ) {
       throw new RequestInvalid('QUERY.INVALID', 'after must be an integer and limit 1..1000');
     }
-    const { position } = await this.read.atLeast(minPosition, ['entity-timeline', 'task-list']);
-    // Need to know: without an overview role (admin, auditor), only those with a task about the record read
-    // it; to anyone else the record answers as one Lifeline never heard of.
-    if (
-      !hasOverview(caller) &&
-      !viewerHasTaskForRecord(this.read.db, { user: caller.id, roles: caller.roles }, type, id)
-    ) {
-      throw new NotFound('ENTITY.NOT_FOUND', 'No such record');
-    }
-    return {
-      position,
-      entity: { type, id },
-      items: entityTimeline(this.read.db, type, id, { afterPosition, limit: pageSize }),
-    };
+    return this.queries.execute(
+      new RecordTimelineQuery({ type, id }, caller, { afterPosition, limit: pageSize }, minPosition),
+    );
   }
 }

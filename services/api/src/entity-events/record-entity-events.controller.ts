@@ -10,6 +10,7 @@ import { RequestInvalid } from '../http/api-errors';
 import { Metrics } from '../health/metrics';
 import { traceparentOf } from '../http/origin';
 import { ApiAnswer, ApiErrors, Authenticated, WithBody } from '../http/openapi';
+import { RECORD_OUTCOME } from '../http/answers';
 
 /** The most envelopes one request may carry. */
 export const MAX_BATCH = 1000;
@@ -40,7 +41,7 @@ export class RecordEntityEventsController {
       ],
     },
   })
-  @ApiAnswer(202, 'RecordOutcome', 'Recorded (or already recorded): the position of the last event')
+  @ApiAnswer(202, RECORD_OUTCOME, 'Recorded (or already recorded): the position of the last event')
   @ApiErrors(403, 409)
   @WithBody()
   async record(
@@ -75,12 +76,11 @@ export class RecordEntityEventsController {
       );
     }
     const traceparent = traceparentOf(request);
-    const outcome: RecordOutcome = await this.commands.execute(
+    return this.commands.execute(
       new RecordEntityEventsCommand(
         envelopes.map((envelope) => ({ envelope, source: { kind: 'http' }, ...(traceparent ? { traceparent } : {}) })),
         caller.id,
       ),
     );
-    return outcome;
   }
 }

@@ -1,18 +1,18 @@
 import { Controller, Get, Header, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { ApiAnswer } from '../http/openapi';
-import { EngineRuntime } from '@lifeline/engine';
+import { ApiAnswer, refTo } from '../http/openapi';
+import { HEALTH, LIVENESS, READINESS } from '../http/answers';
+import { QueryBus } from '@nestjs/cqrs';
 import { Public } from '../auth/auth.guard';
-import { ReadSide } from '../http/read-side';
+import { HealthQuery, ReadinessQuery } from './health.queries';
 import { Metrics } from './metrics';
 
 @ApiTags('operations')
 @Controller()
 export class HealthController {
   constructor(
-    private readonly engine: EngineRuntime,
-    private readonly read: ReadSide,
+    private readonly queries: QueryBus,
     private readonly metrics: Metrics,
   ) {}
 
@@ -21,25 +21,15 @@ export class HealthController {
   @ApiOperation({
     summary: "Liveness and progress: the log's head, the read models' and the reactions' positions",
   })
-  @ApiAnswer(200, 'Health')
-  async health() {
-    const head = await this.engine.store.headPosition();
-    const { ok, reactions, kafka } = this.engine.health();
-    return {
-      ok,
-      head,
-      readModels: this.read.models.position(),
-      viewsCatchingUp: this.read.models.catchingUp(),
-      reactions,
-      ...(kafka ? { kafka } : {}),
-      counters: await this.metrics.counters(),
-    };
+  @ApiAnswer(200, HEALTH)
+  health() {
+    return this.queries.execute(new HealthQuery());
   }
 
   @Get('health/live')
   @Public()
   @ApiOperation({ summary: 'Liveness: the process answers (restart it when this fails)' })
-  @ApiAnswer(200, 'Liveness')
+  @ApiAnswer(200, LIVENESS)
   live() {
     return { ok: true };
   }
@@ -50,24 +40,12 @@ export class HealthController {
     summary:
       'Readiness: the store answers, the reactions run and no Kafka partition is stuck (503 otherwise: send no traffic)',
   })
-  @ApiAnswer(200, 'Readiness')
-  @ApiResponse({
-    status: 503,
-    description: 'Not ready: what is not',
-    schema: { $ref: '#/components/schemas/Readiness' },
-  })
+  @ApiAnswer(200, READINESS)
+  @ApiResponse({ status: 503, description: 'Not ready: what is not', schema: refTo(READINESS) })
   async ready(@Res({ passthrough: true }) response: Response) {
-    const { ok, reactions, kafka } = this.engine.health();
-    let store = true;
-    try {
-      await this.engine.store.headPosition();
-    } catch {
-      store = false;
-    }
-    const checks = { store, reactions: reactions.ok, kafka: kafka?.ok ?? true };
-    const ready = ok && store;
-    if (!ready) response.status(503);
-    return { ok: ready, checks };
+    const readiness = await this.queries.execute(new ReadinessQuery());
+    if (!readiness.ok) response.status(503);
+    return readiness;
   }
 
   @Get('metrics')

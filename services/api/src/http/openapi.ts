@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiParam, ApiQuery, ApiResponse } from '@nestjs/swagger'
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { DEFINITION_KEY, ENTITY_TYPE } from '@lifeline/process-domain';
 import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+import { z } from 'zod';
 
 /**
  * The OpenAPI document's shared pieces: path and query patterns (the same regular expressions the
@@ -45,555 +46,76 @@ export const codePoints = (text: string): number => {
   return count;
 };
 
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const nullable = (schema: SchemaObject): SchemaObject => ({ ...schema, nullable: true });
-const string: SchemaObject = { type: 'string' };
-const integer: SchemaObject = { type: 'integer' };
-const anything: SchemaObject = {};
-const object = (
-  properties: Record<string, SchemaObject | { $ref: string }>,
-  required = Object.keys(properties),
-): SchemaObject => ({
-  type: 'object',
-  required,
-  properties,
-});
+/** The named schemas of the API's contracts: request bodies and answers, `components.schemas` of the document. */
+export const CONTRACTS = z.registry<{ id: string }>();
 
-/** Success and error bodies, named so clients can generate types from them. */
-export const COMPONENT_SCHEMAS: Record<string, SchemaObject> = {
-  Error: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['error'],
-    properties: {
-      error: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['code', 'message'],
-        properties: {
-          code: { type: 'string', description: 'stable, e.g. TASK.NOT_ASSIGNABLE', example: 'TASK.NOT_FOUND' },
-          message: string,
-          details: {
-            description:
-              'the problems by path, when there are several: `{ path, message, code? }`; for a BPMN file each also names its `element: { id, name?, type }`',
-          },
-        },
-      },
-    },
-  },
-  EntityRef: object({ type: string, id: string }),
-  /** Record data (envelope data, task fields, variables): plain JSON without keys that reach a prototype, at any depth. */
-  RecordData: {
-    type: 'object',
-    not: { anyOf: [{ required: ['__proto__'] }, { required: ['constructor'] }, { required: ['prototype'] }] },
-    additionalProperties: ref('RecordValue'),
-  },
-  RecordValue: {
-    nullable: true,
-    anyOf: [
-      { type: 'string' },
-      { type: 'number' },
-      { type: 'boolean' },
-      { type: 'array', items: ref('RecordValue') },
-      ref('RecordData'),
-    ],
-  },
-  /** The definition format's shape (docs/architecture.md, "Definition format"); what it means (references, FEEL) is checked when it is published. */
-  ProcessDefinition: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['key', 'name', 'relatedEntity', 'start', 'activities'],
-    properties: {
-      key: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' },
-      name: { type: 'string', minLength: 1 },
-      relatedEntity: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_]{0,99}$' },
-      executionOrder: { type: 'integer' },
-      enabled: { type: 'boolean' },
-      triggers: {
-        type: 'array',
-        items: {
-          type: 'object',
-          required: ['on'],
-          properties: {
-            on: { type: 'string', enum: ['created', 'updated', 'deleted', 'schedule'] },
-            fields: { type: 'array', items: string },
-            when: { type: 'string', description: 'FEEL' },
-            delay: { type: 'string', description: 'ISO-8601 duration' },
-            cron: { type: 'string', description: 'on: schedule only; 5 fields, or 6 with seconds first' },
-            timeZone: { type: 'string', description: 'on: schedule only; an IANA time zone, default UTC' },
-          },
-        },
-      },
-      start: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
-      startableBy: {
-        type: 'array',
-        minItems: 1,
-        maxItems: 50,
-        uniqueItems: true,
-        description: 'roles that may start it by hand for a record (POST /instances); absent: admins only',
-        items: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,100}$' },
-      },
-      activities: {
-        type: 'object',
-        additionalProperties: {
-          type: 'object',
-          required: ['type'],
-          properties: {
-            type: {
-              type: 'string',
-              enum: [
-                'human',
-                'automatic',
-                'wait',
-                'decision',
-                'service',
-                'end',
-                'parallel',
-                'inclusive',
-                'join',
-                'subprocess',
-              ],
-            },
-          },
-        },
-      },
-      onRecordDeleted: {
-        description:
-          'what a running instance does when its record is deleted: continue (default), terminate, or { next }',
-        oneOf: [
-          { type: 'string', enum: ['continue', 'terminate'] },
-          { type: 'object', additionalProperties: false, required: ['next'], properties: { next: string } },
-        ],
-      },
-      conditionalStarts: {
-        type: 'array',
-        minItems: 1,
-        maxItems: 10,
-        description: 'branches a running instance starts when an entity event of its record meets `when` (FEEL)',
-        items: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['when', 'next'],
-          properties: { when: string, next: string },
-        },
-      },
-    },
-  },
-  RecordOutcome: object({ position: integer, recorded: integer, duplicates: integer }),
-  DefinitionCommandResult: object({
-    key: string,
-    version: integer,
-    enabled: { type: 'boolean' },
-    position: integer,
-    changed: { type: 'boolean' },
-  }),
-  MigrationResult: {
-    type: 'object',
-    required: ['dryRun', 'cannotMove'],
-    properties: {
-      dryRun: { type: 'boolean' },
-      moved: { type: 'array', items: string, description: 'the instances moved (not in a dry run)' },
-      movable: { type: 'array', items: string, description: 'the instances that would move (a dry run)' },
-      cannotMove: {
-        type: 'array',
-        items: object({
-          instanceId: string,
-          code: { ...string, example: 'MIGRATION.NOT_POSSIBLE' },
-          message: string,
-          reasons: {
-            type: 'array',
-            items: object(
-              {
-                activityId: string,
-                to: string,
-                problem: {
-                  type: 'string',
-                  enum: [
-                    'NO_TARGET',
-                    'UNKNOWN_ACTIVITY',
-                    'TYPE_MISMATCH',
-                    'BOUNDARY_MISMATCH',
-                    'RESULTS_MISMATCH',
-                    'JOIN_CHANGED',
-                  ],
-                },
-                message: string,
-              },
-              ['activityId', 'problem', 'message'],
-            ),
-          },
-        }),
-      },
-    },
-  },
-  InstanceCommandResult: object({
-    instanceId: string,
-    position: integer,
-    events: { type: 'array', items: { type: 'object' } },
-  }),
-  DefinitionRow: object({
-    key: string,
-    name: string,
-    relatedEntity: string,
-    executionOrder: integer,
-    enabled: { type: 'boolean' },
-    createdAt: string,
-    updatedAt: string,
-    version: integer,
-    triggers: { type: 'array', items: { type: 'object' } },
-    startableBy: { type: 'array', items: string, description: 'roles that may start it by hand; empty: admins only' },
-    running: integer,
-    openTasks: integer,
-  }),
-  DefinitionList: object({ position: integer, items: { type: 'array', items: ref('DefinitionRow') } }),
-  DefinitionDetails: {
-    allOf: [
-      ref('DefinitionRow'),
-      object({
-        definition: { type: 'object' },
-        versions: {
-          type: 'array',
-          items: object({ version: integer, publishedAt: string, definition: { type: 'object' } }),
-        },
-      }),
-    ],
-  },
-  ActivityHeatmap: {
-    ...object({
-      position: integer,
-      definitionKey: string,
-      version: integer,
-      activities: {
-        type: 'array',
-        description: 'the activities some instance has reached, by id',
-        items: object({
-          activityId: string,
-          instances: { type: 'integer', description: 'lines resting there now (each parallel line counts)' },
-          incidents: { type: 'integer', description: 'open incidents there, of instances not ended' },
-          entered: { type: 'integer', description: 'how many times a line entered it' },
-          stays: object({
-            count: { type: 'integer', description: 'stays that ended (moved on, or the instance ended)' },
-            meanMs: nullable(integer),
-            maxMs: nullable(integer),
-          }),
-        }),
-      },
-    }),
-    description: "Per activity of one version of a definition, from its instances' events",
-  },
-  Incident: object(
-    { incidentId: string, activityId: string, code: string, message: string, expression: string, raisedAt: string },
-    ['incidentId', 'activityId', 'code', 'message', 'raisedAt'],
-  ),
-  Position: {
-    ...object({ token: string, activityId: string, activityType: string, since: string }),
-    description:
-      'Where one line of the instance rests: its main line (`main`), or a branch of a fork (`<fork>.<visit>.<index>`)',
-  },
-  InstanceRow: object({
-    id: string,
-    definitionKey: string,
-    definitionVersion: integer,
-    definitionName: string,
-    entity: ref('EntityRef'),
-    status: { type: 'string', enum: ['running', 'suspended', 'completed', 'terminated', 'incident'] },
-    currentActivity: { ...nullable(string), description: 'the activity entered last, by any line' },
-    positions: {
-      type: 'array',
-      items: ref('Position'),
-      description: 'where each line rests now: several while parallel branches run, none once ended',
-    },
-    variables: { type: 'object' },
-    incidents: { type: 'array', items: ref('Incident') },
-    startedAt: string,
-    endedAt: nullable(string),
-    cause: { type: 'object' },
-    lastPosition: integer,
-  }),
-  InstanceList: object({ position: integer, items: { type: 'array', items: ref('InstanceRow') } }),
-  InstanceHistory: object({
-    instanceId: string,
-    items: {
-      type: 'array',
-      items: object(
-        {
-          position: integer,
-          revision: integer,
-          type: string,
-          at: string,
-          actor: string,
-          messageId: string,
-          correlationId: string,
-          causationId: string,
-          traceparent: { type: 'string', description: 'the W3C trace context it was recorded in, when one came in' },
-          data: anything,
-        },
-        ['position', 'revision', 'type', 'at', 'messageId', 'data'],
-      ),
-    },
-  }),
-  TaskRow: object({
-    id: string,
-    title: string,
-    status: { type: 'string', enum: ['new', 'ongoing', 'postponed', 'completed', 'cancelled'] },
-    assignee: nullable(string),
-    role: nullable(string),
-    entity: nullable(ref('EntityRef') as SchemaObject),
-    definitionKey: nullable(string),
-    instanceId: string,
-    activityId: string,
-    createdAt: string,
-    startAt: string,
-    dueAt: nullable(string),
-    overdue: { type: 'boolean' },
-  }),
-  TaskCounts: {
-    ...object({
-      new: integer,
-      ongoing: integer,
-      postponed: integer,
-      completed: integer,
-      cancelled: integer,
-      open: integer,
-      overdue: integer,
-    }),
-    description:
-      'How many tasks in each status match every filter of the request (role, assignee, definition, entityType, ' +
-      'entityId, search, due) except `status` itself, whose values these are; `open` = new + ongoing, ' +
-      '`overdue` = open tasks past their due date. Paging (limit, offset) does not apply.',
-  },
-  TaskList: object({ position: integer, counts: ref('TaskCounts'), items: { type: 'array', items: ref('TaskRow') } }),
-  TaskDetails: {
-    allOf: [
-      ref('TaskRow'),
-      object({
-        instructions: nullable(string),
-        hint: nullable(string),
-        completedAt: nullable(string),
-        completedBy: nullable(string),
-        result: nullable(string),
-        results: nullable({ type: 'array', items: string }),
-        form: nullable({ type: 'array', items: { type: 'object' } }),
-        question: nullable({ type: 'object' }),
-        fields: nullable({ type: 'object' }),
-        answers: nullable({ type: 'array', items: string }),
-        position: integer,
-        record: { type: 'object', description: 'the related record as last recorded' },
-      }),
-    ],
-  },
-  TimelineEntry: object({
-    position: integer,
-    at: string,
-    kind: string,
-    actor: string,
-    instanceId: nullable(string),
-    taskId: nullable(string),
-    summary: string,
-    data: anything,
-    causationId: string,
-    cause: nullable(object({ id: string, type: string, position: integer })),
-  }),
-  EntityTimeline: object({
-    position: integer,
-    entity: ref('EntityRef'),
-    items: { type: 'array', items: ref('TimelineEntry') },
-  }),
-  StartFailure: object({
-    failureId: string,
-    position: integer,
-    entity: ref('EntityRef'),
-    definitionKey: string,
-    definitionVersion: integer,
-    entityEventId: string,
-    stage: { type: 'string', enum: ['trigger', 'schedule', 'start', 'delayed-start', 'scheduled-start'] },
-    instanceId: string,
-    code: string,
-    message: string,
-    failedAt: string,
-    status: { type: 'string', enum: ['open', 'retried'] },
-    retry: nullable(
-      object(
-        {
-          by: string,
-          at: string,
-          outcome: { type: 'string', enum: ['started', 'scheduled', 'no-match'] },
-          definitionKey: string,
-          definitionVersion: integer,
-          instanceId: string,
-        },
-        ['by', 'at', 'outcome', 'definitionKey', 'definitionVersion'],
-      ),
-    ),
-  }),
-  Mail: object({
-    id: string,
-    kind: { type: 'string', enum: ['task-assigned', 'task-overdue', 'task-escalated'] },
-    taskId: string,
-    user: string,
-    address: nullable(string),
-    subject: string,
-    status: { type: 'string', enum: ['pending', 'sent', 'failed', 'unaddressed'] },
-    attempts: integer,
-    nextAttemptAt: string,
-    lastError: nullable(string),
-    createdAt: string,
-    sentAt: nullable(string),
-  }),
-  MailList: object({ items: { type: 'array', items: ref('Mail') } }),
-  StartFailureList: object({ position: integer, items: { type: 'array', items: ref('StartFailure') } }),
-  StartRetryResult: object(
-    {
-      failureId: string,
-      outcome: { type: 'string', enum: ['started', 'scheduled', 'no-match'] },
-      definitionVersion: integer,
-      instanceId: string,
-      position: integer,
-    },
-    ['failureId', 'outcome', 'definitionVersion', 'position'],
-  ),
-  LockedJob: object({
-    jobId: string,
-    jobType: string,
-    instanceId: string,
-    activityId: string,
-    retries: integer,
-    inputs: ref('RecordData'),
-    entity: ref('EntityRef'),
-    lockExpiresAt: string,
-  }),
-  LockedJobs: object({ jobs: { type: 'array', items: ref('LockedJob') } }),
-  JobLockResult: object({ jobId: string, lockExpiresAt: nullable(string), position: integer }),
-  JobCommandResult: object({ jobId: string, instanceId: string, position: integer }),
-  JobFailResult: object({
-    jobId: string,
-    instanceId: string,
-    position: integer,
-    retries: nullable(integer),
-    retryAt: nullable(string),
-    incidentId: nullable(string),
-  }),
-  JobErrorResult: object({
-    jobId: string,
-    instanceId: string,
-    position: integer,
-    next: nullable(string),
-    incidentId: nullable(string),
-  }),
-  Job: object({
-    jobId: string,
-    instanceId: string,
-    activityId: string,
-    jobType: string,
-    state: { type: 'string', enum: ['available', 'locked', 'backoff', 'completed', 'failed', 'errored', 'cancelled'] },
-    suspended: { type: 'boolean' },
-    retries: integer,
-    workerId: nullable(string),
-    lockExpiresAt: nullable(string),
-    retryAt: nullable(string),
-    lastError: nullable(string),
-    errorCode: nullable(string),
-    incident: nullable(object({ incidentId: string, open: { type: 'boolean' } })),
-    inputs: ref('RecordData'),
-    entity: ref('EntityRef'),
-    createdAt: string,
-    updatedAt: string,
-    position: integer,
-  }),
-  JobList: object({ position: integer, items: { type: 'array', items: ref('Job') } }),
-  Caller: object({ id: string, roles: { type: 'array', items: string }, admin: { type: 'boolean' } }),
-  DemoUser: object({ id: string, roles: { type: 'array', items: string }, description: string, token: string }),
-  Health: object(
-    {
-      ok: { type: 'boolean' },
-      head: integer,
-      readModels: integer,
-      // Views still being built from the log since start-up (a changed layout, a new or deleted read-model file).
-      viewsCatchingUp: {
-        type: 'array',
-        items: object({ view: string, position: integer, target: integer }, ['view', 'position', 'target']),
-      },
-      reactions: { type: 'object' },
-      // With the Kafka source: { ok, stuckPartitions: [{ topic, partition, codec, error, firstOffset, … }] }.
-      kafka: { type: 'object' },
-      counters: { type: 'object', additionalProperties: { type: 'number' } },
-    },
-    ['ok', 'head', 'readModels', 'viewsCatchingUp', 'reactions', 'counters'],
-  ),
-  Webhook: object(
-    {
-      id: string,
-      url: string,
-      events: { type: 'array', items: string },
-      description: nullable(string),
-      secretPrefix: string,
-      status: { type: 'string', enum: ['active', 'deleted'] },
-      createdAt: string,
-      createdBy: string,
-      deletedAt: nullable(string),
-    },
-    ['id', 'url', 'events', 'secretPrefix', 'status', 'createdAt', 'createdBy'],
-  ),
-  WebhookList: object({ position: integer, items: { type: 'array', items: ref('Webhook') } }),
-  WebhookCreated: object(
-    {
-      id: string,
-      url: string,
-      events: { type: 'array', items: string },
-      description: string,
-      secret: { type: 'string', description: 'whsec_…: shown once; every delivery is signed with it' },
-      position: integer,
-    },
-    ['id', 'url', 'events', 'secret', 'position'],
-  ),
-  WebhookRedelivery: object({ id: string, webhookId: string, position: integer }),
-  WebhookDeliveryList: object({
-    items: {
-      type: 'array',
-      items: object(
-        {
-          id: string,
-          webhookId: string,
-          eventId: string,
-          eventType: string,
-          position: integer,
-          status: { type: 'string', enum: ['pending', 'delivered', 'dead'] },
-          attempts: integer,
-          nextAttemptAt: nullable(string),
-          lastStatus: nullable(integer),
-          lastError: nullable(string),
-          createdAt: string,
-          deliveredAt: nullable(string),
-        },
-        ['id', 'webhookId', 'eventId', 'eventType', 'position', 'status', 'attempts', 'createdAt'],
-      ),
-    },
-  }),
-  Liveness: object({ ok: { type: 'boolean' } }),
-  Readiness: object({
-    ok: { type: 'boolean' },
-    checks: object({ store: { type: 'boolean' }, reactions: { type: 'boolean' }, kafka: { type: 'boolean' } }),
-  }),
-  RebuildResult: object({
-    file: string,
-    readModel: string,
-    events: integer,
-    position: integer,
-    elapsedMs: integer,
-    eventsPerSecond: { type: 'number' },
-  }),
+/** Names a contract's schema: the document lists it under `components.schemas.<id>` and refers to it there. */
+export const named = <S extends z.ZodType>(id: string, schema: S): S => {
+  CONTRACTS.add(schema, { id });
+  return schema;
 };
 
-/**
- * Adds the shared schemas and the `?access_token=` scheme (EventSource cannot send headers), and
- * closes every request DTO: the validation pipe refuses properties it does not know.
- */
-export function completeDocument(document: OpenAPIObject, extra: Record<string, SchemaObject> = {}): OpenAPIObject {
-  const schemas: Record<string, SchemaObject> = { ...(document.components?.schemas as Record<string, SchemaObject>) };
-  for (const [name, schema] of Object.entries(schemas))
-    if (name.endsWith('Dto')) schemas[name] = { ...schema, additionalProperties: false };
+const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
+export const refTo = (schema: z.ZodType) => {
+  const id = CONTRACTS.get(schema)?.id;
+  if (id === undefined) throw new Error('a contract schema must be named (openapi.ts named) to be referred to');
+  return ref(id);
+};
+
+/** A schema the document takes as JSON Schema, not from zod (the domain's): referred to by name. */
+export const external = <T>(id: string, description?: string) =>
+  z.custom<T>(() => true).meta({ ...ref(id), ...(description ? { description } : {}) });
+
+/** The error body every 4xx and 5xx answers. */
+export const ERROR = named(
+  'Error',
+  z.strictObject({
+    error: z.strictObject({
+      code: z.string().meta({ description: 'stable, e.g. TASK.NOT_ASSIGNABLE', example: 'TASK.NOT_FOUND' }),
+      message: z.string(),
+      details: z.unknown().optional().meta({
+        description:
+          'the problems by path, when there are several: `{ path, message, code? }`; for a BPMN file each also names its `element: { id, name?, type }`',
+      }),
+    }),
+  }),
+);
+
+const JSON_SCHEMA_OPTIONS = {
+  unrepresentable: 'any',
+  uri: (id: string) => ref(id).$ref,
+  // z.int()'s own bounds (the safe integers) say nothing a client needs.
+  override: ({ jsonSchema }: { jsonSchema: { minimum?: number; maximum?: number } }) => {
+    if (jsonSchema.minimum === Number.MIN_SAFE_INTEGER) delete jsonSchema.minimum;
+    if (jsonSchema.maximum === Number.MAX_SAFE_INTEGER) delete jsonSchema.maximum;
+  },
+} as const;
+/** Plain JSON Schema 2020-12 (OpenAPI 3.1's), without the per-schema `$schema`/`$id` header. */
+const bare = (schema: object): object => {
+  const { $schema: _schema, $id: _id, ...rest } = schema as Record<string, unknown>;
+  return rest;
+};
+export const jsonSchemaOf = (schema: z.ZodType, io: 'input' | 'output'): object =>
+  bare(z.toJSONSchema(schema, { ...JSON_SCHEMA_OPTIONS, io }));
+
+/** The query parameters a schema describes, one per property. */
+export const ApiQueryOf = (schema: z.ZodObject): MethodDecorator => {
+  const json = jsonSchemaOf(schema, 'output') as { properties?: Record<string, object>; required?: string[] };
+  const decorators = Object.entries(json.properties ?? {}).map(([name, property]) => {
+    const { description, ...rest } = property as { description?: string };
+    return ApiQuery({ name, required: json.required?.includes(name) ?? false, description, schema: rest });
+  });
+  return (target, key, descriptor) => {
+    for (const decorator of decorators) decorator(target, key, descriptor);
+  };
+};
+
+/** Adds the contracts' schemas and the `?access_token=` scheme (EventSource cannot send headers). */
+export function completeDocument(document: OpenAPIObject, domain: Record<string, object>): OpenAPIObject {
+  const { schemas } = z.toJSONSchema(CONTRACTS, JSON_SCHEMA_OPTIONS);
   return {
     ...document,
+    openapi: '3.1.0',
     components: {
       ...document.components,
       securitySchemes: {
@@ -605,7 +127,13 @@ export function completeDocument(document: OpenAPIObject, extra: Record<string, 
           description: 'the bearer token, for EventSource',
         },
       },
-      schemas: { ...schemas, ...COMPONENT_SCHEMAS, ...extra },
+      schemas: {
+        ...(Object.fromEntries(Object.entries(schemas).map(([id, schema]) => [id, bare(schema)])) as Record<
+          string,
+          SchemaObject
+        >),
+        ...(domain as Record<string, SchemaObject>),
+      },
     },
   };
 }
@@ -625,7 +153,7 @@ export type ErrorStatus = keyof typeof ERRORS;
 /** Declares error answers with the common `{error: {code, message, details?}}` body. */
 export const ApiErrors = (...statuses: ErrorStatus[]) =>
   applyDecorators(
-    ...statuses.map((status) => ApiResponse({ status, description: ERRORS[status], schema: ref('Error') })),
+    ...statuses.map((status) => ApiResponse({ status, description: ERRORS[status], schema: refTo(ERROR) })),
   );
 
 /** A `?asOf=` query is rebuilt on a worker thread: with every worker busy and the queue full, it is refused. */
@@ -637,12 +165,28 @@ export const AsOfUnavailableAnswer = () =>
     headers: {
       'Retry-After': { description: 'seconds to wait before asking again', schema: { type: 'integer', minimum: 1 } },
     },
-    schema: ref('Error'),
+    schema: refTo(ERROR),
   });
 
-/** A success answer with a named schema. */
-export const ApiAnswer = (status: number, schema: string, description = 'OK') =>
-  applyDecorators(ApiResponse({ status, description, schema: ref(schema) }));
+/** `unknown` when an answer has no top-level field its schema lacks; else a type naming them (closed schemas refuse them). */
+type Undocumented<Answer, Documented> = Answer extends unknown ? Exclude<keyof Answer, keyof Documented> : never;
+type NoUndocumentedFields<Answer, Documented> = [Undocumented<Answer, Documented>] extends [never]
+  ? unknown
+  : { undocumentedFields: Undocumented<Answer, Documented> };
+
+/**
+ * A success answer with a named schema; the method must return (a promise of) the schema's type and no top-level field
+ * the schema lacks, so a controller and its documented answer cannot drift apart without the typecheck failing.
+ */
+export const ApiAnswer =
+  <S extends z.ZodType>(status: number, schema: S, description = 'OK') =>
+  <M extends (...args: never[]) => z.output<S> | Promise<z.output<S>>>(
+    target: object,
+    key: string | symbol,
+    descriptor: TypedPropertyDescriptor<M> & NoUndocumentedFields<Awaited<ReturnType<M>>, z.output<S>>,
+  ): void => {
+    ApiResponse({ status, description, schema: refTo(schema) })(target, key, descriptor);
+  };
 
 /** Bearer-token operations answer 401 without one. */
 export const Authenticated = () => applyDecorators(ApiBearerAuth(), ApiErrors(401));
@@ -668,17 +212,15 @@ export const TaskIdParam = () =>
     description: 'a task id: `<instanceId>.<activityId>.<visit>`',
     schema: { type: 'string', pattern: PATTERNS.taskId },
   });
-export const MinPositionQuery = () =>
-  ApiQuery({
-    name: 'minPosition',
-    required: false,
-    description: 'wait (up to 5 s) until the read models reached this global position; empty or absent: no wait',
-    schema: { type: 'string', pattern: PATTERNS.position },
-  });
-export const AsOfQuery = () =>
-  ApiQuery({
-    name: 'asOf',
-    required: false,
-    description: 'a global position or an ISO-8601 instant: the view as it was then, rebuilt from history',
-    schema: { type: 'string', pattern: PATTERNS.asOf },
-  });
+/** `?minPosition=`: its form is checked where it is read (ReadSide, QUERY.INVALID_MIN_POSITION). */
+export const minPosition = z.string().optional().meta({
+  pattern: PATTERNS.position,
+  description: 'wait (up to 5 s) until the read models reached this global position; empty or absent: no wait',
+});
+/** `?asOf=`: its form is checked in the controller (AUDIT.INVALID_AS_OF). */
+export const asOf = z.string().optional().meta({
+  pattern: PATTERNS.asOf,
+  description: 'a global position or an ISO-8601 instant: the view as it was then, rebuilt from history',
+});
+export const MinPositionQuery = () => ApiQueryOf(z.object({ minPosition }));
+export const AsOfQuery = () => ApiQueryOf(z.object({ asOf }));

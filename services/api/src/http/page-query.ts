@@ -1,29 +1,9 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
-import { PATTERNS } from './openapi';
-import { QueryInteger } from './validation';
+import { minPosition } from './openapi';
+import { queryInteger } from './validation';
 
-/** Paging and read-your-writes, shared by the list queries. */
-export class PageQuery {
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 500 })
-  @IsOptional()
-  @QueryInteger()
-  @IsInt()
-  @Min(1)
-  @Max(500)
-  limit?: number;
-  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: 1_000_000_000 })
-  @IsOptional()
-  @QueryInteger()
-  @IsInt()
-  @Min(0)
-  @Max(1_000_000_000)
-  offset?: number;
-  @ApiPropertyOptional({
-    pattern: PATTERNS.position,
-    description: 'wait (up to 5 s) until the read models reached this global position',
-  })
-  @IsOptional()
-  @IsString()
-  minPosition?: string;
-}
+/** Paging and read-your-writes, shared by the list queries (`z.strictObject({ ...PAGE_QUERY, … })`). */
+export const PAGE_QUERY = {
+  limit: queryInteger(1, 500).optional(),
+  offset: queryInteger(0, 1_000_000_000).optional(),
+  minPosition,
+};

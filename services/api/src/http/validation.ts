@@ -1,120 +1,103 @@
-import { ValidationPipe, type ArgumentMetadata, type ValidationError } from '@nestjs/common';
-import { getMetadataStorage, ValidateIf, type ValidationArguments } from 'class-validator';
-import { plainToInstance, Transform } from 'class-transformer';
+import { createParamDecorator, type ExecutionContext, type PipeTransform } from '@nestjs/common';
+import { ApiBody } from '@nestjs/swagger';
+import type { Request } from 'express';
+import { z } from 'zod';
 import { RequestInvalid } from './api-errors';
+import { ApiQueryOf, refTo } from './openapi';
 
-type ValidationMetadata = ReturnType<ReturnType<typeof getMetadataStorage>['getTargetValidationMetadatas']>[number];
+/** A problem by path, as every 400 lists them: `entity.type`, `answers.3`, or '' for the whole body. */
+export interface Problem {
+  path: string;
+  message: string;
+}
 
-const flatten = (errors: ValidationError[], parent = ''): { path: string; message: string }[] =>
-  errors.flatMap((e) => {
-    const path = parent ? `${parent}.${e.property}` : e.property;
-    const own = Object.values(e.constraints ?? {}).map((message) => ({ path, message }));
-    return [...own, ...flatten(e.children ?? [], path)];
+const problemsOf = (issues: readonly z.core.$ZodIssue[]): Problem[] =>
+  issues.flatMap((issue) => {
+    const path = issue.path.map(String).join('.');
+    // One entry per unknown property, as the whitelist answered them before.
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({
+        path: path ? `${path}.${key}` : key,
+        message: `property ${key} should not exist`,
+      }));
+    }
+    return [{ path, message: path ? `${path}: ${issue.message}` : issue.message }];
   });
 
-/** A property's class-validator rules, as class-validator runs them: conditions first, then the checks. */
-interface PropertyRules {
-  conditions: ValidationMetadata[];
-  checks: ValidationMetadata[];
+/** Parses with the contract's schema; refuses with REQUEST.INVALID and every problem by path. */
+export function parseContract<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success)
+    throw new RequestInvalid('REQUEST.INVALID', 'The request is invalid', problemsOf(result.error.issues));
+  return result.data;
 }
 
-/**
- * The rules of a query DTO whose every rule is a condition (IsOptional, ValidateIf) or a plain synchronous check
- * (IsString, MaxLength, IsIn, IsInt, Min, Max…); undefined for any other kind (nested, IsDefined, Allow, `each`, groups).
- */
-function rulesOf(metatype: new () => object): Map<string, PropertyRules> | undefined {
-  const metadatas = getMetadataStorage().getTargetValidationMetadatas(metatype, '', false, false, undefined);
-  if (metadatas.length === 0) return undefined;
-  const rules = new Map<string, PropertyRules>();
-  for (const metadata of metadatas) {
-    if (metadata.each || metadata.always || (metadata.groups?.length ?? 0) > 0) return undefined;
-    let property = rules.get(metadata.propertyName);
-    if (property === undefined) rules.set(metadata.propertyName, (property = { conditions: [], checks: [] }));
-    if (metadata.type === 'conditionalValidation') property.conditions.push(metadata);
-    else if (metadata.type === 'customValidation') property.checks.push(metadata);
-    else return undefined;
+/** A body is a JSON object or absent (read as `{}`): `null`, arrays and scalars are refused, not read as "no body". */
+export function parseBody<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  if (value === undefined) return parseContract(schema, {});
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new RequestInvalid('REQUEST.INVALID', 'The request body must be a JSON object');
   }
-  return rules;
+  return parseContract(schema, value);
 }
 
-/**
- * A request DTO's body is a JSON object or absent: `null`, arrays and scalars are refused, not read as "no body".
- * A query whose every value is a string and passes every rule is built here with the same class-transformer call
- * and checked with the same class-validator functions, without class-validator's error bookkeeping (most of what
- * a small GET cost in the pipe); anything else, every refusal included, goes through ValidationPipe as before.
- */
-class LifelineValidationPipe extends ValidationPipe {
-  private readonly queryRules = new Map<unknown, Map<string, PropertyRules> | undefined>();
-
-  override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    const dto = metadata.type === 'body' && typeof metadata.metatype === 'function' && metadata.metatype !== Object;
-    if (dto && value !== undefined && (value === null || typeof value !== 'object' || Array.isArray(value))) {
-      throw new RequestInvalid('REQUEST.INVALID', 'The request body must be a JSON object');
-    }
-    if (metadata.type === 'query' && this.toValidate(metadata)) {
-      const valid = this.validQuery(value, metadata.metatype as new () => object);
-      if (valid !== undefined) return Promise.resolve(valid);
-    }
-    return super.transform(value, metadata) as Promise<unknown>;
+/** A query: repeated keys (arrays) and unknown keys are refused by the schema; a `__proto__` key is dropped, as before. */
+export function parseQuery<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  if (value !== null && typeof value === 'object' && Object.hasOwn(value, '__proto__')) {
+    value = Object.fromEntries(Object.entries(value).filter(([key]) => key !== '__proto__'));
   }
-
-  /** The DTO when the query certainly passes; undefined when ValidationPipe must decide (and answer the errors). */
-  private validQuery(value: unknown, metatype: new () => object): object | undefined {
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
-    if (!this.queryRules.has(metatype)) this.queryRules.set(metatype, rulesOf(metatype));
-    const rules = this.queryRules.get(metatype);
-    if (rules === undefined) return undefined;
-    const query = value as Record<string, unknown>;
-    for (const key of Object.keys(query)) {
-      // Unknown keys (refused by the whitelist), repeated keys (arrays) and __proto__ are ValidationPipe's to answer.
-      if (typeof query[key] !== 'string' || !rules.has(key)) return undefined;
-    }
-    const entity = plainToInstance(metatype, query) as Record<string, unknown>;
-    if (entity.constructor !== metatype) return undefined;
-    for (const key of Object.keys(entity)) if (!rules.has(key)) return undefined;
-    const storage = getMetadataStorage();
-    for (const [property, { conditions, checks }] of rules) {
-      const v = entity[property];
-      // class-validator evaluates every condition, and skips the checks unless all of them hold.
-      const applies = conditions
-        .map((c) => (c.constraints[0] as (object: object, value: unknown) => boolean)(entity, v))
-        .reduce((a, b) => a && b, true);
-      if (!applies) continue;
-      for (const check of checks) {
-        const args: ValidationArguments = {
-          targetName: metatype.name,
-          property,
-          object: entity,
-          value: v,
-          constraints: check.constraints,
-        };
-        for (const constraint of storage.getTargetValidatorConstraints(check.constraintCls)) {
-          if (constraint.async) return undefined;
-          if (
-            (constraint.instance as { validate(v: unknown, a: ValidationArguments): unknown }).validate(v, args) !==
-            true
-          )
-            return undefined;
-        }
-      }
-    }
-    return entity;
-  }
+  return parseContract(schema, value ?? {});
 }
 
-/** class-validator at the edge: unknown properties refused, every problem listed by path. */
-export const validationPipe = new LifelineValidationPipe({
-  whitelist: true,
-  forbidNonWhitelisted: true,
-  transform: true,
-  exceptionFactory: (errors) => new RequestInvalid('REQUEST.INVALID', 'The request is invalid', flatten(errors)),
+const pipe = (parse: (schema: z.ZodType, value: unknown) => unknown, schema: z.ZodType): PipeTransform => ({
+  transform: (value: unknown) => parse(schema, value),
 });
 
-/** Optional, but not nullable: class-validator's IsOptional also lets `null` through, which the commands would carry on. */
-export const Absent = () => ValidateIf((_object: object, value: unknown) => value !== undefined);
+const requestBody = createParamDecorator((_: unknown, context: ExecutionContext) => {
+  return context.switchToHttp().getRequest<Request>().body as unknown;
+});
+const requestQuery = createParamDecorator((_: unknown, context: ExecutionContext) => {
+  return context.switchToHttp().getRequest<Request>().query as unknown;
+});
 
-/** A query integer written as plain digits; anything else ("", "1e3", "0x10") stays a string and fails @IsInt. */
-export const QueryInteger = () =>
-  Transform(({ value }: { value: unknown }) =>
-    typeof value === 'string' && /^-?[0-9]{1,15}$/.test(value) ? Number(value) : value,
-  );
+/** A method decorator applied from a parameter decorator: the contract is named once, on the parameter. */
+const onMethod = (target: object, key: string | symbol | undefined, decorator: MethodDecorator) => {
+  if (key === undefined) throw new Error('a contract parameter decorates a method');
+  decorator(target, key, Object.getOwnPropertyDescriptor(target, key)!);
+};
+
+/** The body, parsed with a named schema (openapi.ts `named`), and documented as that schema. */
+export const ValidBody =
+  (schema: z.ZodType, options: { required?: boolean; description?: string } = {}): ParameterDecorator =>
+  (target, key, index) => {
+    requestBody(pipe(parseBody, schema))(target, key, index);
+    onMethod(target, key, ApiBody({ schema: refTo(schema), ...options }));
+  };
+
+/** The query, parsed with a strict object schema (unknown keys refused) and documented parameter by parameter. */
+export const ValidQuery =
+  (schema: z.ZodObject): ParameterDecorator =>
+  (target, key, index) => {
+    requestQuery(pipe(parseQuery, schema))(target, key, index);
+    onMethod(target, key, ApiQueryOf(schema));
+  };
+
+/** Present, or absent: `null` is refused (the commands would carry it on). */
+export const absent = <S extends z.ZodType>(schema: S) => schema.optional();
+
+/** A query integer written as plain digits; anything else ("", "1e3", "0x10") is refused. Documented as an integer. */
+export const queryInteger = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^-?[0-9]{1,15}$/, 'must be an integer')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+/** A JSON object kept as sent (not copied: a `__proto__` key stays for the data checks that refuse it). */
+export const jsonObject = (description: string) =>
+  z
+    .custom<Record<string, unknown>>(
+      (value) => value !== null && typeof value === 'object' && !Array.isArray(value),
+      'must be an object',
+    )
+    .meta({ type: 'object', additionalProperties: true, description });

@@ -1,113 +1,83 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
-import { CommandBus } from '@nestjs/cqrs';
-import {
-  ApiBody,
-  ApiExtraModels,
-  ApiOperation,
-  ApiParam,
-  ApiProperty,
-  ApiPropertyOptional,
-  ApiTags,
-} from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsObject, IsOptional, IsString, Matches, MaxLength, ValidateNested } from 'class-validator';
+import { Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
 import type { Request } from 'express';
-import { randomUUID } from 'node:crypto';
-import { getInstance, listInstances, viewerHasTaskInInstance, type InstanceStatus } from '@lifeline/read-models';
-import { AsOfPool, parseAsOf } from '@lifeline/audit';
-import { checkRecordData, streams, type Actor, type InstanceCommand } from '@lifeline/process-domain';
-import { EngineRuntime, LaunchInstanceCommand, RunInstanceCommand, type InstanceCommandResult } from '@lifeline/engine';
+import { checkRecordData, type Actor, type InstanceCommand } from '@lifeline/process-domain';
+import { LaunchInstanceCommand, RunInstanceCommand, type InstanceCommandResult } from '@lifeline/engine';
 import { CurrentCaller, RequireRoles } from '../auth/auth.guard';
-import { hasOverview, type Caller } from '../auth/jwt';
+import type { Caller } from '../auth/jwt';
 import { NotFound, RequestInvalid } from '../http/api-errors';
 import { originOf } from '../http/origin';
-import { ReadSide } from '../http/read-side';
 import {
-  POSITION,
   ApiAnswer,
   ApiErrors,
-  AS_OF,
   AsOfQuery,
   AsOfUnavailableAnswer,
   Authenticated,
   InstanceIdParam,
   MinPositionQuery,
+  named,
   PATTERNS,
   WithBody,
 } from '../http/openapi';
-import { Absent } from '../http/validation';
-import { PageQuery } from '../http/page-query';
+import {
+  INSTANCE_COMMAND_RESULT,
+  INSTANCE_HISTORY,
+  INSTANCE_LIST,
+  INSTANCE_ROW,
+  INSTANCE_STATE,
+} from '../http/answers';
+import { absent, jsonObject, ValidBody, ValidQuery } from '../http/validation';
+import { PAGE_QUERY } from '../http/page-query';
+import { checkInstanceId, InstanceHistoryQuery, InstanceListQuery, InstanceQuery } from './instances.queries';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-export const checkInstanceId = (id: string): string => {
-  if (!UUID.test(id)) throw new NotFound('INSTANCE.NOT_FOUND', 'No such instance');
-  return id;
-};
 const actorOf = (caller: Caller): Actor => ({ id: caller.id, roles: caller.roles });
 
 const INCIDENT_ID = /^[A-Za-z_][A-Za-z0-9_]*-[0-9]{1,9}$/;
 
-export class EntityRefDto {
-  @ApiProperty({ pattern: PATTERNS.entityType }) @IsString() @Matches(new RegExp(PATTERNS.entityType)) type!: string;
-  @ApiProperty({ maxLength: 200, pattern: '^[^\\u0000-\\u001f]+$' })
-  @IsString()
-  @MaxLength(200)
-  @Matches(/^[^\u0000-\u001f]+$/)
-  id!: string;
-}
+const ENTITY_REF_BODY = named(
+  'EntityRefDto',
+  z.strictObject({
+    type: z.string().regex(new RegExp(PATTERNS.entityType)),
+    id: z
+      .string()
+      .max(200)
+      .regex(/^[^\u0000-\u001f]+$/),
+  }),
+);
 
-export class LaunchInstanceDto {
-  @ApiProperty({ pattern: PATTERNS.definitionKey })
-  @IsString()
-  @Matches(new RegExp(PATTERNS.definitionKey))
-  definitionKey!: string;
-  @ApiProperty({ type: () => EntityRefDto })
-  @IsObject()
-  @ValidateNested()
-  @Type(() => EntityRefDto)
-  entity!: EntityRefDto;
-  @ApiPropertyOptional({
-    type: 'object',
-    additionalProperties: true,
-    description: 'process variables (at most 64 KiB)',
-  })
-  @Absent()
-  @IsObject()
-  variables?: Record<string, unknown>;
-}
+const LAUNCH_INSTANCE = named(
+  'LaunchInstanceDto',
+  z.strictObject({
+    definitionKey: z.string().regex(new RegExp(PATTERNS.definitionKey)),
+    entity: ENTITY_REF_BODY,
+    variables: absent(jsonObject('process variables (at most 64 KiB)')),
+  }),
+);
 
-export class ReasonDto {
-  @ApiPropertyOptional({ maxLength: 1000 }) @Absent() @IsString() @MaxLength(1000) reason?: string;
-}
+const REASON = named('ReasonDto', z.strictObject({ reason: absent(z.string().max(1000)) }));
 
-export class ListInstancesQuery extends PageQuery {
-  @ApiPropertyOptional({ maxLength: 63, description: 'a definition key' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(63)
-  definition?: string;
-  @ApiPropertyOptional({ maxLength: 100 }) @IsOptional() @IsString() @MaxLength(100) entityType?: string;
-  @ApiPropertyOptional({ maxLength: 200 }) @IsOptional() @IsString() @MaxLength(200) entityId?: string;
-  @ApiPropertyOptional({ enum: ['running', 'suspended', 'completed', 'terminated', 'incident'] })
-  @IsOptional()
-  @IsIn(['running', 'suspended', 'completed', 'terminated', 'incident'])
-  status?: InstanceStatus;
-  @ApiPropertyOptional({ enum: ['true', 'false'], description: 'only instances with (or without) open incidents' })
-  @IsOptional()
-  @IsIn(['true', 'false'])
-  incidents?: string;
-}
+const LIST_INSTANCES_QUERY = z.strictObject({
+  ...PAGE_QUERY,
+  definition: z.string().max(63).optional().meta({ description: 'a definition key' }),
+  entityType: z.string().max(100).optional(),
+  entityId: z.string().max(200).optional(),
+  status: INSTANCE_ROW.shape.status.optional(),
+  incidents: z
+    .enum(['true', 'false'])
+    .optional()
+    .meta({ description: 'only instances with (or without) open incidents' }),
+});
+type ListInstancesQuery = z.output<typeof LIST_INSTANCES_QUERY>;
 
 @ApiTags('instances')
 @Authenticated()
-@ApiExtraModels(LaunchInstanceDto, EntityRefDto, ReasonDto)
 @Controller('instances')
 export class InstancesController {
   constructor(
     private readonly commands: CommandBus,
-    private readonly read: ReadSide,
-    private readonly engine: EngineRuntime,
-    private readonly asOf: AsOfPool,
+    private readonly queries: QueryBus,
   ) {}
 
   @Post()
@@ -116,26 +86,23 @@ export class InstancesController {
     summary:
       'Start the latest version of a definition by hand for a record: admins, and the roles its startableBy names',
   })
-  @ApiBody({ type: LaunchInstanceDto })
-  @ApiAnswer(201, 'InstanceCommandResult', 'Launched: the new instance id and the position of its last event')
+  @ApiAnswer(201, INSTANCE_COMMAND_RESULT, 'Launched: the new instance id and the position of its last event')
   @ApiErrors(400, 403, 404, 409)
   @WithBody()
   async launch(
-    @Body() body: LaunchInstanceDto,
+    @ValidBody(LAUNCH_INSTANCE) body: z.output<typeof LAUNCH_INSTANCE>,
     @CurrentCaller() caller: Caller,
     @Req() request: Request,
-  ): Promise<InstanceCommandResult & { instanceId: string }> {
+  ): Promise<InstanceCommandResult> {
     if (JSON.stringify(body.variables ?? {}).length > 64 * 1024)
       throw new RequestInvalid('INSTANCE.VARIABLES_TOO_LARGE', 'variables are limited to 64 KiB');
     const issues = body.variables ? checkRecordData(body.variables, 'variables') : [];
     if (issues.length > 0)
       throw new RequestInvalid('REQUEST.INVALID', 'variables are not plain, well-formed data', issues);
-    const instanceId = randomUUID();
     // Who may start it, and whether it may start now, is the engine's decision (decideManualStart).
-    const result: InstanceCommandResult = await this.commands.execute(
+    return this.commands.execute(
       new LaunchInstanceCommand(
         {
-          instanceId,
           definitionKey: body.definitionKey,
           entity: { type: body.entity.type, id: body.entity.id },
           variables: body.variables ?? {},
@@ -144,16 +111,14 @@ export class InstancesController {
         originOf(request),
       ),
     );
-    return { ...result, instanceId };
   }
 
   @Get()
   @ApiOperation({ summary: 'Instances, filtered by definition, record, status or open incidents' })
-  @ApiAnswer(200, 'InstanceList')
+  @ApiAnswer(200, INSTANCE_LIST)
   @ApiErrors(400, 503)
-  async list(@Query() query: ListInstancesQuery, @CurrentCaller() caller: Caller) {
-    const { position } = await this.read.atLeast(query.minPosition, ['instances', 'task-list']);
-    const items = listInstances(this.read.db, {
+  list(@ValidQuery(LIST_INSTANCES_QUERY) query: ListInstancesQuery, @CurrentCaller() caller: Caller) {
+    const filter = {
       definitionKey: query.definition,
       entityType: query.entityType,
       entityId: query.entityId,
@@ -161,10 +126,8 @@ export class InstancesController {
       hasIncident: query.incidents === undefined ? undefined : query.incidents === 'true',
       limit: query.limit,
       offset: query.offset,
-      // Need to know: without an overview role, only the instances one has a task in.
-      ...(hasOverview(caller) ? {} : { visibleTo: { user: caller.id, roles: caller.roles } }),
-    });
-    return { position, items };
+    };
+    return this.queries.execute(new InstanceListQuery(filter, caller, query.minPosition));
   }
 
   @Get(':id')
@@ -172,74 +135,25 @@ export class InstancesController {
   @InstanceIdParam()
   @MinPositionQuery()
   @AsOfQuery()
-  @ApiAnswer(200, 'InstanceRow')
+  @ApiAnswer(200, INSTANCE_STATE)
   @ApiErrors(400, 404)
   @AsOfUnavailableAnswer()
-  async get(
+  get(
     @Param('id') id: string,
     @CurrentCaller() caller: Caller,
     @Query('minPosition') minPosition?: string,
     @Query('asOf') asOf?: string,
   ) {
-    checkInstanceId(id);
-    this.requireNeedToKnow(caller, id);
-    if (minPosition !== undefined && (typeof minPosition !== 'string' || !POSITION.test(minPosition))) {
-      throw new RequestInvalid('QUERY.INVALID_MIN_POSITION', 'minPosition must be a non-negative integer');
-    }
-    if (asOf !== undefined && (typeof asOf !== 'string' || !AS_OF.test(asOf))) {
-      throw new RequestInvalid(
-        'AUDIT.INVALID_AS_OF',
-        'asOf must be a global position (integer) or an ISO-8601 instant with a zone',
-      );
-    }
-    if (asOf !== undefined) {
-      // The instance as it was then, rebuilt from the log up to that point on a worker thread (docs/architecture.md, "Audit").
-      const past = await this.asOf.instance(parseAsOf(asOf), id);
-      if (!past.instance) throw new NotFound('INSTANCE.NOT_FOUND', 'No such instance at that point');
-      return { ...past.instance, asOf: { position: past.position, at: past.at } };
-    }
-    await this.read.atLeast(minPosition, ['instances']);
-    const found = getInstance(this.read.db, id);
-    if (!found) throw new NotFound('INSTANCE.NOT_FOUND', 'No such instance');
-    return found;
+    return this.queries.execute(new InstanceQuery(id, caller, minPosition, asOf));
   }
 
   @Get(':id/history')
   @ApiOperation({ summary: "The instance's events in order: position, type, at, actor, data" })
   @InstanceIdParam()
-  @ApiAnswer(200, 'InstanceHistory')
+  @ApiAnswer(200, INSTANCE_HISTORY)
   @ApiErrors(400, 404, 503)
-  async history(@Param('id') id: string, @CurrentCaller() caller: Caller) {
-    this.requireNeedToKnow(caller, checkInstanceId(id));
-    const events = await this.engine.store.readStream(streams.instance(checkInstanceId(id)));
-    if (events.length === 0) throw new NotFound('INSTANCE.NOT_FOUND', 'No such instance');
-    return {
-      instanceId: id,
-      items: events.map((e) => ({
-        position: e.position,
-        revision: e.revision,
-        type: e.type,
-        at: e.metadata.at,
-        actor: e.metadata.actor,
-        messageId: e.id,
-        correlationId: e.metadata.correlationId,
-        causationId: e.metadata.causationId,
-        ...(e.metadata.traceparent ? { traceparent: e.metadata.traceparent } : {}),
-        data: e.data,
-      })),
-    };
-  }
-
-  /**
-   * Without an overview role (admin, auditor), an instance is readable only by those with a task in it;
-   * to anyone else it answers exactly as an instance that does not exist.
-   */
-  private requireNeedToKnow(caller: Caller, instanceId: string): void {
-    if (hasOverview(caller)) return;
-    this.read.served(['task-list']);
-    if (!viewerHasTaskInInstance(this.read.db, { user: caller.id, roles: caller.roles }, instanceId)) {
-      throw new NotFound('INSTANCE.NOT_FOUND', 'No such instance');
-    }
+  history(@Param('id') id: string, @CurrentCaller() caller: Caller) {
+    return this.queries.execute(new InstanceHistoryQuery(id, caller));
   }
 
   private run(id: string, command: InstanceCommand, caller: Caller, request: Request): Promise<InstanceCommandResult> {
@@ -253,11 +167,15 @@ export class InstancesController {
   @RequireRoles('admin')
   @ApiOperation({ summary: 'Suspend: nothing moves until it is resumed' })
   @InstanceIdParam()
-  @ApiBody({ type: ReasonDto, required: false })
-  @ApiAnswer(200, 'InstanceCommandResult')
+  @ApiAnswer(200, INSTANCE_COMMAND_RESULT)
   @ApiErrors(403, 404, 409)
   @WithBody()
-  suspend(@Param('id') id: string, @Body() body: ReasonDto, @CurrentCaller() caller: Caller, @Req() request: Request) {
+  suspend(
+    @Param('id') id: string,
+    @ValidBody(REASON, { required: false }) body: z.output<typeof REASON>,
+    @CurrentCaller() caller: Caller,
+    @Req() request: Request,
+  ) {
     return this.run(id, { type: 'SuspendInstance', ...(body.reason ? { reason: body.reason } : {}) }, caller, request);
   }
 
@@ -266,7 +184,7 @@ export class InstancesController {
   @RequireRoles('admin')
   @ApiOperation({ summary: 'Resume a suspended instance' })
   @InstanceIdParam()
-  @ApiAnswer(200, 'InstanceCommandResult')
+  @ApiAnswer(200, INSTANCE_COMMAND_RESULT)
   @ApiErrors(400, 403, 404, 409)
   resume(@Param('id') id: string, @CurrentCaller() caller: Caller, @Req() request: Request) {
     return this.run(id, { type: 'ResumeInstance' }, caller, request);
@@ -277,13 +195,12 @@ export class InstancesController {
   @RequireRoles('admin')
   @ApiOperation({ summary: 'Terminate: the instance ends here and its open tasks are cancelled' })
   @InstanceIdParam()
-  @ApiBody({ type: ReasonDto, required: false })
-  @ApiAnswer(200, 'InstanceCommandResult')
+  @ApiAnswer(200, INSTANCE_COMMAND_RESULT)
   @ApiErrors(403, 404, 409)
   @WithBody()
   terminate(
     @Param('id') id: string,
-    @Body() body: ReasonDto,
+    @ValidBody(REASON, { required: false }) body: z.output<typeof REASON>,
     @CurrentCaller() caller: Caller,
     @Req() request: Request,
   ) {
@@ -305,7 +222,7 @@ export class InstancesController {
     description: '`<activityId>-<n>`',
     schema: { type: 'string', pattern: INCIDENT_ID.source },
   })
-  @ApiAnswer(200, 'InstanceCommandResult')
+  @ApiAnswer(200, INSTANCE_COMMAND_RESULT)
   @ApiErrors(400, 403, 404, 409)
   retry(
     @Param('id') id: string,

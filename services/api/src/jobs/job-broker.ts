@@ -1,5 +1,5 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { CommandBus } from '@nestjs/cqrs';
+import { Command, CommandBus, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import {
   DomainError,
   InstanceNotFound,
@@ -37,6 +37,21 @@ export interface LockedJob {
   lockExpiresAt: string;
 }
 
+/**
+ * A worker fetches jobs of its types and locks them. `gone` aborts when the worker hangs up: a fetch that waits no
+ * longer locks anything, or the jobs would sit out their lock with nobody to do them.
+ */
+export class FetchAndLockJobsCommand extends Command<LockedJob[]> {
+  constructor(
+    readonly request: FetchRequest,
+    readonly actor: Actor,
+    readonly origin: CommandOrigin,
+    readonly gone?: AbortSignal,
+  ) {
+    super();
+  }
+}
+
 /** Lock attempts of one fetch before it answers with what it got (others took the rest). */
 const ROUNDS = 3;
 /** Candidates read per round beyond what is wanted: the ones other fetches of this process are locking are skipped. */
@@ -60,7 +75,8 @@ const passedOver = (error: unknown): boolean =>
  * retried) or for the next lock to run out, up to its timeout.
  */
 @Injectable()
-export class JobBroker implements OnModuleDestroy {
+@CommandHandler(FetchAndLockJobsCommand)
+export class JobBroker implements ICommandHandler<FetchAndLockJobsCommand, LockedJob[]>, OnModuleDestroy {
   private readonly locking = new Set<string>();
   private closed = false;
   private wakeAll!: () => void;
@@ -78,16 +94,7 @@ export class JobBroker implements OnModuleDestroy {
     this.wakeAll();
   }
 
-  /**
-   * `gone` aborts when the worker hangs up: a fetch that waits no longer locks anything, or the jobs would sit
-   * out their lock with nobody to do them.
-   */
-  async fetchAndLock(
-    request: FetchRequest,
-    actor: Actor,
-    origin: CommandOrigin,
-    gone?: AbortSignal,
-  ): Promise<LockedJob[]> {
+  async execute({ request, actor, origin, gone }: FetchAndLockJobsCommand): Promise<LockedJob[]> {
     // Jobs are offered from the jobs view: while it is being built from the log, offering none would be a lie.
     this.read.served(['jobs']);
     const deadline = Date.now() + request.timeoutMs;

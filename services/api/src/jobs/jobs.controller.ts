@@ -1,55 +1,41 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { CommandBus } from '@nestjs/cqrs';
-import {
-  ApiBody,
-  ApiExtraModels,
-  ApiOperation,
-  ApiParam,
-  ApiProperty,
-  ApiPropertyOptional,
-  ApiTags,
-} from '@nestjs/swagger';
-import {
-  ArrayMaxSize,
-  ArrayMinSize,
-  IsArray,
-  IsIn,
-  IsInt,
-  IsObject,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  MaxLength,
-  Min,
-} from 'class-validator';
+import { Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
 import type { Request, Response } from 'express';
 import {
   checkRecordData,
   ERROR_CODE,
-  instanceOfJob,
   InstanceNotFound,
   JOB_ID,
   JOB_LOCK_BOUNDS,
   JOB_TYPE,
-  JobNotFound,
   MAX_JOB_RETRIES,
   type Actor,
   type IncidentRaised,
   type JobCommand,
   type JobFailed,
 } from '@lifeline/process-domain';
-import { getJob, listJobs, type JobStateName } from '@lifeline/read-models';
 import { RunInstanceCommand, type InstanceCommandResult } from '@lifeline/engine';
 import { CurrentCaller, RequireRoles } from '../auth/auth.guard';
 import type { Caller } from '../auth/jwt';
-import { Conflict, RequestInvalid } from '../http/api-errors';
+import { RequestInvalid } from '../http/api-errors';
 import { originOf } from '../http/origin';
-import { ReadSide } from '../http/read-side';
-import { ApiAnswer, ApiErrors, Authenticated, MinPositionQuery, WithBody } from '../http/openapi';
-import { Absent } from '../http/validation';
-import { PageQuery } from '../http/page-query';
-import { JobBroker } from './job-broker';
+import { ApiAnswer, ApiErrors, Authenticated, MinPositionQuery, named, WithBody } from '../http/openapi';
+import {
+  INSTANCE_COMMAND_RESULT,
+  JOB,
+  JOB_COMMAND_RESULT,
+  JOB_ERROR_RESULT,
+  JOB_FAIL_RESULT,
+  JOB_LIST,
+  JOB_LOCK_RESULT,
+  LOCKED_JOBS,
+} from '../http/answers';
+import { absent, jsonObject, ValidBody, ValidQuery } from '../http/validation';
+import { PAGE_QUERY } from '../http/page-query';
+import { FetchAndLockJobsCommand } from './job-broker';
+import { instanceOf, JobIncidentQuery, JobListQuery, JobQuery, noSuchJob } from './jobs.queries';
 
 /** The role a worker's token carries (admins may act as workers too). */
 export const WORKER_ROLE = 'worker';
@@ -59,12 +45,6 @@ export const MAX_FETCH_TIMEOUT_MS = 60_000;
 export const MAX_FETCH_JOBS = 100;
 const MAX_VARIABLES_BYTES = 64 * 1024;
 
-const noSuchJob = () => new JobNotFound('No such job');
-const instanceOf = (jobId: string): string => {
-  const instanceId = instanceOfJob(jobId);
-  if (instanceId === undefined) throw noSuchJob();
-  return instanceId;
-};
 const actorOf = (caller: Caller): Actor => ({ id: caller.id, roles: caller.roles });
 
 /** Variables a worker hands back: plain data, bounded like an instance's. */
@@ -78,133 +58,63 @@ function checkVariables(variables: Record<string, unknown> | undefined): void {
     throw new RequestInvalid('REQUEST.INVALID', 'variables are not plain, well-formed data', issues);
 }
 
-export class FetchAndLockDto {
-  @ApiProperty({ pattern: WORKER_ID, description: 'who locks: one id per worker process' })
-  @IsString()
-  @Matches(new RegExp(WORKER_ID))
-  workerId!: string;
-  @ApiProperty({
-    type: [String],
-    minItems: 1,
-    maxItems: 20,
-    items: { type: 'string', pattern: JOB_TYPE.source },
-    description: 'the job types this worker does',
-  })
-  @IsArray()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(20)
-  @IsString({ each: true })
-  @Matches(JOB_TYPE, { each: true })
-  types!: string[];
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_FETCH_JOBS, default: 10 })
-  @Absent()
-  @IsInt()
-  @Min(1)
-  @Max(MAX_FETCH_JOBS)
-  maxJobs?: number;
-  @ApiProperty({
-    type: 'integer',
-    minimum: JOB_LOCK_BOUNDS.minMs,
-    maximum: JOB_LOCK_BOUNDS.maxMs,
-    description: 'how long the jobs are this worker’s; after that they are offered again (a heartbeat extends it)',
-  })
-  @IsInt()
-  @Min(JOB_LOCK_BOUNDS.minMs)
-  @Max(JOB_LOCK_BOUNDS.maxMs)
-  lockDurationMs!: number;
-  @ApiPropertyOptional({
-    type: 'integer',
-    minimum: 0,
-    maximum: MAX_FETCH_TIMEOUT_MS,
-    default: 0,
-    description: 'long polling: with no job offered, wait up to this long and answer as soon as one is',
-  })
-  @Absent()
-  @IsInt()
-  @Min(0)
-  @Max(MAX_FETCH_TIMEOUT_MS)
-  timeoutMs?: number;
-}
+const workerId = (description: string) => z.string().regex(new RegExp(WORKER_ID)).meta({ description });
+const lockDurationMs = z.number().int().min(JOB_LOCK_BOUNDS.minMs).max(JOB_LOCK_BOUNDS.maxMs);
 
-export class WorkerDto {
-  @ApiProperty({ pattern: WORKER_ID, description: 'the worker holding the job' })
-  @IsString()
-  @Matches(new RegExp(WORKER_ID))
-  workerId!: string;
-}
+const FETCH_AND_LOCK = named(
+  'FetchAndLockDto',
+  z.strictObject({
+    workerId: workerId('who locks: one id per worker process'),
+    types: z.array(z.string().regex(JOB_TYPE)).min(1).max(20).meta({ description: 'the job types this worker does' }),
+    maxJobs: absent(z.number().int().min(1).max(MAX_FETCH_JOBS)).meta({ default: 10 }),
+    lockDurationMs: lockDurationMs.meta({
+      description: 'how long the jobs are this worker’s; after that they are offered again (a heartbeat extends it)',
+    }),
+    timeoutMs: absent(z.number().int().min(0).max(MAX_FETCH_TIMEOUT_MS)).meta({
+      default: 0,
+      description: 'long polling: with no job offered, wait up to this long and answer as soon as one is',
+    }),
+  }),
+);
 
-export class HeartbeatDto extends WorkerDto {
-  @ApiProperty({ type: 'integer', minimum: JOB_LOCK_BOUNDS.minMs, maximum: JOB_LOCK_BOUNDS.maxMs })
-  @IsInt()
-  @Min(JOB_LOCK_BOUNDS.minMs)
-  @Max(JOB_LOCK_BOUNDS.maxMs)
-  lockDurationMs!: number;
-}
+const WORKER = { workerId: workerId('the worker holding the job') };
+const HEARTBEAT = named('HeartbeatDto', z.strictObject({ ...WORKER, lockDurationMs }));
+const VARIABLES = { variables: absent(jsonObject('merged into the process variables (at most 64 KiB)')) };
+const COMPLETE_JOB = named('CompleteJobDto', z.strictObject({ ...WORKER, ...VARIABLES }));
+const FAIL_JOB = named(
+  'FailJobDto',
+  z.strictObject({
+    ...WORKER,
+    error: z.string().max(2000).meta({ description: 'what went wrong (shown to operators)' }),
+    retries: absent(z.number().int().min(0).max(MAX_JOB_RETRIES)).meta({
+      description: 'failures it may still have; by default one fewer than before. 0 raises an incident',
+    }),
+    backoff: absent(z.string().max(50)).meta({
+      description: "ISO-8601 duration before it is offered again; by default the activity's retryBackoff",
+    }),
+  }),
+);
+const JOB_ERROR = named(
+  'JobErrorDto',
+  z.strictObject({
+    ...WORKER,
+    ...VARIABLES,
+    code: z
+      .string()
+      .regex(ERROR_CODE)
+      .meta({ description: "a business error code: the activity's `errors` map it to a path" }),
+    message: absent(z.string().max(2000)),
+  }),
+);
 
-export class CompleteJobDto extends WorkerDto {
-  @ApiPropertyOptional({
-    type: 'object',
-    additionalProperties: true,
-    description: 'merged into the process variables (at most 64 KiB)',
-  })
-  @Absent()
-  @IsObject()
-  variables?: Record<string, unknown>;
-}
-
-export class FailJobDto extends WorkerDto {
-  @ApiProperty({ maxLength: 2000, description: 'what went wrong (shown to operators)' })
-  @IsString()
-  @MaxLength(2000)
-  error!: string;
-  @ApiPropertyOptional({
-    type: 'integer',
-    minimum: 0,
-    maximum: MAX_JOB_RETRIES,
-    description: 'failures it may still have; by default one fewer than before. 0 raises an incident',
-  })
-  @Absent()
-  @IsInt()
-  @Min(0)
-  @Max(MAX_JOB_RETRIES)
-  retries?: number;
-  @ApiPropertyOptional({
-    maxLength: 50,
-    description: "ISO-8601 duration before it is offered again; by default the activity's retryBackoff",
-  })
-  @Absent()
-  @IsString()
-  @MaxLength(50)
-  backoff?: string;
-}
-
-export class JobErrorDto extends CompleteJobDto {
-  @ApiProperty({
-    pattern: ERROR_CODE.source,
-    description: "a business error code: the activity's `errors` map it to a path",
-  })
-  @IsString()
-  @Matches(ERROR_CODE)
-  code!: string;
-  @ApiPropertyOptional({ maxLength: 2000 }) @Absent() @IsString() @MaxLength(2000) message?: string;
-}
-
-const JOB_STATES: JobStateName[] = ['available', 'locked', 'backoff', 'completed', 'failed', 'errored', 'cancelled'];
-
-export class ListJobsQuery extends PageQuery {
-  @ApiPropertyOptional({ enum: JOB_STATES }) @IsOptional() @IsIn(JOB_STATES) state?: JobStateName;
-  @ApiPropertyOptional({ pattern: JOB_TYPE.source }) @IsOptional() @IsString() @Matches(JOB_TYPE) type?: string;
-  @ApiPropertyOptional({ maxLength: 36 }) @IsOptional() @IsString() @MaxLength(36) instanceId?: string;
-  @ApiPropertyOptional({ pattern: WORKER_ID })
-  @IsOptional()
-  @IsString()
-  @Matches(new RegExp(WORKER_ID))
-  workerId?: string;
-  @ApiPropertyOptional({ enum: ['open', 'none'], description: 'open: only jobs whose incident is open' })
-  @IsOptional()
-  @IsIn(['open', 'none'])
-  incident?: 'open' | 'none';
-}
+const LIST_JOBS_QUERY = z.strictObject({
+  ...PAGE_QUERY,
+  state: JOB.shape.state.optional(),
+  type: z.string().regex(JOB_TYPE).optional(),
+  instanceId: z.string().max(36).optional(),
+  workerId: z.string().regex(new RegExp(WORKER_ID)).optional(),
+  incident: z.enum(['open', 'none']).optional().meta({ description: 'open: only jobs whose incident is open' }),
+});
 
 /**
  * The job-worker API (docs/decisions/0007-jobs.md): workers (role `worker`) fetch and lock jobs of
@@ -213,13 +123,11 @@ export class ListJobsQuery extends PageQuery {
  */
 @ApiTags('jobs')
 @Authenticated()
-@ApiExtraModels(FetchAndLockDto, HeartbeatDto, CompleteJobDto, FailJobDto, JobErrorDto)
 @Controller('jobs')
 export class JobsController {
   constructor(
     private readonly commands: CommandBus,
-    private readonly read: ReadSide,
-    private readonly broker: JobBroker,
+    private readonly queries: QueryBus,
   ) {}
 
   @Post('fetch-and-lock')
@@ -229,12 +137,11 @@ export class JobsController {
     summary:
       'Lock up to maxJobs jobs of these types for lockDurationMs; with none offered, wait up to timeoutMs and answer as soon as one is',
   })
-  @ApiBody({ type: FetchAndLockDto })
-  @ApiAnswer(200, 'LockedJobs', 'The jobs now locked by this worker (an empty list when the wait ran out)')
+  @ApiAnswer(200, LOCKED_JOBS, 'The jobs now locked by this worker (an empty list when the wait ran out)')
   @ApiErrors(403, 503)
   @WithBody()
   async fetchAndLock(
-    @Body() body: FetchAndLockDto,
+    @ValidBody(FETCH_AND_LOCK) body: z.output<typeof FETCH_AND_LOCK>,
     @CurrentCaller() caller: Caller,
     @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
@@ -244,17 +151,19 @@ export class JobsController {
     response.once('close', () => {
       if (!response.writableFinished) gone.abort();
     });
-    const jobs = await this.broker.fetchAndLock(
-      {
-        workerId: body.workerId,
-        types: body.types,
-        maxJobs: body.maxJobs ?? 10,
-        lockDurationMs: body.lockDurationMs,
-        timeoutMs: body.timeoutMs ?? 0,
-      },
-      actorOf(caller),
-      originOf(request),
-      gone.signal,
+    const jobs = await this.commands.execute(
+      new FetchAndLockJobsCommand(
+        {
+          workerId: body.workerId,
+          types: body.types,
+          maxJobs: body.maxJobs ?? 10,
+          lockDurationMs: body.lockDurationMs,
+          timeoutMs: body.timeoutMs ?? 0,
+        },
+        actorOf(caller),
+        originOf(request),
+        gone.signal,
+      ),
     );
     return { jobs };
   }
@@ -264,13 +173,12 @@ export class JobsController {
   @RequireRoles(WORKER_ROLE)
   @ApiOperation({ summary: 'Extend the lock: the job stays this worker’s for lockDurationMs from now' })
   @JobIdParam()
-  @ApiBody({ type: HeartbeatDto })
-  @ApiAnswer(200, 'JobLockResult')
+  @ApiAnswer(200, JOB_LOCK_RESULT)
   @ApiErrors(403, 404, 409)
   @WithBody()
   async heartbeat(
     @Param('jobId') jobId: string,
-    @Body() body: HeartbeatDto,
+    @ValidBody(HEARTBEAT) body: z.output<typeof HEARTBEAT>,
     @CurrentCaller() caller: Caller,
     @Req() request: Request,
   ) {
@@ -295,13 +203,12 @@ export class JobsController {
     summary: 'Complete the job: its variables join the process and the flow goes on (saying it twice changes nothing)',
   })
   @JobIdParam()
-  @ApiBody({ type: CompleteJobDto })
-  @ApiAnswer(200, 'JobCommandResult')
+  @ApiAnswer(200, JOB_COMMAND_RESULT)
   @ApiErrors(403, 404, 409)
   @WithBody()
   async complete(
     @Param('jobId') jobId: string,
-    @Body() body: CompleteJobDto,
+    @ValidBody(COMPLETE_JOB) body: z.output<typeof COMPLETE_JOB>,
     @CurrentCaller() caller: Caller,
     @Req() request: Request,
   ) {
@@ -323,13 +230,12 @@ export class JobsController {
       'Fail the job: with retries left it is offered again (after its backoff); with none, an incident an operator retries',
   })
   @JobIdParam()
-  @ApiBody({ type: FailJobDto })
-  @ApiAnswer(200, 'JobFailResult')
+  @ApiAnswer(200, JOB_FAIL_RESULT)
   @ApiErrors(403, 404, 409)
   @WithBody()
   async fail(
     @Param('jobId') jobId: string,
-    @Body() body: FailJobDto,
+    @ValidBody(FAIL_JOB) body: z.output<typeof FAIL_JOB>,
     @CurrentCaller() caller: Caller,
     @Req() request: Request,
   ) {
@@ -366,13 +272,12 @@ export class JobsController {
       "Answer with a business error: the flow takes the path the activity's `errors` declare for the code, or raises an incident",
   })
   @JobIdParam()
-  @ApiBody({ type: JobErrorDto })
-  @ApiAnswer(200, 'JobErrorResult')
+  @ApiAnswer(200, JOB_ERROR_RESULT)
   @ApiErrors(403, 404, 409)
   @WithBody()
   async error(
     @Param('jobId') jobId: string,
-    @Body() body: JobErrorDto,
+    @ValidBody(JOB_ERROR) body: z.output<typeof JOB_ERROR>,
     @CurrentCaller() caller: Caller,
     @Req() request: Request,
   ) {
@@ -404,11 +309,10 @@ export class JobsController {
   @Get()
   @RequireRoles('admin', 'auditor')
   @ApiOperation({ summary: 'Jobs, the most recently changed first: by state, type, instance, worker or open incident' })
-  @ApiAnswer(200, 'JobList')
+  @ApiAnswer(200, JOB_LIST)
   @ApiErrors(400, 403, 503)
-  async list(@Query() query: ListJobsQuery) {
-    const { position } = await this.read.atLeast(query.minPosition, ['jobs']);
-    const items = listJobs(this.read.db, {
+  list(@ValidQuery(LIST_JOBS_QUERY) query: z.output<typeof LIST_JOBS_QUERY>) {
+    const filter = {
       state: query.state,
       jobType: query.type,
       instanceId: query.instanceId,
@@ -416,8 +320,8 @@ export class JobsController {
       ...(query.incident !== undefined ? { openIncident: query.incident === 'open' } : {}),
       limit: query.limit,
       offset: query.offset,
-    });
-    return { position, items };
+    };
+    return this.queries.execute(new JobListQuery(filter, query.minPosition));
   }
 
   @Get(':jobId')
@@ -425,14 +329,10 @@ export class JobsController {
   @ApiOperation({ summary: 'A job: its state, retries left, lock, last error and incident' })
   @JobIdParam()
   @MinPositionQuery()
-  @ApiAnswer(200, 'Job')
+  @ApiAnswer(200, JOB)
   @ApiErrors(400, 403, 404, 503)
-  async get(@Param('jobId') jobId: string, @Query('minPosition') minPosition?: string) {
-    instanceOf(jobId);
-    await this.read.atLeast(minPosition, ['jobs']);
-    const job = getJob(this.read.db, jobId);
-    if (!job) throw noSuchJob();
-    return job;
+  get(@Param('jobId') jobId: string, @Query('minPosition') minPosition?: string) {
+    return this.queries.execute(new JobQuery(jobId, minPosition));
   }
 
   @Post(':jobId/retry')
@@ -443,17 +343,11 @@ export class JobsController {
       "Retry a job whose failure raised an incident (retries exhausted, or a business error with no path): its incident is retried, which creates a new job with the activity's retries",
   })
   @JobIdParam()
-  @ApiAnswer(200, 'InstanceCommandResult')
+  @ApiAnswer(200, INSTANCE_COMMAND_RESULT)
   @ApiErrors(403, 404, 409, 503)
   async retry(@Param('jobId') jobId: string, @CurrentCaller() caller: Caller, @Req() request: Request) {
-    instanceOf(jobId);
-    this.read.served(['jobs']);
-    const job = getJob(this.read.db, jobId);
-    if (!job) throw noSuchJob();
-    if (!job.incident?.open) {
-      throw new Conflict('JOB.NO_OPEN_INCIDENT', `The job is ${job.state} and has no open incident to retry`);
-    }
-    return this.run(jobId, { type: 'RetryIncident', incidentId: job.incident.incidentId }, caller, request);
+    const incidentId = await this.queries.execute(new JobIncidentQuery(jobId));
+    return this.run(jobId, { type: 'RetryIncident', incidentId }, caller, request);
   }
 
   private async run(

@@ -4,7 +4,8 @@ import { ApiErrors } from '../http/openapi';
 import type { Request, Response } from 'express';
 import { Public } from '../auth/auth.guard';
 import { TokenVerifier } from '../auth/jwt';
-import { ReadSide } from '../http/read-side';
+import { QueryBus } from '@nestjs/cqrs';
+import { ReadPositionQuery } from '../health/health.queries';
 
 /**
  * Server-sent events: `position` each time the read models move, so a Taskbox refetches with
@@ -15,7 +16,7 @@ import { ReadSide } from '../http/read-side';
 @Controller('live')
 export class LiveController {
   constructor(
-    private readonly read: ReadSide,
+    private readonly queries: QueryBus,
     private readonly verifier: TokenVerifier,
   ) {}
 
@@ -60,7 +61,8 @@ export class LiveController {
       last = position;
       response.write(`event: position\ndata: ${JSON.stringify({ position })}\n\n`);
     };
-    send(this.read.models.position());
+    const position = () => this.queries.execute(new ReadPositionQuery());
+    send(await position());
     const stop = () => {
       clearInterval(timer);
       clearInterval(keepAlive);
@@ -68,7 +70,7 @@ export class LiveController {
     // Coalesce bursts: at most ten notifications a second per client. Each tick also asks the
     // verifier's clock whether the token expired: a stream lives no longer than its token.
     const timer = setInterval(() => {
-      if (!expired()) return send(this.read.models.position());
+      if (!expired()) return void position().then(send);
       stop();
       response.end('event: expired\ndata: {}\n\n');
     }, 100);

@@ -1,51 +1,39 @@
-import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiOperation, ApiParam, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
-import { EngineRuntime, MAIL_STATUSES, type MailNotifier, type MailStatus } from '@lifeline/engine';
+import { Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { z } from 'zod';
+import { MAIL_STATUSES, type MailStatus } from '@lifeline/engine';
 import { RequireRoles } from '../auth/auth.guard';
-import { Conflict, NotFound } from '../http/api-errors';
 import { ApiAnswer, ApiErrors, Authenticated } from '../http/openapi';
-import { PageQuery } from '../http/page-query';
+import { MAIL_LIST } from '../http/answers';
+import { PAGE_QUERY } from '../http/page-query';
+import { ValidQuery } from '../http/validation';
+import { MailListQuery, ResendMailCommand } from './mails.use-cases';
 
-export class ListMailsQuery extends PageQuery {
-  @ApiPropertyOptional({ enum: MAIL_STATUSES })
-  @IsOptional()
-  @IsIn(MAIL_STATUSES)
-  status?: MailStatus;
-  @ApiPropertyOptional({ maxLength: 200, description: 'the mails about one task' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(200)
-  taskId?: string;
-}
+const LIST_MAILS_QUERY = z.strictObject({
+  ...PAGE_QUERY,
+  status: z.enum(MAIL_STATUSES as [MailStatus, ...MailStatus[]]).optional(),
+  taskId: z.string().max(200).optional().meta({ description: 'the mails about one task' }),
+});
 
 /** Task mails (LIFELINE_SMTP_URL): what was queued, sent, retried or given up, and sending a failed one again. */
 @ApiTags('mails')
 @Authenticated()
 @Controller('admin/mails')
 export class MailsController {
-  constructor(private readonly engine: EngineRuntime) {}
-
-  private notifier(): MailNotifier {
-    if (!this.engine.mail) {
-      throw new NotFound('MAIL.NOT_CONFIGURED', 'This process sends no mail (LIFELINE_SMTP_URL is not set)');
-    }
-    return this.engine.mail;
-  }
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly queries: QueryBus,
+  ) {}
 
   @Get()
   @RequireRoles('admin')
   @ApiOperation({ summary: 'Task mails, newest first, with their status, attempts and last error' })
-  @ApiAnswer(200, 'MailList')
+  @ApiAnswer(200, MAIL_LIST)
   @ApiErrors(400, 403, 404)
-  list(@Query() query: ListMailsQuery) {
-    const items = this.notifier().outbox.list({
-      status: query.status,
-      taskId: query.taskId,
-      limit: query.limit ?? 50,
-      offset: query.offset ?? 0,
-    });
-    return { items };
+  list(@ValidQuery(LIST_MAILS_QUERY) query: z.output<typeof LIST_MAILS_QUERY>) {
+    const filter = { status: query.status, taskId: query.taskId, limit: query.limit ?? 50, offset: query.offset ?? 0 };
+    return this.queries.execute(new MailListQuery(filter));
   }
 
   @Post(':id/resend')
@@ -53,16 +41,9 @@ export class MailsController {
   @RequireRoles('admin')
   @ApiOperation({ summary: 'Queue a mail that was given up once more (after the address or the server was fixed)' })
   @ApiParam({ name: 'id', description: 'the mail id, as listed' })
-  @ApiAnswer(200, 'MailList')
+  @ApiAnswer(200, MAIL_LIST)
   @ApiErrors(403, 404, 409)
-  async resend(@Param('id') id: string) {
-    const notifier = this.notifier();
-    const [mail] = id.length <= 300 ? notifier.outbox.list({ id, limit: 1, offset: 0 }) : [];
-    if (!mail) throw new NotFound('MAIL.NOT_FOUND', 'No such mail');
-    if (!notifier.outbox.resend(id, this.engine.clock.nowIso())) {
-      throw new Conflict('MAIL.NOT_FAILED', `Only a mail that was given up is sent again; this one is ${mail.status}`);
-    }
-    void notifier.sendDue();
-    return { items: notifier.outbox.list({ id, limit: 1, offset: 0 }) };
+  resend(@Param('id') id: string) {
+    return this.commands.execute(new ResendMailCommand(id));
   }
 }

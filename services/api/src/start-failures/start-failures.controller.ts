@@ -1,37 +1,25 @@
-import { Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
-import { CommandBus } from '@nestjs/cqrs';
-import { ApiOperation, ApiParam, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
 import type { Request } from 'express';
-import { getStartFailure, listStartFailures, type StartFailureStatus } from '@lifeline/read-models';
 import { RetryStartCommand, type StartRetryResult } from '@lifeline/engine';
 import { CurrentCaller, RequireRoles } from '../auth/auth.guard';
 import type { Caller } from '../auth/jwt';
-import { NotFound } from '../http/api-errors';
 import { originOf } from '../http/origin';
-import { ReadSide } from '../http/read-side';
 import { ApiAnswer, ApiErrors, Authenticated, PATTERNS } from '../http/openapi';
-import { PageQuery } from '../http/page-query';
+import { START_FAILURE_LIST, START_RETRY_RESULT } from '../http/answers';
+import { PAGE_QUERY } from '../http/page-query';
+import { ValidQuery } from '../http/validation';
+import { FAILURE_ID, StartFailureListQuery, StartFailureQuery } from './start-failures.queries';
 
-const FAILURE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-export class ListStartFailuresQuery extends PageQuery {
-  @ApiPropertyOptional({ enum: ['open', 'retried'] })
-  @IsOptional()
-  @IsIn(['open', 'retried'])
-  status?: StartFailureStatus;
-  @ApiPropertyOptional({ maxLength: 63, description: 'a definition key' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(63)
-  definition?: string;
-  @ApiPropertyOptional({ pattern: PATTERNS.entityType })
-  @IsOptional()
-  @IsString()
-  @Matches(new RegExp(PATTERNS.entityType))
-  entityType?: string;
-  @ApiPropertyOptional({ maxLength: 200 }) @IsOptional() @IsString() @MaxLength(200) entityId?: string;
-}
+const LIST_START_FAILURES_QUERY = z.strictObject({
+  ...PAGE_QUERY,
+  status: z.enum(['open', 'retried']).optional(),
+  definition: z.string().max(63).optional().meta({ description: 'a definition key' }),
+  entityType: z.string().regex(new RegExp(PATTERNS.entityType)).optional(),
+  entityId: z.string().max(200).optional(),
+});
 
 /**
  * Starts of processes the engine could not make for a record (a trigger condition that failed, a
@@ -43,25 +31,24 @@ export class ListStartFailuresQuery extends PageQuery {
 export class StartFailuresController {
   constructor(
     private readonly commands: CommandBus,
-    private readonly read: ReadSide,
+    private readonly queries: QueryBus,
   ) {}
 
   @Get()
   @RequireRoles('admin', 'auditor')
   @ApiOperation({ summary: 'Failed starts, newest first: what failed, its code and message, and whether retried' })
-  @ApiAnswer(200, 'StartFailureList')
+  @ApiAnswer(200, START_FAILURE_LIST)
   @ApiErrors(400, 403, 503)
-  async list(@Query() query: ListStartFailuresQuery) {
-    const { position } = await this.read.atLeast(query.minPosition, ['start-failures']);
-    const items = listStartFailures(this.read.db, {
+  list(@ValidQuery(LIST_START_FAILURES_QUERY) query: z.output<typeof LIST_START_FAILURES_QUERY>) {
+    const filter = {
       status: query.status,
       definitionKey: query.definition,
       entityType: query.entityType,
       entityId: query.entityId,
       limit: query.limit,
       offset: query.offset,
-    });
-    return { position, items };
+    };
+    return this.queries.execute(new StartFailureListQuery(filter, query.minPosition));
   }
 
   @Post(':id/retry')
@@ -76,16 +63,14 @@ export class StartFailuresController {
     description: 'the failure id (UUID)',
     schema: { type: 'string', pattern: FAILURE_ID.source },
   })
-  @ApiAnswer(200, 'StartRetryResult', 'Retried: started, scheduled again, or closed because nothing matches any more')
+  @ApiAnswer(200, START_RETRY_RESULT, 'Retried: started, scheduled again, or closed because nothing matches any more')
   @ApiErrors(403, 404, 409, 503)
   async retry(
     @Param('id') id: string,
     @CurrentCaller() caller: Caller,
     @Req() request: Request,
   ): Promise<StartRetryResult> {
-    this.read.served(['start-failures']);
-    const failure = FAILURE_ID.test(id) ? getStartFailure(this.read.db, id) : undefined;
-    if (!failure) throw new NotFound('START_FAILURE.NOT_FOUND', 'No such failed start');
+    const failure = await this.queries.execute(new StartFailureQuery(id));
     return this.commands.execute(
       new RetryStartCommand(failure.entity, id, { id: caller.id, roles: caller.roles }, originOf(request)),
     );

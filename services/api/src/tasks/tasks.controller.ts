@@ -1,155 +1,87 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
-import { CommandBus } from '@nestjs/cqrs';
-import { ApiBody, ApiExtraModels, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import {
-  ArrayMaxSize,
-  IsArray,
-  IsIn,
-  IsObject,
-  IsOptional,
-  IsString,
-  Matches,
-  MaxLength,
-  ValidateIf,
-} from 'class-validator';
+import { Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
 import type { Request } from 'express';
-import {
-  countTasks,
-  getTask,
-  listTasks,
-  readTogether,
-  type Sql,
-  type TaskDetails,
-  type TaskFilter,
-  type TaskStatusFilter,
-} from '@lifeline/read-models';
-import { AsOfPool, parseAsOf } from '@lifeline/audit';
+import type { TaskFilter } from '@lifeline/read-models';
 import { checkRecordData, InstanceNotFound, type InstanceCommand } from '@lifeline/process-domain';
-import { EngineRuntime, RunInstanceCommand, type InstanceCommandResult } from '@lifeline/engine';
+import { RunInstanceCommand, type InstanceCommandResult } from '@lifeline/engine';
 import { CurrentCaller } from '../auth/auth.guard';
-import { hasOverview, type Caller } from '../auth/jwt';
-import { Forbidden, NotFound, RequestInvalid } from '../http/api-errors';
+import type { Caller } from '../auth/jwt';
+import { RequestInvalid } from '../http/api-errors';
 import { originOf } from '../http/origin';
-import { ReadSide } from '../http/read-side';
 import {
   ApiAnswer,
   ApiErrors,
-  AS_OF,
   AsOfUnavailableAnswer,
   Authenticated,
   MinPositionQuery,
+  named,
   PATTERNS,
   TaskIdParam,
   WithBody,
 } from '../http/openapi';
-import { Absent } from '../http/validation';
-import { PageQuery } from '../http/page-query';
+import { absent, jsonObject, ValidBody, ValidQuery } from '../http/validation';
+import { PAGE_QUERY } from '../http/page-query';
+import { INSTANCE_COMMAND_RESULT, TASK_DETAILS, TASK_LIST } from '../http/answers';
+import { instanceOfTask, noSuchTask, TaskListQuery, TaskQuery } from './tasks.queries';
 
-/** Task ids are `<instanceId>.<activityId>.<visit>`: the instance is known without a lookup. */
-const TASK_ID = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([A-Za-z_][A-Za-z0-9_]*)\.(\d{1,9})$/;
-/**
- * The one answer for a task that does not exist and for one the caller may not see: task ids can be
- * computed from an envelope id, so a different answer would tell an outsider which tasks exist.
- */
-const noSuchTask = () => new NotFound('TASK.NOT_FOUND', 'No such task');
-export const instanceOfTask = (taskId: string): string => {
-  const match = TASK_ID.exec(taskId);
-  if (!match) throw noSuchTask();
-  return match[1];
-};
-
-export const mayView = (task: Pick<TaskDetails, 'assignee' | 'role'>, caller: Caller): boolean =>
-  caller.admin ||
-  task.assignee === caller.id ||
-  (task.assignee === null && task.role !== null && caller.roles.includes(task.role));
-
-export class ListTasksQuery extends PageQuery {
-  @ApiPropertyOptional({ enum: ['new', 'ongoing', 'postponed', 'open', 'completed', 'all'] })
-  @IsOptional()
-  @IsIn(['new', 'ongoing', 'postponed', 'open', 'completed', 'all'])
-  status?: TaskStatusFilter;
-  @ApiPropertyOptional({ maxLength: 100 }) @IsOptional() @IsString() @MaxLength(100) role?: string;
-  @ApiPropertyOptional({ maxLength: 200 }) @IsOptional() @IsString() @MaxLength(200) assignee?: string;
-  @ApiPropertyOptional({ maxLength: 63, description: 'a definition key' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(63)
-  definition?: string;
-  @ApiPropertyOptional({ maxLength: 100 }) @IsOptional() @IsString() @MaxLength(100) entityType?: string;
-  @ApiPropertyOptional({ maxLength: 200 }) @IsOptional() @IsString() @MaxLength(200) entityId?: string;
-  @ApiPropertyOptional({ maxLength: 200, description: 'words in the title or the record id' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(200)
-  search?: string;
-  @ApiPropertyOptional({ enum: ['overdue', 'today', 'week'] }) @IsOptional() @IsIn(['overdue', 'today', 'week']) due?:
-    'overdue' | 'today' | 'week';
-  /** A global position or an ISO instant: the list as it was then, rebuilt from history (docs/architecture.md, "Audit"). */
-  @ApiPropertyOptional({
+const TASK_STATUS_FILTERS = ['new', 'ongoing', 'postponed', 'open', 'completed', 'all'] as const;
+export const LIST_TASKS_QUERY = z.strictObject({
+  ...PAGE_QUERY,
+  status: z.enum(TASK_STATUS_FILTERS).optional(),
+  role: z.string().max(100).optional(),
+  assignee: z.string().max(200).optional(),
+  definition: z.string().max(63).optional().meta({ description: 'a definition key' }),
+  entityType: z.string().max(100).optional(),
+  entityId: z.string().max(200).optional(),
+  search: z.string().max(200).optional().meta({ description: 'words in the title or the record id' }),
+  due: z.enum(['overdue', 'today', 'week']).optional(),
+  /** Its form is checked in the controller, to answer the documented AUDIT.INVALID_AS_OF. */
+  asOf: z.string().optional().meta({
     pattern: PATTERNS.asOf,
     description:
       'a global position or an ISO-8601 instant: every task as it was then (roles admin or auditor; others get 403)',
-  })
-  @IsOptional()
-  @IsString()
-  asOf?: string; // its form is checked in the controller, to answer the documented AUDIT.INVALID_AS_OF
-}
+  }),
+});
+export type ListTasksQuery = z.output<typeof LIST_TASKS_QUERY>;
 
-const USER = '^[^\\u0000-\\u001f]{1,200}$';
-const ROLE = '^[A-Za-z0-9_.:-]{1,100}$';
+const USER = /^[^\u0000-\u001f]{1,200}$/;
+const ROLE = /^[A-Za-z0-9_.:-]{1,100}$/;
 
-export class ReassignTaskDto {
-  @ApiPropertyOptional({ pattern: USER, description: 'a user id; send exactly one of user or role' })
-  @ValidateIf((o: ReassignTaskDto) => o.role === undefined)
-  @IsString()
-  @Matches(new RegExp(USER))
-  user?: string;
-  @ApiPropertyOptional({ pattern: ROLE, description: 'a role; send exactly one of user or role' })
-  @ValidateIf((o: ReassignTaskDto) => o.user === undefined)
-  @IsString()
-  @Matches(new RegExp(ROLE))
-  role?: string;
-}
+const REASSIGN_TASK = named(
+  'ReassignTaskDto',
+  z
+    .strictObject({
+      user: z.string().regex(USER).optional().meta({ description: 'a user id; send exactly one of user or role' }),
+      role: z.string().regex(ROLE).optional().meta({ description: 'a role; send exactly one of user or role' }),
+    })
+    .superRefine((body, context) => {
+      // Neither: both are missing, as the DTO answered (both: TASK.INVALID_REASSIGN, from the controller).
+      if (body.user === undefined && body.role === undefined) {
+        for (const path of ['user', 'role']) context.addIssue({ code: 'custom', path: [path], message: 'is required' });
+      }
+    })
+    .meta({ description: 'exactly one of user or role' }),
+);
 
-export class PostponeTaskDto {
-  @ApiProperty({ pattern: PATTERNS.dateTime, description: 'hidden from the open list until then' })
-  @IsString()
-  @Matches(new RegExp(PATTERNS.dateTime))
-  until!: string;
-  @ApiPropertyOptional({ pattern: PATTERNS.dateTime, description: 'a new due date, not before until' })
-  @Absent()
-  @IsString()
-  @Matches(new RegExp(PATTERNS.dateTime))
-  dueAt?: string;
-}
+const DATE_TIME = new RegExp(PATTERNS.dateTime);
+const POSTPONE_TASK = named(
+  'PostponeTaskDto',
+  z.strictObject({
+    until: z.string().regex(DATE_TIME).meta({ description: 'hidden from the open list until then' }),
+    dueAt: absent(z.string().regex(DATE_TIME)).meta({ description: 'a new due date, not before until' }),
+  }),
+);
 
-export class CompleteTaskDto {
-  @ApiPropertyOptional({ maxLength: 200, description: "one of the activity's results" })
-  @Absent()
-  @IsString()
-  @MaxLength(200)
-  result?: string;
-  @ApiPropertyOptional({
-    type: 'object',
-    additionalProperties: true,
-    description: "the form's fields (at most 64 KiB)",
-  })
-  @Absent()
-  @IsObject()
-  fields?: Record<string, unknown>;
-  @ApiPropertyOptional({
-    type: [String],
-    maxItems: 100,
-    items: { type: 'string', maxLength: 200 },
-    description: "the question's answers",
-  })
-  @Absent()
-  @IsArray()
-  @ArrayMaxSize(100)
-  @IsString({ each: true })
-  @MaxLength(200, { each: true })
-  answers?: string[];
-}
+const COMPLETE_TASK = named(
+  'CompleteTaskDto',
+  z.strictObject({
+    result: absent(z.string().max(200)).meta({ description: "one of the activity's results" }),
+    fields: absent(jsonObject("the form's fields (at most 64 KiB)")),
+    answers: absent(z.array(z.string().max(200)).max(100)).meta({ description: "the question's answers" }),
+  }),
+);
 
 const filterOf = (query: ListTasksQuery): TaskFilter => ({
   status: query.status,
@@ -166,14 +98,11 @@ const filterOf = (query: ListTasksQuery): TaskFilter => ({
 
 @ApiTags('tasks')
 @Authenticated()
-@ApiExtraModels(PostponeTaskDto, CompleteTaskDto)
 @Controller('tasks')
 export class TasksController {
   constructor(
     private readonly commands: CommandBus,
-    private readonly read: ReadSide,
-    private readonly engine: EngineRuntime,
-    private readonly asOf: AsOfPool,
+    private readonly queries: QueryBus,
   ) {}
 
   @Get()
@@ -181,54 +110,21 @@ export class TasksController {
     summary:
       "The caller's task list: their tasks and the unassigned tasks of their roles; with asOf, every task as it was then",
   })
-  @ApiAnswer(200, 'TaskList')
+  @ApiAnswer(200, TASK_LIST)
   @ApiErrors(400, 403)
   @AsOfUnavailableAnswer()
-  async list(@Query() query: ListTasksQuery, @CurrentCaller() caller: Caller) {
-    if (query.asOf !== undefined) return this.listAsOf(query.asOf, query, caller);
-    const { position } = await this.read.atLeast(query.minPosition, ['task-list']);
-    return this.listIn(this.read.db, query, caller, position, this.engine.clock.nowIso());
-  }
-
-  /** Every task as it was then: the same queries over read models rebuilt from the log, on a worker thread. */
-  private async listAsOf(asOf: string, query: ListTasksQuery, caller: Caller) {
-    if (!AS_OF.test(asOf)) {
-      throw new RequestInvalid(
-        'AUDIT.INVALID_AS_OF',
-        'asOf must be a global position (integer) or an ISO-8601 instant with a zone',
-      );
-    }
-    // It replays the whole log: an audit view of every task, not a user's own list.
-    if (!hasOverview(caller)) throw new Forbidden('The task list as of a past point needs the admin or auditor role');
-    const viewer = { user: caller.id, roles: caller.roles, admin: caller.admin, everyone: true };
-    const { position, counts, items } = await this.asOf.tasks(parseAsOf(asOf), viewer, filterOf(query));
-    return { position, counts, items };
-  }
-
-  private listIn(db: Sql, query: ListTasksQuery, caller: Caller, position: number, now: string) {
-    const viewer = { user: caller.id, roles: caller.roles, admin: caller.admin };
-    const filter = filterOf(query);
-    const { limit: _limit, offset: _offset, status: _status, ...filters } = filter;
-    // The counts describe the same list as the items, one count per status, from the same snapshot.
-    return readTogether(db, () => {
-      const items = listTasks(db, viewer, filter, now);
-      return { position, counts: countTasks(db, viewer, filters, now), items };
-    });
+  list(@ValidQuery(LIST_TASKS_QUERY) query: ListTasksQuery, @CurrentCaller() caller: Caller) {
+    return this.queries.execute(new TaskListQuery(filterOf(query), caller, query.minPosition, query.asOf));
   }
 
   @Get(':id')
   @ApiOperation({ summary: 'A task with its instructions, form, question, results and the related record' })
   @TaskIdParam()
   @MinPositionQuery()
-  @ApiAnswer(200, 'TaskDetails')
+  @ApiAnswer(200, TASK_DETAILS)
   @ApiErrors(400, 404, 503)
-  async get(@Param('id') id: string, @CurrentCaller() caller: Caller, @Query('minPosition') minPosition?: string) {
-    instanceOfTask(id);
-    await this.read.atLeast(minPosition, ['task-list']);
-    const task = getTask(this.read.db, id, this.engine.clock.nowIso());
-    if (!task || !mayView(task, caller)) throw noSuchTask();
-    const entity = task.entity ? await this.engine.latestRecord(task.entity) : {};
-    return { ...task, record: entity };
+  get(@Param('id') id: string, @CurrentCaller() caller: Caller, @Query('minPosition') minPosition?: string) {
+    return this.queries.execute(new TaskQuery(id, caller, minPosition));
   }
 
   private async run(
@@ -257,7 +153,7 @@ export class TasksController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Assign the task to myself' })
   @TaskIdParam()
-  @ApiAnswer(200, 'InstanceCommandResult')
+  @ApiAnswer(200, INSTANCE_COMMAND_RESULT)
   @ApiErrors(400, 403, 404, 409)
   claim(@Param('id') id: string, @CurrentCaller() caller: Caller, @Req() request: Request) {
     return this.run(id, { type: 'ClaimTask', taskId: id }, caller, request);
@@ -267,7 +163,7 @@ export class TasksController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Give the task back to its role' })
   @TaskIdParam()
-  @ApiAnswer(200, 'InstanceCommandResult')
+  @ApiAnswer(200, INSTANCE_COMMAND_RESULT)
   @ApiErrors(400, 403, 404, 409)
   release(@Param('id') id: string, @CurrentCaller() caller: Caller, @Req() request: Request) {
     return this.run(id, { type: 'ReleaseTask', taskId: id }, caller, request);
@@ -277,31 +173,12 @@ export class TasksController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Reassign to a user or a role (the assignee, or an admin)' })
   @TaskIdParam()
-  @ApiBody({
-    description: 'exactly one of user or role',
-    schema: {
-      oneOf: [
-        {
-          type: 'object',
-          additionalProperties: false,
-          required: ['user'],
-          properties: { user: { type: 'string', pattern: USER } },
-        },
-        {
-          type: 'object',
-          additionalProperties: false,
-          required: ['role'],
-          properties: { role: { type: 'string', pattern: ROLE } },
-        },
-      ],
-    },
-  })
-  @ApiAnswer(200, 'InstanceCommandResult')
+  @ApiAnswer(200, INSTANCE_COMMAND_RESULT)
   @ApiErrors(403, 404, 409)
   @WithBody()
   reassign(
     @Param('id') id: string,
-    @Body() body: ReassignTaskDto,
+    @ValidBody(REASSIGN_TASK) body: z.output<typeof REASSIGN_TASK>,
     @CurrentCaller() caller: Caller,
     @Req() request: Request,
   ) {
@@ -316,13 +193,12 @@ export class TasksController {
   @HttpCode(200)
   @ApiOperation({ summary: '"Perform later": hidden from the open list until `until`; optionally a new due date' })
   @TaskIdParam()
-  @ApiBody({ type: PostponeTaskDto })
-  @ApiAnswer(200, 'InstanceCommandResult')
+  @ApiAnswer(200, INSTANCE_COMMAND_RESULT)
   @ApiErrors(403, 404, 409)
   @WithBody()
   postpone(
     @Param('id') id: string,
-    @Body() body: PostponeTaskDto,
+    @ValidBody(POSTPONE_TASK) body: z.output<typeof POSTPONE_TASK>,
     @CurrentCaller() caller: Caller,
     @Req() request: Request,
   ) {
@@ -338,13 +214,12 @@ export class TasksController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Complete with a result, fields and answers, checked against the activity' })
   @TaskIdParam()
-  @ApiBody({ type: CompleteTaskDto, required: false })
-  @ApiAnswer(200, 'InstanceCommandResult')
+  @ApiAnswer(200, INSTANCE_COMMAND_RESULT)
   @ApiErrors(403, 404, 409)
   @WithBody()
   complete(
     @Param('id') id: string,
-    @Body() body: CompleteTaskDto,
+    @ValidBody(COMPLETE_TASK, { required: false }) body: z.output<typeof COMPLETE_TASK>,
     @CurrentCaller() caller: Caller,
     @Req() request: Request,
   ) {

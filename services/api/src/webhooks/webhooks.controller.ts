@@ -1,47 +1,42 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
-import { ApiOperation, ApiParam, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { ArrayMaxSize, IsArray, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { Controller, Delete, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
 import type { Request } from 'express';
-import { getWebhook, listWebhooks } from '@lifeline/read-models';
-import { EngineRuntime, type DeliveryStatus } from '@lifeline/engine';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { CreateWebhookCommand, DeleteWebhookCommand, RedeliverWebhookCommand } from '@lifeline/engine';
 import { MAX_WEBHOOK_URL, WEBHOOK_EVENT_TYPES } from '@lifeline/process-domain';
 import { CurrentCaller, RequireRoles } from '../auth/auth.guard';
 import type { Caller } from '../auth/jwt';
-import { NotFound } from '../http/api-errors';
 import { originOf } from '../http/origin';
-import { ReadSide } from '../http/read-side';
-import { ApiAnswer, ApiErrors, Authenticated, WithBody } from '../http/openapi';
-import { Absent, QueryInteger } from '../http/validation';
+import { ApiAnswer, ApiErrors, Authenticated, named, WithBody } from '../http/openapi';
+import { WEBHOOK, WEBHOOK_CREATED, WEBHOOK_DELIVERY_LIST, WEBHOOK_LIST, WEBHOOK_REDELIVERY } from '../http/answers';
+import { absent, queryInteger, ValidBody, ValidQuery } from '../http/validation';
+import {
+  DELIVERY_ID,
+  UUID,
+  WebhookDeliveriesQuery,
+  WebhookDeliveryQuery,
+  WebhookListQuery,
+  WebhookQuery,
+} from './webhooks.queries';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const DELIVERY_ID = /^msg_[0-9a-f]{32}$/;
+const CREATE_WEBHOOK = named(
+  'CreateWebhookDto',
+  z.strictObject({
+    url: z.string().max(MAX_WEBHOOK_URL).meta({ description: 'an http(s) URL without credentials' }),
+    // Which event types exist is the engine's check (WEBHOOK.INVALID_EVENTS): the document names them.
+    events: z
+      .array(z.string().meta({ enum: [...WEBHOOK_EVENT_TYPES, '*'] }))
+      .max(WEBHOOK_EVENT_TYPES.length + 1)
+      .meta({ description: 'event types; ["*"] for all' }),
+    description: absent(z.string().max(200)),
+  }),
+);
 
-export class CreateWebhookDto {
-  @ApiProperty({ maxLength: MAX_WEBHOOK_URL, description: 'an http(s) URL without credentials' })
-  @IsString()
-  @MaxLength(MAX_WEBHOOK_URL)
-  url!: string;
-  @ApiProperty({ type: [String], enum: [...WEBHOOK_EVENT_TYPES, '*'], description: 'event types; ["*"] for all' })
-  @IsArray()
-  @ArrayMaxSize(WEBHOOK_EVENT_TYPES.length + 1)
-  @IsString({ each: true })
-  events!: string[];
-  @ApiPropertyOptional({ maxLength: 200 }) @Absent() @IsString() @MaxLength(200) description?: string;
-}
-
-export class ListDeliveriesQuery {
-  @ApiPropertyOptional({ enum: ['pending', 'delivered', 'dead'] })
-  @IsOptional()
-  @IsIn(['pending', 'delivered', 'dead'])
-  status?: DeliveryStatus;
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 500 })
-  @IsOptional()
-  @QueryInteger()
-  @IsInt()
-  @Min(1)
-  @Max(500)
-  limit?: number;
-}
+const LIST_DELIVERIES_QUERY = z.strictObject({
+  status: z.enum(['pending', 'delivered', 'dead']).optional(),
+  limit: queryInteger(1, 500).optional(),
+});
 
 const WebhookIdParam = () =>
   ApiParam({ name: 'id', description: 'the webhook id (UUID)', schema: { type: 'string', pattern: UUID.source } });
@@ -55,43 +50,48 @@ const WebhookIdParam = () =>
 @Controller('webhooks')
 export class WebhooksController {
   constructor(
-    private readonly engine: EngineRuntime,
-    private readonly read: ReadSide,
+    private readonly commands: CommandBus,
+    private readonly queries: QueryBus,
   ) {}
 
   @Post()
   @HttpCode(201)
   @RequireRoles('admin')
   @ApiOperation({ summary: 'Subscribe a URL to events; the answer shows its signing secret, once' })
-  @ApiAnswer(201, 'WebhookCreated')
+  @ApiAnswer(201, WEBHOOK_CREATED)
   @ApiErrors(403)
   @WithBody()
-  create(@Body() body: CreateWebhookDto, @CurrentCaller() caller: Caller, @Req() request: Request) {
-    return this.engine.webhooks.create(
-      { url: body.url, events: body.events, ...(body.description ? { description: body.description } : {}) },
-      caller.id,
-      originOf(request),
+  create(
+    @ValidBody(CREATE_WEBHOOK) body: z.output<typeof CREATE_WEBHOOK>,
+    @CurrentCaller() caller: Caller,
+    @Req() request: Request,
+  ) {
+    return this.commands.execute(
+      new CreateWebhookCommand(
+        { url: body.url, events: body.events, ...(body.description ? { description: body.description } : {}) },
+        caller.id,
+        originOf(request),
+      ),
     );
   }
 
   @Get()
   @RequireRoles('admin', 'auditor')
   @ApiOperation({ summary: 'Webhooks, oldest first (secrets are never shown again, only their first characters)' })
-  @ApiAnswer(200, 'WebhookList')
+  @ApiAnswer(200, WEBHOOK_LIST)
   @ApiErrors(403, 503)
   list() {
-    this.read.served(['webhooks']);
-    return { position: this.read.models.position(), items: listWebhooks(this.read.db) };
+    return this.queries.execute(new WebhookListQuery());
   }
 
   @Get(':id')
   @RequireRoles('admin', 'auditor')
   @ApiOperation({ summary: 'One webhook' })
   @WebhookIdParam()
-  @ApiAnswer(200, 'Webhook')
+  @ApiAnswer(200, WEBHOOK)
   @ApiErrors(403, 404, 503)
   get(@Param('id') id: string) {
-    return this.webhook(id);
+    return this.queries.execute(new WebhookQuery(id));
   }
 
   @Delete(':id')
@@ -99,23 +99,25 @@ export class WebhooksController {
   @RequireRoles('admin')
   @ApiOperation({ summary: 'Delete a webhook: nothing more is sent to it, its pending deliveries end' })
   @WebhookIdParam()
-  @ApiAnswer(200, 'Webhook')
+  @ApiAnswer(200, WEBHOOK)
   @ApiErrors(403, 404, 503)
   async delete(@Param('id') id: string, @CurrentCaller() caller: Caller, @Req() request: Request) {
-    this.webhook(id);
-    await this.engine.webhooks.delete(id, caller.id, originOf(request));
-    return this.webhook(id);
+    await this.queries.execute(new WebhookQuery(id));
+    await this.commands.execute(new DeleteWebhookCommand(id, caller.id, originOf(request)));
+    return this.queries.execute(new WebhookQuery(id));
   }
 
   @Get(':id/deliveries')
   @RequireRoles('admin', 'auditor')
   @ApiOperation({ summary: "A webhook's deliveries, newest first: status, attempts, the last answer or error" })
   @WebhookIdParam()
-  @ApiAnswer(200, 'WebhookDeliveryList')
+  @ApiAnswer(200, WEBHOOK_DELIVERY_LIST)
   @ApiErrors(400, 403, 404, 503)
-  deliveries(@Param('id') id: string, @Query() query: ListDeliveriesQuery) {
-    this.webhook(id);
-    return { items: this.engine.webhookDeliveries.list(id, { status: query.status, limit: query.limit }) };
+  deliveries(
+    @Param('id') id: string,
+    @ValidQuery(LIST_DELIVERIES_QUERY) query: z.output<typeof LIST_DELIVERIES_QUERY>,
+  ) {
+    return this.queries.execute(new WebhookDeliveriesQuery(id, { status: query.status, limit: query.limit }));
   }
 
   @Post(':id/deliveries/:deliveryId/redeliver')
@@ -124,7 +126,7 @@ export class WebhooksController {
   @ApiOperation({ summary: 'Send a delivery again (a dead one, or one the receiver lost), with the same id' })
   @WebhookIdParam()
   @ApiParam({ name: 'deliveryId', schema: { type: 'string', pattern: DELIVERY_ID.source } })
-  @ApiAnswer(202, 'WebhookRedelivery', 'Asked for: the delivery is pending again, with the same id')
+  @ApiAnswer(202, WEBHOOK_REDELIVERY, 'Asked for: the delivery is pending again, with the same id')
   @ApiErrors(403, 404, 503)
   async redeliver(
     @Param('id') id: string,
@@ -132,18 +134,10 @@ export class WebhooksController {
     @CurrentCaller() caller: Caller,
     @Req() request: Request,
   ) {
-    const webhook = this.webhook(id);
-    if (!DELIVERY_ID.test(deliveryId) || !this.engine.webhookDeliveries.get(webhook.id, deliveryId)) {
-      throw new NotFound('WEBHOOK.DELIVERY_NOT_FOUND', 'No such delivery of this webhook');
-    }
-    const position = await this.engine.webhooks.redeliver(id, deliveryId, caller.id, originOf(request));
+    await this.queries.execute(new WebhookDeliveryQuery(id, deliveryId));
+    const position = await this.commands.execute(
+      new RedeliverWebhookCommand(id, deliveryId, caller.id, originOf(request)),
+    );
     return { id: deliveryId, webhookId: id, position };
-  }
-
-  private webhook(id: string) {
-    this.read.served(['webhooks']);
-    const webhook = UUID.test(id) ? getWebhook(this.read.db, id) : undefined;
-    if (!webhook) throw new NotFound('WEBHOOK.NOT_FOUND', 'No such webhook');
-    return webhook;
   }
 }

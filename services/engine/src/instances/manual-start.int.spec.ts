@@ -1,3 +1,4 @@
+import { LaunchInstanceCommand } from '../engine.commands';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,7 +65,7 @@ describe('starting a process by hand (engine, SQLite store, FakeClock)', () => {
     }));
 
   it('given a sales member, when they launch it, then it starts on the latest version with a cause naming them', async () => {
-    const result = await engine.instances.launch(request(1), sam, origin(1));
+    const result = await engine.commands.launchInstance.execute(new LaunchInstanceCommand(request(1), sam, origin(1)));
     expect(result.events.map((e) => e.type)).toEqual(['InstanceStarted', 'ActivityEntered', 'TaskCreated']);
     const [started] = await eventsOf(1);
     expect(started).toMatchObject({
@@ -76,7 +77,9 @@ describe('starting a process by hand (engine, SQLite store, FakeClock)', () => {
 
   it('given a finance member, when they launch it either way, then INSTANCE.START_FORBIDDEN and nothing is written', async () => {
     const head = await engine.store.headPosition();
-    expect(await codeOf(engine.instances.launch(request(2), fred, origin(2)))).toBe('INSTANCE.START_FORBIDDEN');
+    expect(
+      await codeOf(engine.commands.launchInstance.execute(new LaunchInstanceCommand(request(2), fred, origin(2)))),
+    ).toBe('INSTANCE.START_FORBIDDEN');
     // The same start handed over as a plain instance command meets the same rule.
     const command = {
       type: 'StartInstance' as const,
@@ -94,9 +97,13 @@ describe('starting a process by hand (engine, SQLite store, FakeClock)', () => {
   it('given a deactivated definition, when a sales member or an admin launches it, then DEFINITION.DISABLED and nothing is written', async () => {
     await engine.definitions.execute('invoice-query', { type: 'DeactivateDefinition', key: 'invoice-query' }, 'root');
     const head = await engine.store.headPosition();
-    expect(await codeOf(engine.instances.launch(request(4), sam, origin(4)))).toBe('DEFINITION.DISABLED');
+    expect(
+      await codeOf(engine.commands.launchInstance.execute(new LaunchInstanceCommand(request(4), sam, origin(4)))),
+    ).toBe('DEFINITION.DISABLED');
     const admin: Actor = { id: 'root', roles: ['admin'] };
-    expect(await codeOf(engine.instances.launch(request(5), admin, origin(5)))).toBe('DEFINITION.DISABLED');
+    expect(
+      await codeOf(engine.commands.launchInstance.execute(new LaunchInstanceCommand(request(5), admin, origin(5)))),
+    ).toBe('DEFINITION.DISABLED');
     expect(await engine.store.headPosition()).toBe(head);
   });
 });

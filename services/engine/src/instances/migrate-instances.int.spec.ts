@@ -1,3 +1,4 @@
+import { MigrateInstancesCommand } from '../engine.commands';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,14 +105,22 @@ describe('migrating a waiting instance through the engine (SQLite store, FakeClo
 
   it('given a wait with a timeout migrated to v2, when the clock passes the timeout, then it fires once, on the v2 activity, and follows v2', async () => {
     const id = await instanceId();
-    expect(await engine.migrations.run(await request(true), admin, origin('dry'))).toEqual({
+    expect(
+      await engine.commands.migrateInstances.execute(
+        new MigrateInstancesCommand(await request(true), admin, origin('dry')),
+      ),
+    ).toEqual({
       dryRun: true,
       movable: [id],
       cannotMove: [],
     });
     expect((await history()).map((e) => e.type)).not.toContain('InstanceMigrated');
 
-    expect(await engine.migrations.run(await request(false), admin, origin('real'))).toEqual({
+    expect(
+      await engine.commands.migrateInstances.execute(
+        new MigrateInstancesCommand(await request(false), admin, origin('real')),
+      ),
+    ).toEqual({
       dryRun: false,
       moved: [id],
       cannotMove: [],
@@ -146,9 +155,15 @@ describe('migrating a waiting instance through the engine (SQLite store, FakeClo
 
   it('given the instance migrated already, when migrated again, then it is listed as cannot move: already on v2; a refusal writes nothing', async () => {
     const id = await instanceId();
-    await engine.migrations.run(await request(false), admin, origin('first'));
+    await engine.commands.migrateInstances.execute(
+      new MigrateInstancesCommand(await request(false), admin, origin('first')),
+    );
     const head = await engine.store.headPosition();
-    expect(await engine.migrations.run(await request(false), admin, origin('second'))).toMatchObject({
+    expect(
+      await engine.commands.migrateInstances.execute(
+        new MigrateInstancesCommand(await request(false), admin, origin('second')),
+      ),
+    ).toMatchObject({
       moved: [],
       cannotMove: [{ instanceId: id, code: 'MIGRATION.ALREADY_ON_VERSION', reasons: [] }],
     });
@@ -159,8 +174,8 @@ describe('migrating a waiting instance through the engine (SQLite store, FakeClo
     const id = await instanceId();
     const root: Actor = { id: 'root', roles: ['admin'] };
     const [a, b] = await Promise.all([
-      engine.migrations.run(await request(false), admin, origin('a')),
-      engine.migrations.run(await request(false), root, origin('b')),
+      engine.commands.migrateInstances.execute(new MigrateInstancesCommand(await request(false), admin, origin('a'))),
+      engine.commands.migrateInstances.execute(new MigrateInstancesCommand(await request(false), root, origin('b'))),
     ]);
     const answers = [a, b].map((r) => (r.dryRun ? [] : [r.moved.length, r.cannotMove.map((c) => c.code)]));
     expect(answers.sort()).toEqual([
@@ -175,7 +190,9 @@ describe('migrating a waiting instance through the engine (SQLite store, FakeClo
   it('given a mapping to an activity v2 lacks, then the instance cannot move, with the reason by activity', async () => {
     const id = await instanceId();
     const bad = { ...(await request(false)), mapping: { awaitPay: 'nowhere' } };
-    expect(await engine.migrations.run(bad, admin, origin('bad'))).toEqual({
+    expect(
+      await engine.commands.migrateInstances.execute(new MigrateInstancesCommand(bad, admin, origin('bad'))),
+    ).toEqual({
       dryRun: false,
       moved: [],
       cannotMove: [
@@ -198,7 +215,9 @@ describe('migrating a waiting instance through the engine (SQLite store, FakeClo
 
   it('given an unknown target version, then DEFINITION.NOT_FOUND before any instance is looked at', async () => {
     await expect(
-      engine.migrations.run({ ...(await request(false)), toVersion: 9 }, admin, origin('nine')),
+      engine.commands.migrateInstances.execute(
+        new MigrateInstancesCommand({ ...(await request(false)), toVersion: 9 }, admin, origin('nine')),
+      ),
     ).rejects.toMatchObject({ code: 'DEFINITION.NOT_FOUND' });
   });
 });

@@ -1,3 +1,4 @@
+import { RetryStartCommand } from '../engine.commands';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -259,7 +260,9 @@ describe('process manager: one poisoned event never halts it', () => {
     const [failure] = await failuresOf(2);
     const entity = { type: 'Order', id: 'O-2' };
     const origin = { commandId: 'retry-1', correlationId: 'retry-1', causationId: 'retry-1' };
-    const result = await runtime.starts.retry(entity, failure!.failureId, admin, origin);
+    const result = await runtime.commands.retryStart.execute(
+      new RetryStartCommand(entity, failure!.failureId, admin, origin),
+    );
     expect(result).toMatchObject({ outcome: 'started', definitionVersion: 2, instanceId: failure!.instanceId });
     const started = await instanceEvents(failure!.instanceId);
     expect(started[0]).toMatchObject({
@@ -271,7 +274,9 @@ describe('process manager: one poisoned event never halts it', () => {
       data: { failureId: failure!.failureId, by: 'root', outcome: 'started' },
     });
     await expect(
-      runtime.starts.retry(entity, failure!.failureId, admin, { ...origin, commandId: 'retry-2' }),
+      runtime.commands.retryStart.execute(
+        new RetryStartCommand(entity, failure!.failureId, admin, { ...origin, commandId: 'retry-2' }),
+      ),
     ).rejects.toMatchObject({
       code: 'START_FAILURE.ALREADY_RETRIED',
     });
@@ -283,7 +288,9 @@ describe('process manager: one poisoned event never halts it', () => {
     const [failure] = await failuresOf(4);
     const origin = { commandId: 'retry-3', correlationId: 'retry-3', causationId: 'retry-3' };
     await expect(
-      runtime.starts.retry({ type: 'Order', id: 'O-4' }, failure!.failureId, admin, origin),
+      runtime.commands.retryStart.execute(
+        new RetryStartCommand({ type: 'Order', id: 'O-4' }, failure!.failureId, admin, origin),
+      ),
     ).rejects.toMatchObject({
       code: 'START_FAILURE.FAILED_AGAIN',
       message: expect.stringContaining('FLOW.INVALID_DURATION'),

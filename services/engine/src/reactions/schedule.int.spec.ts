@@ -1,3 +1,4 @@
+import { RetryStartCommand } from '../engine.commands';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -264,15 +265,17 @@ describe('schedule triggers on the SQLite store', () => {
 
     await publish(engine);
     const { failureId } = failed!.data as { failureId: string };
-    const retried = await engine.starts.retry(
-      { type: 'Audit', id: record },
-      failureId,
-      { id: 'root', roles: ['admin'] },
-      {
-        commandId: 'retry-1',
-        causationId: 'retry-1',
-        correlationId: 'retry-1',
-      },
+    const retried = await engine.commands.retryStart.execute(
+      new RetryStartCommand(
+        { type: 'Audit', id: record },
+        failureId,
+        { id: 'root', roles: ['admin'] },
+        {
+          commandId: 'retry-1',
+          causationId: 'retry-1',
+          correlationId: 'retry-1',
+        },
+      ),
     );
     expect(retried).toMatchObject({ outcome: 'started', definitionVersion: 2 });
     expect(await starts(engine)).toEqual([

@@ -17,7 +17,10 @@ export interface LifelineConfig {
   jwtSecret?: string;
   /** The longest an API token may live (exp − iat, or exp − now without iat), in seconds. */
   tokenMaxLifetimeSeconds: number;
-  eventStore: { kind: 'sqlite'; file: string } | { kind: 'eventstoredb'; url: string };
+  eventStore:
+    | { kind: 'sqlite'; file: string }
+    | { kind: 'eventstoredb'; url: string }
+    | { kind: 'postgres'; url: string; schema?: string };
   entitySource: 'http' | 'kafka';
   kafka: {
     brokers: string[];
@@ -224,11 +227,20 @@ export function loadConfig(
 ): LifelineConfig {
   const dataDir = resolve(env.LIFELINE_DATA_DIR ?? './data');
   const storeKind = env.LIFELINE_EVENT_STORE ?? 'sqlite';
-  if (storeKind !== 'sqlite' && storeKind !== 'eventstoredb') {
-    throw new ConfigInvalid(`LIFELINE_EVENT_STORE must be sqlite or eventstoredb, not ${storeKind}`);
+  if (storeKind !== 'sqlite' && storeKind !== 'eventstoredb' && storeKind !== 'postgres') {
+    throw new ConfigInvalid(`LIFELINE_EVENT_STORE must be sqlite, eventstoredb or postgres, not ${storeKind}`);
   }
   if (storeKind === 'eventstoredb' && !env.EVENTSTORE_URL) {
     throw new ConfigInvalid('LIFELINE_EVENT_STORE=eventstoredb needs EVENTSTORE_URL');
+  }
+  if (storeKind === 'postgres' && !env.LIFELINE_POSTGRES_URL) {
+    throw new ConfigInvalid('LIFELINE_EVENT_STORE=postgres needs LIFELINE_POSTGRES_URL');
+  }
+  const postgresSchema = env.LIFELINE_POSTGRES_SCHEMA || undefined;
+  if (postgresSchema !== undefined && !/^[a-z_][a-z0-9_]{0,40}$/.test(postgresSchema)) {
+    throw new ConfigInvalid(
+      `LIFELINE_POSTGRES_SCHEMA must be lower-case letters, digits and _ (at most 41), not ${postgresSchema}`,
+    );
   }
   const source = env.LIFELINE_ENTITY_SOURCE ?? 'http';
   if (source !== 'http' && source !== 'kafka') {
@@ -274,7 +286,13 @@ export function loadConfig(
     eventStore:
       storeKind === 'sqlite'
         ? { kind: 'sqlite', file: resolve(env.LIFELINE_SQLITE_FILE ?? join(dataDir, 'events.db')) }
-        : { kind: 'eventstoredb', url: env.EVENTSTORE_URL as string },
+        : storeKind === 'postgres'
+          ? {
+              kind: 'postgres',
+              url: env.LIFELINE_POSTGRES_URL as string,
+              ...(postgresSchema === undefined ? {} : { schema: postgresSchema }),
+            }
+          : { kind: 'eventstoredb', url: env.EVENTSTORE_URL as string },
     entitySource: source,
     kafka: {
       brokers: list(env.KAFKA_BROKERS, ['127.0.0.1:9092']),

@@ -148,3 +148,29 @@ describe('webhook and tracing configuration', () => {
     expect(() => loadConfig({ LIFELINE_WEBHOOKS_SEND: 'no' })).toThrow('LIFELINE_WEBHOOKS_SEND must be true or false');
   });
 });
+
+describe('event store configuration', () => {
+  it('opens PostgreSQL with LIFELINE_EVENT_STORE=postgres, LIFELINE_POSTGRES_URL and an optional schema', () => {
+    const url = 'postgres://lifeline@db:5432/lifeline';
+    expect(loadConfig({ LIFELINE_EVENT_STORE: 'postgres', LIFELINE_POSTGRES_URL: url }).eventStore).toEqual({
+      kind: 'postgres',
+      url,
+    });
+    expect(
+      loadConfig({ LIFELINE_EVENT_STORE: 'postgres', LIFELINE_POSTGRES_URL: url, LIFELINE_POSTGRES_SCHEMA: 'prod_1' })
+        .eventStore,
+    ).toEqual({ kind: 'postgres', url, schema: 'prod_1' });
+  });
+
+  it('refuses postgres without a URL, a schema that is not a plain name, and an unknown kind', () => {
+    expect(() => loadConfig({ LIFELINE_EVENT_STORE: 'postgres' })).toThrow(/needs LIFELINE_POSTGRES_URL/);
+    expect(() =>
+      loadConfig({
+        LIFELINE_EVENT_STORE: 'postgres',
+        LIFELINE_POSTGRES_URL: 'postgres://x',
+        LIFELINE_POSTGRES_SCHEMA: 'a"; DROP',
+      }),
+    ).toThrow(ConfigInvalid);
+    expect(() => loadConfig({ LIFELINE_EVENT_STORE: 'mysql' })).toThrow(/sqlite, eventstoredb or postgres/);
+  });
+});

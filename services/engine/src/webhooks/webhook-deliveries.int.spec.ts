@@ -1,3 +1,4 @@
+import { CreateWebhookCommand, DeleteWebhookCommand, RedeliverWebhookCommand } from '../engine.commands';
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
@@ -110,10 +111,12 @@ describe('the webhook outbox on the SQLite store, driven by a FakeClock', () => 
 
   it('delivers the events a webhook wants, signed; retries a 500 with a doubling backoff; an event before the webhook is not sent', async () => {
     await recordInvoice('e-1', 'INV-1');
-    const created = await engine.webhooks.create(
-      { url: receiver.url, events: ['InstanceStarted', 'TaskCreated'] },
-      'admin',
-      origin('c-1'),
+    const created = await engine.commands.createWebhook.execute(
+      new CreateWebhookCommand(
+        { url: receiver.url, events: ['InstanceStarted', 'TaskCreated'] },
+        'admin',
+        origin('c-1'),
+      ),
     );
     expect(created.secret).toMatch(/^whsec_[A-Za-z0-9+/]{32}$/);
     await recordInvoice('e-2', 'INV-2');
@@ -167,7 +170,9 @@ describe('the webhook outbox on the SQLite store, driven by a FakeClock', () => 
   });
 
   it('a delivery is dead after the last attempt; an admin redelivers it with the same id; a deleted webhook gets nothing more', async () => {
-    const created = await engine.webhooks.create({ url: receiver.url, events: ['*'] }, 'admin', origin('c-1'));
+    const created = await engine.commands.createWebhook.execute(
+      new CreateWebhookCommand({ url: receiver.url, events: ['*'] }, 'admin', origin('c-1')),
+    );
     await recordInvoice('e-1', 'INV-1');
     while ((await engine.webhookDeliveries.relayOnce()) > 0);
     receiver.answer = 503;
@@ -184,13 +189,15 @@ describe('the webhook outbox on the SQLite store, driven by a FakeClock', () => 
     expect(await engine.webhookDeliveries.deliverDue()).toBe(0);
 
     receiver.answer = 200;
-    await engine.webhooks.redeliver(created.id, dead[0]!.id, 'admin', origin('c-2'));
+    await engine.commands.redeliverWebhook.execute(
+      new RedeliverWebhookCommand(created.id, dead[0]!.id, 'admin', origin('c-2')),
+    );
     await engine.webhookDeliveries.relayOnce();
     expect(await engine.webhookDeliveries.deliverDue()).toBe(1);
     expect(engine.webhookDeliveries.get(created.id, dead[0]!.id)).toMatchObject({ status: 'delivered', attempts: 1 });
     expect(receiver.received.at(-1)!.headers['webhook-id']).toBe(dead[0]!.id);
 
-    await engine.webhooks.delete(created.id, 'admin', origin('c-3'));
+    await engine.commands.deleteWebhook.execute(new DeleteWebhookCommand(created.id, 'admin', origin('c-3')));
     await recordInvoice('e-2', 'INV-2');
     while ((await engine.webhookDeliveries.relayOnce()) > 0);
     expect(engine.webhookDeliveries.list(created.id)).toHaveLength(2);
@@ -198,10 +205,8 @@ describe('the webhook outbox on the SQLite store, driven by a FakeClock', () => 
   });
 
   it('keeps recorded deliveries over a restart and relays the log again without doubling them', async () => {
-    const created = await engine.webhooks.create(
-      { url: receiver.url, events: ['TaskCreated'] },
-      'admin',
-      origin('c-1'),
+    const created = await engine.commands.createWebhook.execute(
+      new CreateWebhookCommand({ url: receiver.url, events: ['TaskCreated'] }, 'admin', origin('c-1')),
     );
     await recordInvoice('e-1', 'INV-1');
     while ((await engine.webhookDeliveries.relayOnce()) > 0);
@@ -237,10 +242,14 @@ describe('the webhook outbox on the SQLite store, driven by a FakeClock', () => 
   });
 
   it('a relay batch that fails leaves no webhook it saw behind: an event before a webhook is never sent to it', async () => {
-    const first = await engine.webhooks.create({ url: receiver.url, events: ['TaskCreated'] }, 'admin', origin('c-1'));
+    const first = await engine.commands.createWebhook.execute(
+      new CreateWebhookCommand({ url: receiver.url, events: ['TaskCreated'] }, 'admin', origin('c-1')),
+    );
     while ((await engine.webhookDeliveries.relayOnce()) > 0);
     await recordInvoice('e-1', 'INV-1');
-    const second = await engine.webhooks.create({ url: receiver.url, events: ['TaskCreated'] }, 'admin', origin('c-2'));
+    const second = await engine.commands.createWebhook.execute(
+      new CreateWebhookCommand({ url: receiver.url, events: ['TaskCreated'] }, 'admin', origin('c-2')),
+    );
     // The batch's transaction fails once at its end (a full disk, say), after it saw the second webhook.
     const statements = (engine.webhookDeliveries as unknown as { statements: { checkpoint: { run: () => void } } })
       .statements;
@@ -258,7 +267,9 @@ describe('the webhook outbox on the SQLite store, driven by a FakeClock', () => 
 
   it('refuses a URL that is not http(s) or carries credentials, and unknown event types, with WEBHOOK.INVALID', async () => {
     await expect(
-      engine.webhooks.create({ url: 'ftp://user:pw@example.com', events: ['Nope'] }, 'admin', origin('c-1')),
+      engine.commands.createWebhook.execute(
+        new CreateWebhookCommand({ url: 'ftp://user:pw@example.com', events: ['Nope'] }, 'admin', origin('c-1')),
+      ),
     ).rejects.toMatchObject({
       code: 'WEBHOOK.INVALID',
       details: [

@@ -1,0 +1,7 @@
+export {
+  DEFAULT_TEST_POSTGRES_URL,
+  describePostgres,
+  dropTestSchema,
+  testPostgresUrl,
+  uniqueTestSchema,
+} from './postgres';
