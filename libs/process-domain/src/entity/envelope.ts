@@ -141,7 +141,7 @@ export const entityEventEnvelopeSchema = z
           if (!isIsoDateTimeWithZone(ctx.value))
             ctx.issues.push({ code: 'custom', message: OCCURRED_AT, input: ctx.value });
         })
-        .meta({ format: 'date-time', description: 'ISO-8601 date-time with a zone' }),
+        .meta({ description: 'ISO-8601 date-time with a zone; seconds optional (so not RFC 3339 date-time)' }),
       data: recordDataSchema,
       changed: changedSchema.optional(),
     },
