@@ -1,5 +1,5 @@
 import type { EventStore, StoredEvent } from '@lifeline/event-store';
-import { decodeEvent, streams, type EntityRef } from '@lifeline/process-domain';
+import { decodeEvent, ENTITY_TYPE, streams, type EntityRef } from '@lifeline/process-domain';
 import { ExportSubjectInvalid } from './errors';
 
 /** Whose history: a record (its stream and every instance about it) or one instance. */
@@ -10,7 +10,7 @@ export function parseEntityRef(text: string): EntityRef {
   const colon = text.indexOf(':');
   const type = colon > 0 ? text.slice(0, colon) : '';
   const id = colon > 0 ? text.slice(colon + 1) : '';
-  if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(type) || id === '') {
+  if (!ENTITY_TYPE.test(type) || id === '') {
     throw new ExportSubjectInvalid(`A record is named <Type>:<id> (e.g. Invoice:INV-7), not ${JSON.stringify(text)}`);
   }
   return { type, id };

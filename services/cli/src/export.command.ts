@@ -1,12 +1,10 @@
 import type { Command } from 'commander';
 import { exportBpmn } from '@lifeline/bpmn';
-import { decodeEvent, type DefinitionPublished } from '@lifeline/process-domain';
+import { decodeEvent, DEFINITION_KEY, type DefinitionPublished } from '@lifeline/process-domain';
 import { isBpmnText } from '@lifeline/read-models';
 import { CliUsageError, type CliIo } from './io';
 import { dataDirOf, openConfiguredStore, withStore } from './store';
 import type { Run } from './run';
-
-const KEY = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 /**
  * `lifeline export`: a definition version as BPMN 2.0 XML on stdout (docs/decisions/0010-bpmn.md), from a running
@@ -25,7 +23,7 @@ export function registerExport(program: Command, io: CliIo, run: Run): void {
     .option('--token <jwt>', 'a bearer token for the API (default: LIFELINE_TOKEN)')
     .action((key: string, options: { version?: string; url?: string; token?: string }, command: Command) =>
       run(async () => {
-        if (!KEY.test(key)) throw new CliUsageError(`${JSON.stringify(key)} is not a definition key`);
+        if (!DEFINITION_KEY.test(key)) throw new CliUsageError(`${JSON.stringify(key)} is not a definition key`);
         if (options.version !== undefined && !/^[1-9][0-9]{0,8}$/.test(options.version)) {
           throw new CliUsageError(`--version ${options.version}: give a version number (1, 2, …)`);
         }

@@ -1,5 +1,4 @@
 import { Cron } from 'croner';
-import type { ScheduleTrigger } from './definition';
 
 /**
  * The ticks of a schedule trigger, computed by croner (no cron parsing of our own). Ticks are read
@@ -77,15 +76,12 @@ export function scheduleProblems(cron: string, timeZone: string): ScheduleProble
 }
 
 /** The first tick strictly after `at`; undefined when there is none (or the expression was stored unchecked and is bad). */
-export function nextTickAfter(trigger: Pick<ScheduleTrigger, 'cron' | 'timeZone'>, at: string): string | undefined {
+export function nextTickAfter(trigger: { cron: string; timeZone: string }, at: string): string | undefined {
   return safely(() => cronOf(trigger).nextRun(new Date(at))?.toISOString());
 }
 
 /** The latest tick at or before `at` (one search back, however many ticks lie between). */
-export function latestTickAtOrBefore(
-  trigger: Pick<ScheduleTrigger, 'cron' | 'timeZone'>,
-  at: string,
-): string | undefined {
+export function latestTickAtOrBefore(trigger: { cron: string; timeZone: string }, at: string): string | undefined {
   // previousRuns looks strictly before its reference; ticks are whole seconds, so 1 ms later includes `at`.
   return safely(() =>
     cronOf(trigger)
@@ -107,7 +103,7 @@ function safely(compute: () => string | undefined): string | undefined {
 const parsed = new Map<string, Cron>();
 const MAX_PARSED = 256;
 
-function cronOf({ cron, timeZone }: Pick<ScheduleTrigger, 'cron' | 'timeZone'>): Cron {
+function cronOf({ cron, timeZone }: { cron: string; timeZone: string }): Cron {
   const key = `${timeZone}\u0000${cron}`;
   const known = parsed.get(key);
   if (known) return known;

@@ -15,17 +15,17 @@ import {
   type MigrationSelection,
   type Sql,
 } from '@lifeline/read-models';
+import { DEFINITION_KEY } from '@lifeline/process-domain';
 import { NotFound, RequestInvalid } from '../http/api-errors';
 import { ReadSide } from '../http/read-side';
 import type { DEFINITION_LIST } from '../http/answers';
 
-const KEY = /^[a-z0-9][a-z0-9-]{0,62}$/;
 /** A version in a query: a positive integer (absent or empty: the latest). */
 export const VERSION_PATTERN = '^([1-9][0-9]{0,8})?$';
 const VERSION = new RegExp(VERSION_PATTERN);
 
 export const checkKey = (key: string): string => {
-  if (!KEY.test(key)) throw new NotFound('DEFINITION.NOT_FOUND', `No definition ${key.slice(0, 80)}`);
+  if (!DEFINITION_KEY.test(key)) throw new NotFound('DEFINITION.NOT_FOUND', `No definition ${key.slice(0, 80)}`);
   return key;
 };
 

@@ -2,6 +2,7 @@ import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { QueryBus } from '@nestjs/cqrs';
 import { z } from 'zod';
+import { ENTITY_TYPE } from '@lifeline/process-domain';
 import { CurrentCaller } from '../auth/auth.guard';
 import type { Caller } from '../auth/jwt';
 import { RequestInvalid } from '../http/api-errors';
@@ -44,7 +45,7 @@ export class EntitiesController {
     @Query('after') after?: string,
     @Query('limit') limit?: string,
   ) {
-    if (!/^[A-Za-z][A-Za-z0-9_]{0,99}$/.test(type) || codePoints(id) > 200) {
+    if (!ENTITY_TYPE.test(type) || codePoints(id) > 200) {
       throw new RequestInvalid('ENTITY.INVALID_REF', 'The record type or id is not valid');
     }
     if (

@@ -1,27 +1,18 @@
+import { contractJsonSchemas } from '@lifeline/process-domain';
 import { PATTERNS } from '../http/openapi';
 
-/** The entity event envelope (docs/architecture.md, "Entity event envelope"), as an OpenAPI schema: the same rules validateEnvelope checks. */
+const envelope = contractJsonSchemas().EntityEventEnvelope;
+const properties = envelope.properties as Record<string, Record<string, unknown>>;
+
+/** The entity event envelope (docs/architecture.md, "Entity event envelope"), as an OpenAPI schema: entityEventEnvelopeSchema's. */
 export const ENVELOPE_SCHEMA = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['id', 'entityType', 'entityId', 'kind', 'occurredAt', 'data'],
+  ...envelope,
   properties: {
-    id: {
-      type: 'string',
-      minLength: 1,
-      maxLength: 200,
-      description: 'unique per producer event: the same id twice is recorded once',
-    },
-    entityType: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_]{0,99}$' },
-    entityId: {
-      type: 'string',
-      pattern: '^[^\\u0000-\\u001f\\u007f-\\u009f]{1,200}$',
-      description: 'no control characters',
-    },
-    kind: { type: 'string', enum: ['created', 'updated', 'deleted'] },
-    occurredAt: { type: 'string', pattern: PATTERNS.dateTime, description: 'ISO-8601 date-time with a zone' },
-    data: { allOf: [{ $ref: '#/components/schemas/RecordData' }], description: 'the record after the change' },
-    changed: { type: 'array', items: { type: 'string', minLength: 1 } },
+    ...properties,
+    // A real calendar day, as a pattern (the schema's own check is code): what fuzzers and clients can test.
+    occurredAt: { ...properties.occurredAt, pattern: PATTERNS.dateTime },
+    // The document's own description of record data (any depth, no prototype keys).
+    data: { allOf: [{ $ref: '#/components/schemas/RecordData' }], description: properties.data!.description as string },
   },
   example: {
     id: 'evt-2026-0001',

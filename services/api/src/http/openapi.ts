@@ -1,6 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiBearerAuth, ApiParam, ApiQuery, ApiResponse } from '@nestjs/swagger';
 import type { OpenAPIObject } from '@nestjs/swagger';
+import { DEFINITION_KEY, ENTITY_TYPE } from '@lifeline/process-domain';
 import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { z } from 'zod';
 
@@ -15,14 +16,14 @@ const TIME_WITH_ZONE =
   '([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])';
 
 export const PATTERNS = {
-  definitionKey: '^[a-z0-9][a-z0-9-]{0,62}$',
+  definitionKey: DEFINITION_KEY.source,
   /** A BPMN process id (an XML NCName, ASCII letters). */
   processId: '^[A-Za-z_][A-Za-z0-9_.-]{0,199}$',
   /** A role name as tokens carry it. */
   role: '^[A-Za-z0-9_.:-]{1,100}$',
-  entityType: '^[A-Za-z][A-Za-z0-9_]{0,99}$',
+  entityType: ENTITY_TYPE.source,
   /** A filter: empty means "all", as before. */
-  optionalEntityType: '^([A-Za-z][A-Za-z0-9_]{0,99})?$',
+  optionalEntityType: `^(${ENTITY_TYPE.source.slice(1, -1)})?$`,
   instanceId: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$',
   taskId: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\.[A-Za-z_][A-Za-z0-9_]*\\.[0-9]{1,9}$',
   /** Empty means "no wait", as before. */
