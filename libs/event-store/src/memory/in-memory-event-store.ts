@@ -14,7 +14,7 @@ import {
 } from '../event-store';
 import { computeEventHash, hashedMetadata } from '../hash-chain';
 import { EventStoreClosed, checkExpectedRevision, ownMetadata } from '../store-rules';
-import { PollingSubscription } from '../sqlite/polling-subscription';
+import { startPolling, type PollingSubscription } from '../polling-subscription';
 
 /**
  * An event store in memory, for the engine's int specs: the same contract as the SQLite store
@@ -242,7 +242,8 @@ export class InMemoryEventStore implements EventStore {
     options: SubscribeOptions & { onError?: (error: unknown) => void } = {},
   ): Subscription {
     this.assertOpen();
-    const subscription = new PollingSubscription(
+    return startPolling(
+      this.subscriptions,
       {
         head: () => this.log.length,
         read: (from, max) => this.readAllNow(from, max, options.prefixes),
@@ -250,19 +251,11 @@ export class InMemoryEventStore implements EventStore {
           this.signal.on('appended', listener);
           return () => this.signal.off('appended', listener);
         },
-        onStopped: (s) => this.subscriptions.delete(s),
       },
       handler,
-      {
-        fromPosition: options.fromPosition ?? 0,
-        batchSize: options.batchSize ?? 500,
-        pollIntervalMs: 1_000,
-        onError: options.onError,
-      },
+      options,
+      { pollIntervalMs: 1_000 },
     );
-    this.subscriptions.add(subscription);
-    subscription.start();
-    return subscription;
   }
 
   /** Closes the store; its events stay in memory, and `reopen()` gives a store over them (the persistence check). */

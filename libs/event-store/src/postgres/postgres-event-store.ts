@@ -16,7 +16,8 @@ import {
 } from '../event-store';
 import { canonicalEventText, canonicalJson, eventHash } from '../hash-chain';
 import { EventStoreClosed, OwnMetadataText, checkExpectedRevision, ownMetadata } from '../store-rules';
-import { PostgresSubscription } from './postgres-subscription';
+import { startPolling, type PollingSubscription } from '../polling-subscription';
+import { isConnectionLost } from './connection-lost';
 
 export interface PostgresEventStoreOptions {
   /** The schema that holds the store's tables (created when missing; default `public`). */
@@ -152,7 +153,7 @@ type Query = <R extends pg.QueryResultRow>(text: string, values?: unknown[]) => 
 export class PostgresEventStore implements EventStore {
   readonly atomicUnits = true;
   private readonly appended = new EventEmitter();
-  private readonly subscriptions = new Set<PostgresSubscription>();
+  private readonly subscriptions = new Set<PollingSubscription>();
   private readonly committedListeners = new Set<(events: readonly StoredEvent[]) => void>();
   private closed = false;
   private readonly queue: QueuedUnit[] = [];
@@ -278,7 +279,8 @@ export class PostgresEventStore implements EventStore {
   ): Subscription {
     this.assertOpen();
     this.listen();
-    const subscription = new PostgresSubscription(
+    return startPolling(
+      this.subscriptions,
       {
         head: () => this.headWith(this.poolQuery),
         read: (from, max) => this.readAllWith(this.poolQuery, from, max, options.prefixes),
@@ -286,19 +288,11 @@ export class PostgresEventStore implements EventStore {
           this.appended.on(appendedSignal, listener);
           return () => this.appended.off(appendedSignal, listener);
         },
-        onStopped: (s) => this.subscriptions.delete(s),
       },
       handler,
-      {
-        fromPosition: options.fromPosition ?? 0,
-        batchSize: options.batchSize ?? 500,
-        pollIntervalMs: this.pollIntervalMs,
-        onError: options.onError,
-      },
+      options,
+      { pollIntervalMs: this.pollIntervalMs, retryable: isConnectionLost },
     );
-    this.subscriptions.add(subscription);
-    subscription.start();
-    return subscription;
   }
 
   async close(): Promise<void> {

@@ -17,7 +17,7 @@ import { canonicalEventText, canonicalJson, eventHash } from '../hash-chain';
 import type { LogLink, StoredLogChain } from '../log-chain';
 import { EventStoreClosed, OwnMetadataText, checkExpectedRevision, ownMetadata } from '../store-rules';
 import { SqliteGlobalChain, globalChainMigration } from './global-chain';
-import { PollingSubscription } from './polling-subscription';
+import { startPolling, type PollingSubscription } from '../polling-subscription';
 import { FALLBACK_AUTOCHECKPOINT_PAGES, WalCheckpointer } from './wal-checkpointer';
 
 export interface SqliteEventStoreOptions {
@@ -330,7 +330,8 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
     options: SubscribeOptions & { onError?: (error: unknown) => void } = {},
   ): Subscription {
     this.assertOpen();
-    const subscription = new PollingSubscription(
+    return startPolling(
+      this.subscriptions,
       {
         head: () => this.headWith('reader'),
         read: (from, max) => this.readAllWith('reader', from, max, options.prefixes),
@@ -338,19 +339,11 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
           this.appended.on(appendedSignal, listener);
           return () => this.appended.off(appendedSignal, listener);
         },
-        onStopped: (s) => this.subscriptions.delete(s),
       },
       handler,
-      {
-        fromPosition: options.fromPosition ?? 0,
-        batchSize: options.batchSize ?? 500,
-        pollIntervalMs: this.pollIntervalMs,
-        onError: options.onError,
-      },
+      options,
+      { pollIntervalMs: this.pollIntervalMs },
     );
-    this.subscriptions.add(subscription);
-    subscription.start();
-    return subscription;
   }
 
   async close(): Promise<void> {

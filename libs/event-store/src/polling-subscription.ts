@@ -1,11 +1,11 @@
-import type { StoredEvent, Subscription } from '../event-store';
-import { PositionWaiters } from '../position-waiters';
+import type { StoredEvent, SubscribeOptions, Subscription } from './event-store';
+import { PositionWaiters } from './position-waiters';
 
-/** What a polling subscription needs from its store: synchronous reads and an in-process signal. */
+/** What a polling subscription needs from its store: reads of committed events (sync or not) and an append signal. */
 export interface PollingSource {
-  head(): number;
-  read(fromPosition: number, maxCount: number): StoredEvent[];
-  /** Registers a listener for appends made in this process; returns the unregister function. */
+  head(): number | Promise<number>;
+  read(fromPosition: number, maxCount: number): StoredEvent[] | Promise<StoredEvent[]>;
+  /** Registers a listener for appends (this process's, and others' where the store tells); returns the unregister. */
   onAppended(listener: () => void): () => void;
   onStopped(subscription: PollingSubscription): void;
 }
@@ -15,14 +15,21 @@ export interface PollingSubscriptionOptions {
   batchSize: number;
   pollIntervalMs: number;
   onError?: (error: unknown) => void;
+  /** A read error worth reading again after a backoff (a lost connection to a server) instead of stopping. */
+  retryable?: (error: unknown) => boolean;
 }
+
+/** The longest wait between two reads while a retryable error lasts. */
+const MAX_RETRY_MS = 5_000;
 
 /** How long a catch-up runs before it lets other work (requests, timers) take a turn of the event loop. */
 const CATCH_UP_TURN_MS = 20;
 
 /**
  * Catch-up then live delivery over a log read by position: reads in batches, sleeps when caught
- * up, and wakes on an in-process append signal or after pollIntervalMs (appends by other processes).
+ * up, and wakes on an append signal or after pollIntervalMs (appends by other processes). It may move its
+ * cursor to the head it read because every store using it commits positions in order: every event up to a
+ * committed head is visible to a read that starts after the head was read, so no position is skipped.
  */
 export class PollingSubscription implements Subscription {
   private cursor: number;
@@ -36,6 +43,8 @@ export class PollingSubscription implements Subscription {
   private readonly waiters = new PositionWaiters();
   /** When the loop last let the event loop take a turn. */
   private lastTurn = performance.now();
+  /** How long the last retry after a retryable error waited (0: the last read went through). */
+  private retriedFor = 0;
 
   constructor(
     private readonly source: PollingSource,
@@ -84,12 +93,20 @@ export class PollingSubscription implements Subscription {
       let batch: StoredEvent[];
       try {
         // Head first: if the batch is not full, every matching event up to head is in it.
-        head = this.source.head();
-        batch = this.source.read(this.cursor, batchSize);
+        head = await this.source.head();
+        batch = await this.source.read(this.cursor, batchSize);
       } catch (error) {
-        this.fail(error);
-        return;
+        if (this.stopped) return;
+        if (!this.options.retryable?.(error)) {
+          this.fail(error);
+          return;
+        }
+        this.retriedFor = Math.min(Math.max(this.retriedFor * 2, this.options.pollIntervalMs), MAX_RETRY_MS);
+        await this.sleep(this.retriedFor);
+        continue;
       }
+      this.retriedFor = 0;
+      if (this.stopped) return;
       if (batch.length > 0) {
         try {
           await this.handler(batch);
@@ -104,7 +121,7 @@ export class PollingSubscription implements Subscription {
       }
       this.markHandled(this.cursor);
       if (batch.length >= batchSize || this.signalled || this.stopped) {
-        // Reads and handlers of this store are synchronous: a long catch-up (a view rebuilt from the whole log)
+        // Reads and handlers may be synchronous (SQLite): a long catch-up (a view rebuilt from the whole log)
         // would otherwise run in microtasks alone and hold every request, /health included, until it ends.
         if (performance.now() - this.lastTurn >= CATCH_UP_TURN_MS) await this.nextTurn();
         continue;
@@ -114,19 +131,20 @@ export class PollingSubscription implements Subscription {
     }
   }
 
-  private sleep(): Promise<void> {
+  private sleep(ms = this.options.pollIntervalMs): Promise<void> {
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
         this.wake = undefined;
         resolve();
       };
-      const timer = setTimeout(done, this.options.pollIntervalMs);
+      const timer = setTimeout(done, ms);
       this.wake = done;
     });
   }
 
   private markHandled(position: number): void {
+    if (position <= this.handledUpTo) return;
     this.handledUpTo = position;
     this.waiters.reached(position);
   }
@@ -147,4 +165,23 @@ export class PollingSubscription implements Subscription {
     this.waiters.cancel();
     this.source.onStopped(this);
   }
+}
+
+/** Starts a polling subscription for a store's `subscribe`; it leaves `live` (what `close` stops) when it stops. */
+export function startPolling(
+  live: Set<PollingSubscription>,
+  source: Omit<PollingSource, 'onStopped'>,
+  handler: (events: StoredEvent[]) => Promise<void>,
+  options: SubscribeOptions & { onError?: (error: unknown) => void },
+  settings: Pick<PollingSubscriptionOptions, 'pollIntervalMs' | 'retryable'>,
+): Subscription {
+  const subscription = new PollingSubscription({ ...source, onStopped: (s) => live.delete(s) }, handler, {
+    fromPosition: options.fromPosition ?? 0,
+    batchSize: options.batchSize ?? 500,
+    onError: options.onError,
+    ...settings,
+  });
+  live.add(subscription);
+  subscription.start();
+  return subscription;
 }

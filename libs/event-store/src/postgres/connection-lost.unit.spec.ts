@@ -1,5 +1,6 @@
 import type { StoredEvent } from '../event-store';
-import { PostgresSubscription, isConnectionLost, type PostgresSubscriptionSource } from './postgres-subscription';
+import { PollingSubscription, type PollingSource } from '../polling-subscription';
+import { isConnectionLost } from './connection-lost';
 
 const event = (position: number): StoredEvent => ({
   id: `e${position}`,
@@ -18,7 +19,7 @@ const event = (position: number): StoredEvent => ({
 });
 
 /** A log of three events whose reads fail with `failures`, one after the other, before they go through. */
-function source(failures: unknown[]): PostgresSubscriptionSource & { reads: number } {
+function source(failures: unknown[]): PollingSource & { reads: number } {
   const log = [event(1), event(2), event(3)];
   return {
     reads: 0,
@@ -36,7 +37,7 @@ function source(failures: unknown[]): PostgresSubscriptionSource & { reads: numb
   };
 }
 
-describe('PostgresSubscription', () => {
+describe('a PostgreSQL subscription (PollingSubscription retrying on isConnectionLost)', () => {
   it('given the server drops its connection, when a read fails, then it reads again from its cursor and reports no error', async () => {
     const delivered: number[] = [];
     const errors: unknown[] = [];
@@ -44,7 +45,7 @@ describe('PostgresSubscription', () => {
       code: '57P01',
     });
     const from = source([terminated, new Error('Connection terminated unexpectedly')]);
-    const subscription = new PostgresSubscription(
+    const subscription = new PollingSubscription(
       from,
       async (events) => void delivered.push(...events.map((e) => e.position)),
       {
@@ -52,6 +53,7 @@ describe('PostgresSubscription', () => {
         batchSize: 10,
         pollIntervalMs: 1,
         onError: (error) => errors.push(error),
+        retryable: isConnectionLost,
       },
     );
     subscription.start();
@@ -65,11 +67,12 @@ describe('PostgresSubscription', () => {
   it('given a read fails for another reason (a bad query), then the subscription stops and reports it', async () => {
     const errors: unknown[] = [];
     const bad = Object.assign(new Error('relation does not exist'), { code: '42P01' });
-    const subscription = new PostgresSubscription(source([bad]), async () => undefined, {
+    const subscription = new PollingSubscription(source([bad]), async () => undefined, {
       fromPosition: 0,
       batchSize: 10,
       pollIntervalMs: 1,
       onError: (error) => errors.push(error),
+      retryable: isConnectionLost,
     });
     subscription.start();
     expect(await subscription.caughtUpTo(3, 1000)).toBe(false);
