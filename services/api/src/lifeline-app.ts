@@ -6,8 +6,15 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import express from 'express';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
-import { getTask, latestRecordData, ReadModels, tasksFallingDue } from '@lifeline/read-models';
-import { BPMN_MEDIA_TYPES, EngineModule, EngineRuntime, type Clock, type LifelineConfig } from '@lifeline/engine';
+import { getTask, ReadModels, tasksFallingDue } from '@lifeline/read-models';
+import {
+  BPMN_MEDIA_TYPES,
+  EngineModule,
+  EngineRuntime,
+  StoredRecords,
+  type Clock,
+  type LifelineConfig,
+} from '@lifeline/engine';
 import type { EventStore } from '@lifeline/event-store';
 import { findDuplicateKey } from '@lifeline/process-domain';
 import { ApiModule } from './api.module';
@@ -200,10 +207,8 @@ export async function createLifelineApp(
   // The write path's own commits reach the read models before their callers are answered.
   engine.store.onCommitted((events) => readModels.applyCommitted(events));
   if (!config.runEngine) {
-    // No reactor here: the record's latest data comes from the read models.
-    engine.useRecords({
-      latest: async (entity) => latestRecordData(readModels.db, entity.type, entity.id),
-    });
+    // No reactor here: the record's latest data comes from the shared log, which other processes write to too.
+    engine.useRecords(new StoredRecords(engine.store));
   }
   await readModels.start(engine.store);
   const catchingUp = readModels.catchingUp();

@@ -10,6 +10,7 @@ export * from './definitions/definition-commands';
 export * from './definitions/read-definition';
 export * from './ingest/record-entity-events';
 export * from './instances/instance-commands';
+export * from './instances/stored-records';
 export * from './instances/migrate-instances';
 export * from './reactions/reactor';
 export * from './reactions/reactor-state';
