@@ -16,6 +16,7 @@ import {
 } from '../event-store';
 import { canonicalEventText, canonicalJson, eventHash } from '../hash-chain';
 import { EventStoreClosed, OwnMetadataText, checkExpectedRevision, ownMetadata } from '../store-rules';
+import { GroupCommit, type QueuedUnit } from '../group-commit';
 import { startPolling, type PollingSubscription } from '../polling-subscription';
 import { isConnectionLost } from './connection-lost';
 
@@ -135,12 +136,6 @@ class PostgresUnit implements StoreTx {
   }
 }
 
-interface QueuedUnit {
-  work: (tx: StoreTx) => Promise<unknown>;
-  resolve: (value: unknown) => void;
-  reject: (error: unknown) => void;
-}
-
 type Query = <R extends pg.QueryResultRow>(text: string, values?: unknown[]) => Promise<pg.QueryResult<R>>;
 
 /**
@@ -156,9 +151,7 @@ export class PostgresEventStore implements EventStore {
   private readonly subscriptions = new Set<PollingSubscription>();
   private readonly committedListeners = new Set<(events: readonly StoredEvent[]) => void>();
   private closed = false;
-  private readonly queue: QueuedUnit[] = [];
-  private draining = false;
-  private drained: Promise<void> = Promise.resolve();
+  private readonly units = new GroupCommit((batch) => this.commitUnits(batch), MAX_UNITS_PER_COMMIT);
   /** The log's last position as this transaction sees it (own appends included); undefined outside one. */
   private txHead: number | undefined;
   /** Appends of one transaction run one at a time: each reads a stream head, then writes after it. */
@@ -230,13 +223,7 @@ export class PostgresEventStore implements EventStore {
 
   unitOfWork<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {
     this.assertOpen();
-    return new Promise<T>((resolve, reject) => {
-      this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
-      if (this.draining) return;
-      this.draining = true;
-      // Units submitted during one event-loop turn (concurrent requests) share the commit.
-      this.drained = new Promise((done) => setImmediate(() => void this.drain().finally(done)));
-    });
+    return this.units.submit(work);
   }
 
   onCommitted(listener: (events: readonly StoredEvent[]) => void): () => void {
@@ -299,7 +286,7 @@ export class PostgresEventStore implements EventStore {
     if (this.closed) return;
     this.closed = true;
     await Promise.all([...this.subscriptions].map((s) => s.stop()));
-    await this.drained;
+    await this.units.drained;
     await Promise.all([
       this.writer?.end().catch(() => undefined),
       this.listener?.end().catch(() => undefined),
@@ -316,18 +303,6 @@ export class PostgresEventStore implements EventStore {
   };
 
   private readonly poolQuery: Query = (text, values) => this.pool.query(text, values);
-
-  private async drain(): Promise<void> {
-    try {
-      while (this.queue.length > 0) {
-        await this.commitUnits(this.queue.splice(0, MAX_UNITS_PER_COMMIT));
-        // A turn of the event loop between two commits: requests waiting for one are answered.
-        if (this.queue.length > 0) await new Promise((next) => setImmediate(next));
-      }
-    } finally {
-      this.draining = false;
-    }
-  }
 
   /**
    * One transaction for the batch, each unit in a savepoint: a unit that throws is rolled back to its
@@ -716,7 +691,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   private assertOpen(): void {
-    if (this.closed && !this.draining) throw new EventStoreClosed();
+    if (this.closed && !this.units.draining) throw new EventStoreClosed();
   }
 }
 

@@ -17,6 +17,7 @@ import { canonicalEventText, canonicalJson, eventHash } from '../hash-chain';
 import type { LogLink, StoredLogChain } from '../log-chain';
 import { EventStoreClosed, OwnMetadataText, checkExpectedRevision, ownMetadata } from '../store-rules';
 import { SqliteGlobalChain, globalChainMigration } from './global-chain';
+import { GroupCommit, type QueuedUnit } from '../group-commit';
 import { startPolling, type PollingSubscription } from '../polling-subscription';
 import { FALLBACK_AUTOCHECKPOINT_PAGES, WalCheckpointer } from './wal-checkpointer';
 
@@ -98,12 +99,6 @@ const MAX_UNITS_PER_COMMIT = 256;
  */
 const DEFAULT_COMMIT_BUDGET_MS = 10;
 
-interface QueuedUnit {
-  work: (tx: StoreTx) => Promise<unknown>;
-  resolve: (value: unknown) => void;
-  reject: (error: unknown) => void;
-}
-
 type Connection = 'reader' | 'writer';
 
 interface ReadStatements {
@@ -184,9 +179,7 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
    * read the same tail). Only committed events enter it.
    */
   private readonly recent: StoredEvent[] = [];
-  private readonly queue: QueuedUnit[] = [];
-  private draining = false;
-  private drained: Promise<void> = Promise.resolve();
+  private readonly units = new GroupCommit((batch) => this.commitUnits(batch), MAX_UNITS_PER_COMMIT);
 
   private readonly reads: ReadStatements;
   private readonly writes: ReadStatements;
@@ -267,13 +260,7 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
 
   unitOfWork<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {
     this.assertOpen();
-    return new Promise<T>((resolve, reject) => {
-      this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
-      if (this.draining) return;
-      this.draining = true;
-      // Units submitted during one event-loop turn (concurrent requests) share the commit.
-      this.drained = new Promise((done) => setImmediate(() => void this.drain().finally(done)));
-    });
+    return this.units.submit(work);
   }
 
   onCommitted(listener: (events: readonly StoredEvent[]) => void): () => void {
@@ -350,25 +337,13 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
     if (this.closed) return;
     this.closed = true;
     await Promise.all([...this.subscriptions].map((s) => s.stop()));
-    await this.drained;
+    await this.units.drained;
     this.reader.close();
     this.db.close();
     await this.checkpointer?.stop();
   }
 
   // ---- units of work ----
-
-  private async drain(): Promise<void> {
-    try {
-      while (this.queue.length > 0) {
-        await this.commitUnits(this.queue.splice(0, MAX_UNITS_PER_COMMIT));
-        // A turn of the event loop between two commits: requests waiting for one (a /health probe) are answered.
-        if (this.queue.length > 0) await new Promise((next) => setImmediate(next));
-      }
-    } finally {
-      this.draining = false;
-    }
-  }
 
   /**
    * One transaction for the batch; each unit in a savepoint of its own, except a unit that starts
@@ -388,7 +363,7 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
       const unit = batch[i]!;
       if (holdsUnit && performance.now() - began >= this.commitBudgetMs) {
         // Over budget: commit what ran, and the rest goes first into the next transaction, after a turn of the loop.
-        this.queue.unshift(...batch.slice(i));
+        this.units.putBack(batch.slice(i));
         break;
       }
       if (holdsUnit === undefined) {
@@ -684,7 +659,7 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
   }
 
   private assertOpen(): void {
-    if (this.closed && !this.draining) throw new EventStoreClosed();
+    if (this.closed && !this.units.draining) throw new EventStoreClosed();
   }
 }
 

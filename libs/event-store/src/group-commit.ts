@@ -1,0 +1,56 @@
+import type { StoreTx } from './event-store';
+
+export interface QueuedUnit {
+  work: (tx: StoreTx) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit for a store with transactions: the units of work submitted during one event-loop turn are handed
+ * to the store's `commit` together (one transaction), at most `maxUnits` at a time, with a turn of the event loop
+ * between two commits.
+ */
+export class GroupCommit {
+  private readonly queue: QueuedUnit[] = [];
+  private active = false;
+  /** Settles once every unit queued so far is committed or refused (what `close` waits for). */
+  drained: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly commit: (batch: QueuedUnit[]) => Promise<void>,
+    private readonly maxUnits: number,
+  ) {}
+
+  /** True while units are queued or being committed. */
+  get draining(): boolean {
+    return this.active;
+  }
+
+  submit<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      if (this.active) return;
+      this.active = true;
+      // Units submitted during one event-loop turn (concurrent requests) share the commit.
+      this.drained = new Promise((done) => setImmediate(() => void this.drain().finally(done)));
+    });
+  }
+
+  /** Units a commit did not get to (over its time budget) go first into the next one. */
+  putBack(units: QueuedUnit[]): void {
+    this.queue.unshift(...units);
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        await this.commit(this.queue.splice(0, this.maxUnits));
+        // A turn of the event loop between two commits: requests waiting for one (a /health probe) are answered.
+        if (this.queue.length > 0) await new Promise((next) => setImmediate(next));
+      }
+    } finally {
+      this.active = false;
+    }
+  }
+}
