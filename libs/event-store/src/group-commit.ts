@@ -1,4 +1,4 @@
-import type { StoreTx } from './event-store';
+import type { StoredEvent, StoreTx } from './event-store';
 
 export interface QueuedUnit {
   work: (tx: StoreTx) => Promise<unknown>;
@@ -52,5 +52,50 @@ export class GroupCommit {
     } finally {
       this.active = false;
     }
+  }
+}
+
+/** What became of one unit of a commit: its view (what it appended, its onCommit listeners) and its result. */
+export interface UnitOutcome {
+  unit: QueuedUnit;
+  view: { readonly appended: readonly StoredEvent[]; readonly commitListeners: readonly (() => void)[] };
+  ok: boolean;
+  value?: unknown;
+  error?: unknown;
+}
+
+/**
+ * After a commit: the units' own onCommit listeners run, the store's listeners get every committed event in
+ * position order (`each` sees them first), `appended` signals the store's subscriptions, and then each unit's
+ * promise settles (so a caller is answered after the effects of its commit).
+ */
+export function settleCommit(
+  outcomes: readonly UnitOutcome[],
+  listeners: Iterable<(events: readonly StoredEvent[]) => void>,
+  appended: () => void,
+  each?: (event: StoredEvent) => void,
+): void {
+  const committed: StoredEvent[] = [];
+  for (const { view, ok } of outcomes) {
+    if (!ok) continue;
+    for (const event of view.appended) {
+      each?.(event);
+      committed.push(event);
+    }
+    for (const listener of view.commitListeners) listener();
+  }
+  if (committed.length > 0) {
+    for (const listener of listeners) {
+      try {
+        listener(committed);
+      } catch {
+        // A listener's failure is its own (it catches up from its checkpoint); the commit stands.
+      }
+    }
+    appended();
+  }
+  for (const { unit, ok, value, error } of outcomes) {
+    if (ok) unit.resolve(value);
+    else unit.reject(error);
   }
 }

@@ -16,7 +16,7 @@ import {
 } from '../event-store';
 import { canonicalEventText, canonicalJson, eventHash } from '../hash-chain';
 import { EventStoreClosed, OwnMetadataText, checkExpectedRevision, ownMetadata } from '../store-rules';
-import { GroupCommit, type QueuedUnit } from '../group-commit';
+import { GroupCommit, settleCommit, type QueuedUnit } from '../group-commit';
 import { startPolling, type PollingSubscription } from '../polling-subscription';
 import { isConnectionLost } from './connection-lost';
 
@@ -371,26 +371,7 @@ export class PostgresEventStore implements EventStore {
       for (const { unit } of outcomes) unit.reject(error);
       return;
     }
-    const committed: StoredEvent[] = [];
-    for (const { view, ok } of outcomes) {
-      if (!ok) continue;
-      committed.push(...view.appended);
-      for (const listener of view.commitListeners) listener();
-    }
-    if (committed.length > 0) {
-      for (const listener of this.committedListeners) {
-        try {
-          listener(committed);
-        } catch {
-          // A listener's failure is its own (it catches up from its checkpoint); the commit stands.
-        }
-      }
-      this.appended.emit(appendedSignal);
-    }
-    for (const { unit, ok, value, error } of outcomes) {
-      if (ok) unit.resolve(value);
-      else unit.reject(error);
-    }
+    settleCommit(outcomes, this.committedListeners, () => this.appended.emit(appendedSignal));
   }
 
   /**

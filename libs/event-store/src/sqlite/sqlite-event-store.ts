@@ -17,7 +17,7 @@ import { canonicalEventText, canonicalJson, eventHash } from '../hash-chain';
 import type { LogLink, StoredLogChain } from '../log-chain';
 import { EventStoreClosed, OwnMetadataText, checkExpectedRevision, ownMetadata } from '../store-rules';
 import { SqliteGlobalChain, globalChainMigration } from './global-chain';
-import { GroupCommit, type QueuedUnit } from '../group-commit';
+import { GroupCommit, settleCommit, type QueuedUnit } from '../group-commit';
 import { startPolling, type PollingSubscription } from '../polling-subscription';
 import { FALLBACK_AUTOCHECKPOINT_PAGES, WalCheckpointer } from './wal-checkpointer';
 
@@ -411,29 +411,12 @@ export class SqliteEventStore implements EventStore, StoredLogChain {
         return;
       }
     }
-    const committed: StoredEvent[] = [];
-    for (const { view, ok } of outcomes) {
-      if (!ok) continue;
-      for (const event of view.appended) {
-        this.remember(event);
-        committed.push(event);
-      }
-      for (const listener of view.commitListeners) listener();
-    }
-    if (committed.length > 0) {
-      for (const listener of this.committedListeners) {
-        try {
-          listener(committed);
-        } catch {
-          // A listener's failure is its own (it catches up from its checkpoint); the commit stands.
-        }
-      }
-      this.appended.emit(appendedSignal);
-    }
-    for (const { unit, ok, value, error } of outcomes) {
-      if (ok) unit.resolve(value);
-      else unit.reject(error);
-    }
+    settleCommit(
+      outcomes,
+      this.committedListeners,
+      () => this.appended.emit(appendedSignal),
+      (event) => this.remember(event),
+    );
   }
 
   /** BEGIN IMMEDIATE takes the write lock up front, so the revisions checked are the ones written after. */
