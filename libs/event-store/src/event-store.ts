@@ -1,5 +1,7 @@
 /** The event-store port. Every adapter passes `test/contract/event-store.contract.ts`. */
 
+import type { PartitionFilter } from './partitions';
+
 export interface EventMetadataIn {
   correlationId: string;
   causationId: string;
@@ -7,6 +9,11 @@ export interface EventMetadataIn {
   at: string;
   /** The W3C trace context the event was recorded in (`00-<trace id>-<span id>-<flags>`), when one came in. */
   traceparent?: string;
+  /**
+   * The record the event belongs to, `<entityType>:<entityId>` (the Kafka key of its entity events): the
+   * work it causes belongs to that record's partition (partitions.ts). Absent for events of no record.
+   */
+  partitionKey?: string;
 }
 
 /** An event to append. `id` is the caller's (deterministic) id: appending it twice is a no-op. */
@@ -77,6 +84,8 @@ export interface SubscribeOptions {
   prefixes?: readonly string[];
   /** How many events each handler call gets at most. */
   batchSize?: number;
+  /** Only events of these partitions (a store with partition leases reads them alone; see partitions.ts). */
+  partitions?: PartitionFilter;
 }
 
 export interface Subscription {

@@ -6,6 +6,7 @@ import { SqliteEventStore } from './sqlite/sqlite-event-store';
 export * from './event-store';
 export * from './hash-chain';
 export * from './log-chain';
+export * from './partitions';
 export { EventStoreClosed } from './store-rules';
 export { PositionWaiters } from './position-waiters';
 export { SqliteEventStore, type SqliteEventStoreOptions } from './sqlite/sqlite-event-store';

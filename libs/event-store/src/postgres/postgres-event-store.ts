@@ -19,6 +19,8 @@ import { EventStoreClosed, OwnMetadataText, checkExpectedRevision, ownMetadata }
 import { GroupCommit, settleCommit, type QueuedUnit } from '../group-commit';
 import { startPolling, type PollingSubscription } from '../polling-subscription';
 import { isConnectionLost } from './connection-lost';
+import { PostgresPartitionLeases } from './partition-leases';
+import { partitionHash, type PartitionFilter, type PartitionedStore } from '../partitions';
 
 export interface PostgresEventStoreOptions {
   /** The schema that holds the store's tables (created when missing; default `public`). */
@@ -74,6 +76,8 @@ interface AppendRows {
   revision: number[];
   metadata: string[];
   hash: string[];
+  /** Each event's record hash (partitions.ts), null for an event of no record. */
+  partition: (number | null)[];
   /** The stored events, as appended (not read back). */
   stored: StoredEvent[];
   nextRevision: number;
@@ -102,6 +106,21 @@ const migrations: readonly string[] = [
      position bigint NOT NULL
    );
    INSERT INTO %s.log_head (position) VALUES (0);`,
+  // Ownership by partition (docs/decisions/0013-ownership-by-partition.md): each event's record hash, so an
+  // engine reads only its partitions' events; the leases and the per-partition checkpoints of the engines.
+  `ALTER TABLE %s.events ADD COLUMN partition_hash integer;
+   CREATE TABLE %s.partition_leases (
+     partition integer PRIMARY KEY,
+     epoch bigint NOT NULL,
+     owner text,
+     taken_at timestamptz NOT NULL DEFAULT now()
+   );
+   CREATE TABLE %s.partition_checkpoints (
+     name text NOT NULL,
+     partition integer NOT NULL,
+     position bigint NOT NULL,
+     PRIMARY KEY (name, partition)
+   );`,
 ];
 
 /** One unit's view of the open transaction: what it appended, and what runs once it committed. */
@@ -145,8 +164,9 @@ type Query = <R extends pg.QueryResultRow>(text: string, values?: unknown[]) => 
  * are handed out under that lock and the lock is held until commit, so positions are gapless and commit in
  * position order, and a reader never sees position p+1 while p is still in flight (decision 0012).
  */
-export class PostgresEventStore implements EventStore {
+export class PostgresEventStore implements EventStore, PartitionedStore {
   readonly atomicUnits = true;
+  readonly partitionLeases: PostgresPartitionLeases;
   private readonly appended = new EventEmitter();
   private readonly subscriptions = new Set<PollingSubscription>();
   private readonly committedListeners = new Set<(events: readonly StoredEvent[]) => void>();
@@ -175,11 +195,18 @@ export class PostgresEventStore implements EventStore {
     this.appended.setMaxListeners(0);
     this.t = { events: `${quoteIdent(schema)}.events`, logHead: `${quoteIdent(schema)}.log_head` };
     this.channel = `lifeline_events_${schema}`.slice(0, 63);
+    this.partitionLeases = new PostgresPartitionLeases(
+      connectionString,
+      schema,
+      this.poolQuery,
+      this.writerQuery,
+      quoteIdent(schema),
+    );
     const events = this.t.events;
-    const insert = `INSERT INTO ${events} (position, id, stream_id, revision, type, data, metadata, hash)
-      SELECT p, i, $3, r, ty, d, m, h
-        FROM unnest($1::bigint[], $2::text[], $4::integer[], $5::text[], $6::text[], $7::text[], $8::text[])
-          AS e (p, i, r, ty, d, m, h)`;
+    const insert = `INSERT INTO ${events} (position, id, stream_id, revision, type, data, metadata, hash, partition_hash)
+      SELECT p, i, $3, r, ty, d, m, h, ph
+        FROM unnest($1::bigint[], $2::text[], $4::integer[], $5::text[], $6::text[], $7::text[], $8::text[], $9::integer[])
+          AS e (p, i, r, ty, d, m, h, ph)`;
     const head = (stream: string): string =>
       `SELECT revision, hash, position FROM ${events} WHERE stream_id = ${stream} ORDER BY revision DESC LIMIT 1`;
     const stored = `SELECT id, stream_id, position FROM ${events} WHERE id = ANY($2::text[])`;
@@ -187,12 +214,12 @@ export class PostgresEventStore implements EventStore {
       insert,
       lookup: `(SELECT 'head' AS kind, revision, hash, NULL AS id, NULL AS stream_id, position FROM (${head('$1')}) h)
         UNION ALL SELECT 'id', NULL, NULL, id, stream_id, position FROM (${stored}) s`,
-      // The insert's parameters, then $9, $10: the guessed head's revision and hash. The rows go in only if the
+      // The insert's parameters, then $10, $11: the guessed head's revision and hash. The rows go in only if the
       // guess holds and no id is stored.
       lookupAndInsert: `WITH head AS (${head('$3')}), stored AS (${stored}),
         inserted AS (
           ${insert}
-          WHERE COALESCE((SELECT revision FROM head), -1) = $9 AND COALESCE((SELECT hash FROM head), '') = $10
+          WHERE COALESCE((SELECT revision FROM head), -1) = $10 AND COALESCE((SELECT hash FROM head), '') = $11
             AND NOT EXISTS (SELECT 1 FROM stored)
           RETURNING 1)
         SELECT 'head' AS kind, revision, hash, NULL AS id, NULL AS stream_id, position FROM head
@@ -270,7 +297,7 @@ export class PostgresEventStore implements EventStore {
       this.subscriptions,
       {
         head: () => this.headWith(this.poolQuery),
-        read: (from, max) => this.readAllWith(this.poolQuery, from, max, options.prefixes),
+        read: (from, max) => this.readAllWith(this.poolQuery, from, max, options.prefixes, options.partitions),
         onAppended: (listener) => {
           this.appended.on(appendedSignal, listener);
           return () => this.appended.off(appendedSignal, listener);
@@ -288,6 +315,7 @@ export class PostgresEventStore implements EventStore {
     await Promise.all([...this.subscriptions].map((s) => s.stop()));
     await this.units.drained;
     await Promise.all([
+      this.partitionLeases.close(),
       this.writer?.end().catch(() => undefined),
       this.listener?.end().catch(() => undefined),
       this.pool.end().catch(() => undefined),
@@ -507,7 +535,15 @@ export class PostgresEventStore implements EventStore {
     const { streamId, events } = request;
     let prevHash = headHash;
     let position = this.transactionHead();
-    const rows: AppendRows = { position: [], revision: [], metadata: [], hash: [], stored: [], nextRevision: 0 };
+    const rows: AppendRows = {
+      position: [],
+      revision: [],
+      metadata: [],
+      hash: [],
+      partition: [],
+      stored: [],
+      nextRevision: 0,
+    };
     events.forEach((event, i) => {
       const revision = current + 1 + i;
       const { data, metadata } = texts[i]!;
@@ -518,6 +554,8 @@ export class PostgresEventStore implements EventStore {
       // Metadata always holds messageId, so it is a non-empty object: splice the chain fields in at the end.
       rows.metadata.push(`${metadata.slice(0, -1)},"hash":"${hash}","prevHash":"${prevHash}"}`);
       rows.hash.push(hash);
+      const key = event.metadata.partitionKey;
+      rows.partition.push(key === undefined ? null : partitionHash(key));
       const owned = ownMetadata(event.id, event.metadata);
       owned.hash = hash;
       owned.prevHash = prevHash;
@@ -551,6 +589,7 @@ export class PostgresEventStore implements EventStore {
       rows.stored.map((event) => dataTextOf(event)),
       rows.metadata,
       rows.hash,
+      rows.partition,
     ];
   }
 
@@ -587,15 +626,23 @@ export class PostgresEventStore implements EventStore {
     fromPosition: number,
     maxCount: number,
     prefixes?: readonly string[],
+    partitions?: PartitionFilter,
   ): Promise<StoredEvent[]> {
     this.assertOpen();
     if (maxCount <= 0 || prefixes?.length === 0) return [];
+    const values: unknown[] = [fromPosition, maxCount];
+    const where = ['position > $1'];
     // `^@` is "starts with", without LIKE wildcards to escape.
+    if (prefixes !== undefined) where.push(`stream_id ^@ ANY($${values.push(prefixes)}::text[])`);
+    if (partitions !== undefined) {
+      const count = `$${values.push(partitions.count)}::integer`;
+      const owned = `partition_hash % ${count} = ANY($${values.push(partitions.owned)}::integer[])`;
+      where.push(partitions.unpartitioned ? `(partition_hash IS NULL OR ${owned})` : owned);
+    }
     const { rows } = await query<EventRow>(
       `SELECT position, id, stream_id, revision, type, data, metadata FROM ${this.t.events}
-        WHERE position > $1 ${prefixes === undefined ? '' : 'AND stream_id ^@ ANY($3::text[])'}
-        ORDER BY position ASC LIMIT $2`,
-      prefixes === undefined ? [fromPosition, maxCount] : [fromPosition, maxCount, prefixes],
+        WHERE ${where.join(' AND ')} ORDER BY position ASC LIMIT $2`,
+      values,
     );
     return rows.map(toStoredEvent);
   }

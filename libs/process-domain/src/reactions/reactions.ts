@@ -839,23 +839,39 @@ export function readsRecordData(event: LifelineEvent): boolean {
 
 /** The record an event concerns, when its stream or payload names it. Instance events need the runner's index. */
 export function recordKeyOf(logged: LoggedEvent): string | undefined {
-  if (logged.streamId.startsWith('entity-')) return logged.streamId;
-  const { event } = logged;
+  return recordKeyFor(logged.streamId, logged.event);
+}
+
+/** `recordKeyOf` for an event about to be appended to `streamId`. */
+export function recordKeyFor(streamId: string, event: { type: string; data: unknown }): string | undefined {
+  if (streamId.startsWith('entity-')) return streamId;
+  const e = event as LifelineEvent;
   if (
-    event.type === 'InstanceStarted' ||
-    event.type === 'WaitStarted' ||
-    event.type === 'JobFailed' ||
-    event.type === 'BoundaryEventsArmed' ||
-    event.type === 'SubprocessStarted' ||
-    event.type === 'SubprocessCancelled' ||
-    event.type === 'InstanceMigrated'
+    e.type === 'InstanceStarted' ||
+    e.type === 'WaitStarted' ||
+    e.type === 'JobFailed' ||
+    e.type === 'BoundaryEventsArmed' ||
+    e.type === 'SubprocessStarted' ||
+    e.type === 'SubprocessCancelled' ||
+    e.type === 'InstanceMigrated'
   ) {
-    return `entity-${event.data.entity.type}-${event.data.entity.id}`;
+    return `entity-${e.data.entity.type}-${e.data.entity.id}`;
   }
   // A child's events its parent reacts to name the child's record.
-  const data = event.data as { parent?: unknown; entity?: { type: string; id: string } };
+  const data = e.data as { parent?: unknown; entity?: { type: string; id: string } };
   if (data.parent !== undefined && data.entity !== undefined) return `entity-${data.entity.type}-${data.entity.id}`;
   return undefined;
+}
+
+/**
+ * The partition key of a record key (`entity-Invoice-INV-7` → `Invoice:INV-7`): the Kafka key of the record's
+ * entity events, so the record's work belongs to the partition its entity events are consumed from. Entity
+ * types have no `-` (ENTITY_TYPE), so the first one after the prefix ends the type.
+ */
+export function partitionKeyOfRecord(recordKey: string): string {
+  const rest = recordKey.slice('entity-'.length);
+  const dash = rest.indexOf('-');
+  return `${rest.slice(0, dash)}:${rest.slice(dash + 1)}`;
 }
 
 /**

@@ -23,7 +23,7 @@ import { deterministicUuid, eventIdsFor } from '../shared/ids';
 /** A sub-process's child id from its name (parent, activity, entry, attempt): the same after a crash. */
 const childInstanceId = (name: string): string => deterministicUuid(`child:${name}`);
 import { describeFailure } from '../shared/failure-policy';
-import { metadataFor, type CommandOrigin } from '../shared/metadata';
+import { metadataFor, partitionKeyOf, type CommandOrigin } from '../shared/metadata';
 import { handleCommand, loadStream, StateCache } from '../pipeline/handle';
 
 export interface InstanceCommandResult {
@@ -109,6 +109,8 @@ export class InstanceCommands {
       at: now,
       cache: this.cache,
       expectNew: command.type === 'StartInstance',
+      partitionKey: (state) =>
+        partitionKeyOfInstance(state, command.type === 'StartInstance' ? command.entity : undefined),
     });
     return { instanceId, position: outcome.position, events: outcome.events };
   }
@@ -234,7 +236,7 @@ export class InstanceCommands {
               id: id!,
               type: incident.type,
               data: incident.data,
-              metadata: metadataFor(origin, 'system', this.clock.nowIso()),
+              metadata: { ...metadataFor(origin, 'system', this.clock.nowIso()), partitionKey: partitionKeyOfInstance(state) },
             },
           ],
         });
@@ -245,4 +247,10 @@ export class InstanceCommands {
       }
     }
   }
+}
+
+/** The record an instance's events belong to (its partition key); a start names it before the state does. */
+function partitionKeyOfInstance(state: InstanceState, starting?: EntityRef): string | undefined {
+  const entity = state.status !== 'none' ? state.entity : starting;
+  return entity === undefined ? undefined : partitionKeyOf(entity);
 }

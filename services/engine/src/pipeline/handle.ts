@@ -1,5 +1,5 @@
-import { foldEvents, type Decider } from '@lifeline/process-domain';
-import { WrongExpectedRevision, type StoreTx, type StoredEvent } from '@lifeline/event-store';
+import { foldEvents, partitionKeyOfRecord, recordKeyFor, type Decider } from '@lifeline/process-domain';
+import { WrongExpectedRevision, type EventMetadataIn, type StoreTx, type StoredEvent } from '@lifeline/event-store';
 import { eventIdsFor } from '../shared/ids';
 import { metadataFor, type CommandOrigin } from '../shared/metadata';
 
@@ -63,6 +63,11 @@ export interface CommandRequest<S, C, E, Ctx> {
   ids?: (count: number, firstRevision: number) => string[];
   cache?: StateCache<S>;
   /**
+   * The record the stream's events belong to (`<entityType>:<entityId>`), for events that do not name one
+   * themselves (an instance's events belong to its record): the partition whose owner reacts to them.
+   */
+  partitionKey?: (state: S) => string | undefined;
+  /**
    * The stream is most likely new (a start): decide on the initial state without reading it and
    * append expecting no stream; if it exists after all, the conflict makes the next attempt read it.
    */
@@ -115,7 +120,9 @@ export async function handleCommand<S, C, E extends { type: string; data: unknow
       const result = await tx.append({
         streamId,
         expectedRevision: request.expectedRevision ?? (loaded.revision < 0 ? 'no-stream' : loaded.revision),
-        events: events.map((event, i) => ({ id: ids[i]!, type: event.type, data: event.data, metadata })),
+        events: withPartitionKeys(streamId, events, metadata, request.partitionKey?.(loaded.state)).map(
+          ([event, eventMetadata], i) => ({ id: ids[i]!, type: event.type, data: event.data, metadata: eventMetadata }),
+        ),
       });
       if (result.duplicate) return { events: [], ...loaded, position: result.position, duplicate: true };
       const state = decision ? decision.state : foldEvents(decider, events, loaded.state);
@@ -132,6 +139,25 @@ export async function handleCommand<S, C, E extends { type: string; data: unknow
       throw error;
     }
   }
+}
+
+/**
+ * Each event with its metadata, naming the record the event belongs to (its partition key): the record it
+ * names itself (an entity stream's, a child's), else the stream's. Events of one record share one metadata
+ * object, which the store serialises once.
+ */
+function withPartitionKeys<E extends { type: string; data: unknown }>(
+  streamId: string,
+  events: readonly E[],
+  metadata: EventMetadataIn,
+  streamKey: string | undefined,
+): [E, EventMetadataIn][] {
+  const shared = streamKey === undefined ? metadata : { ...metadata, partitionKey: streamKey };
+  return events.map((event) => {
+    const named = recordKeyFor(streamId, event);
+    const key = named === undefined ? streamKey : partitionKeyOfRecord(named);
+    return [event, key === streamKey ? shared : { ...metadata, ...(key !== undefined ? { partitionKey: key } : {}) }];
+  });
 }
 
 /** The stream's state: the cached one and the events after it, or folded from the start. */

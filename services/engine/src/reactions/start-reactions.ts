@@ -21,7 +21,7 @@ import type { InstanceCommands } from '../instances/instance-commands';
 import type { Clock } from '../shared/clock';
 import { describeFailure } from '../shared/failure-policy';
 import { deterministicUuid, eventIdsFor } from '../shared/ids';
-import { metadataFor, type CommandOrigin } from '../shared/metadata';
+import { metadataFor, partitionKeyOf, type CommandOrigin } from '../shared/metadata';
 
 /** A start that could not be made, and where. */
 export interface FailedStart {
@@ -86,7 +86,10 @@ export class StartReactions {
           id: failureId,
           type: 'StartFailed',
           data,
-          metadata: metadataFor({ ...origin, commandId: key }, SYSTEM.id, this.clock.nowIso()),
+          metadata: {
+            ...metadataFor({ ...origin, commandId: key }, SYSTEM.id, this.clock.nowIso()),
+            partitionKey: partitionKeyOf(start.entity),
+          },
         },
       ],
     });
@@ -128,7 +131,7 @@ export class StartReactions {
       const open = failure!.failure;
       const version = active!.version;
       const now = this.clock.nowIso();
-      const metadata = metadataFor(origin, actor.id, now);
+      const metadata = { ...metadataFor(origin, actor.id, now), partitionKey: partitionKeyOf(entity) };
       const retried = (outcome: StartRetried['data']['outcome'], instanceId?: string): StartRetried => ({
         type: 'StartRetried',
         data: {

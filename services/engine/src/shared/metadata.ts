@@ -1,4 +1,5 @@
 import type { EventMetadataIn } from '@lifeline/event-store';
+import type { EntityRef } from '@lifeline/process-domain';
 
 /** Who and what caused a command: becomes the metadata of every event it appends. */
 export interface CommandOrigin {
@@ -22,3 +23,6 @@ export const metadataFor = (origin: CommandOrigin, actor: string, at: string): E
   at,
   ...(origin.traceparent !== undefined ? { traceparent: origin.traceparent } : {}),
 });
+
+/** A record's partition key (EventMetadataIn.partitionKey): the Kafka key of its entity events. */
+export const partitionKeyOf = (entity: EntityRef): string => `${entity.type}:${entity.id}`;
