@@ -1,4 +1,4 @@
-import type { StoreTx } from './event-store';
+import type { StoreTx, StoredEvent } from './event-store';
 
 /**
  * Partitions of the work: a record (`<entityType>:<entityId>`, the Kafka key of its entity events) belongs
@@ -96,7 +96,9 @@ export class PartitionLeaseLost extends Error {
 /** A store that keeps partition leases (PostgreSQL): the engines of a cluster share work through it. */
 export interface PartitionedStore {
   readonly partitionLeases: PartitionLeases;
+  /** Events of the log after `fromPosition` that `filter` wants, in order (at most `maxCount`). */
+  readPartitions(fromPosition: number, maxCount: number, filter: PartitionFilter): Promise<StoredEvent[]>;
 }
 
-export const partitionLeasesOf = (store: object): PartitionLeases | undefined =>
-  'partitionLeases' in store ? (store as PartitionedStore).partitionLeases : undefined;
+export const partitionedStoreOf = (store: object): PartitionedStore | undefined =>
+  'partitionLeases' in store ? (store as PartitionedStore) : undefined;

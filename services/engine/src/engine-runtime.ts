@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import { openEventStore, sidecarOf, type EventStore } from '@lifeline/event-store';
+import { hostname } from 'node:os';
+import { openEventStore, partitionedStoreOf, sidecarOf, type EventStore } from '@lifeline/event-store';
 import {
   streams,
   type Actor,
@@ -40,6 +41,7 @@ import { LifelineMetrics, type Reading } from './shared/metrics';
 import { createTracing, type Tracing } from './shared/tracing';
 import { WebhookCommands } from './webhooks/webhook-commands';
 import { WebhookDeliveries } from './webhooks/webhook-deliveries';
+import { PartitionOwnership, type OwnershipHealth } from './ownership/partition-ownership';
 
 /** The outbox backlog metric reads at most this many events per scrape. */
 const OUTBOX_BACKLOG_CAP = 1000;
@@ -70,6 +72,8 @@ export class EngineRuntime {
   readonly commands: EngineCommands;
   /** Present when entity events come from Kafka. */
   kafka?: KafkaIngest;
+  /** Present when the engines share the records by partition (LIFELINE_OWNERSHIP=partitions). */
+  ownership?: PartitionOwnership;
   outbound?: Outbound;
   /** Task mails over SMTP; present when LIFELINE_SMTP_URL is set and this process runs the engine. */
   mail?: MailNotifier;
@@ -194,6 +198,21 @@ export class EngineRuntime {
     m.gauge('lifeline_reactions_position', 'The last log position the reactions handled', [], () =>
       this.reactions.position(),
     );
+    m.counter(
+      'lifeline_reactor_events_total',
+      'Log events the reactions decided on (with several engines sharing by partition: their own records only)',
+      [],
+      () => this.reactor.decided,
+    );
+    m.counter('lifeline_outbox_messages_total', 'Messages the outbox relay published', [], () =>
+      this.outbound ? this.outbound.relay.published : [],
+    );
+    m.gauge(
+      'lifeline_owned_partitions',
+      'Partitions of the entity topic this engine owns (sharing by partition)',
+      [],
+      () => (this.ownership ? this.ownership.health().partitions.length : []),
+    );
     m.gauge('lifeline_timers_due', 'Timers due now and not fired yet (a growing number: timers fall behind)', [], () =>
       this.config.runEngine ? this.reactorState.countDue(this.clock.nowIso()) : [],
     );
@@ -305,9 +324,10 @@ export class EngineRuntime {
   /** Starts the durable reactions this process owns: reactions and timers, Kafka ingest, outbox relay. */
   async start(): Promise<void> {
     if (!this.config.runEngine) return;
+    this.outbound = new Outbound(this.config, this.store, this.logger);
+    if (this.config.ownership === 'partitions') this.sharePartitions(this.outbound);
     this.reactions.start();
     if (this.config.webhooks.send) this.webhookDeliveries.start();
-    this.outbound = new Outbound(this.config, this.store, this.logger);
     await this.outbound.start();
     const topic = this.config.audit.anchorsTopic;
     this.anchors?.start(
@@ -325,20 +345,59 @@ export class EngineRuntime {
       await this.mail.start();
     }
     if (this.config.entitySource === 'kafka') {
-      this.kafka = new KafkaIngest(this.config, this.ingest, this.logger);
+      const ownership = this.ownership;
+      this.kafka = new KafkaIngest(
+        this.config,
+        this.ingest,
+        this.logger,
+        ownership && ((assignment) => ownership.assign(assignment)),
+      );
       await this.kafka.start();
     }
   }
 
+  /**
+   * The engines share the records by the entity topic's partitions: the reactions and the outbox relay
+   * work for the partitions this engine owns, as the consumer group hands them out
+   * (docs/decisions/0013-ownership-by-partition.md).
+   */
+  private sharePartitions(outbound: Outbound): void {
+    const store = partitionedStoreOf(this.store);
+    if (!store) throw new Error('LIFELINE_OWNERSHIP=partitions needs a store with partition leases (PostgreSQL)');
+    const owner = `${hostname()}:${process.pid}`;
+    const lost = (partitions: readonly number[]) => this.ownership?.leaseLost(partitions);
+    this.reactions.sharePartitions(store, lost);
+    outbound.relay.sharePartitions(store, lost);
+    this.ownership = new PartitionOwnership(
+      store.partitionLeases,
+      owner,
+      [this.reactions, outbound.relay],
+      this.logger,
+    );
+  }
+
   /** Ok unless the reactions failed on the store or a Kafka partition is stuck on a batch it cannot decode. */
-  health(): { ok: boolean; reactions: ReactionsHealth; kafka?: ReturnType<KafkaIngest['health']> } {
+  health(): {
+    ok: boolean;
+    reactions: ReactionsHealth;
+    kafka?: ReturnType<KafkaIngest['health']>;
+    ownership?: OwnershipHealth;
+  } {
     const reactions = this.reactions.health();
     const kafka = this.kafka?.health();
-    return { ok: reactions.ok && (kafka?.ok ?? true), reactions, ...(kafka ? { kafka } : {}) };
+    const ownership = this.ownership?.health();
+    return {
+      ok: reactions.ok && (kafka?.ok ?? true),
+      reactions,
+      ...(kafka ? { kafka } : {}),
+      ...(ownership ? { ownership } : {}),
+    };
   }
 
   async close(): Promise<void> {
     await this.kafka?.stop();
+    // Every partition handed back once its work stopped: the other engines take them at once.
+    await this.ownership?.stop();
     // Before the outbound and the store close: the last anchor reads the one and publishes through the other.
     if (this.config.runEngine) await this.anchors?.stop();
     await this.outbound?.stop();

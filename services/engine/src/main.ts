@@ -16,7 +16,7 @@ async function main(): Promise<void> {
         response.writeHead(200, { 'content-type': 'application/json' });
         response.end(JSON.stringify({ ok: true }));
       } else if (request.url === '/health' || request.url === '/health/ready') {
-        const { ok, reactions, kafka } = engine.health();
+        const { ok, reactions, kafka, ownership } = engine.health();
         response.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
         response.end(
           JSON.stringify({
@@ -25,6 +25,7 @@ async function main(): Promise<void> {
             head: await engine.store.headPosition(),
             reactions,
             ...(kafka ? { kafka } : {}),
+            ...(ownership ? { ownership } : {}),
             counters: await engine.metrics.counters(),
           }),
         );

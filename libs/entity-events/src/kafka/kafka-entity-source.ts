@@ -19,7 +19,7 @@ import { errorFields, silentLogger, type EntityEventsLogger } from '../logger';
 import { DLQ_HEADERS, DeadLetterReason, deadLetterTopic, type DeadLetterCounter } from './dead-letters';
 import { SURVIVE_BROKER_RESTART_RETRY, kafkaLogCreator } from './kafkajs-logging';
 import { registerKafkaCodecs, undecodableBatch, type UndecodableBatch } from './codecs';
-import { ensureKafkaTopics, type KafkaTopicSettings } from './topics';
+import { ensureKafkaTopics, topicPartitionCount, type KafkaTopicSettings } from './topics';
 import { validTraceparent } from '../trace-context';
 
 /** One received envelope and where it came from, ready to be recorded. */
@@ -57,6 +57,11 @@ export interface KafkaSourceOptions {
   topicSettings?: KafkaTopicSettings;
   /** How long recorded offsets may wait for their commit (default 250 ms); stop commits them at once. */
   commitIntervalMs?: number;
+  /**
+   * Told the partitions of the first topic the consumer group gives this process, after each rebalance
+   * (and none once stopped), with the topic's partition count: who owns which records' work.
+   */
+  onAssignment?: (assignment: { partitionCount: number; partitions: number[] }) => void;
 }
 
 /** A partition paused on a batch this process cannot decode; it stays so until the process restarts. */
@@ -103,6 +108,8 @@ export class KafkaEntityEventSource {
   private producer: Producer | undefined;
   private consumer: Consumer | undefined;
   private stopping = false;
+  /** Bumped with each assignment told (and each stop), so a late answer never overwrites a newer one. */
+  private assignments = 0;
   private restartTimer: NodeJS.Timeout | undefined;
   private starting: AbortController | undefined;
   private readonly stuck = new Map<string, StuckPartition>();
@@ -162,6 +169,9 @@ export class KafkaEntityEventSource {
     await this.commitResolved();
     await this.consumer?.disconnect();
     await this.producer?.disconnect();
+    // Left the group: nothing of the topic is this process's any more.
+    this.assignments++;
+    this.options.onAssignment?.({ partitionCount: 0, partitions: [] });
     this.pendingCommit = undefined;
     this.consumer = undefined;
     this.producer = undefined;
@@ -189,7 +199,10 @@ export class KafkaEntityEventSource {
       // kafkajs restarts itself after retriable errors; for the others we build a new consumer.
       if (!payload.restart && !this.stopping && this.consumer === consumer) this.scheduleRestart();
     });
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => this.forgetUnassigned(consumer, payload.memberAssignment));
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.forgetUnassigned(consumer, payload.memberAssignment);
+      this.tellAssignment(payload.memberAssignment);
+    });
     await consumer.connect();
     await consumer.subscribe({ topics: this.options.topics, fromBeginning: this.options.fromBeginning ?? true });
     await consumer.run({
@@ -334,6 +347,32 @@ export class KafkaEntityEventSource {
   }
 
   /** A stuck partition moved to another engine is that engine's to report (and resumes if it comes back). */
+  /** The first topic's partitions this process has now, with the topic's partition count (asked each time: it may grow). */
+  private tellAssignment(assignment: Record<string, number[]>): void {
+    const listener = this.options.onAssignment;
+    if (!listener) return;
+    const topic = this.options.topics[0]!;
+    const partitions = [...(assignment[topic] ?? [])].sort((a, b) => a - b);
+    const generation = ++this.assignments;
+    void (async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const partitionCount = await topicPartitionCount(this.kafka, topic);
+          // A later rebalance (or a stop) already told something newer.
+          if (generation === this.assignments && !this.stopping) listener({ partitionCount, partitions });
+          return;
+        } catch (error) {
+          if (generation !== this.assignments || this.stopping) return;
+          this.logger.warn(
+            { ...errorFields(error), topic, attempt },
+            'reading the topic partition count failed; retrying',
+          );
+          await new Promise((resolve) => setTimeout(resolve, Math.min(200 * attempt, 2_000)));
+        }
+      }
+    })();
+  }
+
   private forgetUnassigned(consumer: Consumer, assignment: Record<string, number[]>): void {
     for (const [key, { topic, partition }] of this.lags) {
       if (!assignment[topic]?.includes(partition)) this.lags.delete(key);

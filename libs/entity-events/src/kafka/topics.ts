@@ -97,6 +97,20 @@ export async function ensureKafkaTopics(
   }
 }
 
+/** How many partitions the topic has now (it may have grown since it was created). */
+export async function topicPartitionCount(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+    const count = metadata.topics.find((t) => t.name === topic)?.partitions.length ?? 0;
+    if (count === 0) throw new Error(`Kafka topic ${topic} has no partitions`);
+    return count;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 async function missingTopics(admin: Admin, topics: string[]): Promise<string[]> {
   // Listing never auto-creates (a metadata request naming the topic would, on brokers that allow it).
   const existing = new Set(await admin.listTopics());

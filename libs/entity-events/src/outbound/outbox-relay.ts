@@ -1,4 +1,12 @@
-import type { EventStore, StoredEvent, Subscription } from '@lifeline/event-store';
+import {
+  PartitionLeaseLost,
+  partitionOfEvent,
+  type EventStore,
+  type PartitionLease,
+  type PartitionedStore,
+  type StoredEvent,
+  type Subscription,
+} from '@lifeline/event-store';
 import { errorFields, silentLogger, type EntityEventsLogger } from '../logger';
 import type { CheckpointStore } from './checkpoint-store';
 import type { OutboundPublisher } from './outbound-publisher';
@@ -12,6 +20,17 @@ export interface OutboxRelayOptions {
   maxRetryMs?: number;
   /** Injected so tests can drive the backoff without waiting. */
   sleep?: (ms: number) => Promise<void>;
+}
+
+/** The checkpoint name of the relay in the shared per-partition checkpoints. */
+const OUTBOX = 'outbox';
+
+/** What the relay owns when the engines share the work by partition. */
+interface OwnedPartitions {
+  leases: readonly PartitionLease[];
+  count: number;
+  /** Per partition, the last position published by whoever owned it before. */
+  from: Map<number, number>;
 }
 
 class RelayStopped extends Error {
@@ -37,6 +56,11 @@ export class OutboxRelay {
   private running = false;
   private wakeSleeper: (() => void) | undefined;
   private resubscribeTimer: NodeJS.Timeout | undefined;
+  /** Set when the engines share the work by partition (see `sharePartitions`). */
+  private partitioned: { store: PartitionedStore; onLeaseLost: (partitions: readonly number[]) => void } | undefined;
+  private owned: OwnedPartitions | undefined;
+  /** Messages this relay published (a batch repeated after a failure counts again). */
+  published = 0;
 
   constructor(
     private readonly store: EventStore,
@@ -52,9 +76,38 @@ export class OutboxRelay {
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
 
+  /**
+   * The engines share the work by partition: this relay publishes only the messages of the records
+   * of the partitions `own` hands it, from the checkpoints their previous owner left in the store.
+   */
+  sharePartitions(store: PartitionedStore, onLeaseLost: (partitions: readonly number[]) => void): void {
+    this.partitioned = { store, onLeaseLost };
+    this.owned = { leases: [], count: 0, from: new Map() };
+  }
+
+  /** Publishes the messages of these partitions from now on (the previous set's batch in flight ends first). */
+  async own(leases: readonly PartitionLease[], count: number): Promise<void> {
+    const partitioned = this.partitioned;
+    if (!partitioned) throw new Error('own() needs sharePartitions() first');
+    await this.subscription?.stop();
+    this.subscription = undefined;
+    const partitions = leases.map((lease) => lease.partition);
+    const from = await partitioned.store.partitionLeases.checkpoints(OUTBOX, partitions);
+    this.owned = { leases, count, from };
+    if (!this.running || leases.length === 0) return;
+    this.position = Math.min(...from.values());
+    this.subscribe();
+    this.logger.info(
+      { relay: this.name, partitions, fromPosition: this.position },
+      'outbox relay owns these partitions',
+    );
+  }
+
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
+    // Sharing by partition, it starts with what `own` hands it.
+    if (this.partitioned) return;
     this.position = await this.checkpoints.get(this.name);
     this.subscribe();
     this.logger.info({ relay: this.name, fromPosition: this.position }, 'outbox relay started');
@@ -81,12 +134,17 @@ export class OutboxRelay {
   }
 
   private subscribe(): void {
-    this.subscription = this.store.subscribe((events) => this.relay(events), {
-      fromPosition: this.position,
-      prefixes: ['instance-'],
-      batchSize: this.batchSize,
-      onError: (error) => this.onSubscriptionError(error),
-    });
+    const owned = this.owned;
+    this.subscription = this.store.subscribe(
+      (events) => (owned ? this.relayOwned(owned, events) : this.relay(events)),
+      {
+        fromPosition: this.position,
+        prefixes: ['instance-'],
+        batchSize: this.batchSize,
+        ...(owned ? { partitions: { count: owned.count, owned: [...owned.from.keys()], unpartitioned: false } } : {}),
+        onError: (error) => this.onSubscriptionError(error),
+      },
+    );
   }
 
   private async relay(events: StoredEvent[]): Promise<void> {
@@ -94,6 +152,23 @@ export class OutboxRelay {
     await this.publishUntilDelivered(messages, events[0].position);
     const last = events[events.length - 1].position;
     await this.checkpoints.set(this.name, last);
+    this.position = last;
+  }
+
+  /**
+   * A batch of the owned partitions: what their previous owner published is skipped, the rest published,
+   * then the partitions' checkpoints move in one unit, fenced by the leases (a relay that lost a partition
+   * meanwhile stops there; the new owner publishes from the checkpoint, so only that batch may repeat).
+   */
+  private async relayOwned(owned: OwnedPartitions, events: StoredEvent[]): Promise<void> {
+    const fresh = events.filter(
+      (event) => event.position > (owned.from.get(partitionOfEvent(event.metadata, owned.count) ?? -1) ?? 0),
+    );
+    const messages = fresh.flatMap(toOutboundMessages);
+    await this.publishUntilDelivered(messages, events[0].position);
+    const last = events[events.length - 1].position;
+    const leases = this.partitioned!.store.partitionLeases;
+    await this.store.unitOfWork((tx) => leases.advance(tx, OUTBOX, owned.leases, last));
     this.position = last;
   }
 
@@ -106,6 +181,7 @@ export class OutboxRelay {
       if (!this.running) throw new RelayStopped();
       try {
         await this.publisher.publish(messages);
+        this.published += messages.length;
         if (attempt > 1) this.logger.info({ relay: this.name, fromPosition, attempt }, 'outbound publish recovered');
         return;
       } catch (error) {
@@ -126,6 +202,11 @@ export class OutboxRelay {
 
   private onSubscriptionError(error: unknown): void {
     if (!this.running || error instanceof RelayStopped) return;
+    if (error instanceof PartitionLeaseLost) {
+      this.logger.warn({ relay: this.name, partitions: error.partitions }, 'partition taken by another engine');
+      this.partitioned?.onLeaseLost(error.partitions);
+      return;
+    }
     // The checkpoint store or the mapping failed: resume from the last stored checkpoint later.
     this.logger.error(
       { ...errorFields(error), relay: this.name, position: this.position },

@@ -287,6 +287,11 @@ export class PostgresEventStore implements EventStore, PartitionedStore {
     return this.headWith(this.poolQuery);
   }
 
+  readPartitions(fromPosition: number, maxCount: number, filter: PartitionFilter): Promise<StoredEvent[]> {
+    this.assertOpen();
+    return this.readAllWith(this.poolQuery, fromPosition, maxCount, undefined, filter);
+  }
+
   subscribe(
     handler: (events: StoredEvent[]) => Promise<void>,
     options: SubscribeOptions & { onError?: (error: unknown) => void } = {},

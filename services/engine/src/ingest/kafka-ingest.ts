@@ -26,6 +26,8 @@ export class KafkaIngest {
     config: LifelineConfig,
     ingest: { record(batch: EntityEventToRecord[]): Promise<RecordOutcome> },
     logger: Logger,
+    /** Told the entity topic's partitions this engine is given (ownership by partition). */
+    onAssignment?: (assignment: { partitionCount: number; partitions: number[] }) => void,
   ) {
     const sink: EntityEventSink = {
       record: async (batch: RecordedEntityEvent[]) => {
@@ -55,6 +57,7 @@ export class KafkaIngest {
         groupId: config.kafka.groupId,
         clientId: `lifeline-engine-${process.pid}`,
         topicSettings: config.kafka.topicSettings,
+        ...(onAssignment ? { onAssignment } : {}),
       },
       sink,
       this.deadLetters,

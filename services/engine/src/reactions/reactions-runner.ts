@@ -1,14 +1,45 @@
 import type Database from 'better-sqlite3';
-import type { EventStore, StoreTx, StoredEvent, Subscription } from '@lifeline/event-store';
+import {
+  PartitionLeaseLost,
+  partitionOf,
+  partitionOfEvent,
+  type EventStore,
+  type PartitionLease,
+  type PartitionedStore,
+  type StoreTx,
+  type StoredEvent,
+  type Subscription,
+} from '@lifeline/event-store';
+import { partitionKeyOfRecord, type LifelineEvent } from '@lifeline/process-domain';
 import type { Logger } from 'pino';
 import type { Clock } from '../shared/clock';
 import { isInfrastructureError } from '../shared/failure-policy';
-import type { Reactor } from './reactor';
+import type { Reactor, Verdict } from './reactor';
 import type { EngineReactionEffects } from './reaction-effects';
 
 /** Backoff after an infrastructure error: 1 s, doubling, at most 30 s. */
 const RETRY_FIRST_MS = 1000;
 const RETRY_MAX_MS = 30_000;
+
+/** The checkpoint name of the reactions in the shared per-partition checkpoints. */
+const REACTIONS = 'reactions';
+
+/** How many events of a partition one fold reads at a time, when this process takes a partition over. */
+const FOLD_CHUNK = 2_000;
+
+/** What this process owns, when the engines share the work by partition. */
+interface Owned {
+  leases: readonly PartitionLease[];
+  count: number;
+  partitions: ReadonlySet<number>;
+  /** Per partition, the position its records are folded up to: events at or before it are skipped. */
+  from: Map<number, number>;
+  /** The same for events of no record (definitions): the global checkpoint at the take-over. */
+  unpartitionedFrom: number;
+}
+
+/** Told by the runner when a write found one of its leases taken: ownership takes it from there. */
+export type LeaseLostListener = (partitions: readonly number[]) => void;
 
 export interface ReactionsHealth {
   ok: boolean;
@@ -54,6 +85,9 @@ export class ReactionsRunner {
   private stopped = false;
   /** One tick (or subscription batch) at a time: they share the reactor's state. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Set when the engines share the work by partition: the partitions this process owns now. */
+  private owned: Owned | undefined;
+  private partitioned: { store: PartitionedStore; onLeaseLost: LeaseLostListener } | undefined;
 
   constructor(
     private readonly store: EventStore,
@@ -71,9 +105,24 @@ export class ReactionsRunner {
     return this.stateDb === undefined;
   }
 
+  /**
+   * The engines share the work by partition: this runner reacts only to the records of the partitions
+   * `own` hands it, and fires only their timers (docs/decisions/0013-ownership-by-partition.md).
+   */
+  sharePartitions(store: PartitionedStore, onLeaseLost: LeaseLostListener): void {
+    if (this.inline) throw new Error('Ownership by partition needs the subscription-fed reactor');
+    this.partitioned = { store, onLeaseLost };
+    this.owned = { leases: [], count: 0, partitions: new Set(), from: new Map(), unpartitionedFrom: 0 };
+  }
+
+  /** The partitions this runner reacts for (when sharing by partition). */
+  ownedPartitions(): number[] | undefined {
+    return this.owned && [...this.owned.partitions].sort((a, b) => a - b);
+  }
+
   start(): void {
     this.stopped = false;
-    if (!this.inline) this.subscribe();
+    if (!this.inline && !this.partitioned) this.subscribe();
     if (this.options.timerTickMs > 0) {
       this.ticker = setInterval(() => void this.tick(), this.options.timerTickMs);
       this.ticker.unref();
@@ -123,6 +172,20 @@ export class ReactionsRunner {
           await this.reactor.fireDueTimers(tx, now);
           await this.reactor.fireDueSchedules(tx, now);
         });
+      } else if (this.owned) {
+        const owned = this.owned;
+        // Owning nothing, this process has no records and no schedules to fire.
+        if (owned.leases.length === 0) return;
+        await this.inStateTransaction(() =>
+          this.store.unitOfWork(async (tx) => {
+            await this.reactor.fireDueTimers(tx, now);
+            // The schedules are no record's: the owner of partition 0 fires them.
+            if (owned.partitions.has(0)) await this.reactor.fireDueSchedules(tx, now);
+            // Fenced: a process that lost a partition meanwhile commits none of this.
+            await this.advanceShared(tx, owned, this.reactor.state.checkpoint());
+          }),
+        );
+        this.recovered();
       } else {
         await this.inStateTransaction(() =>
           this.store.unitOfWork(async (tx) => {
@@ -133,7 +196,8 @@ export class ReactionsRunner {
       }
       if (this.inline) this.recovered();
     } catch (error) {
-      this.failed(error, 'timer tick failed');
+      if (error instanceof PartitionLeaseLost) this.leaseLost(error);
+      else this.failed(error, 'timer tick failed');
     }
   }
 
@@ -163,6 +227,129 @@ export class ReactionsRunner {
         }, delay).unref();
       },
     });
+  }
+
+  // ---- ownership by partition ----
+
+  /**
+   * From now on, reacts for these partitions only (each with its lease): forgets the records of the
+   * others, folds each newly owned partition's records up to where its previous owner reacted, and
+   * subscribes to the owned partitions' events (and those of no record) from there.
+   */
+  own(leases: readonly PartitionLease[], count: number): Promise<void> {
+    return this.serial(async () => {
+      if (!this.partitioned) throw new Error('own() needs sharePartitions() first');
+      await this.subscription?.stop();
+      this.subscription = undefined;
+      const partitions = new Set(leases.map((lease) => lease.partition));
+      const state = this.reactor.state;
+      // Owning nothing (between two assignments) keeps what is folded: most of it is this engine's again next.
+      if (leases.length > 0) {
+        const owns = (recordKey: string) => partitions.has(partitionOf(partitionKeyOfRecord(recordKey), count));
+        const forgotten = this.inLocalTransaction(() => state.keepPartitions(owns, partitions, count));
+        if (forgotten > 0) this.logger.info({ forgotten }, 'records of partitions owned elsewhere now forgotten');
+      }
+      const shared = await this.partitioned.store.partitionLeases.checkpoints(REACTIONS, [...partitions]);
+      const from = new Map<number, number>();
+      for (const partition of partitions) {
+        from.set(partition, await this.foldPartition(partition, count, shared.get(partition) ?? 0));
+      }
+      this.owned = { leases, count, partitions, from, unpartitionedFrom: state.checkpoint() };
+      this.logger.info({ partitions: [...partitions], count }, 'reactions own these partitions');
+      if (this.stopped || leases.length === 0) return;
+      const fromPosition = Math.min(this.owned.unpartitionedFrom, ...from.values());
+      this.subscription = this.store.subscribe((events) => this.handleOwnedBatch(events), {
+        fromPosition,
+        batchSize: this.options.batchSize ?? 256,
+        partitions: { count, owned: [...partitions], unpartitioned: true },
+        onError: (error) => this.ownedSubscriptionFailed(error),
+      });
+    });
+  }
+
+  /**
+   * Brings a newly owned partition's records up to `upTo` (where its previous owner reacted) without
+   * reacting: the events in between were reacted to already. Returns the position folded up to.
+   */
+  private async foldPartition(partition: number, count: number, upTo: number): Promise<number> {
+    const state = this.reactor.state;
+    let position = state.partitionCheckpoint(partition);
+    const filter = { count, owned: [partition], unpartitioned: false };
+    while (position < upTo) {
+      const events = (await this.partitioned!.store.readPartitions(position, FOLD_CHUNK, filter)).filter(
+        (event) => event.position <= upTo,
+      );
+      const last = events.at(-1)?.position ?? upTo;
+      await this.inStateTransaction(async () => {
+        await this.reactor.foldOnly(events);
+        state.setPartitionCheckpoint(partition, last);
+      });
+      position = last;
+    }
+    return position;
+  }
+
+  private handleOwnedBatch(events: StoredEvent[]): Promise<void> {
+    return this.serial(async () => {
+      const owned = this.owned!;
+      const verdict = (event: StoredEvent): Verdict => {
+        const partition = partitionOfEvent(event.metadata, owned.count);
+        if (partition === undefined) {
+          if (event.position <= owned.unpartitionedFrom) return 'skip';
+          // Definitions are folded everywhere; another event of no record (written before ownership) has
+          // its reactions made by the owner of partition 0 alone.
+          return isDefinitionEvent(event.type) || !owned.partitions.has(0) ? 'fold' : 'react';
+        }
+        return event.position <= (owned.from.get(partition) ?? 0) ? 'skip' : 'react';
+      };
+      const last = events[events.length - 1]!.position;
+      await this.inStateTransaction(() =>
+        this.store.unitOfWork(async (tx) => {
+          await this.reactor.handleOwned(tx, events, verdict);
+          const state = this.reactor.state;
+          for (const partition of owned.partitions) state.setPartitionCheckpoint(partition, last);
+          state.setCheckpoint(last);
+          await this.advanceShared(tx, owned, last);
+        }),
+      );
+      this.recovered();
+    });
+  }
+
+  private advanceShared(tx: StoreTx, owned: Owned, position: number): Promise<void> {
+    return this.partitioned!.store.partitionLeases.advance(tx, REACTIONS, owned.leases, position);
+  }
+
+  private ownedSubscriptionFailed(error: unknown): void {
+    if (error instanceof PartitionLeaseLost) return this.leaseLost(error);
+    this.failed(error, 'reactions stopped on an infrastructure error; resuming from the checkpoints');
+    if (this.stopped) return;
+    const delay = Math.min(RETRY_FIRST_MS * 2 ** (this.consecutiveErrors - 1), RETRY_MAX_MS);
+    setTimeout(() => {
+      const owned = this.owned;
+      if (!this.stopped && owned)
+        void this.own(owned.leases, owned.count).catch((e: unknown) => this.failed(e, 'resuming the reactions failed'));
+    }, delay).unref();
+  }
+
+  /** Another process took a partition: nothing of it was committed here; ownership re-owns what is left. */
+  private leaseLost(error: PartitionLeaseLost): void {
+    this.logger.warn({ partitions: error.partitions }, 'partition taken by another engine; its work stops here');
+    this.partitioned?.onLeaseLost(error.partitions);
+  }
+
+  /** Writes to the reactor's own database alone (no unit of work on the store). */
+  private inLocalTransaction<T>(work: () => T): T {
+    const db = this.stateDb!;
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = work();
+      db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      throw error;
+    }
   }
 
   private handleBatch(events: StoredEvent[]): Promise<void> {
@@ -197,3 +384,12 @@ export class ReactionsRunner {
     this.failure = undefined;
   }
 }
+
+const DEFINITION_EVENTS: ReadonlySet<LifelineEvent['type']> = new Set([
+  'DefinitionPublished',
+  'DefinitionActivated',
+  'DefinitionDeactivated',
+  'ExecutionOrderChanged',
+]);
+
+const isDefinitionEvent = (type: string): boolean => DEFINITION_EVENTS.has(type as LifelineEvent['type']);

@@ -54,6 +54,53 @@ export class ReactorState {
     this.s.setMeta.run('checkpoint', position);
   }
 
+  /**
+   * The last position of a partition's events folded into this state (ownership by partition): this
+   * process holds the records of the partitions it owns, each as of its own checkpoint.
+   */
+  partitionCheckpoint(partition: number): number {
+    return this.s.getMeta.get(`partition:${partition}`)?.value ?? 0;
+  }
+
+  setPartitionCheckpoint(partition: number, position: number): void {
+    this.s.setMeta.run(`partition:${partition}`, position);
+  }
+
+  /** How many partitions the partition checkpoints count (0: none kept yet). */
+  partitionCount(): number {
+    return this.s.getMeta.get('partition-count')?.value ?? 0;
+  }
+
+  /**
+   * Keeps only the records `keep` says yes to (with their instances and timers), and the partition
+   * checkpoints of `partitions` among `count`: a process that no longer owns a partition forgets its
+   * records, so none of their timers fires here, and folds them again from the log if it owns it again.
+   */
+  keepPartitions(owns: (recordKey: string) => boolean, partitions: ReadonlySet<number>, count: number): number {
+    // Another partition count maps records to other partitions: what is kept was folded under the old one.
+    const recount = count !== this.partitionCount();
+    const keep = recount ? () => false : owns;
+    let forgotten = 0;
+    for (const { record_key: key } of this.s.allRecordKeys.all()) {
+      if (keep(key)) continue;
+      this.s.deleteRecord.run(key);
+      forgotten++;
+    }
+    for (const { instance_id: id, record_key: key } of this.s.allInstances.all()) {
+      if (!keep(key)) this.s.deleteInstance.run(id);
+    }
+    for (const { timer_id: id, record_key: key } of this.s.allTimers.all()) {
+      if (!keep(key)) this.s.deleteTimer.run(id);
+    }
+    for (const { name } of this.s.partitionMeta.all()) {
+      if (recount || !partitions.has(Number(name.slice('partition:'.length)))) {
+        this.s.deleteMeta.run(name);
+      }
+    }
+    this.s.setMeta.run('partition-count', count);
+    return forgotten;
+  }
+
   /** Bumped with every change of the definitions, so another process (or a rolled-back unit) is noticed. */
   definitionsRevision(): number {
     return this.s.getMeta.get('definitions')?.value ?? 0;
@@ -189,6 +236,17 @@ function prepare(db: Database.Database) {
     getMeta: db.prepare<[string], { value: number }>('SELECT value FROM reactor_meta WHERE name = ?'),
     setMeta: db.prepare<[string, number]>(
       'INSERT INTO reactor_meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value',
+    ),
+    deleteMeta: db.prepare<[string]>('DELETE FROM reactor_meta WHERE name = ?'),
+    partitionMeta: db.prepare<[], { name: string }>(
+      "SELECT name FROM reactor_meta WHERE name >= 'partition:' AND name < 'partition;'",
+    ),
+    allRecordKeys: db.prepare<[], { record_key: string }>('SELECT record_key FROM reactor_records'),
+    allInstances: db.prepare<[], { instance_id: string; record_key: string }>(
+      'SELECT instance_id, record_key FROM reactor_instances',
+    ),
+    allTimers: db.prepare<[], { timer_id: string; record_key: string }>(
+      'SELECT timer_id, record_key FROM reactor_timers',
     ),
     allDefinitions: db.prepare<[], { entry: string }>('SELECT entry FROM reactor_definitions ORDER BY key'),
     saveDefinition: db.prepare<[string, string]>(

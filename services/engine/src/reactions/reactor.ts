@@ -45,6 +45,9 @@ class FailedInPass extends Error {
   }
 }
 
+/** What a runner that owns some partitions does with an event of its subscription. */
+export type Verdict = 'skip' | 'fold' | 'react';
+
 /** How many catch-up events one unit handles at most, so a long catch-up never holds the write lock for long. */
 const CATCH_UP_PER_UNIT = 2_000;
 
@@ -58,6 +61,8 @@ const CATCH_UP_PER_UNIT = 2_000;
 export class Reactor {
   private definitions: DefinitionsState;
   private definitionsRevision: number;
+  /** Log events this reactor decided on (not only folded): what /metrics shows as lifeline_reactor_events_total. */
+  decided = 0;
 
   constructor(
     readonly state: ReactorState,
@@ -135,6 +140,32 @@ export class Reactor {
       await this.handle(tx, event);
       this.state.setCheckpoint(event.position);
     }
+  }
+
+  /**
+   * A batch of the partitions this process owns (ownership by partition): each event is skipped (its
+   * partition's records are folded past it already), folded without reacting (an event of no record,
+   * whose reactions another process makes), or decided on and reacted to. The caller moves the checkpoints.
+   */
+  async handleOwned(
+    tx: StoreTx,
+    events: readonly StoredEvent[],
+    verdict: (event: StoredEvent) => Verdict,
+  ): Promise<number> {
+    this.refreshDefinitions();
+    let reacted = 0;
+    for (const event of events) {
+      const what = verdict(event);
+      if (what === 'skip') continue;
+      await this.handle(tx, event, 'each', what === 'react');
+      if (what === 'react') reacted++;
+    }
+    return reacted;
+  }
+
+  /** Folds a partition's events into the state without reacting: its records as another process left them. */
+  async foldOnly(events: readonly StoredEvent[]): Promise<void> {
+    for (const event of events) await this.handle(undefined, event, 'each', false);
   }
 
   /** Fires the timers due at `now`: each one's reactions, decided on its record's state. */
@@ -246,8 +277,14 @@ export class Reactor {
     }
   }
 
-  private async handle(tx: StoreTx, stored: StoredEvent, isolation: Isolation = 'each', react = true): Promise<void> {
+  private async handle(
+    tx: StoreTx | undefined,
+    stored: StoredEvent,
+    isolation: Isolation = 'each',
+    react = true,
+  ): Promise<void> {
     const event = decodeEvent(stored);
+    if (react) this.decided++;
     if (!concernsReactions(event)) return;
     const logged: LoggedEvent = {
       id: stored.id,
@@ -275,6 +312,8 @@ export class Reactor {
     const reactions = react ? decideReactions(logged, { definitions: this.definitions, record }, context) : [];
     const next = evolveRecord(record, logged);
     if (next !== undefined && next !== record) this.saveRecord(recordKey, record, next);
+    if (reactions.length === 0) return;
+    if (tx === undefined) throw new Error('Reactions need a unit of work');
     for (const reaction of reactions) await this.apply(tx, reaction, isolation);
   }
 

@@ -22,6 +22,12 @@ export interface LifelineConfig {
     | { kind: 'eventstoredb'; url: string }
     | { kind: 'postgres'; url: string; schema?: string };
   entitySource: 'http' | 'kafka';
+  /**
+   * LIFELINE_OWNERSHIP: `partitions` (several engines share the records by the entity topic's partitions,
+   * each reacting to its own; needs the PostgreSQL store and the Kafka source) or `all` (this engine reacts
+   * to every record; with several engines the work is repeated, harmlessly). Default: partitions where it can.
+   */
+  ownership: 'partitions' | 'all';
   kafka: {
     brokers: string[];
     topics: string[];
@@ -246,6 +252,16 @@ export function loadConfig(
   if (source !== 'http' && source !== 'kafka') {
     throw new ConfigInvalid(`LIFELINE_ENTITY_SOURCE must be http or kafka, not ${source}`);
   }
+  const shareable = storeKind === 'postgres' && source === 'kafka';
+  const ownership = env.LIFELINE_OWNERSHIP ?? (shareable ? 'partitions' : 'all');
+  if (ownership !== 'partitions' && ownership !== 'all') {
+    throw new ConfigInvalid(`LIFELINE_OWNERSHIP must be partitions or all, not ${ownership}`);
+  }
+  if (ownership === 'partitions' && !shareable) {
+    throw new ConfigInvalid(
+      'LIFELINE_OWNERSHIP=partitions needs LIFELINE_EVENT_STORE=postgres and LIFELINE_ENTITY_SOURCE=kafka (the partitions are the entity topic’s, the leases are in the store)',
+    );
+  }
   const anchorInterval = Number(env.LIFELINE_AUDIT_ANCHOR_INTERVAL ?? 300);
   if (!Number.isFinite(anchorInterval) || anchorInterval <= 0) {
     throw new ConfigInvalid(
@@ -294,6 +310,7 @@ export function loadConfig(
             }
           : { kind: 'eventstoredb', url: env.EVENTSTORE_URL as string },
     entitySource: source,
+    ownership,
     kafka: {
       brokers: list(env.KAFKA_BROKERS, ['127.0.0.1:9092']),
       topics: list(env.KAFKA_TOPICS, ['entity-events']),
