@@ -96,6 +96,8 @@ export class PartitionLeaseLost extends Error {
 /** A store that keeps partition leases (PostgreSQL): the engines of a cluster share work through it. */
 export interface PartitionedStore {
   readonly partitionLeases: PartitionLeases;
+  /** The first event of a record (an entity or instance stream) stored without a partition key, if any. */
+  firstEventWithoutPartition(): Promise<{ position: number; streamId: string } | undefined>;
   /** Events of the log after `fromPosition` that `filter` wants, in order (at most `maxCount`). */
   readPartitions(fromPosition: number, maxCount: number, filter: PartitionFilter): Promise<StoredEvent[]>;
 }

@@ -57,6 +57,17 @@ class ReactorRecords implements LatestRecords {
   }
 }
 
+/** A log with events of records written before ownership by partition: those records would be nobody's. */
+export class UnpartitionedHistory extends Error {
+  readonly code = 'OWNERSHIP.UNPARTITIONED_HISTORY';
+  constructor(first: { position: number; streamId: string }) {
+    super(
+      `LIFELINE_OWNERSHIP=partitions: the log has events of records without a partition key, written before ownership by partition (the first at position ${first.position}, stream ${first.streamId}); run these engines with LIFELINE_OWNERSHIP=all (docs/decisions/0013-ownership-by-partition.md)`,
+    );
+    this.name = 'UnpartitionedHistory';
+  }
+}
+
 /**
  * The write side, assembled from its ports: the event store, the clock, the engine's own state.
  * Every write is a unit of work through `WritePath`; on the embedded store the reactions run inside
@@ -325,7 +336,7 @@ export class EngineRuntime {
   async start(): Promise<void> {
     if (!this.config.runEngine) return;
     this.outbound = new Outbound(this.config, this.store, this.logger);
-    if (this.config.ownership === 'partitions') this.sharePartitions(this.outbound);
+    if (this.config.ownership === 'partitions') await this.sharePartitions(this.outbound);
     this.reactions.start();
     if (this.config.webhooks.send) this.webhookDeliveries.start();
     await this.outbound.start();
@@ -361,9 +372,11 @@ export class EngineRuntime {
    * work for the partitions this engine owns, as the consumer group hands them out
    * (docs/decisions/0013-ownership-by-partition.md).
    */
-  private sharePartitions(outbound: Outbound): void {
+  private async sharePartitions(outbound: Outbound): Promise<void> {
     const store = partitionedStoreOf(this.store);
     if (!store) throw new Error('LIFELINE_OWNERSHIP=partitions needs a store with partition leases (PostgreSQL)');
+    const orphan = await store.firstEventWithoutPartition();
+    if (orphan) throw new UnpartitionedHistory(orphan);
     const owner = `${hostname()}:${process.pid}`;
     const lost = (partitions: readonly number[]) => this.ownership?.leaseLost(partitions);
     this.reactions.sharePartitions(store, lost);

@@ -109,6 +109,7 @@ const migrations: readonly string[] = [
   // Ownership by partition (docs/decisions/0013-ownership-by-partition.md): each event's record hash, so an
   // engine reads only its partitions' events; the leases and the per-partition checkpoints of the engines.
   `ALTER TABLE %s.events ADD COLUMN partition_hash integer;
+   CREATE INDEX events_without_partition ON %s.events (position) WHERE partition_hash IS NULL;
    CREATE TABLE %s.partition_leases (
      partition integer PRIMARY KEY,
      epoch bigint NOT NULL,
@@ -285,6 +286,17 @@ export class PostgresEventStore implements EventStore, PartitionedStore {
   async headPosition(): Promise<number> {
     this.assertOpen();
     return this.headWith(this.poolQuery);
+  }
+
+  async firstEventWithoutPartition(): Promise<{ position: number; streamId: string } | undefined> {
+    this.assertOpen();
+    const { rows } = await this.poolQuery<{ position: string; stream_id: string }>(
+      `SELECT position, stream_id FROM ${this.t.events}
+        WHERE partition_hash IS NULL AND (stream_id ^@ 'entity-' OR stream_id ^@ 'instance-')
+        ORDER BY position LIMIT 1`,
+    );
+    const row = rows[0];
+    return row && { position: Number(row.position), streamId: row.stream_id };
   }
 
   readPartitions(fromPosition: number, maxCount: number, filter: PartitionFilter): Promise<StoredEvent[]> {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { partitionOf, type StoredEvent } from '@lifeline/event-store';
+import { PostgresEventStore, partitionOf, type StoredEvent } from '@lifeline/event-store';
 import { describePostgres, dropTestSchema, uniqueTestSchema } from '@lifeline/event-store/testing';
 import { InProcessOutboundPublisher } from '@lifeline/entity-events';
 import type { EntityEventEnvelope } from '@lifeline/process-domain';
@@ -54,7 +54,7 @@ describePostgres('ownership by partition: two engines share the records of one l
   let a: EngineRuntime;
   let b: EngineRuntime;
 
-  const engine = async (): Promise<EngineRuntime> => {
+  const engine = async (onSchema = schema): Promise<EngineRuntime> => {
     const dir = mkdtempSync(join(tmpdir(), 'lifeline-owners-'));
     dirs.push(dir);
     const config = loadConfig({
@@ -63,11 +63,16 @@ describePostgres('ownership by partition: two engines share the records of one l
       LOG_LEVEL: 'silent',
       LIFELINE_EVENT_STORE: 'postgres',
       LIFELINE_POSTGRES_URL: url,
-      LIFELINE_POSTGRES_SCHEMA: schema,
+      LIFELINE_POSTGRES_SCHEMA: onSchema,
     });
     // Kafka's consumer group is played by hand (assign), so the source stays HTTP.
     const runtime = await EngineRuntime.create({ ...config, ownership: 'partitions' }, { clock, logger: silent });
-    await runtime.start();
+    try {
+      await runtime.start();
+    } catch (error) {
+      await runtime.close();
+      throw error;
+    }
     return runtime;
   };
 
@@ -170,5 +175,31 @@ describePostgres('ownership by partition: two engines share the records of one l
     const decided = a.reactor.decided + b.reactor.decided;
     expect(decided).toBeLessThanOrEqual(events.length);
     expect(decided).toBeGreaterThanOrEqual(events.length - 1); // the definition is folded, never decided
+  });
+
+  it('refuses to share a log whose records have events without a partition key (written before): they would be nobody’s', async () => {
+    const old = uniqueTestSchema('owners_old');
+    const store = await PostgresEventStore.connect(url, { schema: old });
+    await store.append({
+      streamId: 'entity-Order-O-1',
+      expectedRevision: 'any',
+      events: [
+        {
+          id: 'before-ownership',
+          type: 'EntityEventRecorded',
+          data: { envelope: order(1, 0), source: { kind: 'http' } },
+          metadata: { correlationId: 'c', causationId: 'c', actor: 'app', at: T0 },
+        },
+      ],
+    });
+    await store.close();
+    try {
+      await expect(engine(old)).rejects.toMatchObject({
+        code: 'OWNERSHIP.UNPARTITIONED_HISTORY',
+        message: expect.stringContaining('stream entity-Order-O-1') as string,
+      });
+    } finally {
+      await dropTestSchema(url, old);
+    }
   });
 });
