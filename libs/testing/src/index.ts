@@ -2,3 +2,4 @@ export * from './given-when-then';
 export * from './instance-run';
 export * from './fixtures';
 export * from './lifeline-server';
+export * from './cluster';

@@ -1,16 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import jwt from 'jsonwebtoken';
+import { join } from 'node:path';
 import { describePostgres, dropTestSchema, uniqueTestSchema } from '@lifeline/event-store/testing';
+import { builtMain, ClusterNode, requireBuilt, until as waitUntil, type Answer } from '@lifeline/testing';
 
 jest.setTimeout(240_000);
 
-const DIST = resolve(__dirname, '../../../dist/services');
-const ENGINE_MAIN = join(DIST, 'engine/src/main.js');
-const API_MAIN = join(DIST, 'api/src/main.js');
+const ENGINE_MAIN = builtMain('engine');
+const API_MAIN = builtMain('api');
 const SECRET = 'api-replicas-e2e-secret-0123456789abcdef';
 const RECORDS = 24;
 
@@ -42,14 +39,6 @@ const order = (n: number, kind: 'created' | 'updated', data: Record<string, unkn
   ...(kind === 'updated' ? { changed: Object.keys(data) } : {}),
 });
 
-const freePort = () =>
-  new Promise<number>((done) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => done(port));
-    });
-  });
-
 const USERS = {
   admin: ['admin'],
   app: ['ingest'],
@@ -58,68 +47,14 @@ const USERS = {
 } satisfies Record<string, string[]>;
 type User = keyof typeof USERS;
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a JSON answer of any shape, read by the test
-type Answer = { status: number; body: any };
-
-/** One built process (engine or API) on its own data dir and port. */
-class Node {
-  child?: ChildProcess;
-  constructor(
-    readonly main: string,
-    readonly env: Record<string, string>,
-    readonly port: number,
-  ) {}
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    this.child = spawn(process.execPath, [this.main], {
-      env: { ...process.env, ...this.env, PORT: String(this.port), LOG_LEVEL: 'error' },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    for (let attempt = 0; attempt < 300 && this.child.exitCode === null; attempt++) {
-      const health = await fetch(`${this.url}/health`).catch(() => undefined);
-      if (health?.status === 200) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`${this.main} did not answer /health on ${this.port}`);
-  }
-
-  async call(user: User, method: string, path: string, body?: unknown): Promise<Answer> {
-    const token = jwt.sign({ sub: user, roles: USERS[user] }, SECRET, { algorithm: 'HS256', expiresIn: '1h' });
-    const response = await fetch(this.url + path, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : undefined };
-  }
-
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill(signal);
-    await exited;
-  }
-}
+/** One built process (engine or API) on its own data dir and port, acting as the users above. */
+type Node = ClusterNode<User>;
+const node = (main: string, env: Record<string, string>): Promise<Node> =>
+  ClusterNode.on<User>({ main, env, secret: SECRET, users: USERS });
 
 /** Asks until `done` holds: only for what the engine process does on its own time, never for a minPosition read. */
-async function until(ask: () => Promise<Answer>, done: (a: Answer) => boolean, what: string): Promise<Answer> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const answer = await ask();
-    if (done(answer)) return answer;
-    if (Date.now() > deadline) throw new Error(`${what}: not reached, last answer ${JSON.stringify(answer.body)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = (ask: () => Promise<Answer>, done: (a: Answer) => boolean, what: string): Promise<Answer> =>
+  waitUntil(ask, done, what, { show: (answer) => JSON.stringify(answer.body) });
 
 describePostgres('API replicas on one PostgreSQL log: read-your-writes across processes', (url) => {
   const schema = uniqueTestSchema('replicas');
@@ -137,12 +72,10 @@ describePostgres('API replicas on one PostgreSQL log: read-your-writes across pr
   let b: Node;
 
   beforeAll(async () => {
-    for (const main of [ENGINE_MAIN, API_MAIN]) {
-      if (!existsSync(main)) throw new Error(`Build first (npm run build): ${main} is missing`);
-    }
-    engine = new Node(ENGINE_MAIN, { ...shared, LIFELINE_DATA_DIR: join(root, 'engine') }, await freePort());
-    a = new Node(API_MAIN, { ...shared, LIFELINE_DATA_DIR: join(root, 'api-a') }, await freePort());
-    b = new Node(API_MAIN, { ...shared, LIFELINE_DATA_DIR: join(root, 'api-b') }, await freePort());
+    requireBuilt(ENGINE_MAIN, API_MAIN);
+    engine = await node(ENGINE_MAIN, { ...shared, LIFELINE_DATA_DIR: join(root, 'engine') });
+    a = await node(API_MAIN, { ...shared, LIFELINE_DATA_DIR: join(root, 'api-a') });
+    b = await node(API_MAIN, { ...shared, LIFELINE_DATA_DIR: join(root, 'api-b') });
     await engine.start();
     await Promise.all([a.start(), b.start()]);
   });
@@ -154,10 +87,7 @@ describePostgres('API replicas on one PostgreSQL log: read-your-writes across pr
   });
 
   /** The log's head, as the engine reports it. */
-  const head = async (): Promise<number> => {
-    const health = await fetch(`${engine.url}/health`);
-    return ((await health.json()) as { head: number }).head;
-  };
+  const head = async (): Promise<number> => (await engine.health()).body.head;
 
   it('a write on one replica is seen by one minPosition read on the other; both equal a rebuild; B killed and restarted catches up', async () => {
     const published = await a.call('admin', 'POST', '/definitions', DEFINITION);
