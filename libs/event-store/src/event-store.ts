@@ -90,6 +90,8 @@ export interface SubscribeOptions {
 
 export interface Subscription {
   stop(): Promise<void>;
+  /** The last log position handled: delivered, or passed over as no event up to it was this subscription's. */
+  position(): number;
   /** Resolves once the subscription has handled every event up to this position. */
   caughtUpTo(position: number, timeoutMs?: number): Promise<boolean>;
 }

@@ -99,7 +99,12 @@ export interface PartitionedStore {
   /** The first event of a record (an entity or instance stream) stored without a partition key, if any. */
   firstEventWithoutPartition(): Promise<{ position: number; streamId: string } | undefined>;
   /** Events of the log after `fromPosition` that `filter` wants, in order (at most `maxCount`). */
-  readPartitions(fromPosition: number, maxCount: number, filter: PartitionFilter): Promise<StoredEvent[]>;
+  readPartitions(
+    fromPosition: number,
+    maxCount: number,
+    filter: PartitionFilter,
+    prefixes?: readonly string[],
+  ): Promise<StoredEvent[]>;
 }
 
 export const partitionedStoreOf = (store: object): PartitionedStore | undefined =>

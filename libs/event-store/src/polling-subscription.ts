@@ -70,6 +70,10 @@ export class PollingSubscription implements Subscription {
     this.finish();
   }
 
+  position(): number {
+    return this.handledUpTo;
+  }
+
   caughtUpTo(position: number, timeoutMs = 5000): Promise<boolean> {
     if (this.handledUpTo >= position) return Promise.resolve(true);
     if (this.stopped) return Promise.resolve(false);

@@ -233,8 +233,7 @@ export class EngineRuntime {
       [],
       async () => {
         const relay = this.outbound?.relay;
-        if (!relay) return [];
-        return (await this.store.readAll(relay.checkpoint(), OUTBOX_BACKLOG_CAP, ['instance-'])).length;
+        return relay ? relay.backlog(OUTBOX_BACKLOG_CAP) : [];
       },
     );
     m.gauge('lifeline_webhook_deliveries_backlog', 'Webhook deliveries not delivered, by status', ['status'], () => {

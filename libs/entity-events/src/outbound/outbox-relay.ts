@@ -125,7 +125,18 @@ export class OutboxRelay {
 
   /** The last global position whose messages are published and checkpointed. */
   checkpoint(): number {
-    return this.position;
+    // Sharing by partition, the subscription passes over the other partitions' events: it is as far as it read.
+    return this.owned ? Math.max(this.position, this.subscription?.position() ?? 0) : this.position;
+  }
+
+  /** The instance events this relay has yet to publish, counted up to `cap` (the backlog metric). */
+  async backlog(cap: number): Promise<number> {
+    const owned = this.owned;
+    const from = this.checkpoint();
+    if (!owned) return (await this.store.readAll(from, cap, ['instance-'])).length;
+    if (owned.leases.length === 0) return 0;
+    const filter = { count: owned.count, owned: [...owned.from.keys()], unpartitioned: false };
+    return (await this.partitioned!.store.readPartitions(from, cap, filter, ['instance-'])).length;
   }
 
   /** Resolves true once every instance event up to `position` is published (false on timeout). */

@@ -299,9 +299,14 @@ export class PostgresEventStore implements EventStore, PartitionedStore {
     return row && { position: Number(row.position), streamId: row.stream_id };
   }
 
-  readPartitions(fromPosition: number, maxCount: number, filter: PartitionFilter): Promise<StoredEvent[]> {
+  readPartitions(
+    fromPosition: number,
+    maxCount: number,
+    filter: PartitionFilter,
+    prefixes?: readonly string[],
+  ): Promise<StoredEvent[]> {
     this.assertOpen();
-    return this.readAllWith(this.poolQuery, fromPosition, maxCount, undefined, filter);
+    return this.readAllWith(this.poolQuery, fromPosition, maxCount, prefixes, filter);
   }
 
   subscribe(

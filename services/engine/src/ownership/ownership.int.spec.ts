@@ -171,6 +171,14 @@ describePostgres('ownership by partition: two engines share the records of one l
     for (const n of lateRecords(a)) expect([0, 1]).toContain(partitionOfOrder(n));
     expect(lateRecords(b).length).toBeGreaterThan(0);
 
+    // Each engine's position reaches the head (it passes over the others' events), and nothing waits to be published.
+    const head = await a.store.headPosition();
+    for (const runtime of [a, b]) {
+      expect(await runtime.reactions.caughtUpTo(head, 5_000)).toBe(true);
+      await until('the relay passed the head', async () => runtime.outbound!.relay.checkpoint() >= head);
+      expect(await runtime.outbound!.relay.backlog(1_000)).toBe(0);
+    }
+
     // No event was decided on twice: together the engines decided about as many events as the log holds.
     const decided = a.reactor.decided + b.reactor.decided;
     expect(decided).toBeLessThanOrEqual(events.length);

@@ -137,7 +137,9 @@ export class ReactionsRunner {
   }
 
   position(): number {
-    return this.reactor.state.checkpoint();
+    const checkpoint = this.reactor.state.checkpoint();
+    // Sharing by partition, the subscription passes over the other partitions' events: it is as far as it read.
+    return this.owned ? Math.max(checkpoint, this.subscription?.position() ?? 0) : checkpoint;
   }
 
   health(): ReactionsHealth {
