@@ -4,6 +4,9 @@ import { resolve } from 'node:path';
 import { parse } from 'yaml';
 
 const FILE = resolve(__dirname, '../../../docker-compose.yml');
+const POSTGRES = resolve(__dirname, '../../../infra/compose/postgres.yml');
+/** Compose's `!override` tag (replace, do not merge, the base file's value): read as the plain mapping it tags. */
+const overrideTag = { tag: '!override', collection: 'map' as const, resolve: (value: unknown) => value };
 const composeAvailable = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' }).status === 0;
 
 describe('docker-compose.yml', () => {
@@ -35,12 +38,33 @@ describe('docker-compose.yml', () => {
     expect(doc.services['engine-1'].environment?.LIFELINE_WEBHOOKS_SEND).toBeUndefined();
   });
 
+  it('infra/compose/postgres.yml puts the engines and the API on PostgreSQL, where they share the records by partition', () => {
+    const override = parse(readFileSync(POSTGRES, 'utf8'), { merge: true, customTags: [overrideTag] }) as {
+      services: Record<
+        string,
+        { environment?: Record<string, string>; depends_on?: Record<string, unknown>; profiles?: string[] }
+      >;
+    };
+    expect(Object.keys(override.services).sort()).toEqual(['api', 'engine-1', 'engine-2', 'eventstore', 'postgres']);
+    expect(override.services.eventstore?.profiles).toEqual(['eventstoredb']);
+    for (const name of ['engine-1', 'engine-2', 'api']) {
+      const service = override.services[name]!;
+      expect(service.environment).toMatchObject({
+        LIFELINE_EVENT_STORE: 'postgres',
+        LIFELINE_POSTGRES_URL: 'postgres://lifeline:lifeline@postgres:5432/lifeline',
+      });
+      expect(Object.keys(service.depends_on ?? {}).sort()).toEqual(['kafka', 'postgres']);
+    }
+    // With the base file's LIFELINE_ENTITY_SOURCE=kafka, that is the setup where LIFELINE_OWNERSHIP defaults to partitions.
+    expect(doc.services['engine-1'].environment).toMatchObject({ LIFELINE_ENTITY_SOURCE: 'kafka' });
+  });
+
   (composeAvailable ? it : it.skip)(
     composeAvailable
       ? 'is valid for docker compose config'
       : 'is valid for docker compose config — skipped: no docker compose plugin on this machine',
     () => {
-      const result = spawnSync('docker', ['compose', '-f', FILE, 'config', '-q'], {
+      const result = spawnSync('docker', ['compose', '-f', FILE, '-f', POSTGRES, 'config', '-q'], {
         encoding: 'utf8',
         env: { ...process.env, LIFELINE_JWT_SECRET: 'compose-config-check' },
       });
