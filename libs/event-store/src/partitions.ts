@@ -74,13 +74,18 @@ export interface PartitionLeases {
   tryAcquire(partition: number, owner: string): Promise<PartitionLease | undefined>;
   /** Gives `partition` back (its checkpoints stay). */
   release(partition: number): Promise<void>;
-  /** The checkpoints (last position handled) of `name` for these partitions; 0 where none is stored. */
-  checkpoints(name: string, partitions: readonly number[]): Promise<Map<number, number>>;
+  /**
+   * The checkpoints (last position handled) of `name` for these partitions among `count`. Where none is stored
+   * for this count (the topic's partition count changed, so each partition holds other records now), the
+   * lowest checkpoint of `name` under another count: every record's work up to it was done, whatever its
+   * partition was. 0 where none is stored at all.
+   */
+  checkpoints(name: string, count: number, partitions: readonly number[]): Promise<Map<number, number>>;
   /**
    * Inside a unit: moves the checkpoints of `name` for these leases up to `position` (never back), and
    * throws `PartitionLeaseLost` when a lease was taken by another process since, so the unit rolls back.
    */
-  advance(tx: StoreTx, name: string, leases: readonly PartitionLease[], position: number): Promise<void>;
+  advance(tx: StoreTx, name: string, count: number, leases: readonly PartitionLease[], position: number): Promise<void>;
   /** Called once when the session holding the leases is lost: every lease of this process is gone. */
   onLost(listener: (error: unknown) => void): void;
 }

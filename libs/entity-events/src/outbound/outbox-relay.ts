@@ -92,7 +92,7 @@ export class OutboxRelay {
     await this.subscription?.stop();
     this.subscription = undefined;
     const partitions = leases.map((lease) => lease.partition);
-    const from = await partitioned.store.partitionLeases.checkpoints(OUTBOX, partitions);
+    const from = await partitioned.store.partitionLeases.checkpoints(OUTBOX, count, partitions);
     this.owned = { leases, count, from };
     if (!this.running || leases.length === 0) return;
     this.position = Math.min(...from.values());
@@ -179,7 +179,7 @@ export class OutboxRelay {
     await this.publishUntilDelivered(messages, events[0].position);
     const last = events[events.length - 1].position;
     const leases = this.partitioned!.store.partitionLeases;
-    await this.store.unitOfWork((tx) => leases.advance(tx, OUTBOX, owned.leases, last));
+    await this.store.unitOfWork((tx) => leases.advance(tx, OUTBOX, owned.count, owned.leases, last));
     this.position = last;
   }
 

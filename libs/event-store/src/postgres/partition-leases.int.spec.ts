@@ -56,11 +56,10 @@ describePostgres('PostgreSQL partition leases and reads by partition', (url) => 
     const a = await open();
     const b = await open();
     const lease = (await a.partitionLeases.tryAcquire(5, 'a'))!;
-    await a.unitOfWork((tx) => a.partitionLeases.advance(tx, 'work', [lease], 40));
-    await a.unitOfWork((tx) => a.partitionLeases.advance(tx, 'work', [lease], 30));
-    expect((await b.partitionLeases.checkpoints('work', [5, 6])).get(5)).toBe(40);
-    expect((await b.partitionLeases.checkpoints('work', [5, 6])).get(6)).toBe(0);
-
+    await a.unitOfWork((tx) => a.partitionLeases.advance(tx, 'work', 12, [lease], 40));
+    await a.unitOfWork((tx) => a.partitionLeases.advance(tx, 'work', 12, [lease], 30));
+    expect((await b.partitionLeases.checkpoints('work', 12, [5, 6])).get(5)).toBe(40);
+    expect((await b.partitionLeases.checkpoints('work', 12, [5, 6])).get(6)).toBe(0);
     // B takes partition 5 (A's lock is released behind A's back, as when its session died).
     await a.partitionLeases.release(5);
     const taken = (await b.partitionLeases.tryAcquire(5, 'b'))!;
@@ -69,15 +68,36 @@ describePostgres('PostgreSQL partition leases and reads by partition', (url) => 
     await expect(
       a.unitOfWork(async (tx) => {
         await tx.append({ streamId: 'entity-Order-late', expectedRevision: 'any', events: [onRecord('Order:late')] });
-        await a.partitionLeases.advance(tx, 'work', [lease], 99);
+        await a.partitionLeases.advance(tx, 'work', 12, [lease], 99);
       }),
     ).rejects.toBeInstanceOf(PartitionLeaseLost);
     // Nothing of the fenced unit is in the log, and the checkpoint is where the owner left it.
     expect(await a.headPosition()).toBe(before);
-    expect((await b.partitionLeases.checkpoints('work', [5])).get(5)).toBe(40);
-    await b.unitOfWork((tx) => b.partitionLeases.advance(tx, 'work', [taken], 50));
-    expect((await a.partitionLeases.checkpoints('work', [5])).get(5)).toBe(50);
+    expect((await b.partitionLeases.checkpoints('work', 12, [5])).get(5)).toBe(40);
+    await b.unitOfWork((tx) => b.partitionLeases.advance(tx, 'work', 12, [taken], 50));
+    expect((await a.partitionLeases.checkpoints('work', 12, [5])).get(5)).toBe(50);
     await b.partitionLeases.release(5);
+  });
+
+  it('after the partition count changed, a partition starts from the lowest checkpoint of the old count (0 if one had none)', async () => {
+    const a = await open();
+    const two = [(await a.partitionLeases.tryAcquire(0, 'a'))!, (await a.partitionLeases.tryAcquire(1, 'a'))!];
+    await a.unitOfWork((tx) => a.partitionLeases.advance(tx, 'recount', 2, two, 70));
+    await a.unitOfWork((tx) => a.partitionLeases.advance(tx, 'recount', 2, [two[1]!], 90));
+    await a.unitOfWork((tx) => a.partitionLeases.advance(tx, 'partial', 2, [two[1]!], 90));
+    await a.partitionLeases.release(0);
+    await a.partitionLeases.release(1);
+    // Each partition of 3 holds records of both old partitions: what both had done is the lowest, 70.
+    expect(await a.partitionLeases.checkpoints('recount', 3, [0, 2])).toEqual(
+      new Map([
+        [0, 70],
+        [2, 70],
+      ]),
+    );
+    // Old partition 0 never checkpointed anything under 2: its records' work may all be ahead.
+    expect((await a.partitionLeases.checkpoints('partial', 3, [1])).get(1)).toBe(0);
+    // The count the checkpoints were written under still reads them as they are.
+    expect((await a.partitionLeases.checkpoints('recount', 2, [0, 1])).get(1)).toBe(90);
   });
 
   it('a SIGKILLed holder frees its partitions at once: its session ends with it', async () => {
@@ -137,7 +157,11 @@ describePostgres('PostgreSQL partition leases and reads by partition', (url) => 
     const store = await open();
     const keys = Array.from({ length: 40 }, (_, n) => `Order:P-${n}`);
     for (const key of keys) {
-      await store.append({ streamId: `entity-${key.replace(':', '-')}`, expectedRevision: 'any', events: [onRecord(key)] });
+      await store.append({
+        streamId: `entity-${key.replace(':', '-')}`,
+        expectedRevision: 'any',
+        events: [onRecord(key)],
+      });
     }
     await store.append({ streamId: 'definition-d', expectedRevision: 'any', events: [onRecord(undefined)] });
     const owned = [0, 2, 5];

@@ -72,18 +72,36 @@ export class PostgresPartitionLeases implements PartitionLeases {
     await session.query('SELECT pg_advisory_unlock(hashtext($1), $2)', [this.lockSpace, partition]);
   }
 
-  async checkpoints(name: string, partitions: readonly number[]): Promise<Map<number, number>> {
-    const found = new Map<number, number>(partitions.map((p) => [p, 0]));
+  async checkpoints(name: string, count: number, partitions: readonly number[]): Promise<Map<number, number>> {
+    const found = new Map<number, number>();
     if (partitions.length === 0) return found;
-    const { rows } = await this.poolQuery<{ partition: number; position: string }>(
-      `SELECT partition, position FROM ${this.t.checkpoints} WHERE name = $1 AND partition = ANY($2::integer[])`,
-      [name, partitions],
-    );
-    for (const row of rows) found.set(row.partition, Number(row.position));
+    const [own, other] = await Promise.all([
+      this.poolQuery<{ partition: number; position: string }>(
+        `SELECT partition, position FROM ${this.t.checkpoints}
+          WHERE name = $1 AND partition_count = $2 AND partition = ANY($3::integer[])`,
+        [name, count, partitions],
+      ),
+      this.poolQuery<{ partition_count: number; lowest: string; stored: string }>(
+        `SELECT partition_count, min(position) AS lowest, count(*) AS stored FROM ${this.t.checkpoints}
+          WHERE name = $1 AND partition_count <> $2 GROUP BY partition_count`,
+        [name, count],
+      ),
+    ]);
+    for (const row of own.rows) found.set(row.partition, Number(row.position));
+    // Under another count, a partition without a row had no work done at all: that count's lowest is then 0.
+    const lowest = other.rows.map((row) => (Number(row.stored) < row.partition_count ? 0 : Number(row.lowest)));
+    const fallback = lowest.length > 0 ? Math.min(...lowest) : 0;
+    for (const partition of partitions) if (!found.has(partition)) found.set(partition, fallback);
     return found;
   }
 
-  async advance(_tx: StoreTx, name: string, leases: readonly PartitionLease[], position: number): Promise<void> {
+  async advance(
+    _tx: StoreTx,
+    name: string,
+    count: number,
+    leases: readonly PartitionLease[],
+    position: number,
+  ): Promise<void> {
     if (leases.length === 0) return;
     // In the unit's transaction (the writer's connection): the lease rows are read FOR SHARE, so a take
     // (an UPDATE of the row) waits until this transaction ends, and then bumps an epoch this one no longer needs.
@@ -92,11 +110,12 @@ export class PostgresPartitionLeases implements PartitionLeases {
          SELECT l.partition FROM ${this.t.leases} l
            JOIN unnest($2::integer[], $3::bigint[]) AS u (p, e) ON l.partition = u.p AND l.epoch = u.e
            FOR SHARE OF l)
-       INSERT INTO ${this.t.checkpoints} (name, partition, position) SELECT $1, partition, $4 FROM fenced
-       ON CONFLICT (name, partition)
+       INSERT INTO ${this.t.checkpoints} (name, partition_count, partition, position)
+         SELECT $1, $5, partition, $4 FROM fenced
+       ON CONFLICT (name, partition_count, partition)
          DO UPDATE SET position = GREATEST(${this.t.checkpoints}.position, excluded.position)
        RETURNING partition`,
-      [name, leases.map((l) => l.partition), leases.map((l) => l.epoch), position],
+      [name, leases.map((l) => l.partition), leases.map((l) => l.epoch), position, count],
     );
     if (rows.length === leases.length) return;
     const kept = new Set(rows.map((row) => row.partition));

@@ -118,9 +118,10 @@ const migrations: readonly string[] = [
    );
    CREATE TABLE %s.partition_checkpoints (
      name text NOT NULL,
+     partition_count integer NOT NULL,
      partition integer NOT NULL,
      position bigint NOT NULL,
-     PRIMARY KEY (name, partition)
+     PRIMARY KEY (name, partition_count, partition)
    );`,
 ];
 

@@ -183,8 +183,9 @@ export class ReactionsRunner {
             await this.reactor.fireDueTimers(tx, now);
             // The schedules are no record's: the owner of partition 0 fires them.
             if (owned.partitions.has(0)) await this.reactor.fireDueSchedules(tx, now);
-            // Fenced: a process that lost a partition meanwhile commits none of this.
-            await this.advanceShared(tx, owned, this.reactor.state.checkpoint());
+            // Fenced: a process that lost a partition meanwhile commits none of this. Position 0 moves no
+            // checkpoint: a partition taken over may have events its subscription has not reacted to yet.
+            await this.advanceShared(tx, owned, 0);
           }),
         );
         this.recovered();
@@ -251,7 +252,7 @@ export class ReactionsRunner {
         const forgotten = this.inLocalTransaction(() => state.keepPartitions(owns, partitions, count));
         if (forgotten > 0) this.logger.info({ forgotten }, 'records of partitions owned elsewhere now forgotten');
       }
-      const shared = await this.partitioned.store.partitionLeases.checkpoints(REACTIONS, [...partitions]);
+      const shared = await this.partitioned.store.partitionLeases.checkpoints(REACTIONS, count, [...partitions]);
       const from = new Map<number, number>();
       for (const partition of partitions) {
         from.set(partition, await this.foldPartition(partition, count, shared.get(partition) ?? 0));
@@ -319,7 +320,7 @@ export class ReactionsRunner {
   }
 
   private advanceShared(tx: StoreTx, owned: Owned, position: number): Promise<void> {
-    return this.partitioned!.store.partitionLeases.advance(tx, REACTIONS, owned.leases, position);
+    return this.partitioned!.store.partitionLeases.advance(tx, REACTIONS, owned.count, owned.leases, position);
   }
 
   private ownedSubscriptionFailed(error: unknown): void {
