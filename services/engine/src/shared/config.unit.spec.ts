@@ -174,3 +174,30 @@ describe('event store configuration', () => {
     expect(() => loadConfig({ LIFELINE_EVENT_STORE: 'mysql' })).toThrow(/sqlite, eventstoredb or postgres/);
   });
 });
+
+describe('ownership configuration (LIFELINE_OWNERSHIP)', () => {
+  const pg = { LIFELINE_EVENT_STORE: 'postgres', LIFELINE_POSTGRES_URL: 'postgres://db/lifeline' };
+
+  it('shares the records by partition on PostgreSQL with the Kafka source, and nowhere else, by default', () => {
+    expect(loadConfig({ ...pg, LIFELINE_ENTITY_SOURCE: 'kafka' }).ownership).toBe('partitions');
+    expect(loadConfig({ ...pg }).ownership).toBe('all');
+    expect(loadConfig({ LIFELINE_ENTITY_SOURCE: 'kafka' }).ownership).toBe('all');
+    expect(
+      loadConfig({ LIFELINE_EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: 'esdb://x', LIFELINE_ENTITY_SOURCE: 'kafka' })
+        .ownership,
+    ).toBe('all');
+    expect(loadConfig({ ...pg, LIFELINE_ENTITY_SOURCE: 'kafka', LIFELINE_OWNERSHIP: 'all' }).ownership).toBe('all');
+  });
+
+  it('refuses partitions where there are none to share (no Kafka source, or a store without leases), and an unknown mode', () => {
+    expect(() => loadConfig({ ...pg, LIFELINE_OWNERSHIP: 'partitions' })).toThrow(
+      /needs LIFELINE_EVENT_STORE=postgres/,
+    );
+    expect(() => loadConfig({ LIFELINE_ENTITY_SOURCE: 'kafka', LIFELINE_OWNERSHIP: 'partitions' })).toThrow(
+      ConfigInvalid,
+    );
+    expect(() => loadConfig({ ...pg, LIFELINE_ENTITY_SOURCE: 'kafka', LIFELINE_OWNERSHIP: 'some' })).toThrow(
+      'LIFELINE_OWNERSHIP must be partitions or all, not some',
+    );
+  });
+});
