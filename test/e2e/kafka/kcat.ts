@@ -5,7 +5,7 @@ export function kcatProduce(
   broker: string,
   topic: string,
   lines: { key: string; value: string }[],
-  options: { compression?: string; partition?: number; headers?: Record<string, string> } = {},
+  options: { compression?: string; partition?: number; partitioner?: string; headers?: Record<string, string> } = {},
 ): void {
   const input = lines.map((l) => `${l.key}\t${l.value}`).join('\n') + '\n';
   const args = ['-P', '-b', broker, '-t', topic, '-K', '\t'];
@@ -13,6 +13,8 @@ export function kcatProduce(
   // librdkafka sends a batch uncompressed when that is smaller: callers send enough to compress.
   if (options.compression) args.push('-z', options.compression, '-X', 'linger.ms=200');
   if (options.partition !== undefined) args.push('-p', String(options.partition));
+  // librdkafka's default (consistent_random, CRC32) is not the Java client's; murmur2_random is.
+  if (options.partitioner) args.push('-X', `topic.partitioner=${options.partitioner}`);
   execFileSync('kcat', args, { input, timeout: 30_000 });
 }
 
