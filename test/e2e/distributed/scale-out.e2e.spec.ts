@@ -5,7 +5,7 @@ import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import pg from 'pg';
 import { describePostgres, dropTestSchema, uniqueTestSchema } from '@lifeline/event-store/testing';
 import { createTopics, describeKafka, kafkaBrokers, uniqueTopic } from '@lifeline/entity-events/testing';
-import { PROCESS_EVENTS_TOPIC } from '@lifeline/entity-events';
+import { PROCESS_EVENTS_TOPIC, PUBLISHED_PROCESS_EVENTS } from '@lifeline/entity-events';
 import {
   builtMain,
   ClusterNode,
@@ -99,15 +99,8 @@ interface LogRow {
   metadata: { messageId: string };
 }
 
-/** Instance events the outbox publishes to the lifecycle topic (libs/entity-events, to-outbound-messages.ts). */
-const LIFECYCLE = new Set([
-  'InstanceStarted',
-  'InstanceCompleted',
-  'InstanceTerminated',
-  'TaskCreated',
-  'TaskClaimed',
-  'TaskCompleted',
-]);
+/** Instance events the outbox publishes to the lifecycle topic. */
+const LIFECYCLE = PUBLISHED_PROCESS_EVENTS;
 
 /** Messages of one topic grouped by messageId: distinct ids, copies beyond the first, copies that differ. */
 function byMessageId(messages: KcatMessage[]) {

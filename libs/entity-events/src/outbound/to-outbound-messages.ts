@@ -4,8 +4,8 @@ import type { OutboundMessage } from './outbound-publisher';
 export const PROCESS_EVENTS_TOPIC = 'lifeline.process-events';
 const INSTANCE_STREAM_PREFIX = 'instance-';
 
-/** Instance events the outside world may follow; the others stay internal. */
-const PUBLISHED_PROCESS_EVENTS: ReadonlySet<string> = new Set([
+/** Instance events the outside world may follow (on PROCESS_EVENTS_TOPIC); the others stay internal. */
+export const PUBLISHED_PROCESS_EVENTS: ReadonlySet<string> = new Set([
   'InstanceStarted',
   'InstanceCompleted',
   'InstanceTerminated',
