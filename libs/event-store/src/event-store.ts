@@ -1,7 +1,5 @@
 /** The event-store port. Every adapter passes `test/contract/event-store.contract.ts`. */
 
-import type { PartitionFilter } from './partitions';
-
 export interface EventMetadataIn {
   correlationId: string;
   causationId: string;
@@ -75,6 +73,16 @@ export interface ReadStreamOptions {
   fromRevision?: number;
   direction?: 'forwards' | 'backwards';
   maxCount?: number;
+}
+
+/**
+ * Which events a reader wants by partition (partitions.ts): those whose record hashes into one of `owned` among
+ * `count` partitions, and (with `unpartitioned`) those that belong to no record (definitions, webhooks).
+ */
+export interface PartitionFilter {
+  count: number;
+  owned: readonly number[];
+  unpartitioned: boolean;
 }
 
 export interface SubscribeOptions {

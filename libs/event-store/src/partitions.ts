@@ -1,4 +1,4 @@
-import type { StoreTx, StoredEvent } from './event-store';
+import type { PartitionFilter, StoreTx, StoredEvent } from './event-store';
 
 /**
  * Partitions of the work: a record (`<entityType>:<entityId>`, the Kafka key of its entity events) belongs
@@ -41,16 +41,6 @@ export function partitionHash(key: string): number {
 
 /** The partition of a record key among `count` partitions: Kafka's `toPositive(murmur2(key)) % count`. */
 export const partitionOf = (key: string, count: number): number => partitionHash(key) % count;
-
-/**
- * Which events a reader wants by partition: those whose record hashes into one of `owned` among `count`
- * partitions, and (with `unpartitioned`) those that belong to no record (definitions, webhooks).
- */
-export interface PartitionFilter {
-  count: number;
-  owned: readonly number[];
-  unpartitioned: boolean;
-}
 
 /** The partition an event's metadata names among `count`, or undefined for an event of no record. */
 export function partitionOfEvent(metadata: { partitionKey?: string }, count: number): number | undefined {

@@ -8,6 +8,7 @@ import {
   type AppendRequest,
   type AppendResult,
   type EventStore,
+  type PartitionFilter,
   type ReadStreamOptions,
   type StoreTx,
   type StoredEvent,
@@ -20,7 +21,7 @@ import { GroupCommit, settleCommit, type QueuedUnit } from '../group-commit';
 import { startPolling, type PollingSubscription } from '../polling-subscription';
 import { isConnectionLost } from './connection-lost';
 import { PostgresPartitionLeases } from './partition-leases';
-import { partitionHash, type PartitionFilter, type PartitionedStore } from '../partitions';
+import { partitionHash, type PartitionedStore } from '../partitions';
 
 export interface PostgresEventStoreOptions {
   /** The schema that holds the store's tables (created when missing; default `public`). */
