@@ -7,7 +7,8 @@
  *   BENCH_LATENCY_SECONDS=10                                 BENCH_KAFKA=auto|off
  *   BENCH_DEFINITIONS=1,50,200  active definitions on one entity type (one matching), BENCH_DEFINITIONS_N=20000
  *   BENCH_STEADY_SECONDS=600  the steady-load run (0 leaves it out)
- *   BENCH_ROWS=http,latency,definitions,steady,kafka  which rows to run
+ *   BENCH_ROWS=http,latency,definitions,steady,kafka,scale  which rows to run
+ *   scale: engines on PostgreSQL and Kafka sharing one backlog (bench/scale-out.bench.ts, its settings at its top)
  */
 import { cpus, loadavg } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -17,6 +18,7 @@ import { bearer, LifelineProcess, ROOT } from './lib/lifeline-server';
 import { invoiceEnvelope } from './lib/invoice-envelope';
 import { markdownTable, percentile, sleep } from './lib/measure';
 import { rowFloor, snapshotKeys, type RowFloor } from './lib/row-floor';
+import { scaleOutRows, scaleOutTable, type ScaleOutRow } from './scale-out.bench';
 
 const APP = bearer('bench-app', ['ingest']);
 const VIEWER = bearer('bench-viewer', ['accounting']);
@@ -455,7 +457,7 @@ async function main(): Promise<void> {
   const definitionCounts = (process.env.BENCH_DEFINITIONS ?? '1,50,200').split(',').map(Number);
   const definitionsN = Number(process.env.BENCH_DEFINITIONS_N ?? 20_000);
   const steadySeconds = Number(process.env.BENCH_STEADY_SECONDS ?? 600);
-  const wanted = new Set((process.env.BENCH_ROWS ?? 'http,latency,definitions,steady,kafka').split(','));
+  const wanted = new Set((process.env.BENCH_ROWS ?? 'http,latency,definitions,steady,kafka,scale').split(','));
   const rows: Row[] = [];
   const notes: string[] = [];
   if (wanted.has('http')) {
@@ -480,45 +482,64 @@ async function main(): Promise<void> {
   }
   if (wanted.has('kafka') && process.env.BENCH_KAFKA !== 'off')
     rows.push(...(await kafkaRows(ns, rate, latencySeconds, notes)));
+  // Its own table: engines, ownership and CPU per event of each process, not one server's rows.
+  let scaleOut: ScaleOutRow[] = [];
+  let scaleOutText: string | undefined;
+  if (wanted.has('scale') && process.env.BENCH_KAFKA !== 'off') {
+    const result = await scaleOutRows();
+    if ('skipped' in result) {
+      scaleOutText = `(scale-out rows skipped: ${result.skipped})`;
+      console.error(scaleOutText);
+    } else {
+      scaleOut = result.rows;
+      scaleOutText = `${scaleOutTable(result.rows)}\n\n${result.notes.join('\n')}`;
+    }
+  }
 
   console.log(
     `machine: ${cpus().length} cores; load average at the end ${loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')} (other work on the machine slows wall-clock rows; CPU ms/event is not affected)\n`,
   );
-  console.log(
-    markdownTable(
-      [
-        'path',
-        'scenario',
-        'N',
-        'seconds',
-        'events/s',
-        'p50 ms',
-        'p99 ms',
-        'peak RSS MiB',
-        'server CPU ms/event',
-        'note',
-      ],
-      ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
-      rows.map((r) => [
-        r.path,
-        r.scenario,
-        String(r.n),
-        r.seconds.toFixed(1),
-        String(Math.round(r.eventsPerSecond)),
-        r.p50ms?.toFixed(1) ?? '',
-        r.p99ms?.toFixed(1) ?? '',
-        r.peakRssMiB === undefined ? '' : String(r.peakRssMiB),
-        r.cpuMsPerEvent?.toFixed(3) ?? '',
-        r.note ?? '',
-      ]),
-    ),
-  );
+  if (rows.length > 0)
+    console.log(
+      markdownTable(
+        [
+          'path',
+          'scenario',
+          'N',
+          'seconds',
+          'events/s',
+          'p50 ms',
+          'p99 ms',
+          'peak RSS MiB',
+          'server CPU ms/event',
+          'note',
+        ],
+        ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
+        rows.map((r) => [
+          r.path,
+          r.scenario,
+          String(r.n),
+          r.seconds.toFixed(1),
+          String(Math.round(r.eventsPerSecond)),
+          r.p50ms?.toFixed(1) ?? '',
+          r.p99ms?.toFixed(1) ?? '',
+          r.peakRssMiB === undefined ? '' : String(r.peakRssMiB),
+          r.cpuMsPerEvent?.toFixed(3) ?? '',
+          r.note ?? '',
+        ]),
+      ),
+    );
   if (notes.length > 0) console.log(`\n${notes.join('\n')}`);
+  if (scaleOutText !== undefined)
+    console.log(`\nScale-out on PostgreSQL and Kafka (bench/scale-out.bench.ts):\n\n${scaleOutText}`);
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   const file = join(ROOT, 'bench/results', `lifeline-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), node: process.version, rows, notes }, null, 2));
+  writeFileSync(
+    file,
+    JSON.stringify({ at: new Date().toISOString(), node: process.version, rows, notes, scaleOut }, null, 2),
+  );
   console.log(`\n(written to ${file})`);
 }
 

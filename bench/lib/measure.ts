@@ -12,10 +12,66 @@ const ticksPerSecond = (() => {
 
 /** User + system CPU seconds a process has used so far (children it waited for are not counted). */
 export function cpuSecondsOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // The command name may hold spaces; the fields after its closing parenthesis are fixed.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = statFields(pid);
   return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+}
+
+/** The fields of /proc/<pid>/stat after the command name (index 0: state, 1: ppid, 11–14: utime, stime, cutime, cstime). */
+function statFields(pid: number): string[] {
+  // The command name may hold spaces; the fields after its closing parenthesis are fixed.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** The parent of a process (its ppid), or undefined when it is not visible here (gone, or another PID namespace). */
+export function parentPidOf(pid: number): number | undefined {
+  try {
+    return Number(statFields(pid)[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU seconds of a process and of its children, those alive now (their own utime + stime, listed by `pgrep -P`) and
+ * those that exited and were waited for (the root's cutime + cstime): a server that forks a process per connection
+ * (PostgreSQL) is charged for connections opened and closed between two samples as well. Undefined when the root is
+ * not visible from here.
+ */
+export function treeCpuSecondsOf(rootPid: number): number | undefined {
+  let fields: string[];
+  try {
+    fields = statFields(rootPid);
+  } catch {
+    return undefined;
+  }
+  let ticks = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+  let children: number[] = [];
+  try {
+    children = execFileSync('pgrep', ['-P', String(rootPid)], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    // pgrep exits 1 when there are no children.
+  }
+  for (const child of children) {
+    try {
+      const f = statFields(child);
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      // Exited since pgrep listed it: its CPU moves to the root's cutime once reaped.
+    }
+  }
+  return ticks / ticksPerSecond;
+}
+
+/** Busy and total CPU time of the whole machine so far, in seconds summed over its cores (/proc/stat). */
+export function machineCpuSeconds(): { busy: number; total: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = line.split(/\s+/).slice(1, 9).map(Number) as number[];
+  const busy = user! + nice! + system! + irq! + softirq! + steal!;
+  return { busy: busy / ticksPerSecond, total: (busy + idle! + iowait!) / ticksPerSecond };
 }
 
 /** Peak resident memory (VmHWM) of a process, MiB. */
