@@ -177,7 +177,7 @@ export class ReactionsRunner {
       } else if (this.owned) {
         const owned = this.owned;
         // Owning nothing, this process has no records and no schedules to fire.
-        if (owned.leases.length === 0) return;
+        if (owned.leases.length === 0 || !this.reactor.hasDue(now, owned.partitions.has(0))) return;
         await this.inStateTransaction(() =>
           this.store.unitOfWork(async (tx) => {
             await this.reactor.fireDueTimers(tx, now);
@@ -189,7 +189,7 @@ export class ReactionsRunner {
           }),
         );
         this.recovered();
-      } else {
+      } else if (this.reactor.hasDue(now, true)) {
         await this.inStateTransaction(() =>
           this.store.unitOfWork(async (tx) => {
             await this.reactor.fireDueTimers(tx, now);

@@ -212,6 +212,19 @@ export class Reactor {
     return reactions.length;
   }
 
+  /**
+   * Whether a timer (and, with `schedules`, a schedule tick) is due at `now`: a tick of a runner fed by a
+   * subscription opens no unit of work, and so takes no lock of the store, when nothing is due.
+   */
+  hasDue(now: string, schedules: boolean): boolean {
+    const timer = this.state.nextDue();
+    if (timer !== undefined && timer <= now) return true;
+    if (!schedules) return false;
+    this.refreshDefinitions();
+    const tick = this.nextScheduleTick();
+    return tick !== undefined && tick <= now;
+  }
+
   /** The next schedule tick planned of an enabled definition (for tests and metrics). */
   nextScheduleTick(): string | undefined {
     let next: string | undefined;
