@@ -324,7 +324,7 @@ async function scaleOutRun(
       shares,
     };
   } finally {
-    for (const node of nodes) await node.kill();
+    for (const node of nodes) await node.stop();
     await producer.disconnect().catch(() => undefined);
     await db.end().catch(() => undefined);
     // One at a time: the dead-letter topic exists only if something was dead-lettered.

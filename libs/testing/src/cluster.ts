@@ -140,7 +140,9 @@ export class ClusterNode<U extends string = string> {
 
   /** Spawns the process and waits until its /health answers 200; throws if it exits or does not answer in time. */
   async start(): Promise<void> {
-    const child = spawn(process.execPath, [this.main], {
+    // BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the nodes (as bench/lib/lifeline-server.ts does).
+    const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const child = spawn(process.execPath, [...nodeArgs, this.main], {
       env: { ...process.env, LOG_LEVEL: 'error', ...this.env, PORT: String(this.port) },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
