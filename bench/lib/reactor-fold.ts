@@ -1,0 +1,271 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes, randomUUID } from 'node:crypto';
+import pino from 'pino';
+import { copyHistory, PostgresEventStore, SqliteEventStore, type EventStore } from '@lifeline/event-store';
+import { concernsReactions, decodeEvent, validateEnvelope, type Actor } from '@lifeline/process-domain';
+import { INVOICE_APPROVAL_YAML } from '@lifeline/process-domain/testing';
+import {
+  EngineDb,
+  EngineRuntime,
+  isInfrastructureError,
+  loadConfig,
+  Reactor,
+  ReactorState,
+  type ReactionEffects,
+} from '@lifeline/engine';
+import { invoiceEnvelope } from './invoice-envelope';
+import { dropSchema, reachablePostgres } from './postgres';
+
+/**
+ * The reactor's fold without reacting (`Reactor.foldUpTo`, `handle(react = false)`): what an engine pays to rebuild
+ * reactor state from the log, for each partition it takes over (docs/scaling.md). Used by
+ * `bench/reactor-fold.bench.ts` and the `fold` row of `npm run bench`.
+ */
+
+const silent = pino({ level: 'silent' });
+const REVIEWER: Actor = { id: 'bench-reviewer', roles: ['accounting'] };
+
+export interface FoldLog {
+  /** The SQLite events file the engine wrote (its reactor tables hold the live state). */
+  file: string;
+  events: number;
+  /** Of them, the events the reactor folds (`concernsReactions`); it decodes and skips the others. */
+  concerning: number;
+  records: number;
+  /** What the engine's own reactor held at the end: the fold must arrive at the same. */
+  live: { records: number; waitingInstances: number; timers: number };
+  seconds: number;
+}
+
+export interface FoldFigure {
+  store: string;
+  events: number;
+  seconds: number;
+  eventsPerSecond: number;
+  cpuMicrosPerEvent: number;
+  state: { records: number; waitingInstances: number; timers: number };
+}
+
+/** A unit that must never be asked to react: the fold only folds. */
+class NoReactions implements ReactionEffects {
+  calls = 0;
+  async apply(): Promise<void> {
+    this.calls++;
+    throw new Error('a fold must not react');
+  }
+  async failed(): Promise<void> {
+    this.calls++;
+  }
+}
+
+/**
+ * A log written by the engine in process (EngineRuntime on SQLite, the README's invoice approval): `records`
+ * invoices created 500 per unit (each starts an instance: its review task); every review completed, 2 in 3
+ * approved (the instance then waits for the record, with a 30-day timeout timer) and 1 in 3 rejected (it ends);
+ * half the waiting records updated to ClearedForPayment (the wait is satisfied, the pay task is created). So the
+ * log has entity events, instance events, waits and timers, in the engine's own shapes.
+ */
+export async function engineLog(dir: string, records: number): Promise<FoldLog> {
+  const started = performance.now();
+  const engine = await EngineRuntime.create(
+    loadConfig({ LIFELINE_DATA_DIR: dir, LIFELINE_TIMER_TICK_MS: '0', LOG_LEVEL: 'silent' }),
+    { logger: silent },
+  );
+  const run = `f${randomBytes(3).toString('hex')}`;
+  const at = new Date().toISOString();
+  const record = async (envelopes: object[]) => {
+    const batch = envelopes.map((e) => {
+      const checked = validateEnvelope(JSON.parse(JSON.stringify(e)));
+      if (!checked.ok) throw new Error(JSON.stringify(checked.issues));
+      return { envelope: checked.envelope, source: { kind: 'http' as const } };
+    });
+    await engine.ingest.record(batch);
+  };
+  let live: FoldLog['live'];
+  try {
+    await engine.start();
+    await engine.definitions.publish(INVOICE_APPROVAL_YAML, 'application/yaml', 'root');
+    for (let i = 0; i < records; i += 500) {
+      await record(Array.from({ length: Math.min(500, records - i) }, (_, j) => invoiceEnvelope(run, i + j, {}, at)));
+    }
+    // The review tasks, by record (TaskCreated on each instance's stream).
+    const reviews: { taskId: string; i: number }[] = [];
+    for (let from = 0; ;) {
+      const page = await engine.store.readAll(from, 5_000, ['instance-']);
+      if (page.length === 0) break;
+      for (const event of page) {
+        const data = event.data as { taskId?: string; activityId?: string };
+        if (event.type === 'TaskCreated' && data.activityId === 'review') {
+          const entity = await engine.store.readStream(event.streamId, { maxCount: 1 });
+          const id = (entity[0]!.data as { entity: { id: string } }).entity.id;
+          reviews.push({ taskId: data.taskId!, i: Number(id.slice(id.lastIndexOf('-') + 1)) });
+        }
+      }
+      from = page[page.length - 1]!.position;
+    }
+    if (reviews.length !== records) throw new Error(`${reviews.length} review tasks for ${records} records`);
+    // Completions 50 at a time: they share commits, as concurrent requests do.
+    for (let k = 0; k < reviews.length; k += 50) {
+      await Promise.all(
+        reviews.slice(k, k + 50).map(({ taskId, i }) => {
+          const id = randomUUID();
+          return engine.instances.execute(
+            taskId.slice(0, taskId.indexOf('.')),
+            { type: 'CompleteTask', taskId, result: i % 3 === 2 ? 'Reject' : 'Approve' },
+            REVIEWER,
+            { commandId: id, correlationId: id, causationId: id },
+          );
+        }),
+      );
+    }
+    const cleared = reviews.filter(({ i }) => i % 3 !== 2 && i % 2 === 0).map(({ i }) => i);
+    for (let k = 0; k < cleared.length; k += 500) {
+      await record(
+        cleared.slice(k, k + 500).map((i) => ({
+          ...invoiceEnvelope(run, i, { status: 'ClearedForPayment' }, at),
+          id: `${run}-${i}-cleared`,
+          kind: 'updated' as const,
+          changed: ['status'],
+        })),
+      );
+    }
+    live = engine.reactor.state.counts();
+  } finally {
+    await engine.close();
+  }
+  const file = join(dir, 'events.db');
+  const store = SqliteEventStore.open(file);
+  let events = 0;
+  let concerning = 0;
+  try {
+    for (let from = 0; ;) {
+      const page = await store.readAll(from, 5_000);
+      if (page.length === 0) break;
+      events += page.length;
+      for (const event of page) if (concernsReactions(decodeEvent(event))) concerning++;
+      from = page[page.length - 1]!.position;
+    }
+  } finally {
+    await store.close();
+  }
+  return { file, events, concerning, records, live, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Folds the whole log of `store` into `state`, in one unit; returns the figure and checks nothing reacted. */
+async function foldAll(
+  label: string,
+  store: EventStore,
+  state: ReactorState,
+  wrap: <T>(work: () => Promise<T>) => Promise<T>,
+): Promise<FoldFigure> {
+  const effects = new NoReactions();
+  const reactor = new Reactor(state, effects, isInfrastructureError, silent);
+  const head = await store.headPosition();
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const folded = await wrap(() => store.unitOfWork((tx) => reactor.foldUpTo(tx, head)));
+  const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  if (folded !== head) throw new Error(`folded to ${folded}, the head is ${head}`);
+  if (effects.calls !== 0) throw new Error(`the fold reacted ${effects.calls} times`);
+  return {
+    store: label,
+    events: head,
+    seconds,
+    eventsPerSecond: head / seconds,
+    cpuMicrosPerEvent: (used.user + used.system) / head,
+    state: state.counts(),
+  };
+}
+
+const REACTOR_TABLES = [
+  'reactor_meta',
+  'reactor_definitions',
+  'reactor_records',
+  'reactor_instances',
+  'reactor_timers',
+];
+
+/**
+ * The embedded engine's case: the log and the reactor's state in one SQLite file; the state emptied, then folded
+ * again from the log, `rounds` times. The state must come back as the live reactor left it.
+ */
+export async function foldSqlite(log: FoldLog, rounds: number): Promise<FoldFigure[]> {
+  const store = SqliteEventStore.open(log.file);
+  const figures: FoldFigure[] = [];
+  try {
+    for (let r = 0; r < rounds; r++) {
+      for (const table of REACTOR_TABLES) store.sidecar.exec(`DELETE FROM ${table}`);
+      const state = new ReactorState(store.sidecar, true);
+      const figure = await foldAll('sqlite (state in the store file)', store, state, (work) => work());
+      sameState(figure, log.live);
+      figures.push(figure);
+    }
+  } finally {
+    await store.close();
+  }
+  return figures;
+}
+
+/**
+ * A distributed engine's case: the log on PostgreSQL (copied there from the engine's file), the reactor's state in
+ * an engine database of its own, written in one transaction of it as the subscription's batches are (every
+ * record's state is a row: the data is not read from the log). Skipped (undefined) without a reachable cluster.
+ */
+export async function foldPostgres(log: FoldLog, rounds: number, dir: string): Promise<FoldFigure[] | undefined> {
+  const url = await reachablePostgres();
+  if (url === undefined) return undefined;
+  const schema = `bench_fold_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const source = SqliteEventStore.open(log.file, { readonly: true });
+  const store = await PostgresEventStore.connect(url, { schema });
+  const figures: FoldFigure[] = [];
+  try {
+    await copyHistory(source, store, { batchSize: 1_000 });
+    for (let r = 0; r < rounds; r++) {
+      const engineDb = EngineDb.open(join(dir, `engine-${r}.db`));
+      try {
+        const state = new ReactorState(engineDb.sql);
+        const db = engineDb.sql;
+        const figure = await foldAll('postgres (state in the engine db)', store, state, async (work) => {
+          db.exec('BEGIN IMMEDIATE');
+          try {
+            const result = await work();
+            db.exec('COMMIT');
+            return result;
+          } finally {
+            if (db.inTransaction) db.exec('ROLLBACK');
+          }
+        });
+        // Every record has a row here (its data too); the waits and timers are the live reactor's.
+        sameState(figure, { ...log.live, records: log.records });
+        figures.push(figure);
+      } finally {
+        engineDb.close();
+      }
+    }
+  } finally {
+    await source.close();
+    await store.close();
+    await dropSchema(url, schema);
+  }
+  return figures;
+}
+
+function sameState(figure: FoldFigure, expected: FoldLog['live']): void {
+  const { state } = figure;
+  if (
+    state.records !== expected.records ||
+    state.waitingInstances !== expected.waitingInstances ||
+    state.timers !== expected.timers
+  ) {
+    throw new Error(`${figure.store}: folded ${JSON.stringify(state)}, expected ${JSON.stringify(expected)}`);
+  }
+}
+
+/** A fresh directory for a log, removed by the returned function. */
+export function foldDir(): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'lifeline-fold-'));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
