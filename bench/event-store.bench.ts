@@ -38,7 +38,7 @@ import {
   SqliteEventStore,
 } from '@lifeline/event-store';
 import { invoiceEnvelope } from './lib/invoice-envelope';
-import { reachablePostgres, withSetting } from './lib/postgres';
+import { reachablePostgres, roundTripCounter, withSetting } from './lib/postgres';
 
 type EventIds = 'random' | 'ordered';
 
@@ -376,6 +376,8 @@ async function storeRows(): Promise<void> {
 
 interface WritersFigure {
   units: number;
+  /** Queries sent to PostgreSQL per unit (0 on SQLite): each one a round trip made while holding the log's lock. */
+  roundTripsPerUnit: number;
   unitsPerSecond: number;
   eventsPerSecond: number;
   unitsPerCommit: number;
@@ -418,6 +420,7 @@ async function writersFigure(
   await Promise.all(Array.from({ length: inFlight }, (_, i) => lane(stores[i % stores.length]!)));
   measuring = true;
   counting = true;
+  const trips = roundTripCounter();
   const cpu = process.cpuUsage();
   const started = performance.now();
   until = started + seconds * 1000;
@@ -428,6 +431,7 @@ async function writersFigure(
   for (const stop of stops) stop();
   return {
     units,
+    roundTripsPerUnit: trips() / units,
     unitsPerSecond: units / elapsed,
     eventsPerSecond: (units * perUnit * 4) / elapsed,
     unitsPerCommit: commits === 0 ? 0 : units / commits,
@@ -451,6 +455,7 @@ async function writersRows(): Promise<void> {
       unitsPerSecond: Math.round(f.unitsPerSecond),
       eventsPerSecond: Math.round(f.eventsPerSecond),
       unitsPerCommit: +f.unitsPerCommit.toFixed(1),
+      roundTripsPerUnit: +f.roundTripsPerUnit.toFixed(2),
       cpuMicrosPerUnit: Math.round(f.cpuMicrosPerUnit),
     });
   const dir = mkdtempSync(join(tmpdir(), 'lifeline-bench-'));
