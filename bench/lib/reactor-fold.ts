@@ -3,8 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import pino from 'pino';
-import { copyHistory, PostgresEventStore, SqliteEventStore, type EventStore } from '@lifeline/event-store';
-import { concernsReactions, decodeEvent, validateEnvelope, type Actor } from '@lifeline/process-domain';
+import { copyHistory, partitionOf, PostgresEventStore, SqliteEventStore, type EventStore } from '@lifeline/event-store';
+import {
+  concernsReactions,
+  decodeEvent,
+  partitionKeyOfRecord,
+  validateEnvelope,
+  type Actor,
+} from '@lifeline/process-domain';
 import { INVOICE_APPROVAL_YAML } from '@lifeline/process-domain/testing';
 import {
   EngineDb,
@@ -36,7 +42,23 @@ export interface FoldLog {
   records: number;
   /** What the engine's own reactor held at the end: the fold must arrive at the same. */
   live: { records: number; waitingInstances: number; timers: number };
+  /** The record of every waiting instance and of every timer the live reactor held (for a partition's share). */
+  liveRecords: { instances: string[]; timers: string[] };
+  /** Every record's key (`entity-Invoice-<id>`). */
+  recordKeys: string[];
   seconds: number;
+}
+
+/** One partition taken over: its events read by partition and folded, as a distributed engine does on a move. */
+export interface PartitionFoldFigure {
+  partition: number;
+  count: number;
+  /** Events of the partition folded, of the log's `logEvents`. */
+  events: number;
+  logEvents: number;
+  seconds: number;
+  cpuMicrosPerEvent: number;
+  state: { records: number; waitingInstances: number; timers: number };
 }
 
 export interface FoldFigure {
@@ -139,6 +161,13 @@ export async function engineLog(dir: string, records: number): Promise<FoldLog> 
   const store = SqliteEventStore.open(file);
   let events = 0;
   let concerning = 0;
+  const recordOf = (table: string) =>
+    store.sidecar
+      .prepare<[], { record_key: string }>(`SELECT record_key FROM ${table}`)
+      .all()
+      .map((row) => row.record_key);
+  const liveRecords = { instances: recordOf('reactor_instances'), timers: recordOf('reactor_timers') };
+  const recordKeys = Array.from({ length: records }, (_, i) => `entity-Invoice-${invoiceEnvelope(run, i).entityId}`);
   try {
     for (let from = 0; ;) {
       const page = await store.readAll(from, 5_000);
@@ -150,7 +179,16 @@ export async function engineLog(dir: string, records: number): Promise<FoldLog> 
   } finally {
     await store.close();
   }
-  return { file, events, concerning, records, live, seconds: (performance.now() - started) / 1000 };
+  return {
+    file,
+    events,
+    concerning,
+    records,
+    live,
+    liveRecords,
+    recordKeys,
+    seconds: (performance.now() - started) / 1000,
+  };
 }
 
 /** Folds the whole log of `store` into `state`, in one unit; returns the figure and checks nothing reacted. */
@@ -209,40 +247,103 @@ export async function foldSqlite(log: FoldLog, rounds: number): Promise<FoldFigu
   return figures;
 }
 
+/** The engine database's transaction around `work`, as the runner keeps the reactor's state and checkpoint together. */
+async function inTransaction<T>(db: EngineDb['sql'], work: () => Promise<T>): Promise<T> {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const result = await work();
+    db.exec('COMMIT');
+    return result;
+  } finally {
+    if (db.inTransaction) db.exec('ROLLBACK');
+  }
+}
+
 /**
- * A distributed engine's case: the log on PostgreSQL (copied there from the engine's file), the reactor's state in
- * an engine database of its own, written in one transaction of it as the subscription's batches are (every
- * record's state is a row: the data is not read from the log). Skipped (undefined) without a reachable cluster.
+ * A distributed engine's case, on PostgreSQL (the log copied there from the engine's file, each event's
+ * `partition_hash` from its `partitionKey`), the reactor's state in an engine database of its own (every record's
+ * state is a row: the data is not read from the log). Per round:
+ *   - the whole log folded (`foldUpTo` in one unit, which holds the log's lock), the rate F;
+ *   - one partition of `count` taken over as `ReactionsRunner.foldPartition` does it: the partition's events read
+ *     2,000 at a time by partition (`readPartitions`, the server filtering `partition_hash % count`), each chunk
+ *     folded without reacting (`Reactor.foldOnly`) in one transaction of the engine database with the partition's
+ *     checkpoint. Each fold is checked against the live reactor's state (its partition's share of it).
+ * Skipped (undefined) without a reachable cluster.
  */
-export async function foldPostgres(log: FoldLog, rounds: number, dir: string): Promise<FoldFigure[] | undefined> {
+export async function foldPostgres(
+  log: FoldLog,
+  rounds: number,
+  dir: string,
+  count = 12,
+): Promise<{ whole: FoldFigure[]; partitions: PartitionFoldFigure[] } | undefined> {
   const url = await reachablePostgres();
   if (url === undefined) return undefined;
   const schema = `bench_fold_${process.pid}_${randomBytes(4).toString('hex')}`;
   const source = SqliteEventStore.open(log.file, { readonly: true });
   const store = await PostgresEventStore.connect(url, { schema });
-  const figures: FoldFigure[] = [];
+  const whole: FoldFigure[] = [];
+  const partitions: PartitionFoldFigure[] = [];
   try {
     await copyHistory(source, store, { batchSize: 1_000 });
+    const head = await store.headPosition();
     for (let r = 0; r < rounds; r++) {
       const engineDb = EngineDb.open(join(dir, `engine-${r}.db`));
       try {
-        const state = new ReactorState(engineDb.sql);
-        const db = engineDb.sql;
-        const figure = await foldAll('postgres (state in the engine db)', store, state, async (work) => {
-          db.exec('BEGIN IMMEDIATE');
-          try {
-            const result = await work();
-            db.exec('COMMIT');
-            return result;
-          } finally {
-            if (db.inTransaction) db.exec('ROLLBACK');
-          }
-        });
+        const figure = await foldAll(
+          'postgres (state in the engine db)',
+          store,
+          new ReactorState(engineDb.sql),
+          (work) => inTransaction(engineDb.sql, work),
+        );
         // Every record has a row here (its data too); the waits and timers are the live reactor's.
         sameState(figure, { ...log.live, records: log.records });
-        figures.push(figure);
+        whole.push(figure);
       } finally {
         engineDb.close();
+      }
+      const partition = r % count;
+      const partitionDb = EngineDb.open(join(dir, `engine-${r}-p${partition}.db`));
+      try {
+        const state = new ReactorState(partitionDb.sql);
+        const effects = new NoReactions();
+        const reactor = new Reactor(state, effects, isInfrastructureError, silent);
+        const filter = { count, owned: [partition], unpartitioned: false };
+        let position = 0;
+        let events = 0;
+        const cpu = process.cpuUsage();
+        const started = performance.now();
+        while (position < head) {
+          const chunk = await store.readPartitions(position, 2_000, filter);
+          const last = chunk.at(-1)?.position ?? head;
+          await inTransaction(partitionDb.sql, async () => {
+            await reactor.foldOnly(chunk);
+            state.setPartitionCheckpoint(partition, last);
+          });
+          events += chunk.length;
+          position = last;
+        }
+        const seconds = (performance.now() - started) / 1000;
+        const used = process.cpuUsage(cpu);
+        if (effects.calls !== 0) throw new Error(`the fold reacted ${effects.calls} times`);
+        const mine = (key: string) => partitionOf(partitionKeyOfRecord(key), count) === partition;
+        const expected = {
+          records: log.recordKeys.filter(mine).length,
+          waitingInstances: log.liveRecords.instances.filter(mine).length,
+          timers: log.liveRecords.timers.filter(mine).length,
+        };
+        const folded: PartitionFoldFigure = {
+          partition,
+          count,
+          events,
+          logEvents: head,
+          seconds,
+          cpuMicrosPerEvent: (used.user + used.system) / events,
+          state: state.counts(),
+        };
+        sameState({ store: `postgres, partition ${partition} of ${count}`, state: folded.state }, expected);
+        partitions.push(folded);
+      } finally {
+        partitionDb.close();
       }
     }
   } finally {
@@ -250,10 +351,10 @@ export async function foldPostgres(log: FoldLog, rounds: number, dir: string): P
     await store.close();
     await dropSchema(url, schema);
   }
-  return figures;
+  return { whole, partitions };
 }
 
-function sameState(figure: FoldFigure, expected: FoldLog['live']): void {
+function sameState(figure: Pick<FoldFigure, 'store' | 'state'>, expected: FoldLog['live']): void {
   const { state } = figure;
   if (
     state.records !== expected.records ||
