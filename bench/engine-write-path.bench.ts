@@ -16,10 +16,10 @@ import pino from 'pino';
 import { INVOICE_APPROVAL_YAML } from '@lifeline/process-domain/testing';
 import { validateEnvelope } from '@lifeline/process-domain';
 import { EngineRuntime, loadConfig } from '@lifeline/engine';
-import { randomBytes } from 'node:crypto';
 import { invoiceEnvelope } from './lib/invoice-envelope';
 import { markdownTable } from './lib/measure';
-import { dropSchema, reachablePostgres, roundTripCounter } from './lib/postgres';
+import { dropTestSchema, testPostgresUrl, uniqueTestSchema } from '@lifeline/event-store/testing';
+import { roundTripCounter } from './lib/postgres';
 
 const BATCH = 500;
 
@@ -31,7 +31,7 @@ async function round(
   postgres: string | undefined,
 ): Promise<{ cpuMicrosPerEvent: number; eventsPerSecond: number; roundTrips?: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'lifeline-engine-bench-'));
-  const schema = `bench_engine_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const schema = uniqueTestSchema('bench_engine');
   const store =
     postgres === undefined
       ? {}
@@ -62,7 +62,7 @@ async function round(
   } finally {
     await engine.close();
     rmSync(dir, { recursive: true, force: true });
-    if (postgres !== undefined) await dropSchema(postgres, schema);
+    if (postgres !== undefined) await dropTestSchema(postgres, schema);
   }
 }
 
@@ -92,7 +92,7 @@ async function record(engine: EngineRuntime, run: string, from: number, n: numbe
 async function main(): Promise<void> {
   const n = Number(process.env.BENCH_N ?? 20_000);
   const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
-  const postgres = process.env.BENCH_ENGINE_STORE === 'postgres' ? await reachablePostgres() : undefined;
+  const postgres = process.env.BENCH_ENGINE_STORE === 'postgres' ? testPostgresUrl() : undefined;
   if (process.env.BENCH_ENGINE_STORE === 'postgres' && postgres === undefined)
     throw new Error('BENCH_ENGINE_STORE=postgres: no LIFELINE_POSTGRES_URL and no cluster on PG_PORT');
   console.log(

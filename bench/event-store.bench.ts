@@ -38,7 +38,8 @@ import {
   SqliteEventStore,
 } from '@lifeline/event-store';
 import { invoiceEnvelope } from './lib/invoice-envelope';
-import { reachablePostgres, roundTripCounter, withSetting } from './lib/postgres';
+import { testPostgresUrl, uniqueTestSchema } from '@lifeline/event-store/testing';
+import { roundTripCounter, withSetting } from './lib/postgres';
 
 type EventIds = 'random' | 'ordered';
 
@@ -352,11 +353,11 @@ async function storeRows(): Promise<void> {
     await sqlite.close();
     rmSync(dir, { recursive: true, force: true });
   }
-  const url = await reachablePostgres();
+  const url = testPostgresUrl();
   if (url === undefined) {
     console.log('stores: PostgreSQL skipped: no LIFELINE_POSTGRES_URL and no cluster at 127.0.0.1:54329');
   } else {
-    const schema = `bench_${process.pid}_${randomBytes(4).toString('hex')}`;
+    const schema = uniqueTestSchema('bench');
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
     const postgres = await PostgresEventStore.connect(url, { schema });
@@ -467,7 +468,7 @@ async function writersRows(): Promise<void> {
     await sqlite.close();
     rmSync(dir, { recursive: true, force: true });
   }
-  const url = await reachablePostgres();
+  const url = testPostgresUrl();
   if (url === undefined) {
     console.log('writers: PostgreSQL skipped: no LIFELINE_POSTGRES_URL and no cluster at 127.0.0.1:54329');
     console.table(rows);
@@ -487,7 +488,7 @@ async function writersRows(): Promise<void> {
   console.log(
     `writers: a round trip to PostgreSQL (SELECT 1, 1000 times): p50 ${trips[500]!.toFixed(3)} ms, p90 ${trips[900]!.toFixed(3)} ms`,
   );
-  const schema = `bench_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const schema = uniqueTestSchema('bench');
   try {
     const variants = [{ label: `postgres (synchronous_commit ${setting[0]!.synchronous_commit})`, url }];
     if (setting[0]!.synchronous_commit !== 'on')

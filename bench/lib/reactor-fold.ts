@@ -22,7 +22,7 @@ import {
   type ReactionEffects,
 } from '@lifeline/engine';
 import { invoiceEnvelope } from './invoice-envelope';
-import { dropSchema, reachablePostgres } from './postgres';
+import { dropTestSchema, testPostgresUrl, uniqueTestSchema } from '@lifeline/event-store/testing';
 
 /**
  * The reactor's fold without reacting (`Reactor.foldUpTo`, `handle(react = false)`): what an engine pays to rebuild
@@ -276,9 +276,9 @@ export async function foldPostgres(
   dir: string,
   count = 12,
 ): Promise<{ whole: FoldFigure[]; partitions: PartitionFoldFigure[] } | undefined> {
-  const url = await reachablePostgres();
+  const url = testPostgresUrl();
   if (url === undefined) return undefined;
-  const schema = `bench_fold_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const schema = uniqueTestSchema('bench_fold');
   const source = SqliteEventStore.open(log.file, { readonly: true });
   const store = await PostgresEventStore.connect(url, { schema });
   const whole: FoldFigure[] = [];
@@ -349,7 +349,7 @@ export async function foldPostgres(
   } finally {
     await source.close();
     await store.close();
-    await dropSchema(url, schema);
+    await dropTestSchema(url, schema);
   }
   return { whole, partitions };
 }
