@@ -6,7 +6,7 @@
  * (a small post at a fixed rate: the commit is most of the cost).
  * Not a test. Run: `npm run -s build && node dist/bench/event-store.bench.js`.
  *
- *   BENCH_STORE_ROWS=throughput,engine,small   which rows to run (all by default)
+ *   BENCH_STORE_ROWS=throughput,engine,small,stores   which rows to run (these by default; `writers` on demand)
  *   BENCH_STORE_BASE=<other builds' dist/libs/event-store/src/sqlite/sqlite-event-store.js, comma-separated>
  *     runs the engine-shaped rows against those builds too, in alternating rounds (a before/after in one run)
  *   BENCH_STORE_N=20000 entity events per round (5000 in the small row), BENCH_STORE_ROUNDS=5
@@ -17,6 +17,13 @@
  * time (group commit); readAll events/s in pages of 500. PostgreSQL is LIFELINE_POSTGRES_URL, else the cluster of
  * infra/postgres/start.sh when it answers (skipped otherwise), in a schema of its own dropped afterwards.
  *   BENCH_STORES_N=2000 single appends, BENCH_STORES_UNITS=4000 units
+ * The `writers` row is the write rate against concurrency (docs/scaling.md): for each W in BENCH_WRITERS (1,4,16,64),
+ * W engine-shaped units kept in flight (closed loop: a unit is submitted as soon as one is answered) for
+ * BENCH_WRITERS_SECONDS (3) after a 0.5 s warm-up; units/s, events/s, units per commit (group commit) and this
+ * process's CPU per unit. SQLite, then PostgreSQL with the cluster's synchronous_commit and with it on (a commit
+ * waits for its WAL flush), then BENCH_WRITERS_CONNECTIONS (2,4) stores on PostgreSQL at the largest W, the units
+ * split between them: separate writer connections, as separate engines have, contending for the one log head.
+ *   BENCH_WRITERS_PER_UNIT=1 entity events per unit (each with its instance's 3 events: 4 events per entity event)
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,6 +38,8 @@ import {
   SqliteEventStore,
 } from '@lifeline/event-store';
 import { invoiceEnvelope } from './lib/invoice-envelope';
+import { testPostgresUrl, uniqueTestSchema } from '@lifeline/event-store/testing';
+import { roundTripCounter, withSetting } from './lib/postgres';
 
 type EventIds = 'random' | 'ordered';
 
@@ -334,19 +343,6 @@ async function storeFigures(store: EventStore, run: string): Promise<Record<stri
   };
 }
 
-async function reachablePostgres(): Promise<string | undefined> {
-  const url =
-    process.env.LIFELINE_POSTGRES_URL || `postgres://postgres@127.0.0.1:${process.env.PG_PORT ?? 54329}/lifeline`;
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
-  try {
-    await client.connect();
-    await client.end();
-    return url;
-  } catch {
-    return undefined;
-  }
-}
-
 async function storeRows(): Promise<void> {
   const rows: Record<string, string | number>[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'lifeline-bench-'));
@@ -357,11 +353,11 @@ async function storeRows(): Promise<void> {
     await sqlite.close();
     rmSync(dir, { recursive: true, force: true });
   }
-  const url = await reachablePostgres();
+  const url = testPostgresUrl();
   if (url === undefined) {
     console.log('stores: PostgreSQL skipped: no LIFELINE_POSTGRES_URL and no cluster at 127.0.0.1:54329');
   } else {
-    const schema = `bench_${process.pid}_${randomBytes(4).toString('hex')}`;
+    const schema = uniqueTestSchema('bench');
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
     const postgres = await PostgresEventStore.connect(url, { schema });
@@ -379,8 +375,153 @@ async function storeRows(): Promise<void> {
   console.table(rows);
 }
 
+interface WritersFigure {
+  units: number;
+  /** Queries sent to PostgreSQL per unit (0 on SQLite): each one a round trip made while holding the log's lock. */
+  roundTripsPerUnit: number;
+  unitsPerSecond: number;
+  eventsPerSecond: number;
+  unitsPerCommit: number;
+  cpuMicrosPerUnit: number;
+}
+
+/**
+ * `inFlight` units kept in flight across `stores` (each its own writer; one store is one engine) for `seconds`:
+ * a closed loop, so the rate is what the store sustains at that concurrency, not an offered load.
+ */
+async function writersFigure(
+  stores: EventStore[],
+  run: string,
+  inFlight: number,
+  perUnit: number,
+  seconds: number,
+): Promise<WritersFigure> {
+  const at = new Date().toISOString();
+  const ms = Date.parse(at);
+  let next = 0;
+  let units = 0;
+  let commits = 0;
+  let counting = false;
+  const stops = stores.map((store) =>
+    store.onCommitted(() => {
+      if (counting) commits++;
+    }),
+  );
+  let measuring = false;
+  let until = performance.now() + 500;
+  // One lane per unit in flight, lanes dealt round-robin to the stores.
+  const lane = async (store: EventStore) => {
+    while (performance.now() < until) {
+      const writes = Array.from({ length: perUnit }, () => entityEventWrites(run, next++, at, ms));
+      await store.unitOfWork((tx) => engineUnit(tx, writes));
+      if (measuring) units++;
+    }
+  };
+  // Warm-up (0.5 s, the JIT and the connections), then the measured window on fresh lanes.
+  await Promise.all(Array.from({ length: inFlight }, (_, i) => lane(stores[i % stores.length]!)));
+  measuring = true;
+  counting = true;
+  const trips = roundTripCounter();
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  until = started + seconds * 1000;
+  await Promise.all(Array.from({ length: inFlight }, (_, i) => lane(stores[i % stores.length]!)));
+  const elapsed = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  counting = false;
+  for (const stop of stops) stop();
+  return {
+    units,
+    roundTripsPerUnit: trips() / units,
+    unitsPerSecond: units / elapsed,
+    eventsPerSecond: (units * perUnit * 4) / elapsed,
+    unitsPerCommit: commits === 0 ? 0 : units / commits,
+    cpuMicrosPerUnit: (used.user + used.system) / units,
+  };
+}
+
+async function writersRows(): Promise<void> {
+  const counts = (process.env.BENCH_WRITERS ?? '1,4,16,64').split(',').map(Number);
+  const connections = (process.env.BENCH_WRITERS_CONNECTIONS ?? '2,4').split(',').filter(Boolean).map(Number);
+  const seconds = Number(process.env.BENCH_WRITERS_SECONDS ?? 3);
+  const perUnit = Number(process.env.BENCH_WRITERS_PER_UNIT ?? 1);
+  const rows: Record<string, string | number>[] = [];
+  const push = (store: string, engines: number, writers: number, f: WritersFigure) =>
+    rows.push({
+      store,
+      engines,
+      writers,
+      entityEventsPerUnit: perUnit,
+      units: f.units,
+      unitsPerSecond: Math.round(f.unitsPerSecond),
+      eventsPerSecond: Math.round(f.eventsPerSecond),
+      unitsPerCommit: +f.unitsPerCommit.toFixed(1),
+      roundTripsPerUnit: +f.roundTripsPerUnit.toFixed(2),
+      cpuMicrosPerUnit: Math.round(f.cpuMicrosPerUnit),
+    });
+  const dir = mkdtempSync(join(tmpdir(), 'lifeline-bench-'));
+  const sqlite = SqliteEventStore.open(join(dir, 'events.db'));
+  try {
+    for (const w of counts)
+      push('sqlite (synchronous NORMAL)', 1, w, await writersFigure([sqlite], `sw${w}`, w, perUnit, seconds));
+  } finally {
+    await sqlite.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const url = testPostgresUrl();
+  if (url === undefined) {
+    console.log('writers: PostgreSQL skipped: no LIFELINE_POSTGRES_URL and no cluster at 127.0.0.1:54329');
+    console.table(rows);
+    return;
+  }
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  const { rows: setting } = await admin.query<{ synchronous_commit: string }>('SHOW synchronous_commit');
+  // A round trip bounds the write rate (each unit holds the log's lock for its statements): measured beside it.
+  const trips: number[] = [];
+  for (let i = 0; i < 1_000; i++) {
+    const started = performance.now();
+    await admin.query('SELECT 1');
+    trips.push(performance.now() - started);
+  }
+  trips.sort((a, b) => a - b);
+  console.log(
+    `writers: a round trip to PostgreSQL (SELECT 1, 1000 times): p50 ${trips[500]!.toFixed(3)} ms, p90 ${trips[900]!.toFixed(3)} ms`,
+  );
+  const schema = uniqueTestSchema('bench');
+  try {
+    const variants = [{ label: `postgres (synchronous_commit ${setting[0]!.synchronous_commit})`, url }];
+    if (setting[0]!.synchronous_commit !== 'on')
+      variants.push({ label: 'postgres (synchronous_commit on)', url: withSetting(url, 'synchronous_commit', 'on') });
+    for (const variant of variants) {
+      const store = await PostgresEventStore.connect(variant.url, { schema });
+      try {
+        for (const w of counts)
+          push(variant.label, 1, w, await writersFigure([store], `p${rows.length}`, w, perUnit, seconds));
+      } finally {
+        await store.close();
+      }
+    }
+    // Several engines on one log: each its own writer connection; the log head's row lock makes their commits take turns.
+    const w = Math.max(...counts);
+    for (const n of connections) {
+      const stores = await Promise.all(Array.from({ length: n }, () => PostgresEventStore.connect(url, { schema })));
+      try {
+        push(variants[0]!.label, n, w, await writersFigure(stores, `c${rows.length}`, w, perUnit, seconds));
+      } finally {
+        await Promise.all(stores.map((s) => s.close()));
+      }
+    }
+  } finally {
+    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await admin.end();
+  }
+  console.table(rows);
+}
+
 async function main(): Promise<void> {
   const rows = (process.env.BENCH_STORE_ROWS ?? 'throughput,engine,small,stores').split(',');
+  if (rows.includes('writers')) await writersRows();
   if (rows.includes('stores')) await storeRows();
   if (rows.includes('throughput')) await throughputRows();
   if (rows.includes('engine')) await engineRows(500, 20_000);

@@ -7,8 +7,9 @@
  *   BENCH_LATENCY_SECONDS=10                                 BENCH_KAFKA=auto|off
  *   BENCH_DEFINITIONS=1,50,200  active definitions on one entity type (one matching), BENCH_DEFINITIONS_N=20000
  *   BENCH_STEADY_SECONDS=600  the steady-load run (0 leaves it out)
- *   BENCH_ROWS=http,latency,definitions,steady,kafka,scale  which rows to run
+ *   BENCH_ROWS=http,latency,definitions,steady,kafka,scale,fold  which rows to run
  *   scale: engines on PostgreSQL and Kafka sharing one backlog (bench/scale-out.bench.ts, its settings at its top)
+ *   BENCH_FOLD_RECORDS=5000  records of the fold row's log (bench/lib/reactor-fold.ts)
  */
 import { cpus, loadavg } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -19,14 +20,18 @@ import { invoiceEnvelope } from './lib/invoice-envelope';
 import { markdownTable, percentile, sleep } from './lib/measure';
 import { rowFloor, snapshotKeys, type RowFloor } from './lib/row-floor';
 import { scaleOutRows, scaleOutTable, type ScaleOutRow } from './scale-out.bench';
+import { engineLog, foldDir, foldSqlite } from './lib/reactor-fold';
 
 const APP = bearer('bench-app', ['ingest']);
 const VIEWER = bearer('bench-viewer', ['accounting']);
 const ADMIN = bearer('bench-admin', ['admin']);
 
 interface Row {
-  /** SQLite: the storage floor of the HTTP row before it (its rows stored by plain better-sqlite3). */
-  path: 'HTTP' | 'Kafka' | 'SQLite';
+  /**
+   * SQLite: the storage floor of the HTTP row before it (its rows stored by plain better-sqlite3). Reactor: the fold
+   * of a log into empty reactor state, in this process (what an engine pays per partition it takes over).
+   */
+  path: 'HTTP' | 'Kafka' | 'SQLite' | 'Reactor';
   scenario: string;
   n: number;
   seconds: number;
@@ -450,6 +455,30 @@ async function kafkaRows(ns: number[], rate: number, latencySeconds: number, not
   return rows;
 }
 
+/**
+ * The reactor's fold without reacting, on the embedded store (docs/scaling.md): a log the engine writes in this
+ * process, folded into empty state three times, the median; checked against the live reactor's state.
+ */
+async function foldRow(records: number): Promise<Row> {
+  const { dir, remove } = foldDir();
+  try {
+    const log = await engineLog(dir, records);
+    const figures = await foldSqlite(log, 3);
+    const median = [...figures].sort((a, b) => a.eventsPerSecond - b.eventsPerSecond)[1]!;
+    return {
+      path: 'Reactor',
+      scenario: 'fold without reacting (a partition taken over): events of the log → reactor state',
+      n: median.events,
+      seconds: median.seconds,
+      eventsPerSecond: median.eventsPerSecond,
+      cpuMsPerEvent: median.cpuMicrosPerEvent / 1000,
+      note: `in this process (no server); ${(log.events / log.records).toFixed(1)} events per record, ${log.concerning} of them folded`,
+    };
+  } finally {
+    remove();
+  }
+}
+
 async function main(): Promise<void> {
   const ns = (process.env.BENCH_N ?? '10000,100000').split(',').map(Number);
   const rate = Number(process.env.BENCH_RATE ?? 1000);
@@ -457,7 +486,7 @@ async function main(): Promise<void> {
   const definitionCounts = (process.env.BENCH_DEFINITIONS ?? '1,50,200').split(',').map(Number);
   const definitionsN = Number(process.env.BENCH_DEFINITIONS_N ?? 20_000);
   const steadySeconds = Number(process.env.BENCH_STEADY_SECONDS ?? 600);
-  const wanted = new Set((process.env.BENCH_ROWS ?? 'http,latency,definitions,steady,kafka,scale').split(','));
+  const wanted = new Set((process.env.BENCH_ROWS ?? 'http,latency,definitions,steady,kafka,scale,fold').split(','));
   const rows: Row[] = [];
   const notes: string[] = [];
   if (wanted.has('http')) {
@@ -495,6 +524,7 @@ async function main(): Promise<void> {
       scaleOutText = `${scaleOutTable(result.rows)}\n\n${result.notes.join('\n')}`;
     }
   }
+  if (wanted.has('fold')) rows.push(await foldRow(Number(process.env.BENCH_FOLD_RECORDS ?? 5_000)));
 
   console.log(
     `machine: ${cpus().length} cores; load average at the end ${loadavg()
