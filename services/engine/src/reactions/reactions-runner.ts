@@ -253,10 +253,7 @@ export class ReactionsRunner {
         if (forgotten > 0) this.logger.info({ forgotten }, 'records of partitions owned elsewhere now forgotten');
       }
       const shared = await this.partitioned.store.partitionLeases.checkpoints(REACTIONS, count, [...partitions]);
-      const from = new Map<number, number>();
-      for (const partition of partitions) {
-        from.set(partition, await this.foldPartition(partition, count, shared.get(partition) ?? 0));
-      }
+      const from = await this.foldPartitions(count, shared);
       this.owned = { leases, count, partitions, from, unpartitionedFrom: state.checkpoint() };
       this.logger.info({ partitions: [...partitions], count }, 'reactions own these partitions');
       if (this.stopped || leases.length === 0) return;
@@ -271,25 +268,39 @@ export class ReactionsRunner {
   }
 
   /**
-   * Brings a newly owned partition's records up to `upTo` (where its previous owner reacted) without
-   * reacting: the events in between were reacted to already. Returns the position folded up to.
+   * Brings each owned partition's records up to its shared checkpoint (where its previous owner reacted)
+   * without reacting, since the events in between were reacted to already: the partitions taken over, read
+   * in one pass over the log. Returns, per partition, the position its records are folded up to.
    */
-  private async foldPartition(partition: number, count: number, upTo: number): Promise<number> {
+  private async foldPartitions(count: number, upTo: ReadonlyMap<number, number>): Promise<Map<number, number>> {
     const state = this.reactor.state;
-    let position = state.partitionCheckpoint(partition);
-    const filter = { count, owned: [partition], unpartitioned: false };
-    while (position < upTo) {
-      const events = (await this.partitioned!.store.readPartitions(position, FOLD_CHUNK, filter)).filter(
-        (event) => event.position <= upTo,
-      );
-      const last = events.at(-1)?.position ?? upTo;
+    const folded = new Map<number, number>();
+    for (const [partition] of upTo) folded.set(partition, state.partitionCheckpoint(partition));
+    const behind = [...upTo].filter(([partition, target]) => folded.get(partition)! < target).map(([p]) => p);
+    if (behind.length === 0) return folded;
+    const filter = { count, owned: behind, unpartitioned: false };
+    const end = Math.max(...behind.map((p) => upTo.get(p)!));
+    let position = Math.min(...behind.map((p) => folded.get(p)!));
+    while (position < end) {
+      const read = await this.partitioned!.store.readPartitions(position, FOLD_CHUNK, filter);
+      const last = read.length < FOLD_CHUNK ? end : Math.min(read.at(-1)!.position, end);
+      const events = read.filter((event) => {
+        if (event.position > last) return false;
+        const partition = partitionOfEvent(event.metadata, count)!;
+        return event.position > folded.get(partition)! && event.position <= upTo.get(partition)!;
+      });
       await this.inStateTransaction(async () => {
         await this.reactor.foldOnly(events);
-        state.setPartitionCheckpoint(partition, last);
+        for (const partition of behind) {
+          const at = Math.max(folded.get(partition)!, Math.min(last, upTo.get(partition)!));
+          state.setPartitionCheckpoint(partition, at);
+          folded.set(partition, at);
+        }
       });
       position = last;
     }
-    return position;
+    this.logger.info({ partitions: behind, upTo: end }, 'records of the partitions taken over folded from the log');
+    return folded;
   }
 
   private handleOwnedBatch(events: StoredEvent[]): Promise<void> {
