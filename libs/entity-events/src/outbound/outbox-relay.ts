@@ -59,6 +59,8 @@ export class OutboxRelay {
   /** Set when the engines share the work by partition (see `sharePartitions`). */
   private partitioned: { store: PartitionedStore; onLeaseLost: (partitions: readonly number[]) => void } | undefined;
   private owned: OwnedPartitions | undefined;
+  /** Set while `own` stops the subscription: a batch still retrying gives up. */
+  private handingOver = false;
   /** Messages this relay published (a batch repeated after a failure counts again). */
   published = 0;
 
@@ -89,7 +91,14 @@ export class OutboxRelay {
   async own(leases: readonly PartitionLease[], count: number): Promise<void> {
     const partitioned = this.partitioned;
     if (!partitioned) throw new Error('own() needs sharePartitions() first');
+    // A batch retrying against a broker that is down must not hold the hand-over: it is given up, unpublished
+    // and not checkpointed, and the partitions' next owner publishes it.
+    this.handingOver = true;
+    this.wakeSleeper?.();
+    if (this.resubscribeTimer) clearTimeout(this.resubscribeTimer);
+    this.resubscribeTimer = undefined;
     await this.subscription?.stop();
+    this.handingOver = false;
     this.subscription = undefined;
     const partitions = leases.map((lease) => lease.partition);
     const from = await partitioned.store.partitionLeases.checkpoints(OUTBOX, count, partitions);
@@ -189,7 +198,7 @@ export class OutboxRelay {
   ): Promise<void> {
     let delay = this.initialRetryMs;
     for (let attempt = 1; ; attempt += 1) {
-      if (!this.running) throw new RelayStopped();
+      if (!this.running || this.handingOver) throw new RelayStopped();
       try {
         await this.publisher.publish(messages);
         this.published += messages.length;
