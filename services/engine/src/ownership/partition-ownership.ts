@@ -35,6 +35,8 @@ const RETRY_MS = 250;
 export class PartitionOwnership {
   private assigned: Assignment = { partitionCount: 0, partitions: [] };
   private readonly held = new Map<number, PartitionLease>();
+  /** Given up, workers not yet stopped for them, or their lease not yet released. */
+  private readonly releasing = new Set<number>();
   private count = 0;
   private queue: Promise<void> = Promise.resolve();
   private retry: NodeJS.Timeout | undefined;
@@ -107,13 +109,19 @@ export class PartitionOwnership {
     // A new partition count moves most records to other partitions: every partition is handed over again.
     const recount = partitionCount !== this.count && this.held.size > 0;
     const lost = [...this.held.keys()].filter((p) => recount || !wanted.has(p));
-    for (const partition of lost) this.held.delete(partition);
-    // Workers stop for what is no longer held (lost here, or taken by another engine) before a lease goes.
-    await this.tellWorkers();
-    if (lost.length > 0) {
-      for (const partition of lost) await this.leases.release(partition);
-      this.logger.info({ partitions: lost }, 'partitions handed over');
+    for (const partition of lost) {
+      this.held.delete(partition);
+      this.releasing.add(partition);
     }
+    // Workers stop for what is no longer held (lost here, or taken by another engine) before a lease goes; if
+    // that fails, the leases wait in `releasing` for the next attempt, so none is kept by mistake.
+    await this.tellWorkers();
+    const released = [...this.releasing];
+    for (const partition of released) {
+      await this.leases.release(partition);
+      this.releasing.delete(partition);
+    }
+    if (released.length > 0) this.logger.info({ partitions: released }, 'partitions handed over');
     this.count = partitionCount;
     const gained: number[] = [];
     for (const partition of partitions) {
