@@ -236,7 +236,10 @@ export class InstanceCommands {
               id: id!,
               type: incident.type,
               data: incident.data,
-              metadata: { ...metadataFor(origin, 'system', this.clock.nowIso()), partitionKey: partitionKeyOfInstance(state) },
+              metadata: {
+                ...metadataFor(origin, 'system', this.clock.nowIso()),
+                partitionKey: partitionKeyOfInstance(state),
+              },
             },
           ],
         });
