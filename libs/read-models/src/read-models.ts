@@ -168,8 +168,11 @@ export class ReadModels {
     });
     // The few events a restart finds unapplied are applied before the caller goes on (and the API listens); a
     // view rebuilt from the whole log goes on catching up behind, reported by catchingUp().
-    if (this.behind.size > 0) {
-      await this.served.subscription.caughtUpTo(this.catchUpTarget, this.options.startCatchUpWaitMs ?? 2_000);
+    // 0 means listen at once: even a timer of 0 ms lets a catch-up run for a turn of the loop, and a short log
+    // would be caught up by then (a start that then reported nothing behind, nondeterministically).
+    const wait = this.options.startCatchUpWaitMs ?? 2_000;
+    if (this.behind.size > 0 && wait > 0) {
+      await this.served.subscription.caughtUpTo(this.catchUpTarget, wait);
       this.markServed(this.served.projector);
     }
   }
