@@ -109,6 +109,11 @@ export interface Subscription {
  * transactions), and reads that see the unit's own appends.
  */
 export interface StoreTx {
+  /**
+   * The store shares work by partition (partitions.ts): writers name each event's record in its metadata
+   * (`partitionKey`). Elsewhere they leave it out, and the embedded store's hot path writes nothing more.
+   */
+  readonly keepsPartitions?: boolean;
   append(request: AppendRequest): Promise<AppendResult>;
   readStream(streamId: string, options?: ReadStreamOptions): Promise<StoredEvent[]>;
   readAll(fromPosition: number, maxCount: number, prefixes?: readonly string[]): Promise<StoredEvent[]>;

@@ -128,6 +128,7 @@ const migrations: readonly string[] = [
 
 /** One unit's view of the open transaction: what it appended, and what runs once it committed. */
 class PostgresUnit implements StoreTx {
+  readonly keepsPartitions = true;
   readonly appended: StoredEvent[] = [];
   readonly commitListeners: (() => void)[] = [];
 

@@ -23,7 +23,7 @@ import { deterministicUuid, eventIdsFor } from '../shared/ids';
 /** A sub-process's child id from its name (parent, activity, entry, attempt): the same after a crash. */
 const childInstanceId = (name: string): string => deterministicUuid(`child:${name}`);
 import { describeFailure } from '../shared/failure-policy';
-import { metadataFor, partitionKeyOf, type CommandOrigin } from '../shared/metadata';
+import { metadataFor, onRecord, partitionKeyOf, type CommandOrigin } from '../shared/metadata';
 import { handleCommand, loadStream, StateCache } from '../pipeline/handle';
 
 export interface InstanceCommandResult {
@@ -109,8 +109,10 @@ export class InstanceCommands {
       at: now,
       cache: this.cache,
       expectNew: command.type === 'StartInstance',
-      partitionKey: (state) =>
-        partitionKeyOfInstance(state, command.type === 'StartInstance' ? command.entity : undefined),
+      partitionKey: (state) => {
+        const entity = entityOf(state, command.type === 'StartInstance' ? command.entity : undefined);
+        return entity && partitionKeyOf(entity);
+      },
     });
     return { instanceId, position: outcome.position, events: outcome.events };
   }
@@ -236,10 +238,7 @@ export class InstanceCommands {
               id: id!,
               type: incident.type,
               data: incident.data,
-              metadata: {
-                ...metadataFor(origin, 'system', this.clock.nowIso()),
-                partitionKey: partitionKeyOfInstance(state),
-              },
+              metadata: onRecord(tx, metadataFor(origin, 'system', this.clock.nowIso()), entityOf(state)),
             },
           ],
         });
@@ -252,8 +251,6 @@ export class InstanceCommands {
   }
 }
 
-/** The record an instance's events belong to (its partition key); a start names it before the state does. */
-function partitionKeyOfInstance(state: InstanceState, starting?: EntityRef): string | undefined {
-  const entity = state.status !== 'none' ? state.entity : starting;
-  return entity === undefined ? undefined : partitionKeyOf(entity);
-}
+/** The record an instance's events belong to; a start names it before the state does. */
+const entityOf = (state: InstanceState, starting?: EntityRef): EntityRef | undefined =>
+  state.status !== 'none' ? state.entity : starting;

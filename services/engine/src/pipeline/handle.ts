@@ -120,9 +120,16 @@ export async function handleCommand<S, C, E extends { type: string; data: unknow
       const result = await tx.append({
         streamId,
         expectedRevision: request.expectedRevision ?? (loaded.revision < 0 ? 'no-stream' : loaded.revision),
-        events: withPartitionKeys(streamId, events, metadata, request.partitionKey?.(loaded.state)).map(
-          ([event, eventMetadata], i) => ({ id: ids[i]!, type: event.type, data: event.data, metadata: eventMetadata }),
-        ),
+        events: tx.keepsPartitions
+          ? withPartitionKeys(streamId, events, metadata, request.partitionKey?.(loaded.state)).map(
+              ([event, eventMetadata], i) => ({
+                id: ids[i]!,
+                type: event.type,
+                data: event.data,
+                metadata: eventMetadata,
+              }),
+            )
+          : events.map((event, i) => ({ id: ids[i]!, type: event.type, data: event.data, metadata })),
       });
       if (result.duplicate) return { events: [], ...loaded, position: result.position, duplicate: true };
       const state = decision ? decision.state : foldEvents(decider, events, loaded.state);

@@ -21,7 +21,7 @@ import type { InstanceCommands } from '../instances/instance-commands';
 import type { Clock } from '../shared/clock';
 import { describeFailure } from '../shared/failure-policy';
 import { deterministicUuid, eventIdsFor } from '../shared/ids';
-import { metadataFor, partitionKeyOf, type CommandOrigin } from '../shared/metadata';
+import { metadataFor, onRecord, type CommandOrigin } from '../shared/metadata';
 
 /** A start that could not be made, and where. */
 export interface FailedStart {
@@ -86,10 +86,11 @@ export class StartReactions {
           id: failureId,
           type: 'StartFailed',
           data,
-          metadata: {
-            ...metadataFor({ ...origin, commandId: key }, SYSTEM.id, this.clock.nowIso()),
-            partitionKey: partitionKeyOf(start.entity),
-          },
+          metadata: onRecord(
+            tx,
+            metadataFor({ ...origin, commandId: key }, SYSTEM.id, this.clock.nowIso()),
+            start.entity,
+          ),
         },
       ],
     });
@@ -131,7 +132,7 @@ export class StartReactions {
       const open = failure!.failure;
       const version = active!.version;
       const now = this.clock.nowIso();
-      const metadata = { ...metadataFor(origin, actor.id, now), partitionKey: partitionKeyOf(entity) };
+      const metadata = onRecord(tx, metadataFor(origin, actor.id, now), entity);
       const retried = (outcome: StartRetried['data']['outcome'], instanceId?: string): StartRetried => ({
         type: 'StartRetried',
         data: {

@@ -1,4 +1,4 @@
-import type { EventMetadataIn } from '@lifeline/event-store';
+import type { EventMetadataIn, StoreTx } from '@lifeline/event-store';
 import type { EntityRef } from '@lifeline/process-domain';
 
 /** Who and what caused a command: becomes the metadata of every event it appends. */
@@ -26,3 +26,7 @@ export const metadataFor = (origin: CommandOrigin, actor: string, at: string): E
 
 /** A record's partition key (EventMetadataIn.partitionKey): the Kafka key of its entity events. */
 export const partitionKeyOf = (entity: EntityRef): string => `${entity.type}:${entity.id}`;
+
+/** The metadata naming the record the event belongs to, where the store keeps it (StoreTx.keepsPartitions). */
+export const onRecord = (tx: StoreTx, metadata: EventMetadataIn, entity: EntityRef | undefined): EventMetadataIn =>
+  tx.keepsPartitions && entity !== undefined ? { ...metadata, partitionKey: partitionKeyOf(entity) } : metadata;
