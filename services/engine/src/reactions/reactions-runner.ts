@@ -115,11 +115,6 @@ export class ReactionsRunner {
     this.owned = { leases: [], count: 0, partitions: new Set(), from: new Map(), unpartitionedFrom: 0 };
   }
 
-  /** The partitions this runner reacts for (when sharing by partition). */
-  ownedPartitions(): number[] | undefined {
-    return this.owned && [...this.owned.partitions].sort((a, b) => a - b);
-  }
-
   start(): void {
     this.stopped = false;
     if (!this.inline && !this.partitioned) this.subscribe();
