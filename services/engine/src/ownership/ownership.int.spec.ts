@@ -185,6 +185,36 @@ describePostgres('ownership by partition: two engines share the records of one l
     expect(decided).toBeGreaterThanOrEqual(events.length - 1); // the definition is folded, never decided
   });
 
+  it('an engine that owns a partition again keeps what it folded: the timers it gave up come back and fire once', async () => {
+    a.ownership!.assign({ partitionCount: COUNT, partitions: [0, 1, 2, 3] });
+    b.ownership!.assign({ partitionCount: COUNT, partitions: [] });
+    await until('A owns every partition', async () => owned(a).length === COUNT && owned(b).length === 0);
+    const waiting = await count('WaitStarted');
+    const timedOut = await count('WaitTimedOut');
+    const fresh = Array.from({ length: 12 }, (_, n) => 100 + n);
+    await a.ingest.record(fresh.map((n) => ({ envelope: order(n, 0), source: { kind: 'http' } })));
+    await until('the new orders wait', async () => (await count('WaitStarted')) === waiting + fresh.length);
+
+    // 2 and 3 go to B and come back to A with nothing recorded meanwhile: only A's own state knows their timers.
+    a.ownership!.assign({ partitionCount: COUNT, partitions: [0, 1] });
+    b.ownership!.assign({ partitionCount: COUNT, partitions: [2, 3] });
+    await until('B owns 2 and 3', async () => owned(b).join() === '2,3' && owned(a).join() === '0,1');
+    const decidedByB = b.reactor.decided;
+    b.ownership!.assign({ partitionCount: COUNT, partitions: [] });
+    a.ownership!.assign({ partitionCount: COUNT, partitions: [0, 1, 2, 3] });
+    await until('A owns every partition again', async () => owned(a).length === COUNT && owned(b).length === 0);
+    expect(fresh.some((n) => [2, 3].includes(partitionOfOrder(n)))).toBe(true);
+
+    clock.advance(2 * HOUR);
+    await until('every new order timed out', async () => {
+      await Promise.all([a.reactions.tick(), b.reactions.tick()]);
+      return (await count('WaitTimedOut')) === timedOut + fresh.length;
+    });
+    for (let i = 0; i < 3; i++) await Promise.all([a.reactions.tick(), b.reactions.tick()]);
+    expect(await count('WaitTimedOut')).toBe(timedOut + fresh.length);
+    expect(b.reactor.decided).toBe(decidedByB);
+  });
+
   it('refuses to share a log whose records have events without a partition key (written before): they would be nobody’s', async () => {
     const old = uniqueTestSchema('owners_old');
     const store = await PostgresEventStore.connect(url, { schema: old });

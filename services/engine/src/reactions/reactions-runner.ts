@@ -243,9 +243,12 @@ export class ReactionsRunner {
       const state = this.reactor.state;
       // Owning nothing (between two assignments) keeps what is folded: most of it is this engine's again next.
       if (leases.length > 0) {
-        const owns = (recordKey: string) => partitions.has(partitionOf(partitionKeyOfRecord(recordKey), count));
-        const forgotten = this.inLocalTransaction(() => state.keepPartitions(owns, partitions, count));
-        if (forgotten > 0) this.logger.info({ forgotten }, 'records of partitions owned elsewhere now forgotten');
+        const before = this.owned && this.owned.count === count ? this.owned.partitions : new Set<number>();
+        const partitionOfRecord = (recordKey: string) => partitionOf(partitionKeyOfRecord(recordKey), count);
+        const owns = (recordKey: string) => partitions.has(partitionOfRecord(recordKey));
+        const regained = (recordKey: string) => owns(recordKey) && !before.has(partitionOfRecord(recordKey));
+        const moved = this.inLocalTransaction(() => state.ownPartitions(owns, regained, count));
+        if (moved > 0) this.logger.info({ timers: moved }, 'timers of the partitions that moved taken out or put back');
       }
       const shared = await this.partitioned.store.partitionLeases.checkpoints(REACTIONS, count, [...partitions]);
       const from = await this.foldPartitions(count, shared);

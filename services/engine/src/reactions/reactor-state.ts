@@ -72,33 +72,37 @@ export class ReactorState {
   }
 
   /**
-   * Keeps only the records `keep` says yes to (with their instances and timers), and the partition
-   * checkpoints of `partitions` among `count`: a process that no longer owns a partition forgets its
-   * records, so none of their timers fires here, and folds them again from the log if it owns it again.
+   * Owns the records `owns` says yes to, among `count` partitions. The records of partitions owned elsewhere
+   * stay, as of their partition's checkpoint, but their timers leave the index, so none fires here; records
+   * of a partition owned again (`regained`) get theirs back from their state, and are then folded on from
+   * that checkpoint, not from the start of the log. Another partition count maps records to other partitions:
+   * everything is forgotten then. Returns how many records' timers left or came back.
    */
-  keepPartitions(owns: (recordKey: string) => boolean, partitions: ReadonlySet<number>, count: number): number {
-    // Another partition count maps records to other partitions: what is kept was folded under the old one.
-    const recount = count !== this.partitionCount();
-    const keep = recount ? () => false : owns;
-    let forgotten = 0;
-    for (const { record_key: key } of this.s.allRecordKeys.all()) {
-      if (keep(key)) continue;
-      this.s.deleteRecord.run(key);
-      forgotten++;
+  ownPartitions(owns: (recordKey: string) => boolean, regained: (recordKey: string) => boolean, count: number): number {
+    if (count !== this.partitionCount()) {
+      this.s.deleteAllRecords.run();
+      this.s.deleteAllInstances.run();
+      this.s.deleteAllTimers.run();
+      for (const { name } of this.s.partitionMeta.all()) this.s.deleteMeta.run(name);
+      this.s.setMeta.run('partition-count', count);
+      return 0;
     }
-    for (const { instance_id: id, record_key: key } of this.s.allInstances.all()) {
-      if (!keep(key)) this.s.deleteInstance.run(id);
-    }
+    let moved = 0;
     for (const { timer_id: id, record_key: key } of this.s.allTimers.all()) {
-      if (!keep(key)) this.s.deleteTimer.run(id);
+      if (owns(key)) continue;
+      this.s.deleteTimer.run(id);
+      moved++;
     }
-    for (const { name } of this.s.partitionMeta.all()) {
-      if (recount || !partitions.has(Number(name.slice('partition:'.length)))) {
-        this.s.deleteMeta.run(name);
+    for (const { record_key: key } of this.s.allRecordKeys.all()) {
+      if (!regained(key)) continue;
+      const state = this.record(key);
+      if (!state) continue;
+      for (const [id, timer] of Object.entries(state.timers)) {
+        this.s.saveTimer.run(id, key, timer.dueAt, pausedOf(timer));
+        moved++;
       }
     }
-    this.s.setMeta.run('partition-count', count);
-    return forgotten;
+    return moved;
   }
 
   /** Bumped with every change of the definitions, so another process (or a rolled-back unit) is noticed. */
@@ -241,6 +245,9 @@ function prepare(db: Database.Database) {
     partitionMeta: db.prepare<[], { name: string }>(
       "SELECT name FROM reactor_meta WHERE name >= 'partition:' AND name < 'partition;'",
     ),
+    deleteAllRecords: db.prepare('DELETE FROM reactor_records'),
+    deleteAllInstances: db.prepare('DELETE FROM reactor_instances'),
+    deleteAllTimers: db.prepare('DELETE FROM reactor_timers'),
     allRecordKeys: db.prepare<[], { record_key: string }>('SELECT record_key FROM reactor_records'),
     allInstances: db.prepare<[], { instance_id: string; record_key: string }>(
       'SELECT instance_id, record_key FROM reactor_instances',
