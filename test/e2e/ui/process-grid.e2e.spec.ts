@@ -38,7 +38,7 @@ describeInBrowser('Process grid in a browser: sort, filter, details, activate an
     const onboarding = page.locator('tr[data-key="customer-onboarding"]');
     await expect(onboarding.innerText()).resolves.toContain('Enabled');
     await onboarding.getByRole('button', { name: 'Deactivate Customer onboarding' }).click();
-    await onboarding.getByRole('button', { name: 'Activate Customer onboarding' }).waitFor();
+    await onboarding.getByRole('button', { name: 'Activate Customer onboarding', exact: true }).waitFor();
     await expect(onboarding.innerText()).resolves.toContain('Disabled');
 
     await onboarding.getByRole('link', { name: 'Customer onboarding', exact: true }).click();
@@ -89,7 +89,7 @@ describeInBrowser('Process grid in a browser: sort, filter, details, activate an
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Processes' }).click();
     await page
       .locator('tr[data-key="customer-onboarding"]')
-      .getByRole('button', { name: 'Activate Customer onboarding' })
+      .getByRole('button', { name: 'Activate Customer onboarding', exact: true })
       .click();
     await page
       .locator('tr[data-key="customer-onboarding"]')
