@@ -19,6 +19,7 @@ import { execFileSync } from 'node:child_process';
 import { AssignerProtocol, Kafka, logLevel, Partitioners, type Admin, type Producer } from 'kafkajs';
 import pg from 'pg';
 import { dropTestSchema, testPostgresUrl, uniqueTestSchema } from '@lifeline/event-store/testing';
+import { PUBLISHED_PROCESS_EVENTS } from '@lifeline/entity-events';
 import { createTopics, kafkaAvailable, kafkaBrokers, uniqueTopic } from '@lifeline/entity-events/testing';
 import { builtMain, ClusterNode, counterTotal, REPO_ROOT, requireBuilt, type EngineHealth } from '@lifeline/testing';
 import { cpuSecondsOf, machineCpuSeconds, markdownTable, parentPidOf, sleep, treeCpuSecondsOf } from './lib/measure';
@@ -31,15 +32,8 @@ const SECRET = 'scale-out-bench-secret-0123456789abcdef';
 const POLL_MS = 250;
 /** The head, the engines' reactions positions and their counters unchanged this long: the engines are idle. */
 const STILL_MS = 1_500;
-/** Instance events the outbox publishes to the lifecycle topic (libs/entity-events, to-outbound-messages.ts). */
-const LIFECYCLE = [
-  'InstanceStarted',
-  'InstanceCompleted',
-  'InstanceTerminated',
-  'TaskCreated',
-  'TaskClaimed',
-  'TaskCompleted',
-];
+/** Instance events the outbox publishes to the lifecycle topic. */
+const LIFECYCLE = [...PUBLISHED_PROCESS_EVENTS];
 
 export type Ownership = 'partitions' | 'all';
 
