@@ -247,7 +247,7 @@ export class ReactionsRunner {
         const partitionOfRecord = (recordKey: string) => partitionOf(partitionKeyOfRecord(recordKey), count);
         const owns = (recordKey: string) => partitions.has(partitionOfRecord(recordKey));
         const regained = (recordKey: string) => owns(recordKey) && !before.has(partitionOfRecord(recordKey));
-        const moved = this.inLocalTransaction(() => state.ownPartitions(owns, regained, count));
+        const moved = await this.inStateTransaction(async () => state.ownPartitions(owns, regained, count));
         if (moved > 0) this.logger.info({ timers: moved }, 'timers of the partitions that moved taken out or put back');
       }
       const shared = await this.partitioned.store.partitionLeases.checkpoints(REACTIONS, count, [...partitions]);
@@ -348,20 +348,6 @@ export class ReactionsRunner {
   private leaseLost(error: PartitionLeaseLost): void {
     this.logger.warn({ partitions: error.partitions }, 'partition taken by another engine; its work stops here');
     this.partitioned?.onLeaseLost(error.partitions);
-  }
-
-  /** Writes to the reactor's own database alone (no unit of work on the store). */
-  private inLocalTransaction<T>(work: () => T): T {
-    const db = this.stateDb!;
-    db.exec('BEGIN IMMEDIATE');
-    try {
-      const result = work();
-      db.exec('COMMIT');
-      return result;
-    } catch (error) {
-      if (db.inTransaction) db.exec('ROLLBACK');
-      throw error;
-    }
   }
 
   private handleBatch(events: StoredEvent[]): Promise<void> {

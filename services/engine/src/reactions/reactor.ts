@@ -151,16 +151,13 @@ export class Reactor {
     tx: StoreTx,
     events: readonly StoredEvent[],
     verdict: (event: StoredEvent) => Verdict,
-  ): Promise<number> {
+  ): Promise<void> {
     this.refreshDefinitions();
-    let reacted = 0;
     for (const event of events) {
       const what = verdict(event);
       if (what === 'skip') continue;
       await this.handle(tx, event, 'each', what === 'react');
-      if (what === 'react') reacted++;
     }
-    return reacted;
   }
 
   /** Folds a partition's events into the state without reacting: its records as another process left them. */
