@@ -2,9 +2,12 @@ import { spawnSync } from 'node:child_process';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
 import { EventStoreDbEventStore } from '@lifeline/event-store';
 import { eventStoreContract } from './event-store.contract';
+import { partitionedStoreContract } from './partitioned-store.contract';
 
 const image = 'eventstore/eventstore:24.10';
 const capabilities = { atomicAppendMany: false, globalEventIds: false };
+/** Leases on streams, expiring; a server named by EVENTSTORE_URL may hold other runs' events. */
+const partitioned = { atomicUnits: false, expiring: true };
 
 /**
  * Jest registers tests synchronously, so the Docker probe runs in a child process with a short
@@ -31,6 +34,11 @@ if (url !== undefined && url !== '') {
     undefined,
     capabilities,
   );
+  partitionedStoreContract(
+    `EventStoreDbEventStore (${url})`,
+    async ({ leaseTtlMs }) => EventStoreDbEventStore.connect(url, { leaseTtlMs }),
+    { ...partitioned, fresh: false },
+  );
 } else if (dockerEngineAvailable()) {
   jest.setTimeout(180_000);
   let container: Promise<StartedTestContainer> | undefined;
@@ -46,21 +54,30 @@ if (url !== undefined && url !== '') {
       .withWaitStrategy(Wait.forHttp('/health/live', 2113).forStatusCodeMatching((code) => code >= 200 && code < 300))
       .withStartupTimeout(120_000)
       .start());
+  const connection = async (): Promise<string> => {
+    const esdb = await started();
+    return `esdb://${esdb.getHost()}:${esdb.getMappedPort(2113)}?tls=false`;
+  };
   eventStoreContract(
     `EventStoreDbEventStore (${image} in a container)`,
-    async () => {
-      const esdb = await started();
-      return EventStoreDbEventStore.connect(`esdb://${esdb.getHost()}:${esdb.getMappedPort(2113)}?tls=false`);
-    },
+    async () => EventStoreDbEventStore.connect(await connection()),
+    undefined,
+    capabilities,
+  );
+  // The same server: the contracts' tests name their own streams and partitions. It stops after both.
+  partitionedStoreContract(
+    `EventStoreDbEventStore (${image} in a container)`,
+    async ({ leaseTtlMs }) => EventStoreDbEventStore.connect(await connection(), { leaseTtlMs }),
+    { ...partitioned, fresh: false },
     async () => {
       if (container !== undefined) await (await container).stop();
     },
-    capabilities,
   );
 } else {
   const reason = 'EventStoreDB contract — skipped: no EVENTSTORE_URL and no Docker engine on this machine';
   console.warn(reason);
   describe.skip(reason, () => {
     it('runs the event-store contract against EventStoreDB', () => undefined);
+    it('runs the partitioned-store contract (leases on streams) against EventStoreDB', () => undefined);
   });
 }

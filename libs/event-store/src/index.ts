@@ -7,12 +7,19 @@ export * from './event-store';
 export * from './hash-chain';
 export * from './log-chain';
 export * from './partitions';
+export {
+  StreamPartitionLeases,
+  INTERNAL_STREAM_PREFIX,
+  isInternalStream,
+  leaseStreamOf,
+  type StreamPartitionLeasesOptions,
+} from './stream-partitions';
 export { EventStoreClosed } from './store-rules';
 export { PositionWaiters } from './position-waiters';
 export { SqliteEventStore, type SqliteEventStoreOptions } from './sqlite/sqlite-event-store';
-export { EventStoreDbEventStore } from './eventstoredb/eventstoredb-event-store';
+export { EventStoreDbEventStore, type EventStoreDbOptions } from './eventstoredb/eventstoredb-event-store';
 export { PostgresEventStore, type PostgresEventStoreOptions } from './postgres/postgres-event-store';
-export { InMemoryEventStore } from './memory/in-memory-event-store';
+export { InMemoryEventStore, PartitionedInMemoryEventStore } from './memory/in-memory-event-store';
 export { WalCheckpointer, FALLBACK_AUTOCHECKPOINT_PAGES } from './sqlite/wal-checkpointer';
 export {
   copyHistory,
@@ -24,7 +31,7 @@ export {
 
 export type EventStoreConfig =
   | { kind: 'sqlite'; file: string }
-  | { kind: 'eventstoredb'; url: string }
+  | { kind: 'eventstoredb'; url: string; leaseTtlMs?: number }
   | { kind: 'postgres'; url: string; schema?: string };
 
 /** Opens the configured store (LIFELINE_EVENT_STORE picks the kind). */
@@ -33,7 +40,10 @@ export async function openEventStore(config: EventStoreConfig): Promise<EventSto
     case 'sqlite':
       return SqliteEventStore.open(config.file);
     case 'eventstoredb':
-      return EventStoreDbEventStore.connect(config.url);
+      return EventStoreDbEventStore.connect(
+        config.url,
+        config.leaseTtlMs === undefined ? {} : { leaseTtlMs: config.leaseTtlMs },
+      );
     case 'postgres':
       return PostgresEventStore.connect(config.url, config.schema === undefined ? {} : { schema: config.schema });
     default: {

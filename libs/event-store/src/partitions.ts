@@ -76,8 +76,11 @@ export interface PartitionLeases {
    * throws `PartitionLeaseLost` when a lease was taken by another process since, so the unit rolls back.
    */
   advance(tx: StoreTx, name: string, count: number, leases: readonly PartitionLease[], position: number): Promise<void>;
-  /** Called once when the session holding the leases is lost: every lease of this process is gone. */
-  onLost(listener: (error: unknown) => void): void;
+  /**
+   * Called when leases are lost outside a write: every lease of this process when its session is lost
+   * (PostgreSQL), or those `partitions` when they expired or were found taken on renewal (EventStoreDB).
+   */
+  onLost(listener: (error: unknown, partitions?: readonly number[]) => void): void;
 }
 
 export class PartitionLeaseLost extends Error {
@@ -88,7 +91,7 @@ export class PartitionLeaseLost extends Error {
   }
 }
 
-/** A store that keeps partition leases (PostgreSQL): the engines of a cluster share work through it. */
+/** A store that keeps partition leases (PostgreSQL, EventStoreDB): the engines of a cluster share work through it. */
 export interface PartitionedStore {
   readonly partitionLeases: PartitionLeases;
   /** The first event of a record (an entity or instance stream) stored without a partition key, if any. */

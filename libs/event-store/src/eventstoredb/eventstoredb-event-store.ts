@@ -20,6 +20,7 @@ import {
 } from '@eventstore/db-client';
 import {
   WrongExpectedRevision,
+  type PartitionFilter,
   type AppendRequest,
   type AppendResult,
   type EventStore,
@@ -32,6 +33,8 @@ import {
 import { canonicalEventText, canonicalJson, eventHash } from '../hash-chain';
 import { EventStoreClosed, checkExpectedRevision, ownMetadata } from '../store-rules';
 import { PositionWaiters } from '../position-waiters';
+import type { PartitionedStore } from '../partitions';
+import { PartitionKeyCheck, StreamPartitionLeases, isInternalStream, partitionWants } from '../stream-partitions';
 
 /** How far back from a stream's end a retried batch is looked for (ESDB has no event-id index). */
 const duplicateWindow = 64;
@@ -39,6 +42,10 @@ const duplicateWindow = 64;
 const allPageSize = 500;
 /** Retries of an 'any' append that lost the optimistic race for the hash-chain tail. */
 const anyRetries = 5;
+/** How long a partition lease lasts without renewal, unless told otherwise. */
+const defaultLeaseTtlMs = 10_000;
+/** Events a lease stream keeps: the last is the whole lease, the rest are for reading its recent history. */
+const leaseStreamMaxCount = 16;
 
 type RecordedEvent = NonNullable<ResolvedEvent['event']>;
 
@@ -49,16 +56,35 @@ type RecordedEvent = NonNullable<ResolvedEvent['event']>;
  * - A retried batch is recognised when its first event is among the last `duplicateWindow` events of
  *   the stream; an id reused in another stream is not detected (no global event-id index).
  */
-export class EventStoreDbEventStore implements EventStore {
+export class EventStoreDbEventStore implements EventStore, PartitionedStore {
   /** No multi-stream transactions: each append of a unit is durable on its own. */
   readonly atomicUnits = false;
+  /**
+   * Ownership by partition (docs/decisions/0013-ownership-by-partition.md): leases and checkpoints in a stream
+   * per partition, fenced by expected revisions, expiring unless renewed (there is no session to end with a
+   * dead process).
+   */
+  readonly partitionLeases: StreamPartitionLeases;
+  private readonly keyCheck: PartitionKeyCheck;
   private readonly subscriptions = new Set<EventStoreDbSubscription>();
   private closed = false;
 
-  private constructor(private readonly client: EventStoreDBClient) {}
+  private constructor(
+    private readonly client: EventStoreDBClient,
+    options: EventStoreDbOptions,
+  ) {
+    this.partitionLeases = new StreamPartitionLeases(this, {
+      ttlMs: options.leaseTtlMs ?? defaultLeaseTtlMs,
+      // Each write of a lease is its whole state: the stream keeps a few, the server scavenges the rest.
+      prepareStream: async (streamId) => {
+        await this.client.setStreamMetadata(streamId, { maxCount: leaseStreamMaxCount });
+      },
+    });
+    this.keyCheck = new PartitionKeyCheck(this, (from, found) => this.scanFor(from, found));
+  }
 
-  static connect(connectionString: string): EventStoreDbEventStore {
-    return new EventStoreDbEventStore(EventStoreDBClient.connectionString(connectionString));
+  static connect(connectionString: string, options: EventStoreDbOptions = {}): EventStoreDbEventStore {
+    return new EventStoreDbEventStore(EventStoreDBClient.connectionString(connectionString), options);
   }
 
   async append(request: AppendRequest): Promise<AppendResult> {
@@ -88,6 +114,8 @@ export class EventStoreDbEventStore implements EventStore {
       readStream: (streamId, options) => this.readStream(streamId, options),
       readAll: (fromPosition, maxCount, prefixes) => this.readAll(fromPosition, maxCount, prefixes),
       headPosition: () => this.headPosition(),
+      // The write path names each event's record: engines share the records by partition through it.
+      keepsPartitions: true,
       appended: [],
       onCommit: (listener) => void listeners.push(listener),
       // Nothing to undo: what was appended stays.
@@ -133,8 +161,38 @@ export class EventStoreDbEventStore implements EventStore {
 
   async readAll(fromPosition: number, maxCount: number, prefixes?: readonly string[]): Promise<StoredEvent[]> {
     this.assertOpen();
+    if (maxCount <= 0 || prefixes?.length === 0) return [];
+    return this.scanAll(fromPosition, maxCount, (event) => matches(event.streamId, prefixes));
+  }
+
+  /**
+   * The events of the owned partitions (and of no record, when the filter says so). EventStoreDB cannot filter
+   * by metadata on the server: the log is read and the other partitions' events are passed over here.
+   */
+  async readPartitions(
+    fromPosition: number,
+    maxCount: number,
+    filter: PartitionFilter,
+    prefixes?: readonly string[],
+  ): Promise<StoredEvent[]> {
+    this.assertOpen();
+    if (maxCount <= 0 || prefixes?.length === 0) return [];
+    return this.scanAll(fromPosition, maxCount, (event) => matches(event.streamId, prefixes), filter);
+  }
+
+  firstEventWithoutPartition(): Promise<{ position: number; streamId: string } | undefined> {
+    this.assertOpen();
+    return this.keyCheck.firstEventWithoutPartition();
+  }
+
+  /** Reads $all after `fromPosition`, page by page, keeping what `keep` and the filter want (at most maxCount). */
+  private async scanAll(
+    fromPosition: number,
+    maxCount: number,
+    keep: (event: RecordedEvent) => boolean,
+    filter?: PartitionFilter,
+  ): Promise<StoredEvent[]> {
     const events: StoredEvent[] = [];
-    if (maxCount <= 0 || prefixes?.length === 0) return events;
     let cursor = fromPosition;
     for (;;) {
       let seen = 0;
@@ -151,14 +209,31 @@ export class EventStoreDbEventStore implements EventStore {
         // fromPosition is inclusive in ESDB and exclusive in the port.
         if (position <= cursor) continue;
         cursor = position;
-        if (isSystem(event) || !matches(event.streamId, prefixes)) continue;
-        events.push(toStoredEvent(event));
+        if (isSystem(event) || !keep(event)) continue;
+        const stored = toStoredEvent(event);
+        if (!partitionWants(filter, stored)) continue;
+        events.push(stored);
         if (events.length >= maxCount) {
           await read.cancel();
           return events;
         }
       }
       if (seen < allPageSize) return events;
+    }
+  }
+
+  /** The first event after `fromPosition` that `found` wants, and how far the log was read. */
+  private async scanFor(
+    fromPosition: number,
+    found: (event: StoredEvent) => boolean,
+  ): Promise<{ event?: StoredEvent; upTo: number }> {
+    let cursor = fromPosition;
+    for (;;) {
+      const page = await this.scanAll(cursor, allPageSize, () => true);
+      const hit = page.find(found);
+      if (hit) return { event: hit, upTo: cursor };
+      if (page.length < allPageSize) return { upTo: Math.max(cursor, page.at(-1)?.position ?? cursor) };
+      cursor = page.at(-1)!.position;
     }
   }
 
@@ -200,6 +275,7 @@ export class EventStoreDbEventStore implements EventStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.partitionLeases.close();
     await Promise.all([...this.subscriptions].map((s) => s.stop()));
     await this.client.dispose();
   }
@@ -265,14 +341,20 @@ export class EventStoreDbEventStore implements EventStore {
   }
 }
 
+export interface EventStoreDbOptions {
+  /** How long a partition lease lasts without renewal (ms): how long a dead engine's partitions wait. */
+  leaseTtlMs?: number;
+}
+
 function readPosition(position: number): ReadPosition {
   if (position <= 0) return START;
   const at = BigInt(position);
   return { commit: at, prepare: at };
 }
 
+/** The server's own events, and the streams this adapter keeps for itself (leases, checkpoints): no reader's. */
 function isSystem(event: RecordedEvent): boolean {
-  return event.type.startsWith('$') || event.streamId.startsWith('$');
+  return event.type.startsWith('$') || event.streamId.startsWith('$') || isInternalStream(event.streamId);
 }
 
 function matches(streamId: string, prefixes: readonly string[] | undefined): boolean {
@@ -330,11 +412,8 @@ class EventStoreDbSubscription implements Subscription {
   }
 
   start(): void {
-    const checkpointReached = (_: AllStreamSubscription, position: Position): void => {
-      const at = Number(position.commit);
-      if (this.buffer.length === 0 && this.inFlight === undefined) this.markHandled(at);
-      else this.pendingCheckpoint = Math.max(this.pendingCheckpoint, at);
-    };
+    const checkpointReached = (_: AllStreamSubscription, position: Position): void =>
+      this.passedOver(Number(position.commit));
     const filter =
       this.options.prefixes === undefined
         ? excludeSystemEvents({ checkpointReached })
@@ -374,14 +453,26 @@ class EventStoreDbSubscription implements Subscription {
 
   private receive(resolved: AllStreamResolvedEvent): void {
     const event = resolved.event;
-    if (this.stopped || event === undefined || isSystem(event)) return;
-    const stored = toStoredEvent(event);
+    if (this.stopped || event?.position === undefined) return;
+    const position = Number(event.position.commit);
     // After a re-subscription the server may send again what was already received.
-    if (stored.position <= this.lastReceived) return;
-    this.lastReceived = stored.position;
+    if (position <= this.lastReceived) return;
+    this.lastReceived = position;
+    const stored = isSystem(event) ? undefined : toStoredEvent(event);
+    if (stored === undefined || !partitionWants(this.options.partitions, stored)) {
+      // Not this subscription's (another partition's record, or a lease): it is passed over, as a checkpoint is.
+      this.passedOver(position);
+      return;
+    }
     this.buffer.push(stored);
     if (this.buffer.length >= this.batchSize) this.stream?.pause();
     if (this.inFlight === undefined) this.inFlight = this.deliver();
+  }
+
+  /** Everything up to `position` that this subscription wants is delivered once what is buffered is handled. */
+  private passedOver(position: number): void {
+    if (this.buffer.length === 0 && this.inFlight === undefined) this.markHandled(position);
+    else this.pendingCheckpoint = Math.max(this.pendingCheckpoint, position);
   }
 
   private async deliver(): Promise<void> {

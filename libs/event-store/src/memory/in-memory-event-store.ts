@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import Database from 'better-sqlite3';
 import {
   EventIdConflict,
+  type PartitionFilter,
   type AppendRequest,
   type AppendResult,
   type EventStore,
@@ -15,6 +16,14 @@ import {
 import { computeEventHash, hashedMetadata } from '../hash-chain';
 import { EventStoreClosed, checkExpectedRevision, ownMetadata } from '../store-rules';
 import { startPolling, type PollingSubscription } from '../polling-subscription';
+import type { PartitionedStore } from '../partitions';
+import {
+  PartitionKeyCheck,
+  StreamPartitionLeases,
+  isInternalStream,
+  partitionWants,
+  type StreamPartitionLeasesOptions,
+} from '../stream-partitions';
 
 /**
  * An event store in memory, for the engine's int specs: the same contract as the SQLite store
@@ -28,17 +37,24 @@ export class InMemoryEventStore implements EventStore {
   /** An in-memory SQLite database whose transactions follow the units (state kept beside the events). */
   readonly sidecar = new Database(':memory:');
   readonly sidecarHoldsEvents = false;
-  private readonly log: StoredEvent[] = [];
-  private readonly streams = new Map<string, StoredEvent[]>();
-  private readonly ids = new Map<string, StoredEvent>();
-  private readonly signal = new EventEmitter();
+  private readonly log: StoredEvent[];
+  private readonly streams: Map<string, StoredEvent[]>;
+  private readonly ids: Map<string, StoredEvent>;
+  private readonly signal: EventEmitter;
   private readonly committedListeners = new Set<(events: readonly StoredEvent[]) => void>();
   private readonly subscriptions = new Set<PollingSubscription>();
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** Whether units name each event's record (a partitioned store's write path does). */
+  protected keepsPartitions = false;
 
-  constructor(options: { atomicUnits?: boolean } = {}) {
+  /** `sharing`: another store whose log this one reads and appends to (a second connection to one server). */
+  constructor(options: { atomicUnits?: boolean } = {}, sharing?: InMemoryEventStore) {
     this.atomicUnits = options.atomicUnits ?? true;
+    this.log = sharing?.log ?? [];
+    this.streams = sharing?.streams ?? new Map();
+    this.ids = sharing?.ids ?? new Map();
+    this.signal = sharing?.signal ?? new EventEmitter();
     this.signal.setMaxListeners(0);
   }
 
@@ -58,6 +74,7 @@ export class InMemoryEventStore implements EventStore {
       readStream: async (streamId, options) => this.readStreamNow(streamId, options),
       readAll: async (from, max, prefixes) => this.readAllNow(from, max, prefixes),
       headPosition: async () => this.log.length,
+      keepsPartitions: this.keepsPartitions,
       appended,
       onCommit: (listener) => void listeners.push(listener),
       attempt: async (part) => {
@@ -111,6 +128,7 @@ export class InMemoryEventStore implements EventStore {
       readStream: async (streamId, options) => this.readStreamNow(streamId, options),
       readAll: async (from, max, prefixes) => this.readAllNow(from, max, prefixes),
       headPosition: async () => this.log.length,
+      keepsPartitions: this.keepsPartitions,
       appended: [],
       onCommit: (listener) => void listeners.push(listener),
       attempt: (part) => part(),
@@ -223,10 +241,17 @@ export class InMemoryEventStore implements EventStore {
     return this.readAllNow(fromPosition, maxCount, prefixes);
   }
 
-  private readAllNow(fromPosition: number, maxCount: number, prefixes?: readonly string[]): StoredEvent[] {
+  /** The log after `fromPosition`; the streams a partitioned store keeps for itself are no reader's. */
+  protected readAllNow(
+    fromPosition: number,
+    maxCount: number,
+    prefixes?: readonly string[],
+    filter?: PartitionFilter,
+  ): StoredEvent[] {
     const out: StoredEvent[] = [];
     for (let i = Math.max(0, fromPosition); i < this.log.length && out.length < maxCount; i++) {
       const event = this.log[i]!;
+      if (isInternalStream(event.streamId) || !partitionWants(filter, event)) continue;
       if (prefixes === undefined || prefixes.some((p) => event.streamId.startsWith(p))) out.push(event);
     }
     return out;
@@ -246,7 +271,7 @@ export class InMemoryEventStore implements EventStore {
       this.subscriptions,
       {
         head: () => this.log.length,
-        read: (from, max) => this.readAllNow(from, max, options.prefixes),
+        read: (from, max) => this.readAllNow(from, max, options.prefixes, options.partitions),
         onAppended: (listener) => {
           this.signal.on('appended', listener);
           return () => this.signal.off('appended', listener);
@@ -281,7 +306,51 @@ export class InMemoryEventStore implements EventStore {
     return store;
   }
 
-  private assertOpen(): void {
+  protected assertOpen(): void {
     if (this.closed) throw new EventStoreClosed();
+  }
+}
+
+/**
+ * The in-memory store as EventStoreDB shares work by partition: units are not atomic, each event names its
+ * record, and the leases live in streams of the store (the same `StreamPartitionLeases` as EventStoreDB's).
+ * The ownership specs run on it where no EventStoreDB server is at hand.
+ */
+export class PartitionedInMemoryEventStore extends InMemoryEventStore implements PartitionedStore {
+  readonly partitionLeases: StreamPartitionLeases;
+  private readonly keyCheck: PartitionKeyCheck;
+
+  constructor(leases: Omit<StreamPartitionLeasesOptions, 'prepareStream'>, sharing?: PartitionedInMemoryEventStore) {
+    super({ atomicUnits: false }, sharing);
+    this.keepsPartitions = true;
+    this.partitionLeases = new StreamPartitionLeases(this, leases);
+    this.keyCheck = new PartitionKeyCheck(this, async (from, found) => {
+      const events = this.readAllNow(from, Number.MAX_SAFE_INTEGER);
+      return { event: events.find(found), upTo: events.at(-1)?.position ?? from };
+    });
+  }
+
+  /** Another connection to the same log, with leases of its own (as another engine process has). */
+  connect(leases: Omit<StreamPartitionLeasesOptions, 'prepareStream'>): PartitionedInMemoryEventStore {
+    return new PartitionedInMemoryEventStore(leases, this);
+  }
+
+  firstEventWithoutPartition(): Promise<{ position: number; streamId: string } | undefined> {
+    return this.keyCheck.firstEventWithoutPartition();
+  }
+
+  async readPartitions(
+    fromPosition: number,
+    maxCount: number,
+    filter: PartitionFilter,
+    prefixes?: readonly string[],
+  ): Promise<StoredEvent[]> {
+    this.assertOpen();
+    return this.readAllNow(fromPosition, maxCount, prefixes, filter);
+  }
+
+  override async close(): Promise<void> {
+    await this.partitionLeases.close();
+    await super.close();
   }
 }

@@ -50,9 +50,10 @@ export class PartitionOwnership {
     private readonly workers: readonly PartitionWorker[],
     private readonly logger: Logger,
   ) {
-    leases.onLost((error) => {
-      this.logger.error({ err: error }, 'the partition leases session was lost; taking the partitions again');
-      this.forget([...this.held.keys()]);
+    leases.onLost((error, partitions) => {
+      const lost = partitions ?? [...this.held.keys()];
+      this.logger.error({ err: error, partitions: lost }, 'partition leases lost; taking the partitions again');
+      this.forget(lost);
     });
   }
 

@@ -19,13 +19,15 @@ export interface LifelineConfig {
   tokenMaxLifetimeSeconds: number;
   eventStore:
     | { kind: 'sqlite'; file: string }
-    | { kind: 'eventstoredb'; url: string }
+    | { kind: 'eventstoredb'; url: string; leaseTtlMs: number }
     | { kind: 'postgres'; url: string; schema?: string };
   entitySource: 'http' | 'kafka';
   /**
    * LIFELINE_OWNERSHIP: `partitions` (several engines share the records by the entity topic's partitions,
-   * each reacting to its own; needs the PostgreSQL store and the Kafka source) or `all` (this engine reacts
-   * to every record; with several engines the work is repeated, harmlessly). Default: partitions where it can.
+   * each reacting to its own; needs a distributed store, PostgreSQL or EventStoreDB, and the Kafka source) or
+   * `all` (this engine reacts to every record; with several engines the work is repeated, harmlessly).
+   * Default: partitions on PostgreSQL with Kafka; on EventStoreDB it is asked for (a log written before
+   * partition keys, as an existing EventStoreDB deployment has, must stay on `all`).
    */
   ownership: 'partitions' | 'all';
   kafka: {
@@ -252,16 +254,17 @@ export function loadConfig(
   if (source !== 'http' && source !== 'kafka') {
     throw new ConfigInvalid(`LIFELINE_ENTITY_SOURCE must be http or kafka, not ${source}`);
   }
-  const shareable = storeKind === 'postgres' && source === 'kafka';
-  const ownership = env.LIFELINE_OWNERSHIP ?? (shareable ? 'partitions' : 'all');
+  const shareable = (storeKind === 'postgres' || storeKind === 'eventstoredb') && source === 'kafka';
+  const ownership = env.LIFELINE_OWNERSHIP ?? (shareable && storeKind === 'postgres' ? 'partitions' : 'all');
   if (ownership !== 'partitions' && ownership !== 'all') {
     throw new ConfigInvalid(`LIFELINE_OWNERSHIP must be partitions or all, not ${ownership}`);
   }
   if (ownership === 'partitions' && !shareable) {
     throw new ConfigInvalid(
-      'LIFELINE_OWNERSHIP=partitions needs LIFELINE_EVENT_STORE=postgres and LIFELINE_ENTITY_SOURCE=kafka (the partitions are the entity topic’s, the leases are in the store)',
+      'LIFELINE_OWNERSHIP=partitions needs LIFELINE_EVENT_STORE=postgres or eventstoredb and LIFELINE_ENTITY_SOURCE=kafka (the partitions are the entity topic’s, the leases are in the store)',
     );
   }
+  const leaseTtlMs = whole(env, 'LIFELINE_PARTITION_LEASE_TTL_MS', 10_000, 1_000);
   const anchorInterval = Number(env.LIFELINE_AUDIT_ANCHOR_INTERVAL ?? 300);
   if (!Number.isFinite(anchorInterval) || anchorInterval <= 0) {
     throw new ConfigInvalid(
@@ -308,7 +311,7 @@ export function loadConfig(
               url: env.LIFELINE_POSTGRES_URL as string,
               ...(postgresSchema === undefined ? {} : { schema: postgresSchema }),
             }
-          : { kind: 'eventstoredb', url: env.EVENTSTORE_URL as string },
+          : { kind: 'eventstoredb', url: env.EVENTSTORE_URL as string, leaseTtlMs },
     entitySource: source,
     ownership,
     kafka: {

@@ -189,6 +189,30 @@ describe('ownership configuration (LIFELINE_OWNERSHIP)', () => {
     expect(loadConfig({ ...pg, LIFELINE_ENTITY_SOURCE: 'kafka', LIFELINE_OWNERSHIP: 'all' }).ownership).toBe('all');
   });
 
+  it('shares by partition on EventStoreDB when asked (an existing log has no partition keys), with a lease time', () => {
+    const esdb = { LIFELINE_EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: 'esdb://x', LIFELINE_ENTITY_SOURCE: 'kafka' };
+    const config = loadConfig({ ...esdb, LIFELINE_OWNERSHIP: 'partitions' });
+    expect(config.ownership).toBe('partitions');
+    expect(config.eventStore).toEqual({ kind: 'eventstoredb', url: 'esdb://x', leaseTtlMs: 10_000 });
+    expect(loadConfig({ ...esdb, LIFELINE_PARTITION_LEASE_TTL_MS: '2500' }).eventStore).toEqual({
+      kind: 'eventstoredb',
+      url: 'esdb://x',
+      leaseTtlMs: 2500,
+    });
+    for (const bad of ['999', '-1', '10s', '1e4']) {
+      expect(() => loadConfig({ ...esdb, LIFELINE_PARTITION_LEASE_TTL_MS: bad })).toThrow(
+        `LIFELINE_PARTITION_LEASE_TTL_MS must be a whole number of at least 1000, not ${bad}`,
+      );
+    }
+    expect(() =>
+      loadConfig({
+        LIFELINE_EVENT_STORE: 'eventstoredb',
+        EVENTSTORE_URL: 'esdb://x',
+        LIFELINE_OWNERSHIP: 'partitions',
+      }),
+    ).toThrow(/needs LIFELINE_EVENT_STORE=postgres or eventstoredb and LIFELINE_ENTITY_SOURCE=kafka/);
+  });
+
   it('refuses partitions where there are none to share (no Kafka source, or a store without leases), and an unknown mode', () => {
     expect(() => loadConfig({ ...pg, LIFELINE_OWNERSHIP: 'partitions' })).toThrow(
       /needs LIFELINE_EVENT_STORE=postgres/,
