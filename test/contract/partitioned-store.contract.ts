@@ -212,13 +212,21 @@ export function partitionedStoreContract(
     it('finds the first event of a record written without a partition key (definitions need none)', async () => {
       const store = await connect();
       const run = randomUUID().slice(0, 8);
+      const before = await store.headPosition();
       await store.append({
         streamId: `entity-Order-K${run}`,
         expectedRevision: 'any',
         events: [event(`Order:K${run}`)],
       });
       await store.append({ streamId: `definition-k${run}`, expectedRevision: 'any', events: [event(undefined)] });
-      if (capabilities.fresh) expect(await store.firstEventWithoutPartition()).toBeUndefined();
+      const none = await store.firstEventWithoutPartition();
+      if (!capabilities.fresh) {
+        // A shared server (other runs, other engines) is not given a record without a key: engines sharing it by
+        // partition would refuse to start. What was written here is not reported.
+        expect(none === undefined || none.position <= before).toBe(true);
+        return;
+      }
+      expect(none).toBeUndefined();
       const written = await store.append({
         streamId: `instance-i${run}`,
         expectedRevision: 'any',
@@ -226,9 +234,8 @@ export function partitionedStoreContract(
       });
       await store.append({ streamId: `entity-Order-L${run}`, expectedRevision: 'any', events: [event(undefined)] });
       const found = await store.firstEventWithoutPartition();
-      if (capabilities.fresh) expect(found).toEqual({ position: written.position, streamId: `instance-i${run}` });
-      else expect(found!.position).toBeLessThanOrEqual(written.position);
-      // Asked again (an engine restarting), it still finds it.
+      expect(found).toEqual({ position: written.position, streamId: `instance-i${run}` });
+      // Asked again (an engine restarting, past the point checked before), it still finds it.
       expect(await (await connect()).firstEventWithoutPartition()).toEqual(found);
     });
 

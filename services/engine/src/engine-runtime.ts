@@ -373,7 +373,8 @@ export class EngineRuntime {
    */
   private async sharePartitions(outbound: Outbound): Promise<void> {
     const store = partitionedStoreOf(this.store);
-    if (!store) throw new Error('LIFELINE_OWNERSHIP=partitions needs a store with partition leases (PostgreSQL)');
+    if (!store)
+      throw new Error('LIFELINE_OWNERSHIP=partitions needs a store with partition leases (PostgreSQL, EventStoreDB)');
     const orphan = await store.firstEventWithoutPartition();
     if (orphan) throw new UnpartitionedHistory(orphan);
     const owner = `${hostname()}:${process.pid}`;

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
-import pg from 'pg';
+import { EventStoreDbEventStore, PostgresEventStore, type EventStore, type StoredEvent } from '@lifeline/event-store';
 import { describePostgres, dropTestSchema, uniqueTestSchema } from '@lifeline/event-store/testing';
 import { createTopics, describeKafka, kafkaBrokers, uniqueTopic } from '@lifeline/entity-events/testing';
 import { PROCESS_EVENTS_TOPIC, PUBLISHED_PROCESS_EVENTS } from '@lifeline/entity-events';
@@ -18,8 +18,8 @@ import {
 import { kcatConsume, type KcatMessage } from '../kafka/kcat';
 
 /**
- * Scale-out on PostgreSQL and Kafka: three engine processes in one consumer group and two API processes on one
- * schema; 30,000 entity events for 3,000 records streamed in while they run; one engine SIGKILLed mid-stream and a
+ * Scale-out on a shared store (PostgreSQL here; EventStoreDB wherever EVENTSTORE_URL names a server) and Kafka:
+ * three engine processes in one consumer group and two API processes on one log; 30,000 entity events for 3,000 records streamed in while they run; one engine SIGKILLed mid-stream and a
  * fourth started on a new data dir. Then: each entity event recorded once and in order, each instance started once,
  * each timer fired once, each message on Kafka once by messageId, both API replicas equal to a rebuild, and the work
  * shared by partition (each engine reacts to and publishes for the records of the partitions it owns, /health says
@@ -56,10 +56,10 @@ const stalls = (n: number) => n % STALL_EVERY === 0;
  * parcel, which never gets there, time out after 2 s and say so (emit). Each instance publishes two emit messages and
  * two lifecycle events (started, completed); the stalled ones fire one timer.
  */
-const definition = (emitTopic: string) => ({
-  key: 'parcel-tracking',
+const definition = (key: string, entityType: string, emitTopic: string) => ({
+  key,
   name: 'Parcel tracking',
-  relatedEntity: 'Parcel',
+  relatedEntity: entityType,
   triggers: [{ on: 'created' }],
   start: 'announce',
   activities: {
@@ -89,7 +89,7 @@ const definition = (emitTopic: string) => ({
   },
 });
 
-/** One row of <schema>.events, its JSON parsed. */
+/** One event of the log, as the test reads it. */
 interface LogRow {
   position: number;
   streamId: string;
@@ -97,6 +97,78 @@ interface LogRow {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- event data of every type, read by the test
   data: any;
   metadata: { messageId: string };
+}
+
+/** The store the cluster shares: its engines' and APIs' configuration, and a connection for the test to read it. */
+interface SharedLog {
+  name: string;
+  env: Record<string, string>;
+  open(): Promise<EventStore>;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * This run's part of the shared log, read through the store's own adapter as it grows: the record streams of its
+ * entity type, the instances started for them and its definition (a shared EventStoreDB holds other runs' too).
+ */
+class RunLog {
+  readonly rows: LogRow[] = [];
+  private readonly counts = new Map<string, number>();
+  private readonly instances = new Set<string>();
+  private cursor: number;
+
+  constructor(
+    private readonly store: EventStore,
+    from: number,
+    private readonly entityType: string,
+    private readonly definitionKey: string,
+  ) {
+    this.cursor = from;
+  }
+
+  /** Reads what was appended since the last read; the number of this run's events of `type` then. */
+  async count(type: string): Promise<number> {
+    await this.refresh();
+    return this.counts.get(type) ?? 0;
+  }
+
+  head(): Promise<number> {
+    return this.store.headPosition();
+  }
+
+  async refresh(): Promise<void> {
+    for (;;) {
+      const page = await this.store.readAll(this.cursor, 5_000);
+      for (const event of page) if (this.ours(event)) this.keep(event);
+      if (page.length > 0) this.cursor = page.at(-1)!.position;
+      if (page.length < 5_000) return;
+    }
+  }
+
+  close(): Promise<void> {
+    return this.store.close();
+  }
+
+  private ours(event: StoredEvent): boolean {
+    if (event.streamId.startsWith(`entity-${this.entityType}-`)) return true;
+    if (event.streamId === `definition-${this.definitionKey}`) return true;
+    if (!event.streamId.startsWith('instance-')) return false;
+    // An instance's first event says its record.
+    const data = event.data as { entity?: { type?: string } };
+    if (event.type === 'InstanceStarted' && data.entity?.type === this.entityType) this.instances.add(event.streamId);
+    return this.instances.has(event.streamId);
+  }
+
+  private keep(event: StoredEvent): void {
+    this.rows.push({
+      position: event.position,
+      streamId: event.streamId,
+      type: event.type,
+      data: event.data,
+      metadata: event.metadata,
+    });
+    this.counts.set(event.type, (this.counts.get(event.type) ?? 0) + 1);
+  }
 }
 
 /** Instance events the outbox publishes to the lifecycle topic. */
@@ -119,16 +191,20 @@ function byMessageId(messages: KcatMessage[]) {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-describePostgres('scale-out on PostgreSQL: engines share the partitions, APIs replicate', (url) => {
+function describeScaleOut(sharedLog: () => SharedLog): void {
   describeKafka(`3 engines (one SIGKILLed, a 4th started) + 2 APIs, ${EVENTS} entity events from Kafka`, () => {
-    const schema = uniqueTestSchema('scale');
+    const store = sharedLog();
     const entityTopic = uniqueTopic('parcels');
+    /** This run's own entity type and definition: a shared store may hold other runs' parcels. */
+    const tag = entityTopic.replace(/[^A-Za-z0-9]/g, '').slice(-10);
+    const entityType = `Parcel_${tag}`;
+    const definitionKey = `parcel-tracking-${tag.toLowerCase()}`;
     const emitTopic = uniqueTopic('parcel-messages');
     const group = `lifeline-scale-${entityTopic}`;
     const root = mkdtempSync(join(tmpdir(), 'lifeline-scale-out-'));
     const broker = kafkaBrokers()[0]!;
     const kafka = new Kafka({ clientId: 'scale-out-e2e', brokers: kafkaBrokers(), logLevel: logLevel.NOTHING });
-    const db = new pg.Client({ connectionString: url });
+    let log: RunLog | undefined;
     const engines: ClusterNode<User>[] = [];
     const apis: ClusterNode<User>[] = [];
     const timings: [string, number][] = [];
@@ -154,9 +230,7 @@ describePostgres('scale-out on PostgreSQL: engines share the partitions, APIs re
     };
 
     const shared = {
-      LIFELINE_EVENT_STORE: 'postgres',
-      LIFELINE_POSTGRES_URL: url,
-      LIFELINE_POSTGRES_SCHEMA: schema,
+      ...store.env,
       LIFELINE_JWT_SECRET: SECRET,
       LIFELINE_DEMO: 'false',
     };
@@ -164,6 +238,7 @@ describePostgres('scale-out on PostgreSQL: engines share the partitions, APIs re
       ...shared,
       LIFELINE_DATA_DIR: join(root, name),
       LIFELINE_ENTITY_SOURCE: 'kafka',
+      LIFELINE_OWNERSHIP: 'partitions',
       KAFKA_BROKERS: kafkaBrokers().join(','),
       KAFKA_TOPICS: entityTopic,
       KAFKA_GROUP_ID: group,
@@ -199,12 +274,8 @@ describePostgres('scale-out on PostgreSQL: engines share the partitions, APIs re
         timings.push([what, Date.now() - t0]);
       }
     };
-    const count = async (where: string): Promise<number> =>
-      Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".events WHERE ${where}`)).rows[0]!.n);
-    const head = async (): Promise<number> =>
-      Number(
-        (await db.query<{ p: string }>(`SELECT coalesce(max(position), 0) AS p FROM "${schema}".events`)).rows[0]!.p,
-      );
+    const count = (type: string): Promise<number> => log!.count(type);
+    const head = (): Promise<number> => log!.head();
     /** Waits up to `timeoutMs` for `probe`; says whether it held (the tests assert on what was reached). */
     const settle = async (
       what: string,
@@ -231,7 +302,7 @@ describePostgres('scale-out on PostgreSQL: engines share the partitions, APIs re
     /** One record's event `seq` (0: created). Stalled records never reach step 9; `seq` says the order. */
     const envelope = (n: number, seq: number) => ({
       id: `${entityTopic}-P-${n}-${seq}`,
-      entityType: 'Parcel',
+      entityType,
       entityId: `P-${n}`,
       kind: seq === 0 ? 'created' : 'updated',
       occurredAt: '2026-11-21T10:00:00Z',
@@ -247,7 +318,7 @@ describePostgres('scale-out on PostgreSQL: engines share the partitions, APIs re
         for (let from = 0; from < RECORDS; from += chunk) {
           const messages = [];
           for (let n = from; n < Math.min(RECORDS, from + chunk); n++) {
-            messages.push({ key: `Parcel:P-${n}`, value: JSON.stringify(envelope(n, seq)) });
+            messages.push({ key: `${entityType}:P-${n}`, value: JSON.stringify(envelope(n, seq)) });
           }
           await producer!.send({ topic: entityTopic, messages });
           progress.produced += messages.length;
@@ -260,7 +331,8 @@ describePostgres('scale-out on PostgreSQL: engines share the partitions, APIs re
     beforeAll(async () => {
       requireBuilt(ENGINE_MAIN, API_MAIN);
       startedAtMs = Date.now();
-      await db.connect();
+      const reader = await store.open();
+      log = new RunLog(reader, await reader.headPosition(), entityType, definitionKey);
       const admin = kafka.admin();
       await admin.connect();
       await createTopics(admin, [{ topic: entityTopic, numPartitions: PARTITIONS }]);
@@ -280,7 +352,7 @@ describePostgres('scale-out on PostgreSQL: engines share the partitions, APIs re
         ClusterNode<User>,
         ClusterNode<User>,
       ];
-      const published = await a.call('admin', 'POST', '/definitions', definition(emitTopic));
+      const published = await a.call('admin', 'POST', '/definitions', definition(definitionKey, entityType, emitTopic));
       if (published.status !== 201) throw new Error(`publish: ${published.status} ${JSON.stringify(published.body)}`);
 
       // The stream, and mid-stream one engine dies without a word and a fourth joins on a new data dir.
@@ -290,14 +362,14 @@ describePostgres('scale-out on PostgreSQL: engines share the partitions, APIs re
       const chaos = (async () => {
         await settle(
           `${KILL_AT * 100}% of the entity events recorded`,
-          async () => (await count(`type = 'EntityEventRecorded'`)) >= EVENTS * KILL_AT,
+          async () => (await count('EntityEventRecorded')) >= EVENTS * KILL_AT,
           180_000,
         );
         const victim = engines.find((e) => e.name === 'engine-2')!;
         run.killedHealth = await engineHealth(victim);
         await victim.kill();
         run.producedAtKill = progress.produced;
-        run.recordedAtKill = await count(`type = 'EntityEventRecorded'`);
+        run.recordedAtKill = await count('EntityEventRecorded');
         timings.push(['kill at (from stream start)', Date.now() - streamStart]);
         await timed('4th engine start (during the stream)', async () => (await engine('engine-4')).start());
       })();
@@ -305,14 +377,10 @@ describePostgres('scale-out on PostgreSQL: engines share the partitions, APIs re
 
       // Drained: every event recorded, every instance completed, the reactors still, every message out and no more coming.
       run.drained.recorded = await timed('all entity events recorded (after the stream)', () =>
-        settle(
-          'every entity event recorded',
-          async () => (await count(`type = 'EntityEventRecorded'`)) >= EVENTS,
-          120_000,
-        ),
+        settle('every entity event recorded', async () => (await count('EntityEventRecorded')) >= EVENTS, 120_000),
       );
       run.drained.instances = await timed('all instances completed', () =>
-        settle('every instance completed', async () => (await count(`type = 'InstanceCompleted'`)) >= RECORDS, 120_000),
+        settle('every instance completed', async () => (await count('InstanceCompleted')) >= RECORDS, 120_000),
       );
       run.drained.reactions = await timed('reactors still', () =>
         settle(
@@ -327,17 +395,8 @@ describePostgres('scale-out on PostgreSQL: engines share the partitions, APIs re
           60_000,
         ),
       );
-      run.log = (
-        await db.query<{ position: string; stream_id: string; type: string; data: string; metadata: string }>(
-          `SELECT position, stream_id, type, data, metadata FROM "${schema}".events ORDER BY position`,
-        )
-      ).rows.map((r) => ({
-        position: Number(r.position),
-        streamId: r.stream_id,
-        type: r.type,
-        data: JSON.parse(r.data),
-        metadata: JSON.parse(r.metadata),
-      }));
+      await log.refresh();
+      run.log = log.rows;
       const instanceLog = run.log.filter((e) => e.streamId.startsWith('instance-'));
       const expectedEmits = instanceLog.filter((e) => e.type === 'MessageEmitted').length;
       const expectedLifecycle = instanceLog.filter((e) => LIFECYCLE.has(e.type)).length;
@@ -385,13 +444,13 @@ describePostgres('scale-out on PostgreSQL: engines share the partitions, APIs re
         };
         const instances = [];
         for (let offset = 0; ; offset += 500) {
-          const page = await at(`/instances?definition=parcel-tracking&limit=500&offset=${offset}`);
+          const page = await at(`/instances?definition=${definitionKey}&limit=500&offset=${offset}`);
           instances.push(...page.body.items);
           if (page.body.items.length < 500) break;
         }
         const timelines: Record<string, unknown> = {};
         for (const n of [0, 1, 7, STALL_EVERY, 99, Math.floor(RECORDS / 2), RECORDS - STALL_EVERY, RECORDS - 1]) {
-          timelines[`P-${n}`] = (await at(`/entities/Parcel/P-${n}/timeline?limit=1000`)).body.items;
+          timelines[`P-${n}`] = (await at(`/entities/${entityType}/P-${n}/timeline?limit=1000`)).body.items;
         }
         const tasks = (await at('/tasks?limit=1&status=all')).body.counts;
         return { instances, timelines, tasks };
@@ -415,7 +474,7 @@ describePostgres('scale-out on PostgreSQL: engines share the partitions, APIs re
     afterAll(async () => {
       await producer?.disconnect().catch(() => undefined);
       for (const node of [...apis, ...engines]) await node.kill();
-      await db.end().catch(() => undefined);
+      await log?.close().catch(() => undefined);
       const admin = kafka.admin();
       await admin.connect().catch(() => undefined);
       await admin
@@ -423,10 +482,10 @@ describePostgres('scale-out on PostgreSQL: engines share the partitions, APIs re
         .catch((error: unknown) => console.warn(`topics not deleted: ${String(error)}`));
       await admin.disconnect().catch(() => undefined);
       rmSync(root, { recursive: true, force: true });
-      await dropTestSchema(url, schema);
+      await store.cleanup();
       console.info(
         [
-          `scale-out e2e: ${RECORDS} records, ${EVENTS} entity events at ${RATE}/s, ${PARTITIONS} partitions, log of ${run.log.length} events`,
+          `scale-out e2e on ${store.name}: ${RECORDS} records, ${EVENTS} entity events at ${RATE}/s, ${PARTITIONS} partitions, log of ${run.log.length} events`,
           `killed engine-2 with ${run.recordedAtKill}/${EVENTS} recorded and ${run.producedAtKill}/${EVENTS} produced`,
           `reactions positions at the end: ${JSON.stringify(run.finalHealth.map((h) => h.reactions.position))}; outbox backlog gauges: ${JSON.stringify(run.outboxBacklogs)}`,
           ...timings.map(([what, ms]) => `  ${what}: ${seconds(ms)}`),
@@ -573,4 +632,34 @@ describePostgres('scale-out on PostgreSQL: engines share the partitions, APIs re
       expect(copies).toBeLessThanOrEqual((SHARED_WORK_BOUND - 1) * messages);
     });
   });
-});
+}
+
+describePostgres('scale-out on PostgreSQL: engines share the partitions, APIs replicate', (url) =>
+  describeScaleOut(() => {
+    const schema = uniqueTestSchema('scale');
+    return {
+      name: `PostgreSQL (schema ${schema})`,
+      env: { LIFELINE_EVENT_STORE: 'postgres', LIFELINE_POSTGRES_URL: url, LIFELINE_POSTGRES_SCHEMA: schema },
+      open: () => PostgresEventStore.connect(url, { schema }),
+      cleanup: () => dropTestSchema(url, schema),
+    };
+  }),
+);
+
+const eventStoreUrl = process.env.EVENTSTORE_URL;
+if (eventStoreUrl !== undefined && eventStoreUrl !== '') {
+  describe('scale-out on EventStoreDB: engines share the partitions (leases on streams), APIs replicate', () =>
+    describeScaleOut(() => ({
+      name: 'EventStoreDB',
+      // The test's records are its own (entity type, definition, topics); the server keeps them.
+      env: { LIFELINE_EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: eventStoreUrl },
+      open: async () => EventStoreDbEventStore.connect(eventStoreUrl),
+      cleanup: async () => undefined,
+    })));
+} else {
+  const reason = 'scale-out on EventStoreDB — skipped: no EVENTSTORE_URL (no EventStoreDB server runs on this machine)';
+  console.warn(reason);
+  describe.skip(reason, () => {
+    it('runs the scale-out e2e with the engines’ leases on EventStoreDB streams', () => undefined);
+  });
+}
