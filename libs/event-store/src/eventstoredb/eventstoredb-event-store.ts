@@ -76,15 +76,21 @@ export class EventStoreDbEventStore implements EventStore, PartitionedStore {
     this.partitionLeases = new StreamPartitionLeases(this, {
       ttlMs: options.leaseTtlMs ?? defaultLeaseTtlMs,
       // Each write of a lease is its whole state: the stream keeps a few, the server scavenges the rest.
+      // A server that refuses the metadata (an ACL) still keeps the leases: the streams only grow.
       prepareStream: async (streamId) => {
-        await this.client.setStreamMetadata(streamId, { maxCount: leaseStreamMaxCount });
+        await this.client.setStreamMetadata(streamId, { maxCount: leaseStreamMaxCount }).catch(() => undefined);
       },
     });
     this.keyCheck = new PartitionKeyCheck(this, (from, found) => this.scanFor(from, found));
   }
 
   static connect(connectionString: string, options: EventStoreDbOptions = {}): EventStoreDbEventStore {
-    return new EventStoreDbEventStore(EventStoreDBClient.connectionString(connectionString), options);
+    return EventStoreDbEventStore.withClient(EventStoreDBClient.connectionString(connectionString), options);
+  }
+
+  /** Over a client made elsewhere (the adapter's unit spec gives one that answers from memory). */
+  static withClient(client: EventStoreDBClient, options: EventStoreDbOptions = {}): EventStoreDbEventStore {
+    return new EventStoreDbEventStore(client, options);
   }
 
   async append(request: AppendRequest): Promise<AppendResult> {
