@@ -1,4 +1,4 @@
-import { InMemoryEventStore } from './memory/in-memory-event-store';
+import { InMemoryEventStore, PartitionedInMemoryEventStore } from './memory/in-memory-event-store';
 import { PartitionLeaseLost } from './partitions';
 import { StreamPartitionLeases, leaseStreamOf } from './stream-partitions';
 
@@ -122,6 +122,28 @@ describe('StreamPartitionLeases (leases on streams, fenced by expected revisions
     expect(b.heldPartitions()).toEqual([3]);
     await expect(store.unitOfWork((tx) => b.advance(tx, 'reactions', 4, [second], 9))).resolves.toBeUndefined();
   });
+
+  it('a renewal due while a unit waits to checkpoint does not wait for that unit (the in-memory store’s queue)', async () => {
+    const partitioned = new PartitionedInMemoryEventStore({ ttlMs, now: () => now, renewInBackground: false });
+    try {
+      const lease = (await partitioned.partitionLeases.tryAcquire(0, 'a'))!;
+      let open!: () => void;
+      const gate = new Promise<void>((resolve) => (open = resolve));
+      const unit = partitioned.unitOfWork(async (tx) => {
+        await gate;
+        await partitioned.partitionLeases.advance(tx, 'reactions', 4, [lease], 3);
+      });
+      now += ttlMs / 2;
+      // The renewal takes the partition's turn first; the unit's checkpoint waits for it, not the other way round.
+      const renewal = partitioned.partitionLeases.renew();
+      await new Promise((resolve) => setImmediate(resolve));
+      open();
+      await Promise.all([unit, renewal]);
+      expect((await partitioned.partitionLeases.checkpoints('reactions', 4, [0])).get(0)).toBe(3);
+    } finally {
+      await partitioned.close();
+    }
+  }, 5_000);
 
   it('refuses what is not a partition, and a lease time too short to renew', async () => {
     const a = leases();

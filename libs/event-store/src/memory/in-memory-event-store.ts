@@ -120,11 +120,7 @@ export class InMemoryEventStore implements EventStore {
   private async runLooseUnit<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {
     const listeners: (() => void)[] = [];
     const tx: StoreTx = {
-      append: async (request) => {
-        const result = this.appendNow(request, []);
-        if (!result.duplicate) this.signal.emit('appended');
-        return result;
-      },
+      append: async (request) => this.appendAlone(request),
       readStream: async (streamId, options) => this.readStreamNow(streamId, options),
       readAll: async (from, max, prefixes) => this.readAllNow(from, max, prefixes),
       headPosition: async () => this.log.length,
@@ -135,6 +131,13 @@ export class InMemoryEventStore implements EventStore {
     };
     const result = await work(tx);
     for (const listener of listeners) listener();
+    return result;
+  }
+
+  /** An append on its own, as EventStoreDB makes every append (outside the queue of units: it waits for none). */
+  protected appendAlone(request: AppendRequest): AppendResult {
+    const result = this.appendNow(request, []);
+    if (!result.duplicate) this.signal.emit('appended');
     return result;
   }
 
@@ -323,7 +326,12 @@ export class PartitionedInMemoryEventStore extends InMemoryEventStore implements
   constructor(leases: Omit<StreamPartitionLeasesOptions, 'prepareStream'>, sharing?: PartitionedInMemoryEventStore) {
     super({ atomicUnits: false }, sharing);
     this.keepsPartitions = true;
-    this.partitionLeases = new StreamPartitionLeases(this, leases);
+    // The leases write as EventStoreDB's do, outside the units: a renewal never waits for a unit that waits for it.
+    const alone = { append: async (request: AppendRequest) => this.appendAlone(request) };
+    this.partitionLeases = new StreamPartitionLeases(
+      { ...alone, readStream: (id, options) => this.readStream(id, options) },
+      leases,
+    );
     this.keyCheck = new PartitionKeyCheck(this, async (from, found) => {
       const events = this.readAllNow(from, Number.MAX_SAFE_INTEGER);
       return { event: events.find(found), upTo: events.at(-1)?.position ?? from };
