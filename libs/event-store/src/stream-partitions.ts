@@ -326,7 +326,7 @@ export class StreamPartitionLeases implements PartitionLeases {
       direction: 'backwards',
       maxCount: 1,
     });
-    return last && { state: last.data as LeaseState, revision: last.revision };
+    return last && { state: leaseStateOf(last.data), revision: last.revision };
   }
 
   private async statesOf(partitions: readonly number[]): Promise<Map<number, LeaseState>> {
@@ -343,14 +343,14 @@ export class StreamPartitionLeases implements PartitionLeases {
   /** Every partition count checkpoints were written under (a stream of its own: a count's partitions may be new). */
   private async countsUsed(): Promise<number[]> {
     const [last] = await this.store.readStream(COUNTS_STREAM, { direction: 'backwards', maxCount: 1 });
-    return last ? (last.data as { counts: number[] }).counts : [];
+    return countsOf(last?.data);
   }
 
   private async registerCount(tx: StoreTx, count: number): Promise<void> {
     if (this.counts.has(count)) return;
     for (;;) {
       const [last] = await tx.readStream(COUNTS_STREAM, { direction: 'backwards', maxCount: 1 });
-      const counts = last ? (last.data as { counts: number[] }).counts : [];
+      const counts = countsOf(last?.data);
       if (counts.includes(count)) break;
       try {
         await tx.append({
@@ -401,6 +401,33 @@ export class StreamPartitionLeases implements PartitionLeases {
   private assertOpen(): void {
     if (this.closed) throw new Error('The partition leases are closed');
   }
+}
+
+/**
+ * A lease stream's last event as a state. What this code did not write (a hand-edited or foreign event) is read as
+ * far as it is valid: no holder is a free lease, a bad epoch is 0, checkpoints that are not positions are none.
+ */
+function leaseStateOf(data: unknown): LeaseState {
+  const raw = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
+  const text = (value: unknown) => (typeof value === 'string' ? value : null);
+  const epoch = Number.isSafeInteger(raw.epoch) && (raw.epoch as number) >= 0 ? (raw.epoch as number) : 0;
+  const checkpoints: LeaseState['checkpoints'] = {};
+  const byCount = typeof raw.checkpoints === 'object' && raw.checkpoints !== null ? raw.checkpoints : {};
+  for (const [count, names] of Object.entries(byCount as Record<string, unknown>)) {
+    if (typeof names !== 'object' || names === null) continue;
+    for (const [name, position] of Object.entries(names as Record<string, unknown>)) {
+      if (Number.isSafeInteger(position) && (position as number) >= 0) {
+        (checkpoints[count] ??= {})[name] = position as number;
+      }
+    }
+  }
+  const holder = text(raw.holder);
+  return { owner: holder === null ? null : text(raw.owner), holder, epoch, checkpoints };
+}
+
+function countsOf(data: unknown): number[] {
+  const counts = (data as { counts?: unknown } | undefined)?.counts;
+  return Array.isArray(counts) ? counts.filter((c): c is number => Number.isInteger(c) && c > 0) : [];
 }
 
 function checkpointed(state: LeaseState, count: number, name: string, position: number): LeaseState {

@@ -145,6 +145,34 @@ describe('StreamPartitionLeases (leases on streams, fenced by expected revisions
     }
   }, 5_000);
 
+  it('a lease stream holding what this code did not write is read as far as it is valid, never thrown on', async () => {
+    const meta = { correlationId: 'c', causationId: 'c', actor: 'someone', at: '2026-12-01T10:00:00.000Z' };
+    const write = (streamId: string, data: unknown) =>
+      store.append({
+        streamId,
+        expectedRevision: 'any',
+        events: [{ id: `junk-${Math.random()}`, type: 'X', data, metadata: meta }],
+      });
+    await write(leaseStreamOf(6), 'not an object');
+    await write(leaseStreamOf(7), {
+      holder: 42,
+      epoch: -3,
+      checkpoints: { 4: { reactions: 'far', outbox: 9 }, 5: null },
+    });
+    await write('lifeline.partition-counts', { counts: 'all of them' });
+    const a = leases();
+    expect(await a.checkpoints('outbox', 4, [6, 7])).toEqual(
+      new Map([
+        [6, 0],
+        [7, 9],
+      ]),
+    );
+    // No valid holder: the leases are free, their epochs start again from what is valid.
+    expect(await a.tryAcquire(6, 'a')).toEqual({ partition: 6, epoch: 1 });
+    expect(await a.tryAcquire(7, 'a')).toEqual({ partition: 7, epoch: 1 });
+    expect((await a.checkpoints('reactions', 4, [7])).get(7)).toBe(0);
+  });
+
   it('refuses what is not a partition, and a lease time too short to renew', async () => {
     const a = leases();
     for (const bad of [-1, 1.5, Number.NaN, 2 ** 31]) {
