@@ -132,12 +132,14 @@ export class StreamPartitionLeases implements PartitionLeases {
   }
 
   async release(partition: number): Promise<void> {
-    const held = this.held.get(partition);
-    if (!held) return;
-    this.held.delete(partition);
+    if (!this.held.has(partition)) return;
     await this.locked(partition, async () => {
-      // A lease taken meanwhile by another process is theirs: nothing to give back.
+      const held = this.held.get(partition);
+      if (!held) return;
+      // A lease taken meanwhile by another process is theirs: nothing to give back. A write that fails (the store
+      // out of reach) keeps the lease held and renewed, so the caller's next attempt gives it back.
       await this.write(partition, held.revision, { ...held.state, owner: null, holder: null });
+      this.held.delete(partition);
     });
   }
 

@@ -173,6 +173,27 @@ describe('StreamPartitionLeases (leases on streams, fenced by expected revisions
     expect((await a.checkpoints('reactions', 4, [7])).get(7)).toBe(0);
   });
 
+  it('a release the store did not take keeps the lease, so the next attempt gives it back', async () => {
+    const append = store.append.bind(store);
+    let down = false;
+    const flaky = Object.create(store) as InMemoryEventStore;
+    flaky.append = async (request) => {
+      if (down) throw new Error('connection refused');
+      return append(request);
+    };
+    const a = new StreamPartitionLeases(flaky, { ttlMs, now: () => now, renewInBackground: false });
+    const b = leases();
+    await a.tryAcquire(4, 'a');
+    down = true;
+    await expect(a.release(4)).rejects.toThrow('connection refused');
+    expect(a.heldPartitions()).toEqual([4]);
+    down = false;
+    await a.release(4);
+    expect(a.heldPartitions()).toEqual([]);
+    // Given back: another process takes it at once, without waiting for it to expire.
+    expect(await b.tryAcquire(4, 'b')).toEqual({ partition: 4, epoch: 2 });
+  });
+
   it('refuses what is not a partition, and a lease time too short to renew', async () => {
     const a = leases();
     for (const bad of [-1, 1.5, Number.NaN, 2 ** 31]) {
