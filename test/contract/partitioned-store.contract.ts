@@ -145,6 +145,26 @@ export function partitionedStoreContract(
       await b.partitionLeases.release(p);
     });
 
+    it('a checkpoint under an old epoch is refused, and the newer lease this process took since stays whole', async () => {
+      const a = await connect();
+      const b = await connect();
+      const work = named('work');
+      const p = base + 6;
+      const old = await acquire(a.partitionLeases, p, 'a');
+      await a.partitionLeases.release(p);
+      const current = await acquire(a.partitionLeases, p, 'a');
+      expect(current.epoch).toBe(old.epoch + 1);
+      await expect(a.unitOfWork((tx) => a.partitionLeases.advance(tx, work, 12, [old], 8))).rejects.toBeInstanceOf(
+        PartitionLeaseLost,
+      );
+      await a.unitOfWork((tx) => a.partitionLeases.advance(tx, work, 12, [current], 8));
+      expect((await b.partitionLeases.checkpoints(work, 12, [p])).get(p)).toBe(8);
+      // Given back once, it is free at once: nothing of it was taken twice.
+      await a.partitionLeases.release(p);
+      expect((await b.partitionLeases.tryAcquire(p, 'b'))?.epoch).toBe(current.epoch + 1);
+      await b.partitionLeases.release(p);
+    });
+
     it('after the partition count changed, a partition starts from the lowest checkpoint of the old count (0 if one had none)', async () => {
       const a = await connect(500);
       const recount = named('recount');

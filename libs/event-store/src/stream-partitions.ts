@@ -193,7 +193,10 @@ export class StreamPartitionLeases implements PartitionLeases {
     );
     if (lost.length === 0) return;
     lost.sort((a, b) => a - b);
-    for (const partition of lost) this.held.delete(partition);
+    // Only the lease the caller named is gone: a newer one this process took since stays.
+    for (const { partition, epoch } of leases) {
+      if (lost.includes(partition) && this.held.get(partition)?.lease.epoch === epoch) this.held.delete(partition);
+    }
     throw new PartitionLeaseLost(lost);
   }
 

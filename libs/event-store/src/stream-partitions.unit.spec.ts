@@ -194,6 +194,20 @@ describe('StreamPartitionLeases (leases on streams, fenced by expected revisions
     expect(await b.tryAcquire(4, 'b')).toEqual({ partition: 4, epoch: 2 });
   });
 
+  it('a checkpoint under an old epoch is refused without dropping the newer lease this process took since', async () => {
+    const a = leases();
+    const old = (await a.tryAcquire(5, 'a'))!;
+    await a.release(5);
+    const current = (await a.tryAcquire(5, 'a'))!;
+    expect(current.epoch).toBe(old.epoch + 1);
+    await expect(store.unitOfWork((tx) => a.advance(tx, 'reactions', 4, [old], 8))).rejects.toEqual(
+      new PartitionLeaseLost([5]),
+    );
+    expect(a.heldPartitions()).toEqual([5]);
+    await store.unitOfWork((tx) => a.advance(tx, 'reactions', 4, [current], 8));
+    expect((await a.checkpoints('reactions', 4, [5])).get(5)).toBe(8);
+  });
+
   it('refuses what is not a partition, and a lease time too short to renew', async () => {
     const a = leases();
     for (const bad of [-1, 1.5, Number.NaN, 2 ** 31]) {

@@ -120,7 +120,10 @@ export class PostgresPartitionLeases implements PartitionLeases {
     if (rows.length === leases.length) return;
     const kept = new Set(rows.map((row) => row.partition));
     const lost = leases.map((l) => l.partition).filter((p) => !kept.has(p));
-    for (const partition of lost) this.held.delete(partition);
+    // Only the lease the caller named is gone: a newer one this session took since stays (and so does its lock).
+    for (const { partition, epoch } of leases) {
+      if (!kept.has(partition) && this.held.get(partition)?.epoch === epoch) this.held.delete(partition);
+    }
     throw new PartitionLeaseLost(lost);
   }
 
