@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   WrongExpectedRevision,
+  type AppendResult,
   type EventStore,
   type PartitionFilter,
   type StoreTx,
@@ -311,11 +312,7 @@ export class StreamPartitionLeases implements PartitionLeases {
     const streamId = leaseStreamOf(partition);
     await this.prepare(streamId);
     try {
-      const result = await (tx ?? this.store).append({
-        streamId,
-        expectedRevision: expected,
-        events: [{ id: randomUUID(), type: LEASE_EVENT, data: state, metadata: this.metadata() }],
-      });
+      const result = await appendInternal(tx ?? this.store, streamId, expected, LEASE_EVENT, state, this.instance);
       return result.nextRevision;
     } catch (error) {
       if (error instanceof WrongExpectedRevision) return undefined;
@@ -358,18 +355,8 @@ export class StreamPartitionLeases implements PartitionLeases {
       const counts = countsOf(last?.data);
       if (counts.includes(count)) break;
       try {
-        await tx.append({
-          streamId: COUNTS_STREAM,
-          expectedRevision: last?.revision ?? -1,
-          events: [
-            {
-              id: randomUUID(),
-              type: COUNTS_EVENT,
-              data: { counts: [...counts, count].sort((a, b) => a - b) },
-              metadata: this.metadata(),
-            },
-          ],
-        });
+        const data = { counts: [...counts, count].sort((a, b) => a - b) };
+        await appendInternal(tx, COUNTS_STREAM, last?.revision ?? -1, COUNTS_EVENT, data, this.instance);
         break;
       } catch (error) {
         if (!(error instanceof WrongExpectedRevision)) throw error;
@@ -382,15 +369,6 @@ export class StreamPartitionLeases implements PartitionLeases {
     if (!this.options.prepareStream || this.prepared.has(streamId)) return;
     await this.options.prepareStream(streamId);
     this.prepared.add(streamId);
-  }
-
-  private metadata() {
-    return {
-      correlationId: this.instance,
-      causationId: this.instance,
-      actor: 'lifeline-engine',
-      at: new Date().toISOString(),
-    };
   }
 
   private locked<T>(partition: number, work: () => Promise<T>): Promise<T> {
@@ -435,6 +413,19 @@ function countsOf(data: unknown): number[] {
   return Array.isArray(counts) ? counts.filter((c): c is number => Number.isInteger(c) && c > 0) : [];
 }
 
+/** One event of a stream the store keeps for itself, appended at `expected` (-1: a new stream), by `by`. */
+function appendInternal(
+  store: Pick<EventStore, 'append'>,
+  streamId: string,
+  expected: number,
+  type: string,
+  data: unknown,
+  by: string,
+): Promise<AppendResult> {
+  const metadata = { correlationId: by, causationId: by, actor: 'lifeline-engine', at: new Date().toISOString() };
+  return store.append({ streamId, expectedRevision: expected, events: [{ id: randomUUID(), type, data, metadata }] });
+}
+
 function checkpointed(state: LeaseState, count: number, name: string, position: number): LeaseState {
   return {
     ...state,
@@ -463,31 +454,15 @@ export class PartitionKeyCheck {
 
   async firstEventWithoutPartition(): Promise<{ position: number; streamId: string } | undefined> {
     const [last] = await this.store.readStream(CHECKED_STREAM, { direction: 'backwards', maxCount: 1 });
-    const from = last ? (last.data as { upTo: number }).upTo : 0;
+    const upToBefore = (last?.data as { upTo?: unknown } | undefined)?.upTo;
+    const from = Number.isSafeInteger(upToBefore) && (upToBefore as number) > 0 ? (upToBefore as number) : 0;
     const { event, upTo } = await this.scan(
       from,
       (e) => isRecordStream(e.streamId) && e.metadata.partitionKey === undefined,
     );
     if (event) return { position: event.position, streamId: event.streamId };
     if (upTo > from) {
-      await this.store
-        .append({
-          streamId: CHECKED_STREAM,
-          expectedRevision: last?.revision ?? -1,
-          events: [
-            {
-              id: randomUUID(),
-              type: CHECKED_EVENT,
-              data: { upTo },
-              metadata: {
-                correlationId: 'lifeline',
-                causationId: 'lifeline',
-                actor: 'lifeline-engine',
-                at: new Date().toISOString(),
-              },
-            },
-          ],
-        })
+      await appendInternal(this.store, CHECKED_STREAM, last?.revision ?? -1, CHECKED_EVENT, { upTo }, 'lifeline')
         // Another engine checked at the same time: its marker will do.
         .catch((error: unknown) => {
           if (!(error instanceof WrongExpectedRevision)) throw error;

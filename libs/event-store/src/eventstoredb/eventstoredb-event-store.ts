@@ -167,8 +167,7 @@ export class EventStoreDbEventStore implements EventStore, PartitionedStore {
 
   async readAll(fromPosition: number, maxCount: number, prefixes?: readonly string[]): Promise<StoredEvent[]> {
     this.assertOpen();
-    if (maxCount <= 0 || prefixes?.length === 0) return [];
-    return this.scanAll(fromPosition, maxCount, (event) => matches(event.streamId, prefixes));
+    return this.scanAll(fromPosition, maxCount, prefixes);
   }
 
   /**
@@ -182,8 +181,7 @@ export class EventStoreDbEventStore implements EventStore, PartitionedStore {
     prefixes?: readonly string[],
   ): Promise<StoredEvent[]> {
     this.assertOpen();
-    if (maxCount <= 0 || prefixes?.length === 0) return [];
-    return this.scanAll(fromPosition, maxCount, (event) => matches(event.streamId, prefixes), filter);
+    return this.scanAll(fromPosition, maxCount, prefixes, filter);
   }
 
   firstEventWithoutPartition(): Promise<{ position: number; streamId: string } | undefined> {
@@ -191,14 +189,15 @@ export class EventStoreDbEventStore implements EventStore, PartitionedStore {
     return this.keyCheck.firstEventWithoutPartition();
   }
 
-  /** Reads $all after `fromPosition`, page by page, keeping what `keep` and the filter want (at most maxCount). */
+  /** Reads $all after `fromPosition`, page by page, keeping what the prefixes and the filter want (at most maxCount). */
   private async scanAll(
     fromPosition: number,
     maxCount: number,
-    keep: (event: RecordedEvent) => boolean,
+    prefixes?: readonly string[],
     filter?: PartitionFilter,
   ): Promise<StoredEvent[]> {
     const events: StoredEvent[] = [];
+    if (maxCount <= 0 || prefixes?.length === 0) return events;
     let cursor = fromPosition;
     for (;;) {
       let seen = 0;
@@ -215,7 +214,7 @@ export class EventStoreDbEventStore implements EventStore, PartitionedStore {
         // fromPosition is inclusive in ESDB and exclusive in the port.
         if (position <= cursor) continue;
         cursor = position;
-        if (isSystem(event) || !keep(event)) continue;
+        if (isSystem(event) || !matches(event.streamId, prefixes)) continue;
         const stored = toStoredEvent(event);
         if (!partitionWants(filter, stored)) continue;
         events.push(stored);
@@ -235,7 +234,7 @@ export class EventStoreDbEventStore implements EventStore, PartitionedStore {
   ): Promise<{ event?: StoredEvent; upTo: number }> {
     let cursor = fromPosition;
     for (;;) {
-      const page = await this.scanAll(cursor, allPageSize, () => true);
+      const page = await this.scanAll(cursor, allPageSize);
       const hit = page.find(found);
       if (hit) return { event: hit, upTo: cursor };
       if (page.length < allPageSize) return { upTo: Math.max(cursor, page.at(-1)?.position ?? cursor) };
