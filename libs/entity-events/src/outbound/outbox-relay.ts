@@ -2,6 +2,7 @@ import {
   PartitionLeaseLost,
   partitionOfEvent,
   type EventStore,
+  type PartitionFilter,
   type PartitionLease,
   type PartitionedStore,
   type StoredEvent,
@@ -32,6 +33,13 @@ interface OwnedPartitions {
   /** Per partition, the last position published by whoever owned it before. */
   from: Map<number, number>;
 }
+
+/** The instance events of the owned partitions' records (an instance event always names its record). */
+const ownedFilter = (owned: OwnedPartitions): PartitionFilter => ({
+  count: owned.count,
+  owned: [...owned.from.keys()],
+  unpartitioned: false,
+});
 
 class RelayStopped extends Error {
   constructor() {
@@ -144,8 +152,7 @@ export class OutboxRelay {
     const from = this.checkpoint();
     if (!owned) return (await this.store.readAll(from, cap, ['instance-'])).length;
     if (owned.leases.length === 0) return 0;
-    const filter = { count: owned.count, owned: [...owned.from.keys()], unpartitioned: false };
-    return (await this.partitioned!.store.readPartitions(from, cap, filter, ['instance-'])).length;
+    return (await this.partitioned!.store.readPartitions(from, cap, ownedFilter(owned), ['instance-'])).length;
   }
 
   /** Resolves true once every instance event up to `position` is published (false on timeout). */
@@ -161,7 +168,7 @@ export class OutboxRelay {
         fromPosition: this.position,
         prefixes: ['instance-'],
         batchSize: this.batchSize,
-        ...(owned ? { partitions: { count: owned.count, owned: [...owned.from.keys()], unpartitioned: false } } : {}),
+        ...(owned ? { partitions: ownedFilter(owned) } : {}),
         onError: (error) => this.onSubscriptionError(error),
       },
     );
